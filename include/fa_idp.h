@@ -1,0 +1,50 @@
+/* fa_idp.h - one identity provider at run time: its configuration, and a
+ * per-process cache of its discovery document and JWKS (fetched lazily,
+ * kept for FA_IDP_CACHE_TTL, refetched once when a token names a key the
+ * cache does not have, but never more often than FA_IDP_REFETCH_MIN).
+ * Thread-safe. Part of the httpd-free core. */
+#ifndef FA_IDP_H
+#define FA_IDP_H
+
+#include <apr_pools.h>
+#include "fa_util.h"
+#include "fa_http.h"
+#include "fa_oidc.h"
+#include "fa_jwt.h"
+
+#define FA_IDP_CACHE_TTL 3600
+#define FA_IDP_REFETCH_MIN 10
+
+typedef struct fa_idp_conf_t {
+    const char *id;               /* [a-z0-9_-]{1,32} */
+    const char *display_name;
+    const char *issuer;
+    const char *metadata_url;     /* NULL: issuer + well-known suffix */
+    fa_oidc_client_t client;
+} fa_idp_conf_t;
+
+typedef struct fa_idp_t fa_idp_t;
+
+/* Creates the run-time object; p must live as long as the process. */
+apr_status_t fa_idp_create(apr_pool_t *p, const fa_idp_conf_t *conf,
+                           fa_idp_t **pidp);
+const fa_idp_conf_t *fa_idp_conf(const fa_idp_t *idp);
+/* The discovery URL that will be fetched. */
+const char *fa_idp_metadata_url(const fa_idp_t *idp);
+
+/* The provider's metadata, copied into p; fetched when not cached. */
+apr_status_t fa_idp_metadata(fa_idp_t *idp, fa_http_t *http, apr_pool_t *p,
+                             fa_oidc_metadata_t **pmd, fa_err_t *err);
+
+/* Parses and verifies an ID token of this provider: signature (JWKS, with
+ * one refetch on an unknown key; HS* with the client secret), then the
+ * claims (iss, aud, azp, exp, nbf, iat, sub, and nonce when given). */
+apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
+                                    apr_pool_t *p, const char *token,
+                                    const char *nonce, apr_int64_t now,
+                                    fa_jwt_t **pjwt, fa_err_t *err);
+
+/* How many times this process fetched the JWKS (for tests and logs). */
+unsigned int fa_idp_jwks_fetches(const fa_idp_t *idp);
+
+#endif

@@ -1,0 +1,88 @@
+/* fa_oidc.h - the OpenID Connect client protocol: discovery documents,
+ * the authorization request (code flow with PKCE S256) and the token
+ * request. No state, no I/O of its own: the HTTP client is passed in.
+ * Part of the httpd-free core. */
+#ifndef FA_OIDC_H
+#define FA_OIDC_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "fa_util.h"
+#include "fa_http.h"
+
+/* Largest discovery document and token response accepted. */
+#define FA_OIDC_MAX_DISCOVERY (64 * 1024)
+#define FA_OIDC_MAX_TOKEN_RESPONSE (128 * 1024)
+
+typedef struct fa_oidc_metadata_t {
+    const char *issuer;
+    const char *authorization_endpoint;
+    const char *token_endpoint;
+    const char *jwks_uri;
+    const char *userinfo_endpoint;      /* NULL when not offered */
+    const char *end_session_endpoint;   /* NULL when not offered */
+    int iss_parameter_supported;        /* RFC 9207 */
+} fa_oidc_metadata_t;
+
+typedef enum {
+    FA_TOKEN_AUTH_UNSET = 0,
+    FA_TOKEN_AUTH_BASIC,                /* client_secret_basic */
+    FA_TOKEN_AUTH_POST,                 /* client_secret_post */
+    FA_TOKEN_AUTH_NONE                  /* public client: PKCE only */
+} fa_token_auth_t;
+
+typedef struct fa_oidc_client_t {
+    const char *client_id;
+    const char *client_secret;          /* NULL for a public client */
+    fa_token_auth_t token_auth;
+    const char *scopes;                 /* space-separated, openid added */
+    int timeout_sec;
+} fa_oidc_client_t;
+
+typedef struct fa_oidc_tokens_t {
+    const char *id_token;
+    const char *access_token;           /* never logged */
+    const char *token_type;
+    apr_int64_t expires_in;             /* -1 when absent */
+} fa_oidc_tokens_t;
+
+/* Parses a discovery document. issuer must equal expected_issuer exactly
+ * ("discovery_issuer_mismatch"); authorization, token and jwks endpoints
+ * must be present and https (http only to loopback hosts)
+ * ("invalid_discovery"). The result is allocated from p. */
+apr_status_t fa_oidc_metadata_parse(apr_pool_t *p, const char *json,
+                                    apr_size_t len,
+                                    const char *expected_issuer,
+                                    fa_oidc_metadata_t **pmd, fa_err_t *err);
+
+/* The S256 code challenge of a PKCE verifier (RFC 7636 4.2). */
+char *fa_oidc_pkce_challenge(apr_pool_t *p, const char *verifier);
+
+/* The scope value to send: the configured scopes with "openid" first and
+ * each scope once. */
+const char *fa_oidc_scope(apr_pool_t *p, const char *configured);
+
+/* Builds the authorization request URL. extra holds further parameters
+ * (prompt, acr_values, login_hint, response_mode, ...), may be NULL. */
+char *fa_oidc_auth_url(apr_pool_t *p, const fa_oidc_metadata_t *md,
+                       const fa_oidc_client_t *client,
+                       const char *redirect_uri, const char *state,
+                       const char *nonce, const char *code_challenge,
+                       const apr_table_t *extra);
+
+/* Exchanges an authorization code at the token endpoint. Errors:
+ * "idp_unreachable", "idp_bad_response" (not JSON, 5xx, no id_token),
+ * "token_error" (the IdP answered with an OAuth error; desc holds its
+ * error code and a cut, sanitized description). */
+apr_status_t fa_oidc_token_request(apr_pool_t *p, fa_http_t *http,
+                                   const fa_oidc_metadata_t *md,
+                                   const fa_oidc_client_t *client,
+                                   const char *redirect_uri,
+                                   const char *code, const char *verifier,
+                                   fa_oidc_tokens_t **ptok, fa_err_t *err);
+
+/* A printable, bounded copy of a value from the outside for a log line:
+ * control characters become '?', at most max bytes. */
+const char *fa_oidc_loggable(apr_pool_t *p, const char *s, apr_size_t max);
+
+#endif

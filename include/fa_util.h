@@ -1,0 +1,81 @@
+/* fa_util.h - small helpers of the core: errors, encodings, randomness,
+ * constant-time comparison, escaping and the return_to rule.
+ * Part of the httpd-free core: never include httpd headers here. */
+#ifndef FA_UTIL_H
+#define FA_UTIL_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+/* An error as the core reports it: a stable code (it becomes FEDAUTH_ERROR,
+ * e.g. "invalid_signature") and a one-line description for the log.
+ * Neither ever contains a secret or a whole token. */
+typedef struct fa_err_t {
+    const char *code;
+    char desc[256];
+} fa_err_t;
+
+/* Sets err (when not NULL) and returns APR_EGENERAL, so that a failing
+ * check can read: return fa_err_set(err, "wrong_iss", "iss is %s", v); */
+apr_status_t fa_err_set(fa_err_t *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* base64url without padding (RFC 7515 section 2). */
+char *fa_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len);
+/* Decodes base64url; padding and characters outside the alphabet are
+ * refused. *out is NUL-terminated (not counted in *outlen). */
+apr_status_t fa_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen,
+                              unsigned char **out, apr_size_t *outlen);
+/* The same into a caller's buffer of cap bytes (no allocation). */
+apr_status_t fa_b64url_decode_buf(const char *in, apr_size_t inlen,
+                                  unsigned char *out, apr_size_t cap,
+                                  apr_size_t *outlen);
+/* Standard base64 with padding, for HTTP Basic credentials. */
+char *fa_b64_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len);
+
+/* Bytes from the OS CSPRNG (OpenSSL RAND_bytes, seeded by getrandom). */
+apr_status_t fa_random(unsigned char *buf, apr_size_t len);
+/* len random bytes, base64url-encoded. */
+char *fa_random_token(apr_pool_t *p, apr_size_t len);
+
+/* 1 when equal; the time taken depends only on len. */
+int fa_ct_equal(const void *a, const void *b, apr_size_t len);
+/* 1 when both strings are equal; the time depends only on their lengths. */
+int fa_ct_streq(const char *a, const char *b);
+
+/* HTML-escapes & < > " ' so that the result is safe in text and in
+ * quoted attribute values. */
+const char *fa_html_escape(apr_pool_t *p, const char *s);
+/* Percent-encodes all but RFC 3986 unreserved characters. */
+char *fa_url_encode(apr_pool_t *p, const char *s);
+/* Decodes %XX and '+' (form encoding); refuses bad escapes and NUL. */
+apr_status_t fa_url_decode(apr_pool_t *p, const char *in, apr_size_t len,
+                           char **out);
+/* Parses an application/x-www-form-urlencoded string (a query string or a
+ * form body) into a table; at most max_params parameters, and a name that
+ * appears twice is refused (a parameter smuggling guard). */
+apr_status_t fa_form_parse(apr_pool_t *p, const char *in, apr_size_t len,
+                           int max_params, apr_table_t **out);
+
+/* 1 when path is a safe local return_to target: starts with a single '/',
+ * no "//" or "/\" prefix, no backslash, no control characters, no scheme,
+ * at most 2048 bytes. Anything else must be replaced by "/". */
+int fa_return_to_ok(const char *path);
+
+/* 1 when s can be a header value as is: no CR, LF or NUL. */
+int fa_header_value_ok(const char *s);
+/* A copy fit for a header value: CR, LF and other control characters but
+ * TAB become spaces, cut at max bytes (on a UTF-8 boundary). */
+const char *fa_header_value(apr_pool_t *p, const char *s, apr_size_t max);
+
+/* 1 when host (no port) is a loopback name or address: localhost,
+ * 127.0.0.0/8 or ::1. */
+int fa_host_is_loopback(const char *host);
+/* 1 when url is https://, or http:// to a loopback host. */
+int fa_url_is_secure_enough(const char *url);
+
+/* Seconds since the epoch as the core counts time. */
+#define fa_now_sec() ((apr_int64_t)apr_time_sec(apr_time_now()))
+
+#endif

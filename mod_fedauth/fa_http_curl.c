@@ -1,0 +1,150 @@
+/* fa_http_curl.c - the HTTP client of fa_http.h over libcurl. */
+#include <string.h>
+#include <apr_strings.h>
+#include <curl/curl.h>
+#include "fa_http.h"
+#include "fa_log.h"
+
+typedef struct body_buf_t {
+    apr_pool_t *p;
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+    apr_size_t max;
+    int too_large;
+} body_buf_t;
+
+apr_status_t fa_http_curl_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
+           ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    body_buf_t *b = userdata;
+    apr_size_t n = size * nmemb;
+    char *grown;
+
+    if (n > b->max - b->len) {
+        b->too_large = 1;
+        return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        apr_size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        if (cap > b->max + 1) {
+            cap = b->max + 1;
+        }
+        grown = apr_palloc(b->p, cap);
+        if (b->len) {
+            memcpy(grown, b->data, b->len);
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+static apr_status_t curl_status(CURLcode rc, const char *url, fa_err_t *err)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return APR_SUCCESS;
+    case CURLE_WRITE_ERROR:
+        return fa_err_set(err, "idp_bad_response",
+                          "response from %s is too large", url);
+    default:
+        return fa_err_set(err, "idp_unreachable", "%s: %s", url,
+                          curl_easy_strerror(rc));
+    }
+}
+
+static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
+                                 const fa_http_request_t *req,
+                                 fa_http_response_t **presp, fa_err_t *err)
+{
+    CURL *curl;
+    struct curl_slist *headers = NULL;
+    body_buf_t buf;
+    fa_http_response_t *resp;
+    CURLcode rc;
+    long status = 0;
+    char *ctype = NULL;
+    apr_status_t rv;
+
+    *presp = NULL;
+    memset(&buf, 0, sizeof(buf));
+    buf.p = p;
+    buf.max = req->max_response;
+    curl = curl_easy_init();
+    if (!curl) {
+        return fa_err_set(err, "internal_error", "curl_easy_init failed");
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)req->timeout_sec);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)req->timeout_sec);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
+                     (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "mod_fedauth");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (req->authorization) {
+        headers = curl_slist_append(headers,
+            apr_pstrcat(p, "Authorization: ", req->authorization, NULL));
+    }
+    if (req->body) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+        headers = curl_slist_append(headers,
+            apr_pstrcat(p, "Content-Type: ", req->content_type
+                        ? req->content_type
+                        : "application/x-www-form-urlencoded", NULL));
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+    rc = curl_easy_perform(curl);
+    if (rc == CURLE_WRITE_ERROR && !buf.too_large) {
+        rc = CURLE_RECV_ERROR;
+    }
+    if ((rv = curl_status(rc, req->url, err)) != APR_SUCCESS) {
+        goto out;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ctype);
+    resp = apr_pcalloc(p, sizeof(*resp));
+    resp->status = (int)status;
+    resp->body = buf.data ? buf.data : "";
+    resp->body_len = buf.len;
+    resp->content_type = ctype ? apr_pstrdup(p, ctype) : NULL;
+    *presp = resp;
+    fa_log(FA_LOG_DEBUG, "%s %s -> %d (%lu bytes)", req->method, req->url,
+           resp->status, (unsigned long)resp->body_len);
+out:
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return rv;
+}
+
+fa_http_t *fa_http_curl_create(apr_pool_t *p)
+{
+    fa_http_t *http = apr_pcalloc(p, sizeof(*http));
+
+    http->perform = curl_perform;
+    return http;
+}

@@ -1,0 +1,377 @@
+/* fa_idp.c - run-time identity provider and its discovery/JWKS cache; see
+ * fa_idp.h.
+ *
+ * Each cached document lives in a snapshot with its own pool and a
+ * reference count: a reader takes a reference under the lock and verifies
+ * without it; a refetch swaps the pointer and the last reader frees the old
+ * snapshot. Fetches themselves are serialized by a second lock, so many
+ * threads that miss at once cause one fetch. */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include "fa_idp.h"
+#include "fa_jwk.h"
+#include "fa_log.h"
+
+typedef struct snapshot_t {
+    apr_pool_t *pool;
+    unsigned int refs;
+    apr_int64_t fetched_at;
+    fa_oidc_metadata_t *md;     /* metadata snapshots */
+    fa_jwks_t *jwks;            /* JWKS snapshots */
+} snapshot_t;
+
+struct fa_idp_t {
+    fa_idp_conf_t conf;
+    const char *metadata_url;
+    apr_thread_mutex_t *lock;        /* guards the pointers and refs */
+    apr_thread_mutex_t *fetch_lock;  /* one fetch at a time */
+    snapshot_t *md;
+    snapshot_t *jwks;
+    apr_int64_t jwks_tried_at;       /* last fetch attempt, for the guard */
+    unsigned int jwks_fetches;
+};
+
+#define WELL_KNOWN "/.well-known/openid-configuration"
+
+apr_status_t fa_idp_create(apr_pool_t *p, const fa_idp_conf_t *conf,
+                           fa_idp_t **pidp)
+{
+    fa_idp_t *idp = apr_pcalloc(p, sizeof(*idp));
+    apr_size_t len;
+    apr_status_t rv;
+
+    *pidp = NULL;
+    idp->conf = *conf;
+    if (conf->metadata_url) {
+        idp->metadata_url = conf->metadata_url;
+    }
+    else {
+        len = strlen(conf->issuer);
+        idp->metadata_url = apr_pstrcat(p, conf->issuer,
+            (len && conf->issuer[len - 1] == '/') ? WELL_KNOWN + 1
+                                                  : WELL_KNOWN, NULL);
+    }
+    if ((rv = apr_thread_mutex_create(&idp->lock, APR_THREAD_MUTEX_DEFAULT,
+                                      p)) != APR_SUCCESS
+        || (rv = apr_thread_mutex_create(&idp->fetch_lock,
+                                         APR_THREAD_MUTEX_DEFAULT, p))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    *pidp = idp;
+    return APR_SUCCESS;
+}
+
+const fa_idp_conf_t *fa_idp_conf(const fa_idp_t *idp)
+{
+    return &idp->conf;
+}
+
+const char *fa_idp_metadata_url(const fa_idp_t *idp)
+{
+    return idp->metadata_url;
+}
+
+unsigned int fa_idp_jwks_fetches(const fa_idp_t *idp)
+{
+    return idp->jwks_fetches;
+}
+
+static void snapshot_release(fa_idp_t *idp, snapshot_t *snap)
+{
+    int last;
+
+    if (!snap) {
+        return;
+    }
+    apr_thread_mutex_lock(idp->lock);
+    last = (--snap->refs == 0);
+    apr_thread_mutex_unlock(idp->lock);
+    if (last) {
+        apr_pool_destroy(snap->pool);
+    }
+}
+
+/* Takes a reference to *slot when it is fresh enough (max_age seconds, or
+ * any age when max_age < 0). */
+static snapshot_t *snapshot_acquire(fa_idp_t *idp, snapshot_t **slot,
+                                    apr_int64_t now, apr_int64_t max_age)
+{
+    snapshot_t *snap;
+
+    apr_thread_mutex_lock(idp->lock);
+    snap = *slot;
+    if (snap && (max_age < 0 || now - snap->fetched_at < max_age)) {
+        snap->refs++;
+    }
+    else {
+        snap = NULL;
+    }
+    apr_thread_mutex_unlock(idp->lock);
+    return snap;
+}
+
+/* Installs a new snapshot, holding one reference for the caller. */
+static void snapshot_install(fa_idp_t *idp, snapshot_t **slot,
+                             snapshot_t *snap)
+{
+    snapshot_t *old;
+
+    snap->refs = 2;      /* the slot's and the caller's */
+    apr_thread_mutex_lock(idp->lock);
+    old = *slot;
+    *slot = snap;
+    apr_thread_mutex_unlock(idp->lock);
+    snapshot_release(idp, old);
+}
+
+static apr_status_t snapshot_new(snapshot_t **psnap)
+{
+    apr_pool_t *pool;
+    apr_status_t rv;
+
+    *psnap = NULL;
+    if ((rv = apr_pool_create_unmanaged_ex(&pool, NULL, NULL))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    *psnap = apr_pcalloc(pool, sizeof(snapshot_t));
+    (*psnap)->pool = pool;
+    return APR_SUCCESS;
+}
+
+static apr_status_t http_get(fa_idp_t *idp, fa_http_t *http, apr_pool_t *p,
+                             const char *url, apr_size_t max,
+                             fa_http_response_t **presp, fa_err_t *err)
+{
+    fa_http_request_t req;
+    apr_status_t rv;
+
+    memset(&req, 0, sizeof(req));
+    req.method = "GET";
+    req.url = url;
+    req.timeout_sec = idp->conf.client.timeout_sec;
+    req.max_response = max;
+    if ((rv = http->perform(http, p, &req, presp, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((*presp)->status != 200) {
+        return fa_err_set(err, "idp_bad_response", "GET %s answered %d",
+                          url, (*presp)->status);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t fetch_metadata(fa_idp_t *idp, fa_http_t *http,
+                                   apr_int64_t now, snapshot_t **psnap,
+                                   fa_err_t *err)
+{
+    fa_http_response_t *resp;
+    snapshot_t *snap;
+    apr_status_t rv;
+
+    if ((rv = snapshot_new(&snap)) != APR_SUCCESS) {
+        return fa_err_set(err, "internal_error", "out of memory");
+    }
+    rv = http_get(idp, http, snap->pool, idp->metadata_url,
+                  FA_OIDC_MAX_DISCOVERY, &resp, err);
+    if (rv == APR_SUCCESS) {
+        rv = fa_oidc_metadata_parse(snap->pool, resp->body, resp->body_len,
+                                    idp->conf.issuer, &snap->md, err);
+    }
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(snap->pool);
+        return rv;
+    }
+    snap->fetched_at = now;
+    snapshot_install(idp, &idp->md, snap);
+    *psnap = snap;
+    return APR_SUCCESS;
+}
+
+static fa_oidc_metadata_t *metadata_copy(apr_pool_t *p,
+                                         const fa_oidc_metadata_t *src)
+{
+    fa_oidc_metadata_t *md = apr_pmemdup(p, src, sizeof(*md));
+
+    md->issuer = apr_pstrdup(p, src->issuer);
+    md->authorization_endpoint = apr_pstrdup(p, src->authorization_endpoint);
+    md->token_endpoint = apr_pstrdup(p, src->token_endpoint);
+    md->jwks_uri = apr_pstrdup(p, src->jwks_uri);
+    md->userinfo_endpoint = apr_pstrdup(p, src->userinfo_endpoint);
+    md->end_session_endpoint = apr_pstrdup(p, src->end_session_endpoint);
+    return md;
+}
+
+/* A snapshot of the metadata; a stale one serves when a refetch fails. */
+static apr_status_t metadata_acquire(fa_idp_t *idp, fa_http_t *http,
+                                     apr_int64_t now, snapshot_t **psnap,
+                                     fa_err_t *err)
+{
+    snapshot_t *snap;
+    apr_status_t rv;
+
+    *psnap = snapshot_acquire(idp, &idp->md, now, FA_IDP_CACHE_TTL);
+    if (*psnap) {
+        return APR_SUCCESS;
+    }
+    apr_thread_mutex_lock(idp->fetch_lock);
+    snap = snapshot_acquire(idp, &idp->md, now, FA_IDP_CACHE_TTL);
+    if (!snap) {
+        rv = fetch_metadata(idp, http, now, &snap, err);
+        if (rv != APR_SUCCESS) {
+            snap = snapshot_acquire(idp, &idp->md, now, -1);
+            if (snap) {
+                fa_log(FA_LOG_WARN, "provider %s: refreshing discovery "
+                       "failed (%s), using the cached copy", idp->conf.id,
+                       err ? err->desc : "?");
+            }
+        }
+    }
+    apr_thread_mutex_unlock(idp->fetch_lock);
+    *psnap = snap;
+    return snap ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t fa_idp_metadata(fa_idp_t *idp, fa_http_t *http, apr_pool_t *p,
+                             fa_oidc_metadata_t **pmd, fa_err_t *err)
+{
+    snapshot_t *snap;
+    apr_status_t rv;
+
+    *pmd = NULL;
+    if ((rv = metadata_acquire(idp, http, fa_now_sec(), &snap, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    *pmd = metadata_copy(p, snap->md);
+    snapshot_release(idp, snap);
+    return APR_SUCCESS;
+}
+
+/* Fetches the JWKS unless another thread did so since `seen` was taken,
+ * or the last attempt is younger than FA_IDP_REFETCH_MIN (when forced). */
+static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
+                                 apr_int64_t now, snapshot_t *seen,
+                                 int forced, snapshot_t **psnap,
+                                 fa_err_t *err)
+{
+    snapshot_t *snap = NULL, *mdsnap = NULL;
+    fa_http_response_t *resp;
+    apr_status_t rv = APR_SUCCESS;
+
+    *psnap = NULL;
+    apr_thread_mutex_lock(idp->fetch_lock);
+    if (idp->jwks != seen) {
+        /* Someone else refreshed meanwhile: use theirs. */
+        *psnap = snapshot_acquire(idp, &idp->jwks, now, -1);
+        goto out;
+    }
+    if (forced && now - idp->jwks_tried_at < FA_IDP_REFETCH_MIN) {
+        rv = fa_err_set(err, "unknown_key", "the token's key is not in the "
+                        "JWKS of %s, fetched %ld s ago", idp->conf.id,
+                        (long)(now - idp->jwks_tried_at));
+        goto out;
+    }
+    if ((rv = metadata_acquire(idp, http, now, &mdsnap, err))
+        != APR_SUCCESS) {
+        goto out;
+    }
+    idp->jwks_tried_at = now;
+    if ((rv = snapshot_new(&snap)) != APR_SUCCESS) {
+        rv = fa_err_set(err, "internal_error", "out of memory");
+        goto out;
+    }
+    rv = http_get(idp, http, snap->pool, mdsnap->md->jwks_uri,
+                  FA_JWKS_MAX_BYTES, &resp, err);
+    if (rv == APR_SUCCESS) {
+        rv = fa_jwks_parse(snap->pool, resp->body, resp->body_len,
+                           &snap->jwks, err);
+    }
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(snap->pool);
+        goto out;
+    }
+    idp->jwks_fetches++;
+    snap->fetched_at = now;
+    snapshot_install(idp, &idp->jwks, snap);
+    *psnap = snap;
+    fa_log(FA_LOG_INFO, "provider %s: fetched JWKS with %d usable keys",
+           idp->conf.id, snap->jwks->keys->nelts);
+out:
+    apr_thread_mutex_unlock(idp->fetch_lock);
+    snapshot_release(idp, mdsnap);
+    return rv;
+}
+
+static const unsigned char *hmac_key(const fa_idp_t *idp, apr_size_t *len)
+{
+    const char *secret = idp->conf.client.client_secret;
+
+    *len = secret ? strlen(secret) : 0;
+    return (const unsigned char *)secret;
+}
+
+apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
+                                    apr_pool_t *p, const char *token,
+                                    const char *nonce, apr_int64_t now,
+                                    fa_jwt_t **pjwt, fa_err_t *err)
+{
+    fa_jwt_expect_t expect;
+    fa_jwt_t *jwt;
+    snapshot_t *snap, *fresh;
+    const unsigned char *key;
+    apr_size_t key_len;
+    apr_status_t rv;
+
+    *pjwt = NULL;
+    if ((rv = fa_jwt_parse(p, token, strlen(token), &jwt, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    key = hmac_key(idp, &key_len);
+    if (!strncmp(jwt->alg, "HS", 2)) {
+        rv = fa_jwt_verify(jwt, NULL, key, key_len, err);
+    }
+    else {
+        snap = snapshot_acquire(idp, &idp->jwks, now, FA_IDP_CACHE_TTL);
+        if (!snap) {
+            rv = jwks_refresh(idp, http, now, idp->jwks, 0, &snap, err);
+            if (rv != APR_SUCCESS) {
+                snap = snapshot_acquire(idp, &idp->jwks, now, -1);
+                if (!snap) {
+                    return rv;
+                }
+            }
+        }
+        rv = fa_jwt_verify(jwt, snap->jwks, NULL, 0, err);
+        if (rv != APR_SUCCESS && err && err->code
+            && !strcmp(err->code, "unknown_key")) {
+            /* Perhaps the IdP rotated its keys: look once more. */
+            if (jwks_refresh(idp, http, now, snap, 1, &fresh, NULL)
+                == APR_SUCCESS && fresh) {
+                snapshot_release(idp, snap);
+                snap = fresh;
+                rv = fa_jwt_verify(jwt, snap->jwks, NULL, 0, err);
+            }
+        }
+        snapshot_release(idp, snap);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    memset(&expect, 0, sizeof(expect));
+    expect.issuer = idp->conf.issuer;
+    expect.client_id = idp->conf.client.client_id;
+    expect.nonce = nonce;
+    expect.now = now;
+    expect.leeway = FA_JWT_LEEWAY;
+    expect.require_iat = 1;
+    expect.require_sub = 1;
+    if ((rv = fa_jwt_check_claims(jwt, &expect, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    *pjwt = jwt;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,277 @@
+/* fa_oidc.c - the OpenID Connect client protocol; see fa_oidc.h. */
+#include <string.h>
+#include <apr_strings.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include "fa_oidc.h"
+#include "fa_log.h"
+
+static void json_release(void *data)
+{
+    json_decref(data);
+}
+
+/* Parses a JSON object whose reference the pool releases. */
+static json_t *json_object_from(apr_pool_t *p, const char *text,
+                                apr_size_t len)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (!j) {
+        return NULL;
+    }
+    apr_pool_cleanup_register(p, j, (apr_status_t (*)(void *))json_release,
+                              apr_pool_cleanup_null);
+    return json_is_object(j) ? j : NULL;
+}
+
+static const char *json_str(apr_pool_t *p, json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+
+    return json_is_string(v) ? apr_pstrdup(p, json_string_value(v)) : NULL;
+}
+
+const char *fa_oidc_loggable(apr_pool_t *p, const char *s, apr_size_t max)
+{
+    apr_size_t len, i;
+    char *out;
+
+    if (!s) {
+        return "(none)";
+    }
+    len = strlen(s);
+    if (len > max) {
+        len = max;
+    }
+    out = apr_pstrmemdup(p, s, len);
+    for (i = 0; i < len; i++) {
+        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f) {
+            out[i] = '?';
+        }
+    }
+    return out;
+}
+
+apr_status_t fa_oidc_metadata_parse(apr_pool_t *p, const char *json,
+                                    apr_size_t len,
+                                    const char *expected_issuer,
+                                    fa_oidc_metadata_t **pmd, fa_err_t *err)
+{
+    fa_oidc_metadata_t *md;
+    json_t *doc, *v;
+
+    *pmd = NULL;
+    if (len > FA_OIDC_MAX_DISCOVERY) {
+        return fa_err_set(err, "invalid_discovery",
+                          "discovery document larger than %d bytes",
+                          FA_OIDC_MAX_DISCOVERY);
+    }
+    doc = json_object_from(p, json, len);
+    if (!doc) {
+        return fa_err_set(err, "invalid_discovery",
+                          "discovery document is not a JSON object");
+    }
+    md = apr_pcalloc(p, sizeof(*md));
+    md->issuer = json_str(p, doc, "issuer");
+    if (!md->issuer || strcmp(md->issuer, expected_issuer) != 0) {
+        return fa_err_set(err, "discovery_issuer_mismatch",
+                          "discovery issuer '%s' is not the configured '%s'",
+                          fa_oidc_loggable(p, md->issuer, 200),
+                          expected_issuer);
+    }
+    md->authorization_endpoint = json_str(p, doc, "authorization_endpoint");
+    md->token_endpoint = json_str(p, doc, "token_endpoint");
+    md->jwks_uri = json_str(p, doc, "jwks_uri");
+    md->userinfo_endpoint = json_str(p, doc, "userinfo_endpoint");
+    md->end_session_endpoint = json_str(p, doc, "end_session_endpoint");
+    v = json_object_get(doc, "authorization_response_iss_parameter_supported");
+    md->iss_parameter_supported = json_is_true(v);
+    if (!fa_url_is_secure_enough(md->authorization_endpoint)
+        || !fa_url_is_secure_enough(md->token_endpoint)
+        || !fa_url_is_secure_enough(md->jwks_uri)) {
+        return fa_err_set(err, "invalid_discovery",
+                          "discovery document lacks an https "
+                          "authorization_endpoint, token_endpoint or "
+                          "jwks_uri");
+    }
+    if (md->userinfo_endpoint
+        && !fa_url_is_secure_enough(md->userinfo_endpoint)) {
+        md->userinfo_endpoint = NULL;
+    }
+    if (md->end_session_endpoint
+        && !fa_url_is_secure_enough(md->end_session_endpoint)) {
+        md->end_session_endpoint = NULL;
+    }
+    *pmd = md;
+    return APR_SUCCESS;
+}
+
+char *fa_oidc_pkce_challenge(apr_pool_t *p, const char *verifier)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (!EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(),
+                    NULL)) {
+        return NULL;
+    }
+    return fa_b64url_encode(p, md, mdlen);
+}
+
+const char *fa_oidc_scope(apr_pool_t *p, const char *configured)
+{
+    char *copy, *tok, *last;
+    const char *out = "openid";
+    apr_array_header_t *seen = apr_array_make(p, 8, sizeof(char *));
+    int i, dup;
+
+    if (!configured) {
+        return out;
+    }
+    copy = apr_pstrdup(p, configured);
+    for (tok = apr_strtok(copy, " \t", &last); tok;
+         tok = apr_strtok(NULL, " \t", &last)) {
+        if (!strcmp(tok, "openid")) {
+            continue;
+        }
+        for (dup = 0, i = 0; i < seen->nelts; i++) {
+            if (!strcmp(APR_ARRAY_IDX(seen, i, char *), tok)) {
+                dup = 1;
+                break;
+            }
+        }
+        if (!dup) {
+            APR_ARRAY_PUSH(seen, char *) = tok;
+            out = apr_pstrcat(p, out, " ", tok, NULL);
+        }
+    }
+    return out;
+}
+
+typedef struct query_ctx_t {
+    apr_pool_t *p;
+    char *url;
+} query_ctx_t;
+
+static int add_param(void *data, const char *key, const char *value)
+{
+    query_ctx_t *q = data;
+
+    q->url = apr_pstrcat(q->p, q->url, "&", fa_url_encode(q->p, key), "=",
+                         fa_url_encode(q->p, value), NULL);
+    return 1;
+}
+
+char *fa_oidc_auth_url(apr_pool_t *p, const fa_oidc_metadata_t *md,
+                       const fa_oidc_client_t *client,
+                       const char *redirect_uri, const char *state,
+                       const char *nonce, const char *code_challenge,
+                       const apr_table_t *extra)
+{
+    query_ctx_t q;
+
+    q.p = p;
+    q.url = apr_pstrcat(p, md->authorization_endpoint,
+        strchr(md->authorization_endpoint, '?') ? "&" : "?",
+        "response_type=code",
+        "&client_id=", fa_url_encode(p, client->client_id),
+        "&redirect_uri=", fa_url_encode(p, redirect_uri),
+        "&scope=", fa_url_encode(p, fa_oidc_scope(p, client->scopes)),
+        "&state=", fa_url_encode(p, state),
+        "&nonce=", fa_url_encode(p, nonce),
+        "&code_challenge=", fa_url_encode(p, code_challenge),
+        "&code_challenge_method=S256", NULL);
+    if (extra) {
+        apr_table_do(add_param, &q, extra, NULL);
+    }
+    return q.url;
+}
+
+static const char *basic_credentials(apr_pool_t *p,
+                                     const fa_oidc_client_t *client)
+{
+    /* RFC 6749 2.3.1: both parts form-urlencoded before base64. */
+    const char *pair = apr_pstrcat(p, fa_url_encode(p, client->client_id),
+                                   ":",
+                                   fa_url_encode(p, client->client_secret),
+                                   NULL);
+
+    return apr_pstrcat(p, "Basic ",
+                       fa_b64_encode(p, (const unsigned char *)pair,
+                                     strlen(pair)), NULL);
+}
+
+apr_status_t fa_oidc_token_request(apr_pool_t *p, fa_http_t *http,
+                                   const fa_oidc_metadata_t *md,
+                                   const fa_oidc_client_t *client,
+                                   const char *redirect_uri,
+                                   const char *code, const char *verifier,
+                                   fa_oidc_tokens_t **ptok, fa_err_t *err)
+{
+    fa_http_request_t req;
+    fa_http_response_t *resp;
+    fa_oidc_tokens_t *tok;
+    json_t *doc, *v;
+    const char *body, *oerr;
+    apr_status_t rv;
+
+    *ptok = NULL;
+    body = apr_pstrcat(p, "grant_type=authorization_code",
+                       "&code=", fa_url_encode(p, code),
+                       "&redirect_uri=", fa_url_encode(p, redirect_uri),
+                       "&code_verifier=", fa_url_encode(p, verifier), NULL);
+    memset(&req, 0, sizeof(req));
+    switch (client->token_auth) {
+    case FA_TOKEN_AUTH_BASIC:
+        req.authorization = basic_credentials(p, client);
+        break;
+    case FA_TOKEN_AUTH_POST:
+        body = apr_pstrcat(p, body,
+            "&client_id=", fa_url_encode(p, client->client_id),
+            "&client_secret=", fa_url_encode(p, client->client_secret),
+            NULL);
+        break;
+    default:
+        body = apr_pstrcat(p, body,
+            "&client_id=", fa_url_encode(p, client->client_id), NULL);
+        break;
+    }
+    req.method = "POST";
+    req.url = md->token_endpoint;
+    req.body = body;
+    req.body_len = strlen(body);
+    req.content_type = "application/x-www-form-urlencoded";
+    req.timeout_sec = client->timeout_sec;
+    req.max_response = FA_OIDC_MAX_TOKEN_RESPONSE;
+    if ((rv = http->perform(http, p, &req, &resp, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    doc = json_object_from(p, resp->body, resp->body_len);
+    if (resp->status >= 400 && resp->status < 500 && doc
+        && (oerr = json_str(p, doc, "error")) != NULL) {
+        return fa_err_set(err, "token_error",
+                          "token endpoint answered %d error=%s (%s)",
+                          resp->status, fa_oidc_loggable(p, oerr, 64),
+                          fa_oidc_loggable(p, json_str(p, doc,
+                              "error_description"), 160));
+    }
+    if (resp->status != 200 || !doc) {
+        return fa_err_set(err, "idp_bad_response",
+                          "token endpoint answered %d with %s",
+                          resp->status, doc ? "JSON" : "no JSON object");
+    }
+    tok = apr_pcalloc(p, sizeof(*tok));
+    tok->id_token = json_str(p, doc, "id_token");
+    tok->access_token = json_str(p, doc, "access_token");
+    tok->token_type = json_str(p, doc, "token_type");
+    v = json_object_get(doc, "expires_in");
+    tok->expires_in = json_is_integer(v) ? json_integer_value(v) : -1;
+    if (!tok->id_token) {
+        return fa_err_set(err, "idp_bad_response",
+                          "token endpoint response has no id_token");
+    }
+    *ptok = tok;
+    return APR_SUCCESS;
+}

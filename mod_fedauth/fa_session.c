@@ -1,0 +1,368 @@
+/* fa_session.c - session ids, cookies, and the session and login state
+ * records; see fa_session.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include "fa_session.h"
+
+static void hmac_sha256(const unsigned char *key, apr_size_t key_len,
+                        const void *data, apr_size_t len,
+                        unsigned char out[32])
+{
+    unsigned int out_len = 32;
+
+    HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len);
+}
+
+void fa_keys_derive(fa_keys_t *keys, const void *secret, apr_size_t len)
+{
+    unsigned char master[32];
+    unsigned int mlen = sizeof(master);
+
+    EVP_Digest(secret, len, master, &mlen, EVP_sha256(), NULL);
+    hmac_sha256(master, sizeof(master), "fedauth cookie v1", 17,
+                keys->cookie);
+    hmac_sha256(master, sizeof(master), "fedauth state v1", 16, keys->state);
+    OPENSSL_cleanse(master, sizeof(master));
+}
+
+apr_status_t fa_keys_random(fa_keys_t *keys)
+{
+    unsigned char secret[32];
+    apr_status_t rv = fa_random(secret, sizeof(secret));
+
+    if (rv == APR_SUCCESS) {
+        fa_keys_derive(keys, secret, sizeof(secret));
+    }
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return rv;
+}
+
+/* Writes the base64url of n bytes into out (4 * ceil(n/3) + 1 bytes). */
+static void b64_into(char *out, const unsigned char *in, apr_size_t n)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    apr_size_t i;
+    apr_uint32_t v;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        v = ((apr_uint32_t)in[i] << 16) | ((apr_uint32_t)in[i + 1] << 8)
+            | in[i + 2];
+        *out++ = abc[(v >> 18) & 63];
+        *out++ = abc[(v >> 12) & 63];
+        *out++ = abc[(v >> 6) & 63];
+        *out++ = abc[v & 63];
+    }
+    if (n - i == 1) {
+        v = (apr_uint32_t)in[i] << 16;
+        *out++ = abc[(v >> 18) & 63];
+        *out++ = abc[(v >> 12) & 63];
+    }
+    else if (n - i == 2) {
+        v = ((apr_uint32_t)in[i] << 16) | ((apr_uint32_t)in[i + 1] << 8);
+        *out++ = abc[(v >> 18) & 63];
+        *out++ = abc[(v >> 12) & 63];
+        *out++ = abc[(v >> 6) & 63];
+    }
+    *out = '\0';
+}
+
+static void session_mac(const fa_keys_t *keys, const unsigned char *id,
+                        unsigned char mac[32])
+{
+    hmac_sha256(keys->cookie, sizeof(keys->cookie), id,
+                FA_SESSION_ID_BYTES, mac);
+}
+
+apr_status_t fa_session_new_id(apr_pool_t *p, const fa_keys_t *keys,
+                               char **cookie_value, char **store_key)
+{
+    unsigned char id[FA_SESSION_ID_BYTES], mac[32];
+    char *cookie, *key;
+
+    if (fa_random(id, sizeof(id)) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    session_mac(keys, id, mac);
+    cookie = apr_palloc(p, FA_SESSION_COOKIE_LEN + 1);
+    b64_into(cookie, id, sizeof(id));
+    cookie[43] = '.';
+    b64_into(cookie + 44, mac, 16);
+    key = apr_palloc(p, FA_SESSION_KEY_LEN + 1);
+    key[0] = 's';
+    key[1] = ':';
+    b64_into(key + 2, mac + 16, 16);
+    *cookie_value = cookie;
+    *store_key = key;
+    return APR_SUCCESS;
+}
+
+int fa_session_cookie_check(const fa_keys_t *keys, const char *value,
+                            apr_size_t len, char *key_out)
+{
+    unsigned char id[FA_SESSION_ID_BYTES + 1], tag[17], mac[32];
+    apr_size_t n;
+
+    if (len != FA_SESSION_COOKIE_LEN || value[43] != '.') {
+        return 0;
+    }
+    if (fa_b64url_decode_buf(value, 43, id, sizeof(id), &n) != APR_SUCCESS
+        || n != FA_SESSION_ID_BYTES
+        || fa_b64url_decode_buf(value + 44, 22, tag, sizeof(tag), &n)
+           != APR_SUCCESS || n != 16) {
+        return 0;
+    }
+    session_mac(keys, id, mac);
+    if (!fa_ct_equal(mac, tag, 16)) {
+        return 0;
+    }
+    key_out[0] = 's';
+    key_out[1] = ':';
+    b64_into(key_out + 2, mac + 16, 16);
+    return 1;
+}
+
+/* The record format: "FA1\n" then "<tag><len>:<bytes>\n" per field. */
+#define SESSION_MAGIC "FA1\n"
+#define LOGIN_MAGIC "FL1\n"
+
+static void put_field(apr_array_header_t *parts, apr_pool_t *p, char tag,
+                      const char *value)
+{
+    if (value) {
+        APR_ARRAY_PUSH(parts, const char *) =
+            apr_psprintf(p, "%c%lu:%s\n", tag, (unsigned long)strlen(value),
+                         value);
+    }
+}
+
+static void put_int(apr_array_header_t *parts, apr_pool_t *p, char tag,
+                    apr_int64_t v)
+{
+    put_field(parts, p, tag, apr_psprintf(p, "%" APR_INT64_T_FMT, v));
+}
+
+static void join(apr_pool_t *p, apr_array_header_t *parts, char **out,
+                 apr_size_t *len)
+{
+    *out = apr_array_pstrcat(p, parts, '\0');
+    *len = strlen(*out);
+}
+
+apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
+                               char **out, apr_size_t *len)
+{
+    apr_array_header_t *parts = apr_array_make(p, 16, sizeof(const char *));
+    int i;
+
+    APR_ARRAY_PUSH(parts, const char *) = SESSION_MAGIC;
+    put_int(parts, p, 'c', s->created);
+    put_int(parts, p, 'l', s->last_seen);
+    put_int(parts, p, 'x', s->token_exp);
+    put_field(parts, p, 'i', s->idp);
+    put_field(parts, p, 's', s->sub);
+    put_field(parts, p, 'u', s->user);
+    put_field(parts, p, 'r', s->roles);
+    put_field(parts, p, 'd', s->sid);
+    put_field(parts, p, 't', s->id_token);
+    for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
+        const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
+        put_field(parts, p, 'a', a->name);
+        put_field(parts, p, 'v', a->value);
+    }
+    join(p, parts, out, len);
+    return APR_SUCCESS;
+}
+
+/* Reads the next field of a record in place. 0 at the end, -1 on junk. */
+static int next_field(char **cur, char *end, char *tag, char **value)
+{
+    char *c = *cur, *colon;
+    unsigned long n = 0;
+
+    if (c >= end) {
+        return 0;
+    }
+    *tag = *c++;
+    colon = c;
+    while (colon < end && *colon >= '0' && *colon <= '9'
+           && colon - c < 6) {
+        n = n * 10 + (unsigned long)(*colon - '0');
+        colon++;
+    }
+    if (colon == c || colon >= end || *colon != ':'
+        || n >= (unsigned long)(end - colon - 1)
+        || colon[1 + n] != '\n') {
+        return -1;
+    }
+    *value = colon + 1;
+    colon[1 + n] = '\0';
+    *cur = colon + 2 + n;
+    return 1;
+}
+
+static apr_int64_t to_int(const char *v)
+{
+    return (apr_int64_t)strtoll(v, NULL, 10);
+}
+
+apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
+                               fa_session_t **ps)
+{
+    fa_session_t *s;
+    char *cur = buf, *end = buf + len, *value;
+    char tag;
+    int rc;
+    fa_attr_t *attr = NULL;
+
+    *ps = NULL;
+    if (len < 4 || memcmp(buf, SESSION_MAGIC, 4) != 0) {
+        return APR_EINVAL;
+    }
+    s = apr_pcalloc(p, sizeof(*s));
+    cur += 4;
+    while ((rc = next_field(&cur, end, &tag, &value)) == 1) {
+        switch (tag) {
+        case 'c': s->created = to_int(value); break;
+        case 'l': s->last_seen = to_int(value); break;
+        case 'x': s->token_exp = to_int(value); break;
+        case 'i': s->idp = value; break;
+        case 's': s->sub = value; break;
+        case 'u': s->user = value; break;
+        case 'r': s->roles = value; break;
+        case 'd': s->sid = value; break;
+        case 't': s->id_token = value; break;
+        case 'a':
+            if (!s->attrs) {
+                s->attrs = apr_array_make(p, 8, sizeof(fa_attr_t));
+            }
+            attr = apr_array_push(s->attrs);
+            attr->name = value;
+            attr->value = "";
+            break;
+        case 'v':
+            if (!attr) {
+                return APR_EINVAL;
+            }
+            attr->value = value;
+            attr = NULL;
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc < 0 || !s->idp || !s->sub || !s->user || !s->created) {
+        return APR_EINVAL;
+    }
+    if (!s->roles) {
+        s->roles = "";
+    }
+    *ps = s;
+    return APR_SUCCESS;
+}
+
+apr_int64_t fa_session_expires_at(const fa_session_t *s, int idle_timeout,
+                                  int max_age)
+{
+    apr_int64_t idle_end = s->last_seen + idle_timeout;
+    apr_int64_t hard_end = s->created + max_age;
+
+    return idle_end < hard_end ? idle_end : hard_end;
+}
+
+apr_status_t fa_login_new(apr_pool_t *p, const char *idp,
+                          const char *return_to, const char *redirect_uri,
+                          fa_login_t **plogin, char **state)
+{
+    fa_login_t *l = apr_pcalloc(p, sizeof(*l));
+
+    *plogin = NULL;
+    *state = fa_random_token(p, 32);
+    l->nonce = fa_random_token(p, 32);
+    l->verifier = fa_random_token(p, 32);
+    l->bind = fa_random_token(p, 32);
+    if (!*state || !l->nonce || !l->verifier || !l->bind) {
+        return APR_EGENERAL;
+    }
+    l->idp = idp;
+    l->return_to = return_to;
+    l->redirect_uri = redirect_uri;
+    l->created = fa_now_sec();
+    *plogin = l;
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_login_encode(apr_pool_t *p, const fa_login_t *l, char **out,
+                             apr_size_t *len)
+{
+    apr_array_header_t *parts = apr_array_make(p, 8, sizeof(const char *));
+
+    APR_ARRAY_PUSH(parts, const char *) = LOGIN_MAGIC;
+    put_field(parts, p, 'i', l->idp);
+    put_field(parts, p, 'n', l->nonce);
+    put_field(parts, p, 'v', l->verifier);
+    put_field(parts, p, 'r', l->return_to);
+    put_field(parts, p, 'u', l->redirect_uri);
+    put_field(parts, p, 'b', l->bind);
+    put_int(parts, p, 'c', l->created);
+    join(p, parts, out, len);
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_login_decode(apr_pool_t *p, char *buf, apr_size_t len,
+                             fa_login_t **pl)
+{
+    fa_login_t *l;
+    char *cur = buf, *end = buf + len, *value;
+    char tag;
+    int rc;
+
+    *pl = NULL;
+    if (len < 4 || memcmp(buf, LOGIN_MAGIC, 4) != 0) {
+        return APR_EINVAL;
+    }
+    l = apr_pcalloc(p, sizeof(*l));
+    cur += 4;
+    while ((rc = next_field(&cur, end, &tag, &value)) == 1) {
+        switch (tag) {
+        case 'i': l->idp = value; break;
+        case 'n': l->nonce = value; break;
+        case 'v': l->verifier = value; break;
+        case 'r': l->return_to = value; break;
+        case 'u': l->redirect_uri = value; break;
+        case 'b': l->bind = value; break;
+        case 'c': l->created = to_int(value); break;
+        default: break;
+        }
+    }
+    if (rc < 0 || !l->idp || !l->nonce || !l->verifier || !l->return_to
+        || !l->redirect_uri || !l->bind) {
+        return APR_EINVAL;
+    }
+    *pl = l;
+    return APR_SUCCESS;
+}
+
+const char *fa_login_key(apr_pool_t *p, const fa_keys_t *keys,
+                         const char *state)
+{
+    unsigned char raw[33], mac[32];
+    apr_size_t n;
+    char *key;
+
+    if (!state || strlen(state) != FA_STATE_LEN
+        || fa_b64url_decode_buf(state, FA_STATE_LEN, raw, sizeof(raw), &n)
+           != APR_SUCCESS || n != 32) {
+        return NULL;
+    }
+    hmac_sha256(keys->state, sizeof(keys->state), raw, n, mac);
+    key = apr_palloc(p, 2 + 32 + 1);
+    key[0] = 'l';
+    key[1] = ':';
+    b64_into(key + 2, mac, 24);
+    return key;
+}

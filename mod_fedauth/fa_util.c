@@ -1,0 +1,461 @@
+/* fa_util.c - small helpers of the core; see fa_util.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
+#include "fa_util.h"
+
+apr_status_t fa_err_set(fa_err_t *err, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->desc, sizeof(err->desc), fmt, ap);
+        va_end(ap);
+    }
+    return APR_EGENERAL;
+}
+
+static const char B64URL[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char B64STD[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *b64_encode(apr_pool_t *p, const unsigned char *in,
+                        apr_size_t len, const char *alphabet, int pad)
+{
+    char *out = apr_palloc(p, ((len + 2) / 3) * 4 + 1);
+    char *o = out;
+    apr_size_t i;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        *o++ = alphabet[in[i] >> 2];
+        *o++ = alphabet[((in[i] & 0x03) << 4) | (in[i + 1] >> 4)];
+        *o++ = alphabet[((in[i + 1] & 0x0f) << 2) | (in[i + 2] >> 6)];
+        *o++ = alphabet[in[i + 2] & 0x3f];
+    }
+    if (i < len) {
+        *o++ = alphabet[in[i] >> 2];
+        if (i + 1 < len) {
+            *o++ = alphabet[((in[i] & 0x03) << 4) | (in[i + 1] >> 4)];
+            *o++ = alphabet[(in[i + 1] & 0x0f) << 2];
+        }
+        else {
+            *o++ = alphabet[(in[i] & 0x03) << 4];
+            if (pad) {
+                *o++ = '=';
+            }
+        }
+        if (pad) {
+            *o++ = '=';
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *fa_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len)
+{
+    return b64_encode(p, in, len, B64URL, 0);
+}
+
+char *fa_b64_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len)
+{
+    return b64_encode(p, in, len, B64STD, 1);
+}
+
+static int b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+apr_status_t fa_b64url_decode_buf(const char *in, apr_size_t inlen,
+                                  unsigned char *out, apr_size_t cap,
+                                  apr_size_t *outlen)
+{
+    apr_size_t i, n = 0;
+    apr_uint32_t acc = 0;
+    int bits = 0, v;
+
+    *outlen = 0;
+    if (inlen % 4 == 1 || (inlen / 4) * 3 + (inlen % 4) > cap + 1) {
+        return APR_EINVAL;
+    }
+    for (i = 0; i < inlen; i++) {
+        v = b64url_value((unsigned char)in[i]);
+        if (v < 0) {
+            return APR_EINVAL;
+        }
+        acc = (acc << 6) | (apr_uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n >= cap) {
+                return APR_EINVAL;
+            }
+            out[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    /* Leftover bits must be zero: one string, one encoding. */
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
+        return APR_EINVAL;
+    }
+    *outlen = n;
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen,
+                              unsigned char **out, apr_size_t *outlen)
+{
+    apr_size_t cap = (inlen * 3) / 4 + 1;
+    unsigned char *buf = apr_palloc(p, cap + 1);
+    apr_status_t rv;
+
+    *out = NULL;
+    rv = fa_b64url_decode_buf(in, inlen, buf, cap, outlen);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    buf[*outlen] = '\0';
+    *out = buf;
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_random(unsigned char *buf, apr_size_t len)
+{
+    if (len > (apr_size_t)INT32_MAX || RAND_bytes(buf, (int)len) != 1) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+char *fa_random_token(apr_pool_t *p, apr_size_t len)
+{
+    unsigned char buf[64];
+
+    if (len > sizeof(buf) || fa_random(buf, len) != APR_SUCCESS) {
+        return NULL;
+    }
+    return fa_b64url_encode(p, buf, len);
+}
+
+int fa_ct_equal(const void *a, const void *b, apr_size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+int fa_ct_streq(const char *a, const char *b)
+{
+    apr_size_t la, lb;
+
+    if (!a || !b) {
+        return 0;
+    }
+    la = strlen(a);
+    lb = strlen(b);
+    if (la != lb) {
+        return 0;
+    }
+    return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+const char *fa_html_escape(apr_pool_t *p, const char *s)
+{
+    apr_size_t extra = 0;
+    const char *c;
+    char *out, *o;
+
+    if (!s) {
+        return "";
+    }
+    for (c = s; *c; c++) {
+        switch (*c) {
+        case '&': extra += 4; break;
+        case '<': case '>': extra += 3; break;
+        case '"': case '\'': extra += 5; break;
+        default: break;
+        }
+    }
+    if (extra == 0) {
+        return s;
+    }
+    out = o = apr_palloc(p, (apr_size_t)(c - s) + extra + 1);
+    for (c = s; *c; c++) {
+        switch (*c) {
+        case '&': memcpy(o, "&amp;", 5); o += 5; break;
+        case '<': memcpy(o, "&lt;", 4); o += 4; break;
+        case '>': memcpy(o, "&gt;", 4); o += 4; break;
+        case '"': memcpy(o, "&#34;", 5); o += 5; break;
+        case '\'': memcpy(o, "&#39;", 5); o += 5; break;
+        default: *o++ = *c; break;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *fa_url_encode(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    apr_size_t len = strlen(s);
+    char *out = apr_palloc(p, len * 3 + 1), *o = out;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~') {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 0x0f];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+apr_status_t fa_url_decode(apr_pool_t *p, const char *in, apr_size_t len,
+                           char **out)
+{
+    char *buf = apr_palloc(p, len + 1), *o = buf;
+    apr_size_t i;
+    int hi, lo;
+
+    *out = NULL;
+    for (i = 0; i < len; i++) {
+        if (in[i] == '+') {
+            *o++ = ' ';
+        }
+        else if (in[i] == '%') {
+            if (i + 2 >= len) {
+                return APR_EINVAL;
+            }
+            hi = hex_value(in[i + 1]);
+            lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                return APR_EINVAL;
+            }
+            *o++ = (char)((hi << 4) | lo);
+            i += 2;
+        }
+        else if (in[i] == '\0') {
+            return APR_EINVAL;
+        }
+        else {
+            *o++ = in[i];
+        }
+    }
+    *o = '\0';
+    *out = buf;
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_form_parse(apr_pool_t *p, const char *in, apr_size_t len,
+                           int max_params, apr_table_t **out)
+{
+    apr_table_t *t = apr_table_make(p, 8);
+    const char *end = in + len, *pair, *amp, *eq;
+    char *name, *value;
+    int count = 0;
+
+    *out = NULL;
+    for (pair = in; pair < end; pair = amp + 1) {
+        amp = memchr(pair, '&', (apr_size_t)(end - pair));
+        if (!amp) {
+            amp = end;
+        }
+        if (amp == pair) {
+            continue;
+        }
+        if (++count > max_params) {
+            return APR_EINVAL;
+        }
+        eq = memchr(pair, '=', (apr_size_t)(amp - pair));
+        if (!eq) {
+            eq = amp;
+        }
+        if (fa_url_decode(p, pair, (apr_size_t)(eq - pair), &name)
+            != APR_SUCCESS
+            || fa_url_decode(p, eq < amp ? eq + 1 : amp,
+                             eq < amp ? (apr_size_t)(amp - eq - 1) : 0,
+                             &value) != APR_SUCCESS) {
+            return APR_EINVAL;
+        }
+        if (apr_table_get(t, name)) {
+            return APR_EINVAL;
+        }
+        apr_table_setn(t, name, value);
+        if (amp == end) {
+            break;
+        }
+    }
+    *out = t;
+    return APR_SUCCESS;
+}
+
+int fa_return_to_ok(const char *path)
+{
+    const unsigned char *c;
+    apr_size_t len;
+
+    if (!path || path[0] != '/') {
+        return 0;
+    }
+    len = strlen(path);
+    if (len > 2048) {
+        return 0;
+    }
+    /* "//host" and "/\host" are scheme-relative to browsers. */
+    if (path[1] == '/' || path[1] == '\\') {
+        return 0;
+    }
+    for (c = (const unsigned char *)path; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f || *c == '\\') {
+            return 0;
+        }
+    }
+    /* An encoded slash or backslash right after the first one could be
+     * decoded into "//" by a later hop; refuse it there. */
+    if (path[1] == '%' && path[2] == '2'
+        && (path[3] == 'f' || path[3] == 'F')) {
+        return 0;
+    }
+    if (path[1] == '%' && path[2] == '5'
+        && (path[3] == 'c' || path[3] == 'C')) {
+        return 0;
+    }
+    /* Encoded control characters (CR, LF, NUL, ...) are never wanted. */
+    for (c = (const unsigned char *)path; *c; c++) {
+        if (c[0] == '%' && (c[1] == '0' || c[1] == '1')
+            && hex_value((char)c[2]) >= 0) {
+            return 0;
+        }
+        if (c[0] == '%' && c[1] == '7' && (c[2] == 'f' || c[2] == 'F')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int fa_header_value_ok(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\r' || *s == '\n') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *fa_header_value(apr_pool_t *p, const char *s, apr_size_t max)
+{
+    apr_size_t len = strlen(s), i;
+    int clean = 1;
+    char *out;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            clean = 0;
+            break;
+        }
+    }
+    if (clean && len <= max) {
+        return s;
+    }
+    if (len > max) {
+        len = max;
+        /* Do not cut a UTF-8 sequence in half. */
+        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80) {
+            len--;
+        }
+    }
+    out = apr_pstrmemdup(p, s, len);
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)out[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            out[i] = ' ';
+        }
+    }
+    return out;
+}
+
+int fa_host_is_loopback(const char *host)
+{
+    if (!host) {
+        return 0;
+    }
+    if (!strcasecmp(host, "localhost") || !strcmp(host, "::1")
+        || !strcmp(host, "[::1]")) {
+        return 1;
+    }
+    if (!strncmp(host, "127.", 4)) {
+        const char *c;
+        int dots = 0;
+        for (c = host; *c; c++) {
+            if (*c == '.') {
+                dots++;
+            }
+            else if (*c < '0' || *c > '9') {
+                return 0;
+            }
+        }
+        return dots == 3;
+    }
+    return 0;
+}
+
+int fa_url_is_secure_enough(const char *url)
+{
+    const char *host, *end;
+    char buf[256];
+    apr_size_t len;
+
+    if (!url) {
+        return 0;
+    }
+    if (!strncasecmp(url, "https://", 8)) {
+        return url[8] != '\0' && url[8] != '/';
+    }
+    if (strncasecmp(url, "http://", 7)) {
+        return 0;
+    }
+    host = url + 7;
+    if (*host == '[') {
+        end = strchr(host, ']');
+        if (!end) {
+            return 0;
+        }
+        end++;
+    }
+    else {
+        end = host + strcspn(host, ":/?#");
+    }
+    len = (apr_size_t)(end - host);
+    if (len == 0 || len >= sizeof(buf)) {
+        return 0;
+    }
+    memcpy(buf, host, len);
+    buf[len] = '\0';
+    return fa_host_is_loopback(buf);
+}

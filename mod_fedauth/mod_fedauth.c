@@ -1,0 +1,419 @@
+/* mod_fedauth.c - httpd glue: hooks, the authentication check of
+ * AuthType FedAuth, passing the user on to handlers and backends. The
+ * protocol work lives in the core (fa_*.c); this file only adapts it. */
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_provider.h"
+#include "mod_auth.h"
+#include "apr_strings.h"
+#include "apr_lib.h"
+
+#include "mod_fedauth.h"
+#include "fa_http.h"
+#include "fa_log.h"
+
+#define AUTH_TYPE "FedAuth"
+#define HEADER_MAX (8 * 1024)
+
+static fa_http_t *http_client;
+
+fa_http_t *fedauth_http(void)
+{
+    return http_client;
+}
+
+/* ---- sessions on the request path ------------------------------------ */
+
+apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
+                                  fa_session_t **ps, const char **pkey)
+{
+    fa_store_t *store = fedauth_store(r);
+    char key[FA_SESSION_KEY_LEN + 1], *rec, *fresh;
+    const char *cookie = NULL;
+    fa_session_t *s;
+    apr_size_t len, cookie_len = 0;
+    apr_int64_t now, refresh_after;
+    apr_status_t rv;
+    int idle = fedauth_idle_timeout(sc), max_age = fedauth_max_age(sc);
+
+    if (ps) {
+        *ps = NULL;
+    }
+    if (!store) {
+        return APR_NOTFOUND;
+    }
+    cookie = fedauth_cookie_get(r, fedauth_cookie_name(sc));
+    if (!cookie || !*cookie) {
+        return APR_NOTFOUND;
+    }
+    cookie_len = strlen(cookie);
+    if (!fa_session_cookie_check(&sc->keys, cookie, cookie_len, key)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00301)
+                      "session cookie has a bad MAC or form: ignored");
+        return APR_NOTFOUND;
+    }
+    rv = store->get(store, key, r->pool, &rec, &len);
+    if (rv != APR_SUCCESS) {
+        if (rv != APR_NOTFOUND) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, FALOGNO(00302)
+                          "session store %s unavailable", store->name);
+        }
+        return rv;
+    }
+    if (fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00303)
+                      "unreadable session record: ignored");
+        return APR_NOTFOUND;
+    }
+    now = fa_now_sec();
+    if (now >= fa_session_expires_at(s, idle, max_age)) {
+        store->del(store, key, r->pool);
+        return APR_NOTFOUND;
+    }
+    /* The idle clock is reset on use, but written back only once a tenth
+     * of the idle window has passed: no store write per request. */
+    refresh_after = idle / 10 > 0 ? idle / 10 : 1;
+    if (now - s->last_seen >= refresh_after) {
+        s->last_seen = now;
+        fa_session_encode(r->pool, s, &fresh, &len);
+        store->put(store, key, fresh, len,
+                   fa_session_expires_at(s, idle, max_age), r->pool);
+    }
+    if (pkey) {
+        *pkey = apr_pstrdup(r->pool, key);
+    }
+    if (ps) {
+        *ps = s;
+    }
+    return APR_SUCCESS;
+}
+
+/* "GIVEN_NAME" -> "X-FedAuth-Given-Name" */
+static const char *header_name(apr_pool_t *p, const char *attr)
+{
+    char *h = apr_pstrcat(p, "X-FedAuth-", attr, NULL), *c;
+    int upper = 1;
+
+    for (c = h + 10; *c; c++) {
+        if (*c == '_') {
+            *c = '-';
+            upper = 1;
+        }
+        else {
+            *c = upper ? apr_toupper(*c) : apr_tolower(*c);
+            upper = 0;
+        }
+    }
+    return h;
+}
+
+static void pass_on(request_rec *r, int pass_as, const char *env,
+                    const char *header, const char *value)
+{
+    if (!value) {
+        return;
+    }
+    if (pass_as & FEDAUTH_PASS_ENV) {
+        apr_table_setn(r->subprocess_env, env, value);
+    }
+    if (pass_as & FEDAUTH_PASS_HEADERS) {
+        apr_table_setn(r->headers_in, header,
+                       fa_header_value(r->pool, value, HEADER_MAX));
+    }
+}
+
+static void export_session(request_rec *r, const fedauth_dir_t *dc,
+                           const fa_session_t *s)
+{
+    int pass_as = dc->pass_as == FEDAUTH_UNSET
+                  ? FEDAUTH_PASS_ENV | FEDAUTH_PASS_HEADERS : dc->pass_as;
+    int i;
+
+    r->user = (char *)s->user;
+    pass_on(r, pass_as, "FEDAUTH_USER", "X-FedAuth-User", s->user);
+    pass_on(r, pass_as, "FEDAUTH_SUB", "X-FedAuth-Sub", s->sub);
+    pass_on(r, pass_as, "FEDAUTH_IDP", "X-FedAuth-IdP", s->idp);
+    pass_on(r, pass_as, "FEDAUTH_ROLES", "X-FedAuth-Roles", s->roles);
+    for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
+        const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
+        pass_on(r, pass_as, apr_pstrcat(r->pool, "FEDAUTH_", a->name, NULL),
+                header_name(r->pool, a->name), a->value);
+    }
+}
+
+/* ---- hooks ----------------------------------------------------------- */
+
+/* Whatever a client sends as X-FedAuth-* must never look like ours. */
+static int fedauth_strip_headers(request_rec *r)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i, found = 0;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && !strncasecmp(e[i].key, "X-FedAuth-", 10)) {
+            found = 1;
+            break;
+        }
+    }
+    if (found) {
+        apr_table_t *clean = apr_table_make(r->pool, arr->nelts);
+        for (i = 0; i < arr->nelts; i++) {
+            if (e[i].key && strncasecmp(e[i].key, "X-FedAuth-", 10)) {
+                apr_table_addn(clean, e[i].key, e[i].val);
+            }
+            else if (e[i].key) {
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00304)
+                              "removed client header %.64s", e[i].key);
+            }
+        }
+        r->headers_in = clean;
+    }
+    return DECLINED;
+}
+
+static int fedauth_quick_handler(request_rec *r, int lookup_uri)
+{
+    if (lookup_uri || r->main) {
+        return DECLINED;
+    }
+    return fedauth_handle_endpoint(r);
+}
+
+static fedauth_provider_t *offered_provider(request_rec *r,
+                                            fedauth_srv_t *sc,
+                                            fedauth_dir_t *dc, int *count)
+{
+    fedauth_provider_t *prov, *only = NULL;
+    int i;
+
+    *count = 0;
+    if (dc->providers) {
+        for (i = 0; i < dc->providers->nelts; i++) {
+            prov = fedauth_provider_find(sc, APR_ARRAY_IDX(dc->providers, i,
+                                                           const char *));
+            if (prov) {
+                only = prov;
+                (*count)++;
+            }
+        }
+        return only;
+    }
+    *count = sc->providers->nelts;
+    return *count ? APR_ARRAY_IDX(sc->providers, 0, fedauth_provider_t *)
+                  : NULL;
+}
+
+static int fedauth_check_authn(request_rec *r)
+{
+    fedauth_srv_t *sc;
+    fedauth_dir_t *dc;
+    fa_session_t *s;
+    fedauth_provider_t *prov;
+    const char *type = ap_auth_type(r), *return_to;
+    apr_status_t rv;
+    int count;
+
+    if (!type || strcasecmp(type, AUTH_TYPE)) {
+        return DECLINED;
+    }
+    sc = ap_get_module_config(r->server->module_config, &fedauth_module);
+    dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
+    if (r->main && r->main->user) {
+        r->user = r->main->user;
+        return OK;
+    }
+    rv = fedauth_session_load(r, sc, &s, NULL);
+    if (rv == APR_SUCCESS) {
+        export_session(r, dc, s);
+        return OK;
+    }
+    if (rv != APR_NOTFOUND) {
+        return fedauth_error(r, HTTP_SERVICE_UNAVAILABLE,
+                             "store_unavailable", "The session store is "
+                             "unavailable. Please try again in a moment.");
+    }
+    if (dc->unauth == FEDAUTH_UNAUTH_PASS) {
+        return DECLINED;
+    }
+    if (dc->unauth == FEDAUTH_UNAUTH_401
+        || (r->method_number != M_GET)) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       "FedAuth realm=\"sign-in required\"");
+        return fedauth_error(r, HTTP_UNAUTHORIZED, "no_session",
+                             "Sign-in is required.");
+    }
+    return_to = r->unparsed_uri;
+    prov = offered_provider(r, sc, dc, &count);
+    if (count == 1) {
+        return fedauth_start_login(r, prov, return_to);
+    }
+    if (count == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00305)
+                      "AuthType FedAuth, but no <FedAuthProvider> is "
+                      "offered here");
+        return fedauth_error(r, HTTP_INTERNAL_SERVER_ERROR, "no_provider",
+                             "No identity provider is configured here.");
+    }
+    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool,
+        apr_pstrcat(r->pool, "/fedauth/login?return_to=",
+                    fa_url_encode(r->pool, return_to), NULL), r));
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+/* An ErrorDocument runs in a new request: give it FEDAUTH_ERROR as such,
+ * not only as REDIRECT_FEDAUTH_ERROR. */
+static int fedauth_fixups(request_rec *r)
+{
+    const char *code;
+
+    if (r->prev && (code = apr_table_get(r->prev->notes, "fedauth-error"))) {
+        apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", code);
+        apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR_DESCRIPTION",
+                       apr_table_get(r->prev->notes,
+                                     "fedauth-error-description"));
+    }
+    return DECLINED;
+}
+
+static void core_log(void *baton, fa_log_level_t level, const char *file,
+                     int line, const char *msg)
+{
+    static const int levels[] = { APLOG_ERR, APLOG_WARNING, APLOG_INFO,
+                                  APLOG_DEBUG };
+
+    ap_log_error(file, line, APLOG_MODULE_INDEX, levels[level], 0,
+                 (server_rec *)baton, FALOGNO(00306) "%s", msg);
+}
+
+static int fedauth_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp)
+{
+    fedauth_config_reset(pconf);
+    return fedauth_shm_pre_config(pconf) == APR_SUCCESS ? OK : !OK;
+}
+
+/* Runs for `apachectl -t` too: what spans several directives. */
+static int fedauth_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *s)
+{
+    const char *err = fedauth_config_check(ptemp, s);
+
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     FALOGNO(00307) "%s", err);
+        return !OK;
+    }
+    return OK;
+}
+
+static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    fedauth_srv_t *sc, *main_sc = ap_get_module_config(s->module_config,
+                                                       &fedauth_module);
+    fedauth_provider_t *prov;
+    fa_keys_t random_keys;
+    server_rec *vs;
+    int i, any = 0;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        sc = ap_get_module_config(vs->module_config, &fedauth_module);
+        any |= sc->providers->nelts > 0;
+    }
+    if (!any) {
+        return OK;
+    }
+    fa_log_set(core_log, s, APLOG_IS_LEVEL(s, APLOG_DEBUG) ? FA_LOG_DEBUG
+               : FA_LOG_INFO);
+    if (fa_http_curl_global_init() != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FALOGNO(00308)
+                     "cannot initialize libcurl");
+        return !OK;
+    }
+    http_client = fa_http_curl_create(pconf);
+    if (fedauth_shm_post_config(pconf, ptemp, s, main_sc->shm_size
+                                ? main_sc->shm_size : 8 * 1024 * 1024)
+        != APR_SUCCESS) {
+        return !OK;
+    }
+    if (fa_keys_random(&random_keys) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FALOGNO(00309)
+                     "no random numbers for the session keys");
+        return !OK;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        sc = ap_get_module_config(vs->module_config, &fedauth_module);
+        if (sc->secret) {
+            fa_keys_derive(&sc->keys, sc->secret, strlen(sc->secret));
+        }
+        else {
+            sc->keys = random_keys;
+        }
+        sc->keys_ready = 1;
+        for (i = 0; i < sc->providers->nelts; i++) {
+            prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
+            if (!prov->rt) {
+                prov->idp.client.timeout_sec = fedauth_http_timeout(sc);
+                if (fa_idp_create(pconf, &prov->idp, &prov->rt)
+                    != APR_SUCCESS) {
+                    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                                 FALOGNO(00310) "cannot set up provider %s",
+                                 prov->idp.id);
+                    return !OK;
+                }
+            }
+        }
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00311)
+                 "mod_fedauth ready; sessions in the embedded shm store%s",
+                 main_sc->secret ? "" : " with keys made at startup (no "
+                 "FedAuthSecret: sessions end when httpd restarts)");
+    return OK;
+}
+
+static void fedauth_child_init(apr_pool_t *p, server_rec *s)
+{
+    fedauth_shm_child_init(p, s);
+}
+
+static void fedauth_hooks(apr_pool_t *p)
+{
+    /* Before any other module reads the headers: drop forged X-FedAuth-*. */
+    ap_hook_post_read_request(fedauth_strip_headers, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST);
+    /* Our endpoints answer before URL mapping and access control: they
+     * do their own checks, and no Location block may shadow them. */
+    ap_hook_quick_handler(fedauth_quick_handler, NULL, NULL,
+                          APR_HOOK_FIRST);
+    /* The session check of AuthType FedAuth. */
+    ap_hook_check_authn(fedauth_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    /* Error documents see FEDAUTH_ERROR of the request that failed. */
+    ap_hook_fixups(fedauth_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Shared memory, mutex, keys and providers, once per (re)start. */
+    ap_hook_pre_config(fedauth_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(fedauth_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(fedauth_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Each child attaches to the store's mutex. */
+    ap_hook_child_init(fedauth_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(fedauth) = {
+    STANDARD20_MODULE_STUFF,
+    fedauth_create_dir,
+    fedauth_merge_dir,
+    fedauth_create_srv,
+    fedauth_merge_srv,
+    fedauth_cmds,
+    fedauth_hooks,
+    AP_MODULE_FLAG_NONE
+};

@@ -1,0 +1,111 @@
+/* mod_fedauth.h - what the glue files of mod_fedauth share: configuration
+ * records, the endpoint handlers and the shm store. Only glue files
+ * (mod_fedauth*.c) include httpd headers. */
+#ifndef MOD_FEDAUTH_H
+#define MOD_FEDAUTH_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "ap_socache.h"
+#include "apr_global_mutex.h"
+
+#include "fa_util.h"
+#include "fa_idp.h"
+#include "fa_store.h"
+#include "fa_session.h"
+#include "fa_claims.h"
+
+/* Log tags: "FA" + five digits, unique per call site, never reused. */
+#define FALOGNO(n) "FA" #n ": "
+
+#define FEDAUTH_UNSET (-1)
+
+typedef struct fedauth_provider_t {
+    fa_idp_conf_t idp;             /* id, issuer, client, ... */
+    fa_claims_conf_t claims;       /* user name and role rules */
+    const char *defined_in;        /* "file:line" of the block */
+    fa_idp_t *rt;                  /* run-time object, made in post_config */
+} fedauth_provider_t;
+
+typedef struct fedauth_srv_t {
+    apr_array_header_t *providers; /* of fedauth_provider_t *, merged */
+    const char *store_spec;        /* "shm" (default) */
+    apr_size_t shm_size;
+    const char *secret;            /* passphrase, or NULL */
+    const char *secret_origin;     /* "file:line" where it was set */
+    const char *cookie_name;
+    int idle_timeout;
+    int max_age;
+    int http_timeout;
+    const char *redirect_base;     /* "https://host[:port]" or NULL */
+    const char *default_role;
+    fa_keys_t keys;                /* made in post_config */
+    int keys_ready;
+} fedauth_srv_t;
+
+typedef enum {
+    FEDAUTH_UNAUTH_UNSET = 0,
+    FEDAUTH_UNAUTH_REDIRECT,
+    FEDAUTH_UNAUTH_401,
+    FEDAUTH_UNAUTH_PASS
+} fedauth_unauth_t;
+
+#define FEDAUTH_PASS_HEADERS 1
+#define FEDAUTH_PASS_ENV 2
+
+typedef struct fedauth_dir_t {
+    apr_array_header_t *providers; /* of const char * ids, or NULL: all */
+    fedauth_unauth_t unauth;
+    int pass_as;                   /* FEDAUTH_PASS_* bits, UNSET */
+} fedauth_dir_t;
+
+extern module AP_MODULE_DECLARE_DATA fedauth_module;
+extern const command_rec fedauth_cmds[];
+
+void *fedauth_create_srv(apr_pool_t *p, server_rec *s);
+void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv);
+void *fedauth_create_dir(apr_pool_t *p, char *dir);
+void *fedauth_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+/* Effective values with defaults applied. */
+const char *fedauth_cookie_name(const fedauth_srv_t *sc);
+int fedauth_idle_timeout(const fedauth_srv_t *sc);
+int fedauth_max_age(const fedauth_srv_t *sc);
+int fedauth_http_timeout(const fedauth_srv_t *sc);
+
+fedauth_provider_t *fedauth_provider_find(const fedauth_srv_t *sc,
+                                          const char *id);
+
+/* Forgets the FedAuthProviders uses of an earlier reading (pre_config). */
+void fedauth_config_reset(apr_pool_t *pconf);
+/* Checks what only the whole configuration can tell; NULL when fine. */
+const char *fedauth_config_check(apr_pool_t *p, server_rec *s);
+
+/* The embedded store (socache shmcb), shared by all workers of a host. */
+apr_status_t fedauth_shm_pre_config(apr_pool_t *pconf);
+apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                     server_rec *s, apr_size_t size);
+void fedauth_shm_child_init(apr_pool_t *p, server_rec *s);
+fa_store_t *fedauth_store(request_rec *r);
+
+/* Endpoints (mod_fedauth_endpoints.c). */
+int fedauth_handle_endpoint(request_rec *r);
+/* Starts a login at provider prov for return_to: a redirect to the IdP. */
+int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
+                        const char *return_to);
+/* Ends the request with an error page, FEDAUTH_ERROR and a log line made
+ * by the caller. Returns status. */
+int fedauth_error(request_rec *r, int status, const char *code,
+                  const char *description);
+/* Reads a cookie of the request; NULL when absent. */
+const char *fedauth_cookie_get(request_rec *r, const char *name);
+void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
+                        int max_age);
+fa_http_t *fedauth_http(void);
+
+/* Session lookup of the request: APR_SUCCESS and *ps; APR_NOTFOUND when
+ * there is no valid session; other: the store failed. */
+apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
+                                  fa_session_t **ps, const char **pkey);
+
+#endif

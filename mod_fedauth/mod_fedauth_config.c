@@ -1,0 +1,643 @@
+/* mod_fedauth_config.c - directives, configuration records and their
+ * merging. Each handler calls a pure parser and prefixes its errors with
+ * the directive name; <FedAuthProvider> names file:line of the line at
+ * fault. */
+#include <ctype.h>
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_strings.h"
+#include "apr_lib.h"
+#include "apr_file_io.h"
+
+#include "mod_fedauth.h"
+
+#define DEFAULT_COOKIE "fedauth_session"
+#define DEFAULT_IDLE 3600
+#define DEFAULT_MAX_AGE 28800
+#define DEFAULT_HTTP_TIMEOUT 5
+#define DEFAULT_SHM_SIZE (8 * 1024 * 1024)
+
+/* FedAuthProviders uses, checked against the providers in post_config. */
+typedef struct provider_ref_t {
+    const char *id;
+    const char *where;
+} provider_ref_t;
+static apr_array_header_t *provider_refs;
+
+void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
+{
+    fedauth_srv_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->providers = apr_array_make(p, 4, sizeof(fedauth_provider_t *));
+    sc->idle_timeout = FEDAUTH_UNSET;
+    sc->max_age = FEDAUTH_UNSET;
+    sc->http_timeout = FEDAUTH_UNSET;
+    return sc;
+}
+
+#define MERGE_PTR(f) m->f = add->f ? add->f : base->f
+#define MERGE_INT(f) m->f = add->f != FEDAUTH_UNSET ? add->f : base->f
+
+void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    fedauth_srv_t *base = basev, *add = addv;
+    fedauth_srv_t *m = apr_pcalloc(p, sizeof(*m));
+    fedauth_provider_t *prov;
+    int i, j, overridden;
+
+    /* A virtual host sees the main server's providers and its own; its own
+     * win where the ids are the same. */
+    m->providers = apr_array_copy(p, add->providers);
+    for (i = 0; i < base->providers->nelts; i++) {
+        prov = APR_ARRAY_IDX(base->providers, i, fedauth_provider_t *);
+        for (overridden = 0, j = 0; j < add->providers->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(add->providers, j,
+                                      fedauth_provider_t *)->idp.id,
+                        prov->idp.id)) {
+                overridden = 1;
+            }
+        }
+        if (!overridden) {
+            APR_ARRAY_PUSH(m->providers, fedauth_provider_t *) = prov;
+        }
+    }
+    MERGE_PTR(store_spec);
+    m->shm_size = add->shm_size ? add->shm_size : base->shm_size;
+    if (add->secret) {
+        m->secret = add->secret;
+        m->secret_origin = add->secret_origin;
+    }
+    else {
+        m->secret = base->secret;
+        m->secret_origin = base->secret_origin;
+    }
+    MERGE_PTR(cookie_name);
+    MERGE_INT(idle_timeout);
+    MERGE_INT(max_age);
+    MERGE_INT(http_timeout);
+    MERGE_PTR(redirect_base);
+    MERGE_PTR(default_role);
+    return m;
+}
+
+void *fedauth_create_dir(apr_pool_t *p, char *dir)
+{
+    fedauth_dir_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->pass_as = FEDAUTH_UNSET;
+    return dc;
+}
+
+void *fedauth_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    fedauth_dir_t *base = basev, *add = addv;
+    fedauth_dir_t *m = apr_pcalloc(p, sizeof(*m));
+
+    MERGE_PTR(providers);
+    m->unauth = add->unauth != FEDAUTH_UNAUTH_UNSET ? add->unauth
+                                                     : base->unauth;
+    MERGE_INT(pass_as);
+    return m;
+}
+
+const char *fedauth_cookie_name(const fedauth_srv_t *sc)
+{
+    return sc->cookie_name ? sc->cookie_name : DEFAULT_COOKIE;
+}
+
+int fedauth_idle_timeout(const fedauth_srv_t *sc)
+{
+    return sc->idle_timeout != FEDAUTH_UNSET ? sc->idle_timeout
+                                              : DEFAULT_IDLE;
+}
+
+int fedauth_max_age(const fedauth_srv_t *sc)
+{
+    return sc->max_age != FEDAUTH_UNSET ? sc->max_age : DEFAULT_MAX_AGE;
+}
+
+int fedauth_http_timeout(const fedauth_srv_t *sc)
+{
+    return sc->http_timeout != FEDAUTH_UNSET ? sc->http_timeout
+                                              : DEFAULT_HTTP_TIMEOUT;
+}
+
+fedauth_provider_t *fedauth_provider_find(const fedauth_srv_t *sc,
+                                          const char *id)
+{
+    int i;
+
+    for (i = 0; i < sc->providers->nelts; i++) {
+        fedauth_provider_t *prov =
+            APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
+        if (!strcmp(prov->idp.id, id)) {
+            return prov;
+        }
+    }
+    return NULL;
+}
+
+/* ---- pure parsers ---------------------------------------------------- */
+
+static const char *parse_int(apr_pool_t *p, const char *arg, int min,
+                             int max, int *out)
+{
+    char *end;
+    long v;
+
+    if (!*arg) {
+        return "expects a number";
+    }
+    v = strtol(arg, &end, 10);
+    if (*end || v < min || v > max) {
+        return apr_psprintf(p, "expects a whole number from %d to %d", min,
+                            max);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+static int valid_provider_id(const char *id)
+{
+    const char *c;
+
+    if (!*id || strlen(id) > 32) {
+        return 0;
+    }
+    for (c = id; *c; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')
+              || *c == '_' || *c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int printable(const char *s, apr_size_t max)
+{
+    apr_size_t n = 0;
+
+    for (; *s; s++, n++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f || n >= max) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+static int valid_claim_name(const char *s)
+{
+    return printable(s, 128) && !strpbrk(s, " \t\"'");
+}
+
+/* An absolute URL the module may call or send browsers to: https, or
+ * http to a loopback host; no fragment. */
+static const char *parse_url(apr_pool_t *p, const char *arg)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(p, arg, &uri) != APR_SUCCESS
+        || !uri.scheme || !uri.hostname || uri.fragment) {
+        return "expects an absolute URL such as https://idp.example.com";
+    }
+    if (!fa_url_is_secure_enough(arg)) {
+        return "must be an https URL (http only to 127.0.0.1, ::1 or "
+               "localhost)";
+    }
+    return NULL;
+}
+
+static const char *read_secret_file(apr_pool_t *p, const char *path,
+                                    const char **out)
+{
+    apr_file_t *f;
+    char buf[4097];
+    apr_size_t n = sizeof(buf) - 1;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "cannot read %s", path);
+    }
+    rv = apr_file_read(f, buf, &n);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && rv != APR_EOF) {
+        return apr_psprintf(p, "cannot read %s", path);
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+    *out = apr_pstrmemdup(p, buf, n);
+    return NULL;
+}
+
+/* ---- <FedAuthProvider id> ------------------------------------------- */
+
+static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
+                                      const char *name, const char *args)
+{
+    fa_idp_conf_t *c = &prov->idp;
+    const char *w, *err;
+    char *word;
+
+    if (!strcasecmp(name, "UsernameClaim")) {
+        prov->claims.username_claims = apr_array_make(p, 4,
+                                                      sizeof(char *));
+        while (*(word = ap_getword_conf(p, &args))) {
+            if (!valid_claim_name(word)) {
+                return "expects claim names";
+            }
+            APR_ARRAY_PUSH(prov->claims.username_claims, char *) = word;
+        }
+        return prov->claims.username_claims->nelts ? NULL
+               : "expects one or more claim names";
+    }
+    w = ap_getword_conf(p, &args);
+    if (*args) {
+        return "takes one argument (quote it when it has spaces)";
+    }
+    if (!strcasecmp(name, "DisplayName")) {
+        c->display_name = w;
+        return printable(w, 200) ? NULL : "expects a short text";
+    }
+    if (!strcasecmp(name, "Issuer")) {
+        c->issuer = w;
+        return parse_url(p, w);
+    }
+    if (!strcasecmp(name, "MetadataURL")) {
+        c->metadata_url = w;
+        return parse_url(p, w);
+    }
+    if (!strcasecmp(name, "ClientID")) {
+        c->client.client_id = w;
+        return printable(w, 255) ? NULL : "expects the client id";
+    }
+    if (!strcasecmp(name, "ClientSecret")) {
+        if (!strncmp(w, "file:", 5)) {
+            if ((err = read_secret_file(p, w + 5, &w)) != NULL) {
+                return err;
+            }
+        }
+        c->client.client_secret = w;
+        return printable(w, 1024) ? NULL : "expects the client secret";
+    }
+    if (!strcasecmp(name, "TokenEndpointAuth")) {
+        if (!strcmp(w, "client_secret_basic")) {
+            c->client.token_auth = FA_TOKEN_AUTH_BASIC;
+        }
+        else if (!strcmp(w, "client_secret_post")) {
+            c->client.token_auth = FA_TOKEN_AUTH_POST;
+        }
+        else if (!strcmp(w, "none")) {
+            c->client.token_auth = FA_TOKEN_AUTH_NONE;
+        }
+        else {
+            return "expects client_secret_basic, client_secret_post or none";
+        }
+        return NULL;
+    }
+    if (!strcasecmp(name, "Scopes")) {
+        c->client.scopes = w;
+        return printable(w, 1024) ? NULL : "expects space-separated scopes";
+    }
+    if (!strcasecmp(name, "IdentifyingClaim")) {
+        prov->claims.identifying_claim = w;
+        return valid_claim_name(w) ? NULL : "expects a claim name";
+    }
+    if (!strcasecmp(name, "FallbackRole")) {
+        prov->claims.fallback_role = w;
+        return printable(w, 128) && !strchr(w, ',') ? NULL
+               : "expects a role name";
+    }
+    return "is not a directive of <FedAuthProvider>";
+}
+
+static const char *provider_section(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    const char *endp = ap_strrchr_c(arg, '>');
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    fedauth_srv_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &fedauth_module);
+    fedauth_provider_t *prov;
+    ap_directive_t *d;
+    const char *id, *line;
+    int i;
+
+    if (err) {
+        return err;
+    }
+    if (!endp) {
+        return "<FedAuthProvider> directive missing closing '>'";
+    }
+    arg = apr_pstrndup(cmd->temp_pool, arg, (apr_size_t)(endp - arg));
+    id = ap_getword_conf(cmd->pool, &arg);
+    if (!valid_provider_id(id) || *arg) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: the id must "
+                            "be 1 to 32 of a-z 0-9 _ -", id);
+    }
+    for (i = 0; i < sc->providers->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(sc->providers, i,
+                                  fedauth_provider_t *)->idp.id, id)) {
+            return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: defined "
+                                "twice in this server", id);
+        }
+    }
+    prov = apr_pcalloc(cmd->pool, sizeof(*prov));
+    prov->idp.id = id;
+    prov->claims.idp_id = id;
+    prov->defined_in = apr_psprintf(cmd->pool, "%s:%d",
+                                    cmd->directive->filename,
+                                    cmd->directive->line_num);
+    for (d = cmd->directive->first_child; d; d = d->next) {
+        line = apr_psprintf(cmd->pool, "%s:%d", d->filename, d->line_num);
+        if ((err = provider_directive(cmd->pool, prov, d->directive,
+                                      d->args)) != NULL) {
+            return apr_psprintf(cmd->pool, "<FedAuthProvider %s> %s %s "
+                                "(at %s)", id, d->directive, err, line);
+        }
+    }
+    if (!prov->idp.issuer) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: Issuer is "
+                            "required (block at %s)", id, prov->defined_in);
+    }
+    if (!prov->idp.client.client_id) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: ClientID is "
+                            "required (block at %s)", id, prov->defined_in);
+    }
+    if (prov->idp.client.token_auth == FA_TOKEN_AUTH_UNSET) {
+        prov->idp.client.token_auth = prov->idp.client.client_secret
+                                      ? FA_TOKEN_AUTH_BASIC
+                                      : FA_TOKEN_AUTH_NONE;
+    }
+    if (prov->idp.client.token_auth != FA_TOKEN_AUTH_NONE
+        && !prov->idp.client.client_secret) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: "
+                            "TokenEndpointAuth needs a ClientSecret (block "
+                            "at %s)", id, prov->defined_in);
+    }
+    if (!prov->idp.display_name) {
+        prov->idp.display_name = id;
+    }
+    APR_ARRAY_PUSH(sc->providers, fedauth_provider_t *) = prov;
+    return NULL;
+}
+
+/* ---- server-wide directives ----------------------------------------- */
+
+static fedauth_srv_t *srv_conf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &fedauth_module);
+}
+
+static const char *prefix(cmd_parms *cmd, const char *err)
+{
+    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, " ", err, NULL)
+               : NULL;
+}
+
+static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+    char *end;
+    apr_int64_t size;
+
+    if (!strcmp(arg, "shm")) {
+        sc->store_spec = "shm";
+        return NULL;
+    }
+    if (!strncmp(arg, "shm:", 4)) {
+        size = apr_strtoi64(arg + 4, &end, 10);
+        if (*end == 'K' || *end == 'k') {
+            size *= 1024;
+            end++;
+        }
+        else if (*end == 'M' || *end == 'm') {
+            size *= 1024 * 1024;
+            end++;
+        }
+        if (*end || size < 256 * 1024 || size > APR_INT64_C(4) << 30) {
+            return prefix(cmd, "expects shm or shm:<size> with a size from "
+                          "256K to 4096M");
+        }
+        sc->store_spec = "shm";
+        sc->shm_size = (apr_size_t)size;
+        return NULL;
+    }
+    if (!strncmp(arg, "redis://", 8) || !strncmp(arg, "redis-sentinel://", 17)) {
+        return prefix(cmd, "redis stores are not available in this version; "
+                      "use shm");
+    }
+    return prefix(cmd, "expects shm or shm:<size>");
+}
+
+static const char *set_secret(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+    const char *err;
+
+    if (!strncmp(arg, "file:", 5)) {
+        if ((err = read_secret_file(cmd->pool, arg + 5, &arg)) != NULL) {
+            return prefix(cmd, err);
+        }
+    }
+    if (strlen(arg) < 16) {
+        return prefix(cmd, "must be at least 16 characters long");
+    }
+    sc->secret = arg;
+    sc->secret_origin = apr_psprintf(cmd->pool, "%s:%d",
+                                     cmd->directive->filename,
+                                     cmd->directive->line_num);
+    return NULL;
+}
+
+static const char *set_cookie_name(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    const char *c;
+
+    if (!*arg || strlen(arg) > 64) {
+        return prefix(cmd, "expects a cookie name of 1 to 64 characters");
+    }
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '_' && *c != '-') {
+            return prefix(cmd, "expects a cookie name of A-Z a-z 0-9 _ -");
+        }
+    }
+    srv_conf(cmd)->cookie_name = arg;
+    return NULL;
+}
+
+static const char *set_srv_int(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+    const char *err;
+    const char *name = cmd->cmd->name;
+    int v;
+
+    if (!strcasecmp(name, "FedAuthHTTPTimeout")) {
+        err = parse_int(cmd->pool, arg, 1, 60, &v);
+        sc->http_timeout = v;
+    }
+    else if (!strcasecmp(name, "FedAuthSessionIdleTimeout")) {
+        err = parse_int(cmd->pool, arg, 60, 30 * 86400, &v);
+        sc->idle_timeout = v;
+    }
+    else {
+        err = parse_int(cmd->pool, arg, 60, 365 * 86400, &v);
+        sc->max_age = v;
+    }
+    return prefix(cmd, err);
+}
+
+static const char *set_redirect_base(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    apr_uri_t uri;
+    const char *err = parse_url(cmd->pool, arg);
+
+    if (err) {
+        return prefix(cmd, err);
+    }
+    apr_uri_parse(cmd->temp_pool, arg, &uri);
+    if ((uri.path && strcmp(uri.path, "/") && *uri.path) || uri.query) {
+        return prefix(cmd, "expects scheme://host[:port] without a path");
+    }
+    srv_conf(cmd)->redirect_base = apr_pstrndup(cmd->pool, arg,
+        strlen(arg) - (arg[strlen(arg) - 1] == '/' ? 1 : 0));
+    return NULL;
+}
+
+static const char *set_default_role(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    if (!printable(arg, 128) || strchr(arg, ',')) {
+        return prefix(cmd, "expects a role name");
+    }
+    srv_conf(cmd)->default_role = arg;
+    return NULL;
+}
+
+/* ---- per-directory directives --------------------------------------- */
+
+static const char *set_providers(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    fedauth_dir_t *dc = dcv;
+    provider_ref_t *ref;
+
+    if (!valid_provider_id(arg)) {
+        return prefix(cmd, "expects provider ids (a-z 0-9 _ -)");
+    }
+    if (!dc->providers) {
+        dc->providers = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(dc->providers, const char *) = arg;
+    if (provider_refs) {
+        ref = apr_array_push(provider_refs);
+        ref->id = arg;
+        ref->where = apr_psprintf(cmd->pool, "%s:%d",
+                                  cmd->directive->filename,
+                                  cmd->directive->line_num);
+    }
+    return NULL;
+}
+
+static const char *set_unauth(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    fedauth_dir_t *dc = dcv;
+
+    if (!strcasecmp(arg, "redirect")) {
+        dc->unauth = FEDAUTH_UNAUTH_REDIRECT;
+    }
+    else if (!strcmp(arg, "401")) {
+        dc->unauth = FEDAUTH_UNAUTH_401;
+    }
+    else if (!strcasecmp(arg, "pass")) {
+        dc->unauth = FEDAUTH_UNAUTH_PASS;
+    }
+    else {
+        return prefix(cmd, "expects redirect, 401 or pass");
+    }
+    return NULL;
+}
+
+static const char *set_pass_as(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    fedauth_dir_t *dc = dcv;
+    int bits = dc->pass_as == FEDAUTH_UNSET ? 0 : dc->pass_as;
+
+    if (!strcasecmp(arg, "headers")) {
+        bits |= FEDAUTH_PASS_HEADERS;
+    }
+    else if (!strcasecmp(arg, "env")) {
+        bits |= FEDAUTH_PASS_ENV;
+    }
+    else if (!strcasecmp(arg, "both")) {
+        bits |= FEDAUTH_PASS_HEADERS | FEDAUTH_PASS_ENV;
+    }
+    else if (!strcasecmp(arg, "none")) {
+        bits = 0;
+    }
+    else {
+        return prefix(cmd, "expects headers, env, both or none");
+    }
+    dc->pass_as = bits;
+    return NULL;
+}
+
+const command_rec fedauth_cmds[] = {
+    AP_INIT_RAW_ARGS("<FedAuthProvider", provider_section, NULL, RSRC_CONF,
+        "an identity provider: <FedAuthProvider id> ... </FedAuthProvider>"),
+    AP_INIT_TAKE1("FedAuthSessionStore", set_store, NULL, RSRC_CONF,
+        "where sessions live: shm or shm:<size>"),
+    AP_INIT_TAKE1("FedAuthSecret", set_secret, NULL, RSRC_CONF,
+        "passphrase or file:/path for cookie and state keys"),
+    AP_INIT_TAKE1("FedAuthSessionCookie", set_cookie_name, NULL, RSRC_CONF,
+        "session cookie name"),
+    AP_INIT_TAKE1("FedAuthSessionIdleTimeout", set_srv_int, NULL, RSRC_CONF,
+        "seconds of inactivity that end a session"),
+    AP_INIT_TAKE1("FedAuthSessionMaxAge", set_srv_int, NULL, RSRC_CONF,
+        "seconds after which a session ends in any case"),
+    AP_INIT_TAKE1("FedAuthHTTPTimeout", set_srv_int, NULL, RSRC_CONF,
+        "seconds for each call to an identity provider"),
+    AP_INIT_TAKE1("FedAuthRedirectBase", set_redirect_base, NULL, RSRC_CONF,
+        "scheme://host[:port] of redirect URIs"),
+    AP_INIT_TAKE1("FedAuthDefaultRole", set_default_role, NULL, RSRC_CONF,
+        "role of users no GroupMap matched"),
+    AP_INIT_ITERATE("FedAuthProviders", set_providers, NULL, OR_AUTHCFG,
+        "ids of the providers this location offers"),
+    AP_INIT_TAKE1("FedAuthUnauthenticated", set_unauth, NULL, OR_AUTHCFG,
+        "redirect, 401 or pass"),
+    AP_INIT_ITERATE("FedAuthPassClaimsAs", set_pass_as, NULL, OR_AUTHCFG,
+        "headers, env, both or none"),
+    { NULL }
+};
+
+void fedauth_config_reset(apr_pool_t *pconf)
+{
+    provider_refs = apr_array_make(pconf, 8, sizeof(provider_ref_t));
+}
+
+const char *fedauth_config_check(apr_pool_t *p, server_rec *s)
+{
+    server_rec *vs;
+    fedauth_srv_t *sc;
+    provider_ref_t *ref;
+    int i, found;
+
+    for (i = 0; provider_refs && i < provider_refs->nelts; i++) {
+        ref = &APR_ARRAY_IDX(provider_refs, i, provider_ref_t);
+        for (found = 0, vs = s; vs && !found; vs = vs->next) {
+            sc = ap_get_module_config(vs->module_config, &fedauth_module);
+            found = fedauth_provider_find(sc, ref->id) != NULL;
+        }
+        if (!found) {
+            return apr_psprintf(p, "FedAuthProviders names %s, but no "
+                                "<FedAuthProvider %s> is defined (at %s)",
+                                ref->id, ref->id, ref->where);
+        }
+    }
+    return NULL;
+}

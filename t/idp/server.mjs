@@ -1,0 +1,362 @@
+#!/usr/bin/env node
+// Test OpenID Provider for mod_fedauth's integration and browser tests.
+//
+// A real provider (npm `oidc-provider`), not a mock: discovery, JWKS,
+// authorization endpoint with PKCE S256 required, token endpoint with
+// client_secret_basic / client_secret_post / none, ID tokens signed with
+// the algorithm each client asks for, userinfo, RP-initiated and
+// back-channel logout. Only the interaction pages are ours: a plain login
+// form and an automatically granted consent.
+//
+//   node t/idp/server.mjs --config <file.json>
+//
+// Config JSON:
+//   { port (0: any free port), issuer? (default http://127.0.0.1:<port>),
+//     clients: [oidc-provider client metadata],
+//     users: [{ username, password, claims: { sub, email, ... groups } }],
+//     idTokenTTL?, adminToken? }
+//
+// Prints exactly one line `READY <issuer>` on stdout once listening; exits
+// cleanly on SIGTERM / SIGINT. Listens on 127.0.0.1 only.
+//
+// Admin hook (only when adminToken is set; header `X-Admin-Token`):
+//   GET  /_admin/events        JSON array of provider events seen so far
+//   POST /_admin/events/clear  forget them
+//   POST /_admin/users         body JSON: replace the user list
+import http from 'node:http';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+
+import Provider from 'oidc-provider';
+
+const { values: args } = parseArgs({ options: { config: { type: 'string' } } });
+if (!args.config) {
+  process.stderr.write('usage: server.mjs --config <file.json>\n');
+  process.exit(2);
+}
+const config = JSON.parse(fs.readFileSync(args.config, 'utf8'));
+let users = Array.isArray(config.users) ? config.users : [];
+const events = [];
+
+// ---------------------------------------------------------------- keys
+function signingKeys() {
+  const jwk = (kp, kid, extra = {}) => ({
+    ...kp.privateKey.export({ format: 'jwk' }), kid, use: 'sig', ...extra,
+  });
+  const gen = (type, opts) => crypto.generateKeyPairSync(type, opts);
+  return [
+    // first key: RSA, used for RS256 (the default) and PS256
+    jwk(gen('rsa', { modulusLength: 2048 }), 'rsa-1'),
+    jwk(gen('ec', { namedCurve: 'P-256' }), 'ec-p256-1', { alg: 'ES256' }),
+    jwk(gen('ec', { namedCurve: 'P-384' }), 'ec-p384-1', { alg: 'ES384' }),
+    jwk(gen('ec', { namedCurve: 'P-521' }), 'ec-p521-1', { alg: 'ES512' }),
+    jwk(gen('ed25519'), 'okp-ed25519-1'),
+  ];
+}
+
+// ---------------------------------------------------------------- html
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({
+  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+}[c]));
+
+function page(res, status, title, body) {
+  const html = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>${esc(title)}</title></head>
+<body><h1>${esc(title)}</h1>
+${body}
+</body></html>
+`;
+  res.writeHead(status, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': Buffer.byteLength(html),
+  });
+  res.end(html);
+}
+
+function loginForm(res, uid, clientId, error) {
+  page(res, 200, 'Sign in to the test IdP', `
+<p>Client: <span id="client">${esc(clientId)}</span></p>
+${error ? `<p class="error" id="error" role="alert">${esc(error)}</p>` : ''}
+<form id="login" method="post" action="/interaction/${esc(uid)}/login" autocomplete="off">
+<label>Username <input type="text" name="username" id="username" autofocus></label>
+<label>Password <input type="password" name="password" id="password"></label>
+<button type="submit" id="submit">Sign in</button>
+</form>
+<form id="abort" method="post" action="/interaction/${esc(uid)}/abort">
+<button type="submit" id="cancel">Cancel</button>
+</form>`);
+}
+
+function readBody(req, limit = 64 * 1024) {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks = [];
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------- provider
+const server = http.createServer();
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(config.port || 0, '127.0.0.1', resolve);
+});
+const port = server.address().port;
+const issuer = config.issuer || `http://127.0.0.1:${port}`;
+
+const findUserBySub = (sub) => users.find((u) => u.claims && u.claims.sub === sub);
+
+const idTokenTTL = Number(config.idTokenTTL) > 0 ? Number(config.idTokenTTL) : 600;
+
+const provider = new Provider(issuer, {
+  clients: config.clients || [],
+  jwks: { keys: signingKeys() },
+  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+  conformIdTokenClaims: false,
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: [
+      'name', 'given_name', 'family_name', 'preferred_username', 'locale',
+      'groups',
+    ],
+    groups: ['groups'],
+  },
+  async findAccount(_ctx, sub) {
+    const user = findUserBySub(sub);
+    if (!user) return undefined;
+    return {
+      accountId: sub,
+      async claims() { return { ...user.claims, sub }; },
+    };
+  },
+  interactions: {
+    url(_ctx, interaction) { return `/interaction/${interaction.uid}`; },
+  },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
+    // PKCE (S256 is the only method oidc-provider v9 supports) is required
+    // below, for confidential clients too.
+  },
+  pkce: { required: () => true },
+  enabledJWA: {
+    idTokenSigningAlgValues: [
+      'RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'HS256',
+    ],
+  },
+  ttl: {
+    AccessToken: 600,
+    AuthorizationCode: 60,
+    IdToken: idTokenTTL,
+    Interaction: 600,
+    Session: 3600,
+    Grant: 3600,
+  },
+  // No cross-origin calls to the IdP are needed by a relying party that
+  // talks to the token endpoint server-to-server.
+  clientBasedCORS: () => false,
+  async renderError(ctx, out) {
+    ctx.type = 'html';
+    ctx.body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>IdP error</title></head>
+<body><h1>IdP error</h1><p id="error"><code>${esc(out.error)}</code></p>
+<p id="error_description">${esc(out.error_description)}</p></body></html>`;
+  },
+});
+// Note: redirect URIs with http on 127.0.0.1 need no relaxation for web
+// clients using the code flow; oidc-provider only insists on https for
+// web clients that use the implicit flow.
+
+for (const ev of [
+  'authorization.success', 'authorization.error', 'grant.success', 'grant.error',
+  'end_session.success', 'end_session.error', 'backchannel.success',
+  'backchannel.error', 'server_error', 'userinfo.error', 'discovery.error',
+  'jwks.error',
+]) {
+  provider.on(ev, (...a) => {
+    const ctx = a[0];
+    const err = a.find((x) => x instanceof Error);
+    events.push({
+      event: ev,
+      at: Date.now(),
+      client_id: ctx?.oidc?.client?.clientId ?? a.find((x) => x?.clientId)?.clientId,
+      error: err ? (err.error || err.message) : undefined,
+      error_description: err?.error_description,
+    });
+    if (ev === 'server_error') process.stderr.write(`server_error: ${err?.stack}\n`);
+  });
+}
+
+// ---------------------------------------------------------------- interactions
+async function autoGrant(details) {
+  const { prompt, params, session, grantId } = details;
+  const grant = grantId
+    ? await provider.Grant.find(grantId)
+    : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+  const d = prompt.details || {};
+  if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+  if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+  if (d.missingResourceScopes) {
+    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes)) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+  }
+  return grant.save();
+}
+
+function requestedClaims(params) {
+  const names = new Set();
+  if (!params.claims) return [];
+  try {
+    const c = JSON.parse(params.claims);
+    for (const part of [c.id_token, c.userinfo]) {
+      if (part && typeof part === 'object') Object.keys(part).forEach((k) => names.add(k));
+    }
+  } catch { /* the provider has rejected bad claims parameters already */ }
+  return [...names];
+}
+
+async function interaction(req, res, uid, action) {
+  let details;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch (e) {
+    page(res, 400, 'Interaction not found', `<p id="error">${esc(e.message)}</p>`);
+    return;
+  }
+  if (details.uid !== uid) {
+    page(res, 400, 'Interaction mismatch', '<p id="error">interaction mismatch</p>');
+    return;
+  }
+  const { prompt, params } = details;
+
+  if (req.method === 'GET' && !action) {
+    if (prompt.name === 'login') {
+      loginForm(res, uid, params.client_id);
+      return;
+    }
+    if (prompt.name === 'consent') {
+      const grantId = await autoGrant(details);
+      const result = details.grantId ? { consent: {} } : { consent: { grantId } };
+      await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: true });
+      return;
+    }
+    page(res, 400, 'Unsupported prompt', `<p id="error">${esc(prompt.name)}</p>`);
+    return;
+  }
+
+  if (req.method !== 'POST') {
+    page(res, 405, 'Method not allowed', '');
+    return;
+  }
+  const form = new URLSearchParams(await readBody(req));
+
+  if (action === 'abort') {
+    // Lets a test make the IdP answer the client with error=...; the
+    // description is passed through untouched on purpose.
+    await provider.interactionFinished(req, res, {
+      error: form.get('error') || 'access_denied',
+      error_description: form.get('error_description') || 'End-User aborted interaction',
+    }, { mergeWithLastSubmission: false });
+    return;
+  }
+
+  if (action === 'login') {
+    if (prompt.name !== 'login') {
+      page(res, 400, 'Unexpected login', '<p id="error">no login prompt pending</p>');
+      return;
+    }
+    const username = form.get('username') || '';
+    const password = form.get('password') || '';
+    const user = users.find((u) => u.username === username);
+    const ok = user && typeof user.password === 'string'
+      && user.password.length === password.length
+      && crypto.timingSafeEqual(Buffer.from(user.password), Buffer.from(password));
+    if (!ok) {
+      loginForm(res, uid, params.client_id, 'Invalid username or password.');
+      return;
+    }
+    const accountId = user.claims.sub;
+    // Login and consent in one step: grant what the client asked for.
+    const grant = new provider.Grant({ accountId, clientId: params.client_id });
+    if (params.scope) grant.addOIDCScope(String(params.scope));
+    const claims = requestedClaims(params);
+    if (claims.length) grant.addOIDCClaims(claims);
+    const grantId = await grant.save();
+    await provider.interactionFinished(req, res, {
+      login: { accountId },
+      consent: { grantId },
+    }, { mergeWithLastSubmission: false });
+    return;
+  }
+  page(res, 404, 'Not found', '');
+}
+
+// ---------------------------------------------------------------- admin
+function admin(req, res, path) {
+  if (!config.adminToken || req.headers['x-admin-token'] !== config.adminToken) {
+    res.writeHead(403).end();
+    return;
+  }
+  const json = (status, obj) => {
+    const body = JSON.stringify(obj);
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
+  };
+  if (req.method === 'GET' && path === '/_admin/events') return json(200, events);
+  if (req.method === 'POST' && path === '/_admin/events/clear') {
+    events.length = 0;
+    return json(200, { ok: true });
+  }
+  if (req.method === 'POST' && path === '/_admin/users') {
+    return readBody(req, 1024 * 1024).then((b) => {
+      users = JSON.parse(b);
+      json(200, { ok: true });
+    });
+  }
+  return json(404, { error: 'not_found' });
+}
+
+// ---------------------------------------------------------------- routing
+const providerCallback = provider.callback();
+server.on('request', (req, res) => {
+  const url = new URL(req.url, issuer);
+  const m = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|abort))?$/.exec(url.pathname);
+  let p;
+  if (m) p = interaction(req, res, m[1], m[2]);
+  else if (url.pathname.startsWith('/_admin/')) p = admin(req, res, url.pathname);
+  else {
+    providerCallback(req, res);
+    return;
+  }
+  Promise.resolve(p).catch((e) => {
+    process.stderr.write(`interaction error: ${e.stack}\n`);
+    if (!res.headersSent) page(res, 500, 'IdP internal error', `<p id="error">${esc(e.message)}</p>`);
+    else res.destroy();
+  });
+});
+
+let stopping = false;
+function stop() {
+  if (stopping) return;
+  stopping = true;
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+process.stdout.write(`READY ${issuer}\n`);

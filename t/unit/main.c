@@ -1,0 +1,23 @@
+/* main.c - runs every unit suite of the core and exits non-zero when any
+ * test fails. */
+#include <stdlib.h>
+#include <apr_general.h>
+#include <openssl/crypto.h>
+#include "unit.h"
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(suite_util());
+    srunner_add_suite(sr, suite_jose());
+    srunner_add_suite(sr, suite_oidc());
+    srunner_add_suite(sr, suite_session());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,7 @@
+#include "unit.h"
+
+Suite *suite_session(void)
+{
+    Suite *s = suite_create("session");
+    return s;
+}

@@ -1,0 +1,7 @@
+#include "unit.h"
+
+Suite *suite_util(void)
+{
+    Suite *s = suite_create("util");
+    return s;
+}

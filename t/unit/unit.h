@@ -1,0 +1,13 @@
+/* unit.h - the unit test suites of the core (libcheck). Each test file
+ * defines one suite; main.c runs them all. */
+#ifndef FA_UNIT_H
+#define FA_UNIT_H
+
+#include <check.h>
+
+Suite *suite_util(void);
+Suite *suite_jose(void);
+Suite *suite_oidc(void);
+Suite *suite_session(void);
+
+#endif
