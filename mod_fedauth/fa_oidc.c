@@ -6,9 +6,10 @@
 #include "fa_oidc.h"
 #include "fa_log.h"
 
-static void json_release(void *data)
+static apr_status_t json_release(void *data)
 {
     json_decref(data);
+    return APR_SUCCESS;
 }
 
 /* Parses a JSON object whose reference the pool releases. */
@@ -21,7 +22,7 @@ static json_t *json_object_from(apr_pool_t *p, const char *text,
     if (!j) {
         return NULL;
     }
-    apr_pool_cleanup_register(p, j, (apr_status_t (*)(void *))json_release,
+    apr_pool_cleanup_register(p, j, json_release,
                               apr_pool_cleanup_null);
     return json_is_object(j) ? j : NULL;
 }

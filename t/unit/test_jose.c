@@ -759,6 +759,8 @@ START_TEST(parse_parts)
     const char *h = b64("{\"alg\":\"RSA-OAEP\",\"enc\":\"A256GCM\"}");
     fa_jwks_t *jwks = vec_jwks("rfc7515_a2");
     const char *jwe;
+    fa_jwt_t *jwt;
+    fa_err_t err = { 0 };
 
     ck_assert_str_eq(parse_code(a2, strlen(a2)), "ok");
     /* Truncated: two parts; a signature cut short. */
@@ -776,6 +778,9 @@ START_TEST(parse_parts)
     jwe = apr_pstrcat(pool, h, ".", b64("key"), ".", b64("iv"), ".",
                       b64("ct"), ".", b64("tag"), NULL);
     ck_assert_str_eq(parse_code(jwe, strlen(jwe)), "invalid_token");
+    ck_assert(fa_jwt_parse(pool, jwe, strlen(jwe), &jwt, &err)
+              == APR_EGENERAL);
+    ck_assert_ptr_nonnull(strstr(err.desc, "JWE"));
 }
 END_TEST
 
@@ -847,32 +852,35 @@ START_TEST(parse_base64)
 }
 END_TEST
 
-START_TEST(parse_size)
+/* A signed HS256 token with a claim of pad_len bytes. */
+static const char *padded_token(apr_size_t pad_len)
 {
-    apr_size_t max = FA_JWT_MAX_BYTES;
-    char *big = apr_palloc(pool, max + 2);
-    const char *prefix = apr_pstrcat(pool, b64("{\"alg\":\"HS256\"}"), ".",
-                                     NULL);
     json_t *claims = json_object();
-    char *pad = apr_palloc(pool, 40001);
+    char *pad = apr_palloc(pool, pad_len + 1);
     const char *tok;
 
-    /* Over the limit: refused before any decoding. */
-    memset(big, 'A', max + 1);
-    memcpy(big, prefix, strlen(prefix));
-    big[max - 10] = '.';
-    big[max + 1] = '\0';
-    ck_assert_str_eq(parse_code(big, max + 1), "invalid_token");
-    /* A large token under the limit is fine. */
-    memset(pad, 'x', 40000);
-    pad[40000] = '\0';
+    memset(pad, 'x', pad_len);
+    pad[pad_len] = '\0';
     json_object_set_new(claims, "pad", json_string(pad));
     tok = sign_token("HS256", NULL, "k", 1, "{\"alg\":\"HS256\"}",
                      dump(claims));
     json_decref(claims);
-    ck_assert_uint_lt(strlen(tok), max);
-    ck_assert_uint_gt(strlen(tok), 50000);
+    return tok;
+}
+
+START_TEST(parse_size)
+{
+    const char *tok = padded_token(48000);
+
+    /* A large token under the limit is fine... */
+    ck_assert_uint_lt(strlen(tok), FA_JWT_MAX_BYTES);
+    ck_assert_uint_gt(strlen(tok), 60000);
     ck_assert_str_eq(verify_code(tok, NULL, "k"), "ok");
+    /* ...one over it is refused, however well it is signed. */
+    tok = padded_token(49200);
+    ck_assert_uint_gt(strlen(tok), FA_JWT_MAX_BYTES);
+    ck_assert_str_eq(verify_code(tok, NULL, "k"), "invalid_token");
+    ck_assert_str_eq(parse_code(tok, FA_JWT_MAX_BYTES + 1), "invalid_token");
 }
 END_TEST
 
@@ -1241,6 +1249,28 @@ START_TEST(jwk_refused)
 }
 END_TEST
 
+/* RSA keys that OpenSSL imports but its public key check refuses. */
+START_TEST(jwk_rsa_public_check)
+{
+    json_t *rsa = json_deep_copy(vec("rfc7515_a2", "jwk"));
+    const char *n = json_string_value(json_object_get(rsa, "n"));
+    unsigned char *raw;
+    apr_size_t len;
+
+    ck_assert(fa_b64url_decode(pool, n, strlen(n), &raw, &len)
+              == APR_SUCCESS);
+    raw[len - 1] ^= 0x01;
+    ck_assert_str_eq(jwk_code(set(json_deep_copy(rsa), "n", json_string(
+                                  fa_b64url_encode(pool, raw, len))), NULL),
+                     "invalid_jwk");
+    ck_assert_str_eq(jwk_code(set(json_deep_copy(rsa), "e",
+                                  json_string("AQ")), NULL), "invalid_jwk");
+    ck_assert_str_eq(jwk_code(set(json_deep_copy(rsa), "e",
+                                  json_string("AAEAAQ")), NULL), "ok");
+    ck_assert_str_eq(jwk_code(rsa, NULL), "ok");
+}
+END_TEST
+
 /* A point that is not on the curve is refused. */
 START_TEST(jwk_point_off_curve)
 {
@@ -1412,6 +1442,7 @@ Suite *suite_jose(void)
     tcase_add_test(tc, jwk_kinds);
     tcase_add_test(tc, jwk_refused);
     tcase_add_test(tc, jwk_point_off_curve);
+    tcase_add_test(tc, jwk_rsa_public_check);
     tcase_add_test(tc, jwks_docs);
     tcase_add_test(tc, jwks_skips);
     tcase_add_test(tc, jwks_limits);

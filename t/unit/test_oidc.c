@@ -1,7 +1,224 @@
+/* test_oidc.c - discovery documents, PKCE, the authorization URL and the
+ * token request (through an in-process HTTP client that records what it
+ * was asked and answers what the test says). */
+#include <string.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
 #include "unit.h"
+#include "fa_oidc.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+#define DISCOVERY(iss, tok) \
+    "{\"issuer\":\"" iss "\"," \
+    "\"authorization_endpoint\":\"https://idp.example/auth\"," \
+    "\"token_endpoint\":\"" tok "\"," \
+    "\"jwks_uri\":\"https://idp.example/jwks\"," \
+    "\"userinfo_endpoint\":\"http://idp.example/userinfo\"," \
+    "\"authorization_response_iss_parameter_supported\":true}"
+
+START_TEST(discovery_parse)
+{
+    const char *doc = DISCOVERY("https://idp.example",
+                                "https://idp.example/token");
+    fa_oidc_metadata_t *md;
+    fa_err_t err;
+
+    ck_assert_int_eq(fa_oidc_metadata_parse(pool, doc, strlen(doc),
+                     "https://idp.example", &md, &err), APR_SUCCESS);
+    ck_assert_str_eq(md->token_endpoint, "https://idp.example/token");
+    ck_assert(md->iss_parameter_supported);
+    /* a plain-http userinfo endpoint to a public host is dropped */
+    ck_assert_ptr_null(md->userinfo_endpoint);
+}
+END_TEST
+
+START_TEST(discovery_rejects)
+{
+    const char *other = DISCOVERY("https://idp.example/",
+                                  "https://idp.example/token");
+    const char *http = DISCOVERY("https://idp.example",
+                                 "http://idp.example/token");
+    const char *dup = "{\"issuer\":\"a\",\"issuer\":\"b\"}";
+    fa_oidc_metadata_t *md;
+    fa_err_t err;
+
+    /* the issuer must match exactly, even a trailing slash counts */
+    ck_assert_int_ne(fa_oidc_metadata_parse(pool, other, strlen(other),
+                     "https://idp.example", &md, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "discovery_issuer_mismatch");
+    ck_assert_int_ne(fa_oidc_metadata_parse(pool, http, strlen(http),
+                     "https://idp.example", &md, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_discovery");
+    ck_assert_int_ne(fa_oidc_metadata_parse(pool, "[1]", 3,
+                     "https://idp.example", &md, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_discovery");
+    ck_assert_int_ne(fa_oidc_metadata_parse(pool, dup, strlen(dup), "a",
+                     &md, &err), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(pkce_rfc7636_vector)
+{
+    /* RFC 7636 Appendix B */
+    ck_assert_str_eq(fa_oidc_pkce_challenge(pool,
+                     "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+                     "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+}
+END_TEST
+
+START_TEST(scope_and_auth_url)
+{
+    fa_oidc_metadata_t md;
+    fa_oidc_client_t client;
+    apr_table_t *extra = apr_table_make(pool, 2);
+    char *url;
+
+    ck_assert_str_eq(fa_oidc_scope(pool, "email openid profile email"),
+                     "openid email profile");
+    ck_assert_str_eq(fa_oidc_scope(pool, NULL), "openid");
+    memset(&md, 0, sizeof(md));
+    memset(&client, 0, sizeof(client));
+    md.authorization_endpoint = "https://idp.example/auth?tenant=x";
+    client.client_id = "app 1";
+    client.scopes = "email";
+    apr_table_setn(extra, "prompt", "login");
+    url = fa_oidc_auth_url(pool, &md, &client,
+                           "https://app.example/signin-corp", "ST", "NO",
+                           "CH", extra);
+    ck_assert_str_eq(url, "https://idp.example/auth?tenant=x"
+        "&response_type=code&client_id=app%201"
+        "&redirect_uri=https%3A%2F%2Fapp.example%2Fsignin-corp"
+        "&scope=openid%20email&state=ST&nonce=NO&code_challenge=CH"
+        "&code_challenge_method=S256&prompt=login");
+}
+END_TEST
+
+/* An HTTP client that answers from the test. */
+typedef struct canned_t {
+    int status;
+    const char *body;
+    const char *fail_code;
+    fa_http_request_t seen;
+} canned_t;
+
+static apr_status_t canned_perform(fa_http_t *http, apr_pool_t *p,
+                                   const fa_http_request_t *req,
+                                   fa_http_response_t **presp, fa_err_t *err)
+{
+    canned_t *c = http->baton;
+    fa_http_response_t *resp;
+
+    c->seen = *req;
+    if (c->fail_code) {
+        return fa_err_set(err, c->fail_code, "canned failure");
+    }
+    resp = apr_pcalloc(p, sizeof(*resp));
+    resp->status = c->status;
+    resp->body = c->body;
+    resp->body_len = strlen(c->body);
+    *presp = resp;
+    return APR_SUCCESS;
+}
+
+static apr_status_t token(canned_t *c, fa_token_auth_t auth,
+                          fa_oidc_tokens_t **tok, fa_err_t *err)
+{
+    fa_http_t http = { canned_perform, c };
+    fa_oidc_metadata_t md;
+    fa_oidc_client_t client;
+
+    memset(&md, 0, sizeof(md));
+    memset(&client, 0, sizeof(client));
+    md.token_endpoint = "https://idp.example/token";
+    client.client_id = "app:1";
+    client.client_secret = "s3cr&t";
+    client.token_auth = auth;
+    client.timeout_sec = 5;
+    return fa_oidc_token_request(pool, &http, &md, &client,
+                                 "https://app.example/signin-corp", "C0DE",
+                                 "VERIFIER", tok, err);
+}
+
+START_TEST(token_request_auth_methods)
+{
+    canned_t c = { 200, "{\"id_token\":\"a.b.c\",\"access_token\":\"AT\","
+                        "\"token_type\":\"Bearer\",\"expires_in\":300}",
+                   NULL, { 0 } };
+    fa_oidc_tokens_t *tok;
+    fa_err_t err;
+
+    ck_assert_int_eq(token(&c, FA_TOKEN_AUTH_BASIC, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(tok->id_token, "a.b.c");
+    ck_assert_int_eq(tok->expires_in, 300);
+    /* base64("app%3A1:s3cr%26t"): both halves form-encoded first */
+    ck_assert_str_eq(c.seen.authorization, "Basic YXBwJTNBMTpzM2NyJTI2dA==");
+    ck_assert_str_eq(c.seen.body, "grant_type=authorization_code&code=C0DE"
+        "&redirect_uri=https%3A%2F%2Fapp.example%2Fsignin-corp"
+        "&code_verifier=VERIFIER");
+    ck_assert_int_eq(token(&c, FA_TOKEN_AUTH_POST, &tok, &err), APR_SUCCESS);
+    ck_assert_ptr_null(c.seen.authorization);
+    ck_assert_ptr_nonnull(strstr(c.seen.body,
+                          "&client_id=app%3A1&client_secret=s3cr%26t"));
+    ck_assert_int_eq(token(&c, FA_TOKEN_AUTH_NONE, &tok, &err), APR_SUCCESS);
+    ck_assert_ptr_null(strstr(c.seen.body, "client_secret"));
+    ck_assert_ptr_nonnull(strstr(c.seen.body, "&client_id=app%3A1"));
+}
+END_TEST
+
+START_TEST(token_request_failures)
+{
+    canned_t c = { 400, "{\"error\":\"invalid_grant\",\"error_description\":"
+                        "\"code\\r\\nreused\"}", NULL, { 0 } };
+    fa_oidc_tokens_t *tok;
+    fa_err_t err;
+
+    ck_assert_int_ne(token(&c, FA_TOKEN_AUTH_BASIC, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "token_error");
+    ck_assert_ptr_nonnull(strstr(err.desc, "invalid_grant"));
+    /* what the IdP says reaches the log without line breaks */
+    ck_assert_ptr_null(strpbrk(err.desc, "\r\n"));
+    c.status = 500;
+    c.body = "<html>oops</html>";
+    ck_assert_int_ne(token(&c, FA_TOKEN_AUTH_BASIC, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "idp_bad_response");
+    c.status = 200;
+    c.body = "{\"access_token\":\"AT\"}";
+    ck_assert_int_ne(token(&c, FA_TOKEN_AUTH_BASIC, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "idp_bad_response");
+    c.fail_code = "idp_unreachable";
+    ck_assert_int_ne(token(&c, FA_TOKEN_AUTH_BASIC, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "idp_unreachable");
+}
+END_TEST
 
 Suite *suite_oidc(void)
 {
     Suite *s = suite_create("oidc");
+    TCase *tc = tcase_create("oidc");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, discovery_parse);
+    tcase_add_test(tc, discovery_rejects);
+    tcase_add_test(tc, pkce_rfc7636_vector);
+    tcase_add_test(tc, scope_and_auth_url);
+    tcase_add_test(tc, token_request_auth_methods);
+    tcase_add_test(tc, token_request_failures);
+    suite_add_tcase(s, tc);
     return s;
 }

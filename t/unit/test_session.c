@@ -1,7 +1,266 @@
+/* test_session.c - session ids and cookies, the record formats, expiry,
+ * and the mapping of claims to user name, attributes and roles. */
+#include <string.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
 #include "unit.h"
+#include "fa_session.h"
+#include "fa_claims.h"
+
+static apr_pool_t *pool;
+static fa_keys_t keys;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+    fa_keys_derive(&keys, "a test secret of some length", 28);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+START_TEST(cookie_roundtrip_and_forgery)
+{
+    char *cookie, *key, *other_cookie, *other_key;
+    char out[FA_SESSION_KEY_LEN + 1];
+    fa_keys_t other;
+
+    ck_assert_int_eq(fa_session_new_id(pool, &keys, &cookie, &key),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(strlen(cookie), FA_SESSION_COOKIE_LEN);
+    ck_assert_uint_eq(strlen(key), FA_SESSION_KEY_LEN);
+    ck_assert(fa_session_cookie_check(&keys, cookie, strlen(cookie), out));
+    ck_assert_str_eq(out, key);
+    /* the store key is not in the cookie */
+    ck_assert_ptr_null(strstr(cookie, key + 2));
+    /* one changed character anywhere is refused */
+    cookie[5] = cookie[5] == 'A' ? 'B' : 'A';
+    ck_assert(!fa_session_cookie_check(&keys, cookie, strlen(cookie), out));
+    cookie[5] = cookie[5] == 'A' ? 'B' : 'A';
+    cookie[60] = cookie[60] == 'A' ? 'B' : 'A';
+    ck_assert(!fa_session_cookie_check(&keys, cookie, strlen(cookie), out));
+    /* another host's secret does not accept it */
+    fa_keys_derive(&other, "a different secret value", 24);
+    fa_session_new_id(pool, &other, &other_cookie, &other_key);
+    ck_assert(!fa_session_cookie_check(&keys, other_cookie,
+                                       strlen(other_cookie), out));
+    ck_assert(!fa_session_cookie_check(&keys, "short", 5, out));
+    ck_assert(!fa_session_cookie_check(&keys, other_cookie, 65, out));
+}
+END_TEST
+
+START_TEST(ids_are_unique)
+{
+    char *c1, *k1, *c2, *k2;
+
+    fa_session_new_id(pool, &keys, &c1, &k1);
+    fa_session_new_id(pool, &keys, &c2, &k2);
+    ck_assert_str_ne(c1, c2);
+    ck_assert_str_ne(k1, k2);
+}
+END_TEST
+
+START_TEST(session_record_roundtrip)
+{
+    fa_session_t s, *d;
+    fa_attr_t *a;
+    char *rec;
+    apr_size_t len;
+
+    memset(&s, 0, sizeof(s));
+    s.created = 1700000000;
+    s.last_seen = 1700000100;
+    s.token_exp = 1700003600;
+    s.idp = "corp";
+    s.sub = "248289761001";
+    s.user = "jane.doe";
+    s.roles = "admin,viewer";
+    s.id_token = "eyJ.x.y";
+    s.attrs = apr_array_make(pool, 2, sizeof(fa_attr_t));
+    a = apr_array_push(s.attrs);
+    a->name = "EMAIL";
+    a->value = "jane@example.com";
+    a = apr_array_push(s.attrs);
+    a->name = "NOTE";
+    a->value = "line1\nline2:with\ncolons 12:";
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_int_eq(d->created, 1700000000);
+    ck_assert_int_eq(d->last_seen, 1700000100);
+    ck_assert_int_eq(d->token_exp, 1700003600);
+    ck_assert_str_eq(d->idp, "corp");
+    ck_assert_str_eq(d->sub, "248289761001");
+    ck_assert_str_eq(d->user, "jane.doe");
+    ck_assert_str_eq(d->roles, "admin,viewer");
+    ck_assert_str_eq(d->id_token, "eyJ.x.y");
+    ck_assert_int_eq(d->attrs->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(d->attrs, 1, fa_attr_t).value,
+                     "line1\nline2:with\ncolons 12:");
+}
+END_TEST
+
+START_TEST(session_record_rejects_junk)
+{
+    fa_session_t *d;
+    const char *junk[] = { "", "FA2\n", "FA1\nu99:short\n", "FA1\nu3:abcd",
+                           "FA1\nuX:abc\n", "FA1\nu3:abc\n" /* no idp */,
+                           NULL };
+    int i;
+
+    for (i = 0; junk[i]; i++) {
+        char *copy = apr_pstrdup(pool, junk[i]);
+        ck_assert_msg(fa_session_decode(pool, copy, strlen(copy), &d)
+                      != APR_SUCCESS, "accepted %s", junk[i]);
+    }
+}
+END_TEST
+
+START_TEST(session_expiry)
+{
+    fa_session_t s;
+
+    memset(&s, 0, sizeof(s));
+    s.created = 1000;
+    s.last_seen = 5000;
+    ck_assert_int_eq(fa_session_expires_at(&s, 3600, 28800), 8600);
+    s.last_seen = 28000;
+    ck_assert_int_eq(fa_session_expires_at(&s, 3600, 28800), 29800);
+}
+END_TEST
+
+START_TEST(login_state)
+{
+    fa_login_t *l, *d;
+    char *state, *rec;
+    const char *k1, *k2;
+    apr_size_t len;
+
+    ck_assert_int_eq(fa_login_new(pool, "corp", "/app?x=1",
+                                  "https://app.example/signin-corp", &l,
+                                  &state), APR_SUCCESS);
+    ck_assert_uint_eq(strlen(state), FA_STATE_LEN);
+    ck_assert_str_ne(l->nonce, l->verifier);
+    ck_assert_uint_eq(strlen(l->verifier), 43);
+    fa_login_encode(pool, l, &rec, &len);
+    ck_assert_int_eq(fa_login_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_str_eq(d->idp, "corp");
+    ck_assert_str_eq(d->return_to, "/app?x=1");
+    ck_assert_str_eq(d->bind, l->bind);
+    ck_assert_str_eq(d->nonce, l->nonce);
+    k1 = fa_login_key(pool, &keys, state);
+    k2 = fa_login_key(pool, &keys, state);
+    ck_assert_ptr_nonnull(k1);
+    ck_assert_str_eq(k1, k2);
+    ck_assert_ptr_null(strstr(k1, state));
+    ck_assert_ptr_null(fa_login_key(pool, &keys, "short"));
+    ck_assert_ptr_null(fa_login_key(pool, &keys,
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"));
+}
+END_TEST
+
+static json_t *claims_of(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+
+    ck_assert_ptr_nonnull(j);
+    return j;
+}
+
+START_TEST(username_chain)
+{
+    fa_claims_conf_t c;
+    json_t *j;
+
+    memset(&c, 0, sizeof(c));
+    c.idp_id = "corp";
+    j = claims_of("{\"sub\":\"s1\",\"preferred_username\":\"John Doe\","
+                  "\"email\":\"jd@example.com\",\"email_verified\":true}");
+    ck_assert_str_eq(fa_claims_username(pool, &c, j), "john.doe");
+    json_decref(j);
+    j = claims_of("{\"sub\":\"s1\",\"email\":\"JD@example.com\","
+                  "\"email_verified\":true}");
+    ck_assert_str_eq(fa_claims_username(pool, &c, j), "jd@example.com");
+    json_decref(j);
+    /* an unverified email does not name anyone */
+    j = claims_of("{\"sub\":\"s1\",\"email\":\"jd@example.com\","
+                  "\"email_verified\":false}");
+    ck_assert_str_eq(fa_claims_username(pool, &c, j), "s1@corp");
+    json_decref(j);
+    j = claims_of("{\"sub\":\"s1\",\"preferred_username\":\"\"}");
+    ck_assert_str_eq(fa_claims_username(pool, &c, j), "s1@corp");
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(render_values)
+{
+    json_t *j = claims_of("{\"a\":[\"x\",\"y\",3],\"n\":42,\"b\":true,"
+                          "\"o\":{\"k\":[1,2]},\"z\":null}");
+
+    ck_assert_str_eq(fa_claims_render(pool, json_object_get(j, "a")),
+                     "x,y,3");
+    ck_assert_str_eq(fa_claims_render(pool, json_object_get(j, "n")), "42");
+    ck_assert_str_eq(fa_claims_render(pool, json_object_get(j, "b")),
+                     "true");
+    ck_assert_str_eq(fa_claims_render(pool, json_object_get(j, "o")),
+                     "{\"k\":[1,2]}");
+    ck_assert_ptr_null(fa_claims_render(pool, json_object_get(j, "z")));
+    ck_assert_ptr_null(fa_claims_render(pool, json_object_get(j, "none")));
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(map_claims)
+{
+    fa_claims_conf_t c;
+    fa_session_t s;
+    fa_err_t err;
+    json_t *j;
+
+    memset(&c, 0, sizeof(c));
+    memset(&s, 0, sizeof(s));
+    c.idp_id = "corp";
+    c.fallback_role = "viewer";
+    j = claims_of("{\"sub\":\"s1\",\"preferred_username\":\"alice\","
+                  "\"email\":\"a@example.com\",\"email_verified\":true,"
+                  "\"given_name\":\"Alice\",\"locale\":\"de-CH\"}");
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    ck_assert_str_eq(s.user, "alice");
+    ck_assert_str_eq(s.sub, "s1");
+    ck_assert_str_eq(s.roles, "viewer");
+    ck_assert_int_eq(s.attrs->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(s.attrs, 0, fa_attr_t).name, "EMAIL");
+    ck_assert_str_eq(APR_ARRAY_IDX(s.attrs, 2, fa_attr_t).value, "de-CH");
+    /* FedAuthDefaultRole comes before the provider's FallbackRole */
+    c.default_role = "member";
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    ck_assert_str_eq(s.roles, "member");
+    json_decref(j);
+    j = claims_of("{\"preferred_username\":\"nosub\"}");
+    ck_assert_int_ne(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "missing_sub");
+    json_decref(j);
+}
+END_TEST
 
 Suite *suite_session(void)
 {
     Suite *s = suite_create("session");
+    TCase *tc = tcase_create("session");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, cookie_roundtrip_and_forgery);
+    tcase_add_test(tc, ids_are_unique);
+    tcase_add_test(tc, session_record_roundtrip);
+    tcase_add_test(tc, session_record_rejects_junk);
+    tcase_add_test(tc, session_expiry);
+    tcase_add_test(tc, login_state);
+    tcase_add_test(tc, username_chain);
+    tcase_add_test(tc, render_values);
+    tcase_add_test(tc, map_claims);
+    suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,191 @@
+/* test_util.c - encodings, comparisons, escaping and the return_to rule. */
+#include <string.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
 #include "unit.h"
+#include "fa_util.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+START_TEST(b64url_roundtrip)
+{
+    unsigned char raw[256], *back;
+    apr_size_t i, n, len;
+    char *enc;
+
+    for (i = 0; i < sizeof(raw); i++) {
+        raw[i] = (unsigned char)(i * 7 + 3);
+    }
+    for (n = 0; n < 40; n++) {
+        enc = fa_b64url_encode(pool, raw, n);
+        ck_assert_int_eq(strlen(enc), (n * 4 + 2) / 3);
+        ck_assert_ptr_null(strpbrk(enc, "+/="));
+        ck_assert_int_eq(fa_b64url_decode(pool, enc, strlen(enc), &back,
+                                          &len), APR_SUCCESS);
+        ck_assert_uint_eq(len, n);
+        ck_assert(memcmp(back, raw, n) == 0);
+    }
+}
+END_TEST
+
+START_TEST(b64url_rejects)
+{
+    unsigned char *out;
+    apr_size_t len;
+
+    /* RFC 4648 test vector, without padding */
+    ck_assert_str_eq(fa_b64url_encode(pool, (const unsigned char *)"foob",
+                                      4), "Zm9vYg");
+    ck_assert_int_ne(fa_b64url_decode(pool, "Zm9vYg==", 8, &out, &len),
+                     APR_SUCCESS);
+    ck_assert_int_ne(fa_b64url_decode(pool, "ab+/", 4, &out, &len),
+                     APR_SUCCESS);
+    ck_assert_int_ne(fa_b64url_decode(pool, "a", 1, &out, &len),
+                     APR_SUCCESS);
+    /* non-zero trailing bits: a second spelling of "f" */
+    ck_assert_int_eq(fa_b64url_decode(pool, "Zg", 2, &out, &len),
+                     APR_SUCCESS);
+    ck_assert_int_ne(fa_b64url_decode(pool, "Zh", 2, &out, &len),
+                     APR_SUCCESS);
+    ck_assert_str_eq(fa_b64_encode(pool, (const unsigned char *)"a:b", 3),
+                     "YTpi");
+    ck_assert_str_eq(fa_b64_encode(pool, (const unsigned char *)"ab", 2),
+                     "YWI=");
+}
+END_TEST
+
+START_TEST(constant_time_compare)
+{
+    ck_assert(fa_ct_streq("abc", "abc"));
+    ck_assert(!fa_ct_streq("abc", "abd"));
+    ck_assert(!fa_ct_streq("abc", "abcd"));
+    ck_assert(!fa_ct_streq(NULL, "a"));
+    ck_assert(fa_ct_equal("xyz", "xyz", 3));
+    ck_assert(!fa_ct_equal("xyz", "xyZ", 3));
+}
+END_TEST
+
+START_TEST(html_escape)
+{
+    ck_assert_str_eq(fa_html_escape(pool, "<script>alert('x&\"y')</script>"),
+                     "&lt;script&gt;alert(&#39;x&amp;&#34;y&#39;)"
+                     "&lt;/script&gt;");
+    ck_assert_str_eq(fa_html_escape(pool, "plain"), "plain");
+    ck_assert_str_eq(fa_html_escape(pool, NULL), "");
+}
+END_TEST
+
+START_TEST(url_codec_and_form)
+{
+    apr_table_t *t;
+    char *out;
+    const char *q = "a=1&b=x%20y+z&empty=&flag";
+
+    ck_assert_str_eq(fa_url_encode(pool, "a b/c?d=é"),
+                     "a%20b%2Fc%3Fd%3D%C3%A9");
+    ck_assert_int_eq(fa_url_decode(pool, "%41%42", 6, &out), APR_SUCCESS);
+    ck_assert_str_eq(out, "AB");
+    ck_assert_int_ne(fa_url_decode(pool, "%4", 2, &out), APR_SUCCESS);
+    ck_assert_int_ne(fa_url_decode(pool, "%zz", 3, &out), APR_SUCCESS);
+    ck_assert_int_ne(fa_url_decode(pool, "a%00b", 5, &out), APR_SUCCESS);
+    ck_assert_int_eq(fa_form_parse(pool, q, strlen(q), 10, &t), APR_SUCCESS);
+    ck_assert_str_eq(apr_table_get(t, "a"), "1");
+    ck_assert_str_eq(apr_table_get(t, "b"), "x y z");
+    ck_assert_str_eq(apr_table_get(t, "empty"), "");
+    ck_assert_str_eq(apr_table_get(t, "flag"), "");
+    /* a repeated name is refused, and so are too many parameters */
+    ck_assert_int_ne(fa_form_parse(pool, "state=a&state=b", 15, 10, &t),
+                     APR_SUCCESS);
+    ck_assert_int_ne(fa_form_parse(pool, q, strlen(q), 3, &t), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(return_to_rule)
+{
+    static const char *const good[] = {
+        "/", "/app", "/app/page?x=1&y=%2F", "/a/b#frag", "/x/%2F/y",
+        NULL };
+    static const char *const bad[] = {
+        "", "https://evil.example/", "//evil.example", "/\\evil.example",
+        "\\\\evil", "evil", "/%2F%2Fevil", "/%2fevil", "/%5Cevil",
+        "/a%0d%0aSet-Cookie:x", "/a\r\nX: y", "/a%00", "javascript:alert(1)",
+        " /app", "/a\\b", NULL };
+    char *big;
+    int i;
+
+    for (i = 0; good[i]; i++) {
+        ck_assert_msg(fa_return_to_ok(good[i]), "refused %s", good[i]);
+    }
+    for (i = 0; bad[i]; i++) {
+        ck_assert_msg(!fa_return_to_ok(bad[i]), "accepted %s", bad[i]);
+    }
+    big = apr_pcalloc(pool, 2050);
+    memset(big, 'a', 2049);
+    big[0] = '/';
+    ck_assert(!fa_return_to_ok(big));
+    ck_assert(!fa_return_to_ok(NULL));
+}
+END_TEST
+
+START_TEST(header_values)
+{
+    char *big;
+    const char *v;
+
+    ck_assert(fa_header_value_ok("fine value"));
+    ck_assert(!fa_header_value_ok("a\r\nInjected: 1"));
+    ck_assert_str_eq(fa_header_value(pool, "a\r\nb\tc", 100), "a  b\tc");
+    big = apr_pcalloc(pool, 10000);
+    memset(big, 'x', 9999);
+    v = fa_header_value(pool, big, 8192);
+    ck_assert_uint_eq(strlen(v), 8192);
+    /* a cut never splits a UTF-8 sequence: "é" is two bytes */
+    ck_assert_str_eq(fa_header_value(pool, "ab\xc3\xa9", 3), "ab");
+}
+END_TEST
+
+START_TEST(loopback_and_urls)
+{
+    ck_assert(fa_host_is_loopback("127.0.0.1"));
+    ck_assert(fa_host_is_loopback("127.1.2.3"));
+    ck_assert(fa_host_is_loopback("localhost"));
+    ck_assert(fa_host_is_loopback("::1"));
+    ck_assert(!fa_host_is_loopback("127.0.0.1.evil.example"));
+    ck_assert(!fa_host_is_loopback("10.0.0.1"));
+    ck_assert(fa_url_is_secure_enough("https://idp.example.com/x"));
+    ck_assert(fa_url_is_secure_enough("http://127.0.0.1:8080/x"));
+    ck_assert(fa_url_is_secure_enough("http://[::1]:8080/x"));
+    ck_assert(!fa_url_is_secure_enough("http://idp.example.com/x"));
+    ck_assert(!fa_url_is_secure_enough("http://127.0.0.1.nip.io/"));
+    ck_assert(!fa_url_is_secure_enough("ftp://127.0.0.1/"));
+    ck_assert(!fa_url_is_secure_enough("https:///path"));
+}
+END_TEST
 
 Suite *suite_util(void)
 {
     Suite *s = suite_create("util");
+    TCase *tc = tcase_create("util");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, b64url_roundtrip);
+    tcase_add_test(tc, b64url_rejects);
+    tcase_add_test(tc, constant_time_compare);
+    tcase_add_test(tc, html_escape);
+    tcase_add_test(tc, url_codec_and_form);
+    tcase_add_test(tc, return_to_rule);
+    tcase_add_test(tc, header_values);
+    tcase_add_test(tc, loopback_and_urls);
+    suite_add_tcase(s, tc);
     return s;
 }

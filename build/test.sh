@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README gives it and CI runs it:
+#   1. dependencies (build/deps.sh)
+#   2. build the module with -Wall -Wextra -Werror
+#   3. layering check: the core includes no httpd header
+#   4. unit tests of the core (libcheck)
+#   5. integration tests: real httpd + the built module + a real OpenID
+#      Provider (npm oidc-provider) + real Redis, node's test runner
+#   6. steps 4 and 5 again against an AddressSanitizer/UBSan build
+# Ends with one line "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+passed=0
+failed=0
+log() { printf '\n== %s\n' "$*"; }
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+log "dependencies"
+bash build/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+# build DIR [configure args]: configures (once) and builds the module and
+# the unit tests in DIR, a copy of the tree for out-of-tree variants.
+build() {
+    local dir=$1; shift
+    if [ "$dir" != "$top" ]; then
+        mkdir -p "$dir"
+        tar -C "$top" -cf - --exclude=./build/out --exclude=./t/node_modules \
+            --exclude=./.git --exclude='*.o' --exclude='*.lo' \
+            --exclude='.libs' . | tar -C "$dir" -xf -
+    fi
+    (cd "$dir" \
+        && { [ -x configure ] || autoreconf -fi >/dev/null; } \
+        && { [ -f Makefile ] || ./configure -q "$@"; } \
+        && make -j2 -s >/dev/null \
+        && make -s t/unit/fa_unit >/dev/null)
+}
+
+# unit BINARY: runs the libcheck suites and counts their checks.
+unit() {
+    local out n f e
+    out=$("$@" 2>&1); echo "$out" | tail -n 25
+    n=$(echo "$out" | sed -n 's/.*Checks: \([0-9]*\).*/\1/p' | tail -1)
+    f=$(echo "$out" | sed -n 's/.*Failures: \([0-9]*\).*/\1/p' | tail -1)
+    e=$(echo "$out" | sed -n 's/.*Errors: \([0-9]*\).*/\1/p' | tail -1)
+    if [ -z "$n" ]; then count 0 1; return; fi
+    count $((n - f - e)) $((f + e))
+}
+
+# integration MODULE: the node test runner against a built module.
+integration() {
+    local out p f
+    out=$(FEDAUTH_MODULE="$1" node --test --test-concurrency=1 \
+          t/integration/ 2>&1)
+    echo "$out" | grep -E '^(not ok|# (tests|pass|fail|skipped))|^ *not ok' \
+        | head -n 60
+    p=$(echo "$out" | sed -n 's/^# pass \([0-9]*\)/\1/p' | tail -1)
+    f=$(echo "$out" | sed -n 's/^# fail \([0-9]*\)/\1/p' | tail -1)
+    if [ -z "$p" ]; then echo "$out" | tail -n 40; count 0 1; return; fi
+    count "$p" "${f:-0}"
+    if [ "${f:-0}" != 0 ]; then
+        echo "$out" | grep -B2 -A30 '^not ok' | head -n 200
+    fi
+}
+
+log "build"
+if build "$top"; then count 1 0; else echo "build failed"; count 0 1
+    echo "$passed passed, $failed failed"; exit 1; fi
+
+log "layering"
+if bash build/check-layering.sh; then count 1 0; else count 0 1; fi
+
+log "unit tests"
+unit t/unit/fa_unit
+
+log "integration tests"
+integration "$top/.libs/mod_fedauth.so"
+
+if [ "${FEDAUTH_SKIP_SANITIZERS:-0}" != 1 ]; then
+    log "AddressSanitizer + UBSan build"
+    asan="$top/build/out/asan"
+    if build "$asan" --enable-sanitizers; then
+        count 1 0
+        log "unit tests (sanitized)"
+        unit env ASAN_OPTIONS=detect_leaks=1 "$asan/t/unit/fa_unit"
+        log "integration tests (sanitized)"
+        FEDAUTH_SANITIZED=1 integration "$asan/.libs/mod_fedauth.so"
+    else
+        echo "sanitized build failed"; count 0 1
+    fi
+fi
+
+log "summary"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
