@@ -297,7 +297,7 @@ apr_status_t fa_jwk_from_json(apr_pool_t *p, json_t *obj, fa_jwk_t **pkey,
                               fa_err_t *err)
 {
     fa_jwk_t *jwk;
-    const char *kty;
+    const char *kty = NULL;
     apr_status_t rv;
 
     *pkey = NULL;

@@ -224,6 +224,7 @@ static int fedauth_check_authn(request_rec *r)
     }
     sc = ap_get_module_config(r->server->module_config, &fedauth_module);
     dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
+    r->ap_auth_type = (char *)AUTH_TYPE;
     if (r->main && r->main->user) {
         r->user = r->main->user;
         return OK;
@@ -243,6 +244,11 @@ static int fedauth_check_authn(request_rec *r)
     }
     if (dc->unauth == FEDAUTH_UNAUTH_401
         || (r->method_number != M_GET)) {
+        /* Read away the body this request will not get to use, so that an
+         * ErrorDocument handler does not read it as its own. */
+        if (ap_discard_request_body(r) != OK) {
+            r->connection->keepalive = AP_CONN_CLOSE;
+        }
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "FedAuth realm=\"sign-in required\"");
         return fedauth_error(r, HTTP_UNAUTHORIZED, "no_session",

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { freePort, waitForPort } from './ports.mjs';
@@ -32,6 +32,38 @@ export function requireModule() {
   if (!moduleBuilt()) {
     throw new Error(`mod_fedauth not built: ${modulePath()} is missing (run make at the repo root, or set FEDAUTH_MODULE)`);
   }
+}
+
+/**
+ * Environment for apache2 when the module is a sanitizer build
+ * (FEDAUTH_SANITIZED=1, or the module links libasan): the sanitizer
+ * runtimes must be preloaded into httpd. Reports go to stderr, which httpd
+ * sends to the error log (children) or to stdout-stderr.log (parent).
+ */
+let sanitizerEnvCache;
+export function sanitizerEnv(module = modulePath()) {
+  if (sanitizerEnvCache && sanitizerEnvCache.module === module) return sanitizerEnvCache.env;
+  let env = {};
+  let ldd = '';
+  try { ldd = execFileSync('ldd', [module], { encoding: 'utf8', timeout: 5000 }); } catch { /* not built */ }
+  if (process.env.FEDAUTH_SANITIZED === '1' || /libasan|libubsan/.test(ldd)) {
+    const lib = (name) => {
+      const m = new RegExp(`(\\S*${name}\\.so[^\\s]*) => (\\S+)`).exec(ldd);
+      if (m && fs.existsSync(m[2])) return m[2];
+      try {
+        const p = execFileSync('gcc', [`-print-file-name=${name}.so`], { encoding: 'utf8', timeout: 5000 }).trim();
+        return p && p !== `${name}.so` && fs.existsSync(p) ? p : null;
+      } catch { return null; }
+    };
+    const preload = [lib('libasan'), lib('libubsan')].filter(Boolean);
+    env = {
+      LD_PRELOAD: preload.join(' '),
+      ASAN_OPTIONS: process.env.FEDAUTH_ASAN_OPTIONS || 'detect_leaks=0:halt_on_error=1:abort_on_error=0:detect_odr_violation=0:verify_asan_link_order=0',
+      UBSAN_OPTIONS: process.env.FEDAUTH_UBSAN_OPTIONS || 'print_stacktrace=1:halt_on_error=0',
+    };
+  }
+  sanitizerEnvCache = { module, env };
+  return env;
 }
 
 function userGroupLines() {
@@ -137,7 +169,8 @@ function prepareDir({ dir }) {
 /** Runs `apache2 -t -f <conf>`; resolves { code, stdout, stderr } (bounded). */
 export function configTest(confFile, timeoutMs = 15000) {
   return new Promise((resolve) => {
-    execFile(APACHE, ['-t', '-f', confFile], { timeout: timeoutMs }, (err, stdout, stderr) => {
+    const env = { ...process.env, LANG: 'C', ...sanitizerEnv() };
+    execFile(APACHE, ['-t', '-f', confFile], { timeout: timeoutMs, env }, (err, stdout, stderr) => {
       resolve({ code: err ? (err.code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr), killed: !!err?.killed });
     });
   });
@@ -189,7 +222,7 @@ export async function startHttpd(opts = {}) {
   const child = spawnTracked(APACHE, ['-f', confFile, '-DFOREGROUND'], {
     stdio: ['ignore', outFd, outFd],
     detached: true,
-    env: { ...process.env, LANG: 'C' },
+    env: { ...process.env, LANG: 'C', ...sanitizerEnv(opts.modulePath || modulePath()) },
   });
   fs.closeSync(outFd);
 
@@ -210,6 +243,8 @@ export async function startHttpd(opts = {}) {
     child,
     running: () => isRunning(child),
     errorLog: () => read(errorLogFile),
+    /** error.log plus httpd's own stdout/stderr (sanitizer reports of the parent). */
+    allLogs: () => `${read(errorLogFile)}\n${read(outFile)}`,
     accessLog: () => read(path.join(dir, 'access.log')),
     output: () => read(outFile),
     stop: () => stopHttpdChild(child),

@@ -10,3 +10,4 @@ export { Browser, CookieJar, parseSetCookie, parseForm } from './browser.mjs';
 export { checkErrorLog, TROUBLE } from './errorlog.mjs';
 export * from './fedauth.mjs';
 export { startSite, perProviderLocations } from './site.mjs';
+export { sanitizerEnv } from './httpd.mjs';

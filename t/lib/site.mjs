@@ -62,7 +62,7 @@ export async function startSite(opts = {}) {
     throw e;
   }
   site.errorLog = () => site.httpd?.errorLog() || '';
-  site.troubles = (allowed = []) => checkErrorLog(site.errorLog(), allowed);
+  site.troubles = (allowed = []) => checkErrorLog(site.httpd?.allLogs() || '', allowed);
   return site;
 }
 
