@@ -221,7 +221,7 @@ export async function startHttpd(opts = {}) {
   // Own process group, so that a last-resort kill can reach the children too.
   const child = spawnTracked(APACHE, ['-f', confFile, '-DFOREGROUND'], {
     stdio: ['ignore', outFd, outFd],
-    detached: true,
+    group: true,
     env: { ...process.env, LANG: 'C', ...sanitizerEnv(opts.modulePath || modulePath()) },
   });
   fs.closeSync(outFd);
@@ -259,12 +259,8 @@ export function removeDir(dir) {
   try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* ignore */ }
 }
 
-async function stopHttpdChild(child) {
-  const info = await stopChild(child, 8000);
-  // If the parent had to be SIGKILLed its children may be left: end the
-  // process group that we created for it (its id is the parent's PID).
-  if (info && info.signal === 'SIGKILL') {
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none left */ }
-  }
-  return info;
+function stopHttpdChild(child) {
+  // GracefulShutdownTimeout does not apply to SIGTERM; httpd stops its
+  // workers itself. 8 s before SIGKILL of the whole process group.
+  return stopChild(child, 8000);
 }

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Builds mod_fedauth and runs a demo on 127.0.0.1: httpd with the module
+# (embedded shm session store) in front of a local OpenID Provider (the
+# test IdP, npm oidc-provider). Sign in as alice / alice-password.
+# Ctrl-C stops both. Ports: HTTPD_PORT (8080) and IDP_PORT (8081).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+httpd_port=${HTTPD_PORT:-8080}
+idp_port=${IDP_PORT:-8081}
+
+bash build/deps.sh
+[ -x configure ] || autoreconf -fi >/dev/null
+[ -f Makefile ] || ./configure -q
+make -j2 -s >/dev/null
+
+dir=$(mktemp -d /tmp/fedauth-demo-XXXXXX)
+chmod 0755 "$dir"
+mkdir -p "$dir/htdocs/protected" "$dir/cgi-bin" "$dir/logs"
+issuer="http://127.0.0.1:$idp_port"
+base="http://127.0.0.1:$httpd_port"
+
+cat > "$dir/idp.json" <<JSON
+{ "port": $idp_port, "issuer": "$issuer",
+  "clients": [{ "client_id": "demo", "client_secret": "demo-secret-0123456789",
+                "redirect_uris": ["$base/signin-local"],
+                "token_endpoint_auth_method": "client_secret_basic",
+                "grant_types": ["authorization_code"], "response_types": ["code"] }],
+  "users": [{ "username": "alice", "password": "alice-password",
+              "claims": { "sub": "alice-0001", "preferred_username": "alice",
+                          "email": "alice@example.org", "email_verified": true,
+                          "name": "Alice Liddell", "given_name": "Alice",
+                          "family_name": "Liddell", "locale": "en-GB" } }] }
+JSON
+
+cat > "$dir/cgi-bin/whoami.cgi" <<'CGI'
+#!/bin/sh
+printf 'Content-Type: text/html; charset=utf-8\r\n\r\n'
+esc() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g'; }
+echo '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Signed in</title></head>'
+echo '<body style="font-family:sans-serif;max-width:40em;margin:3em auto">'
+echo "<h1>Hello, $(printf %s "$REMOTE_USER" | esc)</h1><p>What this page receives from mod_fedauth:</p><pre>"
+env | grep -E '^(REMOTE_USER|AUTH_TYPE|FEDAUTH_|HTTP_X_FEDAUTH_)' | LC_ALL=C sort | esc
+echo '</pre><p><a href="/fedauth/session">/fedauth/session</a> &middot; <a href="/fedauth/logout?return_to=/">Sign out</a></p></body></html>'
+CGI
+chmod 0755 "$dir/cgi-bin/whoami.cgi"
+cat > "$dir/htdocs/index.html" <<'HTML'
+<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>mod_fedauth demo</title></head>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<h1>mod_fedauth demo</h1><p>This page is public. <a href="/protected/">The protected page</a> needs a sign-in
+(alice / alice-password).</p></body></html>
+HTML
+
+user_lines=""
+[ "$(id -u)" -eq 0 ] && user_lines=$'User www-data\nGroup www-data'
+mods=/usr/lib/apache2/modules
+cat > "$dir/httpd.conf" <<CONF
+ServerRoot "$dir"
+Listen 127.0.0.1:$httpd_port
+ServerName 127.0.0.1:$httpd_port
+PidFile "$dir/httpd.pid"
+DefaultRuntimeDir "$dir"
+Mutex file:$dir default
+ErrorLog "$dir/logs/error.log"
+LogLevel warn fedauth:info
+$user_lines
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule authz_user_module $mods/mod_authz_user.so
+LoadModule authn_core_module $mods/mod_authn_core.so
+LoadModule mime_module $mods/mod_mime.so
+LoadModule dir_module $mods/mod_dir.so
+LoadModule alias_module $mods/mod_alias.so
+LoadModule cgid_module $mods/mod_cgid.so
+LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
+LoadModule fedauth_module $top/.libs/mod_fedauth.so
+TypesConfig /etc/mime.types
+DocumentRoot "$dir/htdocs"
+DirectoryIndex index.html
+ScriptSock "$dir/cgid.sock"
+
+<FedAuthProvider local>
+    DisplayName  "Local demo IdP"
+    Issuer       $issuer
+    ClientID     demo
+    ClientSecret demo-secret-0123456789
+    Scopes       "openid email profile"
+</FedAuthProvider>
+
+ScriptAlias /protected/ "$dir/cgi-bin/whoami.cgi/"
+<Location /protected/>
+    AuthType FedAuth
+    Require valid-user
+</Location>
+CONF
+
+pids=()
+stop() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$dir"
+}
+trap stop EXIT INT TERM
+
+node t/idp/server.mjs --config "$dir/idp.json" > "$dir/logs/idp.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q READY "$dir/logs/idp.log" && break; sleep 0.1; done
+grep -q READY "$dir/logs/idp.log" || { cat "$dir/logs/idp.log"; exit 1; }
+/usr/sbin/apache2 -f "$dir/httpd.conf" -DFOREGROUND &
+pids+=($!)
+for _ in $(seq 1 50); do
+    curl -s -o /dev/null "$base/" && break
+    kill -0 "${pids[1]}" 2>/dev/null || { echo "httpd did not start"; exit 1; }
+    sleep 0.2
+done
+echo
+echo "mod_fedauth demo: open $base/protected/ and sign in as alice / alice-password"
+echo "(IdP at $issuer; error log $dir/logs/error.log; Ctrl-C stops)"
+wait "${pids[1]}"
