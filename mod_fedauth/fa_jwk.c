@@ -205,8 +205,8 @@ static apr_status_t ec_from_json(apr_pool_t *p, json_t *obj, fa_jwk_t *jwk,
     apr_status_t rv;
 
     if (c == NULL) {
-        return fa_err_set(err, "invalid_jwk", "unknown EC crv %s",
-                          jwk->crv ? jwk->crv : "(none)");
+        return fa_err_set(err, "invalid_jwk", "EC crv missing or not "
+                          "P-256, P-384 or P-521");
     }
     /* Uncompressed SEC1 point: 0x04 || X || Y. */
     point = apr_palloc(p, 1 + 2 * c->size);
@@ -240,8 +240,8 @@ static apr_status_t okp_from_json(apr_pool_t *p, json_t *obj, fa_jwk_t *jwk,
     apr_status_t rv;
 
     if (jwk->crv == NULL || strcmp(jwk->crv, "Ed25519") != 0) {
-        return fa_err_set(err, "invalid_jwk", "unsupported OKP crv %s",
-                          jwk->crv ? jwk->crv : "(none)");
+        return fa_err_set(err, "invalid_jwk", "OKP crv missing or not "
+                          "Ed25519");
     }
     if ((rv = b64_member(p, obj, "x", &x, &len, err)) != APR_SUCCESS) {
         return rv;
@@ -288,14 +288,35 @@ static apr_status_t jwk_members(json_t *obj, fa_jwk_t *jwk, const char **kty,
         return fa_err_set(err, "invalid_jwk", "JWK lacks kty");
     }
     if (use != NULL && strcmp(use, "sig") != 0) {
-        return fa_err_set(err, "invalid_jwk", "JWK use is %s, not sig", use);
+        return fa_err_set(err, "invalid_jwk", "JWK use is not sig");
     }
     return APR_SUCCESS;
+}
+
+/* Builds jwk->pkey from obj; decoded members go to the scratch pool. */
+static apr_status_t jwk_build(apr_pool_t *scratch, json_t *obj,
+                              const char *kty, fa_jwk_t *jwk, fa_err_t *err)
+{
+    if (strcmp(kty, "RSA") == 0) {
+        jwk->kty = FA_KTY_RSA;
+        jwk->crv = NULL;
+        return rsa_from_json(scratch, obj, jwk, err);
+    }
+    if (strcmp(kty, "EC") == 0) {
+        jwk->kty = FA_KTY_EC;
+        return ec_from_json(scratch, obj, jwk, err);
+    }
+    if (strcmp(kty, "OKP") == 0) {
+        jwk->kty = FA_KTY_OKP;
+        return okp_from_json(scratch, obj, jwk, err);
+    }
+    return fa_err_set(err, "invalid_jwk", "kty is not RSA, EC or OKP");
 }
 
 apr_status_t fa_jwk_from_json(apr_pool_t *p, json_t *obj, fa_jwk_t **pkey,
                               fa_err_t *err)
 {
+    apr_pool_t *scratch;
     fa_jwk_t *jwk;
     const char *kty = NULL;
     apr_status_t rv;
@@ -308,22 +329,11 @@ apr_status_t fa_jwk_from_json(apr_pool_t *p, json_t *obj, fa_jwk_t **pkey,
     if ((rv = jwk_members(obj, jwk, &kty, err)) != APR_SUCCESS) {
         return rv;
     }
-    if (strcmp(kty, "RSA") == 0) {
-        jwk->kty = FA_KTY_RSA;
-        jwk->crv = NULL;
-        rv = rsa_from_json(p, obj, jwk, err);
+    if (apr_pool_create(&scratch, p) != APR_SUCCESS) {
+        return fa_err_set(err, "invalid_jwk", "out of memory");
     }
-    else if (strcmp(kty, "EC") == 0) {
-        jwk->kty = FA_KTY_EC;
-        rv = ec_from_json(p, obj, jwk, err);
-    }
-    else if (strcmp(kty, "OKP") == 0) {
-        jwk->kty = FA_KTY_OKP;
-        rv = okp_from_json(p, obj, jwk, err);
-    }
-    else {
-        rv = fa_err_set(err, "invalid_jwk", "unsupported kty %s", kty);
-    }
+    rv = jwk_build(scratch, obj, kty, jwk, err);
+    apr_pool_destroy(scratch);
     if (rv != APR_SUCCESS) {
         return rv;
     }

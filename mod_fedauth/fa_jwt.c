@@ -355,7 +355,7 @@ apr_status_t fa_jwt_verify(const fa_jwt_t *jwt, const fa_jwks_t *jwks,
 static apr_status_t check_iss(const fa_jwt_t *jwt,
                               const fa_jwt_expect_t *expect, fa_err_t *err)
 {
-    const char *iss = fa_jwt_claim_str(jwt, "iss");
+    const char *iss = json_string_value(json_object_get(jwt->claims, "iss"));
     const char *const *alt;
     char buf[128];
 
@@ -475,7 +475,8 @@ static apr_status_t check_nonce_sub(const fa_jwt_t *jwt,
                                     const fa_jwt_expect_t *expect,
                                     fa_err_t *err)
 {
-    const char *nonce = fa_jwt_claim_str(jwt, "nonce");
+    const char *nonce = json_string_value(json_object_get(jwt->claims,
+                                                          "nonce"));
     json_t *sub = json_object_get(jwt->claims, "sub");
     apr_size_t len;
 

@@ -491,7 +491,6 @@ static int handle_callback(request_rec *r, fedauth_srv_t *sc,
         return fail(r, prov, &err, "The answer of the identity provider "
                     "has no authorization code.");
     }
-    prov->idp.client.timeout_sec = fedauth_http_timeout(sc);
     if (fa_oidc_token_request(r->pool, fedauth_http(), md, &prov->idp.client,
                               login->redirect_uri, code, login->verifier,
                               &tok, &err) != APR_SUCCESS) {

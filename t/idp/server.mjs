@@ -23,6 +23,9 @@
 //   GET  /_admin/events        JSON array of provider events seen so far
 //   POST /_admin/events/clear  forget them
 //   POST /_admin/users         body JSON: replace the user list
+//   POST /_admin/tamper        body JSON {"mode": <mode> | null}: from now on
+//                              misbehave like a broken or hostile IdP (see
+//                              TAMPER_MODES below), until set to null
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -40,6 +43,7 @@ let users = Array.isArray(config.users) ? config.users : [];
 const events = [];
 
 // ---------------------------------------------------------------- keys
+const keys = signingKeys();
 function signingKeys() {
   const jwk = (kp, kid, extra = {}) => ({
     ...kp.privateKey.export({ format: 'jwk' }), kid, use: 'sig', ...extra,
@@ -122,7 +126,7 @@ const idTokenTTL = Number(config.idTokenTTL) > 0 ? Number(config.idTokenTTL) : 6
 
 const provider = new Provider(issuer, {
   clients: config.clients || [],
-  jwks: { keys: signingKeys() },
+  jwks: { keys },
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
   conformIdTokenClaims: false,
   claims: {
@@ -320,6 +324,14 @@ function admin(req, res, path) {
     events.length = 0;
     return json(200, { ok: true });
   }
+  if (req.method === 'POST' && path === '/_admin/tamper') {
+    return readBody(req).then((b) => {
+      const { mode } = JSON.parse(b || '{}');
+      if (mode !== null && !TAMPER_MODES.has(mode)) return json(400, { error: 'unknown_mode', modes: [...TAMPER_MODES] });
+      tamperMode = mode;
+      return json(200, { ok: true, mode });
+    });
+  }
   if (req.method === 'POST' && path === '/_admin/users') {
     return readBody(req, 1024 * 1024).then((b) => {
       users = JSON.parse(b);
@@ -327,6 +339,118 @@ function admin(req, res, path) {
     });
   }
   return json(404, { error: 'not_found' });
+}
+
+// ---------------------------------------------------------------- tampering
+// Modes that alter the token endpoint's answer. ID tokens are re-signed
+// with the IdP's own key of the same kid (or the client secret for HS256),
+// so that only the named property is wrong.
+const TAMPER_MODES = new Set([
+  'bad_signature',   // one bit of the signature flipped
+  'unknown_kid',     // signed by a key that is not in the JWKS
+  'wrong_nonce', 'missing_nonce', 'wrong_aud', 'wrong_azp', 'wrong_iss',
+  'expired',         // exp and iat an hour in the past
+  'iat_future',      // iat an hour ahead
+  'missing_sub',
+  'alg_none',        // {"alg":"none"}, empty signature
+  'hs256_confusion', // HS256 with the RSA public key (PEM) as the HMAC key
+  'no_id_token',     // token response without id_token
+  'token_500',       // token endpoint answers 500 text/plain
+  'discovery_issuer', // discovery document names another issuer
+]);
+let tamperMode = null;
+
+const b64u = (b) => Buffer.from(b).toString('base64url');
+const fromB64Json = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+
+function signJws(header, payload, { secret, privateKey } = {}) {
+  const data = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`;
+  const alg = header.alg;
+  let sig;
+  if (alg === 'none') sig = Buffer.alloc(0);
+  else if (alg.startsWith('HS')) sig = crypto.createHmac(`sha${alg.slice(2)}`, secret).update(data).digest();
+  else {
+    const key = privateKey || crypto.createPrivateKey({ key: keys.find((k) => k.kid === header.kid), format: 'jwk' });
+    const hash = { 256: 'sha256', 384: 'sha384', 512: 'sha512' }[alg.slice(2)];
+    if (alg.startsWith('RS')) sig = crypto.sign(hash, Buffer.from(data), key);
+    else if (alg.startsWith('PS')) sig = crypto.sign(hash, Buffer.from(data), { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 });
+    else if (alg.startsWith('ES')) sig = crypto.sign(hash, Buffer.from(data), { key, dsaEncoding: 'ieee-p1363' });
+    else sig = crypto.sign(null, Buffer.from(data), key);
+  }
+  return `${data}.${b64u(sig)}`;
+}
+
+function tamperIdToken(idToken, mode) {
+  const [h, p, s] = idToken.split('.');
+  const header = fromB64Json(h);
+  const payload = fromB64Json(p);
+  const clientId = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+  const secret = (config.clients || []).find((c) => c.client_id === clientId)?.client_secret;
+  const now = Math.floor(Date.now() / 1000);
+  switch (mode) {
+    case 'bad_signature': {
+      const sig = Buffer.from(s, 'base64url');
+      sig[0] ^= 0x01;
+      return `${h}.${p}.${b64u(sig)}`;
+    }
+    case 'unknown_kid': {
+      const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+      return signJws({ ...header, alg: 'RS256', kid: 'no-such-kid' }, payload, { privateKey });
+    }
+    case 'wrong_nonce': payload.nonce = 'not-the-nonce-that-was-sent'; break;
+    case 'missing_nonce': delete payload.nonce; break;
+    case 'wrong_aud': payload.aud = 'someone-else'; break;
+    case 'wrong_azp': payload.aud = [clientId, 'someone-else']; payload.azp = 'someone-else'; break;
+    case 'wrong_iss': payload.iss = `${issuer}/evil`; break;
+    case 'expired': payload.iat = now - 7200; payload.exp = now - 3600; break;
+    case 'iat_future': payload.iat = now + 3600; payload.exp = now + 7200; break;
+    case 'missing_sub': delete payload.sub; break;
+    case 'alg_none': return signJws({ alg: 'none' }, payload);
+    case 'hs256_confusion': {
+      const rsa = keys.find((k) => k.kty === 'RSA');
+      const pem = crypto.createPublicKey({ key: { kty: 'RSA', n: rsa.n, e: rsa.e }, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+      return signJws({ alg: 'HS256', typ: header.typ }, payload, { secret: pem });
+    }
+    default: return idToken;
+  }
+  return signJws(header, payload, { secret });
+}
+
+/** Wraps res.end to rewrite a JSON body produced by oidc-provider (Koa ends with one string). */
+function rewriteJsonBody(res, fn) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    if (chunk && res.statusCode === 200) {
+      try {
+        const out = JSON.stringify(fn(JSON.parse(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk))));
+        if (!res.headersSent) res.setHeader('Content-Length', Buffer.byteLength(out));
+        return end(out);
+      } catch (e) {
+        process.stderr.write(`tamper failed: ${e.stack}\n`);
+      }
+    }
+    return end(chunk, ...rest);
+  };
+}
+
+/** Returns true when it answered the request itself. */
+function tamper(req, res, pathname) {
+  if (!tamperMode) return false;
+  if (pathname === '/token' && req.method === 'POST') {
+    if (tamperMode === 'token_500') {
+      res.writeHead(500, { 'Content-Type': 'text/plain' }).end('internal error (tampered)');
+      return true;
+    }
+    const mode = tamperMode;
+    rewriteJsonBody(res, (j) => {
+      if (mode === 'no_id_token') delete j.id_token;
+      else if (j.id_token) j.id_token = tamperIdToken(j.id_token, mode);
+      return j;
+    });
+  } else if (pathname === '/.well-known/openid-configuration' && tamperMode === 'discovery_issuer') {
+    rewriteJsonBody(res, (j) => ({ ...j, issuer: `${issuer}/other` }));
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------- routing
@@ -338,7 +462,7 @@ server.on('request', (req, res) => {
   if (m) p = interaction(req, res, m[1], m[2]);
   else if (url.pathname.startsWith('/_admin/')) p = admin(req, res, url.pathname);
   else {
-    providerCallback(req, res);
+    if (!tamper(req, res, url.pathname)) providerCallback(req, res);
     return;
   }
   Promise.resolve(p).catch((e) => {

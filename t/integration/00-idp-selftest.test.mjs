@@ -132,6 +132,32 @@ describe('test IdP (no httpd)', () => {
     assert.equal(cb.searchParams.get('state'), 's2');
   });
 
+  it('tamper modes: re-signed tokens verify, only the named property is wrong', async () => {
+    try {
+      await idp.tamper('wrong_nonce');
+      const a = await flow(clients.ES384, { user: 'bob', password: 'bob-pass-2' });
+      assert.equal(a.payload.nonce, 'not-the-nonce-that-was-sent');
+      assert.equal(a.header.alg, 'ES384');
+      await idp.tamper('wrong_aud');
+      const h = await flow(clients.HS256, { user: 'bob', password: 'bob-pass-2' });
+      assert.equal(h.payload.aud, 'someone-else');
+      await idp.tamper('bad_signature');
+      await assert.rejects(flow(clients.PS256, { user: 'bob', password: 'bob-pass-2' }), /bad PS256 signature/);
+      await idp.tamper('alg_none');
+      await assert.rejects(flow(clients.RS256, { user: 'bob', password: 'bob-pass-2' }), /alg none/);
+      await idp.tamper('no_id_token');
+      await assert.rejects(flow(clients.RS256, { user: 'bob', password: 'bob-pass-2' }), /split|undefined/);
+      await idp.tamper('discovery_issuer');
+      const m = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json();
+      assert.equal(m.issuer, `${idp.issuer}/other`);
+      await assert.rejects(idp.tamper('no-such-mode'), /400/);
+    } finally {
+      await idp.tamper(null);
+    }
+    const ok = await flow(clients.RS256, { user: 'bob', password: 'bob-pass-2' });
+    assert.equal(ok.payload.sub, 'bob-sub-0002');
+  });
+
   it('admin hook records token endpoint events', async () => {
     const ev = await idp.events();
     assert.ok(ev.some((e) => e.event === 'grant.success'));

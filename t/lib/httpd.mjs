@@ -125,7 +125,7 @@ KeepAlive On
 KeepAliveTimeout 5
 GracefulShutdownTimeout 3
 
-LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
+LogFormat "%h %l %u %t \\"%r\\" %>s %b pid=%P" common
 CustomLog "${dir}/access.log" common
 TypesConfig /etc/mime.types
 ScriptSock "${dir}/cgisock"
@@ -181,7 +181,7 @@ export function configTest(confFile, timeoutMs = 15000) {
  * Returns { dir, port, confFile }.
  */
 export async function writeHttpdConfig(opts = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedauth-httpd-'));
+  const dir = makeTmpDir('httpd');
   prepareDir({ dir });
   const port = opts.port || await freePort();
   const confFile = path.join(dir, 'httpd.conf');
@@ -199,7 +199,7 @@ export async function writeHttpdConfig(opts = {}) {
  * ({ dir, port, base }) => string.
  */
 export async function startHttpd(opts = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedauth-httpd-'));
+  const dir = makeTmpDir('httpd');
   prepareDir({ dir });
   const port = opts.port || await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -257,6 +257,17 @@ export async function startHttpd(opts = {}) {
 export function removeDir(dir) {
   if (process.env.FEDAUTH_KEEP_TMP || !dir || !path.basename(dir).startsWith('fedauth-')) return;
   try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* ignore */ }
+  tmpDirs.delete(dir);
+}
+
+/** A fresh temp dir (mode 0755), removed at process exit at the latest. */
+const tmpDirs = new Set();
+process.on('exit', () => { for (const d of [...tmpDirs]) removeDir(d); });
+export function makeTmpDir(kind, mode = 0o755) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fedauth-${kind}-`));
+  fs.chmodSync(dir, mode);
+  tmpDirs.add(dir);
+  return dir;
 }
 
 function stopHttpdChild(child) {

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import { spawnTracked, stopChild, isRunning } from './procs.mjs';
-import { removeDir } from './httpd.mjs';
+import { removeDir, makeTmpDir } from './httpd.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const IDP_SERVER = path.resolve(here, '../idp/server.mjs');
@@ -17,7 +17,7 @@ export const IDP_SERVER = path.resolve(here, '../idp/server.mjs');
  * port 0 (default) lets the IdP pick a free port itself, so there is no race.
  */
 export async function startIdp({ clients = [], users = [], idTokenTTL, port = 0, readyTimeoutMs = 15000 } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedauth-idp-'));
+  const dir = makeTmpDir('idp', 0o700);
   const adminToken = crypto.randomBytes(16).toString('hex');
   const cfgFile = path.join(dir, 'idp.json');
   fs.writeFileSync(cfgFile, JSON.stringify({ port, clients, users, idTokenTTL, adminToken }, null, 2));
@@ -70,6 +70,8 @@ export async function startIdp({ clients = [], users = [], idTokenTTL, port = 0,
     events: () => admin('/_admin/events'),
     clearEvents: () => admin('/_admin/events/clear', { method: 'POST' }),
     setUsers: (u) => admin('/_admin/users', { method: 'POST', body: u }),
+    /** Make the IdP misbehave (t/idp/server.mjs TAMPER_MODES); null: behave. */
+    tamper: (mode) => admin('/_admin/tamper', { method: 'POST', body: { mode } }),
     stop: () => stopChild(child, 5000),
     cleanup: () => removeDir(dir),
   };

@@ -62,6 +62,7 @@ export async function verifyIdToken(meta, idToken, { clientSecret } = {}) {
   const data = Buffer.from(`${h}.${p}`);
   const sig = Buffer.from(s, 'base64url');
   let ok;
+  if (header.alg === 'none') throw new Error('alg none refused');
   if (header.alg === 'HS256') {
     const mac = crypto.createHmac('sha256', clientSecret).update(data).digest();
     ok = mac.length === sig.length && crypto.timingSafeEqual(mac, sig);
