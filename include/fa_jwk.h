@@ -25,7 +25,8 @@ typedef struct fa_jwk_t {
     const char *kid;      /* NULL when the key has none */
     const char *alg;      /* NULL when the key does not restrict its alg */
     const char *crv;      /* EC: P-256|P-384|P-521; OKP: Ed25519; else NULL */
-    int bits;             /* RSA modulus / EC field size in bits */
+    int bits;             /* RSA modulus / EC field size in bits; 256 for
+                           * Ed25519 */
     EVP_PKEY *pkey;       /* public key; freed by a cleanup of the pool */
 } fa_jwk_t;
 
@@ -42,6 +43,8 @@ apr_status_t fa_jwk_from_json(apr_pool_t *p, json_t *obj, fa_jwk_t **pkey,
 
 /* Parses a JWKS document ({"keys":[...]}). Keys that cannot be used for
  * signatures (kty oct, use "enc", unknown kty or crv) are skipped; a
+ * keys that fa_jwk_from_json refuses (weak RSA, off-curve points,
+ * private members) are skipped too, with a warning in the log; a
  * document that is not JSON, has no "keys" array, is larger than
  * FA_JWKS_MAX_BYTES or lists more than FA_JWKS_MAX_KEYS entries is
  * refused ("invalid_jwks"). An empty result is not an error here. */

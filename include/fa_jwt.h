@@ -53,7 +53,9 @@ apr_status_t fa_jwt_verify(const fa_jwt_t *jwt, const fa_jwks_t *jwks,
 /* What an ID token must say. */
 typedef struct fa_jwt_expect_t {
     const char *issuer;         /* iss must equal this exactly */
-    const char *const *alt_issuers; /* NULL-terminated extra accepted iss, or NULL */
+    const char *const *alt_issuers; /* NULL-terminated extra accepted iss,
+                                     * exact strings (a {tenantid} template
+                                     * is filled in by the caller), or NULL */
     const char *client_id;      /* aud must contain it; azp rules below */
     const char *nonce;          /* when not NULL, nonce must equal it */
     apr_int64_t now;            /* seconds since the epoch */
@@ -79,7 +81,7 @@ apr_status_t fa_jwt_check_claims(const fa_jwt_t *jwt,
                                  fa_err_t *err);
 
 /* Convenience accessors on jwt->claims: NULL / -1 when absent or of
- * another type. */
+ * another type; numeric dates given as reals are truncated. */
 const char *fa_jwt_claim_str(const fa_jwt_t *jwt, const char *name);
 apr_int64_t fa_jwt_claim_int(const fa_jwt_t *jwt, const char *name);
 
