@@ -28,7 +28,8 @@ struct fa_idp_t {
     apr_thread_mutex_t *fetch_lock;  /* one fetch at a time */
     snapshot_t *md;
     snapshot_t *jwks;
-    apr_int64_t jwks_tried_at;       /* last fetch attempt, for the guard */
+    apr_int64_t md_tried_at;         /* last fetch attempts, for the */
+    apr_int64_t jwks_tried_at;       /* refetch guards */
     unsigned int jwks_fetches;
 };
 
@@ -218,7 +219,12 @@ static apr_status_t metadata_acquire(fa_idp_t *idp, fa_http_t *http,
     }
     apr_thread_mutex_lock(idp->fetch_lock);
     snap = snapshot_acquire(idp, &idp->md, now, FA_IDP_CACHE_TTL);
+    if (!snap && idp->md && now - idp->md_tried_at < FA_IDP_REFETCH_MIN) {
+        /* A refresh failed moments ago: do not wait on the IdP again. */
+        snap = snapshot_acquire(idp, &idp->md, now, -1);
+    }
     if (!snap) {
+        idp->md_tried_at = now;
         rv = fetch_metadata(idp, http, now, &snap, err);
         if (rv != APR_SUCCESS) {
             snap = snapshot_acquire(idp, &idp->md, now, -1);
@@ -251,7 +257,8 @@ apr_status_t fa_idp_metadata(fa_idp_t *idp, fa_http_t *http, apr_pool_t *p,
 }
 
 /* Fetches the JWKS unless another thread did so since `seen` was taken,
- * or the last attempt is younger than FA_IDP_REFETCH_MIN (when forced). */
+ * or the last attempt is younger than FA_IDP_REFETCH_MIN and there is a
+ * copy to fall back on (or the fetch is forced by an unknown key). */
 static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
                                  apr_int64_t now, snapshot_t *seen,
                                  int forced, snapshot_t **psnap,
@@ -262,20 +269,24 @@ static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
     apr_status_t rv = APR_SUCCESS;
 
     *psnap = NULL;
+    /* Before the fetch lock: a stale discovery document is fetched under
+     * that same lock. */
+    if ((rv = metadata_acquire(idp, http, now, &mdsnap, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
     apr_thread_mutex_lock(idp->fetch_lock);
     if (idp->jwks != seen) {
         /* Someone else refreshed meanwhile: use theirs. */
         *psnap = snapshot_acquire(idp, &idp->jwks, now, -1);
         goto out;
     }
-    if (forced && now - idp->jwks_tried_at < FA_IDP_REFETCH_MIN) {
+    if (now - idp->jwks_tried_at < FA_IDP_REFETCH_MIN
+        && (forced || idp->jwks)) {
+        /* Tried moments ago: the caller keeps what it has. */
         rv = fa_err_set(err, "unknown_key", "the token's key is not in the "
                         "JWKS of %s, fetched %ld s ago", idp->conf.id,
                         (long)(now - idp->jwks_tried_at));
-        goto out;
-    }
-    if ((rv = metadata_acquire(idp, http, now, &mdsnap, err))
-        != APR_SUCCESS) {
         goto out;
     }
     idp->jwks_tried_at = now;

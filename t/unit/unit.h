@@ -9,5 +9,6 @@ Suite *suite_util(void);
 Suite *suite_jose(void);
 Suite *suite_oidc(void);
 Suite *suite_session(void);
+Suite *suite_idp(void);
 
 #endif

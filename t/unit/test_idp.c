@@ -1,0 +1,285 @@
+/* test_idp.c - the per-provider discovery and JWKS cache: one fetch for
+ * many verifications, one refetch when the IdP rotates its keys, no
+ * refetch storm for unknown keys, the cached copy when the IdP is down.
+ * The HTTP client is in-process: it serves the documents the test sets
+ * and counts the fetches. */
+#include <string.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include "unit.h"
+#include "fa_idp.h"
+
+#define ISS "https://idp.example"
+#define T0 1800000000
+
+static apr_pool_t *pool;
+
+typedef struct fake_idp_t {
+    const char *jwks;          /* served at /jwks; NULL: connection fails */
+    int discovery_down;
+    int discovery_fetches;
+    int jwks_fetches;
+} fake_idp_t;
+
+static fake_idp_t fake;
+
+static apr_status_t serve(fa_http_t *http, apr_pool_t *p,
+                          const fa_http_request_t *req,
+                          fa_http_response_t **presp, fa_err_t *err)
+{
+    fa_http_response_t *resp = apr_pcalloc(p, sizeof(*resp));
+
+    if (!strcmp(req->url, ISS "/.well-known/openid-configuration")) {
+        fake.discovery_fetches++;
+        if (fake.discovery_down) {
+            return fa_err_set(err, "idp_unreachable", "connection refused");
+        }
+        resp->body = "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":"
+                     "\"" ISS "/auth\",\"token_endpoint\":\"" ISS "/token\","
+                     "\"jwks_uri\":\"" ISS "/jwks\"}";
+    }
+    else if (!strcmp(req->url, ISS "/jwks")) {
+        fake.jwks_fetches++;
+        if (!fake.jwks) {
+            return fa_err_set(err, "idp_unreachable", "connection refused");
+        }
+        resp->body = fake.jwks;
+    }
+    else {
+        resp->status = 404;
+        resp->body = "";
+        *presp = resp;
+        return APR_SUCCESS;
+    }
+    resp->status = 200;
+    resp->body_len = strlen(resp->body);
+    *presp = resp;
+    return APR_SUCCESS;
+}
+
+static fa_http_t http = { serve, NULL };
+
+typedef struct key_t {
+    EVP_PKEY *pkey;
+    const char *kid;
+    const char *jwk;            /* public JWK as JSON text */
+} key_t_;
+
+static key_t_ make_key(const char *kid)
+{
+    key_t_ k;
+    unsigned char raw[32];
+    size_t len = sizeof(raw);
+
+    k.pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    ck_assert_ptr_nonnull(k.pkey);
+    ck_assert(EVP_PKEY_get_raw_public_key(k.pkey, raw, &len) == 1);
+    k.kid = kid;
+    k.jwk = apr_psprintf(pool, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+                         "\"kid\":\"%s\",\"x\":\"%s\"}", kid,
+                         fa_b64url_encode(pool, raw, len));
+    return k;
+}
+
+static const char *b64(const char *s)
+{
+    return fa_b64url_encode(pool, (const unsigned char *)s, strlen(s));
+}
+
+static const char *id_token(const key_t_ *k, const char *aud)
+{
+    const char *input = apr_pstrcat(pool,
+        b64(apr_psprintf(pool, "{\"alg\":\"EdDSA\",\"kid\":\"%s\"}", k->kid)),
+        ".", b64(apr_psprintf(pool, "{\"iss\":\"" ISS "\",\"aud\":\"%s\","
+                              "\"sub\":\"alice\",\"iat\":%d,\"exp\":%d,"
+                              "\"nonce\":\"n-1\"}", aud, T0, T0 + 86400)),
+        NULL);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char sig[64];
+    size_t len = sizeof(sig);
+
+    ck_assert(EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1);
+    ck_assert(EVP_DigestSign(ctx, sig, &len, (const unsigned char *)input,
+                             strlen(input)) == 1);
+    EVP_MD_CTX_free(ctx);
+    return apr_pstrcat(pool, input, ".", fa_b64url_encode(pool, sig, len),
+                       NULL);
+}
+
+static const char *jwks_of(const key_t_ *a, const key_t_ *b)
+{
+    return apr_psprintf(pool, "{\"keys\":[%s%s%s]}", a->jwk, b ? "," : "",
+                        b ? b->jwk : "");
+}
+
+static fa_idp_t *new_idp(void)
+{
+    fa_idp_conf_t conf;
+    fa_idp_t *idp;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.id = "corp";
+    conf.issuer = ISS;
+    conf.client.client_id = "app";
+    conf.client.timeout_sec = 2;
+    ck_assert_int_eq(fa_idp_create(pool, &conf, &idp), APR_SUCCESS);
+    return idp;
+}
+
+static apr_status_t verify(fa_idp_t *idp, const char *token,
+                           apr_int64_t now, fa_err_t *err)
+{
+    fa_jwt_t *jwt;
+
+    memset(err, 0, sizeof(*err));
+    return fa_idp_verify_id_token(idp, &http, pool, token, "n-1", now, &jwt,
+                                  err);
+}
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+    memset(&fake, 0, sizeof(fake));
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+START_TEST(one_fetch_many_verifications)
+{
+    key_t_ k1 = make_key("k1");
+    fa_idp_t *idp = new_idp();
+    fa_err_t err;
+    int i;
+
+    ck_assert_str_eq(fa_idp_metadata_url(idp),
+                     ISS "/.well-known/openid-configuration");
+    fake.jwks = jwks_of(&k1, NULL);
+    for (i = 0; i < 5; i++) {
+        ck_assert_msg(verify(idp, id_token(&k1, "app"), T0 + i, &err)
+                      == APR_SUCCESS, "%s: %s", err.code, err.desc);
+    }
+    ck_assert_int_eq(fake.jwks_fetches, 1);
+    ck_assert_int_eq(fa_idp_jwks_fetches(idp), 1);
+    /* claims are checked after the signature: the audience is wrong */
+    ck_assert_int_ne(verify(idp, id_token(&k1, "other"), T0 + 6, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "wrong_aud");
+    EVP_PKEY_free(k1.pkey);
+}
+END_TEST
+
+START_TEST(rotation_refetches_once_and_no_storm)
+{
+    key_t_ k1 = make_key("k1"), k2 = make_key("k2"), k3 = make_key("k3");
+    fa_idp_t *idp = new_idp();
+    fa_err_t err;
+
+    fake.jwks = jwks_of(&k1, NULL);
+    ck_assert_int_eq(verify(idp, id_token(&k1, "app"), T0, &err),
+                     APR_SUCCESS);
+    /* the IdP rotates to k2: a token with k2 makes one refetch */
+    fake.jwks = jwks_of(&k2, NULL);
+    ck_assert_msg(verify(idp, id_token(&k2, "app"), T0 + 20, &err)
+                  == APR_SUCCESS, "%s: %s", err.code, err.desc);
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    ck_assert_int_eq(verify(idp, id_token(&k2, "app"), T0 + 21, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    /* unknown keys right after a fetch: refused without a fetch */
+    ck_assert_int_ne(verify(idp, id_token(&k3, "app"), T0 + 22, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "unknown_key");
+    ck_assert_int_ne(verify(idp, id_token(&k3, "app"), T0 + 23, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    /* FA_IDP_REFETCH_MIN later one more look is allowed */
+    ck_assert_int_ne(verify(idp, id_token(&k3, "app"),
+                            T0 + 20 + FA_IDP_REFETCH_MIN, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fake.jwks_fetches, 3);
+    ck_assert_str_eq(err.code, "unknown_key");
+    EVP_PKEY_free(k1.pkey);
+    EVP_PKEY_free(k2.pkey);
+    EVP_PKEY_free(k3.pkey);
+}
+END_TEST
+
+START_TEST(stale_copy_when_idp_down)
+{
+    key_t_ k1 = make_key("k1");
+    fa_idp_t *idp = new_idp();
+    fa_err_t err;
+
+    fake.jwks = jwks_of(&k1, NULL);
+    ck_assert_int_eq(verify(idp, id_token(&k1, "app"), T0, &err),
+                     APR_SUCCESS);
+    /* past the cache TTL the JWKS is fetched again; when that fails the
+     * keys already known still serve */
+    fake.jwks = NULL;
+    ck_assert_msg(verify(idp, id_token(&k1, "app"),
+                         T0 + FA_IDP_CACHE_TTL + 5, &err) == APR_SUCCESS,
+                  "%s: %s", err.code, err.desc);
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    /* with the IdP down and the discovery copy stale, many verifications
+     * try the IdP once, not each time */
+    fake.discovery_down = 1;
+    fake.discovery_fetches = 0;
+    fake.jwks_fetches = 0;
+    ck_assert_int_eq(verify(idp, id_token(&k1, "app"),
+                            T0 + 3 * FA_IDP_CACHE_TTL, &err), APR_SUCCESS);
+    ck_assert_int_eq(verify(idp, id_token(&k1, "app"),
+                            T0 + 3 * FA_IDP_CACHE_TTL + 1, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(verify(idp, id_token(&k1, "app"),
+                            T0 + 3 * FA_IDP_CACHE_TTL + 2, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fake.discovery_fetches, 1);
+    ck_assert_int_le(fake.jwks_fetches, 1);
+    EVP_PKEY_free(k1.pkey);
+}
+END_TEST
+
+START_TEST(idp_unreachable_from_the_start)
+{
+    key_t_ k1 = make_key("k1");
+    fa_idp_t *idp = new_idp();
+    fa_oidc_metadata_t *md;
+    fa_err_t err;
+
+    fake.discovery_down = 1;
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_ne(fa_idp_metadata(idp, &http, pool, &md, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "idp_unreachable");
+    ck_assert_int_ne(verify(idp, id_token(&k1, "app"), T0, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "idp_unreachable");
+    /* back up: discovery and keys are fetched and the token verifies */
+    fake.discovery_down = 0;
+    fake.jwks = jwks_of(&k1, NULL);
+    ck_assert_int_eq(fa_idp_metadata(idp, &http, pool, &md, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(md->token_endpoint, ISS "/token");
+    ck_assert_msg(verify(idp, id_token(&k1, "app"), T0 + 1, &err)
+                  == APR_SUCCESS, "%s: %s", err.code, err.desc);
+    EVP_PKEY_free(k1.pkey);
+}
+END_TEST
+
+Suite *suite_idp(void)
+{
+    Suite *s = suite_create("idp");
+    TCase *tc = tcase_create("idp");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, one_fetch_many_verifications);
+    tcase_add_test(tc, rotation_refetches_once_and_no_storm);
+    tcase_add_test(tc, stale_copy_when_idp_down);
+    tcase_add_test(tc, idp_unreachable_from_the_start);
+    suite_add_tcase(s, tc);
+    return s;
+}
