@@ -21,14 +21,24 @@ log "dependencies"
 bash build/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 # build DIR [configure args]: configures (once) and builds the module and
-# the unit tests in DIR, a copy of the tree for out-of-tree variants.
+# the unit tests in DIR. Variants other than the top build get a fresh copy
+# of the sources only (no Makefile or config.status of another build).
 build() {
     local dir=$1; shift
     if [ "$dir" != "$top" ]; then
+        rm -rf "$dir"
         mkdir -p "$dir"
-        tar -C "$top" -cf - --exclude=./build/out --exclude=./t/node_modules \
-            --exclude=./.git --exclude='*.o' --exclude='*.lo' \
-            --exclude='.libs' . | tar -C "$dir" -xf -
+        if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+            git -C "$top" ls-files -co --exclude-standard -z \
+                | tar -C "$top" --null -T - -cf - | tar -C "$dir" -xf -
+        else
+            tar -C "$top" -cf - --exclude=./build/out --exclude=./t/node_modules \
+                --exclude=./Makefile --exclude=./config.status \
+                --exclude=./config.log --exclude=./libtool \
+                --exclude=./build/config.h --exclude=.deps --exclude='*.o' \
+                --exclude='*.lo' --exclude='*.la' --exclude=.libs . \
+                | tar -C "$dir" -xf -
+        fi
     fi
     (cd "$dir" \
         && { [ -x configure ] || autoreconf -fi >/dev/null; } \
@@ -83,7 +93,8 @@ integration "$top/.libs/mod_fedauth.so"
 if [ "${FEDAUTH_SKIP_SANITIZERS:-0}" != 1 ]; then
     log "AddressSanitizer + UBSan build"
     asan="$top/build/out/asan"
-    if build "$asan" --enable-sanitizers; then
+    if build "$asan" --enable-sanitizers \
+        && ldd "$asan/.libs/mod_fedauth.so" | grep -q libasan; then
         count 1 0
         log "unit tests (sanitized)"
         unit env ASAN_OPTIONS=detect_leaks=1 "$asan/t/unit/fa_unit"
