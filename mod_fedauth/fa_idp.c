@@ -35,6 +35,20 @@ struct fa_idp_t {
 
 #define WELL_KNOWN "/.well-known/openid-configuration"
 
+static void snapshot_release(fa_idp_t *idp, snapshot_t *snap);
+
+/* The cache lives in pools of its own: drop it with the provider. */
+static apr_status_t idp_cleanup(void *data)
+{
+    fa_idp_t *idp = data;
+    snapshot_t *md = idp->md, *jwks = idp->jwks;
+
+    idp->md = idp->jwks = NULL;
+    snapshot_release(idp, md);
+    snapshot_release(idp, jwks);
+    return APR_SUCCESS;
+}
+
 apr_status_t fa_idp_create(apr_pool_t *p, const fa_idp_conf_t *conf,
                            fa_idp_t **pidp)
 {
@@ -60,6 +74,8 @@ apr_status_t fa_idp_create(apr_pool_t *p, const fa_idp_conf_t *conf,
            != APR_SUCCESS) {
         return rv;
     }
+    /* Registered after the mutexes, so it runs before they go away. */
+    apr_pool_cleanup_register(p, idp, idp_cleanup, apr_pool_cleanup_null);
     *pidp = idp;
     return APR_SUCCESS;
 }
