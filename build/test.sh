@@ -84,6 +84,21 @@ if bash build/check-layering.sh; then count 1 0; else count 0 1; fi
 log "sample configuration and README against the directive table"
 if bash build/check-conf.sh; then count 1 0; else count 0 1; fi
 
+log "log tags"
+if bash build/check-logtags.sh; then count 1 0; else count 0 1; fi
+
+log "make install puts mod_fedauth.so where apxs says"
+inst=$(mktemp -d)
+moddir=$(apxs -q LIBEXECDIR 2>/dev/null || apxs2 -q LIBEXECDIR)
+if make -s install DESTDIR="$inst" >/dev/null \
+    && [ -f "$inst$moddir/mod_fedauth.so" ] \
+    && [ "$(find "$inst" -type f | wc -l)" -eq 1 ]; then
+    echo "installed $moddir/mod_fedauth.so"; count 1 0
+else
+    find "$inst" -type f; count 0 1
+fi
+rm -rf "$inst"
+
 log "unit tests"
 unit t/unit/fa_unit
 
