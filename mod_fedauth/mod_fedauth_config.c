@@ -482,11 +482,11 @@ static const char *set_srv_int(cmd_parms *cmd, void *dummy, const char *arg)
         sc->http_timeout = v;
     }
     else if (!strcasecmp(name, "FedAuthSessionIdleTimeout")) {
-        err = parse_int(cmd->pool, arg, 60, 30 * 86400, &v);
+        err = parse_int(cmd->pool, arg, 10, 30 * 86400, &v);
         sc->idle_timeout = v;
     }
     else {
-        err = parse_int(cmd->pool, arg, 60, 365 * 86400, &v);
+        err = parse_int(cmd->pool, arg, 10, 365 * 86400, &v);
         sc->max_age = v;
     }
     return prefix(cmd, err);
