@@ -21,7 +21,20 @@ typedef struct fa_idp_conf_t {
     const char *issuer;
     const char *metadata_url;     /* NULL: issuer + well-known suffix */
     fa_oidc_client_t client;
+    apr_array_header_t *valid_issuers; /* of const char *: more accepted iss,
+                                        * may hold {tenantid}; or NULL */
 } fa_idp_conf_t;
+
+/* The text that stands for the token's own tid claim in an issuer. */
+#define FA_IDP_TENANT "{tenantid}"
+
+/* 1 when iss is an issuer of this provider: equal to Issuer or to a
+ * ValidIssuer, where {tenantid} in either stands for a tenant id (1-64 of
+ * A-Z a-z 0-9 -). With tid not NULL the tenant id in iss must be tid (ID
+ * tokens: their own tid claim); with tid NULL any tenant id is accepted
+ * (the iss parameter of an authorization response, which has no tid). */
+int fa_idp_issuer_ok(const fa_idp_conf_t *conf, const char *iss,
+                     const char *tid, int any_tenant);
 
 typedef struct fa_idp_t fa_idp_t;
 

@@ -29,6 +29,11 @@ void fa_keys_derive(fa_keys_t *keys, const void *secret, apr_size_t len);
 /* Random keys, for a single host with no FedAuthSecret. */
 apr_status_t fa_keys_random(fa_keys_t *keys);
 
+/* A short MAC for small signed cookies: base64url of the first 16 bytes of
+ * HMAC-SHA256(cookie key, label NUL value). */
+char *fa_keys_tag(apr_pool_t *p, const fa_keys_t *keys, const char *label,
+                  const char *value);
+
 /* A new session id: the cookie value and the store key. */
 apr_status_t fa_session_new_id(apr_pool_t *p, const fa_keys_t *keys,
                                char **cookie_value, char **store_key);

@@ -332,6 +332,68 @@ out:
     return rv;
 }
 
+static int tenant_id_ok(const char *s, apr_size_t len)
+{
+    apr_size_t i;
+
+    if (len == 0 || len > 64) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* 1 when iss fits the issuer template tmpl (see fa_idp_issuer_ok). */
+static int issuer_fits(const char *tmpl, const char *iss, const char *tid,
+                       int any_tenant)
+{
+    const char *ph = strstr(tmpl, FA_IDP_TENANT), *after;
+    apr_size_t pre, post, len = strlen(iss);
+
+    if (!ph) {
+        return strcmp(tmpl, iss) == 0;
+    }
+    pre = (apr_size_t)(ph - tmpl);
+    after = ph + sizeof(FA_IDP_TENANT) - 1;
+    post = strlen(after);
+    if (len <= pre + post || strncmp(iss, tmpl, pre) != 0
+        || strcmp(iss + len - post, after) != 0
+        || !tenant_id_ok(iss + pre, len - pre - post)) {
+        return 0;
+    }
+    if (any_tenant) {
+        return 1;
+    }
+    return tid && strlen(tid) == len - pre - post
+           && strncmp(iss + pre, tid, len - pre - post) == 0;
+}
+
+int fa_idp_issuer_ok(const fa_idp_conf_t *conf, const char *iss,
+                     const char *tid, int any_tenant)
+{
+    int i;
+
+    if (!iss) {
+        return 0;
+    }
+    if (issuer_fits(conf->issuer, iss, tid, any_tenant)) {
+        return 1;
+    }
+    for (i = 0; conf->valid_issuers && i < conf->valid_issuers->nelts; i++) {
+        if (issuer_fits(APR_ARRAY_IDX(conf->valid_issuers, i, const char *),
+                        iss, tid, any_tenant)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const unsigned char *hmac_key(const fa_idp_t *idp, apr_size_t *len)
 {
     const char *secret = idp->conf.client.client_secret;
@@ -349,6 +411,7 @@ apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
     fa_jwt_t *jwt;
     snapshot_t *snap, *fresh;
     const unsigned char *key;
+    const char *iss;
     apr_size_t key_len;
     apr_status_t rv;
 
@@ -389,7 +452,12 @@ apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
         return rv;
     }
     memset(&expect, 0, sizeof(expect));
-    expect.issuer = idp->conf.issuer;
+    /* iss: the configured issuer, or another accepted one (ValidIssuer,
+     * {tenantid} filled in with the token's own tid). */
+    iss = fa_jwt_claim_str(jwt, "iss");
+    expect.issuer = fa_idp_issuer_ok(&idp->conf, iss,
+                                     fa_jwt_claim_str(jwt, "tid"), 0)
+                    ? iss : idp->conf.issuer;
     expect.client_id = idp->conf.client.client_id;
     expect.nonce = nonce;
     expect.now = now;

@@ -71,6 +71,21 @@ static void b64_into(char *out, const unsigned char *in, apr_size_t n)
     *out = '\0';
 }
 
+char *fa_keys_tag(apr_pool_t *p, const fa_keys_t *keys, const char *label,
+                  const char *value)
+{
+    apr_size_t llen = strlen(label), vlen = strlen(value);
+    char *msg = apr_palloc(p, llen + 1 + vlen);
+    unsigned char mac[32];
+
+    memcpy(msg, label, llen);
+    msg[llen] = '\0';
+    memcpy(msg + llen + 1, value, vlen);
+    hmac_sha256(keys->cookie, sizeof(keys->cookie), msg, llen + 1 + vlen,
+                mac);
+    return fa_b64url_encode(p, mac, 16);
+}
+
 static void session_mac(const fa_keys_t *keys, const unsigned char *id,
                         unsigned char mac[32])
 {

@@ -185,39 +185,14 @@ static int fedauth_quick_handler(request_rec *r, int lookup_uri)
     return fedauth_handle_endpoint(r);
 }
 
-static fedauth_provider_t *offered_provider(request_rec *r,
-                                            fedauth_srv_t *sc,
-                                            fedauth_dir_t *dc, int *count)
-{
-    fedauth_provider_t *prov, *only = NULL;
-    int i;
-
-    *count = 0;
-    if (dc->providers) {
-        for (i = 0; i < dc->providers->nelts; i++) {
-            prov = fedauth_provider_find(sc, APR_ARRAY_IDX(dc->providers, i,
-                                                           const char *));
-            if (prov) {
-                only = prov;
-                (*count)++;
-            }
-        }
-        return only;
-    }
-    *count = sc->providers->nelts;
-    return *count ? APR_ARRAY_IDX(sc->providers, 0, fedauth_provider_t *)
-                  : NULL;
-}
-
 static int fedauth_check_authn(request_rec *r)
 {
     fedauth_srv_t *sc;
     fedauth_dir_t *dc;
     fa_session_t *s;
     fedauth_provider_t *prov;
-    const char *type = ap_auth_type(r), *return_to;
+    const char *type = ap_auth_type(r);
     apr_status_t rv;
-    int count;
 
     if (!type || strcasecmp(type, AUTH_TYPE)) {
         return DECLINED;
@@ -231,10 +206,18 @@ static int fedauth_check_authn(request_rec *r)
     }
     rv = fedauth_session_load(r, sc, &s, NULL);
     if (rv == APR_SUCCESS) {
-        export_session(r, dc, s);
-        return OK;
+        /* A session counts only where its provider is offered (and
+         * enabled); elsewhere the browser signs in again. */
+        prov = fedauth_provider_find(sc, s->idp);
+        if (prov && fedauth_provider_offered(dc, prov)) {
+            export_session(r, dc, s);
+            return OK;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00312)
+                      "session from provider %s not accepted here",
+                      s->idp);
     }
-    if (rv != APR_NOTFOUND) {
+    else if (rv != APR_NOTFOUND) {
         return fedauth_error(r, HTTP_SERVICE_UNAVAILABLE,
                              "store_unavailable", "The session store is "
                              "unavailable. Please try again in a moment.");
@@ -242,8 +225,7 @@ static int fedauth_check_authn(request_rec *r)
     if (dc->unauth == FEDAUTH_UNAUTH_PASS) {
         return DECLINED;
     }
-    if (dc->unauth == FEDAUTH_UNAUTH_401
-        || (r->method_number != M_GET)) {
+    if (dc->unauth == FEDAUTH_UNAUTH_401 || r->method_number != M_GET) {
         /* Read away the body this request will not get to use, so that an
          * ErrorDocument handler does not read it as its own. */
         if (ap_discard_request_body(r) != OK) {
@@ -254,22 +236,7 @@ static int fedauth_check_authn(request_rec *r)
         return fedauth_error(r, HTTP_UNAUTHORIZED, "no_session",
                              "Sign-in is required.");
     }
-    return_to = r->unparsed_uri;
-    prov = offered_provider(r, sc, dc, &count);
-    if (count == 1) {
-        return fedauth_start_login(r, prov, return_to);
-    }
-    if (count == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00305)
-                      "AuthType FedAuth, but no <FedAuthProvider> is "
-                      "offered here");
-        return fedauth_error(r, HTTP_INTERNAL_SERVER_ERROR, "no_provider",
-                             "No identity provider is configured here.");
-    }
-    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool,
-        apr_pstrcat(r->pool, "/fedauth/login?return_to=",
-                    fa_url_encode(r->pool, return_to), NULL), r));
-    return HTTP_MOVED_TEMPORARILY;
+    return fedauth_send_to_signin(r, sc, dc, r->unparsed_uri);
 }
 
 /* An ErrorDocument runs in a new request: give it FEDAUTH_ERROR as such,

@@ -20,10 +20,23 @@
 
 #define FEDAUTH_UNSET (-1)
 
+typedef enum {
+    FEDAUTH_RESPONSE_QUERY = 0,
+    FEDAUTH_RESPONSE_FORM_POST
+} fedauth_response_mode_t;
+
 typedef struct fedauth_provider_t {
     fa_idp_conf_t idp;             /* id, issuer, client, ... */
     fa_claims_conf_t claims;       /* user name and role rules */
     const char *defined_in;        /* "file:line" of the block */
+    int index;                     /* order of definition */
+    int enabled;                   /* Enabled; default 1 */
+    int sort_order;                /* SortOrder; default 0 */
+    const char *icon;              /* Icon URL or NULL */
+    const char *accent;            /* AccentColor "#rrggbb" or NULL */
+    const char *prompt;            /* Prompt or NULL */
+    const char *acr_values;        /* AcrValues or NULL */
+    fedauth_response_mode_t response_mode;
     fa_idp_t *rt;                  /* run-time object, made in post_config */
 } fedauth_provider_t;
 
@@ -39,6 +52,8 @@ typedef struct fedauth_srv_t {
     int http_timeout;
     const char *redirect_base;     /* "https://host[:port]" or NULL */
     const char *default_role;
+    int remember_choice;           /* FedAuthRememberChoice, UNSET */
+    const char *chooser_template;  /* contents of FedAuthChooserTemplate */
     fa_keys_t keys;                /* made in post_config */
     int keys_ready;
 } fedauth_srv_t;
@@ -90,9 +105,18 @@ fa_store_t *fedauth_store(request_rec *r);
 
 /* Endpoints (mod_fedauth_endpoints.c). */
 int fedauth_handle_endpoint(request_rec *r);
-/* Starts a login at provider prov for return_to: a redirect to the IdP. */
+/* 1 when provider prov may be used at a location with config dc: enabled
+ * and, when the location lists providers, one of them. */
+int fedauth_provider_offered(const fedauth_dir_t *dc,
+                             const fedauth_provider_t *prov);
+/* Starts a login at provider prov for return_to: a redirect to the IdP.
+ * hints: login_hint / domain_hint for the IdP, or NULL. */
 int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
-                        const char *return_to);
+                        const char *return_to, apr_table_t *hints);
+/* Where a browser without a session goes: straight to the one provider
+ * (or the remembered one), else the chooser. */
+int fedauth_send_to_signin(request_rec *r, fedauth_srv_t *sc,
+                           fedauth_dir_t *dc, const char *return_to);
 /* Ends the request with an error page, FEDAUTH_ERROR and a log line made
  * by the caller. Returns status. */
 int fedauth_error(request_rec *r, int status, const char *code,

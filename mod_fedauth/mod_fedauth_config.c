@@ -34,6 +34,7 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->idle_timeout = FEDAUTH_UNSET;
     sc->max_age = FEDAUTH_UNSET;
     sc->http_timeout = FEDAUTH_UNSET;
+    sc->remember_choice = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -79,6 +80,8 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(http_timeout);
     MERGE_PTR(redirect_base);
     MERGE_PTR(default_role);
+    MERGE_INT(remember_choice);
+    MERGE_PTR(chooser_template);
     return m;
 }
 
@@ -233,6 +236,77 @@ static const char *read_secret_file(apr_pool_t *p, const char *path,
     return NULL;
 }
 
+static const char *parse_flag(const char *arg, int *out)
+{
+    if (!strcasecmp(arg, "On")) {
+        *out = 1;
+    }
+    else if (!strcasecmp(arg, "Off")) {
+        *out = 0;
+    }
+    else {
+        return "expects On or Off";
+    }
+    return NULL;
+}
+
+/* A URL for an <img src>: a local path or https, nothing that could leave
+ * the attribute. */
+static const char *parse_icon(const char *arg)
+{
+    const char *c;
+
+    if (strlen(arg) > 512 || (arg[0] != '/' && strncmp(arg, "https://", 8))
+        || !strncmp(arg, "//", 2)) {
+        return "expects a path such as /icons/corp.svg or an https URL";
+    }
+    for (c = arg; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f || strchr("\"'<>\\`", *c)) {
+            return "expects a URL without spaces, quotes or angle brackets";
+        }
+    }
+    return NULL;
+}
+
+static const char *parse_color(const char *arg)
+{
+    apr_size_t len = strlen(arg), i;
+
+    if (arg[0] != '#' || (len != 4 && len != 7)) {
+        return "expects a colour as #rgb or #rrggbb";
+    }
+    for (i = 1; i < len; i++) {
+        if (!apr_isxdigit(arg[i])) {
+            return "expects a colour as #rgb or #rrggbb";
+        }
+    }
+    return NULL;
+}
+
+static const char *parse_prompt(apr_pool_t *p, const char *arg)
+{
+    static const char *const allowed[] = { "login", "consent",
+                                           "select_account", "none", NULL };
+    char *copy = apr_pstrdup(p, arg), *tok, *last;
+    int i, seen = 0, n = 0;
+
+    for (tok = apr_strtok(copy, " ", &last); tok;
+         tok = apr_strtok(NULL, " ", &last), n++) {
+        for (i = 0; allowed[i] && strcmp(allowed[i], tok); i++) {
+        }
+        if (!allowed[i] || (seen & (1 << i))) {
+            return "expects one or more of login, consent, select_account, "
+                   "none";
+        }
+        seen |= 1 << i;
+    }
+    if (n == 0 || ((seen & 8) && n > 1)) {
+        return "expects one or more of login, consent, select_account, "
+               "none (none only alone)";
+    }
+    return NULL;
+}
+
 /* ---- <FedAuthProvider id> ------------------------------------------- */
 
 static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
@@ -306,6 +380,47 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
         prov->claims.identifying_claim = w;
         return valid_claim_name(w) ? NULL : "expects a claim name";
     }
+    if (!strcasecmp(name, "Enabled")) {
+        return parse_flag(w, &prov->enabled);
+    }
+    if (!strcasecmp(name, "SortOrder")) {
+        return parse_int(p, w, 0, 1000, &prov->sort_order);
+    }
+    if (!strcasecmp(name, "Icon")) {
+        prov->icon = w;
+        return parse_icon(w);
+    }
+    if (!strcasecmp(name, "AccentColor")) {
+        prov->accent = w;
+        return parse_color(w);
+    }
+    if (!strcasecmp(name, "Prompt")) {
+        prov->prompt = w;
+        return parse_prompt(p, w);
+    }
+    if (!strcasecmp(name, "AcrValues")) {
+        prov->acr_values = w;
+        return printable(w, 512) ? NULL : "expects space-separated values";
+    }
+    if (!strcasecmp(name, "ResponseMode")) {
+        if (!strcmp(w, "query")) {
+            prov->response_mode = FEDAUTH_RESPONSE_QUERY;
+        }
+        else if (!strcmp(w, "form_post")) {
+            prov->response_mode = FEDAUTH_RESPONSE_FORM_POST;
+        }
+        else {
+            return "expects query or form_post";
+        }
+        return NULL;
+    }
+    if (!strcasecmp(name, "ValidIssuer")) {
+        if (!c->valid_issuers) {
+            c->valid_issuers = apr_array_make(p, 2, sizeof(const char *));
+        }
+        APR_ARRAY_PUSH(c->valid_issuers, const char *) = w;
+        return parse_url(p, w);
+    }
     if (!strcasecmp(name, "FallbackRole")) {
         prov->claims.fallback_role = w;
         return printable(w, 128) && !strchr(w, ',') ? NULL
@@ -346,6 +461,8 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
         }
     }
     prov = apr_pcalloc(cmd->pool, sizeof(*prov));
+    prov->enabled = 1;
+    prov->index = sc->providers->nelts;
     prov->idp.id = id;
     prov->claims.idp_id = id;
     prov->defined_in = apr_psprintf(cmd->pool, "%s:%d",
@@ -362,6 +479,12 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     if (!prov->idp.issuer) {
         return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: Issuer is "
                             "required (block at %s)", id, prov->defined_in);
+    }
+    if (strstr(prov->idp.issuer, FA_IDP_TENANT)
+        && !prov->idp.metadata_url) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: an Issuer "
+                            "with %s needs a MetadataURL (block at %s)", id,
+                            FA_IDP_TENANT, prov->defined_in);
     }
     if (!prov->idp.client.client_id) {
         return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: ClientID is "
@@ -520,6 +643,47 @@ static const char *set_default_role(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_remember(cmd_parms *cmd, void *dummy,
+                                const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->remember_choice));
+}
+
+static const char *set_chooser_template(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t fi;
+    apr_file_t *f;
+    apr_size_t n;
+    char *buf;
+
+    if (!path || apr_stat(&fi, path, APR_FINFO_SIZE, cmd->temp_pool)
+        != APR_SUCCESS
+        || apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT,
+                         cmd->temp_pool) != APR_SUCCESS) {
+        return prefix(cmd, apr_psprintf(cmd->pool, "cannot read %s", arg));
+    }
+    if (fi.size > 256 * 1024) {
+        apr_file_close(f);
+        return prefix(cmd, "expects a template of at most 256 KiB");
+    }
+    n = (apr_size_t)fi.size;
+    buf = apr_palloc(cmd->pool, n + 1);
+    if (apr_file_read_full(f, buf, n, &n) != APR_SUCCESS && n == 0) {
+        apr_file_close(f);
+        return prefix(cmd, apr_psprintf(cmd->pool, "cannot read %s", arg));
+    }
+    apr_file_close(f);
+    buf[n] = '\0';
+    if (!strstr(buf, "{{buttons}}")) {
+        return prefix(cmd, apr_psprintf(cmd->pool, "%s has no {{buttons}} "
+                                        "placeholder", arg));
+    }
+    srv_conf(cmd)->chooser_template = buf;
+    return NULL;
+}
+
 /* ---- per-directory directives --------------------------------------- */
 
 static const char *set_providers(cmd_parms *cmd, void *dcv, const char *arg)
@@ -606,6 +770,10 @@ const command_rec fedauth_cmds[] = {
         "scheme://host[:port] of redirect URIs"),
     AP_INIT_TAKE1("FedAuthDefaultRole", set_default_role, NULL, RSRC_CONF,
         "role of users no GroupMap matched"),
+    AP_INIT_TAKE1("FedAuthRememberChoice", set_remember, NULL, RSRC_CONF,
+        "On: a cookie remembers the provider chosen last"),
+    AP_INIT_TAKE1("FedAuthChooserTemplate", set_chooser_template, NULL,
+        RSRC_CONF, "HTML template of the provider chooser"),
     AP_INIT_ITERATE("FedAuthProviders", set_providers, NULL, OR_AUTHCFG,
         "ids of the providers this location offers"),
     AP_INIT_TAKE1("FedAuthUnauthenticated", set_unauth, NULL, OR_AUTHCFG,

@@ -2,6 +2,9 @@
  * redirect URI), /fedauth/login, /fedauth/logout, /fedauth/session; the
  * error page; cookies. They run as a quick handler, before httpd maps the
  * URL, so no other configuration can hide or protect them by accident. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "httpd.h"
 #include "http_config.h"
@@ -20,6 +23,10 @@
 APLOG_USE_MODULE(fedauth);
 
 #define MAX_QUERY_PARAMS 32
+#define MAX_FORM_BODY (16 * 1024)
+#define MAX_HINT 256
+#define REMEMBER_SUFFIX "_idp"
+#define REMEMBER_MAX_AGE (90 * 86400)
 #define MAX_STATE_COOKIES 5
 #define STATE_COOKIE_INFIX "_state_"
 
@@ -92,16 +99,27 @@ static int request_is_https(request_rec *r)
     return !strcasecmp(ap_http_scheme(r), "https");
 }
 
-void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
-                        int max_age)
+/* cross_site: the cookie must come along on a cross-site POST (form_post
+ * callbacks): SameSite=None, which browsers take only with Secure, so on
+ * http it stays Lax (IdP and site must then be same-site). */
+static void cookie_set(request_rec *r, const char *name, const char *value,
+                       int max_age, int cross_site)
 {
+    int https = request_is_https(r);
     const char *c = apr_pstrcat(r->pool, name, "=", value,
-        "; Path=/; HttpOnly; SameSite=Lax",
-        request_is_https(r) ? "; Secure" : "",
+        "; Path=/; HttpOnly; SameSite=",
+        cross_site && https ? "None" : "Lax",
+        https ? "; Secure" : "",
         max_age >= 0 ? apr_psprintf(r->pool, "; Max-Age=%d", max_age) : "",
         NULL);
 
     apr_table_addn(r->err_headers_out, "Set-Cookie", c);
+}
+
+void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
+                        int max_age)
+{
+    cookie_set(r, name, value, max_age, 0);
 }
 
 static void no_store(request_rec *r)
@@ -130,6 +148,12 @@ static int status_of(const char *code)
         if (!strcmp(code, bad_request[i])) {
             return HTTP_BAD_REQUEST;
         }
+    }
+    if (!strcmp(code, "provider_disabled")) {
+        return HTTP_FORBIDDEN;
+    }
+    if (!strcmp(code, "unknown_provider")) {
+        return HTTP_NOT_FOUND;
     }
     if (!strcmp(code, "store_unavailable")) {
         return HTTP_SERVICE_UNAVAILABLE;
@@ -271,8 +295,27 @@ static const char *state_cookie_name(request_rec *r, const fedauth_srv_t *sc,
                        apr_pstrndup(r->pool, state, 16), NULL);
 }
 
+/* The authorization request's optional parameters. */
+static apr_table_t *auth_params(request_rec *r, const fedauth_provider_t *prov,
+                                apr_table_t *hints)
+{
+    apr_table_t *extra = hints ? apr_table_copy(r->pool, hints)
+                               : apr_table_make(r->pool, 4);
+
+    if (prov->prompt) {
+        apr_table_setn(extra, "prompt", prov->prompt);
+    }
+    if (prov->acr_values) {
+        apr_table_setn(extra, "acr_values", prov->acr_values);
+    }
+    if (prov->response_mode == FEDAUTH_RESPONSE_FORM_POST) {
+        apr_table_setn(extra, "response_mode", "form_post");
+    }
+    return extra;
+}
+
 int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
-                        const char *return_to)
+                        const char *return_to, apr_table_t *hints)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
                                              &fedauth_module);
@@ -312,12 +355,13 @@ int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
     }
     limit_state_cookies(r, apr_pstrcat(r->pool, fedauth_cookie_name(sc),
                                        STATE_COOKIE_INFIX, NULL));
-    fedauth_cookie_set(r, state_cookie_name(r, sc, state), login->bind,
-                       FA_LOGIN_STATE_TTL);
+    cookie_set(r, state_cookie_name(r, sc, state), login->bind,
+               FA_LOGIN_STATE_TTL,
+               prov->response_mode == FEDAUTH_RESPONSE_FORM_POST);
     url = fa_oidc_auth_url(r->pool, md, &prov->idp.client,
                            login->redirect_uri, state, login->nonce,
                            fa_oidc_pkce_challenge(r->pool, login->verifier),
-                           NULL);
+                           auth_params(r, prov, hints));
     no_store(r);
     apr_table_setn(r->headers_out, "Location", url);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00202)
@@ -384,6 +428,55 @@ static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
     return APR_SUCCESS;
 }
 
+/* Reads an application/x-www-form-urlencoded body of at most max bytes. */
+static apr_status_t read_form_body(request_rec *r, apr_size_t max,
+                                   const char **out, apr_size_t *outlen)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    char *buf, extra;
+    apr_size_t len = 0;
+    long n;
+
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)
+        || ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+        return APR_EINVAL;
+    }
+    buf = apr_palloc(r->pool, max + 1);
+    if (ap_should_client_block(r)) {
+        while (len < max
+               && (n = ap_get_client_block(r, buf + len, max - len)) > 0) {
+            len += (apr_size_t)n;
+        }
+        if (len == max && ap_get_client_block(r, &extra, 1) > 0) {
+            return APR_ENOSPC;
+        }
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *outlen = len;
+    return APR_SUCCESS;
+}
+
+/* The authorization response: the query for ResponseMode query (GET),
+ * the body for form_post (POST); any other combination is refused. */
+static apr_status_t callback_params(request_rec *r,
+                                    const fedauth_provider_t *prov,
+                                    const char **params, apr_size_t *len)
+{
+    if (prov->response_mode == FEDAUTH_RESPONSE_FORM_POST) {
+        if (r->method_number != M_POST) {
+            return APR_EINVAL;
+        }
+        return read_form_body(r, MAX_FORM_BODY, params, len);
+    }
+    if (r->method_number != M_GET) {
+        return APR_EINVAL;
+    }
+    *params = r->args ? r->args : "";
+    *len = strlen(*params);
+    return APR_SUCCESS;
+}
+
 static int handle_callback(request_rec *r, fedauth_srv_t *sc,
                            fedauth_provider_t *prov)
 {
@@ -394,21 +487,29 @@ static int handle_callback(request_rec *r, fedauth_srv_t *sc,
     fa_oidc_tokens_t *tok;
     fa_jwt_t *jwt;
     fa_err_t err;
-    const char *state, *key, *bind, *cname, *iss, *code, *e;
+    const char *state, *key, *bind, *cname, *iss, *code, *e, *params;
     char *rec;
     apr_size_t len;
     apr_status_t rv;
 
     memset(&err, 0, sizeof(err));
     no_store(r);
-    if (r->method_number != M_GET) {
-        fa_err_set(&err, "invalid_request", "the callback takes GET, not %s",
-                   ascii(r->pool, r->method));
+    if (!prov->enabled) {
+        fa_err_set(&err, "provider_disabled", "provider %s is switched off "
+                   "(Enabled Off)", prov->idp.id);
+        return fail(r, prov, &err, "Sign-in through this identity provider "
+                    "is switched off.");
+    }
+    if (callback_params(r, prov, &params, &len) != APR_SUCCESS) {
+        fa_err_set(&err, "invalid_request", "the callback of a %s provider "
+                   "got %s%s", prov->response_mode == FEDAUTH_RESPONSE_QUERY
+                   ? "query" : "form_post", ascii(r->pool, r->method),
+                   r->method_number == M_POST ? " with an unusable body"
+                   : "");
         return fail(r, prov, &err, "This address only takes the answer of "
                     "the identity provider.");
     }
-    if (fa_form_parse(r->pool, r->args ? r->args : "",
-                      r->args ? strlen(r->args) : 0, MAX_QUERY_PARAMS, &q)
+    if (fa_form_parse(r->pool, params, len, MAX_QUERY_PARAMS, &q)
         != APR_SUCCESS) {
         fa_err_set(&err, "invalid_request", "malformed or repeated query "
                    "parameters");
@@ -479,7 +580,7 @@ static int handle_callback(request_rec *r, fedauth_srv_t *sc,
         return fail(r, prov, &err, "The identity provider did not answer.");
     }
     iss = apr_table_get(q, "iss");
-    if ((iss && strcmp(iss, prov->idp.issuer))
+    if ((iss && !fa_idp_issuer_ok(&prov->idp, iss, NULL, 1))
         || (!iss && md->iss_parameter_supported)) {
         fa_err_set(&err, "wrong_iss", "the iss parameter is %s, expected %s",
                    fa_oidc_loggable(r->pool, iss, 200), prov->idp.issuer);
@@ -541,46 +642,375 @@ static int send_page(request_rec *r, int status, const char *title,
     return OK;
 }
 
-static int handle_login(request_rec *r, fedauth_srv_t *sc)
+/* ---- which providers, and the chooser ---------------------------------- */
+
+int fedauth_provider_offered(const fedauth_dir_t *dc,
+                             const fedauth_provider_t *prov)
 {
-    const char *idp = query_param(r, "idp");
-    const char *return_to = query_param(r, "return_to");
-    fedauth_provider_t *prov;
-    const char *list = "";
-    fa_err_t err;
     int i;
 
+    if (!prov->enabled) {
+        return 0;
+    }
+    if (!dc || !dc->providers) {
+        return 1;
+    }
+    for (i = 0; i < dc->providers->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(dc->providers, i, const char *),
+                    prov->idp.id)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int by_sort_order(const void *a, const void *b)
+{
+    const fedauth_provider_t *pa = *(fedauth_provider_t *const *)a;
+    const fedauth_provider_t *pb = *(fedauth_provider_t *const *)b;
+
+    if (pa->sort_order != pb->sort_order) {
+        return pa->sort_order < pb->sort_order ? -1 : 1;
+    }
+    return pa->index < pb->index ? -1 : pa->index > pb->index;
+}
+
+/* The enabled providers, limited to the comma-separated ids in only when
+ * it is given, in SortOrder. */
+static apr_array_header_t *providers_for(request_rec *r,
+                                         const fedauth_srv_t *sc,
+                                         const char *only)
+{
+    apr_array_header_t *list = apr_array_make(r->pool, sc->providers->nelts,
+                                              sizeof(fedauth_provider_t *));
+    fedauth_provider_t *prov;
+    const char *hit;
+    apr_size_t len;
+    int i;
+
+    for (i = 0; i < sc->providers->nelts; i++) {
+        prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
+        if (!prov->enabled) {
+            continue;
+        }
+        if (only) {
+            len = strlen(prov->idp.id);
+            for (hit = strstr(only, prov->idp.id); hit;
+                 hit = strstr(hit + 1, prov->idp.id)) {
+                if ((hit == only || hit[-1] == ',')
+                    && (hit[len] == ',' || hit[len] == '\0')) {
+                    break;
+                }
+            }
+            if (!hit) {
+                continue;
+            }
+        }
+        APR_ARRAY_PUSH(list, fedauth_provider_t *) = prov;
+    }
+    qsort(list->elts, (size_t)list->nelts, sizeof(fedauth_provider_t *),
+          by_sort_order);
+    return list;
+}
+
+static const char *remember_cookie_name(request_rec *r,
+                                        const fedauth_srv_t *sc)
+{
+    return apr_pstrcat(r->pool, fedauth_cookie_name(sc), REMEMBER_SUFFIX,
+                       NULL);
+}
+
+static void remember_set(request_rec *r, const fedauth_srv_t *sc,
+                         const fedauth_provider_t *prov)
+{
+    fedauth_cookie_set(r, remember_cookie_name(r, sc),
+                       apr_pstrcat(r->pool, prov->idp.id, ".",
+                                   fa_keys_tag(r->pool, &sc->keys,
+                                               "remember", prov->idp.id),
+                                   NULL), REMEMBER_MAX_AGE);
+}
+
+/* The provider of a valid remembered-choice cookie that is in list. */
+static fedauth_provider_t *remembered(request_rec *r,
+                                      const fedauth_srv_t *sc,
+                                      const apr_array_header_t *list)
+{
+    const char *v, *dot;
+    char *id;
+    fedauth_provider_t *prov;
+    int i;
+
+    if (sc->remember_choice != 1
+        || !(v = fedauth_cookie_get(r, remember_cookie_name(r, sc)))
+        || !(dot = strrchr(v, '.')) || dot - v > 32) {
+        return NULL;
+    }
+    id = apr_pstrmemdup(r->pool, v, (apr_size_t)(dot - v));
+    if (!fa_ct_streq(dot + 1, fa_keys_tag(r->pool, &sc->keys, "remember",
+                                          id))) {
+        return NULL;
+    }
+    for (i = 0; i < list->nelts; i++) {
+        prov = APR_ARRAY_IDX(list, i, fedauth_provider_t *);
+        if (!strcmp(prov->idp.id, id)) {
+            return prov;
+        }
+    }
+    return NULL;
+}
+
+/* Text on a colour: black or white, whichever contrasts more (WCAG). */
+static const char *text_on(const char *hex)
+{
+    unsigned int v[3];
+    double c[3], lum;
+    int i;
+
+    if (strlen(hex) == 4) {
+        for (i = 0; i < 3; i++) {
+            sscanf(hex + 1 + i, "%1x", &v[i]);
+            v[i] *= 17;
+        }
+    }
+    else {
+        sscanf(hex + 1, "%2x%2x%2x", &v[0], &v[1], &v[2]);
+    }
+    for (i = 0; i < 3; i++) {
+        c[i] = v[i] / 255.0;
+        c[i] = c[i] <= 0.03928 ? c[i] / 12.92
+                               : pow((c[i] + 0.055) / 1.055, 2.4);
+    }
+    lum = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    return (1.05 / (lum + 0.05)) >= ((lum + 0.05) / 0.05) ? "#fff" : "#000";
+}
+
+static const char *chooser_form(request_rec *r, const fedauth_srv_t *sc,
+                                const apr_array_header_t *list,
+                                const char *return_to, const char *only)
+{
+    apr_pool_t *p = r->pool;
+    const char *html, *style;
+    fedauth_provider_t *prov;
+    int i;
+
+    html = apr_pstrcat(p, "<form method=\"get\" action=\"/fedauth/login\" "
+        "class=\"fedauth-chooser\">\n<input type=\"hidden\" "
+        "name=\"return_to\" value=\"", fa_html_escape(p, return_to), "\">\n",
+        only ? apr_pstrcat(p, "<input type=\"hidden\" name=\"idps\" value=\"",
+                           fa_html_escape(p, only), "\">\n", NULL) : "",
+        "<ul class=\"fedauth-providers\">\n", NULL);
+    for (i = 0; i < list->nelts; i++) {
+        prov = APR_ARRAY_IDX(list, i, fedauth_provider_t *);
+        style = prov->accent
+                ? apr_pstrcat(p, " style=\"background:", prov->accent,
+                              ";border-color:", prov->accent, ";color:",
+                              text_on(prov->accent), "\"", NULL) : "";
+        html = apr_pstrcat(p, html, "<li><button type=\"submit\" name=\"idp\" "
+            "value=\"", prov->idp.id, "\" id=\"fedauth-idp-", prov->idp.id,
+            "\" class=\"fedauth-button\"", style, ">",
+            prov->icon ? apr_pstrcat(p, "<img src=\"",
+                                     fa_html_escape(p, prov->icon),
+                                     "\" alt=\"\" width=\"24\" "
+                                     "height=\"24\">", NULL) : "",
+            "<span>Continue with ",
+            fa_html_escape(p, prov->idp.display_name),
+            "</span></button></li>\n", NULL);
+    }
+    return apr_pstrcat(p, html, "</ul>\n", sc->remember_choice == 1
+        ? "<label class=\"fedauth-remember\"><input type=\"checkbox\" "
+          "name=\"remember\" value=\"1\"> Remember my choice on this "
+          "device</label>\n" : "", "</form>\n", NULL);
+}
+
+static const char BUILTIN_CHOOSER[] =
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, "
+    "initial-scale=1\">\n<title>{{title}}</title>\n<style>\n"
+    "body{margin:0;background:#f3f4f6;color:#111827;font-family:system-ui,"
+    "-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",Arial,"
+    "sans-serif;line-height:1.5}\n"
+    "main{box-sizing:border-box;max-width:26rem;margin:12vh auto;"
+    "padding:2rem;background:#fff;border-radius:12px;"
+    "box-shadow:0 1px 3px rgba(0,0,0,.15)}\n"
+    "h1{font-size:1.5rem;margin:0 0 1.5rem}\n"
+    ".fedauth-providers{list-style:none;margin:0;padding:0}\n"
+    ".fedauth-providers li{margin:0 0 .75rem}\n"
+    ".fedauth-button{display:flex;align-items:center;gap:.75rem;"
+    "box-sizing:border-box;width:100%;min-height:3rem;padding:.75rem 1rem;"
+    "font:inherit;font-weight:600;text-align:left;cursor:pointer;"
+    "color:#111827;background:#fff;border:1px solid #6b7280;"
+    "border-radius:8px}\n"
+    ".fedauth-button:hover{filter:brightness(.93)}\n"
+    ".fedauth-button:focus-visible{outline:3px solid #1d4ed8;"
+    "outline-offset:2px}\n"
+    ".fedauth-button img{flex:none}\n"
+    ".fedauth-remember{display:flex;gap:.5rem;align-items:center;"
+    "margin-top:1.25rem}\n"
+    "@media (max-width:30rem){main{margin:0;min-height:100vh;"
+    "border-radius:0;box-shadow:none}}\n"
+    "</style></head>\n<body><main>\n<h1>{{title}}</h1>\n{{buttons}}"
+    "</main></body></html>\n";
+
+/* Fills the placeholders {{title}}, {{buttons}} and {{return_to}}; any
+ * other {{...}} stays as it is. */
+static const char *fill_template(apr_pool_t *p, const char *tmpl,
+                                 const char *buttons, const char *return_to)
+{
+    apr_array_header_t *out = apr_array_make(p, 16, sizeof(const char *));
+    const char *c = tmpl, *open, *value;
+
+    while ((open = strstr(c, "{{")) != NULL) {
+        APR_ARRAY_PUSH(out, const char *) =
+            apr_pstrmemdup(p, c, (apr_size_t)(open - c));
+        if (!strncmp(open, "{{title}}", 9)) {
+            value = "Sign in";
+            c = open + 9;
+        }
+        else if (!strncmp(open, "{{buttons}}", 11)) {
+            value = buttons;
+            c = open + 11;
+        }
+        else if (!strncmp(open, "{{return_to}}", 13)) {
+            value = fa_html_escape(p, return_to);
+            c = open + 13;
+        }
+        else {
+            value = "{{";
+            c = open + 2;
+        }
+        APR_ARRAY_PUSH(out, const char *) = value;
+    }
+    APR_ARRAY_PUSH(out, const char *) = c;
+    return apr_array_pstrcat(p, out, '\0');
+}
+
+static int send_chooser(request_rec *r, const fedauth_srv_t *sc,
+                        const apr_array_header_t *list,
+                        const char *return_to, const char *only)
+{
+    const char *buttons = chooser_form(r, sc, list, return_to, only);
+
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    no_store(r);
+    apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
+    apr_table_setn(r->headers_out, "Content-Security-Policy",
+                   "frame-ancestors 'none'");
+    ap_rputs(fill_template(r->pool, sc->chooser_template
+                           ? sc->chooser_template : BUILTIN_CHOOSER,
+                           buttons, return_to), r);
+    return OK;
+}
+
+int fedauth_send_to_signin(request_rec *r, fedauth_srv_t *sc,
+                           fedauth_dir_t *dc, const char *return_to)
+{
+    apr_array_header_t *list;
+    fedauth_provider_t *prov;
+    const char *only = NULL;
+
+    if (dc->providers) {
+        only = apr_array_pstrcat(r->pool, dc->providers, ',');
+    }
+    list = providers_for(r, sc, only);
+    if (list->nelts == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00206)
+                      "AuthType FedAuth, but no enabled <FedAuthProvider> "
+                      "is offered here");
+        return fedauth_error(r, HTTP_INTERNAL_SERVER_ERROR, "no_provider",
+                             "No identity provider is available here.");
+    }
+    prov = list->nelts == 1 ? APR_ARRAY_IDX(list, 0, fedauth_provider_t *)
+                            : remembered(r, sc, list);
+    if (prov) {
+        return fedauth_start_login(r, prov, return_to, NULL);
+    }
+    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool,
+        apr_pstrcat(r->pool, "/fedauth/login?return_to=",
+                    fa_url_encode(r->pool, return_to),
+                    only ? "&idps=" : "",
+                    only ? fa_url_encode(r->pool, only) : "", NULL), r));
+    no_store(r);
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+static int hint_ok(const char *v)
+{
+    const char *c;
+
+    if (!v || !*v || strlen(v) > MAX_HINT) {
+        return 0;
+    }
+    for (c = v; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int handle_login(request_rec *r, fedauth_srv_t *sc)
+{
+    apr_table_t *q = NULL, *hints = apr_table_make(r->pool, 2);
+    const char *idp, *return_to, *only, *v;
+    apr_array_header_t *list;
+    fedauth_provider_t *prov;
+    fa_err_t err;
+
+    if (r->args && fa_form_parse(r->pool, r->args, strlen(r->args),
+                                 MAX_QUERY_PARAMS, &q) != APR_SUCCESS) {
+        return fedauth_error(r, HTTP_BAD_REQUEST, "invalid_request",
+                             "The address is malformed.");
+    }
+    if (!q) {
+        q = apr_table_make(r->pool, 1);
+    }
+    idp = apr_table_get(q, "idp");
+    only = apr_table_get(q, "idps");
+    return_to = apr_table_get(q, "return_to");
     if (!return_to || !fa_return_to_ok(return_to)) {
         return_to = "/";
     }
+    if (hint_ok(v = apr_table_get(q, "login_hint"))) {
+        apr_table_setn(hints, "login_hint", v);
+    }
+    if (hint_ok(v = apr_table_get(q, "domain_hint"))) {
+        apr_table_setn(hints, "domain_hint", v);
+    }
     if (idp) {
         prov = fedauth_provider_find(sc, idp);
-        if (!prov) {
-            fa_err_set(&err, "unknown_provider", "no provider %s",
+        if (!prov || !prov->enabled) {
+            fa_err_set(&err, "unknown_provider", "no enabled provider %s",
                        fa_oidc_loggable(r->pool, idp, 40));
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00204)
                           "login refused: %s", err.desc);
             return fedauth_error(r, HTTP_NOT_FOUND, err.code,
                                  "There is no such identity provider.");
         }
-        return fedauth_start_login(r, prov, return_to);
+        if (sc->remember_choice == 1
+            && (v = apr_table_get(q, "remember")) && !strcmp(v, "1")) {
+            remember_set(r, sc, prov);
+        }
+        return fedauth_start_login(r, prov, return_to, hints);
     }
-    if (sc->providers->nelts == 1) {
-        return fedauth_start_login(r, APR_ARRAY_IDX(sc->providers, 0,
-                                   fedauth_provider_t *), return_to);
+    list = providers_for(r, sc, only);
+    prov = NULL;
+    if ((v = apr_table_get(q, "choose")) && !strcmp(v, "1")) {
+        fedauth_cookie_set(r, remember_cookie_name(r, sc), "", 0);
     }
-    for (i = 0; i < sc->providers->nelts; i++) {
-        prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
-        list = apr_pstrcat(r->pool, list, "<li><a href=\"/fedauth/login?idp=",
-                           fa_url_encode(r->pool, prov->idp.id),
-                           "&amp;return_to=",
-                           fa_url_encode(r->pool, return_to),
-                           "\">Continue with ",
-                           fa_html_escape(r->pool, prov->idp.display_name),
-                           "</a></li>\n", NULL);
+    else {
+        prov = remembered(r, sc, list);
     }
-    return send_page(r, HTTP_OK, "Sign in",
-                     apr_pstrcat(r->pool, "<ul>\n", list, "</ul>\n", NULL));
+    if (!prov && list->nelts == 1) {
+        prov = APR_ARRAY_IDX(list, 0, fedauth_provider_t *);
+    }
+    if (prov) {
+        return fedauth_start_login(r, prov, return_to, hints);
+    }
+    if (list->nelts == 0) {
+        return fedauth_error(r, HTTP_NOT_FOUND, "no_provider",
+                             "No identity provider is available here.");
+    }
+    return send_chooser(r, sc, list, return_to, only);
 }
 
 static int handle_logout(request_rec *r, fedauth_srv_t *sc)
@@ -605,7 +1035,9 @@ static int handle_logout(request_rec *r, fedauth_srv_t *sc)
     }
     return send_page(r, HTTP_OK, "Signed out",
                      "<p>You are signed out.</p>\n"
-                     "<p><a href=\"/\">Back to the start page</a></p>\n");
+                     "<p><a href=\"/fedauth/login?choose=1\">Sign in "
+                     "again</a> &middot; <a href=\"/\">Back to the start "
+                     "page</a></p>\n");
 }
 
 static int send_json(request_rec *r, int status, json_t *doc)

@@ -25,7 +25,21 @@
 //   POST /_admin/users         body JSON: replace the user list
 //   POST /_admin/tamper        body JSON {"mode": <mode> | null}: from now on
 //                              misbehave like a broken or hostile IdP (see
-//                              TAMPER_MODES below), until set to null
+//                              TAMPER_MODES below), until set to null.
+//                              {"mode": "claims", "claims": {"iss": "...",
+//                              "tid": "...", "x": null}}: every ID token is
+//                              re-signed with the IdP's own key (same kid and
+//                              alg; the client secret for HS256) after these
+//                              claims are set (null: removed); for multi-tenant
+//                              issuer checks. The string "{issuer}" in a value
+//                              is replaced by this IdP's issuer.
+//   POST /_admin/discovery     body JSON {"overrides": {...} | null,
+//                              "stripIssParam": bool}: until reset, the
+//                              discovery document is served with these members
+//                              replaced (e.g. an "issuer" with {tenantid}, as
+//                              Entra ID's /common endpoint does), and with
+//                              stripIssParam the authorization response carries
+//                              no iss parameter (query and form_post).
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -326,10 +340,25 @@ function admin(req, res, path) {
   }
   if (req.method === 'POST' && path === '/_admin/tamper') {
     return readBody(req).then((b) => {
-      const { mode } = JSON.parse(b || '{}');
+      const { mode, claims } = JSON.parse(b || '{}');
       if (mode !== null && !TAMPER_MODES.has(mode)) return json(400, { error: 'unknown_mode', modes: [...TAMPER_MODES] });
+      if (mode === 'claims' && (!claims || typeof claims !== 'object' || Array.isArray(claims))) {
+        return json(400, { error: 'claims_required' });
+      }
       tamperMode = mode;
-      return json(200, { ok: true, mode });
+      tamperClaims = mode === 'claims' ? claims : null;
+      return json(200, { ok: true, mode, claims: tamperClaims ?? undefined });
+    });
+  }
+  if (req.method === 'POST' && path === '/_admin/discovery') {
+    return readBody(req).then((b) => {
+      const { overrides = null, stripIssParam = false } = JSON.parse(b || '{}');
+      if (overrides !== null && (typeof overrides !== 'object' || Array.isArray(overrides))) {
+        return json(400, { error: 'overrides_object_or_null' });
+      }
+      discoveryOverrides = overrides;
+      stripIss = !!stripIssParam;
+      return json(200, { ok: true, overrides, stripIssParam: stripIss });
     });
   }
   if (req.method === 'POST' && path === '/_admin/users') {
@@ -357,8 +386,12 @@ const TAMPER_MODES = new Set([
   'no_id_token',     // token response without id_token
   'token_500',       // token endpoint answers 500 text/plain
   'discovery_issuer', // discovery document names another issuer
+  'claims',          // set / remove the given claims, re-signed (see the head)
 ]);
 let tamperMode = null;
+let tamperClaims = null;
+let discoveryOverrides = null;
+let stripIss = false;
 
 const b64u = (b) => Buffer.from(b).toString('base64url');
 const fromB64Json = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
@@ -405,6 +438,12 @@ function tamperIdToken(idToken, mode) {
     case 'expired': payload.iat = now - 7200; payload.exp = now - 3600; break;
     case 'iat_future': payload.iat = now + 3600; payload.exp = now + 7200; break;
     case 'missing_sub': delete payload.sub; break;
+    case 'claims':
+      for (const [k, v] of Object.entries(tamperClaims || {})) {
+        if (v === null) delete payload[k];
+        else payload[k] = typeof v === 'string' ? v.split('{issuer}').join(issuer) : v;
+      }
+      break;
     case 'alg_none': return signJws({ alg: 'none' }, payload);
     case 'hs256_confusion': {
       const rsa = keys.find((k) => k.kty === 'RSA');
@@ -433,8 +472,48 @@ function rewriteJsonBody(res, fn) {
   };
 }
 
+/** The authorization response without its iss parameter (Location and form_post inputs). */
+function stripIssFromAuthorizationResponse(res) {
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name, value) => {
+    if (String(name).toLowerCase() === 'location' && typeof value === 'string') {
+      try {
+        const u = new URL(value);
+        if (u.searchParams.has('iss') && u.searchParams.has('state')) {
+          u.searchParams.delete('iss');
+          return setHeader(name, u.href);
+        }
+      } catch { /* relative: not an authorization response */ }
+    }
+    return setHeader(name, value);
+  };
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    if (chunk && /text\/html/.test(String(res.getHeader('content-type') || ''))) {
+      const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+      if (/<input type="hidden" name="iss"/.test(text)) {
+        const out = text.replace(/<input type="hidden" name="iss" value="[^"]*"\/>\n?/g, '');
+        if (!res.headersSent) res.setHeader('Content-Length', Buffer.byteLength(out));
+        return end(out, ...rest);
+      }
+    }
+    return end(chunk, ...rest);
+  };
+}
+
 /** Returns true when it answered the request itself. */
 function tamper(req, res, pathname) {
+  if (pathname === '/.well-known/openid-configuration' && discoveryOverrides) {
+    const o = discoveryOverrides;
+    rewriteJsonBody(res, (j) => {
+      const out = { ...j, ...o };
+      if (stripIss) out.authorization_response_iss_parameter_supported = false;
+      return out;
+    });
+  }
+  if (stripIss && (pathname === '/auth' || pathname.startsWith('/auth/'))) {
+    stripIssFromAuthorizationResponse(res);
+  }
   if (!tamperMode) return false;
   if (pathname === '/token' && req.method === 'POST') {
     if (tamperMode === 'token_500') {

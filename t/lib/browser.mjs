@@ -146,10 +146,30 @@ export function parseForm(html, pageUrl) {
   return { action, method, fields };
 }
 
-function decodeEntities(s) {
-  return s.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (_, e) => ({
-    amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'",
-  }[e]));
+/** Decode the character references an HTML serializer produces (named basics, &#N;, &#xN;). */
+export function decodeEntities(s) {
+  return String(s).replace(/&(amp|lt|gt|quot|apos|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});/g, (m, e) => {
+    const named = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[e];
+    if (named) return named;
+    const n = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+    try { return String.fromCodePoint(n); } catch { return m; }
+  });
+}
+
+/**
+ * An auto-submitting POST form, as an OpenID Provider sends for
+ * response_mode=form_post (only hidden inputs, submitted by a script on
+ * load): { action, method: 'POST', fields } or null.
+ */
+export function parseAutoPostForm(html, pageUrl) {
+  const text = String(html || '');
+  if (!/\.submit\(\)/.test(text)) return null;
+  const m = /<form\b([^>]*)>([\s\S]*?)<\/form>/i.exec(text);
+  if (!m || !/\bmethod\s*=\s*["']?post/i.test(m[1])) return null;
+  const inputs = [...m[2].matchAll(/<input\b([^>]*)>/gi)];
+  if (!inputs.length || inputs.some((i) => !/\btype\s*=\s*["']?hidden/i.test(i[1]))) return null;
+  const form = parseForm(m[0], pageUrl);
+  return form && form.method === 'POST' ? form : null;
 }
 
 /**
@@ -250,20 +270,50 @@ export class Browser {
    * response is returned. opts.stopAt(url) -> true stops following before
    * requesting that URL (the response then is the redirect to it).
    */
-  async login(startUrl, username, password, { extraFields = {}, stopAt } = {}) {
+  async login(startUrl, username, password, { extraFields = {}, stopAt, formPost = true } = {}) {
     const first = await this.get(startUrl, { stopAt });
     const hops = [...first.hops];
     const form = first.status === 200 ? parseForm(first.body, first.url) : null;
     if (!form || !('password' in form.fields)) {
       first.hops = hops;
       first.loginFormSeen = false;
-      return first;
+      return formPost ? this.submitAutoPost(first, { stopAt }) : first;
     }
     const fields = { ...form.fields, username, password, ...extraFields };
     const res = await this.post(form.action, fields, { stopAt });
     res.hops = [...hops, ...res.hops];
     res.loginFormSeen = true;
     res.loginPage = first;
-    return res;
+    return formPost ? this.submitAutoPost(res, { stopAt }) : res;
+  }
+
+  /**
+   * When `res` is an auto-submitting POST form (the IdP's form_post
+   * response), submit it as a browser's script would and follow redirects;
+   * at most 3 in a row. Returns the final response with the hops of both,
+   * and res.formPosts = [{ action, fields }] of the forms submitted. With
+   * stopAt(action) true, the form is not submitted: res.stoppedAt = action
+   * and res.stoppedForm = the form.
+   */
+  async submitAutoPost(res, { stopAt } = {}) {
+    let cur = res;
+    const formPosts = [...(res.formPosts || [])];
+    for (let i = 0; i < 3; i++) {
+      const auto = cur.status === 200 ? parseAutoPostForm(cur.body, cur.url) : null;
+      if (!auto) break;
+      if (stopAt && stopAt(auto.action)) {
+        cur.stoppedAt = auto.action;
+        cur.stoppedForm = auto;
+        break;
+      }
+      formPosts.push(auto);
+      const next = await this.post(auto.action, auto.fields, { stopAt });
+      next.hops = [...cur.hops, ...next.hops];
+      next.setCookiesAll = next.hops.flatMap((h) => h.setCookies.map((sc) => ({ url: h.url, ...parseSetCookie(sc) })));
+      for (const k of ['loginFormSeen', 'loginPage']) if (k in cur) next[k] = cur[k];
+      cur = next;
+    }
+    if (formPosts.length) cur.formPosts = formPosts;
+    return cur;
   }
 }

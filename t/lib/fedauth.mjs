@@ -1,5 +1,11 @@
 // mod_fedauth specific helpers: config snippets and parsing of what the
 // fixtures print.
+import { decodeEntities } from './browser.mjs';
+
+/** A directive argument in double quotes, with " and \\ escaped as httpd reads them. */
+export function confQuote(s) {
+  return `"${String(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
 
 /** One <FedAuthProvider> block. */
 export function providerBlock({ id, issuer, clientId, clientSecret, auth, scopes = 'openid email profile', displayName, extra = '' }) {
@@ -7,13 +13,13 @@ export function providerBlock({ id, issuer, clientId, clientSecret, auth, scopes
     Issuer        ${issuer}
     ClientID      ${clientId}
 ${clientSecret ? `    ClientSecret  "${clientSecret}"\n` : ''}${auth ? `    TokenEndpointAuth ${auth}\n` : ''}    Scopes        "${scopes}"
-    DisplayName   "${displayName || `Test IdP ${id}`}"
+    DisplayName   ${confQuote(displayName || `Test IdP ${id}`)}
 ${extra}</FedAuthProvider>
 `;
 }
 
-/** Provider block from oidc-provider client metadata. */
-export function providerFromClient(id, issuer, client, extra = '') {
+/** Provider block from oidc-provider client metadata (opts: { displayName, scopes }). */
+export function providerFromClient(id, issuer, client, extra = '', opts = {}) {
   return providerBlock({
     id,
     issuer,
@@ -21,6 +27,7 @@ export function providerFromClient(id, issuer, client, extra = '') {
     clientSecret: client.client_secret,
     auth: client.token_endpoint_auth_method,
     extra,
+    ...opts,
   });
 }
 
@@ -87,3 +94,108 @@ export async function loginUntilCallback(browser, startUrl, base, id, user = 'al
   if (!res.stoppedAt) throw new Error(`login did not reach /signin-${id}:\n${dump(res)}`);
   return res.stoppedAt;
 }
+
+// ---------------------------------------------------------------- chooser
+
+/** Attributes of a start tag's attribute text: { lowercased name: decoded value | true }. */
+export function parseAttrs(text) {
+  const out = {};
+  const re = /([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g;
+  for (const m of String(text).matchAll(re)) {
+    const v = m[2] ?? m[3] ?? m[4];
+    out[m[1].toLowerCase()] = v === undefined ? true : decodeEntities(v);
+  }
+  return out;
+}
+
+/** Text content of an HTML fragment: tags dropped, references decoded, white space collapsed. */
+export function htmlText(fragment) {
+  return decodeEntities(String(fragment).replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The provider chooser in a page (issue3.md): the first <form> whose class
+ * has fedauth-chooser. Returns null when there is none, else
+ *   { action, method, attrs, hidden: { name: value }, buttons: [{ id, idp,
+ *     attrs, html, text, imgs: [attrs] }], remember: attrs | null }
+ * (buttons in page order; text/attrs decoded).
+ */
+export function parseChooser(html) {
+  const body = String(html || '');
+  const forms = [...body.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)];
+  const f = forms.find((m) => String(parseAttrs(m[1]).class || '').split(/\s+/).includes('fedauth-chooser'));
+  if (!f) return null;
+  const attrs = parseAttrs(f[1]);
+  const inner = f[2];
+  const hidden = {};
+  let remember = null;
+  for (const m of inner.matchAll(/<input\b([^>]*)>/gi)) {
+    const a = parseAttrs(m[1]);
+    if (String(a.type).toLowerCase() === 'hidden' && typeof a.name === 'string') hidden[a.name] = a.value ?? '';
+    if (String(a.type).toLowerCase() === 'checkbox' && a.name === 'remember') remember = a;
+  }
+  const buttons = [...inner.matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/gi)].map((m) => {
+    const a = parseAttrs(m[1]);
+    return {
+      id: a.id,
+      idp: a.value,
+      attrs: a,
+      raw: m[0],
+      html: m[2],
+      text: htmlText(m[2]),
+      imgs: [...m[2].matchAll(/<img\b([^>]*)>/gi)].map((i) => parseAttrs(i[1])),
+    };
+  });
+  return {
+    action: attrs.action, method: String(attrs.method || 'get').toLowerCase(), attrs, hidden, buttons, remember, raw: f[0],
+  };
+}
+
+/** The URL a browser requests when the chooser's button for `idp` is pressed (GET form). */
+export function chooserSubmitUrl(chooser, pageUrl, idp, { remember = false } = {}) {
+  const u = new URL(chooser.action || pageUrl, pageUrl);
+  u.search = '';
+  for (const [k, v] of Object.entries(chooser.hidden)) u.searchParams.append(k, v);
+  u.searchParams.append('idp', idp);
+  if (remember && chooser.remember) u.searchParams.append('remember', chooser.remember.value ?? 'on');
+  return u.href;
+}
+
+/** Parse a CSS declaration list ("a: b; c: d") into { a: 'b', c: 'd' } (lowercased names). */
+export function parseStyle(style) {
+  const out = {};
+  for (const decl of String(style || '').split(';')) {
+    const i = decl.indexOf(':');
+    if (i > 0) out[decl.slice(0, i).trim().toLowerCase()] = decl.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** A CSS colour (#rgb, #rrggbb, white, black, rgb(r,g,b)) as [r, g, b], or null. */
+export function cssColor(v) {
+  const s = String(v || '').trim().toLowerCase().replace(/\s*!important$/, '');
+  if (s === 'white') return [255, 255, 255];
+  if (s === 'black') return [0, 0, 0];
+  let m = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/.exec(s);
+  if (m) return m.slice(1).map((h) => parseInt(h + h, 16));
+  m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(s);
+  if (m) return m.slice(1).map((h) => parseInt(h, 16));
+  m = /^rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)/.exec(s);
+  if (m) return m.slice(1, 4).map(Number);
+  return null;
+}
+
+/** WCAG relative luminance and contrast ratio of two [r, g, b] colours. */
+export function contrastRatio(c1, c2) {
+  const lum = (c) => {
+    const [r, g, b] = c.map((v) => {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [a, b] = [lum(c1), lum(c2)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}
+
+export const REMEMBER_COOKIE = `${SESSION_COOKIE}_idp`;

@@ -270,6 +270,46 @@ START_TEST(idp_unreachable_from_the_start)
 }
 END_TEST
 
+START_TEST(issuer_templates)
+{
+    fa_idp_conf_t c;
+    apr_array_header_t *extra = apr_array_make(pool, 2, sizeof(char *));
+
+    memset(&c, 0, sizeof(c));
+    c.issuer = "https://login.example/{tenantid}/v2.0";
+    /* the token's own tid fills the template */
+    ck_assert(fa_idp_issuer_ok(&c, "https://login.example/t-1/v2.0", "t-1",
+                               0));
+    ck_assert(!fa_idp_issuer_ok(&c, "https://login.example/t-1/v2.0", "t-2",
+                                0));
+    ck_assert(!fa_idp_issuer_ok(&c, "https://login.example/t-1/v2.0", NULL,
+                                0));
+    ck_assert(!fa_idp_issuer_ok(&c, "https://login.example/t-1/v2.0", "t-",
+                                0));
+    /* an authorization response's iss parameter has no tid to compare */
+    ck_assert(fa_idp_issuer_ok(&c, "https://login.example/t-9/v2.0", NULL,
+                               1));
+    /* the tenant part is one path segment of safe characters */
+    ck_assert(!fa_idp_issuer_ok(&c, "https://login.example/a/b/v2.0", "a/b",
+                                0));
+    ck_assert(!fa_idp_issuer_ok(&c, "https://login.example//v2.0", "", 0));
+    ck_assert(!fa_idp_issuer_ok(&c, "https://login.example/x/v2.0/", "x",
+                                0));
+    ck_assert(!fa_idp_issuer_ok(&c, "https://evil.example/x/v2.0", "x", 0));
+    /* ValidIssuer: exact, or templated too */
+    c.issuer = "https://idp.example";
+    APR_ARRAY_PUSH(extra, const char *) = "https://other.example";
+    APR_ARRAY_PUSH(extra, const char *) = "https://t.example/{tenantid}";
+    c.valid_issuers = extra;
+    ck_assert(fa_idp_issuer_ok(&c, "https://idp.example", NULL, 0));
+    ck_assert(fa_idp_issuer_ok(&c, "https://other.example", NULL, 0));
+    ck_assert(fa_idp_issuer_ok(&c, "https://t.example/abc", "abc", 0));
+    ck_assert(!fa_idp_issuer_ok(&c, "https://t.example/abc", "abd", 0));
+    ck_assert(!fa_idp_issuer_ok(&c, "https://idp.example/", NULL, 0));
+    ck_assert(!fa_idp_issuer_ok(&c, NULL, NULL, 0));
+}
+END_TEST
+
 Suite *suite_idp(void)
 {
     Suite *s = suite_create("idp");
@@ -280,6 +320,7 @@ Suite *suite_idp(void)
     tcase_add_test(tc, rotation_refetches_once_and_no_storm);
     tcase_add_test(tc, stale_copy_when_idp_down);
     tcase_add_test(tc, idp_unreachable_from_the_start);
+    tcase_add_test(tc, issuer_templates);
     suite_add_tcase(s, tc);
     return s;
 }
