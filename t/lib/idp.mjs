@@ -71,7 +71,23 @@ export async function startIdp({ clients = [], users = [], idTokenTTL, port = 0,
     clearEvents: () => admin('/_admin/events/clear', { method: 'POST' }),
     setUsers: (u) => admin('/_admin/users', { method: 'POST', body: u }),
     /** Make the IdP misbehave (t/idp/server.mjs TAMPER_MODES); null: behave. */
-    tamper: (mode) => admin('/_admin/tamper', { method: 'POST', body: { mode } }),
+    tamper: (mode, more = {}) => admin('/_admin/tamper', { method: 'POST', body: { ...more, mode } }),
+    /**
+     * Every ID token from now on has these claims set (null: removed) and is
+     * re-signed with the IdP's own key; "{issuer}" in a string value is this
+     * IdP's issuer. tamperClaims(null): behave.
+     */
+    tamperClaims: (claims) => admin('/_admin/tamper', {
+      method: 'POST', body: claims ? { mode: 'claims', claims } : { mode: null },
+    }),
+    /**
+     * Serve the discovery document with `overrides` merged in (null: as it
+     * is); stripIssParam: no iss parameter in authorization responses and
+     * authorization_response_iss_parameter_supported false (as Entra ID).
+     */
+    discoveryOverride: (overrides, { stripIssParam = false } = {}) => admin('/_admin/discovery', {
+      method: 'POST', body: { overrides, stripIssParam },
+    }),
     stop: () => stopChild(child, 5000),
     cleanup: () => removeDir(dir),
   };
@@ -128,6 +144,27 @@ export function defaultUsers() {
       },
     },
   ];
+}
+
+/**
+ * A test user of one IdP: password `<username>-pass-<idpName>`, sub
+ * `<username>-sub-<idpName>`, preferred_username = username, a verified
+ * email <username>@<idpName>.example; `claims` are merged over that.
+ */
+export function testUser(username, idpName, claims = {}) {
+  return {
+    username,
+    password: `${username}-pass-${idpName}`,
+    claims: {
+      sub: `${username}-sub-${idpName}`,
+      preferred_username: username,
+      email: `${username}@${idpName}.example`,
+      email_verified: true,
+      name: `${username[0].toUpperCase()}${username.slice(1)} of ${idpName}`,
+      groups: [],
+      ...claims,
+    },
+  };
 }
 
 /**
