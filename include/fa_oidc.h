@@ -9,6 +9,7 @@
 #include <apr_tables.h>
 #include "fa_util.h"
 #include "fa_http.h"
+#include <jansson.h>
 
 /* Largest discovery document and token response accepted. */
 #define FA_OIDC_MAX_DISCOVERY (64 * 1024)
@@ -80,6 +81,18 @@ apr_status_t fa_oidc_token_request(apr_pool_t *p, fa_http_t *http,
                                    const char *redirect_uri,
                                    const char *code, const char *verifier,
                                    fa_oidc_tokens_t **ptok, fa_err_t *err);
+
+/* Largest userinfo response accepted. */
+#define FA_OIDC_MAX_USERINFO (64 * 1024)
+
+/* Fetches the userinfo endpoint with the access token. The result is a
+ * JSON object released with p. Errors: "idp_unreachable",
+ * "idp_bad_response" (not 200, not a JSON object, or a signed JWT, which
+ * is not supported). */
+apr_status_t fa_oidc_userinfo(apr_pool_t *p, fa_http_t *http,
+                              const fa_oidc_metadata_t *md,
+                              const char *access_token, int timeout_sec,
+                              json_t **pinfo, fa_err_t *err);
 
 /* A printable, bounded copy of a value from the outside for a log line:
  * control characters become '?', at most max bytes. */

@@ -58,6 +58,9 @@ typedef struct fa_session_t {
     const char *sid;              /* the IdP's session id, may be NULL */
     const char *id_token;         /* for logout hints, may be NULL */
     apr_array_header_t *attrs;    /* of fa_attr_t */
+    apr_array_header_t *claims;   /* of fa_attr_t: claim name and one value
+                                   * (an array claim has one entry per
+                                   * element), for Require fedauth-claim */
 } fa_session_t;
 
 /* Session record format version 1: "FA1\n" then fields

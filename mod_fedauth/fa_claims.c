@@ -1,12 +1,40 @@
 /* fa_claims.c - claims to user name, attributes and roles; see
  * fa_claims.h. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "fa_claims.h"
 
-/* Longest user name, sub and attribute value kept in a session. */
-#define MAX_VALUE 8192
+#define MAX_PATH_DEPTH 8
+#define MAX_GROUPS 1024
+
+json_t *fa_claims_get(json_t *claims, const char *name)
+{
+    json_t *v = json_object_get(claims, name);
+    const char *seg, *dot;
+    char key[256];
+    int depth;
+
+    if (v || !strchr(name, '.')) {
+        return v;
+    }
+    v = claims;
+    for (seg = name, depth = 0; v && depth < MAX_PATH_DEPTH; depth++) {
+        dot = strchr(seg, '.');
+        if (!dot) {
+            return json_object_get(v, seg);
+        }
+        if ((apr_size_t)(dot - seg) >= sizeof(key) || dot == seg) {
+            return NULL;
+        }
+        memcpy(key, seg, (apr_size_t)(dot - seg));
+        key[dot - seg] = '\0';
+        v = json_object_get(v, key);
+        seg = dot + 1;
+    }
+    return NULL;
+}
 
 const char *fa_claims_render(apr_pool_t *p, json_t *value)
 {
@@ -43,9 +71,37 @@ const char *fa_claims_render(apr_pool_t *p, json_t *value)
     return out;
 }
 
+/* Ready for a header and an environment variable: no control characters
+ * (TAB aside), at most FA_CLAIMS_VALUE_MAX bytes, not cut inside a UTF-8
+ * sequence. */
+static const char *safe_value(apr_pool_t *p, const char *v)
+{
+    apr_size_t len, i;
+    char *out;
+
+    if (!v) {
+        return NULL;
+    }
+    len = strlen(v);
+    if (len > FA_CLAIMS_VALUE_MAX) {
+        len = FA_CLAIMS_VALUE_MAX;
+        while (len > 0 && ((unsigned char)v[len] & 0xc0) == 0x80) {
+            len--;
+        }
+    }
+    out = apr_pstrmemdup(p, v, len);
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)out[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            out[i] = ' ';
+        }
+    }
+    return out;
+}
+
 static const char *claim_str(json_t *claims, const char *name)
 {
-    json_t *v = json_object_get(claims, name);
+    json_t *v = fa_claims_get(claims, name);
 
     return json_is_string(v) && json_string_length(v) > 0
            ? json_string_value(v) : NULL;
@@ -88,22 +144,164 @@ const char *fa_claims_username(apr_pool_t *p, const fa_claims_conf_t *conf,
         }
         return normalize_user(p, v);
     }
-    return apr_pstrcat(p, claim_str(claims, conf->identifying_claim
-                                    ? conf->identifying_claim : "sub"),
+    return apr_pstrcat(p, fa_claims_render(p, fa_claims_get(claims,
+                           conf->identifying_claim ? conf->identifying_claim
+                                                   : "sub")),
                        "@", conf->idp_id, NULL);
 }
 
-static void add_attr(apr_pool_t *p, apr_array_header_t *attrs,
+/* The groups claim as a list: an array of strings, or one string of
+ * groups separated by spaces or commas. */
+static apr_array_header_t *groups_of(apr_pool_t *p, json_t *v)
+{
+    apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));
+    char *copy, *tok, *last;
+    json_t *item;
+    size_t i;
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item) {
+            if (json_is_string(item) && out->nelts < MAX_GROUPS) {
+                APR_ARRAY_PUSH(out, const char *) = json_string_value(item);
+            }
+        }
+    }
+    else if (json_is_string(v)) {
+        copy = apr_pstrdup(p, json_string_value(v));
+        for (tok = apr_strtok(copy, " ,", &last);
+             tok && out->nelts < MAX_GROUPS;
+             tok = apr_strtok(NULL, " ,", &last)) {
+            APR_ARRAY_PUSH(out, const char *) = tok;
+        }
+    }
+    return out;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *fa_claims_roles(apr_pool_t *p, const fa_claims_conf_t *conf,
+                            json_t *claims)
+{
+    apr_array_header_t *groups, *roles;
+    const fa_group_map_t *gm;
+    int i, j, n = 0;
+
+    roles = apr_array_make(p, 4, sizeof(const char *));
+    if (conf->groups_claim && conf->group_maps) {
+        groups = groups_of(p, fa_claims_get(claims, conf->groups_claim));
+        for (i = 0; i < conf->group_maps->nelts; i++) {
+            gm = &APR_ARRAY_IDX(conf->group_maps, i, fa_group_map_t);
+            for (j = 0; j < groups->nelts; j++) {
+                if (!strcmp(gm->group,
+                            APR_ARRAY_IDX(groups, j, const char *))) {
+                    APR_ARRAY_PUSH(roles, const char *) = gm->role;
+                    break;
+                }
+            }
+        }
+    }
+    if (roles->nelts == 0) {
+        if (conf->default_role) {
+            return conf->default_role;
+        }
+        return conf->fallback_role ? conf->fallback_role : "";
+    }
+    qsort(roles->elts, (size_t)roles->nelts, sizeof(const char *),
+          by_string);
+    for (i = 1; i < roles->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(roles, i, const char *),
+                   APR_ARRAY_IDX(roles, n, const char *))) {
+            APR_ARRAY_IDX(roles, ++n, const char *) =
+                APR_ARRAY_IDX(roles, i, const char *);
+        }
+    }
+    roles->nelts = n + 1;
+    return apr_array_pstrcat(p, roles, ',');
+}
+
+apr_status_t fa_claims_merge_userinfo(json_t *claims, json_t *userinfo,
+                                      fa_err_t *err)
+{
+    json_t *sub = json_object_get(userinfo, "sub");
+    json_t *id_sub = json_object_get(claims, "sub");
+    const char *key;
+    json_t *value;
+
+    if (!json_is_object(userinfo) || !json_is_string(sub)
+        || !json_is_string(id_sub)
+        || !json_equal(sub, id_sub)) {
+        return fa_err_set(err, "userinfo_sub_mismatch", "the userinfo "
+                          "response is not about the ID token's sub");
+    }
+    json_object_foreach(userinfo, key, value) {
+        if (!json_object_get(claims, key)) {
+            json_object_set(claims, key, value);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Adds or replaces attribute name. */
+static void set_attr(apr_pool_t *p, apr_array_header_t *attrs,
                      const char *name, const char *value)
 {
     fa_attr_t *a;
+    int i;
 
     if (!value) {
         return;
     }
+    value = safe_value(p, value);
+    for (i = 0; i < attrs->nelts; i++) {
+        a = &APR_ARRAY_IDX(attrs, i, fa_attr_t);
+        if (!strcmp(a->name, name)) {
+            a->value = value;
+            return;
+        }
+    }
     a = apr_array_push(attrs);
     a->name = name;
     a->value = value;
+}
+
+/* The values Require fedauth-claim compares with: one entry per array
+ * element, else the rendered value. */
+static void keep_claims(apr_pool_t *p, const fa_claims_conf_t *conf,
+                        json_t *claims, fa_session_t *s)
+{
+    const char *name, *v;
+    fa_attr_t *a;
+    json_t *value, *item;
+    size_t j;
+    int i;
+
+    if (!conf->kept_claims) {
+        return;
+    }
+    s->claims = apr_array_make(p, conf->kept_claims->nelts,
+                               sizeof(fa_attr_t));
+    for (i = 0; i < conf->kept_claims->nelts; i++) {
+        name = APR_ARRAY_IDX(conf->kept_claims, i, const char *);
+        value = fa_claims_get(claims, name);
+        if (json_is_array(value)) {
+            json_array_foreach(value, j, item) {
+                if (j >= MAX_GROUPS || !(v = fa_claims_render(p, item))) {
+                    continue;
+                }
+                a = apr_array_push(s->claims);
+                a->name = name;
+                a->value = v;
+            }
+        }
+        else if ((v = fa_claims_render(p, value)) != NULL) {
+            a = apr_array_push(s->claims);
+            a->name = name;
+            a->value = v;
+        }
+    }
 }
 
 apr_status_t fa_claims_map(apr_pool_t *p, const fa_claims_conf_t *conf,
@@ -111,31 +309,32 @@ apr_status_t fa_claims_map(apr_pool_t *p, const fa_claims_conf_t *conf,
 {
     const char *id_claim = conf->identifying_claim
                            ? conf->identifying_claim : "sub";
-    const char *sub = fa_claims_render(p, json_object_get(claims, id_claim));
+    const char *sub = fa_claims_render(p, fa_claims_get(claims, id_claim));
+    json_t *verified = json_object_get(claims, "email_verified");
+    const fa_claim_map_t *cm;
+    int i;
 
     if (!sub || !*sub || strlen(sub) > 255) {
         return fa_err_set(err, "missing_sub",
                           "the identifying claim %s has no usable value",
                           id_claim);
     }
-    s->sub = sub;
-    s->user = fa_claims_username(p, conf, claims);
+    s->sub = safe_value(p, sub);
+    s->user = safe_value(p, fa_claims_username(p, conf, claims));
     s->attrs = apr_array_make(p, 8, sizeof(fa_attr_t));
-    if (json_is_true(json_object_get(claims, "email_verified"))
-        || !json_object_get(claims, "email_verified")) {
-        add_attr(p, s->attrs, "EMAIL", claim_str(claims, "email"));
+    /* An email the IdP says is unverified is not passed on as EMAIL. */
+    if (!verified || json_is_true(verified)) {
+        set_attr(p, s->attrs, "EMAIL", claim_str(claims, "email"));
     }
-    add_attr(p, s->attrs, "GIVEN_NAME", claim_str(claims, "given_name"));
-    add_attr(p, s->attrs, "FAMILY_NAME", claim_str(claims, "family_name"));
-    add_attr(p, s->attrs, "LANGUAGE", claim_str(claims, "locale"));
-    if (conf->default_role) {
-        s->roles = conf->default_role;
+    set_attr(p, s->attrs, "GIVEN_NAME", claim_str(claims, "given_name"));
+    set_attr(p, s->attrs, "FAMILY_NAME", claim_str(claims, "family_name"));
+    set_attr(p, s->attrs, "LANGUAGE", claim_str(claims, "locale"));
+    for (i = 0; conf->claim_maps && i < conf->claim_maps->nelts; i++) {
+        cm = &APR_ARRAY_IDX(conf->claim_maps, i, fa_claim_map_t);
+        set_attr(p, s->attrs, cm->attr,
+                 fa_claims_render(p, fa_claims_get(claims, cm->claim)));
     }
-    else if (conf->fallback_role) {
-        s->roles = conf->fallback_role;
-    }
-    else {
-        s->roles = "";
-    }
+    s->roles = safe_value(p, fa_claims_roles(p, conf, claims));
+    keep_claims(p, conf, claims, s);
     return APR_SUCCESS;
 }

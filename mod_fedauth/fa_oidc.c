@@ -276,3 +276,40 @@ apr_status_t fa_oidc_token_request(apr_pool_t *p, fa_http_t *http,
     *ptok = tok;
     return APR_SUCCESS;
 }
+
+apr_status_t fa_oidc_userinfo(apr_pool_t *p, fa_http_t *http,
+                              const fa_oidc_metadata_t *md,
+                              const char *access_token, int timeout_sec,
+                              json_t **pinfo, fa_err_t *err)
+{
+    fa_http_request_t req;
+    fa_http_response_t *resp;
+    json_t *doc;
+    apr_status_t rv;
+
+    *pinfo = NULL;
+    memset(&req, 0, sizeof(req));
+    req.method = "GET";
+    req.url = md->userinfo_endpoint;
+    req.authorization = apr_pstrcat(p, "Bearer ", access_token, NULL);
+    req.timeout_sec = timeout_sec;
+    req.max_response = FA_OIDC_MAX_USERINFO;
+    if ((rv = http->perform(http, p, &req, &resp, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (resp->status != 200) {
+        return fa_err_set(err, "idp_bad_response", "userinfo answered %d",
+                          resp->status);
+    }
+    if (resp->content_type
+        && !strncasecmp(resp->content_type, "application/jwt", 15)) {
+        return fa_err_set(err, "idp_bad_response", "userinfo answered with "
+                          "a signed JWT, which is not supported");
+    }
+    if (!(doc = json_object_from(p, resp->body, resp->body_len))) {
+        return fa_err_set(err, "idp_bad_response", "userinfo is not a JSON "
+                          "object");
+    }
+    *pinfo = doc;
+    return APR_SUCCESS;
+}

@@ -189,6 +189,11 @@ apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
         put_field(parts, p, 'a', a->name);
         put_field(parts, p, 'v', a->value);
     }
+    for (i = 0; s->claims && i < s->claims->nelts; i++) {
+        const fa_attr_t *a = &APR_ARRAY_IDX(s->claims, i, fa_attr_t);
+        put_field(parts, p, 'k', a->name);
+        put_field(parts, p, 'w', a->value);
+    }
     join(p, parts, out, len);
     return APR_SUCCESS;
 }
@@ -259,7 +264,16 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
             attr->name = value;
             attr->value = "";
             break;
+        case 'k':
+            if (!s->claims) {
+                s->claims = apr_array_make(p, 4, sizeof(fa_attr_t));
+            }
+            attr = apr_array_push(s->claims);
+            attr->name = value;
+            attr->value = "";
+            break;
         case 'v':
+        case 'w':
             if (!attr) {
                 return APR_EINVAL;
             }

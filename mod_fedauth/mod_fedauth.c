@@ -36,6 +36,7 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     char key[FA_SESSION_KEY_LEN + 1], *rec, *fresh;
     const char *cookie = NULL;
     fa_session_t *s;
+    fedauth_provider_t *prov;
     apr_size_t len, cookie_len = 0;
     apr_int64_t now, refresh_after;
     apr_status_t rv;
@@ -68,6 +69,15 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     if (fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00303)
                       "unreadable session record: ignored");
+        return APR_NOTFOUND;
+    }
+    /* A session of a provider this server no longer has, or has switched
+     * off, is no session here. */
+    prov = fedauth_provider_find(sc, s->idp);
+    if (!prov || !prov->enabled) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00313)
+                      "session from provider %s, which is not enabled here",
+                      s->idp);
         return APR_NOTFOUND;
     }
     now = fa_now_sec();
@@ -211,6 +221,7 @@ static int fedauth_check_authn(request_rec *r)
         prov = fedauth_provider_find(sc, s->idp);
         if (prov && fedauth_provider_offered(dc, prov)) {
             export_session(r, dc, s);
+            fedauth_request_session_set(r, s);
             return OK;
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00312)
@@ -370,6 +381,8 @@ static void fedauth_hooks(apr_pool_t *p)
     /* The session check of AuthType FedAuth. */
     ap_hook_check_authn(fedauth_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
+    /* Require fedauth-role, fedauth-claim, fedauth-idp. */
+    fedauth_register_authz(p);
     /* Error documents see FEDAUTH_ERROR of the request that failed. */
     ap_hook_fixups(fedauth_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     /* Shared memory, mutex, keys and providers, once per (re)start. */

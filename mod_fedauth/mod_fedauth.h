@@ -37,6 +37,7 @@ typedef struct fedauth_provider_t {
     const char *prompt;            /* Prompt or NULL */
     const char *acr_values;        /* AcrValues or NULL */
     fedauth_response_mode_t response_mode;
+    int userinfo;                  /* UserInfo On/Off, UNSET: when offered */
     fa_idp_t *rt;                  /* run-time object, made in post_config */
 } fedauth_provider_t;
 
@@ -93,6 +94,19 @@ fedauth_provider_t *fedauth_provider_find(const fedauth_srv_t *sc,
 
 /* Forgets the FedAuthProviders uses of an earlier reading (pre_config). */
 void fedauth_config_reset(apr_pool_t *pconf);
+/* The claims that Require fedauth-claim lines ask about (kept in sessions
+ * at login), and a provider id a Require fedauth-idp line names (checked
+ * at start like FedAuthProviders). */
+const apr_array_header_t *fedauth_kept_claims(void);
+void fedauth_keep_claim(const char *name);
+void fedauth_provider_ref(apr_pool_t *p, const char *id, const char *where);
+
+/* Authorization providers fedauth-role, fedauth-claim, fedauth-idp. */
+void fedauth_register_authz(apr_pool_t *p);
+/* The session of this request, set by the authentication check. */
+void fedauth_request_session_set(request_rec *r, fa_session_t *s);
+fa_session_t *fedauth_request_session(request_rec *r);
+
 /* Checks what only the whole configuration can tell; NULL when fine. */
 const char *fedauth_config_check(apr_pool_t *p, server_rec *s);
 

@@ -25,6 +25,7 @@ typedef struct provider_ref_t {
     const char *where;
 } provider_ref_t;
 static apr_array_header_t *provider_refs;
+static apr_array_header_t *kept_claims;
 
 void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
 {
@@ -307,6 +308,68 @@ static const char *parse_prompt(apr_pool_t *p, const char *arg)
     return NULL;
 }
 
+static int valid_attr_name(const char *s)
+{
+    const char *c;
+
+    if (!*s || strlen(s) > 64) {
+        return 0;
+    }
+    for (c = s; *c; c++) {
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')
+              || *c == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int valid_role(const char *s)
+{
+    return printable(s, 128) && !strpbrk(s, ", \t");
+}
+
+/* ClaimMap <claim> <ATTRIBUTE> and GroupMap "<group>" <role>. */
+static const char *two_word_directive(apr_pool_t *p,
+                                      fedauth_provider_t *prov,
+                                      const char *name, const char *args)
+{
+    char *first = ap_getword_conf(p, &args);
+    char *second = ap_getword_conf(p, &args);
+    fa_claim_map_t *cm;
+    fa_group_map_t *gm;
+
+    if (!*first || !*second || *args) {
+        return "takes two arguments";
+    }
+    if (!strcasecmp(name, "ClaimMap")) {
+        ap_str_toupper(second);
+        if (!valid_claim_name(first) || !valid_attr_name(second)) {
+            return "expects a claim name and an attribute name of "
+                   "A-Z 0-9 _ (at most 64)";
+        }
+        if (!prov->claims.claim_maps) {
+            prov->claims.claim_maps = apr_array_make(p, 4,
+                                                     sizeof(fa_claim_map_t));
+        }
+        cm = apr_array_push(prov->claims.claim_maps);
+        cm->claim = first;
+        cm->attr = second;
+        return NULL;
+    }
+    if (!printable(first, 256) || !valid_role(second)) {
+        return "expects a group value and a role name (no commas or spaces)";
+    }
+    if (!prov->claims.group_maps) {
+        prov->claims.group_maps = apr_array_make(p, 8,
+                                                 sizeof(fa_group_map_t));
+    }
+    gm = apr_array_push(prov->claims.group_maps);
+    gm->group = first;
+    gm->role = second;
+    return NULL;
+}
+
 /* ---- <FedAuthProvider id> ------------------------------------------- */
 
 static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
@@ -327,6 +390,9 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
         }
         return prov->claims.username_claims->nelts ? NULL
                : "expects one or more claim names";
+    }
+    if (!strcasecmp(name, "ClaimMap") || !strcasecmp(name, "GroupMap")) {
+        return two_word_directive(p, prov, name, args);
     }
     w = ap_getword_conf(p, &args);
     if (*args) {
@@ -380,6 +446,13 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
         prov->claims.identifying_claim = w;
         return valid_claim_name(w) ? NULL : "expects a claim name";
     }
+    if (!strcasecmp(name, "GroupsClaim")) {
+        prov->claims.groups_claim = w;
+        return valid_claim_name(w) ? NULL : "expects a claim name";
+    }
+    if (!strcasecmp(name, "UserInfo")) {
+        return parse_flag(w, &prov->userinfo);
+    }
     if (!strcasecmp(name, "Enabled")) {
         return parse_flag(w, &prov->enabled);
     }
@@ -419,12 +492,14 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
             c->valid_issuers = apr_array_make(p, 2, sizeof(const char *));
         }
         APR_ARRAY_PUSH(c->valid_issuers, const char *) = w;
-        return parse_url(p, w);
+        /* Only compared, never fetched: a URL is usual, but some IdPs
+         * (Google) also issue bare host names. */
+        return printable(w, 512) && !strpbrk(w, " \t") ? NULL
+               : "expects an issuer (a URL or a name, no spaces)";
     }
     if (!strcasecmp(name, "FallbackRole")) {
         prov->claims.fallback_role = w;
-        return printable(w, 128) && !strchr(w, ',') ? NULL
-               : "expects a role name";
+        return valid_role(w) ? NULL : "expects a role name";
     }
     return "is not a directive of <FedAuthProvider>";
 }
@@ -462,6 +537,7 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     }
     prov = apr_pcalloc(cmd->pool, sizeof(*prov));
     prov->enabled = 1;
+    prov->userinfo = FEDAUTH_UNSET;
     prov->index = sc->providers->nelts;
     prov->idp.id = id;
     prov->claims.idp_id = id;
@@ -636,7 +712,7 @@ static const char *set_redirect_base(cmd_parms *cmd, void *dummy,
 static const char *set_default_role(cmd_parms *cmd, void *dummy,
                                     const char *arg)
 {
-    if (!printable(arg, 128) || strchr(arg, ',')) {
+    if (!valid_role(arg)) {
         return prefix(cmd, "expects a role name");
     }
     srv_conf(cmd)->default_role = arg;
@@ -689,8 +765,6 @@ static const char *set_chooser_template(cmd_parms *cmd, void *dummy,
 static const char *set_providers(cmd_parms *cmd, void *dcv, const char *arg)
 {
     fedauth_dir_t *dc = dcv;
-    provider_ref_t *ref;
-
     if (!valid_provider_id(arg)) {
         return prefix(cmd, "expects provider ids (a-z 0-9 _ -)");
     }
@@ -698,13 +772,9 @@ static const char *set_providers(cmd_parms *cmd, void *dcv, const char *arg)
         dc->providers = apr_array_make(cmd->pool, 4, sizeof(const char *));
     }
     APR_ARRAY_PUSH(dc->providers, const char *) = arg;
-    if (provider_refs) {
-        ref = apr_array_push(provider_refs);
-        ref->id = arg;
-        ref->where = apr_psprintf(cmd->pool, "%s:%d",
-                                  cmd->directive->filename,
-                                  cmd->directive->line_num);
-    }
+    fedauth_provider_ref(cmd->pool, arg, apr_psprintf(cmd->pool, "%s:%d",
+                         cmd->directive->filename,
+                         cmd->directive->line_num));
     return NULL;
 }
 
@@ -786,6 +856,39 @@ const command_rec fedauth_cmds[] = {
 void fedauth_config_reset(apr_pool_t *pconf)
 {
     provider_refs = apr_array_make(pconf, 8, sizeof(provider_ref_t));
+    kept_claims = apr_array_make(pconf, 4, sizeof(const char *));
+}
+
+void fedauth_provider_ref(apr_pool_t *p, const char *id, const char *where)
+{
+    provider_ref_t *ref;
+
+    if (provider_refs) {
+        ref = apr_array_push(provider_refs);
+        ref->id = apr_pstrdup(provider_refs->pool, id);
+        ref->where = apr_pstrdup(provider_refs->pool, where);
+    }
+}
+
+const apr_array_header_t *fedauth_kept_claims(void)
+{
+    return kept_claims && kept_claims->nelts ? kept_claims : NULL;
+}
+
+void fedauth_keep_claim(const char *name)
+{
+    int i;
+
+    if (!kept_claims) {
+        return;
+    }
+    for (i = 0; i < kept_claims->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(kept_claims, i, const char *), name)) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(kept_claims, const char *) =
+        apr_pstrdup(kept_claims->pool, name);
 }
 
 const char *fedauth_config_check(apr_pool_t *p, server_rec *s)

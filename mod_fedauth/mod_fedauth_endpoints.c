@@ -386,6 +386,7 @@ static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
 
     memset(&s, 0, sizeof(s));
     cc.default_role = sc->default_role;
+    cc.kept_claims = fedauth_kept_claims();
     if ((rv = fa_claims_map(r->pool, &cc, jwt->claims, &s, err))
         != APR_SUCCESS) {
         return rv;
@@ -426,6 +427,16 @@ static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
                   fa_oidc_loggable(r->pool, s.user, 256),
                   fa_oidc_loggable(r->pool, s.sub, 256), prov->idp.id);
     return APR_SUCCESS;
+}
+
+/* UserInfo On, or unset and the IdP offers the endpoint; and there is an
+ * access token to ask with. */
+static int use_userinfo(const fedauth_provider_t *prov,
+                        const fa_oidc_metadata_t *md,
+                        const fa_oidc_tokens_t *tok)
+{
+    return prov->userinfo != 0 && md->userinfo_endpoint
+           && tok->access_token;
 }
 
 /* Reads an application/x-www-form-urlencoded body of at most max bytes. */
@@ -486,6 +497,7 @@ static int handle_callback(request_rec *r, fedauth_srv_t *sc,
     fa_oidc_metadata_t *md;
     fa_oidc_tokens_t *tok;
     fa_jwt_t *jwt;
+    json_t *info;
     fa_err_t err;
     const char *state, *key, *bind, *cname, *iss, *code, *e, *params;
     char *rec;
@@ -604,6 +616,17 @@ static int handle_callback(request_rec *r, fedauth_srv_t *sc,
                                &jwt, &err) != APR_SUCCESS) {
         return fail(r, prov, &err, "The identity token from the identity "
                     "provider did not pass the checks.");
+    }
+    if (use_userinfo(prov, md, tok)
+        && (fa_oidc_userinfo(r->pool, fedauth_http(), md, tok->access_token,
+                             fedauth_http_timeout(sc), &info, &err)
+            != APR_SUCCESS
+            || fa_claims_merge_userinfo(jwt->claims, info, &err)
+               != APR_SUCCESS)) {
+        return fail(r, prov, &err, !strcmp(err.code, "userinfo_sub_mismatch")
+                    ? "The identity provider's user information is about "
+                      "another user." : "The identity provider did not "
+                      "answer properly.");
     }
     if (new_session(r, sc, prov, jwt, tok->id_token, &err) != APR_SUCCESS) {
         return fail(r, prov, &err, "The session could not be created.");

@@ -282,6 +282,8 @@ export class Browser {
     const fields = { ...form.fields, username, password, ...extraFields };
     const res = await this.post(form.action, fields, { stopAt });
     res.hops = [...hops, ...res.hops];
+    // every cookie set on the way, from the first request on
+    res.setCookiesAll = res.hops.flatMap((h) => h.setCookies.map((sc) => ({ url: h.url, ...parseSetCookie(sc) })));
     res.loginFormSeen = true;
     res.loginPage = first;
     return formPost ? this.submitAutoPost(res, { stopAt }) : res;

@@ -15,3 +15,6 @@ export { checkErrorLog, TROUBLE } from './errorlog.mjs';
 export * from './fedauth.mjs';
 export { startSite, perProviderLocations } from './site.mjs';
 export { sanitizerEnv } from './httpd.mjs';
+export {
+  USERS_A, USERS_B, ANNA, BRUNO, locationFor, metaOf, assertToIdp, assertToChooser,
+} from './multi.mjs';

@@ -111,11 +111,12 @@ export async function startSite(opts = {}) {
     const p = entry.spec;
     const idp = site.idps[entry.idpName];
     const ctx = { ...ctxBase(), ...httpdCtx, id, issuer: idp.issuer, idp, client: clients[id] };
-    let extra = resolve(p.extra, ctx);
-    if (extra && !extra.endsWith('\n')) extra += '\n';
-    let more = resolve(current.providerExtra[id], ctx) + resolve(appended, ctx);
-    if (more && !more.endsWith('\n')) more += '\n';
-    return providerFromClient(id, p.issuer || idp.issuer, clients[id], extra + more,
+    const lines = (v) => {
+      const t = resolve(v, ctx);
+      return t && !t.endsWith('\n') ? `${t}\n` : t;
+    };
+    const extra = lines(p.extra) + lines(current.providerExtra[id]) + lines(appended);
+    return providerFromClient(id, p.issuer || idp.issuer, clients[id], extra,
       p.displayName ? { displayName: p.displayName } : {});
   };
   const launch = () => startHttpd({
