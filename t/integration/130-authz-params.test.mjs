@@ -95,7 +95,7 @@ describe('Prompt, AcrValues, login_hint, domain_hint', () => {
     assert.equal(once(q, 'domain_hint'), 'A.example');
   });
 
-  it('login_hint with spaces and unicode-free punctuation (printable) is passed on exactly', async () => {
+  it('a login_hint with spaces, <, > and + (printable ASCII) is passed on exactly', async () => {
     const hint = 'Anna Alpha <anna+x@A.example>';
     const r = await new Browser().getOnce(`${base}/fedauth/login?idp=p&return_to=%2F&login_hint=${encodeURIComponent(hint)}`);
     const q = await assertToIdp(r, site, 'p');

@@ -301,7 +301,8 @@ export class Browser {
     let cur = res;
     const formPosts = [...(res.formPosts || [])];
     for (let i = 0; i < 3; i++) {
-      const auto = cur.status === 200 ? parseAutoPostForm(cur.body, cur.url) : null;
+      // any status: oidc-provider sends an error response with 400
+      const auto = REDIRECTS.has(cur.status) ? null : parseAutoPostForm(cur.body, cur.url);
       if (!auto) break;
       if (stopAt && stopAt(auto.action)) {
         cur.stoppedAt = auto.action;

@@ -15,7 +15,8 @@ import { checkErrorLog } from './errorlog.mjs';
 
 /**
  * startSite({
- *   providers: [{ id, auth?, alg?, secret?, extra?, issuer? (override), clientId?, displayName? }],
+ *   providers: [{ id, auth?, alg?, secret?, extra?, issuer? (override: string or
+ *                 function of ctx, below), clientId?, displayName? }],
  *   users?, idTokenTTL?, secret? (FedAuthSecret; false: none),
  *   httpTimeout? (FedAuthHTTPTimeout), locationsConf?, extraConf?, serverConf?,
  *   https? (serve over TLS with a throwaway self-signed certificate for
@@ -116,7 +117,7 @@ export async function startSite(opts = {}) {
       return t && !t.endsWith('\n') ? `${t}\n` : t;
     };
     const extra = lines(p.extra) + lines(current.providerExtra[id]) + lines(appended);
-    return providerFromClient(id, p.issuer || idp.issuer, clients[id], extra,
+    return providerFromClient(id, resolve(p.issuer, ctx) || idp.issuer, clients[id], extra,
       p.displayName ? { displayName: p.displayName } : {});
   };
   const launch = () => startHttpd({

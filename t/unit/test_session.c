@@ -246,6 +246,167 @@ START_TEST(map_claims)
 }
 END_TEST
 
+static apr_array_header_t *group_maps(const char *const *pairs)
+{
+    apr_array_header_t *a = apr_array_make(pool, 4, sizeof(fa_group_map_t));
+    fa_group_map_t *g;
+
+    for (; *pairs; pairs += 2) {
+        g = apr_array_push(a);
+        g->group = pairs[0];
+        g->role = pairs[1];
+    }
+    return a;
+}
+
+START_TEST(role_rule)
+{
+    static const char *const maps[] = {
+        "AD-Admins", "admin", "AD-Editors", "editor", "Staff", "editor",
+        "Ops", "admin", NULL };
+    fa_claims_conf_t c;
+    json_t *j;
+
+    memset(&c, 0, sizeof(c));
+    c.idp_id = "corp";
+    c.groups_claim = "groups";
+    c.group_maps = group_maps(maps);
+    /* sorted, each role once */
+    j = claims_of("{\"groups\":[\"Staff\",\"Ops\",\"AD-Admins\","
+                  "\"AD-Editors\",\"Other\"]}");
+    ck_assert_str_eq(fa_claims_roles(pool, &c, j), "admin,editor");
+    json_decref(j);
+    /* a string of groups, spaces or commas */
+    j = claims_of("{\"groups\":\"Other, Staff AD-Admins\"}");
+    ck_assert_str_eq(fa_claims_roles(pool, &c, j), "admin,editor");
+    json_decref(j);
+    /* exact, case-sensitive */
+    j = claims_of("{\"groups\":[\"ad-admins\",\"AD-Admins \"]}");
+    ck_assert_str_eq(fa_claims_roles(pool, &c, j), "");
+    /* none matched: default role first, then the fallback role */
+    c.fallback_role = "viewer";
+    ck_assert_str_eq(fa_claims_roles(pool, &c, j), "viewer");
+    c.default_role = "member";
+    ck_assert_str_eq(fa_claims_roles(pool, &c, j), "member");
+    json_decref(j);
+    /* a match wins over both */
+    j = claims_of("{\"groups\":[\"Ops\"]}");
+    ck_assert_str_eq(fa_claims_roles(pool, &c, j), "admin");
+    json_decref(j);
+    /* no groups claim at all */
+    j = claims_of("{\"sub\":\"x\"}");
+    ck_assert_str_eq(fa_claims_roles(pool, &c, j), "member");
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(dotted_claims)
+{
+    json_t *j = claims_of("{\"realm_access\":{\"roles\":[\"a\",\"b\"]},"
+                          "\"http://schemas.example/claims/upn\":\"u1\","
+                          "\"a.b\":\"flat\",\"a\":{\"b\":\"deep\"}}");
+
+    ck_assert_str_eq(fa_claims_render(pool, fa_claims_get(j,
+                     "realm_access.roles")), "a,b");
+    /* a member whose name has dots is found as it is */
+    ck_assert_str_eq(fa_claims_render(pool, fa_claims_get(j,
+                     "http://schemas.example/claims/upn")), "u1");
+    ck_assert_str_eq(fa_claims_render(pool, fa_claims_get(j, "a.b")),
+                     "flat");
+    ck_assert_ptr_null(fa_claims_get(j, "realm_access.none"));
+    ck_assert_ptr_null(fa_claims_get(j, "realm_access..roles"));
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(userinfo_merge)
+{
+    json_t *id = claims_of("{\"sub\":\"s1\",\"email\":\"id@x\"}");
+    json_t *ui = claims_of("{\"sub\":\"s1\",\"email\":\"ui@x\","
+                           "\"groups\":[\"g\"]}");
+    json_t *other = claims_of("{\"sub\":\"s2\",\"groups\":[\"g\"]}");
+    json_t *nosub = claims_of("{\"groups\":[\"g\"]}");
+    fa_err_t err;
+
+    ck_assert_int_eq(fa_claims_merge_userinfo(id, ui, &err), APR_SUCCESS);
+    /* the ID token wins on conflict; new claims come in */
+    ck_assert_str_eq(json_string_value(json_object_get(id, "email")),
+                     "id@x");
+    ck_assert_ptr_nonnull(json_object_get(id, "groups"));
+    ck_assert_int_ne(fa_claims_merge_userinfo(id, other, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "userinfo_sub_mismatch");
+    ck_assert_int_ne(fa_claims_merge_userinfo(id, nosub, &err),
+                     APR_SUCCESS);
+    json_decref(id);
+    json_decref(ui);
+    json_decref(other);
+    json_decref(nosub);
+}
+END_TEST
+
+START_TEST(claim_map_and_kept_claims)
+{
+    fa_claims_conf_t c;
+    fa_session_t s, *d;
+    fa_claim_map_t *m;
+    fa_err_t err;
+    apr_array_header_t *kept = apr_array_make(pool, 2, sizeof(char *));
+    char *rec, *big;
+    apr_size_t len;
+    json_t *j;
+
+    memset(&c, 0, sizeof(c));
+    memset(&s, 0, sizeof(s));
+    c.idp_id = "corp";
+    c.claim_maps = apr_array_make(pool, 4, sizeof(fa_claim_map_t));
+    m = apr_array_push(c.claim_maps);
+    m->claim = "department";
+    m->attr = "DEPARTMENT";
+    m = apr_array_push(c.claim_maps);
+    m->claim = "evil";
+    m->attr = "EVIL";
+    m = apr_array_push(c.claim_maps);
+    m->claim = "big";
+    m->attr = "BIG";
+    m = apr_array_push(c.claim_maps);
+    m->claim = "upn";
+    m->attr = "EMAIL";
+    APR_ARRAY_PUSH(kept, const char *) = "email_verified";
+    APR_ARRAY_PUSH(kept, const char *) = "amr";
+    c.kept_claims = kept;
+    big = apr_pcalloc(pool, 9000);
+    memset(big, 'x', 8999);
+    j = claims_of("{\"sub\":\"s1\",\"department\":\"R&D\","
+                  "\"evil\":\"a\\r\\nX-Injected: 1\","
+                  "\"email\":\"e@x\",\"upn\":\"u@x\","
+                  "\"email_verified\":true,\"amr\":[\"pwd\",\"mfa\"]}");
+    json_object_set_new(j, "big", json_string(big));
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    fa_session_encode(pool, &s, &rec, &len);
+    s.created = 1;
+    s.idp = "corp";
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_int_eq(d->attrs->nelts, 4);
+    /* ClaimMap to an automatic attribute replaces it */
+    ck_assert_str_eq(APR_ARRAY_IDX(d->attrs, 0, fa_attr_t).name, "EMAIL");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->attrs, 0, fa_attr_t).value, "u@x");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->attrs, 1, fa_attr_t).value, "R&D");
+    /* never a line break in a value; long values cut at 8 KiB */
+    ck_assert_str_eq(APR_ARRAY_IDX(d->attrs, 2, fa_attr_t).value,
+                     "a  X-Injected: 1");
+    ck_assert_uint_eq(strlen(APR_ARRAY_IDX(d->attrs, 3, fa_attr_t).value),
+                      FA_CLAIMS_VALUE_MAX);
+    /* kept claims: one entry per array element */
+    ck_assert_int_eq(d->claims->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(d->claims, 0, fa_attr_t).value, "true");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->claims, 2, fa_attr_t).name, "amr");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->claims, 2, fa_attr_t).value, "mfa");
+    json_decref(j);
+}
+END_TEST
+
 Suite *suite_session(void)
 {
     Suite *s = suite_create("session");
@@ -261,6 +422,10 @@ Suite *suite_session(void)
     tcase_add_test(tc, username_chain);
     tcase_add_test(tc, render_values);
     tcase_add_test(tc, map_claims);
+    tcase_add_test(tc, role_rule);
+    tcase_add_test(tc, dotted_claims);
+    tcase_add_test(tc, userinfo_merge);
+    tcase_add_test(tc, claim_map_and_kept_claims);
     suite_add_tcase(s, tc);
     return s;
 }
