@@ -57,6 +57,15 @@ apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
                                     const char *nonce, apr_int64_t now,
                                     fa_jwt_t **pjwt, fa_err_t *err);
 
+/* Verifies a back-channel logout token (OpenID Connect Back-Channel
+ * Logout 1.0, section 2.6): signature, iss, aud, iat and exp as for ID
+ * tokens; an "events" claim holding the back-channel logout event; no
+ * nonce; sid or sub. Extra error code: "invalid_logout_token". */
+apr_status_t fa_idp_verify_logout_token(fa_idp_t *idp, fa_http_t *http,
+                                        apr_pool_t *p, const char *token,
+                                        apr_int64_t now, fa_jwt_t **pjwt,
+                                        fa_err_t *err);
+
 /* How many times this process fetched the JWKS (for tests and logs). */
 unsigned int fa_idp_jwks_fetches(const fa_idp_t *idp);
 

@@ -402,10 +402,58 @@ static const unsigned char *hmac_key(const fa_idp_t *idp, apr_size_t *len)
     return (const unsigned char *)secret;
 }
 
+static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
+                                 apr_pool_t *p, const char *token,
+                                 const char *nonce, int require_sub,
+                                 apr_int64_t now, fa_jwt_t **pjwt,
+                                 fa_err_t *err);
+
 apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
                                     apr_pool_t *p, const char *token,
                                     const char *nonce, apr_int64_t now,
                                     fa_jwt_t **pjwt, fa_err_t *err)
+{
+    return verify_token(idp, http, p, token, nonce, 1, now, pjwt, err);
+}
+
+#define BACKCHANNEL_EVENT "http://schemas.openid.net/event/backchannel-logout"
+
+apr_status_t fa_idp_verify_logout_token(fa_idp_t *idp, fa_http_t *http,
+                                        apr_pool_t *p, const char *token,
+                                        apr_int64_t now, fa_jwt_t **pjwt,
+                                        fa_err_t *err)
+{
+    fa_jwt_t *jwt;
+    json_t *events;
+    apr_status_t rv;
+
+    *pjwt = NULL;
+    if ((rv = verify_token(idp, http, p, token, NULL, 0, now, &jwt, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    events = json_object_get(jwt->claims, "events");
+    if (!json_is_object(events)
+        || !json_is_object(json_object_get(events, BACKCHANNEL_EVENT))) {
+        return fa_err_set(err, "invalid_logout_token", "no back-channel "
+                          "logout event in the events claim");
+    }
+    if (json_object_get(jwt->claims, "nonce")) {
+        return fa_err_set(err, "invalid_logout_token", "a logout token must "
+                          "not have a nonce");
+    }
+    if (!fa_jwt_claim_str(jwt, "sid") && !fa_jwt_claim_str(jwt, "sub")) {
+        return fa_err_set(err, "invalid_logout_token", "neither sid nor sub");
+    }
+    *pjwt = jwt;
+    return APR_SUCCESS;
+}
+
+static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
+                                 apr_pool_t *p, const char *token,
+                                 const char *nonce, int require_sub,
+                                 apr_int64_t now, fa_jwt_t **pjwt,
+                                 fa_err_t *err)
 {
     fa_jwt_expect_t expect;
     fa_jwt_t *jwt;
@@ -463,7 +511,7 @@ apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
     expect.now = now;
     expect.leeway = FA_JWT_LEEWAY;
     expect.require_iat = 1;
-    expect.require_sub = 1;
+    expect.require_sub = require_sub;
     if ((rv = fa_jwt_check_claims(jwt, &expect, err)) != APR_SUCCESS) {
         return rv;
     }

@@ -27,6 +27,14 @@ fa_http_t *fedauth_http(void)
     return http_client;
 }
 
+fa_store_t *fedauth_store(request_rec *r)
+{
+    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                             &fedauth_module);
+
+    return sc->store;
+}
+
 /* ---- sessions on the request path ------------------------------------ */
 
 apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
@@ -61,7 +69,7 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     rv = store->get(store, key, r->pool, &rec, &len);
     if (rv != APR_SUCCESS) {
         if (rv != APR_NOTFOUND) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, FALOGNO(00302)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00302)
                           "session store %s unavailable", store->name);
         }
         return rv;
@@ -296,6 +304,60 @@ static int fedauth_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* One store per distinct FedAuthSessionStore: the embedded shm store when
+ * any server uses it, one Redis store per Redis URL. */
+static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
+                               server_rec *s)
+{
+    fedauth_srv_t *sc, *main_sc = ap_get_module_config(s->module_config,
+                                                       &fedauth_module);
+    apr_hash_t *made = apr_hash_make(ptemp);
+    fa_redis_conf_t rc;
+    fa_store_t *st;
+    server_rec *vs;
+    const char *key;
+    int need_shm = 0;
+
+    for (vs = s; vs; vs = vs->next) {
+        sc = ap_get_module_config(vs->module_config, &fedauth_module);
+        need_shm |= !sc->redis;
+    }
+    if (need_shm && fedauth_shm_post_config(pconf, ptemp, s,
+            main_sc->shm_size ? main_sc->shm_size : 8 * 1024 * 1024)
+            != APR_SUCCESS) {
+        return !OK;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        sc = ap_get_module_config(vs->module_config, &fedauth_module);
+        if (!sc->redis) {
+            sc->store = fedauth_shm_store();
+            continue;
+        }
+        rc = *sc->redis;
+        if (sc->redis_prefix) {
+            rc.prefix = sc->redis_prefix;
+        }
+        if (sc->redis_timeout_ms != FEDAUTH_UNSET) {
+            rc.timeout_ms = sc->redis_timeout_ms;
+        }
+        key = apr_psprintf(ptemp, "%s|%s|%d", sc->store_spec, rc.prefix,
+                           rc.timeout_ms);
+        st = apr_hash_get(made, key, APR_HASH_KEY_STRING);
+        if (!st) {
+            if (fa_store_redis_create(pconf, &rc, &st) != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FALOGNO(00314)
+                             "FedAuthSessionStore %s: cannot set up",
+                             fedauth_store_spec_loggable(ptemp,
+                                                         sc->store_spec));
+                return !OK;
+            }
+            apr_hash_set(made, key, APR_HASH_KEY_STRING, st);
+        }
+        sc->store = st;
+    }
+    return OK;
+}
+
 static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s)
 {
@@ -324,9 +386,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     http_client = fa_http_curl_create(pconf);
-    if (fedauth_shm_post_config(pconf, ptemp, s, main_sc->shm_size
-                                ? main_sc->shm_size : 8 * 1024 * 1024)
-        != APR_SUCCESS) {
+    if (fedauth_make_stores(pconf, ptemp, s) != OK) {
         return !OK;
     }
     if (fa_keys_random(&random_keys) != APR_SUCCESS) {
@@ -358,7 +418,9 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00311)
-                 "mod_fedauth ready; sessions in the embedded shm store%s",
+                 "mod_fedauth ready; sessions in %s%s",
+                 main_sc->redis ? fedauth_store_spec_loggable(ptemp,
+                     main_sc->store_spec) : "the embedded shm store",
                  main_sc->secret ? "" : " with keys made at startup (no "
                  "FedAuthSecret: sessions end when httpd restarts)");
     return OK;

@@ -43,7 +43,13 @@ typedef struct fedauth_provider_t {
 
 typedef struct fedauth_srv_t {
     apr_array_header_t *providers; /* of fedauth_provider_t *, merged */
-    const char *store_spec;        /* "shm" (default) */
+    const char *store_spec;        /* "shm" (default) or a redis URL */
+    const char *store_origin;      /* "file:line" of FedAuthSessionStore */
+    fa_redis_conf_t *redis;        /* parsed redis spec, or NULL (shm) */
+    const char *redis_prefix;      /* FedAuthRedisPrefix */
+    int redis_timeout_ms;          /* FedAuthRedisTimeout, UNSET */
+    int logout_at_idp;             /* FedAuthLogoutAtIdP, UNSET */
+    fa_store_t *store;             /* made in post_config */
     apr_size_t shm_size;
     const char *secret;            /* passphrase, or NULL */
     const char *secret_origin;     /* "file:line" where it was set */
@@ -107,6 +113,8 @@ void fedauth_register_authz(apr_pool_t *p);
 void fedauth_request_session_set(request_rec *r, fa_session_t *s);
 fa_session_t *fedauth_request_session(request_rec *r);
 
+/* The store spec with any password replaced by ***, for messages. */
+const char *fedauth_store_spec_loggable(apr_pool_t *p, const char *spec);
 /* Checks what only the whole configuration can tell; NULL when fine. */
 const char *fedauth_config_check(apr_pool_t *p, server_rec *s);
 
@@ -115,6 +123,8 @@ apr_status_t fedauth_shm_pre_config(apr_pool_t *pconf);
 apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                      server_rec *s, apr_size_t size);
 void fedauth_shm_child_init(apr_pool_t *p, server_rec *s);
+fa_store_t *fedauth_shm_store(void);
+/* The store of the request's server. */
 fa_store_t *fedauth_store(request_rec *r);
 
 /* Endpoints (mod_fedauth_endpoints.c). */

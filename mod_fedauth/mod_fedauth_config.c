@@ -10,6 +10,7 @@
 #include "apr_strings.h"
 #include "apr_lib.h"
 #include "apr_file_io.h"
+#include <stdlib.h>
 
 #include "mod_fedauth.h"
 
@@ -36,6 +37,8 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->max_age = FEDAUTH_UNSET;
     sc->http_timeout = FEDAUTH_UNSET;
     sc->remember_choice = FEDAUTH_UNSET;
+    sc->redis_timeout_ms = FEDAUTH_UNSET;
+    sc->logout_at_idp = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -65,7 +68,19 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
             APR_ARRAY_PUSH(m->providers, fedauth_provider_t *) = prov;
         }
     }
-    MERGE_PTR(store_spec);
+    if (add->store_spec) {
+        m->store_spec = add->store_spec;
+        m->store_origin = add->store_origin;
+        m->redis = add->redis;
+    }
+    else {
+        m->store_spec = base->store_spec;
+        m->store_origin = base->store_origin;
+        m->redis = base->redis;
+    }
+    MERGE_PTR(redis_prefix);
+    MERGE_INT(redis_timeout_ms);
+    MERGE_INT(logout_at_idp);
     m->shm_size = add->shm_size ? add->shm_size : base->shm_size;
     if (add->secret) {
         m->secret = add->secret;
@@ -605,6 +620,7 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
 
     if (!strcmp(arg, "shm")) {
         sc->store_spec = "shm";
+        sc->redis = NULL;
         return NULL;
     }
     if (!strncmp(arg, "shm:", 4)) {
@@ -622,14 +638,25 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
                           "256K to 4096M");
         }
         sc->store_spec = "shm";
+        sc->redis = NULL;
         sc->shm_size = (apr_size_t)size;
         return NULL;
     }
     if (!strncmp(arg, "redis://", 8) || !strncmp(arg, "redis-sentinel://", 17)) {
-        return prefix(cmd, "redis stores are not available in this version; "
-                      "use shm");
+        fa_redis_conf_t *rc = apr_pcalloc(cmd->pool, sizeof(*rc));
+        const char *err = fa_redis_parse(cmd->pool, arg, rc);
+        if (err) {
+            return prefix(cmd, err);
+        }
+        sc->store_spec = arg;
+        sc->redis = rc;
+        sc->store_origin = apr_psprintf(cmd->pool, "%s:%d",
+                                        cmd->directive->filename,
+                                        cmd->directive->line_num);
+        return NULL;
     }
-    return prefix(cmd, "expects shm or shm:<size>");
+    return prefix(cmd, "expects shm, shm:<size>, redis://... or "
+                  "redis-sentinel://...");
 }
 
 static const char *set_secret(cmd_parms *cmd, void *dummy, const char *arg)
@@ -760,6 +787,43 @@ static const char *set_chooser_template(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_redis_prefix(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    const char *c;
+
+    if (strlen(arg) > 64) {
+        return prefix(cmd, "expects at most 64 characters");
+    }
+    for (c = arg; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f) {
+            return prefix(cmd, "expects a prefix without spaces or control "
+                          "characters");
+        }
+    }
+    srv_conf(cmd)->redis_prefix = arg;
+    return NULL;
+}
+
+static const char *set_redis_timeout(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    char *end;
+    double v = strtod(arg, &end);
+
+    if (end == arg || *end || v < 0.05 || v > 30) {
+        return prefix(cmd, "expects seconds from 0.05 to 30 (e.g. 1 or 0.5)");
+    }
+    srv_conf(cmd)->redis_timeout_ms = (int)(v * 1000 + 0.5);
+    return NULL;
+}
+
+static const char *set_logout_at_idp(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->logout_at_idp));
+}
+
 /* ---- per-directory directives --------------------------------------- */
 
 static const char *set_providers(cmd_parms *cmd, void *dcv, const char *arg)
@@ -844,6 +908,12 @@ const command_rec fedauth_cmds[] = {
         "On: a cookie remembers the provider chosen last"),
     AP_INIT_TAKE1("FedAuthChooserTemplate", set_chooser_template, NULL,
         RSRC_CONF, "HTML template of the provider chooser"),
+    AP_INIT_TAKE1("FedAuthRedisPrefix", set_redis_prefix, NULL, RSRC_CONF,
+        "key prefix in a shared Redis"),
+    AP_INIT_TAKE1("FedAuthRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
+        "seconds for a Redis connect and each command"),
+    AP_INIT_TAKE1("FedAuthLogoutAtIdP", set_logout_at_idp, NULL, RSRC_CONF,
+        "On: logout also ends the session at the identity provider"),
     AP_INIT_ITERATE("FedAuthProviders", set_providers, NULL, OR_AUTHCFG,
         "ids of the providers this location offers"),
     AP_INIT_TAKE1("FedAuthUnauthenticated", set_unauth, NULL, OR_AUTHCFG,
@@ -891,12 +961,41 @@ void fedauth_keep_claim(const char *name)
         apr_pstrdup(kept_claims->pool, name);
 }
 
+const char *fedauth_store_spec_loggable(apr_pool_t *p, const char *spec)
+{
+    const char *scheme_end = strstr(spec, "://"), *at, *slash;
+
+    if (!scheme_end) {
+        return spec;
+    }
+    at = strchr(scheme_end + 3, '@');
+    slash = strchr(scheme_end + 3, '/');
+    if (!at || (slash && slash < at)) {
+        return spec;
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, spec,
+                       (apr_size_t)(scheme_end + 3 - spec)), "***", at,
+                       NULL);
+}
+
 const char *fedauth_config_check(apr_pool_t *p, server_rec *s)
 {
     server_rec *vs;
     fedauth_srv_t *sc;
     provider_ref_t *ref;
     int i, found;
+
+    for (vs = s; vs; vs = vs->next) {
+        sc = ap_get_module_config(vs->module_config, &fedauth_module);
+        if (sc->redis && !sc->secret) {
+            return apr_psprintf(p, "FedAuthSessionStore %s (at %s) is shared "
+                                "by several hosts: it needs FedAuthSecret, so "
+                                "that every host can check every other "
+                                "host's cookies",
+                                fedauth_store_spec_loggable(p, sc->store_spec),
+                                sc->store_origin);
+        }
+    }
 
     for (i = 0; provider_refs && i < provider_refs->nelts; i++) {
         ref = &APR_ARRAY_IDX(provider_refs, i, provider_ref_t);

@@ -24,6 +24,7 @@ APLOG_USE_MODULE(fedauth);
 
 #define MAX_QUERY_PARAMS 32
 #define MAX_FORM_BODY (16 * 1024)
+#define MAX_LOGOUT_BODY (64 * 1024)
 #define MAX_HINT 256
 #define REMEMBER_SUFFIX "_idp"
 #define REMEMBER_MAX_AGE (90 * 86400)
@@ -371,6 +372,35 @@ int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
 
 /* ---- the callback: /signin-<id> --------------------------------------- */
 
+/* The store key of the set of sessions with the same sid (or sub) at a
+ * provider: a MAC of the values, so no outside text becomes a key. */
+static const char *index_key(request_rec *r, const fedauth_srv_t *sc,
+                             const char *kind, const char *idp,
+                             const char *value)
+{
+    return apr_pstrcat(r->pool, "i:", fa_keys_tag(r->pool, &sc->keys, kind,
+                       apr_pstrcat(r->pool, idp, "\n", value, NULL)), NULL);
+}
+
+static void index_session(request_rec *r, const fedauth_srv_t *sc,
+                          fa_store_t *store, const fa_session_t *s,
+                          const char *key, apr_int64_t until)
+{
+    if (s->sid && store->set_add(store, index_key(r, sc, "sid", s->idp,
+                                                  s->sid), key, until,
+                                 r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00207)
+                      "cannot index the session by sid: a back-channel "
+                      "logout will not find it");
+    }
+    if (store->set_add(store, index_key(r, sc, "sub", s->idp, s->sub), key,
+                       until, r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00208)
+                      "cannot index the session by sub: a back-channel "
+                      "logout will not find it");
+    }
+}
+
 static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
                                 fedauth_provider_t *prov, fa_jwt_t *jwt,
                                 const char *id_token, fa_err_t *err)
@@ -415,6 +445,7 @@ static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
         return fa_err_set(err, "store_unavailable", "cannot save the "
                           "session in the %s store", store->name);
     }
+    index_session(r, sc, store, &s, key, s.created + fedauth_max_age(sc));
     /* A sign-in always gets a new id; an older session of this browser
      * ends (no session fixation). */
     old = NULL;
@@ -635,6 +666,103 @@ static int handle_callback(request_rec *r, fedauth_srv_t *sc,
                    fa_return_to_ok(login->return_to)
                    ? ap_construct_url(r->pool, login->return_to, r) : "/");
     return HTTP_MOVED_TEMPORARILY;
+}
+
+/* ---- /signin-<id>/backchannel ------------------------------------------ */
+
+static int backchannel_answer(request_rec *r, int status, const char *error,
+                              const char *desc)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    no_store(r);
+    if (error) {
+        json_t *doc = json_pack("{s:s, s:s}", "error", error,
+                                "error_description", desc);
+        char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        if (text) {
+            ap_rputs(text, r);
+            free(text);
+        }
+        json_decref(doc);
+    }
+    return OK;
+}
+
+/* OpenID Connect Back-Channel Logout 1.0: the IdP POSTs a logout_token;
+ * every session of its sid (or, without sid, of its sub) at this provider
+ * ends, on every host that shares the store. */
+static int handle_backchannel(request_rec *r, fedauth_srv_t *sc,
+                              fedauth_provider_t *prov)
+{
+    fa_store_t *store = fedauth_store(r);
+    apr_array_header_t *keys;
+    apr_table_t *form;
+    fa_jwt_t *jwt;
+    fa_err_t err;
+    const char *body, *token, *sid, *sub, *jti, *ikey, *jkey;
+    char *seen;
+    apr_size_t len;
+    int i, ended = 0;
+
+    memset(&err, 0, sizeof(err));
+    if (r->method_number != M_POST || !prov->enabled
+        || read_form_body(r, MAX_LOGOUT_BODY, &body, &len) != APR_SUCCESS
+        || fa_form_parse(r->pool, body, len, MAX_QUERY_PARAMS, &form)
+           != APR_SUCCESS
+        || !(token = apr_table_get(form, "logout_token"))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00209)
+                      "back-channel logout for %s refused: not a POST of a "
+                      "logout_token to an enabled provider", prov->idp.id);
+        return backchannel_answer(r, HTTP_BAD_REQUEST, "invalid_request",
+                                  "expected a POST with a logout_token");
+    }
+    if (fa_idp_verify_logout_token(prov->rt, fedauth_http(), r->pool, token,
+                                   fa_now_sec(), &jwt, &err)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00210)
+                      "back-channel logout for %s refused: %s: %s",
+                      prov->idp.id, err.code, err.desc);
+        return backchannel_answer(r, HTTP_BAD_REQUEST, "invalid_request",
+                                  err.code);
+    }
+    /* A logout token is used once: its jti is remembered until it
+     * expires. */
+    if ((jti = fa_jwt_claim_str(jwt, "jti")) != NULL) {
+        jkey = index_key(r, sc, "jti", prov->idp.id, jti);
+        if (store->get(store, jkey, r->pool, &seen, &len) == APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00211)
+                          "back-channel logout for %s refused: the logout "
+                          "token was used before", prov->idp.id);
+            return backchannel_answer(r, HTTP_BAD_REQUEST, "invalid_request",
+                                      "replayed logout token");
+        }
+        store->put(store, jkey, "1", 1, fa_jwt_claim_int(jwt, "exp") + 60,
+                   r->pool);
+    }
+    sid = fa_jwt_claim_str(jwt, "sid");
+    sub = fa_jwt_claim_str(jwt, "sub");
+    ikey = sid ? index_key(r, sc, "sid", prov->idp.id, sid)
+               : index_key(r, sc, "sub", prov->idp.id, sub);
+    if (store->set_take(store, ikey, r->pool, &keys) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00212)
+                      "back-channel logout for %s failed: the %s store is "
+                      "unavailable", prov->idp.id, store->name);
+        return backchannel_answer(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "temporarily_unavailable",
+                                  "the session store is unavailable");
+    }
+    for (i = 0; i < keys->nelts; i++) {
+        if (store->del(store, APR_ARRAY_IDX(keys, i, const char *), r->pool)
+            == APR_SUCCESS) {
+            ended++;
+        }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00213)
+                  "back-channel logout from %s ended %d session(s) of %s %s",
+                  prov->idp.id, ended, sid ? "sid" : "sub",
+                  fa_oidc_loggable(r->pool, sid ? sid : sub, 128));
+    return backchannel_answer(r, HTTP_OK, NULL, NULL);
 }
 
 /* ---- /fedauth/login, /fedauth/logout, /fedauth/session ---------------- */
@@ -1036,6 +1164,37 @@ static int handle_login(request_rec *r, fedauth_srv_t *sc)
     return send_chooser(r, sc, list, return_to, only);
 }
 
+/* RP-Initiated Logout 1.0: the IdP's end_session_endpoint with the ID
+ * token as hint and the page to come back to, which must be registered at
+ * the IdP as a post-logout redirect URI. NULL when the IdP offers none. */
+static const char *idp_logout_url(request_rec *r, fedauth_srv_t *sc,
+                                  const fa_session_t *s,
+                                  const char *return_to)
+{
+    fedauth_provider_t *prov = fedauth_provider_find(sc, s->idp);
+    fa_oidc_metadata_t *md;
+    fa_err_t err;
+    const char *back;
+
+    if (!prov || fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md,
+                                 &err) != APR_SUCCESS
+        || !md->end_session_endpoint) {
+        return NULL;
+    }
+    if (!return_to || !fa_return_to_ok(return_to)) {
+        return_to = "/";
+    }
+    back = sc->redirect_base
+           ? apr_pstrcat(r->pool, sc->redirect_base, return_to, NULL)
+           : ap_construct_url(r->pool, return_to, r);
+    return apr_pstrcat(r->pool, md->end_session_endpoint,
+        strchr(md->end_session_endpoint, '?') ? "&" : "?",
+        "client_id=", fa_url_encode(r->pool, prov->idp.client.client_id),
+        "&post_logout_redirect_uri=", fa_url_encode(r->pool, back),
+        s->id_token ? "&id_token_hint=" : "",
+        s->id_token ? fa_url_encode(r->pool, s->id_token) : "", NULL);
+}
+
 static int handle_logout(request_rec *r, fedauth_srv_t *sc)
 {
     const char *return_to = query_param(r, "return_to");
@@ -1043,14 +1202,23 @@ static int handle_logout(request_rec *r, fedauth_srv_t *sc)
     fa_store_t *store = fedauth_store(r);
     fa_session_t *s;
 
+    const char *idp_url = NULL;
+
     if (fedauth_session_load(r, sc, &s, &key) == APR_SUCCESS && key) {
         store->del(store, key, r->pool);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00205)
                       "signed out %s",
                       fa_oidc_loggable(r->pool, s->user, 256));
+        if (sc->logout_at_idp == 1) {
+            idp_url = idp_logout_url(r, sc, s, return_to);
+        }
     }
     fedauth_cookie_set(r, fedauth_cookie_name(sc), "", 0);
     no_store(r);
+    if (idp_url) {
+        apr_table_setn(r->headers_out, "Location", idp_url);
+        return HTTP_MOVED_TEMPORARILY;
+    }
     if (return_to && fa_return_to_ok(return_to)) {
         apr_table_setn(r->headers_out, "Location",
                        ap_construct_url(r->pool, return_to, r));
@@ -1125,6 +1293,12 @@ int fedauth_handle_endpoint(request_rec *r)
         return DECLINED;
     }
     if (!strncmp(uri, "/signin-", 8)) {
+        const char *slash = strchr(uri + 8, '/');
+        if (slash && !strcmp(slash, "/backchannel")) {
+            prov = fedauth_provider_find(sc, apr_pstrmemdup(r->pool, uri + 8,
+                                         (apr_size_t)(slash - uri - 8)));
+            return prov ? handle_backchannel(r, sc, prov) : DECLINED;
+        }
         prov = fedauth_provider_find(sc, uri + 8);
         return prov ? handle_callback(r, sc, prov) : DECLINED;
     }

@@ -53,6 +53,10 @@ static apr_status_t shm_get_locked(const char *key, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+static apr_status_t shm_put_locked(const char *key, const char *val,
+                                   apr_size_t len, apr_int64_t expires_at,
+                                   apr_pool_t *p);
+
 static apr_status_t shm_get(fa_store_t *st, const char *key, apr_pool_t *p,
                             char **val, apr_size_t *len)
 {
@@ -78,11 +82,7 @@ static apr_status_t shm_put(fa_store_t *st, const char *key, const char *val,
     if ((rv = shm_lock()) != APR_SUCCESS) {
         return rv;
     }
-    rv = shm_provider->store(shm_instance, shm_server,
-                             (const unsigned char *)key,
-                             (unsigned int)strlen(key),
-                             apr_time_from_sec(expires_at),
-                             (unsigned char *)val, (unsigned int)len, p);
+    rv = shm_put_locked(key, val, len, expires_at, p);
     shm_unlock();
     return rv;
 }
@@ -117,6 +117,80 @@ static apr_status_t shm_take(fa_store_t *st, const char *key, apr_pool_t *p,
     }
     shm_unlock();
     return rv;
+}
+
+static apr_status_t shm_put_locked(const char *key, const char *val,
+                                   apr_size_t len, apr_int64_t expires_at,
+                                   apr_pool_t *p)
+{
+    return shm_provider->store(shm_instance, shm_server,
+                               (const unsigned char *)key,
+                               (unsigned int)strlen(key),
+                               apr_time_from_sec(expires_at),
+                               (unsigned char *)val, (unsigned int)len, p);
+}
+
+/* A set is a value of newline-separated members; its expiry is pushed out
+ * to the latest of its members'. shmcb does not say when a value expires,
+ * so the first line holds that time. */
+static apr_status_t shm_set_add(fa_store_t *st, const char *key,
+                                const char *member, apr_int64_t expires_at,
+                                apr_pool_t *p)
+{
+    char *val = NULL, *line, *last;
+    apr_size_t len = 0;
+    apr_int64_t until = expires_at;
+    const char *out;
+    apr_status_t rv;
+
+    if ((rv = shm_lock()) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = shm_get_locked(key, p, &val, &len);
+    out = apr_psprintf(p, "%" APR_INT64_T_FMT "\n%s\n", until, member);
+    if (rv == APR_SUCCESS) {
+        line = apr_strtok(val, "\n", &last);
+        if (line && apr_atoi64(line) > until) {
+            until = apr_atoi64(line);
+        }
+        out = apr_psprintf(p, "%" APR_INT64_T_FMT "\n", until);
+        while ((line = apr_strtok(NULL, "\n", &last)) != NULL) {
+            if (strcmp(line, member)) {
+                out = apr_pstrcat(p, out, line, "\n", NULL);
+            }
+        }
+        out = apr_pstrcat(p, out, member, "\n", NULL);
+    }
+    if (strlen(out) > FA_STORE_MAX_VALUE) {
+        rv = APR_ENOSPC;
+    }
+    else {
+        rv = shm_put_locked(key, out, strlen(out), until, p);
+    }
+    shm_unlock();
+    return rv;
+}
+
+static apr_status_t shm_set_take(fa_store_t *st, const char *key,
+                                 apr_pool_t *p, apr_array_header_t **members)
+{
+    char *val, *line, *last;
+    apr_size_t len;
+    apr_status_t rv;
+
+    *members = apr_array_make(p, 4, sizeof(const char *));
+    rv = shm_take(st, key, p, &val, &len);
+    if (rv == APR_NOTFOUND) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_strtok(val, "\n", &last);   /* the expiry line */
+    while ((line = apr_strtok(NULL, "\n", &last)) != NULL) {
+        APR_ARRAY_PUSH(*members, const char *) = line;
+    }
+    return APR_SUCCESS;
 }
 
 static apr_status_t shm_cleanup(void *data)
@@ -182,6 +256,8 @@ apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     shm_store.put = shm_put;
     shm_store.take = shm_take;
     shm_store.del = shm_del;
+    shm_store.set_add = shm_set_add;
+    shm_store.set_take = shm_set_take;
     return APR_SUCCESS;
 }
 
@@ -200,7 +276,7 @@ void fedauth_shm_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
-fa_store_t *fedauth_store(request_rec *r)
+fa_store_t *fedauth_shm_store(void)
 {
     return shm_instance ? &shm_store : NULL;
 }

@@ -13,8 +13,15 @@
 // Config JSON:
 //   { port (0: any free port), issuer? (default http://127.0.0.1:<port>),
 //     clients: [oidc-provider client metadata],
-//     users: [{ username, password, claims: { sub, email, ... groups } }],
+//     users: [{ username, password, claims: { sub, email, ... groups },
+//               userinfoOnly?: { ... } }],
 //     idTokenTTL?, adminToken? }
+//   A user's `userinfoOnly` claims are served by the userinfo endpoint only
+//   (merged over `claims` there; never in the ID token), as IdPs that put
+//   name, email or groups only into userinfo do. Claim names beyond the
+//   standard ones, found in the configured users' claims or userinfoOnly,
+//   are released with the profile scope (users set later through
+//   /_admin/users can only use claim names known at start).
 //
 // Prints exactly one line `READY <issuer>` on stdout once listening; exits
 // cleanly on SIGTERM / SIGINT. Listens on 127.0.0.1 only.
@@ -136,6 +143,24 @@ const issuer = config.issuer || `http://127.0.0.1:${port}`;
 
 const findUserBySub = (sub) => users.find((u) => u.claims && u.claims.sub === sub);
 
+// Claim names of the configured users that the standard scopes do not
+// cover (JWT and protocol claims left out): released with profile.
+function customClaimNames() {
+  const known = new Set([
+    'sub', 'email', 'email_verified', 'name', 'given_name', 'family_name',
+    'preferred_username', 'locale', 'groups', 'iss', 'aud', 'exp', 'iat',
+    'nbf', 'jti', 'nonce', 'azp', 'auth_time', 'acr', 'amr', 'sid',
+    'at_hash', 'c_hash', 's_hash', 'cnf', '_claim_names', '_claim_sources',
+  ]);
+  const out = new Set();
+  for (const u of users) {
+    for (const part of [u?.claims, u?.userinfoOnly]) {
+      if (part && typeof part === 'object') Object.keys(part).forEach((k) => { if (!known.has(k)) out.add(k); });
+    }
+  }
+  return [...out];
+}
+
 const idTokenTTL = Number(config.idTokenTTL) > 0 ? Number(config.idTokenTTL) : 600;
 
 const provider = new Provider(issuer, {
@@ -148,7 +173,7 @@ const provider = new Provider(issuer, {
     email: ['email', 'email_verified'],
     profile: [
       'name', 'given_name', 'family_name', 'preferred_username', 'locale',
-      'groups',
+      'groups', ...customClaimNames(),
     ],
     groups: ['groups'],
   },
@@ -157,7 +182,11 @@ const provider = new Provider(issuer, {
     if (!user) return undefined;
     return {
       accountId: sub,
-      async claims() { return { ...user.claims, sub }; },
+      // use: 'id_token' or 'userinfo'; userinfoOnly only in the latter
+      async claims(use) {
+        const more = use === 'userinfo' && user.userinfoOnly ? user.userinfoOnly : {};
+        return { ...user.claims, ...more, sub };
+      },
     };
   },
   interactions: {
@@ -387,6 +416,10 @@ const TAMPER_MODES = new Set([
   'token_500',       // token endpoint answers 500 text/plain
   'discovery_issuer', // discovery document names another issuer
   'claims',          // set / remove the given claims, re-signed (see the head)
+  // userinfo endpoint only (the token endpoint behaves):
+  'userinfo_sub',      // userinfo answers with another sub
+  'userinfo_500',      // userinfo answers 500 text/plain
+  'userinfo_bad_json', // userinfo answers 200 application/json that is not JSON
 ]);
 let tamperMode = null;
 let tamperClaims = null;
@@ -515,6 +548,19 @@ function tamper(req, res, pathname) {
     stripIssFromAuthorizationResponse(res);
   }
   if (!tamperMode) return false;
+  if (tamperMode.startsWith('userinfo_')) {
+    if (pathname !== '/me') return false;
+    if (tamperMode === 'userinfo_500') {
+      res.writeHead(500, { 'Content-Type': 'text/plain' }).end('internal error (tampered)');
+      return true;
+    }
+    if (tamperMode === 'userinfo_bad_json') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"sub": "tampered", oops');
+      return true;
+    }
+    rewriteJsonBody(res, (j) => ({ ...j, sub: `${j.sub}-someone-else` }));
+    return false;
+  }
   if (pathname === '/token' && req.method === 'POST') {
     if (tamperMode === 'token_500') {
       res.writeHead(500, { 'Content-Type': 'text/plain' }).end('internal error (tampered)');

@@ -165,6 +165,21 @@ describe('two IdPs behind one httpd: chooser, per-location providers, disabled p
     assert.equal(htmlText(c.html), `Continue with ${EVIL_NAME}`);
   });
 
+  it('a query string survives the chooser: back at /protected/env.cgi?x=1&y=a%20b after signing in at a', async () => {
+    const b = new Browser();
+    const target = `${base}/protected/env.cgi?x=1&y=a%20b`;
+    const r = await b.getOnce(target);
+    const loc = assertToChooser(r, site, '/protected/env.cgi?x=1&y=a%20b', null);
+    const page = await b.get(loc.href);
+    const ch = parseChooser(page.body);
+    assert.ok(ch, page.body);
+    assert.equal(ch.hidden.return_to, '/protected/env.cgi?x=1&y=a%20b');
+    const done = await b.login(chooserSubmitUrl(ch, page.url, 'a'), ANNA.username, ANNA.password);
+    assert.equal(done.status, 200, dump(done));
+    assert.equal(done.url, target, dump(done));
+    assert.equal(parseEnv(done.body).FEDAUTH_IDP, 'a');
+  });
+
   it('return_to is HTML-escaped in the chooser', async () => {
     const rt = '/protected/env.cgi?q="><script>alert(1)</script>';
     const r = await new Browser().getOnce(`${base}/fedauth/login?return_to=${encodeURIComponent(rt)}`);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 
 import {
   startSite, Browser, parseEnv, dump, errorCodes, sessionCookiesSet, assertToIdp, locationFor,
-  STATE_COOKIE_RE, SESSION_COOKIE, USERS_A, ANNA,
+  STATE_COOKIE_RE, SESSION_COOKIE, REMEMBER_COOKIE, USERS_A, ANNA,
 } from '../lib/index.mjs';
 
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
@@ -149,6 +149,7 @@ describe('ResponseMode form_post (https)', () => {
     process.removeAllListeners('warning');
     site = await startSite({
       https: true,
+      serverConf: 'FedAuthRememberChoice On\n',
       idps: [{ name: 'A', users: USERS_A, providers: [{ id: 'fp', extra: 'ResponseMode form_post\n' }, { id: 'qm' }] }],
       locationsConf: ['fp', 'qm'].map((id) => locationFor(`/p/${id}/`, [id])).join('\n'),
     });
@@ -180,6 +181,16 @@ describe('ResponseMode form_post (https)', () => {
     assert.equal(r.status, 200, dump(r));
     assert.equal(parseEnv(r.body).FEDAUTH_IDP, 'fp');
     assert.equal(parseEnv(r.body).REMOTE_USER, 'anna');
+  });
+
+  it('over https the remembered-choice cookie is Secure too (every cookie mod_fedauth sets, as in 45-https)', async () => {
+    const r = await new Browser().getOnce(`${site.base}/fedauth/login?idp=qm&remember=1&return_to=%2F`);
+    await assertToIdp(r, site, 'qm');
+    const c = r.setCookies.find((x) => x.name === REMEMBER_COOKIE);
+    assert.ok(c, r.setCookies.map((x) => x.header).join(' | '));
+    assert.equal(c.attrs.secure, true, c.header);
+    assert.equal(c.attrs.httponly, true, c.header);
+    assert.equal(String(c.attrs.samesite).toLowerCase(), 'lax', c.header);
   });
 
   it('httpd stops cleanly; the error log has no crash lines', async () => {

@@ -34,6 +34,12 @@ describe('ValidIssuer with {tenantid}', () => {
           providers: [
             { id: 'mt', extra: ({ issuer }) => `ValidIssuer ${TPL.replace('{issuer}', issuer)}\nValidIssuer ${issuer}/alt\n` },
             { id: 'plain' },
+            // Issuer with {tenantid}, but this IdP's discovery names its plain issuer
+            {
+              id: 'tplmismatch',
+              issuer: ({ idp }) => `${idp.issuer}/{tenantid}/v2.0`,
+              extra: ({ idp }) => `MetadataURL ${idp.issuer}/.well-known/openid-configuration\n`,
+            },
           ],
         },
         {
@@ -47,7 +53,7 @@ describe('ValidIssuer with {tenantid}', () => {
           }],
         },
       ],
-      locationsConf: ['mt', 'plain', 'common'].map((id) => locationFor(`/p/${id}/`, [id])).join('\n'),
+      locationsConf: ['mt', 'plain', 'common', 'tplmismatch'].map((id) => locationFor(`/p/${id}/`, [id])).join('\n'),
     });
     base = site.base;
   });
@@ -157,6 +163,13 @@ describe('ValidIssuer with {tenantid}', () => {
 
   it('Issuer with {tenantid}: the IdP\'s plain issuer (no tenant) is not accepted: 401 wrong_iss', async () => {
     assertRefused(await loginWith('common', { tid: 'T9' }, BRUNO));
+  });
+
+  it('Issuer with {tenantid} whose discovery document names another issuer: 502 discovery_issuer_mismatch, no redirect', async () => {
+    const r = await new Browser().getOnce(`${base}/p/tplmismatch/env.cgi`);
+    assert.equal(r.status, 502, dump(r));
+    assert.ok(errorCodes(r.body).includes('discovery_issuer_mismatch'), dump(r));
+    assert.equal(r.location, undefined);
   });
 
   it('httpd stops cleanly; the error log has no crash lines', async () => {

@@ -10,5 +10,6 @@ Suite *suite_jose(void);
 Suite *suite_oidc(void);
 Suite *suite_session(void);
 Suite *suite_idp(void);
+Suite *suite_redis(void);
 
 #endif

@@ -1,0 +1,656 @@
+/* fa_store_redis.c - the session store in Redis (plain or through
+ * Sentinel), over hiredis; see fa_store.h.
+ *
+ * Connections live in a small pool: an operation takes one (or makes one),
+ * runs its command and gives it back. A connection that fails is dropped,
+ * and the operation is tried once more on a new connection: after a Redis
+ * restart or a fail-over the first use of an old connection fails, the
+ * retry does not. Commands are sent as argument vectors (binary-safe);
+ * nothing from outside is ever formatted into a command. */
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <hiredis.h>
+#include "fa_store.h"
+#include "fa_log.h"
+
+#define MAX_IDLE 64
+#define BACKOFF_MS 1000
+
+typedef struct conn_t {
+    redisContext *c;
+    struct conn_t *next;
+} conn_t;
+
+typedef struct redis_t {
+    fa_redis_conf_t conf;
+    apr_thread_mutex_t *lock;     /* guards everything below */
+    conn_t *idle;
+    int idle_count;
+    char master_host[256];        /* Sentinel: the master found last */
+    int master_port;
+    apr_int64_t down_until_ms;    /* no new connects before this */
+} redis_t;
+
+static fa_store_t *store_new(apr_pool_t *p, redis_t *rs);
+
+static apr_int64_t now_ms(void)
+{
+    return (apr_int64_t)(apr_time_now() / 1000);
+}
+
+/* ---- configuration --------------------------------------------------- */
+
+static const char *parse_host(apr_pool_t *p, const char *s, apr_size_t len,
+                              int default_port, fa_redis_host_t *h)
+{
+    const char *colon, *end = s + len;
+    char *endp;
+    long port = default_port;
+
+    if (len == 0) {
+        return "a host is missing";
+    }
+    if (*s == '[') {
+        const char *close = memchr(s, ']', len);
+        if (!close) {
+            return "an IPv6 address lacks its ']'";
+        }
+        h->host = apr_pstrmemdup(p, s + 1, (apr_size_t)(close - s - 1));
+        colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+    }
+    else {
+        colon = memchr(s, ':', len);
+        h->host = apr_pstrmemdup(p, s, colon ? (apr_size_t)(colon - s)
+                                             : len);
+    }
+    if (colon) {
+        port = strtol(apr_pstrmemdup(p, colon + 1,
+                                     (apr_size_t)(end - colon - 1)),
+                      &endp, 10);
+        if (*endp || port < 1 || port > 65535) {
+            return "a port is not a number from 1 to 65535";
+        }
+    }
+    if (!*h->host || strpbrk(h->host, "/@ ")) {
+        return "a host name is malformed";
+    }
+    h->port = (int)port;
+    return NULL;
+}
+
+const char *fa_redis_parse(apr_pool_t *p, const char *spec,
+                           fa_redis_conf_t *conf)
+{
+    const char *rest, *at, *slash, *hosts, *comma, *err, *path;
+    int sentinel, default_port;
+    char *user, *pass, *endp, *colon;
+    fa_redis_host_t *h;
+    long db;
+
+    memset(conf, 0, sizeof(*conf));
+    conf->prefix = "fedauth:";
+    conf->timeout_ms = 1000;
+    if (!strncmp(spec, "redis://", 8)) {
+        sentinel = 0;
+        rest = spec + 8;
+    }
+    else if (!strncmp(spec, "redis-sentinel://", 17)) {
+        sentinel = 1;
+        rest = spec + 17;
+    }
+    else {
+        return "expects redis://... or redis-sentinel://...";
+    }
+    default_port = sentinel ? 26379 : 6379;
+    slash = strchr(rest, '/');
+    at = strchr(rest, '@');
+    if (at && (!slash || at < slash)) {
+        user = apr_pstrmemdup(p, rest, (apr_size_t)(at - rest));
+        colon = strchr(user, ':');
+        if (!colon) {
+            return "expects user:password@ before the host";
+        }
+        *colon = '\0';
+        pass = colon + 1;
+        if (fa_url_decode(p, user, strlen(user), &user) != APR_SUCCESS
+            || fa_url_decode(p, pass, strlen(pass), &pass) != APR_SUCCESS) {
+            return "the credentials are not properly %-encoded";
+        }
+        conf->user = *user ? user : NULL;
+        conf->password = *pass ? pass : NULL;
+        rest = at + 1;
+    }
+    hosts = rest;
+    slash = strchr(rest, '/');
+    conf->hosts = apr_array_make(p, 3, sizeof(fa_redis_host_t));
+    for (;;) {
+        const char *end = slash ? slash : hosts + strlen(hosts);
+        comma = memchr(hosts, ',', (apr_size_t)(end - hosts));
+        h = apr_array_push(conf->hosts);
+        if ((err = parse_host(p, hosts, comma ? (apr_size_t)(comma - hosts)
+                                               : (apr_size_t)(end - hosts),
+                              default_port, h)) != NULL) {
+            return err;
+        }
+        if (!comma) {
+            break;
+        }
+        if (!sentinel) {
+            return "redis:// takes one host; use redis-sentinel:// for "
+                   "several";
+        }
+        hosts = comma + 1;
+    }
+    path = slash ? slash + 1 : "";
+    if (sentinel) {
+        slash = strchr(path, '/');
+        conf->master_name = apr_pstrmemdup(p, path, slash
+                                           ? (apr_size_t)(slash - path)
+                                           : strlen(path));
+        if (!*conf->master_name) {
+            return "redis-sentinel:// needs the master's name after the "
+                   "hosts";
+        }
+        path = slash ? slash + 1 : "";
+    }
+    if (*path) {
+        db = strtol(path, &endp, 10);
+        if (*endp || db < 0 || db > 10000) {
+            return "the database must be a number";
+        }
+        conf->db = (int)db;
+    }
+    return NULL;
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static struct timeval timeout_of(const redis_t *rs)
+{
+    struct timeval tv;
+
+    tv.tv_sec = rs->conf.timeout_ms / 1000;
+    tv.tv_usec = (rs->conf.timeout_ms % 1000) * 1000;
+    return tv;
+}
+
+static redisContext *connect_to(const redis_t *rs, const char *host,
+                                int port, fa_err_t *err)
+{
+    redisContext *c = redisConnectWithTimeout(host, port, timeout_of(rs));
+
+    if (!c || c->err) {
+        fa_err_set(err, "store_unavailable", "redis %s:%d: %s", host, port,
+                   c ? c->errstr : "out of memory");
+        if (c) {
+            redisFree(c);
+        }
+        return NULL;
+    }
+    redisSetTimeout(c, timeout_of(rs));
+    redisEnableKeepAlive(c);
+    return c;
+}
+
+/* Runs one command on c; the reply, or NULL with err set. */
+static redisReply *run(redisContext *c, int argc, const char **argv,
+                       const size_t *lens, fa_err_t *err)
+{
+    redisReply *reply = redisCommandArgv(c, argc, argv, lens);
+
+    if (!reply) {
+        fa_err_set(err, "store_unavailable", "redis: %s",
+                   c->errstr[0] ? c->errstr : "no reply");
+    }
+    return reply;
+}
+
+static int reply_ok(redisReply *reply, fa_err_t *err, const char *what)
+{
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        fa_err_set(err, "store_unavailable", "redis %s: %.200s", what,
+                   reply->str);
+        return 0;
+    }
+    return reply != NULL;
+}
+
+/* Asks the sentinels, in order, where the master is. */
+static int sentinel_lookup(redis_t *rs, char *host, apr_size_t host_len,
+                           int *port, fa_err_t *err)
+{
+    const char *argv[3] = { "SENTINEL", "get-master-addr-by-name",
+                            rs->conf.master_name };
+    fa_redis_host_t *s;
+    redisContext *c;
+    redisReply *reply;
+    int i, found = 0;
+
+    for (i = 0; i < rs->conf.hosts->nelts && !found; i++) {
+        s = &APR_ARRAY_IDX(rs->conf.hosts, i, fa_redis_host_t);
+        if (!(c = connect_to(rs, s->host, s->port, err))) {
+            continue;
+        }
+        reply = run(c, 3, argv, NULL, err);
+        if (reply && reply->type == REDIS_REPLY_ARRAY
+            && reply->elements == 2
+            && reply->element[0]->type == REDIS_REPLY_STRING
+            && reply->element[1]->type == REDIS_REPLY_STRING
+            && reply->element[0]->len < host_len) {
+            apr_cpystrn(host, reply->element[0]->str, host_len);
+            *port = atoi(reply->element[1]->str);
+            found = *port > 0;
+        }
+        else if (reply) {
+            fa_err_set(err, "store_unavailable", "sentinel %s:%d does not "
+                       "know master %s", s->host, s->port,
+                       rs->conf.master_name);
+        }
+        if (reply) {
+            freeReplyObject(reply);
+        }
+        redisFree(c);
+    }
+    return found;
+}
+
+/* AUTH and SELECT on a new connection. */
+static int prepare(redis_t *rs, redisContext *c, fa_err_t *err)
+{
+    const char *argv[3];
+    char db[16];
+    redisReply *reply;
+    int argc = 0, ok;
+
+    if (rs->conf.password) {
+        argv[argc++] = "AUTH";
+        if (rs->conf.user) {
+            argv[argc++] = rs->conf.user;
+        }
+        argv[argc++] = rs->conf.password;
+        reply = run(c, argc, argv, NULL, err);
+        ok = reply_ok(reply, err, "AUTH");
+        if (reply) {
+            freeReplyObject(reply);
+        }
+        if (!ok) {
+            return 0;
+        }
+    }
+    if (rs->conf.db) {
+        apr_snprintf(db, sizeof(db), "%d", rs->conf.db);
+        argv[0] = "SELECT";
+        argv[1] = db;
+        reply = run(c, 2, argv, NULL, err);
+        ok = reply_ok(reply, err, "SELECT");
+        if (reply) {
+            freeReplyObject(reply);
+        }
+        if (!ok) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static conn_t *conn_open(redis_t *rs, fa_err_t *err)
+{
+    char host[256];
+    int port;
+    redisContext *c = NULL;
+    conn_t *conn;
+
+    if (rs->conf.master_name) {
+        apr_thread_mutex_lock(rs->lock);
+        apr_cpystrn(host, rs->master_host, sizeof(host));
+        port = rs->master_port;
+        apr_thread_mutex_unlock(rs->lock);
+        if (!port) {
+            if (!sentinel_lookup(rs, host, sizeof(host), &port, err)) {
+                return NULL;
+            }
+            apr_thread_mutex_lock(rs->lock);
+            apr_cpystrn(rs->master_host, host, sizeof(rs->master_host));
+            rs->master_port = port;
+            apr_thread_mutex_unlock(rs->lock);
+            fa_log(FA_LOG_INFO, "redis master %s is at %s:%d",
+                   rs->conf.master_name, host, port);
+        }
+    }
+    else {
+        const fa_redis_host_t *h = &APR_ARRAY_IDX(rs->conf.hosts, 0,
+                                                  fa_redis_host_t);
+        apr_cpystrn(host, h->host, sizeof(host));
+        port = h->port;
+    }
+    if (!(c = connect_to(rs, host, port, err)) || !prepare(rs, c, err)) {
+        if (c) {
+            redisFree(c);
+        }
+        return NULL;
+    }
+    conn = malloc(sizeof(*conn));
+    if (!conn) {
+        redisFree(c);
+        fa_err_set(err, "store_unavailable", "out of memory");
+        return NULL;
+    }
+    conn->c = c;
+    conn->next = NULL;
+    return conn;
+}
+
+/* Forgets the master (Sentinel) and delays new connects for a moment. */
+static void mark_down(redis_t *rs, int forget_master)
+{
+    apr_thread_mutex_lock(rs->lock);
+    if (forget_master) {
+        rs->master_port = 0;
+    }
+    rs->down_until_ms = now_ms() + BACKOFF_MS;
+    apr_thread_mutex_unlock(rs->lock);
+}
+
+/* An idle connection, or a new one; *reused says which. */
+static conn_t *acquire(redis_t *rs, int *reused, fa_err_t *err)
+{
+    conn_t *conn;
+    apr_int64_t down_until;
+
+    apr_thread_mutex_lock(rs->lock);
+    conn = rs->idle;
+    if (conn) {
+        rs->idle = conn->next;
+        rs->idle_count--;
+    }
+    down_until = rs->down_until_ms;
+    apr_thread_mutex_unlock(rs->lock);
+    *reused = conn != NULL;
+    if (conn) {
+        return conn;
+    }
+    if (now_ms() < down_until) {
+        fa_err_set(err, "store_unavailable", "redis was unreachable a "
+                   "moment ago; not trying again yet");
+        return NULL;
+    }
+    if (!(conn = conn_open(rs, err))) {
+        mark_down(rs, 1);
+    }
+    return conn;
+}
+
+static void release(redis_t *rs, conn_t *conn, int broken)
+{
+    if (!broken) {
+        apr_thread_mutex_lock(rs->lock);
+        if (rs->idle_count < MAX_IDLE) {
+            conn->next = rs->idle;
+            rs->idle = conn;
+            rs->idle_count++;
+            conn = NULL;
+        }
+        apr_thread_mutex_unlock(rs->lock);
+    }
+    if (conn) {
+        redisFree(conn->c);
+        free(conn);
+    }
+}
+
+/* A reply that means this server cannot serve us now (a replica after a
+ * fail-over, a loading or a master-less server). */
+static int moved_on(const redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ERROR
+           && (!strncmp(reply->str, "READONLY", 8)
+               || !strncmp(reply->str, "LOADING", 7)
+               || !strncmp(reply->str, "MASTERDOWN", 10));
+}
+
+/* Runs a command with one retry on a fresh connection. The reply is
+ * released by the caller with freeReplyObject. */
+static apr_status_t command(redis_t *rs, int argc, const char **argv,
+                            const size_t *lens, redisReply **preply,
+                            fa_err_t *err)
+{
+    conn_t *conn;
+    redisReply *reply;
+    int attempt, reused;
+
+    *preply = NULL;
+    for (attempt = 0; attempt < 2; attempt++) {
+        if (!(conn = acquire(rs, &reused, err))) {
+            return APR_EGENERAL;
+        }
+        reply = run(conn->c, argc, argv, lens, err);
+        if (reply && !moved_on(reply)) {
+            release(rs, conn, 0);
+            if (reply->type == REDIS_REPLY_ERROR) {
+                fa_err_set(err, "store_unavailable", "redis %s: %.200s",
+                           argv[0], reply->str);
+                freeReplyObject(reply);
+                return APR_EGENERAL;
+            }
+            *preply = reply;
+            return APR_SUCCESS;
+        }
+        if (reply) {
+            fa_err_set(err, "store_unavailable", "redis %s: %.200s",
+                       argv[0], reply->str);
+            freeReplyObject(reply);
+        }
+        release(rs, conn, 1);
+        if (rs->conf.master_name) {
+            mark_down(rs, 1);
+            apr_thread_mutex_lock(rs->lock);
+            rs->down_until_ms = 0;   /* look the master up right away */
+            apr_thread_mutex_unlock(rs->lock);
+        }
+        if (!reused && !rs->conf.master_name) {
+            break;
+        }
+    }
+    return APR_EGENERAL;
+}
+
+/* ---- the store -------------------------------------------------------- */
+
+static const char *full_key(apr_pool_t *p, const redis_t *rs,
+                            const char *key)
+{
+    return apr_pstrcat(p, rs->conf.prefix, key, NULL);
+}
+
+static apr_status_t log_failure(const fa_err_t *err)
+{
+    fa_log(FA_LOG_ERR, "%s", err->desc);
+    return APR_EGENERAL;
+}
+
+static apr_status_t string_reply(apr_pool_t *p, redisReply *reply,
+                                 char **val, apr_size_t *len)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    if (reply->type == REDIS_REPLY_STRING) {
+        *val = apr_pstrmemdup(p, reply->str, reply->len);
+        *len = reply->len;
+    }
+    else {
+        rv = APR_NOTFOUND;
+    }
+    freeReplyObject(reply);
+    return rv;
+}
+
+static apr_status_t r_get(fa_store_t *st, const char *key, apr_pool_t *p,
+                          char **val, apr_size_t *len)
+{
+    redis_t *rs = st->baton;
+    const char *argv[2] = { "GET", full_key(p, rs, key) };
+    redisReply *reply;
+    fa_err_t err;
+
+    if (command(rs, 2, argv, NULL, &reply, &err) != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    return string_reply(p, reply, val, len);
+}
+
+static apr_status_t r_take(fa_store_t *st, const char *key, apr_pool_t *p,
+                           char **val, apr_size_t *len)
+{
+    redis_t *rs = st->baton;
+    const char *argv[2] = { "GETDEL", full_key(p, rs, key) };
+    redisReply *reply;
+    fa_err_t err;
+
+    if (command(rs, 2, argv, NULL, &reply, &err) != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    return string_reply(p, reply, val, len);
+}
+
+static const char *ttl_of(apr_pool_t *p, apr_int64_t expires_at)
+{
+    apr_int64_t ttl = expires_at - fa_now_sec();
+
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, ttl > 0 ? ttl : 1);
+}
+
+static apr_status_t r_put(fa_store_t *st, const char *key, const char *val,
+                          apr_size_t len, apr_int64_t expires_at,
+                          apr_pool_t *p)
+{
+    redis_t *rs = st->baton;
+    const char *argv[5] = { "SET", full_key(p, rs, key), val, "EX",
+                            ttl_of(p, expires_at) };
+    size_t lens[5];
+    redisReply *reply;
+    fa_err_t err;
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        lens[i] = i == 2 ? len : strlen(argv[i]);
+    }
+    if (command(rs, 5, argv, lens, &reply, &err) != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    freeReplyObject(reply);
+    return APR_SUCCESS;
+}
+
+static apr_status_t r_del(fa_store_t *st, const char *key, apr_pool_t *p)
+{
+    redis_t *rs = st->baton;
+    const char *argv[2] = { "DEL", full_key(p, rs, key) };
+    redisReply *reply;
+    fa_err_t err;
+
+    if (command(rs, 2, argv, NULL, &reply, &err) != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    freeReplyObject(reply);
+    return APR_SUCCESS;
+}
+
+/* SADD, and a TTL that only ever grows. */
+static const char SET_ADD_LUA[] =
+    "redis.call('SADD', KEYS[1], ARGV[1]) "
+    "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then "
+    "redis.call('EXPIRE', KEYS[1], ARGV[2]) end return 1";
+static const char SET_TAKE_LUA[] =
+    "local m = redis.call('SMEMBERS', KEYS[1]) "
+    "redis.call('DEL', KEYS[1]) return m";
+
+static apr_status_t r_set_add(fa_store_t *st, const char *key,
+                              const char *member, apr_int64_t expires_at,
+                              apr_pool_t *p)
+{
+    redis_t *rs = st->baton;
+    const char *argv[6] = { "EVAL", SET_ADD_LUA, "1", full_key(p, rs, key),
+                            member, ttl_of(p, expires_at) };
+    redisReply *reply;
+    fa_err_t err;
+
+    if (command(rs, 6, argv, NULL, &reply, &err) != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    freeReplyObject(reply);
+    return APR_SUCCESS;
+}
+
+static apr_status_t r_set_take(fa_store_t *st, const char *key,
+                               apr_pool_t *p, apr_array_header_t **members)
+{
+    redis_t *rs = st->baton;
+    const char *argv[4] = { "EVAL", SET_TAKE_LUA, "1", full_key(p, rs, key) };
+    redisReply *reply;
+    fa_err_t err;
+    size_t i;
+
+    *members = apr_array_make(p, 4, sizeof(const char *));
+    if (command(rs, 4, argv, NULL, &reply, &err) != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+         i++) {
+        if (reply->element[i]->type == REDIS_REPLY_STRING) {
+            APR_ARRAY_PUSH(*members, const char *) =
+                apr_pstrmemdup(p, reply->element[i]->str,
+                               reply->element[i]->len);
+        }
+    }
+    freeReplyObject(reply);
+    return APR_SUCCESS;
+}
+
+static apr_status_t redis_cleanup(void *data)
+{
+    redis_t *rs = data;
+    conn_t *conn, *next;
+
+    for (conn = rs->idle; conn; conn = next) {
+        next = conn->next;
+        redisFree(conn->c);
+        free(conn);
+    }
+    rs->idle = NULL;
+    rs->idle_count = 0;
+    return APR_SUCCESS;
+}
+
+static fa_store_t *store_new(apr_pool_t *p, redis_t *rs)
+{
+    fa_store_t *st = apr_pcalloc(p, sizeof(*st));
+
+    st->name = "redis";
+    st->get = r_get;
+    st->put = r_put;
+    st->take = r_take;
+    st->del = r_del;
+    st->set_add = r_set_add;
+    st->set_take = r_set_take;
+    st->baton = rs;
+    return st;
+}
+
+apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
+                                   fa_store_t **pst)
+{
+    redis_t *rs = apr_pcalloc(p, sizeof(*rs));
+    apr_status_t rv;
+
+    *pst = NULL;
+    rs->conf = *conf;
+    if ((rv = apr_thread_mutex_create(&rs->lock, APR_THREAD_MUTEX_DEFAULT,
+                                      p)) != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_cleanup_register(p, rs, redis_cleanup, apr_pool_cleanup_null);
+    *pst = store_new(p, rs);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,297 @@
+/* test_redis.c - the Redis store against a real redis-server, started by
+ * the test on a free 127.0.0.1 port and stopped by its PID: every store
+ * operation, AUTH and SELECT, a restart (the kept connection breaks, the
+ * retry does not), the backoff while Redis is down, and the parser of
+ * FedAuthSessionStore URLs. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <hiredis.h>
+#include "unit.h"
+#include "fa_store.h"
+
+static apr_pool_t *pool;
+static pid_t redis_pid;
+static int redis_port;
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    ck_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Starts redis-server (with requirepass when pw is not NULL) and waits,
+ * at most 5 s, until it answers. */
+static void redis_start(const char *pw)
+{
+    char port[16];
+    int i;
+    redisContext *c;
+
+    snprintf(port, sizeof(port), "%d", redis_port);
+    redis_pid = fork();
+    ck_assert(redis_pid >= 0);
+    if (redis_pid == 0) {
+        /* Gone with the test process, even when a failed test skips its
+         * teardown. */
+        int devnull = open("/dev/null", O_RDWR);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (devnull >= 0) {
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+        if (pw) {
+            execlp("redis-server", "redis-server", "--port", port, "--bind",
+                   "127.0.0.1", "--save", "", "--appendonly", "no",
+                   "--requirepass", pw, "--loglevel", "warning", (char *)0);
+        }
+        else {
+            execlp("redis-server", "redis-server", "--port", port, "--bind",
+                   "127.0.0.1", "--save", "", "--appendonly", "no",
+                   "--loglevel", "warning", (char *)0);
+        }
+        _exit(127);
+    }
+    for (i = 0; i < 100; i++) {
+        struct timeval tv = { 0, 100000 };
+        c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+        if (c && !c->err) {
+            redisFree(c);
+            return;
+        }
+        if (c) {
+            redisFree(c);
+        }
+        usleep(50000);
+    }
+    ck_abort_msg("redis-server did not start on port %d", redis_port);
+}
+
+static void redis_stop(void)
+{
+    int status;
+
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGTERM);
+        waitpid(redis_pid, &status, 0);
+        redis_pid = 0;
+    }
+}
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+    redis_port = free_port();
+    redis_pid = 0;
+}
+
+static void teardown(void)
+{
+    redis_stop();
+    apr_pool_destroy(pool);
+}
+
+static fa_store_t *store_for(const char *spec)
+{
+    fa_redis_conf_t conf;
+    fa_store_t *st;
+
+    ck_assert_ptr_null(fa_redis_parse(pool, spec, &conf));
+    conf.timeout_ms = 500;
+    ck_assert_int_eq(fa_store_redis_create(pool, &conf, &st), APR_SUCCESS);
+    return st;
+}
+
+static const char *spec_of(const char *userinfo, const char *db)
+{
+    return apr_psprintf(pool, "redis://%s127.0.0.1:%d%s", userinfo,
+                        redis_port, db);
+}
+
+START_TEST(operations)
+{
+    fa_store_t *st;
+    apr_array_header_t *m;
+    char *v;
+    apr_size_t len;
+    const char bin[] = "a\0b\r\nc";
+
+    redis_start(NULL);
+    st = store_for(spec_of("", "/3"));
+    ck_assert_int_eq(st->get(st, "s:x", pool, &v, &len), APR_NOTFOUND);
+    ck_assert_int_eq(st->put(st, "s:x", bin, sizeof(bin), fa_now_sec() + 60,
+                             pool), APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "s:x", pool, &v, &len), APR_SUCCESS);
+    ck_assert_uint_eq(len, sizeof(bin));
+    ck_assert(memcmp(v, bin, sizeof(bin)) == 0);
+    /* take is once */
+    ck_assert_int_eq(st->take(st, "s:x", pool, &v, &len), APR_SUCCESS);
+    ck_assert_int_eq(st->take(st, "s:x", pool, &v, &len), APR_NOTFOUND);
+    ck_assert_int_eq(st->put(st, "s:y", "1", 1, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->del(st, "s:y", pool), APR_SUCCESS);
+    ck_assert_int_eq(st->del(st, "s:y", pool), APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "s:y", pool, &v, &len), APR_NOTFOUND);
+    /* sets */
+    ck_assert_int_eq(st->set_add(st, "i:a", "s:1", fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->set_add(st, "i:a", "s:2", fa_now_sec() + 90, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->set_add(st, "i:a", "s:1", fa_now_sec() + 10, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->set_take(st, "i:a", pool, &m), APR_SUCCESS);
+    ck_assert_int_eq(m->nelts, 2);
+    ck_assert_int_eq(st->set_take(st, "i:a", pool, &m), APR_SUCCESS);
+    ck_assert_int_eq(m->nelts, 0);
+}
+END_TEST
+
+START_TEST(expiry_prefix_and_db)
+{
+    fa_store_t *st;
+    redisContext *c;
+    redisReply *r;
+    struct timeval tv = { 1, 0 };
+    char *v;
+    apr_size_t len;
+
+    redis_start(NULL);
+    st = store_for(spec_of("", "/5"));
+    ck_assert_int_eq(st->put(st, "s:z", "v", 1, fa_now_sec() + 100, pool),
+                     APR_SUCCESS);
+    c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+    r = redisCommand(c, "SELECT 5");
+    freeReplyObject(r);
+    r = redisCommand(c, "TTL fedauth:s:z");
+    ck_assert_int_ge(r->integer, 98);
+    ck_assert_int_le(r->integer, 100);
+    freeReplyObject(r);
+    /* an expiry in the past still gives a short, positive TTL */
+    st->put(st, "s:old", "v", 1, fa_now_sec() - 5, pool);
+    r = redisCommand(c, "TTL fedauth:s:old");
+    ck_assert_int_eq(r->integer, 1);
+    freeReplyObject(r);
+    redisFree(c);
+    ck_assert_int_eq(st->get(st, "s:z", pool, &v, &len), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(auth_and_restart)
+{
+    fa_store_t *good, *bad;
+    char *v;
+    apr_size_t len;
+
+    redis_start("p@ss:word");
+    good = store_for(spec_of(":p%40ss%3Aword@", ""));
+    bad = store_for(spec_of(":wrong@", ""));
+    ck_assert_int_eq(good->put(good, "s:a", "v", 1, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    ck_assert_int_ne(bad->get(bad, "s:a", pool, &v, &len), APR_SUCCESS);
+    ck_assert_int_ne(bad->get(bad, "s:a", pool, &v, &len), APR_NOTFOUND);
+    /* a restart breaks the kept connection; the retry on a new one works */
+    redis_stop();
+    redis_start("p@ss:word");
+    ck_assert_int_eq(good->get(good, "s:a", pool, &v, &len), APR_NOTFOUND);
+    ck_assert_int_eq(good->put(good, "s:a", "w", 1, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(down_fails_fast)
+{
+    fa_store_t *st;
+    char *v;
+    apr_size_t len;
+    apr_time_t t0;
+
+    redis_start(NULL);
+    st = store_for(spec_of("", ""));
+    ck_assert_int_eq(st->put(st, "s:a", "v", 1, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    redis_stop();
+    t0 = apr_time_now();
+    ck_assert_int_ne(st->get(st, "s:a", pool, &v, &len), APR_SUCCESS);
+    ck_assert_int_ne(st->get(st, "s:a", pool, &v, &len), APR_NOTFOUND);
+    /* refused connects are quick, and the backoff answers at once */
+    ck_assert_int_lt(apr_time_now() - t0, apr_time_from_msec(500));
+    redis_start(NULL);
+    /* within the backoff second it still fails; after it, it works */
+    usleep(1100000);
+    ck_assert_int_eq(st->get(st, "s:a", pool, &v, &len), APR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(parse_specs)
+{
+    fa_redis_conf_t c;
+    fa_redis_host_t *h;
+
+    ck_assert_ptr_null(fa_redis_parse(pool, "redis://cache.example", &c));
+    h = &APR_ARRAY_IDX(c.hosts, 0, fa_redis_host_t);
+    ck_assert_str_eq(h->host, "cache.example");
+    ck_assert_int_eq(h->port, 6379);
+    ck_assert_int_eq(c.db, 0);
+    ck_assert_ptr_null(c.password);
+    ck_assert_str_eq(c.prefix, "fedauth:");
+    ck_assert_ptr_null(fa_redis_parse(pool,
+                       "redis://app:s%40cret@[::1]:6380/4", &c));
+    h = &APR_ARRAY_IDX(c.hosts, 0, fa_redis_host_t);
+    ck_assert_str_eq(h->host, "::1");
+    ck_assert_int_eq(h->port, 6380);
+    ck_assert_str_eq(c.user, "app");
+    ck_assert_str_eq(c.password, "s@cret");
+    ck_assert_int_eq(c.db, 4);
+    ck_assert_ptr_null(fa_redis_parse(pool,
+        "redis-sentinel://:pw@s1:26380,s2,10.0.0.3:26381/mymaster/2", &c));
+    ck_assert_int_eq(c.hosts->nelts, 3);
+    ck_assert_int_eq(APR_ARRAY_IDX(c.hosts, 1, fa_redis_host_t).port, 26379);
+    ck_assert_str_eq(c.master_name, "mymaster");
+    ck_assert_int_eq(c.db, 2);
+    ck_assert_ptr_null(c.user);
+    ck_assert_str_eq(c.password, "pw");
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "redis://a,b", &c));
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "redis://h:99999", &c));
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "redis://h/x", &c));
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "redis-sentinel://s1", &c));
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "redis://", &c));
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "memcache://h", &c));
+}
+END_TEST
+
+Suite *suite_redis(void)
+{
+    Suite *s = suite_create("redis");
+    TCase *tc = tcase_create("redis");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, parse_specs);
+    tcase_add_test(tc, operations);
+    tcase_add_test(tc, expiry_prefix_and_db);
+    tcase_add_test(tc, auth_and_restart);
+    tcase_add_test(tc, down_fails_fast);
+    suite_add_tcase(s, tc);
+    return s;
+}
