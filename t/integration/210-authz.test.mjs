@@ -43,31 +43,40 @@ ${extra}${body.split('\n').filter(Boolean).map((l) => `    ${l}`).join('\n')}
 </Location>
 `;
 
-const LOCATIONS = [
-  perProviderLocations(['a', 'b']),
-  loc('admin', 'Require fedauth-role admin', '    FedAuthProviders a\n'),
-  loc('adminoreditor', 'Require fedauth-role admin editor'),
-  loc('allof', `<RequireAll>
+/** The protected locations /p/<prefix><name>/, each with `extra` added. */
+const protectedLocations = (prefix = '', extra = '') => [
+  loc(`${prefix}admin`, 'Require fedauth-role admin', `    FedAuthProviders a\n${extra}`),
+  loc(`${prefix}adminoreditor`, 'Require fedauth-role admin editor', extra),
+  loc(`${prefix}allof`, `<RequireAll>
     Require fedauth-role editor
     Require fedauth-claim email_verified:true
-</RequireAll>`),
-  loc('anyof', `<RequireAny>
+</RequireAll>`, extra),
+  loc(`${prefix}anyof`, `<RequireAny>
     Require fedauth-role admin
     Require fedauth-idp b
-</RequireAny>`),
-  loc('notguest', `<RequireAll>
+</RequireAny>`, extra),
+  loc(`${prefix}notguest`, `<RequireAll>
     Require valid-user
     Require not fedauth-role guest
-</RequireAll>`),
-  loc('projects', 'Require fedauth-claim projects:apollo'),
-  loc('level', 'Require fedauth-claim level:42'),
-  loc('verified', 'Require fedauth-claim email_verified:true'),
-  loc('unverified', 'Require fedauth-claim email_verified:false'),
-  loc('dept', 'Require fedauth-claim department:Sales department:Research'),
-  loc('idpa', 'Require fedauth-idp a'),
-  loc('idpb', 'Require fedauth-idp b'),
-  loc('idpab', 'Require fedauth-idp a b'),
-  loc('errdoc', 'Require fedauth-role admin', '    ErrorDocument 403 /cgi-bin/err.cgi\n'),
+</RequireAll>`, extra),
+  loc(`${prefix}projects`, 'Require fedauth-claim projects:apollo', extra),
+  loc(`${prefix}level`, 'Require fedauth-claim level:42', extra),
+  loc(`${prefix}verified`, 'Require fedauth-claim email_verified:true', extra),
+  loc(`${prefix}unverified`, 'Require fedauth-claim email_verified:false', extra),
+  loc(`${prefix}dept`, 'Require fedauth-claim department:Sales department:Research', extra),
+  loc(`${prefix}idpa`, 'Require fedauth-idp a', extra),
+  loc(`${prefix}idpb`, 'Require fedauth-idp b', extra),
+  loc(`${prefix}idpab`, 'Require fedauth-idp a b', extra),
+  loc(`${prefix}errdoc`, 'Require fedauth-role admin', `    ErrorDocument 403 /cgi-bin/err.cgi\n${extra}`),
+].join('\n');
+
+const LOCATIONS = [
+  perProviderLocations(['a', 'b']),
+  protectedLocations(),
+  // httpd's own switch for a 403 instead of a 401 when a signed-in user is
+  // refused (mod_authz_core): the module's page and logic, whatever httpd's
+  // default does
+  protectedLocations('f-', '    AuthzSendForbiddenOnFailure On\n'),
 ].join('\n');
 
 /** Who may enter which location (every other user of the table: 403). */
@@ -196,19 +205,32 @@ describe('Require fedauth-role / fedauth-claim / fedauth-idp', () => {
     });
   });
 
+  /** Every user at /p/<name>/: first the statuses (all at once), then the pages. */
+  async function matrix(name, allowed) {
+    const got = {};
+    const want = {};
+    const res = {};
+    for (const user of Object.keys(IDP_OF)) {
+      res[user] = await (await as(user)).getOnce(`${base}/p/${name}/env.cgi`);
+      got[user] = res[user].status;
+      want[user] = allowed.includes(user) ? 200 : 403;
+    }
+    assert.deepEqual(got, want, `status per user at /p/${name}/ (${allowed.join(', ')} get in, everyone else 403)`);
+    for (const user of Object.keys(IDP_OF)) {
+      if (allowed.includes(user)) assert.equal(parseEnv(res[user].body).REMOTE_USER, user, res[user].body);
+      else assertRefused(res[user], user, `/p/${name}/`);
+    }
+  }
+
   describe('who gets in where', () => {
     for (const [name, allowed] of Object.entries(ACCESS)) {
-      it(`/p/${name}/: ${allowed.join(', ')} get in; everyone else 403`, async () => {
-        for (const user of Object.keys(IDP_OF)) {
-          const r = await (await as(user)).getOnce(`${base}/p/${name}/env.cgi`);
-          if (allowed.includes(user)) {
-            assert.equal(r.status, 200, `${user} at /p/${name}/\n${dump(r)}`);
-            assert.equal(parseEnv(r.body).REMOTE_USER, user, r.body);
-          } else {
-            assertRefused(r, user, `/p/${name}/`);
-          }
-        }
-      });
+      it(`/p/${name}/: ${allowed.join(', ')} get in; everyone else 403`, () => matrix(name, allowed));
+    }
+  });
+
+  describe('who gets in where, with AuthzSendForbiddenOnFailure On', () => {
+    for (const [name, allowed] of Object.entries(ACCESS)) {
+      it(`/p/f-${name}/: ${allowed.join(', ')} get in; everyone else 403`, () => matrix(`f-${name}`, allowed));
     }
   });
 
@@ -225,6 +247,14 @@ describe('Require fedauth-role / fedauth-claim / fedauth-idp', () => {
       const r = await (await as('ada')).getOnce(`${base}/p/errdoc/env.cgi`);
       assert.equal(r.status, 200, dump(r));
       assert.equal(parseEnv(r.body).REMOTE_USER, 'ada');
+    });
+
+    it('with AuthzSendForbiddenOnFailure On: the administrator\'s page with FEDAUTH_ERROR=access_denied', async () => {
+      const r = await (await as('eve')).getOnce(`${base}/p/f-errdoc/env.cgi`);
+      assert.equal(r.status, 403, dump(r));
+      assert.equal(r.location, undefined, dump(r));
+      assert.match(r.body, /id="custom-error-page"/, dump(r));
+      assert.equal(errEnv(r.body).FEDAUTH_ERROR, 'access_denied', r.body);
     });
   });
 

@@ -1,4 +1,5 @@
-// The sample configurations: conf.d/fedauth.conf and every
+// The sample configurations: conf.d/fedauth.conf, conf.d/fedauth-redis.conf
+// and every
 // conf.d/examples/*.conf must pass `apache2 -t` with the module loaded,
 // pasted into the harness's base config (which loads the modules, as
 // fedauth.load would). Each is checked twice: as shipped, and with every
@@ -21,6 +22,7 @@ import { makeTmpDir } from '../lib/httpd.mjs';
 const EXAMPLES_DIR = path.join(REPO, 'conf.d', 'examples');
 const SAMPLES = [
   path.join(REPO, 'conf.d', 'fedauth.conf'),
+  path.join(REPO, 'conf.d', 'fedauth-redis.conf'),
   ...(fs.existsSync(EXAMPLES_DIR)
     ? fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.conf')).sort()
       .map((f) => path.join(EXAMPLES_DIR, f))
