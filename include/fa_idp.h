@@ -57,6 +57,17 @@ apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
                                     const char *nonce, apr_int64_t now,
                                     fa_jwt_t **pjwt, fa_err_t *err);
 
+/* Verifies a JWT access token sent as a bearer token: signature from the
+ * JWKS (never HS*), iss, exp and nbf, aud containing audience (NULL: the
+ * client id), sub; azp is not checked (it names the calling client). A
+ * token that looks like an ID token (nonce, at_hash or c_hash, and no typ
+ * at+jwt) is refused ("invalid_token"). */
+apr_status_t fa_idp_verify_access_token(fa_idp_t *idp, fa_http_t *http,
+                                        apr_pool_t *p, const char *token,
+                                        const char *audience,
+                                        apr_int64_t now, fa_jwt_t **pjwt,
+                                        fa_err_t *err);
+
 /* Verifies a back-channel logout token (OpenID Connect Back-Channel
  * Logout 1.0, section 2.6): signature, iss, aud, iat and exp as for ID
  * tokens; an "events" claim holding the back-channel logout event; no

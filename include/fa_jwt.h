@@ -62,6 +62,8 @@ typedef struct fa_jwt_expect_t {
     int leeway;                 /* seconds, usually FA_JWT_LEEWAY */
     int require_iat;            /* 1 for ID tokens */
     int require_sub;            /* 1 for ID tokens */
+    int skip_azp;               /* 1 for access tokens: their azp names the
+                                 * calling client, not the audience */
 } fa_jwt_expect_t;
 
 /* Checks the claims, each with its own code:

@@ -402,18 +402,61 @@ static const unsigned char *hmac_key(const fa_idp_t *idp, apr_size_t *len)
     return (const unsigned char *)secret;
 }
 
+/* What a kind of token must satisfy beyond its signature. */
+typedef struct verify_opts_t {
+    const char *nonce;          /* when not NULL, nonce must equal it */
+    const char *audience;       /* NULL: the client id */
+    int require_sub;
+    int require_iat;
+    int allow_hmac;             /* HS* keyed by the client secret */
+    int skip_azp;
+} verify_opts_t;
+
 static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
                                  apr_pool_t *p, const char *token,
-                                 const char *nonce, int require_sub,
-                                 apr_int64_t now, fa_jwt_t **pjwt,
-                                 fa_err_t *err);
+                                 const verify_opts_t *opts, apr_int64_t now,
+                                 fa_jwt_t **pjwt, fa_err_t *err);
 
 apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
                                     apr_pool_t *p, const char *token,
                                     const char *nonce, apr_int64_t now,
                                     fa_jwt_t **pjwt, fa_err_t *err)
 {
-    return verify_token(idp, http, p, token, nonce, 1, now, pjwt, err);
+    verify_opts_t opts = { nonce, NULL, 1, 1, 1, 0 };
+
+    return verify_token(idp, http, p, token, &opts, now, pjwt, err);
+}
+
+apr_status_t fa_idp_verify_access_token(fa_idp_t *idp, fa_http_t *http,
+                                        apr_pool_t *p, const char *token,
+                                        const char *audience,
+                                        apr_int64_t now, fa_jwt_t **pjwt,
+                                        fa_err_t *err)
+{
+    verify_opts_t opts = { NULL, audience, 1, 0, 0, 1 };
+    const char *typ;
+    fa_jwt_t *jwt;
+    apr_status_t rv;
+
+    *pjwt = NULL;
+    if ((rv = verify_token(idp, http, p, token, &opts, now, &jwt, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    /* An ID token is for the client that asked for it, not a key to an
+     * API: refuse what looks like one unless it says it is an access
+     * token (RFC 9068 typ at+jwt). */
+    typ = json_string_value(json_object_get(jwt->header, "typ"));
+    if (!(typ && (!strcasecmp(typ, "at+jwt")
+                  || !strcasecmp(typ, "application/at+jwt")))
+        && (json_object_get(jwt->claims, "nonce")
+            || json_object_get(jwt->claims, "at_hash")
+            || json_object_get(jwt->claims, "c_hash"))) {
+        return fa_err_set(err, "invalid_token", "an ID token is not "
+                          "accepted as a bearer token");
+    }
+    *pjwt = jwt;
+    return APR_SUCCESS;
 }
 
 #define BACKCHANNEL_EVENT "http://schemas.openid.net/event/backchannel-logout"
@@ -428,7 +471,9 @@ apr_status_t fa_idp_verify_logout_token(fa_idp_t *idp, fa_http_t *http,
     apr_status_t rv;
 
     *pjwt = NULL;
-    if ((rv = verify_token(idp, http, p, token, NULL, 0, now, &jwt, err))
+    verify_opts_t opts = { NULL, NULL, 0, 1, 1, 0 };
+
+    if ((rv = verify_token(idp, http, p, token, &opts, now, &jwt, err))
         != APR_SUCCESS) {
         return rv;
     }
@@ -451,9 +496,8 @@ apr_status_t fa_idp_verify_logout_token(fa_idp_t *idp, fa_http_t *http,
 
 static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
                                  apr_pool_t *p, const char *token,
-                                 const char *nonce, int require_sub,
-                                 apr_int64_t now, fa_jwt_t **pjwt,
-                                 fa_err_t *err)
+                                 const verify_opts_t *opts, apr_int64_t now,
+                                 fa_jwt_t **pjwt, fa_err_t *err)
 {
     fa_jwt_expect_t expect;
     fa_jwt_t *jwt;
@@ -468,7 +512,10 @@ static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
         != APR_SUCCESS) {
         return rv;
     }
-    key = hmac_key(idp, &key_len);
+    key = opts->allow_hmac ? hmac_key(idp, &key_len) : NULL;
+    if (!key) {
+        key_len = 0;
+    }
     if (!strncmp(jwt->alg, "HS", 2)) {
         rv = fa_jwt_verify(jwt, NULL, key, key_len, err);
     }
@@ -506,12 +553,14 @@ static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
     expect.issuer = fa_idp_issuer_ok(&idp->conf, iss,
                                      fa_jwt_claim_str(jwt, "tid"), 0)
                     ? iss : idp->conf.issuer;
-    expect.client_id = idp->conf.client.client_id;
-    expect.nonce = nonce;
+    expect.client_id = opts->audience ? opts->audience
+                                      : idp->conf.client.client_id;
+    expect.nonce = opts->nonce;
     expect.now = now;
     expect.leeway = FA_JWT_LEEWAY;
-    expect.require_iat = 1;
-    expect.require_sub = require_sub;
+    expect.require_iat = opts->require_iat;
+    expect.require_sub = opts->require_sub;
+    expect.skip_azp = opts->skip_azp;
     if ((rv = fa_jwt_check_claims(jwt, &expect, err)) != APR_SUCCESS) {
         return rv;
     }

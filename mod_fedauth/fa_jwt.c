@@ -510,7 +510,8 @@ apr_status_t fa_jwt_check_claims(const fa_jwt_t *jwt,
     }
     if ((rv = check_iss(jwt, expect, err)) != APR_SUCCESS
         || (rv = check_aud(jwt, expect, &naud, err)) != APR_SUCCESS
-        || (rv = check_azp(jwt, expect, naud, err)) != APR_SUCCESS
+        || (!expect->skip_azp
+            && (rv = check_azp(jwt, expect, naud, err)) != APR_SUCCESS)
         || (rv = check_times(jwt, expect, err)) != APR_SUCCESS
         || (rv = check_nonce_sub(jwt, expect, err)) != APR_SUCCESS) {
         return rv;

@@ -17,9 +17,14 @@
 
 #define MAX_IDLE 64
 #define BACKOFF_MS 1000
+/* With Sentinel, how often the master is asked for again while there is
+ * traffic: an old master stays writable for a while after a fail-over, so
+ * waiting for an error is not enough. */
+#define SENTINEL_CHECK_MS 1000
 
 typedef struct conn_t {
     redisContext *c;
+    unsigned int generation;      /* of the master it talks to */
     struct conn_t *next;
 } conn_t;
 
@@ -30,6 +35,9 @@ typedef struct redis_t {
     int idle_count;
     char master_host[256];        /* Sentinel: the master found last */
     int master_port;
+    unsigned int generation;      /* + 1 each time the master changes */
+    apr_int64_t checked_ms;       /* Sentinel: last look-up */
+    int checking;                 /* a thread is looking up */
     apr_int64_t down_until_ms;    /* no new connects before this */
 } redis_t;
 
@@ -314,6 +322,7 @@ static conn_t *conn_open(redis_t *rs, fa_err_t *err)
             apr_thread_mutex_lock(rs->lock);
             apr_cpystrn(rs->master_host, host, sizeof(rs->master_host));
             rs->master_port = port;
+            rs->checked_ms = now_ms();
             apr_thread_mutex_unlock(rs->lock);
             fa_log(FA_LOG_INFO, "redis master %s is at %s:%d",
                    rs->conf.master_name, host, port);
@@ -339,6 +348,9 @@ static conn_t *conn_open(redis_t *rs, fa_err_t *err)
     }
     conn->c = c;
     conn->next = NULL;
+    apr_thread_mutex_lock(rs->lock);
+    conn->generation = rs->generation;
+    apr_thread_mutex_unlock(rs->lock);
     return conn;
 }
 
@@ -346,11 +358,65 @@ static conn_t *conn_open(redis_t *rs, fa_err_t *err)
 static void mark_down(redis_t *rs, int forget_master)
 {
     apr_thread_mutex_lock(rs->lock);
-    if (forget_master) {
+    if (forget_master && rs->conf.master_name) {
         rs->master_port = 0;
+        rs->generation++;
     }
     rs->down_until_ms = now_ms() + BACKOFF_MS;
     apr_thread_mutex_unlock(rs->lock);
+}
+
+static void free_list(conn_t *conn)
+{
+    conn_t *next;
+
+    for (; conn; conn = next) {
+        next = conn->next;
+        redisFree(conn->c);
+        free(conn);
+    }
+}
+
+/* Sentinel: asks again where the master is, at most once a second and by
+ * one thread at a time; when it moved, connections to the old one are
+ * dropped (idle ones now, busy ones when they come back). */
+static void sentinel_recheck(redis_t *rs)
+{
+    char host[256];
+    int port = 0, go;
+    conn_t *stale = NULL;
+    fa_err_t err;
+    apr_int64_t now = now_ms();
+
+    apr_thread_mutex_lock(rs->lock);
+    go = !rs->checking && rs->master_port
+         && now - rs->checked_ms >= SENTINEL_CHECK_MS;
+    if (go) {
+        rs->checking = 1;
+    }
+    apr_thread_mutex_unlock(rs->lock);
+    if (!go) {
+        return;
+    }
+    memset(&err, 0, sizeof(err));
+    go = sentinel_lookup(rs, host, sizeof(host), &port, &err);
+    apr_thread_mutex_lock(rs->lock);
+    rs->checking = 0;
+    rs->checked_ms = now;
+    if (go && (port != rs->master_port || strcmp(host, rs->master_host))) {
+        apr_cpystrn(rs->master_host, host, sizeof(rs->master_host));
+        rs->master_port = port;
+        rs->generation++;
+        stale = rs->idle;
+        rs->idle = NULL;
+        rs->idle_count = 0;
+    }
+    apr_thread_mutex_unlock(rs->lock);
+    if (stale) {
+        fa_log(FA_LOG_WARN, "redis master %s moved to %s:%d",
+               rs->conf.master_name, host, port);
+        free_list(stale);
+    }
 }
 
 /* An idle connection, or a new one; *reused says which. */
@@ -359,6 +425,9 @@ static conn_t *acquire(redis_t *rs, int *reused, fa_err_t *err)
     conn_t *conn;
     apr_int64_t down_until;
 
+    if (rs->conf.master_name) {
+        sentinel_recheck(rs);
+    }
     apr_thread_mutex_lock(rs->lock);
     conn = rs->idle;
     if (conn) {
@@ -386,7 +455,8 @@ static void release(redis_t *rs, conn_t *conn, int broken)
 {
     if (!broken) {
         apr_thread_mutex_lock(rs->lock);
-        if (rs->idle_count < MAX_IDLE) {
+        if (rs->idle_count < MAX_IDLE
+            && conn->generation == rs->generation) {
             conn->next = rs->idle;
             rs->idle = conn;
             rs->idle_count++;
@@ -611,13 +681,8 @@ static apr_status_t r_set_take(fa_store_t *st, const char *key,
 static apr_status_t redis_cleanup(void *data)
 {
     redis_t *rs = data;
-    conn_t *conn, *next;
 
-    for (conn = rs->idle; conn; conn = next) {
-        next = conn->next;
-        redisFree(conn->c);
-        free(conn);
-    }
+    free_list(rs->idle);
     rs->idle = NULL;
     rs->idle_count = 0;
     return APR_SUCCESS;

@@ -145,8 +145,8 @@ static void pass_on(request_rec *r, int pass_as, const char *env,
     }
 }
 
-static void export_session(request_rec *r, const fedauth_dir_t *dc,
-                           const fa_session_t *s)
+void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
+                            const fa_session_t *s)
 {
     int pass_as = dc->pass_as == FEDAUTH_UNSET
                   ? FEDAUTH_PASS_ENV | FEDAUTH_PASS_HEADERS : dc->pass_as;
@@ -166,6 +166,16 @@ static void export_session(request_rec *r, const fedauth_dir_t *dc,
 
 /* ---- hooks ----------------------------------------------------------- */
 
+/* X-FedAuth-, and the spellings with '_' that CGI and some backends take
+ * for the same name (X_FedAuth_User becomes HTTP_X_FEDAUTH_USER). */
+static int is_fedauth_header(const char *key)
+{
+    return (key[0] == 'X' || key[0] == 'x')
+           && (key[1] == '-' || key[1] == '_')
+           && !strncasecmp(key + 2, "FedAuth", 7)
+           && (key[9] == '-' || key[9] == '_');
+}
+
 /* Whatever a client sends as X-FedAuth-* must never look like ours. */
 static int fedauth_strip_headers(request_rec *r)
 {
@@ -174,7 +184,7 @@ static int fedauth_strip_headers(request_rec *r)
     int i, found = 0;
 
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && !strncasecmp(e[i].key, "X-FedAuth-", 10)) {
+        if (e[i].key && is_fedauth_header(e[i].key)) {
             found = 1;
             break;
         }
@@ -182,7 +192,7 @@ static int fedauth_strip_headers(request_rec *r)
     if (found) {
         apr_table_t *clean = apr_table_make(r->pool, arr->nelts);
         for (i = 0; i < arr->nelts; i++) {
-            if (e[i].key && strncasecmp(e[i].key, "X-FedAuth-", 10)) {
+            if (e[i].key && !is_fedauth_header(e[i].key)) {
                 apr_table_addn(clean, e[i].key, e[i].val);
             }
             else if (e[i].key) {
@@ -201,6 +211,18 @@ static int fedauth_quick_handler(request_rec *r, int lookup_uri)
         return DECLINED;
     }
     return fedauth_handle_endpoint(r);
+}
+
+/* A script's request (XHR, fetch for JSON) gets a 401 it can act on,
+ * not a redirect to a sign-in page it cannot show. */
+static int wants_no_redirect(request_rec *r)
+{
+    const char *xrw = apr_table_get(r->headers_in, "X-Requested-With");
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+
+    return (xrw && !strcasecmp(xrw, "XMLHttpRequest"))
+           || (accept && strstr(accept, "application/json")
+               && !strstr(accept, "text/html"));
 }
 
 static int fedauth_check_authn(request_rec *r)
@@ -222,13 +244,19 @@ static int fedauth_check_authn(request_rec *r)
         r->user = r->main->user;
         return OK;
     }
+    if (dc->bearer == 1) {
+        const char *auth = apr_table_get(r->headers_in, "Authorization");
+        if (auth && !strncasecmp(auth, "Bearer ", 7)) {
+            return fedauth_bearer_check(r, sc, dc, auth + 7);
+        }
+    }
     rv = fedauth_session_load(r, sc, &s, NULL);
     if (rv == APR_SUCCESS) {
         /* A session counts only where its provider is offered (and
          * enabled); elsewhere the browser signs in again. */
         prov = fedauth_provider_find(sc, s->idp);
         if (prov && fedauth_provider_offered(dc, prov)) {
-            export_session(r, dc, s);
+            fedauth_export_session(r, dc, s);
             fedauth_request_session_set(r, s);
             return OK;
         }
@@ -244,14 +272,20 @@ static int fedauth_check_authn(request_rec *r)
     if (dc->unauth == FEDAUTH_UNAUTH_PASS) {
         return DECLINED;
     }
-    if (dc->unauth == FEDAUTH_UNAUTH_401 || r->method_number != M_GET) {
+    if (dc->unauth == FEDAUTH_UNAUTH_401 || r->method_number != M_GET
+        || dc->bearer == 1
+        || (dc->unauth == FEDAUTH_UNAUTH_AUTO && wants_no_redirect(r))) {
         /* Read away the body this request will not get to use, so that an
          * ErrorDocument handler does not read it as its own. */
         if (ap_discard_request_body(r) != OK) {
             r->connection->keepalive = AP_CONN_CLOSE;
         }
-        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                       "FedAuth realm=\"sign-in required\"");
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate", dc->bearer == 1
+            ? apr_psprintf(r->pool, "Bearer realm=\"%s\"",
+                           ap_escape_quotes(r->pool,
+                               r->server->server_hostname
+                               ? r->server->server_hostname : "api"))
+            : "FedAuth realm=\"sign-in required\"");
         return fedauth_error(r, HTTP_UNAUTHORIZED, "no_session",
                              "Sign-in is required.");
     }
@@ -429,6 +463,11 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void fedauth_child_init(apr_pool_t *p, server_rec *s)
 {
     fedauth_shm_child_init(p, s);
+    if (fedauth_bearer_child_init(p) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00315)
+                     "cannot set up the bearer token cache; tokens are "
+                     "verified on every request");
+    }
 }
 
 static void fedauth_hooks(apr_pool_t *p)

@@ -60,6 +60,8 @@ typedef struct fedauth_srv_t {
     const char *redirect_base;     /* "https://host[:port]" or NULL */
     const char *default_role;
     int remember_choice;           /* FedAuthRememberChoice, UNSET */
+    int token_login;               /* FedAuthTokenLogin, UNSET */
+    apr_array_header_t *allowed_origins; /* FedAuthAllowedOrigin, or NULL */
     const char *chooser_template;  /* contents of FedAuthChooserTemplate */
     fa_keys_t keys;                /* made in post_config */
     int keys_ready;
@@ -69,7 +71,8 @@ typedef enum {
     FEDAUTH_UNAUTH_UNSET = 0,
     FEDAUTH_UNAUTH_REDIRECT,
     FEDAUTH_UNAUTH_401,
-    FEDAUTH_UNAUTH_PASS
+    FEDAUTH_UNAUTH_PASS,
+    FEDAUTH_UNAUTH_AUTO            /* 401 for XHR / JSON, else redirect */
 } fedauth_unauth_t;
 
 #define FEDAUTH_PASS_HEADERS 1
@@ -79,6 +82,8 @@ typedef struct fedauth_dir_t {
     apr_array_header_t *providers; /* of const char * ids, or NULL: all */
     fedauth_unauth_t unauth;
     int pass_as;                   /* FEDAUTH_PASS_* bits, UNSET */
+    int bearer;                    /* FedAuthBearer, UNSET */
+    const char *bearer_audience;   /* FedAuthBearerAudience, or NULL */
 } fedauth_dir_t;
 
 extern module AP_MODULE_DECLARE_DATA fedauth_module;
@@ -150,6 +155,31 @@ const char *fedauth_cookie_get(request_rec *r, const char *name);
 void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
                         int max_age);
 fa_http_t *fedauth_http(void);
+
+/* Bearer tokens (mod_fedauth_bearer.c): the per-process cache, and the
+ * check of an Authorization: Bearer token at a location. */
+apr_status_t fedauth_bearer_child_init(apr_pool_t *p);
+int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
+                         fedauth_dir_t *dc, const char *token);
+/* The provider whose issuer the token names, among those offered here. */
+fedauth_provider_t *fedauth_provider_by_issuer(const fedauth_srv_t *sc,
+                                               const fedauth_dir_t *dc,
+                                               const fa_jwt_t *jwt);
+/* CORS for /fedauth/authenticate and /fedauth/session: 1 when the
+ * request's Origin may use the answer (headers set), 0 when it has an
+ * Origin that is not allowed, -1 when it has none. */
+int fedauth_cors(request_rec *r, const fedauth_srv_t *sc);
+/* Maps the claims of a verified ID token to a new session of prov. */
+apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
+                                 fedauth_provider_t *prov, fa_jwt_t *jwt,
+                                 const char *id_token, fa_session_t *s,
+                                 fa_err_t *err);
+/* Stores s as a new session and sets the session cookie. */
+apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
+                                   fa_session_t *s, fa_err_t *err);
+/* Exports a session to the request (user, env, headers). */
+void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
+                            const fa_session_t *s);
 
 /* Session lookup of the request: APR_SUCCESS and *ps; APR_NOTFOUND when
  * there is no valid session; other: the store failed. */

@@ -44,6 +44,25 @@ fa_session_t *fedauth_request_session(request_rec *r)
     return s;
 }
 
+/* A signed-in user refused where a Require fedauth-* line stands gets 403,
+ * not mod_authz_core's default 401 (which would invite a new sign-in):
+ * the line turns on AuthzSendForbiddenOnFailure for its own section. */
+static const char *forbidden_on_failure(cmd_parms *cmd)
+{
+    ap_directive_t d, *saved = cmd->directive;
+    const char *err;
+
+    memset(&d, 0, sizeof(d));
+    d.directive = "AuthzSendForbiddenOnFailure";
+    d.args = "On";
+    d.filename = saved ? saved->filename : "mod_fedauth";
+    d.line_num = saved ? saved->line_num : 0;
+    d.parent = saved ? saved->parent : NULL;
+    err = ap_walk_config(&d, cmd, cmd->context);
+    cmd->directive = saved;
+    return err;
+}
+
 /* The words of a Require line, parsed at configuration time. */
 static apr_array_header_t *words_of(apr_pool_t *p, const char *line)
 {
@@ -78,7 +97,7 @@ static const char *parse_roles(cmd_parms *cmd, const char *line,
         }
     }
     *parsed = words;
-    return NULL;
+    return forbidden_on_failure(cmd);
 }
 
 static const char *parse_claims(cmd_parms *cmd, const char *line,
@@ -107,7 +126,7 @@ static const char *parse_claims(cmd_parms *cmd, const char *line,
         fedauth_keep_claim(c->name);
     }
     *parsed = reqs;
-    return NULL;
+    return forbidden_on_failure(cmd);
 }
 
 static const char *parse_idps(cmd_parms *cmd, const char *line,
@@ -125,21 +144,29 @@ static const char *parse_idps(cmd_parms *cmd, const char *line,
                              where(cmd));
     }
     *parsed = words;
-    return NULL;
+    return forbidden_on_failure(cmd);
 }
 
-/* A signed-in user who is refused: a 403 page that says who is signed in,
- * so that nobody is sent round to sign in again. */
-static authz_status deny(request_rec *r, const fa_session_t *s,
-                         const char *needs)
+/* The 403 page for a signed-in user, kept ready whenever a provider looks
+ * at one: with Require not, a provider that grants is what refuses. A
+ * specific reason (specific = 1) replaces a generic one. Unused when
+ * access is granted in the end. */
+static void refusal_page(request_rec *r, const fa_session_t *s,
+                         const char *needs, int specific)
 {
     int idx = ap_index_of_response(HTTP_FORBIDDEN);
+    const char *had = apr_table_get(r->notes, "fedauth-error-description");
 
+    if (had && !specific) {
+        return;
+    }
     apr_table_setn(r->notes, "fedauth-error", "access_denied");
     apr_table_setn(r->notes, "fedauth-error-description", needs);
     apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", "access_denied");
     apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR_DESCRIPTION", needs);
-    if (!ap_response_code_string(r, idx)) {
+    if (apr_table_get(r->notes, "fedauth-own-403")
+        || !ap_response_code_string(r, idx)) {
+        apr_table_setn(r->notes, "fedauth-own-403", "1");
         ap_custom_response(r, HTTP_FORBIDDEN, apr_pstrcat(r->pool,
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, "
@@ -153,6 +180,18 @@ static authz_status deny(request_rec *r, const fa_session_t *s,
             "<a href=\"/\">Back to the start page</a></p>\n</body></html>\n",
             NULL));
     }
+}
+
+static authz_status granted(request_rec *r, const fa_session_t *s)
+{
+    refusal_page(r, s, "other permissions", 0);
+    return AUTHZ_GRANTED;
+}
+
+static authz_status deny(request_rec *r, const fa_session_t *s,
+                         const char *needs)
+{
+    refusal_page(r, s, needs, 1);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00401)
                   "%s (signed in through %s) refused: needs %s",
                   s->user, s->idp, needs);
@@ -198,7 +237,7 @@ static authz_status check_role(request_rec *r, const char *line,
     }
     for (i = 0; i < roles->nelts; i++) {
         if (list_has(s->roles, APR_ARRAY_IDX(roles, i, const char *))) {
-            return AUTHZ_GRANTED;
+            return granted(r, s);
         }
     }
     return deny(r, s, apr_pstrcat(r->pool, "the role ",
@@ -223,7 +262,7 @@ static authz_status check_claim(request_rec *r, const char *line,
         for (j = 0; s->claims && j < s->claims->nelts; j++) {
             a = &APR_ARRAY_IDX(s->claims, j, fa_attr_t);
             if (!strcmp(a->name, c->name) && !strcmp(a->value, c->value)) {
-                return AUTHZ_GRANTED;
+                return granted(r, s);
             }
         }
     }
@@ -243,7 +282,7 @@ static authz_status check_idp(request_rec *r, const char *line,
     }
     for (i = 0; i < ids->nelts; i++) {
         if (!strcmp(s->idp, APR_ARRAY_IDX(ids, i, const char *))) {
-            return AUTHZ_GRANTED;
+            return granted(r, s);
         }
     }
     return deny(r, s, apr_pstrcat(r->pool, "a sign-in through ",

@@ -37,6 +37,7 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->max_age = FEDAUTH_UNSET;
     sc->http_timeout = FEDAUTH_UNSET;
     sc->remember_choice = FEDAUTH_UNSET;
+    sc->token_login = FEDAUTH_UNSET;
     sc->redis_timeout_ms = FEDAUTH_UNSET;
     sc->logout_at_idp = FEDAUTH_UNSET;
     return sc;
@@ -97,6 +98,8 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(redirect_base);
     MERGE_PTR(default_role);
     MERGE_INT(remember_choice);
+    MERGE_INT(token_login);
+    MERGE_PTR(allowed_origins);
     MERGE_PTR(chooser_template);
     return m;
 }
@@ -106,6 +109,7 @@ void *fedauth_create_dir(apr_pool_t *p, char *dir)
     fedauth_dir_t *dc = apr_pcalloc(p, sizeof(*dc));
 
     dc->pass_as = FEDAUTH_UNSET;
+    dc->bearer = FEDAUTH_UNSET;
     return dc;
 }
 
@@ -118,6 +122,8 @@ void *fedauth_merge_dir(apr_pool_t *p, void *basev, void *addv)
     m->unauth = add->unauth != FEDAUTH_UNAUTH_UNSET ? add->unauth
                                                      : base->unauth;
     MERGE_INT(pass_as);
+    MERGE_INT(bearer);
+    MERGE_PTR(bearer_audience);
     return m;
 }
 
@@ -824,6 +830,35 @@ static const char *set_logout_at_idp(cmd_parms *cmd, void *dummy,
     return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->logout_at_idp));
 }
 
+static const char *set_token_login(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->token_login));
+}
+
+/* An origin: scheme://host[:port], nothing else. */
+static const char *set_allowed_origin(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+    apr_uri_t uri;
+
+    if (apr_uri_parse(cmd->temp_pool, arg, &uri) != APR_SUCCESS
+        || !uri.scheme || !uri.hostname
+        || (strcasecmp(uri.scheme, "https") && strcasecmp(uri.scheme, "http"))
+        || (uri.path && *uri.path) || uri.query || uri.fragment
+        || uri.user || arg[strlen(arg) - 1] == '/') {
+        return prefix(cmd, "expects an origin such as https://spa.example.com "
+                      "(scheme, host and port only)");
+    }
+    if (!sc->allowed_origins) {
+        sc->allowed_origins = apr_array_make(cmd->pool, 2,
+                                             sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(sc->allowed_origins, const char *) = arg;
+    return NULL;
+}
+
 /* ---- per-directory directives --------------------------------------- */
 
 static const char *set_providers(cmd_parms *cmd, void *dcv, const char *arg)
@@ -855,9 +890,27 @@ static const char *set_unauth(cmd_parms *cmd, void *dcv, const char *arg)
     else if (!strcasecmp(arg, "pass")) {
         dc->unauth = FEDAUTH_UNAUTH_PASS;
     }
-    else {
-        return prefix(cmd, "expects redirect, 401 or pass");
+    else if (!strcasecmp(arg, "auto")) {
+        dc->unauth = FEDAUTH_UNAUTH_AUTO;
     }
+    else {
+        return prefix(cmd, "expects redirect, 401, pass or auto");
+    }
+    return NULL;
+}
+
+static const char *set_bearer(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &((fedauth_dir_t *)dcv)->bearer));
+}
+
+static const char *set_bearer_audience(cmd_parms *cmd, void *dcv,
+                                       const char *arg)
+{
+    if (!printable(arg, 512) || strpbrk(arg, " \t")) {
+        return prefix(cmd, "expects one audience value");
+    }
+    ((fedauth_dir_t *)dcv)->bearer_audience = arg;
     return NULL;
 }
 
@@ -914,6 +967,15 @@ const command_rec fedauth_cmds[] = {
         "seconds for a Redis connect and each command"),
     AP_INIT_TAKE1("FedAuthLogoutAtIdP", set_logout_at_idp, NULL, RSRC_CONF,
         "On: logout also ends the session at the identity provider"),
+    AP_INIT_TAKE1("FedAuthTokenLogin", set_token_login, NULL, RSRC_CONF,
+        "On: POST /fedauth/authenticate signs in with an ID token"),
+    AP_INIT_ITERATE("FedAuthAllowedOrigin", set_allowed_origin, NULL,
+        RSRC_CONF, "origins allowed to call /fedauth/authenticate and "
+        "/fedauth/session with CORS"),
+    AP_INIT_TAKE1("FedAuthBearer", set_bearer, NULL, OR_AUTHCFG,
+        "On: accept Authorization: Bearer <JWT> from the providers"),
+    AP_INIT_TAKE1("FedAuthBearerAudience", set_bearer_audience, NULL,
+        OR_AUTHCFG, "expected aud of bearer tokens (default: the client id)"),
     AP_INIT_ITERATE("FedAuthProviders", set_providers, NULL, OR_AUTHCFG,
         "ids of the providers this location offers"),
     AP_INIT_TAKE1("FedAuthUnauthenticated", set_unauth, NULL, OR_AUTHCFG,

@@ -401,34 +401,41 @@ static void index_session(request_rec *r, const fedauth_srv_t *sc,
     }
 }
 
-static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
-                                fedauth_provider_t *prov, fa_jwt_t *jwt,
-                                const char *id_token, fa_err_t *err)
+apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
+                                 fedauth_provider_t *prov, fa_jwt_t *jwt,
+                                 const char *id_token, fa_session_t *s,
+                                 fa_err_t *err)
 {
-    fa_store_t *store = fedauth_store(r);
-    fa_session_t s;
     fa_claims_conf_t cc = prov->claims;
-    char *cookie, *key, *rec;
-    const char *old;
-    apr_size_t len;
-    apr_int64_t now = fa_now_sec();
     apr_status_t rv;
 
-    memset(&s, 0, sizeof(s));
+    memset(s, 0, sizeof(*s));
     cc.default_role = sc->default_role;
     cc.kept_claims = fedauth_kept_claims();
-    if ((rv = fa_claims_map(r->pool, &cc, jwt->claims, &s, err))
+    if ((rv = fa_claims_map(r->pool, &cc, jwt->claims, s, err))
         != APR_SUCCESS) {
         return rv;
     }
-    s.created = s.last_seen = now;
-    s.token_exp = fa_jwt_claim_int(jwt, "exp");
-    s.idp = prov->idp.id;
-    s.sid = fa_jwt_claim_str(jwt, "sid");
-    if (strlen(id_token) <= 8192) {
-        s.id_token = id_token;
+    s->created = s->last_seen = fa_now_sec();
+    s->token_exp = fa_jwt_claim_int(jwt, "exp");
+    s->idp = prov->idp.id;
+    s->sid = fa_jwt_claim_str(jwt, "sid");
+    if (id_token && strlen(id_token) <= 8192) {
+        s->id_token = id_token;
     }
-    fa_session_encode(r->pool, &s, &rec, &len);
+    return APR_SUCCESS;
+}
+
+apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
+                                   fa_session_t *s, fa_err_t *err)
+{
+    fa_store_t *store = fedauth_store(r);
+    char *cookie, *key, *rec;
+    const char *old;
+    apr_size_t len;
+    apr_status_t rv;
+
+    fa_session_encode(r->pool, s, &rec, &len);
     if (len > FA_STORE_MAX_VALUE) {
         return fa_err_set(err, "internal_error", "the session would be %lu "
                           "bytes, more than the store takes",
@@ -439,13 +446,13 @@ static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
         return fa_err_set(err, "internal_error", "no random numbers");
     }
     rv = store->put(store, key, rec, len,
-                    fa_session_expires_at(&s, fedauth_idle_timeout(sc),
+                    fa_session_expires_at(s, fedauth_idle_timeout(sc),
                                           fedauth_max_age(sc)), r->pool);
     if (rv != APR_SUCCESS) {
         return fa_err_set(err, "store_unavailable", "cannot save the "
                           "session in the %s store", store->name);
     }
-    index_session(r, sc, store, &s, key, s.created + fedauth_max_age(sc));
+    index_session(r, sc, store, s, key, s->created + fedauth_max_age(sc));
     /* A sign-in always gets a new id; an older session of this browser
      * ends (no session fixation). */
     old = NULL;
@@ -455,9 +462,80 @@ static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
     fedauth_cookie_set(r, fedauth_cookie_name(sc), cookie, -1);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00203)
                   "signed in %s (sub %s) through %s",
-                  fa_oidc_loggable(r->pool, s.user, 256),
-                  fa_oidc_loggable(r->pool, s.sub, 256), prov->idp.id);
+                  fa_oidc_loggable(r->pool, s->user, 256),
+                  fa_oidc_loggable(r->pool, s->sub, 256), s->idp);
     return APR_SUCCESS;
+}
+
+static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
+                                fedauth_provider_t *prov, fa_jwt_t *jwt,
+                                const char *id_token, fa_err_t *err)
+{
+    fa_session_t s;
+    apr_status_t rv;
+
+    if ((rv = fedauth_map_session(r, sc, prov, jwt, id_token, &s, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    return fedauth_store_session(r, sc, &s, err);
+}
+
+fedauth_provider_t *fedauth_provider_by_issuer(const fedauth_srv_t *sc,
+                                               const fedauth_dir_t *dc,
+                                               const fa_jwt_t *jwt)
+{
+    const char *iss = fa_jwt_claim_str(jwt, "iss");
+    const char *tid = fa_jwt_claim_str(jwt, "tid");
+    fedauth_provider_t *prov;
+    int i;
+
+    for (i = 0; iss && i < sc->providers->nelts; i++) {
+        prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
+        if (fedauth_provider_offered(dc, prov)
+            && fa_idp_issuer_ok(&prov->idp, iss, tid, 0)) {
+            return prov;
+        }
+    }
+    return NULL;
+}
+
+/* 1 when the request's Origin is this site itself. */
+static int same_origin(request_rec *r)
+{
+    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                             &fedauth_module);
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *self = sc->redirect_base ? sc->redirect_base
+                                         : ap_construct_url(r->pool, "", r);
+    apr_size_t len = strlen(self);
+
+    while (len > 0 && self[len - 1] == '/') {
+        len--;
+    }
+    return origin && strlen(origin) == len && !strncmp(origin, self, len);
+}
+
+int fedauth_cors(request_rec *r, const fedauth_srv_t *sc)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    int i;
+
+    apr_table_mergen(r->err_headers_out, "Vary", "Origin");
+    if (!origin) {
+        return -1;
+    }
+    for (i = 0; sc->allowed_origins && i < sc->allowed_origins->nelts; i++) {
+        if (!strcmp(origin, APR_ARRAY_IDX(sc->allowed_origins, i,
+                                          const char *))) {
+            apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin",
+                           origin);
+            apr_table_setn(r->err_headers_out,
+                           "Access-Control-Allow-Credentials", "true");
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* UserInfo On, or unset and the IdP offers the endpoint; and there is an
@@ -765,6 +843,219 @@ static int handle_backchannel(request_rec *r, fedauth_srv_t *sc,
     return backchannel_answer(r, HTTP_OK, NULL, NULL);
 }
 
+static int send_json(request_rec *r, int status, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+
+    json_decref(doc);
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    no_store(r);
+    if (text) {
+        ap_rputs(text, r);
+        free(text);
+    }
+    return OK;
+}
+
+/* ---- /fedauth/authenticate: sign in with an ID token --------------------- */
+
+#define CODE_TTL 60
+
+
+static int auth_refuse(request_rec *r, int status, const char *code,
+                       const char *desc)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00214)
+                  "token sign-in refused: %s: %s", code, desc);
+    apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", code);
+    return send_json(r, status, json_pack("{s:s, s:s}", "error", code,
+                                          "error_description", code));
+}
+
+static json_t *session_json(const fa_session_t *s, apr_int64_t expires_at)
+{
+    json_t *roles = json_array(), *attrs = json_object();
+    const char *c, *comma;
+    int i;
+
+    for (c = s->roles; c && *c; c = comma ? comma + 1 : c + strlen(c)) {
+        comma = strchr(c, ',');
+        json_array_append_new(roles, json_stringn(c, comma
+                              ? (size_t)(comma - c) : strlen(c)));
+    }
+    for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
+        const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
+        json_object_set_new(attrs, a->name, json_string(a->value));
+    }
+    return json_pack("{s:s?, s:s?, s:s?, s:o, s:o, s:I}", "user", s->user,
+                     "sub", s->sub, "idp", s->idp, "roles", roles,
+                     "attributes", attrs, "expires_at",
+                     (json_int_t)expires_at);
+}
+
+/* POST id_token=<JWT>[&nonce=...][&want=code]: a verified ID token of one
+ * of the providers (aud = its ClientID) becomes a session (cookie), or a
+ * one-time code for GET ?code=... */
+static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
+{
+    fa_store_t *store = fedauth_store(r);
+    apr_table_t *form;
+    fedauth_provider_t *prov;
+    fa_session_t s;
+    fa_jwt_t *jwt;
+    fa_err_t err;
+    const char *body, *token, *nonce, *want, *tnonce, *used, *code;
+    char *rec, *seen;
+    apr_size_t len;
+    apr_int64_t now = fa_now_sec();
+
+    memset(&err, 0, sizeof(err));
+    if (read_form_body(r, MAX_LOGOUT_BODY, &body, &len) != APR_SUCCESS
+        || fa_form_parse(r->pool, body, len, MAX_QUERY_PARAMS, &form)
+           != APR_SUCCESS
+        || !(token = apr_table_get(form, "id_token"))) {
+        return auth_refuse(r, HTTP_BAD_REQUEST, "invalid_request",
+                           "expected a form with an id_token");
+    }
+    nonce = apr_table_get(form, "nonce");
+    want = apr_table_get(form, "want");
+    if (fa_jwt_parse(r->pool, token, strlen(token), &jwt, &err)
+        != APR_SUCCESS
+        || !(prov = fedauth_provider_by_issuer(sc, NULL, jwt))) {
+        return auth_refuse(r, HTTP_UNAUTHORIZED, err.code ? err.code
+                           : "wrong_iss", "not an ID token of a provider");
+    }
+    /* The token's nonce, when it has one, must be the app's. */
+    tnonce = fa_jwt_claim_str(jwt, "nonce");
+    if (tnonce && (!nonce || !fa_ct_streq(nonce, tnonce))) {
+        return auth_refuse(r, HTTP_UNAUTHORIZED, "wrong_nonce",
+                           "the nonce is not the one the app declared");
+    }
+    if (fa_idp_verify_id_token(prov->rt, fedauth_http(), r->pool, token,
+                               tnonce, now, &jwt, &err) != APR_SUCCESS) {
+        return auth_refuse(r, !strcmp(err.code, "idp_unreachable")
+                           ? HTTP_BAD_GATEWAY : HTTP_UNAUTHORIZED, err.code,
+                           err.desc);
+    }
+    /* An ID token signs in once. */
+    used = apr_pstrcat(r->pool, "u:", fa_keys_tag(r->pool, &sc->keys,
+                       "idtoken", token), NULL);
+    if (store->get(store, used, r->pool, &seen, &len) == APR_SUCCESS) {
+        return auth_refuse(r, HTTP_UNAUTHORIZED, "token_replayed",
+                           "this ID token was used to sign in before");
+    }
+    if (store->put(store, used, "1", 1, fa_jwt_claim_int(jwt, "exp")
+                   + FA_JWT_LEEWAY, r->pool) != APR_SUCCESS
+        || fedauth_map_session(r, sc, prov, jwt, token, &s, &err)
+           != APR_SUCCESS) {
+        return auth_refuse(r, err.code ? HTTP_UNAUTHORIZED
+                           : HTTP_SERVICE_UNAVAILABLE, err.code ? err.code
+                           : "store_unavailable", "no session");
+    }
+    if (want && !strcmp(want, "code")) {
+        code = fa_random_token(r->pool, 32);
+        fa_session_encode(r->pool, &s, &rec, &len);
+        if (!code || store->put(store, apr_pstrcat(r->pool, "c:",
+                                fa_keys_tag(r->pool, &sc->keys, "code",
+                                            code), NULL),
+                                rec, len, now + CODE_TTL, r->pool)
+                     != APR_SUCCESS) {
+            return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE,
+                               "store_unavailable", "cannot keep the code");
+        }
+        return send_json(r, HTTP_OK, json_pack("{s:s, s:i}", "code", code,
+                                               "expires_in", CODE_TTL));
+    }
+    if (fedauth_store_session(r, sc, &s, &err) != APR_SUCCESS) {
+        return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE, err.code, err.desc);
+    }
+    return send_json(r, HTTP_OK, session_json(&s, fa_session_expires_at(&s,
+                     fedauth_idle_timeout(sc), fedauth_max_age(sc))));
+}
+
+/* GET ?code=...[&return_to=/path]: the one-time code becomes the session
+ * cookie of this browser. */
+static int authenticate_code(request_rec *r, fedauth_srv_t *sc,
+                             apr_table_t *q)
+{
+    fa_store_t *store = fedauth_store(r);
+    const char *code = apr_table_get(q, "code");
+    const char *return_to = apr_table_get(q, "return_to");
+    fa_session_t *s;
+    fa_err_t err;
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv;
+
+    memset(&err, 0, sizeof(err));
+    rv = store->take(store, apr_pstrcat(r->pool, "c:",
+                     fa_keys_tag(r->pool, &sc->keys, "code", code), NULL),
+                     r->pool, &rec, &len);
+    if (rv == APR_NOTFOUND
+        || (rv == APR_SUCCESS
+            && fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS)) {
+        return auth_refuse(r, HTTP_BAD_REQUEST, "invalid_code",
+                           "unknown, used or expired code");
+    }
+    if (rv != APR_SUCCESS) {
+        return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
+                           "cannot read the code");
+    }
+    s->created = s->last_seen = fa_now_sec();
+    if (fedauth_store_session(r, sc, s, &err) != APR_SUCCESS) {
+        return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE, err.code, err.desc);
+    }
+    if (!return_to || !fa_return_to_ok(return_to)) {
+        return_to = "/";
+    }
+    apr_table_setn(r->headers_out, "Location",
+                   ap_construct_url(r->pool, return_to, r));
+    no_store(r);
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+static int handle_authenticate(request_rec *r, fedauth_srv_t *sc)
+{
+    apr_table_t *q = NULL;
+    int cors;
+
+    if (sc->token_login != 1) {
+        return DECLINED;
+    }
+    cors = fedauth_cors(r, sc);
+    if (r->method_number == M_OPTIONS) {
+        if (cors != 1) {
+            return auth_refuse(r, HTTP_FORBIDDEN, "origin_not_allowed",
+                               "this origin is not a FedAuthAllowedOrigin");
+        }
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Methods",
+                       "GET, POST");
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Headers",
+                       "Content-Type");
+        apr_table_setn(r->err_headers_out, "Access-Control-Max-Age", "600");
+        r->status = HTTP_NO_CONTENT;
+        return OK;
+    }
+    /* A page of another origin may not sign this browser in (login CSRF):
+     * only same-origin requests, allowed origins, and clients that send no
+     * Origin at all (not browsers). */
+    if (cors == 0 && !same_origin(r)) {
+        return auth_refuse(r, HTTP_FORBIDDEN, "origin_not_allowed",
+                           "this origin is not a FedAuthAllowedOrigin");
+    }
+    if (r->method_number == M_POST) {
+        return authenticate_token(r, sc);
+    }
+    if (r->method_number == M_GET && r->args
+        && fa_form_parse(r->pool, r->args, strlen(r->args), MAX_QUERY_PARAMS,
+                         &q) == APR_SUCCESS && apr_table_get(q, "code")) {
+        return authenticate_code(r, sc, q);
+    }
+    return auth_refuse(r, HTTP_BAD_REQUEST, "invalid_request",
+                       "POST an id_token, or GET with a code");
+}
+
 /* ---- /fedauth/login, /fedauth/logout, /fedauth/session ---------------- */
 
 static const char *query_param(request_rec *r, const char *name)
@@ -937,7 +1228,8 @@ static const char *text_on(const char *hex)
 
 static const char *chooser_form(request_rec *r, const fedauth_srv_t *sc,
                                 const apr_array_header_t *list,
-                                const char *return_to, const char *only)
+                                const char *return_to, const char *only,
+                                const apr_table_t *hints)
 {
     apr_pool_t *p = r->pool;
     const char *html, *style;
@@ -949,7 +1241,18 @@ static const char *chooser_form(request_rec *r, const fedauth_srv_t *sc,
         "name=\"return_to\" value=\"", fa_html_escape(p, return_to), "\">\n",
         only ? apr_pstrcat(p, "<input type=\"hidden\" name=\"idps\" value=\"",
                            fa_html_escape(p, only), "\">\n", NULL) : "",
-        "<ul class=\"fedauth-providers\">\n", NULL);
+        NULL);
+    /* login_hint / domain_hint go on to the provider chosen. */
+    for (i = 0; hints && i < 2; i++) {
+        const char *name = i ? "domain_hint" : "login_hint";
+        const char *v = apr_table_get(hints, name);
+        if (v) {
+            html = apr_pstrcat(p, html, "<input type=\"hidden\" name=\"",
+                               name, "\" value=\"", fa_html_escape(p, v),
+                               "\">\n", NULL);
+        }
+    }
+    html = apr_pstrcat(p, html, "<ul class=\"fedauth-providers\">\n", NULL);
     for (i = 0; i < list->nelts; i++) {
         prov = APR_ARRAY_IDX(list, i, fedauth_provider_t *);
         style = prov->accent
@@ -1037,9 +1340,10 @@ static const char *fill_template(apr_pool_t *p, const char *tmpl,
 
 static int send_chooser(request_rec *r, const fedauth_srv_t *sc,
                         const apr_array_header_t *list,
-                        const char *return_to, const char *only)
+                        const char *return_to, const char *only,
+                        const apr_table_t *hints)
 {
-    const char *buttons = chooser_form(r, sc, list, return_to, only);
+    const char *buttons = chooser_form(r, sc, list, return_to, only, hints);
 
     ap_set_content_type(r, "text/html; charset=utf-8");
     no_store(r);
@@ -1161,7 +1465,7 @@ static int handle_login(request_rec *r, fedauth_srv_t *sc)
         return fedauth_error(r, HTTP_NOT_FOUND, "no_provider",
                              "No identity provider is available here.");
     }
-    return send_chooser(r, sc, list, return_to, only);
+    return send_chooser(r, sc, list, return_to, only, hints);
 }
 
 /* RP-Initiated Logout 1.0: the IdP's end_session_endpoint with the ID
@@ -1231,28 +1535,11 @@ static int handle_logout(request_rec *r, fedauth_srv_t *sc)
                      "page</a></p>\n");
 }
 
-static int send_json(request_rec *r, int status, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_COMPACT);
-
-    json_decref(doc);
-    r->status = status;
-    ap_set_content_type(r, "application/json");
-    no_store(r);
-    if (text) {
-        ap_rputs(text, r);
-        free(text);
-    }
-    return OK;
-}
 
 static int handle_session(request_rec *r, fedauth_srv_t *sc)
 {
     fa_session_t *s;
-    json_t *doc, *roles, *attrs;
-    char *copy, *tok, *last;
     apr_status_t rv;
-    int i;
 
     rv = fedauth_session_load(r, sc, &s, NULL);
     if (rv == APR_NOTFOUND) {
@@ -1263,23 +1550,8 @@ static int handle_session(request_rec *r, fedauth_srv_t *sc)
         return send_json(r, HTTP_SERVICE_UNAVAILABLE,
                          json_pack("{s:s}", "error", "store_unavailable"));
     }
-    roles = json_array();
-    copy = apr_pstrdup(r->pool, s->roles);
-    for (tok = apr_strtok(copy, ",", &last); tok;
-         tok = apr_strtok(NULL, ",", &last)) {
-        json_array_append_new(roles, json_string(tok));
-    }
-    attrs = json_object();
-    for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
-        fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
-        json_object_set_new(attrs, a->name, json_string(a->value));
-    }
-    doc = json_pack("{s:s?, s:s?, s:s?, s:o, s:o, s:I}",
-                    "user", s->user, "sub", s->sub, "idp", s->idp,
-                    "roles", roles, "attributes", attrs, "expires_at",
-                    (json_int_t)fa_session_expires_at(s,
-                        fedauth_idle_timeout(sc), fedauth_max_age(sc)));
-    return send_json(r, HTTP_OK, doc ? doc : json_object());
+    return send_json(r, HTTP_OK, session_json(s, fa_session_expires_at(s,
+                     fedauth_idle_timeout(sc), fedauth_max_age(sc))));
 }
 
 int fedauth_handle_endpoint(request_rec *r)
@@ -1313,7 +1585,11 @@ int fedauth_handle_endpoint(request_rec *r)
         return handle_logout(r, sc);
     }
     if (!strcmp(uri, "session")) {
+        fedauth_cors(r, sc);
         return handle_session(r, sc);
+    }
+    if (!strcmp(uri, "authenticate")) {
+        return handle_authenticate(r, sc);
     }
     return DECLINED;
 }

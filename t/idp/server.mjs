@@ -40,6 +40,10 @@
 //                              claims are set (null: removed); for multi-tenant
 //                              issuer checks. The string "{issuer}" in a value
 //                              is replaced by this IdP's issuer.
+//   POST /_admin/sign          body JSON {"client_id", "claims", "header"?}:
+//                              {"token": JWS over those claims signed with
+//                              this IdP's key for the client's alg} (logout
+//                              tokens with arbitrary claims).
 //   POST /_admin/discovery     body JSON {"overrides": {...} | null,
 //                              "stripIssParam": bool}: until reset, the
 //                              discovery document is served with these members
@@ -216,6 +220,13 @@ const provider = new Provider(issuer, {
   // No cross-origin calls to the IdP are needed by a relying party that
   // talks to the token endpoint server-to-server.
   clientBasedCORS: () => false,
+  // Back-channel logout POSTs go to httpd on 127.0.0.1, which
+  // oidc-provider's SSRF guard (no special-use addresses) would cut off:
+  // let them through for loopback URLs only.
+  fetch: (url, options) => {
+    if (/^https?:\/\/127\.0\.0\.1[:/]/.test(String(url))) delete options.dispatcher;
+    return globalThis.fetch(url, options);
+  },
   async renderError(ctx, out) {
     ctx.type = 'html';
     ctx.body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>IdP error</title></head>
@@ -388,6 +399,28 @@ function admin(req, res, path) {
       discoveryOverrides = overrides;
       stripIss = !!stripIssParam;
       return json(200, { ok: true, overrides, stripIssParam: stripIss });
+    });
+  }
+  if (req.method === 'POST' && path === '/_admin/sign') {
+    // {"client_id", "claims": {...}, "header"?: {...}}: a JWS over exactly
+    // these claims ("{issuer}" in a string value: this IdP's issuer),
+    // signed with this IdP's key for the client's ID token alg (the client
+    // secret for HS*); header default { typ: "logout+jwt", alg, kid }.
+    // For logout tokens with arbitrary claims (back-channel logout tests).
+    return readBody(req).then((b) => {
+      const { client_id: cid, claims, header = {} } = JSON.parse(b || '{}');
+      const client = (config.clients || []).find((c) => c.client_id === cid);
+      if (!client || !claims || typeof claims !== 'object' || Array.isArray(claims)) {
+        return json(400, { error: 'client_id_and_claims_required' });
+      }
+      const alg = header.alg || client.id_token_signed_response_alg || 'RS256';
+      const kid = alg.startsWith('HS') || alg === 'none' ? undefined : ({
+        ES256: 'ec-p256-1', ES384: 'ec-p384-1', ES512: 'ec-p521-1', EdDSA: 'okp-ed25519-1', Ed25519: 'okp-ed25519-1',
+      }[alg] || 'rsa-1');
+      const payload = Object.fromEntries(Object.entries(claims).map(([k, v]) => [k,
+        typeof v === 'string' ? v.split('{issuer}').join(issuer) : v]));
+      const hdr = { typ: 'logout+jwt', alg, ...(kid ? { kid } : {}), ...header };
+      return json(200, { token: signJws(hdr, payload, { secret: client.client_secret }) });
     });
   }
   if (req.method === 'POST' && path === '/_admin/users') {

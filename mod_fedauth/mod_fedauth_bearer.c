@@ -1,0 +1,197 @@
+/* mod_fedauth_bearer.c - Authorization: Bearer <JWT> at locations with
+ * FedAuthBearer On: the token of one of the offered providers is verified
+ * (signature, iss, exp/nbf, aud) and mapped to user, attributes and roles
+ * like a sign-in, without a session. A verified token is kept in a
+ * per-process cache under the SHA-256 of the expected audience and the
+ * token until it expires (at most
+ * CACHE_MAX_SECONDS), so a client that sends the same token again costs a
+ * hash and a lookup, not a signature check. */
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+#include "apr_thread_mutex.h"
+#include <openssl/evp.h>
+
+#include "mod_fedauth.h"
+#include "fa_jwt.h"
+
+APLOG_USE_MODULE(fedauth);
+
+#define CACHE_MAX_ENTRIES 10000
+#define CACHE_MAX_SECONDS 300
+
+typedef struct cached_t {
+    apr_int64_t until;
+    char *rec;                  /* encoded session */
+    apr_size_t len;
+} cached_t;
+
+static struct {
+    apr_thread_mutex_t *lock;
+    apr_pool_t *pool;           /* unmanaged: dropped whole when full */
+    apr_hash_t *map;            /* SHA-256 of the token -> cached_t */
+    unsigned long hits;
+} cache;
+
+apr_status_t fedauth_bearer_child_init(apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if ((rv = apr_thread_mutex_create(&cache.lock, APR_THREAD_MUTEX_DEFAULT,
+                                      p)) != APR_SUCCESS
+        || (rv = apr_pool_create_unmanaged_ex(&cache.pool, NULL, NULL))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    cache.map = apr_hash_make(cache.pool);
+    return APR_SUCCESS;
+}
+
+/* A copy of the cached session for token hash h, or NULL. */
+static char *cache_get(apr_pool_t *p, const unsigned char *h,
+                       apr_int64_t now, apr_size_t *len)
+{
+    cached_t *c;
+    char *copy = NULL;
+
+    if (!cache.lock) {
+        return NULL;
+    }
+    apr_thread_mutex_lock(cache.lock);
+    c = apr_hash_get(cache.map, h, 32);
+    if (c && c->until > now) {
+        copy = apr_pmemdup(p, c->rec, c->len + 1);
+        *len = c->len;
+        cache.hits++;
+    }
+    apr_thread_mutex_unlock(cache.lock);
+    return copy;
+}
+
+static void cache_put(const unsigned char *h, apr_int64_t until,
+                      const char *rec, apr_size_t len)
+{
+    cached_t *c;
+
+    if (!cache.lock) {
+        return;
+    }
+    apr_thread_mutex_lock(cache.lock);
+    if (apr_hash_count(cache.map) >= CACHE_MAX_ENTRIES) {
+        /* Bounded memory: start over rather than track ages. */
+        apr_pool_clear(cache.pool);
+        cache.map = apr_hash_make(cache.pool);
+    }
+    c = apr_palloc(cache.pool, sizeof(*c));
+    c->until = until;
+    c->rec = apr_pmemdup(cache.pool, rec, len + 1);
+    c->len = len;
+    apr_hash_set(cache.map, apr_pmemdup(cache.pool, h, 32), 32, c);
+    apr_thread_mutex_unlock(cache.lock);
+}
+
+/* 401 with an RFC 6750 challenge; code is one of our stable codes (plain
+ * ASCII, safe in the quoted string). */
+static int refuse(request_rec *r, const char *code, const char *desc)
+{
+    const char *realm = ap_escape_quotes(r->pool, r->server->server_hostname
+                                         ? r->server->server_hostname
+                                         : "api");
+
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate", code
+        ? apr_psprintf(r->pool, "Bearer realm=\"%s\", error=\"invalid_token\""
+                       ", error_description=\"%s\"", realm, code)
+        : apr_psprintf(r->pool, "Bearer realm=\"%s\"", realm));
+    return fedauth_error(r, HTTP_UNAUTHORIZED, code ? code : "no_token",
+                         desc);
+}
+
+int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
+                         fedauth_dir_t *dc, const char *token)
+{
+    unsigned char h[32];
+    unsigned int hlen = sizeof(h);
+    apr_size_t tlen, len;
+    apr_int64_t now = fa_now_sec(), until;
+    fedauth_provider_t *prov;
+    fa_session_t s, *sp;
+    fa_jwt_t *jwt;
+    fa_err_t err;
+    const char *key;
+    char *rec;
+
+    memset(&err, 0, sizeof(err));
+    while (*token == ' ') {
+        token++;
+    }
+    tlen = strlen(token);
+    while (tlen > 0 && token[tlen - 1] == ' ') {
+        tlen--;
+    }
+    if (tlen == 0 || tlen > FA_JWT_MAX_BYTES) {
+        return refuse(r, "invalid_token", "The bearer token is empty or too "
+                      "large.");
+    }
+    token = apr_pstrmemdup(r->pool, token, tlen);
+    /* The key holds the audience expected here: a token verified for one
+     * location's audience is no pass for another's. */
+    key = apr_pstrcat(r->pool, dc->bearer_audience ? dc->bearer_audience
+                                                   : "", "\n", token, NULL);
+    EVP_Digest(key, strlen(key), h, &hlen, EVP_sha256(), NULL);
+    if ((rec = cache_get(r->pool, h, now, &len)) != NULL
+        && fa_session_decode(r->pool, rec, len, &sp) == APR_SUCCESS
+        && (prov = fedauth_provider_find(sc, sp->idp)) != NULL
+        && fedauth_provider_offered(dc, prov)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00501)
+                      "bearer token of %s from the cache (%lu hits)",
+                      sp->user, cache.hits);
+        fedauth_export_session(r, dc, sp);
+        fedauth_request_session_set(r, sp);
+        return OK;
+    }
+    if (fa_jwt_parse(r->pool, token, tlen, &jwt, &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00502)
+                      "bearer token refused: %s: %s", err.code, err.desc);
+        return refuse(r, "invalid_token", "The bearer token is malformed.");
+    }
+    if (!(prov = fedauth_provider_by_issuer(sc, dc, jwt))) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00503)
+                      "bearer token refused: no provider offered here has "
+                      "issuer %s", fa_oidc_loggable(r->pool,
+                          fa_jwt_claim_str(jwt, "iss"), 200));
+        return refuse(r, "wrong_iss", "The bearer token is not from an "
+                      "identity provider of this site.");
+    }
+    if (fa_idp_verify_access_token(prov->rt, fedauth_http(), r->pool, token,
+                                   dc->bearer_audience, now, &jwt, &err)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00504)
+                      "bearer token from %s refused: %s: %s", prov->idp.id,
+                      err.code, err.desc);
+        if (!strcmp(err.code, "idp_unreachable")) {
+            return fedauth_error(r, HTTP_BAD_GATEWAY, err.code, "The "
+                                 "identity provider could not be reached.");
+        }
+        return refuse(r, err.code, "The bearer token did not pass the "
+                      "checks.");
+    }
+    if (fedauth_map_session(r, sc, prov, jwt, NULL, &s, &err)
+        != APR_SUCCESS) {
+        return refuse(r, err.code, "The bearer token names no user.");
+    }
+    until = s.token_exp < now + CACHE_MAX_SECONDS ? s.token_exp
+                                                  : now + CACHE_MAX_SECONDS;
+    fa_session_encode(r->pool, &s, &rec, &len);
+    cache_put(h, until, rec, len);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00505)
+                  "bearer token of %s from %s verified and cached",
+                  s.user, prov->idp.id);
+    sp = apr_pmemdup(r->pool, &s, sizeof(s));
+    fedauth_export_session(r, dc, sp);
+    fedauth_request_session_set(r, sp);
+    return OK;
+}

@@ -1,0 +1,307 @@
+// Real Redis servers, replicas and Sentinels for the integration tests
+// (Debian's redis-server / redis-sentinel / redis-cli, Redis >= 6.2).
+// Every instance listens on 127.0.0.1 on a free port, keeps its config,
+// data and log in its own temp dir (/tmp/fedauth-redis-*), and is stopped
+// by PID with bounded waits. Nothing here talks to a Redis the test did
+// not start.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+
+import { freePort, waitForPort } from './ports.mjs';
+import { spawnTracked, stopChild, isRunning, sleep } from './procs.mjs';
+import { makeTmpDir, removeDir } from './httpd.mjs';
+
+export const REDIS_SERVER = process.env.REDIS_SERVER || '/usr/bin/redis-server';
+export const REDIS_CLI = process.env.REDIS_CLI || '/usr/bin/redis-cli';
+
+/** True when redis-server and redis-cli are installed (the tests skip otherwise). */
+export function redisAvailable() {
+  try {
+    execFileSync(REDIS_SERVER, ['--version'], { stdio: 'ignore', timeout: 5000 });
+    execFileSync(REDIS_CLI, ['--version'], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Poll fn() (sync or async) every intervalMs until it returns a truthy
+ * value, for at most timeoutMs. Resolves that value, or undefined on time
+ * out. Exceptions from fn count as "not yet".
+ */
+export async function waitUntil(fn, { timeoutMs = 10000, intervalMs = 100 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch { /* not yet */ }
+    if (Date.now() >= deadline) return undefined;
+    await sleep(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/**
+ * redis-cli against 127.0.0.1:port, bounded (timeoutMs). Resolves the raw
+ * output (--raw, trimmed); rejects when redis-cli fails or times out.
+ * auth: { user?, password? }; db: -n.
+ */
+export function redisCli(port, args, { auth, db, timeoutMs = 5000 } = {}) {
+  const a = ['-h', '127.0.0.1', '-p', String(port), '--raw'];
+  if (auth?.user) a.push('--user', auth.user);
+  if (auth?.password) a.push('--pass', auth.password, '--no-auth-warning');
+  if (db !== undefined) a.push('-n', String(db));
+  a.push(...args.map(String));
+  return new Promise((resolve, reject) => {
+    execFile(REDIS_CLI, a, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) {
+        const e = new Error(`redis-cli -p ${port} ${args.join(' ')}: ${err.killed ? 'timed out' : err.message} ${stderr}`);
+        e.stdout = stdout;
+        reject(e);
+        return;
+      }
+      resolve(String(stdout).replace(/\n+$/, ''));
+    });
+  });
+}
+
+/**
+ * startRedis({
+ *   port?,                 // default: a free port
+ *   appendonly?,           // true: AOF with appendfsync always (data survives a restart)
+ *   requirepass?,          // password of the default user
+ *   users?: ['name on >pw ~fedauth:* +@all', ...],   // ACL `user` lines
+ *   replicaOf?: port,      // replica of 127.0.0.1:<port>
+ *   extra?: 'more redis.conf lines',
+ *   startTimeoutMs?
+ * }) -> handle:
+ *   { port, dir, pid, auth, cli(args, {db}), keys(db, pattern), info(section),
+ *     stop(), start({ wipe? }), pause(), resume(), running(), log(), cleanup() }
+ * The handle's own commands authenticate as the default user with
+ * requirepass (or `auth` given explicitly).
+ */
+export async function startRedis(opts = {}) {
+  const dir = makeTmpDir('redis', 0o700);
+  const port = opts.port || await freePort();
+  const conf = path.join(dir, 'redis.conf');
+  const lines = [
+    `bind 127.0.0.1`,
+    `port ${port}`,
+    'daemonize no',
+    `dir "${dir}"`,
+    `logfile "${path.join(dir, 'redis.log')}"`,
+    'save ""',
+    `appendonly ${opts.appendonly ? 'yes' : 'no'}`,
+    'appendfsync always',
+    'databases 16',
+    opts.requirepass ? `requirepass "${opts.requirepass}"` : '',
+    ...(opts.users || []).map((u) => `user ${u}`),
+    opts.replicaOf ? `replicaof 127.0.0.1 ${opts.replicaOf}` : '',
+    opts.replicaOf ? 'repl-diskless-sync no' : '',
+    opts.extra || '',
+  ].filter(Boolean);
+  fs.writeFileSync(conf, `${lines.join('\n')}\n`);
+  const h = {
+    port,
+    dir,
+    confFile: conf,
+    child: null,
+    pid: null,
+    auth: opts.auth || (opts.requirepass ? { password: opts.requirepass } : undefined),
+  };
+  const logFile = path.join(dir, 'redis.log');
+  h.log = () => { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } };
+  h.running = () => isRunning(h.child);
+  h.cli = (args, o = {}) => redisCli(port, args, { auth: h.auth, ...o });
+  /** Key names in db matching pattern (SCAN, so also on big dbs). */
+  h.keys = async (db = 0, pattern = '*') => {
+    const out = await h.cli(['--scan', '--pattern', pattern], { db });
+    return out ? out.split('\n').filter(Boolean) : [];
+  };
+  /** INFO <section> as { field: value }. */
+  h.info = async (section = 'all') => {
+    const out = await h.cli(['INFO', section]);
+    const o = {};
+    for (const l of out.split(/\r?\n/)) {
+      const i = l.indexOf(':');
+      if (i > 0 && !l.startsWith('#')) o[l.slice(0, i)] = l.slice(i + 1).trim();
+    }
+    return o;
+  };
+  /** (Re)start on the same port with the same config and data dir; wipe: delete the data first. */
+  h.start = async ({ wipe = false, startTimeoutMs = opts.startTimeoutMs || 10000 } = {}) => {
+    if (h.running()) throw new Error(`redis on ${port} is running`);
+    if (wipe) {
+      for (const f of fs.readdirSync(dir)) {
+        if (f !== 'redis.conf' && f !== 'redis.log') fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+      }
+    }
+    const child = spawnTracked(REDIS_SERVER, [conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d) => { stderr += d; });
+    h.child = child;
+    h.pid = child.pid;
+    const up = await waitForPort(port, startTimeoutMs, () => isRunning(child));
+    const pong = up && await waitUntil(async () => (await h.cli(['PING'], { timeoutMs: 2000 })) === 'PONG', { timeoutMs: startTimeoutMs });
+    if (!pong) {
+      await stopChild(child, 3000);
+      throw new Error(`redis-server did not start on 127.0.0.1:${port}\n--- stderr:\n${stderr}\n--- redis.log:\n${h.log()}`);
+    }
+    return h;
+  };
+  /** SIGTERM (a clean shutdown: the AOF is flushed), bounded; SIGCONT first if paused. */
+  h.stop = async () => {
+    if (!h.child) return undefined;
+    if (h.paused) h.resume();
+    return stopChild(h.child, 5000);
+  };
+  /** SIGSTOP: the port still accepts connections (kernel backlog), nothing answers. */
+  h.pause = () => {
+    if (h.running()) { process.kill(h.pid, 'SIGSTOP'); h.paused = true; }
+  };
+  h.resume = () => {
+    if (h.paused) { try { process.kill(h.pid, 'SIGCONT'); } catch { /* gone */ } h.paused = false; }
+  };
+  h.cleanup = () => removeDir(dir);
+  try {
+    await h.start();
+  } catch (e) {
+    h.cleanup();
+    throw e;
+  }
+  return h;
+}
+
+/**
+ * startSentinel({ masterPort, masterName = 'mymaster', quorum = 1,
+ *   downAfterMs = 1000, failoverTimeoutMs = 5000, port? }) -> handle:
+ *   { port, dir, pid, cli(args), masterAddr() -> { host, port } | null,
+ *     replicas() -> [{ ip, port, flags }], stop(), log(), cleanup() }
+ * Sentinel rewrites its config file, so it lives in the handle's temp dir.
+ */
+export async function startSentinel(opts) {
+  const dir = makeTmpDir('sentinel', 0o700);
+  const port = opts.port || await freePort();
+  const name = opts.masterName || 'mymaster';
+  const conf = path.join(dir, 'sentinel.conf');
+  fs.writeFileSync(conf, [
+    'bind 127.0.0.1',
+    `port ${port}`,
+    'daemonize no',
+    `dir "${dir}"`,
+    `logfile "${path.join(dir, 'sentinel.log')}"`,
+    `sentinel monitor ${name} 127.0.0.1 ${opts.masterPort} ${opts.quorum || 1}`,
+    `sentinel down-after-milliseconds ${name} ${opts.downAfterMs || 1000}`,
+    `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs || 5000}`,
+    `sentinel parallel-syncs ${name} 1`,
+    '',
+  ].join('\n'));
+  const child = spawnTracked(REDIS_SERVER, [conf, '--sentinel'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => { stderr += d; });
+  const logFile = path.join(dir, 'sentinel.log');
+  const h = {
+    port, dir, child, pid: child.pid, masterName: name,
+    log: () => { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } },
+    running: () => isRunning(child),
+    cli: (args, o = {}) => redisCli(port, args, o),
+    cleanup: () => removeDir(dir),
+    stop: () => stopChild(child, 5000),
+  };
+  h.masterAddr = async () => {
+    const out = await h.cli(['SENTINEL', 'get-master-addr-by-name', name]);
+    const [host, p] = out.split('\n');
+    return p ? { host, port: Number(p) } : null;
+  };
+  h.replicas = async () => {
+    // --raw prints a flat list: key, value, key, value ... per replica,
+    // replicas one after the other; every record starts with "name".
+    const out = await h.cli(['SENTINEL', 'replicas', name]);
+    const items = out.split('\n');
+    const recs = [];
+    for (let i = 0; i + 1 < items.length; i += 2) {
+      if (items[i] === 'name') recs.push({});
+      if (recs.length) recs[recs.length - 1][items[i]] = items[i + 1];
+    }
+    return recs.map((r) => ({ ip: r.ip, port: Number(r.port), flags: r.flags || '' }));
+  };
+  const up = await waitForPort(port, 10000, () => isRunning(child));
+  if (!up) {
+    await stopChild(child, 3000);
+    const msg = `redis sentinel did not start on 127.0.0.1:${port}\n--- stderr:\n${stderr}\n--- log:\n${h.log()}`;
+    h.cleanup();
+    throw new Error(msg);
+  }
+  return h;
+}
+
+/**
+ * A master, `replicas` replicas (default 1) and `sentinels` Sentinels
+ * (default 1; quorum = majority), all on loopback; resolves once every
+ * replica is in sync and every Sentinel knows the master and all replicas
+ * (bounded by readyTimeoutMs). { master, replicas: [...], sentinels: [...],
+ *   sentinelHosts: '127.0.0.1:p1,127.0.0.1:p2', masterName, stop(), cleanup(),
+ *   currentMaster() -> port per the first Sentinel that answers }
+ */
+export async function startSentinelGroup({
+  replicas = 1, sentinels = 1, masterName = 'mymaster', downAfterMs = 1000,
+  failoverTimeoutMs = 5000, readyTimeoutMs = 20000,
+} = {}) {
+  const g = { master: null, replicas: [], sentinels: [], masterName };
+  g.all = () => [...g.sentinels, g.master, ...g.replicas].filter(Boolean);
+  g.stop = async () => {
+    // Sentinels first, so that they do not react to the servers going away.
+    for (const s of g.sentinels) await s.stop();
+    for (const r of [...g.replicas, g.master].filter(Boolean)) await r.stop();
+  };
+  g.cleanup = () => g.all().forEach((x) => x.cleanup());
+  try {
+    g.master = await startRedis({});
+    for (let i = 0; i < replicas; i++) g.replicas.push(await startRedis({ replicaOf: g.master.port }));
+    const quorum = Math.floor(sentinels / 2) + 1;
+    for (let i = 0; i < sentinels; i++) {
+      g.sentinels.push(await startSentinel({
+        masterPort: g.master.port, masterName, quorum, downAfterMs, failoverTimeoutMs,
+      }));
+    }
+    g.sentinelHosts = g.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',');
+    const synced = await waitUntil(async () => {
+      for (const r of g.replicas) {
+        const info = await r.info('replication');
+        if (info.master_link_status !== 'up') return false;
+      }
+      for (const s of g.sentinels) {
+        const m = await s.masterAddr();
+        if (!m || m.port !== g.master.port) return false;
+        const known = await s.replicas();
+        for (const r of g.replicas) {
+          const k = known.find((x) => x.port === r.port);
+          if (!k || /s_down|o_down|disconnected/.test(k.flags)) return false;
+        }
+      }
+      return true;
+    }, { timeoutMs: readyTimeoutMs, intervalMs: 200 });
+    if (!synced) {
+      throw new Error(`sentinel group not ready within ${readyTimeoutMs} ms\n${g.sentinels.map((s) => `--- sentinel ${s.port}:\n${s.log().slice(-3000)}`).join('\n')}`);
+    }
+  } catch (e) {
+    await g.stop();
+    g.cleanup();
+    throw e;
+  }
+  g.currentMaster = async () => {
+    for (const s of g.sentinels) {
+      try {
+        const m = await s.masterAddr();
+        if (m) return m.port;
+      } catch { /* next */ }
+    }
+    return null;
+  };
+  g.byPort = (p) => [g.master, ...g.replicas].find((x) => x.port === p);
+  return g;
+}
