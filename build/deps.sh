@@ -2,13 +2,17 @@
 # Installs what building, the demo and the tests need on Debian 12:
 # Debian packages (only when one is missing) and the test tier's npm
 # packages (from t/package-lock.json). Safe to run again.
+# build/deps.sh --bench also installs mod_auth_openidc for t/bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential autoconf automake libtool pkg-config
       apache2 apache2-dev libcurl4-openssl-dev libssl-dev libjansson-dev
-      libhiredis-dev check redis-server chromium curl)
+      libhiredis-dev check redis-server redis-sentinel chromium curl
+      clang libclang-rt-14-dev wrk)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+# The side-by-side benchmark (t/bench) also measures mod_auth_openidc.
+[ "${1:-}" = "--bench" ] && pkgs+=(libapache2-mod-auth-openidc)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -7,6 +7,7 @@
  * restart or a fail-over the first use of an old connection fails, the
  * retry does not. Commands are sent as argument vectors (binary-safe);
  * nothing from outside is ever formatted into a command. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -202,17 +203,34 @@ static redisContext *connect_to(const redis_t *rs, const char *host,
     return c;
 }
 
-/* Runs one command on c; the reply, or NULL with err set. */
-static redisReply *run(redisContext *c, int argc, const char **argv,
-                       const size_t *lens, fa_err_t *err)
+/* Runs one command on c; the reply, or NULL with err set. *timed_out
+ * says whether the server did not answer in time (a hung server, where a
+ * retry would only wait as long again), as opposed to a broken
+ * connection. */
+static redisReply *run_timed(redisContext *c, int argc, const char **argv,
+                             const size_t *lens, int *timed_out,
+                             fa_err_t *err)
 {
-    redisReply *reply = redisCommandArgv(c, argc, argv, lens);
+    redisReply *reply;
 
+    errno = 0;
+    reply = redisCommandArgv(c, argc, argv, lens);
+    if (timed_out) {
+        *timed_out = !reply && c->err == REDIS_ERR_IO
+                     && (errno == EAGAIN || errno == EWOULDBLOCK
+                         || errno == ETIMEDOUT);
+    }
     if (!reply) {
         fa_err_set(err, "store_unavailable", "redis: %s",
                    c->errstr[0] ? c->errstr : "no reply");
     }
     return reply;
+}
+
+static redisReply *run(redisContext *c, int argc, const char **argv,
+                       const size_t *lens, fa_err_t *err)
+{
+    return run_timed(c, argc, argv, lens, NULL, err);
 }
 
 static int reply_ok(redisReply *reply, fa_err_t *err, const char *what)
@@ -488,14 +506,14 @@ static apr_status_t command(redis_t *rs, int argc, const char **argv,
 {
     conn_t *conn;
     redisReply *reply;
-    int attempt, reused;
+    int attempt, reused, timed_out;
 
     *preply = NULL;
     for (attempt = 0; attempt < 2; attempt++) {
         if (!(conn = acquire(rs, &reused, err))) {
             return APR_EGENERAL;
         }
-        reply = run(conn->c, argc, argv, lens, err);
+        reply = run_timed(conn->c, argc, argv, lens, &timed_out, err);
         if (reply && !moved_on(reply)) {
             release(rs, conn, 0);
             if (reply->type == REDIS_REPLY_ERROR) {
@@ -518,6 +536,12 @@ static apr_status_t command(redis_t *rs, int argc, const char **argv,
             apr_thread_mutex_lock(rs->lock);
             rs->down_until_ms = 0;   /* look the master up right away */
             apr_thread_mutex_unlock(rs->lock);
+        }
+        if (timed_out) {
+            /* A hung server: no second wait, and no new connects for a
+             * moment. */
+            mark_down(rs, 0);
+            break;
         }
         if (!reused && !rs->conf.master_name) {
             break;

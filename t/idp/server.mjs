@@ -16,6 +16,16 @@
 //     users: [{ username, password, claims: { sub, email, ... groups },
 //               userinfoOnly?: { ... } }],
 //     idTokenTTL?, adminToken? }
+//   resourceServers?: { "<resource indicator>": { scope? (default "api"),
+//       audience? (default: the indicator), accessTokenTTL? (s, default 600),
+//       userClaims?: [names of the user's claims copied into its access
+//       tokens], clientClaims?: { "<client_id>": { claims put into that
+//       client's client_credentials tokens } } } },
+//   defaultResource? (indicator used when a request names none)
+//   With resourceServers, oidc-provider's resourceIndicators feature (RFC
+//   8707) issues JWT access tokens (RS256, typ at+jwt, aud = audience) for
+//   requests with resource=<indicator>, and the client_credentials grant is
+//   enabled (a client still needs it in its grant_types).
 //   A user's `userinfoOnly` claims are served by the userinfo endpoint only
 //   (merged over `claims` there; never in the ID token), as IdPs that put
 //   name, email or groups only into userinfo do. Claim names beyond the
@@ -56,7 +66,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import Provider from 'oidc-provider';
+import Provider, { errors as oidcErrors } from 'oidc-provider';
 
 const { values: args } = parseArgs({ options: { config: { type: 'string' } } });
 if (!args.config) {
@@ -167,6 +177,42 @@ function customClaimNames() {
 
 const idTokenTTL = Number(config.idTokenTTL) > 0 ? Number(config.idTokenTTL) : 600;
 
+// Resource servers with JWT access tokens (config.resourceServers, see the head).
+const resourceServers = config.resourceServers && typeof config.resourceServers === 'object'
+  ? config.resourceServers : null;
+function resourceFeatures() {
+  if (!resourceServers) return {};
+  return {
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: (_ctx, _client, oneOf) => (oneOf ? oneOf[0] : (config.defaultResource || undefined)),
+      getResourceServerInfo(_ctx, indicator) {
+        const rs = resourceServers[indicator];
+        if (!rs) throw new oidcErrors.InvalidTarget();
+        return {
+          scope: rs.scope || 'api',
+          audience: rs.audience || indicator,
+          accessTokenTTL: Number(rs.accessTokenTTL) > 0 ? Number(rs.accessTokenTTL) : 600,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
+  };
+}
+async function extraTokenClaims(_ctx, token) {
+  const rs = resourceServers?.[token.resourceServer?.identifier?.()];
+  if (!rs) return undefined;
+  if (token.accountId) {
+    const user = findUserBySub(token.accountId);
+    const out = {};
+    for (const k of rs.userClaims || []) if (user?.claims?.[k] !== undefined) out[k] = user.claims[k];
+    return out;
+  }
+  return rs.clientClaims?.[token.clientId] || undefined;
+}
+
 const provider = new Provider(issuer, {
   clients: config.clients || [],
   jwks: { keys },
@@ -200,10 +246,12 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false },
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
+    ...resourceFeatures(),
     // PKCE (S256 is the only method oidc-provider v9 supports) is required
     // below, for confidential clients too.
   },
   pkce: { required: () => true },
+  ...(resourceServers ? { extraTokenClaims } : {}),
   enabledJWA: {
     idTokenSigningAlgValues: [
       'RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'HS256',

@@ -79,8 +79,13 @@ describe('harness', () => {
     const srv = net.createServer();
     await new Promise((r) => srv.listen(port, '127.0.0.1', r));
     await new Promise((r) => srv.close(r));
-    const child = spawnTracked(process.execPath, ['-e', "process.on('SIGTERM',()=>{}); setInterval(()=>{},1000)"]);
-    await new Promise((r) => { setTimeout(r, 200); });
+    // The child says when its SIGTERM handler is in place (a fixed wait is
+    // too short on a loaded machine).
+    const child = spawnTracked(process.execPath, ['-e', "process.on('SIGTERM',()=>{}); process.stdout.write('ready\\n'); setInterval(()=>{},1000)"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('child not ready in 10 s')), 10000);
+      child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
+    });
     assert.equal(isRunning(child), true);
     const t = Date.now();
     const info = await stopChild(child, 500); // ignores SIGTERM: SIGKILL after 0.5 s

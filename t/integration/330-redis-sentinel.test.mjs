@@ -3,9 +3,13 @@
 // hosts: A lists the three Sentinels, B lists a dead Sentinel port first
 // (the module must ask the next one). Sign in; SENTINEL FAILOVER mymaster;
 // once the Sentinels report the new master the existing session keeps
-// working (replication copied it) and a new sign-in works; after the
-// switch has settled (the old master has become a replica of the new one)
-// every session still works and the sessions are on the new master.
+// working (replication copied it); a new sign-in a moment later works and
+// is written to the new master (issue5.md: the master is re-checked at
+// most once a second, "so within about a second after Sentinel names the
+// new master, every process writes there; a write in that second may
+// still land on the old master and be lost": the test waits 1.5 s after
+// the switch before that sign-in); after the switch has settled (the old
+// master has become a replica of the new one) every session still works.
 //
 // Allowed: at most ONE failed request (5xx) per host while the switch
 // happens (a kept connection to the old master may break under a
@@ -14,7 +18,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  Browser, parseEnv, dump, SESSION_COOKIE, freePort,
+  Browser, parseEnv, dump, SESSION_COOKIE, freePort, sleep,
 } from '../lib/index.mjs';
 import { startSentinelGroup, redisAvailable, waitUntil } from '../lib/redis.mjs';
 import { startHosts } from '../lib/cluster.mjs';
@@ -29,6 +33,7 @@ describe('Sentinel: fail-over keeps sessions', { skip: !redisAvailable() && 'red
   let oldMaster;
   let newMaster;
   const failures = { 0: [], 1: [] };
+  let switchedAt;
   const browsers = [new Browser(), new Browser()];
   const prot = (i) => `${c.bases[i]}/protected/env.cgi`;
 
@@ -82,6 +87,7 @@ FedAuthRedisTimeout 1`,
       return (await newMaster.info('replication')).role === 'master';
     }, { timeoutMs: 30000, intervalMs: 100 });
     assert.ok(switched, `no switch within 30 s\n${g.sentinels[0].log().slice(-3000)}`);
+    switchedAt = Date.now();
   });
 
   it('right after the switch: the existing sessions keep working on A and B (at most one failed request each)', async () => {
@@ -94,7 +100,9 @@ FedAuthRedisTimeout 1`,
   });
 
   let fresh;
-  it('right after the switch: a new sign-in works on A and B', async () => {
+  it('1.5 s after the switch (the old master is still writable until Sentinel converts it): a new sign-in works on A and B', async () => {
+    assert.ok(switchedAt, 'switched');
+    await sleep(Math.max(0, switchedAt + 1500 - Date.now()));
     fresh = [new Browser(), new Browser()];
     for (const i of [0, 1]) {
       const r = await fresh[i].login(prot(i), 'bob', 'bob-pass-2');
@@ -105,7 +113,7 @@ FedAuthRedisTimeout 1`,
     }
   });
 
-  it('right after the switch: the sessions of those sign-ins are written to the new master (issue5.md: "after a SENTINEL FAILOVER the next request or the one after finds the new master")', async () => {
+  it('those sign-ins wrote their sessions to the new master, none only to the old one (issue5.md: "within about a second after Sentinel names the new master, every process writes there")', async () => {
     assert.ok(fresh, 'signed in after the switch');
     const onNew = await newMaster.keys(DB, `${PREFIX}s:*`);
     const onOld = await oldMaster.keys(DB, `${PREFIX}s:*`);
@@ -122,7 +130,7 @@ FedAuthRedisTimeout 1`,
     assert.ok(settled, `old master not converted within 30 s: ${JSON.stringify(await oldMaster.info('replication'))}`);
   });
 
-  it('after the switch settled: every session (the old ones and those made right after the fail-over) still works, no 5xx', async () => {
+  it('after the switch settled: every session (the old ones and those made after the fail-over) still works, no 5xx', async () => {
     const lost = [];
     for (const i of [0, 1]) {
       for (const [who, br] of [['old session', browsers[i]], ['session made after the fail-over', fresh?.[i]]]) {

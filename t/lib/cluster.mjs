@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import { freePort } from './ports.mjs';
 import { startIdp, defaultUsers, clientFor } from './idp.mjs';
 import { startHttpd, requireModule } from './httpd.mjs';
-import { providerFromClient, protectedLocation, dump } from './fedauth.mjs';
+import { providerFromClient, protectedLocation } from './fedauth.mjs';
 import { checkErrorLog } from './errorlog.mjs';
 import { parseForm } from './browser.mjs';
 
@@ -194,4 +194,3 @@ export async function postLogoutToken(base, id, token, { body, contentType = 'ap
   };
 }
 
-export { dump };

@@ -16,11 +16,12 @@ export const IDP_SERVER = path.resolve(here, '../idp/server.mjs');
  *   { issuer, port, pid, dir, admin(path, opts), events(), stop(), log() }
  * port 0 (default) lets the IdP pick a free port itself, so there is no race.
  */
-export async function startIdp({ clients = [], users = [], idTokenTTL, port = 0, readyTimeoutMs = 15000 } = {}) {
+export async function startIdp({ clients = [], users = [], idTokenTTL, port = 0, readyTimeoutMs = 15000, extraConfig = {} } = {}) {
   const dir = makeTmpDir('idp', 0o700);
   const adminToken = crypto.randomBytes(16).toString('hex');
   const cfgFile = path.join(dir, 'idp.json');
-  fs.writeFileSync(cfgFile, JSON.stringify({ port, clients, users, idTokenTTL, adminToken }, null, 2));
+  // extraConfig: more members of the IdP's config (e.g. resourceServers, see t/idp/server.mjs)
+  fs.writeFileSync(cfgFile, JSON.stringify({ ...extraConfig, port, clients, users, idTokenTTL, adminToken }, null, 2));
   const logFile = path.join(dir, 'idp.log');
   const logFd = fs.openSync(logFile, 'a');
 

@@ -34,6 +34,11 @@ import { checkErrorLog } from './errorlog.mjs';
  *     extraPorts?: n,           // n more free ports for the config (ctx.ports)
  *     ...the other options above
  *   })
+ * An IdP entry may also have clients: [more oidc-provider client metadata,
+ * e.g. t/lib/tokens.mjs apiClient()] and idpConfig: {more IdP config
+ * members, e.g. resourceServers (t/idp/server.mjs)}; a provider may have
+ * clientExtra: {metadata} or (client) => {metadata} merged into its client
+ * (e.g. another redirect URI for a node relying party).
  * `providers`/`users`/`idTokenTTL` at the top level are the same as one IdP
  * named 'default'. The providers are written in the order given (IdP by
  * IdP). setup(idp) runs after that IdP is up and before httpd starts (e.g.
@@ -78,6 +83,10 @@ export async function startSite(opts = {}) {
         alg: p.alg || 'RS256',
         secret: p.secret,
       });
+      // clientExtra: more client metadata (object, or function of the client metadata)
+      if (p.clientExtra) {
+        clients[p.id] = { ...clients[p.id], ...(typeof p.clientExtra === 'function' ? p.clientExtra(clients[p.id]) : p.clientExtra) };
+      }
       providerList.push({ spec: p, idpName: spec.name });
     }
   }
@@ -148,9 +157,12 @@ export async function startSite(opts = {}) {
     for (const spec of idpSpecs) {
       const own = providerList.filter((p) => p.idpName === spec.name).map((p) => clients[p.spec.id]);
       const idp = await startIdp({
-        clients: own,
+        // spec.clients: more clients of this IdP (not providers of httpd)
+        clients: [...own, ...(spec.clients || [])],
         users: spec.users || defaultUsers(),
         idTokenTTL: spec.idTokenTTL,
+        // spec.idpConfig: more IdP config members (e.g. resourceServers)
+        extraConfig: spec.idpConfig || {},
       });
       site.idps[spec.name] = idp;
       if (!site.idp) site.idp = idp;

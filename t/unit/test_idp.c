@@ -87,14 +87,12 @@ static const char *b64(const char *s)
     return fa_b64url_encode(pool, (const unsigned char *)s, strlen(s));
 }
 
-static const char *id_token(const key_t_ *k, const char *aud)
+/* A token signed with k: header and claims are JSON texts. */
+static const char *signed_token(const key_t_ *k, const char *header,
+                                const char *claims)
 {
-    const char *input = apr_pstrcat(pool,
-        b64(apr_psprintf(pool, "{\"alg\":\"EdDSA\",\"kid\":\"%s\"}", k->kid)),
-        ".", b64(apr_psprintf(pool, "{\"iss\":\"" ISS "\",\"aud\":\"%s\","
-                              "\"sub\":\"alice\",\"iat\":%d,\"exp\":%d,"
-                              "\"nonce\":\"n-1\"}", aud, T0, T0 + 86400)),
-        NULL);
+    const char *input = apr_pstrcat(pool, b64(header), ".", b64(claims),
+                                    NULL);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char sig[64];
     size_t len = sizeof(sig);
@@ -105,6 +103,20 @@ static const char *id_token(const key_t_ *k, const char *aud)
     EVP_MD_CTX_free(ctx);
     return apr_pstrcat(pool, input, ".", fa_b64url_encode(pool, sig, len),
                        NULL);
+}
+
+static const char *header_of(const key_t_ *k, const char *typ)
+{
+    return apr_psprintf(pool, "{\"alg\":\"EdDSA\",\"kid\":\"%s\"%s%s%s}",
+                        k->kid, typ ? ",\"typ\":\"" : "", typ ? typ : "",
+                        typ ? "\"" : "");
+}
+
+static const char *id_token(const key_t_ *k, const char *aud)
+{
+    return signed_token(k, header_of(k, NULL), apr_psprintf(pool,
+        "{\"iss\":\"" ISS "\",\"aud\":\"%s\",\"sub\":\"alice\","
+        "\"iat\":%d,\"exp\":%d,\"nonce\":\"n-1\"}", aud, T0, T0 + 86400));
 }
 
 static const char *jwks_of(const key_t_ *a, const key_t_ *b)
@@ -310,6 +322,135 @@ START_TEST(issuer_templates)
 }
 END_TEST
 
+START_TEST(access_tokens)
+{
+    key_t_ k1 = make_key("k1");
+    fa_idp_t *idp = new_idp();
+    fa_jwt_t *jwt;
+    fa_err_t err;
+    const char *at = apr_psprintf(pool, "{\"iss\":\"" ISS "\","
+        "\"aud\":[\"api://orders\",\"api://other\"],\"azp\":\"spa\","
+        "\"sub\":\"alice\",\"exp\":%d}", T0 + 600);
+
+    fake.jwks = jwks_of(&k1, NULL);
+    /* azp names the calling app: not checked; iat not needed */
+    ck_assert_msg(fa_idp_verify_access_token(idp, &http, pool,
+                  signed_token(&k1, header_of(&k1, "at+jwt"), at),
+                  "api://orders", T0, &jwt, &err) == APR_SUCCESS,
+                  "%s: %s", err.code, err.desc);
+    ck_assert_int_ne(fa_idp_verify_access_token(idp, &http, pool,
+                     signed_token(&k1, header_of(&k1, NULL), at),
+                     "api://billing", T0, &jwt, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "wrong_aud");
+    ck_assert_int_ne(fa_idp_verify_access_token(idp, &http, pool,
+                     signed_token(&k1, header_of(&k1, NULL), at),
+                     "api://orders", T0 + 700, &jwt, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "token_expired");
+    /* an ID token of the app is no access token to its API */
+    ck_assert_int_ne(fa_idp_verify_access_token(idp, &http, pool,
+                     id_token(&k1, "app"), NULL, T0, &jwt, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_token");
+    /* ...unless it says it is one (RFC 9068) */
+    ck_assert_int_eq(fa_idp_verify_access_token(idp, &http, pool,
+                     signed_token(&k1, header_of(&k1, "at+jwt"),
+                     apr_psprintf(pool, "{\"iss\":\"" ISS "\",\"aud\":"
+                     "\"app\",\"sub\":\"a\",\"exp\":%d,\"nonce\":\"x\"}",
+                     T0 + 60)), NULL, T0, &jwt, &err), APR_SUCCESS);
+    EVP_PKEY_free(k1.pkey);
+}
+END_TEST
+
+START_TEST(hmac_never_for_bearer)
+{
+    fa_idp_conf_t conf;
+    fa_idp_t *idp;
+    fa_jwt_t *jwt;
+    fa_err_t err;
+    const char *input = apr_pstrcat(pool,
+        b64("{\"alg\":\"HS256\"}"), ".",
+        b64(apr_psprintf(pool, "{\"iss\":\"" ISS "\",\"aud\":\"app\","
+                         "\"sub\":\"a\",\"exp\":%d,\"iat\":%d}",
+                         T0 + 60, T0)), NULL);
+    unsigned char mac[32];
+    size_t maclen = sizeof(mac);
+    const char *tok;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.id = "corp";
+    conf.issuer = ISS;
+    conf.client.client_id = "app";
+    conf.client.client_secret = "client-secret-value";
+    ck_assert_int_eq(fa_idp_create(pool, &conf, &idp), APR_SUCCESS);
+    ck_assert_ptr_nonnull(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL,
+        conf.client.client_secret, strlen(conf.client.client_secret),
+        (const unsigned char *)input, strlen(input), mac, sizeof(mac),
+        &maclen));
+    tok = apr_pstrcat(pool, input, ".", fa_b64url_encode(pool, mac, maclen),
+                      NULL);
+    /* fine as an ID token of a client with a secret ... */
+    ck_assert_int_eq(fa_idp_verify_id_token(idp, &http, pool, tok, NULL, T0,
+                                            &jwt, &err), APR_SUCCESS);
+    /* ... never as a bearer token: anyone with the secret could mint one */
+    ck_assert_int_ne(fa_idp_verify_access_token(idp, &http, pool, tok, NULL,
+                                                T0, &jwt, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "unsupported_alg");
+}
+END_TEST
+
+START_TEST(logout_tokens)
+{
+    key_t_ k1 = make_key("k1");
+    fa_idp_t *idp = new_idp();
+    fa_jwt_t *jwt;
+    fa_err_t err;
+    const char *ev = "\"events\":{\"http://schemas.openid.net/event/"
+                     "backchannel-logout\":{}}";
+    const char *base = apr_psprintf(pool, "\"iss\":\"" ISS "\","
+                                    "\"aud\":\"app\",\"iat\":%d,"
+                                    "\"exp\":%d,\"jti\":\"j1\"", T0,
+                                    T0 + 120);
+
+    fake.jwks = jwks_of(&k1, NULL);
+    ck_assert_msg(fa_idp_verify_logout_token(idp, &http, pool,
+                  signed_token(&k1, header_of(&k1, "logout+jwt"),
+                  apr_psprintf(pool, "{%s,%s,\"sid\":\"s-1\"}", base, ev)),
+                  T0, &jwt, &err) == APR_SUCCESS, "%s: %s", err.code,
+                  err.desc);
+    /* sub alone is enough too */
+    ck_assert_int_eq(fa_idp_verify_logout_token(idp, &http, pool,
+                     signed_token(&k1, header_of(&k1, NULL),
+                     apr_psprintf(pool, "{%s,%s,\"sub\":\"alice\"}", base,
+                                  ev)), T0, &jwt, &err), APR_SUCCESS);
+    /* no event, a nonce, neither sid nor sub: refused */
+    ck_assert_int_ne(fa_idp_verify_logout_token(idp, &http, pool,
+                     signed_token(&k1, header_of(&k1, NULL),
+                     apr_psprintf(pool, "{%s,\"sid\":\"s-1\"}", base)), T0,
+                     &jwt, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_logout_token");
+    ck_assert_int_ne(fa_idp_verify_logout_token(idp, &http, pool,
+                     signed_token(&k1, header_of(&k1, NULL),
+                     apr_psprintf(pool, "{%s,%s,\"sid\":\"s\",\"nonce\":"
+                                  "\"n\"}", base, ev)), T0, &jwt, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_logout_token");
+    ck_assert_int_ne(fa_idp_verify_logout_token(idp, &http, pool,
+                     signed_token(&k1, header_of(&k1, NULL),
+                     apr_psprintf(pool, "{%s,%s}", base, ev)), T0, &jwt,
+                     &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_logout_token");
+    /* and the checks of every token: audience */
+    ck_assert_int_ne(fa_idp_verify_logout_token(idp, &http, pool,
+                     signed_token(&k1, header_of(&k1, NULL),
+                     apr_psprintf(pool, "{\"iss\":\"" ISS "\",\"aud\":"
+                     "\"other\",\"iat\":%d,\"exp\":%d,%s,\"sid\":\"s\"}",
+                     T0, T0 + 60, ev)), T0, &jwt, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "wrong_aud");
+    EVP_PKEY_free(k1.pkey);
+}
+END_TEST
+
 Suite *suite_idp(void)
 {
     Suite *s = suite_create("idp");
@@ -321,6 +462,9 @@ Suite *suite_idp(void)
     tcase_add_test(tc, stale_copy_when_idp_down);
     tcase_add_test(tc, idp_unreachable_from_the_start);
     tcase_add_test(tc, issuer_templates);
+    tcase_add_test(tc, access_tokens);
+    tcase_add_test(tc, hmac_never_for_bearer);
+    tcase_add_test(tc, logout_tokens);
     suite_add_tcase(s, tc);
     return s;
 }
