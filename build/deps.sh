@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential autoconf automake libtool pkg-config
       apache2 apache2-dev libcurl4-openssl-dev libssl-dev libjansson-dev
-      libhiredis-dev check redis-server redis-sentinel chromium curl
+      libhiredis-dev check redis-server chromium curl
       clang libclang-rt-14-dev wrk)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 # The side-by-side benchmark (t/bench) also measures mod_auth_openidc.
