@@ -1,0 +1,470 @@
+#!/usr/bin/env node
+// Side-by-side benchmark of the per-request path (issue 8): the same 1 KiB
+// static file served by httpd instances with identical MPM settings,
+//   A  plain httpd, no auth module
+//   B  mod_fedauth, embedded shm session store
+//   C  mod_fedauth, FedAuthSessionStore redis://127.0.0.1:<port>
+//   D  mod_auth_openidc (Debian's), server-side sessions in its shm cache
+//   E  mod_auth_openidc, server-side sessions in Redis
+// one sign-in per server through the real test IdP (t/idp/server.mjs),
+// login time measured (sequential, median), then wrk rounds interleaved
+// A B C D E A B C D E ... with the session cookie. See t/bench/README.md.
+//
+//   node t/bench/run.mjs [--rounds 5] [--seconds 10] [--only A,B,...]
+//                        [--logins 10] [--threads 2] [--connections 32]
+//                        [--warmup 3] [--pin] [--no-count-status] [--smoke]
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { execFile, execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+import {
+  freePort, startIdp, defaultUsers, clientFor, Browser, checkErrorLog, moduleBuilt,
+  modulePath, REPO, APACHE,
+} from '../lib/index.mjs';
+import { startRedis, redisAvailable } from '../lib/redis.mjs';
+import { stopChild, spawnTracked } from '../lib/procs.mjs';
+import {
+  startServer, plainConf, fedauthConf, openidcConf, OIDC_MODULE, FILE_PATH, FILE_BYTES, MPM,
+  cpuSeconds, childrenRssKiB,
+} from './servers.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const LUA = path.join(here, 'report.lua');
+const OUT_DIR = path.join(REPO, 'build', 'out', 'bench');
+
+// ------------------------------------------------------------------ options
+const { values: o } = parseArgs({
+  options: {
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    only: { type: 'string' },
+    logins: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    warmup: { type: 'string' },
+    pin: { type: 'boolean', default: false },
+    'no-count-status': { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (o.help) {
+  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    .split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+  process.exit(0);
+}
+const int = (v, d, name) => {
+  if (v === undefined) return d;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) { console.error(`bad --${name} ${v}`); process.exit(2); }
+  return n;
+};
+const SMOKE = o.smoke;
+const ROUNDS = int(o.rounds, SMOKE ? 1 : 5, 'rounds');
+const SECONDS = int(o.seconds, SMOKE ? 2 : 10, 'seconds');
+const LOGINS = int(o.logins, SMOKE ? 2 : 10, 'logins');
+const WARMUP = int(o.warmup, SMOKE ? 0 : 3, 'warmup');
+const THREADS = int(o.threads, 2, 'threads');
+const CONNS = int(o.connections, 32, 'connections');
+const COUNT_STATUS = !o['no-count-status'];
+const ALL = ['A', 'B', 'C', 'D', 'E'];
+let wanted = o.only ? o.only.toUpperCase().split(',').map((s) => s.trim()).filter(Boolean) : (SMOKE ? ['A', 'B'] : ALL);
+for (const w of wanted) if (!ALL.includes(w)) { console.error(`--only: unknown server ${w} (A-E)`); process.exit(2); }
+wanted = ALL.filter((x) => wanted.includes(x));
+const COMMAND = `node ${path.relative(process.cwd(), fileURLToPath(import.meta.url)) || 't/bench/run.mjs'} ${process.argv.slice(2).join(' ')}`.trim();
+
+const SERVERS = {
+  A: { name: 'A plain httpd (no auth)', short: 'plain' },
+  B: { name: 'B mod_fedauth shm', short: 'fedauth-shm' },
+  C: { name: 'C mod_fedauth redis', short: 'fedauth-redis' },
+  D: { name: 'D mod_auth_openidc shm', short: 'openidc-shm' },
+  E: { name: 'E mod_auth_openidc redis', short: 'openidc-redis' },
+};
+
+const log = (...a) => console.error('[bench]', ...a);
+const notes = [];
+
+// ------------------------------------------------------------------ helpers
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+function which(cmd) {
+  try { return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null; } catch { return null; }
+}
+
+/**
+ * One GET exactly as wrk sends it (HTTP/1.1, Host, Cookie), over a raw
+ * socket: { status, bytes (whole response), body, head }. Redirects are
+ * not followed: anything but 200 is a failure for the benchmark.
+ */
+function rawGet(port, pathName, cookie, timeoutMs = 5000) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let buf = Buffer.alloc(0);
+    const done = (r) => { clearTimeout(t); s.destroy(); resolve(r); };
+    const t = setTimeout(() => done({ status: 0, error: 'timeout' }), timeoutMs);
+    s.on('error', (e) => done({ status: 0, error: e.message }));
+    s.on('connect', () => {
+      s.write(`GET ${pathName} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${cookie ? `Cookie: ${cookie}\r\n` : ''}\r\n`);
+    });
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = buf.subarray(0, end).toString('latin1');
+      const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(head)?.[1] || 0);
+      const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+      if (!cl) { if (/\r\ntransfer-encoding:/i.test(head)) done({ status, head, bytes: NaN, body: '' }); return; }
+      const total = end + 4 + Number(cl[1]);
+      if (buf.length >= total) {
+        done({ status, head, bytes: total, body: buf.subarray(end + 4, total).toString('latin1') });
+      }
+    });
+  });
+}
+
+/** wrk run: resolves the parsed WRKJSON line plus the text output. */
+function runWrk({ url, cookie, seconds, cpus }) {
+  const args = [`-t${THREADS}`, `-c${CONNS}`, `-d${seconds}s`, '--latency', '-s', LUA];
+  if (cookie) args.push('-H', `Cookie: ${cookie}`);
+  args.push(url);
+  const cmd = cpus ? 'taskset' : 'wrk';
+  const full = cpus ? ['-c', cpus, 'wrk', ...args] : args;
+  return new Promise((resolve) => {
+    const child = spawnTracked(cmd, full, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_COUNT_STATUS: COUNT_STATUS ? '1' : '0' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const killer = setTimeout(() => { stopChild(child, 2000); }, (seconds + 30) * 1000);
+    child.exited.then((info) => {
+      clearTimeout(killer);
+      const m = /^WRKJSON (\{.*\})$/m.exec(out);
+      let j = null;
+      try { j = m ? JSON.parse(m[1]) : null; } catch { j = null; }
+      const non2xx3xx = Number(/Non-2xx or 3xx responses:\s*(\d+)/.exec(out)?.[1] || 0);
+      resolve({ ok: !!j && info.code === 0, j, text: out, stderr: err, non2xx3xx });
+    });
+  });
+}
+
+// ------------------------------------------------------------------ logins
+const LOGIN_USER = ['alice', 'alice-pass-1'];
+
+/** One sign-in in a fresh browser: { ms, callbackMs, cookie, ok, why }. */
+async function loginOnce(srv) {
+  const b = new Browser({ timeoutMs: 20000 });
+  const t0 = process.hrtime.bigint();
+  let res;
+  try {
+    res = await b.login(srv.url, ...LOGIN_USER);
+  } catch (e) {
+    return { ok: false, why: e.message };
+  }
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cb = res.hops.find((h) => h.url.startsWith(srv.callbackPrefix));
+  const ok = res.status === 200 && res.body.length === FILE_BYTES && res.url === srv.url && !!cb;
+  return {
+    ok,
+    why: ok ? '' : `final ${res.status} ${res.url} (${res.body.length} bytes); hops: ${res.hops.map((h) => `${h.status} ${h.url.slice(0, 90)}`).join(' -> ')}`,
+    ms,
+    callbackMs: cb?.ms,
+    cookie: b.jar.header(srv.url),
+  };
+}
+
+// ------------------------------------------------------------------ main
+const started = [];
+let idp = null;
+let redis = null;
+
+async function shutdown() {
+  for (const s of started) { try { await s.stop(); } catch { /* ignore */ } }
+  if (redis) { try { await redis.stop(); } catch { /* ignore */ } }
+  if (idp) { try { await idp.stop(); } catch { /* ignore */ } }
+}
+function cleanupDirs() {
+  if (process.env.FEDAUTH_KEEP_TMP) return;
+  for (const s of started) s.cleanup();
+  redis?.cleanup();
+  idp?.cleanup();
+}
+
+async function main() {
+  // ---- prerequisites
+  if (!which('wrk')) throw new Error('wrk is not installed (apt-get install wrk)');
+  if (!fs.existsSync(APACHE)) throw new Error(`${APACHE} not found`);
+  if ((wanted.includes('B') || wanted.includes('C')) && !moduleBuilt()) {
+    throw new Error(`mod_fedauth not built: ${modulePath()} is missing`);
+  }
+  if (wanted.some((x) => x === 'D' || x === 'E') && !fs.existsSync(OIDC_MODULE)) {
+    notes.push(`D/E skipped: ${OIDC_MODULE} is not installed (apt-get install libapache2-mod-auth-openidc).`);
+    wanted = wanted.filter((x) => x !== 'D' && x !== 'E');
+  }
+  if (wanted.some((x) => x === 'C' || x === 'E') && !redisAvailable()) {
+    notes.push('C/E skipped: redis-server / redis-cli not installed.');
+    wanted = wanted.filter((x) => x !== 'C' && x !== 'E');
+  }
+  const ncpu = os.cpus().length;
+  let serverCpus = null;
+  let clientCpus = null;
+  if (o.pin) {
+    if (ncpu < 2 || !which('taskset')) throw new Error('--pin needs 2+ CPUs and taskset');
+    serverCpus = ncpu === 2 ? '0' : `0-${ncpu - 2}`;
+    clientCpus = String(ncpu - 1);
+  }
+
+  // ---- ports and IdP clients
+  const ports = {};
+  const used = new Set();
+  for (const k of wanted) {
+    let p;
+    do { p = await freePort(); } while (used.has(p));
+    used.add(p);
+    ports[k] = p;
+  }
+  const base = (k) => `http://127.0.0.1:${ports[k]}`;
+  const clients = {};
+  for (const k of wanted) {
+    if (k === 'B' || k === 'C') {
+      clients[k] = clientFor({ id: 'bench', clientId: `bench-${k}`, httpdBase: base(k) });
+    } else if (k === 'D' || k === 'E') {
+      clients[k] = {
+        client_id: `bench-${k}`,
+        client_secret: `secret-${k}-${crypto.randomBytes(12).toString('hex')}`,
+        redirect_uris: [`${base(k)}/bench/redirect_uri`],
+        response_types: ['code'],
+        grant_types: ['authorization_code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'RS256',
+      };
+    }
+  }
+  log(`starting the test IdP (${Object.keys(clients).length} clients)`);
+  idp = await startIdp({ clients: Object.values(clients), users: defaultUsers() });
+  if (wanted.includes('C') || wanted.includes('E')) {
+    redis = await startRedis({});
+    log(`redis-server on 127.0.0.1:${redis.port} (pid ${redis.pid})`);
+  }
+
+  // ---- servers
+  const secret = crypto.randomBytes(24).toString('hex');
+  const srv = {};
+  for (const k of wanted) {
+    let conf;
+    if (k === 'A') conf = plainConf();
+    else if (k === 'B') conf = fedauthConf({ issuer: idp.issuer, client: clients.B, secret });
+    else if (k === 'C') conf = fedauthConf({ issuer: idp.issuer, client: clients.C, secret, store: `redis://127.0.0.1:${redis.port}` });
+    else if (k === 'D') conf = openidcConf({ issuer: idp.issuer, client: clients.D, base: base(k), passphrase: secret, cache: 'shm' });
+    else conf = openidcConf({ issuer: idp.issuer, client: clients.E, base: base(k), passphrase: secret, cache: 'redis', redisPort: redis.port });
+    const s = await startServer({ name: k, port: ports[k], taskset: serverCpus, ...conf });
+    started.push(s);
+    s.key = k;
+    s.callbackPrefix = k === 'B' || k === 'C' ? `${base(k)}/signin-bench` : `${base(k)}/bench/redirect_uri`;
+    srv[k] = s;
+    log(`${SERVERS[k].name}: ${s.base} (pid ${s.pid})`);
+  }
+
+  // ---- sign-ins: one warm-up each, then LOGINS timed ones, interleaved
+  const auth = wanted.filter((k) => k !== 'A');
+  const logins = Object.fromEntries(auth.map((k) => [k, []]));
+  const cookies = { A: '' };
+  for (const k of auth) {
+    const r = await loginOnce(srv[k]);
+    if (!r.ok) throw new Error(`${SERVERS[k].name}: sign-in failed: ${r.why}\n--- error.log:\n${srv[k].errorLog().slice(-3000)}`);
+    cookies[k] = r.cookie;
+    logins[k].cold = r;
+  }
+  for (let i = 0; i < LOGINS; i++) {
+    for (const k of auth) {
+      const r = await loginOnce(srv[k]);
+      if (!r.ok) throw new Error(`${SERVERS[k].name}: sign-in ${i + 1} failed: ${r.why}`);
+      logins[k].push(r);
+    }
+  }
+  for (const k of auth) {
+    log(`${SERVERS[k].name}: login median ${fmt(median(logins[k].map((r) => r.ms)), 1)} ms, callback ${fmt(median(logins[k].map((r) => r.callbackMs)), 1)} ms (cold: ${fmt(logins[k].cold.ms, 1)} / ${fmt(logins[k].cold.callbackMs, 1)} ms)`);
+  }
+
+  // ---- the cookie must give a 200 (a redirect is a failure), and its size
+  const expected = {};
+  const check = async (k) => {
+    const r = await rawGet(ports[k], FILE_PATH, cookies[k]);
+    return { ok: r.status === 200 && r.body?.length === FILE_BYTES, r };
+  };
+  for (const k of wanted) {
+    const c = await check(k);
+    if (!c.ok) throw new Error(`${SERVERS[k].name}: the session cookie does not get a 200: ${c.r.status} ${c.r.error || ''}\n${c.r.head || ''}`);
+    expected[k] = c.r.bytes;
+  }
+
+  // ---- warm-up
+  if (WARMUP > 0) {
+    for (const k of wanted) {
+      log(`warm-up ${k} ${WARMUP} s`);
+      await runWrk({ url: srv[k].url, cookie: cookies[k], seconds: WARMUP, cpus: clientCpus });
+    }
+  }
+  const rss0 = Object.fromEntries(wanted.map((k) => [k, childrenRssKiB(srv[k].pid)]));
+
+  // ---- rounds, interleaved
+  const rounds = Object.fromEntries(wanted.map((k) => [k, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const k of wanted) {
+      const pre = await check(k);
+      const cpu0 = cpuSeconds(srv[k].pid);
+      const rcpu0 = (k === 'C' || k === 'E') ? cpuSeconds(redis.pid) : NaN;
+      const w = await runWrk({ url: srv[k].url, cookie: cookies[k], seconds: SECONDS, cpus: clientCpus });
+      const cpu1 = cpuSeconds(srv[k].pid);
+      const rcpu1 = (k === 'C' || k === 'E') ? cpuSeconds(redis.pid) : NaN;
+      const post = await check(k);
+      if (!w.ok) {
+        notes.push(`${k} round ${r + 1}: wrk failed: ${w.stderr.trim().slice(0, 300)} ${w.text.slice(-300)}`);
+        rounds[k].push({ failed: true, non200: 1 });
+        continue;
+      }
+      const j = w.j;
+      const rps = j.requests / (j.duration_us / 1e6);
+      const sockErr = j.connect + j.read + j.write + j.timeout;
+      let non200 = COUNT_STATUS ? j.non200 : j.status;
+      if (!pre.ok) non200 += 1;
+      if (!post.ok) non200 += 1;
+      const avgBytes = j.bytes / Math.max(1, j.requests);
+      const rec = {
+        rps, p50: j.p50 / 1000, p99: j.p99 / 1000, non200, sockErr, requests: j.requests,
+        cpuUs: ((cpu1 - cpu0) * 1e6) / Math.max(1, j.requests),
+        storeCpuUs: ((rcpu1 - rcpu0) * 1e6) / Math.max(1, j.requests),
+        avgBytes, pre: pre.ok, post: post.ok, firstBad: j.first_bad,
+      };
+      if (Math.abs(avgBytes - expected[k]) / expected[k] > 0.005) {
+        notes.push(`${k} round ${r + 1}: mean response ${avgBytes.toFixed(1)} bytes, a 200 is ${expected[k]}: some responses differ`);
+      }
+      if (!pre.ok || !post.ok) notes.push(`${k} round ${r + 1}: the cookie check ${pre.ok ? 'after' : 'before'} the round got ${(pre.ok ? post : pre).r.status}`);
+      if (sockErr) notes.push(`${k} round ${r + 1}: wrk socket errors connect ${j.connect} read ${j.read} write ${j.write} timeout ${j.timeout}`);
+      rounds[k].push(rec);
+      log(`round ${r + 1}/${ROUNDS} ${k}: ${rps.toFixed(0)} req/s p50 ${rec.p50.toFixed(2)} ms p99 ${rec.p99.toFixed(2)} ms non-200 ${non200} cpu ${rec.cpuUs.toFixed(1)} us/req${Number.isFinite(rec.storeCpuUs) ? ` redis ${rec.storeCpuUs.toFixed(1)} us/req` : ''}`);
+    }
+  }
+  const rss1 = Object.fromEntries(wanted.map((k) => [k, childrenRssKiB(srv[k].pid)]));
+
+  // ---- the table
+  const ok = (k) => rounds[k].filter((x) => !x.failed);
+  const medRps = Object.fromEntries(wanted.map((k) => [k, median(ok(k).map((x) => x.rps))]));
+  const plain = medRps.A;
+  const rows = wanted.map((k) => {
+    const rs = ok(k);
+    const rpsList = rs.map((x) => x.rps);
+    const lg = logins[k];
+    return {
+      k,
+      server: SERVERS[k].name,
+      rps: `${fmt(medRps[k])} (${fmt(Math.min(...rpsList))}-${fmt(Math.max(...rpsList))})`,
+      p50: fmt(median(rs.map((x) => x.p50)), 2),
+      p99: fmt(median(rs.map((x) => x.p99)), 2),
+      non200: String(rounds[k].reduce((a, x) => a + (x.non200 || 0), 0)),
+      ratio: Number.isFinite(plain) ? fmt(medRps[k] / plain, 2) : '-',
+      cpu: fmt(median(rs.map((x) => x.cpuUs)), 1),
+      store: (k === 'C' || k === 'E') ? fmt(median(rs.map((x) => x.storeCpuUs)), 1) : '-',
+      login: lg ? fmt(median(lg.map((r) => r.ms)), 1) : '-',
+      callback: lg ? fmt(median(lg.map((r) => r.callbackMs)), 1) : '-',
+      rss: `${(rss0[k] / 1024).toFixed(1)} -> ${(rss1[k] / 1024).toFixed(1)}`,
+    };
+  });
+  const head = ['server', 'req/s median (min-max)', 'p50 ms', 'p99 ms', 'non-200', 'ratio to plain',
+    'CPU us/request', 'redis CPU us/request', 'login median ms', 'callback median ms', 'workers RSS MiB'];
+  const keys = ['server', 'rps', 'p50', 'p99', 'non200', 'ratio', 'cpu', 'store', 'login', 'callback', 'rss'];
+  const table = [
+    `| ${head.join(' | ')} |`,
+    `|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${keys.map((c) => r[c]).join(' | ')} |`),
+  ].join('\n');
+
+  const targets = [];
+  const ratio = (a, b) => (Number.isFinite(medRps[a]) && Number.isFinite(medRps[b]) ? medRps[a] / medRps[b] : NaN);
+  const tgt = (label, v, min) => {
+    if (Number.isFinite(v)) targets.push(`- ${label}: ${v.toFixed(2)} (target >= ${min}) ${v >= min ? 'MET' : 'NOT MET'}`);
+  };
+  tgt('B/A mod_fedauth shm vs plain', ratio('B', 'A'), 0.95);
+  tgt('B/D mod_fedauth shm vs mod_auth_openidc shm', ratio('B', 'D'), 1.3);
+  tgt('C/A mod_fedauth redis vs plain', ratio('C', 'A'), 0.85);
+  tgt('C/E mod_fedauth redis vs mod_auth_openidc redis', ratio('C', 'E'), 2);
+  if (logins.B && logins.D) {
+    const b = median(logins.B.map((r) => r.callbackMs));
+    const d = median(logins.D.map((r) => r.callbackMs));
+    targets.push(`- login callback (token request, verification, session write) B ${b.toFixed(1)} ms vs D ${d.toFixed(1)} ms (target B <= D) ${b <= d ? 'MET' : 'NOT MET'}`);
+  }
+
+  const wrkCmd = `${clientCpus ? `taskset -c ${clientCpus} ` : ''}wrk -t${THREADS} -c${CONNS} -d${SECONDS}s --latency -s t/bench/report.lua -H 'Cookie: <session cookie>' http://127.0.0.1:<port>${FILE_PATH}`;
+  let cpuModel = '';
+  try { cpuModel = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] || ''; } catch { /* none */ }
+  const version = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).split('\n')[0]; } catch { return '?'; } };
+  const dpkgV = (p) => { try { return execFileSync('dpkg-query', ['-W', '-f=${Version}', p], { encoding: 'utf8' }); } catch { return 'not installed'; } };
+
+  // ---- error logs
+  for (const k of wanted) {
+    const t = checkErrorLog(srv[k].errorLog());
+    if (t.length) notes.push(`${k} error.log trouble: ${t.slice(0, 5).join(' | ')}`);
+  }
+  const md = `# mod_fedauth benchmark results
+
+${new Date().toISOString()}, ${os.hostname()}: ${ncpu} CPUs (${cpuModel}), ${os.type()} ${os.release()},
+${version(APACHE, ['-v'])}, mod_auth_openidc ${dpkgV('libapache2-mod-auth-openidc')}, ${version('wrk', ['-v']) || 'wrk'}.
+
+Command: \`${COMMAND}\`
+
+Each round: \`${wrkCmd}\`${COUNT_STATUS ? ' (the script counts every status but 200, redirects included)' : ''};
+${ROUNDS} round(s) of ${SECONDS} s per server, interleaved ${wanted.join(' ')} ${wanted.join(' ')} ...; ${WARMUP ? `${WARMUP} s warm-up per server first; ` : ''}${o.pin ? `httpd pinned to CPU ${serverCpus}, wrk to CPU ${clientCpus}; ` : 'httpd and wrk share the CPUs; '}
+MPM event ${Object.entries(MPM).map(([k, v]) => `${k} ${v}`).join(', ')}, KeepAlive On, MaxKeepAliveRequests 0, LogLevel warn, no access log;
+a ${FILE_BYTES}-byte static file. req/s, p50 and p99: medians over the rounds; CPU us/request: utime+stime of the httpd parent and its children
+(/proc) per request, median over the rounds; redis CPU likewise for redis-server. Login: ${LOGINS} sequential sign-ins per server
+(fresh browser each, through the test IdP's login form; after one untimed warm-up sign-in), median of the whole flow and of the
+callback request alone (token request, ID token verification, session write: the module's own part).
+
+${table}
+
+Targets (issue 8, ratios of median req/s):
+${targets.join('\n') || '- (need A, B, C, D, E)'}
+${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
+
+  fs.mkdirSync(path.dirname(o.out || path.join(OUT_DIR, 'results.md')), { recursive: true });
+  const outFile = o.out || path.join(OUT_DIR, SMOKE ? 'smoke.md' : 'results.md');
+  fs.writeFileSync(outFile, md);
+  process.stdout.write(`\n${table}\n\n${targets.join('\n')}\n${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\ncommand: ${COMMAND}\nwrk:     ${wrkCmd}\nwritten: ${path.relative(process.cwd(), outFile)}\n`);
+
+  if (SMOKE) {
+    const b = rounds.B || [];
+    const bad = !b.length || b.some((x) => x.failed || x.non200 > 0 || x.requests === 0);
+    if (bad) {
+      console.error('smoke: FAILED (B got non-200 responses or did not run)');
+      return 1;
+    }
+    console.error('smoke: ok');
+  }
+  return 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (e) {
+  console.error(`[bench] FAILED: ${e.stack || e.message}`);
+  code = 1;
+} finally {
+  await shutdown();
+  cleanupDirs();
+}
+process.exit(code);
