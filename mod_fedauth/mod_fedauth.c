@@ -240,7 +240,9 @@ static int fedauth_check_authn(request_rec *r)
     sc = ap_get_module_config(r->server->module_config, &fedauth_module);
     dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
     r->ap_auth_type = (char *)AUTH_TYPE;
-    if (r->main && r->main->user) {
+    /* A subrequest (SSI, DirectoryIndex look-ups) of a request this module
+     * authenticated keeps its user; one authenticated otherwise does not. */
+    if (r->main && r->main->user && fedauth_request_session(r->main)) {
         r->user = r->main->user;
         return OK;
     }
