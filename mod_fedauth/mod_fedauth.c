@@ -271,10 +271,8 @@ static int fedauth_check_authn(request_rec *r)
                              "store_unavailable", "The session store is "
                              "unavailable. Please try again in a moment.");
     }
-    if (dc->unauth == FEDAUTH_UNAUTH_PASS) {
-        return DECLINED;
-    }
     if (dc->unauth == FEDAUTH_UNAUTH_401 || r->method_number != M_GET
+        || dc->unauth == FEDAUTH_UNAUTH_PASS
         || dc->bearer == 1
         || (dc->unauth == FEDAUTH_UNAUTH_AUTO && wants_no_redirect(r))) {
         /* Read away the body this request will not get to use, so that an
@@ -294,11 +292,41 @@ static int fedauth_check_authn(request_rec *r)
     return fedauth_send_to_signin(r, sc, dc, r->unparsed_uri);
 }
 
+/* FedAuthUnauthenticated pass goes with a Require that lets anyone in,
+ * where httpd never asks who the user is: a signed-in user is made known
+ * here, before the handler runs; anyone else goes on anonymously. */
+static void pass_session(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    fedauth_dir_t *dc;
+    fedauth_srv_t *sc;
+    fedauth_provider_t *prov;
+    fa_session_t *s;
+
+    if (r->user || !type || strcasecmp(type, AUTH_TYPE)) {
+        return;
+    }
+    dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
+    if (dc->unauth != FEDAUTH_UNAUTH_PASS) {
+        return;
+    }
+    sc = ap_get_module_config(r->server->module_config, &fedauth_module);
+    if (fedauth_session_load(r, sc, &s, NULL) == APR_SUCCESS
+        && (prov = fedauth_provider_find(sc, s->idp)) != NULL
+        && fedauth_provider_offered(dc, prov)) {
+        r->ap_auth_type = (char *)AUTH_TYPE;
+        fedauth_export_session(r, dc, s);
+        fedauth_request_session_set(r, s);
+    }
+}
+
 /* An ErrorDocument runs in a new request: give it FEDAUTH_ERROR as such,
  * not only as REDIRECT_FEDAUTH_ERROR. */
 static int fedauth_fixups(request_rec *r)
 {
     const char *code;
+
+    pass_session(r);
 
     if (r->prev && (code = apr_table_get(r->prev->notes, "fedauth-error"))) {
         apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", code);
@@ -486,7 +514,8 @@ static void fedauth_hooks(apr_pool_t *p)
                         AP_AUTH_INTERNAL_PER_CONF);
     /* Require fedauth-role, fedauth-claim, fedauth-idp. */
     fedauth_register_authz(p);
-    /* Error documents see FEDAUTH_ERROR of the request that failed. */
+    /* Error documents see FEDAUTH_ERROR of the request that failed;
+     * FedAuthUnauthenticated pass makes a signed-in user known. */
     ap_hook_fixups(fedauth_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     /* Shared memory, mutex, keys and providers, once per (re)start. */
     ap_hook_pre_config(fedauth_pre_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -12,7 +12,8 @@
 //
 //   node t/bench/run.mjs [--rounds 5] [--seconds 10] [--only A,B,...]
 //                        [--logins 10] [--threads 2] [--connections 32]
-//                        [--warmup 3] [--pin] [--no-count-status] [--smoke]
+//                        [--warmup 3] [--pin] [--mutex default|file|sysvsem|...]
+//                        [--no-count-status] [--smoke]
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,11 +24,12 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 import {
-  freePort, startIdp, defaultUsers, clientFor, Browser, checkErrorLog, moduleBuilt,
+  freePort, startIdp, defaultUsers, clientFor, checkErrorLog, moduleBuilt,
   modulePath, REPO, APACHE,
 } from '../lib/index.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
 import { stopChild, spawnTracked } from '../lib/procs.mjs';
+import { NavBrowser, closeAgent } from './browser.mjs';
 import {
   startServer, plainConf, fedauthConf, openidcConf, OIDC_MODULE, FILE_PATH, FILE_BYTES, MPM,
   cpuSeconds, childrenRssKiB,
@@ -48,6 +50,7 @@ const { values: o } = parseArgs({
     connections: { type: 'string', default: '32' },
     warmup: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    mutex: { type: 'string', default: 'default' },
     'no-count-status': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -167,7 +170,12 @@ const LOGIN_USER = ['alice', 'alice-pass-1'];
 
 /** One sign-in in a fresh browser: { ms, callbackMs, cookie, ok, why }. */
 async function loginOnce(srv) {
-  const b = new Browser({ timeoutMs: 20000 });
+  // as a browser's top-level navigation: mod_auth_openidc answers 401 to
+  // what looks like a script (see browser.mjs)
+  const b = new NavBrowser({
+    timeoutMs: 20000,
+    headers: { Accept: 'text/html,application/xhtml+xml', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document' },
+  });
   const t0 = process.hrtime.bigint();
   let res;
   try {
@@ -193,6 +201,7 @@ let idp = null;
 let redis = null;
 
 async function shutdown() {
+  closeAgent();
   for (const s of started) { try { await s.stop(); } catch { /* ignore */ } }
   if (redis) { try { await redis.stop(); } catch { /* ignore */ } }
   if (idp) { try { await idp.stop(); } catch { /* ignore */ } }
@@ -271,7 +280,7 @@ async function main() {
     else if (k === 'C') conf = fedauthConf({ issuer: idp.issuer, client: clients.C, secret, store: `redis://127.0.0.1:${redis.port}` });
     else if (k === 'D') conf = openidcConf({ issuer: idp.issuer, client: clients.D, base: base(k), passphrase: secret, cache: 'shm' });
     else conf = openidcConf({ issuer: idp.issuer, client: clients.E, base: base(k), passphrase: secret, cache: 'redis', redisPort: redis.port });
-    const s = await startServer({ name: k, port: ports[k], taskset: serverCpus, ...conf });
+    const s = await startServer({ name: k, port: ports[k], taskset: serverCpus, mutex: o.mutex, ...conf });
     started.push(s);
     s.key = k;
     s.callbackPrefix = k === 'B' || k === 'C' ? `${base(k)}/signin-bench` : `${base(k)}/bench/redirect_uri`;
@@ -428,7 +437,8 @@ Command: \`${COMMAND}\`
 
 Each round: \`${wrkCmd}\`${COUNT_STATUS ? ' (the script counts every status but 200, redirects included)' : ''};
 ${ROUNDS} round(s) of ${SECONDS} s per server, interleaved ${wanted.join(' ')} ${wanted.join(' ')} ...; ${WARMUP ? `${WARMUP} s warm-up per server first; ` : ''}${o.pin ? `httpd pinned to CPU ${serverCpus}, wrk to CPU ${clientCpus}; ` : 'httpd and wrk share the CPUs; '}
-MPM event ${Object.entries(MPM).map(([k, v]) => `${k} ${v}`).join(', ')}, KeepAlive On, MaxKeepAliveRequests 0, LogLevel warn, no access log;
+MPM event ${Object.entries(MPM).map(([k, v]) => `${k} ${v}`).join(', ')}, KeepAlive On, MaxKeepAliveRequests 0, LogLevel warn, no access log,
+${o.mutex === 'default' ? "APR's default mutex (pthread; as Debian's apache2.conf)" : `\`Mutex ${o.mutex}${o.mutex === 'file' ? ':<dir>' : ''} default\``};
 a ${FILE_BYTES}-byte static file. req/s, p50 and p99: medians over the rounds; CPU us/request: utime+stime of the httpd parent and its children
 (/proc) per request, median over the rounds; redis CPU likewise for redis-server. Login: ${LOGINS} sequential sign-ins per server
 (fresh browser each, through the test IdP's login form; after one untimed warm-up sign-in), median of the whole flow and of the

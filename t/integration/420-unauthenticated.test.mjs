@@ -75,6 +75,16 @@ describe('FedAuthUnauthenticated 401 / pass / auto', () => {
     }
   });
 
+  it('pass with Require all granted and a session: the signed-in user is there, the spoofed header is not', async () => {
+    const r = await signedIn.getOnce(`${base}/p/pass/env.cgi`, { headers: { 'X-FedAuth-User': 'mallory' } });
+    assert.equal(r.status, 200, dump(r));
+    const env = parseEnv(r.body);
+    assert.equal(env.REMOTE_USER, 'alice', r.body);
+    assert.equal(env.FEDAUTH_USER, 'alice', r.body);
+    assert.equal(env.HTTP_X_FEDAUTH_USER, 'alice', r.body);
+    assert.equal(env.AUTH_TYPE, 'FedAuth', r.body);
+  });
+
   it('pass with <RequireAny> valid-user / all granted: served anonymously, no FEDAUTH_*', async () => {
     const r = await new Browser().getOnce(`${base}/p/passany/env.cgi`, { headers: { 'X-FedAuth-User': 'mallory', Accept: BROWSER_ACCEPT } });
     assert.equal(r.status, 200, dump(r));
@@ -84,7 +94,7 @@ describe('FedAuthUnauthenticated 401 / pass / auto', () => {
     noStateCookie(r);
   });
 
-  it('pass with Require valid-user and no session: httpd\'s 401 (no redirect, no state cookie)', async () => {
+  it('pass with Require valid-user and no session: 401 no_session (no redirect, no state cookie)', async () => {
     const r = await new Browser().getOnce(`${base}/p/passvalid/env.cgi`, { headers: { Accept: BROWSER_ACCEPT, 'X-FedAuth-User': 'mallory' } });
     const logged = site.errorLog().split('\n').filter((l) => l.includes('/p/passvalid/') || /AH01796|AH00027/.test(l)).slice(-3).join('\n');
     assert.equal(r.status, 401, `${dump(r, 200)}\nerror log:\n${logged}`);

@@ -1,0 +1,511 @@
+/* micro.c - micro-benchmarks of mod_fedauth's httpd-free core (issue 8):
+ * what a protected request costs inside the core, per call, in ns.
+ *
+ *   t/bench/micro.sh [scale]     (builds this into build/out/bench/ and runs it)
+ *
+ * Each case is timed RUNS times over N calls with clock_gettime
+ * (CLOCK_MONOTONIC); the table shows the median ns per call (and the
+ * fastest run). scale multiplies N (default 1; 0.1 for a quick look).
+ *
+ * Cases:
+ *   cookie_check       fa_session_cookie_check of a valid cookie (one
+ *                      HMAC-SHA256, two base64url decodes, no allocation)
+ *   cookie_check_bad   the same with a forged tag
+ *   session_decode     memcpy of a typical record into a request-pool
+ *                      buffer + fa_session_decode (user, sub, idp, roles,
+ *                      sid, 6 attributes, 1 KiB id_token)
+ *   session_encode     fa_session_encode of that session
+ *   sha256_1k          EVP_Digest SHA-256 of a 1 KiB token (the bearer
+ *                      cache key)
+ *   bearer_cache_hit   what a cached bearer token costs in the core and
+ *                      APR, following mod_fedauth_bearer.c: key string,
+ *                      SHA-256, mutex + apr_hash_get, copy, decode
+ *   jwt_parse          fa_jwt_parse of an RS256 access-token-sized JWT
+ *   jwt_verify_rs256   fa_jwt_verify (RSA 2048, JWKS already parsed)
+ *   jwt_parse_verify   both: a new RS256 token (uncached)
+ *
+ * Reference points (not module code; what the same work costs done
+ * another way, for the optimizer):
+ *   ref_hmac_oneshot   HMAC(EVP_sha256(), 32-byte key, 32 bytes): what
+ *                      cookie_check spends on its MAC
+ *   ref_hmac_reuse     the same MAC with an EVP_MAC_CTX keyed once and
+ *                      re-initialised per call (EVP_MAC_init(ctx, NULL...))
+ *   ref_sha256_reuse   SHA-256 of 1 KiB with an EVP_MD fetched once and an
+ *                      EVP_MD_CTX reused (no implicit fetch per call)
+ *   ref_b64url_43      fa_b64url_decode_buf of the 43-character cookie id
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_thread_mutex.h>
+#include <openssl/evp.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/hmac.h>
+#include <openssl/params.h>
+
+#include "fa_util.h"
+#include "fa_session.h"
+#include "fa_jwk.h"
+#include "fa_jwt.h"
+
+#define RUNS 7
+
+static double now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static volatile unsigned long sink;
+
+typedef void case_fn(void *ctx, long i);
+
+static void run_case(const char *name, case_fn *fn, void *ctx, long n)
+{
+    double per[RUNS];
+    int r;
+    long i;
+
+    if (n < 10) {
+        n = 10;
+    }
+    for (i = 0; i < n / 10 + 1; i++) {      /* warm-up */
+        fn(ctx, i);
+    }
+    for (r = 0; r < RUNS; r++) {
+        double t0 = now_ns();
+
+        for (i = 0; i < n; i++) {
+            fn(ctx, i);
+        }
+        per[r] = (now_ns() - t0) / (double)n;
+    }
+    qsort(per, RUNS, sizeof(per[0]), cmp_double);
+    printf("| %-18s | %10.0f | %10.0f | %9ld |\n", name, per[RUNS / 2],
+           per[0], n);
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ data */
+
+static apr_pool_t *root, *scratch;
+static fa_keys_t keys;
+static char *cookie, *cookie_bad;
+static char *rec;
+static apr_size_t rec_len;
+static fa_session_t sess;
+static const char *token;          /* RS256 JWT */
+static apr_size_t token_len;
+static fa_jwks_t *jwks;
+static fa_jwt_t *parsed;
+static const char *token_1k;       /* a 1 KiB opaque token for sha256 */
+static apr_hash_t *bcache;
+static apr_thread_mutex_t *block;
+static unsigned char bkey[32];
+
+static void die(const char *what)
+{
+    fprintf(stderr, "micro: %s\n", what);
+    exit(1);
+}
+
+static const char *b64_of_bn(apr_pool_t *p, EVP_PKEY *pk, const char *param)
+{
+    BIGNUM *bn = NULL;
+    unsigned char *buf;
+    int n;
+
+    if (!EVP_PKEY_get_bn_param(pk, param, &bn)) {
+        die("EVP_PKEY_get_bn_param");
+    }
+    n = BN_num_bytes(bn);
+    buf = apr_palloc(p, (apr_size_t)n);
+    BN_bn2bin(bn, buf);
+    BN_free(bn);
+    return fa_b64url_encode(p, buf, (apr_size_t)n);
+}
+
+static void make_token(apr_pool_t *p)
+{
+    EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    const char *hdr, *pay, *input, *jwks_json;
+    unsigned char sig[512];
+    size_t siglen = sizeof(sig);
+    long now = (long)time(NULL);
+    fa_err_t err;
+
+    if (!pk || !md) {
+        die("RSA keygen");
+    }
+    hdr = fa_b64url_encode(p, (const unsigned char *)
+        "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"JWT\"}", 38);
+    pay = apr_psprintf(p,
+        "{\"iss\":\"https://idp.example.com/realms/corp\","
+        "\"aud\":[\"api://orders\",\"my-app\"],\"azp\":\"my-app\","
+        "\"sub\":\"5c1f3e0a-8a2b-4c1d-9e2f-0a1b2c3d4e5f\","
+        "\"exp\":%ld,\"iat\":%ld,\"nbf\":%ld,"
+        "\"jti\":\"2f9c1e4b-7d3a-4e8f-b1c2-d3e4f5a6b7c8\","
+        "\"scope\":\"openid profile email orders.read\","
+        "\"preferred_username\":\"jane.doe\",\"email\":\"jane@example.com\","
+        "\"email_verified\":true,\"name\":\"Jane Doe\","
+        "\"groups\":[\"staff\",\"orders-readers\",\"vpn-users\"]}",
+        now + 3600, now, now);
+    pay = fa_b64url_encode(p, (const unsigned char *)pay, strlen(pay));
+    input = apr_pstrcat(p, hdr, ".", pay, NULL);
+    if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pk) != 1
+        || EVP_DigestSign(md, sig, &siglen, (const unsigned char *)input,
+                          strlen(input)) != 1) {
+        die("sign");
+    }
+    token = apr_pstrcat(p, input, ".", fa_b64url_encode(p, sig, siglen),
+                        NULL);
+    token_len = strlen(token);
+    jwks_json = apr_psprintf(p, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\","
+                             "\"use\":\"sig\",\"alg\":\"RS256\",\"n\":\"%s\","
+                             "\"e\":\"%s\"}]}",
+                             b64_of_bn(p, pk, OSSL_PKEY_PARAM_RSA_N),
+                             b64_of_bn(p, pk, OSSL_PKEY_PARAM_RSA_E));
+    memset(&err, 0, sizeof(err));
+    if (fa_jwks_parse(p, jwks_json, strlen(jwks_json), &jwks, &err)
+        != APR_SUCCESS || jwks->keys->nelts != 1) {
+        die("jwks");
+    }
+    if (fa_jwt_parse(p, token, token_len, &parsed, &err) != APR_SUCCESS
+        || fa_jwt_verify(parsed, jwks, NULL, 0, &err) != APR_SUCCESS) {
+        fprintf(stderr, "%s: %s\n", err.code, err.desc);
+        die("token does not verify");
+    }
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pk);
+}
+
+static void make_session(apr_pool_t *p)
+{
+    static const char *names[6] = { "EMAIL", "GIVEN_NAME", "FAMILY_NAME",
+                                    "LANGUAGE", "DEPARTMENT", "OBJECT_ID" };
+    static const char *values[6] = { "jane.doe@example.com", "Jane", "Doe",
+                                     "en-GB", "Research and Development",
+                                     "5c1f3e0a-8a2b-4c1d-9e2f-0a1b2c3d4e5f" };
+    char *idt = apr_palloc(p, 1025), *store_key;
+    unsigned char raw[768];
+    fa_session_t *back;
+    char *copy;
+    int i;
+
+    fa_random(raw, sizeof(raw));
+    memcpy(idt, fa_b64url_encode(p, raw, sizeof(raw)), 1024);  /* 1024 chars */
+    idt[1024] = '\0';
+    memset(&sess, 0, sizeof(sess));
+    sess.created = (apr_int64_t)time(NULL) - 100;
+    sess.last_seen = sess.created + 50;
+    sess.token_exp = sess.created + 3600;
+    sess.idp = "corp";
+    sess.sub = "5c1f3e0a-8a2b-4c1d-9e2f-0a1b2c3d4e5f";
+    sess.user = "jane.doe";
+    sess.roles = "editor,member,orders-reader";
+    sess.sid = "7a1c9e2b-3d4f-4a5b-8c6d-7e8f9a0b1c2d";
+    sess.id_token = idt;
+    sess.attrs = apr_array_make(p, 6, sizeof(fa_attr_t));
+    for (i = 0; i < 6; i++) {
+        fa_attr_t *a = apr_array_push(sess.attrs);
+
+        a->name = names[i];
+        a->value = values[i];
+    }
+    if (fa_session_encode(p, &sess, &rec, &rec_len) != APR_SUCCESS) {
+        die("encode");
+    }
+    copy = apr_pmemdup(p, rec, rec_len + 1);
+    if (fa_session_decode(p, copy, rec_len, &back) != APR_SUCCESS
+        || strcmp(back->user, "jane.doe") || back->attrs->nelts != 6
+        || strlen(back->id_token) != 1024) {
+        die("decode");
+    }
+    if (fa_session_new_id(p, &keys, &cookie, &store_key) != APR_SUCCESS) {
+        die("new id");
+    }
+    cookie_bad = apr_pstrdup(p, cookie);
+    cookie_bad[FA_SESSION_COOKIE_LEN - 2] =
+        cookie_bad[FA_SESSION_COOKIE_LEN - 2] == 'A' ? 'B' : 'A';
+}
+
+/* ------------------------------------------------------------------ cases */
+
+static void c_cookie(void *ctx, long i)
+{
+    char key[FA_SESSION_KEY_LEN + 1];
+
+    (void)ctx; (void)i;
+    sink += (unsigned long)fa_session_cookie_check(&keys, cookie,
+                                                   FA_SESSION_COOKIE_LEN, key);
+    sink += (unsigned char)key[5];
+}
+
+static void c_cookie_bad(void *ctx, long i)
+{
+    char key[FA_SESSION_KEY_LEN + 1];
+
+    (void)ctx; (void)i;
+    sink += (unsigned long)fa_session_cookie_check(&keys, cookie_bad,
+                                                   FA_SESSION_COOKIE_LEN, key);
+}
+
+static void c_decode(void *ctx, long i)
+{
+    fa_session_t *s;
+    char *buf;
+
+    (void)ctx;
+    if (i % 256 == 0) {
+        apr_pool_clear(scratch);
+    }
+    buf = apr_pmemdup(scratch, rec, rec_len + 1);
+    if (fa_session_decode(scratch, buf, rec_len, &s) != APR_SUCCESS) {
+        die("decode");
+    }
+    sink += (unsigned long)s->attrs->nelts;
+}
+
+static void c_encode(void *ctx, long i)
+{
+    char *out;
+    apr_size_t len;
+
+    (void)ctx;
+    if (i % 64 == 0) {
+        apr_pool_clear(scratch);
+    }
+    fa_session_encode(scratch, &sess, &out, &len);
+    sink += len;
+}
+
+static void c_sha256(void *ctx, long i)
+{
+    unsigned char h[32];
+    unsigned int hl = sizeof(h);
+
+    (void)ctx; (void)i;
+    EVP_Digest(token_1k, 1024, h, &hl, EVP_sha256(), NULL);
+    sink += h[0];
+}
+
+static void c_bearer_hit(void *ctx, long i)
+{
+    unsigned char h[32];
+    unsigned int hl = sizeof(h);
+    const char *key;
+    char *copy = NULL;
+    const char *v;
+    fa_session_t *s;
+
+    (void)ctx;
+    if (i % 256 == 0) {
+        apr_pool_clear(scratch);
+    }
+    key = apr_pstrcat(scratch, "api://orders", "\n", token_1k, NULL);
+    EVP_Digest(key, strlen(key), h, &hl, EVP_sha256(), NULL);
+    apr_thread_mutex_lock(block);
+    v = apr_hash_get(bcache, h, 32);
+    if (v) {
+        copy = apr_pmemdup(scratch, v, rec_len + 1);
+    }
+    apr_thread_mutex_unlock(block);
+    if (!copy || fa_session_decode(scratch, copy, rec_len, &s)
+                 != APR_SUCCESS) {
+        die("bearer cache");
+    }
+    sink += (unsigned long)s->user[0];
+}
+
+static void c_jwt_parse(void *ctx, long i)
+{
+    fa_jwt_t *jwt;
+    fa_err_t err;
+
+    (void)ctx;
+    if (i % 16 == 0) {
+        apr_pool_clear(scratch);
+    }
+    if (fa_jwt_parse(scratch, token, token_len, &jwt, &err) != APR_SUCCESS) {
+        die("parse");
+    }
+    sink += jwt->sig_len;
+}
+
+static void c_jwt_verify(void *ctx, long i)
+{
+    fa_err_t err;
+
+    (void)ctx; (void)i;
+    if (fa_jwt_verify(parsed, jwks, NULL, 0, &err) != APR_SUCCESS) {
+        die("verify");
+    }
+    sink++;
+}
+
+static void c_jwt_both(void *ctx, long i)
+{
+    fa_jwt_t *jwt;
+    fa_err_t err;
+
+    (void)ctx;
+    if (i % 16 == 0) {
+        apr_pool_clear(scratch);
+    }
+    if (fa_jwt_parse(scratch, token, token_len, &jwt, &err) != APR_SUCCESS
+        || fa_jwt_verify(jwt, jwks, NULL, 0, &err) != APR_SUCCESS) {
+        die("parse+verify");
+    }
+    sink++;
+}
+
+static EVP_MAC_CTX *mac_ctx;
+static EVP_MD *md_sha256;
+static EVP_MD_CTX *md_ctx;
+static unsigned char id32[32];
+
+static void c_hmac_oneshot(void *ctx, long i)
+{
+    unsigned char out[32];
+    unsigned int ol = sizeof(out);
+
+    (void)ctx; (void)i;
+    HMAC(EVP_sha256(), keys.cookie, 32, id32, 32, out, &ol);
+    sink += out[0];
+}
+
+static void c_hmac_reuse(void *ctx, long i)
+{
+    unsigned char out[32];
+    size_t ol = sizeof(out);
+
+    (void)ctx; (void)i;
+    if (EVP_MAC_init(mac_ctx, NULL, 0, NULL) != 1
+        || EVP_MAC_update(mac_ctx, id32, 32) != 1
+        || EVP_MAC_final(mac_ctx, out, &ol, sizeof(out)) != 1) {
+        die("EVP_MAC");
+    }
+    sink += out[0];
+}
+
+static void c_sha256_reuse(void *ctx, long i)
+{
+    unsigned char h[32];
+    unsigned int hl = sizeof(h);
+
+    (void)ctx; (void)i;
+    EVP_DigestInit_ex2(md_ctx, md_sha256, NULL);
+    EVP_DigestUpdate(md_ctx, token_1k, 1024);
+    EVP_DigestFinal_ex(md_ctx, h, &hl);
+    sink += h[0];
+}
+
+static void c_b64(void *ctx, long i)
+{
+    unsigned char out[40];
+    apr_size_t n;
+
+    (void)ctx; (void)i;
+    fa_b64url_decode_buf(cookie, 43, out, sizeof(out), &n);
+    sink += n;
+}
+
+static void refs_setup(void)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    OSSL_PARAM params[2];
+
+    params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    mac_ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    if (!mac_ctx || EVP_MAC_init(mac_ctx, keys.cookie, 32, params) != 1) {
+        die("EVP_MAC setup");
+    }
+    EVP_MAC_free(mac);
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    md_ctx = EVP_MD_CTX_new();
+    if (!md_sha256 || !md_ctx) {
+        die("EVP_MD setup");
+    }
+    fa_random(id32, sizeof(id32));
+}
+
+int main(int argc, char **argv)
+{
+    double scale = argc > 1 ? atof(argv[1]) : 1.0;
+    long n = (long)(200000 * scale), nrsa = (long)(5000 * scale);
+    unsigned char raw[768];
+    char *idt;
+
+    if (scale <= 0) {
+        scale = 1.0;
+        n = 200000;
+        nrsa = 5000;
+    }
+    apr_initialize();
+    atexit(apr_terminate);
+    apr_pool_create(&root, NULL);
+    apr_pool_create(&scratch, root);
+    fa_keys_derive(&keys, "a benchmark secret of some length", 33);
+    make_session(root);
+    make_token(root);
+    fa_random(raw, sizeof(raw));
+    idt = fa_b64url_encode(root, raw, sizeof(raw));
+    idt[1024] = '\0';
+    token_1k = idt;
+    bcache = apr_hash_make(root);
+    apr_thread_mutex_create(&block, APR_THREAD_MUTEX_DEFAULT, root);
+    {
+        char *k = apr_pstrcat(root, "api://orders", "\n", token_1k, NULL);
+        unsigned int hl = sizeof(bkey);
+
+        EVP_Digest(k, strlen(k), bkey, &hl, EVP_sha256(), NULL);
+        apr_hash_set(bcache, apr_pmemdup(root, bkey, 32), 32,
+                     apr_pmemdup(root, rec, rec_len + 1));
+    }
+
+    printf("session record %lu bytes, RS256 token %lu bytes, %s\n",
+           (unsigned long)rec_len, (unsigned long)token_len,
+           OpenSSL_version(OPENSSL_VERSION));
+    printf("| %-18s | %10s | %10s | %9s |\n", "case", "ns/call",
+           "fastest", "calls/run");
+    printf("|--------------------|-----------:|-----------:|----------:|\n");
+    run_case("cookie_check", c_cookie, NULL, n);
+    run_case("cookie_check_bad", c_cookie_bad, NULL, n);
+    run_case("session_decode", c_decode, NULL, n);
+    run_case("session_encode", c_encode, NULL, n);
+    run_case("sha256_1k", c_sha256, NULL, n);
+    run_case("bearer_cache_hit", c_bearer_hit, NULL, n);
+    run_case("jwt_parse", c_jwt_parse, NULL, n / 4);
+    run_case("jwt_verify_rs256", c_jwt_verify, NULL, nrsa);
+    run_case("jwt_parse_verify", c_jwt_both, NULL, nrsa);
+    refs_setup();
+    printf("| %-18s | %10s | %10s | %9s |\n", "reference", "", "", "");
+    run_case("ref_hmac_oneshot", c_hmac_oneshot, NULL, n);
+    run_case("ref_hmac_reuse", c_hmac_reuse, NULL, n);
+    run_case("ref_sha256_reuse", c_sha256_reuse, NULL, n);
+    run_case("ref_b64url_43", c_b64, NULL, n);
+    printf("(median of %d runs; sink %lu)\n", RUNS, (unsigned long)(sink & 1));
+    EVP_MAC_CTX_free(mac_ctx);
+    EVP_MD_CTX_free(md_ctx);
+    EVP_MD_free(md_sha256);
+    apr_pool_destroy(root);
+    return 0;
+}
