@@ -230,6 +230,15 @@ static apr_int64_t to_int(const char *v)
     return (apr_int64_t)strtoll(v, NULL, 10);
 }
 
+/* 1 when t can be a creation or last-seen time: seconds since the epoch
+ * that later arithmetic (now - t, t + timeout) cannot overflow, whatever
+ * a corrupt or forged record in the store says. */
+#define FA_TIME_LIMIT ((apr_int64_t)1 << 40)
+static int time_ok(apr_int64_t t)
+{
+    return t >= 0 && t < FA_TIME_LIMIT;
+}
+
 apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
                                fa_session_t **ps)
 {
@@ -284,7 +293,8 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
             break;
         }
     }
-    if (rc < 0 || !s->idp || !s->sub || !s->user || !s->created) {
+    if (rc < 0 || !s->idp || !s->sub || !s->user || !s->created
+        || !time_ok(s->created) || !time_ok(s->last_seen)) {
         return APR_EINVAL;
     }
     if (!s->roles) {
@@ -369,7 +379,7 @@ apr_status_t fa_login_decode(apr_pool_t *p, char *buf, apr_size_t len,
         }
     }
     if (rc < 0 || !l->idp || !l->nonce || !l->verifier || !l->return_to
-        || !l->redirect_uri || !l->bind) {
+        || !l->redirect_uri || !l->bind || !time_ok(l->created)) {
         return APR_EINVAL;
     }
     *pl = l;

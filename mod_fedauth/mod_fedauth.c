@@ -16,11 +16,48 @@
 #include "mod_fedauth.h"
 #include "fa_http.h"
 #include "fa_log.h"
+#include "fa_cache.h"
 
 #define AUTH_TYPE "FedAuth"
 #define HEADER_MAX (8 * 1024)
 
 static fa_http_t *http_client;
+/* Sessions this process read from the store lately (FedAuthSessionLocalCache):
+ * a Redis round trip saved per request, at the price of a logout taking
+ * up to that long to reach the other processes and hosts. */
+static fa_cache_t *session_cache;
+
+#define DEFAULT_LOCAL_CACHE_MS 1000
+#define SESSION_CACHE_ENTRIES 20000
+#define SESSION_CACHE_BYTES (64 * 1024 * 1024)
+
+/* Default: a second with Redis (a round trip saved per request); none
+ * with the shm store, which is as fast as the copy. */
+static int local_cache_ms(const fedauth_srv_t *sc)
+{
+    if (sc->local_cache_ms != FEDAUTH_UNSET) {
+        return sc->local_cache_ms;
+    }
+    return sc->redis ? DEFAULT_LOCAL_CACHE_MS : 0;
+}
+
+/* The cache key: the store (several stores may share a process) and the
+ * session's store key. */
+static apr_size_t cache_key(char *buf, apr_size_t size, const fa_store_t *st,
+                            const char *key)
+{
+    return (apr_size_t)apr_snprintf(buf, size, "%pp|%s", (void *)st, key);
+}
+
+void fedauth_session_forget(request_rec *r, const char *key)
+{
+    char ck[FA_SESSION_KEY_LEN + 40];
+
+    if (session_cache && key) {
+        fa_cache_del(session_cache, ck,
+                     cache_key(ck, sizeof(ck), fedauth_store(r), key));
+    }
+}
 
 fa_http_t *fedauth_http(void)
 {
@@ -41,7 +78,10 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                                   fa_session_t **ps, const char **pkey)
 {
     fa_store_t *store = fedauth_store(r);
-    char key[FA_SESSION_KEY_LEN + 1], *rec, *fresh;
+    char key[FA_SESSION_KEY_LEN + 1], *rec = NULL, *fresh;
+    char ck[FA_SESSION_KEY_LEN + 40];
+    apr_size_t cklen = 0;
+    int ttl_ms;
     const char *cookie = NULL;
     fa_session_t *s;
     fedauth_provider_t *prov;
@@ -66,13 +106,25 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                       "session cookie has a bad MAC or form: ignored");
         return APR_NOTFOUND;
     }
-    rv = store->get(store, key, r->pool, &rec, &len);
-    if (rv != APR_SUCCESS) {
-        if (rv != APR_NOTFOUND) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00302)
-                          "session store %s unavailable", store->name);
+    ttl_ms = local_cache_ms(sc);
+    if (ttl_ms > 0 && session_cache) {
+        cklen = cache_key(ck, sizeof(ck), store, key);
+        rec = fa_cache_get(session_cache, ck, cklen, apr_time_now(), r->pool,
+                           &len);
+    }
+    if (!rec) {
+        rv = store->get(store, key, r->pool, &rec, &len);
+        if (rv != APR_SUCCESS) {
+            if (rv != APR_NOTFOUND) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00302)
+                              "session store %s unavailable", store->name);
+            }
+            return rv;
         }
-        return rv;
+        if (ttl_ms > 0 && session_cache) {
+            fa_cache_put(session_cache, ck, cklen, rec, len,
+                         apr_time_now() + apr_time_from_msec(ttl_ms));
+        }
     }
     if (fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00303)
@@ -91,6 +143,7 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     now = fa_now_sec();
     if (now >= fa_session_expires_at(s, idle, max_age)) {
         store->del(store, key, r->pool);
+        fedauth_session_forget(r, key);
         return APR_NOTFOUND;
     }
     /* The idle clock is reset on use, but written back only once a tenth
@@ -101,6 +154,10 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
         fa_session_encode(r->pool, s, &fresh, &len);
         store->put(store, key, fresh, len,
                    fa_session_expires_at(s, idle, max_age), r->pool);
+        if (cklen) {
+            fa_cache_put(session_cache, ck, cklen, fresh, len,
+                         apr_time_now() + apr_time_from_msec(ttl_ms));
+        }
     }
     if (pkey) {
         *pkey = apr_pstrdup(r->pool, key);
@@ -493,6 +550,10 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void fedauth_child_init(apr_pool_t *p, server_rec *s)
 {
     fedauth_shm_child_init(p, s);
+    if (fa_cache_create(p, SESSION_CACHE_ENTRIES, SESSION_CACHE_BYTES,
+                        &session_cache) != APR_SUCCESS) {
+        session_cache = NULL;
+    }
     if (fedauth_bearer_child_init(p) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00315)
                      "cannot set up the bearer token cache; tokens are "

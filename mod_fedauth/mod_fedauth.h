@@ -49,6 +49,7 @@ typedef struct fedauth_srv_t {
     const char *redis_prefix;      /* FedAuthRedisPrefix */
     int redis_timeout_ms;          /* FedAuthRedisTimeout, UNSET */
     int logout_at_idp;             /* FedAuthLogoutAtIdP, UNSET */
+    int local_cache_ms;            /* FedAuthSessionLocalCache, UNSET */
     fa_store_t *store;             /* made in post_config */
     apr_size_t shm_size;
     const char *secret;            /* passphrase, or NULL */
@@ -180,6 +181,9 @@ apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
 /* Exports a session to the request (user, env, headers). */
 void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
                             const fa_session_t *s);
+
+/* Drops this process's copy of a session (logout, back-channel logout). */
+void fedauth_session_forget(request_rec *r, const char *key);
 
 /* Session lookup of the request: APR_SUCCESS and *ps; APR_NOTFOUND when
  * there is no valid session; other: the store failed. */

@@ -11,87 +11,24 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "http_protocol.h"
-#include "apr_hash.h"
 #include "apr_strings.h"
-#include "apr_thread_mutex.h"
 #include <openssl/evp.h>
 
 #include "mod_fedauth.h"
 #include "fa_jwt.h"
+#include "fa_cache.h"
 
 APLOG_USE_MODULE(fedauth);
 
 #define CACHE_MAX_ENTRIES 10000
+#define CACHE_MAX_BYTES (32 * 1024 * 1024)
 #define CACHE_MAX_SECONDS 300
 
-typedef struct cached_t {
-    apr_int64_t until;
-    char *rec;                  /* encoded session */
-    apr_size_t len;
-} cached_t;
-
-static struct {
-    apr_thread_mutex_t *lock;
-    apr_pool_t *pool;           /* unmanaged: dropped whole when full */
-    apr_hash_t *map;            /* SHA-256 of the token -> cached_t */
-    unsigned long hits;
-} cache;
+static fa_cache_t *cache;
 
 apr_status_t fedauth_bearer_child_init(apr_pool_t *p)
 {
-    apr_status_t rv;
-
-    if ((rv = apr_thread_mutex_create(&cache.lock, APR_THREAD_MUTEX_DEFAULT,
-                                      p)) != APR_SUCCESS
-        || (rv = apr_pool_create_unmanaged_ex(&cache.pool, NULL, NULL))
-           != APR_SUCCESS) {
-        return rv;
-    }
-    cache.map = apr_hash_make(cache.pool);
-    return APR_SUCCESS;
-}
-
-/* A copy of the cached session for token hash h, or NULL. */
-static char *cache_get(apr_pool_t *p, const unsigned char *h,
-                       apr_int64_t now, apr_size_t *len)
-{
-    cached_t *c;
-    char *copy = NULL;
-
-    if (!cache.lock) {
-        return NULL;
-    }
-    apr_thread_mutex_lock(cache.lock);
-    c = apr_hash_get(cache.map, h, 32);
-    if (c && c->until > now) {
-        copy = apr_pmemdup(p, c->rec, c->len + 1);
-        *len = c->len;
-        cache.hits++;
-    }
-    apr_thread_mutex_unlock(cache.lock);
-    return copy;
-}
-
-static void cache_put(const unsigned char *h, apr_int64_t until,
-                      const char *rec, apr_size_t len)
-{
-    cached_t *c;
-
-    if (!cache.lock) {
-        return;
-    }
-    apr_thread_mutex_lock(cache.lock);
-    if (apr_hash_count(cache.map) >= CACHE_MAX_ENTRIES) {
-        /* Bounded memory: start over rather than track ages. */
-        apr_pool_clear(cache.pool);
-        cache.map = apr_hash_make(cache.pool);
-    }
-    c = apr_palloc(cache.pool, sizeof(*c));
-    c->until = until;
-    c->rec = apr_pmemdup(cache.pool, rec, len + 1);
-    c->len = len;
-    apr_hash_set(cache.map, apr_pmemdup(cache.pool, h, 32), 32, c);
-    apr_thread_mutex_unlock(cache.lock);
+    return fa_cache_create(p, CACHE_MAX_ENTRIES, CACHE_MAX_BYTES, &cache);
 }
 
 /* 401 with an RFC 6750 challenge; code is one of our stable codes (plain
@@ -142,13 +79,14 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
     key = apr_pstrcat(r->pool, dc->bearer_audience ? dc->bearer_audience
                                                    : "", "\n", token, NULL);
     EVP_Digest(key, strlen(key), h, &hlen, EVP_sha256(), NULL);
-    if ((rec = cache_get(r->pool, h, now, &len)) != NULL
+    if (cache && (rec = fa_cache_get(cache, h, sizeof(h), apr_time_now(),
+                                     r->pool, &len)) != NULL
         && fa_session_decode(r->pool, rec, len, &sp) == APR_SUCCESS
         && (prov = fedauth_provider_find(sc, sp->idp)) != NULL
         && fedauth_provider_offered(dc, prov)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00501)
                       "bearer token of %s from the cache (%lu hits)",
-                      sp->user, cache.hits);
+                      sp->user, fa_cache_hits(cache));
         fedauth_export_session(r, dc, sp);
         fedauth_request_session_set(r, sp);
         return OK;
@@ -186,7 +124,9 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
     until = s.token_exp < now + CACHE_MAX_SECONDS ? s.token_exp
                                                   : now + CACHE_MAX_SECONDS;
     fa_session_encode(r->pool, &s, &rec, &len);
-    cache_put(h, until, rec, len);
+    if (cache) {
+        fa_cache_put(cache, h, sizeof(h), rec, len, apr_time_from_sec(until));
+    }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00505)
                   "bearer token of %s from %s verified and cached",
                   s.user, prov->idp.id);

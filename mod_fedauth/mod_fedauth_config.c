@@ -40,6 +40,7 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->token_login = FEDAUTH_UNSET;
     sc->redis_timeout_ms = FEDAUTH_UNSET;
     sc->logout_at_idp = FEDAUTH_UNSET;
+    sc->local_cache_ms = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -82,6 +83,7 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(redis_prefix);
     MERGE_INT(redis_timeout_ms);
     MERGE_INT(logout_at_idp);
+    MERGE_INT(local_cache_ms);
     m->shm_size = add->shm_size ? add->shm_size : base->shm_size;
     if (add->secret) {
         m->secret = add->secret;
@@ -824,6 +826,20 @@ static const char *set_redis_timeout(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_local_cache(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    char *end;
+    double v = strtod(arg, &end);
+
+    if (end == arg || *end || v < 0 || v > 60) {
+        return prefix(cmd, "expects seconds from 0 (off) to 60, e.g. 1 or "
+                      "0.5");
+    }
+    srv_conf(cmd)->local_cache_ms = (int)(v * 1000 + 0.5);
+    return NULL;
+}
+
 static const char *set_logout_at_idp(cmd_parms *cmd, void *dummy,
                                      const char *arg)
 {
@@ -965,6 +981,9 @@ const command_rec fedauth_cmds[] = {
         "key prefix in a shared Redis"),
     AP_INIT_TAKE1("FedAuthRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
         "seconds for a Redis connect and each command"),
+    AP_INIT_TAKE1("FedAuthSessionLocalCache", set_local_cache, NULL,
+        RSRC_CONF, "seconds a worker process may reuse a session it read "
+        "from the store (0: ask the store on every request)"),
     AP_INIT_TAKE1("FedAuthLogoutAtIdP", set_logout_at_idp, NULL, RSRC_CONF,
         "On: logout also ends the session at the identity provider"),
     AP_INIT_TAKE1("FedAuthTokenLogin", set_token_login, NULL, RSRC_CONF,

@@ -458,6 +458,7 @@ apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
     old = NULL;
     if (fedauth_session_load(r, sc, NULL, &old) == APR_SUCCESS && old) {
         store->del(store, old, r->pool);
+        fedauth_session_forget(r, old);
     }
     fedauth_cookie_set(r, fedauth_cookie_name(sc), cookie, -1);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00203)
@@ -835,6 +836,7 @@ static int handle_backchannel(request_rec *r, fedauth_srv_t *sc,
             == APR_SUCCESS) {
             ended++;
         }
+        fedauth_session_forget(r, APR_ARRAY_IDX(keys, i, const char *));
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00213)
                   "back-channel logout from %s ended %d session(s) of %s %s",
@@ -1510,6 +1512,7 @@ static int handle_logout(request_rec *r, fedauth_srv_t *sc)
 
     if (fedauth_session_load(r, sc, &s, &key) == APR_SUCCESS && key) {
         store->del(store, key, r->pool);
+        fedauth_session_forget(r, key);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00205)
                       "signed out %s",
                       fa_oidc_loggable(r->pool, s->user, 256));

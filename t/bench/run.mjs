@@ -13,27 +13,22 @@
 //   node t/bench/run.mjs [--rounds 5] [--seconds 10] [--only A,B,...]
 //                        [--logins 10] [--threads 2] [--connections 32]
 //                        [--warmup 3] [--pin] [--mutex default|file|sysvsem|...]
-//                        [--no-count-status] [--smoke]
+//                        [--conf 'Directive for every server' ...]
+//                        [--no-count-status] [--wait-idle S] [--smoke]
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import crypto from 'node:crypto';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
+import { checkErrorLog, REPO, APACHE, modulePath } from '../lib/index.mjs';
+import { stopChild, spawnTracked, sleep } from '../lib/procs.mjs';
+import { FILE_PATH, FILE_BYTES, MPM, cpuSeconds, childrenRssKiB } from './servers.mjs';
 import {
-  freePort, startIdp, defaultUsers, clientFor, checkErrorLog, moduleBuilt,
-  modulePath, REPO, APACHE,
-} from '../lib/index.mjs';
-import { startRedis, redisAvailable } from '../lib/redis.mjs';
-import { stopChild, spawnTracked } from '../lib/procs.mjs';
-import { NavBrowser, closeAgent } from './browser.mjs';
-import {
-  startServer, plainConf, fedauthConf, openidcConf, OIDC_MODULE, FILE_PATH, FILE_BYTES, MPM,
-  cpuSeconds, childrenRssKiB,
-} from './servers.mjs';
+  SERVERS, ALL, available, startBench, loginOnce,
+} from './setup.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LUA = path.join(here, 'report.lua');
@@ -51,7 +46,9 @@ const { values: o } = parseArgs({
     warmup: { type: 'string' },
     pin: { type: 'boolean', default: false },
     mutex: { type: 'string', default: 'default' },
+    conf: { type: 'string', multiple: true, default: [] },
     'no-count-status': { type: 'boolean', default: false },
+    'wait-idle': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -76,19 +73,11 @@ const WARMUP = int(o.warmup, SMOKE ? 0 : 3, 'warmup');
 const THREADS = int(o.threads, 2, 'threads');
 const CONNS = int(o.connections, 32, 'connections');
 const COUNT_STATUS = !o['no-count-status'];
-const ALL = ['A', 'B', 'C', 'D', 'E'];
+const WAIT_IDLE = int(o['wait-idle'], 0, 'wait-idle');
 let wanted = o.only ? o.only.toUpperCase().split(',').map((s) => s.trim()).filter(Boolean) : (SMOKE ? ['A', 'B'] : ALL);
 for (const w of wanted) if (!ALL.includes(w)) { console.error(`--only: unknown server ${w} (A-E)`); process.exit(2); }
 wanted = ALL.filter((x) => wanted.includes(x));
 const COMMAND = `node ${path.relative(process.cwd(), fileURLToPath(import.meta.url)) || 't/bench/run.mjs'} ${process.argv.slice(2).join(' ')}`.trim();
-
-const SERVERS = {
-  A: { name: 'A plain httpd (no auth)', short: 'plain' },
-  B: { name: 'B mod_fedauth shm', short: 'fedauth-shm' },
-  C: { name: 'C mod_fedauth redis', short: 'fedauth-redis' },
-  D: { name: 'D mod_auth_openidc shm', short: 'openidc-shm' },
-  E: { name: 'E mod_auth_openidc redis', short: 'openidc-redis' },
-};
 
 const log = (...a) => console.error('[bench]', ...a);
 const notes = [];
@@ -137,15 +126,18 @@ function rawGet(port, pathName, cookie, timeoutMs = 5000) {
   });
 }
 
-/** wrk run: resolves the parsed WRKJSON line plus the text output. */
+/**
+ * wrk run: resolves the parsed WRKJSON line plus the text output and wrk's
+ * own CPU seconds (a shell runs it and reports its reaped child's time).
+ */
 function runWrk({ url, cookie, seconds, cpus }) {
   const args = [`-t${THREADS}`, `-c${CONNS}`, `-d${seconds}s`, '--latency', '-s', LUA];
   if (cookie) args.push('-H', `Cookie: ${cookie}`);
   args.push(url);
-  const cmd = cpus ? 'taskset' : 'wrk';
-  const full = cpus ? ['-c', cpus, 'wrk', ...args] : args;
+  const cmd = cpus ? ['taskset', '-c', cpus, 'wrk', ...args] : ['wrk', ...args];
+  const script = '"$@"; rc=$?; echo "WRKCPU $(cat /proc/$$/stat)"; exit $rc';
   return new Promise((resolve) => {
-    const child = spawnTracked(cmd, full, {
+    const child = spawnTracked('sh', ['-c', script, 'sh', ...cmd], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, BENCH_COUNT_STATUS: COUNT_STATUS ? '1' : '0' },
     });
@@ -160,74 +152,50 @@ function runWrk({ url, cookie, seconds, cpus }) {
       let j = null;
       try { j = m ? JSON.parse(m[1]) : null; } catch { j = null; }
       const non2xx3xx = Number(/Non-2xx or 3xx responses:\s*(\d+)/.exec(out)?.[1] || 0);
-      resolve({ ok: !!j && info.code === 0, j, text: out, stderr: err, non2xx3xx });
+      let cpu = NaN;
+      const st = /^WRKCPU .*\) (.*)$/m.exec(out);
+      if (st) {
+        const f = st[1].split(' ');   // f[0] is field 3 (state)
+        cpu = (Number(f[13]) + Number(f[14])) / 100;   // cutime + cstime
+      }
+      resolve({ ok: !!j && info.code === 0, j, text: out, stderr: err, non2xx3xx, cpu });
     });
   });
 }
 
-// ------------------------------------------------------------------ logins
-const LOGIN_USER = ['alice', 'alice-pass-1'];
+/** Busy and total jiffies of all CPUs (/proc/stat). */
+function machineTicks() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] || 0);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
 
-/** One sign-in in a fresh browser: { ms, callbackMs, cookie, ok, why }. */
-async function loginOnce(srv) {
-  // as a browser's top-level navigation: mod_auth_openidc answers 401 to
-  // what looks like a script (see browser.mjs)
-  const b = new NavBrowser({
-    timeoutMs: 20000,
-    headers: { Accept: 'text/html,application/xhtml+xml', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document' },
-  });
-  const t0 = process.hrtime.bigint();
-  let res;
-  try {
-    res = await b.login(srv.url, ...LOGIN_USER);
-  } catch (e) {
-    return { ok: false, why: e.message };
+/**
+ * With --wait-idle S: wait (at most S seconds) until the machine's CPUs
+ * are less than 10 % busy over one second; our servers are idle between
+ * rounds, so what is left is someone else's work. Returns the last busy %.
+ */
+async function waitIdle(maxSeconds) {
+  const deadline = Date.now() + maxSeconds * 1000;
+  let busy = 0;
+  for (;;) {
+    const a = machineTicks();
+    await sleep(1000);
+    const b = machineTicks();
+    busy = (100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
+    if (busy < 10 || Date.now() >= deadline) return busy;
   }
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  const cb = res.hops.find((h) => h.url.startsWith(srv.callbackPrefix));
-  const ok = res.status === 200 && res.body.length === FILE_BYTES && res.url === srv.url && !!cb;
-  return {
-    ok,
-    why: ok ? '' : `final ${res.status} ${res.url} (${res.body.length} bytes); hops: ${res.hops.map((h) => `${h.status} ${h.url.slice(0, 90)}`).join(' -> ')}`,
-    ms,
-    callbackMs: cb?.ms,
-    cookie: b.jar.header(srv.url),
-  };
 }
 
 // ------------------------------------------------------------------ main
-const started = [];
-let idp = null;
-let redis = null;
-
-async function shutdown() {
-  closeAgent();
-  for (const s of started) { try { await s.stop(); } catch { /* ignore */ } }
-  if (redis) { try { await redis.stop(); } catch { /* ignore */ } }
-  if (idp) { try { await idp.stop(); } catch { /* ignore */ } }
-}
-function cleanupDirs() {
-  if (process.env.FEDAUTH_KEEP_TMP) return;
-  for (const s of started) s.cleanup();
-  redis?.cleanup();
-  idp?.cleanup();
-}
+let bench = null;
 
 async function main() {
-  // ---- prerequisites
   if (!which('wrk')) throw new Error('wrk is not installed (apt-get install wrk)');
-  if (!fs.existsSync(APACHE)) throw new Error(`${APACHE} not found`);
-  if ((wanted.includes('B') || wanted.includes('C')) && !moduleBuilt()) {
-    throw new Error(`mod_fedauth not built: ${modulePath()} is missing`);
-  }
-  if (wanted.some((x) => x === 'D' || x === 'E') && !fs.existsSync(OIDC_MODULE)) {
-    notes.push(`D/E skipped: ${OIDC_MODULE} is not installed (apt-get install libapache2-mod-auth-openidc).`);
-    wanted = wanted.filter((x) => x !== 'D' && x !== 'E');
-  }
-  if (wanted.some((x) => x === 'C' || x === 'E') && !redisAvailable()) {
-    notes.push('C/E skipped: redis-server / redis-cli not installed.');
-    wanted = wanted.filter((x) => x !== 'C' && x !== 'E');
-  }
+  const av = available(wanted);
+  wanted = av.wanted;
+  notes.push(...av.notes);
   const ncpu = os.cpus().length;
   let serverCpus = null;
   let clientCpus = null;
@@ -236,57 +204,9 @@ async function main() {
     serverCpus = ncpu === 2 ? '0' : `0-${ncpu - 2}`;
     clientCpus = String(ncpu - 1);
   }
-
-  // ---- ports and IdP clients
-  const ports = {};
-  const used = new Set();
-  for (const k of wanted) {
-    let p;
-    do { p = await freePort(); } while (used.has(p));
-    used.add(p);
-    ports[k] = p;
-  }
-  const base = (k) => `http://127.0.0.1:${ports[k]}`;
-  const clients = {};
-  for (const k of wanted) {
-    if (k === 'B' || k === 'C') {
-      clients[k] = clientFor({ id: 'bench', clientId: `bench-${k}`, httpdBase: base(k) });
-    } else if (k === 'D' || k === 'E') {
-      clients[k] = {
-        client_id: `bench-${k}`,
-        client_secret: `secret-${k}-${crypto.randomBytes(12).toString('hex')}`,
-        redirect_uris: [`${base(k)}/bench/redirect_uri`],
-        response_types: ['code'],
-        grant_types: ['authorization_code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-        id_token_signed_response_alg: 'RS256',
-      };
-    }
-  }
-  log(`starting the test IdP (${Object.keys(clients).length} clients)`);
-  idp = await startIdp({ clients: Object.values(clients), users: defaultUsers() });
-  if (wanted.includes('C') || wanted.includes('E')) {
-    redis = await startRedis({});
-    log(`redis-server on 127.0.0.1:${redis.port} (pid ${redis.pid})`);
-  }
-
-  // ---- servers
-  const secret = crypto.randomBytes(24).toString('hex');
-  const srv = {};
-  for (const k of wanted) {
-    let conf;
-    if (k === 'A') conf = plainConf();
-    else if (k === 'B') conf = fedauthConf({ issuer: idp.issuer, client: clients.B, secret });
-    else if (k === 'C') conf = fedauthConf({ issuer: idp.issuer, client: clients.C, secret, store: `redis://127.0.0.1:${redis.port}` });
-    else if (k === 'D') conf = openidcConf({ issuer: idp.issuer, client: clients.D, base: base(k), passphrase: secret, cache: 'shm' });
-    else conf = openidcConf({ issuer: idp.issuer, client: clients.E, base: base(k), passphrase: secret, cache: 'redis', redisPort: redis.port });
-    const s = await startServer({ name: k, port: ports[k], taskset: serverCpus, mutex: o.mutex, ...conf });
-    started.push(s);
-    s.key = k;
-    s.callbackPrefix = k === 'B' || k === 'C' ? `${base(k)}/signin-bench` : `${base(k)}/bench/redirect_uri`;
-    srv[k] = s;
-    log(`${SERVERS[k].name}: ${s.base} (pid ${s.pid})`);
-  }
+  bench = await startBench({ wanted, serverCpus, mutex: o.mutex, commonConf: o.conf.join('\n'), log });
+  const { srv, redis } = bench;
+  const ports = Object.fromEntries(wanted.map((k) => [k, srv[k].port]));
 
   // ---- sign-ins: one warm-up each, then LOGINS timed ones, interleaved
   const auth = wanted.filter((k) => k !== 'A');
@@ -334,12 +254,22 @@ async function main() {
   const rounds = Object.fromEntries(wanted.map((k) => [k, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const k of wanted) {
+      if (WAIT_IDLE > 0) {
+        const busy = await waitIdle(WAIT_IDLE);
+        if (busy >= 10) notes.push(`${k} round ${r + 1}: started while the machine was ${busy.toFixed(0)} % busy (waited ${WAIT_IDLE} s)`);
+      }
       const pre = await check(k);
       const cpu0 = cpuSeconds(srv[k].pid);
-      const rcpu0 = (k === 'C' || k === 'E') ? cpuSeconds(redis.pid) : NaN;
+      const rcpu0 = (k === 'C' || k === 'E') ? cpuSeconds(redis.pid) : 0;
+      const redisCmds = async () => Number((await redis.info('stats')).total_commands_processed);
+      const rc0 = (k === 'C' || k === 'E') ? await redisCmds() : 0;
+      const m0 = machineTicks();
       const w = await runWrk({ url: srv[k].url, cookie: cookies[k], seconds: SECONDS, cpus: clientCpus });
+      const m1 = machineTicks();
       const cpu1 = cpuSeconds(srv[k].pid);
-      const rcpu1 = (k === 'C' || k === 'E') ? cpuSeconds(redis.pid) : NaN;
+      const rcpu1 = (k === 'C' || k === 'E') ? cpuSeconds(redis.pid) : 0;
+      // minus the INFO command of the second reading
+      const rc1 = (k === 'C' || k === 'E') ? await redisCmds() - 1 : 0;
       const post = await check(k);
       if (!w.ok) {
         notes.push(`${k} round ${r + 1}: wrk failed: ${w.stderr.trim().slice(0, 300)} ${w.text.slice(-300)}`);
@@ -356,7 +286,14 @@ async function main() {
       const rec = {
         rps, p50: j.p50 / 1000, p99: j.p99 / 1000, non200, sockErr, requests: j.requests,
         cpuUs: ((cpu1 - cpu0) * 1e6) / Math.max(1, j.requests),
-        storeCpuUs: ((rcpu1 - rcpu0) * 1e6) / Math.max(1, j.requests),
+        storeCpuUs: (k === 'C' || k === 'E') ? ((rcpu1 - rcpu0) * 1e6) / Math.max(1, j.requests) : NaN,
+        clientCpuUs: (w.cpu * 1e6) / Math.max(1, j.requests),
+        // Redis commands per request
+        redisPerReq: (k === 'C' || k === 'E') ? (rc1 - rc0) / Math.max(1, j.requests) : NaN,
+        // CPU used by anything else on the machine during the round, in
+        // CPUs (1.0 = one core busy): machine busy time minus httpd,
+        // redis-server and wrk
+        foreign: ((m1.busy - m0.busy) / 100 - (cpu1 - cpu0) - (rcpu1 - rcpu0) - (w.cpu || 0)) / (j.duration_us / 1e6),
         avgBytes, pre: pre.ok, post: post.ok, firstBad: j.first_bad,
       };
       if (Math.abs(avgBytes - expected[k]) / expected[k] > 0.005) {
@@ -364,8 +301,9 @@ async function main() {
       }
       if (!pre.ok || !post.ok) notes.push(`${k} round ${r + 1}: the cookie check ${pre.ok ? 'after' : 'before'} the round got ${(pre.ok ? post : pre).r.status}`);
       if (sockErr) notes.push(`${k} round ${r + 1}: wrk socket errors connect ${j.connect} read ${j.read} write ${j.write} timeout ${j.timeout}`);
+      if (rec.foreign > 0.15) notes.push(`${k} round ${r + 1}: other processes used ${rec.foreign.toFixed(2)} CPUs during the round (noise)`);
       rounds[k].push(rec);
-      log(`round ${r + 1}/${ROUNDS} ${k}: ${rps.toFixed(0)} req/s p50 ${rec.p50.toFixed(2)} ms p99 ${rec.p99.toFixed(2)} ms non-200 ${non200} cpu ${rec.cpuUs.toFixed(1)} us/req${Number.isFinite(rec.storeCpuUs) ? ` redis ${rec.storeCpuUs.toFixed(1)} us/req` : ''}`);
+      log(`round ${r + 1}/${ROUNDS} ${k}: ${rps.toFixed(0)} req/s p50 ${rec.p50.toFixed(2)} ms p99 ${rec.p99.toFixed(2)} ms non-200 ${non200} cpu ${rec.cpuUs.toFixed(1)} us/req${Number.isFinite(rec.storeCpuUs) ? ` redis ${rec.storeCpuUs.toFixed(1)} us/req` : ''} wrk ${rec.clientCpuUs.toFixed(1)} us/req, others ${rec.foreign.toFixed(2)} CPUs`);
     }
   }
   const rss1 = Object.fromEntries(wanted.map((k) => [k, childrenRssKiB(srv[k].pid)]));
@@ -387,15 +325,18 @@ async function main() {
       non200: String(rounds[k].reduce((a, x) => a + (x.non200 || 0), 0)),
       ratio: Number.isFinite(plain) ? fmt(medRps[k] / plain, 2) : '-',
       cpu: fmt(median(rs.map((x) => x.cpuUs)), 1),
-      store: (k === 'C' || k === 'E') ? fmt(median(rs.map((x) => x.storeCpuUs)), 1) : '-',
+      store: (k === 'C' || k === 'E') ? `${fmt(median(rs.map((x) => x.storeCpuUs)), 1)} (${fmt(median(rs.map((x) => x.redisPerReq)), 2)} cmd/req)` : '-',
       login: lg ? fmt(median(lg.map((r) => r.ms)), 1) : '-',
       callback: lg ? fmt(median(lg.map((r) => r.callbackMs)), 1) : '-',
       rss: `${(rss0[k] / 1024).toFixed(1)} -> ${(rss1[k] / 1024).toFixed(1)}`,
+      client: fmt(median(rs.map((x) => x.clientCpuUs)), 1),
+      foreign: fmt(Math.max(...rs.map((x) => x.foreign)), 2),
     };
   });
   const head = ['server', 'req/s median (min-max)', 'p50 ms', 'p99 ms', 'non-200', 'ratio to plain',
-    'CPU us/request', 'redis CPU us/request', 'login median ms', 'callback median ms', 'workers RSS MiB'];
-  const keys = ['server', 'rps', 'p50', 'p99', 'non200', 'ratio', 'cpu', 'store', 'login', 'callback', 'rss'];
+    'CPU us/request', 'redis CPU us/request (commands/request)', 'login median ms', 'callback median ms', 'workers RSS MiB',
+    'wrk CPU us/request', 'other load (CPUs, max)'];
+  const keys = ['server', 'rps', 'p50', 'p99', 'non200', 'ratio', 'cpu', 'store', 'login', 'callback', 'rss', 'client', 'foreign'];
   const table = [
     `| ${head.join(' | ')} |`,
     `|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
@@ -420,7 +361,10 @@ async function main() {
   const wrkCmd = `${clientCpus ? `taskset -c ${clientCpus} ` : ''}wrk -t${THREADS} -c${CONNS} -d${SECONDS}s --latency -s t/bench/report.lua -H 'Cookie: <session cookie>' http://127.0.0.1:<port>${FILE_PATH}`;
   let cpuModel = '';
   try { cpuModel = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] || ''; } catch { /* none */ }
-  const version = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).split('\n')[0]; } catch { return '?'; } };
+  const version = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000 });
+    return (`${r.stdout || ''}${r.stderr || ''}`.split('\n')[0] || '?').trim();
+  };
   const dpkgV = (p) => { try { return execFileSync('dpkg-query', ['-W', '-f=${Version}', p], { encoding: 'utf8' }); } catch { return 'not installed'; } };
 
   // ---- error logs
@@ -431,7 +375,8 @@ async function main() {
   const md = `# mod_fedauth benchmark results
 
 ${new Date().toISOString()}, ${os.hostname()}: ${ncpu} CPUs (${cpuModel}), ${os.type()} ${os.release()},
-${version(APACHE, ['-v'])}, mod_auth_openidc ${dpkgV('libapache2-mod-auth-openidc')}, ${version('wrk', ['-v']) || 'wrk'}.
+${version(APACHE, ['-v'])}, mod_auth_openidc ${dpkgV('libapache2-mod-auth-openidc')}, ${version('wrk', ['-v'])},
+mod_fedauth ${modulePath()} (${fs.statSync(modulePath(), { throwIfNoEntry: false })?.mtime.toISOString() || 'missing'}).
 
 Command: \`${COMMAND}\`
 
@@ -439,10 +384,13 @@ Each round: \`${wrkCmd}\`${COUNT_STATUS ? ' (the script counts every status but 
 ${ROUNDS} round(s) of ${SECONDS} s per server, interleaved ${wanted.join(' ')} ${wanted.join(' ')} ...; ${WARMUP ? `${WARMUP} s warm-up per server first; ` : ''}${o.pin ? `httpd pinned to CPU ${serverCpus}, wrk to CPU ${clientCpus}; ` : 'httpd and wrk share the CPUs; '}
 MPM event ${Object.entries(MPM).map(([k, v]) => `${k} ${v}`).join(', ')}, KeepAlive On, MaxKeepAliveRequests 0, LogLevel warn, no access log,
 ${o.mutex === 'default' ? "APR's default mutex (pthread; as Debian's apache2.conf)" : `\`Mutex ${o.mutex}${o.mutex === 'file' ? ':<dir>' : ''} default\``};
-a ${FILE_BYTES}-byte static file. req/s, p50 and p99: medians over the rounds; CPU us/request: utime+stime of the httpd parent and its children
+${o.conf.length ? `also in every server: ${o.conf.map((c) => `\`${c}\``).join(', ')}; ` : ''}a ${FILE_BYTES}-byte static file. req/s, p50 and p99: medians over the rounds; CPU us/request: utime+stime of the httpd parent and its children
 (/proc) per request, median over the rounds; redis CPU likewise for redis-server. Login: ${LOGINS} sequential sign-ins per server
 (fresh browser each, through the test IdP's login form; after one untimed warm-up sign-in), median of the whole flow and of the
 callback request alone (token request, ID token verification, session write: the module's own part).
+Workers RSS: sum of the httpd children's VmRSS after the warm-up and after the last round. wrk CPU: the client's own
+CPU per request. Other load: CPU used during a round by anything but httpd, redis-server and wrk (1.00 = one core);
+above ~0.15 the round was disturbed.
 
 ${table}
 
@@ -474,7 +422,9 @@ try {
   console.error(`[bench] FAILED: ${e.stack || e.message}`);
   code = 1;
 } finally {
-  await shutdown();
-  cleanupDirs();
+  if (bench) {
+    await bench.stop();
+    bench.cleanup();
+  }
 }
 process.exit(code);

@@ -14,12 +14,16 @@ static fa_jwks_t *jwks;
 static unsigned char *hmac_key;
 static apr_size_t hmac_key_len;
 static fa_idp_conf_t idp_conf;
+/* The keys live in pool memory, which LeakSanitizer does not scan (APR
+ * may take it from mmap): these globals keep them visibly reachable. */
+static EVP_PKEY *roots[FUZZ_JWKS_COUNT];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static apr_pool_t *keep;
     apr_array_header_t *alt;
     fa_err_t err;
+    int i;
 
     (void)argc;
     (void)argv;
@@ -29,6 +33,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         != APR_SUCCESS || jwks->keys->nelts != FUZZ_JWKS_COUNT) {
         fprintf(stderr, "fuzz_jws: the fixed JWKS does not load\n");
         abort();
+    }
+    for (i = 0; i < jwks->keys->nelts; i++) {
+        roots[i] = APR_ARRAY_IDX(jwks->keys, i, fa_jwk_t *)->pkey;
     }
     if (fa_b64url_decode(keep, FUZZ_HMAC_KEY_B64, strlen(FUZZ_HMAC_KEY_B64),
                          &hmac_key, &hmac_key_len) != APR_SUCCESS) {

@@ -6,24 +6,24 @@
 #define FUZZ_KEYS_H
 
 #define FUZZ_JWKS \
-    "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"oZH4N1tdn-Aw6Q7MlLpE_yfPYy-tyFLMO5" \
-    "GRFAuTBCyX-YpwA65ynxMLhynwoqx6olqPi56Hbte4Iu_F8ibMZltnRgFxL4OBTrMPGJ4H" \
-    "xkeVhH9Cp2D6T4_EllcJAbDAoYKyBZXnolR3fNxeaM8pMEcIp_41llvmb5Vjkw2jOAPkIa" \
-    "R-Cks2gNf2_IC-4LGL43APr25srO5lpBEGupHu39H40xXyKf-TXtjW9TjO0IZlSkbxGY9E" \
-    "0YKaDMoxYF6DGiDXMtRN55nPa0sPRcSa7q1n5OBrdn-KwdRkS5KrzGE_yhbMW48U9fa-ij" \
-    "YhVZl0PR2MoRtrlR4Wcbei1RXDGw\",\"e\":\"AQAB\",\"kid\":\"fz-rsa\",\"use" \
-    "\":\"sig\"},{\"kty\":\"EC\",\"x\":\"us9GU1wMJsE648zJDZwvZqUwOFMScYqhKU" \
-    "duNNOuIQA\",\"y\":\"Ysi4u8AiItUHdyimmhmWLT-8zKbqddUfkocX7NVzspc\",\"cr" \
+    "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"peNHEi0x2DXtqmv3dpuxT3S9ABAU7LIFWJ" \
+    "UHXF3tmQGkqa2Sd5f475VU-h2ob_G7HpIi7enG0woKbzLjqsVeaCIidOEzwq454XITxHfP" \
+    "dC7sJ193r0My5z4KPxR5ig8ivH6Yn6JEUylsWTtQ4C72fIS_B1X5BGPIhKHIABQ3j9q8GH" \
+    "6K3ywhO2dDlUubTHyyEFpMGvl0uX3aQbXCX6dQM_TZ7ZBG7xZ3Pje7UH_FjlFy9Z94gnj1" \
+    "t6TAb6wMO0d6gDGTy0IasbinVQeWl_I8IVqpCVPBKJivVu84Gdgyedx06wIvqlJsWlvCXG" \
+    "FAL3gtOCPJ7FUUlnNKBzYFYCjvfw\",\"e\":\"AQAB\",\"kid\":\"fz-rsa\",\"use" \
+    "\":\"sig\"},{\"kty\":\"EC\",\"x\":\"kSpu5oFGUKXowAI72GqRjx7isdGlsEOlzU" \
+    "W_go1vlOY\",\"y\":\"PqbtJ9YseOuYnMWvYVwx8mz-jT8SaZKGUHAw2Aj6GWM\",\"cr" \
     "v\":\"P-256\",\"kid\":\"fz-p256\",\"use\":\"sig\",\"alg\":\"ES256\"},{" \
-    "\"kty\":\"EC\",\"x\":\"mAPeHY8qGGSIZbNYm0EmuMEeaQ5_yICVx3bo8n1dT3DgS5r" \
-    "2oTWbGsGqKILc1D1F\",\"y\":\"RK8kCRpJyHt-iHwk3LHeUFM_uasJegTU3ssPd1HadF" \
-    "uRXKyzFNuupVb4dHg6C9jb\",\"crv\":\"P-384\",\"kid\":\"fz-p384\",\"use\"" \
-    ":\"sig\",\"alg\":\"ES384\"},{\"kty\":\"EC\",\"x\":\"AUG8Zf-aKuTVTnvvXG" \
-    "7sjEpa0wp-KOhxXwjDVojLwM_9e3ii293h9gpMIQ98CYF5k1Qnevdjw-VEd6lKkg4mjWFG" \
-    "\",\"y\":\"AdQITftL4i0uDvjXc6mNmCeCcDCdQELjdnCzbVPLAM79Au7NsFZ9JOJo2Tc" \
-    "bI8yKtqmR7nPD-GKdxj7iv81QdWNX\",\"crv\":\"P-521\",\"kid\":\"fz-p521\"," \
-    "\"use\":\"sig\",\"alg\":\"ES512\"},{\"crv\":\"Ed25519\",\"x\":\"IMiIzG" \
-    "QfeAVjkMhrDHUjCX9F66MJ8Ycq2Ohyb6VMkrY\",\"kty\":\"OKP\",\"kid\":\"fz-e" \
+    "\"kty\":\"EC\",\"x\":\"LpuE4Romy6V9SwBVrykXpK_-56KFc_ul0R0i4q5Hf12tzu_" \
+    "j5Rx-Th18cpeTEMbE\",\"y\":\"3g4dSirgFw2jz2jFRODmjMmKOcn3O-tJ6M2qGyk1Lx" \
+    "wJahWzEgL7t-VlSebI5TnV\",\"crv\":\"P-384\",\"kid\":\"fz-p384\",\"use\"" \
+    ":\"sig\",\"alg\":\"ES384\"},{\"kty\":\"EC\",\"x\":\"AFpVH7XeOXCLN_cWJz" \
+    "TfmPifTVin7f1S-Zn1F6Hb6YwMgoxf-xRFewcMZB2bBqEWzR4tFrrUM_kxSfHZkqxnslIa" \
+    "\",\"y\":\"AGaix1x1tTqwd0_VMOGZDkD98w6Rs4_QwfOXz6OqozwOXQkzbguTpzbOo-H" \
+    "y2-WiJco5Tn3PfAFm-lvoSABBWYjN\",\"crv\":\"P-521\",\"kid\":\"fz-p521\"," \
+    "\"use\":\"sig\",\"alg\":\"ES512\"},{\"crv\":\"Ed25519\",\"x\":\"2CIYCT" \
+    "uPXC8PVOkGqxQr9_0Yf97ocwp5tyjlF5he0hU\",\"kty\":\"OKP\",\"kid\":\"fz-e" \
     "d25519\",\"use\":\"sig\"},{\"kty\":\"RSA\",\"n\":\"ofgWCuLjybRlzo0tZWJ" \
     "jNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0" \
     "Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg" \
@@ -49,8 +49,9 @@
 #define FUZZ_HMAC_KEY_B64 \
     "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcg" \
     "UuTwjAzZr1Z9CAow"
-/* The RFC example tokens with their own keys in FUZZ_JWKS. */
-#define FUZZ_RFC_TOKENS \
+/* Tokens whose keys are in FUZZ_JWKS: RFC 7515 A.2, A.3, then RS256,
+ * PS384, ES256, ES384, ES512 and EdDSA without kid. */
+#define FUZZ_VERIFY_TOKENS \
     "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogI" \
     "mh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.cC4hiUPoj9Eetdgtv3hF80EG" \
     "rhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5ju" \
@@ -61,36 +62,58 @@
     "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogI" \
     "mh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOy" \
     "KAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q", \
-    "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP" \
-    "0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0" \
-    "KAg", \
-    "eyJhbGciOiJSUzI1NiIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZS" \
-    "J9.SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXI" \
-    "gZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwI" \
-    "HlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN" \
-    "3ZXB0IG9mZiB0by4.MRjdkly7_-oTPTS3AXP41iQIGKa80A0ZmTuV5MEaHoxnW2e5CZ5Nl" \
-    "KtainoFmKZopdHM1O2U4mwzJdQx996ivp83xuglII7PNDi84wnB-BDkoBwA78185hX-Es4" \
-    "JIwmDLJK3lfWRa-XtL0RnltuYv746iYTh_qHRD68BNt1uSNCrUCTJDt5aAE6x8wW1Kt9eR" \
-    "o4QPocSadnHXFxnt8Is9UzpERV0ePPQdLuW3IS_de3xyIrDaLGdjluPxUAhb6L2aXic1U1" \
-    "2podGU0KLUQSE_oI-ZnmKJ3F4uOZDnd6QZWJushZ41Axf_fcIe8u9ipH84ogoree7vjbU5" \
-    "y18kDquDg", \
-    "eyJhbGciOiJQUzM4NCIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZS" \
-    "J9.SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXI" \
-    "gZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwI" \
-    "HlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN" \
-    "3ZXB0IG9mZiB0by4.cu22eBqkYDKgIlTpzDXGvaFfz6WGoz7fUDcfT0kkOy42miAh2qyBz" \
-    "k1xEsnk2IpN6-tPid6VrklHkqsGqDqHCdP6O8TTB5dDDItllVo6_1OLPpcbUrhiUSMxbbX" \
-    "UvdvWXzg-UD8biiReQFlfz28zGWVsdiNAUf8ZnyPEgVFn442ZdNqiVJRmBqrYRXe8P_ijQ" \
-    "7p8Vdz0TTrxUeT3lm8d9shnr2lfJT8ImUjvAA2Xez2Mlp8cBE5awDzT0qI0n6uiP1aCN_2" \
-    "_jLAeQTlqRHtfa64QQSUmFAAjVKPbByi7xho0uTOcbH510a6GYmJUAfmWjwZ6oD4ifKo8D" \
-    "YM-X72Eaw", \
-    "eyJhbGciOiJFUzUxMiIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZS" \
-    "J9.SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXI" \
-    "gZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwI" \
-    "HlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN" \
-    "3ZXB0IG9mZiB0by4.AE_R_YZCChjn4791jSQCrdPZCNYqHXCTZH0-JZGYNlaAjP2kqaluU" \
-    "IIUnC9qvbu9Plon7KRTzoNEuT4Va2cmL1eJAQy3mtPBu_u_sDDyYjnAMDxXPn7XrT0lw-k" \
-    "vAD890jl8e2puQens_IEKBpHABlsbEPX6sFY8OcGDqoRuBomu9xQ2"
+    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbS9yZWFsb" \
+    "XMvZnV6eiIsInN1YiI6ImFsaWNlLXN1Yi0wMDAxIiwiYXVkIjoiZnV6ei1jbGllbnQiLCJ" \
+    "leHAiOjE3MDAwMDA2MDAsImlhdCI6MTcwMDAwMDAwMCwiYXV0aF90aW1lIjoxNjk5OTk5O" \
+    "Tk1LCJub25jZSI6ImZ1enotbm9uY2UtMDEyMzQ1Njc4OSIsImVtYWlsIjoiYWxpY2VAZXh" \
+    "hbXBsZS5vcmciLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiZ3JvdXBzIjpbInN0YWZmIiwid" \
+    "29uZGVybGFuZC1hZG1pbnMiXX0.lcBlNa_j0YTCh6wIpF7x_MDdqwZwi7cuw5ByZ5d026h" \
+    "IjapwmyNoel5tV9K6YBqmpWEtJlPSliJWSzSHvZyFXaz4u5LY-tDtl9ce6bxH4GT-_Cp_w" \
+    "L8cXjwyfoDdWpGGVIeCHgdzdhXay4HpSW8zVg0qqI8C28tRBW-1fNru1a6pJy3UoDPvW7d" \
+    "dSbI2YnTeGFpgEuOm3AkzP4HEMhAXz1ebs-kzALD7oZgS6i4SH-f7_Hsb38kyX07lhfa5i" \
+    "l6s7gWOCFvIIt426wJzYOnVU9clrfbAbXckRuTdqe5y7apmzj4pX6xn21jNSf7LtYRnL5O" \
+    "_J_oOhUQBKBnNTRTOPA", \
+    "eyJhbGciOiJQUzM4NCJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbS9yZWFsb" \
+    "XMvZnV6eiIsInN1YiI6ImFsaWNlLXN1Yi0wMDAxIiwiYXVkIjoiZnV6ei1jbGllbnQiLCJ" \
+    "leHAiOjE3MDAwMDA2MDAsImlhdCI6MTcwMDAwMDAwMCwiYXV0aF90aW1lIjoxNjk5OTk5O" \
+    "Tk1LCJub25jZSI6ImZ1enotbm9uY2UtMDEyMzQ1Njc4OSIsImVtYWlsIjoiYWxpY2VAZXh" \
+    "hbXBsZS5vcmciLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiZ3JvdXBzIjpbInN0YWZmIiwid" \
+    "29uZGVybGFuZC1hZG1pbnMiXX0.kWhOhtatPsw4MOAVnfNvIifZ52xonfq0N4oE8pq30yC" \
+    "xH-k4nc65_PNmeIEFndnbm5-P72KN1D57w2XbNGm0HM4OrOwrdUhRIRYy05N7XEgij8imO" \
+    "d_sBQL2gn9Gigmn7jCMMGnr3zrjPnAoruo5FZm6u0mYrJsp48hr6EY0zyEvrpJo5D_sAV_" \
+    "HXFaQoCPeKMGWvbNUi2A77HKg9vJUYkI48grAhjse78JGHo053jsQLax4bm8SVAmotAjGw" \
+    "2ncBjqBTcZZjGr1ioEGvjY1TqZeKqr2wTqzfehtYSVD7KQVTbb8pH5KbNeIWdgIUEk4HMG" \
+    "4QZfcn2AH8cUb_1h9XA", \
+    "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbS9yZWFsb" \
+    "XMvZnV6eiIsInN1YiI6ImFsaWNlLXN1Yi0wMDAxIiwiYXVkIjoiZnV6ei1jbGllbnQiLCJ" \
+    "leHAiOjE3MDAwMDA2MDAsImlhdCI6MTcwMDAwMDAwMCwiYXV0aF90aW1lIjoxNjk5OTk5O" \
+    "Tk1LCJub25jZSI6ImZ1enotbm9uY2UtMDEyMzQ1Njc4OSIsImVtYWlsIjoiYWxpY2VAZXh" \
+    "hbXBsZS5vcmciLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiZ3JvdXBzIjpbInN0YWZmIiwid" \
+    "29uZGVybGFuZC1hZG1pbnMiXX0.SGuqaNN9SIfNOyZrK1HwfuGgJ7l0dnP0uj4-QiQNaOY" \
+    "govA6lwOgfrrUpl1rmqGcEIhIkdcbhsFmYblA_HNiDg", \
+    "eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbS9yZWFsb" \
+    "XMvZnV6eiIsInN1YiI6ImFsaWNlLXN1Yi0wMDAxIiwiYXVkIjoiZnV6ei1jbGllbnQiLCJ" \
+    "leHAiOjE3MDAwMDA2MDAsImlhdCI6MTcwMDAwMDAwMCwiYXV0aF90aW1lIjoxNjk5OTk5O" \
+    "Tk1LCJub25jZSI6ImZ1enotbm9uY2UtMDEyMzQ1Njc4OSIsImVtYWlsIjoiYWxpY2VAZXh" \
+    "hbXBsZS5vcmciLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiZ3JvdXBzIjpbInN0YWZmIiwid" \
+    "29uZGVybGFuZC1hZG1pbnMiXX0.GBpSTD4vyXVd2CfFjp1tiUt31I5Xetapr7fPpiHB_Oi" \
+    "ULXtlTMGEJMvmYSybgGathEAwjcMoXZwHGwPKMxaCZ5SAYduksWQpQlWE4uhzvhgE6aJNb" \
+    "xCIGtK-SYOlEho4", \
+    "eyJhbGciOiJFUzUxMiJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbS9yZWFsb" \
+    "XMvZnV6eiIsInN1YiI6ImFsaWNlLXN1Yi0wMDAxIiwiYXVkIjoiZnV6ei1jbGllbnQiLCJ" \
+    "leHAiOjE3MDAwMDA2MDAsImlhdCI6MTcwMDAwMDAwMCwiYXV0aF90aW1lIjoxNjk5OTk5O" \
+    "Tk1LCJub25jZSI6ImZ1enotbm9uY2UtMDEyMzQ1Njc4OSIsImVtYWlsIjoiYWxpY2VAZXh" \
+    "hbXBsZS5vcmciLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiZ3JvdXBzIjpbInN0YWZmIiwid" \
+    "29uZGVybGFuZC1hZG1pbnMiXX0.AA76jgO6R7GW6IdZPbXWQsticu3zDfNYeiwYy-t7kjb" \
+    "WOcHgjtsmafbs-lFkxob9tEJ8mpnvPJxMYTjoZdzNReWjAVFoyDeKijBTRqB5nF4gAHnKv" \
+    "sSuOFH2BZ-YZk64vMI7cwjy7BcFRhz_KPi5v7xsV_NU4cmDxs-TEfchiFJj62zb", \
+    "eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbS9yZWFsb" \
+    "XMvZnV6eiIsInN1YiI6ImFsaWNlLXN1Yi0wMDAxIiwiYXVkIjoiZnV6ei1jbGllbnQiLCJ" \
+    "leHAiOjE3MDAwMDA2MDAsImlhdCI6MTcwMDAwMDAwMCwiYXV0aF90aW1lIjoxNjk5OTk5O" \
+    "Tk1LCJub25jZSI6ImZ1enotbm9uY2UtMDEyMzQ1Njc4OSIsImVtYWlsIjoiYWxpY2VAZXh" \
+    "hbXBsZS5vcmciLCJlbWFpbF92ZXJpZmllZCI6dHJ1ZSwiZ3JvdXBzIjpbInN0YWZmIiwid" \
+    "29uZGVybGFuZC1hZG1pbnMiXX0.9OAVPh6DVTZm9bAtAcxXlB1LUswOGbcGNv9NvDKfBof" \
+    "EeG13lf5u5xPWs7fDA_mfS0qwq_r0XDvsoU7b5q95BA"
 #define FUZZ_NOW 1700000000
 #define FUZZ_ISSUER "https://idp.example.com/realms/fuzz"
 #define FUZZ_TENANT_ISSUER "https://login.example.com/{tenantid}/v2.0"

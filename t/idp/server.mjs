@@ -61,6 +61,26 @@
 //                              Entra ID's /common endpoint does), and with
 //                              stripIssParam the authorization response carries
 //                              no iss parameter (query and form_post).
+//   POST /_admin/keys          body JSON (hostile key handling, merged into
+//                              the current setting): {"rotate": true} makes a
+//                              new RSA key (kid rsa-rotated-<n>) that signs
+//                              every RS*/PS* ID token from now on and is
+//                              added to the JWKS; "keepOld": false drops the
+//                              old RSA key from the JWKS; "dropKid": true
+//                              re-signs ID tokens without kid; "jwksOnly":
+//                              [kid, ...] lists only those keys in the JWKS;
+//                              "padClaimBytes": n adds a claim "pad" of n
+//                              bytes to every ID token (re-signed);
+//                              {"reset": true}: back to normal.
+//   POST /_admin/override      body JSON {"path", "method"?, "status"?
+//                              (200), "contentType"? (application/json),
+//                              "body": string | null, "delayMs"? (<= 60000)}:
+//                              until removed (body null) or {"reset": true},
+//                              requests for path are answered with exactly
+//                              this (junk, oversized or slow documents).
+//                              Bodies of up to 16 MiB.
+//   GET  /_admin/hits          JSON {path: number of requests} (not /_admin);
+//   POST /_admin/hits/clear    forget them.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -477,6 +497,7 @@ function admin(req, res, path) {
       json(200, { ok: true });
     });
   }
+  if (HOSTILE_ADMIN.has(path)) return hostileAdmin(req, res, path, json);
   return json(404, { error: 'not_found' });
 }
 
@@ -659,6 +680,123 @@ function tamper(req, res, pathname) {
   return false;
 }
 
+// ---------------------------------------------------------------- hostile keys, answers
+// POST /_admin/keys, POST /_admin/override, GET /_admin/hits (see the head).
+const HOSTILE_ADMIN = new Set(['/_admin/keys', '/_admin/override', '/_admin/hits', '/_admin/hits/clear']);
+const hits = {};
+const overrides = new Map();
+const freshKeyState = () => ({ rotated: [], keepOld: true, dropKid: false, jwksOnly: null, padClaimBytes: 0 });
+let keyState = freshKeyState();
+
+function hostileAdmin(req, res, path, json) {
+  if (req.method === 'GET' && path === '/_admin/hits') return json(200, hits);
+  if (req.method !== 'POST') return json(405, { error: 'method' });
+  if (path === '/_admin/hits/clear') {
+    for (const k of Object.keys(hits)) delete hits[k];
+    return json(200, { ok: true });
+  }
+  return readBody(req, 16 * 1024 * 1024).then((b) => {
+    const body = JSON.parse(b || '{}');
+    if (path === '/_admin/override') {
+      if (body.reset) overrides.clear();
+      else if (typeof body.path !== 'string' || !body.path.startsWith('/')) return json(400, { error: 'path_required' });
+      else if (body.body === null || body.body === undefined) overrides.delete(body.path);
+      else {
+        overrides.set(body.path, {
+          method: body.method,
+          status: Number(body.status) || 200,
+          contentType: body.contentType ?? 'application/json',
+          body: String(body.body),
+          delayMs: Math.min(Math.max(Number(body.delayMs) || 0, 0), 60000),
+        });
+      }
+      return json(200, { ok: true, paths: [...overrides.keys()] });
+    }
+    if (body.reset) keyState = freshKeyState();
+    if (body.rotate) {
+      const kp = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+      keyState.rotated.unshift({
+        ...kp.privateKey.export({ format: 'jwk' }), kid: `rsa-rotated-${keyState.rotated.length + 1}`, use: 'sig',
+      });
+    }
+    for (const k of ['keepOld', 'dropKid', 'jwksOnly', 'padClaimBytes']) if (k in body) keyState[k] = body[k];
+    return json(200, {
+      ok: true,
+      signingKid: keyState.rotated[0]?.kid,
+      jwks: servedJwks({ keys: keys.map(publicJwk) }).keys.map((k) => k.kid),
+    });
+  });
+}
+
+function publicJwk(k) {
+  const { d, p, q, dp, dq, qi, ...pub } = k;
+  return pub;
+}
+
+/** The JWKS as the key setting wants it served. */
+function servedJwks(doc) {
+  let list = Array.isArray(doc.keys) ? doc.keys : [];
+  if (keyState.rotated.length) {
+    const fresh = keyState.rotated.map(publicJwk);
+    list = keyState.keepOld ? [...list, ...fresh] : [...fresh, ...list.filter((k) => k.kty !== 'RSA')];
+  }
+  if (Array.isArray(keyState.jwksOnly)) list = list.filter((k) => keyState.jwksOnly.includes(k.kid));
+  return { ...doc, keys: list };
+}
+
+/** An ID token re-signed as the key setting wants (rotated key, no kid, padding). */
+function resignIdToken(idToken) {
+  const [h, p] = idToken.split('.');
+  const header = fromB64Json(h);
+  const payload = fromB64Json(p);
+  let changed = false;
+  if (keyState.padClaimBytes > 0) {
+    payload.pad = 'x'.repeat(Math.min(Number(keyState.padClaimBytes), 8 * 1024 * 1024));
+    changed = true;
+  }
+  const opts = {};
+  if (header.alg.startsWith('HS')) {
+    const clientId = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+    opts.secret = (config.clients || []).find((c) => c.client_id === clientId)?.client_secret;
+  } else if (keyState.rotated.length && /^(RS|PS)/.test(header.alg)) {
+    opts.privateKey = crypto.createPrivateKey({ key: keyState.rotated[0], format: 'jwk' });
+    if (header.kid) header.kid = keyState.rotated[0].kid;
+    changed = true;
+  } else {
+    opts.privateKey = crypto.createPrivateKey({ key: keys.find((k) => k.kid === header.kid), format: 'jwk' });
+  }
+  if (keyState.dropKid && header.kid) {
+    delete header.kid;
+    changed = true;
+  }
+  return changed ? signJws(header, payload, opts) : idToken;
+}
+
+/** Counts the request; true when an override answered it. */
+function hostile(req, res, pathname) {
+  hits[pathname] = (hits[pathname] || 0) + 1;
+  const o = overrides.get(pathname);
+  if (o && (!o.method || o.method === req.method)) {
+    const send = () => {
+      if (res.destroyed) return;
+      res.writeHead(o.status, { 'Content-Type': o.contentType, 'Content-Length': Buffer.byteLength(o.body) });
+      res.end(o.body);
+    };
+    if (o.delayMs) setTimeout(send, o.delayMs).unref();
+    else send();
+    return true;
+  }
+  if (pathname === '/jwks' && (keyState.rotated.length || keyState.jwksOnly)) rewriteJsonBody(res, servedJwks);
+  if (pathname === '/token' && req.method === 'POST'
+      && (keyState.rotated.length || keyState.dropKid || keyState.padClaimBytes > 0)) {
+    rewriteJsonBody(res, (j) => {
+      if (j.id_token) j.id_token = resignIdToken(j.id_token);
+      return j;
+    });
+  }
+  return false;
+}
+
 // ---------------------------------------------------------------- routing
 const providerCallback = provider.callback();
 server.on('request', (req, res) => {
@@ -668,7 +806,7 @@ server.on('request', (req, res) => {
   if (m) p = interaction(req, res, m[1], m[2]);
   else if (url.pathname.startsWith('/_admin/')) p = admin(req, res, url.pathname);
   else {
-    if (!tamper(req, res, url.pathname)) providerCallback(req, res);
+    if (!hostile(req, res, url.pathname) && !tamper(req, res, url.pathname)) providerCallback(req, res);
     return;
   }
   Promise.resolve(p).catch((e) => {

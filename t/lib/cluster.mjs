@@ -78,7 +78,9 @@ export async function startHosts(opts = {}) {
       providersConf: [
         secret ? `FedAuthSecret "${secret}"` : '',
         `FedAuthHTTPTimeout ${opts.httpTimeout || 3}`,
-        resolve(opts.storeConf, ctx),
+        // These suites test the store itself: each request asks it, unless a
+        // suite sets FedAuthSessionLocalCache (305-local-cache tests the copy).
+        withLocalCache(resolve(opts.storeConf, ctx)),
         resolve(opts.serverConf, ctx),
         ...providers.map((p) => providerFromClient(p.id, c.idp.issuer, clients[p.id], resolve(p.extra, ctx))),
       ].join('\n'),
@@ -194,3 +196,9 @@ export async function postLogoutToken(base, id, token, { body, contentType = 'ap
   };
 }
 
+/** Store lines with FedAuthSessionLocalCache 0 unless they set it. */
+function withLocalCache(conf) {
+  const text = conf || '';
+  return /FedAuthSessionLocalCache/.test(text) || !/FedAuthSessionStore\s+redis/.test(text)
+    ? text : `${text}\nFedAuthSessionLocalCache 0`;
+}

@@ -1,0 +1,33 @@
+/* fa_cache.h - a small per-process cache: short binary keys to byte
+ * values with an expiry, bounded in entries and bytes (when either bound
+ * is reached, the whole cache starts over: no ageing bookkeeping on the
+ * request path). Thread-safe. Values are copied in and out.
+ * Part of the httpd-free core. */
+#ifndef FA_CACHE_H
+#define FA_CACHE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+typedef struct fa_cache_t fa_cache_t;
+
+/* p must live as long as the cache; the entries live in a pool of their
+ * own. */
+apr_status_t fa_cache_create(apr_pool_t *p, unsigned int max_entries,
+                             apr_size_t max_bytes, fa_cache_t **pcache);
+
+/* A copy (NUL-terminated, from p) of the value of key when it is there
+ * and not expired at now; NULL otherwise. */
+char *fa_cache_get(fa_cache_t *c, const void *key, apr_size_t klen,
+                   apr_time_t now, apr_pool_t *p, apr_size_t *len);
+
+/* Stores a copy of val under key until until. */
+void fa_cache_put(fa_cache_t *c, const void *key, apr_size_t klen,
+                  const char *val, apr_size_t len, apr_time_t until);
+
+void fa_cache_del(fa_cache_t *c, const void *key, apr_size_t klen);
+
+/* Lookups answered from the cache so far. */
+unsigned long fa_cache_hits(const fa_cache_t *c);
+
+#endif

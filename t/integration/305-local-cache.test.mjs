@@ -1,0 +1,106 @@
+// FedAuthSessionLocalCache (default 1 s with a Redis store): a worker
+// process reuses a session it read from Redis for that long. Requests then
+// cost no Redis round trip; the price is that a session deleted elsewhere
+// (logout on another host, back-channel logout) or a Redis outage is
+// noticed up to that long later. Which process answers a request is not
+// up to the test, so it asserts what is certain: how many GETs reach
+// Redis, and that after the window a deleted session is refused and a
+// stopped Redis gives 503.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { Browser, parseEnv, dump, sleep, SESSION_COOKIE } from '../lib/index.mjs';
+import { startRedis, redisAvailable } from '../lib/redis.mjs';
+import { startHosts } from '../lib/cluster.mjs';
+
+const DB = 6;
+const N = 60;
+
+async function getCalls(redis) {
+  const info = await redis.info('commandstats');
+  const m = /calls=(\d+)/.exec(info.cmdstat_get || '');
+  assert.ok(m, `no GET counter in INFO commandstats: ${JSON.stringify(info)}`);
+  return Number(m[1]);
+}
+
+describe('FedAuthSessionLocalCache with Redis', { skip: !redisAvailable() && 'redis-server/redis-cli not installed' }, () => {
+  let redis;
+  let c;
+  let base;
+  let baseOff;
+  const b = new Browser();
+
+  before(async () => {
+    redis = await startRedis();
+    c = await startHosts({
+      hosts: 2,
+      // host 0: the default (1 s); host 1: no local copy
+      storeConf: ({ index }) => `FedAuthSessionStore redis://127.0.0.1:${redis.port}/${DB}
+FedAuthRedisTimeout 0.5
+${index === 1 ? 'FedAuthSessionLocalCache 0' : 'FedAuthSessionLocalCache 1'}`,
+    });
+    [base, baseOff] = c.bases;
+    const r = await b.login(`${base}/protected/env.cgi`, 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+  });
+  after(async () => {
+    await c?.stop();
+    await redis?.stop();
+    c?.cleanup();
+    redis?.cleanup();
+  });
+
+  it(`${N} requests within the window: at most a few GETs reach Redis (one per worker process); without the copy, one per request`, async () => {
+    let before = await getCalls(redis);
+    for (let i = 0; i < N; i++) {
+      const r = await b.getOnce(`${base}/protected/env.cgi`);
+      assert.equal(r.status, 200, dump(r));
+    }
+    const cached = (await getCalls(redis)) - before;
+    before = await getCalls(redis);
+    for (let i = 0; i < N; i++) {
+      const r = await b.getOnce(`${baseOff}/protected/env.cgi`);
+      assert.equal(r.status, 200, dump(r));
+    }
+    const uncached = (await getCalls(redis)) - before;
+    assert.ok(cached <= 8, `GETs with the local copy: ${cached} for ${N} requests`);
+    assert.ok(uncached >= N, `GETs without the copy: ${uncached} for ${N} requests`);
+  });
+
+  it('a session deleted in Redis (as by a logout elsewhere) is refused once the window has passed', async () => {
+    const cookie = b.jar.get(SESSION_COOKIE)?.value;
+    assert.ok(cookie);
+    const warm = await b.getOnce(`${base}/protected/env.cgi`);
+    assert.equal(warm.status, 200, dump(warm));
+    const keys = await redis.keys(DB, 'fedauth:s:*');
+    assert.equal(keys.length, 1, keys.join(' '));
+    await redis.cli(['DEL', keys[0]], { db: DB });
+    await sleep(1300);
+    for (let i = 0; i < 6; i++) {
+      const r = await b.getOnce(`${base}/protected/env.cgi`);
+      assert.equal(r.status, 302, `request ${i}: ${dump(r)}`);
+      assert.ok(r.location.startsWith(c.idp.issuer), dump(r));
+    }
+  });
+
+  it('Redis stopped: after the window every protected request gets 503; a public page 200', async () => {
+    const again = new Browser();
+    const r0 = await again.login(`${base}/protected/env.cgi`, 'alice', 'alice-pass-1');
+    assert.equal(r0.status, 200, dump(r0));
+    assert.equal(parseEnv(r0.body).REMOTE_USER, 'alice');
+    await redis.stop();
+    await sleep(1300);
+    for (let i = 0; i < 6; i++) {
+      const r = await again.getOnce(`${base}/protected/env.cgi`);
+      assert.equal(r.status, 503, `request ${i}: ${dump(r)}`);
+      assert.match(r.body, /<code>store_unavailable<\/code>/);
+    }
+    const pub = await again.getOnce(`${base}/index.html`);
+    assert.equal(pub.status, 200, dump(pub));
+  });
+
+  it('the error logs have no crash lines', async () => {
+    await c.stop();
+    assert.deepEqual(c.troubles(), [], c.errorLogs ? c.errorLogs() : '');
+  });
+});
