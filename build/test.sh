@@ -8,10 +8,13 @@
 #   5. integration tests: real httpd + the built module + a real OpenID
 #      Provider (npm oidc-provider) + real Redis, node's test runner
 #   6. steps 4 and 5 again against an AddressSanitizer/UBSan build
+#   7. the libFuzzer targets of t/fuzz, each for a bounded time
+#   8. a short smoke run of the benchmark (t/bench)
 # Ends with one line "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
+mkdir -p "$top/build/out"
 passed=0
 failed=0
 log() { printf '\n== %s\n' "$*"; }
@@ -118,6 +121,24 @@ if [ "${FEDAUTH_SKIP_SANITIZERS:-0}" != 1 ]; then
     else
         echo "sanitized build failed"; count 0 1
     fi
+fi
+
+if [ "${FEDAUTH_SKIP_FUZZ:-0}" != 1 ]; then
+    log "fuzzing: every parser of outside input, ${FEDAUTH_FUZZ_SECONDS:-20} s each"
+    out=$(bash build/fuzz.sh "${FEDAUTH_FUZZ_SECONDS:-20}" 2>&1)
+    echo "$out" | grep -E '^fuzz |passed, .* failed'
+    p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -1)
+    f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' | tail -1)
+    if [ -z "$p" ]; then echo "$out" | tail -n 30; count 0 1
+    else count "$p" "$f"; fi
+fi
+
+log "benchmark smoke test (t/bench/run.mjs --smoke)"
+if node t/bench/run.mjs --smoke > build/out/bench-smoke.log 2>&1; then
+    grep -E '^\| [AB] ' build/out/bench-smoke.log || tail -n 5 build/out/bench-smoke.log
+    count 1 0
+else
+    tail -n 30 build/out/bench-smoke.log; count 0 1
 fi
 
 log "summary"

@@ -258,7 +258,18 @@ async function main() {
         const busy = await waitIdle(WAIT_IDLE);
         if (busy >= 10) notes.push(`${k} round ${r + 1}: started while the machine was ${busy.toFixed(0)} % busy (waited ${WAIT_IDLE} s)`);
       }
-      const pre = await check(k);
+      let pre = await check(k);
+      if (!pre.ok && k !== 'A') {
+        // counted as a failure below; sign in again so the round measures
+        // the authenticated path rather than redirects
+        notes.push(`${k} round ${r + 1}: the cookie got ${pre.r.status} before the round: signed in again`);
+        const again = await loginOnce(srv[k]);
+        if (again.ok) {
+          cookies[k] = again.cookie;
+          const c2 = await check(k);
+          if (c2.ok) pre = { ok: false, r: pre.r, renewed: true };
+        }
+      }
       const cpu0 = cpuSeconds(srv[k].pid);
       const rcpu0 = (k === 'C' || k === 'E') ? cpuSeconds(redis.pid) : 0;
       const redisCmds = async () => Number((await redis.info('stats')).total_commands_processed);
@@ -299,7 +310,7 @@ async function main() {
       if (Math.abs(avgBytes - expected[k]) / expected[k] > 0.005) {
         notes.push(`${k} round ${r + 1}: mean response ${avgBytes.toFixed(1)} bytes, a 200 is ${expected[k]}: some responses differ`);
       }
-      if (!pre.ok || !post.ok) notes.push(`${k} round ${r + 1}: the cookie check ${pre.ok ? 'after' : 'before'} the round got ${(pre.ok ? post : pre).r.status}`);
+      if ((!pre.ok && !pre.renewed) || !post.ok) notes.push(`${k} round ${r + 1}: the cookie check ${pre.ok || pre.renewed ? 'after' : 'before'} the round got ${(pre.ok || pre.renewed ? post : pre).r.status}`);
       if (sockErr) notes.push(`${k} round ${r + 1}: wrk socket errors connect ${j.connect} read ${j.read} write ${j.write} timeout ${j.timeout}`);
       if (rec.foreign > 0.15) notes.push(`${k} round ${r + 1}: other processes used ${rec.foreign.toFixed(2)} CPUs during the round (noise)`);
       rounds[k].push(rec);

@@ -180,6 +180,10 @@ OIDCCryptoPassphrase "${passphrase}"
 OIDCScope "openid email profile"
 OIDCPKCEMethod S256
 OIDCSessionType server-cache
+# the same session lifetimes as mod_fedauth's defaults (FedAuthSessionIdleTimeout
+# 3600, FedAuthSessionMaxAge 28800); mod_auth_openidc's idle default is 300 s
+OIDCSessionInactivityTimeout 3600
+OIDCSessionMaxDuration 28800
 OIDCCacheType ${cache}
 ${cache === 'redis' ? `OIDCRedisCacheServer 127.0.0.1:${redisPort}` : ''}`,
     locationConf: '    AuthType openid-connect\n    Require valid-user',
