@@ -17,9 +17,14 @@
  *   session_encode     fa_session_encode of that session
  *   sha256_1k          EVP_Digest SHA-256 of a 1 KiB token (the bearer
  *                      cache key)
- *   bearer_cache_hit   what a cached bearer token costs in the core and
- *                      APR, following mod_fedauth_bearer.c: key string,
- *                      SHA-256, mutex + apr_hash_get, copy, decode
+ *   bearer_cache_hit   what a cached bearer token costs in the core, as
+ *                      mod_fedauth_bearer.c does it: key string
+ *                      (audience NL token), SHA-256, fa_cache_get (a copy
+ *                      into the request pool), fa_session_decode
+ *   local_copy_hit     a session from the per-process copy, as
+ *                      fedauth_session_load does it with
+ *                      FedAuthSessionLocalCache: fa_cache_get by
+ *                      "<store>|<key>", fa_session_decode
  *   jwt_parse          fa_jwt_parse of an RS256 access-token-sized JWT
  *   jwt_verify_rs256   fa_jwt_verify (RSA 2048, JWKS already parsed)
  *   jwt_parse_verify   both: a new RS256 token (uncached)
@@ -42,8 +47,6 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
-#include <apr_hash.h>
-#include <apr_thread_mutex.h>
 #include <openssl/evp.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -54,6 +57,7 @@
 #include "fa_session.h"
 #include "fa_jwk.h"
 #include "fa_jwt.h"
+#include "fa_cache.h"
 
 #define RUNS 7
 
@@ -115,9 +119,10 @@ static apr_size_t token_len;
 static fa_jwks_t *jwks;
 static fa_jwt_t *parsed;
 static const char *token_1k;       /* a 1 KiB opaque token for sha256 */
-static apr_hash_t *bcache;
-static apr_thread_mutex_t *block;
+static fa_cache_t *fcache;
 static unsigned char bkey[32];
+static char skey[80];
+static apr_size_t skey_len;
 
 static void die(const char *what)
 {
@@ -311,8 +316,8 @@ static void c_bearer_hit(void *ctx, long i)
     unsigned char h[32];
     unsigned int hl = sizeof(h);
     const char *key;
-    char *copy = NULL;
-    const char *v;
+    char *copy;
+    apr_size_t len;
     fa_session_t *s;
 
     (void)ctx;
@@ -321,15 +326,27 @@ static void c_bearer_hit(void *ctx, long i)
     }
     key = apr_pstrcat(scratch, "api://orders", "\n", token_1k, NULL);
     EVP_Digest(key, strlen(key), h, &hl, EVP_sha256(), NULL);
-    apr_thread_mutex_lock(block);
-    v = apr_hash_get(bcache, h, 32);
-    if (v) {
-        copy = apr_pmemdup(scratch, v, rec_len + 1);
-    }
-    apr_thread_mutex_unlock(block);
-    if (!copy || fa_session_decode(scratch, copy, rec_len, &s)
-                 != APR_SUCCESS) {
+    copy = fa_cache_get(fcache, h, sizeof(h), apr_time_now(), scratch, &len);
+    if (!copy || fa_session_decode(scratch, copy, len, &s) != APR_SUCCESS) {
         die("bearer cache");
+    }
+    sink += (unsigned long)s->user[0];
+}
+
+static void c_local_hit(void *ctx, long i)
+{
+    char *copy;
+    apr_size_t len;
+    fa_session_t *s;
+
+    (void)ctx;
+    if (i % 256 == 0) {
+        apr_pool_clear(scratch);
+    }
+    copy = fa_cache_get(fcache, skey, skey_len, apr_time_now(), scratch,
+                        &len);
+    if (!copy || fa_session_decode(scratch, copy, len, &s) != APR_SUCCESS) {
+        die("local copy");
     }
     sink += (unsigned long)s->user[0];
 }
@@ -470,15 +487,21 @@ int main(int argc, char **argv)
     idt = fa_b64url_encode(root, raw, sizeof(raw));
     idt[1024] = '\0';
     token_1k = idt;
-    bcache = apr_hash_make(root);
-    apr_thread_mutex_create(&block, APR_THREAD_MUTEX_DEFAULT, root);
+    if (fa_cache_create(root, 10000, 64 * 1024 * 1024, &fcache)
+        != APR_SUCCESS) {
+        die("fa_cache_create");
+    }
     {
         char *k = apr_pstrcat(root, "api://orders", "\n", token_1k, NULL);
         unsigned int hl = sizeof(bkey);
+        apr_time_t until = apr_time_now() + apr_time_from_sec(3600);
 
         EVP_Digest(k, strlen(k), bkey, &hl, EVP_sha256(), NULL);
-        apr_hash_set(bcache, apr_pmemdup(root, bkey, 32), 32,
-                     apr_pmemdup(root, rec, rec_len + 1));
+        fa_cache_put(fcache, bkey, sizeof(bkey), rec, rec_len, until);
+        skey_len = (apr_size_t)apr_snprintf(skey, sizeof(skey), "%pp|%s",
+                                            (void *)fcache,
+                                            "s:AAAAAAAAAAAAAAAAAAAAAA");
+        fa_cache_put(fcache, skey, skey_len, rec, rec_len, until);
     }
 
     printf("session record %lu bytes, RS256 token %lu bytes, %s\n",
@@ -493,6 +516,7 @@ int main(int argc, char **argv)
     run_case("session_encode", c_encode, NULL, n);
     run_case("sha256_1k", c_sha256, NULL, n);
     run_case("bearer_cache_hit", c_bearer_hit, NULL, n);
+    run_case("local_copy_hit", c_local_hit, NULL, n);
     run_case("jwt_parse", c_jwt_parse, NULL, n / 4);
     run_case("jwt_verify_rs256", c_jwt_verify, NULL, nrsa);
     run_case("jwt_parse_verify", c_jwt_both, NULL, nrsa);

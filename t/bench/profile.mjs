@@ -70,6 +70,56 @@ async function requests(url, cookie, n) {
   return counts;
 }
 
+/**
+ * The auth module's share of the httpd children's samples: every sample
+ * with a frame in the module's DSO counts (kernel time under it too),
+ * broken down by the innermost module function on the stack (what the
+ * module called that cost it) and by the leaf's DSO and symbol.
+ */
+async function moduleShare(data, k) {
+  const dsoRe = k === 'D' || k === 'E' ? /mod_auth_openidc\.so|libcjose/ : /mod_fedauth\.so/;
+  const out = await run('perf', ['script', '-i', data, '-F', 'ip,sym,dso'], { timeoutMs: 600000 });
+  const samples = out.stdout.split(/\n\s*\n/).map((b) => b.trim()).filter(Boolean);
+  let total = 0;
+  let mod = 0;
+  const inner = new Map();
+  const leafDso = new Map();
+  const leafSym = new Map();
+  const add = (m, key) => m.set(key, (m.get(key) || 0) + 1);
+  for (const smp of samples) {
+    const frames = smp.split('\n').map((l) => {
+      const m = /^\s*[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$/.exec(l);
+      return m ? { sym: m[1], dso: path.basename(m[2]) } : null;
+    }).filter(Boolean);
+    if (!frames.length) continue;
+    total++;
+    const i = frames.findIndex((f) => dsoRe.test(f.dso));
+    if (i < 0) continue;
+    mod++;
+    add(inner, frames[i].sym);
+    add(leafDso, frames[0].dso);
+    add(leafSym, `${frames[0].sym} (${frames[0].dso})`);
+  }
+  const top = (m, n) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)
+    .map(([key, v]) => `| ${key} | ${v} | ${((100 * v) / Math.max(1, mod)).toFixed(1)} % |`).join('\n');
+  return `## the module's share: ${mod} of ${total} samples (${((100 * mod) / Math.max(1, total)).toFixed(1)} %) have a module frame
+
+### by the innermost module function (its callees included)
+| function | samples | of the module |
+|---|---:|---:|
+${top(inner, 25)}
+
+### by the leaf's DSO
+| DSO | samples | of the module |
+|---|---:|---:|
+${top(leafDso, 12)}
+
+### by the leaf symbol
+| symbol | samples | of the module |
+|---|---:|---:|
+${top(leafSym, 30)}`;
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const av = available([K]);
@@ -123,7 +173,8 @@ async function main() {
       const incl = await run('perf', ['report', '-i', data, '--children', '--sort', 'sym', '--stdio',
         '-g', 'none', '--percent-limit', '0.5']);
       const byDso = await run('perf', ['report', '-i', data, '--no-children', '--sort', 'dso', '--stdio', '-g', 'none']);
-      const txt = `# perf profile of ${SERVERS[K].name}, ${rps} req/s under wrk -t2 -c32\n\n## self time by DSO\n${byDso.stdout}\n\n## self time by symbol\n${self.stdout}\n\n## inclusive (children) time by symbol\n${incl.stdout}\n`;
+      const share = await moduleShare(data, K);
+      const txt = `# perf profile of ${SERVERS[K].name}, ${rps} req/s under wrk -t2 -c32\n\n${share}\n\n## self time by DSO\n${byDso.stdout}\n\n## self time by symbol\n${self.stdout}\n\n## inclusive (children) time by symbol\n${incl.stdout}\n`;
       fs.writeFileSync(path.join(OUT, `perf-${K}.txt`), txt);
       log(`written ${path.relative(process.cwd(), path.join(OUT, `perf-${K}.txt`))} (and perf-${K}.data)`);
     } else {

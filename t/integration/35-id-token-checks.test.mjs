@@ -12,7 +12,8 @@ import {
 
 // [tamper mode, provider, expected status, expected code]
 const CASES = [
-  ['bad_signature', 'conf', 401, 'invalid_signature'],
+  ['bad_signature', 'conf', 401, 'invalid_signature'], // ES256
+  ['bad_signature', 'pub', 401, 'invalid_signature'], // RS256
   ['unknown_kid', 'conf', 401, 'unknown_key'],
   ['wrong_nonce', 'conf', 401, 'wrong_nonce'],
   ['missing_nonce', 'conf', 401, 'wrong_nonce'],
@@ -84,6 +85,21 @@ describe('ID token and token endpoint checks', () => {
       assert.equal(again.status, 302, dump(again));
     });
   }
+
+  it('ID token without iat (re-signed by the IdP): 401 invalid_iat, no session', async () => {
+    const b = new Browser();
+    await site.idp.tamperClaims({ iat: null });
+    let r;
+    try {
+      r = await b.login(`${base}/p/pub/env.cgi`, 'alice', 'alice-pass-1');
+    } finally {
+      await site.idp.tamperClaims(null);
+    }
+    assert.equal(r.status, 401, dump(r));
+    assert.ok(errorCodes(r.body).includes('invalid_iat'), dump(r));
+    assert.deepEqual(sessionCookiesSet(r.setCookiesAll), [], 'no session cookie');
+    assert.ok(site.errorLog().includes('invalid_iat'), 'error log names invalid_iat');
+  });
 
   it('discovery document naming another issuer: 502 discovery_issuer_mismatch, no redirect to the IdP', async () => {
     await site.idp.tamper('discovery_issuer');
