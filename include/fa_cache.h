@@ -16,16 +16,25 @@ typedef struct fa_cache_t fa_cache_t;
 apr_status_t fa_cache_create(apr_pool_t *p, unsigned int max_entries,
                              apr_size_t max_bytes, fa_cache_t **pcache);
 
-/* A copy (NUL-terminated, from p) of the value of key when it is there
- * and not expired at now; NULL otherwise. */
+/* A copy (NUL-terminated, from p) of the value of key when it is there,
+ * not expired at now, and was stored with this tag; NULL otherwise. The
+ * tag lets a caller tie a copy to something that says whether it is
+ * still good (the shm store's change counter); 0 when nothing does. */
 char *fa_cache_get(fa_cache_t *c, const void *key, apr_size_t klen,
-                   apr_time_t now, apr_pool_t *p, apr_size_t *len);
+                   apr_time_t now, apr_uint32_t tag, apr_pool_t *p,
+                   apr_size_t *len);
 
-/* Stores a copy of val under key until until. */
+/* Stores a copy of val under key until until. Refreshing an entry with a
+ * value that fits its buffer reuses the buffer: a cache refreshed every
+ * second does not grow. */
 void fa_cache_put(fa_cache_t *c, const void *key, apr_size_t klen,
-                  const char *val, apr_size_t len, apr_time_t until);
+                  const char *val, apr_size_t len, apr_time_t until,
+                  apr_uint32_t tag);
 
 void fa_cache_del(fa_cache_t *c, const void *key, apr_size_t klen);
+
+/* Bytes taken from the cache's pool since it was last cleared. */
+apr_size_t fa_cache_bytes(const fa_cache_t *c);
 
 /* Lookups answered from the cache so far. */
 unsigned long fa_cache_hits(const fa_cache_t *c);

@@ -38,6 +38,13 @@ struct fa_store_t {
      * empty when there was none. */
     apr_status_t (*set_take)(fa_store_t *st, const char *key, apr_pool_t *p,
                              apr_array_header_t **members);
+    /* Optional (NULL when the store cannot tell): a number that changes
+     * whenever the value at key is written or deleted, by any process.
+     * Read before a get, it says later whether a copy of what the get
+     * returned is still what the store holds, with no trip to the store.
+     * Different keys may share a number (a change to one then only costs
+     * the other a fresh read). */
+    apr_uint32_t (*version)(fa_store_t *st, const char *key);
     void *baton;
 };
 

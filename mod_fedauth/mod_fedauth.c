@@ -22,23 +22,27 @@
 #define HEADER_MAX (8 * 1024)
 
 static fa_http_t *http_client;
-/* Sessions this process read from the store lately (FedAuthSessionLocalCache):
- * a Redis round trip saved per request, at the price of a logout taking
- * up to that long to reach the other processes and hosts. */
+/* Sessions this process read from the store lately (FedAuthSessionLocalCache).
+ * With Redis, a round trip saved per request, at the price of a logout
+ * taking up to that long to reach the other processes and hosts. With the
+ * shm store, the store's lock saved per request at no such price: a copy
+ * counts only while the store's change counter for its key is the one
+ * read before the copy was made. */
 static fa_cache_t *session_cache;
 
 #define DEFAULT_LOCAL_CACHE_MS 1000
+#define DEFAULT_LOCAL_CACHE_SHM_MS 60000
 #define SESSION_CACHE_ENTRIES 20000
 #define SESSION_CACHE_BYTES (64 * 1024 * 1024)
 
-/* Default: a second with Redis (a round trip saved per request); none
- * with the shm store, which is as fast as the copy. */
-static int local_cache_ms(const fedauth_srv_t *sc)
+/* Default: a second with Redis; a minute with a store that says when a
+ * key changed (shm), where the copy is checked on every request. */
+static int local_cache_ms(const fedauth_srv_t *sc, const fa_store_t *st)
 {
     if (sc->local_cache_ms != FEDAUTH_UNSET) {
         return sc->local_cache_ms;
     }
-    return sc->redis ? DEFAULT_LOCAL_CACHE_MS : 0;
+    return st->version ? DEFAULT_LOCAL_CACHE_SHM_MS : DEFAULT_LOCAL_CACHE_MS;
 }
 
 /* The cache key: the store (several stores may share a process) and the
@@ -81,6 +85,7 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     char key[FA_SESSION_KEY_LEN + 1], *rec = NULL, *fresh;
     char ck[FA_SESSION_KEY_LEN + 40];
     apr_size_t cklen = 0;
+    apr_uint32_t version = 0;
     int ttl_ms;
     const char *cookie = NULL;
     fa_session_t *s;
@@ -106,11 +111,18 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                       "session cookie has a bad MAC or form: ignored");
         return APR_NOTFOUND;
     }
-    ttl_ms = local_cache_ms(sc);
+    ttl_ms = local_cache_ms(sc, store);
     if (ttl_ms > 0 && session_cache) {
+        /* The version is read before the store: a change after it makes
+         * the copy below miss from then on. */
+        version = store->version ? store->version(store, key) : 0;
         cklen = cache_key(ck, sizeof(ck), store, key);
-        rec = fa_cache_get(session_cache, ck, cklen, apr_time_now(), r->pool,
-                           &len);
+        rec = fa_cache_get(session_cache, ck, cklen, apr_time_now(), version,
+                           r->pool, &len);
+        if (rec) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00316)
+                          "session from this process's copy");
+        }
     }
     if (!rec) {
         rv = store->get(store, key, r->pool, &rec, &len);
@@ -123,7 +135,8 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
         }
         if (ttl_ms > 0 && session_cache) {
             fa_cache_put(session_cache, ck, cklen, rec, len,
-                         apr_time_now() + apr_time_from_msec(ttl_ms));
+                         apr_time_now() + apr_time_from_msec(ttl_ms),
+                         version);
         }
     }
     if (fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS) {
@@ -154,9 +167,15 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
         fa_session_encode(r->pool, s, &fresh, &len);
         store->put(store, key, fresh, len,
                    fa_session_expires_at(s, idle, max_age), r->pool);
-        if (cklen) {
+        /* Without a version, the copy is the record just written. With
+         * one, the version after this write could already include a
+         * logout's delete, so the copy goes and the next request reads. */
+        if (cklen && !store->version) {
             fa_cache_put(session_cache, ck, cklen, fresh, len,
-                         apr_time_now() + apr_time_from_msec(ttl_ms));
+                         apr_time_now() + apr_time_from_msec(ttl_ms), 0);
+        }
+        else if (cklen) {
+            fa_cache_del(session_cache, ck, cklen);
         }
     }
     if (pkey) {

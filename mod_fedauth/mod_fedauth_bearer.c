@@ -80,7 +80,7 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
                                                    : "", "\n", token, NULL);
     EVP_Digest(key, strlen(key), h, &hlen, EVP_sha256(), NULL);
     if (cache && (rec = fa_cache_get(cache, h, sizeof(h), apr_time_now(),
-                                     r->pool, &len)) != NULL
+                                     0, r->pool, &len)) != NULL
         && fa_session_decode(r->pool, rec, len, &sp) == APR_SUCCESS
         && (prov = fedauth_provider_find(sc, sp->idp)) != NULL
         && fedauth_provider_offered(dc, prov)) {
@@ -125,7 +125,8 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
                                                   : now + CACHE_MAX_SECONDS;
     fa_session_encode(r->pool, &s, &rec, &len);
     if (cache) {
-        fa_cache_put(cache, h, sizeof(h), rec, len, apr_time_from_sec(until));
+        fa_cache_put(cache, h, sizeof(h), rec, len, apr_time_from_sec(until),
+                     0);
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00505)
                   "bearer token of %s from %s verified and cached",

@@ -2,7 +2,14 @@
  * shmcb in shared memory, so every worker of one host sees every session.
  * shmcb is not safe across processes by itself, so a global mutex guards
  * each operation; "take" holds it across retrieve and remove, which makes
- * a login state usable once even when two workers race. */
+ * a login state usable once even when two workers race.
+ *
+ * Beside the cache, a small shared table of change counters: every write
+ * or delete of a key bumps the counter its key hashes to, after the
+ * change. A worker that read the counter before reading a session may
+ * reuse its copy for as long as the counter stays the same: the request
+ * path then takes no lock, and a logout in any worker is seen by all of
+ * them on their next request. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -10,6 +17,8 @@
 #include "ap_socache.h"
 #include "util_mutex.h"
 #include "apr_strings.h"
+#include "apr_shm.h"
+#include "apr_atomic.h"
 
 #include "mod_fedauth.h"
 
@@ -20,6 +29,35 @@ static ap_socache_instance_t *shm_instance;
 static apr_global_mutex_t *shm_mutex;
 static server_rec *shm_server;
 static fa_store_t shm_store;
+static apr_shm_t *gen_shm;
+static volatile apr_uint32_t *gen;
+
+#define GEN_SLOTS 16384           /* a power of two; 64 KiB of counters */
+
+static apr_uint32_t *gen_slot(const char *key)
+{
+    apr_uint32_t h = 2166136261u;  /* FNV-1a */
+
+    while (*key) {
+        h = (h ^ (unsigned char)*key++) * 16777619u;
+    }
+    return (apr_uint32_t *)&gen[h & (GEN_SLOTS - 1)];
+}
+
+/* After a change to key (the mutex is still held, so a reader that sees
+ * the old count has not yet read the new value). */
+static void gen_bump(const char *key)
+{
+    if (gen) {
+        apr_atomic_inc32(gen_slot(key));
+    }
+}
+
+static apr_uint32_t shm_version(fa_store_t *st, const char *key)
+{
+    (void)st;
+    return apr_atomic_read32(gen_slot(key));
+}
 
 static apr_status_t shm_lock(void)
 {
@@ -97,6 +135,7 @@ static apr_status_t shm_del(fa_store_t *st, const char *key, apr_pool_t *p)
     rv = shm_provider->remove(shm_instance, shm_server,
                               (const unsigned char *)key,
                               (unsigned int)strlen(key), p);
+    gen_bump(key);
     shm_unlock();
     return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
 }
@@ -114,6 +153,7 @@ static apr_status_t shm_take(fa_store_t *st, const char *key, apr_pool_t *p,
         shm_provider->remove(shm_instance, shm_server,
                              (const unsigned char *)key,
                              (unsigned int)strlen(key), p);
+        gen_bump(key);
     }
     shm_unlock();
     return rv;
@@ -123,11 +163,16 @@ static apr_status_t shm_put_locked(const char *key, const char *val,
                                    apr_size_t len, apr_int64_t expires_at,
                                    apr_pool_t *p)
 {
-    return shm_provider->store(shm_instance, shm_server,
-                               (const unsigned char *)key,
-                               (unsigned int)strlen(key),
-                               apr_time_from_sec(expires_at),
-                               (unsigned char *)val, (unsigned int)len, p);
+    apr_status_t rv;
+
+    rv = shm_provider->store(shm_instance, shm_server,
+                             (const unsigned char *)key,
+                             (unsigned int)strlen(key),
+                             apr_time_from_sec(expires_at),
+                             (unsigned char *)val, (unsigned int)len, p);
+    gen_bump(key);                /* also on failure: the old value may be
+                                   * gone */
+    return rv;
 }
 
 /* A set is a value of newline-separated members; its expiry is pushed out
@@ -207,6 +252,8 @@ apr_status_t fedauth_shm_pre_config(apr_pool_t *pconf)
     shm_provider = NULL;
     shm_instance = NULL;
     shm_mutex = NULL;
+    gen_shm = NULL;
+    gen = NULL;
     return ap_mutex_register(pconf, MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
 }
 
@@ -250,6 +297,17 @@ apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
         return rv;
     }
     apr_pool_cleanup_register(pconf, s, shm_cleanup, apr_pool_cleanup_null);
+    /* Anonymous shared memory: the children inherit it across fork. */
+    rv = apr_shm_create(&gen_shm, GEN_SLOTS * sizeof(apr_uint32_t), NULL,
+                        pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FALOGNO(00106)
+                     "FedAuthSessionStore shm: cannot create the table of "
+                     "change counters");
+        return rv;
+    }
+    gen = apr_shm_baseaddr_get(gen_shm);
+    memset((void *)gen, 0, GEN_SLOTS * sizeof(apr_uint32_t));
     shm_server = s;
     shm_store.name = "shm";
     shm_store.get = shm_get;
@@ -258,6 +316,7 @@ apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     shm_store.del = shm_del;
     shm_store.set_add = shm_set_add;
     shm_store.set_take = shm_set_take;
+    shm_store.version = shm_version;
     return APR_SUCCESS;
 }
 

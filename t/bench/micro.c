@@ -326,7 +326,8 @@ static void c_bearer_hit(void *ctx, long i)
     }
     key = apr_pstrcat(scratch, "api://orders", "\n", token_1k, NULL);
     EVP_Digest(key, strlen(key), h, &hl, EVP_sha256(), NULL);
-    copy = fa_cache_get(fcache, h, sizeof(h), apr_time_now(), scratch, &len);
+    copy = fa_cache_get(fcache, h, sizeof(h), apr_time_now(), 0, scratch,
+                        &len);
     if (!copy || fa_session_decode(scratch, copy, len, &s) != APR_SUCCESS) {
         die("bearer cache");
     }
@@ -343,7 +344,7 @@ static void c_local_hit(void *ctx, long i)
     if (i % 256 == 0) {
         apr_pool_clear(scratch);
     }
-    copy = fa_cache_get(fcache, skey, skey_len, apr_time_now(), scratch,
+    copy = fa_cache_get(fcache, skey, skey_len, apr_time_now(), 0, scratch,
                         &len);
     if (!copy || fa_session_decode(scratch, copy, len, &s) != APR_SUCCESS) {
         die("local copy");
@@ -497,11 +498,11 @@ int main(int argc, char **argv)
         apr_time_t until = apr_time_now() + apr_time_from_sec(3600);
 
         EVP_Digest(k, strlen(k), bkey, &hl, EVP_sha256(), NULL);
-        fa_cache_put(fcache, bkey, sizeof(bkey), rec, rec_len, until);
+        fa_cache_put(fcache, bkey, sizeof(bkey), rec, rec_len, until, 0);
         skey_len = (apr_size_t)apr_snprintf(skey, sizeof(skey), "%pp|%s",
                                             (void *)fcache,
                                             "s:AAAAAAAAAAAAAAAAAAAAAA");
-        fa_cache_put(fcache, skey, skey_len, rec, rec_len, until);
+        fa_cache_put(fcache, skey, skey_len, rec, rec_len, until, 0);
     }
 
     printf("session record %lu bytes, RS256 token %lu bytes, %s\n",

@@ -15,6 +15,7 @@ int main(void)
     srunner_add_suite(sr, suite_jose());
     srunner_add_suite(sr, suite_oidc());
     srunner_add_suite(sr, suite_session());
+    srunner_add_suite(sr, suite_cache());
     srunner_add_suite(sr, suite_idp());
     srunner_add_suite(sr, suite_redis());
     srunner_run_all(sr, CK_NORMAL);

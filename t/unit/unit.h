@@ -11,5 +11,6 @@ Suite *suite_oidc(void);
 Suite *suite_session(void);
 Suite *suite_idp(void);
 Suite *suite_redis(void);
+Suite *suite_cache(void);
 
 #endif

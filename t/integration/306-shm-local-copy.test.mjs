@@ -1,0 +1,101 @@
+// The embedded shm store with the per-process copy (on by default): a
+// worker reuses a session it read while the store's change counter for
+// that session is unchanged, so requests take no store lock. A logout in
+// any worker must still end the session in every worker at once (no
+// window, unlike Redis). Requests go out on fresh connections, several
+// at a time, so that they land on different worker processes.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+
+import { startSite, Browser, dump, SESSION_COOKIE } from '../lib/index.mjs';
+
+const N = 40;
+const SERVER_LIMIT = 4; // the harness's MPM ServerLimit
+const COPY_LINE = /session from this process's copy/g;
+
+/** GET on a connection of its own (Connection: close). */
+function getFresh(url, cookie) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, {
+      agent: false,
+      headers: { Connection: 'close', Cookie: `${SESSION_COOKIE}=${cookie}` },
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.setTimeout(10000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** n requests, 4 at a time. */
+async function many(url, cookie, n) {
+  const out = [];
+  for (let i = 0; i < n; i += 4) {
+    const batch = [];
+    for (let j = i; j < Math.min(n, i + 4); j++) batch.push(getFresh(url, cookie));
+    out.push(...await Promise.all(batch));
+  }
+  return out;
+}
+
+const copies = (log) => (log.match(COPY_LINE) || []).length;
+const pids = (site) => new Set((site.httpd.accessLog().match(/pid=\d+/g) || []));
+
+describe('shm store: the per-process copy', () => {
+  let site;
+  let cookie;
+
+  before(async () => {
+    site = await startSite({ serverConf: 'LogLevel warn fedauth:trace1' });
+    const b = new Browser();
+    const r = await b.login(`${site.base}/protected/env.cgi`, 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+    cookie = b.jar.get(SESSION_COOKIE)?.value;
+    assert.ok(cookie);
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+  });
+
+  it(`${N} requests: all but each worker's first come from its copy`, async () => {
+    const before = copies(site.errorLog());
+    const rs = await many(`${site.base}/protected/env.cgi`, cookie, N);
+    for (const r of rs) assert.equal(r.status, 200, dump(r));
+    const used = copies(site.errorLog()) - before;
+    assert.ok(used >= N - SERVER_LIMIT, `copies used: ${used} of ${N} (workers ${[...pids(site)].join(' ')})`);
+  });
+
+  it('after a logout in one worker, no worker serves the old cookie (no delay)', async () => {
+    // every worker holds a copy now; the logout runs in one of them
+    const warm = await many(`${site.base}/protected/env.cgi`, cookie, 12);
+    for (const r of warm) assert.equal(r.status, 200, dump(r));
+    const out = await getFresh(`${site.base}/fedauth/logout?return_to=/`, cookie);
+    assert.equal(out.status, 302, dump(out));
+    const after = await many(`${site.base}/protected/env.cgi`, cookie, N);
+    const served = after.filter((r) => r.status === 200).length;
+    assert.equal(served, 0, `old cookie served ${served} times after logout`);
+    for (const r of after) assert.equal(r.status, 302, dump(r));
+    const s = await getFresh(`${site.base}/fedauth/session`, cookie);
+    assert.equal(s.status, 401, dump(s));
+  });
+
+  it('FedAuthSessionLocalCache 0: every request reads the store, no copy', async () => {
+    await site.restartHttpd({ serverConf: 'LogLevel warn fedauth:trace1\nFedAuthSessionLocalCache 0' });
+    const b = new Browser();
+    const r = await b.login(`${site.base}/protected/env.cgi`, 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+    const c = b.jar.get(SESSION_COOKIE)?.value;
+    const rs = await many(`${site.base}/protected/env.cgi`, c, 12);
+    for (const x of rs) assert.equal(x.status, 200, dump(x));
+    assert.equal(copies(site.errorLog()), 0, 'no copy lines in the new httpd\'s log');
+  });
+
+  it('no sanitizer reports or crashes in the logs', () => {
+    assert.deepEqual(site.troubles(), []);
+  });
+});
