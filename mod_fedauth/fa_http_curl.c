@@ -1,5 +1,16 @@
-/* fa_http_curl.c - the HTTP client of fa_http.h over libcurl. */
+/* fa_http_curl.c - the HTTP client of fa_http.h over libcurl.
+ *
+ * Each thread keeps one curl handle and reuses it (curl_easy_reset keeps
+ * its connections and TLS sessions): the userinfo call right after the
+ * token request, and the next sign-in on that thread, go over the
+ * connection already open to the IdP instead of a new TCP and TLS
+ * handshake. A handle belongs to the process that made it: after a fork
+ * the child leaves the parent's alone (closing it could write a TLS
+ * close_notify into the parent's connection) and makes its own. */
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <pthread.h>
 #include <apr_strings.h>
 #include <curl/curl.h>
 #include "fa_http.h"
@@ -13,6 +24,64 @@ typedef struct body_buf_t {
     apr_size_t max;
     int too_large;
 } body_buf_t;
+
+typedef struct thread_handle_t {
+    CURL *curl;
+    pid_t pid;
+} thread_handle_t;
+
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+static pthread_key_t handle_key;
+static int handle_key_ok;
+
+static void handle_free(void *data)
+{
+    thread_handle_t *th = data;
+
+    if (th->pid == getpid()) {
+        curl_easy_cleanup(th->curl);
+    }
+    free(th);
+}
+
+static void handle_key_init(void)
+{
+    handle_key_ok = pthread_key_create(&handle_key, handle_free) == 0;
+}
+
+/* This thread's handle, reset to no options; NULL when there is none to
+ * be had (the caller then uses a handle of its own). */
+static CURL *thread_handle(void)
+{
+    thread_handle_t *th;
+
+    if (pthread_once(&handle_once, handle_key_init) != 0 || !handle_key_ok) {
+        return NULL;
+    }
+    th = pthread_getspecific(handle_key);
+    if (th && th->pid != getpid()) {
+        /* inherited across fork: abandoned, see above */
+        th = NULL;
+    }
+    if (th) {
+        curl_easy_reset(th->curl);
+        return th->curl;
+    }
+    if (!(th = calloc(1, sizeof(*th)))) {
+        return NULL;
+    }
+    if (!(th->curl = curl_easy_init())) {
+        free(th);
+        return NULL;
+    }
+    th->pid = getpid();
+    if (pthread_setspecific(handle_key, th) != 0) {
+        curl_easy_cleanup(th->curl);
+        free(th);
+        return NULL;
+    }
+    return th->curl;
+}
 
 apr_status_t fa_http_curl_global_init(void)
 {
@@ -77,13 +146,14 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
     long status = 0;
     char *ctype = NULL;
     apr_status_t rv;
+    int own;
 
     *presp = NULL;
     memset(&buf, 0, sizeof(buf));
     buf.p = p;
     buf.max = req->max_response;
-    curl = curl_easy_init();
-    if (!curl) {
+    own = !(curl = thread_handle());
+    if (own && !(curl = curl_easy_init())) {
         return fa_err_set(err, "internal_error", "curl_easy_init failed");
     }
     curl_easy_setopt(curl, CURLOPT_URL, req->url);
@@ -136,8 +206,15 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
     fa_log(FA_LOG_DEBUG, "%s %s -> %d (%lu bytes)", req->method, req->url,
            resp->status, (unsigned long)resp->body_len);
 out:
+    /* The handle keeps pointers to these until the next reset: clear them
+     * now, so nothing dangles between requests. */
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
     curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    if (own) {
+        curl_easy_cleanup(curl);
+    }
     return rv;
 }
 
