@@ -14,6 +14,13 @@
  * boundary). Values never hold CR, LF, NUL or other control characters. */
 #define FA_CLAIMS_VALUE_MAX 8192
 
+/* Kept claims (Require fedauth-claim) are bounded per claim: at most this
+ * many values (array elements), together at most FA_CLAIMS_VALUE_MAX
+ * bytes. A value that does not fit is left out whole (logged at info),
+ * so a Require on it refuses; the session stays within the store's
+ * limit. */
+#define FA_CLAIMS_KEPT_VALUES 256
+
 typedef struct fa_claim_map_t {
     const char *claim;            /* claim name (or dotted path) */
     const char *attr;             /* ATTRIBUTE: [A-Z0-9_]{1,64} */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "fa_claims.h"
+#include "fa_log.h"
 
 #define MAX_PATH_DEPTH 8
 #define MAX_GROUPS 1024
@@ -267,16 +268,39 @@ static void set_attr(apr_pool_t *p, apr_array_header_t *attrs,
     a->value = value;
 }
 
+/* Keeps value v of claim name unless the claim is full: at most
+ * FA_CLAIMS_KEPT_VALUES values and FA_CLAIMS_VALUE_MAX bytes of values per
+ * claim. A value that does not fit is left out whole, never cut: a cut
+ * value could equal what a Require asks for. */
+static void keep_value(fa_session_t *s, const char *name, const char *v,
+                       int *kept, apr_size_t *used, int *left_out)
+{
+    apr_size_t len = strlen(v);
+    fa_attr_t *a;
+
+    if (*kept >= FA_CLAIMS_KEPT_VALUES
+        || len > FA_CLAIMS_VALUE_MAX - *used) {
+        (*left_out)++;
+        return;
+    }
+    a = apr_array_push(s->claims);
+    a->name = name;
+    a->value = v;
+    (*kept)++;
+    *used += len;
+}
+
 /* The values Require fedauth-claim compares with: one entry per array
- * element, else the rendered value. */
+ * element, else the rendered value; bounded per claim (keep_value), so a
+ * huge claim cannot make the session too large for the store. */
 static void keep_claims(apr_pool_t *p, const fa_claims_conf_t *conf,
                         json_t *claims, fa_session_t *s)
 {
     const char *name, *v;
-    fa_attr_t *a;
     json_t *value, *item;
+    apr_size_t used;
     size_t j;
-    int i;
+    int i, kept, left_out;
 
     if (!conf->kept_claims) {
         return;
@@ -286,20 +310,24 @@ static void keep_claims(apr_pool_t *p, const fa_claims_conf_t *conf,
     for (i = 0; i < conf->kept_claims->nelts; i++) {
         name = APR_ARRAY_IDX(conf->kept_claims, i, const char *);
         value = fa_claims_get(claims, name);
+        kept = left_out = 0;
+        used = 0;
         if (json_is_array(value)) {
             json_array_foreach(value, j, item) {
-                if (j >= MAX_GROUPS || !(v = fa_claims_render(p, item))) {
-                    continue;
+                if ((v = fa_claims_render(p, item)) != NULL) {
+                    keep_value(s, name, v, &kept, &used, &left_out);
                 }
-                a = apr_array_push(s->claims);
-                a->name = name;
-                a->value = v;
             }
         }
         else if ((v = fa_claims_render(p, value)) != NULL) {
-            a = apr_array_push(s->claims);
-            a->name = name;
-            a->value = v;
+            keep_value(s, name, v, &kept, &used, &left_out);
+        }
+        if (left_out) {
+            fa_log(FA_LOG_INFO, "user %.64s: %d value(s) of claim %.64s "
+                   "not kept for Require fedauth-claim (over %d values or "
+                   "%d bytes per claim), %d kept", s->user ? s->user : "-",
+                   left_out, name, FA_CLAIMS_KEPT_VALUES,
+                   FA_CLAIMS_VALUE_MAX, kept);
         }
     }
 }

@@ -66,8 +66,14 @@ static const char *parse_host(apr_pool_t *p, const char *s, apr_size_t len,
         if (!close) {
             return "an IPv6 address lacks its ']'";
         }
+        if (close + 1 < end && close[1] != ':') {
+            return apr_psprintf(p, "'%.*s' follows an IPv6 address's ']': "
+                                "only :port, /db or the end may",
+                                (int)(end - close - 1 > 32 ? 32
+                                      : end - close - 1), close + 1);
+        }
         h->host = apr_pstrmemdup(p, s + 1, (apr_size_t)(close - s - 1));
-        colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+        colon = close + 1 < end ? close + 1 : NULL;
     }
     else {
         colon = memchr(s, ':', len);

@@ -315,6 +315,34 @@ static apr_table_t *auth_params(request_rec *r, const fedauth_provider_t *prov,
     return extra;
 }
 
+/* A return_to that does not lead to a path on this site was refused:
+ * says so, and where the user goes instead, so that a broken link is not
+ * a silent "/". The value is cut and has no control characters; httpd
+ * escapes the rest of the line (another escape here would double it). */
+static void return_to_refused(request_rec *r, const char *return_to,
+                              const char *instead)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00215)
+                  "%s: return_to \"%s%s\" refused: not a path on this "
+                  "site; the user goes to %s instead",
+                  fa_oidc_loggable(r->pool, r->uri, 128),
+                  fa_oidc_loggable(r->pool, return_to, 128),
+                  strlen(return_to) > 128 ? "..." : "", instead);
+}
+
+/* return_to when it leads to a path on this site, else "/" (logged when
+ * one was given). */
+static const char *return_to_or_root(request_rec *r, const char *return_to)
+{
+    if (return_to && fa_return_to_ok(return_to)) {
+        return return_to;
+    }
+    if (return_to) {
+        return_to_refused(r, return_to, "/");
+    }
+    return "/";
+}
+
 int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
                         const char *return_to, apr_table_t *hints)
 {
@@ -330,9 +358,7 @@ int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
     apr_status_t rv;
 
     memset(&err, 0, sizeof(err));
-    if (!fa_return_to_ok(return_to)) {
-        return_to = "/";
-    }
+    return_to = return_to_or_root(r, return_to);
     if (fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md, &err)
         != APR_SUCCESS) {
         return fail(r, prov, &err, "The identity provider did not answer. "
@@ -742,8 +768,9 @@ static int handle_callback(request_rec *r, fedauth_srv_t *sc,
         return fail(r, prov, &err, "The session could not be created.");
     }
     apr_table_setn(r->headers_out, "Location",
-                   fa_return_to_ok(login->return_to)
-                   ? ap_construct_url(r->pool, login->return_to, r) : "/");
+                   ap_construct_url(r->pool,
+                                    return_to_or_root(r, login->return_to),
+                                    r));
     return HTTP_MOVED_TEMPORARILY;
 }
 
@@ -1008,9 +1035,7 @@ static int authenticate_code(request_rec *r, fedauth_srv_t *sc,
     if (fedauth_store_session(r, sc, s, &err) != APR_SUCCESS) {
         return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE, err.code, err.desc);
     }
-    if (!return_to || !fa_return_to_ok(return_to)) {
-        return_to = "/";
-    }
+    return_to = return_to_or_root(r, return_to);
     apr_table_setn(r->headers_out, "Location",
                    ap_construct_url(r->pool, return_to, r));
     no_store(r);
@@ -1423,10 +1448,7 @@ static int handle_login(request_rec *r, fedauth_srv_t *sc)
     }
     idp = apr_table_get(q, "idp");
     only = apr_table_get(q, "idps");
-    return_to = apr_table_get(q, "return_to");
-    if (!return_to || !fa_return_to_ok(return_to)) {
-        return_to = "/";
-    }
+    return_to = return_to_or_root(r, apr_table_get(q, "return_to"));
     if (hint_ok(v = apr_table_get(q, "login_hint"))) {
         apr_table_setn(hints, "login_hint", v);
     }
@@ -1503,7 +1525,8 @@ static const char *idp_logout_url(request_rec *r, fedauth_srv_t *sc,
 
 static int handle_logout(request_rec *r, fedauth_srv_t *sc)
 {
-    const char *return_to = query_param(r, "return_to");
+    const char *asked = query_param(r, "return_to");
+    const char *return_to = asked && fa_return_to_ok(asked) ? asked : NULL;
     const char *key = NULL;
     fa_store_t *store = fedauth_store(r);
     fa_session_t *s;
@@ -1522,11 +1545,15 @@ static int handle_logout(request_rec *r, fedauth_srv_t *sc)
     }
     fedauth_cookie_set(r, fedauth_cookie_name(sc), "", 0);
     no_store(r);
+    if (asked && !return_to) {
+        return_to_refused(r, asked, idp_url ? "/ after the identity "
+                          "provider's logout" : "the signed-out page");
+    }
     if (idp_url) {
         apr_table_setn(r->headers_out, "Location", idp_url);
         return HTTP_MOVED_TEMPORARILY;
     }
-    if (return_to && fa_return_to_ok(return_to)) {
+    if (return_to) {
         apr_table_setn(r->headers_out, "Location",
                        ap_construct_url(r->pool, return_to, r));
         return HTTP_MOVED_TEMPORARILY;

@@ -161,6 +161,35 @@ describe('session endpoint, logout, /fedauth/login', () => {
     });
   }
 
+  // A refused return_to is no silent "/": the admin finds why in the log
+  // (LogLevel fedauth:info), with the value escaped and where the user went.
+  const refusedLine = (value, instead) => site.errorLog().split('\n').find((l) => l.includes('FA00215:')
+    && l.includes('[fedauth:info]') && l.includes(`return_to "${value}" refused`) && l.includes(`the user goes to ${instead} instead`));
+
+  it('/fedauth/login return_to=https://evil.example/: signed in, ends at /, and the log says return_to was refused', async () => {
+    const evil = 'https://evil.example/';
+    assert.equal(refusedLine(evil, '/'), undefined, 'no such line before the login');
+    const c = new Browser();
+    const r = await c.login(`${base}/fedauth/login?idp=test&return_to=${encodeURIComponent(evil)}`, 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+    assert.equal(r.url, `${base}/`, dump(r));
+    assert.match(r.body, /id="home"/, dump(r));
+    assert.ok(c.jar.get(SESSION_COOKIE), 'signed in');
+    const line = refusedLine(evil, '/');
+    assert.ok(line, `FA00215 line for ${evil}\n${site.errorLog()}`);
+    assert.match(line, /\/fedauth\/login: return_to/, line);
+  });
+
+  it('a refused return_to is logged cut at 128 bytes, without control characters; logout names the signed-out page', async () => {
+    const long = `https://evil.example/"\x01${'a'.repeat(200)}`;
+    const r = await new Browser().getOnce(`${base}/fedauth/logout?return_to=${encodeURIComponent(long)}`);
+    assert.equal(r.status, 200, dump(r));
+    assert.match(r.body, /signed out/i, dump(r));
+    const shown = `https://evil.example/"?${'a'.repeat(128 - 23)}...`;
+    assert.ok(refusedLine(shown, 'the signed-out page'), `cut line with ? for the control character\n${site.errorLog()}`);
+    assert.ok(!site.errorLog().includes('a'.repeat(106)), 'the value is cut');
+  });
+
   it('httpd stops cleanly; the error log has no crash lines', async () => {
     const info = await site.httpd.stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);

@@ -280,6 +280,47 @@ START_TEST(parse_specs)
 }
 END_TEST
 
+/* After an IPv6 address's ']' only :port, then /db, or the end. */
+START_TEST(parse_ipv6_brackets)
+{
+    fa_redis_conf_t c;
+    fa_redis_host_t *h;
+    const char *err;
+
+    ck_assert_ptr_null(fa_redis_parse(pool, "redis://[::1]:6379/2", &c));
+    h = &APR_ARRAY_IDX(c.hosts, 0, fa_redis_host_t);
+    ck_assert_str_eq(h->host, "::1");
+    ck_assert_int_eq(h->port, 6379);
+    ck_assert_int_eq(c.db, 2);
+    ck_assert_ptr_null(fa_redis_parse(pool, "redis://[::1]/3", &c));
+    ck_assert_int_eq(APR_ARRAY_IDX(c.hosts, 0, fa_redis_host_t).port, 6379);
+    ck_assert_int_eq(c.db, 3);
+    ck_assert_ptr_null(fa_redis_parse(pool, "redis://[::1]", &c));
+    ck_assert_str_eq(APR_ARRAY_IDX(c.hosts, 0, fa_redis_host_t).host, "::1");
+
+    err = fa_redis_parse(pool, "redis://[::1]junk", &c);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_str_eq(err, "'junk' follows an IPv6 address's ']': only "
+                     ":port, /db or the end may");
+    err = fa_redis_parse(pool, "redis://[::1]junk/2", &c);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err, "'junk' follows"));
+    err = fa_redis_parse(pool, "redis-sentinel://s1,[::1]x:26379/m", &c);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err, "'x:26379' follows"));
+    err = fa_redis_parse(pool, "redis://[::1]:6379x", &c);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_str_eq(err, "a port is not a number from 1 to 65535");
+    err = fa_redis_parse(pool, "redis://[::1]:", &c);
+    ck_assert_str_eq(err, "a port is not a number from 1 to 65535");
+    err = fa_redis_parse(pool, "redis://[::1", &c);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_str_eq(err, "an IPv6 address lacks its ']'");
+    err = fa_redis_parse(pool, "redis://[]:6379", &c);
+    ck_assert_str_eq(err, "a host name is malformed");
+}
+END_TEST
+
 Suite *suite_redis(void)
 {
     Suite *s = suite_create("redis");
@@ -288,6 +329,7 @@ Suite *suite_redis(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, parse_specs);
+    tcase_add_test(tc, parse_ipv6_brackets);
     tcase_add_test(tc, operations);
     tcase_add_test(tc, expiry_prefix_and_db);
     tcase_add_test(tc, auth_and_restart);

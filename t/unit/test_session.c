@@ -6,6 +6,8 @@
 #include "unit.h"
 #include "fa_session.h"
 #include "fa_claims.h"
+#include "fa_log.h"
+#include "fa_store.h"
 
 static apr_pool_t *pool;
 static fa_keys_t keys;
@@ -407,6 +409,139 @@ START_TEST(claim_map_and_kept_claims)
 }
 END_TEST
 
+/* Log lines of the core, for tests that check what an admin sees. */
+static char logged[8][1024];
+static int nlogged;
+
+static void log_to_array(void *baton, fa_log_level_t level,
+                         const char *file, int line, const char *msg)
+{
+    (void)baton;
+    (void)file;
+    (void)line;
+    if (level <= FA_LOG_INFO && nlogged < 8) {
+        apr_cpystrn(logged[nlogged++], msg, sizeof(logged[0]));
+    }
+}
+
+/* The values of kept claim name in d, joined with '|'. */
+static const char *kept_values(const fa_session_t *d, const char *name,
+                               int *n)
+{
+    const char *out = "";
+    int i;
+
+    *n = 0;
+    for (i = 0; d->claims && i < d->claims->nelts; i++) {
+        const fa_attr_t *a = &APR_ARRAY_IDX(d->claims, i, fa_attr_t);
+        if (!strcmp(a->name, name)) {
+            out = (*n)++ ? apr_pstrcat(pool, out, "|", a->value, NULL)
+                         : a->value;
+        }
+    }
+    return out;
+}
+
+/* Kept claims are bounded per claim (FA_CLAIMS_KEPT_VALUES values,
+ * FA_CLAIMS_VALUE_MAX bytes); what does not fit is left out whole and
+ * logged once per claim; the session stays small enough for the store. */
+START_TEST(kept_claims_bounded)
+{
+    apr_array_header_t *kept = apr_array_make(pool, 4, sizeof(char *));
+    char *huge, *third, *rec;
+    fa_claims_conf_t c;
+    fa_session_t s, *d;
+    fa_err_t err;
+    apr_size_t len;
+    json_t *j, *many, *fat, *mixed;
+    int i, n;
+
+    memset(&c, 0, sizeof(c));
+    memset(&s, 0, sizeof(s));
+    c.idp_id = "corp";
+    APR_ARRAY_PUSH(kept, const char *) = "huge";
+    APR_ARRAY_PUSH(kept, const char *) = "many";
+    APR_ARRAY_PUSH(kept, const char *) = "fat";
+    APR_ARRAY_PUSH(kept, const char *) = "mixed";
+    APR_ARRAY_PUSH(kept, const char *) = "dept";
+    c.kept_claims = kept;
+    huge = apr_pcalloc(pool, 40001);
+    memset(huge, 'h', 40000);
+    third = apr_pcalloc(pool, 3001);
+    memset(third, 't', 3000);
+    j = claims_of("{\"sub\":\"s1\",\"preferred_username\":\"alice\","
+                  "\"dept\":\"R&D\"}");
+    json_object_set_new(j, "huge", json_string(huge));
+    /* 300 short values: the first 256 are kept */
+    many = json_array();
+    for (i = 0; i < 300; i++) {
+        json_array_append_new(many, json_string(apr_psprintf(pool, "g%d",
+                                                              i)));
+    }
+    json_object_set_new(j, "many", many);
+    /* 1000 values of 100 bytes: as many as fit in 8 KiB */
+    fat = json_array();
+    for (i = 0; i < 1000; i++) {
+        json_array_append_new(fat, json_string(apr_psprintf(pool, "%0100d",
+                                                             i)));
+    }
+    json_object_set_new(j, "fat", fat);
+    /* one value too long among short ones: only it is left out */
+    mixed = json_array();
+    json_array_append_new(mixed, json_string("a"));
+    json_array_append_new(mixed, json_string(huge + 30000));
+    json_array_append_new(mixed, json_string("b"));
+    json_object_set_new(j, "mixed", mixed);
+
+    nlogged = 0;
+    fa_log_set(log_to_array, NULL, FA_LOG_DEBUG);
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    fa_log_set(NULL, NULL, FA_LOG_WARN);
+    s.created = 1;
+    s.idp = "corp";
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_uint_le(len, FA_STORE_MAX_VALUE);
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+
+    kept_values(d, "huge", &n);
+    ck_assert_int_eq(n, 0);
+    kept_values(d, "many", &n);
+    ck_assert_int_eq(n, FA_CLAIMS_KEPT_VALUES);
+    ck_assert_str_eq(APR_ARRAY_IDX(d->claims, 0, fa_attr_t).value, "g0");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->claims, 255, fa_attr_t).value,
+                     "g255");
+    kept_values(d, "fat", &n);
+    ck_assert_int_eq(n, FA_CLAIMS_VALUE_MAX / 100);
+    ck_assert_str_eq(kept_values(d, "mixed", &n), "a|b");
+    ck_assert_str_eq(kept_values(d, "dept", &n), "R&D");
+
+    /* one info line per claim that lost values, naming user and claim */
+    ck_assert_int_eq(nlogged, 4);
+    ck_assert_str_eq(logged[0], "user alice: 1 value(s) of claim huge not "
+                     "kept for Require fedauth-claim (over 256 values or "
+                     "8192 bytes per claim), 0 kept");
+    ck_assert_ptr_nonnull(strstr(logged[1], "44 value(s) of claim many "));
+    ck_assert_ptr_nonnull(strstr(logged[2], "919 value(s) of claim fat "));
+    ck_assert_ptr_nonnull(strstr(logged[3], "1 value(s) of claim mixed "));
+    ck_assert_ptr_nonnull(strstr(logged[3], "2 kept"));
+    json_decref(j);
+
+    /* claims within the bounds: kept whole, nothing logged */
+    j = claims_of("{\"sub\":\"s1\",\"dept\":\"R&D\",\"many\":[\"x\"]}");
+    json_object_set_new(j, "huge", json_string(huge + 40000 -
+                                               FA_CLAIMS_VALUE_MAX));
+    nlogged = 0;
+    fa_log_set(log_to_array, NULL, FA_LOG_DEBUG);
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    fa_log_set(NULL, NULL, FA_LOG_WARN);
+    ck_assert_int_eq(nlogged, 0);
+    ck_assert_int_eq(s.claims->nelts, 3);
+    ck_assert_uint_eq(strlen(APR_ARRAY_IDX(s.claims, 0, fa_attr_t).value),
+                      FA_CLAIMS_VALUE_MAX);
+    json_decref(j);
+}
+END_TEST
+
 Suite *suite_session(void)
 {
     Suite *s = suite_create("session");
@@ -426,6 +561,7 @@ Suite *suite_session(void)
     tcase_add_test(tc, dotted_claims);
     tcase_add_test(tc, userinfo_merge);
     tcase_add_test(tc, claim_map_and_kept_claims);
+    tcase_add_test(tc, kept_claims_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
