@@ -1,7 +1,7 @@
 /* fa_idp.h - one identity provider at run time: its configuration, and a
  * per-process cache of its discovery document and JWKS (fetched lazily,
- * kept for FA_IDP_CACHE_TTL, refetched once when a token names a key the
- * cache does not have, but never more often than FA_IDP_REFETCH_MIN).
+ * kept for FA_IDP_CACHE_TTL, refetched once when a token's key may be one
+ * the cache does not have, but never more often than FA_IDP_REFETCH_MIN).
  * Thread-safe. Part of the httpd-free core. */
 #ifndef FA_IDP_H
 #define FA_IDP_H
@@ -49,9 +49,15 @@ const char *fa_idp_metadata_url(const fa_idp_t *idp);
 apr_status_t fa_idp_metadata(fa_idp_t *idp, fa_http_t *http, apr_pool_t *p,
                              fa_oidc_metadata_t **pmd, fa_err_t *err);
 
-/* Parses and verifies an ID token of this provider: signature (JWKS, with
- * one refetch on an unknown key; HS* with the client secret), then the
- * claims (iss, aud, azp, exp, nbf, iat, sub, and nonce when given). */
+/* Parses and verifies an ID token of this provider: signature, then the
+ * claims (iss, aud, azp, exp, nbf, iat, sub, and nonce when given).
+ * HS* signatures use the client secret; others the JWKS, fetched once
+ * more and tried again when the key may be new: the token's kid is not
+ * in the cached JWKS, no cached key fits its alg, or the token has no kid
+ * and no cached key of the right type verifies it. Within
+ * FA_IDP_REFETCH_MIN of the last fetch the cached JWKS is final
+ * ("unknown_key" or "invalid_signature"). Access and logout tokens below
+ * are verified the same way. */
 apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
                                     apr_pool_t *p, const char *token,
                                     const char *nonce, apr_int64_t now,

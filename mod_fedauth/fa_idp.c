@@ -494,6 +494,63 @@ apr_status_t fa_idp_verify_logout_token(fa_idp_t *idp, fa_http_t *http,
     return APR_SUCCESS;
 }
 
+/* 1 when a signature that failed with the cached JWKS may verify with
+ * a newer one: the token names a kid the cache lacks, no cached key fits
+ * its alg, or it names no kid and none of the keys that fit verified it.
+ * An IdP that leaves kid out gives no other sign that it rotated. */
+static int key_may_be_new(const fa_jwt_t *jwt, const fa_err_t *err)
+{
+    if (!err->code) {
+        return 0;
+    }
+    if (!strcmp(err->code, "unknown_key")) {
+        return 1;
+    }
+    return jwt->kid == NULL && !strcmp(err->code, "invalid_signature");
+}
+
+/* Verifies the signature of jwt with the JWKS: the cached one, fetched
+ * when missing or older than FA_IDP_CACHE_TTL; once more, fetched anew,
+ * when the key may be new (jwks_refresh keeps that to one fetch per
+ * FA_IDP_REFETCH_MIN). */
+static apr_status_t verify_jwks(fa_idp_t *idp, fa_http_t *http,
+                                const fa_jwt_t *jwt, apr_int64_t now,
+                                fa_err_t *err)
+{
+    snapshot_t *snap, *fresh;
+    fa_err_t local;
+    apr_status_t rv;
+
+    /* The error code decides on the refetch, so keep one when the caller
+     * does not. */
+    if (!err) {
+        memset(&local, 0, sizeof(local));
+        err = &local;
+    }
+    snap = snapshot_acquire(idp, &idp->jwks, now, FA_IDP_CACHE_TTL);
+    if (!snap) {
+        rv = jwks_refresh(idp, http, now, idp->jwks, 0, &snap, err);
+        if (rv != APR_SUCCESS) {
+            snap = snapshot_acquire(idp, &idp->jwks, now, -1);
+            if (!snap) {
+                return rv;
+            }
+        }
+    }
+    rv = fa_jwt_verify(jwt, snap->jwks, NULL, 0, err);
+    if (rv != APR_SUCCESS && key_may_be_new(jwt, err)) {
+        /* Perhaps the IdP rotated its keys: look once more. */
+        if (jwks_refresh(idp, http, now, snap, 1, &fresh, NULL)
+            == APR_SUCCESS && fresh) {
+            snapshot_release(idp, snap);
+            snap = fresh;
+            rv = fa_jwt_verify(jwt, snap->jwks, NULL, 0, err);
+        }
+    }
+    snapshot_release(idp, snap);
+    return rv;
+}
+
 static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
                                  apr_pool_t *p, const char *token,
                                  const verify_opts_t *opts, apr_int64_t now,
@@ -501,7 +558,6 @@ static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
 {
     fa_jwt_expect_t expect;
     fa_jwt_t *jwt;
-    snapshot_t *snap, *fresh;
     const unsigned char *key;
     const char *iss;
     apr_size_t key_len;
@@ -520,28 +576,7 @@ static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
         rv = fa_jwt_verify(jwt, NULL, key, key_len, err);
     }
     else {
-        snap = snapshot_acquire(idp, &idp->jwks, now, FA_IDP_CACHE_TTL);
-        if (!snap) {
-            rv = jwks_refresh(idp, http, now, idp->jwks, 0, &snap, err);
-            if (rv != APR_SUCCESS) {
-                snap = snapshot_acquire(idp, &idp->jwks, now, -1);
-                if (!snap) {
-                    return rv;
-                }
-            }
-        }
-        rv = fa_jwt_verify(jwt, snap->jwks, NULL, 0, err);
-        if (rv != APR_SUCCESS && err && err->code
-            && !strcmp(err->code, "unknown_key")) {
-            /* Perhaps the IdP rotated its keys: look once more. */
-            if (jwks_refresh(idp, http, now, snap, 1, &fresh, NULL)
-                == APR_SUCCESS && fresh) {
-                snapshot_release(idp, snap);
-                snap = fresh;
-                rv = fa_jwt_verify(jwt, snap->jwks, NULL, 0, err);
-            }
-        }
-        snapshot_release(idp, snap);
+        rv = verify_jwks(idp, http, jwt, now, err);
     }
     if (rv != APR_SUCCESS) {
         return rv;

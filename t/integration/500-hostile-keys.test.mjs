@@ -1,7 +1,8 @@
 // Hostile IdP (issue 7), keys: ID tokens without kid (one key in the JWKS,
 // several keys of one type, every type and curve, a key the module has not
-// cached), a signing key rotated between two logins (the module fetches
-// the JWKS once more and accepts; not again within FA_IDP_REFETCH_MIN),
+// cached), a signing key rotated between two logins, named by kid or not
+// (the module fetches the JWKS once more and accepts; not again within
+// FA_IDP_REFETCH_MIN),
 // and JWKS documents no module should take: thousands of keys, a document
 // over the size limit, one that is not JSON. The test IdP changes its keys
 // and answers through /_admin/keys and /_admin/override (t/lib/hostile.mjs).
@@ -120,14 +121,27 @@ describe('hostile IdP: keys and JWKS', () => {
     assertSignedIn(r, 'nokid3');
   });
 
-  it('ID token without kid from a key the module has not cached: 401 invalid_signature, no refetch (nothing names a new key)', async () => {
+  it('ID token without kid from a key the module has not cached: the JWKS is fetched once more and the login accepted; '
+    + 'rotated again at once: 401 invalid_signature, no second fetch within 10 s', async () => {
     assertSignedIn(await login('nokidrot'), 'nokidrot'); // caches the JWKS
+    const cachedAt = Date.now();
+    assert.equal(jwksFetches('nokidrot').length, 1);
+
+    // nothing names the new key; a signature no cached key verifies is the only sign
     await idpKeys(site.idp, { rotate: true, keepOld: true, dropKid: true });
-    const hits = await jwksHits();
+    await sleep(Math.max(0, cachedAt + REFETCH_GUARD_MS - Date.now()));
+    let hits = await jwksHits();
+    assertSignedIn(await login('nokidrot'), 'nokidrot');
+    assert.equal(await jwksHits() - hits, 1, 'exactly one JWKS fetch');
+    assert.equal(jwksFetches('nokidrot').length, 2, site.errorLog());
+
+    // within the refetch guard the cached JWKS is final
+    await idpKeys(site.idp, { rotate: true, keepOld: true, dropKid: true });
+    hits = await jwksHits();
     const b = new Browser();
     const r = await login('nokidrot', b);
     assertRefused(r, { status: 401, code: 'invalid_signature', id: 'nokidrot', browser: b, site });
-    assert.equal(await jwksHits(), hits, 'the JWKS was not fetched again');
+    assert.equal(await jwksHits(), hits, 'no JWKS fetch within the refetch guard');
     assert.equal((await b.getOnce(`${base}/p/nokidrot/env.cgi`)).status, 302, 'not signed in');
   });
 

@@ -1,6 +1,7 @@
 /* test_idp.c - the per-provider discovery and JWKS cache: one fetch for
- * many verifications, one refetch when the IdP rotates its keys, no
- * refetch storm for unknown keys, the cached copy when the IdP is down.
+ * many verifications, one refetch when the IdP rotates its keys (named
+ * by kid or not), no refetch storm for unknown keys or bad signatures,
+ * the cached copy when the IdP is down.
  * The HTTP client is in-process: it serves the documents the test sets
  * and counts the fetches. */
 #include <string.h>
@@ -119,6 +120,24 @@ static const char *id_token(const key_t_ *k, const char *aud)
         "\"iat\":%d,\"exp\":%d,\"nonce\":\"n-1\"}", aud, T0, T0 + 86400));
 }
 
+/* An ID token whose header names no kid, as some IdPs send them. */
+static const char *id_token_nokid(const key_t_ *k)
+{
+    return signed_token(k, "{\"alg\":\"EdDSA\"}", apr_psprintf(pool,
+        "{\"iss\":\"" ISS "\",\"aud\":\"app\",\"sub\":\"alice\","
+        "\"iat\":%d,\"exp\":%d,\"nonce\":\"n-1\"}", T0, T0 + 86400));
+}
+
+/* tok with one bit of its signature's first byte flipped. */
+static const char *tampered(const char *tok)
+{
+    char *t = apr_pstrdup(pool, tok);
+    char *sig = strrchr(t, '.') + 1;
+
+    *sig = *sig == 'A' ? 'B' : 'A';
+    return t;
+}
+
 static const char *jwks_of(const key_t_ *a, const key_t_ *b)
 {
     return apr_psprintf(pool, "{\"keys\":[%s%s%s]}", a->jwk, b ? "," : "",
@@ -217,6 +236,83 @@ START_TEST(rotation_refetches_once_and_no_storm)
     EVP_PKEY_free(k1.pkey);
     EVP_PKEY_free(k2.pkey);
     EVP_PKEY_free(k3.pkey);
+}
+END_TEST
+
+START_TEST(rotation_without_kid_refetches_once)
+{
+    key_t_ k1 = make_key("k1"), k2 = make_key("k2");
+    fa_idp_t *idp = new_idp();
+    fa_err_t err;
+
+    fake.jwks = jwks_of(&k1, NULL);
+    ck_assert_msg(verify(idp, id_token_nokid(&k1), T0, &err) == APR_SUCCESS,
+                  "%s: %s", err.code, err.desc);
+    ck_assert_int_eq(fake.jwks_fetches, 1);
+    /* the IdP rotates to k2 and still sends no kid: nothing names the
+     * new key, yet a signature that no cached key verifies makes one
+     * refetch, and the token verifies with the new JWKS */
+    fake.jwks = jwks_of(&k2, NULL);
+    ck_assert_msg(verify(idp, id_token_nokid(&k2), T0 + 20, &err)
+                  == APR_SUCCESS, "%s: %s", err.code, err.desc);
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    ck_assert_int_eq(fa_idp_jwks_fetches(idp), 2);
+    ck_assert_int_eq(verify(idp, id_token_nokid(&k2), T0 + 21, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    /* the old key is gone from the JWKS: its tokens are refused, and
+     * within the guard without a fetch */
+    ck_assert_int_ne(verify(idp, id_token_nokid(&k1), T0 + 22, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_signature");
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    EVP_PKEY_free(k1.pkey);
+    EVP_PKEY_free(k2.pkey);
+}
+END_TEST
+
+START_TEST(bad_signature_without_kid_no_storm)
+{
+    key_t_ k1 = make_key("k1");
+    fa_idp_t *idp = new_idp();
+    const char *bad = tampered(id_token_nokid(&k1));
+    fa_err_t err;
+    int i;
+
+    fake.jwks = jwks_of(&k1, NULL);
+    /* a cold cache: the first fetch is the only one, the guard keeps the
+     * forged token from making a second */
+    ck_assert_int_ne(verify(idp, bad, T0, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_signature");
+    ck_assert_int_eq(fake.jwks_fetches, 1);
+    /* later: one refetch, then invalid_signature; more forged tokens in
+     * the guard window fetch nothing */
+    ck_assert_int_ne(verify(idp, bad, T0 + 20, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_signature");
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    for (i = 1; i < FA_IDP_REFETCH_MIN; i++) {
+        ck_assert_int_ne(verify(idp, bad, T0 + 20 + i, &err), APR_SUCCESS);
+        ck_assert_str_eq(err.code, "invalid_signature");
+    }
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    /* good tokens meanwhile verify with the cached keys */
+    ck_assert_int_eq(verify(idp, id_token_nokid(&k1), T0 + 25, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(verify(idp, id_token(&k1, "app"), T0 + 25, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    /* once the guard has passed, one more look */
+    ck_assert_int_ne(verify(idp, bad, T0 + 20 + FA_IDP_REFETCH_MIN, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_signature");
+    ck_assert_int_eq(fake.jwks_fetches, 3);
+    /* a token that names its key and fails with it does not refetch:
+     * the key is known, the signature is wrong */
+    ck_assert_int_ne(verify(idp, tampered(id_token(&k1, "app")),
+                            T0 + 100, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_signature");
+    ck_assert_int_eq(fake.jwks_fetches, 3);
+    EVP_PKEY_free(k1.pkey);
 }
 END_TEST
 
@@ -459,6 +555,8 @@ Suite *suite_idp(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, one_fetch_many_verifications);
     tcase_add_test(tc, rotation_refetches_once_and_no_storm);
+    tcase_add_test(tc, rotation_without_kid_refetches_once);
+    tcase_add_test(tc, bad_signature_without_kid_no_storm);
     tcase_add_test(tc, stale_copy_when_idp_down);
     tcase_add_test(tc, idp_unreachable_from_the_start);
     tcase_add_test(tc, issuer_templates);

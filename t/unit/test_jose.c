@@ -1294,6 +1294,64 @@ START_TEST(jwk_point_off_curve)
 }
 END_TEST
 
+/* jwk (stolen) with coordinate name set to the bytes of hex (size
+ * bytes, left-padded with zeros). */
+static json_t *set_coord_hex(json_t *jwk, const char *name, const char *hex,
+                             int size)
+{
+    BIGNUM *bn = NULL;
+    json_t *out;
+
+    ck_assert(BN_hex2bn(&bn, hex) > 0);
+    out = set(jwk, name, json_string(bn_b64(bn, size)));
+    BN_free(bn);
+    return out;
+}
+
+/* The same on every curve, with keys made here, and the other ways a
+ * point can be bad: y changed in its last bit (the point then lies on
+ * another curve with the same a, which is what an invalid-curve attack
+ * sends), (0, 0), a coordinate equal to the field prime. The good keys
+ * load. */
+START_TEST(jwk_points_off_curve)
+{
+    static const int ec[] = { K_P256, K_P384, K_P521 };
+    static const char *const p256 =
+        "FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF";
+    json_t *good;
+    const char *y;
+    unsigned char *raw;
+    apr_size_t len;
+    int i, size;
+
+    for (i = 0; i < 3; i++) {
+        size = (EVP_PKEY_get_bits(keys[ec[i]]) + 7) / 8;
+        good = jwk_of(keys[ec[i]], "k", NULL);
+        y = json_string_value(json_object_get(good, "y"));
+        ck_assert(fa_b64url_decode(pool, y, strlen(y), &raw, &len)
+                  == APR_SUCCESS);
+        raw[len - 1] ^= 0x01;
+        ck_assert_str_eq(jwk_code(set(json_deep_copy(good), "y",
+                                      json_string(fa_b64url_encode(
+                                          pool, raw, len))), NULL),
+                         "invalid_jwk");
+        ck_assert_str_eq(jwk_code(set_coord_hex(set_coord_hex(
+                                      json_deep_copy(good), "x", "0", size),
+                                      "y", "0", size), NULL),
+                         "invalid_jwk");
+        ck_assert_str_eq(jwk_code(good, NULL), "ok");
+    }
+    good = jwk_of(keys[K_P256], "k", NULL);
+    ck_assert_str_eq(jwk_code(set_coord_hex(json_deep_copy(good), "x",
+                                            p256, 32), NULL),
+                     "invalid_jwk");
+    ck_assert_str_eq(jwk_code(set_coord_hex(json_deep_copy(good), "y",
+                                            p256, 32), NULL),
+                     "invalid_jwk");
+    json_decref(good);
+}
+END_TEST
+
 START_TEST(jwks_docs)
 {
     static const char *const junk[] = {
@@ -1442,6 +1500,7 @@ Suite *suite_jose(void)
     tcase_add_test(tc, jwk_kinds);
     tcase_add_test(tc, jwk_refused);
     tcase_add_test(tc, jwk_point_off_curve);
+    tcase_add_test(tc, jwk_points_off_curve);
     tcase_add_test(tc, jwk_rsa_public_check);
     tcase_add_test(tc, jwks_docs);
     tcase_add_test(tc, jwks_skips);
