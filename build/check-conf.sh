@@ -15,11 +15,11 @@ readme=$(grep -oE '^\| `<?[A-Z][a-z][A-Za-z]*' README.md | sed -E 's/^\| `<?//' 
 
 bad=0
 for d in $code; do
-    echo "$conf" | grep -qx "$d" || { echo "conf.d/fedauth.conf lacks $d"; bad=1; }
-    echo "$readme" | grep -qx "$d" || { echo "README.md directive tables lack $d"; bad=1; }
+    grep -qx "$d" <<<"$conf" || { echo "conf.d/fedauth.conf lacks $d"; bad=1; }
+    grep -qx "$d" <<<"$readme" || { echo "README.md directive tables lack $d"; bad=1; }
 done
 for d in $readme; do
-    echo "$code" | grep -qx "$d" || { echo "README.md documents $d, which the module does not have"; bad=1; }
+    grep -qx "$d" <<<"$code" || { echo "README.md documents $d, which the module does not have"; bad=1; }
 done
 n=$(echo "$code" | wc -l)
 if [ $bad -ne 0 ]; then

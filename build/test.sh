@@ -112,7 +112,7 @@ if [ "${FEDAUTH_SKIP_SANITIZERS:-0}" != 1 ]; then
     log "AddressSanitizer + UBSan build"
     asan="$top/build/out/asan"
     if build "$asan" --enable-sanitizers \
-        && ldd "$asan/.libs/mod_fedauth.so" | grep -q libasan; then
+        && ldd "$asan/.libs/mod_fedauth.so" | grep libasan >/dev/null; then
         count 1 0
         log "unit tests (sanitized)"
         unit env ASAN_OPTIONS=detect_leaks=1 "$asan/t/unit/fa_unit"
