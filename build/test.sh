@@ -140,6 +140,20 @@ if node t/bench/run.mjs --smoke > build/out/bench-smoke.log 2>&1; then
 else
     tail -n 30 build/out/bench-smoke.log; count 0 1
 fi
+log "soak and micro-benchmark smoke tests (t/bench/soak.mjs, micro.sh)"
+if node t/bench/soak.mjs --only B --requests 20000 --warmup 2000 --chunk 1 \
+        > build/out/soak-smoke.log 2>&1; then
+    tail -n 1 build/out/soak-smoke.log
+    count 1 0
+else
+    tail -n 30 build/out/soak-smoke.log; count 0 1
+fi
+if bash t/bench/micro.sh 0.02 > build/out/micro-smoke.log 2>&1; then
+    grep -E '^\| cookie_check ' build/out/micro-smoke.log
+    count 1 0
+else
+    tail -n 30 build/out/micro-smoke.log; count 0 1
+fi
 
 log "summary"
 echo "$passed passed, $failed failed"
