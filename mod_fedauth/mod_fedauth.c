@@ -167,15 +167,14 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
         fa_session_encode(r->pool, s, &fresh, &len);
         store->put(store, key, fresh, len,
                    fa_session_expires_at(s, idle, max_age), r->pool);
-        /* Without a version, the copy is the record just written. With
-         * one, the version after this write could already include a
-         * logout's delete, so the copy goes and the next request reads. */
+        /* Without a version, the copy becomes the record just written.
+         * With one, this write moved the version on, so the copy misses
+         * and the next request reads the store (the version after the
+         * write could already include a logout's delete, so it must not
+         * be taken for the copy); its buffer is reused then. */
         if (cklen && !store->version) {
             fa_cache_put(session_cache, ck, cklen, fresh, len,
                          apr_time_now() + apr_time_from_msec(ttl_ms), 0);
-        }
-        else if (cklen) {
-            fa_cache_del(session_cache, ck, cklen);
         }
     }
     if (pkey) {

@@ -99,3 +99,36 @@ describe('shm store: the per-process copy', () => {
     assert.deepEqual(site.troubles(), []);
   });
 });
+
+describe('shm store: the copy after the idle clock is written back', () => {
+  let site;
+
+  before(async () => {
+    // the idle clock is written back once a tenth of the window (2 s) has passed
+    site = await startSite({ serverConf: 'FedAuthSessionIdleTimeout 20' });
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+  });
+
+  it('after a write-back every worker serves the session and reports the later expiry', async () => {
+    const b = new Browser();
+    const r = await b.login(`${site.base}/protected/env.cgi`, 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+    const cookie = b.jar.get(SESSION_COOKIE)?.value;
+    // every worker takes a copy
+    const first = await many(`${site.base}/fedauth/session`, cookie, 12);
+    const e1 = Math.max(...first.map((x) => { assert.equal(x.status, 200, dump(x)); return JSON.parse(x.body).expires_at; }));
+    await new Promise((res) => { setTimeout(res, 3000); });
+    // one request writes the idle clock back
+    const w = await getFresh(`${site.base}/protected/env.cgi`, cookie);
+    assert.equal(w.status, 200, dump(w));
+    const later = await many(`${site.base}/fedauth/session`, cookie, 16);
+    for (const x of later) {
+      assert.equal(x.status, 200, dump(x));
+      const e = JSON.parse(x.body).expires_at;
+      assert.ok(e >= e1 + 2, `expires_at ${e} after the write-back, ${e1} before: the idle clock did not move forward`);
+    }
+  });
+});
