@@ -21,6 +21,10 @@
  * limit. */
 #define FA_CLAIMS_KEPT_VALUES 256
 
+/* The most an encoded session may take: under the store's
+ * FA_STORE_MAX_VALUE, with room left for the idle clock's rewrite. */
+#define FA_SESSION_BUDGET (30 * 1024)
+
 typedef struct fa_claim_map_t {
     const char *claim;            /* claim name (or dotted path) */
     const char *attr;             /* ATTRIBUTE: [A-Z0-9_]{1,64} */
@@ -73,8 +77,35 @@ const char *fa_claims_roles(apr_pool_t *p, const fa_claims_conf_t *conf,
 apr_status_t fa_claims_merge_userinfo(json_t *claims, json_t *userinfo,
                                       fa_err_t *err);
 
-/* Fills user, sub, roles, attributes and kept claims of s. */
+/* Fills user, sub, roles, attributes and kept claims of s. Roles over
+ * FA_CLAIMS_VALUE_MAX bytes together are refused ("too_many_roles"), not
+ * cut: a cut list could end in a shorter role's name. */
 apr_status_t fa_claims_map(apr_pool_t *p, const fa_claims_conf_t *conf,
                            json_t *claims, fa_session_t *s, fa_err_t *err);
+
+/* What fa_claims_fit left out of a session. */
+typedef enum {
+    FA_SHED_ID_TOKEN,             /* the stored ID token */
+    FA_SHED_CLAIM,                /* a kept claim, all its values */
+    FA_SHED_ATTR                  /* an attribute */
+} fa_shed_kind_t;
+
+typedef struct fa_shed_t {
+    fa_shed_kind_t kind;
+    const char *name;             /* claim or attribute; NULL: ID token */
+    apr_size_t size;              /* bytes it took in the record */
+    int values;                   /* a kept claim's values; else 1 */
+} fa_shed_t;
+
+/* Makes s fit in budget bytes once encoded (fa_session_encode), leaving
+ * out whole items in this order until it does: first the ID token (logout
+ * at the IdP then goes without id_token_hint), then kept claims, largest
+ * first (a Require fedauth-claim on one then refuses), then attributes,
+ * largest first; of equal sizes, the one listed last goes first. User,
+ * sub, idp, roles, sid and the times are never left out: when they alone
+ * do not fit, nothing is left out and the answer is "session_too_large".
+ * *shed (from p) lists what was left out, in order. */
+apr_status_t fa_claims_fit(apr_pool_t *p, fa_session_t *s, apr_size_t budget,
+                           apr_array_header_t **shed, fa_err_t *err);
 
 #endif

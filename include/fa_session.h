@@ -67,6 +67,8 @@ typedef struct fa_session_t {
  * "<tag><decimal length>:<bytes>\n". Unknown tags are skipped. */
 apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
                                char **out, apr_size_t *len);
+/* Bytes one field with a value of len bytes takes in an encoded record. */
+apr_size_t fa_session_field_size(apr_size_t len);
 /* Decodes in place: buf must be writable and stay alive as long as the
  * session; no copy of the values is made. */
 apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,

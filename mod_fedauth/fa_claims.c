@@ -362,7 +362,166 @@ apr_status_t fa_claims_map(apr_pool_t *p, const fa_claims_conf_t *conf,
         set_attr(p, s->attrs, cm->attr,
                  fa_claims_render(p, fa_claims_get(claims, cm->claim)));
     }
-    s->roles = safe_value(p, fa_claims_roles(p, conf, claims));
+    s->roles = fa_claims_roles(p, conf, claims);
+    if (strlen(s->roles) > FA_CLAIMS_VALUE_MAX) {
+        return fa_err_set(err, "too_many_roles", "the roles of %.64s are "
+                          "%lu bytes, over %d", s->user,
+                          (unsigned long)strlen(s->roles),
+                          FA_CLAIMS_VALUE_MAX);
+    }
+    s->roles = safe_value(p, s->roles);
     keep_claims(p, conf, claims, s);
+    return APR_SUCCESS;
+}
+
+/* ---- the session budget ------------------------------------------------ */
+
+/* A candidate for leaving out: a kept claim (all entries of that name) or
+ * an attribute. */
+typedef struct shed_item_t {
+    const char *name;
+    apr_size_t size;
+    int values;
+    int gone;
+} shed_item_t;
+
+static apr_size_t pair_size(const fa_attr_t *a)
+{
+    return fa_session_field_size(strlen(a->name))
+           + (a->value ? fa_session_field_size(strlen(a->value)) : 0);
+}
+
+/* The items of a list of fa_attr_t, by name (a kept claim's values share
+ * one name); their sizes added to *sum. */
+static apr_array_header_t *items_of(apr_pool_t *p,
+                                    const apr_array_header_t *list,
+                                    apr_size_t *sum)
+{
+    apr_array_header_t *items = apr_array_make(p, 8, sizeof(shed_item_t));
+    const fa_attr_t *a;
+    shed_item_t *it;
+    int i, j;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        a = &APR_ARRAY_IDX(list, i, fa_attr_t);
+        for (j = 0, it = NULL; j < items->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(items, j, shed_item_t).name, a->name)) {
+                it = &APR_ARRAY_IDX(items, j, shed_item_t);
+                break;
+            }
+        }
+        if (!it) {
+            it = apr_array_push(items);
+            it->name = a->name;
+            it->size = 0;
+            it->values = 0;
+            it->gone = 0;
+        }
+        it->size += pair_size(a);
+        it->values++;
+        *sum += pair_size(a);
+    }
+    return items;
+}
+
+/* Leaves out the largest items (of equal sizes, the last) while *total is
+ * over budget, recording each in shed. */
+static void shed_largest(apr_array_header_t *items, fa_shed_kind_t kind,
+                         apr_size_t budget, apr_size_t *total,
+                         apr_array_header_t *shed)
+{
+    shed_item_t *it, *big;
+    fa_shed_t *out;
+    int i;
+
+    while (*total > budget) {
+        for (i = 0, big = NULL; i < items->nelts; i++) {
+            it = &APR_ARRAY_IDX(items, i, shed_item_t);
+            if (!it->gone && (!big || it->size >= big->size)) {
+                big = it;
+            }
+        }
+        if (!big) {
+            return;
+        }
+        big->gone = 1;
+        *total -= big->size;
+        out = apr_array_push(shed);
+        out->kind = kind;
+        out->name = big->name;
+        out->size = big->size;
+        out->values = big->values;
+    }
+}
+
+/* The entries of list whose item was not left out. */
+static apr_array_header_t *without_gone(apr_pool_t *p,
+                                        const apr_array_header_t *list,
+                                        const apr_array_header_t *items)
+{
+    apr_array_header_t *out = apr_array_make(p, list->nelts > 0
+                                             ? list->nelts : 1,
+                                             sizeof(fa_attr_t));
+    const fa_attr_t *a;
+    int i, j, gone;
+
+    for (i = 0; i < list->nelts; i++) {
+        a = &APR_ARRAY_IDX(list, i, fa_attr_t);
+        for (j = 0, gone = 0; j < items->nelts; j++) {
+            const shed_item_t *it = &APR_ARRAY_IDX(items, j, shed_item_t);
+            if (!strcmp(it->name, a->name)) {
+                gone = it->gone;
+                break;
+            }
+        }
+        if (!gone) {
+            *(fa_attr_t *)apr_array_push(out) = *a;
+        }
+    }
+    return out;
+}
+
+apr_status_t fa_claims_fit(apr_pool_t *p, fa_session_t *s, apr_size_t budget,
+                           apr_array_header_t **shed, fa_err_t *err)
+{
+    apr_array_header_t *claim_items, *attr_items;
+    apr_size_t total, token = 0, sheddable = 0;
+    fa_shed_t *out;
+    char *rec;
+
+    *shed = apr_array_make(p, 4, sizeof(fa_shed_t));
+    fa_session_encode(p, s, &rec, &total);
+    if (total <= budget) {
+        return APR_SUCCESS;
+    }
+    if (s->id_token) {
+        token = fa_session_field_size(strlen(s->id_token));
+    }
+    claim_items = items_of(p, s->claims, &sheddable);
+    attr_items = items_of(p, s->attrs, &sheddable);
+    if (total - token - sheddable > budget) {
+        return fa_err_set(err, "session_too_large", "the session of %.64s "
+                          "would be %lu bytes without ID token, kept claims "
+                          "and attributes, over %lu", s->user,
+                          (unsigned long)(total - token - sheddable),
+                          (unsigned long)budget);
+    }
+    if (s->id_token) {
+        total -= token;
+        s->id_token = NULL;
+        out = apr_array_push(*shed);
+        out->kind = FA_SHED_ID_TOKEN;
+        out->name = NULL;
+        out->size = token;
+        out->values = 1;
+    }
+    shed_largest(claim_items, FA_SHED_CLAIM, budget, &total, *shed);
+    shed_largest(attr_items, FA_SHED_ATTR, budget, &total, *shed);
+    if (s->claims) {
+        s->claims = without_gone(p, s->claims, claim_items);
+    }
+    if (s->attrs) {
+        s->attrs = without_gone(p, s->attrs, attr_items);
+    }
     return APR_SUCCESS;
 }

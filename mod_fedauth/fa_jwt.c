@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include "fa_jwt.h"
+#include "fa_json.h"
 
 /* Longest sub accepted (OpenID Connect Core 1.0 section 2). */
 #define FA_SUB_MAX 255
@@ -46,12 +47,6 @@ static const jws_alg_t JWS_ALGS[] = {
     { "HS512", FAM_HMAC, "SHA512", NULL, 0 },
     { NULL, FAM_HMAC, NULL, NULL, 0 }
 };
-
-static apr_status_t json_cleanup(void *data)
-{
-    json_decref(data);
-    return APR_SUCCESS;
-}
 
 /* A copy of the untrusted string s fit for a log line: printable ASCII
  * only, cut to fit buf. */
@@ -98,8 +93,6 @@ static apr_status_t part_json(apr_pool_t *p, const char *b64, apr_size_t len,
 {
     unsigned char *raw;
     apr_size_t rawlen;
-    json_error_t jerr;
-    json_t *j;
 
     *out = NULL;
     if (len == 0
@@ -107,14 +100,10 @@ static apr_status_t part_json(apr_pool_t *p, const char *b64, apr_size_t len,
         return fa_err_set(err, "invalid_token", "token %s is not base64url",
                           what);
     }
-    j = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(j)) {
-        json_decref(j);
+    if (!(*out = fa_json_object_parse(p, raw, rawlen))) {
         return fa_err_set(err, "invalid_token", "token %s is not a JSON "
                           "object", what);
     }
-    apr_pool_cleanup_register(p, j, json_cleanup, apr_pool_cleanup_null);
-    *out = j;
     return APR_SUCCESS;
 }
 

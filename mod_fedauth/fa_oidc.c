@@ -4,28 +4,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include "fa_oidc.h"
+#include "fa_json.h"
 #include "fa_log.h"
-
-static apr_status_t json_release(void *data)
-{
-    json_decref(data);
-    return APR_SUCCESS;
-}
-
-/* Parses a JSON object whose reference the pool releases. */
-static json_t *json_object_from(apr_pool_t *p, const char *text,
-                                apr_size_t len)
-{
-    json_error_t jerr;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-
-    if (!j) {
-        return NULL;
-    }
-    apr_pool_cleanup_register(p, j, json_release,
-                              apr_pool_cleanup_null);
-    return json_is_object(j) ? j : NULL;
-}
 
 static const char *json_str(apr_pool_t *p, json_t *obj, const char *name)
 {
@@ -69,7 +49,7 @@ apr_status_t fa_oidc_metadata_parse(apr_pool_t *p, const char *json,
                           "discovery document larger than %d bytes",
                           FA_OIDC_MAX_DISCOVERY);
     }
-    doc = json_object_from(p, json, len);
+    doc = fa_json_object_parse(p, json, len);
     if (!doc) {
         return fa_err_set(err, "invalid_discovery",
                           "discovery document is not a JSON object");
@@ -249,7 +229,7 @@ apr_status_t fa_oidc_token_request(apr_pool_t *p, fa_http_t *http,
     if ((rv = http->perform(http, p, &req, &resp, err)) != APR_SUCCESS) {
         return rv;
     }
-    doc = json_object_from(p, resp->body, resp->body_len);
+    doc = fa_json_object_parse(p, resp->body, resp->body_len);
     if (resp->status >= 400 && resp->status < 500 && doc
         && (oerr = json_str(p, doc, "error")) != NULL) {
         return fa_err_set(err, "token_error",
@@ -306,7 +286,7 @@ apr_status_t fa_oidc_userinfo(apr_pool_t *p, fa_http_t *http,
         return fa_err_set(err, "idp_bad_response", "userinfo answered with "
                           "a signed JWT, which is not supported");
     }
-    if (!(doc = json_object_from(p, resp->body, resp->body_len))) {
+    if (!(doc = fa_json_object_parse(p, resp->body, resp->body_len))) {
         return fa_err_set(err, "idp_bad_response", "userinfo is not a JSON "
                           "object");
     }

@@ -256,6 +256,16 @@ static void put_field(apr_array_header_t *parts, apr_pool_t *p, char tag,
     }
 }
 
+apr_size_t fa_session_field_size(apr_size_t len)
+{
+    apr_size_t digits = 1, n;
+
+    for (n = len; n >= 10; n /= 10) {
+        digits++;
+    }
+    return 1 + digits + 1 + len + 1;   /* tag, length, ':', value, '\n' */
+}
+
 static void put_int(apr_array_header_t *parts, apr_pool_t *p, char tag,
                     apr_int64_t v)
 {

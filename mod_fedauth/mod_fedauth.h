@@ -170,11 +170,16 @@ fedauth_provider_t *fedauth_provider_by_issuer(const fedauth_srv_t *sc,
  * request's Origin may use the answer (headers set), 0 when it has an
  * Origin that is not allowed, -1 when it has none. */
 int fedauth_cors(request_rec *r, const fedauth_srv_t *sc);
-/* Maps the claims of a verified ID token to a new session of prov. */
+/* Maps the claims of a verified ID token to a new session of prov, within
+ * FA_SESSION_BUDGET (what does not fit is left out, one info line each). */
 apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
                                  fedauth_provider_t *prov, fa_jwt_t *jwt,
                                  const char *id_token, fa_session_t *s,
                                  fa_err_t *err);
+/* What the user reads when fedauth_map_session failed with err;
+ * otherwise when the reason is none of the session's limits. */
+const char *fedauth_map_failure_text(const fa_err_t *err,
+                                     const char *otherwise);
 /* Stores s as a new session and sets the session cookie. */
 apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
                                    fa_session_t *s, fa_err_t *err);

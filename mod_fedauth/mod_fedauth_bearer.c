@@ -119,7 +119,11 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
     }
     if (fedauth_map_session(r, sc, prov, jwt, NULL, &s, &err)
         != APR_SUCCESS) {
-        return refuse(r, err.code, "The bearer token names no user.");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00506)
+                      "bearer token from %s refused: %s: %s", prov->idp.id,
+                      err.code, err.desc);
+        return refuse(r, err.code, fedauth_map_failure_text(&err,
+                      "The bearer token names no user."));
     }
     until = s.token_exp < now + CACHE_MAX_SECONDS ? s.token_exp
                                                   : now + CACHE_MAX_SECONDS;

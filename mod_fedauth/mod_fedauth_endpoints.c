@@ -228,6 +228,19 @@ static int fail(request_rec *r, const fedauth_provider_t *prov,
                          : err->desc);
 }
 
+const char *fedauth_map_failure_text(const fa_err_t *err,
+                                     const char *otherwise)
+{
+    if (err->code && !strcmp(err->code, "too_many_roles")) {
+        return "The identity provider sent more roles than fit in a "
+               "session.";
+    }
+    if (err->code && !strcmp(err->code, "session_too_large")) {
+        return "The identity provider sent more than fits in a session.";
+    }
+    return otherwise;
+}
+
 /* ---- starting a login ------------------------------------------------ */
 
 static const char *redirect_uri(request_rec *r, const fedauth_srv_t *sc,
@@ -427,6 +440,53 @@ static void index_session(request_rec *r, const fedauth_srv_t *sc,
     }
 }
 
+/* Keeps the session within FA_SESSION_BUDGET (fa_claims_fit), with one
+ * info line per item left out. */
+static apr_status_t fit_session(request_rec *r, fa_session_t *s,
+                                fa_err_t *err)
+{
+    apr_array_header_t *shed;
+    const fa_shed_t *it;
+    const char *user;
+    apr_status_t rv;
+    int i;
+
+    if ((rv = fa_claims_fit(r->pool, s, FA_SESSION_BUDGET, &shed, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    user = fa_oidc_loggable(r->pool, s->user, 256);
+    for (i = 0; i < shed->nelts; i++) {
+        it = &APR_ARRAY_IDX(shed, i, fa_shed_t);
+        switch (it->kind) {
+        case FA_SHED_ID_TOKEN:
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00216)
+                          "session of %s over %d bytes: ID token (%lu "
+                          "bytes) not kept; logout at the IdP goes without "
+                          "id_token_hint", user, FA_SESSION_BUDGET,
+                          (unsigned long)it->size);
+            break;
+        case FA_SHED_CLAIM:
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00217)
+                          "session of %s over %d bytes: claim %s (%d "
+                          "value(s), %lu bytes) not kept; Require "
+                          "fedauth-claim on it refuses", user,
+                          FA_SESSION_BUDGET,
+                          fa_oidc_loggable(r->pool, it->name, 64),
+                          it->values, (unsigned long)it->size);
+            break;
+        case FA_SHED_ATTR:
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00218)
+                          "session of %s over %d bytes: attribute %s (%lu "
+                          "bytes) not kept; FEDAUTH_%s is not passed on",
+                          user, FA_SESSION_BUDGET, it->name,
+                          (unsigned long)it->size, it->name);
+            break;
+        }
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
                                  fedauth_provider_t *prov, fa_jwt_t *jwt,
                                  const char *id_token, fa_session_t *s,
@@ -449,7 +509,7 @@ apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
     if (id_token && strlen(id_token) <= 8192) {
         s->id_token = id_token;
     }
-    return APR_SUCCESS;
+    return fit_session(r, s, err);
 }
 
 apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
@@ -765,7 +825,8 @@ static int handle_callback(request_rec *r, fedauth_srv_t *sc,
                       "answer properly.");
     }
     if (new_session(r, sc, prov, jwt, tok->id_token, &err) != APR_SUCCESS) {
-        return fail(r, prov, &err, "The session could not be created.");
+        return fail(r, prov, &err, fedauth_map_failure_text(&err,
+                    "The session could not be created."));
     }
     apr_table_setn(r->headers_out, "Location",
                    ap_construct_url(r->pool,
@@ -980,7 +1041,8 @@ static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
            != APR_SUCCESS) {
         return auth_refuse(r, err.code ? HTTP_UNAUTHORIZED
                            : HTTP_SERVICE_UNAVAILABLE, err.code ? err.code
-                           : "store_unavailable", "no session");
+                           : "store_unavailable", err.code ? err.desc
+                           : "no session");
     }
     if (want && !strcmp(want, "code")) {
         code = fa_random_token(r->pool, 32);

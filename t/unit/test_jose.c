@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include "fa_jwk.h"
 #include "fa_jwt.h"
+#include "fa_json.h"
 #include "unit.h"
 
 #define VECTORS FA_TEST_DATA "/rfc_vectors.json"
@@ -67,12 +68,6 @@ static void keys_teardown(void)
         EVP_PKEY_free(keys[i]);
         keys[i] = NULL;
     }
-}
-
-static apr_status_t json_release(void *data)
-{
-    json_decref(data);
-    return APR_SUCCESS;
 }
 
 /* field of the RFC vector name (borrowed). */
@@ -363,10 +358,9 @@ static fa_jwt_t *jwt_by_hand(const char *compact)
 
     ck_assert(fa_b64url_decode(pool, compact, (apr_size_t)(dot1 - compact),
                                &raw, &len) == APR_SUCCESS);
-    jwt->header = json_loadb((const char *)raw, len, 0, NULL);
+    jwt->header = fa_json_pool_own(pool, json_loadb((const char *)raw, len,
+                                                    0, NULL));
     ck_assert_ptr_nonnull(jwt->header);
-    apr_pool_cleanup_register(pool, jwt->header, json_release,
-                              apr_pool_cleanup_null);
     jwt->alg = json_string_value(json_object_get(jwt->header, "alg"));
     jwt->kid = json_string_value(json_object_get(jwt->header, "kid"));
     jwt->signing_input_len = (apr_size_t)(dot2 - compact);

@@ -542,6 +542,261 @@ START_TEST(kept_claims_bounded)
 }
 END_TEST
 
+/* ---- the session budget (fa_claims_fit) ---- */
+
+static char *filled(apr_size_t n, char c)
+{
+    char *out = apr_palloc(pool, n + 1);
+
+    memset(out, c, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* A session of alice with attributes A1.. of the given sizes and DEPT,
+ * kept claims kbig (8000 bytes), karr (100 values of 50 bytes) and
+ * ksmall, role admin, sid, and an 8000-byte ID token. */
+static void big_session(const apr_size_t *attr_sizes, int n, fa_session_t *s)
+{
+    static const char *const maps[] = { "G", "admin", NULL };
+    apr_array_header_t *kept = apr_array_make(pool, 4, sizeof(char *));
+    apr_array_header_t *cms = apr_array_make(pool, 8,
+                                             sizeof(fa_claim_map_t));
+    fa_claim_map_t *cm;
+    fa_claims_conf_t c;
+    fa_err_t err;
+    json_t *j, *arr;
+    int i;
+
+    memset(&c, 0, sizeof(c));
+    memset(s, 0, sizeof(*s));
+    c.idp_id = "corp";
+    c.groups_claim = "groups";
+    c.group_maps = group_maps(maps);
+    APR_ARRAY_PUSH(kept, const char *) = "kbig";
+    APR_ARRAY_PUSH(kept, const char *) = "karr";
+    APR_ARRAY_PUSH(kept, const char *) = "ksmall";
+    c.kept_claims = kept;
+    j = claims_of("{\"sub\":\"alice-sub\",\"preferred_username\":\"alice\","
+                  "\"groups\":[\"G\"],\"dept\":\"R&D\",\"ksmall\":\"x\"}");
+    for (i = 0; i < n; i++) {
+        cm = apr_array_push(cms);
+        cm->claim = apr_psprintf(pool, "a%d", i + 1);
+        cm->attr = apr_psprintf(pool, "A%d", i + 1);
+        json_object_set_new(j, cm->claim,
+                            json_string(filled(attr_sizes[i], 'a' + i)));
+    }
+    cm = apr_array_push(cms);
+    cm->claim = "dept";
+    cm->attr = "DEPT";
+    c.claim_maps = cms;
+    json_object_set_new(j, "kbig", json_string(filled(8000, 'k')));
+    arr = json_array();
+    for (i = 0; i < 100; i++) {
+        json_array_append_new(arr, json_string(apr_psprintf(pool, "%050d",
+                                                             i)));
+    }
+    json_object_set_new(j, "karr", arr);
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, s, &err), APR_SUCCESS);
+    json_decref(j);
+    s->created = s->last_seen = 1700000000;
+    s->token_exp = 1700003600;
+    s->idp = "corp";
+    s->sid = "sid-1";
+    s->id_token = filled(8000, 't');
+}
+
+static const fa_attr_t *attr_named(const apr_array_header_t *a,
+                                   const char *name)
+{
+    int i;
+
+    for (i = 0; a && i < a->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(a, i, fa_attr_t).name, name)) {
+            return &APR_ARRAY_IDX(a, i, fa_attr_t);
+        }
+    }
+    return NULL;
+}
+
+static void check_shed(const apr_array_header_t *shed, int i,
+                       fa_shed_kind_t kind, const char *name,
+                       apr_size_t size, int values)
+{
+    const fa_shed_t *it = &APR_ARRAY_IDX(shed, i, fa_shed_t);
+
+    ck_assert_int_eq(it->kind, kind);
+    if (name) {
+        ck_assert_str_eq(it->name, name);
+    }
+    else {
+        ck_assert_ptr_null(it->name);
+    }
+    ck_assert_uint_eq(it->size, size);
+    ck_assert_int_eq(it->values, values);
+}
+
+/* Everything too large: the ID token goes, then every kept claim (largest
+ * first), then the largest attribute; what stays fits the budget and the
+ * user, sub, idp, roles and sid are intact. */
+START_TEST(budget_sheds_in_order)
+{
+    static const apr_size_t sizes[] = { 7000, 8000, 7500, 6500, 6000 };
+    apr_array_header_t *shed;
+    fa_session_t s, *d;
+    fa_err_t err;
+    apr_size_t before, len, sum = 0;
+    char *rec;
+    int i, n;
+
+    big_session(sizes, 5, &s);
+    fa_session_encode(pool, &s, &rec, &before);
+    ck_assert_uint_gt(before, FA_STORE_MAX_VALUE);
+    ck_assert_int_eq(fa_claims_fit(pool, &s, FA_SESSION_BUDGET, &shed, &err),
+                     APR_SUCCESS);
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_uint_le(len, FA_SESSION_BUDGET);
+
+    ck_assert_int_eq(shed->nelts, 5);
+    /* "t8000:" + 8000 + "\n" */
+    check_shed(shed, 0, FA_SHED_ID_TOKEN, NULL, 8007, 1);
+    /* "k4:kbig\n" + "w8000:" + 8000 + "\n" */
+    check_shed(shed, 1, FA_SHED_CLAIM, "kbig", 8015, 1);
+    /* 100 x ("k4:karr\n" + "w50:" + 50 + "\n") */
+    check_shed(shed, 2, FA_SHED_CLAIM, "karr", 6300, 100);
+    check_shed(shed, 3, FA_SHED_CLAIM, "ksmall", 15, 1);
+    /* the largest attribute, A2 (listed second): "a2:A2\n" + "v8000:…\n" */
+    check_shed(shed, 4, FA_SHED_ATTR, "A2", 8013, 1);
+    for (i = 0; i < shed->nelts; i++) {
+        sum += APR_ARRAY_IDX(shed, i, fa_shed_t).size;
+    }
+    ck_assert_uint_eq(before - sum, len);
+
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_str_eq(d->user, "alice");
+    ck_assert_str_eq(d->sub, "alice-sub");
+    ck_assert_str_eq(d->idp, "corp");
+    ck_assert_str_eq(d->roles, "admin");
+    ck_assert_str_eq(d->sid, "sid-1");
+    ck_assert_int_eq(d->created, 1700000000);
+    ck_assert_ptr_null(d->id_token);
+    ck_assert(!d->claims || d->claims->nelts == 0);
+    kept_values(d, "ksmall", &n);
+    ck_assert_int_eq(n, 0);
+    ck_assert_ptr_null(attr_named(d->attrs, "A2"));
+    ck_assert_uint_eq(strlen(attr_named(d->attrs, "A1")->value), 7000);
+    ck_assert_uint_eq(strlen(attr_named(d->attrs, "A5")->value), 6000);
+    ck_assert_str_eq(attr_named(d->attrs, "DEPT")->value, "R&D");
+    ck_assert_int_eq(d->attrs->nelts, 5);
+}
+END_TEST
+
+/* Only as much as needed goes: the ID token and the largest kept claim;
+ * the other kept claims (all values) and every attribute stay. Of equal
+ * sizes, the attribute listed last goes first. */
+START_TEST(budget_sheds_only_what_is_needed)
+{
+    static const apr_size_t sizes[] = { 8000, 7500, 4500 };
+    static const apr_size_t ties[] = { 8000, 8000, 8000, 8000 };
+    apr_array_header_t *shed;
+    fa_session_t s, *d;
+    fa_err_t err;
+    apr_size_t len;
+    char *rec;
+    int n;
+
+    big_session(sizes, 3, &s);
+    ck_assert_int_eq(fa_claims_fit(pool, &s, FA_SESSION_BUDGET, &shed, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(shed->nelts, 2);
+    check_shed(shed, 0, FA_SHED_ID_TOKEN, NULL, 8007, 1);
+    check_shed(shed, 1, FA_SHED_CLAIM, "kbig", 8015, 1);
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_uint_le(len, FA_SESSION_BUDGET);
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    kept_values(d, "kbig", &n);
+    ck_assert_int_eq(n, 0);
+    kept_values(d, "karr", &n);
+    ck_assert_int_eq(n, 100);
+    ck_assert_str_eq(kept_values(d, "ksmall", &n), "x");
+    ck_assert_int_eq(d->attrs->nelts, 4);
+    ck_assert_str_eq(d->roles, "admin");
+
+    /* ties: A4 (listed last) before A3 */
+    big_session(ties, 4, &s);
+    ck_assert_int_eq(fa_claims_fit(pool, &s, FA_SESSION_BUDGET, &shed, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(shed->nelts, 5);
+    check_shed(shed, 4, FA_SHED_ATTR, "A4", 8013, 1);
+    ck_assert_ptr_nonnull(attr_named(s.attrs, "A3"));
+    ck_assert_ptr_null(attr_named(s.attrs, "A4"));
+}
+END_TEST
+
+/* Within the budget nothing changes; roles over 8 KiB refuse the sign-in
+ * (never cut); when the fields never left out do not fit, nothing is left
+ * out and the answer is session_too_large. */
+START_TEST(budget_limits)
+{
+    static const apr_size_t small[] = { 100 };
+    apr_array_header_t *shed, *maps;
+    fa_group_map_t *g;
+    fa_claims_conf_t c;
+    fa_session_t s;
+    fa_err_t err;
+    json_t *j, *groups;
+    int i;
+
+    big_session(small, 1, &s);
+    ck_assert_int_eq(fa_claims_fit(pool, &s, FA_SESSION_BUDGET, &shed, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(shed->nelts, 0);
+    ck_assert_uint_eq(strlen(s.id_token), 8000);
+    ck_assert_int_eq(s.claims->nelts, 102);
+    ck_assert_int_eq(s.attrs->nelts, 2);
+
+    /* 300 groups mapped to roles of 40 bytes: 12299 bytes of roles */
+    memset(&c, 0, sizeof(c));
+    c.idp_id = "corp";
+    c.groups_claim = "groups";
+    maps = apr_array_make(pool, 300, sizeof(fa_group_map_t));
+    groups = json_array();
+    for (i = 0; i < 300; i++) {
+        g = apr_array_push(maps);
+        g->group = apr_psprintf(pool, "g%d", i);
+        g->role = apr_psprintf(pool, "role-%035d", i);
+        json_array_append_new(groups, json_string(g->group));
+    }
+    c.group_maps = maps;
+    j = claims_of("{\"sub\":\"s1\",\"preferred_username\":\"alice\"}");
+    json_object_set_new(j, "groups", groups);
+    memset(&s, 0, sizeof(s));
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_ne(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "too_many_roles");
+    ck_assert_str_eq(err.desc, "the roles of alice are 12299 bytes, "
+                     "over 8192");
+    /* 199 roles fit (8158 bytes; 200 would be 8199) */
+    while (json_array_size(groups) > 199) {
+        json_array_remove(groups, 0);
+    }
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    ck_assert_uint_eq(strlen(s.roles), 199 * 41 - 1);
+    json_decref(j);
+
+    /* a 40000-byte sid cannot be left out */
+    big_session(small, 1, &s);
+    s.sid = filled(40000, 's');
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_ne(fa_claims_fit(pool, &s, FA_SESSION_BUDGET, &shed, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "session_too_large");
+    ck_assert_int_eq(shed->nelts, 0);
+    ck_assert_ptr_nonnull(s.id_token);
+    ck_assert_int_eq(s.claims->nelts, 102);
+}
+END_TEST
+
 Suite *suite_session(void)
 {
     Suite *s = suite_create("session");
@@ -562,6 +817,9 @@ Suite *suite_session(void)
     tcase_add_test(tc, userinfo_merge);
     tcase_add_test(tc, claim_map_and_kept_claims);
     tcase_add_test(tc, kept_claims_bounded);
+    tcase_add_test(tc, budget_sheds_in_order);
+    tcase_add_test(tc, budget_sheds_only_what_is_needed);
+    tcase_add_test(tc, budget_limits);
     suite_add_tcase(s, tc);
     return s;
 }
