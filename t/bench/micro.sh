@@ -17,7 +17,7 @@ cflags=$(pkg-config --cflags $pkgs)
 libs=$(pkg-config --libs $pkgs)
 
 # shellcheck disable=SC2086
-gcc -O2 -g -std=gnu11 -Wall -Wno-unused-result -Iinclude -Ibuild $cflags \
+gcc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-unused-result -Iinclude -Ibuild $cflags \
     -o "$out/micro" t/bench/micro.c mod_fedauth/fa_*.c $libs -lpthread
 
 exec "$out/micro" "$@"
