@@ -99,7 +99,9 @@ static void *APR_THREAD_FUNC check_many(apr_thread_t *t, void *data)
             job->failures++;
         }
     }
-    apr_thread_exit(t, APR_SUCCESS);
+    /* A plain return, not apr_thread_exit: pthread_exit's unwinding trips
+     * a false stack-buffer-underflow report in this ASan's thread exit. */
+    (void)t;
     return NULL;
 }
 
