@@ -43,6 +43,8 @@ const USERS = [
   withUserinfo(testUser('tina', 'B'), { a1: 'one', small: 'tiny', dept: 'Research', kbig: [value(0)] }),
   // 200 groups mapped to roles of 40 bytes: 8199 bytes of roles
   testUser('rolf', 'B', { groups: Array.from({ length: 200 }, (_, i) => `grp-${i}`) }),
+  // an ID token of over 8 KiB by itself: not kept, with a line saying so
+  testUser('ida', 'B', { pad: fill(9000, 'q') }),
   // 10 of them: signs in through the same provider
   testUser('rona', 'B', { groups: Array.from({ length: 10 }, (_, i) => `grp-${i}`) }),
 ];
@@ -211,6 +213,17 @@ describe('the session budget: what does not fit is left out, the sign-in succeed
     assert.match(htmlText(r.body), /The identity provider sent more roles than fit in a session/, dump(r));
     assert.equal(b.jar.get('fedauth_session'), undefined, 'no session cookie');
     assert.match(site.errorLog(), /FA00201: sign-in through roles refused: too_many_roles: the roles of rolf are 8199 bytes, over 8192/);
+  });
+
+  it('ida (an ID token over 8 KiB): signs in; the token is not kept, the log says so, logout goes without id_token_hint', async () => {
+    const env = await signIn('ida');
+    assert.equal(env.REMOTE_USER, 'ida');
+    const m = site.errorLog().match(/FA00219: user ida: ID token of (\d+) bytes not kept in the session \(more than 8192\)/);
+    assert.ok(m, site.errorLog().slice(-2000));
+    assert.ok(Number(m[1]) > 8192, m[0]);
+    const r = await browsers.ida.getOnce(`${base}/fedauth/logout`);
+    assert.equal(r.status, 302, dump(r));
+    assert.equal(new URL(r.location).searchParams.get('id_token_hint'), null, r.location);
   });
 
   it('rona (10 of those roles) signs in through the same provider', async () => {
