@@ -68,6 +68,10 @@ int fa_header_value_ok(const char *s);
 /* A copy fit for a header value: CR, LF and other control characters but
  * TAB become spaces, cut at max bytes (on a UTF-8 boundary). */
 const char *fa_header_value(apr_pool_t *p, const char *s, apr_size_t max);
+/* The request header an attribute is passed on as: "GIVEN_NAME" ->
+ * "X-FedAuth-Given-Name" (attribute names are [A-Z0-9_], checked when
+ * the configuration is read). */
+const char *fa_header_name(apr_pool_t *p, const char *attr);
 
 /* 1 when host (no port) is a loopback name or address: localhost,
  * 127.0.0.0/8 or ::1. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
 #include "fa_util.h"
@@ -458,4 +459,22 @@ int fa_url_is_secure_enough(const char *url)
     memcpy(buf, host, len);
     buf[len] = '\0';
     return fa_host_is_loopback(buf);
+}
+
+const char *fa_header_name(apr_pool_t *p, const char *attr)
+{
+    char *h = apr_pstrcat(p, "X-FedAuth-", attr, NULL), *c;
+    int upper = 1;
+
+    for (c = h + 10; *c; c++) {
+        if (*c == '_') {
+            *c = '-';
+            upper = 1;
+        }
+        else {
+            *c = upper ? apr_toupper(*c) : apr_tolower(*c);
+            upper = 0;
+        }
+    }
+    return h;
 }

@@ -186,25 +186,6 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     return APR_SUCCESS;
 }
 
-/* "GIVEN_NAME" -> "X-FedAuth-Given-Name" */
-static const char *header_name(apr_pool_t *p, const char *attr)
-{
-    char *h = apr_pstrcat(p, "X-FedAuth-", attr, NULL), *c;
-    int upper = 1;
-
-    for (c = h + 10; *c; c++) {
-        if (*c == '_') {
-            *c = '-';
-            upper = 1;
-        }
-        else {
-            *c = upper ? apr_toupper(*c) : apr_tolower(*c);
-            upper = 0;
-        }
-    }
-    return h;
-}
-
 static void pass_on(request_rec *r, int pass_as, const char *env,
                     const char *header, const char *value)
 {
@@ -235,7 +216,7 @@ void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
     for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
         const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
         pass_on(r, pass_as, apr_pstrcat(r->pool, "FEDAUTH_", a->name, NULL),
-                header_name(r->pool, a->name), a->value);
+                fa_header_name(r->pool, a->name), a->value);
     }
 }
 

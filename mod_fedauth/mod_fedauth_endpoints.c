@@ -513,7 +513,8 @@ apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00219)
                       "user %s: ID token of %lu bytes not kept in the "
                       "session (more than 8192): logout at the IdP goes "
-                      "without id_token_hint", s->user ? s->user : "-",
+                      "without id_token_hint",
+                      fa_oidc_loggable(r->pool, s->user, 256),
                       (unsigned long)strlen(id_token));
     }
     return fit_session(r, s, err);

@@ -300,24 +300,6 @@ static void c_decode(void *ctx, long i)
  * value into r->subprocess_env as FEDAUTH_<NAME> and into r->headers_in as
  * X-FedAuth-<Name> (checked for control characters), apr_table_setn into
  * tables shaped like a request's (headers_in with 8 client headers). */
-static const char *export_header_name(apr_pool_t *p, const char *attr)
-{
-    char *h = apr_pstrcat(p, "X-FedAuth-", attr, NULL), *c;
-    int upper = 1;
-
-    for (c = h + 10; *c; c++) {
-        if (*c == '_') {
-            *c = '-';
-            upper = 1;
-        }
-        else {
-            *c = upper ? apr_toupper(*c) : apr_tolower(*c);
-            upper = 0;
-        }
-    }
-    return h;
-}
-
 static void export_one(apr_table_t *env, apr_table_t *hdr, const char *e,
                        const char *h, const char *v)
 {
@@ -351,7 +333,7 @@ static void c_export(void *ctx, long i)
     for (k = 0; k < sess.attrs->nelts; k++) {
         const fa_attr_t *a = &APR_ARRAY_IDX(sess.attrs, k, fa_attr_t);
         export_one(env, hdr, apr_pstrcat(scratch, "FEDAUTH_", a->name, NULL),
-                   export_header_name(scratch, a->name), a->value);
+                   fa_header_name(scratch, a->name), a->value);
     }
     sink += (unsigned long)apr_table_elts(hdr)->nelts;
 }

@@ -151,6 +151,11 @@ START_TEST(header_values)
     ck_assert_uint_eq(strlen(v), 8192);
     /* a cut never splits a UTF-8 sequence: "é" is two bytes */
     ck_assert_str_eq(fa_header_value(pool, "ab\xc3\xa9", 3), "ab");
+    /* attribute names to header names */
+    ck_assert_str_eq(fa_header_name(pool, "GIVEN_NAME"),
+                     "X-FedAuth-Given-Name");
+    ck_assert_str_eq(fa_header_name(pool, "EMAIL"), "X-FedAuth-Email");
+    ck_assert_str_eq(fa_header_name(pool, "A1_B2"), "X-FedAuth-A1-B2");
 }
 END_TEST
 
