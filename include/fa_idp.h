@@ -55,8 +55,9 @@ apr_status_t fa_idp_metadata(fa_idp_t *idp, fa_http_t *http, apr_pool_t *p,
  * more and tried again when the key may be new: the token's kid is not
  * in the cached JWKS, no cached key fits its alg, or the token has no kid
  * and no cached key of the right type verifies it. Within
- * FA_IDP_REFETCH_MIN of the last fetch the cached JWKS is final
- * ("unknown_key" or "invalid_signature"). Access and logout tokens below
+ * FA_IDP_REFETCH_MIN of the last such refetch the cached JWKS is final
+ * ("unknown_key" or "invalid_signature"); an ordinary fetch (the first,
+ * or of a stale copy) does not count. Access and logout tokens below
  * are verified the same way. */
 apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
                                     apr_pool_t *p, const char *token,

@@ -30,6 +30,7 @@ struct fa_idp_t {
     snapshot_t *jwks;
     apr_int64_t md_tried_at;         /* last fetch attempts, for the */
     apr_int64_t jwks_tried_at;       /* refetch guards */
+    apr_int64_t jwks_forced_at;      /* last fetch for an unknown key */
     unsigned int jwks_fetches;
 };
 
@@ -273,8 +274,12 @@ apr_status_t fa_idp_metadata(fa_idp_t *idp, fa_http_t *http, apr_pool_t *p,
 }
 
 /* Fetches the JWKS unless another thread did so since `seen` was taken,
- * or the last attempt is younger than FA_IDP_REFETCH_MIN and there is a
- * copy to fall back on (or the fetch is forced by an unknown key). */
+ * or a fetch of the same kind is younger than FA_IDP_REFETCH_MIN: for an
+ * ordinary fetch (missing or stale copy), any attempt when there is a copy
+ * to fall back on; for a forced one (a key the copy lacks), the last
+ * forced one. So a key rotated right after an ordinary fetch still gets
+ * its one look at once, and tokens naming made-up keys cause at most one
+ * fetch per FA_IDP_REFETCH_MIN. */
 static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
                                  apr_int64_t now, snapshot_t *seen,
                                  int forced, snapshot_t **psnap,
@@ -297,8 +302,8 @@ static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
         *psnap = snapshot_acquire(idp, &idp->jwks, now, -1);
         goto out;
     }
-    if (now - idp->jwks_tried_at < FA_IDP_REFETCH_MIN
-        && (forced || idp->jwks)) {
+    if (forced ? now - idp->jwks_forced_at < FA_IDP_REFETCH_MIN
+               : now - idp->jwks_tried_at < FA_IDP_REFETCH_MIN && idp->jwks) {
         /* Tried moments ago: the caller keeps what it has. */
         rv = fa_err_set(err, "unknown_key", "the token's key is not in the "
                         "JWKS of %s, fetched %ld s ago", idp->conf.id,
@@ -306,6 +311,9 @@ static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
         goto out;
     }
     idp->jwks_tried_at = now;
+    if (forced) {
+        idp->jwks_forced_at = now;
+    }
     if ((rv = snapshot_new(&snap)) != APR_SUCCESS) {
         rv = fa_err_set(err, "internal_error", "out of memory");
         goto out;
@@ -511,8 +519,8 @@ static int key_may_be_new(const fa_jwt_t *jwt, const fa_err_t *err)
 
 /* Verifies the signature of jwt with the JWKS: the cached one, fetched
  * when missing or older than FA_IDP_CACHE_TTL; once more, fetched anew,
- * when the key may be new (jwks_refresh keeps that to one fetch per
- * FA_IDP_REFETCH_MIN). */
+ * when the key may be new and the JWKS was not fetched for this very
+ * token (jwks_refresh keeps that to one fetch per FA_IDP_REFETCH_MIN). */
 static apr_status_t verify_jwks(fa_idp_t *idp, fa_http_t *http,
                                 const fa_jwt_t *jwt, apr_int64_t now,
                                 fa_err_t *err)
@@ -520,6 +528,7 @@ static apr_status_t verify_jwks(fa_idp_t *idp, fa_http_t *http,
     snapshot_t *snap, *fresh;
     fa_err_t local;
     apr_status_t rv;
+    int just_fetched = 0;
 
     /* The error code decides on the refetch, so keep one when the caller
      * does not. */
@@ -530,6 +539,7 @@ static apr_status_t verify_jwks(fa_idp_t *idp, fa_http_t *http,
     snap = snapshot_acquire(idp, &idp->jwks, now, FA_IDP_CACHE_TTL);
     if (!snap) {
         rv = jwks_refresh(idp, http, now, idp->jwks, 0, &snap, err);
+        just_fetched = rv == APR_SUCCESS;
         if (rv != APR_SUCCESS) {
             snap = snapshot_acquire(idp, &idp->jwks, now, -1);
             if (!snap) {
@@ -538,7 +548,7 @@ static apr_status_t verify_jwks(fa_idp_t *idp, fa_http_t *http,
         }
     }
     rv = fa_jwt_verify(jwt, snap->jwks, NULL, 0, err);
-    if (rv != APR_SUCCESS && key_may_be_new(jwt, err)) {
+    if (rv != APR_SUCCESS && !just_fetched && key_may_be_new(jwt, err)) {
         /* Perhaps the IdP rotated its keys: look once more. */
         if (jwks_refresh(idp, http, now, snap, 1, &fresh, NULL)
             == APR_SUCCESS && fresh) {

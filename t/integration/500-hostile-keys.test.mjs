@@ -25,6 +25,7 @@ const REFETCH_GUARD_MS = 11000;
 
 const PROVIDERS = [
   { id: 'rot' },
+  { id: 'rotnow' },
   { id: 'nokid1' },
   { id: 'nokid2' },
   { id: 'nokid3', alg: 'ES256' },
@@ -181,6 +182,26 @@ describe('hostile IdP: keys and JWKS', () => {
     const lines = jwksFetches('rot');
     assert.equal(lines.length, 3, site.errorLog());
     assert.equal(new Set(lines.map(logPid)).size, 1, 'all in the one child process');
+  });
+
+  it('signing key rotated right after the JWKS was fetched (an RP certification case): the next login '
+    + 'fetches it once more at once and is accepted; a second unknown key at once: 401 unknown_key, no fetch', async () => {
+    assertSignedIn(await login('rotnow'), 'rotnow');
+    assert.equal(jwksFetches('rotnow').length, 1);
+    const k1 = await idpKeys(site.idp, { rotate: true, keepOld: true });
+    let hits = await jwksHits();
+    const t = Date.now();
+    assertSignedIn(await login('rotnow'), 'rotnow');
+    assert.ok(Date.now() - t < 5000, `signed in after ${Date.now() - t} ms`);
+    assert.equal(await jwksHits() - hits, 1, 'one JWKS fetch for the new kid');
+    assert.equal(jwksFetches('rotnow').length, 2, site.errorLog());
+    // a storm of made-up or newer keys right after that refetch: no fetch
+    const k2 = await idpKeys(site.idp, { rotate: true, keepOld: true });
+    assert.notEqual(k2.signingKid, k1.signingKid);
+    hits = await jwksHits();
+    const b = new Browser();
+    assertRefused(await login('rotnow', b), { status: 401, code: 'unknown_key', id: 'rotnow', browser: b, site });
+    assert.equal(await jwksHits(), hits, 'no JWKS fetch within the refetch guard');
   });
 
   it('a JWKS listing 1500 keys: 502 invalid_jwks, no session, quickly', async () => {

@@ -239,6 +239,33 @@ START_TEST(rotation_refetches_once_and_no_storm)
 }
 END_TEST
 
+/* A key rotated right after an ordinary fetch gets its refetch at once
+ * (not FA_IDP_REFETCH_MIN later); a second unknown key right after that
+ * refetch does not. */
+START_TEST(rotation_right_after_a_fetch)
+{
+    key_t_ k1 = make_key("k1"), k2 = make_key("k2"), k3 = make_key("k3");
+    fa_idp_t *idp = new_idp();
+    fa_err_t err;
+
+    fake.jwks = jwks_of(&k1, NULL);
+    ck_assert_int_eq(verify(idp, id_token(&k1, "app"), T0, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fake.jwks_fetches, 1);
+    fake.jwks = jwks_of(&k1, &k2);
+    ck_assert_msg(verify(idp, id_token(&k2, "app"), T0 + 1, &err)
+                  == APR_SUCCESS, "%s: %s", err.code, err.desc);
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    ck_assert_int_ne(verify(idp, id_token(&k3, "app"), T0 + 2, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "unknown_key");
+    ck_assert_int_eq(fake.jwks_fetches, 2);
+    EVP_PKEY_free(k1.pkey);
+    EVP_PKEY_free(k2.pkey);
+    EVP_PKEY_free(k3.pkey);
+}
+END_TEST
+
 START_TEST(rotation_without_kid_refetches_once)
 {
     key_t_ k1 = make_key("k1"), k2 = make_key("k2");
@@ -555,6 +582,7 @@ Suite *suite_idp(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, one_fetch_many_verifications);
     tcase_add_test(tc, rotation_refetches_once_and_no_storm);
+    tcase_add_test(tc, rotation_right_after_a_fetch);
     tcase_add_test(tc, rotation_without_kid_refetches_once);
     tcase_add_test(tc, bad_signature_without_kid_no_storm);
     tcase_add_test(tc, stale_copy_when_idp_down);
