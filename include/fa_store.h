@@ -12,6 +12,8 @@
 
 /* Largest value a store must hold. */
 #define FA_STORE_MAX_VALUE (32 * 1024)
+/* Most members an index may be asked to keep (FedAuthMaxSessionsPerUser). */
+#define FA_STORE_INDEX_MAX 1000
 
 typedef struct fa_store_t fa_store_t;
 struct fa_store_t {
@@ -29,15 +31,21 @@ struct fa_store_t {
                          char **val, apr_size_t *len);
     /* Deletes; APR_SUCCESS also when there was nothing. */
     apr_status_t (*del)(fa_store_t *st, const char *key, apr_pool_t *p);
-    /* Adds member to the set at key, which lives at least until
-     * expires_at. */
-    apr_status_t (*set_add)(fa_store_t *st, const char *key,
-                            const char *member, apr_int64_t expires_at,
-                            apr_pool_t *p);
-    /* Takes (reads and deletes) the set at key: an array of const char *,
-     * empty when there was none. */
-    apr_status_t (*set_take)(fa_store_t *st, const char *key, apr_pool_t *p,
-                             apr_array_header_t **members);
+    /* An index: the store keys of the sessions of one user (or one IdP
+     * session), oldest first. index_add appends member to the index at
+     * key, which lives at least until expires_at. Members whose key is no
+     * longer in the store leave the index; when more than max remain, the
+     * oldest are removed from it and their keys deleted from the store,
+     * and come back in *dropped (an array of const char *, from p; never
+     * NULL on success). An index thus stays within max members. */
+    apr_status_t (*index_add)(fa_store_t *st, const char *key,
+                              const char *member, apr_int64_t expires_at,
+                              int max, apr_pool_t *p,
+                              apr_array_header_t **dropped);
+    /* Takes (reads and deletes) the index at key: an array of const
+     * char *, empty when there was none. */
+    apr_status_t (*index_take)(fa_store_t *st, const char *key,
+                               apr_pool_t *p, apr_array_header_t **members);
     /* Optional (NULL when the store cannot tell): a number that changes
      * whenever the value at key is written or deleted, by any process.
      * Read before a get, it says later whether a copy of what the get
@@ -47,6 +55,64 @@ struct fa_store_t {
     apr_uint32_t (*version)(fa_store_t *st, const char *key);
     void *baton;
 };
+
+/* ---- the embedded store: shared memory of one host ------------------ */
+
+/* What the embedded store has to say, each at most once a minute across
+ * all processes that share it (and FA_SHM_RESET whenever it happens). */
+typedef enum {
+    FA_SHM_FULL,       /* entries were evicted to make room */
+    FA_SHM_HIGH,       /* more than 90% of the blocks are in use */
+    FA_SHM_RESET       /* a process died holding the lock: emptied */
+} fa_shm_event_t;
+
+typedef struct fa_shm_stats_t {
+    apr_size_t size;              /* bytes of the segment */
+    apr_uint32_t blocks;          /* blocks for entries, and in use */
+    apr_uint32_t blocks_used;
+    apr_uint32_t entries;         /* all entries, and sessions ("s:" keys) */
+    apr_uint32_t sessions;
+    apr_uint64_t evicted;         /* entries dropped for room, ever */
+    apr_uint64_t evicted_recent;  /* since the last FA_SHM_FULL */
+    apr_int64_t evicted_idle;     /* shortest idle time (s) among those */
+    apr_uint64_t expired;         /* expired entries removed, ever */
+    apr_uint64_t resets;
+} fa_shm_stats_t;
+
+typedef void fa_shm_notify_fn(void *baton, fa_shm_event_t ev,
+                              const fa_shm_stats_t *stats);
+
+typedef struct fa_shm_conf_t {
+    const char *path;             /* file to map, created mode 0600; NULL:
+                                   * anonymous memory, shared only with
+                                   * processes forked later */
+    apr_size_t size;              /* bytes, 256 KiB to 4 GiB */
+    fa_shm_notify_fn *notify;     /* may be NULL; called outside the lock */
+    void *baton;
+} fa_shm_conf_t;
+
+/* Bytes per block, and what one entry with a key of klen bytes and a value
+ * of vlen bytes takes of the segment (blocks and links), for sizing. */
+#define FA_SHM_BLOCK 128
+apr_size_t fa_store_shm_entry_bytes(apr_size_t klen, apr_size_t vlen);
+
+/* Opens the embedded store: maps the file at conf->path, taking over what
+ * it holds when it was made for this size by this version of the code
+ * (*reused = 1: sessions outlive a restart of httpd), else a new file in
+ * its place (a process that still maps the old one keeps it to itself).
+ * Call before forking the processes that use it. The mapping ends with
+ * p. Errors say which system call failed on what. */
+apr_status_t fa_store_shm_open(apr_pool_t *p, const fa_shm_conf_t *conf,
+                               fa_store_t **pst, int *reused, fa_err_t *err);
+/* A snapshot of the counters (takes the lock). */
+void fa_store_shm_stats(fa_store_t *st, fa_shm_stats_t *out);
+/* How many entries with keys of klen and values of vlen bytes the store
+ * holds when it holds nothing else. */
+apr_uint32_t fa_store_shm_capacity(fa_store_t *st, apr_size_t klen,
+                                   apr_size_t vlen);
+/* For tests: takes the store's lock and keeps it, so that a process that
+ * exits then shows what a crash while holding it does. */
+void fa_store_shm_hold_lock(fa_store_t *st);
 
 /* ---- Redis ------------------------------------------------------------ */
 

@@ -657,53 +657,99 @@ static apr_status_t r_del(fa_store_t *st, const char *key, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-/* SADD, and a TTL that only ever grows. */
-static const char SET_ADD_LUA[] =
-    "redis.call('SADD', KEYS[1], ARGV[1]) "
-    "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then "
-    "redis.call('EXPIRE', KEYS[1], ARGV[2]) end return 1";
-static const char SET_TAKE_LUA[] =
-    "local m = redis.call('SMEMBERS', KEYS[1]) "
-    "redis.call('DEL', KEYS[1]) return m";
+/* An index is a sorted set of session keys (without the prefix), scored
+ * by the time they were added. The script drops members whose key is gone,
+ * then the oldest beyond max (deleting their keys), returns those, and
+ * pushes the index's TTL out, never in. A plain set left by an older
+ * version becomes a sorted set first. The members' keys are not declared
+ * in KEYS: a Redis Cluster needs them in the index's slot (hash tags). */
+static const char INDEX_ADD_LUA[] =
+    "local k, m, pre, max = KEYS[1], ARGV[1], ARGV[5], tonumber(ARGV[4]) "
+    "if redis.call('TYPE', k).ok == 'set' then "
+    "  local old = redis.call('SMEMBERS', k) redis.call('DEL', k) "
+    "  for _, v in ipairs(old) do redis.call('ZADD', k, 0, v) end "
+    "end "
+    "redis.call('ZADD', k, ARGV[2], m) "
+    "for _, v in ipairs(redis.call('ZRANGE', k, 0, -1)) do "
+    "  if v ~= m and redis.call('EXISTS', pre .. v) == 0 then "
+    "    redis.call('ZREM', k, v) end "
+    "end "
+    "local n, gone = redis.call('ZCARD', k), {} "
+    "if n > max then "
+    "  gone = redis.call('ZRANGE', k, 0, n - max - 1) "
+    "  for _, v in ipairs(gone) do "
+    "    redis.call('DEL', pre .. v) redis.call('ZREM', k, v) end "
+    "end "
+    "if redis.call('TTL', k) < tonumber(ARGV[3]) then "
+    "  redis.call('EXPIRE', k, ARGV[3]) end "
+    "return gone";
+static const char INDEX_TAKE_LUA[] =
+    "local k = KEYS[1] local m "
+    "if redis.call('TYPE', KEYS[1]).ok == 'set' then "
+    "  m = redis.call('SMEMBERS', k) "
+    "else m = redis.call('ZRANGE', k, 0, -1) end "
+    "redis.call('DEL', k) return m";
 
-static apr_status_t r_set_add(fa_store_t *st, const char *key,
-                              const char *member, apr_int64_t expires_at,
-                              apr_pool_t *p)
+/* The strings of an array reply, copied into p. */
+static apr_array_header_t *reply_strings(apr_pool_t *p, redisReply *reply)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
+    size_t i;
+
+    for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+         i++) {
+        if (reply->element[i]->type == REDIS_REPLY_STRING) {
+            APR_ARRAY_PUSH(out, const char *) =
+                apr_pstrmemdup(p, reply->element[i]->str,
+                               reply->element[i]->len);
+        }
+    }
+    return out;
+}
+
+static apr_status_t r_index_add(fa_store_t *st, const char *key,
+                                const char *member, apr_int64_t expires_at,
+                                int max, apr_pool_t *p,
+                                apr_array_header_t **dropped)
 {
     redis_t *rs = st->baton;
-    const char *argv[6] = { "EVAL", SET_ADD_LUA, "1", full_key(p, rs, key),
-                            member, ttl_of(p, expires_at) };
+    const char *argv[8] = {
+        "EVAL", INDEX_ADD_LUA, "1", full_key(p, rs, key), member,
+        apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_now()),
+        ttl_of(p, expires_at), apr_itoa(p, max)
+    };
+    const char *args[9];
     redisReply *reply;
     fa_err_t err;
 
-    if (command(rs, 6, argv, NULL, &reply, &err) != APR_SUCCESS) {
+    *dropped = apr_array_make(p, 1, sizeof(const char *));
+    if (max < 1 || max > FA_STORE_INDEX_MAX) {
+        return APR_EINVAL;
+    }
+    memcpy(args, argv, sizeof(argv));
+    args[8] = rs->conf.prefix;
+    if (command(rs, 9, args, NULL, &reply, &err) != APR_SUCCESS) {
         return log_failure(&err);
     }
+    *dropped = reply_strings(p, reply);
     freeReplyObject(reply);
     return APR_SUCCESS;
 }
 
-static apr_status_t r_set_take(fa_store_t *st, const char *key,
-                               apr_pool_t *p, apr_array_header_t **members)
+static apr_status_t r_index_take(fa_store_t *st, const char *key,
+                                 apr_pool_t *p, apr_array_header_t **members)
 {
     redis_t *rs = st->baton;
-    const char *argv[4] = { "EVAL", SET_TAKE_LUA, "1", full_key(p, rs, key) };
+    const char *argv[4] = { "EVAL", INDEX_TAKE_LUA, "1",
+                            full_key(p, rs, key) };
     redisReply *reply;
     fa_err_t err;
-    size_t i;
 
     *members = apr_array_make(p, 4, sizeof(const char *));
     if (command(rs, 4, argv, NULL, &reply, &err) != APR_SUCCESS) {
         return log_failure(&err);
     }
-    for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
-         i++) {
-        if (reply->element[i]->type == REDIS_REPLY_STRING) {
-            APR_ARRAY_PUSH(*members, const char *) =
-                apr_pstrmemdup(p, reply->element[i]->str,
-                               reply->element[i]->len);
-        }
-    }
+    *members = reply_strings(p, reply);
     freeReplyObject(reply);
     return APR_SUCCESS;
 }
@@ -727,8 +773,8 @@ static fa_store_t *store_new(apr_pool_t *p, redis_t *rs)
     st->put = r_put;
     st->take = r_take;
     st->del = r_del;
-    st->set_add = r_set_add;
-    st->set_take = r_set_take;
+    st->index_add = r_index_add;
+    st->index_take = r_index_take;
     st->baton = rs;
     return st;
 }

@@ -24,25 +24,24 @@
 static fa_http_t *http_client;
 /* Sessions this process read from the store lately (FedAuthSessionLocalCache).
  * With Redis, a round trip saved per request, at the price of a logout
- * taking up to that long to reach the other processes and hosts. With the
- * shm store, the store's lock saved per request at no such price: a copy
- * counts only while the store's change counter for its key is the one
- * read before the copy was made. */
+ * taking up to that long to reach the other processes and hosts. The shm
+ * store answers from shared memory as fast as a copy, so it gets none by
+ * default; when one is configured, a copy counts only while the store's
+ * change counter for its key is the one read before the copy was made. */
 static fa_cache_t *session_cache;
 
 #define DEFAULT_LOCAL_CACHE_MS 1000
-#define DEFAULT_LOCAL_CACHE_SHM_MS 60000
 #define SESSION_CACHE_ENTRIES 20000
 #define SESSION_CACHE_BYTES (64 * 1024 * 1024)
 
-/* Default: a second with Redis; a minute with a store that says when a
- * key changed (shm), where the copy is checked on every request. */
+/* Default: a second with Redis; none with a store in shared memory (the
+ * one that says when a key changed). */
 static int local_cache_ms(const fedauth_srv_t *sc, const fa_store_t *st)
 {
     if (sc->local_cache_ms != FEDAUTH_UNSET) {
         return sc->local_cache_ms;
     }
-    return st->version ? DEFAULT_LOCAL_CACHE_SHM_MS : DEFAULT_LOCAL_CACHE_MS;
+    return st->version ? 0 : DEFAULT_LOCAL_CACHE_MS;
 }
 
 /* The cache key: the store (several stores may share a process) and the
@@ -407,7 +406,7 @@ static int fedauth_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp)
 {
     fedauth_config_reset(pconf);
-    return fedauth_shm_pre_config(pconf) == APR_SUCCESS ? OK : !OK;
+    return OK;
 }
 
 /* Runs for `apachectl -t` too: what spans several directives. */
@@ -443,7 +442,7 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
         need_shm |= !sc->redis;
     }
     if (need_shm && fedauth_shm_post_config(pconf, ptemp, s,
-            main_sc->shm_size ? main_sc->shm_size : 8 * 1024 * 1024)
+                                            fedauth_shm_size(main_sc))
             != APR_SUCCESS) {
         return !OK;
     }
@@ -548,7 +547,6 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void fedauth_child_init(apr_pool_t *p, server_rec *s)
 {
-    fedauth_shm_child_init(p, s);
     if (fa_cache_create(p, SESSION_CACHE_ENTRIES, SESSION_CACHE_BYTES,
                         &session_cache) != APR_SUCCESS) {
         session_cache = NULL;
@@ -577,11 +575,12 @@ static void fedauth_hooks(apr_pool_t *p)
     /* Error documents see FEDAUTH_ERROR of the request that failed;
      * FedAuthUnauthenticated pass makes a signed-in user known. */
     ap_hook_fixups(fedauth_fixups, NULL, NULL, APR_HOOK_MIDDLE);
-    /* Shared memory, mutex, keys and providers, once per (re)start. */
+    /* The session store, keys and providers, once per (re)start, in the
+     * parent: the children inherit the store's mapping. */
     ap_hook_pre_config(fedauth_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(fedauth_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(fedauth_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* Each child attaches to the store's mutex. */
+    /* Each child makes its own caches (session copies, bearer tokens). */
     ap_hook_child_init(fedauth_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

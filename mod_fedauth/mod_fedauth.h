@@ -6,8 +6,6 @@
 
 #include "httpd.h"
 #include "http_config.h"
-#include "ap_socache.h"
-#include "apr_global_mutex.h"
 
 #include "fa_util.h"
 #include "fa_idp.h"
@@ -50,6 +48,7 @@ typedef struct fedauth_srv_t {
     int redis_timeout_ms;          /* FedAuthRedisTimeout, UNSET */
     int logout_at_idp;             /* FedAuthLogoutAtIdP, UNSET */
     int local_cache_ms;            /* FedAuthSessionLocalCache, UNSET */
+    int sessions_per_user;         /* FedAuthMaxSessionsPerUser, UNSET */
     fa_store_t *store;             /* made in post_config */
     apr_size_t shm_size;
     const char *secret;            /* passphrase, or NULL */
@@ -100,6 +99,8 @@ const char *fedauth_cookie_name(const fedauth_srv_t *sc);
 int fedauth_idle_timeout(const fedauth_srv_t *sc);
 int fedauth_max_age(const fedauth_srv_t *sc);
 int fedauth_http_timeout(const fedauth_srv_t *sc);
+int fedauth_sessions_per_user(const fedauth_srv_t *sc);
+apr_size_t fedauth_shm_size(const fedauth_srv_t *sc);
 
 fedauth_provider_t *fedauth_provider_find(const fedauth_srv_t *sc,
                                           const char *id);
@@ -124,11 +125,10 @@ const char *fedauth_store_spec_loggable(apr_pool_t *p, const char *spec);
 /* Checks what only the whole configuration can tell; NULL when fine. */
 const char *fedauth_config_check(apr_pool_t *p, server_rec *s);
 
-/* The embedded store (socache shmcb), shared by all workers of a host. */
-apr_status_t fedauth_shm_pre_config(apr_pool_t *pconf);
+/* The embedded store, shared by all workers of a host: opened (or found
+ * again after a restart) in post_config, before the children fork. */
 apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                      server_rec *s, apr_size_t size);
-void fedauth_shm_child_init(apr_pool_t *p, server_rec *s);
 fa_store_t *fedauth_shm_store(void);
 /* The store of the request's server. */
 fa_store_t *fedauth_store(request_rec *r);

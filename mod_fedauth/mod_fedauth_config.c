@@ -18,7 +18,8 @@
 #define DEFAULT_IDLE 3600
 #define DEFAULT_MAX_AGE 28800
 #define DEFAULT_HTTP_TIMEOUT 5
-#define DEFAULT_SHM_SIZE (8 * 1024 * 1024)
+#define DEFAULT_SHM_SIZE (64 * 1024 * 1024)
+#define DEFAULT_SESSIONS_PER_USER 20
 
 /* FedAuthProviders uses, checked against the providers in post_config. */
 typedef struct provider_ref_t {
@@ -41,6 +42,7 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->redis_timeout_ms = FEDAUTH_UNSET;
     sc->logout_at_idp = FEDAUTH_UNSET;
     sc->local_cache_ms = FEDAUTH_UNSET;
+    sc->sessions_per_user = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -84,6 +86,7 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(redis_timeout_ms);
     MERGE_INT(logout_at_idp);
     MERGE_INT(local_cache_ms);
+    MERGE_INT(sessions_per_user);
     m->shm_size = add->shm_size ? add->shm_size : base->shm_size;
     if (add->secret) {
         m->secret = add->secret;
@@ -143,6 +146,17 @@ int fedauth_idle_timeout(const fedauth_srv_t *sc)
 int fedauth_max_age(const fedauth_srv_t *sc)
 {
     return sc->max_age != FEDAUTH_UNSET ? sc->max_age : DEFAULT_MAX_AGE;
+}
+
+int fedauth_sessions_per_user(const fedauth_srv_t *sc)
+{
+    return sc->sessions_per_user != FEDAUTH_UNSET ? sc->sessions_per_user
+                                                   : DEFAULT_SESSIONS_PER_USER;
+}
+
+apr_size_t fedauth_shm_size(const fedauth_srv_t *sc)
+{
+    return sc->shm_size ? sc->shm_size : DEFAULT_SHM_SIZE;
 }
 
 int fedauth_http_timeout(const fedauth_srv_t *sc)
@@ -641,9 +655,14 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
             size *= 1024 * 1024;
             end++;
         }
-        if (*end || size < 256 * 1024 || size > APR_INT64_C(4) << 30) {
+        else if (*end == 'G' || *end == 'g') {
+            size *= 1024 * 1024 * 1024;
+            end++;
+        }
+        if (*end || end == arg + 4 || size < 256 * 1024
+            || size > APR_INT64_C(4) << 30) {
             return prefix(cmd, "expects shm or shm:<size> with a size from "
-                          "256K to 4096M");
+                          "256K to 4G");
         }
         sc->store_spec = "shm";
         sc->redis = NULL;
@@ -714,6 +733,10 @@ static const char *set_srv_int(cmd_parms *cmd, void *dummy, const char *arg)
     if (!strcasecmp(name, "FedAuthHTTPTimeout")) {
         err = parse_int(cmd->pool, arg, 1, 60, &v);
         sc->http_timeout = v;
+    }
+    else if (!strcasecmp(name, "FedAuthMaxSessionsPerUser")) {
+        err = parse_int(cmd->pool, arg, 1, FA_STORE_INDEX_MAX, &v);
+        sc->sessions_per_user = v;
     }
     else if (!strcasecmp(name, "FedAuthSessionIdleTimeout")) {
         err = parse_int(cmd->pool, arg, 10, 30 * 86400, &v);
@@ -958,7 +981,8 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_RAW_ARGS("<FedAuthProvider", provider_section, NULL, RSRC_CONF,
         "an identity provider: <FedAuthProvider id> ... </FedAuthProvider>"),
     AP_INIT_TAKE1("FedAuthSessionStore", set_store, NULL, RSRC_CONF,
-        "where sessions live: shm or shm:<size>"),
+        "where sessions live: shm, shm:<size>, redis://... or "
+        "redis-sentinel://..."),
     AP_INIT_TAKE1("FedAuthSecret", set_secret, NULL, RSRC_CONF,
         "passphrase or file:/path for cookie and state keys"),
     AP_INIT_TAKE1("FedAuthSessionCookie", set_cookie_name, NULL, RSRC_CONF,
@@ -967,6 +991,9 @@ const command_rec fedauth_cmds[] = {
         "seconds of inactivity that end a session"),
     AP_INIT_TAKE1("FedAuthSessionMaxAge", set_srv_int, NULL, RSRC_CONF,
         "seconds after which a session ends in any case"),
+    AP_INIT_TAKE1("FedAuthMaxSessionsPerUser", set_srv_int, NULL, RSRC_CONF,
+        "sessions one user may have through one provider; a sign-in beyond "
+        "ends the oldest"),
     AP_INIT_TAKE1("FedAuthHTTPTimeout", set_srv_int, NULL, RSRC_CONF,
         "seconds for each call to an identity provider"),
     AP_INIT_TAKE1("FedAuthRedirectBase", set_redirect_base, NULL, RSRC_CONF,

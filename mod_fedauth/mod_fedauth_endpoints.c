@@ -421,22 +421,46 @@ static const char *index_key(request_rec *r, const fedauth_srv_t *sc,
                        apr_pstrcat(r->pool, idp, "\n", value, NULL)), NULL);
 }
 
+/* Adds a new session to the index of its user's sessions (and of its IdP
+ * session); the index keeps FedAuthMaxSessionsPerUser of them, so a
+ * sign-in beyond ends that user's oldest session, nobody else's. */
 static void index_session(request_rec *r, const fedauth_srv_t *sc,
                           fa_store_t *store, const fa_session_t *s,
                           const char *key, apr_int64_t until)
 {
-    if (s->sid && store->set_add(store, index_key(r, sc, "sid", s->idp,
-                                                  s->sid), key, until,
-                                 r->pool) != APR_SUCCESS) {
+    int max = fedauth_sessions_per_user(sc), i, ended = 0;
+    apr_array_header_t *dropped;
+
+    if (s->sid && store->index_add(store, index_key(r, sc, "sid", s->idp,
+                                                    s->sid), key, until, max,
+                                   r->pool, &dropped) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00207)
                       "cannot index the session by sid: a back-channel "
                       "logout will not find it");
     }
-    if (store->set_add(store, index_key(r, sc, "sub", s->idp, s->sub), key,
-                       until, r->pool) != APR_SUCCESS) {
+    else if (s->sid) {
+        ended += dropped->nelts;
+        for (i = 0; i < dropped->nelts; i++) {
+            fedauth_session_forget(r, APR_ARRAY_IDX(dropped, i, const char *));
+        }
+    }
+    if (store->index_add(store, index_key(r, sc, "sub", s->idp, s->sub), key,
+                         until, max, r->pool, &dropped) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00208)
                       "cannot index the session by sub: a back-channel "
                       "logout will not find it");
+        return;
+    }
+    ended += dropped->nelts;
+    for (i = 0; i < dropped->nelts; i++) {
+        fedauth_session_forget(r, APR_ARRAY_IDX(dropped, i, const char *));
+    }
+    if (ended) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00220)
+                      "%s signed in through %s with more than %d sessions "
+                      "(FedAuthMaxSessionsPerUser): the oldest %d ended",
+                      fa_oidc_loggable(r->pool, s->user, 256), s->idp, max,
+                      ended);
     }
 }
 
@@ -919,7 +943,7 @@ static int handle_backchannel(request_rec *r, fedauth_srv_t *sc,
     sub = fa_jwt_claim_str(jwt, "sub");
     ikey = sid ? index_key(r, sc, "sid", prov->idp.id, sid)
                : index_key(r, sc, "sub", prov->idp.id, sub);
-    if (store->set_take(store, ikey, r->pool, &keys) != APR_SUCCESS) {
+    if (store->index_take(store, ikey, r->pool, &keys) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00212)
                       "back-channel logout for %s failed: the %s store is "
                       "unavailable", prov->idp.id, store->name);

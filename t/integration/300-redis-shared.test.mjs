@@ -88,8 +88,12 @@ FedAuthSessionIdleTimeout ${IDLE}`,
       const type = await redis.cli(['TYPE', k], { db: DB });
       let values;
       if (type === 'string') values = [await redis.cli(['GET', k], { db: DB })];
-      else if (type === 'set') values = (await redis.cli(['SMEMBERS', k], { db: DB })).split('\n');
-      else assert.fail(`key ${k} has type ${type}`);
+      else if (type === 'zset') {
+        // an index of a user's sessions: bounded (FedAuthMaxSessionsPerUser) and expiring
+        values = (await redis.cli(['ZRANGE', k, '0', '-1'], { db: DB })).split('\n');
+        assert.ok(values.length <= 20, `index ${k} holds ${values.length} members`);
+        assert.ok(Number(await redis.cli(['TTL', k], { db: DB })) > 0, `index ${k} has no TTL`);
+      } else assert.fail(`key ${k} has type ${type}`);
       for (const v of values) for (const p of parts) assert.ok(!v.includes(p), `value of ${k} holds the cookie`);
     }
   });

@@ -1,4 +1,5 @@
-// The embedded shm store with the per-process copy (on by default): a
+// The embedded shm store with the per-process copy (off by default, on
+// here with FedAuthSessionLocalCache 60): a
 // worker reuses a session it read while the store's change counter for
 // that session is unchanged, so requests take no store lock. A logout in
 // any worker must still end the session in every worker at once (no
@@ -50,7 +51,7 @@ describe('shm store: the per-process copy', () => {
   let cookie;
 
   before(async () => {
-    site = await startSite({ serverConf: 'LogLevel warn fedauth:trace1' });
+    site = await startSite({ serverConf: 'LogLevel warn fedauth:trace1\nFedAuthSessionLocalCache 60' });
     const b = new Browser();
     const r = await b.login(`${site.base}/protected/env.cgi`, 'alice', 'alice-pass-1');
     assert.equal(r.status, 200, dump(r));

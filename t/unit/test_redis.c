@@ -20,6 +20,7 @@
 #include <hiredis.h>
 #include "unit.h"
 #include "fa_store.h"
+#include "store_contract.h"
 
 static apr_pool_t *pool;
 static pid_t redis_pid;
@@ -131,39 +132,42 @@ static const char *spec_of(const char *userinfo, const char *db)
 
 START_TEST(operations)
 {
+    redis_start(NULL);
+    store_contract(store_for(spec_of("", "/3")), pool);
+}
+END_TEST
+
+/* An index written as a plain set by an earlier version still works. */
+START_TEST(index_from_a_plain_set)
+{
     fa_store_t *st;
-    apr_array_header_t *m;
-    char *v;
-    apr_size_t len;
-    const char bin[] = "a\0b\r\nc";
+    redisContext *c;
+    redisReply *r;
+    struct timeval tv = { 1, 0 };
+    apr_array_header_t *d;
 
     redis_start(NULL);
-    st = store_for(spec_of("", "/3"));
-    ck_assert_int_eq(st->get(st, "s:x", pool, &v, &len), APR_NOTFOUND);
-    ck_assert_int_eq(st->put(st, "s:x", bin, sizeof(bin), fa_now_sec() + 60,
-                             pool), APR_SUCCESS);
-    ck_assert_int_eq(st->get(st, "s:x", pool, &v, &len), APR_SUCCESS);
-    ck_assert_uint_eq(len, sizeof(bin));
-    ck_assert(memcmp(v, bin, sizeof(bin)) == 0);
-    /* take is once */
-    ck_assert_int_eq(st->take(st, "s:x", pool, &v, &len), APR_SUCCESS);
-    ck_assert_int_eq(st->take(st, "s:x", pool, &v, &len), APR_NOTFOUND);
-    ck_assert_int_eq(st->put(st, "s:y", "1", 1, fa_now_sec() + 60, pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(st->del(st, "s:y", pool), APR_SUCCESS);
-    ck_assert_int_eq(st->del(st, "s:y", pool), APR_SUCCESS);
-    ck_assert_int_eq(st->get(st, "s:y", pool, &v, &len), APR_NOTFOUND);
-    /* sets */
-    ck_assert_int_eq(st->set_add(st, "i:a", "s:1", fa_now_sec() + 60, pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(st->set_add(st, "i:a", "s:2", fa_now_sec() + 90, pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(st->set_add(st, "i:a", "s:1", fa_now_sec() + 10, pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(st->set_take(st, "i:a", pool, &m), APR_SUCCESS);
-    ck_assert_int_eq(m->nelts, 2);
-    ck_assert_int_eq(st->set_take(st, "i:a", pool, &m), APR_SUCCESS);
-    ck_assert_int_eq(m->nelts, 0);
+    st = store_for(spec_of("", "/4"));
+    c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+    freeReplyObject(redisCommand(c, "SELECT 4"));
+    freeReplyObject(redisCommand(c, "SET fedauth:s:old v"));
+    freeReplyObject(redisCommand(c, "SADD fedauth:i:a s:old s:gone"));
+    ck_assert_int_eq(st->index_add(st, "i:a", "s:new", fa_now_sec() + 60, 20,
+                                   pool, &d), APR_SUCCESS);
+    ck_assert_int_eq(d->nelts, 0);
+    r = redisCommand(c, "ZRANGE fedauth:i:a 0 -1");
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_uint_eq(r->elements, 2);
+    ck_assert_str_eq(r->element[0]->str, "s:old");
+    ck_assert_str_eq(r->element[1]->str, "s:new");
+    freeReplyObject(r);
+    r = redisCommand(c, "TTL fedauth:i:a");
+    ck_assert_int_gt(r->integer, 50);
+    freeReplyObject(r);
+    freeReplyObject(redisCommand(c, "SADD fedauth:i:b s:old"));
+    ck_assert_int_eq(st->index_take(st, "i:b", pool, &d), APR_SUCCESS);
+    ck_assert_int_eq(d->nelts, 1);
+    redisFree(c);
 }
 END_TEST
 
@@ -331,6 +335,7 @@ Suite *suite_redis(void)
     tcase_add_test(tc, parse_specs);
     tcase_add_test(tc, parse_ipv6_brackets);
     tcase_add_test(tc, operations);
+    tcase_add_test(tc, index_from_a_plain_set);
     tcase_add_test(tc, expiry_prefix_and_db);
     tcase_add_test(tc, auth_and_restart);
     tcase_add_test(tc, down_fails_fast);

@@ -12,5 +12,6 @@ Suite *suite_session(void);
 Suite *suite_idp(void);
 Suite *suite_redis(void);
 Suite *suite_cache(void);
+Suite *suite_store_shm(void);
 
 #endif

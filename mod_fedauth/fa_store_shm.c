@@ -1,0 +1,1027 @@
+/* fa_store_shm.c - the embedded store: a hash table in one segment of
+ * shared memory that every process of a host maps; see fa_store.h.
+ *
+ * The segment, in this order:
+ *   header | change counters[nbuckets] | buckets[nbuckets]
+ *          | links[nblocks + 1] | blocks[nblocks]
+ * An entry is a chain of FA_SHM_BLOCK-byte blocks (links[] holds each
+ * block's successor); its first block starts with an ent_t, then come the
+ * key and the value. Blocks are numbered from 1, so 0 means none. Free
+ * blocks are chained through links[] as well, and blocks from hwm on were
+ * never used: their pages are not touched until the store needs them.
+ *
+ * Every entry is on one list in order of use, the most recently read or
+ * written at the head. A write that needs room takes it from the tail:
+ * the entry that has been idle longest goes first, whatever it is, and
+ * expired entries (idle longest by nature) are simply the first to go.
+ *
+ * One robust, process-shared mutex in the header guards all of it except
+ * the change counters, which are atomics read without it (fa_store_t's
+ * version). A process that dies holding the mutex leaves the structure in
+ * an unknown state; the next one to lock empties the store and says so.
+ *
+ * Nothing read from the segment is trusted as an index or a length: each
+ * is checked against the geometry this process computed itself, so a
+ * damaged segment (or another program's file) can lose entries but never
+ * make a process read or write outside the mapping. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <apr_strings.h>
+#include "fa_store.h"
+#include "fa_util.h"
+
+#define MAGIC "FASTORE"
+#define LAYOUT 1                  /* bump whenever the segment changes */
+#define KEY_MAX 64
+#define ENTRY_MAX (64 * 1024)     /* an index of FA_STORE_INDEX_MAX keys */
+#define REPORT_EVERY 60           /* seconds between reports of a kind */
+#define HIGH_PERCENT 90
+#define SWEEP_MAX 64              /* expired entries removed per write */
+
+typedef struct ent_t {
+    uint32_t hash;
+    uint32_t hnext;               /* next entry in the bucket */
+    uint32_t lprev, lnext;        /* neighbours in order of use */
+    uint32_t vlen;
+    uint32_t nblk;                /* blocks of the chain */
+    uint16_t klen;
+    uint16_t kind;                /* 1: a session ("s:" key) */
+    uint32_t pad;
+    int64_t expires;              /* seconds since the epoch */
+    int64_t atime;                /* last read or write */
+} ent_t;
+
+#define FIRST_ROOM (FA_SHM_BLOCK - sizeof(ent_t))
+
+typedef struct hdr_t {
+    char magic[8];
+    uint32_t layout, block;
+    uint64_t size;
+    uint32_t nbuckets, nblocks;
+    pthread_mutex_t lock;
+    /* under the lock */
+    uint32_t free_head, free_count, hwm;
+    uint32_t lru_head, lru_tail;
+    uint32_t entries, sessions;
+    uint64_t evicted, expired, resets;
+    uint64_t evicted_reported;    /* evicted at the last FA_SHM_FULL */
+    uint64_t resets_reported;     /* resets at the last FA_SHM_RESET */
+    int64_t evicted_idle;         /* shortest idle time since then */
+    int64_t full_at, high_at;     /* last reports */
+} hdr_t;
+
+typedef struct shm_t {
+    fa_store_t store;
+    unsigned char *base;
+    apr_size_t size;
+    uint32_t nbuckets, nblocks;   /* this process's own geometry */
+    hdr_t *hdr;
+    volatile uint32_t *gen;
+    uint32_t *buckets;
+    uint32_t *links;
+    unsigned char *blocks;
+    fa_shm_notify_fn *notify;
+    void *baton;
+} shm_t;
+
+/* ---- geometry --------------------------------------------------------- */
+
+#define ALIGN(x, a) (((x) + (a) - 1) & ~((apr_size_t)(a) - 1))
+
+/* Lays out a segment of size bytes; 0 when it is too small. */
+static int geometry(apr_size_t size, uint32_t *pnb, uint32_t *pnblk,
+                    apr_size_t offs[4])
+{
+    apr_size_t head = ALIGN(sizeof(hdr_t), 64), rest, nblk, nb = 1, need;
+
+    if (size < head + 64 * FA_SHM_BLOCK) {
+        return 0;
+    }
+    /* A block costs its bytes and its link; a bucket and its counter cost
+     * 8 bytes, one bucket for about four blocks. */
+    rest = size - head;
+    nblk = rest / (FA_SHM_BLOCK + 4 + 2);
+    while (nb < nblk / 4) {
+        nb <<= 1;
+    }
+    for (;;) {
+        offs[0] = head;                                   /* gen */
+        offs[1] = offs[0] + nb * 4;                       /* buckets */
+        offs[2] = offs[1] + nb * 4;                       /* links */
+        offs[3] = ALIGN(offs[2] + (nblk + 1) * 4, 64);    /* blocks */
+        need = offs[3] + nblk * FA_SHM_BLOCK;
+        if (need <= size || nblk < 64) {
+            break;
+        }
+        nblk -= (need - size) / FA_SHM_BLOCK + 1;
+    }
+    if (need > size || nblk > UINT32_MAX - 1) {
+        return 0;
+    }
+    *pnb = (uint32_t)nb;
+    *pnblk = (uint32_t)nblk;
+    return 1;
+}
+
+static apr_size_t blocks_for(apr_size_t bytes)
+{
+    return bytes <= FIRST_ROOM ? 1
+           : 1 + (bytes - FIRST_ROOM + FA_SHM_BLOCK - 1) / FA_SHM_BLOCK;
+}
+
+apr_size_t fa_store_shm_entry_bytes(apr_size_t klen, apr_size_t vlen)
+{
+    return blocks_for(klen + vlen) * (FA_SHM_BLOCK + 4);
+}
+
+/* ---- blocks and entries ----------------------------------------------- */
+
+static int valid(const shm_t *m, uint32_t i)
+{
+    return i >= 1 && i <= m->nblocks;
+}
+
+static unsigned char *blk(const shm_t *m, uint32_t i)
+{
+    return m->blocks + (apr_size_t)(i - 1) * FA_SHM_BLOCK;
+}
+
+static ent_t *ent(const shm_t *m, uint32_t i)
+{
+    return (ent_t *)blk(m, i);
+}
+
+static uint32_t hash_key(const char *key, apr_size_t len)
+{
+    uint32_t h = 2166136261u;    /* FNV-1a; keys are MACs already */
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)key[i]) * 16777619u;
+    }
+    return h;
+}
+
+/* Copies len bytes from offset off of entry i's data (key, then value)
+ * into dst, or from src into the entry when dst is NULL. 0 when the chain
+ * is broken. */
+static int chain_io(const shm_t *m, uint32_t i, apr_size_t off,
+                    unsigned char *dst, const unsigned char *src,
+                    apr_size_t len)
+{
+    unsigned char *b = blk(m, i) + sizeof(ent_t);
+    apr_size_t room = FIRST_ROOM, n;
+    uint32_t hops = 0;
+
+    while (off >= room) {
+        off -= room;
+        i = m->links[i];
+        if (!valid(m, i) || ++hops > m->nblocks) {
+            return 0;
+        }
+        b = blk(m, i);
+        room = FA_SHM_BLOCK;
+    }
+    while (len > 0) {
+        n = room - off < len ? room - off : len;
+        if (dst) {
+            memcpy(dst, b + off, n);
+            dst += n;
+        }
+        else {
+            memcpy(b + off, src, n);
+            src += n;
+        }
+        len -= n;
+        off = 0;
+        if (len > 0) {
+            i = m->links[i];
+            if (!valid(m, i) || ++hops > m->nblocks) {
+                return 0;
+            }
+            b = blk(m, i);
+            room = FA_SHM_BLOCK;
+        }
+    }
+    return 1;
+}
+
+static void gen_bump(shm_t *m, uint32_t h)
+{
+    __atomic_add_fetch(&m->gen[h & (m->nbuckets - 1)], 1, __ATOMIC_RELEASE);
+}
+
+static void lru_unlink(shm_t *m, uint32_t i)
+{
+    hdr_t *hd = m->hdr;
+    ent_t *e = ent(m, i);
+
+    if (valid(m, e->lprev)) {
+        ent(m, e->lprev)->lnext = e->lnext;
+    }
+    else {
+        hd->lru_head = e->lnext;
+    }
+    if (valid(m, e->lnext)) {
+        ent(m, e->lnext)->lprev = e->lprev;
+    }
+    else {
+        hd->lru_tail = e->lprev;
+    }
+    e->lprev = e->lnext = 0;
+}
+
+static void lru_push(shm_t *m, uint32_t i)
+{
+    hdr_t *hd = m->hdr;
+    ent_t *e = ent(m, i);
+
+    e->lprev = 0;
+    e->lnext = valid(m, hd->lru_head) ? hd->lru_head : 0;
+    if (e->lnext) {
+        ent(m, e->lnext)->lprev = i;
+    }
+    hd->lru_head = i;
+    if (!valid(m, hd->lru_tail)) {
+        hd->lru_tail = i;
+    }
+}
+
+static void reset_locked(shm_t *m);
+
+/* Entry i with key, or 0; *pprev: the entry before it in its bucket. */
+static uint32_t find(shm_t *m, const char *key, apr_size_t klen, uint32_t h,
+                     uint32_t *pprev)
+{
+    uint32_t i = m->buckets[h & (m->nbuckets - 1)], prev = 0, steps = 0;
+    unsigned char kbuf[KEY_MAX];
+    ent_t *e;
+
+    while (i) {
+        if (!valid(m, i) || ++steps > m->nblocks) {
+            reset_locked(m);      /* a damaged chain: start over */
+            return 0;
+        }
+        e = ent(m, i);
+        if (e->hash == h && e->klen == klen
+            && chain_io(m, i, 0, kbuf, NULL, klen)
+            && !memcmp(kbuf, key, klen)) {
+            if (pprev) {
+                *pprev = prev;
+            }
+            return i;
+        }
+        prev = i;
+        i = e->hnext;
+    }
+    return 0;
+}
+
+/* Removes entry i (prev: before it in its bucket, from find) and frees
+ * its blocks. */
+static void remove_entry(shm_t *m, uint32_t i, uint32_t prev)
+{
+    hdr_t *hd = m->hdr;
+    ent_t *e = ent(m, i);
+    uint32_t b = i, next, n;
+
+    if (prev) {
+        ent(m, prev)->hnext = e->hnext;
+    }
+    else {
+        m->buckets[e->hash & (m->nbuckets - 1)] = e->hnext;
+    }
+    lru_unlink(m, i);
+    gen_bump(m, e->hash);
+    hd->entries--;
+    if (e->kind == 1) {
+        hd->sessions--;
+    }
+    for (n = e->nblk; n > 0 && valid(m, b); n--) {
+        next = m->links[b];
+        m->links[b] = hd->free_head;
+        hd->free_head = b;
+        hd->free_count++;
+        b = next;
+    }
+}
+
+/* Removes entry i when it is found again by its key (the bucket
+ * predecessor is needed to unlink it). */
+static void remove_by_index(shm_t *m, uint32_t i)
+{
+    ent_t *e = ent(m, i);
+    uint32_t prev = 0, j = m->buckets[e->hash & (m->nbuckets - 1)];
+    uint32_t steps = 0;
+
+    while (j && j != i) {
+        if (!valid(m, j) || ++steps > m->nblocks) {
+            reset_locked(m);
+            return;
+        }
+        prev = j;
+        j = ent(m, j)->hnext;
+    }
+    if (j == i) {
+        remove_entry(m, i, prev);
+    }
+}
+
+static uint32_t free_blocks(const shm_t *m)
+{
+    return m->hdr->free_count + (m->nblocks - m->hdr->hwm);
+}
+
+/* Makes room for n blocks: expired entries and then the least recently
+ * used leave from the tail. 0 when even an empty store has no room. */
+static int make_room(shm_t *m, uint32_t n, apr_int64_t now)
+{
+    hdr_t *hd = m->hdr;
+    uint32_t i, guard = 0;
+    ent_t *e;
+
+    if (n > m->nblocks) {
+        return 0;
+    }
+    while (free_blocks(m) < n) {
+        i = hd->lru_tail;
+        if (!valid(m, i) || ++guard > m->nblocks) {
+            reset_locked(m);
+            return free_blocks(m) >= n;
+        }
+        e = ent(m, i);
+        if (e->expires <= now) {
+            hd->expired++;
+        }
+        else {
+            if (hd->evicted == hd->evicted_reported
+                || now - e->atime < hd->evicted_idle) {
+                hd->evicted_idle = now - e->atime;
+            }
+            hd->evicted++;
+        }
+        remove_by_index(m, i);
+    }
+    return 1;
+}
+
+static uint32_t alloc_block(shm_t *m)
+{
+    hdr_t *hd = m->hdr;
+    uint32_t b;
+
+    if (valid(m, hd->free_head) && hd->free_count > 0) {
+        b = hd->free_head;
+        hd->free_head = m->links[b];
+        hd->free_count--;
+        return b;
+    }
+    if (hd->hwm < m->nblocks) {
+        return ++hd->hwm;
+    }
+    return 0;
+}
+
+/* Writes an entry; the caller removed any old one with this key. */
+static apr_status_t put_locked(shm_t *m, const char *key, apr_size_t klen,
+                               uint32_t h, const char *val, apr_size_t vlen,
+                               apr_int64_t expires_at, apr_int64_t now)
+{
+    hdr_t *hd = m->hdr;
+    uint32_t n = (uint32_t)blocks_for(klen + vlen), first, b, prev = 0, k;
+    uint32_t *bucket = &m->buckets[h & (m->nbuckets - 1)];
+    ent_t *e;
+
+    if (!make_room(m, n, now)) {
+        return APR_ENOSPC;
+    }
+    first = 0;
+    for (k = 0; k < n; k++) {
+        b = alloc_block(m);
+        if (!b) {                 /* cannot happen after make_room */
+            reset_locked(m);
+            return APR_ENOSPC;
+        }
+        if (prev) {
+            m->links[prev] = b;
+        }
+        else {
+            first = b;
+        }
+        prev = b;
+    }
+    m->links[prev] = 0;
+    e = ent(m, first);
+    memset(e, 0, sizeof(*e));
+    e->hash = h;
+    e->klen = (uint16_t)klen;
+    e->vlen = (uint32_t)vlen;
+    e->nblk = n;
+    e->kind = klen >= 2 && key[0] == 's' && key[1] == ':';
+    e->expires = expires_at;
+    e->atime = now;
+    chain_io(m, first, 0, NULL, (const unsigned char *)key, klen);
+    chain_io(m, first, klen, NULL, (const unsigned char *)val, vlen);
+    e->hnext = valid(m, *bucket) ? *bucket : 0;
+    *bucket = first;
+    lru_push(m, first);
+    hd->entries++;
+    if (e->kind == 1) {
+        hd->sessions++;
+    }
+    gen_bump(m, h);
+    return APR_SUCCESS;
+}
+
+/* ---- the lock ---------------------------------------------------------- */
+
+static void init_lock(hdr_t *hd)
+{
+    pthread_mutexattr_t a;
+
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&hd->lock, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
+/* Empties the store (the lock is held). Every change counter moves on, so
+ * no process keeps using a copy of what was there. */
+static void reset_locked(shm_t *m)
+{
+    hdr_t *hd = m->hdr;
+    uint32_t i;
+
+    memset(m->buckets, 0, (apr_size_t)m->nbuckets * 4);
+    for (i = 0; i < m->nbuckets; i++) {
+        __atomic_add_fetch(&m->gen[i], 1, __ATOMIC_RELEASE);
+    }
+    hd->free_head = hd->free_count = hd->hwm = 0;
+    hd->lru_head = hd->lru_tail = 0;
+    hd->entries = hd->sessions = 0;
+    hd->resets++;
+}
+
+static void stats_locked(const shm_t *m, fa_shm_stats_t *out)
+{
+    const hdr_t *hd = m->hdr;
+
+    memset(out, 0, sizeof(*out));
+    out->size = m->size;
+    out->blocks = m->nblocks;
+    out->blocks_used = m->nblocks - free_blocks(m);
+    out->entries = hd->entries;
+    out->sessions = hd->sessions;
+    out->evicted = hd->evicted;
+    out->evicted_recent = hd->evicted - hd->evicted_reported;
+    out->evicted_idle = hd->evicted_idle;
+    out->expired = hd->expired;
+    out->resets = hd->resets;
+}
+
+static void notify(shm_t *m, fa_shm_event_t ev, const fa_shm_stats_t *st)
+{
+    if (m->notify) {
+        m->notify(m->baton, ev, st);
+    }
+}
+
+static apr_status_t lock(shm_t *m)
+{
+    fa_shm_stats_t st;
+    int rc = pthread_mutex_lock(&m->hdr->lock);
+
+    if (rc == EOWNERDEAD) {
+        reset_locked(m);
+        pthread_mutex_consistent(&m->hdr->lock);
+        m->hdr->resets_reported = m->hdr->resets;
+        stats_locked(m, &st);
+        pthread_mutex_unlock(&m->hdr->lock);
+        notify(m, FA_SHM_RESET, &st);
+        rc = pthread_mutex_lock(&m->hdr->lock);
+    }
+    return rc == 0 ? APR_SUCCESS : APR_FROM_OS_ERROR(rc);
+}
+
+/* After a write: drops expired entries from the tail when the store is
+ * nearly full, and says whether a report is due (the lock is held). */
+static int report_due(shm_t *m, apr_int64_t now, fa_shm_stats_t *st)
+{
+    hdr_t *hd = m->hdr;
+    uint32_t i, n;
+
+    if (hd->resets != hd->resets_reported) {
+        /* A damaged chain was found and the store emptied. */
+        hd->resets_reported = hd->resets;
+        stats_locked(m, st);
+        return 1 + FA_SHM_RESET;
+    }
+    if (hd->evicted != hd->evicted_reported
+        && now - hd->full_at >= REPORT_EVERY) {
+        stats_locked(m, st);
+        hd->full_at = hd->high_at = now;
+        hd->evicted_reported = hd->evicted;
+        return 1 + FA_SHM_FULL;
+    }
+    if ((uint64_t)(m->nblocks - free_blocks(m)) * 100
+        < (uint64_t)m->nblocks * HIGH_PERCENT) {
+        return 0;
+    }
+    for (n = 0; n < SWEEP_MAX; n++) {
+        i = hd->lru_tail;
+        if (!valid(m, i) || ent(m, i)->expires > now) {
+            break;
+        }
+        hd->expired++;
+        remove_by_index(m, i);
+    }
+    if ((uint64_t)(m->nblocks - free_blocks(m)) * 100
+        >= (uint64_t)m->nblocks * HIGH_PERCENT
+        && now - hd->high_at >= REPORT_EVERY) {
+        stats_locked(m, st);
+        hd->high_at = now;
+        return 1 + FA_SHM_HIGH;
+    }
+    return 0;
+}
+
+static void unlock_and_report(shm_t *m, apr_int64_t now)
+{
+    fa_shm_stats_t st;
+    int due = report_due(m, now, &st);
+
+    pthread_mutex_unlock(&m->hdr->lock);
+    if (due) {
+        notify(m, (fa_shm_event_t)(due - 1), &st);
+    }
+}
+
+/* ---- the store's operations --------------------------------------------- */
+
+static apr_status_t key_ok(const char *key, apr_size_t *klen)
+{
+    *klen = strlen(key);
+    return *klen > 0 && *klen <= KEY_MAX ? APR_SUCCESS : APR_EINVAL;
+}
+
+/* Reads entry i's value into p (the lock is held). */
+static char *value_of(shm_t *m, uint32_t i, apr_pool_t *p, apr_size_t *len)
+{
+    ent_t *e = ent(m, i);
+    char *v;
+
+    if (e->vlen > ENTRY_MAX) {
+        return NULL;
+    }
+    v = apr_palloc(p, (apr_size_t)e->vlen + 1);
+    if (!chain_io(m, i, e->klen, (unsigned char *)v, NULL, e->vlen)) {
+        return NULL;
+    }
+    v[e->vlen] = '\0';
+    *len = e->vlen;
+    return v;
+}
+
+/* Entry of key when present and not expired; an expired one is removed.
+ * With use set, it becomes the most recently used. */
+static uint32_t lookup(shm_t *m, const char *key, apr_size_t klen,
+                       uint32_t h, apr_int64_t now, int use,
+                       uint32_t *pprev)
+{
+    uint32_t prev = 0, i = find(m, key, klen, h, &prev);
+    ent_t *e;
+
+    if (!i) {
+        return 0;
+    }
+    e = ent(m, i);
+    if (e->expires <= now) {
+        m->hdr->expired++;
+        remove_entry(m, i, prev);
+        return 0;
+    }
+    if (use) {
+        e->atime = now;
+        if (m->hdr->lru_head != i) {
+            lru_unlink(m, i);
+            lru_push(m, i);
+        }
+    }
+    if (pprev) {
+        *pprev = prev;
+    }
+    return i;
+}
+
+static apr_status_t get_or_take(fa_store_t *st, const char *key,
+                                apr_pool_t *p, char **val, apr_size_t *len,
+                                int take)
+{
+    shm_t *m = st->baton;
+    apr_size_t klen;
+    apr_int64_t now = fa_now_sec();
+    uint32_t h, i, prev = 0;
+    apr_status_t rv;
+
+    if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
+        return rv;
+    }
+    h = hash_key(key, klen);
+    if ((rv = lock(m)) != APR_SUCCESS) {
+        return rv;
+    }
+    i = lookup(m, key, klen, h, now, !take, &prev);
+    rv = APR_NOTFOUND;
+    if (i && (*val = value_of(m, i, p, len)) != NULL) {
+        rv = APR_SUCCESS;
+    }
+    if (i && take) {
+        remove_entry(m, i, prev);
+    }
+    pthread_mutex_unlock(&m->hdr->lock);
+    return rv;
+}
+
+static apr_status_t shm_get(fa_store_t *st, const char *key, apr_pool_t *p,
+                            char **val, apr_size_t *len)
+{
+    return get_or_take(st, key, p, val, len, 0);
+}
+
+static apr_status_t shm_take(fa_store_t *st, const char *key, apr_pool_t *p,
+                             char **val, apr_size_t *len)
+{
+    return get_or_take(st, key, p, val, len, 1);
+}
+
+static apr_status_t shm_put(fa_store_t *st, const char *key, const char *val,
+                            apr_size_t len, apr_int64_t expires_at,
+                            apr_pool_t *p)
+{
+    shm_t *m = st->baton;
+    apr_size_t klen;
+    apr_int64_t now = fa_now_sec();
+    uint32_t h, i, prev = 0;
+    apr_status_t rv;
+
+    (void)p;
+    if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (len > FA_STORE_MAX_VALUE) {
+        return APR_ENOSPC;
+    }
+    h = hash_key(key, klen);
+    if ((rv = lock(m)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((i = find(m, key, klen, h, &prev)) != 0) {
+        remove_entry(m, i, prev);
+    }
+    rv = put_locked(m, key, klen, h, val, len, expires_at, now);
+    unlock_and_report(m, now);
+    return rv;
+}
+
+static apr_status_t shm_del(fa_store_t *st, const char *key, apr_pool_t *p)
+{
+    shm_t *m = st->baton;
+    apr_size_t klen;
+    uint32_t h, i, prev = 0;
+    apr_status_t rv;
+
+    (void)p;
+    if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
+        return rv;
+    }
+    h = hash_key(key, klen);
+    if ((rv = lock(m)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((i = find(m, key, klen, h, &prev)) != 0) {
+        remove_entry(m, i, prev);
+    }
+    pthread_mutex_unlock(&m->hdr->lock);
+    return APR_SUCCESS;
+}
+
+static apr_uint32_t shm_version(fa_store_t *st, const char *key)
+{
+    shm_t *m = st->baton;
+    uint32_t h = hash_key(key, strlen(key));
+
+    return __atomic_load_n(&m->gen[h & (m->nbuckets - 1)], __ATOMIC_ACQUIRE);
+}
+
+/* An index value: a line with the time it lives until, then one line per
+ * member, oldest first. Parsed in place. */
+static apr_int64_t index_parse(char *val, apr_array_header_t *members)
+{
+    char *line, *last;
+    apr_int64_t until = 0;
+
+    if ((line = apr_strtok(val, "\n", &last)) != NULL) {
+        until = apr_atoi64(line);
+    }
+    while ((line = apr_strtok(NULL, "\n", &last)) != NULL) {
+        APR_ARRAY_PUSH(members, const char *) = line;
+    }
+    return until;
+}
+
+static apr_status_t shm_index_add(fa_store_t *st, const char *key,
+                                  const char *member, apr_int64_t expires_at,
+                                  int max, apr_pool_t *p,
+                                  apr_array_header_t **dropped)
+{
+    shm_t *m = st->baton;
+    apr_array_header_t *old, *keep;
+    apr_size_t klen, mlen, len = 0, vlen;
+    apr_int64_t now = fa_now_sec(), until = expires_at;
+    uint32_t h, i, prev = 0;
+    const char *mk;
+    char *val, *out, *o;
+    apr_status_t rv;
+    int k, over;
+
+    *dropped = apr_array_make(p, 1, sizeof(const char *));
+    if ((rv = key_ok(key, &klen)) != APR_SUCCESS
+        || (rv = key_ok(member, &mlen)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (max < 1 || max > FA_STORE_INDEX_MAX) {
+        return APR_EINVAL;
+    }
+    h = hash_key(key, klen);
+    old = apr_array_make(p, max + 1, sizeof(const char *));
+    keep = apr_array_make(p, max + 1, sizeof(const char *));
+    if ((rv = lock(m)) != APR_SUCCESS) {
+        return rv;
+    }
+    i = lookup(m, key, klen, h, now, 1, &prev);
+    if (i && (val = value_of(m, i, p, &vlen)) != NULL) {
+        apr_int64_t was = index_parse(val, old);
+        until = was > until ? was : until;
+    }
+    /* Members still in the store, in their order, then the new one. */
+    for (k = 0; k < old->nelts; k++) {
+        apr_size_t n;
+        mk = APR_ARRAY_IDX(old, k, const char *);
+        n = strlen(mk);
+        if (n > 0 && n <= KEY_MAX && strcmp(mk, member)
+            && lookup(m, mk, n, hash_key(mk, n), now, 0, NULL)) {
+            APR_ARRAY_PUSH(keep, const char *) = mk;
+        }
+    }
+    APR_ARRAY_PUSH(keep, const char *) = member;
+    over = keep->nelts > max ? keep->nelts - max : 0;
+    for (k = 0; k < over; k++) {
+        apr_size_t n;
+        mk = APR_ARRAY_IDX(keep, k, const char *);
+        n = strlen(mk);
+        if ((i = find(m, mk, n, hash_key(mk, n), &prev)) != 0) {
+            remove_entry(m, i, prev);
+        }
+        APR_ARRAY_PUSH(*dropped, const char *) = mk;
+    }
+    for (k = over; k < keep->nelts; k++) {
+        len += strlen(APR_ARRAY_IDX(keep, k, const char *)) + 1;
+    }
+    o = out = apr_palloc(p, len + 24);
+    o += apr_snprintf(o, 24, "%" APR_INT64_T_FMT "\n", until);
+    for (k = over; k < keep->nelts; k++) {
+        mk = APR_ARRAY_IDX(keep, k, const char *);
+        mlen = strlen(mk);
+        memcpy(o, mk, mlen);
+        o += mlen;
+        *o++ = '\n';
+    }
+    if ((i = find(m, key, klen, h, &prev)) != 0) {
+        remove_entry(m, i, prev);
+    }
+    rv = put_locked(m, key, klen, h, out, (apr_size_t)(o - out), until, now);
+    unlock_and_report(m, now);
+    return rv;
+}
+
+static apr_status_t shm_index_take(fa_store_t *st, const char *key,
+                                   apr_pool_t *p,
+                                   apr_array_header_t **members)
+{
+    char *val;
+    apr_size_t len;
+    apr_status_t rv;
+
+    *members = apr_array_make(p, 4, sizeof(const char *));
+    rv = shm_take(st, key, p, &val, &len);
+    if (rv == APR_NOTFOUND) {
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        index_parse(val, *members);
+    }
+    return rv;
+}
+
+void fa_store_shm_stats(fa_store_t *st, fa_shm_stats_t *out)
+{
+    shm_t *m = st->baton;
+
+    memset(out, 0, sizeof(*out));
+    if (lock(m) == APR_SUCCESS) {
+        stats_locked(m, out);
+        pthread_mutex_unlock(&m->hdr->lock);
+    }
+}
+
+apr_uint32_t fa_store_shm_capacity(fa_store_t *st, apr_size_t klen,
+                                   apr_size_t vlen)
+{
+    shm_t *m = st->baton;
+
+    return m->nblocks / (uint32_t)blocks_for(klen + vlen);
+}
+
+void fa_store_shm_hold_lock(fa_store_t *st)
+{
+    shm_t *m = st->baton;
+
+    lock(m);
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static apr_status_t unmap(void *data)
+{
+    shm_t *m = data;
+
+    if (m->base) {
+        munmap(m->base, m->size);
+        m->base = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static int header_fits(const hdr_t *hd, apr_size_t size, uint32_t nb,
+                       uint32_t nblk)
+{
+    return !memcmp(hd->magic, MAGIC, sizeof(MAGIC)) && hd->layout == LAYOUT
+           && hd->block == FA_SHM_BLOCK && hd->size == size
+           && hd->nbuckets == nb && hd->nblocks == nblk;
+}
+
+/* Maps the file at path: the one there when it is a regular file of this
+ * user, mode 0600 and of the right size, else a new one in its place. */
+static apr_status_t map_file(const char *path, apr_size_t size,
+                             unsigned char **pbase, int *fresh, fa_err_t *err)
+{
+    struct stat sb;
+    void *base;
+    int fd, e;
+
+    *fresh = 0;
+    fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)
+                    || sb.st_uid != geteuid() || (sb.st_mode & 077)
+                    || (apr_size_t)sb.st_size != size)) {
+        close(fd);
+        fd = -1;
+        if (unlink(path) != 0 && errno != ENOENT) {
+            e = errno;
+            return fa_err_set(err, "store_unavailable", "cannot replace %s: "
+                              "%s", path, strerror(e));
+        }
+    }
+    if (fd < 0) {
+        unlink(path);
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+        if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+            e = errno;
+            if (fd >= 0) {
+                close(fd);
+            }
+            return fa_err_set(err, "store_unavailable", "cannot create %s "
+                              "(%lu bytes): %s", path, (unsigned long)size,
+                              strerror(e));
+        }
+        *fresh = 1;
+    }
+    base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    e = errno;
+    close(fd);
+    if (base == MAP_FAILED) {
+        return fa_err_set(err, "store_unavailable", "cannot map %s: %s",
+                          path, strerror(e));
+    }
+    *pbase = base;
+    return APR_SUCCESS;
+}
+
+static void attach(shm_t *m, unsigned char *base, const apr_size_t offs[4])
+{
+    m->base = base;
+    m->hdr = (hdr_t *)base;
+    m->gen = (volatile uint32_t *)(base + offs[0]);
+    m->buckets = (uint32_t *)(base + offs[1]);
+    m->links = (uint32_t *)(base + offs[2]);
+    m->blocks = base + offs[3];
+}
+
+/* Maps the segment: the file when there is a path (the one there when it
+ * was made for this geometry by this version of the code, else a new
+ * one), anonymous memory otherwise. *fresh: it is all zero. */
+static apr_status_t map_segment(shm_t *m, const char *path,
+                                const apr_size_t offs[4], int *fresh,
+                                fa_err_t *err)
+{
+    unsigned char *base;
+    apr_status_t rv;
+    void *anon;
+
+    *fresh = 1;
+    if (!path) {
+        anon = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (anon == MAP_FAILED) {
+            return fa_err_set(err, "store_unavailable", "cannot map %lu "
+                              "bytes of shared memory: %s",
+                              (unsigned long)m->size, strerror(errno));
+        }
+        attach(m, anon, offs);
+        return APR_SUCCESS;
+    }
+    if ((rv = map_file(path, m->size, &base, fresh, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    attach(m, base, offs);
+    if (!*fresh && !header_fits(m->hdr, m->size, m->nbuckets, m->nblocks)) {
+        /* Made by another version: a file of our own in its place (a
+         * process that still maps the old one keeps it). */
+        munmap(base, m->size);
+        unlink(path);
+        if ((rv = map_file(path, m->size, &base, fresh, err))
+            != APR_SUCCESS) {
+            m->base = NULL;
+            return rv;
+        }
+        attach(m, base, offs);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_store_shm_open(apr_pool_t *p, const fa_shm_conf_t *conf,
+                               fa_store_t **pst, int *reused, fa_err_t *err)
+{
+    shm_t *m = apr_pcalloc(p, sizeof(*m));
+    apr_size_t offs[4];
+    apr_status_t rv;
+    int fresh;
+
+    *pst = NULL;
+    *reused = 0;
+    if (conf->size < 256 * 1024
+        || (apr_uint64_t)conf->size > (APR_UINT64_C(4) << 30)
+        || !geometry(conf->size, &m->nbuckets, &m->nblocks, offs)) {
+        return fa_err_set(err, "internal_error", "a size of %lu bytes is "
+                          "outside 256 KiB to 4 GiB",
+                          (unsigned long)conf->size);
+    }
+    m->size = conf->size;
+    if ((rv = map_segment(m, conf->path, offs, &fresh, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_cleanup_register(p, m, unmap, apr_pool_cleanup_null);
+    if (fresh) {
+        /* New memory is zero: only the header needs writing. */
+        memcpy(m->hdr->magic, MAGIC, sizeof(MAGIC));
+        m->hdr->layout = LAYOUT;
+        m->hdr->block = FA_SHM_BLOCK;
+        m->hdr->size = conf->size;
+        m->hdr->nbuckets = m->nbuckets;
+        m->hdr->nblocks = m->nblocks;
+        init_lock(m->hdr);
+    }
+    *reused = !fresh;
+    m->notify = conf->notify;
+    m->baton = conf->baton;
+    m->store.name = "shm";
+    m->store.get = shm_get;
+    m->store.put = shm_put;
+    m->store.take = shm_take;
+    m->store.del = shm_del;
+    m->store.index_add = shm_index_add;
+    m->store.index_take = shm_index_take;
+    m->store.version = shm_version;
+    m->store.baton = m;
+    *pst = &m->store;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,14 @@
+/* store_contract.h - what every session store must do alike, run by the
+ * suites of each backend (test_store_shm.c, test_redis.c) against a fresh,
+ * empty store. */
+#ifndef FA_STORE_CONTRACT_H
+#define FA_STORE_CONTRACT_H
+
+#include <apr_pools.h>
+#include "fa_store.h"
+
+/* get, put (binary values), take once, del, and the indexes: order,
+ * re-adding, members whose key is gone, the bound and what it ends. */
+void store_contract(fa_store_t *st, apr_pool_t *p);
+
+#endif

@@ -1,0 +1,342 @@
+/* test_store_shm.c - the embedded store: the contract every store keeps,
+ * its capacity (exactly what it says it holds, all of it usable whatever
+ * the keys look like), eviction of the least recently used, expiry, the
+ * reports and how often they come, a file found again after a restart or
+ * replaced when it is not ours, several processes at once, and a process
+ * that dies holding the lock. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include "unit.h"
+#include "store_contract.h"
+#include "fa_store.h"
+#include "fa_util.h"
+
+static apr_pool_t *pool;
+static char dir[64];
+static int reports[3];
+
+static void count_report(void *baton, fa_shm_event_t ev,
+                         const fa_shm_stats_t *st)
+{
+    (void)baton;
+    (void)st;
+    reports[ev]++;
+}
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+    strcpy(dir, "/tmp/fa-shm-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    memset(reports, 0, sizeof(reports));
+}
+
+static void teardown(void)
+{
+    char cmd[96];
+
+    apr_pool_destroy(pool);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static fa_store_t *open_store(apr_pool_t *p, const char *name,
+                              apr_size_t size, int *reused)
+{
+    fa_shm_conf_t conf;
+    fa_store_t *st;
+    fa_err_t err;
+    int dummy;
+
+    memset(&conf, 0, sizeof(conf));
+    memset(&err, 0, sizeof(err));
+    conf.path = name ? apr_pstrcat(p, dir, "/", name, NULL) : NULL;
+    conf.size = size;
+    conf.notify = count_report;
+    ck_assert_msg(fa_store_shm_open(p, &conf, &st, reused ? reused : &dummy,
+                                    &err) == APR_SUCCESS, "%s", err.desc);
+    return st;
+}
+
+/* A session key as the module makes them ("s:" and 22 base64url
+ * characters): every key starts the same, as real ones do. */
+static const char *skey(apr_pool_t *p, int i)
+{
+    return apr_psprintf(p, "s:%022d", i);
+}
+
+static char record[1400];
+
+static int has(fa_store_t *st, const char *key)
+{
+    char *v;
+    apr_size_t len;
+
+    return st->get(st, key, pool, &v, &len) == APR_SUCCESS
+           && len == sizeof(record) && !memcmp(v, record, len);
+}
+
+START_TEST(contract_anonymous_and_file)
+{
+    store_contract(open_store(pool, NULL, 1 << 20, NULL), pool);
+    store_contract(open_store(pool, "contract", 1 << 20, NULL), pool);
+}
+END_TEST
+
+/* It holds as many ordinary sessions as it says, and loses none of them
+ * until it is full; then exactly the oldest go. */
+START_TEST(capacity_is_what_it_says)
+{
+    fa_store_t *st = open_store(pool, "cap", 8 << 20, NULL);
+    apr_uint32_t cap = fa_store_shm_capacity(st, 24, sizeof(record));
+    fa_shm_stats_t s;
+    apr_uint32_t i, lost = 0;
+
+    memset(record, 'r', sizeof(record));
+    /* 8 MiB: about 5,000 sessions of 1.4 KB */
+    ck_assert_uint_ge(cap, 5000);
+    for (i = 0; i < cap; i++) {
+        ck_assert_int_eq(st->put(st, skey(pool, (int)i), record,
+                                 sizeof(record), fa_now_sec() + 600, pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < cap; i++) {
+        lost += !has(st, skey(pool, (int)i));
+    }
+    ck_assert_uint_eq(lost, 0);
+    fa_store_shm_stats(st, &s);
+    ck_assert_uint_eq(s.sessions, cap);
+    ck_assert_uint_eq(s.evicted, 0);
+    ck_assert_int_eq(reports[FA_SHM_FULL], 0);
+    ck_assert_int_eq(reports[FA_SHM_HIGH], 1);
+    /* 100 more: the 100 least recently used go, no other */
+    for (i = cap; i < cap + 100; i++) {
+        ck_assert_int_eq(st->put(st, skey(pool, (int)i), record,
+                                 sizeof(record), fa_now_sec() + 600, pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < cap + 100; i++) {
+        ck_assert_int_eq(has(st, skey(pool, (int)i)), i >= 100);
+    }
+    fa_store_shm_stats(st, &s);
+    ck_assert_uint_eq(s.evicted, 100);
+    ck_assert_uint_eq(s.sessions, cap);
+    /* one report of the evictions, however many there were */
+    ck_assert_int_eq(reports[FA_SHM_FULL], 1);
+    ck_assert_int_eq(reports[FA_SHM_HIGH], 1);
+}
+END_TEST
+
+/* Sessions in use stay; the idle ones make room. */
+START_TEST(least_recently_used_go_first)
+{
+    fa_store_t *st = open_store(pool, NULL, 1 << 20, NULL);
+    apr_uint32_t cap = fa_store_shm_capacity(st, 24, sizeof(record));
+    apr_uint32_t i;
+
+    for (i = 0; i < cap; i++) {
+        st->put(st, skey(pool, (int)i), record, sizeof(record),
+                fa_now_sec() + 600, pool);
+    }
+    for (i = 0; i < 10; i++) {         /* the oldest ten are in use */
+        ck_assert(has(st, skey(pool, (int)i)));
+    }
+    for (i = cap; i < cap + 10; i++) {
+        st->put(st, skey(pool, (int)i), record, sizeof(record),
+                fa_now_sec() + 600, pool);
+    }
+    for (i = 0; i < 10; i++) {
+        ck_assert(has(st, skey(pool, (int)i)));
+        ck_assert(!has(st, skey(pool, (int)i + 10)));
+    }
+    ck_assert(has(st, skey(pool, 20)));
+}
+END_TEST
+
+START_TEST(expiry_and_limits)
+{
+    fa_store_t *st = open_store(pool, NULL, 1 << 20, NULL);
+    fa_shm_stats_t s;
+    char *v, big[FA_STORE_MAX_VALUE + 1];
+    apr_size_t len;
+    apr_uint32_t before;
+
+    ck_assert_int_eq(st->put(st, "s:old", "v", 1, fa_now_sec() - 1, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "s:old", pool, &v, &len), APR_NOTFOUND);
+    fa_store_shm_stats(st, &s);
+    ck_assert_uint_eq(s.expired, 1);
+    ck_assert_uint_eq(s.entries, 0);
+    memset(big, 'b', sizeof(big));
+    ck_assert_int_eq(st->put(st, "s:big", big, sizeof(big),
+                             fa_now_sec() + 60, pool), APR_ENOSPC);
+    ck_assert_int_eq(st->put(st, "s:big", big, FA_STORE_MAX_VALUE,
+                             fa_now_sec() + 60, pool), APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "s:big", pool, &v, &len), APR_SUCCESS);
+    ck_assert_uint_eq(len, FA_STORE_MAX_VALUE);
+    ck_assert(!memcmp(v, big, len));
+    ck_assert_int_eq(st->put(st, apr_psprintf(pool, "%065d", 1), "v", 1,
+                             fa_now_sec() + 60, pool), APR_EINVAL);
+    ck_assert_int_eq(st->get(st, "", pool, &v, &len), APR_EINVAL);
+    /* the change counter moves with every write and delete of the key */
+    before = st->version(st, "s:big");
+    st->put(st, "s:big", "x", 1, fa_now_sec() + 60, pool);
+    ck_assert_uint_ne(st->version(st, "s:big"), before);
+    before = st->version(st, "s:big");
+    st->del(st, "s:big", pool);
+    ck_assert_uint_ne(st->version(st, "s:big"), before);
+}
+END_TEST
+
+/* The file outlives the process that made it (a restart of httpd); one
+ * of another size, or that is not ours, is replaced. */
+START_TEST(file_found_again_or_replaced)
+{
+    apr_pool_t *p1, *p2;
+    fa_store_t *st;
+    struct stat sb;
+    char *v, *path = apr_pstrcat(pool, dir, "/again", NULL);
+    apr_size_t len;
+    int reused = -1;
+    FILE *f;
+
+    memset(record, 'a', sizeof(record));
+    apr_pool_create(&p1, pool);
+    st = open_store(p1, "again", 1 << 20, &reused);
+    ck_assert_int_eq(reused, 0);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    st->put(st, "s:kept", record, sizeof(record), fa_now_sec() + 60, pool);
+    apr_pool_destroy(p1);
+
+    apr_pool_create(&p2, pool);
+    st = open_store(p2, "again", 1 << 20, &reused);
+    ck_assert_int_eq(reused, 1);
+    ck_assert(has(st, "s:kept"));
+    apr_pool_destroy(p2);
+
+    /* another size: a new, empty store */
+    st = open_store(pool, "again", 2 << 20, &reused);
+    ck_assert_int_eq(reused, 0);
+    ck_assert_int_eq(st->get(st, "s:kept", pool, &v, &len), APR_NOTFOUND);
+
+    /* a file of the right size that someone else wrote */
+    f = fopen(apr_pstrcat(pool, dir, "/foreign", NULL), "w");
+    ck_assert_ptr_nonnull(f);
+    for (len = 0; len < (1 << 20); len++) {
+        fputc((int)(len * 7 % 251), f);
+    }
+    fclose(f);
+    chmod(apr_pstrcat(pool, dir, "/foreign", NULL), 0600);
+    st = open_store(pool, "foreign", 1 << 20, &reused);
+    ck_assert_int_eq(reused, 0);
+    store_contract(st, pool);
+}
+END_TEST
+
+/* Four processes write, read and delete at once; the store stays whole
+ * and counts what it holds. */
+START_TEST(several_processes)
+{
+    fa_store_t *st = open_store(pool, "procs", 4 << 20, NULL);
+    fa_shm_stats_t s;
+    pid_t kids[4];
+    int k, status, i, found = 0;
+
+    memset(record, 'p', sizeof(record));
+    for (k = 0; k < 4; k++) {
+        kids[k] = fork();
+        ck_assert_int_ge(kids[k], 0);
+        if (kids[k] == 0) {
+            apr_pool_t *cp;
+            int bad = 0;
+            apr_pool_create(&cp, NULL);
+            for (i = 0; i < 3000; i++) {
+                const char *key = apr_psprintf(cp, "s:%d-%020d", k, i % 500);
+                char *v;
+                apr_size_t len;
+                st->put(st, key, record, 100 + (apr_size_t)(i % 1300),
+                        fa_now_sec() + 60, cp);
+                if (st->get(st, key, cp, &v, &len) != APR_SUCCESS
+                    || len != 100 + (apr_size_t)(i % 1300)
+                    || memcmp(v, record, len)) {
+                    bad++;
+                }
+                if (i % 7 == 0) {
+                    st->del(st, key, cp);
+                }
+            }
+            _exit(bad ? 1 : 0);
+        }
+    }
+    for (k = 0; k < 4; k++) {
+        ck_assert_int_eq(waitpid(kids[k], &status, 0), kids[k]);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    for (k = 0; k < 4; k++) {
+        for (i = 0; i < 500; i++) {
+            char *v;
+            apr_size_t len;
+            found += st->get(st, apr_psprintf(pool, "s:%d-%020d", k, i), pool,
+                             &v, &len) == APR_SUCCESS;
+        }
+    }
+    fa_store_shm_stats(st, &s);
+    ck_assert_uint_eq(s.entries, (apr_uint32_t)found);
+    ck_assert_uint_eq(s.evicted, 0);
+    ck_assert_int_gt(found, 1000);
+}
+END_TEST
+
+/* A process that dies holding the lock: the next one empties the store,
+ * says so once, and goes on. */
+START_TEST(death_while_holding_the_lock)
+{
+    fa_store_t *st = open_store(pool, "death", 1 << 20, NULL);
+    pid_t kid;
+    int status;
+    char *v;
+    apr_size_t len;
+
+    st->put(st, "s:before", "v", 1, fa_now_sec() + 60, pool);
+    kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {
+        fa_store_shm_hold_lock(st);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(kid, &status, 0), kid);
+    ck_assert_int_eq(st->get(st, "s:before", pool, &v, &len), APR_NOTFOUND);
+    ck_assert_int_eq(reports[FA_SHM_RESET], 1);
+    ck_assert_int_eq(st->put(st, "s:after", "w", 1, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "s:after", pool, &v, &len), APR_SUCCESS);
+    ck_assert_str_eq(v, "w");
+    ck_assert_int_eq(reports[FA_SHM_RESET], 1);
+}
+END_TEST
+
+Suite *suite_store_shm(void)
+{
+    Suite *s = suite_create("store_shm");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, contract_anonymous_and_file);
+    tcase_add_test(tc, capacity_is_what_it_says);
+    tcase_add_test(tc, least_recently_used_go_first);
+    tcase_add_test(tc, expiry_and_limits);
+    tcase_add_test(tc, file_found_again_or_replaced);
+    tcase_add_test(tc, several_processes);
+    tcase_add_test(tc, death_while_holding_the_lock);
+    suite_add_tcase(s, tc);
+    return s;
+}
