@@ -72,7 +72,6 @@ LoadModule mime_module $mods/mod_mime.so
 LoadModule dir_module $mods/mod_dir.so
 LoadModule alias_module $mods/mod_alias.so
 LoadModule cgid_module $mods/mod_cgid.so
-LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule fedauth_module $top/.libs/mod_fedauth.so
 TypesConfig /etc/mime.types
 DocumentRoot "$dir/htdocs"
