@@ -1,7 +1,9 @@
 /* fa_cache.h - a small per-process cache: short binary keys to byte
- * values with an expiry, bounded in entries and bytes (when either bound
- * is reached, the whole cache starts over: no ageing bookkeeping on the
- * request path). Thread-safe. Values are copied in and out.
+ * values with an expiry, bounded in entries and bytes. A new key takes the
+ * place of the entry that expires first among the few it may share a
+ * place with (never a bulk drop, no ageing bookkeeping on the request
+ * path); a cache in steady use allocates nothing. Thread-safe. Values are
+ * copied in and out.
  * Part of the httpd-free core. */
 #ifndef FA_CACHE_H
 #define FA_CACHE_H
@@ -24,16 +26,17 @@ char *fa_cache_get(fa_cache_t *c, const void *key, apr_size_t klen,
                    apr_time_t now, apr_uint32_t tag, apr_pool_t *p,
                    apr_size_t *len);
 
-/* Stores a copy of val under key until until. Refreshing an entry with a
- * value that fits its buffer reuses the buffer: a cache refreshed every
- * second does not grow. */
+/* Stores a copy of val under key until until. A value that fits the
+ * buffer of the place it goes to reuses it: a cache refreshed every
+ * second does not grow. One over a quarter of max_bytes is not kept, nor
+ * any that would take the cache over max_bytes. */
 void fa_cache_put(fa_cache_t *c, const void *key, apr_size_t klen,
                   const char *val, apr_size_t len, apr_time_t until,
                   apr_uint32_t tag);
 
 void fa_cache_del(fa_cache_t *c, const void *key, apr_size_t klen);
 
-/* Bytes taken from the cache's pool since it was last cleared. */
+/* Bytes of the buffers the cache holds. */
 apr_size_t fa_cache_bytes(const fa_cache_t *c);
 
 /* Lookups answered from the cache so far. */

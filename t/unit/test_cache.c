@@ -220,6 +220,103 @@ START_TEST(cache_bounds)
 }
 END_TEST
 
+/* More keys than room, asked in turn: the cache keeps serving part of
+ * them (a cache that started over when full would serve none), and its
+ * memory stays put. */
+START_TEST(cache_more_keys_than_room)
+{
+    fa_cache_t *c;
+    char key[16], val[1400];
+    apr_size_t len = 0, bytes = 0;
+    apr_time_t now = apr_time_now();
+    unsigned long hits;
+    int i, round;
+
+    memset(val, 'v', sizeof(val));
+    ck_assert_int_eq(fa_cache_create(pool, 1000, 64 << 20, &c), APR_SUCCESS);
+    for (round = 0; round < 3; round++) {
+        hits = fa_cache_hits(c);
+        for (i = 0; i < 1500; i++) {
+            apr_snprintf(key, sizeof(key), "s:%d", i);
+            if (!fa_cache_get(c, key, strlen(key), now, 0, pool, &len)) {
+                fa_cache_put(c, key, strlen(key), val, sizeof(val),
+                             now + apr_time_from_sec(60), 0);
+            }
+        }
+        if (round == 1) {
+            bytes = fa_cache_bytes(c);
+        }
+        if (round > 0) {
+            ck_assert_uint_gt(fa_cache_hits(c) - hits, 400);
+        }
+    }
+    ck_assert_uint_eq(fa_cache_bytes(c), bytes);
+    ck_assert_uint_le(bytes, 1024 * (sizeof(val) + 200));
+}
+END_TEST
+
+typedef struct worker_t {
+    fa_cache_t *c;
+    int id;
+    int bad;
+} worker_t;
+
+static void *APR_THREAD_FUNC cache_worker(apr_thread_t *t, void *data)
+{
+    worker_t *w = data;
+    apr_pool_t *p;
+    char key[32], val[600], *got;
+    apr_size_t len;
+    int i;
+
+    (void)t;
+    apr_pool_create(&p, NULL);
+    for (i = 0; i < 20000; i++) {
+        apr_size_t n = 100 + (apr_size_t)(i % 500);
+        apr_snprintf(key, sizeof(key), "w%d-%d", w->id, i % 300);
+        memset(val, 'a' + w->id, n);
+        val[0] = (char)('0' + i % 10);
+        fa_cache_put(w->c, key, strlen(key), val, n,
+                     apr_time_now() + apr_time_from_sec(60), 0);
+        got = fa_cache_get(w->c, key, strlen(key), apr_time_now(), 0, p,
+                           &len);
+        /* another thread may have taken the place; never a mixed value */
+        if (got && (len != n || got[0] != val[0]
+                    || memcmp(got + 1, val + 1, n - 1))) {
+            w->bad++;
+        }
+        if (i % 512 == 0) {
+            apr_pool_clear(p);
+        }
+    }
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+START_TEST(cache_from_several_threads)
+{
+    fa_cache_t *c;
+    apr_thread_t *th[4];
+    worker_t w[4];
+    apr_status_t rv;
+    int i;
+
+    ck_assert_int_eq(fa_cache_create(pool, 256, 1 << 20, &c), APR_SUCCESS);
+    for (i = 0; i < 4; i++) {
+        w[i].c = c;
+        w[i].id = i;
+        w[i].bad = 0;
+        ck_assert_int_eq(apr_thread_create(&th[i], NULL, cache_worker, &w[i],
+                                           pool), APR_SUCCESS);
+    }
+    for (i = 0; i < 4; i++) {
+        apr_thread_join(&rv, th[i]);
+        ck_assert_int_eq(w[i].bad, 0);
+    }
+    ck_assert_uint_le(fa_cache_bytes(c), 1 << 20);
+}
+END_TEST
+
 Suite *suite_cache(void)
 {
     Suite *s = suite_create("cache");
@@ -231,6 +328,8 @@ Suite *suite_cache(void)
     tcase_add_test(tc, cache_tags_and_expiry);
     tcase_add_test(tc, cache_refresh_in_place);
     tcase_add_test(tc, cache_bounds);
+    tcase_add_test(tc, cache_more_keys_than_room);
+    tcase_add_test(tc, cache_from_several_threads);
     suite_add_tcase(s, tc);
     return s;
 }
