@@ -66,6 +66,7 @@
 #include "fa_jwk.h"
 #include "fa_jwt.h"
 #include "fa_cache.h"
+#include "fa_store.h"
 
 #define RUNS 7
 
@@ -402,6 +403,57 @@ static void c_local_hit(void *ctx, long i)
     sink += (unsigned long)s->user[0];
 }
 
+/* The embedded store holding SHM_SESSIONS sessions: a read of one of them
+ * (hash, lock, copy out, most recently used), then the decode, as the
+ * request path does with FedAuthSessionLocalCache 0. */
+#define SHM_SESSIONS 20000
+static fa_store_t *shm;
+static char (*shm_keys)[FA_SESSION_KEY_LEN + 1];
+
+static void shm_setup(void)
+{
+    fa_shm_conf_t conf;
+    fa_err_t err;
+    int reused, k;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.size = 64 * 1024 * 1024;
+    if (fa_store_shm_open(root, &conf, &shm, &reused, &err)
+        != APR_SUCCESS) {
+        die(err.desc);
+    }
+    shm_keys = apr_palloc(root, sizeof(*shm_keys) * SHM_SESSIONS);
+    for (k = 0; k < SHM_SESSIONS; k++) {
+        char *c, *key;
+        if (fa_session_new_id(scratch, &keys, &c, &key) != APR_SUCCESS
+            || shm->put(shm, key, rec, rec_len, fa_now_sec() + 3600,
+                        scratch) != APR_SUCCESS) {
+            die("shm put");
+        }
+        memcpy(shm_keys[k], key, FA_SESSION_KEY_LEN + 1);
+    }
+    apr_pool_clear(scratch);
+}
+
+static void c_shm_get(void *ctx, long i)
+{
+    char *v;
+    apr_size_t len;
+    fa_session_t *s;
+
+    (void)ctx;
+    if (i % 256 == 0) {
+        apr_pool_clear(scratch);
+    }
+    /* a stride through all of them, as many users' requests would */
+    if (shm->get(shm, shm_keys[(i * 7919) % SHM_SESSIONS], scratch, &v, &len)
+        != APR_SUCCESS
+        || fa_session_decode(scratch, v, len, &s) != APR_SUCCESS) {
+        die("shm get");
+    }
+    sink += (unsigned long)s->user[0];
+}
+
 static void c_jwt_parse(void *ctx, long i)
 {
     fa_jwt_t *jwt;
@@ -569,6 +621,8 @@ int main(int argc, char **argv)
     run_case("sha256_1k", c_sha256, NULL, n);
     run_case("bearer_cache_hit", c_bearer_hit, NULL, n);
     run_case("local_copy_hit", c_local_hit, NULL, n);
+    shm_setup();
+    run_case("shm_get_20000", c_shm_get, NULL, n);
     run_case("jwt_parse", c_jwt_parse, NULL, n / 4);
     run_case("jwt_verify_rs256", c_jwt_verify, NULL, nrsa);
     run_case("jwt_parse_verify", c_jwt_both, NULL, nrsa);
