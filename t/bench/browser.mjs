@@ -7,7 +7,8 @@ import http from 'node:http';
 
 import { Browser, parseSetCookie } from '../lib/browser.mjs';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+// up to 32 sockets per origin: signInMany runs 16 sign-ins at a time
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 export class NavBrowser extends Browser {
   async request(url, { method = 'GET', headers = {}, body, cookies = true } = {}) {

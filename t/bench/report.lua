@@ -1,33 +1,67 @@
--- wrk script of t/bench/run.mjs: prints one machine-readable line with the
--- exact totals and latency percentiles (microseconds) of the run.
+-- wrk script of t/bench/run.mjs and soak.mjs: prints one machine-readable
+-- line with the exact totals and latency percentiles (microseconds) of the
+-- run.
 -- With the environment variable BENCH_COUNT_STATUS=1 it also counts every
--- response whose status is not 200 (redirects included), which makes wrk
--- parse each response in Lua and costs client CPU.
+-- response whose status is not 200 (redirects included, and those apart),
+-- which makes wrk parse each response in Lua and costs client CPU.
+-- With BENCH_COOKIES=<file> (one Cookie header value a line) every request
+-- carries the next cookie of the list instead of one fixed header: thread
+-- t of BENCH_THREADS starts at cookie (t-1)*N/BENCH_THREADS + 1 and wraps
+-- around. The requests are formatted once, in init; responses are then
+-- always counted (a non-200 is a lost session).
 local threads = {}
+local cookie_file = os.getenv("BENCH_COOKIES")
+if cookie_file == "" then cookie_file = nil end
+local counting = os.getenv("BENCH_COUNT_STATUS") == "1" or cookie_file ~= nil
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_no", #threads)
 end
 
-if os.getenv("BENCH_COUNT_STATUS") == "1" then
-  function init(args)
-    non200 = 0
-    first_bad = ""
+function init(args)
+  non200 = 0
+  redirects = 0
+  first_bad = ""
+  if cookie_file then
+    reqs = {}
+    for line in io.lines(cookie_file) do
+      if line ~= "" then
+        reqs[#reqs + 1] = wrk.format(nil, nil, { Cookie = line })
+      end
+    end
+    if #reqs == 0 then error("BENCH_COOKIES: no cookies in " .. cookie_file) end
+    local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1") or 1
+    -- pos is the index of the cookie sent last
+    pos = math.floor((thread_no - 1) * #reqs / nthreads) % #reqs
   end
+end
+
+if cookie_file then
+  function request()
+    pos = pos + 1
+    if pos > #reqs then pos = 1 end
+    return reqs[pos]
+  end
+end
+
+if counting then
   function response(status, headers, body)
     if status ~= 200 then
       non200 = non200 + 1
+      if status >= 300 and status < 400 then redirects = redirects + 1 end
       if first_bad == "" then first_bad = tostring(status) end
     end
   end
 end
 
 function done(summary, latency, requests)
-  local non200, bad = -1, ""
-  if os.getenv("BENCH_COUNT_STATUS") == "1" then
-    non200 = 0
+  local non200, redir, bad = -1, -1, ""
+  if counting then
+    non200, redir = 0, 0
     for _, t in ipairs(threads) do
       non200 = non200 + (t:get("non200") or 0)
+      redir = redir + (t:get("redirects") or 0)
       local fb = t:get("first_bad")
       if fb and fb ~= "" and bad == "" then bad = fb end
     end
@@ -36,8 +70,8 @@ function done(summary, latency, requests)
   io.write(string.format(
     'WRKJSON {"requests":%d,"bytes":%d,"duration_us":%d,"connect":%d,"read":%d,' ..
     '"write":%d,"status":%d,"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"mean":%.1f,' ..
-    '"max":%d,"non200":%d,"first_bad":"%s"}\n',
+    '"max":%d,"non200":%d,"redirects":%d,"first_bad":"%s"}\n',
     summary.requests, summary.bytes, summary.duration, e.connect, e.read, e.write,
     e.status, e.timeout, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.mean, latency.max, non200, bad))
+    latency:percentile(99), latency.mean, latency.max, non200, redir, bad))
 end

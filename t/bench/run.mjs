@@ -6,9 +6,13 @@
 //   C  mod_fedauth, FedAuthSessionStore redis://127.0.0.1:<port>
 //   D  mod_auth_openidc (Debian's), server-side sessions in its shm cache
 //   E  mod_auth_openidc, server-side sessions in Redis
+//   F  mod_fedauth, Redis, FedAuthSessionLocalCache 0 (Redis on every request)
 // one sign-in per server through the real test IdP (t/idp/server.mjs),
 // login time measured (sequential, median), then wrk rounds interleaved
-// A B C D E A B C D E ... with the session cookie. See t/bench/README.md.
+// A B C D E F A B C D E F ... with the session cookie. With --sessions N,
+// N sessions per server (16 sign-ins at a time; with --distinct-users each
+// of its own IdP account), each asked once after the sign-ins, and wrk
+// cycles through the N cookies (report.lua). See t/bench/README.md.
 //
 //   node t/bench/run.mjs [--rounds 5] [--seconds 10] [--only A,B,...]
 //                        [--logins 10] [--threads 2] [--connections 32]
@@ -16,6 +20,9 @@
 //                        [--conf 'Directive for every server' ...]
 //                        [--no-count-status] [--wait-idle S] [--retries 2]
 //                        [--max-noise 0.15] [--smoke]
+//                        [--sessions N] [--distinct-users] [--shm-size 64M]
+//                        [--login-concurrency 16] [--max-failed-logins 5]
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -26,9 +33,12 @@ import { fileURLToPath } from 'node:url';
 
 import { checkErrorLog, REPO, APACHE, modulePath } from '../lib/index.mjs';
 import { stopChild, spawnTracked, sleep } from '../lib/procs.mjs';
+import { makeTmpDir, removeDir } from '../lib/httpd.mjs';
 import { FILE_PATH, FILE_BYTES, MPM, cpuSeconds, childrenRssKiB } from './servers.mjs';
 import {
-  SERVERS, ALL, available, startBench, loginOnce,
+  SERVERS, ALL, USES_REDIS, FEDAUTH, available, startBench, loginOnce, signInMany, sessionLogin,
+  checkSessions, writeCookieFile, fakeCookies, openidcShmMax, OPENIDC_SHM_ENTRY, maxSessionsPerUser,
+  MANY_IDLE_S, MANY_MAX_AGE_S,
 } from './setup.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -53,6 +63,11 @@ const { values: o } = parseArgs({
     retries: { type: 'string' },
     'max-noise': { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    sessions: { type: 'string' },
+    'distinct-users': { type: 'boolean', default: false },
+    'shm-size': { type: 'string' },
+    'login-concurrency': { type: 'string' },
+    'max-failed-logins': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -79,8 +94,18 @@ const COUNT_STATUS = !o['no-count-status'];
 const WAIT_IDLE = int(o['wait-idle'], 0, 'wait-idle');
 const RETRIES = int(o.retries, SMOKE ? 0 : 2, 'retries');
 const MAX_NOISE = int(o['max-noise'], 0.15, 'max-noise');
+const SESSIONS = Math.max(1, Math.floor(int(o.sessions, 1, 'sessions')));
+const MANY = SESSIONS > 1;
+const DISTINCT = o['distinct-users'];
+const SHM_SIZE = o['shm-size'] || null;
+const LOGIN_CONC = Math.max(1, Math.floor(int(o['login-concurrency'], 16, 'login-concurrency')));
+const MAX_FAILED = Math.floor(int(o['max-failed-logins'], 5, 'max-failed-logins'));
+if (DISTINCT && !MANY) { console.error('--distinct-users needs --sessions N with N > 1'); process.exit(2); }
+if (SHM_SIZE && !/^\d+[KkMm]?$/.test(SHM_SIZE)) { console.error(`bad --shm-size ${SHM_SIZE} (e.g. 64M, 262144K)`); process.exit(2); }
+// with many sessions every response is looked at: a non-200 is a lost session
+const COUNT = COUNT_STATUS || MANY;
 let wanted = o.only ? o.only.toUpperCase().split(',').map((s) => s.trim()).filter(Boolean) : (SMOKE ? ['A', 'B'] : ALL);
-for (const w of wanted) if (!ALL.includes(w)) { console.error(`--only: unknown server ${w} (A-E)`); process.exit(2); }
+for (const w of wanted) if (!ALL.includes(w)) { console.error(`--only: unknown server ${w} (${ALL[0]}-${ALL[ALL.length - 1]})`); process.exit(2); }
 wanted = ALL.filter((x) => wanted.includes(x));
 const COMMAND = `node ${path.relative(process.cwd(), fileURLToPath(import.meta.url)) || 't/bench/run.mjs'} ${process.argv.slice(2).join(' ')}`.trim();
 
@@ -135,16 +160,21 @@ function rawGet(port, pathName, cookie, timeoutMs = 5000) {
  * wrk run: resolves the parsed WRKJSON line plus the text output and wrk's
  * own CPU seconds (a shell runs it and reports its reaped child's time).
  */
-function runWrk({ url, cookie, seconds, cpus }) {
+function runWrk({ url, cookie, cookieFile, seconds, cpus }) {
   const args = [`-t${THREADS}`, `-c${CONNS}`, `-d${seconds}s`, '--latency', '-s', LUA];
-  if (cookie) args.push('-H', `Cookie: ${cookie}`);
+  if (cookie && !cookieFile) args.push('-H', `Cookie: ${cookie}`);
   args.push(url);
   const cmd = cpus ? ['taskset', '-c', cpus, 'wrk', ...args] : ['wrk', ...args];
   const script = '"$@"; rc=$?; echo "WRKCPU $(cat /proc/$$/stat)"; exit $rc';
   return new Promise((resolve) => {
     const child = spawnTracked('sh', ['-c', script, 'sh', ...cmd], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BENCH_COUNT_STATUS: COUNT_STATUS ? '1' : '0' },
+      env: {
+        ...process.env,
+        BENCH_COUNT_STATUS: COUNT ? '1' : '0',
+        BENCH_COOKIES: cookieFile || '',
+        BENCH_THREADS: String(THREADS),
+      },
     });
     let out = '';
     let err = '';
@@ -193,14 +223,42 @@ async function waitIdle(maxSeconds) {
   }
 }
 
+/** The module file's time, size and hash: the build measured. */
+function moduleId() {
+  try {
+    const st = fs.statSync(modulePath());
+    const sha = crypto.createHash('sha256').update(fs.readFileSync(modulePath())).digest('hex').slice(0, 16);
+    return `${st.mtime.toISOString()}, ${st.size} bytes, sha256 ${sha}...`;
+  } catch { return 'missing'; }
+}
+
+/** "302 x12, 500 x1" */
+const fmtStatuses = (st) => Object.entries(st).map(([k, v]) => `${k} x${v}`).join(', ');
+
+/** What the results file says about the many-session setup. */
+function manyText() {
+  return `Sessions: ${SESSIONS} per authenticated server, ${DISTINCT ? `each of its own IdP account (user00001..user${String(SESSIONS).padStart(5, '0')}: sub, preferred_username, email, name, given and family name, locale, groups)` : `all of one IdP account (user00001; mod_fedauth with FedAuthMaxSessionsPerUser ${maxSessionsPerUser(SESSIONS)})`},
+signed in ${LOGIN_CONC} at a time after the timed sign-ins; then each session asked once, in the order of the sign-ins; wrk cycles through
+the ${SESSIONS} cookies (report.lua; each thread from its own offset), A through the list of ${wanted.includes('B') ? 'B' : 'the first authenticated server'}
+(which it ignores). No single-cookie check or new sign-in around a round; every session asked once more after the last round.
+B: ${SHM_SIZE ? `FedAuthSessionStore shm:${SHM_SIZE}` : 'the default shm size'}. D: OIDCCacheShmMax ${openidcShmMax(SESSIONS)}, OIDCCacheShmEntrySizeMax ${OPENIDC_SHM_ENTRY}.
+Every server: idle timeout ${MANY_IDLE_S} s, max age ${MANY_MAX_AGE_S} s (longer than the run). F: FedAuthSessionLocalCache 0.`;
+}
+
 // ------------------------------------------------------------------ main
 let bench = null;
+let cookieDir = null;
+const bulk = {};
+const cookieFiles = {};
+const afterSignIn = {};
+const afterRounds = {};
 
 async function main() {
   if (!which('wrk')) throw new Error('wrk is not installed (apt-get install wrk)');
   const av = available(wanted);
   wanted = av.wanted;
   notes.push(...av.notes);
+  if (MANY && !COUNT_STATUS) notes.push('--no-count-status has no effect with --sessions: every response is looked at there');
   const ncpu = os.cpus().length;
   let serverCpus = null;
   let clientCpus = null;
@@ -209,7 +267,10 @@ async function main() {
     serverCpus = ncpu === 2 ? '0' : `0-${ncpu - 2}`;
     clientCpus = String(ncpu - 1);
   }
-  bench = await startBench({ wanted, serverCpus, mutex: o.mutex, commonConf: o.conf.join('\n'), log });
+  bench = await startBench({
+    wanted, serverCpus, mutex: o.mutex, commonConf: o.conf.join('\n'), log,
+    sessions: SESSIONS, distinctUsers: DISTINCT, shmSize: SHM_SIZE,
+  });
   const { srv, redis } = bench;
   const ports = Object.fromEntries(wanted.map((k) => [k, srv[k].port]));
 
@@ -234,6 +295,32 @@ async function main() {
     log(`${SERVERS[k].name}: login median ${fmt(median(logins[k].map((r) => r.ms)), 1)} ms, callback ${fmt(median(logins[k].map((r) => r.callbackMs)), 1)} ms (cold: ${fmt(logins[k].cold.ms, 1)} / ${fmt(logins[k].cold.callbackMs, 1)} ms)`);
   }
 
+  // ---- many sessions: N sign-ins per server (LOGIN_CONC at a time), then
+  // each session asked once, in the order of the sign-ins, after all of them
+  if (MANY) {
+    cookieDir = makeTmpDir('bench-cookies', 0o700);
+    for (const k of auth) {
+      log(`${SERVERS[k].name}: signing in ${SESSIONS} sessions (${DISTINCT ? 'each of its own user' : 'all of one user'}), ${LOGIN_CONC} at a time`);
+      const r = await signInMany(srv[k], {
+        n: SESSIONS, login: (i) => sessionLogin(i, DISTINCT), concurrency: LOGIN_CONC, maxFailed: MAX_FAILED, log, label: k,
+      });
+      bulk[k] = r;
+      log(`${SERVERS[k].name}: ${r.cookies.length} sessions signed in in ${r.seconds.toFixed(1)} s (${r.perSecond.toFixed(1)}/s, login median ${fmt(r.loginMs, 1)} ms, callback median ${fmt(r.callbackMs, 1)} ms; ${r.failed} failed, ${r.retried} tried twice)`);
+      if (r.failed) notes.push(`${k}: ${r.failed} of ${SESSIONS} sign-ins failed (wrk cycles through the other ${r.cookies.length}); the first: ${r.failures[0].why.slice(0, 300)}`);
+    }
+    for (const k of auth) {
+      const c = await checkSessions(srv[k].url, bulk[k].cookies);
+      afterSignIn[k] = c;
+      log(`${SERVERS[k].name}: after sign-in: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''} (${c.seconds.toFixed(1)} s)`);
+    }
+    for (const k of wanted) {
+      // A: the same list as B (or the first authenticated server), which it ignores
+      const list = k === 'A' ? (bulk[auth[0]]?.cookies || fakeCookies(SESSIONS)) : bulk[k].cookies;
+      cookieFiles[k] = writeCookieFile(cookieDir, k, list);
+      cookies[k] = list[list.length - 1];
+    }
+  }
+
   // ---- the cookie must give a 200 (a redirect is a failure), and its size
   const expected = {};
   const check = async (k) => {
@@ -242,15 +329,16 @@ async function main() {
   };
   for (const k of wanted) {
     const c = await check(k);
-    if (!c.ok) throw new Error(`${SERVERS[k].name}: the session cookie does not get a 200: ${c.r.status} ${c.r.error || ''}\n${c.r.head || ''}`);
-    expected[k] = c.r.bytes;
+    if (!c.ok && !MANY) throw new Error(`${SERVERS[k].name}: the session cookie does not get a 200: ${c.r.status} ${c.r.error || ''}\n${c.r.head || ''}`);
+    // many sessions: the last one signed in; a loss shows in the check above
+    expected[k] = c.ok ? c.r.bytes : NaN;
   }
 
   // ---- warm-up
   if (WARMUP > 0) {
     for (const k of wanted) {
       log(`warm-up ${k} ${WARMUP} s`);
-      await runWrk({ url: srv[k].url, cookie: cookies[k], seconds: WARMUP, cpus: clientCpus });
+      await runWrk({ url: srv[k].url, cookie: cookies[k], cookieFile: cookieFiles[k], seconds: WARMUP, cpus: clientCpus });
     }
   }
   const rss0 = Object.fromEntries(wanted.map((k) => [k, childrenRssKiB(srv[k].pid)]));
@@ -260,12 +348,16 @@ async function main() {
   for (let r = 0; r < ROUNDS; r++) {
     for (const k of wanted) {
       let carried = 0;
+      let carriedLost = 0;
+      let carriedRedirects = 0;
       for (let attempt = 0; ; attempt++) {
         if (WAIT_IDLE > 0) {
           const busy = await waitIdle(WAIT_IDLE);
           if (busy >= 10) notes.push(`${k} round ${r + 1}: started while the machine was ${busy.toFixed(0)} % busy (waited ${WAIT_IDLE} s)`);
         }
-        let pre = await check(k);
+        // many sessions: no check of one cookie and no new sign-in around a
+        // round (a lost session stays lost); the sweeps before and after count
+        let pre = MANY ? { ok: true } : await check(k);
         if (!pre.ok && k !== 'A') {
           // counted as a failure below; sign in again so the round measures
           // the authenticated path rather than redirects
@@ -278,67 +370,84 @@ async function main() {
           }
         }
         const cpu0 = cpuSeconds(srv[k].pid);
-        const rcpu0 = (k === 'C' || k === 'E') ? cpuSeconds(redis.pid) : 0;
+        const rd = USES_REDIS.has(k);
+        const rcpu0 = rd ? cpuSeconds(redis.pid) : 0;
         const redisCmds = async () => Number((await redis.info('stats')).total_commands_processed);
-        const rc0 = (k === 'C' || k === 'E') ? await redisCmds() : 0;
+        const rc0 = rd ? await redisCmds() : 0;
         const m0 = machineTicks();
-        const w = await runWrk({ url: srv[k].url, cookie: cookies[k], seconds: SECONDS, cpus: clientCpus });
+        const w = await runWrk({ url: srv[k].url, cookie: cookies[k], cookieFile: cookieFiles[k], seconds: SECONDS, cpus: clientCpus });
         const m1 = machineTicks();
         const cpu1 = cpuSeconds(srv[k].pid);
-        const rcpu1 = (k === 'C' || k === 'E') ? cpuSeconds(redis.pid) : 0;
+        const rcpu1 = rd ? cpuSeconds(redis.pid) : 0;
         // minus the INFO command of the second reading
-        const rc1 = (k === 'C' || k === 'E') ? await redisCmds() - 1 : 0;
-        const post = await check(k);
+        const rc1 = rd ? await redisCmds() - 1 : 0;
+        const post = MANY ? { ok: true } : await check(k);
         if (!w.ok) {
           notes.push(`${k} round ${r + 1}: wrk failed: ${w.stderr.trim().slice(0, 300)} ${w.text.slice(-300)}`);
-          rounds[k].push({ failed: true, non200: 1 + carried });
+          rounds[k].push({ failed: true, non200: 1 + carried, lost: carriedLost });
           break;
         }
         const j = w.j;
         const rps = j.requests / (j.duration_us / 1e6);
         const sockErr = j.connect + j.read + j.write + j.timeout;
-        let non200 = COUNT_STATUS ? j.non200 : j.status;
+        // lost: the responses of the round that were not a 200
+        const lost = COUNT ? j.non200 : j.status;
+        let non200 = lost;
         if (!pre.ok) non200 += 1;
         if (!post.ok) non200 += 1;
         const avgBytes = j.bytes / Math.max(1, j.requests);
         const rec = {
-          rps, p50: j.p50 / 1000, p99: j.p99 / 1000, non200, sockErr, requests: j.requests,
+          rps, p50: j.p50 / 1000, p99: j.p99 / 1000, non200, lost, redirects: Math.max(0, j.redirects), sockErr, requests: j.requests,
           cpuUs: ((cpu1 - cpu0) * 1e6) / Math.max(1, j.requests),
-          storeCpuUs: (k === 'C' || k === 'E') ? ((rcpu1 - rcpu0) * 1e6) / Math.max(1, j.requests) : NaN,
+          storeCpuUs: rd ? ((rcpu1 - rcpu0) * 1e6) / Math.max(1, j.requests) : NaN,
           clientCpuUs: (w.cpu * 1e6) / Math.max(1, j.requests),
           // Redis commands per request
-          redisPerReq: (k === 'C' || k === 'E') ? (rc1 - rc0) / Math.max(1, j.requests) : NaN,
+          redisPerReq: rd ? (rc1 - rc0) / Math.max(1, j.requests) : NaN,
           // CPU used by anything else on the machine during the round, in
           // CPUs (1.0 = one core busy): machine busy time minus httpd,
           // redis-server and wrk
           foreign: ((m1.busy - m0.busy) / 100 - (cpu1 - cpu0) - (rcpu1 - rcpu0) - (w.cpu || 0)) / (j.duration_us / 1e6),
           avgBytes, pre: pre.ok, post: post.ok, firstBad: j.first_bad,
         };
-        if (Math.abs(avgBytes - expected[k]) / expected[k] > 0.005) {
+        if (Number.isFinite(expected[k]) && Math.abs(avgBytes - expected[k]) / expected[k] > 0.005) {
           notes.push(`${k} round ${r + 1}: mean response ${avgBytes.toFixed(1)} bytes, a 200 is ${expected[k]}: some responses differ`);
         }
         if ((!pre.ok && !pre.renewed) || !post.ok) notes.push(`${k} round ${r + 1}: the cookie check ${pre.ok || pre.renewed ? 'after' : 'before'} the round got ${(pre.ok || pre.renewed ? post : pre).r.status}`);
         if (sockErr) notes.push(`${k} round ${r + 1}: wrk socket errors connect ${j.connect} read ${j.read} write ${j.write} timeout ${j.timeout}`);
         if (rec.foreign > MAX_NOISE && attempt < RETRIES) {
           carried += non200;
+          carriedLost += lost;
+          carriedRedirects += rec.redirects;
           notes.push(`${k} round ${r + 1}: repeated: other processes used ${rec.foreign.toFixed(2)} CPUs during it (${rps.toFixed(0)} req/s)`);
           log(`round ${r + 1}/${ROUNDS} ${k}: ${rps.toFixed(0)} req/s, other processes used ${rec.foreign.toFixed(2)} CPUs: repeating`);
           continue;
         }
         rec.non200 += carried;
+        rec.lost += carriedLost;
+        rec.redirects += carriedRedirects;
         if (rec.foreign > MAX_NOISE) notes.push(`${k} round ${r + 1}: other processes used ${rec.foreign.toFixed(2)} CPUs during the round (noise)`);
         rounds[k].push(rec);
-        log(`round ${r + 1}/${ROUNDS} ${k}: ${rps.toFixed(0)} req/s p50 ${rec.p50.toFixed(2)} ms p99 ${rec.p99.toFixed(2)} ms non-200 ${non200} cpu ${rec.cpuUs.toFixed(1)} us/req${Number.isFinite(rec.storeCpuUs) ? ` redis ${rec.storeCpuUs.toFixed(1)} us/req` : ''} wrk ${rec.clientCpuUs.toFixed(1)} us/req, others ${rec.foreign.toFixed(2)} CPUs`);
+        log(`round ${r + 1}/${ROUNDS} ${k}: ${rps.toFixed(0)} req/s p50 ${rec.p50.toFixed(2)} ms p99 ${rec.p99.toFixed(2)} ms non-200 ${non200}${MANY ? ` lost ${lost}` : ''} cpu ${rec.cpuUs.toFixed(1)} us/req${Number.isFinite(rec.storeCpuUs) ? ` redis ${rec.storeCpuUs.toFixed(1)} us/req` : ''} wrk ${rec.clientCpuUs.toFixed(1)} us/req, others ${rec.foreign.toFixed(2)} CPUs`);
         break;
       }
     }
   }
   const rss1 = Object.fromEntries(wanted.map((k) => [k, childrenRssKiB(srv[k].pid)]));
 
+  // ---- many sessions: each asked once more, in order, after the rounds
+  if (MANY) {
+    for (const k of auth) {
+      const c = await checkSessions(srv[k].url, bulk[k].cookies);
+      afterRounds[k] = c;
+      log(`${SERVERS[k].name}: after the rounds: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''} (${c.seconds.toFixed(1)} s)`);
+    }
+  }
+
   // ---- the table
   const ok = (k) => rounds[k].filter((x) => !x.failed);
   const medRps = Object.fromEntries(wanted.map((k) => [k, median(ok(k).map((x) => x.rps))]));
   const plain = medRps.A;
+  const lostOf = (k) => rounds[k].reduce((a, x) => a + (x.lost || 0), 0);
   const rows = wanted.map((k) => {
     const rs = ok(k);
     const rpsList = rs.map((x) => x.rps);
@@ -349,10 +458,14 @@ async function main() {
       rps: `${fmt(medRps[k])} (${fmt(Math.min(...rpsList))}-${fmt(Math.max(...rpsList))})`,
       p50: fmt(median(rs.map((x) => x.p50)), 2),
       p99: fmt(median(rs.map((x) => x.p99)), 2),
-      non200: String(rounds[k].reduce((a, x) => a + (x.non200 || 0), 0)),
+      // many sessions: the sessions that failed the checks after the
+      // sign-ins and after the rounds count here too (as failed cookie
+      // checks do with one session)
+      non200: String(rounds[k].reduce((a, x) => a + (x.non200 || 0), 0) + (afterSignIn[k]?.bad || 0) + (afterRounds[k]?.bad || 0)),
+      lost: String(lostOf(k)),
       ratio: Number.isFinite(plain) ? fmt(medRps[k] / plain, 2) : '-',
       cpu: fmt(median(rs.map((x) => x.cpuUs)), 1),
-      store: (k === 'C' || k === 'E') ? `${fmt(median(rs.map((x) => x.storeCpuUs)), 1)} (${fmt(median(rs.map((x) => x.redisPerReq)), 2)} cmd/req)` : '-',
+      store: USES_REDIS.has(k) ? `${fmt(median(rs.map((x) => x.storeCpuUs)), 1)} (${fmt(median(rs.map((x) => x.redisPerReq)), 2)} cmd/req)` : '-',
       login: lg ? fmt(median(lg.map((r) => r.ms)), 1) : '-',
       callback: lg ? fmt(median(lg.map((r) => r.callbackMs)), 1) : '-',
       rss: `${(rss0[k] / 1024).toFixed(1)} -> ${(rss1[k] / 1024).toFixed(1)}`,
@@ -360,10 +473,10 @@ async function main() {
       foreign: fmt(Math.max(...rs.map((x) => x.foreign)), 2),
     };
   });
-  const head = ['server', 'req/s median (min-max)', 'p50 ms', 'p99 ms', 'non-200', 'ratio to plain',
+  const head = ['server', 'req/s median (min-max)', 'p50 ms', 'p99 ms', 'non-200', 'lost', 'ratio to plain',
     'CPU us/request', 'redis CPU us/request (commands/request)', 'login median ms', 'callback median ms', 'workers RSS MiB',
     'wrk CPU us/request', 'other load (CPUs, max)'];
-  const keys = ['server', 'rps', 'p50', 'p99', 'non200', 'ratio', 'cpu', 'store', 'login', 'callback', 'rss', 'client', 'foreign'];
+  const keys = ['server', 'rps', 'p50', 'p99', 'non200', 'lost', 'ratio', 'cpu', 'store', 'login', 'callback', 'rss', 'client', 'foreign'];
   const table = [
     `| ${head.join(' | ')} |`,
     `|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
@@ -375,17 +488,51 @@ async function main() {
   const tgt = (label, v, min) => {
     if (Number.isFinite(v)) targets.push(`- ${label}: ${v.toFixed(2)} (target >= ${min}) ${v >= min ? 'MET' : 'NOT MET'}`);
   };
-  tgt('B/A mod_fedauth shm vs plain', ratio('B', 'A'), 0.95);
-  tgt('B/D mod_fedauth shm vs mod_auth_openidc shm', ratio('B', 'D'), 1.3);
-  tgt('C/A mod_fedauth redis vs plain', ratio('C', 'A'), 0.85);
-  tgt('C/E mod_fedauth redis vs mod_auth_openidc redis', ratio('C', 'E'), 2);
-  if (logins.B && logins.D) {
+  const sessionLines = [];
+  if (MANY) {
+    // issue 15: many sessions
+    tgt('B/A mod_fedauth shm vs plain', ratio('B', 'A'), 0.9);
+    tgt('C/A mod_fedauth redis vs plain', ratio('C', 'A'), 0.8);
+    tgt('C/E mod_fedauth redis vs mod_auth_openidc redis', ratio('C', 'E'), 5);
+    tgt('F/E mod_fedauth redis without local copy vs mod_auth_openidc redis', ratio('F', 'E'), 4);
+    for (const k of ['B', 'C', 'F'].filter((x) => rounds[x])) {
+      const l = lostOf(k);
+      const s1 = afterSignIn[k]?.bad || 0;
+      const s2 = afterRounds[k]?.bad || 0;
+      targets.push(`- ${k} lost: ${l} responses in the rounds, ${s1} sessions after sign-in, ${s2} after the rounds (target 0 lost) ${l + s1 + s2 === 0 ? 'MET' : 'NOT MET'}`);
+    }
+    for (const [label, m] of [['after sign-in', afterSignIn], ['after the rounds', afterRounds]]) {
+      sessionLines.push(`${label} (each session asked once, in the order of the sign-ins):`);
+      for (const k of auth) {
+        const c = m[k];
+        if (c) sessionLines.push(`- ${SERVERS[k].name}: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''}`);
+      }
+    }
+    sessionLines.push(`sign-in of ${SESSIONS} sessions per server (${DISTINCT ? 'each of its own user' : 'all of one user'}, ${LOGIN_CONC} at a time):`);
+    for (const k of auth) {
+      const r = bulk[k];
+      sessionLines.push(`- ${SERVERS[k].name}: ${fmt(r.seconds, 1)} s, ${fmt(r.perSecond, 1)}/s, login median ${fmt(r.loginMs, 1)} ms, callback median ${fmt(r.callbackMs, 1)} ms, ${r.failed} failed`);
+    }
+    for (const k of wanted) {
+      const lost = lostOf(k);
+      const redir = rounds[k].reduce((a, x) => a + (x.redirects || 0), 0);
+      if (lost) notes.push(`${k}: ${lost} responses not 200 in the rounds, ${redir} of them redirects (first status ${rounds[k].find((x) => x.firstBad)?.firstBad || '?'})`);
+    }
+  } else {
+    tgt('B/A mod_fedauth shm vs plain', ratio('B', 'A'), 0.95);
+    tgt('B/D mod_fedauth shm vs mod_auth_openidc shm', ratio('B', 'D'), 1.3);
+    tgt('C/A mod_fedauth redis vs plain', ratio('C', 'A'), 0.85);
+    tgt('C/E mod_fedauth redis vs mod_auth_openidc redis', ratio('C', 'E'), 2);
+  }
+  if (!MANY && logins.B && logins.D) {
     const b = median(logins.B.map((r) => r.callbackMs));
     const d = median(logins.D.map((r) => r.callbackMs));
     targets.push(`- login callback (token request, verification, session write) B ${b.toFixed(1)} ms vs D ${d.toFixed(1)} ms (target B <= D) ${b <= d ? 'MET' : 'NOT MET'}`);
   }
 
-  const wrkCmd = `${clientCpus ? `taskset -c ${clientCpus} ` : ''}wrk -t${THREADS} -c${CONNS} -d${SECONDS}s --latency -s t/bench/report.lua -H 'Cookie: <session cookie>' http://127.0.0.1:<port>${FILE_PATH}`;
+  const wrkCmd = MANY
+    ? `BENCH_COOKIES=<file of the ${SESSIONS} cookies> BENCH_THREADS=${THREADS} ${clientCpus ? `taskset -c ${clientCpus} ` : ''}wrk -t${THREADS} -c${CONNS} -d${SECONDS}s --latency -s t/bench/report.lua http://127.0.0.1:<port>${FILE_PATH}`
+    : `${clientCpus ? `taskset -c ${clientCpus} ` : ''}wrk -t${THREADS} -c${CONNS} -d${SECONDS}s --latency -s t/bench/report.lua -H 'Cookie: <session cookie>' http://127.0.0.1:<port>${FILE_PATH}`;
   let cpuModel = '';
   try { cpuModel = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] || ''; } catch { /* none */ }
   const version = (cmd, args) => {
@@ -403,11 +550,11 @@ async function main() {
 
 ${new Date().toISOString()}, ${os.hostname()}: ${ncpu} CPUs (${cpuModel}), ${os.type()} ${os.release()},
 ${version(APACHE, ['-v'])}, mod_auth_openidc ${dpkgV('libapache2-mod-auth-openidc')}, ${version('wrk', ['-v'])},
-mod_fedauth ${modulePath()} (${fs.statSync(modulePath(), { throwIfNoEntry: false })?.mtime.toISOString() || 'missing'}).
+mod_fedauth ${modulePath()} (${moduleId()}).
 
 Command: \`${COMMAND}\`
 
-Each round: \`${wrkCmd}\`${COUNT_STATUS ? ' (the script counts every status but 200, redirects included)' : ''};
+Each round: \`${wrkCmd}\`${COUNT ? ' (the script counts every status but 200, redirects included)' : ''};
 ${ROUNDS} round(s) of ${SECONDS} s per server, interleaved ${wanted.join(' ')} ${wanted.join(' ')} ...; ${WARMUP ? `${WARMUP} s warm-up per server first; ` : ''}${o.pin ? `httpd pinned to CPU ${serverCpus}, wrk to CPU ${clientCpus}; ` : 'httpd and wrk share the CPUs; '}
 MPM event ${Object.entries(MPM).map(([k, v]) => `${k} ${v}`).join(', ')}, KeepAlive On, MaxKeepAliveRequests 0, LogLevel warn, no access log,
 ${o.mutex === 'default' ? "APR's default mutex (pthread; as Debian's apache2.conf)" : `\`Mutex ${o.mutex}${o.mutex === 'file' ? ':<dir>' : ''} default\``};
@@ -418,17 +565,18 @@ callback request alone (token request, ID token verification, session write: the
 Workers RSS: sum of the httpd children's VmRSS after the warm-up and after the last round. wrk CPU: the client's own
 CPU per request. Other load: CPU used during a round by anything but httpd, redis-server and wrk (1.00 = one core);
 a round with more than ${MAX_NOISE} is run again (up to ${RETRIES} times; the non-200 of every attempt count).
-
+Lost: the responses of the rounds that were not a 200 (a redirect to the IdP: the session was lost).
+${MANY ? `${manyText()}\n` : ''}
 ${table}
-
-Targets (issue 8, ratios of median req/s):
+${sessionLines.length ? `\n${sessionLines.join('\n')}\n` : ''}
+Targets (${MANY ? `issue 15, ${SESSIONS} sessions` : 'issue 8'}; ratios of median req/s):
 ${targets.join('\n') || '- (need A, B, C, D, E)'}
 ${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
 
   fs.mkdirSync(path.dirname(o.out || path.join(OUT_DIR, 'results.md')), { recursive: true });
-  const outFile = o.out || path.join(OUT_DIR, SMOKE ? 'smoke.md' : 'results.md');
+  const outFile = o.out || path.join(OUT_DIR, SMOKE ? 'smoke.md' : (MANY ? `results-sessions-${SESSIONS}${DISTINCT ? '-distinct' : ''}.md` : 'results.md'));
   fs.writeFileSync(outFile, md);
-  process.stdout.write(`\n${table}\n\n${targets.join('\n')}\n${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\ncommand: ${COMMAND}\nwrk:     ${wrkCmd}\nwritten: ${path.relative(process.cwd(), outFile)}\n`);
+  process.stdout.write(`\n${table}\n${sessionLines.length ? `\n${sessionLines.join('\n')}\n` : ''}\n${targets.join('\n')}\n${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\ncommand: ${COMMAND}\nwrk:     ${wrkCmd}\nwritten: ${path.relative(process.cwd(), outFile)}\n`);
 
   if (SMOKE) {
     const b = rounds.B || [];
@@ -453,5 +601,6 @@ try {
     await bench.stop();
     bench.cleanup();
   }
+  if (cookieDir) removeDir(cookieDir);
 }
 process.exit(code);

@@ -154,11 +154,13 @@ export function plainConf() {
   return { loadLines: '', serverConf: '', locationConf: '    Require all granted' };
 }
 
-export function fedauthConf({ issuer, client, secret, store }) {
+/** more: further server-wide directives (lifetimes, local copy, ...). */
+export function fedauthConf({ issuer, client, secret, store, more = '' }) {
   return {
     loadLines: `LoadModule fedauth_module "${modulePath()}"`,
     serverConf: `FedAuthSecret "${secret}"
 ${store ? `FedAuthSessionStore ${store}` : ''}
+${more}
 <FedAuthProvider bench>
     Issuer        ${issuer}
     ClientID      ${client.client_id}
@@ -169,7 +171,14 @@ ${store ? `FedAuthSessionStore ${store}` : ''}
   };
 }
 
-export function openidcConf({ issuer, client, base, passphrase, cache, redisPort }) {
+/**
+ * idle, maxAge: session lifetimes (s); shmMax, shmEntrySizeMax: the shm
+ * cache's OIDCCacheShmMax and OIDCCacheShmEntrySizeMax (default: the
+ * module's, 500 slots of 16913 bytes).
+ */
+export function openidcConf({
+  issuer, client, base, passphrase, cache, redisPort, idle = 3600, maxAge = 28800, shmMax, shmEntrySizeMax,
+}) {
   return {
     loadLines: `LoadModule auth_openidc_module "${OIDC_MODULE}"`,
     serverConf: `OIDCProviderMetadataURL ${issuer}/.well-known/openid-configuration
@@ -182,10 +191,13 @@ OIDCPKCEMethod S256
 OIDCSessionType server-cache
 # the same session lifetimes as mod_fedauth's defaults (FedAuthSessionIdleTimeout
 # 3600, FedAuthSessionMaxAge 28800); mod_auth_openidc's idle default is 300 s
-OIDCSessionInactivityTimeout 3600
-OIDCSessionMaxDuration 28800
+# (longer with many sessions: t/bench/setup.mjs)
+OIDCSessionInactivityTimeout ${idle}
+OIDCSessionMaxDuration ${maxAge}
 OIDCCacheType ${cache}
-${cache === 'redis' ? `OIDCRedisCacheServer 127.0.0.1:${redisPort}` : ''}`,
+${cache === 'redis' ? `OIDCRedisCacheServer 127.0.0.1:${redisPort}` : ''}
+${cache === 'shm' && shmMax ? `OIDCCacheShmMax ${shmMax}` : ''}
+${cache === 'shm' && shmEntrySizeMax ? `OIDCCacheShmEntrySizeMax ${shmEntrySizeMax}` : ''}`,
     locationConf: '    AuthType openid-connect\n    Require valid-user',
   };
 }
