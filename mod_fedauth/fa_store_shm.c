@@ -303,7 +303,8 @@ static void remove_entry(shm_t *m, uint32_t i, uint32_t prev)
     if (e->kind == 1) {
         hd->sessions--;
     }
-    for (n = e->nblk; n > 0 && valid(m, b); n--) {
+    for (n = e->nblk < m->nblocks ? e->nblk : m->nblocks;
+         n > 0 && valid(m, b); n--) {
         next = m->links[b];
         m->links[b] = hd->free_head;
         hd->free_head = b;
@@ -493,6 +494,18 @@ static void notify(shm_t *m, fa_shm_event_t ev, const fa_shm_stats_t *st)
     }
 }
 
+/* 1 when the header's own numbers are possible (checked at each lock, a
+ * few comparisons): what the rest of the code takes for granted. */
+static int header_sane(const shm_t *m)
+{
+    const hdr_t *hd = m->hdr;
+
+    return hd->hwm <= m->nblocks && hd->free_count <= hd->hwm
+           && hd->entries <= hd->hwm && hd->sessions <= hd->entries
+           && (hd->lru_head == 0 || valid(m, hd->lru_head))
+           && (hd->lru_tail == 0 || valid(m, hd->lru_tail));
+}
+
 static apr_status_t lock(shm_t *m)
 {
     fa_shm_stats_t st;
@@ -506,6 +519,9 @@ static apr_status_t lock(shm_t *m)
         pthread_mutex_unlock(&m->hdr->lock);
         notify(m, FA_SHM_RESET, &st);
         rc = pthread_mutex_lock(&m->hdr->lock);
+    }
+    if (rc == 0 && !header_sane(m)) {
+        reset_locked(m);          /* reported after the next write */
     }
     return rc == 0 ? APR_SUCCESS : APR_FROM_OS_ERROR(rc);
 }

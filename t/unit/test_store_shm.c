@@ -323,6 +323,64 @@ START_TEST(death_while_holding_the_lock)
 }
 END_TEST
 
+/* Whatever the segment holds past its header (another program wrote into
+ * the file, a bug), operations stay inside the mapping and the store
+ * recovers. Run under AddressSanitizer in CI. */
+START_TEST(damaged_segment_never_crashes)
+{
+    fa_store_t *st = open_store(pool, "damaged", 1 << 20, NULL);
+    const char *path = apr_pstrcat(pool, dir, "/damaged", NULL);
+    apr_array_header_t *d;
+    unsigned int seed = 12345;
+    char *v;
+    apr_size_t len;
+    FILE *f;
+    int i, round;
+
+    memset(record, 'd', sizeof(record));
+    for (round = 0; round < 3; round++) {
+        for (i = 0; i < 300; i++) {
+            st->put(st, skey(pool, i), record, (apr_size_t)(i * 4),
+                    fa_now_sec() + 60, pool);
+        }
+        f = fopen(path, "r+");
+        ck_assert_ptr_nonnull(f);
+        fseek(f, 4096 + round * 1000, SEEK_SET);
+        for (i = 0; i < (1 << 20) - 8192; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* mostly small numbers, as offsets and lengths would be */
+            fputc(round == 1 ? (int)((seed >> 16) & 0x03)
+                             : (int)((seed >> 16) & 0xff), f);
+        }
+        fclose(f);
+        for (i = 0; i < 3000; i++) {
+            const char *k = skey(pool, i % 400);
+            switch (i % 5) {
+            case 0:
+                st->put(st, k, record, (apr_size_t)(i % 1400),
+                        fa_now_sec() + 60, pool);
+                break;
+            case 1:
+            case 2:
+                st->get(st, k, pool, &v, &len);
+                break;
+            case 3:
+                st->index_add(st, "i:x", k, fa_now_sec() + 60, 20, pool, &d);
+                break;
+            default:
+                st->del(st, k, pool);
+            }
+        }
+        ck_assert_int_eq(st->put(st, "s:end", "ok", 2, fa_now_sec() + 60,
+                                 pool), APR_SUCCESS);
+        ck_assert_int_eq(st->get(st, "s:end", pool, &v, &len), APR_SUCCESS);
+        ck_assert_str_eq(v, "ok");
+    }
+    /* the damage was seen (and said), not silently worked on */
+    ck_assert_int_ge(reports[FA_SHM_RESET], 1);
+}
+END_TEST
+
 Suite *suite_store_shm(void)
 {
     Suite *s = suite_create("store_shm");
@@ -337,6 +395,7 @@ Suite *suite_store_shm(void)
     tcase_add_test(tc, file_found_again_or_replaced);
     tcase_add_test(tc, several_processes);
     tcase_add_test(tc, death_while_holding_the_lock);
+    tcase_add_test(tc, damaged_segment_never_crashes);
     suite_add_tcase(s, tc);
     return s;
 }
