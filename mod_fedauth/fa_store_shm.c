@@ -10,10 +10,14 @@
  * blocks are chained through links[] as well, and blocks from hwm on were
  * never used: their pages are not touched until the store needs them.
  *
- * Every entry is on one list in order of use, the most recently read or
- * written at the head. A write that needs room takes it from the tail:
- * the entry that has been idle longest goes first, whatever it is, and
- * expired entries (idle longest by nature) are simply the first to go.
+ * Every entry is on a list in order of use, the most recently read or
+ * written at the head: one list for login state, one for the rest. A write
+ * that needs room takes it from the tails: the entry idle longest goes
+ * first, whatever it is, and expired entries (idle longest by nature) are
+ * simply the first to go. Login state, which anyone can make the store
+ * hold by starting sign-ins, may take at most a quarter of the blocks:
+ * past that, a new one takes the room of the oldest login state, so a
+ * flood of sign-in starts cannot push out a single session.
  *
  * One robust, process-shared mutex in the header guards all of it except
  * the change counters, which are atomics read without it (fa_store_t's
@@ -37,12 +41,16 @@
 #include "fa_util.h"
 
 #define MAGIC "FASTORE"
-#define LAYOUT 1                  /* bump whenever the segment changes */
+#define LAYOUT 2                  /* bump whenever the segment changes */
 #define KEY_MAX 64
 #define ENTRY_MAX (64 * 1024)     /* an index of FA_STORE_INDEX_MAX keys */
 #define REPORT_EVERY 60           /* seconds between reports of a kind */
 #define HIGH_PERCENT 90
 #define SWEEP_MAX 64              /* expired entries removed per write */
+#define LOGIN_SHARE 4             /* login state: at most 1/4 of blocks */
+
+enum { KIND_OTHER = 0, KIND_SESSION = 1, KIND_LOGIN = 2 };
+#define LIST_OF(kind) ((kind) == KIND_LOGIN)
 
 typedef struct ent_t {
     uint32_t hash;
@@ -51,7 +59,7 @@ typedef struct ent_t {
     uint32_t vlen;
     uint32_t nblk;                /* blocks of the chain */
     uint16_t klen;
-    uint16_t kind;                /* 1: a session ("s:" key) */
+    uint16_t kind;                /* KIND_*: by the key's "s:" or "l:" */
     uint32_t pad;
     int64_t expires;              /* seconds since the epoch */
     int64_t atime;                /* last read or write */
@@ -67,8 +75,9 @@ typedef struct hdr_t {
     pthread_mutex_t lock;
     /* under the lock */
     uint32_t free_head, free_count, hwm;
-    uint32_t lru_head, lru_tail;
+    uint32_t lru_head[2], lru_tail[2];    /* the rest; login state */
     uint32_t entries, sessions;
+    uint32_t login_blocks;
     uint64_t evicted, expired, resets;
     uint64_t evicted_reported;    /* evicted at the last FA_SHM_FULL */
     uint64_t resets_reported;     /* resets at the last FA_SHM_RESET */
@@ -221,18 +230,19 @@ static void lru_unlink(shm_t *m, uint32_t i)
 {
     hdr_t *hd = m->hdr;
     ent_t *e = ent(m, i);
+    int l = LIST_OF(e->kind);
 
     if (valid(m, e->lprev)) {
         ent(m, e->lprev)->lnext = e->lnext;
     }
     else {
-        hd->lru_head = e->lnext;
+        hd->lru_head[l] = e->lnext;
     }
     if (valid(m, e->lnext)) {
         ent(m, e->lnext)->lprev = e->lprev;
     }
     else {
-        hd->lru_tail = e->lprev;
+        hd->lru_tail[l] = e->lprev;
     }
     e->lprev = e->lnext = 0;
 }
@@ -241,15 +251,16 @@ static void lru_push(shm_t *m, uint32_t i)
 {
     hdr_t *hd = m->hdr;
     ent_t *e = ent(m, i);
+    int l = LIST_OF(e->kind);
 
     e->lprev = 0;
-    e->lnext = valid(m, hd->lru_head) ? hd->lru_head : 0;
+    e->lnext = valid(m, hd->lru_head[l]) ? hd->lru_head[l] : 0;
     if (e->lnext) {
         ent(m, e->lnext)->lprev = i;
     }
-    hd->lru_head = i;
-    if (!valid(m, hd->lru_tail)) {
-        hd->lru_tail = i;
+    hd->lru_head[l] = i;
+    if (!valid(m, hd->lru_tail[l])) {
+        hd->lru_tail[l] = i;
     }
 }
 
@@ -300,8 +311,11 @@ static void remove_entry(shm_t *m, uint32_t i, uint32_t prev)
     lru_unlink(m, i);
     gen_bump(m, e->hash);
     hd->entries--;
-    if (e->kind == 1) {
+    if (e->kind == KIND_SESSION) {
         hd->sessions--;
+    }
+    else if (e->kind == KIND_LOGIN && hd->login_blocks >= e->nblk) {
+        hd->login_blocks -= e->nblk;
     }
     for (n = e->nblk < m->nblocks ? e->nblk : m->nblocks;
          n > 0 && valid(m, b); n--) {
@@ -339,19 +353,43 @@ static uint32_t free_blocks(const shm_t *m)
     return m->hdr->free_count + (m->nblocks - m->hdr->hwm);
 }
 
-/* Makes room for n blocks: expired entries and then the least recently
- * used leave from the tail. 0 when even an empty store has no room. */
-static int make_room(shm_t *m, uint32_t n, apr_int64_t now)
+/* The tail entry to go next: of the login list when login state is over
+ * its share (or would be with need more blocks of it), else the one of
+ * the two tails that has been idle longer. */
+static uint32_t next_victim(const shm_t *m, uint32_t login_need)
+{
+    const hdr_t *hd = m->hdr;
+    uint32_t a = hd->lru_tail[0], b = hd->lru_tail[1];
+
+    if (login_need && hd->login_blocks + login_need
+                      > m->nblocks / LOGIN_SHARE && valid(m, b)) {
+        return b;
+    }
+    if (!valid(m, a)) {
+        return b;
+    }
+    if (!valid(m, b)) {
+        return a;
+    }
+    return ent(m, b)->atime < ent(m, a)->atime ? b : a;
+}
+
+/* Makes room for n blocks of an entry of kind: expired entries and then
+ * the least recently used leave from the tails. 0 when even an empty
+ * store has no room. */
+static int make_room(shm_t *m, uint32_t n, int kind, apr_int64_t now)
 {
     hdr_t *hd = m->hdr;
-    uint32_t i, guard = 0;
+    uint32_t i, guard = 0, login_need = kind == KIND_LOGIN ? n : 0;
     ent_t *e;
 
-    if (n > m->nblocks) {
+    if (n > m->nblocks || login_need > m->nblocks / LOGIN_SHARE) {
         return 0;
     }
-    while (free_blocks(m) < n) {
-        i = hd->lru_tail;
+    while (free_blocks(m) < n
+           || (login_need && hd->login_blocks + login_need
+                             > m->nblocks / LOGIN_SHARE)) {
+        i = next_victim(m, login_need);
         if (!valid(m, i) || ++guard > m->nblocks) {
             reset_locked(m);
             return free_blocks(m) >= n;
@@ -397,9 +435,12 @@ static apr_status_t put_locked(shm_t *m, const char *key, apr_size_t klen,
     hdr_t *hd = m->hdr;
     uint32_t n = (uint32_t)blocks_for(klen + vlen), first, b, prev = 0, k;
     uint32_t *bucket = &m->buckets[h & (m->nbuckets - 1)];
+    int kind = klen < 2 || key[1] != ':' ? KIND_OTHER
+               : key[0] == 's' ? KIND_SESSION
+               : key[0] == 'l' ? KIND_LOGIN : KIND_OTHER;
     ent_t *e;
 
-    if (!make_room(m, n, now)) {
+    if (!make_room(m, n, kind, now)) {
         return APR_ENOSPC;
     }
     first = 0;
@@ -424,7 +465,7 @@ static apr_status_t put_locked(shm_t *m, const char *key, apr_size_t klen,
     e->klen = (uint16_t)klen;
     e->vlen = (uint32_t)vlen;
     e->nblk = n;
-    e->kind = klen >= 2 && key[0] == 's' && key[1] == ':';
+    e->kind = (uint16_t)kind;
     e->expires = expires_at;
     e->atime = now;
     chain_io(m, first, 0, NULL, (const unsigned char *)key, klen);
@@ -433,8 +474,11 @@ static apr_status_t put_locked(shm_t *m, const char *key, apr_size_t klen,
     *bucket = first;
     lru_push(m, first);
     hd->entries++;
-    if (e->kind == 1) {
+    if (kind == KIND_SESSION) {
         hd->sessions++;
+    }
+    else if (kind == KIND_LOGIN) {
+        hd->login_blocks += n;
     }
     gen_bump(m, h);
     return APR_SUCCESS;
@@ -465,8 +509,8 @@ static void reset_locked(shm_t *m)
         __atomic_add_fetch(&m->gen[i], 1, __ATOMIC_RELEASE);
     }
     hd->free_head = hd->free_count = hd->hwm = 0;
-    hd->lru_head = hd->lru_tail = 0;
-    hd->entries = hd->sessions = 0;
+    hd->lru_head[0] = hd->lru_tail[0] = hd->lru_head[1] = hd->lru_tail[1] = 0;
+    hd->entries = hd->sessions = hd->login_blocks = 0;
     hd->resets++;
 }
 
@@ -502,8 +546,11 @@ static int header_sane(const shm_t *m)
 
     return hd->hwm <= m->nblocks && hd->free_count <= hd->hwm
            && hd->entries <= hd->hwm && hd->sessions <= hd->entries
-           && (hd->lru_head == 0 || valid(m, hd->lru_head))
-           && (hd->lru_tail == 0 || valid(m, hd->lru_tail));
+           && hd->login_blocks <= hd->hwm
+           && (hd->lru_head[0] == 0 || valid(m, hd->lru_head[0]))
+           && (hd->lru_tail[0] == 0 || valid(m, hd->lru_tail[0]))
+           && (hd->lru_head[1] == 0 || valid(m, hd->lru_head[1]))
+           && (hd->lru_tail[1] == 0 || valid(m, hd->lru_tail[1]));
 }
 
 static apr_status_t lock(shm_t *m)
@@ -551,9 +598,12 @@ static int report_due(shm_t *m, apr_int64_t now, fa_shm_stats_t *st)
         return 0;
     }
     for (n = 0; n < SWEEP_MAX; n++) {
-        i = hd->lru_tail;
+        i = hd->lru_tail[n & 1];
         if (!valid(m, i) || ent(m, i)->expires > now) {
-            break;
+            i = hd->lru_tail[!(n & 1)];
+            if (!valid(m, i) || ent(m, i)->expires > now) {
+                break;
+            }
         }
         hd->expired++;
         remove_by_index(m, i);
@@ -625,7 +675,7 @@ static uint32_t lookup(shm_t *m, const char *key, apr_size_t klen,
     }
     if (use) {
         e->atime = now;
-        if (m->hdr->lru_head != i) {
+        if (m->hdr->lru_head[LIST_OF(e->kind)] != i) {
             lru_unlink(m, i);
             lru_push(m, i);
         }

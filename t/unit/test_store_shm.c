@@ -160,6 +160,52 @@ START_TEST(least_recently_used_go_first)
 }
 END_TEST
 
+/* A flood of sign-in starts (login state, which anyone can cause) takes
+ * at most a quarter of the store and never the room of a session. */
+START_TEST(login_state_flood_keeps_sessions)
+{
+    fa_store_t *st = open_store(pool, NULL, 1 << 20, NULL);
+    apr_uint32_t cap = fa_store_shm_capacity(st, 24, sizeof(record));
+    apr_uint32_t sessions = cap * 7 / 10, i, lost = 0, logins = 0, per;
+    fa_shm_stats_t s;
+    char state[200];
+    char *v;
+    apr_size_t len;
+
+    memset(record, 's', sizeof(record));
+    memset(state, 'l', sizeof(state));
+    for (i = 0; i < sessions; i++) {
+        st->put(st, skey(pool, (int)i), record, sizeof(record),
+                fa_now_sec() + 600, pool);
+    }
+    for (i = 0; i < 20000; i++) {
+        ck_assert_int_eq(st->put(st, apr_psprintf(pool, "l:%030u", i), state,
+                                 sizeof(state), fa_now_sec() + 600, pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < sessions; i++) {
+        lost += !has(st, skey(pool, (int)i));
+    }
+    ck_assert_uint_eq(lost, 0);
+    for (i = 0; i < 20000; i++) {
+        logins += st->get(st, apr_psprintf(pool, "l:%030u", i), pool, &v,
+                          &len) == APR_SUCCESS;
+    }
+    fa_store_shm_stats(st, &s);
+    /* a quarter of the blocks; the newest kept */
+    per = (apr_uint32_t)(fa_store_shm_entry_bytes(32, sizeof(state))
+                         / (FA_SHM_BLOCK + 4));
+    ck_assert_uint_eq(per, 3);
+    ck_assert_uint_le(logins, s.blocks / 4 / per);
+    ck_assert_uint_ge(logins, s.blocks / 4 / per - 1);
+    ck_assert_int_eq(st->get(st, "l:000000000000000000000000019999", pool,
+                             &v, &len), APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "l:000000000000000000000000000000", pool,
+                             &v, &len), APR_NOTFOUND);
+    ck_assert_uint_eq(s.sessions, sessions);
+}
+END_TEST
+
 START_TEST(expiry_and_limits)
 {
     fa_store_t *st = open_store(pool, NULL, 1 << 20, NULL);
@@ -391,6 +437,7 @@ Suite *suite_store_shm(void)
     tcase_add_test(tc, contract_anonymous_and_file);
     tcase_add_test(tc, capacity_is_what_it_says);
     tcase_add_test(tc, least_recently_used_go_first);
+    tcase_add_test(tc, login_state_flood_keeps_sessions);
     tcase_add_test(tc, expiry_and_limits);
     tcase_add_test(tc, file_found_again_or_replaced);
     tcase_add_test(tc, several_processes);
