@@ -47,12 +47,20 @@ struct fa_store_t {
     apr_status_t (*index_take)(fa_store_t *st, const char *key,
                                apr_pool_t *p, apr_array_header_t **members);
     /* Optional (NULL when the store cannot tell): a number that changes
-     * whenever the value at key is written or deleted, by any process.
-     * Read before a get, it says later whether a copy of what the get
-     * returned is still what the store holds, with no trip to the store.
-     * Different keys may share a number (a change to one then only costs
-     * the other a fresh read). */
+     * whenever the value at key is written or deleted, by any process or
+     * host. Read before a get, it says later whether a copy of what the
+     * get returned is still what the store holds, with no trip to the
+     * store. Different keys may share a number (a change to one then only
+     * costs the other a fresh read). 0 means it cannot tell right now
+     * (Redis without its invalidation listener): a copy is then only good
+     * for a short, fixed time. */
     apr_uint32_t (*version)(fa_store_t *st, const char *key);
+    /* How long (ms) a process may keep a copy by default while version
+     * vouches for it. */
+    int copy_ms;
+    /* Optional: run in each process that will use the store (after the
+     * fork), e.g. to start a thread. */
+    apr_status_t (*child_init)(fa_store_t *st, apr_pool_t *p);
     void *baton;
 };
 
@@ -130,6 +138,7 @@ typedef struct fa_redis_conf_t {
     int db;                       /* SELECT, 0 by default */
     const char *prefix;           /* key prefix, "fedauth:" by default */
     int timeout_ms;               /* connect and each command */
+    int track;                    /* client-side caching (see below) */
 } fa_redis_conf_t;
 
 /* Parses redis://[user:password@]host[:port][/db] or
@@ -147,5 +156,11 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
  * again and again). p must live as long as the store. Thread-safe. */
 apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
                                    fa_store_t **pst);
+/* Client-side caching: after child_init, a thread of each process keeps a
+ * connection subscribed to Redis's invalidation messages (CLIENT TRACKING,
+ * Redis 6 or later), and version() vouches for a copy until Redis says its
+ * key changed. While that connection is down, or where Redis refuses
+ * tracking (an older server, an ACL without CLIENT), version() is 0. */
+#define FA_REDIS_COPY_MS 60000
 
 #endif

@@ -6,12 +6,22 @@
  * and the operation is tried once more on a new connection: after a Redis
  * restart or a fail-over the first use of an old connection fails, the
  * retry does not. Commands are sent as argument vectors (binary-safe);
- * nothing from outside is ever formatted into a command. */
+ * nothing from outside is ever formatted into a command.
+ *
+ * Client-side caching: each process runs a listener thread with one
+ * connection subscribed to __redis__:invalidate; every pooled connection
+ * turns CLIENT TRACKING on with its messages redirected to the listener,
+ * so Redis names every key this process read once it changes (by anyone,
+ * on any host). The listener bumps a counter per key slot; version() is
+ * that counter (and the listener's epoch), or 0 while the listener is
+ * down or Redis refuses tracking: a copy is then trusted only briefly. */
+#include <poll.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 #include <hiredis.h>
 #include "fa_store.h"
 #include "fa_log.h"
@@ -22,10 +32,21 @@
  * traffic: an old master stays writable for a while after a fail-over, so
  * waiting for an error is not enough. */
 #define SENTINEL_CHECK_MS 1000
+#define TRACK_SLOTS 65536          /* a power of two */
+#define LISTEN_POLL_MS 200
+/* The listener PINGs this often and gives up on a connection that has
+ * said nothing for LISTEN_SILENT_MS: a connection that died without a
+ * word (a cut network) cannot hide lost invalidations for longer. */
+#define LISTEN_PING_MS 1000
+#define LISTEN_SILENT_MS 3000
+#define INVALIDATE_CHANNEL "__redis__:invalidate"
+
+enum { TRACK_OFF = 0, TRACK_DOWN, TRACK_UP, TRACK_REFUSED };
 
 typedef struct conn_t {
     redisContext *c;
     unsigned int generation;      /* of the master it talks to */
+    unsigned int track_epoch;     /* tracking redirected for it, or 0 */
     struct conn_t *next;
 } conn_t;
 
@@ -40,6 +61,13 @@ typedef struct redis_t {
     apr_int64_t checked_ms;       /* Sentinel: last look-up */
     int checking;                 /* a thread is looking up */
     apr_int64_t down_until_ms;    /* no new connects before this */
+    /* client-side caching; the atomics are read without the lock */
+    int track_state;              /* TRACK_*, atomic */
+    unsigned int track_epoch;     /* + 1 at each listener up or down, atomic */
+    apr_int64_t track_id;         /* the listener's CLIENT ID */
+    apr_uint32_t *track_gen;      /* TRACK_SLOTS counters, atomic */
+    apr_thread_t *listener;
+    int stopping;                 /* atomic */
 } redis_t;
 
 static fa_store_t *store_new(apr_pool_t *p, redis_t *rs);
@@ -372,6 +400,7 @@ static conn_t *conn_open(redis_t *rs, fa_err_t *err)
     }
     conn->c = c;
     conn->next = NULL;
+    conn->track_epoch = 0;
     apr_thread_mutex_lock(rs->lock);
     conn->generation = rs->generation;
     apr_thread_mutex_unlock(rs->lock);
@@ -443,6 +472,8 @@ static void sentinel_recheck(redis_t *rs)
     }
 }
 
+static void track_register(redis_t *rs, conn_t *conn);
+
 /* An idle connection, or a new one; *reused says which. */
 static conn_t *acquire(redis_t *rs, int *reused, fa_err_t *err)
 {
@@ -461,17 +492,18 @@ static conn_t *acquire(redis_t *rs, int *reused, fa_err_t *err)
     down_until = rs->down_until_ms;
     apr_thread_mutex_unlock(rs->lock);
     *reused = conn != NULL;
-    if (conn) {
-        return conn;
+    if (!conn) {
+        if (now_ms() < down_until) {
+            fa_err_set(err, "store_unavailable", "redis was unreachable a "
+                       "moment ago; not trying again yet");
+            return NULL;
+        }
+        if (!(conn = conn_open(rs, err))) {
+            mark_down(rs, 1);
+            return NULL;
+        }
     }
-    if (now_ms() < down_until) {
-        fa_err_set(err, "store_unavailable", "redis was unreachable a "
-                   "moment ago; not trying again yet");
-        return NULL;
-    }
-    if (!(conn = conn_open(rs, err))) {
-        mark_down(rs, 1);
-    }
+    track_register(rs, conn);
     return conn;
 }
 
@@ -554,6 +586,299 @@ static apr_status_t command(redis_t *rs, int argc, const char **argv,
         }
     }
     return APR_EGENERAL;
+}
+
+/* ---- client-side caching ---------------------------------------------- */
+
+static apr_uint32_t track_slot(const char *key, apr_size_t len)
+{
+    apr_uint32_t h = 2166136261u;    /* FNV-1a */
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)key[i]) * 16777619u;
+    }
+    return h & (TRACK_SLOTS - 1);
+}
+
+/* Copies vouched for so far are not any more (the listener went down or
+ * came up: messages may have been lost in between). */
+static void track_set(redis_t *rs, int state)
+{
+    __atomic_add_fetch(&rs->track_epoch, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&rs->track_state, state, __ATOMIC_RELEASE);
+}
+
+/* Has Redis send the invalidations of what conn reads to the listener,
+ * once per listener connection. A refusal (Redis before 6, an ACL
+ * without CLIENT) turns client-side caching off for good. */
+static void track_register(redis_t *rs, conn_t *conn)
+{
+    const char *argv[5] = { "CLIENT", "TRACKING", "on", "REDIRECT", NULL };
+    unsigned int epoch;
+    char id[32];
+    redisReply *reply;
+    fa_err_t err;
+
+    if (__atomic_load_n(&rs->track_state, __ATOMIC_ACQUIRE) != TRACK_UP) {
+        return;
+    }
+    epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
+    if (conn->track_epoch == epoch) {
+        return;
+    }
+    apr_thread_mutex_lock(rs->lock);
+    apr_snprintf(id, sizeof(id), "%" APR_INT64_T_FMT, rs->track_id);
+    apr_thread_mutex_unlock(rs->lock);
+    argv[4] = id;
+    reply = run(conn->c, 5, argv, NULL, &err);
+    if (reply && reply->type != REDIS_REPLY_ERROR) {
+        conn->track_epoch = epoch;
+    }
+    else if (reply && strstr(reply->str, "does not exist")) {
+        /* The listener's connection is gone: nothing is vouched for until
+         * it is back. */
+        conn->track_epoch = 0;
+        track_set(rs, TRACK_DOWN);
+    }
+    else if (reply) {
+        fa_log(FA_LOG_WARN, "redis refuses CLIENT TRACKING (%.200s): each "
+               "process keeps a copy of a session for at most a second "
+               "(FedAuthSessionLocalCache)", reply->str);
+        track_set(rs, TRACK_REFUSED);
+    }
+    if (reply) {
+        freeReplyObject(reply);
+    }
+}
+
+static apr_uint32_t r_version(fa_store_t *st, const char *key)
+{
+    redis_t *rs = st->baton;
+    apr_uint32_t epoch, v;
+
+    if (__atomic_load_n(&rs->track_state, __ATOMIC_ACQUIRE) != TRACK_UP) {
+        return 0;
+    }
+    epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
+    v = __atomic_load_n(&rs->track_gen[track_slot(key, strlen(key))],
+                        __ATOMIC_ACQUIRE) + epoch * 0x9e3779b1u;
+    return v ? v : 1;
+}
+
+/* One message from the invalidation channel: the keys that changed (ours
+ * have our prefix), or none for a flush of everything. */
+static void invalidate(redis_t *rs, const redisReply *msg)
+{
+    apr_size_t plen = strlen(rs->conf.prefix), i;
+    const redisReply *keys;
+
+    if (msg->type != REDIS_REPLY_ARRAY || msg->elements != 3
+        || msg->element[0]->type != REDIS_REPLY_STRING
+        || strcmp(msg->element[0]->str, "message")) {
+        return;               /* the subscription's own answer */
+    }
+    keys = msg->element[2];
+    if (keys->type != REDIS_REPLY_ARRAY) {
+        track_set(rs, TRACK_UP);     /* FLUSHDB / FLUSHALL: forget all */
+        return;
+    }
+    for (i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        if (k->type == REDIS_REPLY_STRING && k->len >= plen
+            && !memcmp(k->str, rs->conf.prefix, plen)) {
+            __atomic_add_fetch(&rs->track_gen[track_slot(k->str + plen,
+                                                         k->len - plen)],
+                               1, __ATOMIC_ACQ_REL);
+        }
+    }
+}
+
+/* Opens the listener's connection: CLIENT ID, then SUBSCRIBE. */
+static conn_t *listener_open(redis_t *rs, apr_int64_t *id, fa_err_t *err)
+{
+    const char *cid[2] = { "CLIENT", "ID" };
+    const char *sub[2] = { "SUBSCRIBE", INVALIDATE_CHANNEL };
+    redisReply *reply;
+    conn_t *conn = conn_open(rs, err);
+
+    if (!conn) {
+        return NULL;
+    }
+    reply = run(conn->c, 2, cid, NULL, err);
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        fa_log(FA_LOG_WARN, "redis refuses CLIENT ID (%.200s): each process "
+               "keeps a copy of a session for at most a second "
+               "(FedAuthSessionLocalCache)", reply->str);
+        track_set(rs, TRACK_REFUSED);
+    }
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        if (reply) {
+            fa_err_set(err, "store_unavailable", "redis CLIENT ID: %.200s",
+                       reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                         : "not a number");
+            freeReplyObject(reply);
+        }
+        release(rs, conn, 1);
+        return NULL;
+    }
+    *id = (apr_int64_t)reply->integer;
+    freeReplyObject(reply);
+    reply = run(conn->c, 2, sub, NULL, err);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply) {
+            freeReplyObject(reply);
+        }
+        release(rs, conn, 1);
+        return NULL;
+    }
+    freeReplyObject(reply);
+    return conn;
+}
+
+static int stopping(redis_t *rs)
+{
+    return __atomic_load_n(&rs->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Reads invalidation messages until the connection breaks or falls
+ * silent, the store is being closed, or (Sentinel) the master moved. */
+static void listen_on(redis_t *rs, conn_t *conn)
+{
+    apr_int64_t heard = now_ms(), pinged = heard, now;
+    struct pollfd pfd;
+    void *reply;
+    int n, done;
+
+    pfd.fd = conn->c->fd;
+    pfd.events = POLLIN;
+    while (!stopping(rs)
+           && __atomic_load_n(&rs->track_state, __ATOMIC_ACQUIRE)
+              == TRACK_UP) {
+        apr_thread_mutex_lock(rs->lock);
+        n = conn->generation != rs->generation;
+        apr_thread_mutex_unlock(rs->lock);
+        now = now_ms();
+        if (n || now - heard > LISTEN_SILENT_MS) {
+            return;
+        }
+        if (now - pinged >= LISTEN_PING_MS) {
+            /* In subscribed mode PING answers ["pong", ""]. */
+            pinged = now;
+            if (redisAppendCommand(conn->c, "PING") != REDIS_OK) {
+                return;
+            }
+            do {
+                if (redisBufferWrite(conn->c, &done) != REDIS_OK) {
+                    return;
+                }
+            } while (!done);
+        }
+        n = poll(&pfd, 1, LISTEN_POLL_MS);
+        if (n < 0 && errno != EINTR) {
+            return;
+        }
+        if (n <= 0) {
+            continue;
+        }
+        if (redisBufferRead(conn->c) != REDIS_OK) {
+            return;
+        }
+        heard = now_ms();
+        for (;;) {
+            reply = NULL;
+            if (redisGetReplyFromReader(conn->c, &reply) != REDIS_OK) {
+                return;
+            }
+            if (!reply) {
+                break;
+            }
+            invalidate(rs, reply);
+            freeReplyObject(reply);
+        }
+    }
+}
+
+static void *APR_THREAD_FUNC listener_main(apr_thread_t *t, void *data)
+{
+    redis_t *rs = data;
+    conn_t *conn;
+    apr_int64_t id = 0;
+    fa_err_t err;
+    int i, said = 0;
+
+    (void)t;
+    while (!stopping(rs)
+           && __atomic_load_n(&rs->track_state, __ATOMIC_ACQUIRE)
+              != TRACK_REFUSED) {
+        memset(&err, 0, sizeof(err));
+        if ((conn = listener_open(rs, &id, &err)) != NULL) {
+            apr_thread_mutex_lock(rs->lock);
+            rs->track_id = id;
+            apr_thread_mutex_unlock(rs->lock);
+            track_set(rs, TRACK_UP);
+            fa_log(FA_LOG_DEBUG, "redis invalidation listener up (client "
+                   "%" APR_INT64_T_FMT ")", id);
+            if (said) {
+                fa_log(FA_LOG_INFO, "redis invalidation listener back");
+                said = 0;
+            }
+            listen_on(rs, conn);
+            if (__atomic_load_n(&rs->track_state, __ATOMIC_ACQUIRE)
+                == TRACK_UP) {
+                track_set(rs, TRACK_DOWN);
+            }
+            release(rs, conn, 1);
+        }
+        if (!said && !stopping(rs)
+            && __atomic_load_n(&rs->track_state, __ATOMIC_ACQUIRE)
+               != TRACK_REFUSED) {
+            fa_log(FA_LOG_WARN, "redis invalidation listener down%s%s: "
+                   "sessions are read from Redis each time until it is "
+                   "back", err.desc[0] ? ": " : "", err.desc);
+            said = 1;
+        }
+        /* a second before the next try, awake for the end */
+        for (i = 0; i < 1000 / LISTEN_POLL_MS && !stopping(rs); i++) {
+            apr_sleep(apr_time_from_msec(LISTEN_POLL_MS));
+        }
+    }
+    return NULL;
+}
+
+static apr_status_t listener_stop(void *data)
+{
+    redis_t *rs = data;
+    apr_status_t rv;
+
+    __atomic_store_n(&rs->stopping, 1, __ATOMIC_RELEASE);
+    if (rs->listener) {
+        apr_thread_join(&rv, rs->listener);
+        rs->listener = NULL;
+    }
+    __atomic_store_n(&rs->track_state, TRACK_OFF, __ATOMIC_RELEASE);
+    return APR_SUCCESS;
+}
+
+static apr_status_t r_child_init(fa_store_t *st, apr_pool_t *p)
+{
+    redis_t *rs = st->baton;
+    apr_status_t rv;
+
+    if (!rs->conf.track || rs->listener) {
+        return APR_SUCCESS;
+    }
+    rs->track_gen = apr_pcalloc(p, TRACK_SLOTS * sizeof(apr_uint32_t));
+    __atomic_store_n(&rs->stopping, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&rs->track_state, TRACK_DOWN, __ATOMIC_RELEASE);
+    rv = apr_thread_create(&rs->listener, NULL, listener_main, rs, p);
+    if (rv != APR_SUCCESS) {
+        rs->listener = NULL;
+        __atomic_store_n(&rs->track_state, TRACK_OFF, __ATOMIC_RELEASE);
+        return rv;
+    }
+    apr_pool_cleanup_register(p, rs, listener_stop, apr_pool_cleanup_null);
+    return APR_SUCCESS;
 }
 
 /* ---- the store -------------------------------------------------------- */
@@ -775,6 +1100,9 @@ static fa_store_t *store_new(apr_pool_t *p, redis_t *rs)
     st->del = r_del;
     st->index_add = r_index_add;
     st->index_take = r_index_take;
+    st->version = r_version;
+    st->copy_ms = FA_REDIS_COPY_MS;
+    st->child_init = r_child_init;
     st->baton = rs;
     return st;
 }

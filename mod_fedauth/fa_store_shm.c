@@ -783,7 +783,8 @@ static apr_uint32_t shm_version(fa_store_t *st, const char *key)
     shm_t *m = st->baton;
     uint32_t h = hash_key(key, strlen(key));
 
-    return __atomic_load_n(&m->gen[h & (m->nbuckets - 1)], __ATOMIC_ACQUIRE);
+    h = __atomic_load_n(&m->gen[h & (m->nbuckets - 1)], __ATOMIC_ACQUIRE);
+    return h ? h : 1;             /* 0 would mean "cannot tell" */
 }
 
 /* An index value: a line with the time it lives until, then one line per
@@ -1087,6 +1088,7 @@ apr_status_t fa_store_shm_open(apr_pool_t *p, const fa_shm_conf_t *conf,
     m->store.index_add = shm_index_add;
     m->store.index_take = shm_index_take;
     m->store.version = shm_version;
+    m->store.copy_ms = 0;         /* reads are as fast as a copy */
     m->store.baton = m;
     *pst = &m->store;
     return APR_SUCCESS;

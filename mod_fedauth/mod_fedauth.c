@@ -23,25 +23,29 @@
 
 static fa_http_t *http_client;
 /* Sessions this process read from the store lately (FedAuthSessionLocalCache).
- * With Redis, a round trip saved per request, at the price of a logout
- * taking up to that long to reach the other processes and hosts. The shm
+ * A copy counts only while the store's version of its key is the one read
+ * before the copy was made: with Redis, the version follows Redis's
+ * invalidation messages, so a copy saves a round trip per request and a
+ * logout elsewhere still reaches every process within milliseconds; while
+ * Redis cannot tell (version 0), a copy is good for a second only. The shm
  * store answers from shared memory as fast as a copy, so it gets none by
- * default; when one is configured, a copy counts only while the store's
- * change counter for its key is the one read before the copy was made. */
+ * default. */
 static fa_cache_t *session_cache;
 
 #define DEFAULT_LOCAL_CACHE_MS 1000
-#define SESSION_CACHE_ENTRIES 20000
-#define SESSION_CACHE_BYTES (64 * 1024 * 1024)
+#define SESSION_CACHE_ENTRIES 32768
+#define SESSION_CACHE_BYTES (48 * 1024 * 1024)
 
-/* Default: a second with Redis; none with a store in shared memory (the
- * one that says when a key changed). */
-static int local_cache_ms(const fedauth_srv_t *sc, const fa_store_t *st)
+/* How long a copy made now may serve: as configured; else the store's
+ * own default while its version vouches for copies (a minute with Redis,
+ * none with shm), a second while it cannot tell. */
+static int local_cache_ms(const fedauth_srv_t *sc, const fa_store_t *st,
+                          apr_uint32_t version)
 {
     if (sc->local_cache_ms != FEDAUTH_UNSET) {
         return sc->local_cache_ms;
     }
-    return st->version ? 0 : DEFAULT_LOCAL_CACHE_MS;
+    return version ? st->copy_ms : DEFAULT_LOCAL_CACHE_MS;
 }
 
 /* The cache key: the store (several stores may share a process) and the
@@ -110,11 +114,11 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                       "session cookie has a bad MAC or form: ignored");
         return APR_NOTFOUND;
     }
-    ttl_ms = local_cache_ms(sc, store);
+    /* The version is read before the store: a change after it makes the
+     * copy below miss from then on. */
+    version = store->version ? store->version(store, key) : 0;
+    ttl_ms = local_cache_ms(sc, store, version);
     if (ttl_ms > 0 && session_cache) {
-        /* The version is read before the store: a change after it makes
-         * the copy below miss from then on. */
-        version = store->version ? store->version(store, key) : 0;
         cklen = cache_key(ck, sizeof(ck), store, key);
         rec = fa_cache_get(session_cache, ck, cklen, apr_time_now(), version,
                            r->pool, &len);
@@ -171,7 +175,7 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
          * and the next request reads the store (the version after the
          * write could already include a logout's delete, so it must not
          * be taken for the copy); its buffer is reused then. */
-        if (cklen && !store->version) {
+        if (cklen && !version) {
             fa_cache_put(session_cache, ck, cklen, fresh, len,
                          apr_time_now() + apr_time_from_msec(ttl_ms), 0);
         }
@@ -459,8 +463,11 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
         if (sc->redis_timeout_ms != FEDAUTH_UNSET) {
             rc.timeout_ms = sc->redis_timeout_ms;
         }
-        key = apr_psprintf(ptemp, "%s|%s|%d", sc->store_spec, rc.prefix,
-                           rc.timeout_ms);
+        /* Invalidation messages only matter to a server that keeps
+         * copies. */
+        rc.track = sc->local_cache_ms != 0;
+        key = apr_psprintf(ptemp, "%s|%s|%d|%d", sc->store_spec, rc.prefix,
+                           rc.timeout_ms, rc.track);
         st = apr_hash_get(made, key, APR_HASH_KEY_STRING);
         if (!st) {
             if (fa_store_redis_create(pconf, &rc, &st) != APR_SUCCESS) {
@@ -547,6 +554,27 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void fedauth_child_init(apr_pool_t *p, server_rec *s)
 {
+    apr_hash_t *started = apr_hash_make(p);
+    fedauth_srv_t *sc;
+    server_rec *vs;
+
+    /* Each store once (servers share them): Redis starts its invalidation
+     * listener in this process. */
+    for (vs = s; vs; vs = vs->next) {
+        sc = ap_get_module_config(vs->module_config, &fedauth_module);
+        if (sc->store && sc->store->child_init
+            && !apr_hash_get(started, &sc->store, sizeof(sc->store))) {
+            apr_hash_set(started, apr_pmemdup(p, &sc->store,
+                                              sizeof(sc->store)),
+                         sizeof(sc->store), "");
+            if (sc->store->child_init(sc->store, p) != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00317)
+                             "session store %s: cannot start its thread; "
+                             "copies of sessions last a second",
+                             sc->store->name);
+            }
+        }
+    }
     if (fa_cache_create(p, SESSION_CACHE_ENTRIES, SESSION_CACHE_BYTES,
                         &session_cache) != APR_SUCCESS) {
         session_cache = NULL;

@@ -42,9 +42,19 @@ static int free_port(void)
     return port;
 }
 
+static void redis_start_with(const char *pw, const char *opt,
+                             const char *val, const char *val2);
+
 /* Starts redis-server (with requirepass when pw is not NULL) and waits,
  * at most 5 s, until it answers. */
 static void redis_start(const char *pw)
+{
+    redis_start_with(pw, NULL, NULL, NULL);
+}
+
+/* The same with one more option (--opt val [val2]). */
+static void redis_start_with(const char *pw, const char *opt,
+                             const char *val, const char *val2)
 {
     char port[16];
     int i;
@@ -62,16 +72,23 @@ static void redis_start(const char *pw)
             dup2(devnull, 1);
             dup2(devnull, 2);
         }
+        const char *argv[20] = { "redis-server", "--port", port, "--bind",
+                                 "127.0.0.1", "--save", "", "--appendonly",
+                                 "no", "--loglevel", "warning" };
+        int n = 11;
         if (pw) {
-            execlp("redis-server", "redis-server", "--port", port, "--bind",
-                   "127.0.0.1", "--save", "", "--appendonly", "no",
-                   "--requirepass", pw, "--loglevel", "warning", (char *)0);
+            argv[n++] = "--requirepass";
+            argv[n++] = pw;
         }
-        else {
-            execlp("redis-server", "redis-server", "--port", port, "--bind",
-                   "127.0.0.1", "--save", "", "--appendonly", "no",
-                   "--loglevel", "warning", (char *)0);
+        if (opt) {
+            argv[n++] = opt;
+            argv[n++] = val;
+            if (val2) {
+                argv[n++] = val2;
+            }
         }
+        argv[n] = NULL;
+        execvp("redis-server", (char *const *)argv);
         _exit(127);
     }
     for (i = 0; i < 100; i++) {
@@ -168,6 +185,130 @@ START_TEST(index_from_a_plain_set)
     ck_assert_int_eq(st->index_take(st, "i:b", pool, &d), APR_SUCCESS);
     ck_assert_int_eq(d->nelts, 1);
     redisFree(c);
+}
+END_TEST
+
+/* Waits (at most ms) until the store's version of key is or is not 0. */
+static apr_uint32_t wait_version(fa_store_t *st, const char *key, int want_set,
+                                 int ms)
+{
+    apr_uint32_t v = st->version(st, key);
+    int i;
+
+    for (i = 0; i < ms / 20 && (v != 0) != want_set; i++) {
+        usleep(20000);
+        v = st->version(st, key);
+    }
+    return v;
+}
+
+/* Waits (at most ms) until the version of key is no longer was. */
+static apr_uint32_t wait_change(fa_store_t *st, const char *key,
+                                apr_uint32_t was, int ms)
+{
+    apr_uint32_t v = st->version(st, key);
+    int i;
+
+    for (i = 0; i < ms / 10 && v == was; i++) {
+        usleep(10000);
+        v = st->version(st, key);
+    }
+    return v;
+}
+
+static void cli(const char *fmt, const char *arg)
+{
+    struct timeval tv = { 1, 0 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+
+    ck_assert(c && !c->err);
+    freeReplyObject(redisCommand(c, "SELECT 2"));
+    freeReplyObject(redisCommand(c, fmt, arg));
+    redisFree(c);
+}
+
+static fa_store_t *tracked_store(void)
+{
+    fa_redis_conf_t conf;
+    fa_store_t *st;
+
+    ck_assert_ptr_null(fa_redis_parse(pool, spec_of("", "/2"), &conf));
+    conf.timeout_ms = 500;
+    conf.track = 1;
+    ck_assert_int_eq(fa_store_redis_create(pool, &conf, &st), APR_SUCCESS);
+    ck_assert_int_eq(st->child_init(st, pool), APR_SUCCESS);
+    return st;
+}
+
+/* Client-side caching: once the listener is up, a change of a key this
+ * process read, by anyone, moves its version at once; so does a flush; a
+ * lost listener connection makes every version 0 until it is back, and
+ * then none of the old ones. */
+START_TEST(invalidation_moves_the_version)
+{
+    fa_store_t *st;
+    char *v;
+    apr_size_t len;
+    apr_uint32_t v1, v2, v3;
+
+    redis_start(NULL);
+    st = tracked_store();
+    ck_assert_uint_ne(wait_version(st, "s:t", 1, 5000), 0);
+    ck_assert_int_eq(st->put(st, "s:t", "one", 3, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    v1 = st->version(st, "s:t");
+    ck_assert_int_eq(st->get(st, "s:t", pool, &v, &len), APR_SUCCESS);
+    usleep(100000);
+    ck_assert_uint_eq(st->version(st, "s:t"), v1);   /* nothing changed */
+    /* another client (another host) changes it */
+    cli("SET fedauth:s:t %s", "two");
+    v2 = wait_change(st, "s:t", v1, 2000);
+    ck_assert_uint_ne(v2, v1);
+    ck_assert_uint_ne(v2, 0);
+    /* a key read again is tracked again; a delete elsewhere moves it */
+    ck_assert_int_eq(st->get(st, "s:t", pool, &v, &len), APR_SUCCESS);
+    ck_assert_str_eq(v, "two");
+    cli("DEL %s", "fedauth:s:t");
+    v3 = wait_change(st, "s:t", v2, 2000);
+    ck_assert_uint_ne(v3, v2);
+    /* a flush moves every version */
+    st->put(st, "s:u", "x", 1, fa_now_sec() + 60, pool);
+    v1 = st->version(st, "s:u");
+    st->get(st, "s:u", pool, &v, &len);
+    cli("FLUSHDB %s", "SYNC");
+    ck_assert_uint_ne(wait_change(st, "s:u", v1, 2000), v1);
+    /* the listener's connection killed: 0 until it is back, then new */
+    v1 = st->version(st, "s:u");
+    cli("CLIENT KILL TYPE %s", "pubsub");
+    ck_assert_uint_eq(wait_version(st, "s:u", 0, 2000), 0);
+    v2 = wait_version(st, "s:u", 1, 5000);
+    ck_assert_uint_ne(v2, 0);
+    ck_assert_uint_ne(v2, v1);
+    /* and invalidations reach the new listener */
+    st->put(st, "s:w", "x", 1, fa_now_sec() + 60, pool);
+    v1 = st->version(st, "s:w");
+    st->get(st, "s:w", pool, &v, &len);
+    cli("SET fedauth:s:w %s", "y");
+    ck_assert_uint_ne(wait_change(st, "s:w", v1, 2000), v1);
+}
+END_TEST
+
+/* A Redis that refuses CLIENT: versions stay 0 (copies last a second),
+ * the store works. */
+START_TEST(invalidation_refused)
+{
+    fa_store_t *st;
+    char *v;
+    apr_size_t len;
+
+    redis_start_with(NULL, "--rename-command", "CLIENT", "\"\"");
+    st = tracked_store();
+    usleep(1500000);
+    ck_assert_uint_eq(st->version(st, "s:t"), 0);
+    ck_assert_int_eq(st->put(st, "s:t", "one", 3, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "s:t", pool, &v, &len), APR_SUCCESS);
+    ck_assert_uint_eq(st->version(st, "s:t"), 0);
 }
 END_TEST
 
@@ -336,6 +477,8 @@ Suite *suite_redis(void)
     tcase_add_test(tc, parse_ipv6_brackets);
     tcase_add_test(tc, operations);
     tcase_add_test(tc, index_from_a_plain_set);
+    tcase_add_test(tc, invalidation_moves_the_version);
+    tcase_add_test(tc, invalidation_refused);
     tcase_add_test(tc, expiry_prefix_and_db);
     tcase_add_test(tc, auth_and_restart);
     tcase_add_test(tc, down_fails_fast);
