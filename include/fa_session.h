@@ -22,6 +22,8 @@
 typedef struct fa_keys_t {
     unsigned char cookie[32];     /* session cookie MAC */
     unsigned char state[32];      /* login state keys */
+    apr_uint64_t id;              /* names these keys among others (made
+                                   * from them, never 0), not secret */
 } fa_keys_t;
 
 /* Derives the keys from a secret (passphrase or file contents). */
@@ -38,7 +40,10 @@ char *fa_keys_tag(apr_pool_t *p, const fa_keys_t *keys, const char *label,
 apr_status_t fa_session_new_id(apr_pool_t *p, const fa_keys_t *keys,
                                char **cookie_value, char **store_key);
 /* Checks a cookie value; on success writes the store key into key_out
- * (FA_SESSION_KEY_LEN + 1 bytes). No allocation. 0 when forged/garbled. */
+ * (FA_SESSION_KEY_LEN + 1 bytes). No allocation. 0 when forged/garbled.
+ * A process remembers the cookies it has checked (or made), so that the
+ * MAC is computed once per cookie, not once per request; see
+ * fa_session.c. */
 int fa_session_cookie_check(const fa_keys_t *keys, const char *value,
                             apr_size_t len, char *key_out);
 

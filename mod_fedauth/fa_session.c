@@ -123,11 +123,17 @@ void fa_keys_derive(fa_keys_t *keys, const void *secret, apr_size_t len)
 {
     unsigned char master[32];
     unsigned int mlen = sizeof(master);
+    unsigned char id[32];
 
     EVP_Digest(secret, len, master, &mlen, EVP_sha256(), NULL);
     hmac_sha256(master, sizeof(master), "fedauth cookie v1", 17,
                 keys->cookie);
     hmac_sha256(master, sizeof(master), "fedauth state v1", 16, keys->state);
+    hmac_sha256(master, sizeof(master), "fedauth keys id v1", 18, id);
+    memcpy(&keys->id, id, sizeof(keys->id));
+    if (!keys->id) {
+        keys->id = 1;
+    }
     OPENSSL_cleanse(master, sizeof(master));
 }
 
@@ -194,6 +200,100 @@ static void session_mac(const fa_keys_t *keys, const unsigned char *id,
     hmac_sha256_fast(keys->cookie, id, FA_SESSION_ID_BYTES, mac);
 }
 
+/* Cookies this process has checked. The MAC costs more than the rest of
+ * an authenticated request's work here together, and a browser sends the
+ * same cookie on every request: so a cookie that passed (or was made
+ * here) is kept with its store key, and the next check of the same
+ * value under the same keys is a constant-time comparison. Only a value
+ * that passed the MAC ever gets in, so a client sending garbage pays the
+ * MAC each time and displaces nobody; the slot is picked from the id's
+ * first bytes, random for every real cookie. Two ways per set, the one
+ * hit less recently giving way; 65,536 cookies (about 6 MiB, touched as
+ * used) per process. A remembered cookie is only a checked MAC: whether
+ * its session still exists is asked of the store on every request. */
+#define MEMO_SETS 32768
+#define MEMO_LOCKS 64
+
+typedef struct memo_way_t {
+    apr_uint64_t keys_id;         /* 0: empty */
+    char cookie[FA_SESSION_COOKIE_LEN];
+    char key[FA_SESSION_KEY_LEN - 2];
+} memo_way_t;
+
+typedef struct memo_set_t {
+    memo_way_t way[2];
+    unsigned int recent;          /* the way hit or filled last */
+} memo_set_t;
+
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static memo_set_t *memo;
+static pthread_mutex_t memo_lock[MEMO_LOCKS];
+
+static void memo_init_once(void)
+{
+    int i;
+
+    for (i = 0; i < MEMO_LOCKS; i++) {
+        if (pthread_mutex_init(&memo_lock[i], NULL) != 0) {
+            return;
+        }
+    }
+    memo = calloc(MEMO_SETS, sizeof(*memo));
+}
+
+static unsigned int memo_index(const char *cookie)
+{
+    apr_uint64_t v;
+
+    memcpy(&v, cookie, sizeof(v));
+    return (unsigned int)((v * 0x9e3779b97f4a7c15ULL) >> 40) % MEMO_SETS;
+}
+
+/* 1 and the store key's 22 characters after "s:" when value is known. */
+static int memo_find(const fa_keys_t *keys, const char *value, char *key22)
+{
+    unsigned int i = memo_index(value), w, found = 0;
+    memo_set_t *set;
+
+    if (pthread_once(&memo_once, memo_init_once) != 0 || !memo) {
+        return 0;
+    }
+    set = &memo[i];
+    pthread_mutex_lock(&memo_lock[i % MEMO_LOCKS]);
+    for (w = 0; w < 2; w++) {
+        memo_way_t *e = &set->way[w];
+        if (e->keys_id == keys->id
+            && fa_ct_equal(e->cookie, value, FA_SESSION_COOKIE_LEN)) {
+            memcpy(key22, e->key, sizeof(e->key));
+            set->recent = w;
+            found = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&memo_lock[i % MEMO_LOCKS]);
+    return found;
+}
+
+static void memo_add(const fa_keys_t *keys, const char *value,
+                     const char *key22)
+{
+    unsigned int i = memo_index(value);
+    memo_set_t *set;
+    memo_way_t *e;
+
+    if (pthread_once(&memo_once, memo_init_once) != 0 || !memo) {
+        return;
+    }
+    set = &memo[i];
+    pthread_mutex_lock(&memo_lock[i % MEMO_LOCKS]);
+    set->recent = !set->recent;
+    e = &set->way[set->recent];
+    e->keys_id = keys->id;
+    memcpy(e->cookie, value, FA_SESSION_COOKIE_LEN);
+    memcpy(e->key, key22, sizeof(e->key));
+    pthread_mutex_unlock(&memo_lock[i % MEMO_LOCKS]);
+}
+
 apr_status_t fa_session_new_id(apr_pool_t *p, const fa_keys_t *keys,
                                char **cookie_value, char **store_key)
 {
@@ -212,6 +312,7 @@ apr_status_t fa_session_new_id(apr_pool_t *p, const fa_keys_t *keys,
     key[0] = 's';
     key[1] = ':';
     b64_into(key + 2, mac + 16, 16);
+    memo_add(keys, cookie, key + 2);
     *cookie_value = cookie;
     *store_key = key;
     return APR_SUCCESS;
@@ -226,6 +327,12 @@ int fa_session_cookie_check(const fa_keys_t *keys, const char *value,
     if (len != FA_SESSION_COOKIE_LEN || value[43] != '.') {
         return 0;
     }
+    if (memo_find(keys, value, key_out + 2)) {
+        key_out[0] = 's';
+        key_out[1] = ':';
+        key_out[FA_SESSION_KEY_LEN] = '\0';
+        return 1;
+    }
     if (fa_b64url_decode_buf(value, 43, id, sizeof(id), &n) != APR_SUCCESS
         || n != FA_SESSION_ID_BYTES
         || fa_b64url_decode_buf(value + 44, 22, tag, sizeof(tag), &n)
@@ -239,6 +346,7 @@ int fa_session_cookie_check(const fa_keys_t *keys, const char *value,
     key_out[0] = 's';
     key_out[1] = ':';
     b64_into(key_out + 2, mac + 16, 16);
+    memo_add(keys, value, key_out + 2);
     return 1;
 }
 
@@ -336,9 +444,20 @@ static int next_field(char **cur, char *end, char *tag, char **value)
     return 1;
 }
 
+/* A field's number: at most 18 decimal digits, nothing else (the
+ * encoder writes no sign or space); -1 otherwise, which no time is. */
 static apr_int64_t to_int(const char *v)
 {
-    return (apr_int64_t)strtoll(v, NULL, 10);
+    apr_int64_t n = 0;
+    int i;
+
+    for (i = 0; v[i] >= '0' && v[i] <= '9'; i++) {
+        if (i == 18) {
+            return -1;
+        }
+        n = n * 10 + (v[i] - '0');
+    }
+    return i == 0 || v[i] ? -1 : n;
 }
 
 /* 1 when t can be a creation or last-seen time: seconds since the epoch

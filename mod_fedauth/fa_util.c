@@ -1,5 +1,7 @@
 /* fa_util.c - small helpers of the core; see fa_util.h. */
 #include <stdarg.h>
+#include <stdlib.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -149,9 +151,24 @@ char *fa_random_token(apr_pool_t *p, apr_size_t len)
     return fa_b64url_encode(p, buf, len);
 }
 
+/* Word by word, every byte looked at whatever it holds (CRYPTO_memcmp
+ * goes a byte at a time, which the cookie check on every request feels). */
 int fa_ct_equal(const void *a, const void *b, apr_size_t len)
 {
-    return CRYPTO_memcmp(a, b, len) == 0;
+    const unsigned char *x = a, *y = b;
+    apr_uint64_t diff = 0, u, v;
+    apr_size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&u, x + i, 8);
+        memcpy(&v, y + i, 8);
+        diff |= u ^ v;
+    }
+    for (; i < len; i++) {
+        diff |= (apr_uint64_t)(x[i] ^ y[i]);
+    }
+    /* no branch on diff: fold it to one bit */
+    return (int)(((diff | (0 - diff)) >> 63) ^ 1);
 }
 
 int fa_ct_streq(const char *a, const char *b)
@@ -370,20 +387,18 @@ int fa_header_value_ok(const char *s)
 
 const char *fa_header_value(apr_pool_t *p, const char *s, apr_size_t max)
 {
-    apr_size_t len = strlen(s), i;
-    int clean = 1;
+    const unsigned char *c = (const unsigned char *)s;
+    apr_size_t len, i;
     char *out;
 
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            clean = 0;
-            break;
-        }
+    /* one pass for the usual value: printable to its end, short enough */
+    while ((*c >= 0x20 && *c != 0x7f) || *c == '\t') {
+        c++;
     }
-    if (clean && len <= max) {
+    if (!*c && (apr_size_t)(c - (const unsigned char *)s) <= max) {
         return s;
     }
+    len = strlen(s);
     if (len > max) {
         len = max;
         /* Do not cut a UTF-8 sequence in half. */
@@ -393,8 +408,8 @@ const char *fa_header_value(apr_pool_t *p, const char *s, apr_size_t max)
     }
     out = apr_pstrmemdup(p, s, len);
     for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)out[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        unsigned char o = (unsigned char)out[i];
+        if ((o < 0x20 && o != '\t') || o == 0x7f) {
             out[i] = ' ';
         }
     }
@@ -477,4 +492,85 @@ const char *fa_header_name(apr_pool_t *p, const char *attr)
         }
     }
     return h;
+}
+
+/* The names of fa_attr_names: an open-addressed table of entries that
+ * are never changed or freed once published, so a reader needs no lock
+ * (an acquire load pairs with the writer's release store); writers take
+ * a mutex. Bounded: NAME_SLOTS slots, names up to NAME_MAX bytes. */
+#define NAME_SLOTS 512
+#define NAME_KEEP 384
+#define NAME_MAX_LEN 64
+
+typedef struct attr_names_t {
+    const char *env;
+    const char *header;
+    char attr[1];
+} attr_names_t;
+
+static attr_names_t *name_slot[NAME_SLOTS];
+static unsigned int name_count;
+static pthread_mutex_t name_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static attr_names_t *names_make(const char *attr, apr_size_t len)
+{
+    apr_pool_t *tmp;
+    const char *h;
+    attr_names_t *n;
+    char *env, *hdr;
+
+    if (apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    h = fa_header_name(tmp, attr);
+    n = malloc(sizeof(*n) + len + (8 + len + 1) + strlen(h) + 1);
+    if (n) {
+        memcpy(n->attr, attr, len + 1);
+        env = n->attr + len + 1;
+        memcpy(env, "FEDAUTH_", 8);
+        memcpy(env + 8, attr, len + 1);
+        hdr = env + 8 + len + 1;
+        strcpy(hdr, h);
+        n->env = env;
+        n->header = hdr;
+    }
+    apr_pool_destroy(tmp);
+    return n;
+}
+
+void fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
+                   const char **header)
+{
+    apr_size_t len = strlen(attr), probe;
+    apr_uint32_t h = 2166136261u;
+    const char *c;
+    attr_names_t *n;
+
+    for (c = attr; *c; c++) {
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    }
+    for (probe = 0; len <= NAME_MAX_LEN && probe < 16; probe++) {
+        attr_names_t **slot = &name_slot[(h + probe) % NAME_SLOTS];
+        n = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+        if (!n) {
+            pthread_mutex_lock(&name_lock);
+            n = *slot;
+            if (!n && name_count < NAME_KEEP
+                && (n = names_make(attr, len)) != NULL) {
+                name_count++;
+                __atomic_store_n(slot, n, __ATOMIC_RELEASE);
+            }
+            pthread_mutex_unlock(&name_lock);
+            if (!n) {
+                break;
+            }
+        }
+        if (!strcmp(n->attr, attr)) {
+            *env = n->env;
+            *header = n->header;
+            return;
+        }
+    }
+    *env = apr_pstrcat(p, "FEDAUTH_", attr, NULL);
+    *header = fa_header_name(p, attr);
 }

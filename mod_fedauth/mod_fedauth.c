@@ -33,7 +33,7 @@ static fa_http_t *http_client;
 static fa_cache_t *session_cache;
 
 #define DEFAULT_LOCAL_CACHE_MS 1000
-#define SESSION_CACHE_ENTRIES 32768
+#define SESSION_CACHE_ENTRIES 65536
 #define SESSION_CACHE_BYTES (48 * 1024 * 1024)
 
 /* How long a copy made now may serve: as configured; else the store's
@@ -104,11 +104,10 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     if (!store) {
         return APR_NOTFOUND;
     }
-    cookie = fedauth_cookie_get(r, fedauth_cookie_name(sc));
-    if (!cookie || !*cookie) {
+    if (!fedauth_cookie_peek(r, fedauth_cookie_name(sc), &cookie,
+                             &cookie_len) || !cookie_len) {
         return APR_NOTFOUND;
     }
-    cookie_len = strlen(cookie);
     if (!fa_session_cookie_check(&sc->keys, cookie, cookie_len, key)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00301)
                       "session cookie has a bad MAC or form: ignored");
@@ -189,37 +188,89 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     return APR_SUCCESS;
 }
 
-static void pass_on(request_rec *r, int pass_as, const char *env,
-                    const char *header, const char *value)
+/* Where the values go. apr_table_setn compares a new key with every key
+ * of the table that shares its first four letters, and all of ours share
+ * them: so a table that holds none of our names yet (the usual case: the
+ * client's were removed, nothing set them before) gets the cheaper
+ * apr_table_addn, which is the same there because our names are distinct
+ * (attribute names are unique and never one of the module's own). */
+static int is_fedauth_header(const char *key);
+
+typedef struct export_t {
+    request_rec *r;
+    int pass_as;
+    void (*env_set)(apr_table_t *, const char *, const char *);
+    void (*header_set)(apr_table_t *, const char *, const char *);
+} export_t;
+
+static int has_env_name(const apr_table_t *t)
+{
+    const apr_array_header_t *arr = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && !strncasecmp(e[i].key, "FEDAUTH_", 8)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int has_header_name(const apr_table_t *t)
+{
+    const apr_array_header_t *arr = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && is_fedauth_header(e[i].key)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void pass_on(const export_t *x, const char *env, const char *header,
+                    const char *value)
 {
     if (!value) {
         return;
     }
-    if (pass_as & FEDAUTH_PASS_ENV) {
-        apr_table_setn(r->subprocess_env, env, value);
+    if (x->pass_as & FEDAUTH_PASS_ENV) {
+        x->env_set(x->r->subprocess_env, env, value);
     }
-    if (pass_as & FEDAUTH_PASS_HEADERS) {
-        apr_table_setn(r->headers_in, header,
-                       fa_header_value(r->pool, value, HEADER_MAX));
+    if (x->pass_as & FEDAUTH_PASS_HEADERS) {
+        x->header_set(x->r->headers_in, header,
+                      fa_header_value(x->r->pool, value, HEADER_MAX));
     }
 }
 
 void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
                             const fa_session_t *s)
 {
-    int pass_as = dc->pass_as == FEDAUTH_UNSET
-                  ? FEDAUTH_PASS_ENV | FEDAUTH_PASS_HEADERS : dc->pass_as;
+    export_t x;
     int i;
 
+    x.r = r;
+    x.pass_as = dc->pass_as == FEDAUTH_UNSET
+                ? FEDAUTH_PASS_ENV | FEDAUTH_PASS_HEADERS : dc->pass_as;
+    x.env_set = (x.pass_as & FEDAUTH_PASS_ENV)
+                && !has_env_name(r->subprocess_env)
+                ? apr_table_addn : apr_table_setn;
+    x.header_set = (x.pass_as & FEDAUTH_PASS_HEADERS)
+                   && !has_header_name(r->headers_in)
+                   ? apr_table_addn : apr_table_setn;
     r->user = (char *)s->user;
-    pass_on(r, pass_as, "FEDAUTH_USER", "X-FedAuth-User", s->user);
-    pass_on(r, pass_as, "FEDAUTH_SUB", "X-FedAuth-Sub", s->sub);
-    pass_on(r, pass_as, "FEDAUTH_IDP", "X-FedAuth-IdP", s->idp);
-    pass_on(r, pass_as, "FEDAUTH_ROLES", "X-FedAuth-Roles", s->roles);
+    pass_on(&x, "FEDAUTH_USER", "X-FedAuth-User", s->user);
+    pass_on(&x, "FEDAUTH_SUB", "X-FedAuth-Sub", s->sub);
+    pass_on(&x, "FEDAUTH_IDP", "X-FedAuth-IdP", s->idp);
+    pass_on(&x, "FEDAUTH_ROLES", "X-FedAuth-Roles", s->roles);
     for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
         const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
-        pass_on(r, pass_as, apr_pstrcat(r->pool, "FEDAUTH_", a->name, NULL),
-                fa_header_name(r->pool, a->name), a->value);
+        const char *env, *header;
+        fa_attr_names(r->pool, a->name, &env, &header);
+        pass_on(&x, env, header, a->value);
     }
 }
 

@@ -153,6 +153,10 @@ int fedauth_error(request_rec *r, int status, const char *code,
                   const char *description);
 /* Reads a cookie of the request; NULL when absent. */
 const char *fedauth_cookie_get(request_rec *r, const char *name);
+/* The same without a copy: *val points into the Cookie header and is not
+ * NUL-terminated. 0 when the request has no such cookie. */
+int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
+                        apr_size_t *len);
 void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
                         int max_age);
 fa_http_t *fedauth_http(void);

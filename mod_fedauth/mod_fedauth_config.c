@@ -345,12 +345,25 @@ static const char *parse_prompt(apr_pool_t *p, const char *arg)
     return NULL;
 }
 
+/* The names the module passes on itself, which no attribute may take
+ * (FEDAUTH_USER must be the user, never a claim). */
+static const char *const reserved_attrs[] = {
+    "USER", "SUB", "IDP", "ROLES", "ERROR", "ERROR_DESCRIPTION",
+    "ACCESS_TOKEN", "ACCESS_TOKEN_EXPIRES", NULL
+};
+
 static int valid_attr_name(const char *s)
 {
     const char *c;
+    int i;
 
     if (!*s || strlen(s) > 64) {
         return 0;
+    }
+    for (i = 0; reserved_attrs[i]; i++) {
+        if (!strcmp(s, reserved_attrs[i])) {
+            return 0;
+        }
     }
     for (c = s; *c; c++) {
         if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')
@@ -383,7 +396,9 @@ static const char *two_word_directive(apr_pool_t *p,
         ap_str_toupper(second);
         if (!valid_claim_name(first) || !valid_attr_name(second)) {
             return "expects a claim name and an attribute name of "
-                   "A-Z 0-9 _ (at most 64)";
+                   "A-Z 0-9 _ (at most 64), not one of the module's own "
+                   "(USER, SUB, IDP, ROLES, ERROR, ERROR_DESCRIPTION, "
+                   "ACCESS_TOKEN, ACCESS_TOKEN_EXPIRES)";
         }
         if (!prov->claims.claim_maps) {
             prov->claims.claim_maps = apr_array_make(p, 4,

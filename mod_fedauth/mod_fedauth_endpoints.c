@@ -80,6 +80,12 @@ static int cookie_find(request_rec *r, const char *name, const char **val,
     return f.value != NULL;
 }
 
+int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
+                        apr_size_t *len)
+{
+    return cookie_find(r, name, val, len);
+}
+
 const char *fedauth_cookie_get(request_rec *r, const char *name)
 {
     const char *v;

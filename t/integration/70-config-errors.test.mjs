@@ -89,6 +89,18 @@ describe('configuration errors stop apache2 -t', () => {
     assertFileLine(c.out, c.confFile, l, c.lineOf('</FedAuthProvider>'));
   });
 
+  it('ClaimMap to one of the module\'s own names (USER, ROLES)', async () => {
+    for (const name of ['USER', 'roles', 'ERROR']) {
+      const c = await check(GOOD_PROVIDER.replace('DisplayName', `ClaimMap email ${name}\n    DisplayName`));
+      assert.notEqual(c.res.code, 0, c.out);
+      assert.match(c.out, /ClaimMap.*not one of the module's own/, c.out);
+      const l = c.lineOf(`ClaimMap email ${name}`);
+      assertFileLine(c.out, c.confFile, l, l);
+    }
+    const ok = await check(GOOD_PROVIDER.replace('DisplayName', 'ClaimMap email USER_EMAIL\n    DisplayName'));
+    assert.equal(ok.res.code, 0, ok.out);
+  });
+
   it('unknown TokenEndpointAuth value', async () => {
     const c = await check(GOOD_PROVIDER.replace('TokenEndpointAuth client_secret_basic', 'TokenEndpointAuth client_secret_magic'));
     assert.notEqual(c.res.code, 0, c.out);

@@ -79,6 +79,53 @@ START_TEST(cookie_mac_matches_hmac_across_keys)
 }
 END_TEST
 
+/* More cookies than a process remembers (65,536): every one still
+ * checks to its own store key, a remembered cookie with one character
+ * changed is refused, and no other keys accept a remembered cookie. */
+START_TEST(cookie_memo_more_cookies_than_room)
+{
+    enum { N = 70000 };
+    char **cookie = apr_palloc(pool, N * sizeof(char *));
+    char **key = apr_palloc(pool, N * sizeof(char *));
+    char out[FA_SESSION_KEY_LEN + 1], bad[FA_SESSION_COOKIE_LEN + 1];
+    int i, round;
+
+    for (i = 0; i < N; i++) {
+        ck_assert_int_eq(fa_session_new_id(pool, &keys[0], &cookie[i],
+                                           &key[i]), APR_SUCCESS);
+    }
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < N; i++) {
+            ck_assert(fa_session_cookie_check(&keys[0], cookie[i],
+                                              FA_SESSION_COOKIE_LEN, out));
+            ck_assert_str_eq(out, key[i]);
+        }
+    }
+    for (i = N - 100; i < N; i++) {
+        ck_assert(fa_session_cookie_check(&keys[0], cookie[i],
+                                          FA_SESSION_COOKIE_LEN, out));
+        memcpy(bad, cookie[i], sizeof(bad));
+        bad[50] = bad[50] == 'A' ? 'B' : 'A';
+        ck_assert(!fa_session_cookie_check(&keys[0], bad,
+                                           FA_SESSION_COOKIE_LEN, out));
+        memcpy(bad, cookie[i], sizeof(bad));
+        bad[3] = bad[3] == 'A' ? 'B' : 'A';
+        ck_assert(!fa_session_cookie_check(&keys[0], bad,
+                                           FA_SESSION_COOKIE_LEN, out));
+        ck_assert(!fa_session_cookie_check(&keys[1], cookie[i],
+                                           FA_SESSION_COOKIE_LEN, out));
+    }
+    /* keys made from the same secret are the same keys */
+    {
+        fa_keys_t again;
+        fa_keys_derive(&again, "secret number 0", 15);
+        ck_assert(fa_session_cookie_check(&again, cookie[N - 1],
+                                          FA_SESSION_COOKIE_LEN, out));
+        ck_assert_str_eq(out, key[N - 1]);
+    }
+}
+END_TEST
+
 typedef struct job_t {
     char *cookie[NKEYS];
     const char *key[NKEYS];
@@ -325,6 +372,7 @@ Suite *suite_cache(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, cookie_mac_matches_hmac_across_keys);
     tcase_add_test(tc, cookie_mac_from_several_threads);
+    tcase_add_test(tc, cookie_memo_more_cookies_than_room);
     tcase_add_test(tc, cache_tags_and_expiry);
     tcase_add_test(tc, cache_refresh_in_place);
     tcase_add_test(tc, cache_bounds);

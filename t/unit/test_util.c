@@ -72,6 +72,29 @@ START_TEST(constant_time_compare)
     ck_assert(!fa_ct_streq(NULL, "a"));
     ck_assert(fa_ct_equal("xyz", "xyz", 3));
     ck_assert(!fa_ct_equal("xyz", "xyZ", 3));
+    /* every length across the word boundaries, a difference in any byte
+     * and any bit of it */
+    {
+        unsigned char a[72], b[72];
+        int len, i, bit;
+        for (i = 0; i < 72; i++) {
+            a[i] = b[i] = (unsigned char)(i * 37 + 11);
+        }
+        for (len = 0; len <= 70; len++) {
+            ck_assert(fa_ct_equal(a, b, (apr_size_t)len));
+            for (i = 0; i < len; i++) {
+                for (bit = 0; bit < 8; bit++) {
+                    b[i] ^= (unsigned char)(1 << bit);
+                    ck_assert(!fa_ct_equal(a, b, (apr_size_t)len));
+                    b[i] ^= (unsigned char)(1 << bit);
+                }
+            }
+            /* a difference past len does not count */
+            b[len] ^= 0x80;
+            ck_assert(fa_ct_equal(a, b, (apr_size_t)len));
+            b[len] ^= 0x80;
+        }
+    }
 }
 END_TEST
 
@@ -149,6 +172,40 @@ START_TEST(header_values)
     memset(big, 'x', 9999);
     v = fa_header_value(pool, big, 8192);
     ck_assert_uint_eq(strlen(v), 8192);
+    /* a control character at any place of a value of any length, and the
+     * bytes around the edges of the allowed range */
+    {
+        char buf[40];
+        const char *out;
+        int len, at, k;
+        static const unsigned char bad_bytes[] = { 0x00 + 1, 0x0a, 0x0d, 0x1f,
+                                                   0x7f };
+        for (len = 1; len < 40; len++) {
+            for (at = 0; at < len; at++) {
+                for (k = 0; k < (int)sizeof(bad_bytes); k++) {
+                    memset(buf, 'a', sizeof(buf));
+                    buf[len] = '\0';
+                    buf[at] = (char)bad_bytes[k];
+                    out = fa_header_value(pool, buf, 100);
+                    ck_assert_ptr_ne(out, buf);
+                    ck_assert_uint_eq(strlen(out), (apr_size_t)len);
+                    ck_assert_int_eq(out[at], ' ');
+                }
+                memset(buf, 'a', sizeof(buf));
+                buf[len] = '\0';
+                buf[at] = '\t';
+                ck_assert_ptr_eq(fa_header_value(pool, buf, 100), buf);
+                buf[at] = (char)0x80;
+                ck_assert_ptr_eq(fa_header_value(pool, buf, 100), buf);
+                buf[at] = (char)0xff;
+                ck_assert_ptr_eq(fa_header_value(pool, buf, 100), buf);
+                buf[at] = ' ';
+                ck_assert_ptr_eq(fa_header_value(pool, buf, 100), buf);
+                buf[at] = '~';
+                ck_assert_ptr_eq(fa_header_value(pool, buf, 100), buf);
+            }
+        }
+    }
     /* a cut never splits a UTF-8 sequence: "é" is two bytes */
     ck_assert_str_eq(fa_header_value(pool, "ab\xc3\xa9", 3), "ab");
     /* attribute names to header names */
@@ -156,6 +213,38 @@ START_TEST(header_values)
                      "X-FedAuth-Given-Name");
     ck_assert_str_eq(fa_header_name(pool, "EMAIL"), "X-FedAuth-Email");
     ck_assert_str_eq(fa_header_name(pool, "A1_B2"), "X-FedAuth-A1-B2");
+}
+END_TEST
+
+/* The kept names: right for every name, the same strings the second
+ * time, and still right past the table's bound (made each time then). */
+START_TEST(attribute_names_kept)
+{
+    const char *env, *hdr, *env2, *hdr2;
+    char name[80];
+    int i, round;
+
+    fa_attr_names(pool, "GIVEN_NAME", &env, &hdr);
+    ck_assert_str_eq(env, "FEDAUTH_GIVEN_NAME");
+    ck_assert_str_eq(hdr, "X-FedAuth-Given-Name");
+    fa_attr_names(pool, "GIVEN_NAME", &env2, &hdr2);
+    ck_assert_ptr_eq(env, env2);
+    ck_assert_ptr_eq(hdr, hdr2);
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < 1000; i++) {
+            apr_snprintf(name, sizeof(name), "ATTR_%d_X", i);
+            fa_attr_names(pool, name, &env, &hdr);
+            ck_assert_str_eq(env, apr_pstrcat(pool, "FEDAUTH_", name, NULL));
+            ck_assert_str_eq(hdr, apr_psprintf(pool, "X-FedAuth-Attr-%d-X",
+                                               i));
+        }
+    }
+    /* a name longer than the table keeps */
+    memset(name, 'A', 70);
+    name[70] = '\0';
+    fa_attr_names(pool, name, &env, &hdr);
+    ck_assert_str_eq(env, apr_pstrcat(pool, "FEDAUTH_", name, NULL));
+    ck_assert_uint_eq(strlen(hdr), 80);
 }
 END_TEST
 
@@ -186,6 +275,7 @@ Suite *suite_util(void)
     tcase_add_test(tc, b64url_roundtrip);
     tcase_add_test(tc, b64url_rejects);
     tcase_add_test(tc, constant_time_compare);
+    tcase_add_test(tc, attribute_names_kept);
     tcase_add_test(tc, html_escape);
     tcase_add_test(tc, url_codec_and_form);
     tcase_add_test(tc, return_to_rule);
