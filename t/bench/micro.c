@@ -8,10 +8,13 @@
  * fastest run). scale multiplies N (default 1; 0.1 for a quick look).
  *
  * Cases:
- *   cookie_check       fa_session_cookie_check of a valid cookie (one
- *                      HMAC-SHA256 with this thread's keyed context, two
- *                      base64url decodes, no allocation)
- *   cookie_check_bad   the same with a forged tag
+ *   cookie_check       fa_session_cookie_check of a valid cookie this
+ *                      process has checked before (as on every request
+ *                      after a browser's first): the remembered cookie,
+ *                      compared in constant time, no MAC
+ *   cookie_check_bad   the same with a forged tag: never remembered, so
+ *                      two base64url decodes and an HMAC-SHA256 with this
+ *                      thread's keyed context each time
  *   session_decode     memcpy of a typical record into a request-pool
  *                      buffer + fa_session_decode (user, sub, idp, roles,
  *                      sid, 6 attributes, 1 KiB id_token)
@@ -19,7 +22,7 @@
  *   export_10_values   what the glue's export does with it: user, sub,
  *                      idp, roles and 6 attributes into an env table and,
  *                      checked, into a headers table of 8 client headers
- *                      (apr_table_setn; header names built per call)
+ *                      (apr_table_addn, the names from fa_attr_names)
  *   sha256_1k          EVP_Digest SHA-256 of a 1 KiB token (the bearer
  *                      cache key)
  *   bearer_cache_hit   what a cached bearer token costs in the core, as
@@ -299,13 +302,14 @@ static void c_decode(void *ctx, long i)
 
 /* What the glue's fedauth_export_session does with a decoded session: each
  * value into r->subprocess_env as FEDAUTH_<NAME> and into r->headers_in as
- * X-FedAuth-<Name> (checked for control characters), apr_table_setn into
- * tables shaped like a request's (headers_in with 8 client headers). */
+ * X-FedAuth-<Name> (checked for control characters), apr_table_addn into
+ * tables shaped like a request's (headers_in with 8 client headers, none
+ * of them ours). */
 static void export_one(apr_table_t *env, apr_table_t *hdr, const char *e,
                        const char *h, const char *v)
 {
-    apr_table_setn(env, e, v);
-    apr_table_setn(hdr, h, fa_header_value(scratch, v, 8192));
+    apr_table_addn(env, e, v);
+    apr_table_addn(hdr, h, fa_header_value(scratch, v, 8192));
 }
 
 static void c_export(void *ctx, long i)
@@ -333,8 +337,9 @@ static void c_export(void *ctx, long i)
     export_one(env, hdr, "FEDAUTH_ROLES", "X-FedAuth-Roles", sess.roles);
     for (k = 0; k < sess.attrs->nelts; k++) {
         const fa_attr_t *a = &APR_ARRAY_IDX(sess.attrs, k, fa_attr_t);
-        export_one(env, hdr, apr_pstrcat(scratch, "FEDAUTH_", a->name, NULL),
-                   fa_header_name(scratch, a->name), a->value);
+        const char *e, *h;
+        fa_attr_names(scratch, a->name, &e, &h);
+        export_one(env, hdr, e, h, a->value);
     }
     sink += (unsigned long)apr_table_elts(hdr)->nelts;
 }
