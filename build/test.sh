@@ -2,8 +2,9 @@
 # The whole test suite, as the README gives it and CI runs it:
 #   1. dependencies (build/deps.sh)
 #   2. build the module with -Wall -Wextra -Werror
-#   3. layering check: the core includes no httpd header; the sample
-#      configuration and README show every directive
+#   3. layering checks: the core includes no httpd header; the glue's
+#      files form layers without a cycle; the sample configuration and
+#      README show every directive
 #   4. unit tests of the core (libcheck)
 #   5. integration tests: real httpd + the built module + a real OpenID
 #      Provider (npm oidc-provider) + real Redis, node's test runner
@@ -83,6 +84,9 @@ if build "$top"; then count 1 0; else echo "build failed"; count 0 1
 
 log "layering"
 if bash build/check-layering.sh; then count 1 0; else count 0 1; fi
+
+log "glue layers: no cycle, every call between glue files through a header"
+if bash build/check-glue-deps.sh; then count 1 0; else count 0 1; fi
 
 log "sample configuration and README against the directive table"
 if bash build/check-conf.sh; then count 1 0; else count 0 1; fi

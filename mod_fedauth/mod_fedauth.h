@@ -1,6 +1,9 @@
-/* mod_fedauth.h - what the glue files of mod_fedauth share: configuration
- * records, the endpoint handlers and the shm store. Only glue files
- * (mod_fedauth*.c) include httpd headers. */
+/* mod_fedauth.h - the types every glue file shares: the configuration
+ * records of a server, a location and a provider, their constants, and the
+ * module record. Types only: what a glue file offers to others is declared
+ * in its own header (mod_fedauth_<part>.h), so that the includes of each
+ * file show what it uses (build/check-glue-deps.sh draws the graph from
+ * them). Only glue files (mod_fedauth*.c) include httpd headers. */
 #ifndef MOD_FEDAUTH_H
 #define MOD_FEDAUTH_H
 
@@ -17,6 +20,9 @@
 #define FALOGNO(n) "FA" #n ": "
 
 #define FEDAUTH_UNSET (-1)
+
+/* At most this many parameters in a query or form the module reads. */
+#define FEDAUTH_MAX_PARAMS 32
 
 typedef enum {
     FEDAUTH_RESPONSE_QUERY = 0,
@@ -86,117 +92,10 @@ typedef struct fedauth_dir_t {
     const char *bearer_audience;   /* FedAuthBearerAudience, or NULL */
 } fedauth_dir_t;
 
+/* The module record (AP_DECLARE_MODULE in mod_fedauth.c). Every glue file
+ * needs it for its configuration (ap_get_module_config) and for its log
+ * lines (APLOG_USE_MODULE); it is the module's identity, not a call into
+ * another file, so it is declared here with the types. */
 extern module AP_MODULE_DECLARE_DATA fedauth_module;
-extern const command_rec fedauth_cmds[];
-
-void *fedauth_create_srv(apr_pool_t *p, server_rec *s);
-void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv);
-void *fedauth_create_dir(apr_pool_t *p, char *dir);
-void *fedauth_merge_dir(apr_pool_t *p, void *basev, void *addv);
-
-/* Effective values with defaults applied. */
-const char *fedauth_cookie_name(const fedauth_srv_t *sc);
-int fedauth_idle_timeout(const fedauth_srv_t *sc);
-int fedauth_max_age(const fedauth_srv_t *sc);
-int fedauth_http_timeout(const fedauth_srv_t *sc);
-int fedauth_sessions_per_user(const fedauth_srv_t *sc);
-apr_size_t fedauth_shm_size(const fedauth_srv_t *sc);
-
-fedauth_provider_t *fedauth_provider_find(const fedauth_srv_t *sc,
-                                          const char *id);
-
-/* Forgets the FedAuthProviders uses of an earlier reading (pre_config). */
-void fedauth_config_reset(apr_pool_t *pconf);
-/* The claims that Require fedauth-claim lines ask about (kept in sessions
- * at login), and a provider id a Require fedauth-idp line names (checked
- * at start like FedAuthProviders). */
-const apr_array_header_t *fedauth_kept_claims(void);
-void fedauth_keep_claim(const char *name);
-void fedauth_provider_ref(apr_pool_t *p, const char *id, const char *where);
-
-/* Authorization providers fedauth-role, fedauth-claim, fedauth-idp. */
-void fedauth_register_authz(apr_pool_t *p);
-/* The session of this request, set by the authentication check. */
-void fedauth_request_session_set(request_rec *r, fa_session_t *s);
-fa_session_t *fedauth_request_session(request_rec *r);
-
-/* The store spec with any password replaced by ***, for messages. */
-const char *fedauth_store_spec_loggable(apr_pool_t *p, const char *spec);
-/* Checks what only the whole configuration can tell; NULL when fine. */
-const char *fedauth_config_check(apr_pool_t *p, server_rec *s);
-
-/* The embedded store, shared by all workers of a host: opened (or found
- * again after a restart) in post_config, before the children fork. */
-apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
-                                     server_rec *s, apr_size_t size);
-fa_store_t *fedauth_shm_store(void);
-/* The store of the request's server. */
-fa_store_t *fedauth_store(request_rec *r);
-
-/* Endpoints (mod_fedauth_endpoints.c). */
-int fedauth_handle_endpoint(request_rec *r);
-/* 1 when provider prov may be used at a location with config dc: enabled
- * and, when the location lists providers, one of them. */
-int fedauth_provider_offered(const fedauth_dir_t *dc,
-                             const fedauth_provider_t *prov);
-/* Starts a login at provider prov for return_to: a redirect to the IdP.
- * hints: login_hint / domain_hint for the IdP, or NULL. */
-int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
-                        const char *return_to, apr_table_t *hints);
-/* Where a browser without a session goes: straight to the one provider
- * (or the remembered one), else the chooser. */
-int fedauth_send_to_signin(request_rec *r, fedauth_srv_t *sc,
-                           fedauth_dir_t *dc, const char *return_to);
-/* Ends the request with an error page, FEDAUTH_ERROR and a log line made
- * by the caller. Returns status. */
-int fedauth_error(request_rec *r, int status, const char *code,
-                  const char *description);
-/* Reads a cookie of the request; NULL when absent. */
-const char *fedauth_cookie_get(request_rec *r, const char *name);
-/* The same without a copy: *val points into the Cookie header and is not
- * NUL-terminated. 0 when the request has no such cookie. */
-int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
-                        apr_size_t *len);
-void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
-                        int max_age);
-fa_http_t *fedauth_http(void);
-
-/* Bearer tokens (mod_fedauth_bearer.c): the per-process cache, and the
- * check of an Authorization: Bearer token at a location. */
-apr_status_t fedauth_bearer_child_init(apr_pool_t *p);
-int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
-                         fedauth_dir_t *dc, const char *token);
-/* The provider whose issuer the token names, among those offered here. */
-fedauth_provider_t *fedauth_provider_by_issuer(const fedauth_srv_t *sc,
-                                               const fedauth_dir_t *dc,
-                                               const fa_jwt_t *jwt);
-/* CORS for /fedauth/authenticate and /fedauth/session: 1 when the
- * request's Origin may use the answer (headers set), 0 when it has an
- * Origin that is not allowed, -1 when it has none. */
-int fedauth_cors(request_rec *r, const fedauth_srv_t *sc);
-/* Maps the claims of a verified ID token to a new session of prov, within
- * FA_SESSION_BUDGET (what does not fit is left out, one info line each). */
-apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
-                                 fedauth_provider_t *prov, fa_jwt_t *jwt,
-                                 const char *id_token, fa_session_t *s,
-                                 fa_err_t *err);
-/* What the user reads when fedauth_map_session failed with err;
- * otherwise when the reason is none of the session's limits. */
-const char *fedauth_map_failure_text(const fa_err_t *err,
-                                     const char *otherwise);
-/* Stores s as a new session and sets the session cookie. */
-apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
-                                   fa_session_t *s, fa_err_t *err);
-/* Exports a session to the request (user, env, headers). */
-void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
-                            const fa_session_t *s);
-
-/* Drops this process's copy of a session (logout, back-channel logout). */
-void fedauth_session_forget(request_rec *r, const char *key);
-
-/* Session lookup of the request: APR_SUCCESS and *ps; APR_NOTFOUND when
- * there is no valid session; other: the store failed. */
-apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
-                                  fa_session_t **ps, const char **pkey);
 
 #endif

@@ -14,7 +14,10 @@
 #include "apr_strings.h"
 #include <openssl/evp.h>
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_bearer.h"
+#include "mod_fedauth_config.h"
+#include "mod_fedauth_helpers.h"
+#include "mod_fedauth_session.h"
 #include "fa_jwt.h"
 #include "fa_cache.h"
 

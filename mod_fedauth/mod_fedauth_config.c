@@ -12,7 +12,7 @@
 #include "apr_file_io.h"
 #include <stdlib.h>
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_config.h"
 
 #define DEFAULT_COOKIE "fedauth_session"
 #define DEFAULT_IDLE 3600
@@ -178,6 +178,67 @@ fedauth_provider_t *fedauth_provider_find(const fedauth_srv_t *sc,
         }
     }
     return NULL;
+}
+
+int fedauth_provider_offered(const fedauth_dir_t *dc,
+                             const fedauth_provider_t *prov)
+{
+    int i;
+
+    if (!prov->enabled) {
+        return 0;
+    }
+    if (!dc || !dc->providers) {
+        return 1;
+    }
+    for (i = 0; i < dc->providers->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(dc->providers, i, const char *),
+                    prov->idp.id)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+fedauth_provider_t *fedauth_provider_by_issuer(const fedauth_srv_t *sc,
+                                               const fedauth_dir_t *dc,
+                                               const fa_jwt_t *jwt)
+{
+    const char *iss = fa_jwt_claim_str(jwt, "iss");
+    const char *tid = fa_jwt_claim_str(jwt, "tid");
+    fedauth_provider_t *prov;
+    int i;
+
+    for (i = 0; iss && i < sc->providers->nelts; i++) {
+        prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
+        if (fedauth_provider_offered(dc, prov)
+            && fa_idp_issuer_ok(&prov->idp, iss, tid, 0)) {
+            return prov;
+        }
+    }
+    return NULL;
+}
+
+/* ---- what post_config makes ------------------------------------------ */
+
+static fa_http_t *http_client;
+
+fa_store_t *fedauth_store(request_rec *r)
+{
+    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                             &fedauth_module);
+
+    return sc->store;
+}
+
+void fedauth_http_set(fa_http_t *http)
+{
+    http_client = http;
+}
+
+fa_http_t *fedauth_http(void)
+{
+    return http_client;
 }
 
 /* ---- pure parsers ---------------------------------------------------- */
@@ -424,36 +485,19 @@ static const char *two_word_directive(apr_pool_t *p,
 
 /* ---- <FedAuthProvider id> ------------------------------------------- */
 
-static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
-                                      const char *name, const char *args)
+/* What a group of the one-word directives below answers for a name that is
+ * not one of its own; also the answer when no group knows the name. */
+static const char not_a_directive[] =
+    "is not a directive of <FedAuthProvider>";
+
+/* The directives of the provider's protocol: where it is, who we are to
+ * it, and what we ask of it. */
+static const char *protocol_directive(apr_pool_t *p, fedauth_provider_t *prov,
+                                      const char *name, const char *w)
 {
     fa_idp_conf_t *c = &prov->idp;
-    const char *w, *err;
-    char *word;
+    const char *err;
 
-    if (!strcasecmp(name, "UsernameClaim")) {
-        prov->claims.username_claims = apr_array_make(p, 4,
-                                                      sizeof(char *));
-        while (*(word = ap_getword_conf(p, &args))) {
-            if (!valid_claim_name(word)) {
-                return "expects claim names";
-            }
-            APR_ARRAY_PUSH(prov->claims.username_claims, char *) = word;
-        }
-        return prov->claims.username_claims->nelts ? NULL
-               : "expects one or more claim names";
-    }
-    if (!strcasecmp(name, "ClaimMap") || !strcasecmp(name, "GroupMap")) {
-        return two_word_directive(p, prov, name, args);
-    }
-    w = ap_getword_conf(p, &args);
-    if (*args) {
-        return "takes one argument (quote it when it has spaces)";
-    }
-    if (!strcasecmp(name, "DisplayName")) {
-        c->display_name = w;
-        return printable(w, 200) ? NULL : "expects a short text";
-    }
     if (!strcasecmp(name, "Issuer")) {
         c->issuer = w;
         return parse_url(p, w);
@@ -494,30 +538,8 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
         c->client.scopes = w;
         return printable(w, 1024) ? NULL : "expects space-separated scopes";
     }
-    if (!strcasecmp(name, "IdentifyingClaim")) {
-        prov->claims.identifying_claim = w;
-        return valid_claim_name(w) ? NULL : "expects a claim name";
-    }
-    if (!strcasecmp(name, "GroupsClaim")) {
-        prov->claims.groups_claim = w;
-        return valid_claim_name(w) ? NULL : "expects a claim name";
-    }
     if (!strcasecmp(name, "UserInfo")) {
         return parse_flag(w, &prov->userinfo);
-    }
-    if (!strcasecmp(name, "Enabled")) {
-        return parse_flag(w, &prov->enabled);
-    }
-    if (!strcasecmp(name, "SortOrder")) {
-        return parse_int(p, w, 0, 1000, &prov->sort_order);
-    }
-    if (!strcasecmp(name, "Icon")) {
-        prov->icon = w;
-        return parse_icon(w);
-    }
-    if (!strcasecmp(name, "AccentColor")) {
-        prov->accent = w;
-        return parse_color(w);
     }
     if (!strcasecmp(name, "Prompt")) {
         prov->prompt = w;
@@ -549,11 +571,83 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
         return printable(w, 512) && !strpbrk(w, " \t") ? NULL
                : "expects an issuer (a URL or a name, no spaces)";
     }
+    return not_a_directive;
+}
+
+/* The one-word directives of claims and roles. */
+static const char *claims_directive(fedauth_provider_t *prov,
+                                    const char *name, const char *w)
+{
+    if (!strcasecmp(name, "IdentifyingClaim")) {
+        prov->claims.identifying_claim = w;
+        return valid_claim_name(w) ? NULL : "expects a claim name";
+    }
+    if (!strcasecmp(name, "GroupsClaim")) {
+        prov->claims.groups_claim = w;
+        return valid_claim_name(w) ? NULL : "expects a claim name";
+    }
     if (!strcasecmp(name, "FallbackRole")) {
         prov->claims.fallback_role = w;
         return valid_role(w) ? NULL : "expects a role name";
     }
-    return "is not a directive of <FedAuthProvider>";
+    return not_a_directive;
+}
+
+/* The directives of the provider's button in the chooser. */
+static const char *chooser_directive(apr_pool_t *p, fedauth_provider_t *prov,
+                                     const char *name, const char *w)
+{
+    if (!strcasecmp(name, "DisplayName")) {
+        prov->idp.display_name = w;
+        return printable(w, 200) ? NULL : "expects a short text";
+    }
+    if (!strcasecmp(name, "Enabled")) {
+        return parse_flag(w, &prov->enabled);
+    }
+    if (!strcasecmp(name, "SortOrder")) {
+        return parse_int(p, w, 0, 1000, &prov->sort_order);
+    }
+    if (!strcasecmp(name, "Icon")) {
+        prov->icon = w;
+        return parse_icon(w);
+    }
+    if (!strcasecmp(name, "AccentColor")) {
+        prov->accent = w;
+        return parse_color(w);
+    }
+    return not_a_directive;
+}
+
+static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
+                                      const char *name, const char *args)
+{
+    const char *w, *err;
+    char *word;
+
+    if (!strcasecmp(name, "UsernameClaim")) {
+        prov->claims.username_claims = apr_array_make(p, 4,
+                                                      sizeof(char *));
+        while (*(word = ap_getword_conf(p, &args))) {
+            if (!valid_claim_name(word)) {
+                return "expects claim names";
+            }
+            APR_ARRAY_PUSH(prov->claims.username_claims, char *) = word;
+        }
+        return prov->claims.username_claims->nelts ? NULL
+               : "expects one or more claim names";
+    }
+    if (!strcasecmp(name, "ClaimMap") || !strcasecmp(name, "GroupMap")) {
+        return two_word_directive(p, prov, name, args);
+    }
+    w = ap_getword_conf(p, &args);
+    if (*args) {
+        return "takes one argument (quote it when it has spaces)";
+    }
+    if ((err = protocol_directive(p, prov, name, w)) != not_a_directive
+        || (err = claims_directive(prov, name, w)) != not_a_directive) {
+        return err;
+    }
+    return chooser_directive(p, prov, name, w);
 }
 
 static const char *provider_section(cmd_parms *cmd, void *dummy,

@@ -11,7 +11,7 @@
 #include "http_log.h"
 #include "apr_strings.h"
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_store_shm.h"
 
 APLOG_USE_MODULE(fedauth);
 

@@ -1,0 +1,63 @@
+/* mod_fedauth_config.h - what mod_fedauth_config.c offers: the directive
+ * table and the configuration records' life cycle, the effective values
+ * with their defaults, which providers a location offers, the checks that
+ * span several directives, and the run-time objects post_config makes for
+ * everyone (the stores, the HTTP client). The lowest glue layer: it uses
+ * no other glue file. */
+#ifndef MOD_FEDAUTH_CONFIG_H
+#define MOD_FEDAUTH_CONFIG_H
+
+#include "mod_fedauth.h"
+#include "fa_http.h"
+#include "fa_jwt.h"
+
+extern const command_rec fedauth_cmds[];
+
+void *fedauth_create_srv(apr_pool_t *p, server_rec *s);
+void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv);
+void *fedauth_create_dir(apr_pool_t *p, char *dir);
+void *fedauth_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+/* Effective values with defaults applied. */
+const char *fedauth_cookie_name(const fedauth_srv_t *sc);
+int fedauth_idle_timeout(const fedauth_srv_t *sc);
+int fedauth_max_age(const fedauth_srv_t *sc);
+int fedauth_http_timeout(const fedauth_srv_t *sc);
+int fedauth_sessions_per_user(const fedauth_srv_t *sc);
+apr_size_t fedauth_shm_size(const fedauth_srv_t *sc);
+
+/* The provider with this id in the server, enabled or not; NULL if none. */
+fedauth_provider_t *fedauth_provider_find(const fedauth_srv_t *sc,
+                                          const char *id);
+/* 1 when provider prov may be used at a location with config dc: enabled
+ * and, when the location lists providers, one of them. */
+int fedauth_provider_offered(const fedauth_dir_t *dc,
+                             const fedauth_provider_t *prov);
+/* The provider whose issuer the token names, among those offered at dc
+ * (all enabled ones when dc is NULL). */
+fedauth_provider_t *fedauth_provider_by_issuer(const fedauth_srv_t *sc,
+                                               const fedauth_dir_t *dc,
+                                               const fa_jwt_t *jwt);
+
+/* Forgets the FedAuthProviders uses of an earlier reading (pre_config). */
+void fedauth_config_reset(apr_pool_t *pconf);
+/* The claims that Require fedauth-claim lines ask about (kept in sessions
+ * at login), and a provider id a Require fedauth-idp line names (checked
+ * at start like FedAuthProviders). */
+const apr_array_header_t *fedauth_kept_claims(void);
+void fedauth_keep_claim(const char *name);
+void fedauth_provider_ref(apr_pool_t *p, const char *id, const char *where);
+
+/* The store spec with any password replaced by ***, for messages. */
+const char *fedauth_store_spec_loggable(apr_pool_t *p, const char *spec);
+/* Checks what only the whole configuration can tell; NULL when fine. */
+const char *fedauth_config_check(apr_pool_t *p, server_rec *s);
+
+/* The store of the request's server (made in post_config). */
+fa_store_t *fedauth_store(request_rec *r);
+/* The HTTP client for calls to identity providers: made in post_config,
+ * shared by all servers of the process. */
+void fedauth_http_set(fa_http_t *http);
+fa_http_t *fedauth_http(void);
+
+#endif

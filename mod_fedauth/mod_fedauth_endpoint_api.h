@@ -1,0 +1,16 @@
+/* mod_fedauth_endpoint_api.h - what mod_fedauth_endpoint_api.c offers:
+ * the JSON endpoints for scripts, /fedauth/session and
+ * /fedauth/authenticate, for the dispatch in mod_fedauth.c (and nothing
+ * else). */
+#ifndef MOD_FEDAUTH_ENDPOINT_API_H
+#define MOD_FEDAUTH_ENDPOINT_API_H
+
+#include "mod_fedauth.h"
+
+/* /fedauth/session: this browser's session as JSON, or 401. */
+int fedauth_handle_session(request_rec *r, fedauth_srv_t *sc);
+/* /fedauth/authenticate (FedAuthTokenLogin On): an ID token becomes a
+ * session, or a one-time code that becomes one. */
+int fedauth_handle_authenticate(request_rec *r, fedauth_srv_t *sc);
+
+#endif

@@ -1,0 +1,296 @@
+/* mod_fedauth_endpoint_callback.c - the redirect URI /signin-<id>: the
+ * IdP's answer to a login started here (mod_fedauth_signin.c). The answer
+ * must finish a login that this browser started, at this provider, not
+ * long ago; then the code is exchanged for tokens, the ID token verified,
+ * UserInfo merged when asked for, and a new session made. Any step that
+ * fails ends the sign-in with an error page (fedauth_signin_refused). */
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+#include <jansson.h>
+
+#include "mod_fedauth_endpoint_callback.h"
+#include "mod_fedauth_config.h"
+#include "mod_fedauth_helpers.h"
+#include "mod_fedauth_session.h"
+#include "mod_fedauth_signin.h"
+#include "fa_oidc.h"
+
+#define MAX_FORM_BODY (16 * 1024)
+
+/* UserInfo On, or unset and the IdP offers the endpoint; and there is an
+ * access token to ask with. */
+static int use_userinfo(const fedauth_provider_t *prov,
+                        const fa_oidc_metadata_t *md,
+                        const fa_oidc_tokens_t *tok)
+{
+    return prov->userinfo != 0 && md->userinfo_endpoint
+           && tok->access_token;
+}
+
+/* The authorization response: the query for ResponseMode query (GET),
+ * the body for form_post (POST); any other combination is refused. */
+static apr_status_t callback_params(request_rec *r,
+                                    const fedauth_provider_t *prov,
+                                    const char **params, apr_size_t *len)
+{
+    if (prov->response_mode == FEDAUTH_RESPONSE_FORM_POST) {
+        if (r->method_number != M_POST) {
+            return APR_EINVAL;
+        }
+        return fedauth_read_form_body(r, MAX_FORM_BODY, params, len);
+    }
+    if (r->method_number != M_GET) {
+        return APR_EINVAL;
+    }
+    *params = r->args ? r->args : "";
+    *len = strlen(*params);
+    return APR_SUCCESS;
+}
+
+/* Step 1: the parameters of the answer. OK and *pq, else the answer to
+ * send. */
+static int callback_query(request_rec *r, fedauth_provider_t *prov,
+                          apr_table_t **pq)
+{
+    const char *params;
+    apr_size_t len;
+    fa_err_t err;
+
+    memset(&err, 0, sizeof(err));
+    if (!prov->enabled) {
+        fa_err_set(&err, "provider_disabled", "provider %s is switched off "
+                   "(Enabled Off)", prov->idp.id);
+        return fedauth_signin_refused(r, prov, &err, "Sign-in through this "
+                                      "identity provider is switched off.");
+    }
+    if (callback_params(r, prov, &params, &len) != APR_SUCCESS) {
+        fa_err_set(&err, "invalid_request", "the callback of a %s provider "
+                   "got %s%s", prov->response_mode == FEDAUTH_RESPONSE_QUERY
+                   ? "query" : "form_post", fedauth_ascii(r->pool, r->method),
+                   r->method_number == M_POST ? " with an unusable body"
+                   : "");
+        return fedauth_signin_refused(r, prov, &err, "This address only "
+                                      "takes the answer of the identity "
+                                      "provider.");
+    }
+    if (fa_form_parse(r->pool, params, len, FEDAUTH_MAX_PARAMS, pq)
+        != APR_SUCCESS) {
+        fa_err_set(&err, "invalid_request", "malformed or repeated query "
+                   "parameters");
+        return fedauth_signin_refused(r, prov, &err, "The answer of the "
+                                      "identity provider was malformed.");
+    }
+    return OK;
+}
+
+/* Step 2: the login the answer finishes. Its state is taken from the
+ * store (a state works once), must be bound to this browser by the state
+ * cookie, made for this provider, and young enough. OK and *plogin, else
+ * the answer to send. */
+static int callback_login(request_rec *r, fedauth_srv_t *sc,
+                          fedauth_provider_t *prov, apr_table_t *q,
+                          fa_login_t **plogin)
+{
+    fa_store_t *store = fedauth_store(r);
+    fa_login_t *login;
+    fa_err_t err;
+    const char *state, *key, *bind, *cname;
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv;
+
+    memset(&err, 0, sizeof(err));
+    state = apr_table_get(q, "state");
+    if (!state) {
+        fa_err_set(&err, "state_missing", "no state parameter");
+        return fedauth_signin_refused(r, prov, &err, "The answer of the "
+                                      "identity provider has no state. "
+                                      "Please start again.");
+    }
+    key = fa_login_key(r->pool, &sc->keys, state);
+    cname = key ? fedauth_state_cookie_name(r, sc, state) : NULL;
+    bind = cname ? fedauth_cookie_get(r, cname) : NULL;
+    if (!key || !bind) {
+        fa_err_set(&err, "state_mismatch", key ? "no state cookie: the "
+                   "login was started in another browser, or too long ago"
+                   : "malformed state parameter");
+        return fedauth_signin_refused(r, prov, &err, "This sign-in was not "
+                                      "started here, or it took too long. "
+                                      "Please start again.");
+    }
+    fedauth_cookie_set(r, cname, "", 0);
+    rv = store->take(store, key, r->pool, &rec, &len);
+    if (rv == APR_NOTFOUND) {
+        fa_err_set(&err, "state_mismatch", "unknown, used or expired state");
+        return fedauth_signin_refused(r, prov, &err, "This sign-in was "
+                                      "already used or has expired. Please "
+                                      "start again.");
+    }
+    if (rv != APR_SUCCESS) {
+        fa_err_set(&err, "store_unavailable", "cannot read the login state "
+                   "from the %s store", store->name);
+        return fedauth_signin_refused(r, prov, &err, "Sign-in is "
+                                      "unavailable right now.");
+    }
+    if (fa_login_decode(r->pool, rec, len, &login) != APR_SUCCESS) {
+        fa_err_set(&err, "state_mismatch", "unreadable login state");
+        return fedauth_signin_refused(r, prov, &err, "Please start again.");
+    }
+    if (!fa_ct_streq(bind, login->bind)) {
+        fa_err_set(&err, "state_mismatch", "the state cookie belongs to "
+                   "another login");
+        return fedauth_signin_refused(r, prov, &err, "This sign-in was not "
+                                      "started in this browser. Please "
+                                      "start again.");
+    }
+    if (strcmp(login->idp, prov->idp.id)) {
+        fa_err_set(&err, "idp_mismatch", "state was made for provider %s",
+                   login->idp);
+        return fedauth_signin_refused(r, prov, &err, "The answer came from "
+                                      "another identity provider than the "
+                                      "one chosen. Please start again.");
+    }
+    if (fa_now_sec() - login->created > FA_LOGIN_STATE_TTL) {
+        fa_err_set(&err, "state_mismatch", "login state expired");
+        return fedauth_signin_refused(r, prov, &err, "The sign-in took too "
+                                      "long. Please start again.");
+    }
+    *plogin = login;
+    return OK;
+}
+
+/* Step 3: what the IdP answered. An error, or an answer without the
+ * right iss (RFC 9207) or without a code, ends here; the code is
+ * exchanged for tokens, the ID token verified against the login's nonce,
+ * and UserInfo merged into its claims when asked for. OK with *ptok and
+ * *pjwt, else the answer to send. */
+static int callback_tokens(request_rec *r, fedauth_srv_t *sc,
+                           fedauth_provider_t *prov, apr_table_t *q,
+                           const fa_login_t *login, fa_oidc_tokens_t **ptok,
+                           fa_jwt_t **pjwt)
+{
+    fa_oidc_metadata_t *md;
+    fa_oidc_tokens_t *tok;
+    json_t *info;
+    fa_err_t err;
+    const char *e, *iss, *code;
+
+    memset(&err, 0, sizeof(err));
+    if ((e = apr_table_get(q, "error")) != NULL) {
+        const char *d = apr_table_get(q, "error_description");
+        fa_err_set(&err, "idp_error", "the provider answered error=%s (%s)",
+                   fa_oidc_loggable(r->pool, e, 64),
+                   fa_oidc_loggable(r->pool, d, 160));
+        return fedauth_signin_refused(r, prov, &err, apr_psprintf(r->pool,
+                                      "The identity provider refused the "
+                                      "sign-in: %s%s%s",
+                                      fa_oidc_loggable(r->pool, e, 64),
+                                      d ? ": " : "",
+                                      d ? fa_oidc_loggable(r->pool, d, 300)
+                                        : ""));
+    }
+    if (fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md, &err)
+        != APR_SUCCESS) {
+        return fedauth_signin_refused(r, prov, &err, "The identity provider "
+                                      "did not answer.");
+    }
+    iss = apr_table_get(q, "iss");
+    if ((iss && !fa_idp_issuer_ok(&prov->idp, iss, NULL, 1))
+        || (!iss && md->iss_parameter_supported)) {
+        fa_err_set(&err, "wrong_iss", "the iss parameter is %s, expected %s",
+                   fa_oidc_loggable(r->pool, iss, 200), prov->idp.issuer);
+        return fedauth_signin_refused(r, prov, &err, "The answer did not "
+                                      "come from the expected identity "
+                                      "provider.");
+    }
+    if (!(code = apr_table_get(q, "code")) || !*code) {
+        fa_err_set(&err, "code_missing", "no code parameter");
+        return fedauth_signin_refused(r, prov, &err, "The answer of the "
+                                      "identity provider has no "
+                                      "authorization code.");
+    }
+    if (fa_oidc_token_request(r->pool, fedauth_http(), md, &prov->idp.client,
+                              login->redirect_uri, code, login->verifier,
+                              &tok, &err) != APR_SUCCESS) {
+        return fedauth_signin_refused(r, prov, &err,
+                                      !strcmp(err.code, "token_error")
+                                      ? "The identity provider did not "
+                                        "accept the sign-in."
+                                      : "The identity provider did not "
+                                        "answer properly.");
+    }
+    if (fa_idp_verify_id_token(prov->rt, fedauth_http(), r->pool,
+                               tok->id_token, login->nonce, fa_now_sec(),
+                               pjwt, &err) != APR_SUCCESS) {
+        return fedauth_signin_refused(r, prov, &err, "The identity token "
+                                      "from the identity provider did not "
+                                      "pass the checks.");
+    }
+    if (use_userinfo(prov, md, tok)
+        && (fa_oidc_userinfo(r->pool, fedauth_http(), md, tok->access_token,
+                             fedauth_http_timeout(sc), &info, &err)
+            != APR_SUCCESS
+            || fa_claims_merge_userinfo((*pjwt)->claims, info, &err)
+               != APR_SUCCESS)) {
+        return fedauth_signin_refused(r, prov, &err,
+                                      !strcmp(err.code,
+                                              "userinfo_sub_mismatch")
+                                      ? "The identity provider's user "
+                                        "information is about another "
+                                        "user."
+                                      : "The identity provider did not "
+                                        "answer properly.");
+    }
+    *ptok = tok;
+    return OK;
+}
+
+static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
+                                fedauth_provider_t *prov, fa_jwt_t *jwt,
+                                const char *id_token, fa_err_t *err)
+{
+    fa_session_t s;
+    apr_status_t rv;
+
+    if ((rv = fedauth_map_session(r, sc, prov, jwt, id_token, &s, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    return fedauth_store_session(r, sc, &s, err);
+}
+
+int fedauth_handle_callback(request_rec *r, fedauth_srv_t *sc,
+                            fedauth_provider_t *prov)
+{
+    apr_table_t *q = NULL;
+    fa_login_t *login = NULL;
+    fa_oidc_tokens_t *tok = NULL;
+    fa_jwt_t *jwt = NULL;
+    fa_err_t err;
+    int status;
+
+    memset(&err, 0, sizeof(err));
+    fedauth_no_store(r);
+    if ((status = callback_query(r, prov, &q)) != OK
+        || (status = callback_login(r, sc, prov, q, &login)) != OK
+        || (status = callback_tokens(r, sc, prov, q, login, &tok, &jwt))
+           != OK) {
+        return status;
+    }
+    if (new_session(r, sc, prov, jwt, tok->id_token, &err) != APR_SUCCESS) {
+        return fedauth_signin_refused(r, prov, &err,
+                                      fedauth_map_failure_text(&err,
+                                          "The session could not be "
+                                          "created."));
+    }
+    apr_table_setn(r->headers_out, "Location",
+                   ap_construct_url(r->pool,
+                                    fedauth_return_to_or_root(r,
+                                        login->return_to), r));
+    return HTTP_MOVED_TEMPORARILY;
+}

@@ -1,0 +1,223 @@
+/* mod_fedauth_endpoint_logout.c - the ends of a session: /fedauth/logout
+ * (this browser's session; with FedAuthLogoutAtIdP On, then the IdP's
+ * session too, RP-Initiated Logout), and /signin-<id>/backchannel (the
+ * IdP ends sessions by a logout token, Back-Channel Logout: every session
+ * of its sid or sub, on every host that shares the store). */
+#include <stdlib.h>
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+#include <jansson.h>
+
+#include "mod_fedauth_endpoint_logout.h"
+#include "mod_fedauth_config.h"
+#include "mod_fedauth_helpers.h"
+#include "mod_fedauth_session.h"
+#include "fa_oidc.h"
+
+APLOG_USE_MODULE(fedauth);
+
+#define MAX_LOGOUT_BODY (64 * 1024)
+
+/* ---- /fedauth/logout ------------------------------------------------ */
+
+static const char *query_param(request_rec *r, const char *name)
+{
+    apr_table_t *q;
+
+    if (!r->args || fa_form_parse(r->pool, r->args, strlen(r->args),
+                                  FEDAUTH_MAX_PARAMS, &q) != APR_SUCCESS) {
+        return NULL;
+    }
+    return apr_table_get(q, name);
+}
+
+static int send_page(request_rec *r, int status, const char *title,
+                     const char *body_html)
+{
+    r->status = status;
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    fedauth_no_store(r);
+    ap_rvputs(r, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+              "<meta charset=\"utf-8\"><meta name=\"viewport\" "
+              "content=\"width=device-width, initial-scale=1\"><title>",
+              title, "</title></head>\n<body style=\"font-family:sans-serif;"
+              "max-width:40em;margin:3em auto;padding:0 1em\">\n<h1>", title,
+              "</h1>\n", body_html, "</body></html>\n", NULL);
+    return OK;
+}
+
+/* RP-Initiated Logout 1.0: the IdP's end_session_endpoint with the ID
+ * token as hint and the page to come back to, which must be registered at
+ * the IdP as a post-logout redirect URI. NULL when the IdP offers none. */
+static const char *idp_logout_url(request_rec *r, fedauth_srv_t *sc,
+                                  const fa_session_t *s,
+                                  const char *return_to)
+{
+    fedauth_provider_t *prov = fedauth_provider_find(sc, s->idp);
+    fa_oidc_metadata_t *md;
+    fa_err_t err;
+    const char *back;
+
+    if (!prov || fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md,
+                                 &err) != APR_SUCCESS
+        || !md->end_session_endpoint) {
+        return NULL;
+    }
+    if (!return_to || !fa_return_to_ok(return_to)) {
+        return_to = "/";
+    }
+    back = sc->redirect_base
+           ? apr_pstrcat(r->pool, sc->redirect_base, return_to, NULL)
+           : ap_construct_url(r->pool, return_to, r);
+    return apr_pstrcat(r->pool, md->end_session_endpoint,
+        strchr(md->end_session_endpoint, '?') ? "&" : "?",
+        "client_id=", fa_url_encode(r->pool, prov->idp.client.client_id),
+        "&post_logout_redirect_uri=", fa_url_encode(r->pool, back),
+        s->id_token ? "&id_token_hint=" : "",
+        s->id_token ? fa_url_encode(r->pool, s->id_token) : "", NULL);
+}
+
+int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
+{
+    const char *asked = query_param(r, "return_to");
+    const char *return_to = asked && fa_return_to_ok(asked) ? asked : NULL;
+    const char *key = NULL;
+    fa_store_t *store = fedauth_store(r);
+    fa_session_t *s;
+    const char *idp_url = NULL;
+
+    if (fedauth_session_load(r, sc, &s, &key) == APR_SUCCESS && key) {
+        store->del(store, key, r->pool);
+        fedauth_session_forget(r, key);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00205)
+                      "signed out %s",
+                      fa_oidc_loggable(r->pool, s->user, 256));
+        if (sc->logout_at_idp == 1) {
+            idp_url = idp_logout_url(r, sc, s, return_to);
+        }
+    }
+    fedauth_cookie_set(r, fedauth_cookie_name(sc), "", 0);
+    fedauth_no_store(r);
+    if (asked && !return_to) {
+        fedauth_return_to_refused(r, asked, idp_url ? "/ after the identity "
+                          "provider's logout" : "the signed-out page");
+    }
+    if (idp_url) {
+        apr_table_setn(r->headers_out, "Location", idp_url);
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    if (return_to) {
+        apr_table_setn(r->headers_out, "Location",
+                       ap_construct_url(r->pool, return_to, r));
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    return send_page(r, HTTP_OK, "Signed out",
+                     "<p>You are signed out.</p>\n"
+                     "<p><a href=\"/fedauth/login?choose=1\">Sign in "
+                     "again</a> &middot; <a href=\"/\">Back to the start "
+                     "page</a></p>\n");
+}
+
+/* ---- /signin-<id>/backchannel ---------------------------------------- */
+
+static int backchannel_answer(request_rec *r, int status, const char *error,
+                              const char *desc)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    fedauth_no_store(r);
+    if (error) {
+        json_t *doc = json_pack("{s:s, s:s}", "error", error,
+                                "error_description", desc);
+        char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        if (text) {
+            ap_rputs(text, r);
+            free(text);
+        }
+        json_decref(doc);
+    }
+    return OK;
+}
+
+/* OpenID Connect Back-Channel Logout 1.0: the IdP POSTs a logout_token;
+ * every session of its sid (or, without sid, of its sub) at this provider
+ * ends, on every host that shares the store. */
+int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
+                               fedauth_provider_t *prov)
+{
+    fa_store_t *store = fedauth_store(r);
+    apr_array_header_t *keys;
+    apr_table_t *form;
+    fa_jwt_t *jwt;
+    fa_err_t err;
+    const char *body, *token, *sid, *sub, *jti, *ikey, *jkey;
+    char *seen;
+    apr_size_t len;
+    int i, ended = 0;
+
+    memset(&err, 0, sizeof(err));
+    if (r->method_number != M_POST || !prov->enabled
+        || fedauth_read_form_body(r, MAX_LOGOUT_BODY, &body, &len)
+           != APR_SUCCESS
+        || fa_form_parse(r->pool, body, len, FEDAUTH_MAX_PARAMS, &form)
+           != APR_SUCCESS
+        || !(token = apr_table_get(form, "logout_token"))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00209)
+                      "back-channel logout for %s refused: not a POST of a "
+                      "logout_token to an enabled provider", prov->idp.id);
+        return backchannel_answer(r, HTTP_BAD_REQUEST, "invalid_request",
+                                  "expected a POST with a logout_token");
+    }
+    if (fa_idp_verify_logout_token(prov->rt, fedauth_http(), r->pool, token,
+                                   fa_now_sec(), &jwt, &err)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00210)
+                      "back-channel logout for %s refused: %s: %s",
+                      prov->idp.id, err.code, err.desc);
+        return backchannel_answer(r, HTTP_BAD_REQUEST, "invalid_request",
+                                  err.code);
+    }
+    /* A logout token is used once: its jti is remembered until it
+     * expires. */
+    if ((jti = fa_jwt_claim_str(jwt, "jti")) != NULL) {
+        jkey = fedauth_index_key(r, sc, "jti", prov->idp.id, jti);
+        if (store->get(store, jkey, r->pool, &seen, &len) == APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00211)
+                          "back-channel logout for %s refused: the logout "
+                          "token was used before", prov->idp.id);
+            return backchannel_answer(r, HTTP_BAD_REQUEST, "invalid_request",
+                                      "replayed logout token");
+        }
+        store->put(store, jkey, "1", 1, fa_jwt_claim_int(jwt, "exp") + 60,
+                   r->pool);
+    }
+    sid = fa_jwt_claim_str(jwt, "sid");
+    sub = fa_jwt_claim_str(jwt, "sub");
+    ikey = sid ? fedauth_index_key(r, sc, "sid", prov->idp.id, sid)
+               : fedauth_index_key(r, sc, "sub", prov->idp.id, sub);
+    if (store->index_take(store, ikey, r->pool, &keys) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00212)
+                      "back-channel logout for %s failed: the %s store is "
+                      "unavailable", prov->idp.id, store->name);
+        return backchannel_answer(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "temporarily_unavailable",
+                                  "the session store is unavailable");
+    }
+    for (i = 0; i < keys->nelts; i++) {
+        if (store->del(store, APR_ARRAY_IDX(keys, i, const char *), r->pool)
+            == APR_SUCCESS) {
+            ended++;
+        }
+        fedauth_session_forget(r, APR_ARRAY_IDX(keys, i, const char *));
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00213)
+                  "back-channel logout from %s ended %d session(s) of %s %s",
+                  prov->idp.id, ended, sid ? "sid" : "sub",
+                  fa_oidc_loggable(r->pool, sid ? sid : sub, 128));
+    return backchannel_answer(r, HTTP_OK, NULL, NULL);
+}

@@ -1,0 +1,338 @@
+/* mod_fedauth_helpers.c - request helpers: cookies, the error page,
+ * reading a form body or a return_to, and passing a session on to the
+ * request. They know the configuration records, but call no other glue
+ * file: everything above uses them, they use nothing of the glue. */
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_core.h"
+#include "apr_strings.h"
+
+#include "mod_fedauth_helpers.h"
+#include "fa_oidc.h"
+
+APLOG_USE_MODULE(fedauth);
+
+/* The longest value passed on as a request header. */
+#define HEADER_MAX (8 * 1024)
+
+/* ---- cookies --------------------------------------------------------- */
+
+typedef struct cookie_find_t {
+    const char *name;
+    apr_size_t name_len;
+    const char *value;
+    apr_size_t len;
+} cookie_find_t;
+
+static int find_in_header(void *data, const char *key, const char *hdr)
+{
+    cookie_find_t *f = data;
+    const char *c = hdr, *end;
+
+    while (*c) {
+        while (*c == ' ' || *c == ';' || *c == '\t') {
+            c++;
+        }
+        if (!strncmp(c, f->name, f->name_len) && c[f->name_len] == '=') {
+            c += f->name_len + 1;
+            end = c + strcspn(c, ";");
+            while (end > c && (end[-1] == ' ' || end[-1] == '\t')) {
+                end--;
+            }
+            f->value = c;
+            f->len = (apr_size_t)(end - c);
+            return 0;
+        }
+        c += strcspn(c, ";");
+    }
+    return 1;
+}
+
+int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
+                        apr_size_t *len)
+{
+    cookie_find_t f;
+
+    f.name = name;
+    f.name_len = strlen(name);
+    f.value = NULL;
+    f.len = 0;
+    apr_table_do(find_in_header, &f, r->headers_in, "Cookie", NULL);
+    *val = f.value;
+    *len = f.len;
+    return f.value != NULL;
+}
+
+const char *fedauth_cookie_get(request_rec *r, const char *name)
+{
+    const char *v;
+    apr_size_t len;
+
+    return fedauth_cookie_peek(r, name, &v, &len)
+           ? apr_pstrmemdup(r->pool, v, len) : NULL;
+}
+
+static int request_is_https(request_rec *r)
+{
+    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                             &fedauth_module);
+
+    if (sc->redirect_base) {
+        return !strncasecmp(sc->redirect_base, "https:", 6);
+    }
+    return !strcasecmp(ap_http_scheme(r), "https");
+}
+
+/* cross_site: the cookie must come along on a cross-site POST (form_post
+ * callbacks): SameSite=None, which browsers take only with Secure, so on
+ * http it stays Lax (IdP and site must then be same-site). */
+void fedauth_cookie_set_site(request_rec *r, const char *name,
+                             const char *value, int max_age, int cross_site)
+{
+    int https = request_is_https(r);
+    const char *c = apr_pstrcat(r->pool, name, "=", value,
+        "; Path=/; HttpOnly; SameSite=",
+        cross_site && https ? "None" : "Lax",
+        https ? "; Secure" : "",
+        max_age >= 0 ? apr_psprintf(r->pool, "; Max-Age=%d", max_age) : "",
+        NULL);
+
+    apr_table_addn(r->err_headers_out, "Set-Cookie", c);
+}
+
+void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
+                        int max_age)
+{
+    fedauth_cookie_set_site(r, name, value, max_age, 0);
+}
+
+/* ---- answers --------------------------------------------------------- */
+
+void fedauth_no_store(request_rec *r)
+{
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+}
+
+/* ASCII only: httpd sends error pages as iso-8859-1. */
+const char *fedauth_ascii(apr_pool_t *p, const char *s)
+{
+    char *out = apr_pstrdup(p, s ? s : ""), *c;
+
+    for (c = out; *c; c++) {
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
+            *c = '?';
+        }
+    }
+    return out;
+}
+
+static const char *error_title(int status)
+{
+    switch (status) {
+    case HTTP_BAD_REQUEST: return "Sign-in could not be completed";
+    case HTTP_UNAUTHORIZED: return "Sign-in failed";
+    case HTTP_BAD_GATEWAY: return "The identity provider could not be reached";
+    case HTTP_SERVICE_UNAVAILABLE: return "Sign-in is unavailable";
+    default: return "Sign-in error";
+    }
+}
+
+int fedauth_error(request_rec *r, int status, const char *code,
+                  const char *description)
+{
+    int idx = ap_index_of_response(status);
+    const char *desc = fedauth_ascii(r->pool, description);
+
+    apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", code);
+    apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR_DESCRIPTION", desc);
+    apr_table_setn(r->notes, "fedauth-error", code);
+    apr_table_setn(r->notes, "fedauth-error-description", desc);
+    fedauth_no_store(r);
+    if (!ap_response_code_string(r, idx)) {
+        ap_custom_response(r, status, apr_pstrcat(r->pool,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, "
+            "initial-scale=1\"><title>", error_title(status),
+            "</title></head>\n<body style=\"font-family:sans-serif;"
+            "max-width:40em;margin:3em auto;padding:0 1em\">\n<h1>",
+            error_title(status), "</h1>\n<p>",
+            fa_html_escape(r->pool, desc), "</p>\n<p>Error code: <code>",
+            fa_html_escape(r->pool, code), "</code></p>\n"
+            "<p><a href=\"/\">Back to the start page</a></p>\n"
+            "</body></html>\n", NULL));
+    }
+    return status;
+}
+
+/* ---- reading the request --------------------------------------------- */
+
+apr_status_t fedauth_read_form_body(request_rec *r, apr_size_t max,
+                                    const char **out, apr_size_t *outlen)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    char *buf, extra;
+    apr_size_t len = 0;
+    long n;
+
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)
+        || ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+        return APR_EINVAL;
+    }
+    buf = apr_palloc(r->pool, max + 1);
+    if (ap_should_client_block(r)) {
+        while (len < max
+               && (n = ap_get_client_block(r, buf + len, max - len)) > 0) {
+            len += (apr_size_t)n;
+        }
+        if (len == max && ap_get_client_block(r, &extra, 1) > 0) {
+            return APR_ENOSPC;
+        }
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *outlen = len;
+    return APR_SUCCESS;
+}
+
+/* A return_to that does not lead to a path on this site was refused:
+ * says so, and where the user goes instead, so that a broken link is not
+ * a silent "/". The value is cut and has no control characters; httpd
+ * escapes the rest of the line (another escape here would double it). */
+void fedauth_return_to_refused(request_rec *r, const char *return_to,
+                               const char *instead)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00215)
+                  "%s: return_to \"%s%s\" refused: not a path on this "
+                  "site; the user goes to %s instead",
+                  fa_oidc_loggable(r->pool, r->uri, 128),
+                  fa_oidc_loggable(r->pool, return_to, 128),
+                  strlen(return_to) > 128 ? "..." : "", instead);
+}
+
+const char *fedauth_return_to_or_root(request_rec *r, const char *return_to)
+{
+    if (return_to && fa_return_to_ok(return_to)) {
+        return return_to;
+    }
+    if (return_to) {
+        fedauth_return_to_refused(r, return_to, "/");
+    }
+    return "/";
+}
+
+/* ---- passing the user on --------------------------------------------- */
+
+/* X-FedAuth-, and the spellings with '_' that CGI and some backends take
+ * for the same name (X_FedAuth_User becomes HTTP_X_FEDAUTH_USER). */
+int fedauth_is_own_header(const char *key)
+{
+    return (key[0] == 'X' || key[0] == 'x')
+           && (key[1] == '-' || key[1] == '_')
+           && !strncasecmp(key + 2, "FedAuth", 7)
+           && (key[9] == '-' || key[9] == '_');
+}
+
+/* Where the values go. apr_table_setn compares a new key with every key
+ * of the table that shares its first four letters, and all of ours share
+ * them: so a table that holds none of our names yet (the usual case: the
+ * client's were removed, nothing set them before) gets the cheaper
+ * apr_table_addn, which is the same there because our names are distinct
+ * (attribute names are unique and never one of the module's own). */
+typedef struct export_t {
+    request_rec *r;
+    int pass_as;
+    void (*env_set)(apr_table_t *, const char *, const char *);
+    void (*header_set)(apr_table_t *, const char *, const char *);
+} export_t;
+
+static int has_env_name(const apr_table_t *t)
+{
+    const apr_array_header_t *arr = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && !strncasecmp(e[i].key, "FEDAUTH_", 8)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int has_header_name(const apr_table_t *t)
+{
+    const apr_array_header_t *arr = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && fedauth_is_own_header(e[i].key)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void pass_on(const export_t *x, const char *env, const char *header,
+                    const char *value)
+{
+    if (!value) {
+        return;
+    }
+    if (x->pass_as & FEDAUTH_PASS_ENV) {
+        x->env_set(x->r->subprocess_env, env, value);
+    }
+    if (x->pass_as & FEDAUTH_PASS_HEADERS) {
+        x->header_set(x->r->headers_in, header,
+                      fa_header_value(x->r->pool, value, HEADER_MAX));
+    }
+}
+
+void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
+                            const fa_session_t *s)
+{
+    export_t x;
+    int i;
+
+    x.r = r;
+    x.pass_as = dc->pass_as == FEDAUTH_UNSET
+                ? FEDAUTH_PASS_ENV | FEDAUTH_PASS_HEADERS : dc->pass_as;
+    x.env_set = (x.pass_as & FEDAUTH_PASS_ENV)
+                && !has_env_name(r->subprocess_env)
+                ? apr_table_addn : apr_table_setn;
+    x.header_set = (x.pass_as & FEDAUTH_PASS_HEADERS)
+                   && !has_header_name(r->headers_in)
+                   ? apr_table_addn : apr_table_setn;
+    r->user = (char *)s->user;
+    pass_on(&x, "FEDAUTH_USER", "X-FedAuth-User", s->user);
+    pass_on(&x, "FEDAUTH_SUB", "X-FedAuth-Sub", s->sub);
+    pass_on(&x, "FEDAUTH_IDP", "X-FedAuth-IdP", s->idp);
+    pass_on(&x, "FEDAUTH_ROLES", "X-FedAuth-Roles", s->roles);
+    for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
+        const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
+        const char *env, *header;
+        fa_attr_names(r->pool, a->name, &env, &header);
+        pass_on(&x, env, header, a->value);
+    }
+}
+
+void fedauth_request_session_set(request_rec *r, fa_session_t *s)
+{
+    ap_set_module_config(r->request_config, &fedauth_module, s);
+}
+
+fa_session_t *fedauth_request_session(request_rec *r)
+{
+    fa_session_t *s = ap_get_module_config(r->request_config,
+                                           &fedauth_module);
+
+    for (; !s && r->main; r = r->main) {
+        s = ap_get_module_config(r->main->request_config, &fedauth_module);
+    }
+    return s;
+}

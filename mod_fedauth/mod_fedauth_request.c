@@ -1,0 +1,492 @@
+/* mod_fedauth_request.c - the request path of a protected resource, in
+ * the order httpd runs it:
+ *   1. post_read_request: client headers that look like ours are dropped;
+ *   2. check_authn (AuthType FedAuth): a bearer token, or the session the
+ *      cookie names, is checked and passed on (user, environment,
+ *      headers); without one, a 401 or the way to sign in;
+ *   3. authorization: Require fedauth-role, fedauth-claim, fedauth-idp;
+ *   4. fixups: FedAuthUnauthenticated pass, and FEDAUTH_ERROR for an
+ *      ErrorDocument.
+ * Last, what the Require lines need at configuration time. Everything this
+ * path calls is in the layers below (session, bearer, sign-in, request
+ * helpers, configuration); nothing here is used by another glue file but
+ * the hook table. */
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "mod_auth.h"
+#include "mod_core.h"
+#include "ap_provider.h"
+#include "apr_strings.h"
+
+#include "mod_fedauth_request.h"
+#include "mod_fedauth_config.h"
+#include "mod_fedauth_helpers.h"
+#include "mod_fedauth_session.h"
+#include "mod_fedauth_bearer.h"
+#include "mod_fedauth_signin.h"
+
+APLOG_USE_MODULE(fedauth);
+
+#define AUTH_TYPE "FedAuth"
+
+/* ---- 1. post_read_request --------------------------------------------- */
+
+/* Whatever a client sends as X-FedAuth-* must never look like ours. */
+int fedauth_strip_headers(request_rec *r)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i, found = 0;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && fedauth_is_own_header(e[i].key)) {
+            found = 1;
+            break;
+        }
+    }
+    if (found) {
+        apr_table_t *clean = apr_table_make(r->pool, arr->nelts);
+        for (i = 0; i < arr->nelts; i++) {
+            if (e[i].key && !fedauth_is_own_header(e[i].key)) {
+                apr_table_addn(clean, e[i].key, e[i].val);
+            }
+            else if (e[i].key) {
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00304)
+                              "removed client header %.64s", e[i].key);
+            }
+        }
+        r->headers_in = clean;
+    }
+    return DECLINED;
+}
+
+/* ---- 2. check_authn ---------------------------------------------------- */
+
+/* A script's request (XHR, fetch for JSON) gets a 401 it can act on,
+ * not a redirect to a sign-in page it cannot show. */
+static int wants_no_redirect(request_rec *r)
+{
+    const char *xrw = apr_table_get(r->headers_in, "X-Requested-With");
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+
+    return (xrw && !strcasecmp(xrw, "XMLHttpRequest"))
+           || (accept && strstr(accept, "application/json")
+               && !strstr(accept, "text/html"));
+}
+
+/* No session that counts here: a 401 where a browser cannot or should not
+ * be sent to sign in (FedAuthUnauthenticated 401 or pass, not a GET, an
+ * API with bearer tokens, a script's request), else the way to sign in. */
+static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
+{
+    if (dc->unauth == FEDAUTH_UNAUTH_401 || r->method_number != M_GET
+        || dc->unauth == FEDAUTH_UNAUTH_PASS
+        || dc->bearer == 1
+        || (dc->unauth == FEDAUTH_UNAUTH_AUTO && wants_no_redirect(r))) {
+        /* Read away the body this request will not get to use, so that an
+         * ErrorDocument handler does not read it as its own. */
+        if (ap_discard_request_body(r) != OK) {
+            r->connection->keepalive = AP_CONN_CLOSE;
+        }
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate", dc->bearer == 1
+            ? apr_psprintf(r->pool, "Bearer realm=\"%s\"",
+                           ap_escape_quotes(r->pool,
+                               r->server->server_hostname
+                               ? r->server->server_hostname : "api"))
+            : "FedAuth realm=\"sign-in required\"");
+        return fedauth_error(r, HTTP_UNAUTHORIZED, "no_session",
+                             "Sign-in is required.");
+    }
+    return fedauth_send_to_signin(r, sc, dc, r->unparsed_uri);
+}
+
+int fedauth_check_authn(request_rec *r)
+{
+    fedauth_srv_t *sc;
+    fedauth_dir_t *dc;
+    fa_session_t *s;
+    fedauth_provider_t *prov;
+    const char *type = ap_auth_type(r);
+    apr_status_t rv;
+
+    if (!type || strcasecmp(type, AUTH_TYPE)) {
+        return DECLINED;
+    }
+    sc = ap_get_module_config(r->server->module_config, &fedauth_module);
+    dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
+    r->ap_auth_type = (char *)AUTH_TYPE;
+    /* A subrequest (SSI, DirectoryIndex look-ups) of a request this module
+     * authenticated keeps its user; one authenticated otherwise does not. */
+    if (r->main && r->main->user && fedauth_request_session(r->main)) {
+        r->user = r->main->user;
+        return OK;
+    }
+    if (dc->bearer == 1) {
+        const char *auth = apr_table_get(r->headers_in, "Authorization");
+        if (auth && !strncasecmp(auth, "Bearer ", 7)) {
+            return fedauth_bearer_check(r, sc, dc, auth + 7);
+        }
+    }
+    rv = fedauth_session_load(r, sc, &s, NULL);
+    if (rv == APR_SUCCESS) {
+        /* A session counts only where its provider is offered (and
+         * enabled); elsewhere the browser signs in again. */
+        prov = fedauth_provider_find(sc, s->idp);
+        if (prov && fedauth_provider_offered(dc, prov)) {
+            fedauth_export_session(r, dc, s);
+            fedauth_request_session_set(r, s);
+            return OK;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00312)
+                      "session from provider %s not accepted here",
+                      s->idp);
+    }
+    else if (rv != APR_NOTFOUND) {
+        return fedauth_error(r, HTTP_SERVICE_UNAVAILABLE,
+                             "store_unavailable", "The session store is "
+                             "unavailable. Please try again in a moment.");
+    }
+    return no_session(r, sc, dc);
+}
+
+/* ---- 3. authorization --------------------------------------------------- */
+
+/* Authorization providers for mod_authz_core:
+ *   Require fedauth-role r1 r2 ...       any of the roles
+ *   Require fedauth-claim name:value ... a kept claim equals the value, or
+ *                                        (array claim) contains it
+ *   Require fedauth-idp id1 id2 ...      signed in through one of them
+ * mod_authz_core asks them first without a user: they answer
+ * AUTHZ_DENIED_NO_USER, which makes httpd run the authentication check
+ * above (AuthType FedAuth: sign in), and then again with the user. A
+ * signed-in user they deny gets a 403 page saying so (unless an
+ * ErrorDocument 403 is set). */
+
+/* Require fedauth-claim name:value, as parsed at configuration time. */
+typedef struct claim_req_t {
+    const char *name;
+    const char *value;
+} claim_req_t;
+
+/* The 403 page for a signed-in user, kept ready whenever a provider looks
+ * at one: with Require not, a provider that grants is what refuses. A
+ * specific reason (specific = 1) replaces a generic one. Unused when
+ * access is granted in the end. */
+static void refusal_page(request_rec *r, const fa_session_t *s,
+                         const char *needs, int specific)
+{
+    int idx = ap_index_of_response(HTTP_FORBIDDEN);
+    const char *had = apr_table_get(r->notes, "fedauth-error-description");
+
+    if (had && !specific) {
+        return;
+    }
+    apr_table_setn(r->notes, "fedauth-error", "access_denied");
+    apr_table_setn(r->notes, "fedauth-error-description", needs);
+    apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", "access_denied");
+    apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR_DESCRIPTION", needs);
+    if (apr_table_get(r->notes, "fedauth-own-403")
+        || !ap_response_code_string(r, idx)) {
+        apr_table_setn(r->notes, "fedauth-own-403", "1");
+        ap_custom_response(r, HTTP_FORBIDDEN, apr_pstrcat(r->pool,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, "
+            "initial-scale=1\"><title>Access denied</title></head>\n"
+            "<body style=\"font-family:sans-serif;max-width:40em;margin:3em "
+            "auto;padding:0 1em\">\n<h1>Access denied</h1>\n<p>You are "
+            "signed in as <strong>", fa_html_escape(r->pool, s->user),
+            "</strong>, but this page needs ", fa_html_escape(r->pool, needs),
+            ".</p>\n<p>Error code: <code>access_denied</code></p>\n"
+            "<p><a href=\"/fedauth/logout?return_to=/\">Sign out</a> &middot; "
+            "<a href=\"/\">Back to the start page</a></p>\n</body></html>\n",
+            NULL));
+    }
+}
+
+static authz_status granted(request_rec *r, const fa_session_t *s)
+{
+    refusal_page(r, s, "other permissions", 0);
+    return AUTHZ_GRANTED;
+}
+
+static authz_status deny(request_rec *r, const fa_session_t *s,
+                         const char *needs)
+{
+    refusal_page(r, s, needs, 1);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00401)
+                  "%s (signed in through %s) refused: needs %s",
+                  s->user, s->idp, needs);
+    return AUTHZ_DENIED;
+}
+
+/* The session of a signed-in user, or why there is none. */
+static authz_status session_of(request_rec *r, fa_session_t **ps)
+{
+    *ps = NULL;
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    *ps = fedauth_request_session(r);
+    return *ps ? AUTHZ_GRANTED : AUTHZ_DENIED;
+}
+
+/* 1 when the comma-separated list holds item. */
+static int list_has(const char *list, const char *item)
+{
+    apr_size_t len = strlen(item);
+    const char *hit;
+
+    for (hit = strstr(list, item); hit; hit = strstr(hit + 1, item)) {
+        if ((hit == list || hit[-1] == ',')
+            && (hit[len] == ',' || hit[len] == '\0')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Require fedauth-role and fedauth-idp: granted when one of the line's
+ * words fits the session; else denied, with what the page needs: what,
+ * then the words. */
+static authz_status check_words(request_rec *r,
+                                const apr_array_header_t *words,
+                                int (*fits)(const fa_session_t *,
+                                            const char *),
+                                const char *what)
+{
+    fa_session_t *s;
+    authz_status st = session_of(r, &s);
+    int i;
+
+    if (st != AUTHZ_GRANTED) {
+        return st;
+    }
+    for (i = 0; i < words->nelts; i++) {
+        if (fits(s, APR_ARRAY_IDX(words, i, const char *))) {
+            return granted(r, s);
+        }
+    }
+    return deny(r, s, apr_pstrcat(r->pool, what,
+                apr_array_pstrcat(r->pool, words, '|'), NULL));
+}
+
+static int has_role(const fa_session_t *s, const char *role)
+{
+    return list_has(s->roles, role);
+}
+
+static int signed_in_through(const fa_session_t *s, const char *id)
+{
+    return !strcmp(s->idp, id);
+}
+
+static authz_status check_role(request_rec *r, const char *line,
+                               const void *parsed)
+{
+    return check_words(r, parsed, has_role, "the role ");
+}
+
+static authz_status check_idp(request_rec *r, const char *line,
+                              const void *parsed)
+{
+    return check_words(r, parsed, signed_in_through, "a sign-in through ");
+}
+
+static authz_status check_claim(request_rec *r, const char *line,
+                                const void *parsed)
+{
+    const apr_array_header_t *reqs = parsed;
+    const claim_req_t *c;
+    const fa_attr_t *a;
+    fa_session_t *s;
+    authz_status st = session_of(r, &s);
+    int i, j;
+
+    if (st != AUTHZ_GRANTED) {
+        return st;
+    }
+    for (i = 0; i < reqs->nelts; i++) {
+        c = &APR_ARRAY_IDX(reqs, i, claim_req_t);
+        for (j = 0; s->claims && j < s->claims->nelts; j++) {
+            a = &APR_ARRAY_IDX(s->claims, j, fa_attr_t);
+            if (!strcmp(a->name, c->name) && !strcmp(a->value, c->value)) {
+                return granted(r, s);
+            }
+        }
+    }
+    return deny(r, s, apr_pstrcat(r->pool, "the claim ", line, NULL));
+}
+
+/* ---- 4. fixups --------------------------------------------------------- */
+
+/* FedAuthUnauthenticated pass goes with a Require that lets anyone in,
+ * where httpd never asks who the user is: a signed-in user is made known
+ * here, before the handler runs; anyone else goes on anonymously. */
+static void pass_session(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    fedauth_dir_t *dc;
+    fedauth_srv_t *sc;
+    fedauth_provider_t *prov;
+    fa_session_t *s;
+
+    if (r->user || !type || strcasecmp(type, AUTH_TYPE)) {
+        return;
+    }
+    dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
+    if (dc->unauth != FEDAUTH_UNAUTH_PASS) {
+        return;
+    }
+    sc = ap_get_module_config(r->server->module_config, &fedauth_module);
+    if (fedauth_session_load(r, sc, &s, NULL) == APR_SUCCESS
+        && (prov = fedauth_provider_find(sc, s->idp)) != NULL
+        && fedauth_provider_offered(dc, prov)) {
+        r->ap_auth_type = (char *)AUTH_TYPE;
+        fedauth_export_session(r, dc, s);
+        fedauth_request_session_set(r, s);
+    }
+}
+
+/* An ErrorDocument runs in a new request: give it FEDAUTH_ERROR as such,
+ * not only as REDIRECT_FEDAUTH_ERROR. */
+int fedauth_fixups(request_rec *r)
+{
+    const char *code;
+
+    pass_session(r);
+
+    if (r->prev && (code = apr_table_get(r->prev->notes, "fedauth-error"))) {
+        apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", code);
+        apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR_DESCRIPTION",
+                       apr_table_get(r->prev->notes,
+                                     "fedauth-error-description"));
+    }
+    return DECLINED;
+}
+
+/* ---- the Require lines, at configuration time -------------------------- */
+
+/* A signed-in user refused where a Require fedauth-* line stands gets 403,
+ * not mod_authz_core's default 401 (which would invite a new sign-in):
+ * the line turns on AuthzSendForbiddenOnFailure for its own section. */
+static const char *forbidden_on_failure(cmd_parms *cmd)
+{
+    ap_directive_t d, *saved = cmd->directive;
+    const char *err;
+
+    memset(&d, 0, sizeof(d));
+    d.directive = "AuthzSendForbiddenOnFailure";
+    d.args = "On";
+    d.filename = saved ? saved->filename : "mod_fedauth";
+    d.line_num = saved ? saved->line_num : 0;
+    d.parent = saved ? saved->parent : NULL;
+    err = ap_walk_config(&d, cmd, cmd->context);
+    cmd->directive = saved;
+    return err;
+}
+
+/* The words of a Require line, parsed at configuration time. */
+static apr_array_header_t *words_of(apr_pool_t *p, const char *line)
+{
+    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    const char *w;
+
+    while (*(w = ap_getword_conf(p, &line))) {
+        APR_ARRAY_PUSH(words, const char *) = w;
+    }
+    return words;
+}
+
+static const char *where(cmd_parms *cmd)
+{
+    return cmd->directive ? apr_psprintf(cmd->pool, "%s:%d",
+                                         cmd->directive->filename,
+                                         cmd->directive->line_num) : "?";
+}
+
+static const char *parse_roles(cmd_parms *cmd, const char *line,
+                               const void **parsed)
+{
+    apr_array_header_t *words = words_of(cmd->pool, line);
+    int i;
+
+    if (words->nelts == 0) {
+        return "Require fedauth-role needs one or more role names";
+    }
+    for (i = 0; i < words->nelts; i++) {
+        if (strchr(APR_ARRAY_IDX(words, i, const char *), ',')) {
+            return "Require fedauth-role: role names have no commas";
+        }
+    }
+    *parsed = words;
+    return forbidden_on_failure(cmd);
+}
+
+static const char *parse_claims(cmd_parms *cmd, const char *line,
+                                const void **parsed)
+{
+    apr_array_header_t *words = words_of(cmd->pool, line);
+    apr_array_header_t *reqs = apr_array_make(cmd->pool, words->nelts,
+                                              sizeof(claim_req_t));
+    const char *w, *colon;
+    claim_req_t *c;
+    int i;
+
+    if (words->nelts == 0) {
+        return "Require fedauth-claim needs one or more name:value";
+    }
+    for (i = 0; i < words->nelts; i++) {
+        w = APR_ARRAY_IDX(words, i, const char *);
+        colon = strchr(w, ':');
+        if (!colon || colon == w) {
+            return apr_psprintf(cmd->pool, "Require fedauth-claim: '%s' is "
+                                "not name:value", w);
+        }
+        c = apr_array_push(reqs);
+        c->name = apr_pstrmemdup(cmd->pool, w, (apr_size_t)(colon - w));
+        c->value = colon + 1;
+        fedauth_keep_claim(c->name);
+    }
+    *parsed = reqs;
+    return forbidden_on_failure(cmd);
+}
+
+static const char *parse_idps(cmd_parms *cmd, const char *line,
+                              const void **parsed)
+{
+    apr_array_header_t *words = words_of(cmd->pool, line);
+    int i;
+
+    if (words->nelts == 0) {
+        return "Require fedauth-idp needs one or more provider ids";
+    }
+    for (i = 0; i < words->nelts; i++) {
+        fedauth_provider_ref(cmd->pool, APR_ARRAY_IDX(words, i,
+                                                      const char *),
+                             where(cmd));
+    }
+    *parsed = words;
+    return forbidden_on_failure(cmd);
+}
+
+static const authz_provider role_provider = { check_role, parse_roles };
+static const authz_provider claim_provider = { check_claim, parse_claims };
+static const authz_provider idp_provider = { check_idp, parse_idps };
+
+void fedauth_register_authz(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "fedauth-role",
+                              AUTHZ_PROVIDER_VERSION, &role_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "fedauth-claim",
+                              AUTHZ_PROVIDER_VERSION, &claim_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "fedauth-idp",
+                              AUTHZ_PROVIDER_VERSION, &idp_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}

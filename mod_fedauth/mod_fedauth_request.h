@@ -1,0 +1,20 @@
+/* mod_fedauth_request.h - what mod_fedauth_request.c offers: the hooks of
+ * the request path of a protected resource, for the hook table in
+ * mod_fedauth.c (and nothing else). */
+#ifndef MOD_FEDAUTH_REQUEST_H
+#define MOD_FEDAUTH_REQUEST_H
+
+#include "mod_fedauth.h"
+
+/* post_read_request: drops client headers that look like ours. */
+int fedauth_strip_headers(request_rec *r);
+/* check_authn: the session (or bearer token) of AuthType FedAuth. */
+int fedauth_check_authn(request_rec *r);
+/* Registers the authorization providers fedauth-role, fedauth-claim and
+ * fedauth-idp with mod_authz_core. */
+void fedauth_register_authz(apr_pool_t *p);
+/* fixups: FedAuthUnauthenticated pass, and FEDAUTH_ERROR for error
+ * documents. */
+int fedauth_fixups(request_rec *r);
+
+#endif

@@ -1,0 +1,371 @@
+/* mod_fedauth_session.c - sessions on the request: the one a cookie names
+ * (checked, with this process's copies of recent ones, the idle clock
+ * moved on), a new one made from a verified token (claims mapped, kept
+ * within the budget, indexed by user and IdP session) and stored with its
+ * cookie, and the end of one. The records and their cookie are the core's
+ * (fa_session.c); this file adds the store, the cookie and the log. */
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_strings.h"
+
+#include "mod_fedauth_session.h"
+#include "mod_fedauth_config.h"
+#include "mod_fedauth_helpers.h"
+#include "fa_oidc.h"
+#include "fa_cache.h"
+
+APLOG_USE_MODULE(fedauth);
+
+/* Sessions this process read from the store lately (FedAuthSessionLocalCache).
+ * A copy counts only while the store's version of its key is the one read
+ * before the copy was made: with Redis, the version follows Redis's
+ * invalidation messages, so a copy saves a round trip per request and a
+ * logout elsewhere still reaches every process within milliseconds; while
+ * Redis cannot tell (version 0), a copy is good for a second only. The shm
+ * store answers from shared memory as fast as a copy, so it gets none by
+ * default. */
+static fa_cache_t *session_cache;
+
+#define DEFAULT_LOCAL_CACHE_MS 1000
+#define SESSION_CACHE_ENTRIES 65536
+#define SESSION_CACHE_BYTES (48 * 1024 * 1024)
+
+/* How long a copy made now may serve: as configured; else the store's
+ * own default while its version vouches for copies (a minute with Redis,
+ * none with shm), a second while it cannot tell. */
+static int local_cache_ms(const fedauth_srv_t *sc, const fa_store_t *st,
+                          apr_uint32_t version)
+{
+    if (sc->local_cache_ms != FEDAUTH_UNSET) {
+        return sc->local_cache_ms;
+    }
+    return version ? st->copy_ms : DEFAULT_LOCAL_CACHE_MS;
+}
+
+/* The cache key: the store (several stores may share a process) and the
+ * session's store key. */
+static apr_size_t cache_key(char *buf, apr_size_t size, const fa_store_t *st,
+                            const char *key)
+{
+    return (apr_size_t)apr_snprintf(buf, size, "%pp|%s", (void *)st, key);
+}
+
+void fedauth_session_forget(request_rec *r, const char *key)
+{
+    char ck[FA_SESSION_KEY_LEN + 40];
+
+    if (session_cache && key) {
+        fa_cache_del(session_cache, ck,
+                     cache_key(ck, sizeof(ck), fedauth_store(r), key));
+    }
+}
+
+void fedauth_session_child_init(apr_pool_t *p)
+{
+    if (fa_cache_create(p, SESSION_CACHE_ENTRIES, SESSION_CACHE_BYTES,
+                        &session_cache) != APR_SUCCESS) {
+        session_cache = NULL;
+    }
+}
+
+/* ---- the session of a request ---------------------------------------- */
+
+apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
+                                  fa_session_t **ps, const char **pkey)
+{
+    fa_store_t *store = fedauth_store(r);
+    char key[FA_SESSION_KEY_LEN + 1], *rec = NULL, *fresh;
+    char ck[FA_SESSION_KEY_LEN + 40];
+    apr_size_t cklen = 0;
+    apr_uint32_t version = 0;
+    int ttl_ms;
+    const char *cookie = NULL;
+    fa_session_t *s;
+    fedauth_provider_t *prov;
+    apr_size_t len, cookie_len = 0;
+    apr_int64_t now, refresh_after;
+    apr_status_t rv;
+    int idle = fedauth_idle_timeout(sc), max_age = fedauth_max_age(sc);
+
+    if (ps) {
+        *ps = NULL;
+    }
+    if (!store) {
+        return APR_NOTFOUND;
+    }
+    if (!fedauth_cookie_peek(r, fedauth_cookie_name(sc), &cookie,
+                             &cookie_len) || !cookie_len) {
+        return APR_NOTFOUND;
+    }
+    if (!fa_session_cookie_check(&sc->keys, cookie, cookie_len, key)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00301)
+                      "session cookie has a bad MAC or form: ignored");
+        return APR_NOTFOUND;
+    }
+    /* The version is read before the store: a change after it makes the
+     * copy below miss from then on. */
+    version = store->version ? store->version(store, key) : 0;
+    ttl_ms = local_cache_ms(sc, store, version);
+    if (ttl_ms > 0 && session_cache) {
+        cklen = cache_key(ck, sizeof(ck), store, key);
+        rec = fa_cache_get(session_cache, ck, cklen, apr_time_now(), version,
+                           r->pool, &len);
+        if (rec) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00316)
+                          "session from this process's copy");
+        }
+    }
+    if (!rec) {
+        rv = store->get(store, key, r->pool, &rec, &len);
+        if (rv != APR_SUCCESS) {
+            if (rv != APR_NOTFOUND) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00302)
+                              "session store %s unavailable", store->name);
+            }
+            return rv;
+        }
+        if (ttl_ms > 0 && session_cache) {
+            fa_cache_put(session_cache, ck, cklen, rec, len,
+                         apr_time_now() + apr_time_from_msec(ttl_ms),
+                         version);
+        }
+    }
+    if (fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00303)
+                      "unreadable session record: ignored");
+        return APR_NOTFOUND;
+    }
+    /* A session of a provider this server no longer has, or has switched
+     * off, is no session here. */
+    prov = fedauth_provider_find(sc, s->idp);
+    if (!prov || !prov->enabled) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00313)
+                      "session from provider %s, which is not enabled here",
+                      s->idp);
+        return APR_NOTFOUND;
+    }
+    now = fa_now_sec();
+    if (now >= fa_session_expires_at(s, idle, max_age)) {
+        store->del(store, key, r->pool);
+        fedauth_session_forget(r, key);
+        return APR_NOTFOUND;
+    }
+    /* The idle clock is reset on use, but written back only once a tenth
+     * of the idle window has passed: no store write per request. */
+    refresh_after = idle / 10 > 0 ? idle / 10 : 1;
+    if (now - s->last_seen >= refresh_after) {
+        s->last_seen = now;
+        fa_session_encode(r->pool, s, &fresh, &len);
+        store->put(store, key, fresh, len,
+                   fa_session_expires_at(s, idle, max_age), r->pool);
+        /* Without a version, the copy becomes the record just written.
+         * With one, this write moved the version on, so the copy misses
+         * and the next request reads the store (the version after the
+         * write could already include a logout's delete, so it must not
+         * be taken for the copy); its buffer is reused then. */
+        if (cklen && !version) {
+            fa_cache_put(session_cache, ck, cklen, fresh, len,
+                         apr_time_now() + apr_time_from_msec(ttl_ms), 0);
+        }
+    }
+    if (pkey) {
+        *pkey = apr_pstrdup(r->pool, key);
+    }
+    if (ps) {
+        *ps = s;
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- a new session -------------------------------------------------- */
+
+const char *fedauth_index_key(request_rec *r, const fedauth_srv_t *sc,
+                              const char *kind, const char *idp,
+                              const char *value)
+{
+    return apr_pstrcat(r->pool, "i:", fa_keys_tag(r->pool, &sc->keys, kind,
+                       apr_pstrcat(r->pool, idp, "\n", value, NULL)), NULL);
+}
+
+/* Adds a new session to the index of its user's sessions (and of its IdP
+ * session); the index keeps FedAuthMaxSessionsPerUser of them, so a
+ * sign-in beyond ends that user's oldest session, nobody else's. */
+static void index_session(request_rec *r, const fedauth_srv_t *sc,
+                          fa_store_t *store, const fa_session_t *s,
+                          const char *key, apr_int64_t until)
+{
+    int max = fedauth_sessions_per_user(sc), i, ended = 0;
+    apr_array_header_t *dropped;
+
+    if (s->sid && store->index_add(store, fedauth_index_key(r, sc, "sid",
+                                                            s->idp, s->sid),
+                                   key, until, max, r->pool, &dropped)
+                  != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00207)
+                      "cannot index the session by sid: a back-channel "
+                      "logout will not find it");
+    }
+    else if (s->sid) {
+        ended += dropped->nelts;
+        for (i = 0; i < dropped->nelts; i++) {
+            fedauth_session_forget(r, APR_ARRAY_IDX(dropped, i, const char *));
+        }
+    }
+    if (store->index_add(store, fedauth_index_key(r, sc, "sub", s->idp,
+                                                  s->sub),
+                         key, until, max, r->pool, &dropped) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00208)
+                      "cannot index the session by sub: a back-channel "
+                      "logout will not find it");
+        return;
+    }
+    ended += dropped->nelts;
+    for (i = 0; i < dropped->nelts; i++) {
+        fedauth_session_forget(r, APR_ARRAY_IDX(dropped, i, const char *));
+    }
+    if (ended) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00220)
+                      "%s signed in through %s with more than %d sessions "
+                      "(FedAuthMaxSessionsPerUser): the oldest %d ended",
+                      fa_oidc_loggable(r->pool, s->user, 256), s->idp, max,
+                      ended);
+    }
+}
+
+/* Keeps the session within FA_SESSION_BUDGET (fa_claims_fit), with one
+ * info line per item left out. */
+static apr_status_t fit_session(request_rec *r, fa_session_t *s,
+                                fa_err_t *err)
+{
+    apr_array_header_t *shed;
+    const fa_shed_t *it;
+    const char *user;
+    apr_status_t rv;
+    int i;
+
+    if ((rv = fa_claims_fit(r->pool, s, FA_SESSION_BUDGET, &shed, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    user = fa_oidc_loggable(r->pool, s->user, 256);
+    for (i = 0; i < shed->nelts; i++) {
+        it = &APR_ARRAY_IDX(shed, i, fa_shed_t);
+        switch (it->kind) {
+        case FA_SHED_ID_TOKEN:
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00216)
+                          "session of %s over %d bytes: ID token (%lu "
+                          "bytes) not kept; logout at the IdP goes without "
+                          "id_token_hint", user, FA_SESSION_BUDGET,
+                          (unsigned long)it->size);
+            break;
+        case FA_SHED_CLAIM:
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00217)
+                          "session of %s over %d bytes: claim %s (%d "
+                          "value(s), %lu bytes) not kept; Require "
+                          "fedauth-claim on it refuses", user,
+                          FA_SESSION_BUDGET,
+                          fa_oidc_loggable(r->pool, it->name, 64),
+                          it->values, (unsigned long)it->size);
+            break;
+        case FA_SHED_ATTR:
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00218)
+                          "session of %s over %d bytes: attribute %s (%lu "
+                          "bytes) not kept; FEDAUTH_%s is not passed on",
+                          user, FA_SESSION_BUDGET, it->name,
+                          (unsigned long)it->size, it->name);
+            break;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
+                                 fedauth_provider_t *prov, fa_jwt_t *jwt,
+                                 const char *id_token, fa_session_t *s,
+                                 fa_err_t *err)
+{
+    fa_claims_conf_t cc = prov->claims;
+    apr_status_t rv;
+
+    memset(s, 0, sizeof(*s));
+    cc.default_role = sc->default_role;
+    cc.kept_claims = fedauth_kept_claims();
+    if ((rv = fa_claims_map(r->pool, &cc, jwt->claims, s, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    s->created = s->last_seen = fa_now_sec();
+    s->token_exp = fa_jwt_claim_int(jwt, "exp");
+    s->idp = prov->idp.id;
+    s->sid = fa_jwt_claim_str(jwt, "sid");
+    if (id_token && strlen(id_token) <= 8192) {
+        s->id_token = id_token;
+    }
+    else if (id_token) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00219)
+                      "user %s: ID token of %lu bytes not kept in the "
+                      "session (more than 8192): logout at the IdP goes "
+                      "without id_token_hint",
+                      fa_oidc_loggable(r->pool, s->user, 256),
+                      (unsigned long)strlen(id_token));
+    }
+    return fit_session(r, s, err);
+}
+
+apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
+                                   fa_session_t *s, fa_err_t *err)
+{
+    fa_store_t *store = fedauth_store(r);
+    char *cookie, *key, *rec;
+    const char *old;
+    apr_size_t len;
+    apr_status_t rv;
+
+    fa_session_encode(r->pool, s, &rec, &len);
+    if (len > FA_STORE_MAX_VALUE) {
+        return fa_err_set(err, "internal_error", "the session would be %lu "
+                          "bytes, more than the store takes",
+                          (unsigned long)len);
+    }
+    if (fa_session_new_id(r->pool, &sc->keys, &cookie, &key)
+        != APR_SUCCESS) {
+        return fa_err_set(err, "internal_error", "no random numbers");
+    }
+    rv = store->put(store, key, rec, len,
+                    fa_session_expires_at(s, fedauth_idle_timeout(sc),
+                                          fedauth_max_age(sc)), r->pool);
+    if (rv != APR_SUCCESS) {
+        return fa_err_set(err, "store_unavailable", "cannot save the "
+                          "session in the %s store", store->name);
+    }
+    index_session(r, sc, store, s, key, s->created + fedauth_max_age(sc));
+    /* A sign-in always gets a new id; an older session of this browser
+     * ends (no session fixation). */
+    old = NULL;
+    if (fedauth_session_load(r, sc, NULL, &old) == APR_SUCCESS && old) {
+        store->del(store, old, r->pool);
+        fedauth_session_forget(r, old);
+    }
+    fedauth_cookie_set(r, fedauth_cookie_name(sc), cookie, -1);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00203)
+                  "signed in %s (sub %s) through %s",
+                  fa_oidc_loggable(r->pool, s->user, 256),
+                  fa_oidc_loggable(r->pool, s->sub, 256), s->idp);
+    return APR_SUCCESS;
+}
+
+const char *fedauth_map_failure_text(const fa_err_t *err,
+                                     const char *otherwise)
+{
+    if (err->code && !strcmp(err->code, "too_many_roles")) {
+        return "The identity provider sent more roles than fit in a "
+               "session.";
+    }
+    if (err->code && !strcmp(err->code, "session_too_large")) {
+        return "The identity provider sent more than fits in a session.";
+    }
+    return otherwise;
+}
+

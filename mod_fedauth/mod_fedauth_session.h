@@ -1,0 +1,45 @@
+/* mod_fedauth_session.h - what mod_fedauth_session.c offers: the sessions
+ * of requests: finding the one a cookie names (with this process's copies
+ * of recent ones), making a new one from a verified token, storing it with
+ * its cookie, and ending one. */
+#ifndef MOD_FEDAUTH_SESSION_H
+#define MOD_FEDAUTH_SESSION_H
+
+#include "mod_fedauth.h"
+#include "fa_jwt.h"
+
+/* Makes this process's cache of session copies (child_init); without it,
+ * every request reads the store. */
+void fedauth_session_child_init(apr_pool_t *p);
+
+/* Session lookup of the request: APR_SUCCESS and *ps (and *pkey, its store
+ * key, when pkey is not NULL); APR_NOTFOUND when there is no valid
+ * session; other: the store failed. */
+apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
+                                  fa_session_t **ps, const char **pkey);
+/* Drops this process's copy of a session (logout, back-channel logout). */
+void fedauth_session_forget(request_rec *r, const char *key);
+
+/* The store key of the set of sessions with the same value of kind (sid,
+ * sub; jti for used logout tokens) at provider idp: a MAC of the values,
+ * so no outside text becomes a key. */
+const char *fedauth_index_key(request_rec *r, const fedauth_srv_t *sc,
+                              const char *kind, const char *idp,
+                              const char *value);
+
+/* Maps the claims of a verified ID token to a new session of prov, within
+ * FA_SESSION_BUDGET (what does not fit is left out, one info line each). */
+apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
+                                 fedauth_provider_t *prov, fa_jwt_t *jwt,
+                                 const char *id_token, fa_session_t *s,
+                                 fa_err_t *err);
+/* What the user reads when fedauth_map_session failed with err;
+ * otherwise when the reason is none of the session's limits. */
+const char *fedauth_map_failure_text(const fa_err_t *err,
+                                     const char *otherwise);
+/* Stores s as a new session and sets the session cookie; a session this
+ * browser had before ends. */
+apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
+                                   fa_session_t *s, fa_err_t *err);
+
+#endif

@@ -1,0 +1,356 @@
+/* mod_fedauth_signin.c - starting a sign-in: which providers a browser
+ * may choose from (FedAuthProviders, SortOrder, the remembered choice),
+ * the login state (kept in the store, bound to the browser by a cookie of
+ * its own, so that a callback can only finish a login this browser
+ * started), and the redirect to the IdP's authorization endpoint. Also the
+ * answer to any sign-in step that fails, here or in the callback. */
+#include <stdlib.h>
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+
+#include "mod_fedauth_signin.h"
+#include "mod_fedauth_config.h"
+#include "mod_fedauth_helpers.h"
+#include "fa_oidc.h"
+
+APLOG_USE_MODULE(fedauth);
+
+#define REMEMBER_SUFFIX "_idp"
+#define REMEMBER_MAX_AGE (90 * 86400)
+#define MAX_STATE_COOKIES 5
+#define STATE_COOKIE_INFIX "_state_"
+
+/* ---- which providers ------------------------------------------------- */
+
+static int by_sort_order(const void *a, const void *b)
+{
+    const fedauth_provider_t *pa = *(fedauth_provider_t *const *)a;
+    const fedauth_provider_t *pb = *(fedauth_provider_t *const *)b;
+
+    if (pa->sort_order != pb->sort_order) {
+        return pa->sort_order < pb->sort_order ? -1 : 1;
+    }
+    return pa->index < pb->index ? -1 : pa->index > pb->index;
+}
+
+apr_array_header_t *fedauth_providers_for(request_rec *r,
+                                          const fedauth_srv_t *sc,
+                                          const char *only)
+{
+    apr_array_header_t *list = apr_array_make(r->pool, sc->providers->nelts,
+                                              sizeof(fedauth_provider_t *));
+    fedauth_provider_t *prov;
+    const char *hit;
+    apr_size_t len;
+    int i;
+
+    for (i = 0; i < sc->providers->nelts; i++) {
+        prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
+        if (!prov->enabled) {
+            continue;
+        }
+        if (only) {
+            len = strlen(prov->idp.id);
+            for (hit = strstr(only, prov->idp.id); hit;
+                 hit = strstr(hit + 1, prov->idp.id)) {
+                if ((hit == only || hit[-1] == ',')
+                    && (hit[len] == ',' || hit[len] == '\0')) {
+                    break;
+                }
+            }
+            if (!hit) {
+                continue;
+            }
+        }
+        APR_ARRAY_PUSH(list, fedauth_provider_t *) = prov;
+    }
+    qsort(list->elts, (size_t)list->nelts, sizeof(fedauth_provider_t *),
+          by_sort_order);
+    return list;
+}
+
+static const char *remember_cookie_name(request_rec *r,
+                                        const fedauth_srv_t *sc)
+{
+    return apr_pstrcat(r->pool, fedauth_cookie_name(sc), REMEMBER_SUFFIX,
+                       NULL);
+}
+
+void fedauth_remember_set(request_rec *r, const fedauth_srv_t *sc,
+                          const fedauth_provider_t *prov)
+{
+    fedauth_cookie_set(r, remember_cookie_name(r, sc),
+                       apr_pstrcat(r->pool, prov->idp.id, ".",
+                                   fa_keys_tag(r->pool, &sc->keys,
+                                               "remember", prov->idp.id),
+                                   NULL), REMEMBER_MAX_AGE);
+}
+
+/* The cookie holds "<id>.<MAC of id>": no other site can make one, and a
+ * changed id does not pass. */
+fedauth_provider_t *fedauth_remembered(request_rec *r,
+                                       const fedauth_srv_t *sc,
+                                       const apr_array_header_t *list)
+{
+    const char *v, *dot;
+    char *id;
+    fedauth_provider_t *prov;
+    int i;
+
+    if (sc->remember_choice != 1
+        || !(v = fedauth_cookie_get(r, remember_cookie_name(r, sc)))
+        || !(dot = strrchr(v, '.')) || dot - v > 32) {
+        return NULL;
+    }
+    id = apr_pstrmemdup(r->pool, v, (apr_size_t)(dot - v));
+    if (!fa_ct_streq(dot + 1, fa_keys_tag(r->pool, &sc->keys, "remember",
+                                          id))) {
+        return NULL;
+    }
+    for (i = 0; i < list->nelts; i++) {
+        prov = APR_ARRAY_IDX(list, i, fedauth_provider_t *);
+        if (!strcmp(prov->idp.id, id)) {
+            return prov;
+        }
+    }
+    return NULL;
+}
+
+void fedauth_remember_clear(request_rec *r, const fedauth_srv_t *sc)
+{
+    fedauth_cookie_set(r, remember_cookie_name(r, sc), "", 0);
+}
+
+/* ---- a sign-in step that failed -------------------------------------- */
+
+/* The status of an error code of the core or of a sign-in step. */
+static int status_of(const char *code)
+{
+    static const char *const bad_gateway[] = {
+        "idp_unreachable", "idp_bad_response", "invalid_discovery",
+        "discovery_issuer_mismatch", "invalid_jwks", NULL };
+    static const char *const bad_request[] = {
+        "state_missing", "state_mismatch", "idp_mismatch", "code_missing",
+        "invalid_request", NULL };
+    int i;
+
+    for (i = 0; bad_gateway[i]; i++) {
+        if (!strcmp(code, bad_gateway[i])) {
+            return HTTP_BAD_GATEWAY;
+        }
+    }
+    for (i = 0; bad_request[i]; i++) {
+        if (!strcmp(code, bad_request[i])) {
+            return HTTP_BAD_REQUEST;
+        }
+    }
+    if (!strcmp(code, "provider_disabled")) {
+        return HTTP_FORBIDDEN;
+    }
+    if (!strcmp(code, "unknown_provider")) {
+        return HTTP_NOT_FOUND;
+    }
+    if (!strcmp(code, "store_unavailable")) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (!strcmp(code, "internal_error")) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return HTTP_UNAUTHORIZED;
+}
+
+int fedauth_signin_refused(request_rec *r, const fedauth_provider_t *prov,
+                           const fa_err_t *err, const char *user_text)
+{
+    int status = status_of(err->code);
+
+    ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0,
+                  r, FALOGNO(00201) "sign-in through %s refused: %s: %s",
+                  prov ? prov->idp.id : "-", err->code, err->desc);
+    return fedauth_error(r, status, err->code, user_text ? user_text
+                         : err->desc);
+}
+
+/* ---- the login state and its cookie ---------------------------------- */
+
+typedef struct state_cookies_t {
+    request_rec *r;
+    const char *prefix;
+    apr_size_t prefix_len;
+    apr_array_header_t *names;
+} state_cookies_t;
+
+static int collect_state_cookies(void *data, const char *key,
+                                 const char *hdr)
+{
+    state_cookies_t *sc = data;
+    const char *c = hdr, *eq;
+
+    while (*c) {
+        while (*c == ' ' || *c == ';') {
+            c++;
+        }
+        eq = c + strcspn(c, "=;");
+        if (*eq == '=' && (apr_size_t)(eq - c) > sc->prefix_len
+            && !strncmp(c, sc->prefix, sc->prefix_len)
+            && sc->names->nelts < 64) {
+            APR_ARRAY_PUSH(sc->names, const char *) =
+                apr_pstrmemdup(sc->r->pool, c, (apr_size_t)(eq - c));
+        }
+        c += strcspn(c, ";");
+    }
+    return 1;
+}
+
+/* Browsers that start many logins and finish none would pile up state
+ * cookies; past a few, the old ones are dropped. */
+static void limit_state_cookies(request_rec *r, const char *prefix)
+{
+    state_cookies_t sc;
+    int i;
+
+    sc.r = r;
+    sc.prefix = prefix;
+    sc.prefix_len = strlen(prefix);
+    sc.names = apr_array_make(r->pool, 8, sizeof(const char *));
+    apr_table_do(collect_state_cookies, &sc, r->headers_in, "Cookie", NULL);
+    if (sc.names->nelts >= MAX_STATE_COOKIES) {
+        for (i = 0; i < sc.names->nelts; i++) {
+            fedauth_cookie_set(r, APR_ARRAY_IDX(sc.names, i, const char *),
+                               "", 0);
+        }
+    }
+}
+
+const char *fedauth_state_cookie_name(request_rec *r, const fedauth_srv_t *sc,
+                                      const char *state)
+{
+    return apr_pstrcat(r->pool, fedauth_cookie_name(sc), STATE_COOKIE_INFIX,
+                       apr_pstrndup(r->pool, state, 16), NULL);
+}
+
+/* ---- the redirect to the IdP ------------------------------------------ */
+
+static const char *redirect_uri(request_rec *r, const fedauth_srv_t *sc,
+                                const fedauth_provider_t *prov)
+{
+    const char *path = apr_pstrcat(r->pool, "/signin-", prov->idp.id, NULL);
+
+    return sc->redirect_base
+           ? apr_pstrcat(r->pool, sc->redirect_base, path, NULL)
+           : ap_construct_url(r->pool, path, r);
+}
+
+/* The authorization request's optional parameters. */
+static apr_table_t *auth_params(request_rec *r, const fedauth_provider_t *prov,
+                                apr_table_t *hints)
+{
+    apr_table_t *extra = hints ? apr_table_copy(r->pool, hints)
+                               : apr_table_make(r->pool, 4);
+
+    if (prov->prompt) {
+        apr_table_setn(extra, "prompt", prov->prompt);
+    }
+    if (prov->acr_values) {
+        apr_table_setn(extra, "acr_values", prov->acr_values);
+    }
+    if (prov->response_mode == FEDAUTH_RESPONSE_FORM_POST) {
+        apr_table_setn(extra, "response_mode", "form_post");
+    }
+    return extra;
+}
+
+int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
+                        const char *return_to, apr_table_t *hints)
+{
+    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                             &fedauth_module);
+    fa_store_t *store = fedauth_store(r);
+    fa_oidc_metadata_t *md;
+    fa_login_t *login;
+    fa_err_t err;
+    char *state, *rec;
+    const char *key, *url;
+    apr_size_t len;
+    apr_status_t rv;
+
+    memset(&err, 0, sizeof(err));
+    return_to = fedauth_return_to_or_root(r, return_to);
+    if (fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md, &err)
+        != APR_SUCCESS) {
+        return fedauth_signin_refused(r, prov, &err, "The identity "
+                                      "provider did not answer. Please try "
+                                      "again in a moment.");
+    }
+    if (fa_login_new(r->pool, prov->idp.id, return_to,
+                     redirect_uri(r, sc, prov), &login, &state)
+        != APR_SUCCESS) {
+        fa_err_set(&err, "internal_error", "no random numbers");
+        return fedauth_signin_refused(r, prov, &err, "Internal error.");
+    }
+    key = fa_login_key(r->pool, &sc->keys, state);
+    fa_login_encode(r->pool, login, &rec, &len);
+    rv = store->put(store, key, rec, len, login->created + FA_LOGIN_STATE_TTL,
+                    r->pool);
+    if (rv != APR_SUCCESS) {
+        fa_err_set(&err, "store_unavailable", "cannot save the login state "
+                   "in the %s store", store->name);
+        return fedauth_signin_refused(r, prov, &err, "Sign-in is "
+                                      "unavailable right now. Please try "
+                                      "again in a moment.");
+    }
+    limit_state_cookies(r, apr_pstrcat(r->pool, fedauth_cookie_name(sc),
+                                       STATE_COOKIE_INFIX, NULL));
+    fedauth_cookie_set_site(r, fedauth_state_cookie_name(r, sc, state),
+                            login->bind, FA_LOGIN_STATE_TTL,
+                            prov->response_mode
+                            == FEDAUTH_RESPONSE_FORM_POST);
+    url = fa_oidc_auth_url(r->pool, md, &prov->idp.client,
+                           login->redirect_uri, state, login->nonce,
+                           fa_oidc_pkce_challenge(r->pool, login->verifier),
+                           auth_params(r, prov, hints));
+    fedauth_no_store(r);
+    apr_table_setn(r->headers_out, "Location", url);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00202)
+                  "sending the browser to %s to sign in", prov->idp.id);
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+/* ---- a browser without a session ------------------------------------- */
+
+int fedauth_send_to_signin(request_rec *r, fedauth_srv_t *sc,
+                           fedauth_dir_t *dc, const char *return_to)
+{
+    apr_array_header_t *list;
+    fedauth_provider_t *prov;
+    const char *only = NULL;
+
+    if (dc->providers) {
+        only = apr_array_pstrcat(r->pool, dc->providers, ',');
+    }
+    list = fedauth_providers_for(r, sc, only);
+    if (list->nelts == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00206)
+                      "AuthType FedAuth, but no enabled <FedAuthProvider> "
+                      "is offered here");
+        return fedauth_error(r, HTTP_INTERNAL_SERVER_ERROR, "no_provider",
+                             "No identity provider is available here.");
+    }
+    prov = list->nelts == 1 ? APR_ARRAY_IDX(list, 0, fedauth_provider_t *)
+                            : fedauth_remembered(r, sc, list);
+    if (prov) {
+        return fedauth_start_login(r, prov, return_to, NULL);
+    }
+    apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool,
+        apr_pstrcat(r->pool, "/fedauth/login?return_to=",
+                    fa_url_encode(r->pool, return_to),
+                    only ? "&idps=" : "",
+                    only ? fa_url_encode(r->pool, only) : "", NULL), r));
+    fedauth_no_store(r);
+    return HTTP_MOVED_TEMPORARILY;
+}

@@ -1,0 +1,15 @@
+/* mod_fedauth_store_shm.h - what mod_fedauth_store_shm.c offers: the
+ * embedded session store, shared by all workers of a host. */
+#ifndef MOD_FEDAUTH_STORE_SHM_H
+#define MOD_FEDAUTH_STORE_SHM_H
+
+#include "mod_fedauth.h"
+
+/* Opens the store (or finds it again after a restart) in post_config,
+ * before the children fork; logs why when it cannot. */
+apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                     server_rec *s, apr_size_t size);
+/* The store opened last, or NULL. */
+fa_store_t *fedauth_shm_store(void);
+
+#endif
