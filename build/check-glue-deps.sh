@@ -93,6 +93,11 @@ for b in "${files[@]}"; do
         echo "glue-deps: 0 passed, 1 failed"
         exit 1
     fi
+    if [ "$dir/$b.c" -nt "$o" ]; then
+        echo "glue-deps: $o is older than $b.c: build first (make)"
+        echo "glue-deps: 0 passed, 1 failed"
+        exit 1
+    fi
     obj[$b]=$o
     defines[$b]=$(nm -g --defined-only "$o" | awk '{ print $3 }')
     for s in ${defines[$b]}; do definer[$s]=$b; done
@@ -155,9 +160,29 @@ while [ "$left" -gt 0 ] && [ $changed = 1 ]; do
     done
 done
 if [ "$left" -gt 0 ]; then
-    problem "the glue has a cycle; these files are on it or use it:"
+    # Of the files without a layer, those that no other such file uses
+    # only sit above a cycle: drop them until the cycles are left.
+    declare -A oncycle=()
+    for b in "${files[@]}"; do [ -n "${layer[$b]:-}" ] || oncycle[$b]=1; done
+    changed=1
+    while [ $changed = 1 ]; do
+        changed=0
+        for b in "${!oncycle[@]}"; do
+            used=0
+            for x in "${!oncycle[@]}"; do
+                case " ${deps[$x]} " in *" $b "*) used=1; break ;; esac
+            done
+            if [ $used = 0 ]; then unset "oncycle[$b]"; changed=1; fi
+        done
+    done
+    problem "the glue has a cycle; the files on it and what they use of it:"
     for b in "${files[@]}"; do
-        [ -n "${layer[$b]:-}" ] || echo "    $b.c -> ${deps[$b]}"
+        [ -n "${oncycle[$b]:-}" ] || continue
+        line=""
+        for y in ${deps[$b]}; do
+            [ -n "${oncycle[$y]:-}" ] && line="$line $y.c"
+        done
+        echo "    $b.c ->$line"
     done
 fi
 
