@@ -216,6 +216,7 @@ for l in $(seq "$top" -1 0); do
         [ "${layer[$b]:-}" = "$l" ] || continue
         line=""
         for y in ${deps[$b]}; do line="$line $(short "$y")"; done
+        [ -n "$line" ] || line=" (no glue file)"
         printf '  %d  %-18s -> %s\n' "$l" "$(short "$b")" "${line# }"
     done
 done

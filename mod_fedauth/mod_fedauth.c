@@ -43,7 +43,7 @@
 #include "fa_http.h"
 #include "fa_log.h"
 
-/* ---- the module's own URLs ------------------------------------------ */
+/* ---- the module's own URLs ------------------------------------------- */
 
 /* /signin-<id>, /signin-<id>/backchannel and /fedauth/<name>, each to its
  * endpoint file. Anything else is not ours, and neither is any URL of a
@@ -98,7 +98,7 @@ static int fedauth_quick_handler(request_rec *r, int lookup_uri)
     return dispatch_endpoint(r);
 }
 
-/* ---- start-up ------------------------------------------------------- */
+/* ---- start-up -------------------------------------------------------- */
 
 static void core_log(void *baton, fa_log_level_t level, const char *file,
                      int line, const char *msg)
@@ -300,7 +300,7 @@ AP_DECLARE_MODULE(fedauth) = {
     AP_MODULE_FLAG_NONE
 };
 
-/* ---- the hook table ------------------------------------------------- */
+/* ---- the hook table -------------------------------------------------- */
 
 /* In the order a request meets them, then start-up. */
 static void fedauth_hooks(apr_pool_t *p)

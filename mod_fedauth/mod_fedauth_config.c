@@ -483,7 +483,7 @@ static const char *two_word_directive(apr_pool_t *p,
     return NULL;
 }
 
-/* ---- <FedAuthProvider id> ------------------------------------------- */
+/* ---- <FedAuthProvider id> -------------------------------------------- */
 
 /* What a group of the one-word directives below answers for a name that is
  * not one of its own; also the answer when no group knows the name. */
@@ -730,7 +730,7 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
-/* ---- server-wide directives ----------------------------------------- */
+/* ---- server-wide directives ------------------------------------------ */
 
 static fedauth_srv_t *srv_conf(cmd_parms *cmd)
 {
@@ -1007,7 +1007,7 @@ static const char *set_allowed_origin(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
-/* ---- per-directory directives --------------------------------------- */
+/* ---- per-directory directives ---------------------------------------- */
 
 static const char *set_providers(cmd_parms *cmd, void *dcv, const char *arg)
 {

@@ -24,7 +24,7 @@ APLOG_USE_MODULE(fedauth);
 #define MAX_TOKEN_BODY (64 * 1024)
 #define CODE_TTL 60
 
-/* ---- JSON and CORS -------------------------------------------------- */
+/* ---- JSON and CORS --------------------------------------------------- */
 
 static int send_json(request_rec *r, int status, json_t *doc)
 {
@@ -102,7 +102,7 @@ static json_t *session_json(const fa_session_t *s, apr_int64_t expires_at)
                      (json_int_t)expires_at);
 }
 
-/* ---- /fedauth/session ---------------------------------------------- */
+/* ---- /fedauth/session ------------------------------------------------ */
 
 int fedauth_handle_session(request_rec *r, fedauth_srv_t *sc)
 {

@@ -23,7 +23,7 @@ APLOG_USE_MODULE(fedauth);
 
 #define MAX_HINT 256
 
-/* ---- the chooser ---------------------------------------------------- */
+/* ---- the chooser ----------------------------------------------------- */
 
 /* Text on a colour: black or white, whichever contrasts more (WCAG). */
 static const char *text_on(const char *hex)
@@ -180,7 +180,7 @@ static int send_chooser(request_rec *r, const fedauth_srv_t *sc,
     return OK;
 }
 
-/* ---- /fedauth/login ------------------------------------------------ */
+/* ---- /fedauth/login -------------------------------------------------- */
 
 static int hint_ok(const char *v)
 {

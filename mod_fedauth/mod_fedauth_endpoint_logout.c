@@ -23,7 +23,7 @@ APLOG_USE_MODULE(fedauth);
 
 #define MAX_LOGOUT_BODY (64 * 1024)
 
-/* ---- /fedauth/logout ------------------------------------------------ */
+/* ---- /fedauth/logout ------------------------------------------------- */
 
 static const char *query_param(request_rec *r, const char *name)
 {

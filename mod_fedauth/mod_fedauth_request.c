@@ -34,7 +34,7 @@ APLOG_USE_MODULE(fedauth);
 
 #define AUTH_TYPE "FedAuth"
 
-/* ---- 1. post_read_request --------------------------------------------- */
+/* ---- 1. post_read_request -------------------------------------------- */
 
 /* Whatever a client sends as X-FedAuth-* must never look like ours. */
 int fedauth_strip_headers(request_rec *r)
@@ -65,7 +65,7 @@ int fedauth_strip_headers(request_rec *r)
     return DECLINED;
 }
 
-/* ---- 2. check_authn ---------------------------------------------------- */
+/* ---- 2. check_authn -------------------------------------------------- */
 
 /* A script's request (XHR, fetch for JSON) gets a 401 it can act on,
  * not a redirect to a sign-in page it cannot show. */
@@ -154,7 +154,7 @@ int fedauth_check_authn(request_rec *r)
     return no_session(r, sc, dc);
 }
 
-/* ---- 3. authorization --------------------------------------------------- */
+/* ---- 3. authorization ------------------------------------------------ */
 
 /* Authorization providers for mod_authz_core:
  *   Require fedauth-role r1 r2 ...       any of the roles
@@ -322,7 +322,7 @@ static authz_status check_claim(request_rec *r, const char *line,
     return deny(r, s, apr_pstrcat(r->pool, "the claim ", line, NULL));
 }
 
-/* ---- 4. fixups --------------------------------------------------------- */
+/* ---- 4. fixups ------------------------------------------------------- */
 
 /* FedAuthUnauthenticated pass goes with a Require that lets anyone in,
  * where httpd never asks who the user is: a signed-in user is made known
@@ -369,7 +369,7 @@ int fedauth_fixups(request_rec *r)
     return DECLINED;
 }
 
-/* ---- the Require lines, at configuration time -------------------------- */
+/* ---- the Require lines, at configuration time ------------------------ */
 
 /* A signed-in user refused where a Require fedauth-* line stands gets 403,
  * not mod_authz_core's default 401 (which would invite a new sign-in):

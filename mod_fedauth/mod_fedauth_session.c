@@ -179,7 +179,7 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     return APR_SUCCESS;
 }
 
-/* ---- a new session -------------------------------------------------- */
+/* ---- a new session --------------------------------------------------- */
 
 const char *fedauth_index_key(request_rec *r, const fedauth_srv_t *sc,
                               const char *kind, const char *idp,

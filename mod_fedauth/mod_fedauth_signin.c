@@ -234,7 +234,7 @@ const char *fedauth_state_cookie_name(request_rec *r, const fedauth_srv_t *sc,
                        apr_pstrndup(r->pool, state, 16), NULL);
 }
 
-/* ---- the redirect to the IdP ------------------------------------------ */
+/* ---- the redirect to the IdP ----------------------------------------- */
 
 static const char *redirect_uri(request_rec *r, const fedauth_srv_t *sc,
                                 const fedauth_provider_t *prov)
