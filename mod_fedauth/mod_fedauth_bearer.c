@@ -3,9 +3,9 @@
  * (signature, iss, exp/nbf, aud) and mapped to user, attributes and roles
  * like a sign-in, without a session. A verified token is kept in a
  * per-process cache under the SHA-256 of the expected audience and the
- * token until it expires (at most
- * CACHE_MAX_SECONDS), so a client that sends the same token again costs a
- * hash and a lookup, not a signature check. */
+ * token until it expires (at most CACHE_MAX_SECONDS), so a client that
+ * sends the same token again costs a hash and a lookup, not a signature
+ * check. */
 #include <string.h>
 #include "httpd.h"
 #include "http_config.h"

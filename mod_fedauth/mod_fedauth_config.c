@@ -1,7 +1,9 @@
 /* mod_fedauth_config.c - directives, configuration records and their
  * merging. Each handler calls a pure parser and prefixes its errors with
  * the directive name; <FedAuthProvider> names file:line of the line at
- * fault. */
+ * fault. Also what the other glue files ask of the configuration: the
+ * effective values, which providers a location offers, and the objects
+ * post_config made (the request's store, the HTTP client). */
 #include <ctype.h>
 #include <string.h>
 #include "httpd.h"
