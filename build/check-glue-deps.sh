@@ -29,10 +29,15 @@ module_record=fedauth_module
 max_lines=${MAX_FUNCTION_LINES:-120}
 bad=0
 problem() { echo "glue-deps: $*"; bad=1; }
-short() { local s=${1#mod_fedauth_}; [ "$1" = "$root" ] && s="mod_fedauth"; echo "$s"; }
-# The text of a C file without comments and without preprocessor lines
-# other than #include.
-code_of() { perl -0pe 's{/\*.*?\*/}{ }gs' "$1" | grep -v '^\s*#\s*\(define\|if\|endif\|else\)' || true; }
+# A file's name without the prefix, for the report.
+short() {
+    if [ "$1" = "$root" ]; then echo "$root"; else echo "${1#mod_fedauth_}"; fi
+}
+# The C of a file without comments and preprocessor lines: what it
+# declares.
+code_of() {
+    perl -0pe 's{/\*.*?\*/}{ }gs' "$1" | grep -v '^\s*#' || true
+}
 
 files=()
 for f in "$dir"/mod_fedauth*.c; do
@@ -42,9 +47,9 @@ declare -A is_glue=() deps=() users=() defines=() definer=() obj=()
 for b in "${files[@]}"; do is_glue[$b]=1; done
 
 # ---- headers ----------------------------------------------------------
-if code_of "$types" | grep -v '^\s*#' | grep -q '('; then
+if code_of "$types" | grep -q '('; then
     problem "$types must hold types only, but declares:"
-    code_of "$types" | grep -v '^\s*#' | grep '(' | sed 's/^/    /'
+    code_of "$types" | grep '(' | sed 's/^/    /'
 fi
 for b in "${files[@]}"; do
     [ "$b" = "$root" ] && continue
@@ -87,7 +92,8 @@ done
 
 # ---- what the objects use: nm ------------------------------------------
 for b in "${files[@]}"; do
-    o=$(ls "$dir"/.libs/*-"$b".o 2>/dev/null | head -n 1 || true)
+    o=""
+    for c in "$dir"/.libs/*-"$b".o; do [ -f "$c" ] && o=$c && break; done
     if [ -z "$o" ]; then
         echo "glue-deps: no object for $b.c in $dir/.libs: build first (make)"
         echo "glue-deps: 0 passed, 1 failed"
@@ -106,7 +112,7 @@ for b in "${files[@]}"; do
     used=" "
     for s in $(nm -u "${obj[$b]}" | awk '{ print $2 }'); do
         y=${definer[$s]:-}
-        [ -n "$y" ] && [ "$y" != "$b" ] || continue
+        if [ -z "$y" ] || [ "$y" = "$b" ]; then continue; fi
         if [ "$s" = "$module_record" ]; then
             continue
         fi
@@ -209,7 +215,7 @@ echo "glue-deps: the glue's layers, top first (a file uses only files of"
 echo "glue-deps: lower layers; mod_fedauth.h holds the shared types):"
 top=0
 for b in "${files[@]}"; do
-    [ "${layer[$b]:-0}" -gt $top ] && top=${layer[$b]}
+    [ "${layer[$b]:-0}" -gt "$top" ] && top=${layer[$b]}
 done
 for l in $(seq "$top" -1 0); do
     for b in "${files[@]}"; do
