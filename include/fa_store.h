@@ -56,7 +56,8 @@ struct fa_store_t {
      * for a short, fixed time. */
     apr_uint32_t (*version)(fa_store_t *st, const char *key);
     /* How long (ms) a process may keep a copy by default while version
-     * vouches for it. */
+     * vouches for it. 0: a copy would be no faster than the store itself
+     * (shm), so by default none is made and version is not asked. */
     int copy_ms;
     /* Optional: run in each process that will use the store (after the
      * fork), e.g. to start a thread. */

@@ -105,9 +105,15 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
         return APR_NOTFOUND;
     }
     /* The version is read before the store: a change after it makes the
-     * copy below miss from then on. */
-    version = store->version ? store->version(store, key) : 0;
-    ttl_ms = local_cache_ms(sc, store, version);
+     * copy below miss from then on. A store that wants no copies (shm)
+     * is not asked, unless copies were configured. */
+    if (sc->local_cache_ms == FEDAUTH_UNSET && store->copy_ms == 0) {
+        ttl_ms = 0;
+    }
+    else {
+        version = store->version ? store->version(store, key) : 0;
+        ttl_ms = local_cache_ms(sc, store, version);
+    }
     if (ttl_ms > 0 && session_cache) {
         cklen = cache_key(ck, sizeof(ck), store, key);
         rec = fa_cache_get(session_cache, ck, cklen, apr_time_now(), version,
