@@ -2,6 +2,15 @@
 // (browsers share cookies across the ports of one host), manual redirect
 // following with a bound, and a record of every hop.
 
+// Each Set-Cookie of a response is needed on its own (Headers#getSetCookie).
+// The fetch of Debian 12's Node.js 18 comes from an older undici whose
+// Headers lack it (several cookies would arrive joined by commas, which
+// Expires dates contain too); there the requests go through the npm undici
+// instead, the same fetch that Node.js 20 and later bundle.
+const fetchWithCookies = typeof Headers.prototype.getSetCookie === 'function'
+  ? globalThis.fetch
+  : (await import('undici')).fetch;
+
 /** Parse one Set-Cookie header value into { name, value, attrs: {lowercased: value|true} }. */
 export function parseSetCookie(header) {
   const parts = header.split(';');
@@ -194,7 +203,7 @@ export class Browser {
       if (c) h.Cookie = c;
     }
     const started = Date.now();
-    const res = await fetch(url, {
+    const res = await fetchWithCookies(url, {
       method,
       headers: h,
       body,
@@ -202,7 +211,7 @@ export class Browser {
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await res.text();
-    const raw = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [];
+    const raw = res.headers.getSetCookie();
     for (const sc of raw) this.jar.store(url, sc);
     const hop = {
       method,
