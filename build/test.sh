@@ -4,7 +4,8 @@
 #   2. build the module with -Wall -Wextra -Werror
 #   3. layering checks: the core includes no httpd header; the glue's
 #      files form layers without a cycle; the sample configuration and
-#      README show every directive
+#      README show every directive; make install; the Debian package
+#      (debian/, built in a copy of the tree)
 #   4. unit tests of the core (libcheck)
 #   5. integration tests: real httpd + the built module + a real OpenID
 #      Provider (npm oidc-provider) + real Redis, node's test runner
@@ -24,26 +25,31 @@ count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 log "dependencies"
 bash build/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
+# copy_tree DIR: a fresh copy of the sources only in DIR (no Makefile,
+# config.status or objects of another build).
+copy_tree() {
+    local dir=$1
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+        git -C "$top" ls-files -co --exclude-standard -z \
+            | tar -C "$top" --null -T - -cf - | tar -C "$dir" -xf -
+    else
+        tar -C "$top" -cf - --exclude=./build/out --exclude=./t/node_modules \
+            --exclude=./Makefile --exclude=./config.status \
+            --exclude=./config.log --exclude=./libtool \
+            --exclude=./build/config.h --exclude=.deps --exclude='*.o' \
+            --exclude='*.lo' --exclude='*.la' --exclude=.libs . \
+            | tar -C "$dir" -xf -
+    fi
+}
+
 # build DIR [configure args]: configures (once) and builds the module and
 # the unit tests in DIR. Variants other than the top build get a fresh copy
-# of the sources only (no Makefile or config.status of another build).
+# of the sources.
 build() {
     local dir=$1; shift
-    if [ "$dir" != "$top" ]; then
-        rm -rf "$dir"
-        mkdir -p "$dir"
-        if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
-            git -C "$top" ls-files -co --exclude-standard -z \
-                | tar -C "$top" --null -T - -cf - | tar -C "$dir" -xf -
-        else
-            tar -C "$top" -cf - --exclude=./build/out --exclude=./t/node_modules \
-                --exclude=./Makefile --exclude=./config.status \
-                --exclude=./config.log --exclude=./libtool \
-                --exclude=./build/config.h --exclude=.deps --exclude='*.o' \
-                --exclude='*.lo' --exclude='*.la' --exclude=.libs . \
-                | tar -C "$dir" -xf -
-        fi
-    fi
+    [ "$dir" = "$top" ] || copy_tree "$dir"
     (cd "$dir" \
         && { [ -x configure ] || autoreconf -fi >/dev/null; } \
         && { [ -f Makefile ] || ./configure -q "$@"; } \
@@ -105,6 +111,23 @@ else
     find "$inst" -type f; count 0 1
 fi
 rm -rf "$inst"
+
+log "Debian package: dpkg-buildpackage -us -uc -b in a copy of the tree"
+deb_dir="$top/build/out/deb"
+rm -rf "$deb_dir"
+copy_tree "$deb_dir/src"
+if (cd "$deb_dir/src" && dpkg-buildpackage -us -uc -b) > "$deb_dir/build.log" 2>&1 \
+    && debs=("$deb_dir"/libapache2-mod-fedauth_*.deb) && [ -f "${debs[0]}" ] \
+    && dpkg-deb -c "${debs[0]}" > "$deb_dir/contents.txt" \
+    && grep -q ' \./usr/lib/apache2/modules/mod_fedauth\.so$' "$deb_dir/contents.txt" \
+    && grep -q ' \./etc/apache2/mods-available/fedauth\.load$' "$deb_dir/contents.txt" \
+    && grep -q ' \./etc/apache2/mods-available/fedauth\.conf$' "$deb_dir/contents.txt"; then
+    echo "built $(basename "${debs[0]}"): mod_fedauth.so, fedauth.load, fedauth.conf"
+    count 1 0
+else
+    tail -n 30 "$deb_dir/build.log"; cat "$deb_dir/contents.txt" 2>/dev/null
+    count 0 1
+fi
 
 log "unit tests"
 unit t/unit/fa_unit
