@@ -72,12 +72,17 @@ const char *fa_header_value(apr_pool_t *p, const char *s, apr_size_t max);
  * "X-FedAuth-Given-Name" (attribute names are [A-Z0-9_], checked when
  * the configuration is read). */
 const char *fa_header_name(apr_pool_t *p, const char *attr);
+/* 1 when attr is one of the names the module passes on itself (USER,
+ * SUB, IDP, ROLES, ERROR, ...), which no attribute may take. */
+int fa_attr_name_reserved(const char *attr);
 /* Both names an attribute is passed on as: "FEDAUTH_" + attr and the
  * header of fa_header_name. Made once per name and process and kept
  * (a few hundred names at most; any further ones are made in p each
- * time), so the request path builds no names. */
-void fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
-                   const char **header);
+ * time), so the request path builds no names. 0 (and no names) for a
+ * reserved name: such an attribute is never passed on, whatever a store
+ * written by another configuration holds. */
+int fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
+                  const char **header);
 
 /* 1 when host (no port) is a loopback name or address: localhost,
  * 127.0.0.0/8 or ::1. */

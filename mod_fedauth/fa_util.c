@@ -476,34 +476,64 @@ int fa_url_is_secure_enough(const char *url)
     return fa_host_is_loopback(buf);
 }
 
-const char *fa_header_name(apr_pool_t *p, const char *attr)
+/* Writes "X-FedAuth-" + attr in header case into out (strlen(attr) + 11
+ * bytes). */
+static void header_name_into(char *out, const char *attr)
 {
-    char *h = apr_pstrcat(p, "X-FedAuth-", attr, NULL), *c;
+    const char *a;
+    char *c = out + 10;
     int upper = 1;
 
-    for (c = h + 10; *c; c++) {
-        if (*c == '_') {
+    memcpy(out, "X-FedAuth-", 10);
+    for (a = attr; *a; a++, c++) {
+        if (*a == '_') {
             *c = '-';
             upper = 1;
         }
         else {
-            *c = upper ? apr_toupper(*c) : apr_tolower(*c);
+            *c = upper ? apr_toupper(*a) : apr_tolower(*a);
             upper = 0;
         }
     }
+    *c = '\0';
+}
+
+const char *fa_header_name(apr_pool_t *p, const char *attr)
+{
+    char *h = apr_palloc(p, strlen(attr) + 11);
+
+    header_name_into(h, attr);
     return h;
+}
+
+static const char *const reserved_attrs[] = {
+    "USER", "SUB", "IDP", "ROLES", "ERROR", "ERROR_DESCRIPTION",
+    "ACCESS_TOKEN", "ACCESS_TOKEN_EXPIRES", NULL
+};
+
+int fa_attr_name_reserved(const char *attr)
+{
+    int i;
+
+    for (i = 0; reserved_attrs[i]; i++) {
+        if (!strcmp(attr, reserved_attrs[i])) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* The names of fa_attr_names: an open-addressed table of entries that
  * are never changed or freed once published, so a reader needs no lock
  * (an acquire load pairs with the writer's release store); writers take
- * a mutex. Bounded: NAME_SLOTS slots, names up to NAME_MAX bytes. */
+ * a mutex. Bounded: NAME_SLOTS slots, NAME_KEEP names of at most
+ * NAME_MAX_LEN bytes. A reserved name is kept too, with no names. */
 #define NAME_SLOTS 512
 #define NAME_KEEP 384
 #define NAME_MAX_LEN 64
 
 typedef struct attr_names_t {
-    const char *env;
+    const char *env;              /* NULL: reserved */
     const char *header;
     char attr[1];
 } attr_names_t;
@@ -512,34 +542,29 @@ static attr_names_t *name_slot[NAME_SLOTS];
 static unsigned int name_count;
 static pthread_mutex_t name_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* One allocation: attr, then "FEDAUTH_" + attr, then the header name. */
 static attr_names_t *names_make(const char *attr, apr_size_t len)
 {
-    apr_pool_t *tmp;
-    const char *h;
-    attr_names_t *n;
-    char *env, *hdr;
+    attr_names_t *n = malloc(sizeof(*n) + 3 * (len + 1) + 18);
+    char *env;
 
-    if (apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
-        return NULL;
-    }
-    h = fa_header_name(tmp, attr);
-    n = malloc(sizeof(*n) + len + (8 + len + 1) + strlen(h) + 1);
     if (n) {
         memcpy(n->attr, attr, len + 1);
-        env = n->attr + len + 1;
-        memcpy(env, "FEDAUTH_", 8);
-        memcpy(env + 8, attr, len + 1);
-        hdr = env + 8 + len + 1;
-        strcpy(hdr, h);
-        n->env = env;
-        n->header = hdr;
+        n->env = n->header = NULL;
+        if (!fa_attr_name_reserved(attr)) {
+            env = n->attr + len + 1;
+            memcpy(env, "FEDAUTH_", 8);
+            memcpy(env + 8, attr, len + 1);
+            header_name_into(env + 8 + len + 1, attr);
+            n->env = env;
+            n->header = env + 8 + len + 1;
+        }
     }
-    apr_pool_destroy(tmp);
     return n;
 }
 
-void fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
-                   const char **header)
+int fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
+                  const char **header)
 {
     apr_size_t len = strlen(attr), probe;
     apr_uint32_t h = 2166136261u;
@@ -568,9 +593,13 @@ void fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
         if (!strcmp(n->attr, attr)) {
             *env = n->env;
             *header = n->header;
-            return;
+            return n->env != NULL;
         }
+    }
+    if (fa_attr_name_reserved(attr)) {
+        return 0;
     }
     *env = apr_pstrcat(p, "FEDAUTH_", attr, NULL);
     *header = fa_header_name(p, attr);
+    return 1;
 }

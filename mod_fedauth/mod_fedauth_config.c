@@ -408,25 +408,16 @@ static const char *parse_prompt(apr_pool_t *p, const char *arg)
     return NULL;
 }
 
-/* The names the module passes on itself, which no attribute may take
- * (FEDAUTH_USER must be the user, never a claim). */
-static const char *const reserved_attrs[] = {
-    "USER", "SUB", "IDP", "ROLES", "ERROR", "ERROR_DESCRIPTION",
-    "ACCESS_TOKEN", "ACCESS_TOKEN_EXPIRES", NULL
-};
-
 static int valid_attr_name(const char *s)
 {
     const char *c;
-    int i;
 
     if (!*s || strlen(s) > 64) {
         return 0;
     }
-    for (i = 0; reserved_attrs[i]; i++) {
-        if (!strcmp(s, reserved_attrs[i])) {
-            return 0;
-        }
+    /* FEDAUTH_USER must be the user, never a claim */
+    if (fa_attr_name_reserved(s)) {
+        return 0;
     }
     for (c = s; *c; c++) {
         if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')

@@ -316,8 +316,9 @@ void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
     for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
         const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
         const char *env, *header;
-        fa_attr_names(r->pool, a->name, &env, &header);
-        pass_on(&x, env, header, a->value);
+        if (fa_attr_names(r->pool, a->name, &env, &header)) {
+            pass_on(&x, env, header, a->value);
+        }
     }
 }
 

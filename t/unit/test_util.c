@@ -224,7 +224,10 @@ START_TEST(attribute_names_kept)
     char name[80];
     int i, round;
 
-    fa_attr_names(pool, "GIVEN_NAME", &env, &hdr);
+    /* reserved, while the table has room (kept) */
+    ck_assert(!fa_attr_names(pool, "SUB", &env, &hdr));
+    ck_assert(!fa_attr_names(pool, "SUB", &env, &hdr));
+    ck_assert(fa_attr_names(pool, "GIVEN_NAME", &env, &hdr));
     ck_assert_str_eq(env, "FEDAUTH_GIVEN_NAME");
     ck_assert_str_eq(hdr, "X-FedAuth-Given-Name");
     fa_attr_names(pool, "GIVEN_NAME", &env2, &hdr2);
@@ -239,6 +242,16 @@ START_TEST(attribute_names_kept)
                                                i));
         }
     }
+    /* and once the table is full (made each time): never passed on */
+    for (round = 0; round < 2; round++) {
+        env = hdr = NULL;
+        ck_assert(!fa_attr_names(pool, "USER", &env, &hdr));
+        ck_assert(!fa_attr_names(pool, "ROLES", &env, &hdr));
+        ck_assert_ptr_null(env);
+        ck_assert_ptr_null(hdr);
+    }
+    ck_assert(fa_attr_name_reserved("ERROR_DESCRIPTION"));
+    ck_assert(!fa_attr_name_reserved("USER_EMAIL"));
     /* a name longer than the table keeps */
     memset(name, 'A', 70);
     name[70] = '\0';
