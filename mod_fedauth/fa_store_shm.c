@@ -24,6 +24,15 @@
  * version). A process that dies holding the mutex leaves the structure in
  * an unknown state; the next one to lock empties the store and says so.
  *
+ * Reading a session, the common case by far, takes no lock: the holder of
+ * the mutex keeps a sequence number odd while it changes anything, and a
+ * reader that copied an entry out between two readings of the same even
+ * number copied a consistent one (a sequence lock). A read that saw a
+ * change, or an entry that is due to move up in the order of use (once a
+ * second at most) or has expired, is done again under the mutex. So a
+ * busy store's reads write nothing to shared memory and do not queue for
+ * one lock.
+ *
  * Nothing read from the segment is trusted as an index or a length: each
  * is checked against the geometry this process computed itself, so a
  * damaged segment (or another program's file) can lose entries but never
@@ -41,13 +50,18 @@
 #include "fa_util.h"
 
 #define MAGIC "FASTORE"
-#define LAYOUT 2                  /* bump whenever the segment changes */
+#define LAYOUT 3                  /* bump whenever the segment changes */
 #define KEY_MAX 64
 #define ENTRY_MAX (64 * 1024)     /* an index of FA_STORE_INDEX_MAX keys */
 #define REPORT_EVERY 60           /* seconds between reports of a kind */
 #define HIGH_PERCENT 90
 #define SWEEP_MAX 64              /* expired entries removed per write */
 #define LOGIN_SHARE 4             /* login state: at most 1/4 of blocks */
+#define TOUCH_EVERY 1             /* seconds: a read moves an entry up at most
+                                   * this often (the order of use is kept to
+                                   * the second) */
+#define PEEK_STEPS 32             /* a read without the lock walks at most
+                                   * this many entries of a bucket */
 
 enum { KIND_OTHER = 0, KIND_SESSION = 1, KIND_LOGIN = 2 };
 #define LIST_OF(kind) ((kind) == KIND_LOGIN)
@@ -73,6 +87,9 @@ typedef struct hdr_t {
     uint64_t size;
     uint32_t nbuckets, nblocks;
     pthread_mutex_t lock;
+    /* Odd while a process changes the store: a read without the lock
+     * that saw the same even number before and after saw no change. */
+    uint32_t seq __attribute__((aligned(64)));
     /* under the lock */
     uint32_t free_head, free_count, hwm;
     uint32_t lru_head[2], lru_tail[2];    /* the rest; login state */
@@ -512,6 +529,8 @@ static void reset_locked(shm_t *m)
     hd->lru_head[0] = hd->lru_tail[0] = hd->lru_head[1] = hd->lru_tail[1] = 0;
     hd->entries = hd->sessions = hd->login_blocks = 0;
     hd->resets++;
+    /* still odd, but no longer what a read without the lock saw */
+    __atomic_store_n(&hd->seq, (hd->seq | 1) + 2, __ATOMIC_RELAXED);
 }
 
 static void stats_locked(const shm_t *m, fa_shm_stats_t *out)
@@ -553,22 +572,45 @@ static int header_sane(const shm_t *m)
            && (hd->lru_tail[1] == 0 || valid(m, hd->lru_tail[1]));
 }
 
+/* The holder of the mutex marks the store as changing (seq odd) until it
+ * lets go; whatever a process that died holding it left, the next holder
+ * makes it odd and the one after that even and larger. */
+static void seq_enter(hdr_t *hd)
+{
+    __atomic_store_n(&hd->seq, __atomic_load_n(&hd->seq, __ATOMIC_RELAXED)
+                               | 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void unlock(shm_t *m)
+{
+    hdr_t *hd = m->hdr;
+
+    __atomic_store_n(&hd->seq, (__atomic_load_n(&hd->seq, __ATOMIC_RELAXED)
+                                | 1) + 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&hd->lock);
+}
+
 static apr_status_t lock(shm_t *m)
 {
     fa_shm_stats_t st;
     int rc = pthread_mutex_lock(&m->hdr->lock);
 
     if (rc == EOWNERDEAD) {
+        seq_enter(m->hdr);
         reset_locked(m);
         pthread_mutex_consistent(&m->hdr->lock);
         m->hdr->resets_reported = m->hdr->resets;
         stats_locked(m, &st);
-        pthread_mutex_unlock(&m->hdr->lock);
+        unlock(m);
         notify(m, FA_SHM_RESET, &st);
         rc = pthread_mutex_lock(&m->hdr->lock);
     }
-    if (rc == 0 && !header_sane(m)) {
-        reset_locked(m);          /* reported after the next write */
+    if (rc == 0) {
+        seq_enter(m->hdr);
+        if (!header_sane(m)) {
+            reset_locked(m);      /* reported after the next write */
+        }
     }
     return rc == 0 ? APR_SUCCESS : APR_FROM_OS_ERROR(rc);
 }
@@ -623,7 +665,7 @@ static void unlock_and_report(shm_t *m, apr_int64_t now)
     fa_shm_stats_t st;
     int due = report_due(m, now, &st);
 
-    pthread_mutex_unlock(&m->hdr->lock);
+    unlock(m);
     if (due) {
         notify(m, (fa_shm_event_t)(due - 1), &st);
     }
@@ -656,7 +698,8 @@ static char *value_of(shm_t *m, uint32_t i, apr_pool_t *p, apr_size_t *len)
 }
 
 /* Entry of key when present and not expired; an expired one is removed.
- * With use set, it becomes the most recently used. */
+ * With use set, it becomes the most recently used, unless it became so
+ * less than TOUCH_EVERY seconds ago. */
 static uint32_t lookup(shm_t *m, const char *key, apr_size_t klen,
                        uint32_t h, apr_int64_t now, int use,
                        uint32_t *pprev)
@@ -673,7 +716,7 @@ static uint32_t lookup(shm_t *m, const char *key, apr_size_t klen,
         remove_entry(m, i, prev);
         return 0;
     }
-    if (use) {
+    if (use && now - e->atime >= TOUCH_EVERY) {
         e->atime = now;
         if (m->hdr->lru_head[LIST_OF(e->kind)] != i) {
             lru_unlink(m, i);
@@ -686,6 +729,83 @@ static uint32_t lookup(shm_t *m, const char *key, apr_size_t klen,
     return i;
 }
 
+/* A read without the lock (see the top of the file): 1 when the entry of
+ * key was copied into p, 0 when there is none, -1 when it must be read
+ * under the lock (the store changed meanwhile, or the entry has expired).
+ * *due: the entry found (*pi, as of *pseq) is to move up in the order of
+ * use. Whatever it reads may be changing under it, so every number is
+ * checked before use, as for a damaged segment, and the entry's header is
+ * read once into a copy. */
+static int peek(shm_t *m, const char *key, apr_size_t klen, uint32_t h,
+                apr_int64_t now, apr_pool_t *p, char **val, apr_size_t *len,
+                uint32_t *pi, uint32_t *pseq, int *due)
+{
+    uint32_t seq = __atomic_load_n(&m->hdr->seq, __ATOMIC_ACQUIRE);
+    uint32_t i, steps = 0;
+    unsigned char kbuf[KEY_MAX];
+    ent_t e;
+    char *v;
+
+    if (seq & 1) {
+        return -1;
+    }
+    i = __atomic_load_n(&m->buckets[h & (m->nbuckets - 1)], __ATOMIC_RELAXED);
+    for (; i; i = e.hnext) {
+        if (!valid(m, i) || ++steps > PEEK_STEPS) {
+            return -1;
+        }
+        memcpy(&e, ent(m, i), sizeof(e));
+        if (e.hash == h && e.klen == klen
+            && chain_io(m, i, 0, kbuf, NULL, klen)
+            && !memcmp(kbuf, key, klen)) {
+            break;
+        }
+    }
+    if (!i) {
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        return __atomic_load_n(&m->hdr->seq, __ATOMIC_RELAXED) == seq ? 0 : -1;
+    }
+    if (e.expires <= now || e.vlen > ENTRY_MAX) {
+        return -1;
+    }
+    v = apr_palloc(p, (apr_size_t)e.vlen + 1);
+    if (!chain_io(m, i, klen, (unsigned char *)v, NULL, e.vlen)) {
+        return -1;
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&m->hdr->seq, __ATOMIC_RELAXED) != seq) {
+        return -1;
+    }
+    v[e.vlen] = '\0';
+    *val = v;
+    *len = e.vlen;
+    *pi = i;
+    *pseq = seq;
+    *due = now - e.atime >= TOUCH_EVERY;
+    return 1;
+}
+
+/* Moves entry i up in the order of use, when nothing changed since a
+ * read without the lock found it there (as of seq); else the next read
+ * will. The lock is held only for the move. */
+static void touch(shm_t *m, uint32_t i, uint32_t seq, apr_int64_t now)
+{
+    ent_t *e;
+
+    if (lock(m) != APR_SUCCESS) {
+        return;
+    }
+    if ((m->hdr->seq & ~(uint32_t)1) == seq) {
+        e = ent(m, i);
+        e->atime = now;
+        if (m->hdr->lru_head[LIST_OF(e->kind)] != i) {
+            lru_unlink(m, i);
+            lru_push(m, i);
+        }
+    }
+    unlock(m);
+}
+
 static apr_status_t get_or_take(fa_store_t *st, const char *key,
                                 apr_pool_t *p, char **val, apr_size_t *len,
                                 int take)
@@ -693,13 +813,22 @@ static apr_status_t get_or_take(fa_store_t *st, const char *key,
     shm_t *m = st->baton;
     apr_size_t klen;
     apr_int64_t now = fa_now_sec();
-    uint32_t h, i, prev = 0;
+    uint32_t h, i, prev = 0, seq = 0;
     apr_status_t rv;
+    int seen, due = 0;
 
     if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
         return rv;
     }
     h = hash_key(key, klen);
+    if (!take
+        && (seen = peek(m, key, klen, h, now, p, val, len, &i, &seq, &due))
+           >= 0) {
+        if (due) {
+            touch(m, i, seq, now);
+        }
+        return seen ? APR_SUCCESS : APR_NOTFOUND;
+    }
     if ((rv = lock(m)) != APR_SUCCESS) {
         return rv;
     }
@@ -711,7 +840,7 @@ static apr_status_t get_or_take(fa_store_t *st, const char *key,
     if (i && take) {
         remove_entry(m, i, prev);
     }
-    pthread_mutex_unlock(&m->hdr->lock);
+    unlock(m);
     return rv;
 }
 
@@ -774,7 +903,7 @@ static apr_status_t shm_del(fa_store_t *st, const char *key, apr_pool_t *p)
     if ((i = find(m, key, klen, h, &prev)) != 0) {
         remove_entry(m, i, prev);
     }
-    pthread_mutex_unlock(&m->hdr->lock);
+    unlock(m);
     return APR_SUCCESS;
 }
 
@@ -904,7 +1033,7 @@ void fa_store_shm_stats(fa_store_t *st, fa_shm_stats_t *out)
     memset(out, 0, sizeof(*out));
     if (lock(m) == APR_SUCCESS) {
         stats_locked(m, out);
-        pthread_mutex_unlock(&m->hdr->lock);
+        unlock(m);
     }
 }
 

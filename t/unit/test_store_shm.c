@@ -134,7 +134,9 @@ START_TEST(capacity_is_what_it_says)
 }
 END_TEST
 
-/* Sessions in use stay; the idle ones make room. */
+/* Sessions in use stay; the idle ones make room. The order of use is
+ * kept to the second (a read moves an entry up at most once a second),
+ * so the ten are used a second after they were written. */
 START_TEST(least_recently_used_go_first)
 {
     fa_store_t *st = open_store(pool, NULL, 1 << 20, NULL);
@@ -145,6 +147,7 @@ START_TEST(least_recently_used_go_first)
         st->put(st, skey(pool, (int)i), record, sizeof(record),
                 fa_now_sec() + 600, pool);
     }
+    usleep(1100 * 1000);
     for (i = 0; i < 10; i++) {         /* the oldest ten are in use */
         ck_assert(has(st, skey(pool, (int)i)));
     }
@@ -341,6 +344,80 @@ START_TEST(several_processes)
 }
 END_TEST
 
+/* Reads take no lock: two processes read while two others rewrite the
+ * same keys (and a small store evicts), and a read gives a whole value
+ * as it was written, or none, never a mix of two. Each value says which
+ * write it is: its length and every byte follow from its first four. */
+static apr_size_t torn_len(unsigned int n)
+{
+    return 8 + (apr_size_t)(n * 37u % 2000u);
+}
+
+static int torn_whole(const char *v, apr_size_t len)
+{
+    unsigned int n;
+    apr_size_t i;
+
+    if (len < 8) {
+        return 0;
+    }
+    memcpy(&n, v, sizeof(n));
+    if (len != torn_len(n)) {
+        return 0;
+    }
+    for (i = 4; i < len; i++) {
+        if ((unsigned char)v[i] != (unsigned char)(n * 7u + i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+START_TEST(reads_without_the_lock_are_never_torn)
+{
+    fa_store_t *st = open_store(pool, "torn", 256 << 10, NULL);
+    pid_t kids[4];
+    int k, status;
+
+    for (k = 0; k < 4; k++) {
+        kids[k] = fork();
+        ck_assert_int_ge(kids[k], 0);
+        if (kids[k] == 0) {
+            apr_pool_t *cp;
+            char buf[2100], *v;
+            apr_size_t len, i;
+            unsigned int n;
+            int round, bad = 0, seen = 0;
+            apr_pool_create(&cp, NULL);
+            for (round = 0; round < 40000; round++) {
+                const char *key = apr_psprintf(cp, "s:%022d", round % 200);
+                if (k < 2) {
+                    n = (unsigned int)(round * 2 + k);
+                    memcpy(buf, &n, sizeof(n));
+                    for (i = 4; i < torn_len(n); i++) {
+                        buf[i] = (char)(n * 7u + i);
+                    }
+                    st->put(st, key, buf, torn_len(n), fa_now_sec() + 60, cp);
+                }
+                else if (st->get(st, key, cp, &v, &len) == APR_SUCCESS) {
+                    seen++;
+                    bad += !torn_whole(v, len);
+                }
+                if (round % 1000 == 999) {
+                    apr_pool_clear(cp);
+                }
+            }
+            _exit(bad ? 1 : k >= 2 && seen == 0 ? 2 : 0);
+        }
+    }
+    for (k = 0; k < 4; k++) {
+        ck_assert_int_eq(waitpid(kids[k], &status, 0), kids[k]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "process %d: status %d", k, status);
+    }
+}
+END_TEST
+
 /* A process that dies holding the lock: the next one empties the store,
  * says so once, and goes on. */
 START_TEST(death_while_holding_the_lock)
@@ -441,6 +518,7 @@ Suite *suite_store_shm(void)
     tcase_add_test(tc, expiry_and_limits);
     tcase_add_test(tc, file_found_again_or_replaced);
     tcase_add_test(tc, several_processes);
+    tcase_add_test(tc, reads_without_the_lock_are_never_torn);
     tcase_add_test(tc, death_while_holding_the_lock);
     tcase_add_test(tc, damaged_segment_never_crashes);
     suite_add_tcase(s, tc);
