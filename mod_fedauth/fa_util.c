@@ -385,20 +385,39 @@ int fa_header_value_ok(const char *s)
     return 1;
 }
 
+/* 1 when none of the len bytes at s is a control character but tab:
+ * eight at a time while none is below 0x20 or is 0x7f (a tab stops the
+ * fast loop too), the rest one by one. */
+static int header_safe(const unsigned char *s, apr_size_t len)
+{
+    const apr_uint64_t ones = 0x0101010101010101ull;
+    const apr_uint64_t highs = 0x8080808080808080ull;
+    apr_uint64_t x, y;
+    apr_size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&x, s + i, 8);
+        y = x ^ (0x7f * ones);
+        if ((((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & highs) {
+            break;
+        }
+    }
+    for (; i < len; i++) {
+        if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 const char *fa_header_value(apr_pool_t *p, const char *s, apr_size_t max)
 {
-    const unsigned char *c = (const unsigned char *)s;
-    apr_size_t len, i;
+    apr_size_t len = strlen(s), i;
     char *out;
 
-    /* one pass for the usual value: printable to its end, short enough */
-    while ((*c >= 0x20 && *c != 0x7f) || *c == '\t') {
-        c++;
+    if (len <= max && header_safe((const unsigned char *)s, len)) {
+        return s;                 /* the usual value */
     }
-    if (!*c && (apr_size_t)(c - (const unsigned char *)s) <= max) {
-        return s;
-    }
-    len = strlen(s);
     if (len > max) {
         len = max;
         /* Do not cut a UTF-8 sequence in half. */

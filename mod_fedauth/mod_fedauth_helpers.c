@@ -34,13 +34,20 @@ static int find_in_header(void *data, const char *key, const char *hdr)
     cookie_find_t *f = data;
     const char *c = hdr, *end;
 
-    while (*c) {
+    (void)key;
+    for (;;) {
         while (*c == ' ' || *c == ';' || *c == '\t') {
             c++;
         }
-        if (!strncmp(c, f->name, f->name_len) && c[f->name_len] == '=') {
+        if (!*c) {
+            return 1;
+        }
+        if (*c == *f->name && !strncmp(c, f->name, f->name_len)
+            && c[f->name_len] == '=') {
             c += f->name_len + 1;
-            end = c + strcspn(c, ";");
+            if (!(end = strchr(c, ';'))) {
+                end = c + strlen(c);
+            }
             while (end > c && (end[-1] == ' ' || end[-1] == '\t')) {
                 end--;
             }
@@ -48,9 +55,10 @@ static int find_in_header(void *data, const char *key, const char *hdr)
             f->len = (apr_size_t)(end - c);
             return 0;
         }
-        c += strcspn(c, ";");
+        if (!(c = strchr(c, ';'))) {
+            return 1;
+        }
     }
-    return 1;
 }
 
 int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,

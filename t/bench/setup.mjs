@@ -227,6 +227,19 @@ export const sessionLogin = (i, distinctUsers) => {
 };
 
 /** One sign-in in a fresh browser: { ok, why, ms, callbackMs, cookie }. */
+/*
+ * The Cookie header a browser sends to the site after signing in: the
+ * site's own cookies. The test IdP shares 127.0.0.1 with httpd, and
+ * cookies are not kept apart by port, so the jar would also send the
+ * IdP's (oidc-provider's _interaction* and _session*, about 250 bytes);
+ * a real IdP lives on a host of its own and a browser sends them only
+ * there. Every server, plain httpd included, gets headers of this shape.
+ */
+export function siteCookies(jar, url) {
+  return jar.cookiesFor(url).filter((c) => !/^_(interaction|session)/.test(c.name))
+    .map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
 export async function loginOnce(srv, login = LOGIN_USER) {
   // as a browser's top-level navigation: mod_auth_openidc answers 401 to
   // what looks like a script (see browser.mjs)
@@ -249,7 +262,7 @@ export async function loginOnce(srv, login = LOGIN_USER) {
     why: ok ? '' : `final ${res.status} ${res.url} (${res.body.length} bytes); hops: ${res.hops.map((h) => `${h.status} ${h.url.slice(0, 90)}`).join(' -> ')}`,
     ms,
     callbackMs: cb?.ms,
-    cookie: b.jar.header(srv.url),
+    cookie: siteCookies(b.jar, srv.url),
   };
 }
 
@@ -387,5 +400,6 @@ export function writeCookieFile(dir, name, cookies) {
  * work the same).
  */
 export function fakeCookies(n) {
-  return Array.from({ length: n }, () => `fedauth=${crypto.randomBytes(48).toString('base64url')}`);
+  // the shape of mod_fedauth's session cookie: 256-bit id "." 128-bit tag
+  return Array.from({ length: n }, () => `fedauth_session=${crypto.randomBytes(32).toString('base64url')}.${crypto.randomBytes(16).toString('base64url')}`);
 }
