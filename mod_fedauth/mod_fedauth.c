@@ -40,6 +40,7 @@
 #include "mod_fedauth_endpoint_login.h"
 #include "mod_fedauth_endpoint_logout.h"
 #include "mod_fedauth_endpoint_api.h"
+#include "mod_fedauth_attempts.h"
 #include "fa_http.h"
 #include "fa_log.h"
 
@@ -216,7 +217,8 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     fedauth_http_set(fa_http_curl_create(pconf));
-    if (fedauth_make_stores(pconf, ptemp, s) != OK) {
+    if (fedauth_make_stores(pconf, ptemp, s) != OK
+        || fedauth_attempts_open(pconf, s) != OK) {
         return !OK;
     }
     if (fa_keys_random(&random_keys) != APR_SUCCESS) {

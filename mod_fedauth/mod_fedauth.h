@@ -69,6 +69,8 @@ typedef struct fedauth_srv_t {
     int token_login;               /* FedAuthTokenLogin, UNSET */
     apr_array_header_t *allowed_origins; /* FedAuthAllowedOrigin, or NULL */
     const char *chooser_template;  /* contents of FedAuthChooserTemplate */
+    const char *attempt_log;       /* FedAuthAttemptLog: path or "|program" */
+    apr_file_t *attempt_file;      /* opened in post_config, or NULL */
     fa_keys_t keys;                /* made in post_config */
     int keys_ready;
 } fedauth_srv_t;

@@ -108,6 +108,7 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(token_login);
     MERGE_PTR(allowed_origins);
     MERGE_PTR(chooser_template);
+    MERGE_PTR(attempt_log);
     return m;
 }
 
@@ -920,6 +921,16 @@ static const char *set_chooser_template(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_attempt_log(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    if (!*arg || (arg[0] == '|' && !arg[1 + strspn(arg + 1, " \t")])) {
+        return prefix(cmd, "expects a file or |program");
+    }
+    srv_conf(cmd)->attempt_log = arg;
+    return NULL;
+}
+
 static const char *set_redis_prefix(cmd_parms *cmd, void *dummy,
                                     const char *arg)
 {
@@ -1106,6 +1117,8 @@ const command_rec fedauth_cmds[] = {
         "On: a cookie remembers the provider chosen last"),
     AP_INIT_TAKE1("FedAuthChooserTemplate", set_chooser_template, NULL,
         RSRC_CONF, "HTML template of the provider chooser"),
+    AP_INIT_TAKE1("FedAuthAttemptLog", set_attempt_log, NULL, RSRC_CONF,
+        "file (or |program) that gets one line of JSON per sign-in attempt"),
     AP_INIT_TAKE1("FedAuthRedisPrefix", set_redis_prefix, NULL, RSRC_CONF,
         "key prefix in a shared Redis"),
     AP_INIT_TAKE1("FedAuthRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,

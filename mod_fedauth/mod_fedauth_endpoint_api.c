@@ -18,6 +18,7 @@
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_session.h"
+#include "mod_fedauth_attempts.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -132,6 +133,7 @@ static int auth_refuse(request_rec *r, int status, const char *code,
 {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00214)
                   "token sign-in refused: %s: %s", code, desc);
+    fedauth_attempt_log(r, code);
     apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", code);
     return send_json(r, status, json_pack("{s:s, s:s}", "error", code,
                                           "error_description", code));
@@ -169,6 +171,7 @@ static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
         return auth_refuse(r, HTTP_UNAUTHORIZED, err.code ? err.code
                            : "wrong_iss", "not an ID token of a provider");
     }
+    fedauth_attempt_user(r, prov->idp.id, NULL, NULL);
     /* The token's nonce, when it has one, must be the app's. */
     tnonce = fa_jwt_claim_str(jwt, "nonce");
     if (tnonce && (!nonce || !fa_ct_streq(nonce, tnonce))) {
@@ -181,6 +184,7 @@ static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
                            ? HTTP_BAD_GATEWAY : HTTP_UNAUTHORIZED, err.code,
                            err.desc);
     }
+    fedauth_attempt_user(r, NULL, fa_jwt_claim_str(jwt, "sub"), NULL);
     /* An ID token signs in once. */
     used = apr_pstrcat(r->pool, "u:", fa_keys_tag(r->pool, &sc->keys,
                        "idtoken", token), NULL);

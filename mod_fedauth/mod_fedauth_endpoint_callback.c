@@ -18,6 +18,7 @@
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_signin.h"
+#include "mod_fedauth_attempts.h"
 #include "fa_oidc.h"
 
 #define MAX_FORM_BODY (16 * 1024)
@@ -231,6 +232,8 @@ static int callback_tokens(request_rec *r, fedauth_srv_t *sc,
                                       "from the identity provider did not "
                                       "pass the checks.");
     }
+    fedauth_attempt_user(r, prov->idp.id, fa_jwt_claim_str(*pjwt, "sub"),
+                         NULL);
     if (use_userinfo(prov, md, tok)
         && (fa_oidc_userinfo(r->pool, fedauth_http(), md, tok->access_token,
                              fedauth_http_timeout(sc), &info, &err)

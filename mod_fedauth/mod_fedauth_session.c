@@ -13,6 +13,7 @@
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
+#include "mod_fedauth_attempts.h"
 #include "fa_oidc.h"
 #include "fa_cache.h"
 
@@ -302,6 +303,7 @@ apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
         != APR_SUCCESS) {
         return rv;
     }
+    fedauth_attempt_user(r, prov->idp.id, s->sub, s->user);
     s->created = s->last_seen = fa_now_sec();
     s->token_exp = fa_jwt_claim_int(jwt, "exp");
     s->idp = prov->idp.id;
@@ -359,6 +361,8 @@ apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
                   "signed in %s (sub %s) through %s",
                   fa_oidc_loggable(r->pool, s->user, 256),
                   fa_oidc_loggable(r->pool, s->sub, 256), s->idp);
+    fedauth_attempt_user(r, s->idp, s->sub, s->user);
+    fedauth_attempt_log(r, NULL);
     return APR_SUCCESS;
 }
 

@@ -16,6 +16,7 @@
 #include "mod_fedauth_signin.h"
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
+#include "mod_fedauth_attempts.h"
 #include "fa_oidc.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -172,6 +173,8 @@ int fedauth_signin_refused(request_rec *r, const fedauth_provider_t *prov,
     ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0,
                   r, FALOGNO(00201) "sign-in through %s refused: %s: %s",
                   prov ? prov->idp.id : "-", err->code, err->desc);
+    fedauth_attempt_user(r, prov ? prov->idp.id : NULL, NULL, NULL);
+    fedauth_attempt_log(r, err->code);
     return fedauth_error(r, status, err->code, user_text ? user_text
                          : err->desc);
 }

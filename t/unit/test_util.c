@@ -4,6 +4,8 @@
 #include <apr_strings.h>
 #include "unit.h"
 #include "fa_util.h"
+#include "fa_attempt.h"
+#include <jansson.h>
 
 static apr_pool_t *pool;
 
@@ -203,6 +205,10 @@ START_TEST(header_values)
                 ck_assert_ptr_eq(fa_header_value(pool, buf, 100), buf);
                 buf[at] = '~';
                 ck_assert_ptr_eq(fa_header_value(pool, buf, 100), buf);
+                buf[at] = (char)0xa0;
+                ck_assert_ptr_eq(fa_header_value(pool, buf, 100), buf);
+                buf[at] = '~';
+                ck_assert_ptr_eq(fa_header_value(pool, buf, 100), buf);
             }
         }
     }
@@ -279,6 +285,86 @@ START_TEST(loopback_and_urls)
 }
 END_TEST
 
+/* The attempt log's lines: valid JSON whatever the values hold, each
+ * value bounded, nothing cut inside a UTF-8 sequence. */
+static json_t *attempt_json(const fa_attempt_t *a, apr_size_t *len)
+{
+    char *line = fa_attempt_line(pool, a, len);
+    json_error_t e;
+    json_t *j;
+
+    ck_assert_uint_lt(*len, FA_ATTEMPT_LINE_MAX);
+    ck_assert_uint_eq(strlen(line), *len);
+    ck_assert_int_eq(line[*len - 1], '\n');
+    ck_assert_ptr_null(memchr(line, '\n', *len - 1));
+    j = json_loadb(line, *len, 0, &e);
+    ck_assert_msg(j != NULL, "not JSON (%s): %s", e.text, line);
+    return j;
+}
+
+START_TEST(attempt_lines)
+{
+    fa_attempt_t a;
+    apr_size_t len;
+    json_t *j;
+    char big[700];
+    int i;
+
+    memset(&a, 0, sizeof(a));
+    a.time = apr_time_from_sec(1796331005) + 123456;    /* 2026-12-03 */
+    a.idp = "corp";
+    a.sub = "248289761001";
+    a.account = "alice";
+    a.client = "127.0.0.1";
+    ck_assert_str_eq(fa_attempt_line(pool, &a, &len),
+        "{\"time\":\"2026-12-03T20:50:05.123Z\",\"outcome\":\"success\","
+        "\"reason\":null,\"idp\":\"corp\",\"sub\":\"248289761001\","
+        "\"account\":\"alice\",\"client\":\"127.0.0.1\"}\n");
+
+    /* a failure before anything is known of the user */
+    a.sub = a.account = NULL;
+    a.reason = "state_mismatch";
+    j = attempt_json(&a, &len);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "outcome")),
+                     "failure");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "reason")),
+                     "state_mismatch");
+    ck_assert(json_is_null(json_object_get(j, "sub")));
+    json_decref(j);
+
+    /* quotes, backslashes, control characters, bytes that are not UTF-8 */
+    a.sub = "a\"b\\c\r\nInjected\x01\x7f";
+    a.account = "caf\xc3\xa9 \xff\xc3( \xed\xa0\x80";
+    j = attempt_json(&a, &len);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "sub")),
+                     "a\"b\\c\r\nInjected\x01\x7f");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "account")),
+                     "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd( "
+                     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    json_decref(j);
+
+    /* long values: cut at 256 bytes, never inside a sequence */
+    memset(big, 'x', sizeof(big));
+    big[sizeof(big) - 1] = '\0';
+    memcpy(big + 254, "\xf0\x9f\x98\x80", 4);     /* U+1F600 across 256 */
+    a.sub = big;
+    j = attempt_json(&a, &len);
+    ck_assert_uint_eq(strlen(json_string_value(json_object_get(j, "sub"))),
+                      254);
+    json_decref(j);
+
+    /* the worst case in every value: still one line, bounded, JSON */
+    for (i = 0; i < (int)sizeof(big) - 1; i++) {
+        big[i] = (char)(1 + i % 31);
+    }
+    a.idp = a.sub = a.account = a.reason = a.client = big;
+    j = attempt_json(&a, &len);
+    ck_assert_uint_le(strlen(json_string_value(json_object_get(j, "sub"))),
+                      FA_ATTEMPT_VALUE_MAX);
+    json_decref(j);
+}
+END_TEST
+
 Suite *suite_util(void)
 {
     Suite *s = suite_create("util");
@@ -293,6 +379,7 @@ Suite *suite_util(void)
     tcase_add_test(tc, url_codec_and_form);
     tcase_add_test(tc, return_to_rule);
     tcase_add_test(tc, header_values);
+    tcase_add_test(tc, attempt_lines);
     tcase_add_test(tc, loopback_and_urls);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,23 @@
+/* mod_fedauth_attempts.h - what mod_fedauth_attempts.c offers: the attempt
+ * log (FedAuthAttemptLog), one line of JSON per sign-in attempt. */
+#ifndef MOD_FEDAUTH_ATTEMPTS_H
+#define MOD_FEDAUTH_ATTEMPTS_H
+
+#include "mod_fedauth.h"
+
+/* post_config: opens every server's FedAuthAttemptLog (a file, or a
+ * program after "|"), once per distinct one, in the parent so that the
+ * children inherit it. !OK when one cannot be opened. */
+int fedauth_attempts_open(apr_pool_t *pconf, server_rec *s);
+
+/* What a sign-in knows of its user so far (any may be NULL: unchanged),
+ * for the line fedauth_attempt_log writes. */
+void fedauth_attempt_user(request_rec *r, const char *idp, const char *sub,
+                          const char *account);
+
+/* Writes the request's attempt: a success when reason is NULL, else a
+ * failure with that FEDAUTH_ERROR code. Once per request; nothing
+ * without FedAuthAttemptLog. */
+void fedauth_attempt_log(request_rec *r, const char *reason);
+
+#endif
