@@ -30,6 +30,8 @@ struct fa_redis_link_t {
     redisReader *reader;
     int timeout_ms;
     apr_size_t fed;           /* bytes of the reply in progress */
+    int cert_asked;           /* the server asked for a client certificate
+                               * and there is none */
     char where[300];          /* "host:port" for messages */
 };
 
@@ -68,6 +70,22 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
+/* Called when the server asks for a client certificate and none is
+ * configured: noted, so that when the server then hangs up (TLS 1.3
+ * clients learn of the refusal only at their first command), the log
+ * can say why. */
+static int no_client_cert(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    fa_redis_link_t *l = SSL_get_app_data(ssl);
+
+    (void)x509;
+    (void)pkey;
+    if (l) {
+        l->cert_asked = 1;
+    }
+    return 0;
+}
+
 static apr_status_t ctx_cleanup(void *data)
 {
     SSL_CTX_free(data);
@@ -94,6 +112,7 @@ apr_status_t fa_redis_tls_context(apr_pool_t *p, const char *ca_file,
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+    SSL_CTX_set_client_cert_cb(ctx, no_client_cert);
     SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (ca_file) {
         if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
@@ -120,6 +139,13 @@ apr_status_t fa_redis_tls_context(apr_pool_t *p, const char *ca_file,
         key_file = key_file ? key_file : cert_file;
         if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM)
             != 1) {
+            if (ERR_GET_REASON(ERR_peek_last_error())
+                == X509_R_KEY_VALUES_MISMATCH) {
+                ERR_clear_error();
+                return fa_err_set(err, "config", "the key in %s does not "
+                                  "belong to the certificate in %s",
+                                  key_file, cert_file);
+            }
             return fa_err_set(err, "config", "cannot load a private key "
                               "from %s (PEM, not encrypted): %s", key_file,
                               ssl_reason(why, sizeof(why), "no key in it"));
@@ -299,11 +325,17 @@ static apr_status_t io_failed(fa_redis_link_t *l, int rc, const char *what,
 {
     if (rc == IO_CLOSED) {
         return fa_err_set(err, "store_unavailable", "redis %s: connection "
-                          "closed by the server while %s", l->where, what);
+                          "closed by the server while %s%s", l->where, what,
+                          l->cert_asked ? " (it asked for a client "
+                          "certificate and none is configured: "
+                          "FedAuthRedisClientCert)" : "");
     }
     return fa_err_set(err, "store_unavailable", "redis %s: %s%s while %s%s",
                       l->where, l->ssl ? "TLS: " : "", why, what,
-                      l->ssl ? alert_hint(why) : "");
+                      l->cert_asked ? " (the server asked for a client "
+                      "certificate and none is configured: "
+                      "FedAuthRedisClientCert)"
+                      : l->ssl ? alert_hint(why) : "");
 }
 
 static apr_status_t timed_out_err(fa_redis_link_t *l, const char *what,
@@ -416,7 +448,8 @@ static apr_status_t handshake(fa_redis_link_t *l, SSL_CTX *tls,
     int rc, w;
     short wait;
 
-    if (!(l->ssl = SSL_new(tls)) || SSL_set_fd(l->ssl, l->fd) != 1) {
+    if (!(l->ssl = SSL_new(tls)) || SSL_set_fd(l->ssl, l->fd) != 1
+        || SSL_set_app_data(l->ssl, l) != 1) {
         return fa_err_set(err, "store_unavailable", "redis %s: cannot "
                           "start TLS: %s", l->where,
                           ssl_reason(why, sizeof(why), "out of memory"));
@@ -457,6 +490,16 @@ static apr_status_t handshake(fa_redis_link_t *l, SSL_CTX *tls,
                                   "names another)", l->where,
                                   X509_verify_cert_error_string(v), name);
             }
+            if (v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+                || v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+                || v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+                || v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT) {
+                return fa_err_set(err, "store_unavailable", "redis %s: TLS: "
+                                  "the server's certificate is refused: %s "
+                                  "(an unknown CA: not in FedAuthRedisCAFile "
+                                  "or the system's store)", l->where,
+                                  X509_verify_cert_error_string(v));
+            }
             if (v != X509_V_OK) {
                 return fa_err_set(err, "store_unavailable", "redis %s: TLS: "
                                   "the server's certificate is refused: %s",
@@ -465,7 +508,9 @@ static apr_status_t handshake(fa_redis_link_t *l, SSL_CTX *tls,
             tls_failure(l, rc, why, sizeof(why));
             return fa_err_set(err, "store_unavailable", "redis %s: TLS "
                               "handshake failed: %s%s", l->where, why,
-                              alert_hint(why));
+                              l->cert_asked ? " (the server asked for a "
+                              "client certificate and none is configured: "
+                              "FedAuthRedisClientCert)" : alert_hint(why));
         }
         if ((w = wait_fd(l->fd, wait, deadline)) <= 0) {
             return fa_err_set(err, "store_unavailable", "redis %s: TLS "
