@@ -974,7 +974,7 @@ static const char *set_redis_tls(cmd_parms *cmd, void *dummy, const char *arg)
             return prefix(cmd, "expects a host name or IP address");
         }
         for (c = arg; *c; c++) {
-            if (!apr_isalnum(*c) && !strchr(".-:_*", *c)) {
+            if (!apr_isalnum(*c) && !strchr(".-:_", *c)) {
                 return prefix(cmd, "expects a host name or IP address");
             }
         }
