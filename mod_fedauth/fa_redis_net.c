@@ -496,7 +496,7 @@ static apr_status_t handshake(fa_redis_link_t *l, SSL_CTX *tls,
                 return fa_err_set(err, "store_unavailable", "redis %s: TLS: "
                                   "the server's certificate is refused: %s "
                                   "(it is not for %s; FedAuthRedisServerName "
-                                  "names another)", l->where,
+                                  "sets the name to expect)", l->where,
                                   X509_verify_cert_error_string(v), name);
             }
             if (v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
