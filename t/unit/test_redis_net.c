@@ -4,7 +4,7 @@
  * a file), and the transport's bounds against a fake server on a free
  * 127.0.0.1 port: a reply larger than allowed is refused, a server that
  * accepts but never answers costs the timeout and no more, a refused
- * connect fails at once. TLS against a real redis-server is tested by
+ * connect fails at once, TLS to a plain server says so. TLS against a real redis-server is tested by
  * t/integration/315-redis-tls.test.mjs. */
 #include <signal.h>
 #include <stdio.h>
@@ -252,6 +252,28 @@ START_TEST(tls_to_a_silent_server_costs_the_timeout)
 }
 END_TEST
 
+START_TEST(tls_to_a_plain_server_says_so)
+{
+    static const char answer[] = "-ERR unknown command 'x'\r\n";
+    fa_redis_tls_file_t which;
+    fa_redis_link_t *l;
+    SSL_CTX *ctx;
+    fa_err_t err;
+    int port, lfd = listen_any(&port);
+    pid_t pid = fake_server(lfd, answer, sizeof(answer) - 1, 1);
+
+    ck_assert_int_eq(fa_redis_tls_context(pool, NULL, NULL, NULL, &ctx,
+                                          &which, &err), APR_SUCCESS);
+    ck_assert_int_ne(fa_redis_link_open("127.0.0.1", port, ctx, NULL, 2000,
+                                        &l, &err), APR_SUCCESS);
+    ck_assert_msg(strstr(err.desc, "TLS handshake failed")
+                  && strstr(err.desc, "is this a TLS port?"), "%s",
+                  err.desc);
+    reap(pid);
+    close(lfd);
+}
+END_TEST
+
 START_TEST(refused_connect_fails_at_once)
 {
     fa_redis_link_t *l;
@@ -279,6 +301,7 @@ Suite *suite_redis_net(void)
     tcase_add_test(tc, reply_too_large_is_refused);
     tcase_add_test(tc, silent_server_costs_the_timeout);
     tcase_add_test(tc, tls_to_a_silent_server_costs_the_timeout);
+    tcase_add_test(tc, tls_to_a_plain_server_says_so);
     tcase_add_test(tc, refused_connect_fails_at_once);
     suite_add_tcase(s, tc);
     return s;
