@@ -42,7 +42,7 @@ else
     done
 fi
 
-pkgs="apr-1 jansson libcrypto hiredis libcurl"
+pkgs="apr-1 jansson libssl libcrypto hiredis libcurl"
 if ! deps_cflags=$(pkg-config --cflags $pkgs) || ! deps_libs=$(pkg-config --libs $pkgs); then
     echo "fuzz: pkg-config does not know all of: $pkgs"; echo "0 passed, 1 failed"; exit 1
 fi

@@ -138,17 +138,28 @@ typedef struct fa_redis_conf_t {
     const char *password;         /* AUTH password, or NULL */
     int db;                       /* SELECT, 0 by default */
     const char *prefix;           /* key prefix, "fedauth:" by default */
-    int timeout_ms;               /* connect and each command */
+    int timeout_ms;               /* connect, TLS handshake, each command */
     int track;                    /* client-side caching (see below) */
+    /* TLS (rediss://, rediss-sentinel://: the sentinels and the master) */
+    int tls;
+    const char *ca_file;          /* PEM CAs; NULL: the system's store */
+    const char *cert_file;        /* client certificate (PEM), or NULL */
+    const char *key_file;         /* its key; NULL: in cert_file */
+    const char *server_name;      /* name the server certificates must
+                                   * carry; NULL: the host connected to */
 } fa_redis_conf_t;
 
 /* Parses redis://[user:password@]host[:port][/db] or
  * redis-sentinel://[user:password@]host:port[,host:port...]/master[/db]
- * (the credentials are the master's). NULL on success, else why not. */
+ * (the credentials are the master's), and the same with rediss:// and
+ * rediss-sentinel:// for TLS (conf->tls). NULL on success, else why
+ * not. */
 const char *fa_redis_parse(apr_pool_t *p, const char *spec,
                            fa_redis_conf_t *conf);
 
-/* A Redis store. Connections are made on first use and kept for reuse
+/* A Redis store. With conf->tls, the TLS context is made here (the CA
+ * file, the client certificate and key are read now); a failure is
+ * logged and returned. Connections are made on first use and kept for reuse
  * (one per concurrent user, returned after each operation); a broken one
  * is dropped and the operation tried once more on a fresh connection.
  * With Sentinel, the master is looked up again whenever a connection

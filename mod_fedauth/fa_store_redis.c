@@ -1,5 +1,7 @@
 /* fa_store_redis.c - the session store in Redis (plain or through
- * Sentinel), over hiredis; see fa_store.h.
+ * Sentinel, with or without TLS); see fa_store.h. The connections are
+ * fa_redis_net.c's: hiredis formats the commands and parses the replies,
+ * the bytes (and TLS) are ours.
  *
  * Connections live in a small pool: an operation takes one (or makes one),
  * runs its command and gives it back. A connection that fails is dropped,
@@ -24,6 +26,7 @@
 #include <apr_thread_proc.h>
 #include <hiredis.h>
 #include "fa_store.h"
+#include "fa_redis_net.h"
 #include "fa_log.h"
 
 #define MAX_IDLE 64
@@ -40,11 +43,20 @@
 #define LISTEN_PING_MS 1000
 #define LISTEN_SILENT_MS 3000
 #define INVALIDATE_CHANNEL "__redis__:invalidate"
+/* The most a reply may take, by what was asked: a value (GET) can be no
+ * larger than the store ever writes; an index holds at most
+ * FA_STORE_INDEX_MAX short keys; everything else is a status, a number or
+ * a short error. An invalidation message may name many keys (a script
+ * that deleted a user's sessions). Beyond these the server is cut off. */
+#define REPLY_MAX_VALUE (FA_STORE_MAX_VALUE + 64)
+#define REPLY_MAX_INDEX (FA_STORE_INDEX_MAX * 256 + 1024)
+#define REPLY_MAX_SMALL 8192
+#define REPLY_MAX_LISTEN (1024 * 1024)
 
 enum { TRACK_OFF = 0, TRACK_DOWN, TRACK_UP, TRACK_REFUSED };
 
 typedef struct conn_t {
-    redisContext *c;
+    fa_redis_link_t *c;
     unsigned int generation;      /* of the master it talks to */
     unsigned int track_epoch;     /* tracking redirected for it, or 0 */
     struct conn_t *next;
@@ -52,6 +64,7 @@ typedef struct conn_t {
 
 typedef struct redis_t {
     fa_redis_conf_t conf;
+    SSL_CTX *tls;                 /* rediss://: verification, client cert */
     apr_thread_mutex_t *lock;     /* guards everything below */
     conn_t *idle;
     int idle_count;
@@ -61,6 +74,7 @@ typedef struct redis_t {
     apr_int64_t checked_ms;       /* Sentinel: last look-up */
     int checking;                 /* a thread is looking up */
     apr_int64_t down_until_ms;    /* no new connects before this */
+    char down_why[160];           /* why the last connect failed */
     /* client-side caching; the atomics are read without the lock */
     int track_state;              /* TRACK_*, atomic */
     unsigned int track_epoch;     /* + 1 at each listener up or down, atomic */
@@ -139,12 +153,23 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
         sentinel = 0;
         rest = spec + 8;
     }
+    else if (!strncmp(spec, "rediss://", 9)) {
+        sentinel = 0;
+        conf->tls = 1;
+        rest = spec + 9;
+    }
     else if (!strncmp(spec, "redis-sentinel://", 17)) {
         sentinel = 1;
         rest = spec + 17;
     }
+    else if (!strncmp(spec, "rediss-sentinel://", 18)) {
+        sentinel = 1;
+        conf->tls = 1;
+        rest = spec + 18;
+    }
     else {
-        return "expects redis://... or redis-sentinel://...";
+        return "expects redis://..., rediss://..., redis-sentinel://... or "
+               "rediss-sentinel://...";
     }
     default_port = sentinel ? 26379 : 6379;
     slash = strchr(rest, '/');
@@ -210,61 +235,39 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
 
 /* ---- connections ----------------------------------------------------- */
 
-static struct timeval timeout_of(const redis_t *rs)
+static fa_redis_link_t *connect_to(const redis_t *rs, const char *host,
+                                   int port, fa_err_t *err)
 {
-    struct timeval tv;
+    fa_redis_link_t *c;
 
-    tv.tv_sec = rs->conf.timeout_ms / 1000;
-    tv.tv_usec = (rs->conf.timeout_ms % 1000) * 1000;
-    return tv;
-}
-
-static redisContext *connect_to(const redis_t *rs, const char *host,
-                                int port, fa_err_t *err)
-{
-    redisContext *c = redisConnectWithTimeout(host, port, timeout_of(rs));
-
-    if (!c || c->err) {
-        fa_err_set(err, "store_unavailable", "redis %s:%d: %s", host, port,
-                   c ? c->errstr : "out of memory");
-        if (c) {
-            redisFree(c);
-        }
+    if (fa_redis_link_open(host, port, rs->tls, rs->conf.server_name,
+                           rs->conf.timeout_ms, &c, err) != APR_SUCCESS) {
         return NULL;
     }
-    redisSetTimeout(c, timeout_of(rs));
-    redisEnableKeepAlive(c);
     return c;
 }
 
 /* Runs one command on c; the reply, or NULL with err set. *timed_out
  * says whether the server did not answer in time (a hung server, where a
  * retry would only wait as long again), as opposed to a broken
- * connection. */
-static redisReply *run_timed(redisContext *c, int argc, const char **argv,
-                             const size_t *lens, int *timed_out,
-                             fa_err_t *err)
+ * connection. max bounds the reply's size. */
+static redisReply *run_timed(fa_redis_link_t *c, int argc, const char **argv,
+                             const size_t *lens, apr_size_t max,
+                             int *timed_out, fa_err_t *err)
 {
     redisReply *reply;
 
-    errno = 0;
-    reply = redisCommandArgv(c, argc, argv, lens);
-    if (timed_out) {
-        *timed_out = !reply && c->err == REDIS_ERR_IO
-                     && (errno == EAGAIN || errno == EWOULDBLOCK
-                         || errno == ETIMEDOUT);
-    }
-    if (!reply) {
-        fa_err_set(err, "store_unavailable", "redis: %s",
-                   c->errstr[0] ? c->errstr : "no reply");
+    if (fa_redis_link_command(c, argc, argv, lens, max, &reply, timed_out,
+                              err) != APR_SUCCESS) {
+        return NULL;
     }
     return reply;
 }
 
-static redisReply *run(redisContext *c, int argc, const char **argv,
+static redisReply *run(fa_redis_link_t *c, int argc, const char **argv,
                        const size_t *lens, fa_err_t *err)
 {
-    return run_timed(c, argc, argv, lens, NULL, err);
+    return run_timed(c, argc, argv, lens, REPLY_MAX_SMALL, NULL, err);
 }
 
 static int reply_ok(redisReply *reply, fa_err_t *err, const char *what)
@@ -284,7 +287,7 @@ static int sentinel_lookup(redis_t *rs, char *host, apr_size_t host_len,
     const char *argv[3] = { "SENTINEL", "get-master-addr-by-name",
                             rs->conf.master_name };
     fa_redis_host_t *s;
-    redisContext *c;
+    fa_redis_link_t *c;
     redisReply *reply;
     int i, found = 0;
 
@@ -311,13 +314,13 @@ static int sentinel_lookup(redis_t *rs, char *host, apr_size_t host_len,
         if (reply) {
             freeReplyObject(reply);
         }
-        redisFree(c);
+        fa_redis_link_close(c);
     }
     return found;
 }
 
 /* AUTH and SELECT on a new connection. */
-static int prepare(redis_t *rs, redisContext *c, fa_err_t *err)
+static int prepare(redis_t *rs, fa_redis_link_t *c, fa_err_t *err)
 {
     const char *argv[3];
     char db[16];
@@ -359,7 +362,7 @@ static conn_t *conn_open(redis_t *rs, fa_err_t *err)
 {
     char host[256];
     int port;
-    redisContext *c = NULL;
+    fa_redis_link_t *c = NULL;
     conn_t *conn;
 
     if (rs->conf.master_name) {
@@ -388,13 +391,13 @@ static conn_t *conn_open(redis_t *rs, fa_err_t *err)
     }
     if (!(c = connect_to(rs, host, port, err)) || !prepare(rs, c, err)) {
         if (c) {
-            redisFree(c);
+            fa_redis_link_close(c);
         }
         return NULL;
     }
     conn = malloc(sizeof(*conn));
     if (!conn) {
-        redisFree(c);
+        fa_redis_link_close(c);
         fa_err_set(err, "store_unavailable", "out of memory");
         return NULL;
     }
@@ -425,7 +428,7 @@ static void free_list(conn_t *conn)
 
     for (; conn; conn = next) {
         next = conn->next;
-        redisFree(conn->c);
+        fa_redis_link_close(conn->c);
         free(conn);
     }
 }
@@ -494,12 +497,18 @@ static conn_t *acquire(redis_t *rs, int *reused, fa_err_t *err)
     *reused = conn != NULL;
     if (!conn) {
         if (now_ms() < down_until) {
+            apr_thread_mutex_lock(rs->lock);
             fa_err_set(err, "store_unavailable", "redis was unreachable a "
-                       "moment ago; not trying again yet");
+                       "moment ago (%s); not trying again yet",
+                       rs->down_why);
+            apr_thread_mutex_unlock(rs->lock);
             return NULL;
         }
         if (!(conn = conn_open(rs, err))) {
             mark_down(rs, 1);
+            apr_thread_mutex_lock(rs->lock);
+            apr_cpystrn(rs->down_why, err->desc, sizeof(rs->down_why));
+            apr_thread_mutex_unlock(rs->lock);
             return NULL;
         }
     }
@@ -521,7 +530,7 @@ static void release(redis_t *rs, conn_t *conn, int broken)
         apr_thread_mutex_unlock(rs->lock);
     }
     if (conn) {
-        redisFree(conn->c);
+        fa_redis_link_close(conn->c);
         free(conn);
     }
 }
@@ -536,11 +545,12 @@ static int moved_on(const redisReply *reply)
                || !strncmp(reply->str, "MASTERDOWN", 10));
 }
 
-/* Runs a command with one retry on a fresh connection. The reply is
- * released by the caller with freeReplyObject. */
+/* Runs a command with one retry on a fresh connection; its reply may take
+ * at most max bytes. The reply is released by the caller with
+ * freeReplyObject. */
 static apr_status_t command(redis_t *rs, int argc, const char **argv,
-                            const size_t *lens, redisReply **preply,
-                            fa_err_t *err)
+                            const size_t *lens, apr_size_t max,
+                            redisReply **preply, fa_err_t *err)
 {
     conn_t *conn;
     redisReply *reply;
@@ -551,7 +561,7 @@ static apr_status_t command(redis_t *rs, int argc, const char **argv,
         if (!(conn = acquire(rs, &reused, err))) {
             return APR_EGENERAL;
         }
-        reply = run_timed(conn->c, argc, argv, lens, &timed_out, err);
+        reply = run_timed(conn->c, argc, argv, lens, max, &timed_out, err);
         if (reply && !moved_on(reply)) {
             release(rs, conn, 0);
             if (reply->type == REDIS_REPLY_ERROR) {
@@ -745,12 +755,14 @@ static int stopping(redis_t *rs)
  * silent, the store is being closed, or (Sentinel) the master moved. */
 static void listen_on(redis_t *rs, conn_t *conn)
 {
+    const char *ping[1] = { "PING" };
     apr_int64_t heard = now_ms(), pinged = heard, now;
     struct pollfd pfd;
-    void *reply;
-    int n, done;
+    redisReply *reply;
+    fa_err_t err;
+    int n;
 
-    pfd.fd = conn->c->fd;
+    pfd.fd = fa_redis_link_fd(conn->c);
     pfd.events = POLLIN;
     while (!stopping(rs)
            && __atomic_load_n(&rs->track_state, __ATOMIC_ACQUIRE)
@@ -765,14 +777,10 @@ static void listen_on(redis_t *rs, conn_t *conn)
         if (now - pinged >= LISTEN_PING_MS) {
             /* In subscribed mode PING answers ["pong", ""]. */
             pinged = now;
-            if (redisAppendCommand(conn->c, "PING") != REDIS_OK) {
+            if (fa_redis_link_send(conn->c, 1, ping, NULL, &err)
+                != APR_SUCCESS) {
                 return;
             }
-            do {
-                if (redisBufferWrite(conn->c, &done) != REDIS_OK) {
-                    return;
-                }
-            } while (!done);
         }
         n = poll(&pfd, 1, LISTEN_POLL_MS);
         if (n < 0 && errno != EINTR) {
@@ -781,13 +789,15 @@ static void listen_on(redis_t *rs, conn_t *conn)
         if (n <= 0) {
             continue;
         }
-        if (redisBufferRead(conn->c) != REDIS_OK) {
+        /* everything that arrived, TLS's buffers included, so that the
+         * next poll() tells the truth */
+        if (fa_redis_link_read(conn->c, REPLY_MAX_LISTEN, &err)
+            != APR_SUCCESS) {
             return;
         }
         heard = now_ms();
         for (;;) {
-            reply = NULL;
-            if (redisGetReplyFromReader(conn->c, &reply) != REDIS_OK) {
+            if (fa_redis_link_reply(conn->c, &reply, &err) != APR_SUCCESS) {
                 return;
             }
             if (!reply) {
@@ -919,7 +929,8 @@ static apr_status_t r_get(fa_store_t *st, const char *key, apr_pool_t *p,
     redisReply *reply;
     fa_err_t err;
 
-    if (command(rs, 2, argv, NULL, &reply, &err) != APR_SUCCESS) {
+    if (command(rs, 2, argv, NULL, REPLY_MAX_VALUE, &reply, &err)
+        != APR_SUCCESS) {
         return log_failure(&err);
     }
     return string_reply(p, reply, val, len);
@@ -933,7 +944,8 @@ static apr_status_t r_take(fa_store_t *st, const char *key, apr_pool_t *p,
     redisReply *reply;
     fa_err_t err;
 
-    if (command(rs, 2, argv, NULL, &reply, &err) != APR_SUCCESS) {
+    if (command(rs, 2, argv, NULL, REPLY_MAX_VALUE, &reply, &err)
+        != APR_SUCCESS) {
         return log_failure(&err);
     }
     return string_reply(p, reply, val, len);
@@ -961,7 +973,8 @@ static apr_status_t r_put(fa_store_t *st, const char *key, const char *val,
     for (i = 0; i < 5; i++) {
         lens[i] = i == 2 ? len : strlen(argv[i]);
     }
-    if (command(rs, 5, argv, lens, &reply, &err) != APR_SUCCESS) {
+    if (command(rs, 5, argv, lens, REPLY_MAX_SMALL, &reply, &err)
+        != APR_SUCCESS) {
         return log_failure(&err);
     }
     freeReplyObject(reply);
@@ -975,7 +988,8 @@ static apr_status_t r_del(fa_store_t *st, const char *key, apr_pool_t *p)
     redisReply *reply;
     fa_err_t err;
 
-    if (command(rs, 2, argv, NULL, &reply, &err) != APR_SUCCESS) {
+    if (command(rs, 2, argv, NULL, REPLY_MAX_SMALL, &reply, &err)
+        != APR_SUCCESS) {
         return log_failure(&err);
     }
     freeReplyObject(reply);
@@ -1053,7 +1067,8 @@ static apr_status_t r_index_add(fa_store_t *st, const char *key,
     }
     memcpy(args, argv, sizeof(argv));
     args[8] = rs->conf.prefix;
-    if (command(rs, 9, args, NULL, &reply, &err) != APR_SUCCESS) {
+    if (command(rs, 9, args, NULL, REPLY_MAX_INDEX, &reply, &err)
+        != APR_SUCCESS) {
         return log_failure(&err);
     }
     *dropped = reply_strings(p, reply);
@@ -1071,7 +1086,8 @@ static apr_status_t r_index_take(fa_store_t *st, const char *key,
     fa_err_t err;
 
     *members = apr_array_make(p, 4, sizeof(const char *));
-    if (command(rs, 4, argv, NULL, &reply, &err) != APR_SUCCESS) {
+    if (command(rs, 4, argv, NULL, REPLY_MAX_INDEX, &reply, &err)
+        != APR_SUCCESS) {
         return log_failure(&err);
     }
     *members = reply_strings(p, reply);
@@ -1115,6 +1131,16 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
 
     *pst = NULL;
     rs->conf = *conf;
+    if (conf->tls) {
+        fa_redis_tls_file_t which;
+        fa_err_t err;
+        if (fa_redis_tls_context(p, conf->ca_file, conf->cert_file,
+                                 conf->key_file, &rs->tls, &which, &err)
+            != APR_SUCCESS) {
+            fa_log(FA_LOG_ERR, "redis TLS: %s", err.desc);
+            return APR_EINVAL;
+        }
+    }
     if ((rv = apr_thread_mutex_create(&rs->lock, APR_THREAD_MUTEX_DEFAULT,
                                       p)) != APR_SUCCESS) {
         return rv;

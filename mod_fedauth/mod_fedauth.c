@@ -171,8 +171,18 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
         /* Invalidation messages only matter to a server that keeps
          * copies. */
         rc.track = sc->local_cache_ms != 0;
-        key = apr_psprintf(ptemp, "%s|%s|%d|%d", sc->store_spec, rc.prefix,
-                           rc.timeout_ms, rc.track);
+        if (rc.tls) {
+            rc.ca_file = sc->redis_tls[FEDAUTH_REDIS_CA].value;
+            rc.cert_file = sc->redis_tls[FEDAUTH_REDIS_CERT].value;
+            rc.key_file = sc->redis_tls[FEDAUTH_REDIS_KEY].value;
+            rc.server_name = sc->redis_tls[FEDAUTH_REDIS_NAME].value;
+        }
+        key = apr_psprintf(ptemp, "%s|%s|%d|%d|%s|%s|%s|%s", sc->store_spec,
+                           rc.prefix, rc.timeout_ms, rc.track,
+                           rc.ca_file ? rc.ca_file : "",
+                           rc.cert_file ? rc.cert_file : "",
+                           rc.key_file ? rc.key_file : "",
+                           rc.server_name ? rc.server_name : "");
         st = apr_hash_get(made, key, APR_HASH_KEY_STRING);
         if (!st) {
             if (fa_store_redis_create(pconf, &rc, &st) != APR_SUCCESS) {

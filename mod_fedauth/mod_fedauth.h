@@ -45,6 +45,21 @@ typedef struct fedauth_provider_t {
     fa_idp_t *rt;                  /* run-time object, made in post_config */
 } fedauth_provider_t;
 
+/* A directive's value and where it was set ("file:line"), for messages. */
+typedef struct fedauth_setting_t {
+    const char *value;
+    const char *origin;
+} fedauth_setting_t;
+
+/* The TLS settings of a rediss:// store, by directive. */
+enum {
+    FEDAUTH_REDIS_CA = 0,          /* FedAuthRedisCAFile */
+    FEDAUTH_REDIS_CERT,            /* FedAuthRedisClientCert */
+    FEDAUTH_REDIS_KEY,             /* FedAuthRedisClientKey */
+    FEDAUTH_REDIS_NAME,            /* FedAuthRedisServerName */
+    FEDAUTH_REDIS_TLS_N
+};
+
 typedef struct fedauth_srv_t {
     apr_array_header_t *providers; /* of fedauth_provider_t *, merged */
     const char *store_spec;        /* "shm" (default) or a redis URL */
@@ -52,6 +67,7 @@ typedef struct fedauth_srv_t {
     fa_redis_conf_t *redis;        /* parsed redis spec, or NULL (shm) */
     const char *redis_prefix;      /* FedAuthRedisPrefix */
     int redis_timeout_ms;          /* FedAuthRedisTimeout, UNSET */
+    fedauth_setting_t redis_tls[FEDAUTH_REDIS_TLS_N]; /* by FEDAUTH_REDIS_* */
     int logout_at_idp;             /* FedAuthLogoutAtIdP, UNSET */
     int local_cache_ms;            /* FedAuthSessionLocalCache, UNSET */
     int sessions_per_user;         /* FedAuthMaxSessionsPerUser, UNSET */

@@ -12,9 +12,11 @@
 #include "apr_strings.h"
 #include "apr_lib.h"
 #include "apr_file_io.h"
+#include "apr_hash.h"
 #include <stdlib.h>
 
 #include "mod_fedauth_config.h"
+#include "fa_redis_net.h"
 
 #define DEFAULT_COOKIE "fedauth_session"
 #define DEFAULT_IDLE 3600
@@ -86,6 +88,10 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     }
     MERGE_PTR(redis_prefix);
     MERGE_INT(redis_timeout_ms);
+    for (i = 0; i < FEDAUTH_REDIS_TLS_N; i++) {
+        m->redis_tls[i] = add->redis_tls[i].value ? add->redis_tls[i]
+                                                  : base->redis_tls[i];
+    }
     MERGE_INT(logout_at_idp);
     MERGE_INT(local_cache_ms);
     MERGE_INT(sessions_per_user);
@@ -772,7 +778,9 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
         sc->shm_size = (apr_size_t)size;
         return NULL;
     }
-    if (!strncmp(arg, "redis://", 8) || !strncmp(arg, "redis-sentinel://", 17)) {
+    if (!strncmp(arg, "redis://", 8) || !strncmp(arg, "rediss://", 9)
+        || !strncmp(arg, "redis-sentinel://", 17)
+        || !strncmp(arg, "rediss-sentinel://", 18)) {
         fa_redis_conf_t *rc = apr_pcalloc(cmd->pool, sizeof(*rc));
         const char *err = fa_redis_parse(cmd->pool, arg, rc);
         if (err) {
@@ -785,8 +793,8 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
                                         cmd->directive->line_num);
         return NULL;
     }
-    return prefix(cmd, "expects shm, shm:<size>, redis://... or "
-                  "redis-sentinel://...");
+    return prefix(cmd, "expects shm, shm:<size>, redis://..., rediss://..., "
+                  "redis-sentinel://... or rediss-sentinel://...");
 }
 
 static const char *set_secret(cmd_parms *cmd, void *dummy, const char *arg)
@@ -962,6 +970,35 @@ static const char *set_redis_timeout(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* FedAuthRedisCAFile, FedAuthRedisClientCert, FedAuthRedisClientKey (file
+ * paths, relative to ServerRoot; read in check_config, so that `apachectl
+ * -t` finds a bad one) and FedAuthRedisServerName; cmd->info is the
+ * FEDAUTH_REDIS_* index. */
+static const char *set_redis_tls(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    int which = (int)(apr_uintptr_t)cmd->info;
+    fedauth_setting_t *set = &srv_conf(cmd)->redis_tls[which];
+    const char *c;
+
+    if (which == FEDAUTH_REDIS_NAME) {
+        if (!*arg || strlen(arg) > 253) {
+            return prefix(cmd, "expects a host name or IP address");
+        }
+        for (c = arg; *c; c++) {
+            if (!apr_isalnum(*c) && !strchr(".-:_", *c)) {
+                return prefix(cmd, "expects a host name or IP address");
+            }
+        }
+        set->value = arg;
+    }
+    else if (!(set->value = ap_server_root_relative(cmd->pool, arg))) {
+        return prefix(cmd, apr_psprintf(cmd->pool, "bad path %s", arg));
+    }
+    set->origin = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                               cmd->directive->line_num);
+    return NULL;
+}
+
 static const char *set_local_cache(cmd_parms *cmd, void *dummy,
                                    const char *arg)
 {
@@ -1094,8 +1131,8 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_RAW_ARGS("<FedAuthProvider", provider_section, NULL, RSRC_CONF,
         "an identity provider: <FedAuthProvider id> ... </FedAuthProvider>"),
     AP_INIT_TAKE1("FedAuthSessionStore", set_store, NULL, RSRC_CONF,
-        "where sessions live: shm, shm:<size>, redis://... or "
-        "redis-sentinel://..."),
+        "where sessions live: shm, shm:<size>, redis[s]://... or "
+        "redis[s]-sentinel://..."),
     AP_INIT_TAKE1("FedAuthSecret", set_secret, NULL, RSRC_CONF,
         "passphrase or file:/path for cookie and state keys"),
     AP_INIT_TAKE1("FedAuthSessionCookie", set_cookie_name, NULL, RSRC_CONF,
@@ -1123,6 +1160,19 @@ const command_rec fedauth_cmds[] = {
         "key prefix in a shared Redis"),
     AP_INIT_TAKE1("FedAuthRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
         "seconds for a Redis connect and each command"),
+    AP_INIT_TAKE1("FedAuthRedisCAFile", set_redis_tls,
+        (void *)FEDAUTH_REDIS_CA, RSRC_CONF, "PEM file of the CAs that "
+        "rediss:// server certificates must chain to (default: the "
+        "system's)"),
+    AP_INIT_TAKE1("FedAuthRedisClientCert", set_redis_tls,
+        (void *)FEDAUTH_REDIS_CERT, RSRC_CONF, "PEM client certificate "
+        "presented to a rediss:// server"),
+    AP_INIT_TAKE1("FedAuthRedisClientKey", set_redis_tls,
+        (void *)FEDAUTH_REDIS_KEY, RSRC_CONF, "PEM key of "
+        "FedAuthRedisClientCert (default: in the same file)"),
+    AP_INIT_TAKE1("FedAuthRedisServerName", set_redis_tls,
+        (void *)FEDAUTH_REDIS_NAME, RSRC_CONF, "name the rediss:// server "
+        "certificates must carry (default: the host connected to)"),
     AP_INIT_TAKE1("FedAuthSessionLocalCache", set_local_cache, NULL,
         RSRC_CONF, "seconds a worker process may reuse a session it read "
         "from the store (0: ask the store on every request)"),
@@ -1201,11 +1251,73 @@ const char *fedauth_store_spec_loggable(apr_pool_t *p, const char *spec)
                        NULL);
 }
 
+static const char *const redis_tls_names[FEDAUTH_REDIS_TLS_N] = {
+    "FedAuthRedisCAFile", "FedAuthRedisClientCert", "FedAuthRedisClientKey",
+    "FedAuthRedisServerName"
+};
+
+/* The TLS settings of a Redis store: only with rediss://, and files that
+ * OpenSSL can read (read now, so that `apachectl -t` fails on them). */
+static const char *check_redis_tls(apr_pool_t *p, fedauth_srv_t *sc,
+                                   apr_hash_t *checked)
+{
+    const fedauth_setting_t *t = sc->redis_tls;
+    fa_redis_tls_file_t which;
+    const char *key, *name;
+    SSL_CTX *ctx;
+    fa_err_t err;
+    int i;
+
+    if (!sc->redis->tls) {
+        for (i = 0; i < FEDAUTH_REDIS_TLS_N; i++) {
+            if (t[i].value) {
+                return apr_psprintf(p, "%s (at %s) is for TLS, but "
+                                    "FedAuthSessionStore %s (at %s) is "
+                                    "plain: write rediss:// (or "
+                                    "rediss-sentinel://) to use TLS",
+                                    redis_tls_names[i], t[i].origin,
+                                    fedauth_store_spec_loggable(p,
+                                        sc->store_spec), sc->store_origin);
+            }
+        }
+        return NULL;
+    }
+    key = apr_pstrcat(p, t[0].value ? t[0].value : "", "|",
+                      t[1].value ? t[1].value : "", "|",
+                      t[2].value ? t[2].value : "", NULL);
+    if (apr_hash_get(checked, key, APR_HASH_KEY_STRING)) {
+        return NULL;
+    }
+    apr_hash_set(checked, key, APR_HASH_KEY_STRING, "");
+    memset(&err, 0, sizeof(err));
+    if (fa_redis_tls_context(p, t[FEDAUTH_REDIS_CA].value,
+                             t[FEDAUTH_REDIS_CERT].value,
+                             t[FEDAUTH_REDIS_KEY].value, &ctx, &which, &err)
+        == APR_SUCCESS) {
+        return NULL;
+    }
+    i = which == FA_REDIS_TLS_CERT ? FEDAUTH_REDIS_CERT
+        : which == FA_REDIS_TLS_KEY ? FEDAUTH_REDIS_KEY : FEDAUTH_REDIS_CA;
+    if (i == FEDAUTH_REDIS_KEY && !t[i].value) {
+        i = FEDAUTH_REDIS_CERT;      /* the key was looked for there */
+    }
+    if (!t[i].value) {
+        name = apr_psprintf(p, "FedAuthSessionStore %s",
+                            fedauth_store_spec_loggable(p, sc->store_spec));
+        return apr_psprintf(p, "%s: %s (at %s)", name, err.desc,
+                            sc->store_origin);
+    }
+    return apr_psprintf(p, "%s: %s (at %s)", redis_tls_names[i], err.desc,
+                        t[i].origin);
+}
+
 const char *fedauth_config_check(apr_pool_t *p, server_rec *s)
 {
+    apr_hash_t *checked = apr_hash_make(p);
     server_rec *vs;
     fedauth_srv_t *sc;
     provider_ref_t *ref;
+    const char *err;
     int i, found;
 
     for (vs = s; vs; vs = vs->next) {
@@ -1217,6 +1329,9 @@ const char *fedauth_config_check(apr_pool_t *p, server_rec *s)
                                 "host's cookies",
                                 fedauth_store_spec_loggable(p, sc->store_spec),
                                 sc->store_origin);
+        }
+        if (sc->redis && (err = check_redis_tls(p, sc, checked)) != NULL) {
+            return err;
         }
     }
 

@@ -1,6 +1,7 @@
 /* fuzz_redis_spec.c - libFuzzer target: FedAuthSessionStore values
  * (fa_redis_parse): redis://[user:password@]host[:port][/db] and
- * redis-sentinel://[user:password@]host:port[,host:port...]/master[/db]. */
+ * redis-sentinel://[user:password@]host:port[,host:port...]/master[/db],
+ * and rediss:// / rediss-sentinel:// (TLS). */
 #include "fuzz_common.h"
 #include "fa_store.h"
 
@@ -24,8 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (why == NULL) {
         FUZZ_CHECK(conf.hosts && conf.hosts->nelts >= 1);
         FUZZ_CHECK(conf.db >= 0 && conf.prefix && conf.timeout_ms > 0);
-        FUZZ_CHECK(!strncmp(spec, "redis-sentinel://", 17)
+        FUZZ_CHECK((!strncmp(spec, "redis-sentinel://", 17)
+                    || !strncmp(spec, "rediss-sentinel://", 18))
                    == (conf.master_name != NULL));
+        FUZZ_CHECK(conf.tls == !strncmp(spec, "rediss", 6));
         FUZZ_CHECK(!conf.master_name || *conf.master_name);
         for (i = 0; i < conf.hosts->nelts; i++) {
             h = &APR_ARRAY_IDX(conf.hosts, i, fa_redis_host_t);

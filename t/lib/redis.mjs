@@ -48,8 +48,14 @@ export async function waitUntil(fn, { timeoutMs = 10000, intervalMs = 100 } = {}
  * output (--raw, trimmed); rejects when redis-cli fails or times out.
  * auth: { user?, password? }; db: -n.
  */
-export function redisCli(port, args, { auth, db, timeoutMs = 5000 } = {}) {
+export function redisCli(port, args, { auth, db, timeoutMs = 5000, tls } = {}) {
   const a = ['-h', '127.0.0.1', '-p', String(port), '--raw'];
+  // tls: { ca, cert?, key? } (files from makeTlsFiles): redis-cli --tls
+  if (tls) {
+    a.push('--tls', '--cacert', tls.ca);
+    if (tls.cert) a.push('--cert', tls.cert, '--key', tls.key);
+    if (tls.insecure) a.push('--insecure');
+  }
   if (auth?.user) a.push('--user', auth.user);
   if (auth?.password) a.push('--pass', auth.password, '--no-auth-warning');
   if (db !== undefined) a.push('-n', String(db));
@@ -75,6 +81,13 @@ export function redisCli(port, args, { auth, db, timeoutMs = 5000 } = {}) {
  *   users?: ['name on >pw ~fedauth:* +@all', ...],   // ACL `user` lines
  *   replicaOf?: port,      // replica of 127.0.0.1:<port>
  *   extra?: 'more redis.conf lines',
+ *   tls?: { files: makeTlsFiles(...) result, server?: 'server' (which of
+ *           its server certificates), authClients?: 'no'|'yes'|'optional',
+ *           insecureCli?: the handle's redis-cli does not verify (for a
+ *           server with a certificate made to be refused) },
+ *                          // TLS only: port 0, tls-port <port>; the
+ *                          // handle's cli uses redis-cli --tls with the
+ *                          // client certificate
  *   startTimeoutMs?
  * }) -> handle:
  *   { port, dir, pid, auth, cli(args, {db}), keys(db, pattern), info(section),
@@ -100,8 +113,10 @@ export async function startRedis(opts = {}) {
     ...(opts.users || []).map((u) => `user ${u}`),
     opts.replicaOf ? `replicaof 127.0.0.1 ${opts.replicaOf}` : '',
     opts.replicaOf ? 'repl-diskless-sync no' : '',
+    ...tlsConfLines(opts.tls, port),
     opts.extra || '',
   ].filter(Boolean);
+  if (opts.tls) lines.splice(1, 1, 'port 0');
   fs.writeFileSync(conf, `${lines.join('\n')}\n`);
   const h = {
     port,
@@ -114,7 +129,8 @@ export async function startRedis(opts = {}) {
   const logFile = path.join(dir, 'redis.log');
   h.log = () => { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } };
   h.running = () => isRunning(h.child);
-  h.cli = (args, o = {}) => redisCli(port, args, { auth: h.auth, ...o });
+  h.tls = opts.tls ? { ...tlsCliOpts(opts.tls.files), insecure: !!opts.tls.insecureCli } : undefined;
+  h.cli = (args, o = {}) => redisCli(port, args, { auth: h.auth, tls: h.tls, ...o });
   /** Key names in db matching pattern (SCAN, so also on big dbs). */
   h.keys = async (db = 0, pattern = '*') => {
     const out = await h.cli(['--scan', '--pattern', pattern], { db });
@@ -177,7 +193,8 @@ export async function startRedis(opts = {}) {
 
 /**
  * startSentinel({ masterPort, masterName = 'mymaster', quorum = 1,
- *   downAfterMs = 1000, failoverTimeoutMs = 5000, port? }) -> handle:
+ *   downAfterMs = 1000, failoverTimeoutMs = 5000, port?,
+ *   tls?: as startRedis's (TLS only; it talks TLS to the servers too) }) -> handle:
  *   { port, dir, pid, cli(args), masterAddr() -> { host, port } | null,
  *     replicas() -> [{ ip, port, flags }], stop(), log(), cleanup() }
  * Sentinel rewrites its config file, so it lives in the handle's temp dir.
@@ -189,7 +206,8 @@ export async function startSentinel(opts) {
   const conf = path.join(dir, 'sentinel.conf');
   fs.writeFileSync(conf, [
     'bind 127.0.0.1',
-    `port ${port}`,
+    opts.tls ? 'port 0' : `port ${port}`,
+    ...tlsConfLines(opts.tls, port),
     'daemonize no',
     `dir "${dir}"`,
     `logfile "${path.join(dir, 'sentinel.log')}"`,
@@ -208,7 +226,8 @@ export async function startSentinel(opts) {
     port, dir, child, pid: child.pid, masterName: name,
     log: () => { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } },
     running: () => isRunning(child),
-    cli: (args, o = {}) => redisCli(port, args, o),
+    tls: opts.tls ? tlsCliOpts(opts.tls.files) : undefined,
+    cli: (args, o = {}) => redisCli(port, args, { tls: opts.tls ? tlsCliOpts(opts.tls.files) : undefined, ...o }),
     cleanup: () => removeDir(dir),
     stop: () => stopChild(child, 5000),
   };
@@ -304,4 +323,84 @@ export async function startSentinelGroup({
   };
   g.byPort = (p) => [g.master, ...g.replicas].find((x) => x.port === p);
   return g;
+}
+
+/** redis.conf lines for a TLS-only server (see startRedis's tls option). */
+function tlsConfLines(tls, port) {
+  if (!tls) return [];
+  const f = tls.files;
+  const srv = f.servers[tls.server || 'server'];
+  if (!srv) throw new Error(`makeTlsFiles made no server certificate ${tls.server}`);
+  return [
+    `tls-port ${port}`,
+    `tls-cert-file "${srv.cert}"`,
+    `tls-key-file "${srv.key}"`,
+    `tls-ca-cert-file "${f.ca}"`,
+    `tls-auth-clients ${tls.authClients || 'no'}`,
+    'tls-replication yes',
+  ];
+}
+
+/** redis-cli options (for redisCli's tls) from makeTlsFiles's result. */
+export function tlsCliOpts(files) {
+  return { ca: files.ca, cert: files.client.cert, key: files.client.key };
+}
+
+function openssl(args, cwd) {
+  return execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 });
+}
+
+/**
+ * makeTlsFiles({ servers?: { name: { sans: ['IP:127.0.0.1', 'DNS:localhost'],
+ *   days?: 2, expired?: false } } }) -> {
+ *   dir, ca, caKey, otherCa, servers: { name: { cert, key } },
+ *   client: { cert, key }, cleanup() }
+ * A throwaway CA (and a second, unrelated one: otherCa), server
+ * certificates signed by it (default: one named "server" for 127.0.0.1 and
+ * localhost) and a client certificate, made with the openssl command in a
+ * temp dir (mode 0700) that cleanup() removes. expired: a certificate that
+ * was valid yesterday only.
+ */
+export function makeTlsFiles({ servers = { server: { sans: ['IP:127.0.0.1', 'DNS:localhost'] } } } = {}) {
+  const dir = makeTmpDir('redis-tls', 0o700);
+  const p = (f) => path.join(dir, f);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const mkCa = (name, cn) => openssl(['req', '-x509', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.pem`),
+    '-days', '2', '-subj', `/CN=${cn}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  mkCa('ca', 'fedauth test CA');
+  mkCa('other-ca', 'unrelated test CA');
+  const sign = (name, cn, ext, { expired = false, days = 2 } = {}) => {
+    openssl(['req', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', `/CN=${cn}`], dir);
+    fs.writeFileSync(p(`${name}.ext`), `${ext}\n`);
+    const args = ['x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.pem'), '-CAkey', p('ca.key'),
+      '-CAcreateserial', '-out', p(`${name}.pem`), '-extfile', p(`${name}.ext`)];
+    if (expired) {
+      // valid from two days ago until yesterday (openssl 3.0's x509 has no
+      // -not_before, so the ca command with explicit dates)
+      fs.writeFileSync(p('index.txt'), '');
+      fs.writeFileSync(p('ca.cnf'), [
+        '[ca]', 'default_ca = tca', '[tca]', `dir = ${dir}`, 'database = $dir/index.txt',
+        'new_certs_dir = $dir', 'serial = $dir/ca.srl', 'default_md = sha256', 'policy = any',
+        'unique_subject = no', 'copy_extensions = none', '[any]', 'commonName = supplied', '',
+      ].join('\n'));
+      if (!fs.existsSync(p('ca.srl'))) fs.writeFileSync(p('ca.srl'), '1000\n');
+      const fmt = (d) => d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+      const now = Date.now();
+      openssl(['ca', '-batch', '-config', p('ca.cnf'), '-cert', p('ca.pem'), '-keyfile', p('ca.key'),
+        '-in', p(`${name}.csr`), '-out', p(`${name}.pem`), '-extfile', p(`${name}.ext`), '-notext',
+        '-startdate', fmt(new Date(now - 2 * 86400000)), '-enddate', fmt(new Date(now - 86400000))], dir);
+    } else {
+      openssl([...args, '-days', String(days)], dir);
+    }
+    return { cert: p(`${name}.pem`), key: p(`${name}.key`) };
+  };
+  const out = { dir, ca: p('ca.pem'), caKey: p('ca.key'), otherCa: p('other-ca.pem'), servers: {} };
+  for (const [name, o] of Object.entries(servers)) {
+    out.servers[name] = sign(`srv-${name}`, o.cn || name,
+      `subjectAltName=${o.sans.join(',')}\nextendedKeyUsage=serverAuth,clientAuth`, o);
+  }
+  out.client = sign('client', 'fedauth-client', 'extendedKeyUsage=clientAuth');
+  out.cleanup = () => removeDir(dir);
+  return out;
 }

@@ -11,6 +11,7 @@ Suite *suite_oidc(void);
 Suite *suite_session(void);
 Suite *suite_idp(void);
 Suite *suite_redis(void);
+Suite *suite_redis_net(void);
 Suite *suite_cache(void);
 Suite *suite_store_shm(void);
 
