@@ -67,6 +67,7 @@ typedef struct fedauth_srv_t {
     const char *default_role;
     int remember_choice;           /* FedAuthRememberChoice, UNSET */
     int token_login;               /* FedAuthTokenLogin, UNSET */
+    int metrics;                   /* FedAuthMetrics, UNSET */
     apr_array_header_t *allowed_origins; /* FedAuthAllowedOrigin, or NULL */
     const char *chooser_template;  /* contents of FedAuthChooserTemplate */
     fa_keys_t keys;                /* made in post_config */

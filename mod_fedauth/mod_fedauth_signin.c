@@ -16,6 +16,7 @@
 #include "mod_fedauth_signin.h"
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
+#include "mod_fedauth_metrics.h"
 #include "fa_oidc.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -168,6 +169,9 @@ int fedauth_signin_refused(request_rec *r, const fedauth_provider_t *prov,
                            const fa_err_t *err, const char *user_text)
 {
     int status = status_of(err->code);
+
+    fa_metrics_signin(fedauth_metrics(), prov ? prov->idp.id : NULL,
+                      err->code);
 
     ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0,
                   r, FALOGNO(00201) "sign-in through %s refused: %s: %s",
