@@ -13,5 +13,6 @@ Suite *suite_idp(void);
 Suite *suite_redis(void);
 Suite *suite_cache(void);
 Suite *suite_store_shm(void);
+Suite *suite_metrics(void);
 
 #endif
