@@ -12,6 +12,7 @@
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
+#include "http_request.h"
 #include "apr_strings.h"
 
 #include "mod_fedauth_metrics.h"
@@ -161,7 +162,7 @@ int fedauth_metrics_handler(request_rec *r)
     if (r->main || !fedauth_metrics_wanted(r, sc)) {
         return DECLINED;
     }
-    r->allowed |= AP_METHOD_BIT << M_GET;
+    ap_allow_methods(r, 1, "GET", NULL);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }

@@ -1,0 +1,314 @@
+// FedAuthMetrics and /fedauth/metrics: off -> 404 like any unknown URL; on,
+// the Require of its <Location> decides (403 / 200); without a <Location>
+// a start-up warning (FA00602); the scrape is Prometheus text 0.0.4 (read
+// by a strict parser below); after two sign-ins, a refused one (tampered
+// state) and a logout it shows exactly those counts under the right
+// labels; every worker process answers the same numbers.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  startSite, Browser, dump, protectedLocation, loginUntilCallback, sleep,
+} from '../lib/index.mjs';
+import { MODULES_DIR } from '../lib/httpd.mjs';
+
+const METRICS = '/fedauth/metrics';
+// Require ip needs mod_authz_host, which the harness does not load.
+const ON = `<IfModule !authz_host_module>
+    LoadModule authz_host_module ${MODULES_DIR}/mod_authz_host.so
+</IfModule>
+FedAuthMetrics On
+`;
+const metricsLocation = (require) => `<Location ${METRICS}>
+    ${require}
+</Location>
+`;
+
+/**
+ * A strict reader of the text exposition format 0.0.4, as Prometheus
+ * reads it: returns { families: { name: { type, help, samples: [{ name,
+ * labels, value }] } }, series: Map(key -> value) } or throws on the
+ * first line that breaks a rule: a family's HELP and TYPE once each and
+ * before its samples, its samples in one group and named after it
+ * (_bucket/_sum/_count for a histogram), metric and label names of the
+ * allowed characters, label values quoted with only \\ \" \n escapes, no
+ * label twice, no series twice, values that are numbers, counters never
+ * negative, histogram buckets cumulative with le="+Inf" equal to _count.
+ */
+function parseProm(text) {
+  assert.ok(text.endsWith('\n'), 'the text ends with a newline');
+  const families = {};
+  const series = new Map();
+  const closed = new Set();
+  let cur = null;
+  const nameRe = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+  const lines = text.slice(0, -1).split('\n');
+  lines.forEach((line, i) => {
+    const where = `line ${i + 1}: ${line}`;
+    let m = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+    if (m) {
+      const [, kw, name, rest] = m;
+      if (!cur || cur.name !== name) {
+        assert.ok(!closed.has(name) && !families[name], `family ${name} appears twice (${where})`);
+        if (cur) closed.add(cur.name);
+        cur = { name, samples: [] };
+        families[name] = cur;
+      }
+      assert.equal(cur.samples.length, 0, `${kw} after samples (${where})`);
+      if (kw === 'HELP') {
+        assert.equal(cur.help, undefined, `second HELP (${where})`);
+        cur.help = rest;
+      } else {
+        assert.equal(cur.type, undefined, `second TYPE (${where})`);
+        assert.ok(['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest), where);
+        cur.type = rest;
+      }
+      return;
+    }
+    assert.ok(!line.startsWith('#'), `stray comment (${where})`);
+    assert.ok(line.length > 0, `empty line (${where})`);
+    m = nameRe.exec(line);
+    assert.ok(m, `no metric name (${where})`);
+    const name = m[0];
+    let p = name.length;
+    const labels = {};
+    if (line[p] === '{') {
+      p++;
+      while (line[p] !== '}') {
+        const ln = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(p));
+        assert.ok(ln, `bad label name (${where})`);
+        p += ln[0].length;
+        assert.equal(line.slice(p, p + 2), '="', where);
+        p += 2;
+        let v = '';
+        for (;;) {
+          const c = line[p];
+          assert.ok(c !== undefined, `unterminated label value (${where})`);
+          if (c === '"') break;
+          if (c === '\\') {
+            const e = line[p + 1];
+            assert.ok(['\\', '"', 'n'].includes(e), `bad escape (${where})`);
+            v += e === 'n' ? '\n' : e;
+            p += 2;
+          } else {
+            v += c;
+            p++;
+          }
+        }
+        p++;
+        assert.ok(!(ln[0] in labels), `label ${ln[0]} twice (${where})`);
+        labels[ln[0]] = v;
+        if (line[p] === ',') p++;
+        else assert.equal(line[p], '}', where);
+      }
+      p++;
+    }
+    assert.equal(line[p], ' ', `one space before the value (${where})`);
+    const vtext = line.slice(p + 1);
+    assert.match(vtext, /^(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|[+-]Inf|NaN)$/, `value (${where})`);
+    const value = Number(vtext.replace('Inf', 'Infinity'));
+    assert.ok(cur && cur.type, `sample without TYPE (${where})`);
+    const allowed = cur.type === 'histogram'
+      ? [`${cur.name}_bucket`, `${cur.name}_sum`, `${cur.name}_count`] : [cur.name];
+    assert.ok(allowed.includes(name), `sample ${name} in family ${cur.name} (${where})`);
+    if (cur.type === 'counter') assert.ok(value >= 0, `negative counter (${where})`);
+    const key = `${name}{${Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+    assert.ok(!series.has(key), `series twice (${where})`);
+    series.set(key, value);
+    cur.samples.push({ name, labels, value });
+  });
+  for (const f of Object.values(families)) {
+    assert.ok(f.help !== undefined && f.type, `family ${f.name} has HELP and TYPE`);
+    assert.ok(f.name.startsWith('fedauth_'), `${f.name} has the fedauth_ prefix`);
+    if (f.type === 'counter') assert.ok(f.name.endsWith('_total'), `counter ${f.name} ends in _total`);
+    if (f.type !== 'histogram') continue;
+    const groups = new Map();
+    for (const s of f.samples) {
+      const { le, ...rest } = s.labels;
+      const g = JSON.stringify(rest);
+      if (!groups.has(g)) groups.set(g, { buckets: [] });
+      const e = groups.get(g);
+      if (s.name.endsWith('_bucket')) {
+        assert.ok(le !== undefined, `bucket without le in ${f.name}`);
+        e.buckets.push([le === '+Inf' ? Infinity : Number(le), s.value]);
+      } else if (s.name.endsWith('_count')) e.count = s.value;
+      else e.sum = s.value;
+    }
+    for (const [g, e] of groups) {
+      assert.ok(e.buckets.length > 1 && e.count !== undefined && e.sum !== undefined, `${f.name}${g} is complete`);
+      for (let k = 1; k < e.buckets.length; k++) {
+        assert.ok(e.buckets[k][0] > e.buckets[k - 1][0], `${f.name}${g}: le grows`);
+        assert.ok(e.buckets[k][1] >= e.buckets[k - 1][1], `${f.name}${g}: buckets are cumulative`);
+      }
+      assert.equal(e.buckets.at(-1)[0], Infinity, `${f.name}${g} ends with +Inf`);
+      assert.equal(e.buckets.at(-1)[1], e.count, `${f.name}${g}: +Inf equals _count`);
+    }
+  }
+  return { families, series };
+}
+
+/** The value of a series: metric name and labels (any order). */
+function val(parsed, name, labels = {}) {
+  const key = `${name}{${Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+  assert.ok(parsed.series.has(key), `the scrape has ${key}`);
+  return parsed.series.get(key);
+}
+
+describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
+  let site;
+  let base;
+  const prot = () => `${base}/protected/env.cgi`;
+  const scrape = (opts) => new Browser(opts).getOnce(`${base}${METRICS}`);
+
+  before(async () => {
+    // Off first (the default): the other configurations come by restarts.
+    site = await startSite({ providers: [{ id: 'test' }] });
+    base = site.base;
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+  });
+
+  it('off (the default): /fedauth/metrics answers 404, like any unknown URL', async () => {
+    const r = await scrape();
+    assert.equal(r.status, 404, dump(r));
+    const u = await new Browser().getOnce(`${base}/fedauth/no-such-thing`);
+    assert.equal(u.status, 404, dump(u));
+  });
+
+  it('on, under a Require that refuses this client: 403 (httpd access control applies)', async () => {
+    await site.restartHttpd({
+      serverConf: ON,
+      locationsConf: protectedLocation() + metricsLocation('Require ip 192.0.2.1'),
+    });
+    const r = await scrape();
+    assert.equal(r.status, 403, dump(r));
+    assert.doesNotMatch(r.body, /fedauth_signins_total/);
+    assert.doesNotMatch(site.httpd.allLogs(), /FA00602/, 'no warning: there is a <Location>');
+  });
+
+  it('on without a <Location /fedauth/metrics>: a start-up warning FA00602 says whoever may read the site may read it', async () => {
+    await site.restartHttpd({ serverConf: ON, locationsConf: protectedLocation() });
+    assert.match(site.httpd.allLogs(), /FA00602: FedAuthMetrics On in .*, but no <Location \/fedauth\/metrics>/, site.httpd.allLogs());
+    const r = await scrape();
+    assert.equal(r.status, 200, dump(r));
+  });
+
+  let first;
+  it('on with Require ip 127.0.0.1: 200, text/plain; version=0.0.4, no-store, strict Prometheus text, all zero', async () => {
+    await site.restartHttpd({
+      serverConf: ON,
+      locationsConf: protectedLocation() + metricsLocation('Require ip 127.0.0.1'),
+    });
+    const r = await scrape();
+    assert.equal(r.status, 200, dump(r));
+    assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4');
+    assert.match(r.headers.get('cache-control') || '', /no-store/);
+    assert.equal(Number(r.headers.get('content-length')), Buffer.byteLength(r.body));
+    first = parseProm(r.body);
+    const f = first.families;
+    assert.equal(f.fedauth_signins_total.type, 'counter');
+    assert.equal(f.fedauth_sessions_created_total.type, 'counter');
+    assert.equal(f.fedauth_sessions_ended_total.type, 'counter');
+    assert.equal(f.fedauth_store_operation_seconds.type, 'histogram');
+    assert.equal(f.fedauth_store_errors_total.type, 'counter');
+    assert.equal(f.fedauth_idp_fetches_total.type, 'counter');
+    assert.equal(f.fedauth_idp_fetch_failures_total.type, 'counter');
+    assert.equal(f.fedauth_bearer_cache_hits_total.type, 'counter');
+    assert.equal(f.fedauth_bearer_cache_misses_total.type, 'counter');
+    // Counters start at zero at each start (a restart makes new ones).
+    assert.equal(val(first, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }), 0);
+    assert.equal(val(first, 'fedauth_signins_total', { provider: 'test', outcome: 'state_mismatch' }), 0);
+    assert.equal(val(first, 'fedauth_sessions_created_total', { provider: 'test' }), 0);
+    for (const reason of ['logout', 'backchannel', 'expired', 'user_limit', 'replaced']) {
+      assert.equal(val(first, 'fedauth_sessions_ended_total', { reason }), 0, reason);
+    }
+    assert.equal(val(first, 'fedauth_idp_fetches_total', { provider: 'test', document: 'discovery' }), 0);
+  });
+
+  it('other methods: 405 with Allow: GET', async () => {
+    const r = await new Browser().request(`${base}${METRICS}`, { method: 'POST', body: 'x=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(r.status, 405, dump(r));
+    assert.match(r.headers.get('allow') || '', /GET/);
+  });
+
+  let alice;
+  it('two sign-ins and one refused (tampered state): ok 2, state_mismatch 1, two sessions made', async () => {
+    alice = new Browser();
+    const a = await alice.login(prot(), 'alice', 'alice-pass-1');
+    assert.equal(a.status, 200, dump(a));
+    const bob = new Browser();
+    const b = await bob.login(prot(), 'bob', 'bob-pass-2');
+    assert.equal(b.status, 200, dump(b));
+    const eve = new Browser();
+    const cb = new URL(await loginUntilCallback(eve, prot(), base, 'test'));
+    const state = cb.searchParams.get('state');
+    cb.searchParams.set('state', (state[0] === 'A' ? 'B' : 'A') + state.slice(1));
+    const refused = await eve.getOnce(cb.href);
+    assert.equal(refused.status, 400, dump(refused));
+
+    const r = await scrape();
+    assert.equal(r.status, 200, dump(r));
+    const m = parseProm(r.body);
+    assert.equal(val(m, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }), 2);
+    assert.equal(val(m, 'fedauth_signins_total', { provider: 'test', outcome: 'state_mismatch' }), 1);
+    const refusals = m.families.fedauth_signins_total.samples
+      .filter((s) => s.labels.outcome !== 'ok' && s.value > 0).map((s) => s.labels.outcome);
+    assert.deepEqual(refusals, ['state_mismatch'], 'no other refusal counted');
+    assert.equal(val(m, 'fedauth_sessions_created_total', { provider: 'test' }), 2);
+    // Each worker process keeps its own copy of discovery and JWKS: at
+    // least one fetch each, none failed.
+    assert.ok(val(m, 'fedauth_idp_fetches_total', { provider: 'test', document: 'discovery' }) >= 1);
+    assert.ok(val(m, 'fedauth_idp_fetches_total', { provider: 'test', document: 'jwks' }) >= 1);
+    assert.equal(val(m, 'fedauth_idp_fetch_failures_total', { provider: 'test', document: 'discovery' }), 0);
+    assert.equal(val(m, 'fedauth_idp_fetch_failures_total', { provider: 'test', document: 'jwks' }), 0);
+    // The store: three login states and two sessions written, two login
+    // states taken.
+    assert.ok(val(m, 'fedauth_store_operation_seconds_count', { op: 'put' }) >= 5);
+    // A tampered state names no state cookie: refused before the store.
+    assert.equal(val(m, 'fedauth_store_operation_seconds_count', { op: 'take' }), 2);
+  });
+
+  it('a logout: one session ended, reason logout', async () => {
+    assert.ok(alice, 'signed in');
+    const r = await alice.getOnce(`${base}/fedauth/logout`);
+    assert.equal(r.status, 200, dump(r));
+    const m = parseProm((await scrape()).body);
+    assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'logout' }), 1);
+    assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'replaced' }), 0);
+    assert.ok(val(m, 'fedauth_store_operation_seconds_count', { op: 'del' }) >= 1);
+    assert.equal(val(m, 'fedauth_store_errors_total', { op: 'get' }), 0);
+  });
+
+  it('every worker process answers the same numbers (shared memory, not per process)', async () => {
+    const lines = () => site.httpd.accessLog().split('\n').filter((l) => l.includes(`GET ${METRICS} `));
+    const pids = new Set();
+    const bodies = new Set();
+    for (let i = 0; i < 60 && (pids.size < 2 || i < 6); i++) {
+      const before = lines().length;
+      const r = await scrape({ headers: { Connection: 'close' } });
+      assert.equal(r.status, 200, dump(r));
+      parseProm(r.body);
+      bodies.add(r.body);
+      let now = lines();
+      for (let k = 0; k < 40 && now.length <= before; k++) {
+        await sleep(25);
+        now = lines();
+      }
+      for (const l of now.slice(before)) {
+        const m = / 200 \S+ pid=(\d+)/.exec(l);
+        if (m) pids.add(m[1]);
+      }
+    }
+    assert.ok(pids.size >= 2, `scrapes were answered by ${pids.size} worker process(es) only: the test could not cross processes`);
+    assert.equal(bodies.size, 1, 'every scrape (nothing else happening) is the same text');
+    const m = parseProm([...bodies][0]);
+    assert.equal(val(m, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }), 2);
+    assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'logout' }), 1);
+  });
+
+  it('the error log has no trouble', () => {
+    assert.deepEqual(site.troubles(), [], site.errorLog());
+  });
+});
