@@ -93,9 +93,10 @@ fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
                                   fa_store_t *inner);
 
 /* The Prometheus text exposition (format 0.0.4) of every counter, from p:
- * # HELP and # TYPE lines, label values escaped. */
-void fa_metrics_format(const fa_metrics_t *m, apr_pool_t *p, char **out,
-                       apr_size_t *len);
+ * # HELP and # TYPE lines, label values escaped; with shm (not NULL) also
+ * the embedded store's own numbers (fa_store_shm_stats). */
+void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
+                       apr_pool_t *p, char **out, apr_size_t *len);
 
 /* A label value escaped for the text format: \ " and newline. From p. */
 const char *fa_metrics_label_escape(apr_pool_t *p, const char *v);

@@ -496,8 +496,41 @@ static void format_store(const fa_metrics_t *m, buf_t *b)
     }
 }
 
-void fa_metrics_format(const fa_metrics_t *m, apr_pool_t *p, char **out,
-                       apr_size_t *len)
+/* The embedded store's numbers: it keeps them in its own segment, so
+ * they cover its whole life (they outlive restarts with the store). */
+static void format_shm(const fa_shm_stats_t *st, buf_t *b)
+{
+    head(b, "fedauth_shm_sessions", "gauge", "Sessions in the embedded "
+         "store.");
+    put(b, "fedauth_shm_sessions %lu\n", (unsigned long)st->sessions);
+    head(b, "fedauth_shm_entries", "gauge", "Entries in the embedded store: "
+         "sessions, login states, indexes of each user's sessions.");
+    put(b, "fedauth_shm_entries %lu\n", (unsigned long)st->entries);
+    head(b, "fedauth_shm_size_bytes", "gauge", "Size of the embedded "
+         "store's blocks.");
+    put(b, "fedauth_shm_size_bytes %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->blocks * FA_SHM_BLOCK);
+    head(b, "fedauth_shm_used_bytes", "gauge", "Bytes of those blocks in "
+         "use.");
+    put(b, "fedauth_shm_used_bytes %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->blocks_used * FA_SHM_BLOCK);
+    head(b, "fedauth_shm_evictions_total", "counter", "Entries the "
+         "embedded store ended early to make room (least recently used "
+         "first), since its file was made.");
+    put(b, "fedauth_shm_evictions_total %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->evicted);
+    head(b, "fedauth_shm_expired_total", "counter", "Expired entries the "
+         "embedded store removed, since its file was made.");
+    put(b, "fedauth_shm_expired_total %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->expired);
+    head(b, "fedauth_shm_resets_total", "counter", "Times the embedded "
+         "store was emptied because a process died while changing it.");
+    put(b, "fedauth_shm_resets_total %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->resets);
+}
+
+void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
+                       apr_pool_t *p, char **out, apr_size_t *len)
 {
     buf_t b;
     apr_size_t i;
@@ -522,6 +555,9 @@ void fa_metrics_format(const fa_metrics_t *m, apr_pool_t *p, char **out,
          "not in the cache (verified, or refused).");
     put(&b, "fedauth_bearer_cache_misses_total %" APR_UINT64_T_FMT "\n",
         get(m, m->bearer + 1));
+    if (shm) {
+        format_shm(shm, &b);
+    }
     *out = b.s;
     *len = b.len;
 }

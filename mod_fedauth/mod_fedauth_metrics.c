@@ -17,6 +17,7 @@
 
 #include "mod_fedauth_metrics.h"
 #include "mod_fedauth_helpers.h"
+#include "mod_fedauth_store_shm.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -156,6 +157,7 @@ int fedauth_metrics_handler(request_rec *r)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
                                              &fedauth_module);
+    fa_shm_stats_t st;
     char *text;
     apr_size_t len;
 
@@ -166,7 +168,11 @@ int fedauth_metrics_handler(request_rec *r)
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    fa_metrics_format(metrics, r->pool, &text, &len);
+    if (fedauth_shm_store()) {
+        fa_store_shm_stats(fedauth_shm_store(), &st);
+    }
+    fa_metrics_format(metrics, fedauth_shm_store() ? &st : NULL, r->pool,
+                      &text, &len);
     fedauth_no_store(r);
     ap_set_content_type(r, "text/plain; version=0.0.4");
     ap_set_content_length(r, (apr_off_t)len);

@@ -185,11 +185,16 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
     const r = await scrape();
     assert.equal(r.status, 403, dump(r));
     assert.doesNotMatch(r.body, /fedauth_signins_total/);
+    // FA00311 (ready) comes after the metrics are set up.
+    for (let i = 0; i < 100 && !/FA00311/.test(site.httpd.allLogs()); i++) await sleep(50);
+    assert.match(site.httpd.allLogs(), /FA00311/);
     assert.doesNotMatch(site.httpd.allLogs(), /FA00602/, 'no warning: there is a <Location>');
   });
 
   it('on without a <Location /fedauth/metrics>: a start-up warning FA00602 says whoever may read the site may read it', async () => {
     await site.restartHttpd({ serverConf: ON, locationsConf: protectedLocation() });
+    // httpd listens before post_config has logged: wait for the line.
+    for (let i = 0; i < 100 && !/FA00602/.test(site.httpd.allLogs()); i++) await sleep(50);
     assert.match(site.httpd.allLogs(), /FA00602: FedAuthMetrics On in .*, but no <Location \/fedauth\/metrics>/, site.httpd.allLogs());
     const r = await scrape();
     assert.equal(r.status, 200, dump(r));
@@ -257,6 +262,9 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
       .filter((s) => s.labels.outcome !== 'ok' && s.value > 0).map((s) => s.labels.outcome);
     assert.deepEqual(refusals, ['state_mismatch'], 'no other refusal counted');
     assert.equal(val(m, 'fedauth_sessions_created_total', { provider: 'test' }), 2);
+    // The embedded store's own gauge: the two sessions are there.
+    assert.equal(m.families.fedauth_shm_sessions.type, 'gauge');
+    assert.equal(val(m, 'fedauth_shm_sessions'), 2);
     // Each worker process keeps its own copy of discovery and JWKS: at
     // least one fetch each, none failed.
     assert.ok(val(m, 'fedauth_idp_fetches_total', { provider: 'test', document: 'discovery' }) >= 1);
@@ -277,6 +285,7 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
     const m = parseProm((await scrape()).body);
     assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'logout' }), 1);
     assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'replaced' }), 0);
+    assert.equal(val(m, 'fedauth_shm_sessions'), 1);
     assert.ok(val(m, 'fedauth_store_operation_seconds_count', { op: 'del' }) >= 1);
     assert.equal(val(m, 'fedauth_store_errors_total', { op: 'get' }), 0);
   });
@@ -306,6 +315,32 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
     const m = parseProm([...bodies][0]);
     assert.equal(val(m, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }), 2);
     assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'logout' }), 1);
+  });
+
+  it('Require fedauth-role ops: no session -> sign in, then 200 for a user with the role, 403 for one without', async () => {
+    await site.restartHttpd({
+      serverConf: ON,
+      providerExtra: { test: 'GroupsClaim groups\nGroupMap "wonderland-admins" ops' },
+      locationsConf: `${protectedLocation()}<Location ${METRICS}>
+    AuthType FedAuth
+    FedAuthUnauthenticated 401
+    Require fedauth-role ops
+</Location>
+`,
+    });
+    const anon = await scrape();
+    assert.equal(anon.status, 401, dump(anon));
+    const admin = new Browser();
+    assert.equal((await admin.login(prot(), 'alice', 'alice-pass-1')).status, 200);
+    const r = await admin.getOnce(`${base}${METRICS}`);
+    assert.equal(r.status, 200, dump(r));
+    const m = parseProm(r.body);
+    assert.equal(val(m, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }), 1, 'new counters at each start');
+    const staff = new Browser();
+    assert.equal((await staff.login(prot(), 'bob', 'bob-pass-2')).status, 200);
+    const refused = await staff.getOnce(`${base}${METRICS}`);
+    assert.equal(refused.status, 403, dump(refused));
+    assert.doesNotMatch(refused.body, /fedauth_signins_total/);
   });
 
   it('the error log has no trouble', () => {

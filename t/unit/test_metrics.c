@@ -52,7 +52,7 @@ static char *text_of(fa_metrics_t *m)
     char *t;
     apr_size_t len;
 
-    fa_metrics_format(m, pool, &t, &len);
+    fa_metrics_format(m, NULL, pool, &t, &len);
     ck_assert_uint_eq(strlen(t), len);
     return t;
 }
@@ -380,6 +380,7 @@ START_TEST(a_store_that_counts)
     fa_shm_conf_t conf;
     fa_store_t *shm, *st;
     apr_array_header_t *dropped, *members;
+    fa_shm_stats_t stats;
     fa_err_t err;
     char *v, *t;
     apr_size_t len;
@@ -424,6 +425,19 @@ START_TEST(a_store_that_counts)
     /* The shm store answers within microseconds, far below a second. */
     ck_assert(value(t, "fedauth_store_operation_seconds_bucket{op=\"get\","
                     "le=\"0.1\"}") == 2);
+    /* With the embedded store's own numbers. */
+    ck_assert_int_eq(st->put(st, "s:c", "two", 3, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    fa_store_shm_stats(shm, &stats);
+    fa_metrics_format(m, &stats, pool, &t, &len);
+    check_format(t);
+    ck_assert(value(t, "fedauth_shm_sessions") == 1);
+    ck_assert(value(t, "fedauth_shm_entries") == 1);
+    ck_assert(value(t, "fedauth_shm_size_bytes")
+              == (double)stats.blocks * FA_SHM_BLOCK);
+    ck_assert(value(t, "fedauth_shm_used_bytes") > 0);
+    ck_assert(value(t, "fedauth_shm_evictions_total") == 0);
+    ck_assert(value(t, "fedauth_shm_resets_total") == 0);
 }
 END_TEST
 
