@@ -3,7 +3,9 @@
 // a start-up warning (FA00602); the scrape is Prometheus text 0.0.4 (read
 // by a strict parser below); after two sign-ins, a refused one (tampered
 // state) and a logout it shows exactly those counts under the right
-// labels; every worker process answers the same numbers.
+// labels; every worker process answers the same numbers. Then sessions
+// ended by FedAuthMaxSessionsPerUser, by a new sign-in in the same
+// browser and by a back-channel logout, each under its reason.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -11,6 +13,7 @@ import {
   startSite, Browser, dump, protectedLocation, loginUntilCallback, sleep,
 } from '../lib/index.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
+import { startHosts, logoutClaims, signAtIdp, postLogoutToken } from '../lib/cluster.mjs';
 
 const METRICS = '/fedauth/metrics';
 // Require ip needs mod_authz_host, which the harness does not load.
@@ -345,5 +348,69 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
 
   it('the error log has no trouble', () => {
     assert.deepEqual(site.troubles(), [], site.errorLog());
+  });
+});
+
+describe('metrics: why sessions end', () => {
+  let c;
+  let base;
+  const prot = () => `${base}/protected/env.cgi`;
+  const scrape = async () => {
+    const r = await new Browser().getOnce(`${base}${METRICS}`);
+    assert.equal(r.status, 200, dump(r));
+    return parseProm(r.body);
+  };
+
+  before(async () => {
+    c = await startHosts({
+      hosts: 1,
+      storeConf: 'FedAuthSessionStore shm',
+      serverConf: `${ON}FedAuthMaxSessionsPerUser 2\n`,
+      locationsConf: protectedLocation() + metricsLocation('Require ip 127.0.0.1'),
+    });
+    base = c.base;
+  });
+  after(async () => {
+    await c?.stop();
+    c?.cleanup();
+  });
+
+  it('alice in three browsers (FedAuthMaxSessionsPerUser 2): one ended, reason user_limit', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await new Browser().login(prot(), 'alice', 'alice-pass-1');
+      assert.equal(r.status, 200, dump(r));
+    }
+    const m = await scrape();
+    assert.equal(val(m, 'fedauth_sessions_created_total', { provider: 'test' }), 3);
+    assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'user_limit' }), 1);
+    assert.equal(val(m, 'fedauth_shm_sessions'), 2);
+  });
+
+  it('bob signs in twice in the same browser: the first session ended, reason replaced', async () => {
+    const b = new Browser();
+    assert.equal((await b.login(prot(), 'bob', 'bob-pass-2')).status, 200);
+    const again = await b.login(`${base}/fedauth/login?idp=test&return_to=/protected/env.cgi`, 'bob', 'bob-pass-2');
+    assert.equal(again.status, 200, dump(again));
+    const m = await scrape();
+    assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'replaced' }), 1);
+    assert.equal(val(m, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }), 5);
+    assert.equal(val(m, 'fedauth_shm_sessions'), 3);
+  });
+
+  it('a back-channel logout of alice (sub): her two sessions ended, reason backchannel', async () => {
+    const clientId = c.clients.test.client_id;
+    const token = await signAtIdp(c.idp, clientId, logoutClaims(c.idp, clientId, { sub: 'alice-sub-0001' }));
+    const r = await postLogoutToken(base, 'test', token);
+    assert.equal(r.status, 200, r.body);
+    const m = await scrape();
+    assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'backchannel' }), 2);
+    assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'logout' }), 0);
+    assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'user_limit' }), 1);
+    assert.equal(val(m, 'fedauth_shm_sessions'), 1);
+    assert.equal(val(m, 'fedauth_store_operation_seconds_count', { op: 'index_take' }), 1);
+  });
+
+  it('no trouble in the error log', () => {
+    assert.deepEqual(c.troubles(), [], c.errorLogs());
   });
 });
