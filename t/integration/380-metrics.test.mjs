@@ -5,7 +5,8 @@
 // state) and a logout it shows exactly those counts under the right
 // labels; every worker process answers the same numbers. Then sessions
 // ended by FedAuthMaxSessionsPerUser, by a new sign-in in the same
-// browser and by a back-channel logout, each under its reason.
+// browser and by a back-channel logout, each under its reason; bearer
+// tokens: the cache's hits and misses.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -14,6 +15,9 @@ import {
 } from '../lib/index.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
 import { startHosts, logoutClaims, signAtIdp, postLogoutToken } from '../lib/cluster.mjs';
+import {
+  apiClient, apiLocation, clientCredentialsToken, overOneConnection,
+} from '../lib/tokens.mjs';
 
 const METRICS = '/fedauth/metrics';
 // Require ip needs mod_authz_host, which the harness does not load.
@@ -412,5 +416,54 @@ describe('metrics: why sessions end', () => {
 
   it('no trouble in the error log', () => {
     assert.deepEqual(c.troubles(), [], c.errorLogs());
+  });
+});
+
+describe('metrics: bearer token cache', () => {
+  const ORDERS = 'api://orders';
+  const svc = apiClient('svc-metrics');
+  let site;
+  let base;
+
+  before(async () => {
+    site = await startSite({
+      idps: [{
+        name: 'a',
+        idpConfig: { resourceServers: { [ORDERS]: { scope: 'orders:read' } } },
+        clients: [svc],
+        providers: [{ id: 'a' }],
+      }],
+      serverConf: ON,
+      locationsConf: apiLocation('orders', { audience: ORDERS }) + metricsLocation('Require ip 127.0.0.1'),
+    });
+    base = site.base;
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+  });
+
+  it('one token 10 times over one connection: 1 miss (verified), 9 hits; a forged one: 1 miss more', async () => {
+    const t = await clientCredentialsToken(site.idps.a, svc, { resource: ORDERS });
+    const rs = await overOneConnection(base, Array.from({ length: 10 }, () => ({
+      path: '/p/orders/env.cgi', headers: { Authorization: `Bearer ${t}` },
+    })));
+    rs.forEach((r, i) => assert.equal(r.status, 200, `request ${i}: ${r.status} ${r.body.slice(0, 300)}`));
+    const forged = await new Browser().getOnce(`${base}/p/orders/env.cgi`, { headers: { Authorization: `Bearer ${t.slice(0, -4)}AAAA` } });
+    assert.equal(forged.status, 401, dump(forged));
+    const r = await new Browser().getOnce(`${base}${METRICS}`);
+    assert.equal(r.status, 200, dump(r));
+    const m = parseProm(r.body);
+    assert.equal(val(m, 'fedauth_bearer_cache_hits_total'), 9);
+    assert.equal(val(m, 'fedauth_bearer_cache_misses_total'), 2);
+    // The token was verified with the provider's keys: JWKS fetched.
+    assert.ok(val(m, 'fedauth_idp_fetches_total', { provider: 'a', document: 'jwks' }) >= 1);
+    // Bearer tokens make no session and no sign-in.
+    assert.equal(val(m, 'fedauth_sessions_created_total', { provider: 'a' }), 0);
+    assert.equal(val(m, 'fedauth_signins_total', { provider: 'a', outcome: 'ok' }), 0);
+  });
+
+  it('no trouble in the error log', () => {
+    assert.deepEqual(site.troubles(), [], site.errorLog());
   });
 });
