@@ -185,7 +185,7 @@ START_TEST(counts_under_their_labels)
     fa_metrics_signin(m, "corp", "state_mismatch");
     fa_metrics_signin(m, "google", "wrong_nonce");
     fa_metrics_signin(m, "google", "something_new");
-    fa_metrics_signin(m, "nobody", NULL);       /* not a provider: not counted */
+    fa_metrics_signin(m, "nobody", NULL);    /* no such provider: not counted */
     fa_metrics_session_created(m, "corp");
     fa_metrics_session_ended(m, FA_METRICS_END_LOGOUT, 1);
     fa_metrics_session_ended(m, FA_METRICS_END_BACKCHANNEL, 3);
@@ -232,6 +232,34 @@ START_TEST(counts_under_their_labels)
      * rate over the first failure of a kind is not lost. */
     ck_assert(value(t, "fedauth_signins_total{provider=\"google\","
                     "outcome=\"invalid_signature\"}") == 0);
+}
+END_TEST
+
+START_TEST(many_providers)
+{
+    /* 40 providers: far more text than the first buffer holds. */
+    char ids[40 * 8] = "", *t;
+    fa_metrics_t *m;
+    int i;
+
+    for (i = 0; i < 40; i++) {
+        apr_snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%sp%d",
+                     i ? " " : "", i);
+    }
+    m = make(pool, ids);
+    for (i = 0; i < 40; i++) {
+        fa_metrics_signin(m, apr_psprintf(pool, "p%d", i),
+                          i % 2 ? NULL : "token_error");
+    }
+    t = text_of(m);
+    ck_assert_uint_gt(strlen(t), 64 * 1024);
+    check_format(t);
+    for (i = 0; i < 40; i++) {
+        ck_assert(value(t, apr_psprintf(pool, "fedauth_signins_total"
+                        "{provider=\"p%d\",outcome=\"%s\"}", i,
+                        i % 2 ? "ok" : "token_error")) == 1);
+    }
+    ck_assert(value(t, "fedauth_bearer_cache_misses_total") == 0);
 }
 END_TEST
 
@@ -416,8 +444,8 @@ START_TEST(a_store_that_counts)
               == 1);
     ck_assert(value(t, "fedauth_store_operation_seconds_count{op=\"del\"}")
               == 1);
-    ck_assert(value(t, "fedauth_store_operation_seconds_count{op=\"index_add\"}")
-              == 1);
+    ck_assert(value(t, "fedauth_store_operation_seconds_count"
+                    "{op=\"index_add\"}") == 1);
     ck_assert(value(t, "fedauth_store_operation_seconds_count"
                     "{op=\"index_take\"}") == 1);
     /* Not found is an answer, not an error. */
@@ -476,6 +504,7 @@ Suite *suite_metrics(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, counts_under_their_labels);
+    tcase_add_test(tc, many_providers);
     tcase_add_test(tc, nothing_without_metrics);
     tcase_add_test(tc, histogram_buckets_and_sum);
     tcase_add_test(tc, label_values_escaped);
