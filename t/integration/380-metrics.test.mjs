@@ -3,7 +3,8 @@
 // a start-up warning (FA00602); the scrape is Prometheus text 0.0.4 (read
 // by a strict parser below); after two sign-ins, a refused one (tampered
 // state) and a logout it shows exactly those counts under the right
-// labels; every worker process answers the same numbers. Then sessions
+// labels; every worker process answers the same numbers; a graceful
+// restart starts them again from zero. Then sessions
 // ended by FedAuthMaxSessionsPerUser, by a new sign-in in the same
 // browser and by a back-channel logout, each under its reason; bearer
 // tokens: the cache's hits and misses.
@@ -322,6 +323,26 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
     const m = parseProm([...bodies][0]);
     assert.equal(val(m, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }), 2);
     assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'logout' }), 1);
+  });
+
+  it('a graceful restart (SIGUSR1) makes new counters; the embedded store keeps its session', async () => {
+    const ready = () => (site.httpd.allLogs().match(/FA00311/g) || []).length;
+    const before = ready();
+    process.kill(site.httpd.pid, 'SIGUSR1');
+    for (let i = 0; i < 100 && ready() <= before; i++) await sleep(100);
+    assert.equal(ready(), before + 1, site.httpd.allLogs());
+    let m;
+    for (let i = 0; i < 50; i++) {
+      const r = await scrape({ headers: { Connection: 'close' } });
+      if (r.status === 200) {
+        m = parseProm(r.body);
+        if (val(m, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }) === 0) break;
+      }
+      await sleep(100);
+    }
+    assert.equal(val(m, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }), 0, 'new counters');
+    assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'logout' }), 0);
+    assert.equal(val(m, 'fedauth_shm_sessions'), 1, 'bob\'s session is still in the store');
   });
 
   it('Require fedauth-role ops: no session -> sign in, then 200 for a user with the role, 403 for one without', async () => {
