@@ -172,7 +172,6 @@ int fedauth_signin_refused(request_rec *r, const fedauth_provider_t *prov,
 
     fa_metrics_signin(fedauth_metrics(), prov ? prov->idp.id : NULL,
                       err->code);
-
     ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0,
                   r, FALOGNO(00201) "sign-in through %s refused: %s: %s",
                   prov ? prov->idp.id : "-", err->code, err->desc);
