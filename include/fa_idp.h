@@ -11,6 +11,7 @@
 #include "fa_http.h"
 #include "fa_oidc.h"
 #include "fa_jwt.h"
+#include "fa_metrics.h"
 
 #define FA_IDP_CACHE_TTL 3600
 #define FA_IDP_REFETCH_MIN 10
@@ -83,6 +84,10 @@ apr_status_t fa_idp_verify_logout_token(fa_idp_t *idp, fa_http_t *http,
                                         apr_pool_t *p, const char *token,
                                         apr_int64_t now, fa_jwt_t **pjwt,
                                         fa_err_t *err);
+
+/* Counts this provider's discovery and JWKS fetches in m (NULL: not
+ * counted). Set before the first request. */
+void fa_idp_set_metrics(fa_idp_t *idp, fa_metrics_t *m);
 
 /* How many times this process fetched the JWKS (for tests and logs). */
 unsigned int fa_idp_jwks_fetches(const fa_idp_t *idp);

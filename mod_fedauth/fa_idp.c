@@ -32,6 +32,7 @@ struct fa_idp_t {
     apr_int64_t jwks_tried_at;       /* refetch guards */
     apr_int64_t jwks_forced_at;      /* last fetch for an unknown key */
     unsigned int jwks_fetches;
+    fa_metrics_t *metrics;           /* or NULL */
 };
 
 #define WELL_KNOWN "/.well-known/openid-configuration"
@@ -89,6 +90,11 @@ const fa_idp_conf_t *fa_idp_conf(const fa_idp_t *idp)
 const char *fa_idp_metadata_url(const fa_idp_t *idp)
 {
     return idp->metadata_url;
+}
+
+void fa_idp_set_metrics(fa_idp_t *idp, fa_metrics_t *m)
+{
+    idp->metrics = m;
 }
 
 unsigned int fa_idp_jwks_fetches(const fa_idp_t *idp)
@@ -198,6 +204,8 @@ static apr_status_t fetch_metadata(fa_idp_t *idp, fa_http_t *http,
         rv = fa_oidc_metadata_parse(snap->pool, resp->body, resp->body_len,
                                     idp->conf.issuer, &snap->md, err);
     }
+    fa_metrics_fetch(idp->metrics, idp->conf.id, FA_METRICS_DISCOVERY,
+                     rv == APR_SUCCESS);
     if (rv != APR_SUCCESS) {
         apr_pool_destroy(snap->pool);
         return rv;
@@ -324,6 +332,8 @@ static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
         rv = fa_jwks_parse(snap->pool, resp->body, resp->body_len,
                            &snap->jwks, err);
     }
+    fa_metrics_fetch(idp->metrics, idp->conf.id, FA_METRICS_JWKS,
+                     rv == APR_SUCCESS);
     if (rv != APR_SUCCESS) {
         apr_pool_destroy(snap->pool);
         goto out;

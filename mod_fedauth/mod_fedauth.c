@@ -15,6 +15,7 @@
  *   mod_fedauth_bearer.c             Authorization: Bearer
  *   mod_fedauth_session.c            sessions of requests
  *   mod_fedauth_helpers.c            cookies, error page, export
+ *   mod_fedauth_metrics.c            counters, /fedauth/metrics
  *   mod_fedauth_config.c             directives, configuration records
  *   mod_fedauth_store_shm.c          the embedded store in httpd
  *
@@ -41,6 +42,7 @@
 #include "mod_fedauth_endpoint_logout.h"
 #include "mod_fedauth_endpoint_api.h"
 #include "mod_fedauth_attempts.h"
+#include "mod_fedauth_metrics.h"
 #include "fa_http.h"
 #include "fa_log.h"
 
@@ -48,7 +50,10 @@
 
 /* /signin-<id>, /signin-<id>/backchannel and /fedauth/<name>, each to its
  * endpoint file. Anything else is not ours, and neither is any URL of a
- * server that start-up gave no keys or store (one without providers). */
+ * server that start-up gave no keys or store (one without providers).
+ * /fedauth/metrics is not answered here: it goes on through access
+ * control to the handler (fedauth_metrics_handler), or, with
+ * FedAuthMetrics Off, to the 404 of any unknown URL. */
 static int dispatch_endpoint(request_rec *r)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
@@ -259,6 +264,9 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             }
         }
     }
+    if (fedauth_metrics_post_config(pconf, s) != APR_SUCCESS) {
+        return !OK;
+    }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00311)
                  "mod_fedauth ready; sessions in %s%s",
                  main_sc->redis ? fedauth_store_spec_loggable(ptemp,
@@ -347,15 +355,22 @@ static void fedauth_hooks(apr_pool_t *p)
      * known. Before mod_headers' fixup (LAST), so that RequestHeader can
      * still change what is passed on. */
     ap_hook_fixups(fedauth_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    /* handler, REALLY_FIRST: /fedauth/metrics (FedAuthMetrics On), after
+     * access control, so the Require of its <Location> applies; first, so
+     * that no ProxyPass or other handler of the URL space answers it
+     * instead. It declines every other URL. */
+    ap_hook_handler(fedauth_metrics_handler, NULL, NULL,
+                    APR_HOOK_REALLY_FIRST);
     /* pre_config: before the directives are read (again, on a restart),
      * the lists the last reading collected are forgotten. */
     ap_hook_pre_config(fedauth_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* check_config: after reading, and for `apachectl -t` too: what only
      * several directives together can get wrong. */
     ap_hook_check_config(fedauth_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* post_config: the session stores, keys and providers, once per
-     * (re)start, in the parent, so the children inherit the shm store's
-     * mapping. Needs nothing of other modules' post_config. */
+    /* post_config: the session stores, keys, providers and counters, once
+     * per (re)start, in the parent, so the children inherit the shm
+     * store's and the counters' mappings. Needs nothing of other modules'
+     * post_config. */
     ap_hook_post_config(fedauth_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* child_init: each child makes its own caches (session copies, bearer
      * tokens) and starts the stores' threads (Redis invalidations):

@@ -83,6 +83,7 @@ typedef struct fedauth_srv_t {
     const char *default_role;
     int remember_choice;           /* FedAuthRememberChoice, UNSET */
     int token_login;               /* FedAuthTokenLogin, UNSET */
+    int metrics;                   /* FedAuthMetrics, UNSET */
     apr_array_header_t *allowed_origins; /* FedAuthAllowedOrigin, or NULL */
     const char *chooser_template;  /* contents of FedAuthChooserTemplate */
     const char *attempt_log;       /* FedAuthAttemptLog: path or "|program" */

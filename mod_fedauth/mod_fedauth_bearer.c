@@ -17,6 +17,7 @@
 #include "mod_fedauth_bearer.h"
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
+#include "mod_fedauth_metrics.h"
 #include "mod_fedauth_session.h"
 #include "fa_jwt.h"
 #include "fa_cache.h"
@@ -90,10 +91,12 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00501)
                       "bearer token of %s from the cache (%lu hits)",
                       sp->user, fa_cache_hits(cache));
+        fa_metrics_bearer_cache(fedauth_metrics(), 1);
         fedauth_export_session(r, dc, sp);
         fedauth_request_session_set(r, sp);
         return OK;
     }
+    fa_metrics_bearer_cache(fedauth_metrics(), 0);
     if (fa_jwt_parse(r->pool, token, tlen, &jwt, &err) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00502)
                       "bearer token refused: %s: %s", err.code, err.desc);

@@ -43,6 +43,7 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->http_timeout = FEDAUTH_UNSET;
     sc->remember_choice = FEDAUTH_UNSET;
     sc->token_login = FEDAUTH_UNSET;
+    sc->metrics = FEDAUTH_UNSET;
     sc->redis_timeout_ms = FEDAUTH_UNSET;
     sc->logout_at_idp = FEDAUTH_UNSET;
     sc->local_cache_ms = FEDAUTH_UNSET;
@@ -112,6 +113,7 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(default_role);
     MERGE_INT(remember_choice);
     MERGE_INT(token_login);
+    MERGE_INT(metrics);
     MERGE_PTR(allowed_origins);
     MERGE_PTR(chooser_template);
     MERGE_PTR(attempt_log);
@@ -1025,6 +1027,11 @@ static const char *set_token_login(cmd_parms *cmd, void *dummy,
     return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->token_login));
 }
 
+static const char *set_metrics(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->metrics));
+}
+
 /* An origin: scheme://host[:port], nothing else. */
 static const char *set_allowed_origin(cmd_parms *cmd, void *dummy,
                                       const char *arg)
@@ -1180,6 +1187,9 @@ const command_rec fedauth_cmds[] = {
         "On: logout also ends the session at the identity provider"),
     AP_INIT_TAKE1("FedAuthTokenLogin", set_token_login, NULL, RSRC_CONF,
         "On: POST /fedauth/authenticate signs in with an ID token"),
+    AP_INIT_TAKE1("FedAuthMetrics", set_metrics, NULL, RSRC_CONF,
+        "On: GET /fedauth/metrics answers the counters in Prometheus text, "
+        "under the access control of its <Location>"),
     AP_INIT_ITERATE("FedAuthAllowedOrigin", set_allowed_origin, NULL,
         RSRC_CONF, "origins allowed to call /fedauth/authenticate and "
         "/fedauth/session with CORS"),

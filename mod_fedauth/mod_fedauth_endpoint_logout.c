@@ -16,6 +16,7 @@
 #include "mod_fedauth_endpoint_logout.h"
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
+#include "mod_fedauth_metrics.h"
 #include "mod_fedauth_session.h"
 #include "fa_oidc.h"
 
@@ -94,6 +95,7 @@ int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
     if (fedauth_session_load(r, sc, &s, &key) == APR_SUCCESS && key) {
         store->del(store, key, r->pool);
         fedauth_session_forget(r, key);
+        fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_LOGOUT, 1);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00205)
                       "signed out %s",
                       fa_oidc_loggable(r->pool, s->user, 256));
@@ -215,6 +217,8 @@ int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
         }
         fedauth_session_forget(r, APR_ARRAY_IDX(keys, i, const char *));
     }
+    fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_BACKCHANNEL,
+                             (unsigned)ended);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00213)
                   "back-channel logout from %s ended %d session(s) of %s %s",
                   prov->idp.id, ended, sid ? "sid" : "sub",

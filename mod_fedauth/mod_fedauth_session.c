@@ -14,6 +14,7 @@
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_attempts.h"
+#include "mod_fedauth_metrics.h"
 #include "fa_oidc.h"
 #include "fa_cache.h"
 
@@ -157,6 +158,8 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     if (now >= fa_session_expires_at(s, idle, max_age)) {
         store->del(store, key, r->pool);
         fedauth_session_forget(r, key);
+        fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_EXPIRED,
+                                 1);
         return APR_NOTFOUND;
     }
     /* The idle clock is reset on use, but written back only once a tenth
@@ -233,6 +236,8 @@ static void index_session(request_rec *r, const fedauth_srv_t *sc,
         fedauth_session_forget(r, APR_ARRAY_IDX(dropped, i, const char *));
     }
     if (ended) {
+        fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_USER_LIMIT,
+                                 (unsigned)ended);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00220)
                       "%s signed in through %s with more than %d sessions "
                       "(FedAuthMaxSessionsPerUser): the oldest %d ended",
@@ -355,7 +360,11 @@ apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
     if (fedauth_session_load(r, sc, NULL, &old) == APR_SUCCESS && old) {
         store->del(store, old, r->pool);
         fedauth_session_forget(r, old);
+        fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_REPLACED,
+                                 1);
     }
+    fa_metrics_signin(fedauth_metrics(), s->idp, NULL);
+    fa_metrics_session_created(fedauth_metrics(), s->idp);
     fedauth_cookie_set(r, fedauth_cookie_name(sc), cookie, -1);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00203)
                   "signed in %s (sub %s) through %s",

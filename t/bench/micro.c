@@ -70,6 +70,7 @@
 #include "fa_jwt.h"
 #include "fa_cache.h"
 #include "fa_store.h"
+#include "fa_metrics.h"
 
 #define RUNS 7
 
@@ -459,6 +460,37 @@ static void c_shm_get(void *ctx, long i)
     sink += (unsigned long)s->user[0];
 }
 
+/* The same through the store that counts (FedAuthMetrics On): two
+ * clock reads and two atomic adds more. */
+static fa_store_t *shm_counted;
+static fa_metrics_t *metrics;
+
+static void c_shm_get_counted(void *ctx, long i)
+{
+    char *v;
+    apr_size_t len;
+    fa_session_t *s;
+
+    (void)ctx;
+    if (i % 256 == 0) {
+        apr_pool_clear(scratch);
+    }
+    if (shm_counted->get(shm_counted, shm_keys[(i * 7919) % SHM_SESSIONS],
+                         scratch, &v, &len) != APR_SUCCESS
+        || fa_session_decode(scratch, v, len, &s) != APR_SUCCESS) {
+        die("shm get counted");
+    }
+    sink += (unsigned long)s->user[0];
+}
+
+/* One counter, as a bearer cache hit counts. */
+static void c_metrics_add(void *ctx, long i)
+{
+    (void)ctx;
+    (void)i;
+    fa_metrics_bearer_cache(metrics, 1);
+}
+
 static void c_jwt_parse(void *ctx, long i)
 {
     fa_jwt_t *jwt;
@@ -628,6 +660,18 @@ int main(int argc, char **argv)
     run_case("local_copy_hit", c_local_hit, NULL, n);
     shm_setup();
     run_case("shm_get_20000", c_shm_get, NULL, n);
+    {
+        apr_array_header_t *ids = apr_array_make(root, 1, sizeof(char *));
+        fa_err_t merr;
+
+        APR_ARRAY_PUSH(ids, const char *) = "corp";
+        if (fa_metrics_create(root, ids, &metrics, &merr) != APR_SUCCESS) {
+            die("fa_metrics_create");
+        }
+        shm_counted = fa_metrics_store_wrap(root, metrics, shm);
+    }
+    run_case("shm_get_counted", c_shm_get_counted, NULL, n);
+    run_case("metrics_add", c_metrics_add, NULL, n);
     run_case("jwt_parse", c_jwt_parse, NULL, n / 4);
     run_case("jwt_verify_rs256", c_jwt_verify, NULL, nrsa);
     run_case("jwt_parse_verify", c_jwt_both, NULL, nrsa);

@@ -14,5 +14,6 @@ Suite *suite_redis(void);
 Suite *suite_redis_net(void);
 Suite *suite_cache(void);
 Suite *suite_store_shm(void);
+Suite *suite_metrics(void);
 
 #endif

@@ -1,0 +1,104 @@
+/* fa_metrics.h - counters of what the module did, for the Prometheus
+ * endpoint /fedauth/metrics: sign-ins by provider and outcome, sessions
+ * made and ended, store operations (a latency histogram and errors),
+ * discovery and JWKS fetches, bearer cache hits and misses.
+ *
+ * The counters live in one anonymous shared mapping made before the
+ * worker processes fork, so every process adds to the same numbers. An
+ * increment is one relaxed atomic add: no lock, no allocation, no system
+ * call. Every function that counts takes a NULL fa_metrics_t (metrics
+ * off) and then does nothing.
+ * Part of the httpd-free core. */
+#ifndef FA_METRICS_H
+#define FA_METRICS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "fa_util.h"
+#include "fa_store.h"
+
+typedef struct fa_metrics_t fa_metrics_t;
+
+/* Why a session ended. */
+typedef enum {
+    FA_METRICS_END_LOGOUT = 0,    /* /fedauth/logout */
+    FA_METRICS_END_BACKCHANNEL,   /* the IdP's back-channel logout */
+    FA_METRICS_END_EXPIRED,       /* found past its idle or absolute time */
+    FA_METRICS_END_USER_LIMIT,    /* FedAuthMaxSessionsPerUser */
+    FA_METRICS_END_REPLACED,      /* a new sign-in in the same browser */
+    FA_METRICS_END_COUNT
+} fa_metrics_end_t;
+
+/* What was fetched from an identity provider. */
+typedef enum {
+    FA_METRICS_DISCOVERY = 0,
+    FA_METRICS_JWKS,
+    FA_METRICS_FETCH_COUNT
+} fa_metrics_fetch_t;
+
+/* Operations of a session store (fa_store_t). */
+typedef enum {
+    FA_METRICS_OP_GET = 0,
+    FA_METRICS_OP_PUT,
+    FA_METRICS_OP_TAKE,
+    FA_METRICS_OP_DEL,
+    FA_METRICS_OP_INDEX_ADD,
+    FA_METRICS_OP_INDEX_TAKE,
+    FA_METRICS_OP_COUNT
+} fa_metrics_op_t;
+
+/* The upper bounds of the store latency histogram's buckets, in
+ * nanoseconds (the last bucket, +Inf, is not listed). */
+#define FA_METRICS_BUCKETS 17
+extern const apr_uint64_t fa_metrics_bucket_ns[FA_METRICS_BUCKETS];
+
+/* The outcome codes a sign-in is counted under: "ok" first, then the
+ * stable FEDAUTH_ERROR codes a sign-in can end with, and "other" for any
+ * code not in the list. NULL-terminated. */
+extern const char *const fa_metrics_outcomes[];
+
+/* Makes the counters, all zero, in a new anonymous shared mapping (ended
+ * with p) for the providers with these ids (an array of const char *;
+ * copied). Call before forking the processes that count. */
+apr_status_t fa_metrics_create(apr_pool_t *p,
+                               const apr_array_header_t *providers,
+                               fa_metrics_t **pm, fa_err_t *err);
+
+/* A sign-in through provider id ended with code (NULL or "ok": it made a
+ * session). Unknown providers are not counted; unknown codes count as
+ * "other". */
+void fa_metrics_signin(fa_metrics_t *m, const char *provider,
+                       const char *code);
+/* A new session of provider id. */
+void fa_metrics_session_created(fa_metrics_t *m, const char *provider);
+/* n sessions ended for reason. */
+void fa_metrics_session_ended(fa_metrics_t *m, fa_metrics_end_t reason,
+                              unsigned int n);
+/* A fetch of provider id's discovery document or JWKS; ok 0: it failed
+ * (no answer, not 200, or not a usable document). */
+void fa_metrics_fetch(fa_metrics_t *m, const char *provider,
+                      fa_metrics_fetch_t what, int ok);
+/* A bearer token found in (hit 1) or missing from the cache. */
+void fa_metrics_bearer_cache(fa_metrics_t *m, int hit);
+/* A store operation that took ns nanoseconds; failed 1: the store was
+ * unavailable (not found is no failure). */
+void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,
+                         apr_uint64_t ns, int failed);
+
+/* A store that passes every call on to inner and counts it with
+ * fa_metrics_store_op (two reads of the monotonic clock per call, from
+ * the vDSO: no system call). Same name, copy_ms, version and child_init
+ * as inner. Made from p. */
+fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
+                                  fa_store_t *inner);
+
+/* The Prometheus text exposition (format 0.0.4) of every counter, from p:
+ * # HELP and # TYPE lines, label values escaped; with shm (not NULL) also
+ * the embedded store's own numbers (fa_store_shm_stats). */
+void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
+                       apr_pool_t *p, char **out, apr_size_t *len);
+
+/* A label value escaped for the text format: \ " and newline. From p. */
+const char *fa_metrics_label_escape(apr_pool_t *p, const char *v);
+
+#endif

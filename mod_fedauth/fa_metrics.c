@@ -1,0 +1,563 @@
+/* fa_metrics.c - the module's counters in shared memory and their
+ * Prometheus text; see fa_metrics.h.
+ *
+ * The segment is an array of 64-bit counters, in this order:
+ *   signins    [provider][outcome]
+ *   created    [provider]
+ *   fetches    [provider][discovery, jwks][total, failed]
+ *   ended      [reason]
+ *   bearer     [hit, miss]
+ *   buckets    [op][bucket, +Inf last]   (not cumulative: one add each)
+ *   sum_ns     [op]
+ *   errors     [op]
+ * Each event is one relaxed __atomic_fetch_add on its counter; a store
+ * operation is two (its bucket and the sum), its count being the sum of
+ * its buckets. A reader may see one counter of an event before another
+ * (a bucket before the sum): each number is exact, their relation only
+ * at rest. */
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <apr_strings.h>
+#include "fa_metrics.h"
+
+#define N_OUTCOMES \
+    (sizeof(fa_metrics_outcomes) / sizeof(fa_metrics_outcomes[0]) - 1)
+#define N_BUCKET_SLOTS (FA_METRICS_BUCKETS + 1)
+
+const char *const fa_metrics_outcomes[] = {
+    "ok",
+    /* the answer does not finish a sign-in started here */
+    "provider_disabled", "invalid_request", "state_missing",
+    "state_mismatch", "idp_mismatch", "code_missing",
+    /* the IdP */
+    "idp_error", "wrong_iss", "token_error", "idp_unreachable",
+    "idp_bad_response", "invalid_discovery", "discovery_issuer_mismatch",
+    "invalid_jwks",
+    /* the ID token */
+    "invalid_token", "unsupported_alg", "unknown_key", "invalid_signature",
+    "wrong_aud", "wrong_azp", "token_expired", "token_not_yet_valid",
+    "invalid_iat", "wrong_nonce", "missing_sub",
+    /* userinfo and the session */
+    "userinfo_sub_mismatch", "too_many_roles", "session_too_large",
+    "store_unavailable", "internal_error",
+    "other",
+    NULL
+};
+
+const apr_uint64_t fa_metrics_bucket_ns[FA_METRICS_BUCKETS] = {
+    1000, 5000, 25000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
+    10000000, 25000000, 50000000, 100000000, 250000000, 500000000,
+    1000000000, 2500000000ULL
+};
+/* The same bounds as the text of the le label, in seconds. */
+static const char *const bucket_le[N_BUCKET_SLOTS] = {
+    "0.000001", "0.000005", "0.000025", "0.0001", "0.00025", "0.0005",
+    "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+    "0.5", "1", "2.5", "+Inf"
+};
+
+static const char *const end_names[FA_METRICS_END_COUNT] = {
+    "logout", "backchannel", "expired", "user_limit", "replaced"
+};
+static const char *const fetch_names[FA_METRICS_FETCH_COUNT] = {
+    "discovery", "jwks"
+};
+static const char *const op_names[FA_METRICS_OP_COUNT] = {
+    "get", "put", "take", "del", "index_add", "index_take"
+};
+
+struct fa_metrics_t {
+    apr_uint64_t *c;              /* the shared counters */
+    apr_size_t bytes;
+    int nprov;
+    const char **prov;            /* provider ids, process memory */
+    apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
+               errors;            /* offsets of each part in c */
+};
+
+static apr_status_t unmap(void *data)
+{
+    fa_metrics_t *m = data;
+
+    munmap(m->c, m->bytes);
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_metrics_create(apr_pool_t *p,
+                               const apr_array_header_t *providers,
+                               fa_metrics_t **pm, fa_err_t *err)
+{
+    fa_metrics_t *m = apr_pcalloc(p, sizeof(*m));
+    apr_size_t n;
+    void *map;
+    int i;
+
+    *pm = NULL;
+    m->nprov = providers->nelts;
+    m->prov = apr_pcalloc(p, sizeof(char *) * (m->nprov + 1));
+    for (i = 0; i < m->nprov; i++) {
+        m->prov[i] = apr_pstrdup(p, APR_ARRAY_IDX(providers, i,
+                                                  const char *));
+    }
+    m->signins = 0;
+    m->created = m->signins + (apr_size_t)m->nprov * N_OUTCOMES;
+    m->fetches = m->created + (apr_size_t)m->nprov;
+    m->ended = m->fetches + (apr_size_t)m->nprov * FA_METRICS_FETCH_COUNT * 2;
+    m->bearer = m->ended + FA_METRICS_END_COUNT;
+    m->buckets = m->bearer + 2;
+    m->sum_ns = m->buckets + FA_METRICS_OP_COUNT * N_BUCKET_SLOTS;
+    m->errors = m->sum_ns + FA_METRICS_OP_COUNT;
+    n = m->errors + FA_METRICS_OP_COUNT;
+    m->bytes = n * sizeof(apr_uint64_t);
+    map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED) {
+        return fa_err_set(err, "internal_error", "mmap of %lu bytes for the "
+                          "metrics failed", (unsigned long)m->bytes);
+    }
+    m->c = map;                   /* anonymous memory starts zeroed */
+    apr_pool_cleanup_register(p, m, unmap, apr_pool_cleanup_null);
+    *pm = m;
+    return APR_SUCCESS;
+}
+
+/* ---- counting ---------------------------------------------------------- */
+
+static inline void add(fa_metrics_t *m, apr_size_t i, apr_uint64_t n)
+{
+    __atomic_fetch_add(&m->c[i], n, __ATOMIC_RELAXED);
+}
+
+static inline apr_uint64_t get(const fa_metrics_t *m, apr_size_t i)
+{
+    return __atomic_load_n(&m->c[i], __ATOMIC_RELAXED);
+}
+
+static int provider_slot(const fa_metrics_t *m, const char *id)
+{
+    int i;
+
+    for (i = 0; id && i < m->nprov; i++) {
+        if (!strcmp(m->prov[i], id)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static apr_size_t outcome_slot(const char *code)
+{
+    apr_size_t i;
+
+    if (!code) {
+        return 0;
+    }
+    for (i = 0; i < N_OUTCOMES - 1; i++) {
+        if (!strcmp(fa_metrics_outcomes[i], code)) {
+            return i;
+        }
+    }
+    return N_OUTCOMES - 1;        /* other */
+}
+
+void fa_metrics_signin(fa_metrics_t *m, const char *provider,
+                       const char *code)
+{
+    int slot;
+
+    if (m && (slot = provider_slot(m, provider)) >= 0) {
+        add(m, m->signins + (apr_size_t)slot * N_OUTCOMES
+               + outcome_slot(code), 1);
+    }
+}
+
+void fa_metrics_session_created(fa_metrics_t *m, const char *provider)
+{
+    int slot;
+
+    if (m && (slot = provider_slot(m, provider)) >= 0) {
+        add(m, m->created + (apr_size_t)slot, 1);
+    }
+}
+
+void fa_metrics_session_ended(fa_metrics_t *m, fa_metrics_end_t reason,
+                              unsigned int n)
+{
+    if (m && n && (unsigned)reason < FA_METRICS_END_COUNT) {
+        add(m, m->ended + reason, n);
+    }
+}
+
+void fa_metrics_fetch(fa_metrics_t *m, const char *provider,
+                      fa_metrics_fetch_t what, int ok)
+{
+    apr_size_t i;
+    int slot;
+
+    if (!m || (slot = provider_slot(m, provider)) < 0
+        || (unsigned)what >= FA_METRICS_FETCH_COUNT) {
+        return;
+    }
+    i = m->fetches + ((apr_size_t)slot * FA_METRICS_FETCH_COUNT + what) * 2;
+    add(m, i, 1);
+    if (!ok) {
+        add(m, i + 1, 1);
+    }
+}
+
+void fa_metrics_bearer_cache(fa_metrics_t *m, int hit)
+{
+    if (m) {
+        add(m, m->bearer + (hit ? 0 : 1), 1);
+    }
+}
+
+void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,
+                         apr_uint64_t ns, int failed)
+{
+    apr_size_t b = 0;
+
+    if (!m || (unsigned)op >= FA_METRICS_OP_COUNT) {
+        return;
+    }
+    while (b < FA_METRICS_BUCKETS && ns > fa_metrics_bucket_ns[b]) {
+        b++;
+    }
+    add(m, m->buckets + (apr_size_t)op * N_BUCKET_SLOTS + b, 1);
+    add(m, m->sum_ns + op, ns);
+    if (failed) {
+        add(m, m->errors + op, 1);
+    }
+}
+
+/* ---- the store that counts ------------------------------------------- */
+
+typedef struct wrap_t {
+    fa_store_t st;                /* first: the fa_store_t * is a wrap_t * */
+    fa_store_t *inner;
+    fa_metrics_t *m;
+} wrap_t;
+
+static inline apr_uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_uint64_t)ts.tv_sec * 1000000000u + (apr_uint64_t)ts.tv_nsec;
+}
+
+static inline apr_status_t counted(wrap_t *w, fa_metrics_op_t op,
+                                   apr_uint64_t t0, apr_status_t rv)
+{
+    fa_metrics_store_op(w->m, op, now_ns() - t0,
+                        rv != APR_SUCCESS && rv != APR_NOTFOUND);
+    return rv;
+}
+
+static apr_status_t wrap_get(fa_store_t *st, const char *key, apr_pool_t *p,
+                             char **val, apr_size_t *len)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns();
+
+    return counted(w, FA_METRICS_OP_GET, t0,
+                   w->inner->get(w->inner, key, p, val, len));
+}
+
+static apr_status_t wrap_put(fa_store_t *st, const char *key,
+                             const char *val, apr_size_t len,
+                             apr_int64_t expires_at, apr_pool_t *p)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns();
+
+    return counted(w, FA_METRICS_OP_PUT, t0,
+                   w->inner->put(w->inner, key, val, len, expires_at, p));
+}
+
+static apr_status_t wrap_take(fa_store_t *st, const char *key, apr_pool_t *p,
+                              char **val, apr_size_t *len)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns();
+
+    return counted(w, FA_METRICS_OP_TAKE, t0,
+                   w->inner->take(w->inner, key, p, val, len));
+}
+
+static apr_status_t wrap_del(fa_store_t *st, const char *key, apr_pool_t *p)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns();
+
+    return counted(w, FA_METRICS_OP_DEL, t0, w->inner->del(w->inner, key, p));
+}
+
+static apr_status_t wrap_index_add(fa_store_t *st, const char *key,
+                                   const char *member, apr_int64_t expires_at,
+                                   int max, apr_pool_t *p,
+                                   apr_array_header_t **dropped)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns();
+
+    return counted(w, FA_METRICS_OP_INDEX_ADD, t0,
+                   w->inner->index_add(w->inner, key, member, expires_at,
+                                       max, p, dropped));
+}
+
+static apr_status_t wrap_index_take(fa_store_t *st, const char *key,
+                                    apr_pool_t *p,
+                                    apr_array_header_t **members)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns();
+
+    return counted(w, FA_METRICS_OP_INDEX_TAKE, t0,
+                   w->inner->index_take(w->inner, key, p, members));
+}
+
+static apr_uint32_t wrap_version(fa_store_t *st, const char *key)
+{
+    wrap_t *w = (wrap_t *)st;
+
+    return w->inner->version(w->inner, key);
+}
+
+static apr_status_t wrap_child_init(fa_store_t *st, apr_pool_t *p)
+{
+    wrap_t *w = (wrap_t *)st;
+
+    return w->inner->child_init(w->inner, p);
+}
+
+fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
+                                  fa_store_t *inner)
+{
+    wrap_t *w;
+
+    if (!m || !inner) {
+        return inner;
+    }
+    w = apr_pcalloc(p, sizeof(*w));
+    w->inner = inner;
+    w->m = m;
+    w->st.name = inner->name;
+    w->st.get = wrap_get;
+    w->st.put = wrap_put;
+    w->st.take = wrap_take;
+    w->st.del = wrap_del;
+    w->st.index_add = wrap_index_add;
+    w->st.index_take = wrap_index_take;
+    w->st.version = inner->version ? wrap_version : NULL;
+    w->st.copy_ms = inner->copy_ms;
+    w->st.child_init = inner->child_init ? wrap_child_init : NULL;
+    w->st.baton = inner->baton;
+    return &w->st;
+}
+
+/* ---- the text format ------------------------------------------------- */
+
+typedef struct buf_t {
+    apr_pool_t *p;
+    char *s;
+    apr_size_t len, cap;
+} buf_t;
+
+static void put(buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void put(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    apr_size_t need;
+    char *s;
+    int n;
+
+    for (;;) {
+        va_start(ap, fmt);
+        n = apr_vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        /* apr_vsnprintf returns what it wrote, at most cap - len - 1: a
+         * full buffer may mean a cut line, so grow and write again. */
+        if (n >= 0 && (apr_size_t)n + 1 < b->cap - b->len) {
+            b->len += (apr_size_t)n;
+            return;
+        }
+        need = b->cap * 2;
+        s = apr_palloc(b->p, need);
+        memcpy(s, b->s, b->len);
+        b->s = s;
+        b->cap = need;
+    }
+}
+
+const char *fa_metrics_label_escape(apr_pool_t *p, const char *v)
+{
+    char *out, *o;
+
+    if (!strpbrk(v, "\\\"\n")) {
+        return v;
+    }
+    o = out = apr_palloc(p, strlen(v) * 2 + 1);
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') {
+            *o++ = '\\';
+            *o++ = *v;
+        }
+        else if (*v == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+        }
+        else {
+            *o++ = *v;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static void head(buf_t *b, const char *name, const char *type,
+                 const char *help)
+{
+    put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void format_providers(const fa_metrics_t *m, buf_t *b)
+{
+    apr_size_t o, k;
+    const char *id;
+    int i;
+
+    head(b, "fedauth_signins_total", "counter", "Sign-ins by provider and "
+         "outcome: ok, or the FEDAUTH_ERROR code that refused it.");
+    for (i = 0; i < m->nprov; i++) {
+        id = fa_metrics_label_escape(b->p, m->prov[i]);
+        for (o = 0; o < N_OUTCOMES; o++) {
+            put(b, "fedauth_signins_total{provider=\"%s\",outcome=\"%s\"} "
+                "%" APR_UINT64_T_FMT "\n", id, fa_metrics_outcomes[o],
+                get(m, m->signins + (apr_size_t)i * N_OUTCOMES + o));
+        }
+    }
+    head(b, "fedauth_sessions_created_total", "counter", "Sessions made, "
+         "by provider.");
+    for (i = 0; i < m->nprov; i++) {
+        put(b, "fedauth_sessions_created_total{provider=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", fa_metrics_label_escape(b->p, m->prov[i]),
+            get(m, m->created + (apr_size_t)i));
+    }
+    for (k = 0; k < 2; k++) {
+        const char *name = k ? "fedauth_idp_fetch_failures_total"
+                             : "fedauth_idp_fetches_total";
+        head(b, name, "counter", k ? "Fetches that gave no usable document "
+             "(no answer, not 200, or not valid)." : "Fetches of discovery "
+             "documents and JWKS from identity providers.");
+        for (i = 0; i < m->nprov; i++) {
+            id = fa_metrics_label_escape(b->p, m->prov[i]);
+            for (o = 0; o < FA_METRICS_FETCH_COUNT; o++) {
+                put(b, "%s{provider=\"%s\",document=\"%s\"} %"
+                    APR_UINT64_T_FMT "\n", name, id, fetch_names[o],
+                    get(m, m->fetches + ((apr_size_t)i * FA_METRICS_FETCH_COUNT
+                                         + o) * 2 + k));
+            }
+        }
+    }
+}
+
+static void format_store(const fa_metrics_t *m, buf_t *b)
+{
+    apr_uint64_t count, sum;
+    apr_size_t op, k;
+
+    head(b, "fedauth_store_operation_seconds", "histogram", "Time taken "
+         "by session store operations.");
+    for (op = 0; op < FA_METRICS_OP_COUNT; op++) {
+        count = 0;
+        for (k = 0; k < N_BUCKET_SLOTS; k++) {
+            count += get(m, m->buckets + op * N_BUCKET_SLOTS + k);
+            put(b, "fedauth_store_operation_seconds_bucket{op=\"%s\","
+                "le=\"%s\"} %" APR_UINT64_T_FMT "\n", op_names[op],
+                bucket_le[k], count);
+        }
+        sum = get(m, m->sum_ns + op);
+        put(b, "fedauth_store_operation_seconds_sum{op=\"%s\"} %"
+            APR_UINT64_T_FMT ".%09" APR_UINT64_T_FMT "\n", op_names[op],
+            sum / 1000000000u, sum % 1000000000u);
+        put(b, "fedauth_store_operation_seconds_count{op=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", op_names[op], count);
+    }
+    head(b, "fedauth_store_errors_total", "counter", "Session store "
+         "operations that failed (store unavailable).");
+    for (op = 0; op < FA_METRICS_OP_COUNT; op++) {
+        put(b, "fedauth_store_errors_total{op=\"%s\"} %" APR_UINT64_T_FMT
+            "\n", op_names[op], get(m, m->errors + op));
+    }
+}
+
+/* The embedded store's numbers: it keeps them in its own segment, so
+ * they cover its whole life (they outlive restarts with the store). */
+static void format_shm(const fa_shm_stats_t *st, buf_t *b)
+{
+    head(b, "fedauth_shm_sessions", "gauge", "Sessions in the embedded "
+         "store.");
+    put(b, "fedauth_shm_sessions %lu\n", (unsigned long)st->sessions);
+    head(b, "fedauth_shm_entries", "gauge", "Entries in the embedded store: "
+         "sessions, login states, indexes of each user's sessions.");
+    put(b, "fedauth_shm_entries %lu\n", (unsigned long)st->entries);
+    head(b, "fedauth_shm_size_bytes", "gauge", "Size of the embedded "
+         "store's blocks.");
+    put(b, "fedauth_shm_size_bytes %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->blocks * FA_SHM_BLOCK);
+    head(b, "fedauth_shm_used_bytes", "gauge", "Bytes of those blocks in "
+         "use.");
+    put(b, "fedauth_shm_used_bytes %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->blocks_used * FA_SHM_BLOCK);
+    head(b, "fedauth_shm_evictions_total", "counter", "Entries the "
+         "embedded store ended early to make room (least recently used "
+         "first), since its file was made.");
+    put(b, "fedauth_shm_evictions_total %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->evicted);
+    head(b, "fedauth_shm_expired_total", "counter", "Expired entries the "
+         "embedded store removed, since its file was made.");
+    put(b, "fedauth_shm_expired_total %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->expired);
+    head(b, "fedauth_shm_resets_total", "counter", "Times the embedded "
+         "store was emptied because a process died while changing it.");
+    put(b, "fedauth_shm_resets_total %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->resets);
+}
+
+void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
+                       apr_pool_t *p, char **out, apr_size_t *len)
+{
+    buf_t b;
+    apr_size_t i;
+
+    b.p = p;
+    b.cap = 16384;
+    b.s = apr_palloc(p, b.cap);
+    b.len = 0;
+    format_providers(m, &b);
+    head(&b, "fedauth_sessions_ended_total", "counter", "Sessions ended, "
+         "by reason.");
+    for (i = 0; i < FA_METRICS_END_COUNT; i++) {
+        put(&b, "fedauth_sessions_ended_total{reason=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", end_names[i], get(m, m->ended + i));
+    }
+    format_store(m, &b);
+    head(&b, "fedauth_bearer_cache_hits_total", "counter", "Bearer tokens "
+         "found in the worker's cache of verified tokens.");
+    put(&b, "fedauth_bearer_cache_hits_total %" APR_UINT64_T_FMT "\n",
+        get(m, m->bearer));
+    head(&b, "fedauth_bearer_cache_misses_total", "counter", "Bearer tokens "
+         "not in the cache (verified, or refused).");
+    put(&b, "fedauth_bearer_cache_misses_total %" APR_UINT64_T_FMT "\n",
+        get(m, m->bearer + 1));
+    if (shm) {
+        format_shm(shm, &b);
+    }
+    *out = b.s;
+    *len = b.len;
+}
