@@ -10,7 +10,7 @@ httpd_port=${HTTPD_PORT:-8080}
 idp_port=${IDP_PORT:-8081}
 
 bash build/deps.sh
-[ -x configure ] || autoreconf -fi >/dev/null
+[ -x configure ] || autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 [ -f Makefile ] || ./configure -q
 make -j2 -s >/dev/null
 
