@@ -1,9 +1,11 @@
-/* mod_fedauth_attempts.c - the attempt log: every sign-in attempt, made
- * or refused, as one line of JSON (fa_attempt.h) in the file or to the
- * program that FedAuthAttemptLog names. The parent opens it before the
- * children start, as httpd does its own logs, so it may be a file only
- * root can write; each line goes out in one write, whole, whichever
- * worker writes it. Uses the configuration only. */
+/* mod_fedauth_attempts.c - the end of every sign-in attempt, made or
+ * refused: counted in the metrics (fedauth_signins_total), and written as
+ * one line of JSON (fa_attempt.h) to the file or program that
+ * FedAuthAttemptLog names. The parent opens it before the children
+ * start, as httpd does its own logs, so it may be a file only root can
+ * write; each line goes out in one write, whole, whichever worker writes
+ * it. Every way a sign-in ends (callback, token login, a sign-in that
+ * cannot start) comes here once. */
 #include <string.h>
 #include "httpd.h"
 #include "http_config.h"
@@ -12,6 +14,7 @@
 #include "apr_strings.h"
 
 #include "mod_fedauth_attempts.h"
+#include "mod_fedauth_metrics.h"
 #include "fa_attempt.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -95,12 +98,16 @@ void fedauth_attempt_log(request_rec *r, const char *reason)
     char *line;
     apr_status_t rv;
 
-    if (!sc->attempt_file || apr_table_get(r->notes, NOTE_DONE)) {
+    if (apr_table_get(r->notes, NOTE_DONE)) {
         return;
     }
     apr_table_setn(r->notes, NOTE_DONE, "1");
-    a.time = apr_time_now();
     a.idp = apr_table_get(r->notes, NOTE_IDP);
+    fa_metrics_signin(fedauth_metrics(), a.idp, reason);
+    if (!sc->attempt_file) {
+        return;
+    }
+    a.time = apr_time_now();
     a.sub = apr_table_get(r->notes, NOTE_SUB);
     a.account = apr_table_get(r->notes, NOTE_ACCOUNT);
     a.reason = reason;

@@ -1,5 +1,6 @@
-/* mod_fedauth_attempts.h - what mod_fedauth_attempts.c offers: the attempt
- * log (FedAuthAttemptLog), one line of JSON per sign-in attempt. */
+/* mod_fedauth_attempts.h - what mod_fedauth_attempts.c offers: the end of
+ * a sign-in attempt, counted in the metrics and written to the attempt
+ * log (FedAuthAttemptLog), one line of JSON per attempt. */
 #ifndef MOD_FEDAUTH_ATTEMPTS_H
 #define MOD_FEDAUTH_ATTEMPTS_H
 
@@ -15,9 +16,9 @@ int fedauth_attempts_open(apr_pool_t *pconf, server_rec *s);
 void fedauth_attempt_user(request_rec *r, const char *idp, const char *sub,
                           const char *account);
 
-/* Writes the request's attempt: a success when reason is NULL, else a
- * failure with that FEDAUTH_ERROR code. Once per request; nothing
- * without FedAuthAttemptLog. */
+/* The request's attempt ended: a success when reason is NULL, else a
+ * failure with that FEDAUTH_ERROR code. Counted (FedAuthMetrics On) and
+ * written (FedAuthAttemptLog), once per request. */
 void fedauth_attempt_log(request_rec *r, const char *reason);
 
 #endif

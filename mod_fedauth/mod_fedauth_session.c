@@ -363,7 +363,6 @@ apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
         fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_REPLACED,
                                  1);
     }
-    fa_metrics_signin(fedauth_metrics(), s->idp, NULL);
     fa_metrics_session_created(fedauth_metrics(), s->idp);
     fedauth_cookie_set(r, fedauth_cookie_name(sc), cookie, -1);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00203)

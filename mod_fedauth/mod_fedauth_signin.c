@@ -17,7 +17,6 @@
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_attempts.h"
-#include "mod_fedauth_metrics.h"
 #include "fa_oidc.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -171,8 +170,6 @@ int fedauth_signin_refused(request_rec *r, const fedauth_provider_t *prov,
 {
     int status = status_of(err->code);
 
-    fa_metrics_signin(fedauth_metrics(), prov ? prov->idp.id : NULL,
-                      err->code);
     ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0,
                   r, FALOGNO(00201) "sign-in through %s refused: %s: %s",
                   prov ? prov->idp.id : "-", err->code, err->desc);

@@ -12,6 +12,7 @@ import {
   startSite, Browser, dump, errorCodes, loginUntilCallback, parseEnv, protectedLocation,
   writeHttpdConfig, configTest, requireModule, removeDir, sleep,
 } from '../lib/index.mjs';
+import { MODULES_DIR } from '../lib/httpd.mjs';
 
 const ALICE_SUB = 'alice-sub-0001';
 
@@ -214,4 +215,72 @@ describe('FedAuthAttemptLog configuration errors', () => {
       assert.ok(out.includes(`line ${line} of`) || out.includes(`:${line}`), `line ${line} named:\n${out}`);
     });
   }
+});
+
+describe('the attempt log and the metrics count the same attempts', () => {
+  let site;
+  let dir;
+  let file;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedauth-attempts-'));
+    file = path.join(dir, 'attempts.log');
+    site = await startSite({
+      providers: [{ id: 'test' }],
+      serverConf: `<IfModule !authz_host_module>
+    LoadModule authz_host_module ${MODULES_DIR}/mod_authz_host.so
+</IfModule>
+FedAuthMetrics On
+FedAuthTokenLogin On
+FedAuthAttemptLog "${file}"
+`,
+      locationsConf: `${protectedLocation()}<Location /fedauth/metrics>
+    Require ip 127.0.0.1
+</Location>
+`,
+    });
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a sign-in, a tampered state and a token with a bad signature: three lines, three counts', async () => {
+    const start = `${site.base}/protected/env.cgi`;
+    assert.equal((await new Browser().login(start, 'alice', 'alice-pass-1')).status, 200);
+    const b = new Browser();
+    const cb = new URL(await loginUntilCallback(b, start, site.base, 'test'));
+    const state = cb.searchParams.get('state');
+    cb.searchParams.set('state', (state[0] === 'A' ? 'B' : 'A') + state.slice(1));
+    assert.equal((await b.getOnce(cb.href)).status, 400);
+    // an RS256 token of this provider's issuer whose signature is not its key's
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const forged = `${b64({ alg: 'RS256', kid: 'nope' })}.${b64({
+      iss: site.idps.default.issuer, aud: site.clients.test.client_id, sub: 'x', iat: now, exp: now + 60,
+    })}.${Buffer.alloc(256, 1).toString('base64url')}`;
+    const t = await new Browser().request(`${site.base}/fedauth/authenticate`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ id_token: forged }).toString(),
+    });
+    assert.equal(t.status, 401, dump(t));
+    const tokenCode = JSON.parse(t.body).error;
+
+    const lines = readLog(file);
+    assert.deepEqual(lines.map((l) => [l.idp, l.outcome, l.reason]),
+      [['test', 'success', null], ['test', 'failure', 'state_mismatch'], ['test', 'failure', tokenCode]]);
+    const m = await new Browser().getOnce(`${site.base}/fedauth/metrics`);
+    assert.equal(m.status, 200, dump(m));
+    const count = (outcome) => {
+      const re = new RegExp(`^fedauth_signins_total\\{provider="test",outcome="${outcome}"\\} (\\d+)$`, 'm');
+      const hit = m.body.match(re);
+      assert.ok(hit, `fedauth_signins_total for ${outcome} in\n${m.body.slice(0, 2000)}`);
+      return Number(hit[1]);
+    };
+    assert.equal(count('ok'), 1);
+    assert.equal(count('state_mismatch'), 1);
+    assert.equal(count(tokenCode), 1, `the token login's refusal (${tokenCode}) is counted`);
+  });
 });
