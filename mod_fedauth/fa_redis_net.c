@@ -218,6 +218,26 @@ static const char *tls_failure(fa_redis_link_t *l, int rc, char *buf,
     return ssl_reason(buf, len, "TLS error");
 }
 
+/* What an SSL_read or SSL_write that moved no byte (rc) means: 0 and
+ * what to wait for, IO_CLOSED or IO_ERROR (with why). */
+static int ssl_outcome(fa_redis_link_t *l, int rc, short *wait, char *why,
+                       apr_size_t why_len)
+{
+    switch (SSL_get_error(l->ssl, rc)) {
+    case SSL_ERROR_WANT_READ:
+        *wait = POLLIN;
+        return 0;
+    case SSL_ERROR_WANT_WRITE:
+        *wait = POLLOUT;
+        return 0;
+    case SSL_ERROR_ZERO_RETURN:
+        return IO_CLOSED;
+    default:
+        tls_failure(l, rc, why, why_len);
+        return IO_ERROR;
+    }
+}
+
 /* Reads up to n bytes: > 0 bytes read; 0: nothing yet, wait for *wait;
  * IO_CLOSED; IO_ERROR with why filled in. */
 static int io_read(fa_redis_link_t *l, char *buf, int n, short *wait,
@@ -246,19 +266,7 @@ static int io_read(fa_redis_link_t *l, char *buf, int n, short *wait,
     if (rc > 0) {
         return rc;
     }
-    switch (SSL_get_error(l->ssl, rc)) {
-    case SSL_ERROR_WANT_READ:
-        *wait = POLLIN;
-        return 0;
-    case SSL_ERROR_WANT_WRITE:
-        *wait = POLLOUT;
-        return 0;
-    case SSL_ERROR_ZERO_RETURN:
-        return IO_CLOSED;
-    default:
-        tls_failure(l, rc, why, why_len);
-        return IO_ERROR;
-    }
+    return ssl_outcome(l, rc, wait, why, why_len);
 }
 
 /* Writes up to n bytes; returns as io_read. With TLS, a write that has to
@@ -286,19 +294,7 @@ static int io_write(fa_redis_link_t *l, const char *buf, int n, short *wait,
     if (rc > 0) {
         return rc;
     }
-    switch (SSL_get_error(l->ssl, rc)) {
-    case SSL_ERROR_WANT_READ:
-        *wait = POLLIN;
-        return 0;
-    case SSL_ERROR_WANT_WRITE:
-        *wait = POLLOUT;
-        return 0;
-    case SSL_ERROR_ZERO_RETURN:
-        return IO_CLOSED;
-    default:
-        tls_failure(l, rc, why, why_len);
-        return IO_ERROR;
-    }
+    return ssl_outcome(l, rc, wait, why, why_len);
 }
 
 /* Adds a hint to what TLS alerts from the server mean here. */
