@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 
 out=build/out/bench
 mkdir -p "$out"
-pkgs="apr-1 jansson libcrypto hiredis libcurl"
+pkgs="apr-1 jansson libssl libcrypto hiredis libcurl"
 # shellcheck disable=SC2086
 cflags=$(pkg-config --cflags $pkgs)
 # shellcheck disable=SC2086
