@@ -116,6 +116,13 @@ START_TEST(capacity_is_what_it_says)
     ck_assert_uint_eq(s.evicted, 0);
     ck_assert_int_eq(reports[FA_SHM_FULL], 0);
     ck_assert_int_eq(reports[FA_SHM_HIGH], 1);
+    /* used once more, in order, a second after every earlier use (a read
+     * moves an entry up at most once a second): the order of use is now
+     * the order of the keys, whatever second the reads above fell in */
+    usleep(1100 * 1000);
+    for (i = 0; i < cap; i++) {
+        ck_assert(has(st, skey(pool, (int)i)));
+    }
     /* 100 more: the 100 least recently used go, no other */
     for (i = cap; i < cap + 100; i++) {
         ck_assert_int_eq(st->put(st, skey(pool, (int)i), record,
