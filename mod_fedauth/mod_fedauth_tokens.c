@@ -129,7 +129,7 @@ static fedauth_tokens_outcome_t refresh_locked(request_rec *r,
                                                const char *key,
                                                fa_session_t **ps)
 {
-    fa_session_t *s;
+    fa_session_t *s, *fresh;
     fa_err_t err;
     apr_int64_t now = fa_now_sec();
     int end = fedauth_refresh_failure(sc) == FEDAUTH_REFRESH_END;
@@ -163,6 +163,11 @@ static fedauth_tokens_outcome_t refresh_locked(request_rec *r,
         }
         s->access_token = s->refresh_token = NULL;
         s->access_exp = 0;
+    }
+    /* A logout (here, elsewhere, or the IdP's back-channel) during the
+     * grant must not be undone by the write. */
+    if (reread(r, store, key, &fresh) == APR_NOTFOUND) {
+        return FEDAUTH_TOKENS_ENDED;
     }
     if (write_back(r, sc, store, key, s) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00803)
