@@ -13,8 +13,12 @@
 // session (FedAuthRefreshFailure end) or passes on without a token (pass).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 
-import { startSite, Browser, dump, parseEnv, sleep } from '../lib/index.mjs';
+import {
+  startSite, Browser, dump, parseEnv, sleep, writeHttpdConfig, configTest, requireModule, removeDir,
+} from '../lib/index.mjs';
 import { startEchoBackend } from '../lib/backend.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
 import { startHosts } from '../lib/cluster.mjs';
@@ -76,10 +80,20 @@ FedAuthRefreshFailure end`,
         loc('/app/', '    FedAuthPassAccessToken On\n'),
         loc('/offapp/', '    FedAuthPassAccessToken Off\n'),
       ].join('\n'),
-      extraConf: `ProxyRequests Off
+      extraConf: (ctx) => {
+        // a directory whose .htaccess tries to pass the token
+        const ht = path.join(ctx.dir, 'htdocs', 'ht');
+        fs.mkdirSync(ht, { recursive: true });
+        fs.writeFileSync(path.join(ht, 'index.html'), 'hello\n');
+        fs.writeFileSync(path.join(ht, '.htaccess'), 'AuthType FedAuth\nRequire valid-user\nFedAuthPassAccessToken On\n');
+        return `ProxyRequests Off
 ProxyPass /app/ ${to}
 ProxyPass /offapp/ ${to}
-`,
+<Directory "${ht}">
+    AllowOverride AuthConfig
+</Directory>
+`;
+      },
     });
     base = site.base;
     issuer = site.idp.issuer;
@@ -141,6 +155,14 @@ ProxyPass /offapp/ ${to}
     echo = JSON.parse(r.body);
     assert.equal(echo.headers['x-fedauth-user'], 'alice');
     for (const k of Object.keys(echo.headers)) assert.ok(!/access-token/i.test(k), `${k} where Off: ${r.body}`);
+  });
+
+  it('FedAuthPassAccessToken in .htaccess is refused (500, "not allowed here"): only the server configuration passes tokens', async () => {
+    assert.ok(first, 'signed in');
+    const r = await b.getOnce(`${base}/ht/index.html`);
+    assert.equal(r.status, 500, dump(r));
+    assert.ok(!r.body.includes(first.token));
+    assert.match(site.errorLog(), /FedAuthPassAccessToken not allowed here/);
   });
 
   it('in the window: 20 parallel requests (two worker processes) all succeed; exactly one refresh_token grant; a new token the IdP accepts', async () => {
@@ -225,7 +247,7 @@ FedAuthRefreshFailure pass` });
     } finally {
       await site.idp.admin('/_admin/override', { method: 'POST', body: { path: '/token', body: null } });
     }
-    assert.deepEqual(site.troubles(), []);
+    assert.deepEqual(site.troubles([/htaccess: FedAuthPassAccessToken not allowed here/]), []);
   });
 });
 
@@ -298,5 +320,49 @@ FedAuthRefreshBeforeExpiry ${BEFORE}`,
     assert.equal((logs.match(/FA00801:/g) || []).length, 1, 'one refresh logged');
     assert.ok(!logs.includes(first.token) && !logs.includes(fresh), 'a token in the error log');
     assert.deepEqual(c.troubles(), []);
+  });
+});
+
+describe('configuration of the new directives', () => {
+  const dirs = [];
+  after(() => dirs.forEach(removeDir));
+  const PROVIDER = `FedAuthSecret "a long enough test passphrase for config tests"
+<FedAuthProvider test>
+    Issuer        http://127.0.0.1:9
+    ClientID      client-test
+    ClientSecret  secret-test
+</FedAuthProvider>`;
+  async function check(server, location = '') {
+    requireModule();
+    const { dir, confFile } = await writeHttpdConfig({
+      providersConf: `${PROVIDER}\n${server}`,
+      locationsConf: loc('/p/on', location),
+    });
+    dirs.push(dir);
+    const res = await configTest(confFile);
+    return `${res.stdout}${res.stderr}`;
+  }
+
+  it('good values pass apache2 -t', async () => {
+    const out = await check('FedAuthRefreshBeforeExpiry 60\nFedAuthRefreshFailure pass', '    FedAuthPassAccessToken On\n');
+    assert.match(out, /Syntax OK/, out);
+  });
+
+  for (const [line, re] of [
+    ['FedAuthRefreshBeforeExpiry 0', /FedAuthRefreshBeforeExpiry/],
+    ['FedAuthRefreshBeforeExpiry soon', /FedAuthRefreshBeforeExpiry/],
+    ['FedAuthRefreshFailure maybe', /FedAuthRefreshFailure expects end or pass/],
+  ]) {
+    it(`"${line}" stops apache2 -t naming the directive`, async () => {
+      const out = await check(line);
+      assert.match(out, re, out);
+      assert.doesNotMatch(out, /Syntax OK/, out);
+    });
+  }
+
+  it('"FedAuthPassAccessToken maybe" stops apache2 -t naming the directive', async () => {
+    const out = await check('', '    FedAuthPassAccessToken maybe\n');
+    assert.match(out, /FedAuthPassAccessToken/, out);
+    assert.doesNotMatch(out, /Syntax OK/, out);
   });
 });
