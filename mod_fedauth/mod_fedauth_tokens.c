@@ -131,11 +131,15 @@ static fedauth_tokens_outcome_t refresh_locked(request_rec *r,
 {
     fa_session_t *s, *fresh;
     fa_err_t err;
+    apr_status_t rv;
     apr_int64_t now = fa_now_sec();
     int end = fedauth_refresh_failure(sc) == FEDAUTH_REFRESH_END;
 
-    if (reread(r, store, key, &s) != APR_SUCCESS) {
+    if ((rv = reread(r, store, key, &s)) == APR_NOTFOUND) {
         return FEDAUTH_TOKENS_ENDED;
+    }
+    if (rv != APR_SUCCESS) {
+        return FEDAUTH_TOKENS_GO_ON;     /* the store failed: next time */
     }
     if (!fedauth_tokens_due(s, fedauth_refresh_before(sc), now)) {
         *ps = s;                  /* refreshed meanwhile, or no tokens */
