@@ -86,20 +86,23 @@ apr_status_t fa_claims_map(apr_pool_t *p, const fa_claims_conf_t *conf,
 /* What fa_claims_fit left out of a session. */
 typedef enum {
     FA_SHED_ID_TOKEN,             /* the stored ID token */
+    FA_SHED_TOKENS,               /* the access and refresh tokens */
     FA_SHED_CLAIM,                /* a kept claim, all its values */
     FA_SHED_ATTR                  /* an attribute */
 } fa_shed_kind_t;
 
 typedef struct fa_shed_t {
     fa_shed_kind_t kind;
-    const char *name;             /* claim or attribute; NULL: ID token */
+    const char *name;             /* claim or attribute; NULL: a token */
     apr_size_t size;              /* bytes it took in the record */
     int values;                   /* a kept claim's values; else 1 */
 } fa_shed_t;
 
 /* Makes s fit in budget bytes once encoded (fa_session_encode), leaving
  * out whole items in this order until it does: first the ID token (logout
- * at the IdP then goes without id_token_hint), then kept claims, largest
+ * at the IdP then goes without id_token_hint), then the access and
+ * refresh tokens together (no access token is passed on, none refreshed),
+ * then kept claims, largest
  * first (a Require fedauth-claim on one then refuses), then attributes,
  * largest first; of equal sizes, the one listed last goes first. User,
  * sub, idp, roles, sid and the times are never left out: when they alone

@@ -44,6 +44,7 @@ typedef enum {
     FA_METRICS_OP_DEL,
     FA_METRICS_OP_INDEX_ADD,
     FA_METRICS_OP_INDEX_TAKE,
+    FA_METRICS_OP_ADD,
     FA_METRICS_OP_COUNT
 } fa_metrics_op_t;
 

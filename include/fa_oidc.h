@@ -45,6 +45,7 @@ typedef struct fa_oidc_tokens_t {
     const char *access_token;           /* never logged */
     const char *token_type;
     apr_int64_t expires_in;             /* -1 when absent */
+    const char *refresh_token;          /* NULL when none; never logged */
 } fa_oidc_tokens_t;
 
 /* Parses a discovery document. issuer must equal expected_issuer exactly
@@ -81,6 +82,37 @@ apr_status_t fa_oidc_token_request(apr_pool_t *p, fa_http_t *http,
                                    const char *redirect_uri,
                                    const char *code, const char *verifier,
                                    fa_oidc_tokens_t **ptok, fa_err_t *err);
+
+/* Uses a refresh token at the token endpoint (RFC 6749 6; client
+ * authentication as for the code). The answer need not hold an ID token
+ * but must hold an access token. Errors as fa_oidc_token_request;
+ * "token_error" with invalid_grant when the IdP no longer honours the
+ * refresh token. The tokens never reach err. */
+apr_status_t fa_oidc_refresh_request(apr_pool_t *p, fa_http_t *http,
+                                     const fa_oidc_metadata_t *md,
+                                     const fa_oidc_client_t *client,
+                                     const char *refresh_token,
+                                     fa_oidc_tokens_t **ptok, fa_err_t *err);
+
+/* Reads a token endpoint answer (status and body): what both requests
+ * above do with it; need_id_token: 1 for a code, 0 for a refresh (which
+ * then needs an access token). */
+apr_status_t fa_oidc_token_response(apr_pool_t *p, int status,
+                                    const char *body, apr_size_t len,
+                                    int need_id_token,
+                                    fa_oidc_tokens_t **ptok, fa_err_t *err);
+
+/* When the access token of tok expires (seconds since epoch): now +
+ * expires_in when the answer has it, else the exp of the access token when
+ * it is a JWT (read, not verified: it only times the refresh), else 0
+ * (unknown). */
+apr_int64_t fa_oidc_access_expiry(apr_pool_t *p, const fa_oidc_tokens_t *tok,
+                                  apr_int64_t now);
+
+/* 1 when a token can be passed on as a header value and kept in a
+ * session record: 1 to 8192 visible ASCII characters (RFC 6750 b64token
+ * is narrower; no space, control or 8-bit byte). */
+int fa_oidc_token_ok(const char *token);
 
 /* Largest userinfo response accepted. */
 #define FA_OIDC_MAX_USERINFO (64 * 1024)

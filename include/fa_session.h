@@ -62,6 +62,11 @@ typedef struct fa_session_t {
     const char *roles;            /* sorted, comma-separated, may be "" */
     const char *sid;              /* the IdP's session id, may be NULL */
     const char *id_token;         /* for logout hints, may be NULL */
+    /* Only when the server keeps tokens (FedAuthPassAccessToken On
+     * somewhere, or FedAuthRefreshBeforeExpiry): never logged. */
+    const char *access_token;     /* may be NULL */
+    apr_int64_t access_exp;       /* its expiry, 0 when unknown */
+    const char *refresh_token;    /* may be NULL */
     apr_array_header_t *attrs;    /* of fa_attr_t */
     apr_array_header_t *claims;   /* of fa_attr_t: claim name and one value
                                    * (an array claim has one entry per

@@ -29,6 +29,12 @@ struct fa_store_t {
     /* get and delete in one atomic step: a value is taken at most once. */
     apr_status_t (*take)(fa_store_t *st, const char *key, apr_pool_t *p,
                          char **val, apr_size_t *len);
+    /* Stores a value only when key holds none (or an expired one): a
+     * short lock across processes and hosts. APR_EEXIST when key holds a
+     * value; anything else but APR_SUCCESS: the store is unavailable. */
+    apr_status_t (*add)(fa_store_t *st, const char *key, const char *val,
+                        apr_size_t len, apr_int64_t expires_at,
+                        apr_pool_t *p);
     /* Deletes; APR_SUCCESS also when there was nothing. */
     apr_status_t (*del)(fa_store_t *st, const char *key, apr_pool_t *p);
     /* An index: the store keys of the sessions of one user (or one IdP

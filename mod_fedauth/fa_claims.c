@@ -481,12 +481,39 @@ static apr_array_header_t *without_gone(apr_pool_t *p,
     return out;
 }
 
+/* Bytes the access and refresh tokens (and the expiry) take in a record. */
+static apr_size_t tokens_size(const fa_session_t *s)
+{
+    apr_size_t n = 0;
+    char num[24];
+
+    if (s->access_token) {
+        n += fa_session_field_size(strlen(s->access_token));
+        n += fa_session_field_size((apr_size_t)apr_snprintf(num, sizeof(num),
+                                   "%" APR_INT64_T_FMT, s->access_exp));
+    }
+    if (s->refresh_token) {
+        n += fa_session_field_size(strlen(s->refresh_token));
+    }
+    return n;
+}
+
+static void shed_one(apr_array_header_t *shed, fa_shed_kind_t kind,
+                     apr_size_t size)
+{
+    fa_shed_t *out = apr_array_push(shed);
+
+    out->kind = kind;
+    out->name = NULL;
+    out->size = size;
+    out->values = 1;
+}
+
 apr_status_t fa_claims_fit(apr_pool_t *p, fa_session_t *s, apr_size_t budget,
                            apr_array_header_t **shed, fa_err_t *err)
 {
     apr_array_header_t *claim_items, *attr_items;
-    apr_size_t total, token = 0, sheddable = 0;
-    fa_shed_t *out;
+    apr_size_t total, token = 0, tokens, sheddable = 0;
     char *rec;
 
     *shed = apr_array_make(p, 4, sizeof(fa_shed_t));
@@ -497,23 +524,27 @@ apr_status_t fa_claims_fit(apr_pool_t *p, fa_session_t *s, apr_size_t budget,
     if (s->id_token) {
         token = fa_session_field_size(strlen(s->id_token));
     }
+    tokens = tokens_size(s);
     claim_items = items_of(p, s->claims, &sheddable);
     attr_items = items_of(p, s->attrs, &sheddable);
-    if (total - token - sheddable > budget) {
+    if (total - token - tokens - sheddable > budget) {
         return fa_err_set(err, "session_too_large", "the session of %.64s "
-                          "would be %lu bytes without ID token, kept claims "
-                          "and attributes, over %lu", s->user,
-                          (unsigned long)(total - token - sheddable),
+                          "would be %lu bytes without ID token, tokens, "
+                          "kept claims and attributes, over %lu", s->user,
+                          (unsigned long)(total - token - tokens
+                                          - sheddable),
                           (unsigned long)budget);
     }
     if (s->id_token) {
         total -= token;
         s->id_token = NULL;
-        out = apr_array_push(*shed);
-        out->kind = FA_SHED_ID_TOKEN;
-        out->name = NULL;
-        out->size = token;
-        out->values = 1;
+        shed_one(*shed, FA_SHED_ID_TOKEN, token);
+    }
+    if (total > budget && tokens) {
+        total -= tokens;
+        s->access_token = s->refresh_token = NULL;
+        s->access_exp = 0;
+        shed_one(*shed, FA_SHED_TOKENS, tokens);
     }
     shed_largest(claim_items, FA_SHED_CLAIM, budget, &total, *shed);
     shed_largest(attr_items, FA_SHED_ATTR, budget, &total, *shed);

@@ -65,7 +65,7 @@ static const char *const fetch_names[FA_METRICS_FETCH_COUNT] = {
     "discovery", "jwks"
 };
 static const char *const op_names[FA_METRICS_OP_COUNT] = {
-    "get", "put", "take", "del", "index_add", "index_take"
+    "get", "put", "take", "del", "index_add", "index_take", "add"
 };
 
 struct fa_metrics_t {
@@ -277,6 +277,20 @@ static apr_status_t wrap_put(fa_store_t *st, const char *key,
                    w->inner->put(w->inner, key, val, len, expires_at, p));
 }
 
+static apr_status_t wrap_add(fa_store_t *st, const char *key,
+                             const char *val, apr_size_t len,
+                             apr_int64_t expires_at, apr_pool_t *p)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns();
+    apr_status_t rv = w->inner->add(w->inner, key, val, len, expires_at, p);
+
+    /* A held lock is an answer, not an error. */
+    fa_metrics_store_op(w->m, FA_METRICS_OP_ADD, now_ns() - t0,
+                        rv != APR_SUCCESS && rv != APR_EEXIST);
+    return rv;
+}
+
 static apr_status_t wrap_take(fa_store_t *st, const char *key, apr_pool_t *p,
                               char **val, apr_size_t *len)
 {
@@ -347,6 +361,7 @@ fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
     w->st.name = inner->name;
     w->st.get = wrap_get;
     w->st.put = wrap_put;
+    w->st.add = wrap_add;
     w->st.take = wrap_take;
     w->st.del = wrap_del;
     w->st.index_add = wrap_index_add;

@@ -6,6 +6,7 @@
 #include "fa_oidc.h"
 #include "fa_json.h"
 #include "fa_log.h"
+#include "fa_jwt.h"
 
 static const char *json_str(apr_pool_t *p, json_t *obj, const char *name)
 {
@@ -184,25 +185,19 @@ static const char *basic_credentials(apr_pool_t *p,
                                      strlen(pair)), NULL);
 }
 
-apr_status_t fa_oidc_token_request(apr_pool_t *p, fa_http_t *http,
-                                   const fa_oidc_metadata_t *md,
-                                   const fa_oidc_client_t *client,
-                                   const char *redirect_uri,
-                                   const char *code, const char *verifier,
-                                   fa_oidc_tokens_t **ptok, fa_err_t *err)
+/* POSTs a grant (body without client authentication) to the token
+ * endpoint with the client's authentication, and reads the answer. */
+static apr_status_t token_post(apr_pool_t *p, fa_http_t *http,
+                               const fa_oidc_metadata_t *md,
+                               const fa_oidc_client_t *client,
+                               const char *body, int need_id_token,
+                               fa_oidc_tokens_t **ptok, fa_err_t *err)
 {
     fa_http_request_t req;
     fa_http_response_t *resp;
-    fa_oidc_tokens_t *tok;
-    json_t *doc, *v;
-    const char *body, *oerr;
     apr_status_t rv;
 
     *ptok = NULL;
-    body = apr_pstrcat(p, "grant_type=authorization_code",
-                       "&code=", fa_url_encode(p, code),
-                       "&redirect_uri=", fa_url_encode(p, redirect_uri),
-                       "&code_verifier=", fa_url_encode(p, verifier), NULL);
     memset(&req, 0, sizeof(req));
     switch (client->token_auth) {
     case FA_TOKEN_AUTH_BASIC:
@@ -229,32 +224,121 @@ apr_status_t fa_oidc_token_request(apr_pool_t *p, fa_http_t *http,
     if ((rv = http->perform(http, p, &req, &resp, err)) != APR_SUCCESS) {
         return rv;
     }
-    doc = fa_json_object_parse(p, resp->body, resp->body_len);
-    if (resp->status >= 400 && resp->status < 500 && doc
+    return fa_oidc_token_response(p, resp->status, resp->body,
+                                  resp->body_len, need_id_token, ptok, err);
+}
+
+apr_status_t fa_oidc_token_response(apr_pool_t *p, int status,
+                                    const char *body, apr_size_t len,
+                                    int need_id_token,
+                                    fa_oidc_tokens_t **ptok, fa_err_t *err)
+{
+    fa_oidc_tokens_t *tok;
+    json_t *doc, *v;
+    const char *oerr;
+
+    *ptok = NULL;
+    doc = fa_json_object_parse(p, body, len);
+    if (status >= 400 && status < 500 && doc
         && (oerr = json_str(p, doc, "error")) != NULL) {
         return fa_err_set(err, "token_error",
                           "token endpoint answered %d error=%s (%s)",
-                          resp->status, fa_oidc_loggable(p, oerr, 64),
+                          status, fa_oidc_loggable(p, oerr, 64),
                           fa_oidc_loggable(p, json_str(p, doc,
                               "error_description"), 160));
     }
-    if (resp->status != 200 || !doc) {
+    if (status != 200 || !doc) {
         return fa_err_set(err, "idp_bad_response",
                           "token endpoint answered %d with %s",
-                          resp->status, doc ? "JSON" : "no JSON object");
+                          status, doc ? "JSON" : "no JSON object");
     }
     tok = apr_pcalloc(p, sizeof(*tok));
     tok->id_token = json_str(p, doc, "id_token");
     tok->access_token = json_str(p, doc, "access_token");
     tok->token_type = json_str(p, doc, "token_type");
+    tok->refresh_token = json_str(p, doc, "refresh_token");
     v = json_object_get(doc, "expires_in");
-    tok->expires_in = json_is_integer(v) ? json_integer_value(v) : -1;
-    if (!tok->id_token) {
+    tok->expires_in = json_is_integer(v) && json_integer_value(v) >= 0
+                      ? json_integer_value(v) : -1;
+    if (need_id_token && !tok->id_token) {
         return fa_err_set(err, "idp_bad_response",
                           "token endpoint response has no id_token");
     }
+    if (!need_id_token && !tok->access_token) {
+        return fa_err_set(err, "idp_bad_response",
+                          "token endpoint response has no access_token");
+    }
     *ptok = tok;
     return APR_SUCCESS;
+}
+
+apr_status_t fa_oidc_token_request(apr_pool_t *p, fa_http_t *http,
+                                   const fa_oidc_metadata_t *md,
+                                   const fa_oidc_client_t *client,
+                                   const char *redirect_uri,
+                                   const char *code, const char *verifier,
+                                   fa_oidc_tokens_t **ptok, fa_err_t *err)
+{
+    const char *body;
+
+    body = apr_pstrcat(p, "grant_type=authorization_code",
+                       "&code=", fa_url_encode(p, code),
+                       "&redirect_uri=", fa_url_encode(p, redirect_uri),
+                       "&code_verifier=", fa_url_encode(p, verifier), NULL);
+    return token_post(p, http, md, client, body, 1, ptok, err);
+}
+
+apr_status_t fa_oidc_refresh_request(apr_pool_t *p, fa_http_t *http,
+                                     const fa_oidc_metadata_t *md,
+                                     const fa_oidc_client_t *client,
+                                     const char *refresh_token,
+                                     fa_oidc_tokens_t **ptok, fa_err_t *err)
+{
+    const char *body;
+
+    body = apr_pstrcat(p, "grant_type=refresh_token",
+                       "&refresh_token=", fa_url_encode(p, refresh_token),
+                       NULL);
+    return token_post(p, http, md, client, body, 0, ptok, err);
+}
+
+apr_int64_t fa_oidc_access_expiry(apr_pool_t *p, const fa_oidc_tokens_t *tok,
+                                  apr_int64_t now)
+{
+    fa_jwt_t *jwt;
+    fa_err_t err;
+    apr_int64_t exp;
+
+    if (!tok->access_token) {
+        return 0;
+    }
+    if (tok->expires_in >= 0 && tok->expires_in < ((apr_int64_t)1 << 32)) {
+        return now + tok->expires_in;
+    }
+    memset(&err, 0, sizeof(err));
+    if (strchr(tok->access_token, '.')
+        && fa_jwt_parse(p, tok->access_token, strlen(tok->access_token),
+                        &jwt, &err) == APR_SUCCESS
+        && (exp = fa_jwt_claim_int(jwt, "exp")) > 0
+        && exp < ((apr_int64_t)1 << 40)) {
+        return exp;
+    }
+    return 0;
+}
+
+int fa_oidc_token_ok(const char *token)
+{
+    apr_size_t i;
+
+    if (!token || !*token) {
+        return 0;
+    }
+    for (i = 0; token[i]; i++) {
+        if (i >= 8192 || token[i] <= 0x20 || token[i] >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 apr_status_t fa_oidc_userinfo(apr_pool_t *p, fa_http_t *http,

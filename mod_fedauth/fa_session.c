@@ -403,6 +403,11 @@ apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
     put_field(parts, p, 'r', s->roles);
     put_field(parts, p, 'd', s->sid);
     put_field(parts, p, 't', s->id_token);
+    if (s->access_token) {
+        put_field(parts, p, 'A', s->access_token);
+        put_int(parts, p, 'E', s->access_exp);
+    }
+    put_field(parts, p, 'R', s->refresh_token);
     for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
         const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
         put_field(parts, p, 'a', a->name);
@@ -495,6 +500,9 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
         case 'r': s->roles = value; break;
         case 'd': s->sid = value; break;
         case 't': s->id_token = value; break;
+        case 'A': s->access_token = value; break;
+        case 'E': s->access_exp = to_int(value); break;
+        case 'R': s->refresh_token = value; break;
         case 'a':
             if (!s->attrs) {
                 s->attrs = apr_array_make(p, 8, sizeof(fa_attr_t));
@@ -529,6 +537,9 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
     }
     if (!s->roles) {
         s->roles = "";
+    }
+    if (!s->access_token || !time_ok(s->access_exp)) {
+        s->access_exp = 0;        /* unknown: never refreshed, passed on */
     }
     *ps = s;
     return APR_SUCCESS;

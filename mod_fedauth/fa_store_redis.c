@@ -981,6 +981,32 @@ static apr_status_t r_put(fa_store_t *st, const char *key, const char *val,
     return APR_SUCCESS;
 }
 
+/* SET NX: a nil answer means the key holds a value. */
+static apr_status_t r_add(fa_store_t *st, const char *key, const char *val,
+                          apr_size_t len, apr_int64_t expires_at,
+                          apr_pool_t *p)
+{
+    redis_t *rs = st->baton;
+    const char *argv[6] = { "SET", full_key(p, rs, key), val, "NX", "EX",
+                            ttl_of(p, expires_at) };
+    size_t lens[6];
+    redisReply *reply;
+    fa_err_t err;
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < 6; i++) {
+        lens[i] = i == 2 ? len : strlen(argv[i]);
+    }
+    if (command(rs, 6, argv, lens, REPLY_MAX_SMALL, &reply, &err)
+        != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    rv = reply->type == REDIS_REPLY_NIL ? APR_EEXIST : APR_SUCCESS;
+    freeReplyObject(reply);
+    return rv;
+}
+
 static apr_status_t r_del(fa_store_t *st, const char *key, apr_pool_t *p)
 {
     redis_t *rs = st->baton;
@@ -1112,6 +1138,7 @@ static fa_store_t *store_new(apr_pool_t *p, redis_t *rs)
     st->name = "redis";
     st->get = r_get;
     st->put = r_put;
+    st->add = r_add;
     st->take = r_take;
     st->del = r_del;
     st->index_add = r_index_add;

@@ -885,6 +885,38 @@ static apr_status_t shm_put(fa_store_t *st, const char *key, const char *val,
     return rv;
 }
 
+static apr_status_t shm_add(fa_store_t *st, const char *key, const char *val,
+                            apr_size_t len, apr_int64_t expires_at,
+                            apr_pool_t *p)
+{
+    shm_t *m = st->baton;
+    apr_size_t klen;
+    apr_int64_t now = fa_now_sec();
+    uint32_t h;
+    apr_status_t rv;
+
+    (void)p;
+    if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (len > FA_STORE_MAX_VALUE) {
+        return APR_ENOSPC;
+    }
+    h = hash_key(key, klen);
+    if ((rv = lock(m)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* lookup removes an expired entry: only a live one stops the add. */
+    if (lookup(m, key, klen, h, now, 0, NULL)) {
+        rv = APR_EEXIST;
+    }
+    else {
+        rv = put_locked(m, key, klen, h, val, len, expires_at, now);
+    }
+    unlock_and_report(m, now);
+    return rv;
+}
+
 static apr_status_t shm_del(fa_store_t *st, const char *key, apr_pool_t *p)
 {
     shm_t *m = st->baton;
@@ -1212,6 +1244,7 @@ apr_status_t fa_store_shm_open(apr_pool_t *p, const fa_shm_conf_t *conf,
     m->store.name = "shm";
     m->store.get = shm_get;
     m->store.put = shm_put;
+    m->store.add = shm_add;
     m->store.take = shm_take;
     m->store.del = shm_del;
     m->store.index_add = shm_index_add;

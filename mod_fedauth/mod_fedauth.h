@@ -84,6 +84,8 @@ typedef struct fedauth_srv_t {
     int remember_choice;           /* FedAuthRememberChoice, UNSET */
     int token_login;               /* FedAuthTokenLogin, UNSET */
     int metrics;                   /* FedAuthMetrics, UNSET */
+    int refresh_before;            /* FedAuthRefreshBeforeExpiry (s), UNSET */
+    int refresh_failure;           /* FedAuthRefreshFailure, UNSET */
     apr_array_header_t *allowed_origins; /* FedAuthAllowedOrigin, or NULL */
     const char *chooser_template;  /* contents of FedAuthChooserTemplate */
     const char *attempt_log;       /* FedAuthAttemptLog: path or "|program" */
@@ -100,6 +102,10 @@ typedef enum {
     FEDAUTH_UNAUTH_AUTO            /* 401 for XHR / JSON, else redirect */
 } fedauth_unauth_t;
 
+/* FedAuthRefreshFailure: what a failed refresh of the access token does. */
+#define FEDAUTH_REFRESH_END 0      /* the session ends: sign in again */
+#define FEDAUTH_REFRESH_PASS 1     /* the session goes on without tokens */
+
 #define FEDAUTH_PASS_HEADERS 1
 #define FEDAUTH_PASS_ENV 2
 
@@ -109,6 +115,7 @@ typedef struct fedauth_dir_t {
     int pass_as;                   /* FEDAUTH_PASS_* bits, UNSET */
     int bearer;                    /* FedAuthBearer, UNSET */
     const char *bearer_audience;   /* FedAuthBearerAudience, or NULL */
+    int pass_token;                /* FedAuthPassAccessToken, UNSET */
 } fedauth_dir_t;
 
 /* The module record (AP_DECLARE_MODULE in mod_fedauth.c). Every glue file

@@ -123,7 +123,7 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
         return refuse(r, err.code, "The bearer token did not pass the "
                       "checks.");
     }
-    if (fedauth_map_session(r, sc, prov, jwt, NULL, &s, &err)
+    if (fedauth_map_session(r, sc, prov, jwt, NULL, NULL, &s, &err)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00506)
                       "bearer token from %s refused: %s: %s", prov->idp.id,

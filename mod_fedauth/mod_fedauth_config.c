@@ -32,6 +32,8 @@ typedef struct provider_ref_t {
 } provider_ref_t;
 static apr_array_header_t *provider_refs;
 static apr_array_header_t *kept_claims;
+/* FedAuthPassAccessToken On somewhere in this configuration. */
+static int pass_token_anywhere;
 
 void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
 {
@@ -48,6 +50,8 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->logout_at_idp = FEDAUTH_UNSET;
     sc->local_cache_ms = FEDAUTH_UNSET;
     sc->sessions_per_user = FEDAUTH_UNSET;
+    sc->refresh_before = FEDAUTH_UNSET;
+    sc->refresh_failure = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -114,6 +118,8 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(remember_choice);
     MERGE_INT(token_login);
     MERGE_INT(metrics);
+    MERGE_INT(refresh_before);
+    MERGE_INT(refresh_failure);
     MERGE_PTR(allowed_origins);
     MERGE_PTR(chooser_template);
     MERGE_PTR(attempt_log);
@@ -126,6 +132,7 @@ void *fedauth_create_dir(apr_pool_t *p, char *dir)
 
     dc->pass_as = FEDAUTH_UNSET;
     dc->bearer = FEDAUTH_UNSET;
+    dc->pass_token = FEDAUTH_UNSET;
     return dc;
 }
 
@@ -140,6 +147,7 @@ void *fedauth_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(pass_as);
     MERGE_INT(bearer);
     MERGE_PTR(bearer_audience);
+    MERGE_INT(pass_token);
     return m;
 }
 
@@ -168,6 +176,22 @@ int fedauth_sessions_per_user(const fedauth_srv_t *sc)
 apr_size_t fedauth_shm_size(const fedauth_srv_t *sc)
 {
     return sc->shm_size ? sc->shm_size : DEFAULT_SHM_SIZE;
+}
+
+int fedauth_refresh_before(const fedauth_srv_t *sc)
+{
+    return sc->refresh_before > 0 ? sc->refresh_before : 0;
+}
+
+int fedauth_refresh_failure(const fedauth_srv_t *sc)
+{
+    return sc->refresh_failure != FEDAUTH_UNSET ? sc->refresh_failure
+                                                 : FEDAUTH_REFRESH_END;
+}
+
+int fedauth_keep_tokens(const fedauth_srv_t *sc)
+{
+    return pass_token_anywhere || fedauth_refresh_before(sc) > 0;
 }
 
 int fedauth_http_timeout(const fedauth_srv_t *sc)
@@ -1110,6 +1134,46 @@ static const char *set_bearer_audience(cmd_parms *cmd, void *dcv,
     return NULL;
 }
 
+static const char *set_pass_token(cmd_parms *cmd, void *dcv,
+                                  const char *arg)
+{
+    fedauth_dir_t *dc = dcv;
+    const char *err = parse_flag(arg, &dc->pass_token);
+
+    if (!err && dc->pass_token == 1) {
+        pass_token_anywhere = 1;
+    }
+    return prefix(cmd, err);
+}
+
+static const char *set_refresh_before(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    int v = 0;
+    const char *err = parse_int(cmd->pool, arg, 1, 3600, &v);
+
+    if (err) {
+        return prefix(cmd, err);
+    }
+    srv_conf(cmd)->refresh_before = v;
+    return NULL;
+}
+
+static const char *set_refresh_failure(cmd_parms *cmd, void *dummy,
+                                       const char *arg)
+{
+    if (!strcasecmp(arg, "end")) {
+        srv_conf(cmd)->refresh_failure = FEDAUTH_REFRESH_END;
+    }
+    else if (!strcasecmp(arg, "pass")) {
+        srv_conf(cmd)->refresh_failure = FEDAUTH_REFRESH_PASS;
+    }
+    else {
+        return prefix(cmd, "expects end or pass");
+    }
+    return NULL;
+}
+
 static const char *set_pass_as(cmd_parms *cmd, void *dcv, const char *arg)
 {
     fedauth_dir_t *dc = dcv;
@@ -1193,6 +1257,16 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_ITERATE("FedAuthAllowedOrigin", set_allowed_origin, NULL,
         RSRC_CONF, "origins allowed to call /fedauth/authenticate and "
         "/fedauth/session with CORS"),
+    AP_INIT_TAKE1("FedAuthRefreshBeforeExpiry", set_refresh_before, NULL,
+        RSRC_CONF, "seconds before its expiry an access token is "
+        "refreshed (with a refresh token)"),
+    AP_INIT_TAKE1("FedAuthRefreshFailure", set_refresh_failure, NULL,
+        RSRC_CONF, "end (the session ends) or pass (it goes on without "
+        "tokens) when a refresh fails"),
+    /* Not in .htaccess: whoever writes one would get the users' tokens. */
+    AP_INIT_TAKE1("FedAuthPassAccessToken", set_pass_token, NULL,
+        RSRC_CONF | ACCESS_CONF, "On: the access token reaches handlers "
+        "and backends here (FEDAUTH_ACCESS_TOKEN, X-FedAuth-Access-Token)"),
     AP_INIT_TAKE1("FedAuthBearer", set_bearer, NULL, OR_AUTHCFG,
         "On: accept Authorization: Bearer <JWT> from the providers"),
     AP_INIT_TAKE1("FedAuthBearerAudience", set_bearer_audience, NULL,
@@ -1210,6 +1284,7 @@ void fedauth_config_reset(apr_pool_t *pconf)
 {
     provider_refs = apr_array_make(pconf, 8, sizeof(provider_ref_t));
     kept_claims = apr_array_make(pconf, 4, sizeof(const char *));
+    pass_token_anywhere = 0;
 }
 
 void fedauth_provider_ref(apr_pool_t *p, const char *id, const char *where)

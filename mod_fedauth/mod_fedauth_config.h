@@ -23,6 +23,13 @@ const char *fedauth_cookie_name(const fedauth_srv_t *sc);
 int fedauth_idle_timeout(const fedauth_srv_t *sc);
 int fedauth_max_age(const fedauth_srv_t *sc);
 int fedauth_http_timeout(const fedauth_srv_t *sc);
+/* FedAuthRefreshBeforeExpiry, 0 when not set (no refresh). */
+int fedauth_refresh_before(const fedauth_srv_t *sc);
+/* FedAuthRefreshFailure: FEDAUTH_REFRESH_END (default) or _PASS. */
+int fedauth_refresh_failure(const fedauth_srv_t *sc);
+/* 1 when sessions keep the access token (and, with a refresh, the refresh
+ * token): FedAuthPassAccessToken On anywhere, or a refresh configured. */
+int fedauth_keep_tokens(const fedauth_srv_t *sc);
 int fedauth_sessions_per_user(const fedauth_srv_t *sc);
 apr_size_t fedauth_shm_size(const fedauth_srv_t *sc);
 

@@ -194,7 +194,8 @@ static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
     }
     if (store->put(store, used, "1", 1, fa_jwt_claim_int(jwt, "exp")
                    + FA_JWT_LEEWAY, r->pool) != APR_SUCCESS
-        || fedauth_map_session(r, sc, prov, jwt, token, &s, &err)
+        || fedauth_map_session(r, sc, prov, jwt, token, NULL, &s,
+                                  &err)
            != APR_SUCCESS) {
         return auth_refuse(r, err.code ? HTTP_UNAUTHORIZED
                            : HTTP_SERVICE_UNAVAILABLE, err.code ? err.code

@@ -255,12 +255,13 @@ static int callback_tokens(request_rec *r, fedauth_srv_t *sc,
 
 static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
                                 fedauth_provider_t *prov, fa_jwt_t *jwt,
-                                const char *id_token, fa_err_t *err)
+                                const fa_oidc_tokens_t *tok, fa_err_t *err)
 {
     fa_session_t s;
     apr_status_t rv;
 
-    if ((rv = fedauth_map_session(r, sc, prov, jwt, id_token, &s, err))
+    if ((rv = fedauth_map_session(r, sc, prov, jwt, tok->id_token, tok, &s,
+                                  err))
         != APR_SUCCESS) {
         return rv;
     }
@@ -285,7 +286,7 @@ int fedauth_handle_callback(request_rec *r, fedauth_srv_t *sc,
            != OK) {
         return status;
     }
-    if (new_session(r, sc, prov, jwt, tok->id_token, &err) != APR_SUCCESS) {
+    if (new_session(r, sc, prov, jwt, tok, &err) != APR_SUCCESS) {
         return fedauth_signin_refused(r, prov, &err,
                                       fedauth_map_failure_text(&err,
                                           "The session could not be "

@@ -328,6 +328,20 @@ void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
             pass_on(&x, env, header, a->value);
         }
     }
+    /* The access token only where FedAuthPassAccessToken On, and not once
+     * it has expired. */
+    if (dc->pass_token == 1 && s->access_token
+        && (!s->access_exp
+            || s->access_exp > apr_time_sec(r->request_time))) {
+        pass_on(&x, "FEDAUTH_ACCESS_TOKEN", "X-FedAuth-Access-Token",
+                s->access_token);
+        if (s->access_exp) {
+            pass_on(&x, "FEDAUTH_ACCESS_TOKEN_EXPIRES",
+                    "X-FedAuth-Access-Token-Expires",
+                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                 s->access_exp));
+        }
+    }
 }
 
 void fedauth_request_session_set(request_rec *r, fa_session_t *s)

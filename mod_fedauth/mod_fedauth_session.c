@@ -15,6 +15,7 @@
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_attempts.h"
 #include "mod_fedauth_metrics.h"
+#include "mod_fedauth_tokens.h"
 #include "fa_oidc.h"
 #include "fa_cache.h"
 
@@ -73,6 +74,26 @@ void fedauth_session_child_init(apr_pool_t *p)
 }
 
 /* ---- the session of a request ---------------------------------------- */
+
+/* Refreshes the access token of the session at key (due); the copy of it
+ * this process may hold goes. APR_NOTFOUND when the session ended. */
+static apr_status_t refresh_tokens(request_rec *r, fedauth_srv_t *sc,
+                                   fa_store_t *store, const char *key,
+                                   fa_session_t **ps)
+{
+    switch (fedauth_tokens_refresh(r, sc, store, key, ps)) {
+    case FEDAUTH_TOKENS_ENDED:
+        fedauth_session_forget(r, key);
+        fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_EXPIRED,
+                                 1);
+        return APR_NOTFOUND;
+    case FEDAUTH_TOKENS_WRITTEN:
+        fedauth_session_forget(r, key);
+        return APR_SUCCESS;
+    default:
+        return APR_SUCCESS;
+    }
+}
 
 apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                                   fa_session_t **ps, const char **pkey)
@@ -160,6 +181,12 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
         fedauth_session_forget(r, key);
         fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_EXPIRED,
                                  1);
+        return APR_NOTFOUND;
+    }
+    /* The access token is refreshed before it expires (only for the
+     * session of a request, not the old one a sign-in replaces). */
+    if (ps && fedauth_tokens_due(s, sc->refresh_before, now)
+        && refresh_tokens(r, sc, store, key, &s) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
     /* The idle clock is reset on use, but written back only once a tenth
@@ -272,6 +299,13 @@ static apr_status_t fit_session(request_rec *r, fa_session_t *s,
                           "id_token_hint", user, FA_SESSION_BUDGET,
                           (unsigned long)it->size);
             break;
+        case FA_SHED_TOKENS:
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00811)
+                          "session of %s over %d bytes: access and refresh "
+                          "tokens (%lu bytes) not kept; no access token is "
+                          "passed on or refreshed", user, FA_SESSION_BUDGET,
+                          (unsigned long)it->size);
+            break;
         case FA_SHED_CLAIM:
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00217)
                           "session of %s over %d bytes: claim %s (%d "
@@ -295,8 +329,9 @@ static apr_status_t fit_session(request_rec *r, fa_session_t *s,
 
 apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
                                  fedauth_provider_t *prov, fa_jwt_t *jwt,
-                                 const char *id_token, fa_session_t *s,
-                                 fa_err_t *err)
+                                 const char *id_token,
+                                 const fa_oidc_tokens_t *tok,
+                                 fa_session_t *s, fa_err_t *err)
 {
     fa_claims_conf_t cc = prov->claims;
     apr_status_t rv;
@@ -324,6 +359,7 @@ apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
                       fa_oidc_loggable(r->pool, s->user, 256),
                       (unsigned long)strlen(id_token));
     }
+    fedauth_tokens_keep(r, sc, s, tok);
     return fit_session(r, s, err);
 }
 

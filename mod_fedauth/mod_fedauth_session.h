@@ -7,6 +7,7 @@
 
 #include "mod_fedauth.h"
 #include "fa_jwt.h"
+#include "fa_oidc.h"
 
 /* Makes this process's cache of session copies (child_init); without it,
  * every request reads the store. */
@@ -27,12 +28,15 @@ const char *fedauth_index_key(request_rec *r, const fedauth_srv_t *sc,
                               const char *kind, const char *idp,
                               const char *value);
 
-/* Maps the claims of a verified ID token to a new session of prov, within
- * FA_SESSION_BUDGET (what does not fit is left out, one info line each). */
+/* Maps the claims of a verified ID token to a new session of prov, with
+ * the access token of tok (may be NULL) when the server keeps tokens,
+ * within FA_SESSION_BUDGET (what does not fit is left out, one info line
+ * each). */
 apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
                                  fedauth_provider_t *prov, fa_jwt_t *jwt,
-                                 const char *id_token, fa_session_t *s,
-                                 fa_err_t *err);
+                                 const char *id_token,
+                                 const fa_oidc_tokens_t *tok,
+                                 fa_session_t *s, fa_err_t *err);
 /* What the user reads when fedauth_map_session failed with err;
  * otherwise when the reason is none of the session's limits. */
 const char *fedauth_map_failure_text(const fa_err_t *err,

@@ -15,7 +15,14 @@
 //     clients: [oidc-provider client metadata],
 //     users: [{ username, password, claims: { sub, email, ... groups },
 //               userinfoOnly?: { ... } }],
-//     idTokenTTL?, adminToken? }
+//     idTokenTTL?, adminToken?,
+//     accessTokenTTL? (s, default 600: opaque access tokens),
+//     refreshTokens? { rotate?: bool } (refresh tokens for every client
+//       whose grant_types include refresh_token, without offline_access;
+//       rotate: a new refresh token at each use, the old one then void,
+//       and its reuse revokes the grant, as oidc-provider does) }
+//   Events (GET /_admin/events) carry the grant_type of grant.* events, so
+//   that a test counts refresh_token grants.
 //   resourceServers?: { "<resource indicator>": { scope? (default "api"),
 //       audience? (default: the indicator), accessTokenTTL? (s, default 600),
 //       userClaims?: [names of the user's claims copied into its access
@@ -196,6 +203,8 @@ function customClaimNames() {
 }
 
 const idTokenTTL = Number(config.idTokenTTL) > 0 ? Number(config.idTokenTTL) : 600;
+const accessTokenTTL = Number(config.accessTokenTTL) > 0 ? Number(config.accessTokenTTL) : 600;
+const refreshTokens = config.refreshTokens && typeof config.refreshTokens === 'object' ? config.refreshTokens : null;
 
 // Resource servers with JWT access tokens (config.resourceServers, see the head).
 const resourceServers = config.resourceServers && typeof config.resourceServers === 'object'
@@ -270,6 +279,10 @@ const provider = new Provider(issuer, {
     // PKCE is required below, for confidential clients too, with S256 only.
   },
   pkce: { methods: ['S256'], required: () => true },
+  ...(refreshTokens ? {
+    async issueRefreshToken(_ctx, client) { return client.grantTypeAllowed('refresh_token'); },
+    ...(refreshTokens.rotate ? { rotateRefreshToken: () => true } : {}),
+  } : {}),
   ...(resourceServers ? { extraTokenClaims } : {}),
   enabledJWA: {
     idTokenSigningAlgValues: [
@@ -277,7 +290,7 @@ const provider = new Provider(issuer, {
     ],
   },
   ttl: {
-    AccessToken: 600,
+    AccessToken: accessTokenTTL,
     AuthorizationCode: 60,
     IdToken: idTokenTTL,
     Interaction: 600,
@@ -314,6 +327,7 @@ for (const ev of [
       event: ev,
       at: Date.now(),
       client_id: ctx?.oidc?.client?.clientId ?? a.find((x) => x?.clientId)?.clientId,
+      grant_type: ev.startsWith('grant.') ? ctx?.oidc?.params?.grant_type : undefined,
       error: err ? (err.error || err.message) : undefined,
       error_description: err?.error_description,
     });

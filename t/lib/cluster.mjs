@@ -19,7 +19,7 @@ import { parseForm } from './browser.mjs';
  *   hosts?: 2,                      // number of httpd instances
  *   providers?: [{ id: 'test', client?: {extra client metadata},
  *                  extra?: 'provider block lines' }],
- *   users?, idTokenTTL?,
+ *   users?, idTokenTTL?, idpConfig?: {more members of the IdP's config},
  *   storeConf: string | (ctx) => string,   // e.g. FedAuthSessionStore lines
  *   serverConf?, locationsConf?, extraConf?: string | (ctx) => string,
  *   secret?: FedAuthSecret (false: none),
@@ -97,7 +97,7 @@ export async function startHosts(opts = {}) {
     return c.hosts[i];
   };
   try {
-    c.idp = await startIdp({ clients: Object.values(clients), users: opts.users || defaultUsers(), idTokenTTL: opts.idTokenTTL });
+    c.idp = await startIdp({ clients: Object.values(clients), users: opts.users || defaultUsers(), idTokenTTL: opts.idTokenTTL, extraConfig: opts.idpConfig || {} });
     for (let i = 0; i < n; i++) c.hosts.push(await launch(i));
   } catch (e) {
     await c.stop();

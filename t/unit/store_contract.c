@@ -53,6 +53,47 @@ static void add(fa_store_t *st, const char *index, const char *member,
     ck_assert_str_eq(got, expect_dropped);
 }
 
+void store_contract_add(fa_store_t *st, apr_pool_t *p)
+{
+    char *v;
+    apr_size_t len;
+    apr_int64_t t0;
+    int i;
+
+    ck_assert_int_eq(st->add(st, "r:lock", "1", 1, fa_now_sec() + 60, p),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "r:lock", p, &v, &len), APR_SUCCESS);
+    ck_assert_str_eq(v, "1");
+    ck_assert_int_eq(st->add(st, "r:lock", "2", 1, fa_now_sec() + 60, p),
+                     APR_EEXIST);
+    ck_assert_int_eq(st->get(st, "r:lock", p, &v, &len), APR_SUCCESS);
+    ck_assert_str_eq(v, "1");
+    /* a value put is a value too */
+    put_session(st, "s:held", p);
+    ck_assert_int_eq(st->add(st, "s:held", "x", 1, fa_now_sec() + 60, p),
+                     APR_EEXIST);
+    ck_assert_int_eq(st->del(st, "r:lock", p), APR_SUCCESS);
+    ck_assert_int_eq(st->add(st, "r:lock", "3", 1, fa_now_sec() + 60, p),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "r:lock", p, &v, &len), APR_SUCCESS);
+    ck_assert_str_eq(v, "3");
+    /* after its expiry a lock is no more */
+    t0 = fa_now_sec();
+    ck_assert_int_eq(st->add(st, "r:short", "1", 1, t0 + 1, p), APR_SUCCESS);
+    ck_assert_int_eq(st->add(st, "r:short", "2", 1, t0 + 1, p), APR_EEXIST);
+    for (i = 0; i < 40 && fa_now_sec() < t0 + 2; i++) {
+        apr_sleep(apr_time_from_msec(100));
+    }
+    apr_sleep(apr_time_from_msec(200));
+    ck_assert_int_eq(st->add(st, "r:short", "4", 1, fa_now_sec() + 60, p),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "r:short", p, &v, &len), APR_SUCCESS);
+    ck_assert_str_eq(v, "4");
+    st->del(st, "r:short", p);
+    st->del(st, "r:lock", p);
+    st->del(st, "s:held", p);
+}
+
 void store_contract(fa_store_t *st, apr_pool_t *p)
 {
     const char bin[] = "a\0b\r\nc";

@@ -10,5 +10,8 @@
 /* get, put (binary values), take once, del, and the indexes: order,
  * re-adding, members whose key is gone, the bound and what it ends. */
 void store_contract(fa_store_t *st, apr_pool_t *p);
+/* add: a value only where none is, then APR_EEXIST until it is deleted or
+ * has expired (this waits about two seconds for the expiry). */
+void store_contract_add(fa_store_t *st, apr_pool_t *p);
 
 #endif

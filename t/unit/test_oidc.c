@@ -207,6 +207,118 @@ START_TEST(token_request_failures)
 }
 END_TEST
 
+static apr_status_t refresh(canned_t *c, fa_token_auth_t auth,
+                            fa_oidc_tokens_t **tok, fa_err_t *err)
+{
+    fa_http_t http = { canned_perform, c };
+    fa_oidc_metadata_t md;
+    fa_oidc_client_t client;
+
+    memset(&md, 0, sizeof(md));
+    memset(&client, 0, sizeof(client));
+    md.token_endpoint = "https://idp.example/token";
+    client.client_id = "app:1";
+    client.client_secret = "s3cr&t";
+    client.token_auth = auth;
+    client.timeout_sec = 5;
+    return fa_oidc_refresh_request(pool, &http, &md, &client, "R+T/1=",
+                                   tok, err);
+}
+
+/* The refresh_token grant: client authentication as for the code; the
+ * answer needs an access token, not an ID token; a rotated refresh token
+ * comes back; invalid_grant is a token_error that names it and never
+ * holds the refresh token. */
+START_TEST(refresh_request)
+{
+    canned_t c = { 200, "{\"access_token\":\"AT2\",\"token_type\":"
+                        "\"Bearer\",\"expires_in\":300,"
+                        "\"refresh_token\":\"RT2\"}", NULL, { 0 } };
+    fa_oidc_tokens_t *tok;
+    fa_err_t err;
+
+    ck_assert_int_eq(refresh(&c, FA_TOKEN_AUTH_BASIC, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(c.seen.method, "POST");
+    ck_assert_str_eq(c.seen.url, "https://idp.example/token");
+    ck_assert_str_eq(c.seen.body,
+                     "grant_type=refresh_token&refresh_token=R%2BT%2F1%3D");
+    ck_assert_str_eq(c.seen.authorization, "Basic YXBwJTNBMTpzM2NyJTI2dA==");
+    ck_assert_str_eq(c.seen.content_type,
+                     "application/x-www-form-urlencoded");
+    ck_assert_str_eq(tok->access_token, "AT2");
+    ck_assert_str_eq(tok->refresh_token, "RT2");
+    ck_assert_ptr_null(tok->id_token);
+    ck_assert_int_eq(tok->expires_in, 300);
+    ck_assert_int_eq(fa_oidc_access_expiry(pool, tok, 1700000000),
+                     1700000300);
+    ck_assert_int_eq(refresh(&c, FA_TOKEN_AUTH_POST, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(c.seen.authorization);
+    ck_assert_str_eq(c.seen.body, "grant_type=refresh_token"
+        "&refresh_token=R%2BT%2F1%3D&client_id=app%3A1"
+        "&client_secret=s3cr%26t");
+    ck_assert_int_eq(refresh(&c, FA_TOKEN_AUTH_NONE, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(c.seen.body, "grant_type=refresh_token"
+        "&refresh_token=R%2BT%2F1%3D&client_id=app%3A1");
+    /* no rotation: no refresh token in the answer */
+    c.body = "{\"access_token\":\"AT3\"}";
+    ck_assert_int_eq(refresh(&c, FA_TOKEN_AUTH_BASIC, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(tok->refresh_token);
+    ck_assert_int_eq(tok->expires_in, -1);
+    ck_assert_int_eq(fa_oidc_access_expiry(pool, tok, 1700000000), 0);
+    /* no access token */
+    c.body = "{\"id_token\":\"a.b.c\"}";
+    ck_assert_int_ne(refresh(&c, FA_TOKEN_AUTH_BASIC, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "idp_bad_response");
+    c.status = 400;
+    c.body = "{\"error\":\"invalid_grant\",\"error_description\":"
+             "\"grant request is invalid\"}";
+    ck_assert_int_ne(refresh(&c, FA_TOKEN_AUTH_BASIC, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "token_error");
+    ck_assert_ptr_nonnull(strstr(err.desc, "error=invalid_grant"));
+    ck_assert_ptr_null(strstr(err.desc, "R+T"));
+}
+END_TEST
+
+/* The expiry of an access token without expires_in: the exp of a JWT
+ * (not verified); a negative expires_in counts as none. */
+START_TEST(access_expiry_and_token_ok)
+{
+    fa_oidc_tokens_t tok;
+    /* {"alg":"none"} . {"exp":1700000900} . sig */
+    const char *jwt = "eyJhbGciOiJub25lIn0.eyJleHAiOjE3MDAwMDA5MDB9.c2ln";
+    fa_oidc_tokens_t *pt;
+    fa_err_t err;
+
+    memset(&tok, 0, sizeof(tok));
+    tok.access_token = jwt;
+    tok.expires_in = -1;
+    ck_assert_int_eq(fa_oidc_access_expiry(pool, &tok, 1700000000),
+                     1700000900);
+    tok.expires_in = 60;
+    ck_assert_int_eq(fa_oidc_access_expiry(pool, &tok, 1700000000),
+                     1700000060);
+    tok.access_token = "opaque";
+    tok.expires_in = -1;
+    ck_assert_int_eq(fa_oidc_access_expiry(pool, &tok, 1700000000), 0);
+    ck_assert_int_eq(fa_oidc_token_response(pool, 200, "{\"id_token\":"
+                     "\"a\",\"expires_in\":-5}", 32, 1, &pt, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(pt->expires_in, -1);
+    ck_assert(fa_oidc_token_ok(jwt));
+    ck_assert(!fa_oidc_token_ok(""));
+    ck_assert(!fa_oidc_token_ok(NULL));
+    ck_assert(!fa_oidc_token_ok("a b"));
+    ck_assert(!fa_oidc_token_ok("a\r\nX-Evil: 1"));
+    ck_assert(!fa_oidc_token_ok("caf\xc3\xa9"));
+}
+END_TEST
+
 Suite *suite_oidc(void)
 {
     Suite *s = suite_create("oidc");
@@ -219,6 +331,8 @@ Suite *suite_oidc(void)
     tcase_add_test(tc, scope_and_auth_url);
     tcase_add_test(tc, token_request_auth_methods);
     tcase_add_test(tc, token_request_failures);
+    tcase_add_test(tc, refresh_request);
+    tcase_add_test(tc, access_expiry_and_token_ok);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -151,6 +151,7 @@ START_TEST(operations)
 {
     redis_start(NULL);
     store_contract(store_for(spec_of("", "/3")), pool);
+    store_contract_add(store_for(spec_of("", "/3")), pool);
 }
 END_TEST
 

@@ -103,6 +103,57 @@ START_TEST(session_record_roundtrip)
 }
 END_TEST
 
+/* The access token, its expiry and the refresh token come back; a record
+ * without them (as an older version wrote, or tokens not kept) has none;
+ * an expiry without a token, or a junk one, counts as unknown (0). */
+START_TEST(session_record_tokens)
+{
+    fa_session_t s, *d;
+    char *rec, *junk;
+    apr_size_t len;
+
+    memset(&s, 0, sizeof(s));
+    s.created = s.last_seen = 1700000000;
+    s.idp = "corp";
+    s.sub = "sub-1";
+    s.user = "jane";
+    s.roles = "";
+    s.access_token = "at.eyJ-payload_x.sig";
+    s.access_exp = 1700000600;
+    s.refresh_token = "rt:with:colons/and/slashes";
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_ptr_nonnull(strstr(rec, "A20:at.eyJ-payload_x.sig\n"));
+    ck_assert_ptr_nonnull(strstr(rec, "E10:1700000600\n"));
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_str_eq(d->access_token, "at.eyJ-payload_x.sig");
+    ck_assert_int_eq(d->access_exp, 1700000600);
+    ck_assert_str_eq(d->refresh_token, "rt:with:colons/and/slashes");
+    ck_assert_str_eq(d->user, "jane");
+
+    s.access_token = s.refresh_token = NULL;
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_ptr_null(strstr(rec, "\nA"));
+    ck_assert_ptr_null(strstr(rec, "\nE"));
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_ptr_null(d->access_token);
+    ck_assert_ptr_null(d->refresh_token);
+    ck_assert_int_eq(d->access_exp, 0);
+
+    /* (decode works in place: a fresh record for each) */
+    fa_session_encode(pool, &s, &rec, &len);
+    junk = apr_pstrcat(pool, rec, "E3:-12\nA2:AT\n", NULL);
+    ck_assert_int_eq(fa_session_decode(pool, junk, strlen(junk), &d),
+                     APR_SUCCESS);
+    ck_assert_str_eq(d->access_token, "AT");
+    ck_assert_int_eq(d->access_exp, 0);
+    fa_session_encode(pool, &s, &rec, &len);
+    junk = apr_pstrcat(pool, rec, "E10:1700000600\n", NULL);
+    ck_assert_int_eq(fa_session_decode(pool, junk, strlen(junk), &d),
+                     APR_SUCCESS);
+    ck_assert_int_eq(d->access_exp, 0);
+}
+END_TEST
+
 START_TEST(session_record_rejects_junk)
 {
     fa_session_t *d;
@@ -691,6 +742,52 @@ START_TEST(budget_sheds_in_order)
 }
 END_TEST
 
+/* Tokens go right after the ID token, access and refresh token at once,
+ * before any kept claim. */
+START_TEST(budget_sheds_tokens_after_id_token)
+{
+    static const apr_size_t sizes[] = { 6000 };
+    apr_array_header_t *shed;
+    fa_session_t s;
+    fa_err_t err;
+    apr_size_t len;
+    char *rec;
+    int n;
+
+    big_session(sizes, 1, &s);
+    s.access_token = filled(9000, 'x');
+    s.access_exp = 1700000600;
+    s.refresh_token = filled(3000, 'r');
+    ck_assert_int_eq(fa_claims_fit(pool, &s, FA_SESSION_BUDGET, &shed, &err),
+                     APR_SUCCESS);
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_uint_le(len, FA_SESSION_BUDGET);
+    ck_assert_int_ge(shed->nelts, 2);
+    check_shed(shed, 0, FA_SHED_ID_TOKEN, NULL, 8007, 1);
+    /* "A9000:" + 9000 + "\n", "E10:1700000600\n", "R3000:" + 3000 + "\n" */
+    check_shed(shed, 1, FA_SHED_TOKENS, NULL, 9007 + 15 + 3007, 1);
+    ck_assert_ptr_null(s.access_token);
+    ck_assert_ptr_null(s.refresh_token);
+    ck_assert_int_eq(s.access_exp, 0);
+    /* enough room then: no kept claim went */
+    ck_assert_int_eq(shed->nelts, 2);
+    kept_values(&s, "ksmall", &n);
+    ck_assert_int_eq(n, 1);
+
+    /* a session that fits keeps its tokens */
+    big_session(sizes, 1, &s);
+    s.id_token = NULL;
+    s.claims = NULL;
+    s.access_token = "AT";
+    s.refresh_token = "RT";
+    s.access_exp = 1700000600;
+    ck_assert_int_eq(fa_claims_fit(pool, &s, FA_SESSION_BUDGET, &shed, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(shed->nelts, 0);
+    ck_assert_str_eq(s.access_token, "AT");
+}
+END_TEST
+
 /* Only as much as needed goes: the ID token and the largest kept claim;
  * the other kept claims (all values) and every attribute stay. Of equal
  * sizes, the attribute listed last goes first. */
@@ -806,6 +903,7 @@ Suite *suite_session(void)
     tcase_add_test(tc, cookie_roundtrip_and_forgery);
     tcase_add_test(tc, ids_are_unique);
     tcase_add_test(tc, session_record_roundtrip);
+    tcase_add_test(tc, session_record_tokens);
     tcase_add_test(tc, session_record_rejects_junk);
     tcase_add_test(tc, session_expiry);
     tcase_add_test(tc, login_state);
@@ -818,6 +916,7 @@ Suite *suite_session(void)
     tcase_add_test(tc, claim_map_and_kept_claims);
     tcase_add_test(tc, kept_claims_bounded);
     tcase_add_test(tc, budget_sheds_in_order);
+    tcase_add_test(tc, budget_sheds_tokens_after_id_token);
     tcase_add_test(tc, budget_sheds_only_what_is_needed);
     tcase_add_test(tc, budget_limits);
     suite_add_tcase(s, tc);

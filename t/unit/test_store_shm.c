@@ -87,6 +87,7 @@ START_TEST(contract_anonymous_and_file)
 {
     store_contract(open_store(pool, NULL, 1 << 20, NULL), pool);
     store_contract(open_store(pool, "contract", 1 << 20, NULL), pool);
+    store_contract_add(open_store(pool, NULL, 1 << 20, NULL), pool);
 }
 END_TEST
 

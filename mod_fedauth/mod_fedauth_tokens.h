@@ -1,0 +1,51 @@
+/* mod_fedauth_tokens.h - what mod_fedauth_tokens.c offers: the access
+ * token of a session, kept from the sign-in when the configuration asks
+ * for it, and refreshed before it expires, once across all processes and
+ * hosts that share the store. */
+#ifndef MOD_FEDAUTH_TOKENS_H
+#define MOD_FEDAUTH_TOKENS_H
+
+#include "mod_fedauth.h"
+#include "fa_oidc.h"
+
+/* At sign-in: puts the access token, its expiry and (with a refresh
+ * configured) the refresh token of tok into s, when the server keeps
+ * tokens (fedauth_keep_tokens); a token that is not header-safe is not
+ * kept (one log line). tok may be NULL (token login: no access token). */
+void fedauth_tokens_keep(request_rec *r, const fedauth_srv_t *sc,
+                         fa_session_t *s, const fa_oidc_tokens_t *tok);
+
+/* 1 when the access token of s is due for a refresh at now: two integers
+ * compared, nothing else (the request path when it is not due). */
+static inline int fedauth_tokens_due(const fa_session_t *s, int before,
+                                     apr_int64_t now)
+{
+    return s->refresh_token && before > 0 && s->access_exp
+           && now + before >= s->access_exp;
+}
+
+/* What fedauth_tokens_refresh did with the session. */
+typedef enum {
+    FEDAUTH_TOKENS_GO_ON,         /* *ps is the session to use (refreshed,
+                                   * refreshed elsewhere, or as it was) */
+    FEDAUTH_TOKENS_WRITTEN,       /* so, and this process wrote it back */
+    FEDAUTH_TOKENS_ENDED          /* the session is gone (deleted here:
+                                   * FedAuthRefreshFailure end, or ended
+                                   * elsewhere meanwhile) */
+} fedauth_tokens_outcome_t;
+
+/* Refreshes the access token of the session at key (*ps, due): under a
+ * short lock in the store (key "r:..."), the session read again from the
+ * store, the refresh_token grant made, the session written back (put, so
+ * that every copy sees it). A request that meets the lock goes on with
+ * the current access token while it is valid, else waits a little for
+ * the one that holds it (at most FedAuthHTTPTimeout + 1 s), else goes on
+ * without a token. A failed refresh does what FedAuthRefreshFailure
+ * says. */
+fedauth_tokens_outcome_t fedauth_tokens_refresh(request_rec *r,
+                                                fedauth_srv_t *sc,
+                                                fa_store_t *store,
+                                                const char *key,
+                                                fa_session_t **ps);
+
+#endif
