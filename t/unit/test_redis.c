@@ -497,6 +497,11 @@ START_TEST(cluster_keyslot)
     ck_assert_uint_eq(slot_of("foo{bar}{zap}"), slot_of("bar"));
     ck_assert_uint_eq(slot_of("{a}{b}"), slot_of("a"));
     ck_assert_uint_eq(slot_of("foo{{bar}}zap"), slot_of("{bar"));
+    /* as redis-server 7.0's CLUSTER KEYSLOT answers */
+    ck_assert_uint_eq(slot_of("123456789"), 12739);
+    ck_assert_uint_eq(slot_of("{}"), 15257);
+    ck_assert_uint_eq(slot_of("foo{}{bar}"), 8363);
+    ck_assert_uint_eq(slot_of("{a}{b}"), 15495);
     /* an empty tag or no closing brace: the whole key */
     ck_assert_uint_eq(slot_of("{}"), fa_redis_crc16("{}", 2) & 16383);
     ck_assert_uint_eq(slot_of("foo{}{bar}"),
