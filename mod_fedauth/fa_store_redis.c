@@ -750,9 +750,10 @@ static int map_parse(const redisReply *reply, const char *asked,
 
 /* Fetches the slot map (CLUSTER SLOTS) from the first node that answers:
  * the known nodes that were not down lately first, then the configured
- * seeds. force: now, even when another thread is at it (no map yet);
- * else at most every CLUSTER_MAP_MIN_MS and by one thread. 1 when a map
- * was loaded. */
+ * seeds; at most CLUSTER_MAP_TRIES nodes, and none after the store's
+ * timeout has passed. force: now, even when another thread is at it (no
+ * map yet); else at most every CLUSTER_MAP_MIN_MS and by one thread. 1
+ * when a map was loaded. */
 static int cluster_refresh(redis_t *rs, int force)
 {
     const char *argv[2] = { "CLUSTER", "SLOTS" };
@@ -800,7 +801,11 @@ static int cluster_refresh(redis_t *rs, int force)
     }
     found = cand + CLUSTER_MAX_NODES + FA_REDIS_MAX_HOSTS + 1;
     owner = (unsigned char *)(found + CLUSTER_MAX_NODES);
-    for (i = 0; i < n_cand && !loaded && tries < CLUSTER_MAP_TRIES; i++) {
+    /* bounded: a few nodes, and no new one after the store's timeout
+     * (hung nodes each cost that much) */
+    for (i = 0; i < n_cand && !loaded && tries < CLUSTER_MAP_TRIES
+                && (tries == 0 || now_ms() - now < rs->conf.timeout_ms);
+         i++) {
         for (k = 0; k < i; k++) {
             if (cand[k].port == cand[i].port
                 && !strcmp(cand[k].host, cand[i].host)) {

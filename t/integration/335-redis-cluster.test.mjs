@@ -244,7 +244,7 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
     await assertIn(b, 'u00', 'u00 after the slot moved back');
   });
 
-  it('SIGKILL a master (not the seed): requests answer 200 or 503 meanwhile, its replica takes over, then every session answers 200 on both hosts', async () => {
+  it('SIGKILL a master (not the seed): requests answer 200 or 503 meanwhile, its replica takes over, then every session answers 200 on both hosts', async (t) => {
     const ms = await g.masters();
     const keys = await keysOnMasters(`${PREFIX}s:*`);
     const victim = ms.filter((m) => m.port !== g.seedPort)
@@ -280,6 +280,7 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
       await sleep(100);
     }
     assert.ok(ok, `the replica ${victim.replicas[0]} became master (statuses ${JSON.stringify(statuses)})`);
+    t.diagnostic(`answers while the replica took over: ${JSON.stringify(statuses)}`);
     // every session answers 200 again (bounded: the processes find the new
     // master on their next request for its slots)
     const back = await waitUntil(async () => {
@@ -303,6 +304,36 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
     const r = await b.login(prot(B), 'u01', 'u01-pass-c');
     assert.equal(r.status, 200, dump(r));
     await assertIn(b, 'u01', 'u01');
+  });
+
+  it('every node hung (SIGSTOP): requests answer 503 within a few seconds (fail closed, no worker waits long); resumed: every session answers 200 again, without restarting httpd', async () => {
+    const hung = g.live();
+    for (const n of hung) n.pause();
+    try {
+      for (let i = 0; i < 6; i++) {
+        const { b } = browsers[i % browsers.length];
+        const t0 = Date.now();
+        const r = await b.getOnce(prot(i % 2 ? B : A));
+        const ms = Date.now() - t0;
+        assert.equal(r.status, 503, dump(r));
+        assert.ok(ms < 5000, `answered in ${ms} ms`);
+      }
+    } finally {
+      for (const n of hung) n.resume();
+    }
+    assert.ok(await g.waitOk(30000), 'the cluster is ok again');
+    const back = await waitUntil(async () => {
+      for (const { b } of browsers) {
+        for (const base of [A, B]) {
+          const r = await b.getOnce(prot(base));
+          assert.ok(r.status === 200 || r.status === 503, `after the resume: ${dump(r)}`);
+          if (r.status !== 200) return false;
+        }
+      }
+      return true;
+    }, { timeoutMs: 20000, intervalMs: 500 });
+    assert.ok(back, 'every session answers 200 after the resume');
+    for (const { b, user } of browsers) await assertIn(b, user, user);
   });
 
   it('httpd A and B stop cleanly; no crash lines in their error logs', async () => {
