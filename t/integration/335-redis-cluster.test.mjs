@@ -9,14 +9,17 @@
 // moved (MOVED) are followed; a master killed with SIGKILL: its replica
 // takes over, every request meanwhile answers 200 or 503 (never a 500, a
 // crash or a sign-in prompt) and afterwards every session answers 200
-// again on both hosts, without restarting httpd.
+// again on both hosts, without restarting httpd. Then, lightly,
+// rediss-cluster://: a TLS-only cluster of 3 masters (tls-cluster yes).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
   Browser, parseEnv, dump, discovery, defaultUsers, testUser, sleep,
 } from '../lib/index.mjs';
-import { startCluster, redisAvailable, redisCli, waitUntil } from '../lib/redis.mjs';
+import {
+  startCluster, redisAvailable, redisCli, waitUntil, makeTlsFiles,
+} from '../lib/redis.mjs';
 import {
   startHosts, logoutClaims, signAtIdp, postLogoutToken,
 } from '../lib/cluster.mjs';
@@ -341,6 +344,60 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
       const info = await h.stop();
       assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     }
+    assert.deepEqual(c.troubles(), [], c.errorLogs());
+  });
+});
+
+describe('rediss-cluster://: a TLS-only cluster of 3 masters', { skip: !redisAvailable() && 'redis-server/redis-cli not installed' }, () => {
+  let tls;
+  let g;
+  let c;
+  const prot = () => `${c.base}/protected/env.cgi`;
+
+  before(async () => {
+    tls = makeTlsFiles();
+    g = await startCluster({ masters: 3, replicasPerMaster: 0, tls: { files: tls } });
+    c = await startHosts({
+      hosts: 1,
+      users: Array.from({ length: 6 }, (_, i) => testUser(`t${i}`, 's')),
+      storeConf: `FedAuthSessionStore rediss-cluster://127.0.0.1:${g.seedPort}
+FedAuthRedisCAFile "${tls.ca}"
+FedAuthRedisTimeout 1`,
+    });
+  });
+  after(async () => {
+    await c?.stop();
+    await g?.stop();
+    c?.cleanup();
+    g?.cleanup();
+    tls?.cleanup();
+  });
+
+  it('6 users sign in over TLS; their sessions are on at least 2 masters; a logout deletes one', async () => {
+    const bs = [];
+    for (let i = 0; i < 6; i++) {
+      const b = new Browser();
+      const r = await b.login(prot(), `t${i}`, `t${i}-pass-s`);
+      assert.equal(r.status, 200, dump(r));
+      assert.equal(parseEnv(r.body).REMOTE_USER, `t${i}`);
+      bs.push(b);
+    }
+    const per = {};
+    for (const m of await g.masters()) {
+      per[m.port] = (await g.byPort(m.port).keys(0, `${PREFIX}s:*`)).length;
+    }
+    assert.equal(Object.values(per).reduce((a, x) => a + x, 0), 6, JSON.stringify(per));
+    assert.ok(Object.values(per).filter((x) => x > 0).length >= 2, JSON.stringify(per));
+    for (const b of bs) assert.equal((await b.getOnce(prot())).status, 200);
+    const out = await bs[0].getOnce(`${c.base}/fedauth/logout`);
+    assert.ok([200, 302, 303].includes(out.status), dump(out));
+    assert.equal((await bs[0].getOnce(prot())).status, 302);
+    assert.equal((await bs[1].getOnce(prot())).status, 200);
+  });
+
+  it('httpd stops cleanly; no crash lines', async () => {
+    const info = await c.hosts[0].stop();
+    assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     assert.deepEqual(c.troubles(), [], c.errorLogs());
   });
 });

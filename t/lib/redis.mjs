@@ -407,7 +407,7 @@ export function makeTlsFiles({ servers = { server: { sans: ['IP:127.0.0.1', 'DNS
 
 /**
  * startCluster({ masters = 3, replicasPerMaster = 1, nodeTimeoutMs = 1500,
- *   readyTimeoutMs = 60000 }) -> {
+ *   readyTimeoutMs = 60000, tls?: { files } (TLS-only nodes) }) -> {
  *   nodes: [startRedis handles, each with .busPort], seedPort (the first node),
  *   byPort(port), clusterInfo(port) -> { cluster_state, ... },
  *   masters() -> [{ port, slots: [[lo, hi], ...], replicas: [port, ...] }]
@@ -420,9 +420,12 @@ export function makeTlsFiles({ servers = { server: { sans: ['IP:127.0.0.1', 'DNS
  * cluster_state:ok and every replica's link to its master is up.
  */
 export async function startCluster({
-  masters = 3, replicasPerMaster = 1, nodeTimeoutMs = 1500, readyTimeoutMs = 60000,
+  masters = 3, replicasPerMaster = 1, nodeTimeoutMs = 1500, readyTimeoutMs = 60000, tls,
 } = {}) {
-  const g = { nodes: [] };
+  // tls: { files: makeTlsFiles(...) result }: TLS-only nodes (tls-port,
+  // tls-cluster and tls-replication yes); the handles' redis-cli use TLS
+  const g = { nodes: [], tls: tls ? tlsCliOpts(tls.files) : undefined };
+  const cli = (port, args) => redisCli(port, args, { tls: g.tls });
   const used = new Set();
   const pick = async () => {
     for (let i = 0; i < 50; i++) {
@@ -436,7 +439,7 @@ export async function startCluster({
   g.byPort = (p) => g.nodes.find((n) => n.port === p);
   g.live = () => g.nodes.filter((n) => n.running());
   g.clusterInfo = async (port) => {
-    const out = await redisCli(port, ['CLUSTER', 'INFO']);
+    const out = await cli(port, ['CLUSTER', 'INFO']);
     const o = {};
     for (const l of out.split(/\r?\n/)) {
       const i = l.indexOf(':');
@@ -447,7 +450,7 @@ export async function startCluster({
   // CLUSTER SLOTS in --raw form is a flat list; CLUSTER NODES is a line per
   // node: "<id> <ip:port@bus> <flags> <master id|-> ... <slot ranges>".
   g.nodesTable = async (port) => {
-    const out = await redisCli(port, ['CLUSTER', 'NODES']);
+    const out = await cli(port, ['CLUSTER', 'NODES']);
     return out.split('\n').filter(Boolean).map((l) => {
       const f = l.split(' ');
       return {
@@ -478,7 +481,7 @@ export async function startCluster({
     const ms = await g.masters();
     return ms.find((m) => m.slots.some(([lo, hi]) => slot >= lo && slot <= hi));
   };
-  g.keyslot = async (key) => Number(await redisCli(g.live()[0].port, ['CLUSTER', 'KEYSLOT', key]));
+  g.keyslot = async (key) => Number(await cli(g.live()[0].port, ['CLUSTER', 'KEYSLOT', key]));
   g.waitOk = async (timeoutMs = 30000) => waitUntil(async () => {
     let masters;
     for (const n of g.live()) {
@@ -506,14 +509,17 @@ export async function startCluster({
           `cluster-port ${busPort}`,
           'cluster-replica-validity-factor 0',
           'cluster-require-full-coverage yes',
-        ].join('\n'),
+          tls ? 'tls-cluster yes' : '',
+        ].filter(Boolean).join('\n'),
+        tls: tls ? { files: tls.files } : undefined,
       });
       n.busPort = busPort;
       g.nodes.push(n);
     }
     g.seedPort = g.nodes[0].port;
     await new Promise((resolve, reject) => {
-      execFile(REDIS_CLI, ['--cluster', 'create', ...g.nodes.map((n) => `127.0.0.1:${n.port}`),
+      const tlsArgs = g.tls ? ['--tls', '--cacert', g.tls.ca, '--cert', g.tls.cert, '--key', g.tls.key] : [];
+      execFile(REDIS_CLI, [...tlsArgs, '--cluster', 'create', ...g.nodes.map((n) => `127.0.0.1:${n.port}`),
         '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'],
       { timeout: readyTimeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
         if (err) reject(new Error(`redis-cli --cluster create: ${err.message}\n${stdout}\n${stderr}`));
