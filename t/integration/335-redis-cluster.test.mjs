@@ -10,12 +10,17 @@
 // takes over, every request meanwhile answers 200 or 503 (never a 500, a
 // crash or a sign-in prompt) and afterwards every session answers 200
 // again on both hosts, without restarting httpd. Then, lightly,
-// rediss-cluster://: a TLS-only cluster of 3 masters (tls-cluster yes).
+// rediss-cluster://: a TLS-only cluster of 3 masters (tls-cluster yes);
+// and apache2 -t with redis-cluster:// URLs.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
+import fs from 'node:fs';
+import path from 'node:path';
+
 import {
   Browser, parseEnv, dump, discovery, defaultUsers, testUser, sleep,
+  writeHttpdConfig, configTest, requireModule, removeDir,
 } from '../lib/index.mjs';
 import {
   startCluster, redisAvailable, redisCli, waitUntil, makeTlsFiles,
@@ -400,4 +405,56 @@ FedAuthRedisTimeout 1`,
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     assert.deepEqual(c.troubles(), [], c.errorLogs());
   });
+});
+
+describe('apache2 -t with a redis-cluster:// store', () => {
+  const dirs = [];
+  after(() => dirs.forEach(removeDir));
+  const PW = 'Cl5sterPw';
+  const PROVIDER = `<FedAuthProvider test>
+    Issuer        http://127.0.0.1:9
+    ClientID      client-test
+    ClientSecret  secret-test
+</FedAuthProvider>`;
+
+  async function check(conf, { secret = true } = {}) {
+    requireModule();
+    const { dir, confFile } = await writeHttpdConfig({
+      providersConf: `${secret ? 'FedAuthSecret "a long enough test passphrase for config tests"\n' : ''}${conf}\n${PROVIDER}`,
+      locationsConf: '<Location /protected>\n    AuthType FedAuth\n    Require valid-user\n</Location>',
+    });
+    dirs.push(dir);
+    const res = await configTest(confFile);
+    const lines = fs.readFileSync(confFile, 'utf8').split('\n');
+    const out = `${res.stdout}${res.stderr}`;
+    const line = lines.findIndex((l) => l.includes('FedAuthSessionStore')) + 1;
+    const name = path.basename(confFile).replace('.', '\\.');
+    const re = new RegExp(`${name}:(\\d+)|line (\\d+) of [^\\s:]*${name}`, 'g');
+    const hits = [...out.matchAll(re)].map((m) => Number(m[1] || m[2]));
+    return { res, out, namesLine: hits.includes(line) };
+  }
+
+  it('control: redis-cluster:// with three seeds and rediss-cluster:// with /0 pass (no Redis needed for -t)', async () => {
+    for (const url of ['redis-cluster://127.0.0.1:7000,127.0.0.1:7001,[::1]:7002', `rediss-cluster://fedauth:${PW}@127.0.0.1:7000/0`]) {
+      const c = await check(`FedAuthSessionStore ${url}`);
+      assert.equal(c.res.code, 0, c.out);
+      assert.match(c.out, /Syntax OK/);
+    }
+  });
+
+  for (const [what, conf, re, opts] of [
+    ['/1 (a Cluster has only db 0)', 'FedAuthSessionStore redis-cluster://127.0.0.1:7000/1', /only database 0/],
+    ['an empty seed', 'FedAuthSessionStore redis-cluster://127.0.0.1:7000,,127.0.0.1:7001', /host is missing/],
+    ['no FedAuthSecret', `FedAuthSessionStore redis-cluster://fedauth:${PW}@127.0.0.1:7000`, /FedAuthSecret/, { secret: false }],
+    ['FedAuthRedisCAFile with a plain redis-cluster://', 'FedAuthSessionStore redis-cluster://127.0.0.1:7000\nFedAuthRedisCAFile /etc/ssl/certs/ca-certificates.crt', /rediss-cluster:\/\//],
+  ]) {
+    it(`${what}: apache2 -t fails naming FedAuthSessionStore and file:line`, async () => {
+      const c = await check(conf, opts);
+      assert.notEqual(c.res.code, 0, c.out);
+      assert.match(c.out, /FedAuthSessionStore/, c.out);
+      assert.match(c.out, re, c.out);
+      assert.ok(c.namesLine, `names the FedAuthSessionStore line:\n${c.out}`);
+      assert.ok(!c.out.includes(PW), `the password is printed:\n${c.out}`);
+    });
+  }
 });
