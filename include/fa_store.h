@@ -177,7 +177,13 @@ unsigned int fa_redis_crc16(const char *buf, apr_size_t len);
  * With Sentinel, the master is looked up again whenever a connection
  * fails or the server no longer takes writes. After a failed connect, new
  * connects are not tried for a second (no worker waits on a dead server
- * again and again). p must live as long as the store. Thread-safe. */
+ * again and again). With a Cluster (conf->cluster), each process keeps
+ * a map of slots to masters (CLUSTER SLOTS from a seed or a known node,
+ * fetched again on MOVED and when a node fails), a pool per node, follows
+ * MOVED and ASK at most 5 times per operation, runs index_add in
+ * single-key steps (keys of several slots), and has no invalidation
+ * listener (version() is 0). p must live as long as the store.
+ * Thread-safe. */
 apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
                                    fa_store_t **pst);
 /* Client-side caching: after child_init, a thread of each process keeps a
