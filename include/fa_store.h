@@ -143,6 +143,7 @@ typedef struct fa_redis_conf_t {
     const char *user;             /* AUTH user (ACL), or NULL */
     const char *password;         /* AUTH password, or NULL */
     int db;                       /* SELECT, 0 by default */
+    int cluster;                  /* redis[s]-cluster://: hosts are seeds */
     const char *prefix;           /* key prefix, "fedauth:" by default */
     int timeout_ms;               /* connect, TLS handshake, each command */
     int track;                    /* client-side caching (see below) */
@@ -157,11 +158,22 @@ typedef struct fa_redis_conf_t {
 
 /* Parses redis://[user:password@]host[:port][/db] or
  * redis-sentinel://[user:password@]host:port[,host:port...]/master[/db]
- * (the credentials are the master's), and the same with rediss:// and
- * rediss-sentinel:// for TLS (conf->tls). NULL on success, else why
- * not. */
+ * (the credentials are the master's) or
+ * redis-cluster://[user:password@]host[:port][,host[:port]...][/0]
+ * (seed nodes of a Redis Cluster, conf->cluster; only db 0), and the same
+ * with rediss://, rediss-sentinel:// and rediss-cluster:// for TLS
+ * (conf->tls). At most FA_REDIS_MAX_HOSTS hosts. NULL on success, else
+ * why not. */
+#define FA_REDIS_MAX_HOSTS 32
 const char *fa_redis_parse(apr_pool_t *p, const char *spec,
                            fa_redis_conf_t *conf);
+
+/* Redis Cluster: the slot of a key (CRC16 of the key, or of its hash tag,
+ * the part between the first '{' and the next '}' when that is not
+ * empty, modulo 16384), and the CRC16 itself (XMODEM), for tests. */
+#define FA_REDIS_SLOTS 16384
+unsigned int fa_redis_keyslot(const char *key, apr_size_t len);
+unsigned int fa_redis_crc16(const char *buf, apr_size_t len);
 
 /* A Redis store. With conf->tls, the TLS context is made here (the CA
  * file, the client certificate and key are read now); a failure is
@@ -171,7 +183,13 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
  * With Sentinel, the master is looked up again whenever a connection
  * fails or the server no longer takes writes. After a failed connect, new
  * connects are not tried for a second (no worker waits on a dead server
- * again and again). p must live as long as the store. Thread-safe. */
+ * again and again). With a Cluster (conf->cluster), each process keeps
+ * a map of slots to masters (CLUSTER SLOTS from a seed or a known node,
+ * fetched again on MOVED and when a node fails), a pool per node, follows
+ * MOVED and ASK at most 5 times per operation, runs index_add in
+ * single-key steps (keys of several slots), and has no invalidation
+ * listener (version() is 0). p must live as long as the store.
+ * Thread-safe. */
 apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
                                    fa_store_t **pst);
 /* Client-side caching: after child_init, a thread of each process keeps a

@@ -55,8 +55,31 @@
 
 enum { TRACK_OFF = 0, TRACK_DOWN, TRACK_UP, TRACK_REFUSED };
 
+/* Redis Cluster: the most nodes (masters and replicas) a process keeps
+ * track of, the most redirects (MOVED, ASK) one operation follows, how
+ * often at most the slot map is fetched again because something failed,
+ * how many nodes one fetch asks before it gives up, and the most a
+ * CLUSTER SLOTS reply may take. */
+#define CLUSTER_MAX_NODES 64
+#define CLUSTER_MAX_REDIRECTS 5
+#define CLUSTER_MAP_MIN_MS 250
+#define CLUSTER_MAP_TRIES 8
+#define REPLY_MAX_MAP (1024 * 1024)
+#define NO_NODE 0xff
+
+/* One node of a Cluster, with its own pool of idle connections. */
+typedef struct cnode_t {
+    char host[256];
+    int port;
+    struct conn_t *idle;
+    int idle_count;
+    apr_int64_t down_until_ms;    /* no new connects before this */
+    char down_why[160];
+} cnode_t;
+
 typedef struct conn_t {
     fa_redis_link_t *c;
+    int node;                     /* Cluster: index into nodes, else -1 */
     unsigned int generation;      /* of the master it talks to */
     unsigned int track_epoch;     /* tracking redirected for it, or 0 */
     struct conn_t *next;
@@ -82,6 +105,12 @@ typedef struct redis_t {
     apr_uint32_t *track_gen;      /* TRACK_SLOTS counters, atomic */
     apr_thread_t *listener;
     int stopping;                 /* atomic */
+    /* Cluster (conf.cluster); under lock */
+    cnode_t *nodes;               /* CLUSTER_MAX_NODES */
+    int n_nodes;
+    unsigned char *slot_node;     /* FA_REDIS_SLOTS: a node, or NO_NODE */
+    apr_int64_t mapped_ms;        /* last fetch of the slot map */
+    int mapping;                  /* a thread is fetching it */
 } redis_t;
 
 static fa_store_t *store_new(apr_pool_t *p, redis_t *rs);
@@ -141,7 +170,7 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
                            fa_redis_conf_t *conf)
 {
     const char *rest, *at, *slash, *hosts, *comma, *err, *path;
-    int sentinel, default_port;
+    int sentinel = 0, default_port;
     char *user, *pass, *endp, *colon;
     fa_redis_host_t *h;
     long db;
@@ -167,9 +196,19 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
         conf->tls = 1;
         rest = spec + 18;
     }
+    else if (!strncmp(spec, "redis-cluster://", 16)) {
+        conf->cluster = 1;
+        rest = spec + 16;
+    }
+    else if (!strncmp(spec, "rediss-cluster://", 17)) {
+        conf->cluster = 1;
+        conf->tls = 1;
+        rest = spec + 17;
+    }
     else {
-        return "expects redis://..., rediss://..., redis-sentinel://... or "
-               "rediss-sentinel://...";
+        return "expects redis://..., rediss://..., redis-sentinel://..., "
+               "rediss-sentinel://..., redis-cluster://... or "
+               "rediss-cluster://...";
     }
     default_port = sentinel ? 26379 : 6379;
     slash = strchr(rest, '/');
@@ -205,9 +244,13 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
         if (!comma) {
             break;
         }
-        if (!sentinel) {
-            return "redis:// takes one host; use redis-sentinel:// for "
-                   "several";
+        if (!sentinel && !conf->cluster) {
+            return "redis:// takes one host; use redis-sentinel:// or "
+                   "redis-cluster:// for several";
+        }
+        if (conf->hosts->nelts >= FA_REDIS_MAX_HOSTS) {
+            return apr_psprintf(p, "takes at most %d hosts",
+                                FA_REDIS_MAX_HOSTS);
         }
         hosts = comma + 1;
     }
@@ -229,8 +272,48 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
             return "the database must be a number";
         }
         conf->db = (int)db;
+        if (conf->cluster && db != 0) {
+            return "a Redis Cluster has only database 0";
+        }
     }
     return NULL;
+}
+
+/* CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0, not reflected), as
+ * the Redis Cluster specification computes key slots with it. */
+static unsigned int crc16(const char *buf, apr_size_t len)
+{
+    unsigned int crc = 0;
+    apr_size_t i;
+    int b;
+
+    for (i = 0; i < len; i++) {
+        crc ^= (unsigned int)(unsigned char)buf[i] << 8;
+        for (b = 0; b < 8; b++) {
+            crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) : (crc << 1);
+        }
+        crc &= 0xffff;
+    }
+    return crc;
+}
+
+unsigned int fa_redis_crc16(const char *buf, apr_size_t len)
+{
+    return crc16(buf, len);
+}
+
+unsigned int fa_redis_keyslot(const char *key, apr_size_t len)
+{
+    const char *open = memchr(key, '{', len), *close;
+
+    if (open) {
+        close = memchr(open + 1, '}', len - (apr_size_t)(open + 1 - key));
+        if (close && close > open + 1) {
+            return crc16(open + 1, (apr_size_t)(close - open - 1))
+                   & (FA_REDIS_SLOTS - 1);
+        }
+    }
+    return crc16(key, len) & (FA_REDIS_SLOTS - 1);
 }
 
 /* ---- connections ----------------------------------------------------- */
@@ -402,6 +485,7 @@ static conn_t *conn_open(redis_t *rs, fa_err_t *err)
         return NULL;
     }
     conn->c = c;
+    conn->node = -1;
     conn->next = NULL;
     conn->track_epoch = 0;
     apr_thread_mutex_lock(rs->lock);
@@ -518,7 +602,18 @@ static conn_t *acquire(redis_t *rs, int *reused, fa_err_t *err)
 
 static void release(redis_t *rs, conn_t *conn, int broken)
 {
-    if (!broken) {
+    if (!broken && conn->node >= 0) {
+        cnode_t *n = &rs->nodes[conn->node];
+        apr_thread_mutex_lock(rs->lock);
+        if (n->idle_count < MAX_IDLE) {
+            conn->next = n->idle;
+            n->idle = conn;
+            n->idle_count++;
+            conn = NULL;
+        }
+        apr_thread_mutex_unlock(rs->lock);
+    }
+    else if (!broken) {
         apr_thread_mutex_lock(rs->lock);
         if (rs->idle_count < MAX_IDLE
             && conn->generation == rs->generation) {
@@ -545,6 +640,455 @@ static int moved_on(const redisReply *reply)
                || !strncmp(reply->str, "MASTERDOWN", 10));
 }
 
+/* ---- Redis Cluster ---------------------------------------------------- */
+
+/* The node at host:port, added when new; -1 when the table is full.
+ * Called with the lock held. */
+static int node_find_add(redis_t *rs, const char *host, int port)
+{
+    int i;
+
+    for (i = 0; i < rs->n_nodes; i++) {
+        if (rs->nodes[i].port == port && !strcmp(rs->nodes[i].host, host)) {
+            return i;
+        }
+    }
+    if (rs->n_nodes >= CLUSTER_MAX_NODES || strlen(host) >= 256) {
+        return -1;
+    }
+    apr_cpystrn(rs->nodes[i].host, host, sizeof(rs->nodes[i].host));
+    rs->nodes[i].port = port;
+    return rs->n_nodes++;
+}
+
+static int slot_owner(redis_t *rs, unsigned int slot)
+{
+    int node;
+
+    apr_thread_mutex_lock(rs->lock);
+    node = rs->slot_node[slot];
+    apr_thread_mutex_unlock(rs->lock);
+    return node == NO_NODE ? -1 : node;
+}
+
+typedef struct map_node_t {
+    char host[256];
+    int port;
+} map_node_t;
+
+/* One endpoint of a CLUSTER SLOTS entry: [host, port, id, ...]. An empty
+ * host means the node asked; "?" an unknown endpoint (skipped). */
+static int map_endpoint(const redisReply *e, const char *asked,
+                        map_node_t *out)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2
+        || e->element[0]->type != REDIS_REPLY_STRING
+        || e->element[1]->type != REDIS_REPLY_INTEGER
+        || e->element[0]->len >= sizeof(out->host)
+        || e->element[1]->integer < 1 || e->element[1]->integer > 65535
+        || !strcmp(e->element[0]->str, "?")) {
+        return 0;
+    }
+    apr_cpystrn(out->host, e->element[0]->len ? e->element[0]->str : asked,
+                sizeof(out->host));
+    out->port = (int)e->element[1]->integer;
+    return 1;
+}
+
+/* Reads a CLUSTER SLOTS reply into owner (FA_REDIS_SLOTS indexes into
+ * found, or NO_NODE) and found (masters first as they come, then
+ * replicas); *n_found at most CLUSTER_MAX_NODES. 0 when it is not a map
+ * at all. */
+static int map_parse(const redisReply *reply, const char *asked,
+                     unsigned char *owner, map_node_t *found, int *n_found)
+{
+    map_node_t ep;
+    size_t i, j;
+    int k, covered = 0;
+    long long lo, hi, s;
+
+    memset(owner, NO_NODE, FA_REDIS_SLOTS);
+    *n_found = 0;
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return 0;
+    }
+    for (i = 0; i < reply->elements && i < FA_REDIS_SLOTS; i++) {
+        const redisReply *r = reply->element[i];
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 3
+            || r->element[0]->type != REDIS_REPLY_INTEGER
+            || r->element[1]->type != REDIS_REPLY_INTEGER) {
+            return 0;
+        }
+        lo = r->element[0]->integer;
+        hi = r->element[1]->integer;
+        if (lo < 0 || hi < lo || hi >= FA_REDIS_SLOTS) {
+            return 0;
+        }
+        for (j = 2; j < r->elements; j++) {
+            if (!map_endpoint(r->element[j], asked, &ep)) {
+                continue;
+            }
+            for (k = 0; k < *n_found; k++) {
+                if (found[k].port == ep.port
+                    && !strcmp(found[k].host, ep.host)) {
+                    break;
+                }
+            }
+            if (k == *n_found && *n_found < CLUSTER_MAX_NODES) {
+                found[(*n_found)++] = ep;
+            }
+            if (j == 2 && k < *n_found) {
+                for (s = lo; s <= hi; s++) {
+                    owner[s] = (unsigned char)k;
+                }
+                covered = 1;
+            }
+        }
+    }
+    return covered;
+}
+
+/* Fetches the slot map (CLUSTER SLOTS) from the first node that answers:
+ * the known nodes that were not down lately first, then the configured
+ * seeds; at most CLUSTER_MAP_TRIES nodes, and none after the store's
+ * timeout has passed. force: now, even when another thread is at it (no
+ * map yet); else at most every CLUSTER_MAP_MIN_MS and by one thread. 1
+ * when a map was loaded. */
+static int cluster_refresh(redis_t *rs, int force)
+{
+    const char *argv[2] = { "CLUSTER", "SLOTS" };
+    map_node_t *cand, *found;
+    unsigned char *owner;
+    int n_cand = 0, n_found = 0, i, k, idx, loaded = 0, pass, tries = 0;
+    apr_int64_t now = now_ms();
+    fa_redis_link_t *c;
+    redisReply *reply;
+    fa_err_t err;
+
+    apr_thread_mutex_lock(rs->lock);
+    if (!force && (rs->mapping || now - rs->mapped_ms < CLUSTER_MAP_MIN_MS)) {
+        apr_thread_mutex_unlock(rs->lock);
+        return 0;
+    }
+    rs->mapping++;
+    rs->mapped_ms = now;
+    cand = malloc(sizeof(*cand) * (CLUSTER_MAX_NODES + FA_REDIS_MAX_HOSTS
+                                   + 1)
+                  + sizeof(*found) * CLUSTER_MAX_NODES + FA_REDIS_SLOTS);
+    if (cand) {
+        for (pass = 0; pass < 2; pass++) {
+            for (i = 0; i < rs->n_nodes; i++) {
+                if ((rs->nodes[i].down_until_ms > now) == pass) {
+                    apr_cpystrn(cand[n_cand].host, rs->nodes[i].host,
+                                sizeof(cand[0].host));
+                    cand[n_cand++].port = rs->nodes[i].port;
+                }
+            }
+        }
+    }
+    apr_thread_mutex_unlock(rs->lock);
+    if (!cand) {
+        apr_thread_mutex_lock(rs->lock);
+        rs->mapping--;
+        apr_thread_mutex_unlock(rs->lock);
+        return 0;
+    }
+    for (i = 0; i < rs->conf.hosts->nelts; i++) {
+        const fa_redis_host_t *h = &APR_ARRAY_IDX(rs->conf.hosts, i,
+                                                  fa_redis_host_t);
+        apr_cpystrn(cand[n_cand].host, h->host, sizeof(cand[0].host));
+        cand[n_cand++].port = h->port;
+    }
+    found = cand + CLUSTER_MAX_NODES + FA_REDIS_MAX_HOSTS + 1;
+    owner = (unsigned char *)(found + CLUSTER_MAX_NODES);
+    /* bounded: a few nodes, and no new one after the store's timeout
+     * (hung nodes each cost that much) */
+    for (i = 0; i < n_cand && !loaded && tries < CLUSTER_MAP_TRIES
+                && (tries == 0 || now_ms() - now < rs->conf.timeout_ms);
+         i++) {
+        for (k = 0; k < i; k++) {
+            if (cand[k].port == cand[i].port
+                && !strcmp(cand[k].host, cand[i].host)) {
+                break;
+            }
+        }
+        if (k < i) {
+            continue;
+        }
+        tries++;
+        memset(&err, 0, sizeof(err));
+        if (!(c = connect_to(rs, cand[i].host, cand[i].port, &err))) {
+            continue;
+        }
+        if (prepare(rs, c, &err)
+            && (reply = run_timed(c, 2, argv, NULL, REPLY_MAX_MAP, NULL,
+                                  &err)) != NULL) {
+            loaded = map_parse(reply, cand[i].host, owner, found, &n_found);
+            freeReplyObject(reply);
+        }
+        fa_redis_link_close(c);
+    }
+    apr_thread_mutex_lock(rs->lock);
+    if (loaded) {
+        unsigned char map[CLUSTER_MAX_NODES];
+        for (k = 0; k < n_found; k++) {
+            idx = node_find_add(rs, found[k].host, found[k].port);
+            map[k] = idx < 0 ? NO_NODE : (unsigned char)idx;
+        }
+        for (i = 0; i < FA_REDIS_SLOTS; i++) {
+            rs->slot_node[i] = owner[i] == NO_NODE ? NO_NODE
+                                                   : map[owner[i]];
+        }
+    }
+    rs->mapping--;
+    apr_thread_mutex_unlock(rs->lock);
+    free(cand);
+    if (!loaded) {
+        fa_log(FA_LOG_DEBUG, "redis cluster: no node told the slot map");
+    }
+    return loaded;
+}
+
+/* An idle connection to node, or a new one; *reused says which. */
+static conn_t *node_acquire(redis_t *rs, int node, int *reused,
+                            fa_err_t *err)
+{
+    cnode_t *n = &rs->nodes[node];
+    char host[256];
+    int port;
+    apr_int64_t down_until;
+    fa_redis_link_t *c;
+    conn_t *conn;
+
+    apr_thread_mutex_lock(rs->lock);
+    conn = n->idle;
+    if (conn) {
+        n->idle = conn->next;
+        n->idle_count--;
+    }
+    down_until = n->down_until_ms;
+    apr_cpystrn(host, n->host, sizeof(host));
+    port = n->port;
+    if (!conn && now_ms() < down_until) {
+        fa_err_set(err, "store_unavailable", "redis cluster node %s:%d was "
+                   "unreachable a moment ago (%s); not trying again yet",
+                   host, port, n->down_why);
+    }
+    apr_thread_mutex_unlock(rs->lock);
+    *reused = conn != NULL;
+    if (conn) {
+        return conn;
+    }
+    if (now_ms() < down_until) {
+        return NULL;
+    }
+    c = connect_to(rs, host, port, err);
+    if (!c || !prepare(rs, c, err)
+        || !(conn = malloc(sizeof(*conn)))) {
+        if (c) {
+            fa_redis_link_close(c);
+        }
+        apr_thread_mutex_lock(rs->lock);
+        n->down_until_ms = now_ms() + BACKOFF_MS;
+        apr_cpystrn(n->down_why, err->desc, sizeof(n->down_why));
+        apr_thread_mutex_unlock(rs->lock);
+        return NULL;
+    }
+    memset(conn, 0, sizeof(*conn));
+    conn->c = c;
+    conn->node = node;
+    return conn;
+}
+
+/* The key a command is routed by: EVAL's first key, else the first
+ * argument (every command of this store names one key). */
+static void route_key(int argc, const char **argv, const size_t *lens,
+                      const char **key, apr_size_t *klen)
+{
+    int i = (!strcasecmp(argv[0], "EVAL") || !strcasecmp(argv[0], "EVALSHA"))
+            ? 3 : 1;
+
+    if (i >= argc) {
+        *key = "";
+        *klen = 0;
+        return;
+    }
+    *key = argv[i];
+    *klen = lens ? lens[i] : strlen(argv[i]);
+}
+
+/* "MOVED 3999 127.0.0.1:6381" or "ASK ...": the node named (added to the
+ * table), or -1. An empty host means the host of the node that said
+ * it. */
+static int redirect_target(redis_t *rs, const char *msg, int from)
+{
+    const char *sp = strchr(msg, ' '), *addr, *colon;
+    char host[256];
+    long port;
+    int node;
+
+    if (!sp || !(addr = strchr(sp + 1, ' '))) {
+        return -1;
+    }
+    addr++;
+    colon = strrchr(addr, ':');
+    if (!colon || (apr_size_t)(colon - addr) >= sizeof(host)) {
+        return -1;
+    }
+    port = strtol(colon + 1, NULL, 10);
+    if (port < 1 || port > 65535) {
+        return -1;
+    }
+    apr_thread_mutex_lock(rs->lock);
+    if (colon == addr) {
+        apr_cpystrn(host, rs->nodes[from].host, sizeof(host));
+    }
+    else {
+        apr_cpystrn(host, addr, (apr_size_t)(colon - addr) + 1);
+    }
+    node = node_find_add(rs, host, (int)port);
+    apr_thread_mutex_unlock(rs->lock);
+    return node;
+}
+
+/* The owner of slot after a failure at node: a fresh map's, when it
+ * names another node; else -1. */
+static int owner_after_failure(redis_t *rs, unsigned int slot, int node)
+{
+    int now_owner;
+
+    cluster_refresh(rs, 0);
+    now_owner = slot_owner(rs, slot);
+    return now_owner != node ? now_owner : -1;
+}
+
+/* Runs a command on the master that serves its key's slot, following
+ * MOVED (the map is corrected) and ASK (ASKING first, the map is not),
+ * at most CLUSTER_MAX_REDIRECTS times. A broken pooled connection is
+ * replaced once; when a node cannot be reached, the map is fetched again
+ * (a fail-over may have moved its slots) and the command goes to the new
+ * owner. */
+static apr_status_t cluster_command(redis_t *rs, int argc, const char **argv,
+                                    const size_t *lens, apr_size_t max,
+                                    redisReply **preply, fa_err_t *err)
+{
+    const char *key, *asking[1] = { "ASKING" };
+    apr_size_t klen;
+    unsigned int slot;
+    int node = -1, ask = 0, hop, reused, timed_out, retried = 0, ok;
+    conn_t *conn;
+    redisReply *reply;
+
+    *preply = NULL;
+    route_key(argc, argv, lens, &key, &klen);
+    slot = fa_redis_keyslot(key, klen);
+    for (hop = 0; hop <= CLUSTER_MAX_REDIRECTS + 1; hop++) {
+        if (node < 0 && (node = slot_owner(rs, slot)) < 0) {
+            cluster_refresh(rs, 1);
+            if ((node = slot_owner(rs, slot)) < 0) {
+                fa_err_set(err, "store_unavailable", "redis cluster: no "
+                           "node is known to serve slot %u", slot);
+                return APR_EGENERAL;
+            }
+        }
+        if (!(conn = node_acquire(rs, node, &reused, err))) {
+            if ((node = owner_after_failure(rs, slot, node)) >= 0) {
+                ask = 0;
+                continue;
+            }
+            return APR_EGENERAL;
+        }
+        timed_out = 0;
+        reply = NULL;
+        ok = 1;
+        if (ask) {
+            /* ASKING holds for the next command on this connection */
+            reply = run_timed(conn->c, 1, asking, NULL, REPLY_MAX_SMALL,
+                              &timed_out, err);
+            ok = reply != NULL;
+            if (reply) {
+                freeReplyObject(reply);
+                reply = NULL;
+            }
+            ask = 0;
+        }
+        if (ok) {
+            reply = run_timed(conn->c, argc, argv, lens, max, &timed_out,
+                              err);
+        }
+        if (!reply) {
+            release(rs, conn, 1);
+            if (timed_out) {
+                apr_thread_mutex_lock(rs->lock);
+                rs->nodes[node].down_until_ms = now_ms() + BACKOFF_MS;
+                apr_cpystrn(rs->nodes[node].down_why, err->desc,
+                            sizeof(rs->nodes[node].down_why));
+                apr_thread_mutex_unlock(rs->lock);
+                return APR_EGENERAL;
+            }
+            if (reused && !retried) {
+                retried = 1;
+                continue;
+            }
+            if ((node = owner_after_failure(rs, slot, node)) >= 0) {
+                continue;
+            }
+            return APR_EGENERAL;
+        }
+        if (reply->type == REDIS_REPLY_ERROR
+            && (!strncmp(reply->str, "MOVED ", 6)
+                || !strncmp(reply->str, "ASK ", 4))) {
+            int moved = reply->str[0] == 'M', to;
+            to = redirect_target(rs, reply->str, node);
+            release(rs, conn, 0);
+            if (to < 0) {
+                fa_err_set(err, "store_unavailable", "redis %s: %.200s "
+                           "(cannot follow)", argv[0], reply->str);
+                freeReplyObject(reply);
+                return APR_EGENERAL;
+            }
+            freeReplyObject(reply);
+            if (moved) {
+                apr_thread_mutex_lock(rs->lock);
+                rs->slot_node[slot] = (unsigned char)to;
+                apr_thread_mutex_unlock(rs->lock);
+                /* other slots may have moved too */
+                cluster_refresh(rs, 0);
+            }
+            node = to;
+            ask = !moved;
+            continue;
+        }
+        if (reply->type == REDIS_REPLY_ERROR) {
+            fa_err_set(err, "store_unavailable", "redis %s: %.200s",
+                       argv[0], reply->str);
+            if (moved_on(reply)) {
+                /* a node that no longer serves us (a former master that
+                 * came back as a replica, one still loading) */
+                freeReplyObject(reply);
+                release(rs, conn, 1);
+                if ((node = owner_after_failure(rs, slot, node)) >= 0) {
+                    continue;
+                }
+                return APR_EGENERAL;
+            }
+            if (!strncmp(reply->str, "CLUSTERDOWN", 11)
+                || !strncmp(reply->str, "TRYAGAIN", 8)) {
+                cluster_refresh(rs, 0);
+            }
+            freeReplyObject(reply);
+            release(rs, conn, 0);
+            return APR_EGENERAL;
+        }
+        release(rs, conn, 0);
+        *preply = reply;
+        return APR_SUCCESS;
+    }
+    fa_err_set(err, "store_unavailable", "redis cluster: more than %d "
+               "redirects for slot %u", CLUSTER_MAX_REDIRECTS, slot);
+    return APR_EGENERAL;
+}
+
 /* Runs a command with one retry on a fresh connection; its reply may take
  * at most max bytes. The reply is released by the caller with
  * freeReplyObject. */
@@ -557,6 +1101,9 @@ static apr_status_t command(redis_t *rs, int argc, const char **argv,
     int attempt, reused, timed_out;
 
     *preply = NULL;
+    if (rs->conf.cluster) {
+        return cluster_command(rs, argc, argv, lens, max, preply, err);
+    }
     for (attempt = 0; attempt < 2; attempt++) {
         if (!(conn = acquire(rs, &reused, err))) {
             return APR_EGENERAL;
@@ -1072,6 +1619,90 @@ static apr_array_header_t *reply_strings(apr_pool_t *p, redisReply *reply)
     return out;
 }
 
+/* Redis Cluster: a script may only touch keys of one slot, and an index
+ * and its sessions' keys are in different slots (see the README), so
+ * index_add runs in steps there: this script does the index's own part
+ * (add, push the TTL out, list the members, oldest first); then each
+ * member's key is asked for on its own node (EXISTS), the gone ones and
+ * the oldest beyond max leave the index (ZREM) and the latter's keys are
+ * deleted (DEL). Not atomic: two sign-ins of one user at the same moment
+ * may each drop the same oldest session, or one more than needed. */
+static const char INDEX_ADD_ONE_LUA[] =
+    "local k = KEYS[1] "
+    "redis.call('ZADD', k, ARGV[2], ARGV[1]) "
+    "if redis.call('TTL', k) < tonumber(ARGV[3]) then "
+    "  redis.call('EXPIRE', k, ARGV[3]) end "
+    "return redis.call('ZRANGE', k, 0, -1)";
+
+static apr_status_t cluster_index_add(redis_t *rs, const char *key,
+                                      const char *member,
+                                      apr_int64_t expires_at, int max,
+                                      apr_pool_t *p,
+                                      apr_array_header_t **dropped)
+{
+    const char *fkey = full_key(p, rs, key);
+    const char *argv[7] = {
+        "EVAL", INDEX_ADD_ONE_LUA, "1", fkey, member,
+        apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_now()),
+        ttl_of(p, expires_at)
+    };
+    const char *one[2], **zrem;
+    apr_array_header_t *members, *live;
+    redisReply *reply;
+    fa_err_t err;
+    int i, nrem = 0, over;
+
+    if (command(rs, 7, argv, NULL, REPLY_MAX_INDEX, &reply, &err)
+        != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    members = reply_strings(p, reply);
+    freeReplyObject(reply);
+    live = apr_array_make(p, members->nelts, sizeof(const char *));
+    zrem = apr_palloc(p, sizeof(*zrem) * (size_t)(members->nelts + 2));
+    zrem[0] = "ZREM";
+    zrem[1] = fkey;
+    for (i = 0; i < members->nelts; i++) {
+        const char *v = APR_ARRAY_IDX(members, i, const char *);
+        if (strcmp(v, member)) {
+            one[0] = "EXISTS";
+            one[1] = full_key(p, rs, v);
+            if (command(rs, 2, one, NULL, REPLY_MAX_SMALL, &reply, &err)
+                != APR_SUCCESS) {
+                return log_failure(&err);
+            }
+            if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+                zrem[2 + nrem++] = v;
+                freeReplyObject(reply);
+                continue;
+            }
+            freeReplyObject(reply);
+        }
+        APR_ARRAY_PUSH(live, const char *) = v;
+    }
+    over = live->nelts - max;
+    for (i = 0; i < over; i++) {
+        const char *v = APR_ARRAY_IDX(live, i, const char *);
+        one[0] = "DEL";
+        one[1] = full_key(p, rs, v);
+        if (command(rs, 2, one, NULL, REPLY_MAX_SMALL, &reply, &err)
+            != APR_SUCCESS) {
+            return log_failure(&err);
+        }
+        freeReplyObject(reply);
+        zrem[2 + nrem++] = v;
+        APR_ARRAY_PUSH(*dropped, const char *) = v;
+    }
+    if (nrem) {
+        if (command(rs, 2 + nrem, zrem, NULL, REPLY_MAX_SMALL, &reply, &err)
+            != APR_SUCCESS) {
+            return log_failure(&err);
+        }
+        freeReplyObject(reply);
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t r_index_add(fa_store_t *st, const char *key,
                                 const char *member, apr_int64_t expires_at,
                                 int max, apr_pool_t *p,
@@ -1090,6 +1721,10 @@ static apr_status_t r_index_add(fa_store_t *st, const char *key,
     *dropped = apr_array_make(p, 1, sizeof(const char *));
     if (max < 1 || max > FA_STORE_INDEX_MAX) {
         return APR_EINVAL;
+    }
+    if (rs->conf.cluster) {
+        return cluster_index_add(rs, key, member, expires_at, max, p,
+                                 dropped);
     }
     memcpy(args, argv, sizeof(argv));
     args[8] = rs->conf.prefix;
@@ -1125,9 +1760,16 @@ static apr_status_t redis_cleanup(void *data)
 {
     redis_t *rs = data;
 
+    int i;
+
     free_list(rs->idle);
     rs->idle = NULL;
     rs->idle_count = 0;
+    for (i = 0; i < rs->n_nodes; i++) {
+        free_list(rs->nodes[i].idle);
+        rs->nodes[i].idle = NULL;
+        rs->nodes[i].idle_count = 0;
+    }
     return APR_SUCCESS;
 }
 
@@ -1158,6 +1800,16 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
 
     *pst = NULL;
     rs->conf = *conf;
+    if (conf->cluster) {
+        /* The invalidation listener would need a connection to every
+         * master, each data connection's tracking redirected to the one
+         * of its node: not done. Copies then last at most a second, as
+         * with a Redis that refuses tracking. */
+        rs->conf.track = 0;
+        rs->nodes = apr_pcalloc(p, sizeof(*rs->nodes) * CLUSTER_MAX_NODES);
+        rs->slot_node = apr_palloc(p, FA_REDIS_SLOTS);
+        memset(rs->slot_node, NO_NODE, FA_REDIS_SLOTS);
+    }
     if (conf->tls) {
         fa_redis_tls_file_t which;
         fa_err_t err;

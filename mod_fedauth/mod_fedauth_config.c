@@ -806,7 +806,9 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
     }
     if (!strncmp(arg, "redis://", 8) || !strncmp(arg, "rediss://", 9)
         || !strncmp(arg, "redis-sentinel://", 17)
-        || !strncmp(arg, "rediss-sentinel://", 18)) {
+        || !strncmp(arg, "rediss-sentinel://", 18)
+        || !strncmp(arg, "redis-cluster://", 16)
+        || !strncmp(arg, "rediss-cluster://", 17)) {
         fa_redis_conf_t *rc = apr_pcalloc(cmd->pool, sizeof(*rc));
         const char *err = fa_redis_parse(cmd->pool, arg, rc);
         if (err) {
@@ -820,7 +822,8 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
         return NULL;
     }
     return prefix(cmd, "expects shm, shm:<size>, redis://..., rediss://..., "
-                  "redis-sentinel://... or rediss-sentinel://...");
+                  "redis-sentinel://..., rediss-sentinel://..., "
+                  "redis-cluster://... or rediss-cluster://...");
 }
 
 static const char *set_secret(cmd_parms *cmd, void *dummy, const char *arg)
@@ -1202,8 +1205,8 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_RAW_ARGS("<FedAuthProvider", provider_section, NULL, RSRC_CONF,
         "an identity provider: <FedAuthProvider id> ... </FedAuthProvider>"),
     AP_INIT_TAKE1("FedAuthSessionStore", set_store, NULL, RSRC_CONF,
-        "where sessions live: shm, shm:<size>, redis[s]://... or "
-        "redis[s]-sentinel://..."),
+        "where sessions live: shm, shm:<size>, redis[s]://..., "
+        "redis[s]-sentinel://... or redis[s]-cluster://..."),
     AP_INIT_TAKE1("FedAuthSecret", set_secret, NULL, RSRC_CONF,
         "passphrase or file:/path for cookie and state keys"),
     AP_INIT_TAKE1("FedAuthSessionCookie", set_cookie_name, NULL, RSRC_CONF,
@@ -1359,7 +1362,8 @@ static const char *check_redis_tls(apr_pool_t *p, fedauth_srv_t *sc,
                 return apr_psprintf(p, "%s (at %s) is for TLS, but "
                                     "FedAuthSessionStore %s (at %s) is "
                                     "plain: write rediss:// (or "
-                                    "rediss-sentinel://) to use TLS",
+                                    "rediss-sentinel://, "
+                                    "rediss-cluster://) to use TLS",
                                     redis_tls_names[i], t[i].origin,
                                     fedauth_store_spec_loggable(p,
                                         sc->store_spec), sc->store_origin);

@@ -1,7 +1,9 @@
 /* fuzz_redis_spec.c - libFuzzer target: FedAuthSessionStore values
  * (fa_redis_parse): redis://[user:password@]host[:port][/db] and
  * redis-sentinel://[user:password@]host:port[,host:port...]/master[/db],
- * and rediss:// / rediss-sentinel:// (TLS). */
+ * redis-cluster://[user:password@]host[:port][,host[:port]...][/0], and
+ * rediss:// / rediss-sentinel:// / rediss-cluster:// (TLS); and the
+ * Cluster key slot of the same bytes. */
 #include "fuzz_common.h"
 #include "fa_store.h"
 
@@ -30,6 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    == (conf.master_name != NULL));
         FUZZ_CHECK(conf.tls == !strncmp(spec, "rediss", 6));
         FUZZ_CHECK(!conf.master_name || *conf.master_name);
+        FUZZ_CHECK(conf.cluster == (!strncmp(spec, "redis-cluster://", 16)
+                                    || !strncmp(spec, "rediss-cluster://",
+                                                17)));
+        FUZZ_CHECK(!conf.cluster || conf.db == 0);
+        FUZZ_CHECK(conf.hosts->nelts <= FA_REDIS_MAX_HOSTS);
         for (i = 0; i < conf.hosts->nelts; i++) {
             h = &APR_ARRAY_IDX(conf.hosts, i, fa_redis_host_t);
             FUZZ_CHECK(h->host && *h->host);
@@ -39,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else {
         FUZZ_CHECK(*why);
     }
+    FUZZ_CHECK(fa_redis_keyslot((const char *)data, size) < FA_REDIS_SLOTS);
     apr_pool_destroy(p);
     return 0;
 }

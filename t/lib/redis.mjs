@@ -404,3 +404,147 @@ export function makeTlsFiles({ servers = { server: { sans: ['IP:127.0.0.1', 'DNS
   out.cleanup = () => removeDir(dir);
   return out;
 }
+
+/**
+ * startCluster({ masters = 3, replicasPerMaster = 1, nodeTimeoutMs = 1500,
+ *   readyTimeoutMs = 60000, tls?: { files } (TLS-only nodes) }) -> {
+ *   nodes: [startRedis handles, each with .busPort], seedPort (the first node),
+ *   byPort(port), clusterInfo(port) -> { cluster_state, ... },
+ *   masters() -> [{ port, slots: [[lo, hi], ...], replicas: [port, ...] }]
+ *     (per CLUSTER SHARDS... via CLUSTER SLOTS of the first live node),
+ *   keyslot(key) -> CLUSTER KEYSLOT, waitOk(timeoutMs) (every running node
+ *   says cluster_state:ok and agrees on the masters), stop(), cleanup() }
+ * A Redis Cluster on loopback: every node on a free port with a free
+ * cluster bus port (cluster-port), joined by redis-cli --cluster create
+ * (replicas assigned by it); resolves once every node reports
+ * cluster_state:ok and every replica's link to its master is up.
+ */
+export async function startCluster({
+  masters = 3, replicasPerMaster = 1, nodeTimeoutMs = 1500, readyTimeoutMs = 60000, tls,
+} = {}) {
+  // tls: { files: makeTlsFiles(...) result }: TLS-only nodes (tls-port,
+  // tls-cluster and tls-replication yes); the handles' redis-cli use TLS
+  const g = { nodes: [], tls: tls ? tlsCliOpts(tls.files) : undefined };
+  const cli = (port, args) => redisCli(port, args, { tls: g.tls });
+  const used = new Set();
+  const pick = async () => {
+    for (let i = 0; i < 50; i++) {
+      const p = await freePort();
+      if (!used.has(p)) { used.add(p); return p; }
+    }
+    throw new Error('no free port');
+  };
+  g.stop = async () => { for (const n of g.nodes) await n.stop(); };
+  g.cleanup = () => g.nodes.forEach((n) => n.cleanup());
+  g.byPort = (p) => g.nodes.find((n) => n.port === p);
+  g.live = () => g.nodes.filter((n) => n.running());
+  g.clusterInfo = async (port) => {
+    const out = await cli(port, ['CLUSTER', 'INFO']);
+    const o = {};
+    for (const l of out.split(/\r?\n/)) {
+      const i = l.indexOf(':');
+      if (i > 0) o[l.slice(0, i)] = l.slice(i + 1).trim();
+    }
+    return o;
+  };
+  // CLUSTER SLOTS in --raw form is a flat list; CLUSTER NODES is a line per
+  // node: "<id> <ip:port@bus> <flags> <master id|-> ... <slot ranges>".
+  g.nodesTable = async (port) => {
+    const out = await cli(port, ['CLUSTER', 'NODES']);
+    return out.split('\n').filter(Boolean).map((l) => {
+      const f = l.split(' ');
+      return {
+        id: f[0],
+        port: Number(f[1].split('@')[0].split(':').pop()),
+        flags: f[2].split(','),
+        masterId: f[3],
+        slots: f.slice(8).filter((s) => /^\d+(-\d+)?$/.test(s)).map((s) => s.split('-').map(Number)),
+      };
+    });
+  };
+  g.masters = async () => {
+    for (const n of g.live()) {
+      try {
+        const t = await g.nodesTable(n.port);
+        const ms = t.filter((x) => x.flags.includes('master') && !x.flags.includes('fail') && x.slots.length);
+        return ms.map((m) => ({
+          port: m.port,
+          id: m.id,
+          slots: m.slots.map((s) => (s.length === 1 ? [s[0], s[0]] : s)),
+          replicas: t.filter((x) => x.masterId === m.id && !x.flags.includes('fail')).map((x) => x.port),
+        }));
+      } catch { /* next */ }
+    }
+    return [];
+  };
+  g.masterOfSlot = async (slot) => {
+    const ms = await g.masters();
+    return ms.find((m) => m.slots.some(([lo, hi]) => slot >= lo && slot <= hi));
+  };
+  g.keyslot = async (key) => Number(await cli(g.live()[0].port, ['CLUSTER', 'KEYSLOT', key]));
+  g.waitOk = async (timeoutMs = 30000) => waitUntil(async () => {
+    let masters;
+    for (const n of g.live()) {
+      const info = await g.clusterInfo(n.port);
+      if (info.cluster_state !== 'ok') return false;
+      const t = await g.nodesTable(n.port);
+      const m = t.filter((x) => x.flags.includes('master') && !x.flags.includes('fail') && x.slots.length)
+        .map((x) => x.port).sort().join(',');
+      if (masters !== undefined && m !== masters) return false;
+      masters = m;
+    }
+    return true;
+  }, { timeoutMs, intervalMs: 200 });
+  try {
+    const total = masters * (1 + replicasPerMaster);
+    for (let i = 0; i < total; i++) {
+      const port = await pick();
+      const busPort = await pick();
+      const n = await startRedis({
+        port,
+        extra: [
+          'cluster-enabled yes',
+          'cluster-config-file nodes.conf',
+          `cluster-node-timeout ${nodeTimeoutMs}`,
+          `cluster-port ${busPort}`,
+          'cluster-replica-validity-factor 0',
+          'cluster-require-full-coverage yes',
+          tls ? 'tls-cluster yes' : '',
+        ].filter(Boolean).join('\n'),
+        tls: tls ? { files: tls.files } : undefined,
+      });
+      n.busPort = busPort;
+      g.nodes.push(n);
+    }
+    g.seedPort = g.nodes[0].port;
+    await new Promise((resolve, reject) => {
+      const tlsArgs = g.tls ? ['--tls', '--cacert', g.tls.ca, '--cert', g.tls.cert, '--key', g.tls.key] : [];
+      execFile(REDIS_CLI, [...tlsArgs, '--cluster', 'create', ...g.nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'],
+      { timeout: readyTimeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`redis-cli --cluster create: ${err.message}\n${stdout}\n${stderr}`));
+        else resolve(stdout);
+      });
+    });
+    const ok = await g.waitOk(readyTimeoutMs);
+    const linked = ok && await waitUntil(async () => {
+      const ms = await g.masters();
+      if (ms.length !== masters) return false;
+      for (const m of ms) {
+        if (m.replicas.length !== replicasPerMaster) return false;
+        for (const r of m.replicas) {
+          if ((await g.byPort(r).info('replication')).master_link_status !== 'up') return false;
+        }
+      }
+      return true;
+    }, { timeoutMs: readyTimeoutMs, intervalMs: 200 });
+    if (!linked) {
+      throw new Error(`redis cluster not ready within ${readyTimeoutMs} ms\n${g.nodes.map((n) => `--- ${n.port}:\n${n.log().slice(-2000)}`).join('\n')}`);
+    }
+  } catch (e) {
+    await g.stop();
+    g.cleanup();
+    throw e;
+  }
+  return g;
+}

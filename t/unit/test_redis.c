@@ -426,6 +426,98 @@ START_TEST(parse_specs)
 }
 END_TEST
 
+/* Redis Cluster seeds: several hosts, default port 6379, only db 0. */
+START_TEST(parse_cluster)
+{
+    fa_redis_conf_t c;
+    char many[512];
+    int i;
+
+    ck_assert_ptr_null(fa_redis_parse(pool,
+        "redis-cluster://u:p%2F@10.0.0.1:7000,[::1]:7001,node3", &c));
+    ck_assert_int_eq(c.cluster, 1);
+    ck_assert_int_eq(c.tls, 0);
+    ck_assert_ptr_null(c.master_name);
+    ck_assert_int_eq(c.hosts->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(c.hosts, 0, fa_redis_host_t).host,
+                     "10.0.0.1");
+    ck_assert_int_eq(APR_ARRAY_IDX(c.hosts, 0, fa_redis_host_t).port, 7000);
+    ck_assert_str_eq(APR_ARRAY_IDX(c.hosts, 1, fa_redis_host_t).host, "::1");
+    ck_assert_int_eq(APR_ARRAY_IDX(c.hosts, 2, fa_redis_host_t).port, 6379);
+    ck_assert_str_eq(c.user, "u");
+    ck_assert_str_eq(c.password, "p/");
+    ck_assert_int_eq(c.db, 0);
+    ck_assert_ptr_null(fa_redis_parse(pool, "rediss-cluster://h1:7000/0",
+                                      &c));
+    ck_assert_int_eq(c.cluster, 1);
+    ck_assert_int_eq(c.tls, 1);
+    ck_assert_int_eq(c.hosts->nelts, 1);
+    ck_assert_ptr_null(fa_redis_parse(pool, "redis://h", &c));
+    ck_assert_int_eq(c.cluster, 0);
+    /* a Cluster has only database 0 */
+    ck_assert_str_eq(fa_redis_parse(pool, "redis-cluster://h:7000/1", &c),
+                     "a Redis Cluster has only database 0");
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "redis-cluster://", &c));
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "redis-cluster://a,,b", &c));
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "redis-cluster://a:0", &c));
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, "redis-cluster://a/x", &c));
+    /* bounded: at most FA_REDIS_MAX_HOSTS seeds */
+    strcpy(many, "redis-cluster://h");
+    for (i = 1; i < FA_REDIS_MAX_HOSTS; i++) {
+        strcat(many, ",h");
+    }
+    ck_assert_ptr_null(fa_redis_parse(pool, many, &c));
+    ck_assert_int_eq(c.hosts->nelts, FA_REDIS_MAX_HOSTS);
+    strcat(many, ",h");
+    ck_assert_ptr_nonnull(fa_redis_parse(pool, many, &c));
+}
+END_TEST
+
+static unsigned int slot_of(const char *key)
+{
+    return fa_redis_keyslot(key, strlen(key));
+}
+
+/* CRC16 (XMODEM) and key slots, by the Redis Cluster specification's
+ * examples and what CLUSTER KEYSLOT answers. */
+START_TEST(cluster_keyslot)
+{
+    ck_assert_uint_eq(fa_redis_crc16("123456789", 9), 0x31C3);
+    ck_assert_uint_eq(fa_redis_crc16("", 0), 0);
+    ck_assert_uint_eq(slot_of("123456789"), 0x31C3 & 16383);
+    ck_assert_uint_eq(slot_of("foo"), 12182);
+    ck_assert_uint_eq(slot_of("bar"), 5061);
+    ck_assert_uint_eq(slot_of("somekey"), 11058);
+    ck_assert_uint_eq(slot_of("hello"), 866);
+    ck_assert_uint_eq(slot_of(""), 0);
+    /* the hash tag: the part between the first { and the next } */
+    ck_assert_uint_eq(slot_of("{user1000}.following"),
+                      slot_of("{user1000}.followers"));
+    ck_assert_uint_eq(slot_of("{user1000}.following"), slot_of("user1000"));
+    ck_assert_uint_eq(slot_of("foo{bar}"), slot_of("bar"));
+    ck_assert_uint_eq(slot_of("foo{bar}{zap}"), slot_of("bar"));
+    ck_assert_uint_eq(slot_of("{a}{b}"), slot_of("a"));
+    ck_assert_uint_eq(slot_of("foo{{bar}}zap"), slot_of("{bar"));
+    /* as redis-server 7.0's CLUSTER KEYSLOT answers */
+    ck_assert_uint_eq(slot_of("123456789"), 12739);
+    ck_assert_uint_eq(slot_of("{}"), 15257);
+    ck_assert_uint_eq(slot_of("foo{}{bar}"), 8363);
+    ck_assert_uint_eq(slot_of("{a}{b}"), 15495);
+    /* an empty tag or no closing brace: the whole key */
+    ck_assert_uint_eq(slot_of("{}"), fa_redis_crc16("{}", 2) & 16383);
+    ck_assert_uint_eq(slot_of("foo{}{bar}"),
+                      fa_redis_crc16("foo{}{bar}", 10) & 16383);
+    ck_assert_uint_ne(slot_of("foo{}{bar}"), slot_of("bar"));
+    ck_assert_uint_eq(slot_of("foo{bar"), fa_redis_crc16("foo{bar", 7)
+                                          & 16383);
+    ck_assert_uint_eq(slot_of("}foo{"), fa_redis_crc16("}foo{", 5) & 16383);
+    /* only len bytes count */
+    ck_assert_uint_eq(fa_redis_keyslot("foo{bar}", 3), slot_of("foo"));
+    ck_assert_uint_eq(fa_redis_keyslot("{bar}", 4),
+                      fa_redis_crc16("{bar", 4) & 16383);
+}
+END_TEST
+
 /* After an IPv6 address's ']' only :port, then /db, or the end. */
 START_TEST(parse_ipv6_brackets)
 {
@@ -476,6 +568,8 @@ Suite *suite_redis(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, parse_specs);
     tcase_add_test(tc, parse_ipv6_brackets);
+    tcase_add_test(tc, parse_cluster);
+    tcase_add_test(tc, cluster_keyslot);
     tcase_add_test(tc, operations);
     tcase_add_test(tc, index_from_a_plain_set);
     tcase_add_test(tc, invalidation_moves_the_version);
