@@ -15,6 +15,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include "fa_util.h"
+#include "fa_store.h"
 
 /* Longest account name, in bytes. */
 #define FA_ACCOUNT_NAME_MAX 128
@@ -51,6 +52,14 @@ struct fa_registry_t {
  * temporary file. Errors say which system call failed on what. */
 apr_status_t fa_registry_dir_open(apr_pool_t *p, const char *dir,
                                   fa_registry_t **preg, fa_err_t *err);
+
+/* The Redis backend (in fa_store_redis.c): keys <prefix>reg:<key> with no
+ * expiry, over the connections of the Redis store st (pool, Sentinel,
+ * TLS); create is SET NX; list is SCAN MATCH with COUNT, bounded.
+ * APR_EINVAL when st is not a Redis store. Redis Cluster is not supported
+ * yet. */
+apr_status_t fa_registry_redis_open(apr_pool_t *p, fa_store_t *st,
+                                    fa_registry_t **preg);
 
 /* ---- records ----------------------------------------------------------- */
 
