@@ -118,7 +118,11 @@ static apr_status_t dir_get(fa_registry_t *reg, const char *key,
         return APR_NOTFOUND;
     }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        return errno == ENOENT ? APR_NOTFOUND : APR_FROM_OS_ERROR(errno);
+        /* absent, unless the directory itself is gone */
+        if (errno == ENOENT && access(d->dir, X_OK) == 0) {
+            return APR_NOTFOUND;
+        }
+        return APR_FROM_OS_ERROR(errno);
     }
     if (fstat(fd, &st) != 0 || st.st_size > 1024 * 1024) {
         close(fd);

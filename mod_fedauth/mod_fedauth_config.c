@@ -48,6 +48,8 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->logout_at_idp = FEDAUTH_UNSET;
     sc->local_cache_ms = FEDAUTH_UNSET;
     sc->sessions_per_user = FEDAUTH_UNSET;
+    sc->registry = FEDAUTH_UNSET;
+    sc->register_on = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -117,6 +119,9 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(allowed_origins);
     MERGE_PTR(chooser_template);
     MERGE_PTR(attempt_log);
+    MERGE_INT(registry);
+    MERGE_INT(register_on);
+    MERGE_PTR(registry_dir);
     return m;
 }
 
@@ -1021,6 +1026,30 @@ static const char *set_logout_at_idp(cmd_parms *cmd, void *dummy,
     return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->logout_at_idp));
 }
 
+static const char *set_registry(cmd_parms *cmd, void *dummy,
+                                const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->registry));
+}
+
+static const char *set_register(cmd_parms *cmd, void *dummy,
+                                const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->register_on));
+}
+
+static const char *set_registry_dir(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!*arg || !path || strlen(path) > 200) {
+        return prefix(cmd, "expects a directory path (at most 200 bytes)");
+    }
+    srv_conf(cmd)->registry_dir = path;
+    return NULL;
+}
+
 static const char *set_token_login(cmd_parms *cmd, void *dummy,
                                    const char *arg)
 {
@@ -1185,6 +1214,14 @@ const command_rec fedauth_cmds[] = {
         "from the store (0: ask the store on every request)"),
     AP_INIT_TAKE1("FedAuthLogoutAtIdP", set_logout_at_idp, NULL, RSRC_CONF,
         "On: logout also ends the session at the identity provider"),
+    AP_INIT_TAKE1("FedAuthRegistry", set_registry, NULL, RSRC_CONF,
+        "On: sign-ins go through the account registry (see fedauthctl)"),
+    AP_INIT_TAKE1("FedAuthRegister", set_register, NULL, RSRC_CONF,
+        "On (default): a first sign-in creates the account; Off: only "
+        "accounts an administrator added or linked may sign in"),
+    AP_INIT_TAKE1("FedAuthRegistryDir", set_registry_dir, NULL, RSRC_CONF,
+        "directory of the registry with the shm session store (default "
+        "/var/lib/apache2/fedauth)"),
     AP_INIT_TAKE1("FedAuthTokenLogin", set_token_login, NULL, RSRC_CONF,
         "On: POST /fedauth/authenticate signs in with an ID token"),
     AP_INIT_TAKE1("FedAuthMetrics", set_metrics, NULL, RSRC_CONF,
