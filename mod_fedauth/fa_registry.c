@@ -194,12 +194,17 @@ apr_array_header_t *fa_registry_parse_list(apr_pool_t *p, const char *s,
                                            int ids, const char **why)
 {
     apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
-    char *copy = apr_pstrdup(p, s), *tok, *last = NULL;
+    char *copy = apr_pstrdup(p, s), *tok, *next;
     const char *c;
     apr_size_t n;
 
-    for (tok = apr_strtok(copy, ",", &last); tok;
-         tok = apr_strtok(NULL, ",", &last)) {
+    if (!*s) {
+        return a;
+    }
+    for (tok = copy; tok; tok = next) {
+        if ((next = strchr(tok, ','))) {
+            *next++ = '\0';
+        }
         n = strlen(tok);
         if (n == 0 || n > (ids ? 32u : 64u)) {
             *why = apr_psprintf(p, "'%s': %s", tok, ids ? "a provider id "
@@ -217,10 +222,6 @@ apr_array_header_t *fa_registry_parse_list(apr_pool_t *p, const char *s,
             }
         }
         APR_ARRAY_PUSH(a, const char *) = tok;
-    }
-    if (s[0] && a->nelts == 0) {
-        *why = "an empty list";
-        return NULL;
     }
     return a;
 }

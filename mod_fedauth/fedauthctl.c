@@ -456,6 +456,8 @@ static int users_list(ctl_t *c)
     return EX_OK;
 }
 
+static int known_idps(ctl_t *c, const apr_array_header_t *list);
+
 /* Options of users add / mod: what they set (NULL: unchanged). */
 typedef struct user_opts_t {
     apr_array_header_t *idps;
@@ -481,6 +483,9 @@ static int parse_user_opts(ctl_t *c, int argc, char **argv, int mod,
             else if (!(o->idps = fa_registry_parse_list(c->p, argv[i], 1,
                                                         &why))) {
                 return fail(EX_USAGE, "--idps: %s", why);
+            }
+            else if (!known_idps(c, o->idps)) {
+                return EX_USAGE;
             }
         }
         else if (!strcmp(argv[i], "--roles") && i + 1 < argc) {
@@ -621,6 +626,32 @@ static int users_del(ctl_t *c, const char *name)
                          kill_account(c, a));
 }
 
+/* 1 when every id of list is a provider of the server (the conf's
+ * "providers" line; without one, any id is taken). */
+static int known_idps(ctl_t *c, const apr_array_header_t *list)
+{
+    const char *known = apr_table_get(c->conf, "providers"), *hit;
+    apr_size_t len;
+    int i;
+
+    for (i = 0; known && list && i < list->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(list, i, const char *);
+        len = strlen(id);
+        for (hit = strstr(known, id); hit; hit = strstr(hit + 1, id)) {
+            if ((hit == known || hit[-1] == ' ')
+                && (hit[len] == ' ' || hit[len] == '\0')) {
+                break;
+            }
+        }
+        if (!hit) {
+            fail(EX_USAGE, "no provider %s in this server (it has: %s)", id,
+                 known);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int check_idp(const char *idp)
 {
     const char *why;
@@ -640,8 +671,14 @@ static int users_link(ctl_t *c, const char *name, const char *idp,
     fa_err_t err;
     apr_status_t rv;
 
+    apr_array_header_t *one = apr_array_make(c->p, 1, sizeof(const char *));
+
     if (!check_idp(idp) || !*sub || strlen(sub) > 255) {
         return fail(EX_USAGE, "bad provider id '%s' or sub", idp);
+    }
+    APR_ARRAY_PUSH(one, const char *) = idp;
+    if (!known_idps(c, one)) {
+        return EX_USAGE;
     }
     memset(&err, 0, sizeof(err));
     rv = fa_registry_link(c->reg, c->p, name, idp, sub, &err);

@@ -111,6 +111,12 @@ static void write_ctl_conf(apr_pool_t *pconf, apr_pool_t *ptemp,
                                sc->redis_tls[i].value, "\n", NULL);
         }
     }
+    text = apr_pstrcat(ptemp, text, "providers", NULL);
+    for (i = 0; i < sc->providers->nelts; i++) {
+        text = apr_pstrcat(ptemp, text, " ", APR_ARRAY_IDX(sc->providers, i,
+                           fedauth_provider_t *)->idp.id, NULL);
+    }
+    text = apr_pstrcat(ptemp, text, "\n", NULL);
     if (sc->attempt_log && sc->attempt_log[0] != '|') {
         text = apr_pstrcat(ptemp, text, "attempt_log ",
                            ap_server_root_relative(ptemp, sc->attempt_log),

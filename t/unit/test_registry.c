@@ -185,6 +185,10 @@ START_TEST(allowed_idps)
     ck_assert(!fa_account_idp_allowed(a, "corp"));
     ck_assert_ptr_null(fa_registry_parse_list(pool, "Corp", 1, &why));
     ck_assert_ptr_null(fa_registry_parse_list(pool, ",", 1, &why));
+    ck_assert_ptr_null(fa_registry_parse_list(pool, "a,,b", 1, &why));
+    ck_assert_ptr_null(fa_registry_parse_list(pool, "a,", 1, &why));
+    ck_assert_int_eq(fa_registry_parse_list(pool, "a,b-2", 1, &why)->nelts,
+                     2);
     ck_assert_ptr_null(fa_registry_parse_list(pool, "a b", 0, &why));
     a->roles = fa_registry_parse_list(pool, "editor,admin", 0, &why);
     ck_assert_str_eq(fa_account_merge_roles(pool, "admin,viewer", a),
