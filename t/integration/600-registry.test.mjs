@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
-  startSite, Browser, parseEnv, dump, errorCodes, protectedLocation, SESSION_COOKIE,
+  startSite, Browser, parseEnv, dump, errorCodes, protectedLocation, SESSION_COOKIE, sleep,
 } from '../lib/index.mjs';
 import { testUser } from '../lib/idp.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
@@ -48,6 +48,13 @@ async function ok(site, args, opts) {
   const r = await ctl(site, args, opts);
   assert.equal(r.code, 0, `fedauthctl ${args.join(' ')}: ${r.code}\n${r.out}\n${r.err}`);
   return r;
+}
+
+/** httpd listens before its post_config ran: wait (bounded) for the file. */
+async function waitConf(site) {
+  const conf = path.join(site.httpd.dir, 'fedauthctl.conf');
+  for (let i = 0; i < 200 && !fs.existsSync(conf); i++) await sleep(50);
+  assert.ok(fs.existsSync(conf), `${conf} written at start`);
 }
 
 function setups() {
@@ -116,6 +123,7 @@ for (const setup of setups()) {
         serverConf: serverConf('On'),
         locationsConf: protectedLocation(),
       });
+      await waitConf(site);
     });
     after(async () => {
       await site?.stop();
@@ -291,6 +299,7 @@ for (const setup of setups()) {
 
     it('Register Off: a new identity gets 403 not_registered; users add + link lets it in', async () => {
       await site.restartHttpd({ serverConf: serverConf('Off') });
+      await waitConf(site);
       await refused('corp', 'dave', 'not_registered');
       await signedIn('corp', 'alice');
       await ok(site, ['users', 'add', 'dave.admin', '--idps', 'corp', '--roles', 'ops']);
