@@ -78,6 +78,9 @@ static const char *hex(apr_pool_t *p, const unsigned char *b, apr_size_t n)
 static void write_ctl_conf(apr_pool_t *pconf, apr_pool_t *ptemp,
                            server_rec *s, const fedauth_srv_t *sc)
 {
+    /* one shm store for all servers, sized by the main server */
+    const fedauth_srv_t *main_sc = ap_get_module_config(s->module_config,
+                                                        &fedauth_module);
     const char *path = ap_runtime_dir_relative(ptemp, CTL_CONF), *tmp;
     const char *text;
     apr_file_t *f;
@@ -98,7 +101,7 @@ static void write_ctl_conf(apr_pool_t *pconf, apr_pool_t *ptemp,
                         : apr_psprintf(ptemp, "shm %s %lu",
                               ap_runtime_dir_relative(ptemp,
                                   "fedauth-sessions.shm"),
-                              (unsigned long)fedauth_shm_size(sc)),
+                              (unsigned long)fedauth_shm_size(main_sc)),
                         sc->redis_prefix ? sc->redis_prefix : "fedauth:",
                         sc->redis_timeout_ms != FEDAUTH_UNSET
                         ? sc->redis_timeout_ms : 1000,
@@ -154,7 +157,10 @@ int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
             continue;
         }
         if (sc->redis) {
-            rv = fa_registry_redis_open(pconf, sc->store, &sc->reg);
+            /* Redis Cluster would need the registry's keys routed: not
+             * yet (its store is not the plain Redis store). */
+            rv = strstr(sc->store_spec, "-cluster://") ? APR_ENOTIMPL
+                 : fa_registry_redis_open(pconf, sc->store, &sc->reg);
             if (rv != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FALOGNO(00905)
                              "FedAuthRegistry On: the store %s cannot hold "
