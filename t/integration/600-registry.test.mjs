@@ -16,6 +16,7 @@ import {
 } from '../lib/index.mjs';
 import { testUser } from '../lib/idp.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
+import { codeFlow, withSpaCallback, spaCallback, jsonOf } from '../lib/tokens.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FEDAUTHCTL = process.env.FEDAUTHCTL || path.resolve(here, '../../fedauthctl');
@@ -117,7 +118,7 @@ for (const setup of setups()) {
       if (setup.redis) redis = await startRedis();
       site = await startSite({
         idps: [
-          { name: 'corp', users: CORP_USERS, providers: [{ id: 'corp', extra: GROUPS }] },
+          { name: 'corp', users: CORP_USERS, providers: [{ id: 'corp', extra: GROUPS, clientExtra: withSpaCallback }] },
           { name: 'partners', users: PARTNER_USERS, providers: [{ id: 'partners', extra: GROUPS }] },
         ],
         serverConf: serverConf('On'),
@@ -189,6 +190,32 @@ for (const setup of setups()) {
       await refused('corp', 'alice', 'account_disabled');
       await ok(site, ['users', 'mod', 'alice', '--enable']);
       await signedIn('corp', 'alice');
+    });
+
+    it('token sign-in (POST /fedauth/authenticate) goes through the registry too', async () => {
+      const client = site.clients.corp;
+      const tokenLogin = async () => {
+        const t = await codeFlow(site.idps.corp, client, { redirectUri: spaCallback(client), user: 'alice', password: 'alice-pass-corp' });
+        return new Browser().request(`${site.base}/fedauth/authenticate`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ id_token: t.id_token, nonce: t.nonce }).toString(),
+        });
+      };
+      await ok(site, ['users', 'mod', 'alice', '--roles', 'auditor']);
+      const r = await tokenLogin();
+      assert.equal(r.status, 200, dump(r));
+      assert.equal(jsonOf(r).user, 'alice');
+      assert.deepEqual(jsonOf(r).roles.sort(), ['auditor', 'staff']);
+      await ok(site, ['users', 'mod', 'alice', '--disable', '--roles', '']);
+      try {
+        const refusedToken = await tokenLogin();
+        assert.equal(refusedToken.status, 403, dump(refusedToken));
+        assert.equal(jsonOf(refusedToken).error, 'account_disabled');
+        assert.ok(!(refusedToken.headers.get('set-cookie') || '').includes(`${SESSION_COOKIE}=`), 'no session cookie');
+      } finally {
+        await ok(site, ['users', 'mod', 'alice', '--enable']);
+      }
     });
 
     it('sessions list and kill', async () => {
