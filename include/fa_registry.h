@@ -16,6 +16,7 @@
 #include <apr_tables.h>
 #include "fa_util.h"
 #include "fa_store.h"
+#include "fa_session.h"
 
 /* Longest account name, in bytes. */
 #define FA_ACCOUNT_NAME_MAX 128
@@ -83,10 +84,13 @@ typedef struct fa_account_t {
     apr_array_header_t *links;    /* fa_link_t */
     apr_int64_t created;          /* seconds since epoch */
     apr_int64_t last_signin;      /* 0: never (set when created by one) */
+    apr_array_header_t *attrs;    /* fa_attr_t: values kept for
+                                   * ValueMapSetOnce attributes */
 } fa_account_t;
 
 /* {"v":1,"name":"alice","state":"active","idps":["corp"],"roles":[],
- *  "links":[{"idp":"corp","sub":"..."}],"created":1764790000} */
+ *  "links":[{"idp":"corp","sub":"..."}],"created":1764790000,
+ *  "attrs":{"LANGUAGE":"de"}} */
 char *fa_account_encode(apr_pool_t *p, const fa_account_t *a,
                         apr_size_t *len);
 apr_status_t fa_account_decode(apr_pool_t *p, const char *buf,
@@ -117,6 +121,14 @@ apr_array_header_t *fa_registry_parse_list(apr_pool_t *p, const char *s,
  * comma-separated role list. */
 const char *fa_account_merge_roles(apr_pool_t *p, const char *mapped,
                                    const fa_account_t *a);
+
+/* ValueMapSetOnce: for each attribute in set_once, the account's kept
+ * value replaces the session's (session_attrs, of fa_attr_t); one the
+ * account does not have yet is kept from the session. 1 when the account
+ * changed (it then needs writing). */
+int fa_account_set_once(apr_pool_t *p, fa_account_t *a,
+                        const apr_array_header_t *set_once,
+                        apr_array_header_t *session_attrs);
 
 /* Keys. */
 const char *fa_registry_account_key(apr_pool_t *p, const char *name);

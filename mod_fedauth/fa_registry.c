@@ -25,6 +25,7 @@ fa_account_t *fa_account_new(apr_pool_t *p, const char *name)
     a->state = FA_ACCOUNT_ACTIVE;
     a->roles = apr_array_make(p, 2, sizeof(const char *));
     a->links = apr_array_make(p, 2, sizeof(fa_link_t));
+    a->attrs = apr_array_make(p, 2, sizeof(fa_attr_t));
     a->created = fa_now_sec();
     return a;
 }
@@ -66,6 +67,14 @@ char *fa_account_encode(apr_pool_t *p, const fa_account_t *a,
     json_object_set_new(j, "created", json_integer(a->created));
     if (a->last_signin) {
         json_object_set_new(j, "last_signin", json_integer(a->last_signin));
+    }
+    if (a->attrs && a->attrs->nelts) {
+        json_t *attrs = json_object();
+        for (i = 0; i < a->attrs->nelts; i++) {
+            const fa_attr_t *at = &APR_ARRAY_IDX(a->attrs, i, fa_attr_t);
+            json_object_set_new(attrs, at->name, json_string(at->value));
+        }
+        json_object_set_new(j, "attrs", attrs);
     }
     text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(j);
@@ -121,6 +130,13 @@ apr_status_t fa_account_decode(apr_pool_t *p, const char *buf,
                                                                    "idp")));
             l->sub = apr_pstrdup(p, json_string_value(json_object_get(e,
                                                                    "sub")));
+        }
+    }
+    json_object_foreach(json_object_get(j, "attrs"), st, e) {
+        if (json_is_string(e)) {
+            fa_attr_t *at = apr_array_push(a->attrs);
+            at->name = apr_pstrdup(p, st);
+            at->value = apr_pstrdup(p, json_string_value(e));
         }
     }
     a->created = json_integer_value(json_object_get(j, "created"));
@@ -256,6 +272,47 @@ const char *fa_account_merge_roles(apr_pool_t *p, const char *mapped,
         }
     }
     return apr_array_pstrcat(p, out, ',');
+}
+
+static fa_attr_t *attr_of(apr_array_header_t *attrs, const char *name)
+{
+    int i;
+
+    for (i = 0; attrs && i < attrs->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(attrs, i, fa_attr_t).name, name)) {
+            return &APR_ARRAY_IDX(attrs, i, fa_attr_t);
+        }
+    }
+    return NULL;
+}
+
+int fa_account_set_once(apr_pool_t *p, fa_account_t *a,
+                        const apr_array_header_t *set_once,
+                        apr_array_header_t *session_attrs)
+{
+    const char *name;
+    fa_attr_t *kept, *now;
+    int i, changed = 0;
+
+    for (i = 0; set_once && i < set_once->nelts; i++) {
+        name = APR_ARRAY_IDX(set_once, i, const char *);
+        kept = attr_of(a->attrs, name);
+        now = attr_of(session_attrs, name);
+        if (kept && now) {
+            now->value = kept->value;
+        }
+        else if (kept) {
+            now = apr_array_push(session_attrs);
+            *now = *kept;
+        }
+        else if (now) {
+            kept = apr_array_push(a->attrs);
+            kept->name = apr_pstrdup(p, now->name);
+            kept->value = apr_pstrdup(p, now->value);
+            changed = 1;
+        }
+    }
+    return changed;
 }
 
 /* ---- keys and records in the registry ----------------------------------- */

@@ -41,6 +41,8 @@ static const char usage_text[] =
 "  users add NAME [--idps ID,ID] [--roles ROLE,ROLE]\n"
 "  users mod NAME [--idps ID,ID|'*'] [--roles ROLE,...|''] "
 "[--disable|--enable]\n"
+"                 [--set ATTRIBUTE=VALUE] [--unset ATTRIBUTE]   "
+"(ValueMapSetOnce)\n"
 "  users del NAME                 tombstone: its identities stay linked\n"
 "  users link NAME IDP SUB        IDP identity SUB signs in as NAME\n"
 "  users unlink IDP SUB           ends its sessions; may register again\n"
@@ -387,6 +389,10 @@ static void print_account(ctl_t *c, const fa_account_t *a, int long_form)
         l = &APR_ARRAY_IDX(a->links, i, fa_link_t);
         printf("link:    %s %s\n", l->idp, l->sub);
     }
+    for (i = 0; i < a->attrs->nelts; i++) {
+        printf("kept:    %s=%s\n", APR_ARRAY_IDX(a->attrs, i, fa_attr_t).name,
+               APR_ARRAY_IDX(a->attrs, i, fa_attr_t).value);
+    }
 }
 
 /* The account, or an exit code (2 when absent). */
@@ -464,7 +470,67 @@ typedef struct user_opts_t {
     int idps_any;
     apr_array_header_t *roles;
     int set_state;                /* -1 unchanged, else the state */
+    apr_array_header_t *set;      /* fa_attr_t: --set NAME=VALUE, and
+                                   * --unset NAME (value NULL) */
 } user_opts_t;
+
+/* --set ATTRIBUTE=VALUE / --unset ATTRIBUTE: a ValueMapSetOnce value. */
+static int parse_attr_opt(ctl_t *c, const char *arg, int unset,
+                          user_opts_t *o)
+{
+    const char *eq = unset ? NULL : strchr(arg, '=');
+    char *name = apr_pstrndup(c->p, arg, eq ? (apr_size_t)(eq - arg)
+                                            : strlen(arg));
+    const unsigned char *v;
+    fa_attr_t *at;
+    char *n;
+
+    for (n = name; *n; n++) {
+        if (!((*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9')
+              || *n == '_')) {
+            break;
+        }
+    }
+    if (!*name || *n || strlen(name) > 64 || (!unset && !eq)) {
+        return fail(EX_USAGE, "%s: expects ATTRIBUTE%s (A-Z 0-9 _)",
+                    unset ? "--unset" : "--set", unset ? "" : "=VALUE");
+    }
+    for (v = (const unsigned char *)(eq ? eq + 1 : ""); *v; v++) {
+        if (*v < 0x20 || *v == 0x7f) {
+            return fail(EX_USAGE, "--set: no control characters");
+        }
+    }
+    if (!o->set) {
+        o->set = apr_array_make(c->p, 2, sizeof(fa_attr_t));
+    }
+    at = apr_array_push(o->set);
+    at->name = name;
+    at->value = eq ? eq + 1 : NULL;
+    return EX_OK;
+}
+
+/* Applies --set / --unset to the account's kept values. */
+static void apply_attrs(ctl_t *c, fa_account_t *a, const user_opts_t *o)
+{
+    apr_array_header_t *kept;
+    const fa_attr_t *want, *have;
+    int i, j;
+
+    for (i = 0; o->set && i < o->set->nelts; i++) {
+        want = &APR_ARRAY_IDX(o->set, i, fa_attr_t);
+        kept = apr_array_make(c->p, a->attrs->nelts + 1, sizeof(fa_attr_t));
+        for (j = 0; j < a->attrs->nelts; j++) {
+            have = &APR_ARRAY_IDX(a->attrs, j, fa_attr_t);
+            if (strcmp(have->name, want->name)) {
+                *(fa_attr_t *)apr_array_push(kept) = *have;
+            }
+        }
+        if (want->value) {
+            *(fa_attr_t *)apr_array_push(kept) = *want;
+        }
+        a->attrs = kept;
+    }
+}
 
 static int parse_user_opts(ctl_t *c, int argc, char **argv, int mod,
                            user_opts_t *o)
@@ -493,6 +559,14 @@ static int parse_user_opts(ctl_t *c, int argc, char **argv, int mod,
                                                     &why))) {
                 return fail(EX_USAGE, "--roles: %s", why);
             }
+        }
+        else if (mod && (!strcmp(argv[i], "--set")
+                         || !strcmp(argv[i], "--unset")) && i + 1 < argc) {
+            if (parse_attr_opt(c, argv[i + 1], argv[i][2] == 'u', o)
+                != EX_OK) {
+                return EX_USAGE;
+            }
+            i++;
         }
         else if (mod && !strcmp(argv[i], "--disable")) {
             o->set_state = FA_ACCOUNT_DISABLED;
@@ -591,6 +665,7 @@ static int users_mod(ctl_t *c, const char *name, int argc, char **argv)
     if (o.set_state >= 0) {
         a->state = (fa_account_state_t)o.set_state;
     }
+    apply_attrs(c, a, &o);
     if ((rc = put_account(c, a)) != EX_OK) {
         return rc;
     }

@@ -490,6 +490,69 @@ static const char *two_word_directive(apr_pool_t *p,
     return NULL;
 }
 
+/* ValueMap <claim> <ATTRIBUTE> <value> <result> [priority],
+ * ValueMapDefault <ATTRIBUTE> <result>, ValueMapSetOnce <ATTRIBUTE>... */
+static const char *value_map_directive(apr_pool_t *p,
+                                       fedauth_provider_t *prov,
+                                       const char *name, const char *args)
+{
+    char *w[6];
+    fa_value_map_t *vm;
+    int n, dflt = !strcasecmp(name, "ValueMapDefault");
+    const char *err;
+
+    if (!strcasecmp(name, "ValueMapSetOnce")) {
+        if (!prov->claims.set_once) {
+            prov->claims.set_once = apr_array_make(p, 2, sizeof(char *));
+        }
+        for (n = 0; *(w[0] = ap_getword_conf(p, &args)); n++) {
+            ap_str_toupper(w[0]);
+            if (!valid_attr_name(w[0])) {
+                return "expects attribute names (A-Z 0-9 _)";
+            }
+            APR_ARRAY_PUSH(prov->claims.set_once, char *) = w[0];
+        }
+        return n ? NULL : "expects one or more attribute names";
+    }
+    for (n = 0; n < 6 && *(w[n] = ap_getword_conf(p, &args)); n++) {
+    }
+    if (dflt ? n != 2 : n < 4 || n > 5) {
+        return dflt ? "takes an attribute name and a result"
+                    : "takes a claim, an attribute name, a value, a result "
+                      "and an optional priority";
+    }
+    vm = apr_pcalloc(p, sizeof(*vm));
+    vm->priority = FA_VALUE_MAP_PRIORITY;
+    if (dflt) {
+        vm->attr = w[0];
+        vm->result = w[1];
+    }
+    else {
+        vm->claim = w[0];
+        vm->attr = w[1];
+        vm->value = w[2];
+        vm->result = w[3];
+        if (n == 5 && (err = parse_int(p, w[4], 0, 1000000, &vm->priority))) {
+            return err;
+        }
+        if (!valid_claim_name(vm->claim) || !printable(vm->value, 256)) {
+            return "expects a claim name and a value of at most 256 "
+                   "printable bytes";
+        }
+    }
+    ap_str_toupper((char *)vm->attr);
+    if (!valid_attr_name(vm->attr) || !printable(vm->result, 1024)) {
+        return "expects an attribute name (A-Z 0-9 _, not one of the "
+               "module's own) and a result of at most 1024 printable bytes";
+    }
+    if (!prov->claims.value_maps) {
+        prov->claims.value_maps = apr_array_make(p, 4,
+                                                 sizeof(fa_value_map_t));
+    }
+    *(fa_value_map_t *)apr_array_push(prov->claims.value_maps) = *vm;
+    return NULL;
+}
+
 /* ---- <FedAuthProvider id> -------------------------------------------- */
 
 /* What a group of the one-word directives below answers for a name that is
@@ -645,6 +708,10 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
     }
     if (!strcasecmp(name, "ClaimMap") || !strcasecmp(name, "GroupMap")) {
         return two_word_directive(p, prov, name, args);
+    }
+    if (!strcasecmp(name, "ValueMap") || !strcasecmp(name, "ValueMapDefault")
+        || !strcasecmp(name, "ValueMapSetOnce")) {
+        return value_map_directive(p, prov, name, args);
     }
     w = ap_getword_conf(p, &args);
     if (*args) {

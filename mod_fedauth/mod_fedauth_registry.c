@@ -185,6 +185,7 @@ int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
 apr_status_t fedauth_registry_signin(request_rec *r, fedauth_srv_t *sc,
                                      fa_session_t *s, fa_err_t *err)
 {
+    fedauth_provider_t *prov;
     fa_account_t *a;
     apr_status_t rv;
     int created;
@@ -213,6 +214,18 @@ apr_status_t fedauth_registry_signin(request_rec *r, fedauth_srv_t *sc,
     }
     s->user = a->name;
     s->roles = fa_account_merge_roles(r->pool, s->roles, a);
+    /* ValueMapSetOnce: the account keeps the first value; writing the
+     * account happens only when it gets one it did not have. */
+    prov = fedauth_provider_find(sc, s->idp);
+    if (prov && prov->claims.set_once
+        && fa_account_set_once(r->pool, a, prov->claims.set_once, s->attrs)
+        && fa_registry_account_put(sc->reg, r->pool, a, err)
+           != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00908)
+                      "account %s: cannot keep its ValueMapSetOnce values "
+                      "(%s); they are kept at a later sign-in",
+                      fa_oidc_loggable(r->pool, a->name, 256), err->desc);
+    }
     return APR_SUCCESS;
 }
 

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import {
   startSite, Browser, parseEnv, dump, errorCodes, protectedLocation, SESSION_COOKIE, sleep,
+  writeHttpdConfig, configTest, requireModule, removeDir,
 } from '../lib/index.mjs';
 import { testUser } from '../lib/idp.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
@@ -29,7 +30,11 @@ const CORP_USERS = [
   testUser('erin', 'corp'),
 ];
 const PARTNER_USERS = [testUser('alice', 'partners'), testUser('frank', 'partners')];
-const GROUPS = 'GroupsClaim groups\nGroupMap staff staff\n';
+const GROUPS = [
+  'GroupsClaim groups', 'GroupMap staff staff',
+  'ValueMap groups TENANT staff t-staff 20', 'ValueMap email TENANT alice@corp.example t-alice 10',
+  'ValueMapDefault TENANT t-none', 'ValueMapDefault LANGUAGE en', 'ValueMapSetOnce LANGUAGE', '',
+].join('\n');
 
 /** Runs fedauthctl; resolves { code, out, err, json } (json when --json parsed). */
 function ctl(site, args, { json = false } = {}) {
@@ -172,6 +177,27 @@ for (const setup of setups()) {
       await ok(site, ['users', 'mod', 'alice', '--roles', '']);
       const again = await signedIn('corp', 'alice');
       assert.equal(again.env.FEDAUTH_ROLES, 'staff', 'mapped roles cannot be removed by hand');
+    });
+
+    it('ValueMap: lowest priority wins, else the default; ValueMapSetOnce keeps the first value', async () => {
+      const { env } = await signedIn('corp', 'alice');
+      assert.equal(env.FEDAUTH_TENANT, 't-alice', 'priority 10 over 20');
+      const frank = await signedIn('partners', 'frank');
+      assert.equal(frank.env.FEDAUTH_TENANT, 't-none');
+      const shown = await ok(site, ['users', 'show', 'alice'], { json: true });
+      assert.deepEqual(shown.json.attrs, { LANGUAGE: 'en' }, 'kept at the first sign-in');
+      assert.equal(env.FEDAUTH_LANGUAGE, 'en');
+      // the user's later choice (set by the administrator here) is not
+      // overwritten by the mapping at the next sign-in
+      await ok(site, ['users', 'mod', 'alice', '--set', 'LANGUAGE=de']);
+      const again = await signedIn('corp', 'alice');
+      assert.equal(again.env.FEDAUTH_LANGUAGE, 'de');
+      assert.deepEqual((await ok(site, ['users', 'show', 'alice'], { json: true })).json.attrs, { LANGUAGE: 'de' });
+      const bad = await ctl(site, ['users', 'mod', 'alice', '--set', 'language']);
+      assert.equal(bad.code, 1);
+      await ok(site, ['users', 'mod', 'alice', '--unset', 'LANGUAGE']);
+      const third = await signedIn('corp', 'alice');
+      assert.equal(third.env.FEDAUTH_LANGUAGE, 'en', 'kept again from the mapping');
     });
 
     it('--idps: a sign-in through another provider is refused (not_allowed_idp)', async () => {
@@ -363,3 +389,48 @@ for (const setup of setups()) {
     });
   });
 }
+
+describe('registry and ValueMap directives: apache2 -t', () => {
+  const dirs = [];
+  after(() => dirs.forEach(removeDir));
+  const provider = (body) => `<FedAuthProvider corp>
+    Issuer        http://127.0.0.1:9/corp
+    ClientID      client-corp
+${body}
+</FedAuthProvider>`;
+  async function check(serverConf, body = '') {
+    requireModule();
+    const { dir, confFile } = await writeHttpdConfig({
+      providersConf: `FedAuthSecret "a long enough test passphrase for config tests"\n${serverConf}\n${provider(body)}`,
+      locationsConf: protectedLocation(),
+    });
+    dirs.push(dir);
+    const res = await configTest(confFile);
+    return { code: res.code ?? res.status, out: `${res.stdout}${res.stderr}` };
+  }
+
+  it('good settings pass', async () => {
+    const r = await check('FedAuthRegistry On\nFedAuthRegister Off\nFedAuthRegistryDir /var/lib/apache2/fedauth-t600',
+      'ValueMap groups TENANT "EU Sales" eu 10\nValueMap locale LANGUAGE de-CH de\nValueMapDefault tenant global\nValueMapSetOnce LANGUAGE TENANT');
+    assert.equal(r.code, 0, r.out);
+    assert.ok(!fs.existsSync('/var/lib/apache2/fedauth-t600'), 'apache2 -t makes no directory');
+  });
+
+  for (const [serverConf, body, word] of [
+    ['FedAuthRegistry Maybe', '', 'FedAuthRegistry'],
+    ['FedAuthRegister yes please', '', 'FedAuthRegister'],
+    ['', 'ValueMap groups TENANT eu', 'ValueMap'],
+    ['', 'ValueMap groups TENANT eu x 1 2', 'ValueMap'],
+    ['', 'ValueMap groups TENANT eu x high', 'ValueMap'],
+    ['', 'ValueMap groups USER eu x', 'ValueMap'],
+    ['', 'ValueMapDefault TENANT', 'ValueMapDefault'],
+    ['', 'ValueMapSetOnce', 'ValueMapSetOnce'],
+    ['', 'ValueMapSetOnce bad-name', 'ValueMapSetOnce'],
+  ]) {
+    it(`refused: ${serverConf || body}`, async () => {
+      const r = await check(serverConf, body);
+      assert.notEqual(r.code, 0, r.out);
+      assert.match(r.out, new RegExp(word), r.out);
+    });
+  }
+});

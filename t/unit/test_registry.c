@@ -197,6 +197,46 @@ START_TEST(allowed_idps)
 }
 END_TEST
 
+/* ValueMapSetOnce: the first value an account gets is kept, and wins over
+ * later sign-ins; attributes that are not set-once are untouched. */
+START_TEST(set_once_attrs)
+{
+    fa_account_t *a = fa_account_new(pool, "alice"), *b;
+    apr_array_header_t *once = apr_array_make(pool, 2, sizeof(char *));
+    apr_array_header_t *attrs = apr_array_make(pool, 4, sizeof(fa_attr_t));
+    fa_attr_t *at;
+    char *rec;
+    apr_size_t len;
+
+    APR_ARRAY_PUSH(once, const char *) = "LANGUAGE";
+    APR_ARRAY_PUSH(once, const char *) = "TENANT";
+    at = apr_array_push(attrs);
+    at->name = "LANGUAGE";
+    at->value = "de";
+    at = apr_array_push(attrs);
+    at->name = "EMAIL";
+    at->value = "a@x";
+    ck_assert_int_eq(fa_account_set_once(pool, a, once, attrs), 1);
+    ck_assert_int_eq(a->attrs->nelts, 1);
+    ck_assert_int_eq(fa_account_set_once(pool, a, once, attrs), 0);
+    rec = fa_account_encode(pool, a, &len);
+    ck_assert_ptr_nonnull(strstr(rec, "\"attrs\":{\"LANGUAGE\":\"de\"}"));
+    ck_assert_int_eq(fa_account_decode(pool, rec, len, &b), APR_SUCCESS);
+    /* a later sign-in says fr: the account keeps de */
+    attrs = apr_array_make(pool, 4, sizeof(fa_attr_t));
+    at = apr_array_push(attrs);
+    at->name = "LANGUAGE";
+    at->value = "fr";
+    ck_assert_int_eq(fa_account_set_once(pool, b, once, attrs), 0);
+    ck_assert_str_eq(APR_ARRAY_IDX(attrs, 0, fa_attr_t).value, "de");
+    /* and one that no longer maps at all still gets it */
+    attrs = apr_array_make(pool, 4, sizeof(fa_attr_t));
+    ck_assert_int_eq(fa_account_set_once(pool, b, once, attrs), 0);
+    ck_assert_int_eq(attrs->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(attrs, 0, fa_attr_t).value, "de");
+}
+END_TEST
+
 START_TEST(signin_rules)
 {
     fa_registry_t *reg = open_reg();
@@ -278,6 +318,7 @@ Suite *suite_registry(void)
     tcase_add_test(tc, record_roundtrip);
     tcase_add_test(tc, allowed_idps);
     tcase_add_test(tc, signin_rules);
+    tcase_add_test(tc, set_once_attrs);
     suite_add_tcase(s, tc);
     return s;
 }
