@@ -1319,3 +1319,82 @@ apr_status_t fa_registry_redis_open(apr_pool_t *p, fa_store_t *st,
     *preg = reg;
     return APR_SUCCESS;
 }
+
+/* ---- the attempt stream (FedAuthAttemptStream) ------------------------- */
+
+/* Self-contained like the registry section: only command() and
+ * full_key() of the store above. */
+
+apr_status_t fa_store_redis_stream_add(fa_store_t *st, const char *key,
+                                       int maxlen, const char *line,
+                                       apr_size_t len, apr_pool_t *p)
+{
+    redis_t *rs;
+    const char *argv[7];
+    size_t lens[7];
+    redisReply *reply;
+    fa_err_t err;
+    int i;
+
+    if (!st || strcmp(st->name, "redis") || maxlen < 1) {
+        return APR_EINVAL;
+    }
+    rs = st->baton;
+    argv[0] = "XADD";
+    argv[1] = full_key(p, rs, key);
+    argv[2] = "MAXLEN";
+    argv[3] = apr_itoa(p, maxlen);
+    argv[4] = "*";
+    argv[5] = "a";
+    argv[6] = line;
+    for (i = 0; i < 7; i++) {
+        lens[i] = i == 6 ? len : strlen(argv[i]);
+    }
+    if (command(rs, 7, argv, lens, REPLY_MAX_SMALL, &reply, &err)
+        != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    freeReplyObject(reply);
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_store_redis_stream_read(fa_store_t *st, const char *key,
+                                        int max, apr_pool_t *p,
+                                        apr_array_header_t **lines)
+{
+    redis_t *rs;
+    const char *argv[6] = { "XRANGE", NULL, "-", "+", "COUNT", NULL };
+    redisReply *reply, *entry, *fields;
+    fa_err_t err;
+    size_t i, j;
+
+    *lines = apr_array_make(p, 16, sizeof(const char *));
+    if (!st || strcmp(st->name, "redis") || max < 1) {
+        return APR_EINVAL;
+    }
+    rs = st->baton;
+    argv[1] = full_key(p, rs, key);
+    argv[5] = apr_itoa(p, max);
+    if (command(rs, 6, argv, NULL, (apr_size_t)max * 5000 + 1024, &reply,
+                &err) != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+         i++) {
+        entry = reply->element[i];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+            || entry->element[1]->type != REDIS_REPLY_ARRAY) {
+            continue;
+        }
+        fields = entry->element[1];
+        for (j = 0; j + 1 < fields->elements; j += 2) {
+            if (fields->element[j + 1]->type == REDIS_REPLY_STRING) {
+                APR_ARRAY_PUSH(*lines, const char *) = apr_pstrmemdup(p,
+                    fields->element[j + 1]->str,
+                    fields->element[j + 1]->len);
+            }
+        }
+    }
+    freeReplyObject(reply);
+    return APR_SUCCESS;
+}

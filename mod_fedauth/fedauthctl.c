@@ -50,7 +50,7 @@ static const char usage_text[] =
 "  sessions kill NAME             ends every session of the account\n"
 "  idp purge ID                   ends every session through provider ID\n"
 "  attempts [--user NAME] [--idp ID] [--failed] [--since WHEN] "
-"[--file LOG]\n"
+"[--file LOG|--stream]\n"
 "                                 WHEN: 2026-12-03T21:00:00Z or 30s, 10m, "
 "2h, 7d\n"
 "\n"
@@ -983,27 +983,112 @@ static const char *since_time(apr_pool_t *p, const char *arg)
     return NULL;
 }
 
+typedef struct attempt_filter_t {
+    const char *user, *idp, *since;
+    int failed;
+} attempt_filter_t;
+
+/* Prints (or collects into out, with --json) one line when it matches. */
+static void attempt_line(ctl_t *c, const attempt_filter_t *f,
+                         const char *line, json_t *out)
+{
+    json_t *j = json_loads(line, 0, NULL);
+    const char *v;
+
+    if (!j) {
+        return;
+    }
+    if ((f->user && (!(v = json_string_value(json_object_get(j, "account")))
+                     || strcmp(v, f->user)))
+        || (f->idp && (!(v = json_string_value(json_object_get(j, "idp")))
+                       || strcmp(v, f->idp)))
+        || (f->failed && (!(v = json_string_value(json_object_get(j,
+                                                              "outcome")))
+                          || !strcmp(v, "success")))
+        || (f->since && (!(v = json_string_value(json_object_get(j, "time")))
+                         || strcmp(v, f->since) < 0))) {
+        json_decref(j);
+        return;
+    }
+    if (c->json) {
+        json_array_append_new(out, j);
+        return;
+    }
+    fputs(line, stdout);
+    if (!*line || line[strlen(line) - 1] != '\n') {
+        fputc('\n', stdout);
+    }
+    json_decref(j);
+}
+
+static int attempts_from_file(ctl_t *c, const attempt_filter_t *f,
+                              const char *file, json_t *out)
+{
+    char line[8192];
+    FILE *fh = fopen(file, "r");
+
+    if (!fh) {
+        return fail(EX_NOTFOUND, "cannot read %s: %s", file,
+                    strerror(errno));
+    }
+    while (fgets(line, sizeof(line), fh)) {
+        attempt_line(c, f, line, out);
+    }
+    fclose(fh);
+    return EX_OK;
+}
+
+/* The stream named by the conf's "attempt_stream <key> <maxlen>". */
+static int attempts_from_stream(ctl_t *c, const attempt_filter_t *f,
+                                json_t *out)
+{
+    const char *spec = c->conf ? apr_table_get(c->conf, "attempt_stream")
+                               : NULL;
+    char key[128];
+    apr_array_header_t *lines;
+    int maxlen, rc, i;
+
+    if (!spec || sscanf(spec, "%127s %d", key, &maxlen) != 2
+        || maxlen < 1) {
+        return fail(EX_NOTFOUND, "no attempt stream: FedAuthAttemptStream "
+                    "is not set");
+    }
+    if ((rc = open_all(c)) != EX_OK) {
+        return rc;
+    }
+    if (fa_store_redis_stream_read(c->store, key, maxlen, c->p, &lines)
+        != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "cannot read the attempt stream");
+    }
+    for (i = 0; i < lines->nelts; i++) {
+        attempt_line(c, f, APR_ARRAY_IDX(lines, i, const char *), out);
+    }
+    return EX_OK;
+}
+
 static int attempts_cmd(ctl_t *c, int argc, char **argv)
 {
-    const char *user = NULL, *idp = NULL, *since = NULL, *file = NULL;
-    const char *v;
-    int failed = 0, i;
-    char line[8192];
-    json_t *out, *j;
-    FILE *f;
+    attempt_filter_t f;
+    const char *file = NULL;
+    int stream = 0, i, rc;
+    json_t *out;
 
+    memset(&f, 0, sizeof(f));
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--user") && i + 1 < argc) {
-            user = argv[++i];
+            f.user = argv[++i];
         }
         else if (!strcmp(argv[i], "--idp") && i + 1 < argc) {
-            idp = argv[++i];
+            f.idp = argv[++i];
         }
         else if (!strcmp(argv[i], "--failed")) {
-            failed = 1;
+            f.failed = 1;
+        }
+        else if (!strcmp(argv[i], "--stream")) {
+            stream = 1;
         }
         else if (!strcmp(argv[i], "--since") && i + 1 < argc) {
-            if (!(since = since_time(c->p, argv[++i]))) {
+            if (!(f.since = since_time(c->p, argv[++i]))) {
                 return fail(EX_USAGE, "--since: '%s' is neither a time "
                             "(2026-12-03T21:00:00Z) nor an age (10m)",
                             argv[i]);
@@ -1017,50 +1102,25 @@ static int attempts_cmd(ctl_t *c, int argc, char **argv)
                         argv[i]);
         }
     }
-    if (!file && !(file = c->conf ? apr_table_get(c->conf, "attempt_log")
-                                  : NULL)) {
-        return fail(EX_NOTFOUND, "no attempt log: FedAuthAttemptLog names "
-                    "no file (or give --file)");
+    if (!file && !stream && c->conf) {
+        file = apr_table_get(c->conf, "attempt_log");
+        stream = !file && apr_table_get(c->conf, "attempt_stream");
     }
-    if (!(f = fopen(file, "r"))) {
-        return fail(EX_NOTFOUND, "cannot read %s: %s", file,
-                    strerror(errno));
+    if (!file && !stream) {
+        return fail(EX_NOTFOUND, "no attempt log: neither FedAuthAttemptLog "
+                    "(a file) nor FedAuthAttemptStream is set (or give "
+                    "--file)");
     }
     out = json_array();
-    while (fgets(line, sizeof(line), f)) {
-        if (!(j = json_loads(line, 0, NULL))) {
-            continue;
-        }
-        if ((user && (!(v = json_string_value(json_object_get(j,
-                                                              "account")))
-                      || strcmp(v, user)))
-            || (idp && (!(v = json_string_value(json_object_get(j, "idp")))
-                        || strcmp(v, idp)))
-            || (failed && (!(v = json_string_value(json_object_get(j,
-                                                               "outcome")))
-                           || !strcmp(v, "success")))
-            || (since && (!(v = json_string_value(json_object_get(j,
-                                                                  "time")))
-                          || strcmp(v, since) < 0))) {
-            json_decref(j);
-            continue;
-        }
-        if (c->json) {
-            json_array_append_new(out, j);
-        }
-        else {
-            fputs(line, stdout);
-            json_decref(j);
-        }
-    }
-    fclose(f);
-    if (c->json) {
+    rc = file ? attempts_from_file(c, &f, file, out)
+              : attempts_from_stream(c, &f, out);
+    if (rc == EX_OK && c->json) {
         print_json(out);
     }
     else {
         json_decref(out);
     }
-    return EX_OK;
+    return rc;
 }
 
 /* ---- main ----------------------------------------------------------------- */

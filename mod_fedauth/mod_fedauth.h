@@ -88,6 +88,7 @@ typedef struct fedauth_srv_t {
     const char *chooser_template;  /* contents of FedAuthChooserTemplate */
     const char *attempt_log;       /* FedAuthAttemptLog: path or "|program" */
     apr_file_t *attempt_file;      /* opened in post_config, or NULL */
+    int attempt_stream;            /* FedAuthAttemptStream entries, UNSET */
     int registry;                  /* FedAuthRegistry, UNSET */
     int register_on;               /* FedAuthRegister, UNSET */
     const char *registry_dir;      /* FedAuthRegistryDir, or NULL */

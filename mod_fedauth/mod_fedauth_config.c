@@ -50,6 +50,7 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->sessions_per_user = FEDAUTH_UNSET;
     sc->registry = FEDAUTH_UNSET;
     sc->register_on = FEDAUTH_UNSET;
+    sc->attempt_stream = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -119,6 +120,7 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(allowed_origins);
     MERGE_PTR(chooser_template);
     MERGE_PTR(attempt_log);
+    MERGE_INT(attempt_stream);
     MERGE_INT(registry);
     MERGE_INT(register_on);
     MERGE_PTR(registry_dir);
@@ -1013,6 +1015,13 @@ static const char *set_attempt_log(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_attempt_stream(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    return prefix(cmd, parse_int(cmd->pool, arg, 0, 10000000,
+                                 &srv_conf(cmd)->attempt_stream));
+}
+
 static const char *set_redis_prefix(cmd_parms *cmd, void *dummy,
                                     const char *arg)
 {
@@ -1259,6 +1268,9 @@ const command_rec fedauth_cmds[] = {
         RSRC_CONF, "HTML template of the provider chooser"),
     AP_INIT_TAKE1("FedAuthAttemptLog", set_attempt_log, NULL, RSRC_CONF,
         "file (or |program) that gets one line of JSON per sign-in attempt"),
+    AP_INIT_TAKE1("FedAuthAttemptStream", set_attempt_stream, NULL,
+        RSRC_CONF, "with a Redis store: the attempt lines also go to the "
+        "stream <prefix>attempts, capped at this many entries (0: none)"),
     AP_INIT_TAKE1("FedAuthRedisPrefix", set_redis_prefix, NULL, RSRC_CONF,
         "key prefix in a shared Redis"),
     AP_INIT_TAKE1("FedAuthRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
@@ -1446,6 +1458,11 @@ const char *fedauth_config_check(apr_pool_t *p, server_rec *s)
         }
         if (sc->redis && (err = check_redis_tls(p, sc, checked)) != NULL) {
             return err;
+        }
+        if (!sc->redis && sc->attempt_stream > 0) {
+            return "FedAuthAttemptStream needs a Redis FedAuthSessionStore "
+                   "(the stream lives there); with shm, use "
+                   "FedAuthAttemptLog";
         }
     }
 

@@ -120,6 +120,10 @@ static void write_ctl_conf(apr_pool_t *pconf, apr_pool_t *ptemp,
                            fedauth_provider_t *)->idp.id, NULL);
     }
     text = apr_pstrcat(ptemp, text, "\n", NULL);
+    if (sc->redis && sc->attempt_stream > 0) {
+        text = apr_psprintf(ptemp, "%sattempt_stream %s %d\n", text,
+                            FEDAUTH_STREAM_KEY, sc->attempt_stream);
+    }
     if (sc->attempt_log && sc->attempt_log[0] != '|') {
         text = apr_pstrcat(ptemp, text, "attempt_log ",
                            ap_server_root_relative(ptemp, sc->attempt_log),

@@ -83,6 +83,7 @@ for (const setup of setups()) {
       `FedAuthRegister ${register}`,
       setup.redis ? `FedAuthSessionStore redis://127.0.0.1:${redis.port}/${DB}\nFedAuthRedisPrefix "${PREFIX}"` : `FedAuthRegistryDir "${regDir}"`,
       `FedAuthAttemptLog "${attemptLog}"`,
+      setup.redis ? 'FedAuthAttemptStream 5' : '',
       'FedAuthTokenLogin On',
     ].join('\n');
 
@@ -379,6 +380,19 @@ for (const setup of setups()) {
       assert.equal(recent.length, all.length);
       const future = (await ok(site, ['attempts', '--since', '2999-01-01T00:00:00Z'], { json: true })).json;
       assert.equal(future.length, 0);
+      if (setup.redis) {
+        // the capped stream holds the last 5 lines of the file, in order
+        const stream = (await ok(site, ['attempts', '--stream'], { json: true })).json;
+        assert.deepEqual(stream, all.slice(-5));
+        const xlen = Number(await redis.cli(['XLEN', `${PREFIX}attempts`], { db: DB }));
+        assert.equal(xlen, 5);
+        const failedStream = (await ok(site, ['attempts', '--stream', '--failed'], { json: true })).json;
+        assert.deepEqual(failedStream, stream.filter((a) => a.outcome === 'failure'));
+      }
+      else {
+        const r = await ctl(site, ['attempts', '--stream']);
+        assert.equal(r.code, 2, 'no stream with shm');
+      }
       const text = await ok(site, ['attempts', '--failed', '--user', 'erin']);
       assert.ok(text.out.split('\n').filter(Boolean).every((l) => JSON.parse(l).account === 'erin'));
     });
@@ -426,6 +440,8 @@ ${body}
     ['', 'ValueMapDefault TENANT', 'ValueMapDefault'],
     ['', 'ValueMapSetOnce', 'ValueMapSetOnce'],
     ['', 'ValueMapSetOnce bad-name', 'ValueMapSetOnce'],
+    ['FedAuthAttemptStream 100', '', 'FedAuthAttemptStream needs a Redis'],
+    ['FedAuthAttemptStream many', '', 'FedAuthAttemptStream'],
   ]) {
     it(`refused: ${serverConf || body}`, async () => {
       const r = await check(serverConf, body);

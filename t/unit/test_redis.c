@@ -236,6 +236,37 @@ START_TEST(registry_backend)
 }
 END_TEST
 
+/* The capped attempt stream: exactly maxlen entries, oldest first, binary
+ * safe; refused for a store that is not Redis. */
+START_TEST(attempt_stream)
+{
+    fa_store_t *st;
+    apr_array_header_t *lines;
+    int i;
+
+    redis_start(NULL);
+    st = store_for(spec_of("", "/7"));
+    for (i = 0; i < 7; i++) {
+        const char *line = apr_psprintf(pool, "{\"n\":%d,\"x\":\"a b\"}", i);
+        ck_assert_int_eq(fa_store_redis_stream_add(st, "attempts", 5, line,
+                                                   strlen(line), pool),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_eq(fa_store_redis_stream_read(st, "attempts", 100, pool,
+                                                &lines), APR_SUCCESS);
+    ck_assert_int_eq(lines->nelts, 5);
+    ck_assert_str_eq(APR_ARRAY_IDX(lines, 0, const char *),
+                     "{\"n\":2,\"x\":\"a b\"}");
+    ck_assert_str_eq(APR_ARRAY_IDX(lines, 4, const char *),
+                     "{\"n\":6,\"x\":\"a b\"}");
+    ck_assert_int_eq(fa_store_redis_stream_read(st, "attempts", 2, pool,
+                                                &lines), APR_SUCCESS);
+    ck_assert_int_eq(lines->nelts, 2);
+    ck_assert_int_eq(fa_store_redis_stream_add(st, "attempts", 0, "x", 1,
+                                               pool), APR_EINVAL);
+}
+END_TEST
+
 /* Waits (at most ms) until the store's version of key is or is not 0. */
 static apr_uint32_t wait_version(fa_store_t *st, const char *key, int want_set,
                                  int ms)
@@ -526,6 +557,7 @@ Suite *suite_redis(void)
     tcase_add_test(tc, operations);
     tcase_add_test(tc, index_from_a_plain_set);
     tcase_add_test(tc, registry_backend);
+    tcase_add_test(tc, attempt_stream);
     tcase_add_test(tc, invalidation_moves_the_version);
     tcase_add_test(tc, invalidation_refused);
     tcase_add_test(tc, expiry_prefix_and_db);
