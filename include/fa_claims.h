@@ -35,6 +35,21 @@ typedef struct fa_group_map_t {
     const char *role;
 } fa_group_map_t;
 
+/* ValueMap <claim> <ATTRIBUTE> <value> <result> [priority]: when the claim
+ * equals value (an array claim: when any element does), ATTRIBUTE is
+ * result; of several matching rules of one attribute, the lowest priority
+ * wins (ties: the first defined). ValueMapDefault <ATTRIBUTE> <result>
+ * (claim NULL) applies when none matched. A value map replaces whatever
+ * ClaimMap or the automatic attributes gave that attribute. */
+#define FA_VALUE_MAP_PRIORITY 100
+typedef struct fa_value_map_t {
+    const char *claim;            /* NULL: the default of attr */
+    const char *attr;
+    const char *value;
+    const char *result;
+    int priority;
+} fa_value_map_t;
+
 typedef struct fa_claims_conf_t {
     const char *idp_id;
     const char *identifying_claim;        /* default "sub" */
@@ -47,7 +62,15 @@ typedef struct fa_claims_conf_t {
     /* Claims that Require fedauth-claim asks about: their values are kept
      * in the session. Of const char *, or NULL. */
     const apr_array_header_t *kept_claims;
+    apr_array_header_t *value_maps;       /* of fa_value_map_t, or NULL */
+    /* ValueMapSetOnce: attributes an account keeps from its first
+     * sign-in (FedAuthRegistry On); of const char *, or NULL. */
+    apr_array_header_t *set_once;
 } fa_claims_conf_t;
+
+/* The value the ValueMap rules give attr for these claims, or NULL. */
+const char *fa_claims_value_map(apr_pool_t *p, const fa_claims_conf_t *conf,
+                                json_t *claims, const char *attr);
 
 /* A claim by name: the member of that exact name, else, when the name has
  * dots, the path through nested objects ("realm_access.roles"). */

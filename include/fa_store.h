@@ -199,4 +199,15 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
  * tracking (an older server, an ACL without CLIENT), version() is 0. */
 #define FA_REDIS_COPY_MS 60000
 
+/* A capped stream in a Redis store (FedAuthAttemptStream): XADD of one
+ * entry with field "a" = line to <prefix><key>, trimmed to exactly maxlen
+ * entries (MAXLEN); APR_EINVAL when st is not a Redis store. */
+apr_status_t fa_store_redis_stream_add(fa_store_t *st, const char *key,
+                                       int maxlen, const char *line,
+                                       apr_size_t len, apr_pool_t *p);
+/* The oldest max entries' lines (XRANGE - + COUNT max), oldest first. */
+apr_status_t fa_store_redis_stream_read(fa_store_t *st, const char *key,
+                                        int max, apr_pool_t *p,
+                                        apr_array_header_t **lines);
+
 #endif

@@ -332,6 +332,68 @@ static void keep_claims(apr_pool_t *p, const fa_claims_conf_t *conf,
     }
 }
 
+/* 1 when the claim's value (or, for an array, one of its elements)
+ * renders as want. */
+static int claim_has(apr_pool_t *p, json_t *v, const char *want)
+{
+    const char *text;
+    size_t i;
+
+    if (json_is_array(v)) {
+        for (i = 0; i < json_array_size(v); i++) {
+            if (claim_has(p, json_array_get(v, i), want)) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    text = json_is_string(v) ? json_string_value(v) : fa_claims_render(p, v);
+    return text && !strcmp(text, want);
+}
+
+const char *fa_claims_value_map(apr_pool_t *p, const fa_claims_conf_t *conf,
+                                json_t *claims, const char *attr)
+{
+    const fa_value_map_t *vm, *best = NULL, *dflt = NULL;
+    int i;
+
+    for (i = 0; conf->value_maps && i < conf->value_maps->nelts; i++) {
+        vm = &APR_ARRAY_IDX(conf->value_maps, i, fa_value_map_t);
+        if (strcmp(vm->attr, attr)) {
+            continue;
+        }
+        if (!vm->claim) {
+            dflt = vm;
+        }
+        else if ((!best || vm->priority < best->priority)
+                 && claim_has(p, fa_claims_get(claims, vm->claim),
+                              vm->value)) {
+            best = vm;
+        }
+    }
+    return best ? best->result : dflt ? dflt->result : NULL;
+}
+
+/* Every attribute that has ValueMap rules gets what they give. */
+static void value_maps(apr_pool_t *p, const fa_claims_conf_t *conf,
+                       json_t *claims, apr_array_header_t *attrs)
+{
+    const fa_value_map_t *vm;
+    int i, j, seen;
+
+    for (i = 0; conf->value_maps && i < conf->value_maps->nelts; i++) {
+        vm = &APR_ARRAY_IDX(conf->value_maps, i, fa_value_map_t);
+        for (seen = 0, j = 0; j < i && !seen; j++) {
+            seen = !strcmp(APR_ARRAY_IDX(conf->value_maps, j,
+                                         fa_value_map_t).attr, vm->attr);
+        }
+        if (!seen) {
+            set_attr(p, attrs, vm->attr,
+                     fa_claims_value_map(p, conf, claims, vm->attr));
+        }
+    }
+}
+
 apr_status_t fa_claims_map(apr_pool_t *p, const fa_claims_conf_t *conf,
                            json_t *claims, fa_session_t *s, fa_err_t *err)
 {
@@ -362,6 +424,7 @@ apr_status_t fa_claims_map(apr_pool_t *p, const fa_claims_conf_t *conf,
         set_attr(p, s->attrs, cm->attr,
                  fa_claims_render(p, fa_claims_get(claims, cm->claim)));
     }
+    value_maps(p, conf, claims, s->attrs);
     s->roles = fa_claims_roles(p, conf, claims);
     if (strlen(s->roles) > FA_CLAIMS_VALUE_MAX) {
         return fa_err_set(err, "too_many_roles", "the roles of %.64s are "

@@ -28,6 +28,7 @@
 #include "fa_store.h"
 #include "fa_redis_net.h"
 #include "fa_log.h"
+#include "fa_registry.h"
 
 #define MAX_IDLE 64
 #define BACKOFF_MS 1000
@@ -1826,5 +1827,253 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
     }
     apr_pool_cleanup_register(p, rs, redis_cleanup, apr_pool_cleanup_null);
     *pst = store_new(p, rs);
+    return APR_SUCCESS;
+}
+
+/* ---- the account registry in Redis (fa_registry.h) -------------------- */
+
+/* Registry keys live under <prefix>reg: with no expiry, over the store's
+ * connections (pool, Sentinel, TLS). Self-contained: only command() and
+ * full_key() of the store above are used. */
+
+#define REG_SCAN_COUNT "500"
+#define REG_SCAN_ROUNDS 100000
+
+static const char *reg_key(apr_pool_t *p, const redis_t *rs, const char *key)
+{
+    return apr_pstrcat(p, rs->conf.prefix, "reg:", key, NULL);
+}
+
+static apr_status_t reg_simple(fa_registry_t *reg, int argc,
+                               const char **argv, const size_t *lens,
+                               apr_size_t max, redisReply **preply)
+{
+    fa_err_t err;
+
+    if (command(reg->baton, argc, argv, lens, max, preply, &err)
+        != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t reg_get(fa_registry_t *reg, const char *key,
+                            apr_pool_t *p, char **val, apr_size_t *len)
+{
+    const char *argv[2] = { "GET", reg_key(p, reg->baton, key) };
+    redisReply *reply;
+    apr_status_t rv = reg_simple(reg, 2, argv, NULL, REPLY_MAX_VALUE, &reply);
+
+    return rv != APR_SUCCESS ? rv : string_reply(p, reply, val, len);
+}
+
+static apr_status_t reg_set(fa_registry_t *reg, const char *key,
+                            const char *val, apr_size_t len, int nx,
+                            apr_pool_t *p)
+{
+    const char *argv[4] = { "SET", reg_key(p, reg->baton, key), val, "NX" };
+    size_t lens[4] = { 3, strlen(argv[1]), len, 2 };
+    redisReply *reply;
+    apr_status_t rv;
+
+    if ((rv = reg_simple(reg, nx ? 4 : 3, argv, lens, REPLY_MAX_SMALL,
+                         &reply)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = reply->type == REDIS_REPLY_NIL ? APR_EEXIST : APR_SUCCESS;
+    freeReplyObject(reply);
+    return rv;
+}
+
+static apr_status_t reg_create(fa_registry_t *reg, const char *key,
+                               const char *val, apr_size_t len,
+                               apr_pool_t *p)
+{
+    return reg_set(reg, key, val, len, 1, p);
+}
+
+static apr_status_t reg_put(fa_registry_t *reg, const char *key,
+                            const char *val, apr_size_t len, apr_pool_t *p)
+{
+    return reg_set(reg, key, val, len, 0, p);
+}
+
+static apr_status_t reg_del(fa_registry_t *reg, const char *key,
+                            apr_pool_t *p)
+{
+    const char *argv[2] = { "DEL", reg_key(p, reg->baton, key) };
+    redisReply *reply;
+    apr_status_t rv = reg_simple(reg, 2, argv, NULL, REPLY_MAX_SMALL, &reply);
+
+    if (rv == APR_SUCCESS) {
+        freeReplyObject(reply);
+    }
+    return rv;
+}
+
+/* A glob pattern matching exactly the keys that start with s. */
+static const char *glob_prefix(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, strlen(s) * 2 + 2), *o = out;
+
+    for (; *s; s++) {
+        if (strchr("*?[]\\", *s)) {
+            *o++ = '\\';
+        }
+        *o++ = *s;
+    }
+    *o++ = '*';
+    *o = '\0';
+    return out;
+}
+
+static int reg_by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static apr_status_t reg_list(fa_registry_t *reg, const char *prefix,
+                             apr_pool_t *p, apr_array_header_t **keys)
+{
+    redis_t *rs = reg->baton;
+    const char *base = reg_key(p, rs, "");
+    const char *argv[6] = { "SCAN", "0", "MATCH",
+                            glob_prefix(p, reg_key(p, rs, prefix)), "COUNT",
+                            REG_SCAN_COUNT };
+    apr_size_t blen = strlen(base);
+    redisReply *reply, *page;
+    apr_status_t rv;
+    size_t i;
+    int rounds;
+
+    *keys = apr_array_make(p, 16, sizeof(const char *));
+    for (rounds = 0; rounds < REG_SCAN_ROUNDS; rounds++) {
+        if ((rv = reg_simple(reg, 6, argv, NULL, REPLY_MAX_INDEX, &reply))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+            || reply->element[0]->type != REDIS_REPLY_STRING) {
+            freeReplyObject(reply);
+            return APR_EGENERAL;
+        }
+        page = reply->element[1];
+        for (i = 0; i < page->elements
+                    && (*keys)->nelts < FA_REGISTRY_LIST_MAX; i++) {
+            if (page->element[i]->type == REDIS_REPLY_STRING
+                && page->element[i]->len > blen) {
+                APR_ARRAY_PUSH(*keys, const char *) = apr_pstrmemdup(p,
+                    page->element[i]->str + blen, page->element[i]->len
+                    - blen);
+            }
+        }
+        argv[1] = apr_pstrdup(p, reply->element[0]->str);
+        freeReplyObject(reply);
+        if (!strcmp(argv[1], "0") || (*keys)->nelts >= FA_REGISTRY_LIST_MAX) {
+            break;
+        }
+    }
+    qsort((*keys)->elts, (size_t)(*keys)->nelts, sizeof(const char *),
+          reg_by_string);
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_registry_redis_open(apr_pool_t *p, fa_store_t *st,
+                                    fa_registry_t **preg)
+{
+    fa_registry_t *reg;
+
+    *preg = NULL;
+    if (!st || strcmp(st->name, "redis")) {
+        return APR_EINVAL;
+    }
+    reg = apr_pcalloc(p, sizeof(*reg));
+    reg->name = "redis";
+    reg->get = reg_get;
+    reg->create = reg_create;
+    reg->put = reg_put;
+    reg->del = reg_del;
+    reg->list = reg_list;
+    reg->baton = st->baton;
+    *preg = reg;
+    return APR_SUCCESS;
+}
+
+/* ---- the attempt stream (FedAuthAttemptStream) ------------------------- */
+
+/* Self-contained like the registry section: only command() and
+ * full_key() of the store above. */
+
+apr_status_t fa_store_redis_stream_add(fa_store_t *st, const char *key,
+                                       int maxlen, const char *line,
+                                       apr_size_t len, apr_pool_t *p)
+{
+    redis_t *rs;
+    const char *argv[7];
+    size_t lens[7];
+    redisReply *reply;
+    fa_err_t err;
+    int i;
+
+    if (!st || strcmp(st->name, "redis") || maxlen < 1) {
+        return APR_EINVAL;
+    }
+    rs = st->baton;
+    argv[0] = "XADD";
+    argv[1] = full_key(p, rs, key);
+    argv[2] = "MAXLEN";
+    argv[3] = apr_itoa(p, maxlen);
+    argv[4] = "*";
+    argv[5] = "a";
+    argv[6] = line;
+    for (i = 0; i < 7; i++) {
+        lens[i] = i == 6 ? len : strlen(argv[i]);
+    }
+    if (command(rs, 7, argv, lens, REPLY_MAX_SMALL, &reply, &err)
+        != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    freeReplyObject(reply);
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_store_redis_stream_read(fa_store_t *st, const char *key,
+                                        int max, apr_pool_t *p,
+                                        apr_array_header_t **lines)
+{
+    redis_t *rs;
+    const char *argv[6] = { "XRANGE", NULL, "-", "+", "COUNT", NULL };
+    redisReply *reply, *entry, *fields;
+    fa_err_t err;
+    size_t i, j;
+
+    *lines = apr_array_make(p, 16, sizeof(const char *));
+    if (!st || strcmp(st->name, "redis") || max < 1) {
+        return APR_EINVAL;
+    }
+    rs = st->baton;
+    argv[1] = full_key(p, rs, key);
+    argv[5] = apr_itoa(p, max);
+    if (command(rs, 6, argv, NULL, (apr_size_t)max * 5000 + 1024, &reply,
+                &err) != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+         i++) {
+        entry = reply->element[i];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+            || entry->element[1]->type != REDIS_REPLY_ARRAY) {
+            continue;
+        }
+        fields = entry->element[1];
+        for (j = 0; j + 1 < fields->elements; j += 2) {
+            if (fields->element[j + 1]->type == REDIS_REPLY_STRING) {
+                APR_ARRAY_PUSH(*lines, const char *) = apr_pstrmemdup(p,
+                    fields->element[j + 1]->str,
+                    fields->element[j + 1]->len);
+            }
+        }
+    }
+    freeReplyObject(reply);
     return APR_SUCCESS;
 }

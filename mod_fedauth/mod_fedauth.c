@@ -43,6 +43,7 @@
 #include "mod_fedauth_endpoint_api.h"
 #include "mod_fedauth_attempts.h"
 #include "mod_fedauth_metrics.h"
+#include "mod_fedauth_registry.h"
 #include "fa_http.h"
 #include "fa_log.h"
 
@@ -264,7 +265,8 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             }
         }
     }
-    if (fedauth_metrics_post_config(pconf, s) != APR_SUCCESS) {
+    if (fedauth_registry_post_config(pconf, ptemp, s) != OK
+        || fedauth_metrics_post_config(pconf, s) != APR_SUCCESS) {
         return !OK;
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00311)

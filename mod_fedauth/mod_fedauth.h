@@ -90,6 +90,11 @@ typedef struct fedauth_srv_t {
     const char *chooser_template;  /* contents of FedAuthChooserTemplate */
     const char *attempt_log;       /* FedAuthAttemptLog: path or "|program" */
     apr_file_t *attempt_file;      /* opened in post_config, or NULL */
+    int attempt_stream;            /* FedAuthAttemptStream entries, UNSET */
+    int registry;                  /* FedAuthRegistry, UNSET */
+    int register_on;               /* FedAuthRegister, UNSET */
+    const char *registry_dir;      /* FedAuthRegistryDir, or NULL */
+    struct fa_registry_t *reg;     /* made in post_config when On */
     fa_keys_t keys;                /* made in post_config */
     int keys_ready;
 } fedauth_srv_t;

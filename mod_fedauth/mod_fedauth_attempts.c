@@ -104,7 +104,7 @@ void fedauth_attempt_log(request_rec *r, const char *reason)
     apr_table_setn(r->notes, NOTE_DONE, "1");
     a.idp = apr_table_get(r->notes, NOTE_IDP);
     fa_metrics_signin(fedauth_metrics(), a.idp, reason);
-    if (!sc->attempt_file) {
+    if (!sc->attempt_file && sc->attempt_stream <= 0) {
         return;
     }
     a.time = apr_time_now();
@@ -113,10 +113,22 @@ void fedauth_attempt_log(request_rec *r, const char *reason)
     a.reason = reason;
     a.client = r->useragent_ip;
     line = fa_attempt_line(r->pool, &a, &len);
-    if ((rv = apr_file_write_full(sc->attempt_file, line, len, NULL))
-        != APR_SUCCESS) {
+    if (sc->attempt_file
+        && (rv = apr_file_write_full(sc->attempt_file, line, len, NULL))
+           != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, FALOGNO(00703)
                       "FedAuthAttemptLog: cannot write the attempt of %s",
+                      a.idp ? a.idp : "-");
+    }
+    /* The capped stream: one XADD per sign-in attempt (never on an
+     * authenticated request), the line without its newline. */
+    if (sc->attempt_stream > 0
+        && (rv = fa_store_redis_stream_add(sc->store, FEDAUTH_STREAM_KEY,
+                                           sc->attempt_stream, line,
+                                           len - 1, r->pool))
+           != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, FALOGNO(00909)
+                      "FedAuthAttemptStream: cannot add the attempt of %s",
                       a.idp ? a.idp : "-");
     }
 }

@@ -6,6 +6,9 @@
 
 #include "mod_fedauth.h"
 
+/* The key (after FedAuthRedisPrefix) of the FedAuthAttemptStream. */
+#define FEDAUTH_STREAM_KEY "attempts"
+
 /* post_config: opens every server's FedAuthAttemptLog (a file, or a
  * program after "|"), once per distinct one, in the parent so that the
  * children inherit it. !OK when one cannot be opened. */
@@ -18,7 +21,7 @@ void fedauth_attempt_user(request_rec *r, const char *idp, const char *sub,
 
 /* The request's attempt ended: a success when reason is NULL, else a
  * failure with that FEDAUTH_ERROR code. Counted (FedAuthMetrics On) and
- * written (FedAuthAttemptLog), once per request. */
+ * written (FedAuthAttemptLog, FedAuthAttemptStream), once per request. */
 void fedauth_attempt_log(request_rec *r, const char *reason);
 
 #endif

@@ -52,6 +52,9 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->sessions_per_user = FEDAUTH_UNSET;
     sc->refresh_before = FEDAUTH_UNSET;
     sc->refresh_failure = FEDAUTH_UNSET;
+    sc->registry = FEDAUTH_UNSET;
+    sc->register_on = FEDAUTH_UNSET;
+    sc->attempt_stream = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -123,6 +126,10 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(allowed_origins);
     MERGE_PTR(chooser_template);
     MERGE_PTR(attempt_log);
+    MERGE_INT(attempt_stream);
+    MERGE_INT(registry);
+    MERGE_INT(register_on);
+    MERGE_PTR(registry_dir);
     return m;
 }
 
@@ -509,6 +516,69 @@ static const char *two_word_directive(apr_pool_t *p,
     return NULL;
 }
 
+/* ValueMap <claim> <ATTRIBUTE> <value> <result> [priority],
+ * ValueMapDefault <ATTRIBUTE> <result>, ValueMapSetOnce <ATTRIBUTE>... */
+static const char *value_map_directive(apr_pool_t *p,
+                                       fedauth_provider_t *prov,
+                                       const char *name, const char *args)
+{
+    char *w[6];
+    fa_value_map_t *vm;
+    int n, dflt = !strcasecmp(name, "ValueMapDefault");
+    const char *err;
+
+    if (!strcasecmp(name, "ValueMapSetOnce")) {
+        if (!prov->claims.set_once) {
+            prov->claims.set_once = apr_array_make(p, 2, sizeof(char *));
+        }
+        for (n = 0; *(w[0] = ap_getword_conf(p, &args)); n++) {
+            ap_str_toupper(w[0]);
+            if (!valid_attr_name(w[0])) {
+                return "expects attribute names (A-Z 0-9 _)";
+            }
+            APR_ARRAY_PUSH(prov->claims.set_once, char *) = w[0];
+        }
+        return n ? NULL : "expects one or more attribute names";
+    }
+    for (n = 0; n < 6 && *(w[n] = ap_getword_conf(p, &args)); n++) {
+    }
+    if (dflt ? n != 2 : n < 4 || n > 5) {
+        return dflt ? "takes an attribute name and a result"
+                    : "takes a claim, an attribute name, a value, a result "
+                      "and an optional priority";
+    }
+    vm = apr_pcalloc(p, sizeof(*vm));
+    vm->priority = FA_VALUE_MAP_PRIORITY;
+    if (dflt) {
+        vm->attr = w[0];
+        vm->result = w[1];
+    }
+    else {
+        vm->claim = w[0];
+        vm->attr = w[1];
+        vm->value = w[2];
+        vm->result = w[3];
+        if (n == 5 && (err = parse_int(p, w[4], 0, 1000000, &vm->priority))) {
+            return err;
+        }
+        if (!valid_claim_name(vm->claim) || !printable(vm->value, 256)) {
+            return "expects a claim name and a value of at most 256 "
+                   "printable bytes";
+        }
+    }
+    ap_str_toupper((char *)vm->attr);
+    if (!valid_attr_name(vm->attr) || !printable(vm->result, 1024)) {
+        return "expects an attribute name (A-Z 0-9 _, not one of the "
+               "module's own) and a result of at most 1024 printable bytes";
+    }
+    if (!prov->claims.value_maps) {
+        prov->claims.value_maps = apr_array_make(p, 4,
+                                                 sizeof(fa_value_map_t));
+    }
+    *(fa_value_map_t *)apr_array_push(prov->claims.value_maps) = *vm;
+    return NULL;
+}
+
 /* ---- <FedAuthProvider id> -------------------------------------------- */
 
 /* What a group of the one-word directives below answers for a name that is
@@ -664,6 +734,10 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
     }
     if (!strcasecmp(name, "ClaimMap") || !strcasecmp(name, "GroupMap")) {
         return two_word_directive(p, prov, name, args);
+    }
+    if (!strcasecmp(name, "ValueMap") || !strcasecmp(name, "ValueMapDefault")
+        || !strcasecmp(name, "ValueMapSetOnce")) {
+        return value_map_directive(p, prov, name, args);
     }
     w = ap_getword_conf(p, &args);
     if (*args) {
@@ -968,6 +1042,13 @@ static const char *set_attempt_log(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_attempt_stream(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    return prefix(cmd, parse_int(cmd->pool, arg, 0, 10000000,
+                                 &srv_conf(cmd)->attempt_stream));
+}
+
 static const char *set_redis_prefix(cmd_parms *cmd, void *dummy,
                                     const char *arg)
 {
@@ -1046,6 +1127,30 @@ static const char *set_logout_at_idp(cmd_parms *cmd, void *dummy,
                                      const char *arg)
 {
     return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->logout_at_idp));
+}
+
+static const char *set_registry(cmd_parms *cmd, void *dummy,
+                                const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->registry));
+}
+
+static const char *set_register(cmd_parms *cmd, void *dummy,
+                                const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->register_on));
+}
+
+static const char *set_registry_dir(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!*arg || !path || strlen(path) > 200) {
+        return prefix(cmd, "expects a directory path (at most 200 bytes)");
+    }
+    srv_conf(cmd)->registry_dir = path;
+    return NULL;
 }
 
 static const char *set_token_login(cmd_parms *cmd, void *dummy,
@@ -1230,6 +1335,9 @@ const command_rec fedauth_cmds[] = {
         RSRC_CONF, "HTML template of the provider chooser"),
     AP_INIT_TAKE1("FedAuthAttemptLog", set_attempt_log, NULL, RSRC_CONF,
         "file (or |program) that gets one line of JSON per sign-in attempt"),
+    AP_INIT_TAKE1("FedAuthAttemptStream", set_attempt_stream, NULL,
+        RSRC_CONF, "with a Redis store: the attempt lines also go to the "
+        "stream <prefix>attempts, capped at this many entries (0: none)"),
     AP_INIT_TAKE1("FedAuthRedisPrefix", set_redis_prefix, NULL, RSRC_CONF,
         "key prefix in a shared Redis"),
     AP_INIT_TAKE1("FedAuthRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
@@ -1252,6 +1360,14 @@ const command_rec fedauth_cmds[] = {
         "from the store (0: ask the store on every request)"),
     AP_INIT_TAKE1("FedAuthLogoutAtIdP", set_logout_at_idp, NULL, RSRC_CONF,
         "On: logout also ends the session at the identity provider"),
+    AP_INIT_TAKE1("FedAuthRegistry", set_registry, NULL, RSRC_CONF,
+        "On: sign-ins go through the account registry (see fedauthctl)"),
+    AP_INIT_TAKE1("FedAuthRegister", set_register, NULL, RSRC_CONF,
+        "On (default): a first sign-in creates the account; Off: only "
+        "accounts an administrator added or linked may sign in"),
+    AP_INIT_TAKE1("FedAuthRegistryDir", set_registry_dir, NULL, RSRC_CONF,
+        "directory of the registry with the shm session store (default "
+        "/var/lib/apache2/fedauth)"),
     AP_INIT_TAKE1("FedAuthTokenLogin", set_token_login, NULL, RSRC_CONF,
         "On: POST /fedauth/authenticate signs in with an ID token"),
     AP_INIT_TAKE1("FedAuthMetrics", set_metrics, NULL, RSRC_CONF,
@@ -1421,6 +1537,11 @@ const char *fedauth_config_check(apr_pool_t *p, server_rec *s)
         }
         if (sc->redis && (err = check_redis_tls(p, sc, checked)) != NULL) {
             return err;
+        }
+        if (!sc->redis && sc->attempt_stream > 0) {
+            return "FedAuthAttemptStream needs a Redis FedAuthSessionStore "
+                   "(the stream lives there); with shm, use "
+                   "FedAuthAttemptLog";
         }
     }
 

@@ -19,6 +19,7 @@
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_attempts.h"
+#include "mod_fedauth_registry.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -201,6 +202,11 @@ static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
                            : HTTP_SERVICE_UNAVAILABLE, err.code ? err.code
                            : "store_unavailable", err.code ? err.desc
                            : "no session");
+    }
+    if (fedauth_registry_signin(r, sc, &s, &err) != APR_SUCCESS) {
+        return auth_refuse(r, fedauth_registry_status(err.code)
+                           ? fedauth_registry_status(err.code)
+                           : HTTP_SERVICE_UNAVAILABLE, err.code, err.desc);
     }
     if (want && !strcmp(want, "code")) {
         code = fa_random_token(r->pool, 32);

@@ -19,6 +19,7 @@
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_signin.h"
 #include "mod_fedauth_attempts.h"
+#include "mod_fedauth_registry.h"
 #include "fa_oidc.h"
 
 #define MAX_FORM_BODY (16 * 1024)
@@ -261,8 +262,8 @@ static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
     apr_status_t rv;
 
     if ((rv = fedauth_map_session(r, sc, prov, jwt, tok->id_token, tok, &s,
-                                  err))
-        != APR_SUCCESS) {
+                                  err)) != APR_SUCCESS
+        || (rv = fedauth_registry_signin(r, sc, &s, err)) != APR_SUCCESS) {
         return rv;
     }
     return fedauth_store_session(r, sc, &s, err);
@@ -288,7 +289,9 @@ int fedauth_handle_callback(request_rec *r, fedauth_srv_t *sc,
     }
     if (new_session(r, sc, prov, jwt, tok, &err) != APR_SUCCESS) {
         return fedauth_signin_refused(r, prov, &err,
-                                      fedauth_map_failure_text(&err,
+                                      fedauth_registry_text(err.code)
+                                      ? fedauth_registry_text(err.code)
+                                      : fedauth_map_failure_text(&err,
                                           "The session could not be "
                                           "created."));
     }

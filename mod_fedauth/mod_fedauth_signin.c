@@ -17,6 +17,7 @@
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_attempts.h"
+#include "mod_fedauth_registry.h"
 #include "fa_oidc.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -140,6 +141,9 @@ static int status_of(const char *code)
         "invalid_request", NULL };
     int i;
 
+    if (fedauth_registry_status(code)) {
+        return fedauth_registry_status(code);
+    }
     for (i = 0; bad_gateway[i]; i++) {
         if (!strcmp(code, bad_gateway[i])) {
             return HTTP_BAD_GATEWAY;

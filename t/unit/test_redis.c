@@ -20,6 +20,7 @@
 #include <hiredis.h>
 #include "unit.h"
 #include "fa_store.h"
+#include "fa_registry.h"
 #include "store_contract.h"
 
 static apr_pool_t *pool;
@@ -186,6 +187,84 @@ START_TEST(index_from_a_plain_set)
     ck_assert_int_eq(st->index_take(st, "i:b", pool, &d), APR_SUCCESS);
     ck_assert_int_eq(d->nelts, 1);
     redisFree(c);
+}
+END_TEST
+
+/* The account registry over the store's connections: create-if-absent,
+ * no expiry, and a list by prefix that pages through SCAN and takes glob
+ * characters in the prefix literally. */
+START_TEST(registry_backend)
+{
+    fa_store_t *st;
+    fa_registry_t *reg;
+    apr_array_header_t *keys;
+    redisContext *c;
+    redisReply *r;
+    struct timeval tv = { 1, 0 };
+    char *v;
+    apr_size_t len;
+    int i;
+
+    redis_start(NULL);
+    st = store_for(spec_of("", "/5"));
+    ck_assert_int_eq(fa_registry_redis_open(pool, st, &reg), APR_SUCCESS);
+    ck_assert_int_eq(reg->get(reg, "a:x", pool, &v, &len), APR_NOTFOUND);
+    ck_assert_int_eq(reg->create(reg, "a:x", "one", 3, pool), APR_SUCCESS);
+    ck_assert_int_eq(reg->create(reg, "a:x", "two", 3, pool), APR_EEXIST);
+    ck_assert_int_eq(reg->put(reg, "a:x", "three", 5, pool), APR_SUCCESS);
+    ck_assert_int_eq(reg->get(reg, "a:x", pool, &v, &len), APR_SUCCESS);
+    ck_assert_str_eq(v, "three");
+    for (i = 0; i < 1200; i++) {
+        ck_assert_int_eq(reg->put(reg, apr_psprintf(pool, "l:c*:%04d", i),
+                                  "1", 1, pool), APR_SUCCESS);
+    }
+    ck_assert_int_eq(reg->put(reg, "l:cX:1", "1", 1, pool), APR_SUCCESS);
+    ck_assert_int_eq(reg->list(reg, "l:c*:", pool, &keys), APR_SUCCESS);
+    ck_assert_int_eq(keys->nelts, 1200);
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 0, const char *), "l:c*:0000");
+    ck_assert_int_eq(reg->list(reg, "a:", pool, &keys), APR_SUCCESS);
+    ck_assert_int_eq(keys->nelts, 1);
+    c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+    freeReplyObject(redisCommand(c, "SELECT 5"));
+    r = redisCommand(c, "TTL fedauth:reg:a:x");
+    ck_assert_int_eq(r->integer, -1);
+    freeReplyObject(r);
+    redisFree(c);
+    ck_assert_int_eq(reg->del(reg, "a:x", pool), APR_SUCCESS);
+    ck_assert_int_eq(reg->get(reg, "a:x", pool, &v, &len), APR_NOTFOUND);
+    redis_stop();
+    ck_assert_int_ne(reg->get(reg, "a:x", pool, &v, &len), APR_NOTFOUND);
+}
+END_TEST
+
+/* The capped attempt stream: exactly maxlen entries, oldest first, binary
+ * safe; refused for a store that is not Redis. */
+START_TEST(attempt_stream)
+{
+    fa_store_t *st;
+    apr_array_header_t *lines;
+    int i;
+
+    redis_start(NULL);
+    st = store_for(spec_of("", "/7"));
+    for (i = 0; i < 7; i++) {
+        const char *line = apr_psprintf(pool, "{\"n\":%d,\"x\":\"a b\"}", i);
+        ck_assert_int_eq(fa_store_redis_stream_add(st, "attempts", 5, line,
+                                                   strlen(line), pool),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_eq(fa_store_redis_stream_read(st, "attempts", 100, pool,
+                                                &lines), APR_SUCCESS);
+    ck_assert_int_eq(lines->nelts, 5);
+    ck_assert_str_eq(APR_ARRAY_IDX(lines, 0, const char *),
+                     "{\"n\":2,\"x\":\"a b\"}");
+    ck_assert_str_eq(APR_ARRAY_IDX(lines, 4, const char *),
+                     "{\"n\":6,\"x\":\"a b\"}");
+    ck_assert_int_eq(fa_store_redis_stream_read(st, "attempts", 2, pool,
+                                                &lines), APR_SUCCESS);
+    ck_assert_int_eq(lines->nelts, 2);
+    ck_assert_int_eq(fa_store_redis_stream_add(st, "attempts", 0, "x", 1,
+                                               pool), APR_EINVAL);
 }
 END_TEST
 
@@ -572,6 +651,8 @@ Suite *suite_redis(void)
     tcase_add_test(tc, cluster_keyslot);
     tcase_add_test(tc, operations);
     tcase_add_test(tc, index_from_a_plain_set);
+    tcase_add_test(tc, registry_backend);
+    tcase_add_test(tc, attempt_stream);
     tcase_add_test(tc, invalidation_moves_the_version);
     tcase_add_test(tc, invalidation_refused);
     tcase_add_test(tc, expiry_prefix_and_db);

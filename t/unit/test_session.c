@@ -690,6 +690,73 @@ static void check_shed(const apr_array_header_t *shed, int i,
 /* Everything too large: the ID token goes, then every kept claim (largest
  * first), then the largest attribute; what stays fits the budget and the
  * user, sub, idp, roles and sid are intact. */
+static void add_value_map(fa_claims_conf_t *c, const char *claim,
+                          const char *attr, const char *value,
+                          const char *result, int priority)
+{
+    fa_value_map_t *vm;
+
+    if (!c->value_maps) {
+        c->value_maps = apr_array_make(pool, 8, sizeof(fa_value_map_t));
+    }
+    vm = apr_array_push(c->value_maps);
+    vm->claim = claim;
+    vm->attr = attr;
+    vm->value = value;
+    vm->result = result;
+    vm->priority = priority;
+}
+
+/* ValueMap: an exact value, an element of an array claim, numbers and
+ * booleans as text; the lowest priority wins (ties: the first defined);
+ * the default when nothing matched; none: the attribute as before. */
+START_TEST(value_map_priority_and_default)
+{
+    fa_claims_conf_t c;
+    fa_session_t s;
+    fa_err_t err;
+    json_t *j;
+
+    memset(&c, 0, sizeof(c));
+    c.idp_id = "corp";
+    add_value_map(&c, "groups", "TENANT", "sales", "t-sales", 20);
+    add_value_map(&c, "groups", "TENANT", "admins", "t-admin", 10);
+    add_value_map(&c, "groups", "TENANT", "staff", "t-staff", 10);
+    add_value_map(&c, NULL, "TENANT", NULL, "t-none", 0);
+    add_value_map(&c, "locale", "LANGUAGE", "de-CH", "de", FA_VALUE_MAP_PRIORITY);
+    add_value_map(&c, "level", "TIER", "3", "gold", FA_VALUE_MAP_PRIORITY);
+    add_value_map(&c, "vip", "TIER", "true", "platinum", 1);
+
+    j = claims_of("{\"sub\":\"s\",\"groups\":[\"sales\",\"staff\","
+                  "\"admins\"],\"locale\":\"de-CH\",\"level\":3}");
+    ck_assert_str_eq(fa_claims_value_map(pool, &c, j, "TENANT"), "t-admin");
+    ck_assert_str_eq(fa_claims_value_map(pool, &c, j, "TIER"), "gold");
+    memset(&s, 0, sizeof(s));
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    ck_assert_str_eq(attr_named(s.attrs, "TENANT")->value, "t-admin");
+    /* replaces the automatic LANGUAGE (from locale) */
+    ck_assert_str_eq(attr_named(s.attrs, "LANGUAGE")->value, "de");
+    json_decref(j);
+
+    j = claims_of("{\"sub\":\"s\",\"groups\":\"sales\",\"vip\":true,"
+                  "\"level\":3,\"locale\":\"fr\"}");
+    ck_assert_str_eq(fa_claims_value_map(pool, &c, j, "TENANT"), "t-sales");
+    ck_assert_str_eq(fa_claims_value_map(pool, &c, j, "TIER"), "platinum");
+    memset(&s, 0, sizeof(s));
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    ck_assert_str_eq(attr_named(s.attrs, "LANGUAGE")->value, "fr");
+    json_decref(j);
+
+    j = claims_of("{\"sub\":\"s\",\"groups\":[\"other\"]}");
+    ck_assert_str_eq(fa_claims_value_map(pool, &c, j, "TENANT"), "t-none");
+    ck_assert_ptr_null(fa_claims_value_map(pool, &c, j, "TIER"));
+    memset(&s, 0, sizeof(s));
+    ck_assert_int_eq(fa_claims_map(pool, &c, j, &s, &err), APR_SUCCESS);
+    ck_assert_ptr_null(attr_named(s.attrs, "TIER"));
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(budget_sheds_in_order)
 {
     static const apr_size_t sizes[] = { 7000, 8000, 7500, 6500, 6000 };
@@ -914,6 +981,7 @@ Suite *suite_session(void)
     tcase_add_test(tc, dotted_claims);
     tcase_add_test(tc, userinfo_merge);
     tcase_add_test(tc, claim_map_and_kept_claims);
+    tcase_add_test(tc, value_map_priority_and_default);
     tcase_add_test(tc, kept_claims_bounded);
     tcase_add_test(tc, budget_sheds_in_order);
     tcase_add_test(tc, budget_sheds_tokens_after_id_token);

@@ -15,5 +15,6 @@ Suite *suite_redis_net(void);
 Suite *suite_cache(void);
 Suite *suite_store_shm(void);
 Suite *suite_metrics(void);
+Suite *suite_registry(void);
 
 #endif

@@ -1,0 +1,1189 @@
+/* fedauthctl.c - the administrator's tool for the account registry
+ * (FedAuthRegistry), the sessions of its accounts and the attempt log.
+ * Links only the httpd-free core (it proves the core needs no httpd).
+ *
+ * It learns where things are from the file mod_fedauth writes at start,
+ * <DefaultRuntimeDir>/fedauthctl.conf (root only: it holds the key that
+ * names the session indexes and any Redis password); --conf FILE names
+ * another. See the README, "fedauthctl", for commands and exit codes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "fa_util.h"
+#include "fa_log.h"
+#include "fa_store.h"
+#include "fa_session.h"
+#include "fa_registry.h"
+
+#define DEFAULT_CONF "/var/run/apache2/fedauthctl.conf"
+
+enum {
+    EX_OK = 0,
+    EX_USAGE = 1,         /* bad command line or input: nothing changed */
+    EX_NOTFOUND = 2,      /* no such account, link or file */
+    EX_UNAVAILABLE = 3,   /* the registry, the store or the conf unusable */
+    EX_CONFLICT = 4       /* exists already, or not in a state for that */
+};
+
+static const char usage_text[] =
+"usage: fedauthctl [--conf FILE] [--json] COMMAND ...\n"
+"\n"
+"  users list\n"
+"  users show NAME\n"
+"  users add NAME [--idps ID,ID] [--roles ROLE,ROLE]\n"
+"  users mod NAME [--idps ID,ID|'*'] [--roles ROLE,...|''] "
+"[--disable|--enable]\n"
+"                 [--set ATTRIBUTE=VALUE] [--unset ATTRIBUTE]   "
+"(ValueMapSetOnce)\n"
+"  users del NAME                 tombstone: its identities stay linked\n"
+"  users link NAME IDP SUB        IDP identity SUB signs in as NAME\n"
+"  users unlink IDP SUB           ends its sessions; may register again\n"
+"  sessions list [NAME]\n"
+"  sessions kill NAME             ends every session of the account\n"
+"  idp purge ID                   ends every session through provider ID\n"
+"  attempts [--user NAME] [--idp ID] [--failed] [--since WHEN] "
+"[--file LOG|--stream]\n"
+"                                 WHEN: 2026-12-03T21:00:00Z or 30s, 10m, "
+"2h, 7d\n"
+"\n"
+"  --conf FILE   what mod_fedauth wrote at start (default "
+DEFAULT_CONF ")\n"
+"  --json        output for scripts: one JSON document on stdout\n"
+"\n"
+"exit: 0 ok, 1 usage or bad input (nothing changed), 2 not found,\n"
+"      3 registry, session store or conf unavailable, 4 conflict\n";
+
+typedef struct ctl_t {
+    apr_pool_t *p;
+    int json;
+    apr_table_t *conf;
+    fa_registry_t *reg;
+    fa_store_t *store;
+    fa_keys_t keys;
+    int max_age;
+    int max_sessions;
+} ctl_t;
+
+static int fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("fedauthctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+static void core_log(void *baton, fa_log_level_t level, const char *file,
+                     int line, const char *msg)
+{
+    (void)baton;
+    (void)file;
+    (void)line;
+    if (level <= FA_LOG_WARN) {
+        fprintf(stderr, "fedauthctl: %s\n", msg);
+    }
+}
+
+static void print_json(json_t *j)
+{
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+    if (text) {
+        puts(text);
+        free(text);
+    }
+    json_decref(j);
+}
+
+/* ---- the conf file ------------------------------------------------------ */
+
+static int read_conf(ctl_t *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096], *sp, *end;
+
+    if (!f) {
+        return fail(EX_UNAVAILABLE, "cannot read %s: %s (is httpd started "
+                    "with FedAuthRegistry On? fedauthctl runs as root)",
+                    path, strerror(errno));
+    }
+    c->conf = apr_table_make(c->p, 16);
+    while (fgets(line, sizeof(line), f)) {
+        end = line + strcspn(line, "\r\n");
+        *end = '\0';
+        if (line[0] == '#' || !(sp = strchr(line, ' '))) {
+            continue;
+        }
+        *sp = '\0';
+        apr_table_set(c->conf, line, sp + 1);
+    }
+    fclose(f);
+    if (!apr_table_get(c->conf, "version")
+        || !apr_table_get(c->conf, "registry")
+        || !apr_table_get(c->conf, "store")) {
+        return fail(EX_UNAVAILABLE, "%s is not a fedauthctl.conf", path);
+    }
+    return EX_OK;
+}
+
+static int keys_from_conf(ctl_t *c)
+{
+    const char *hex = apr_table_get(c->conf, "cookie_key");
+    unsigned int byte;
+    int i;
+
+    memset(&c->keys, 0, sizeof(c->keys));
+    if (!hex || strlen(hex) != 64) {
+        return fail(EX_UNAVAILABLE, "the conf has no cookie_key");
+    }
+    for (i = 0; i < 32; i++) {
+        if (sscanf(hex + 2 * i, "%2x", &byte) != 1) {
+            return fail(EX_UNAVAILABLE, "the conf's cookie_key is not hex");
+        }
+        c->keys.cookie[i] = (unsigned char)byte;
+    }
+    c->max_age = atoi(apr_table_get(c->conf, "max_age")
+                      ? apr_table_get(c->conf, "max_age") : "28800");
+    c->max_sessions = atoi(apr_table_get(c->conf, "max_sessions")
+                           ? apr_table_get(c->conf, "max_sessions") : "20");
+    if (c->max_sessions < 1 || c->max_sessions > FA_STORE_INDEX_MAX) {
+        c->max_sessions = FA_STORE_INDEX_MAX;
+    }
+    return EX_OK;
+}
+
+static int open_redis(ctl_t *c, const char *spec)
+{
+    fa_redis_conf_t rc;
+    const char *why, *v;
+
+    memset(&rc, 0, sizeof(rc));
+    if ((why = fa_redis_parse(c->p, spec, &rc)) != NULL) {
+        return fail(EX_UNAVAILABLE, "the conf's store: %s", why);
+    }
+    if ((v = apr_table_get(c->conf, "prefix"))) {
+        rc.prefix = v;
+    }
+    if ((v = apr_table_get(c->conf, "redis_timeout_ms")) && atoi(v) > 0) {
+        rc.timeout_ms = atoi(v);
+    }
+    rc.track = 0;
+    rc.ca_file = apr_table_get(c->conf, "redis_ca");
+    rc.cert_file = apr_table_get(c->conf, "redis_cert");
+    rc.key_file = apr_table_get(c->conf, "redis_key");
+    rc.server_name = apr_table_get(c->conf, "redis_server_name");
+    if (fa_store_redis_create(c->p, &rc, &c->store) != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "cannot set up the Redis store");
+    }
+    if (fa_registry_redis_open(c->p, c->store, &c->reg) != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "the store cannot hold the registry");
+    }
+    return EX_OK;
+}
+
+/* The shm file is only opened when it is there with the size httpd made
+ * it: fedauthctl never makes or replaces it. */
+static int open_shm(ctl_t *c, const char *spec)
+{
+    char path[1024];
+    unsigned long size;
+    fa_shm_conf_t sc;
+    struct stat st;
+    fa_err_t err;
+    int reused;
+
+    if (sscanf(spec, "shm %1023s %lu", path, &size) != 2) {
+        return fail(EX_UNAVAILABLE, "the conf's store line is garbled");
+    }
+    if (stat(path, &st) != 0 || (unsigned long)st.st_size != size) {
+        return fail(EX_UNAVAILABLE, "session store %s: not there (or not "
+                    "of the size httpd made it): is httpd running?", path);
+    }
+    memset(&sc, 0, sizeof(sc));
+    sc.path = apr_pstrdup(c->p, path);
+    sc.size = size;
+    if (fa_store_shm_open(c->p, &sc, &c->store, &reused, &err)
+        != APR_SUCCESS || !reused) {
+        return fail(EX_UNAVAILABLE, "session store %s: %s", path,
+                    reused ? err.desc : "not made by this version");
+    }
+    return EX_OK;
+}
+
+static int open_all(ctl_t *c)
+{
+    const char *reg = apr_table_get(c->conf, "registry");
+    const char *store = apr_table_get(c->conf, "store");
+    struct stat st;
+    fa_err_t err;
+    int rc;
+
+    if ((rc = keys_from_conf(c)) != EX_OK) {
+        return rc;
+    }
+    if (!strncmp(store, "shm ", 4)) {
+        if (strncmp(reg, "dir ", 4)) {
+            return fail(EX_UNAVAILABLE, "the conf's registry line is "
+                        "garbled");
+        }
+        if (stat(reg + 4, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            return fail(EX_UNAVAILABLE, "registry %s: not there", reg + 4);
+        }
+        if (fa_registry_dir_open(c->p, reg + 4, &c->reg, &err)
+            != APR_SUCCESS) {
+            return fail(EX_UNAVAILABLE, "registry: %s", err.desc);
+        }
+        return open_shm(c, store);
+    }
+    return open_redis(c, store);
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+static const char *sub_index_key(ctl_t *c, apr_pool_t *p, const char *idp,
+                                 const char *sub)
+{
+    return apr_pstrcat(p, "i:", fa_keys_tag(p, &c->keys, "sub",
+                       apr_pstrcat(p, idp, "\n", sub, NULL)), NULL);
+}
+
+/* Ends every session of one identity: the sessions in its index are
+ * deleted from the store (with Redis, the copies in httpd processes go
+ * with Redis's invalidation messages). The number ended, or -1. */
+static int kill_identity(ctl_t *c, const char *idp, const char *sub)
+{
+    apr_pool_t *p;
+    apr_array_header_t *members;
+    int i, n = 0;
+
+    apr_pool_create(&p, c->p);
+    if (c->store->index_take(c->store, sub_index_key(c, p, idp, sub), p,
+                             &members) != APR_SUCCESS) {
+        apr_pool_destroy(p);
+        return -1;
+    }
+    for (i = 0; i < members->nelts; i++) {
+        const char *key = APR_ARRAY_IDX(members, i, const char *);
+        char *val;
+        apr_size_t len;
+        if (c->store->get(c->store, key, p, &val, &len) == APR_SUCCESS) {
+            n++;
+        }
+        if (c->store->del(c->store, key, p) != APR_SUCCESS) {
+            n = -1;
+            break;
+        }
+    }
+    apr_pool_destroy(p);
+    return n;
+}
+
+static int kill_account(ctl_t *c, const fa_account_t *a)
+{
+    const fa_link_t *l;
+    int i, n, total = 0;
+
+    for (i = 0; i < a->links->nelts; i++) {
+        l = &APR_ARRAY_IDX(a->links, i, fa_link_t);
+        if ((n = kill_identity(c, l->idp, l->sub)) < 0) {
+            return -1;
+        }
+        total += n;
+    }
+    return total;
+}
+
+/* The live sessions of one identity, appended to out. The index is read
+ * by taking it and putting back what is still there. */
+static int list_identity(ctl_t *c, const char *user, const char *idp,
+                         const char *sub, json_t *out)
+{
+    apr_pool_t *p;
+    apr_array_header_t *members, *dropped;
+    const char *ikey;
+    fa_session_t *s;
+    char *val;
+    apr_size_t len;
+    int i;
+
+    apr_pool_create(&p, c->p);
+    ikey = sub_index_key(c, p, idp, sub);
+    if (c->store->index_take(c->store, ikey, p, &members) != APR_SUCCESS) {
+        apr_pool_destroy(p);
+        return -1;
+    }
+    for (i = 0; i < members->nelts; i++) {
+        const char *key = APR_ARRAY_IDX(members, i, const char *);
+        if (c->store->get(c->store, key, p, &val, &len) != APR_SUCCESS
+            || fa_session_decode(p, val, len, &s) != APR_SUCCESS) {
+            continue;
+        }
+        c->store->index_add(c->store, ikey, key, s->created + c->max_age,
+                            c->max_sessions, p, &dropped);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:I, "
+                                             "s:I}", "user", user, "idp",
+                                             idp, "sub", sub, "session",
+                                             key + 2, "created",
+                                             (json_int_t)s->created,
+                                             "last_seen",
+                                             (json_int_t)s->last_seen));
+    }
+    apr_pool_destroy(p);
+    return 0;
+}
+
+/* ---- accounts ------------------------------------------------------------ */
+
+static json_t *account_json(const fa_account_t *a)
+{
+    char *text;
+    apr_size_t len;
+    apr_pool_t *p;
+    json_t *j;
+
+    apr_pool_create(&p, NULL);
+    text = fa_account_encode(p, a, &len);
+    j = json_loadb(text, len, 0, NULL);
+    apr_pool_destroy(p);
+    json_object_del(j, "v");
+    return j;
+}
+
+static const char *list_text(apr_pool_t *p, const apr_array_header_t *a,
+                             const char *none)
+{
+    return a && a->nelts ? apr_array_pstrcat(p, a, ',') : none;
+}
+
+static void print_account(ctl_t *c, const fa_account_t *a, int long_form)
+{
+    const fa_link_t *l;
+    int i;
+
+    if (!long_form) {
+        printf("%-32s %-8s idps=%s roles=%s links=%d\n", a->name,
+               fa_account_state_name(a->state),
+               a->idps ? list_text(c->p, a->idps, "(none)") : "*",
+               list_text(c->p, a->roles, "-"), a->links->nelts);
+        return;
+    }
+    printf("name:    %s\nstate:   %s\nidps:    %s\nroles:   %s\n"
+           "created: %lld\n", a->name, fa_account_state_name(a->state),
+           a->idps ? list_text(c->p, a->idps, "(none)") : "* (any)",
+           list_text(c->p, a->roles, "-"), (long long)a->created);
+    for (i = 0; i < a->links->nelts; i++) {
+        l = &APR_ARRAY_IDX(a->links, i, fa_link_t);
+        printf("link:    %s %s\n", l->idp, l->sub);
+    }
+    for (i = 0; i < a->attrs->nelts; i++) {
+        printf("kept:    %s=%s\n", APR_ARRAY_IDX(a->attrs, i, fa_attr_t).name,
+               APR_ARRAY_IDX(a->attrs, i, fa_attr_t).value);
+    }
+}
+
+/* The account, or an exit code (2 when absent). */
+static int get_account(ctl_t *c, const char *name, fa_account_t **pa)
+{
+    fa_err_t err;
+    apr_status_t rv;
+
+    memset(&err, 0, sizeof(err));
+    rv = fa_registry_account_get(c->reg, c->p, name, pa, &err);
+    if (rv == APR_NOTFOUND) {
+        return fail(EX_NOTFOUND, "no account %s", name);
+    }
+    if (rv != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    return EX_OK;
+}
+
+static int put_account(ctl_t *c, const fa_account_t *a)
+{
+    fa_err_t err;
+
+    memset(&err, 0, sizeof(err));
+    if (fa_registry_account_put(c->reg, c->p, a, &err) != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    return EX_OK;
+}
+
+static int users_list(ctl_t *c)
+{
+    apr_array_header_t *names;
+    fa_account_t *a;
+    json_t *out = json_array();
+    fa_err_t err;
+    int i, rc;
+
+    memset(&err, 0, sizeof(err));
+    if (fa_registry_account_names(c->reg, c->p, &names, &err)
+        != APR_SUCCESS) {
+        json_decref(out);
+        return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    for (i = 0; i < names->nelts; i++) {
+        if ((rc = get_account(c, APR_ARRAY_IDX(names, i, const char *), &a))
+            == EX_NOTFOUND) {
+            continue;
+        }
+        if (rc != EX_OK) {
+            json_decref(out);
+            return rc;
+        }
+        if (c->json) {
+            json_array_append_new(out, account_json(a));
+        }
+        else {
+            print_account(c, a, 0);
+        }
+    }
+    if (c->json) {
+        print_json(out);
+    }
+    else {
+        json_decref(out);
+    }
+    return EX_OK;
+}
+
+static int known_idps(ctl_t *c, const apr_array_header_t *list);
+
+/* Options of users add / mod: what they set (NULL: unchanged). */
+typedef struct user_opts_t {
+    apr_array_header_t *idps;
+    int idps_any;
+    apr_array_header_t *roles;
+    int set_state;                /* -1 unchanged, else the state */
+    apr_array_header_t *set;      /* fa_attr_t: --set NAME=VALUE, and
+                                   * --unset NAME (value NULL) */
+} user_opts_t;
+
+/* --set ATTRIBUTE=VALUE / --unset ATTRIBUTE: a ValueMapSetOnce value. */
+static int parse_attr_opt(ctl_t *c, const char *arg, int unset,
+                          user_opts_t *o)
+{
+    const char *eq = unset ? NULL : strchr(arg, '=');
+    char *name = apr_pstrndup(c->p, arg, eq ? (apr_size_t)(eq - arg)
+                                            : strlen(arg));
+    const unsigned char *v;
+    fa_attr_t *at;
+    char *n;
+
+    for (n = name; *n; n++) {
+        if (!((*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9')
+              || *n == '_')) {
+            break;
+        }
+    }
+    if (!*name || *n || strlen(name) > 64 || (!unset && !eq)) {
+        return fail(EX_USAGE, "%s: expects ATTRIBUTE%s (A-Z 0-9 _)",
+                    unset ? "--unset" : "--set", unset ? "" : "=VALUE");
+    }
+    for (v = (const unsigned char *)(eq ? eq + 1 : ""); *v; v++) {
+        if (*v < 0x20 || *v == 0x7f) {
+            return fail(EX_USAGE, "--set: no control characters");
+        }
+    }
+    if (!o->set) {
+        o->set = apr_array_make(c->p, 2, sizeof(fa_attr_t));
+    }
+    at = apr_array_push(o->set);
+    at->name = name;
+    at->value = eq ? eq + 1 : NULL;
+    return EX_OK;
+}
+
+/* Applies --set / --unset to the account's kept values. */
+static void apply_attrs(ctl_t *c, fa_account_t *a, const user_opts_t *o)
+{
+    apr_array_header_t *kept;
+    const fa_attr_t *want, *have;
+    int i, j;
+
+    for (i = 0; o->set && i < o->set->nelts; i++) {
+        want = &APR_ARRAY_IDX(o->set, i, fa_attr_t);
+        kept = apr_array_make(c->p, a->attrs->nelts + 1, sizeof(fa_attr_t));
+        for (j = 0; j < a->attrs->nelts; j++) {
+            have = &APR_ARRAY_IDX(a->attrs, j, fa_attr_t);
+            if (strcmp(have->name, want->name)) {
+                *(fa_attr_t *)apr_array_push(kept) = *have;
+            }
+        }
+        if (want->value) {
+            *(fa_attr_t *)apr_array_push(kept) = *want;
+        }
+        a->attrs = kept;
+    }
+}
+
+static int parse_user_opts(ctl_t *c, int argc, char **argv, int mod,
+                           user_opts_t *o)
+{
+    const char *why = NULL;
+    int i;
+
+    memset(o, 0, sizeof(*o));
+    o->set_state = -1;
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--idps") && i + 1 < argc) {
+            i++;
+            if (mod && !strcmp(argv[i], "*")) {
+                o->idps_any = 1;
+            }
+            else if (!(o->idps = fa_registry_parse_list(c->p, argv[i], 1,
+                                                        &why))) {
+                return fail(EX_USAGE, "--idps: %s", why);
+            }
+            else if (!known_idps(c, o->idps)) {
+                return EX_USAGE;
+            }
+        }
+        else if (!strcmp(argv[i], "--roles") && i + 1 < argc) {
+            if (!(o->roles = fa_registry_parse_list(c->p, argv[++i], 0,
+                                                    &why))) {
+                return fail(EX_USAGE, "--roles: %s", why);
+            }
+        }
+        else if (mod && (!strcmp(argv[i], "--set")
+                         || !strcmp(argv[i], "--unset")) && i + 1 < argc) {
+            if (parse_attr_opt(c, argv[i + 1], argv[i][2] == 'u', o)
+                != EX_OK) {
+                return EX_USAGE;
+            }
+            i++;
+        }
+        else if (mod && !strcmp(argv[i], "--disable")) {
+            o->set_state = FA_ACCOUNT_DISABLED;
+        }
+        else if (mod && !strcmp(argv[i], "--enable")) {
+            o->set_state = FA_ACCOUNT_ACTIVE;
+        }
+        else {
+            return fail(EX_USAGE, "unknown option %s (fedauthctl --help)",
+                        argv[i]);
+        }
+    }
+    return EX_OK;
+}
+
+static int users_add(ctl_t *c, const char *name, int argc, char **argv)
+{
+    user_opts_t o;
+    fa_account_t *a;
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv;
+    int rc;
+
+    if (!fa_account_name_ok(name)) {
+        return fail(EX_USAGE, "'%s' cannot be an account name (1 to %d "
+                    "bytes, no control characters, '/' or ',')", name,
+                    FA_ACCOUNT_NAME_MAX);
+    }
+    if ((rc = parse_user_opts(c, argc, argv, 0, &o)) != EX_OK) {
+        return rc;
+    }
+    a = fa_account_new(c->p, name);
+    a->idps = o.idps;
+    if (o.roles) {
+        a->roles = o.roles;
+    }
+    rec = fa_account_encode(c->p, a, &len);
+    rv = c->reg->create(c->reg, fa_registry_account_key(c->p, name), rec,
+                        len, c->p);
+    if (rv == APR_EEXIST) {
+        return fail(EX_CONFLICT, "account %s exists", name);
+    }
+    if (rv != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "cannot write to the registry (%s)",
+                    c->reg->name);
+    }
+    if (!c->json) {
+        printf("added %s\n", name);
+    }
+    else {
+        print_json(account_json(a));
+    }
+    return EX_OK;
+}
+
+static int report_killed(ctl_t *c, const char *what, int n)
+{
+    if (n < 0) {
+        return fail(EX_UNAVAILABLE, "%s, but the session store is "
+                    "unavailable: its sessions may still be there", what);
+    }
+    if (c->json) {
+        print_json(json_pack("{s:s, s:i}", "done", what, "sessions_ended",
+                             n));
+    }
+    else {
+        printf("%s; %d session(s) ended\n", what, n);
+    }
+    return EX_OK;
+}
+
+static int users_mod(ctl_t *c, const char *name, int argc, char **argv)
+{
+    user_opts_t o;
+    fa_account_t *a;
+    int rc;
+
+    if ((rc = parse_user_opts(c, argc, argv, 1, &o)) != EX_OK
+        || (rc = get_account(c, name, &a)) != EX_OK) {
+        return rc;
+    }
+    if (a->state == FA_ACCOUNT_DELETED) {
+        return fail(EX_CONFLICT, "account %s is deleted: unlink its "
+                    "identities (users unlink) to free them", name);
+    }
+    if (o.idps_any) {
+        a->idps = NULL;
+    }
+    else if (o.idps) {
+        a->idps = o.idps;
+    }
+    if (o.roles) {
+        a->roles = o.roles;
+    }
+    if (o.set_state >= 0) {
+        a->state = (fa_account_state_t)o.set_state;
+    }
+    apply_attrs(c, a, &o);
+    if ((rc = put_account(c, a)) != EX_OK) {
+        return rc;
+    }
+    /* A disabled account, or one that lost a provider, signs in again. */
+    if (a->state == FA_ACCOUNT_DISABLED || o.idps) {
+        return report_killed(c, apr_psprintf(c->p, "changed %s", name),
+                             kill_account(c, a));
+    }
+    if (c->json) {
+        print_json(account_json(a));
+    }
+    else {
+        printf("changed %s\n", name);
+    }
+    return EX_OK;
+}
+
+static int users_del(ctl_t *c, const char *name)
+{
+    fa_account_t *a;
+    int rc;
+
+    if ((rc = get_account(c, name, &a)) != EX_OK) {
+        return rc;
+    }
+    a->state = FA_ACCOUNT_DELETED;
+    if ((rc = put_account(c, a)) != EX_OK) {
+        return rc;
+    }
+    return report_killed(c, apr_psprintf(c->p, "deleted %s (its %d "
+                                         "identities stay linked)", name,
+                                         a->links->nelts),
+                         kill_account(c, a));
+}
+
+/* 1 when every id of list is a provider of the server (the conf's
+ * "providers" line; without one, any id is taken). */
+static int known_idps(ctl_t *c, const apr_array_header_t *list)
+{
+    const char *known = apr_table_get(c->conf, "providers"), *hit;
+    apr_size_t len;
+    int i;
+
+    for (i = 0; known && list && i < list->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(list, i, const char *);
+        len = strlen(id);
+        for (hit = strstr(known, id); hit; hit = strstr(hit + 1, id)) {
+            if ((hit == known || hit[-1] == ' ')
+                && (hit[len] == ' ' || hit[len] == '\0')) {
+                break;
+            }
+        }
+        if (!hit) {
+            fail(EX_USAGE, "no provider %s in this server (it has: %s)", id,
+                 known);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int check_idp(const char *idp)
+{
+    const char *why;
+    apr_pool_t *p;
+    int ok;
+
+    apr_pool_create(&p, NULL);
+    ok = strchr(idp, ',') == NULL
+         && fa_registry_parse_list(p, idp, 1, &why) != NULL && *idp;
+    apr_pool_destroy(p);
+    return ok;
+}
+
+static int users_link(ctl_t *c, const char *name, const char *idp,
+                      const char *sub)
+{
+    fa_err_t err;
+    apr_status_t rv;
+
+    apr_array_header_t *one = apr_array_make(c->p, 1, sizeof(const char *));
+
+    if (!check_idp(idp) || !*sub || strlen(sub) > 255) {
+        return fail(EX_USAGE, "bad provider id '%s' or sub", idp);
+    }
+    APR_ARRAY_PUSH(one, const char *) = idp;
+    if (!known_idps(c, one)) {
+        return EX_USAGE;
+    }
+    memset(&err, 0, sizeof(err));
+    rv = fa_registry_link(c->reg, c->p, name, idp, sub, &err);
+    if (rv == APR_NOTFOUND) {
+        return fail(EX_NOTFOUND, "no account %s", name);
+    }
+    if (rv == APR_EEXIST) {
+        return fail(EX_CONFLICT, "%s %s is linked already (users unlink "
+                    "first)", idp, sub);
+    }
+    if (rv != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    return report_killed(c, apr_psprintf(c->p, "linked %s %s to %s", idp,
+                                         sub, name),
+                         kill_identity(c, idp, sub));
+}
+
+static int users_unlink(ctl_t *c, const char *idp, const char *sub)
+{
+    const char *name;
+    fa_err_t err;
+    apr_status_t rv;
+
+    if (!check_idp(idp)) {
+        return fail(EX_USAGE, "bad provider id '%s'", idp);
+    }
+    memset(&err, 0, sizeof(err));
+    rv = fa_registry_unlink(c->reg, c->p, idp, sub, &name, &err);
+    if (rv == APR_NOTFOUND) {
+        return fail(EX_NOTFOUND, "%s %s is not linked", idp, sub);
+    }
+    if (rv != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    return report_killed(c, apr_psprintf(c->p, "unlinked %s %s from %s",
+                                         idp, sub, name),
+                         kill_identity(c, idp, sub));
+}
+
+static int users_cmd(ctl_t *c, int argc, char **argv)
+{
+    if (argc >= 1 && !strcmp(argv[0], "list") && argc == 1) {
+        return users_list(c);
+    }
+    if (argc == 2 && !strcmp(argv[0], "show")) {
+        fa_account_t *a;
+        int rc = get_account(c, argv[1], &a);
+        if (rc == EX_OK && c->json) {
+            print_json(account_json(a));
+        }
+        else if (rc == EX_OK) {
+            print_account(c, a, 1);
+        }
+        return rc;
+    }
+    if (argc >= 2 && !strcmp(argv[0], "add")) {
+        return users_add(c, argv[1], argc - 2, argv + 2);
+    }
+    if (argc >= 2 && !strcmp(argv[0], "mod")) {
+        return users_mod(c, argv[1], argc - 2, argv + 2);
+    }
+    if (argc == 2 && !strcmp(argv[0], "del")) {
+        return users_del(c, argv[1]);
+    }
+    if (argc == 4 && !strcmp(argv[0], "link")) {
+        return users_link(c, argv[1], argv[2], argv[3]);
+    }
+    if (argc == 3 && !strcmp(argv[0], "unlink")) {
+        return users_unlink(c, argv[1], argv[2]);
+    }
+    return fail(EX_USAGE, "unknown or incomplete users command (fedauthctl "
+                "--help)");
+}
+
+/* ---- sessions and providers ---------------------------------------------- */
+
+/* The accounts: the one named, or all. */
+static int accounts(ctl_t *c, const char *name, apr_array_header_t **out)
+{
+    apr_array_header_t *names;
+    fa_account_t *a;
+    fa_err_t err;
+    int i, rc;
+
+    *out = apr_array_make(c->p, 8, sizeof(fa_account_t *));
+    if (name) {
+        if ((rc = get_account(c, name, &a)) != EX_OK) {
+            return rc;
+        }
+        APR_ARRAY_PUSH(*out, fa_account_t *) = a;
+        return EX_OK;
+    }
+    memset(&err, 0, sizeof(err));
+    if (fa_registry_account_names(c->reg, c->p, &names, &err)
+        != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    for (i = 0; i < names->nelts; i++) {
+        rc = get_account(c, APR_ARRAY_IDX(names, i, const char *), &a);
+        if (rc == EX_OK) {
+            APR_ARRAY_PUSH(*out, fa_account_t *) = a;
+        }
+        else if (rc != EX_NOTFOUND) {
+            return rc;
+        }
+    }
+    return EX_OK;
+}
+
+static int sessions_cmd(ctl_t *c, int argc, char **argv)
+{
+    apr_array_header_t *list;
+    fa_account_t *a;
+    const fa_link_t *l;
+    json_t *out, *e;
+    size_t k;
+    int i, j, rc;
+
+    if (argc >= 1 && argc <= 2 && !strcmp(argv[0], "list")) {
+        if ((rc = accounts(c, argc == 2 ? argv[1] : NULL, &list)) != EX_OK) {
+            return rc;
+        }
+        out = json_array();
+        for (i = 0; i < list->nelts; i++) {
+            a = APR_ARRAY_IDX(list, i, fa_account_t *);
+            for (j = 0; j < a->links->nelts; j++) {
+                l = &APR_ARRAY_IDX(a->links, j, fa_link_t);
+                if (list_identity(c, a->name, l->idp, l->sub, out) != 0) {
+                    json_decref(out);
+                    return fail(EX_UNAVAILABLE, "the session store is "
+                                "unavailable");
+                }
+            }
+        }
+        if (c->json) {
+            print_json(out);
+            return EX_OK;
+        }
+        json_array_foreach(out, k, e) {
+            printf("%-32s %-12s %.12s... created %lld last seen %lld\n",
+                   json_string_value(json_object_get(e, "user")),
+                   json_string_value(json_object_get(e, "idp")),
+                   json_string_value(json_object_get(e, "session")),
+                   (long long)json_integer_value(json_object_get(e,
+                                                                 "created")),
+                   (long long)json_integer_value(json_object_get(e,
+                       "last_seen")));
+        }
+        json_decref(out);
+        return EX_OK;
+    }
+    if (argc == 2 && !strcmp(argv[0], "kill")) {
+        if ((rc = get_account(c, argv[1], &a)) != EX_OK) {
+            return rc;
+        }
+        return report_killed(c, apr_psprintf(c->p, "sessions of %s",
+                                             argv[1]), kill_account(c, a));
+    }
+    return fail(EX_USAGE, "unknown or incomplete sessions command "
+                "(fedauthctl --help)");
+}
+
+static int idp_cmd(ctl_t *c, int argc, char **argv)
+{
+    apr_array_header_t *list;
+    fa_account_t *a;
+    const fa_link_t *l;
+    int i, j, n, total = 0, users = 0, rc;
+
+    if (argc != 2 || strcmp(argv[0], "purge")) {
+        return fail(EX_USAGE, "unknown or incomplete idp command "
+                    "(fedauthctl --help)");
+    }
+    if (!check_idp(argv[1])) {
+        return fail(EX_USAGE, "bad provider id '%s'", argv[1]);
+    }
+    if ((rc = accounts(c, NULL, &list)) != EX_OK) {
+        return rc;
+    }
+    for (i = 0; i < list->nelts; i++) {
+        a = APR_ARRAY_IDX(list, i, fa_account_t *);
+        for (j = 0; j < a->links->nelts; j++) {
+            l = &APR_ARRAY_IDX(a->links, j, fa_link_t);
+            if (strcmp(l->idp, argv[1])) {
+                continue;
+            }
+            if ((n = kill_identity(c, l->idp, l->sub)) < 0) {
+                return report_killed(c, "purge stopped", -1);
+            }
+            total += n;
+            users++;
+        }
+    }
+    return report_killed(c, apr_psprintf(c->p, "purged %s: %d linked "
+                                         "identities (they keep their "
+                                         "accounts)", argv[1], users),
+                         total);
+}
+
+/* ---- attempts ------------------------------------------------------------- */
+
+/* --since: an ISO time (compared as text with the log's times, which are
+ * all "YYYY-MM-DDTHH:MM:SS.mmmZ") or an age: 30s, 10m, 2h, 7d. */
+static const char *since_time(apr_pool_t *p, const char *arg)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+    long mult = 0;
+    time_t t;
+    struct tm tm;
+    char buf[32];
+
+    if (end != arg && n >= 0 && end[0] && !end[1]) {
+        mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600
+               : end[0] == 'd' ? 86400 : 0;
+    }
+    if (mult) {
+        t = time(NULL) - (time_t)(n * mult);
+        gmtime_r(&t, &tm);
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+        return apr_pstrdup(p, buf);
+    }
+    if (strlen(arg) >= 10 && arg[4] == '-' && arg[7] == '-') {
+        return arg;
+    }
+    return NULL;
+}
+
+typedef struct attempt_filter_t {
+    const char *user, *idp, *since;
+    int failed;
+} attempt_filter_t;
+
+/* Prints (or collects into out, with --json) one line when it matches. */
+static void attempt_line(ctl_t *c, const attempt_filter_t *f,
+                         const char *line, json_t *out)
+{
+    json_t *j = json_loads(line, 0, NULL);
+    const char *v;
+
+    if (!j) {
+        return;
+    }
+    if ((f->user && (!(v = json_string_value(json_object_get(j, "account")))
+                     || strcmp(v, f->user)))
+        || (f->idp && (!(v = json_string_value(json_object_get(j, "idp")))
+                       || strcmp(v, f->idp)))
+        || (f->failed && (!(v = json_string_value(json_object_get(j,
+                                                              "outcome")))
+                          || !strcmp(v, "success")))
+        || (f->since && (!(v = json_string_value(json_object_get(j, "time")))
+                         || strcmp(v, f->since) < 0))) {
+        json_decref(j);
+        return;
+    }
+    if (c->json) {
+        json_array_append_new(out, j);
+        return;
+    }
+    fputs(line, stdout);
+    if (!*line || line[strlen(line) - 1] != '\n') {
+        fputc('\n', stdout);
+    }
+    json_decref(j);
+}
+
+static int attempts_from_file(ctl_t *c, const attempt_filter_t *f,
+                              const char *file, json_t *out)
+{
+    char line[8192];
+    FILE *fh = fopen(file, "r");
+
+    if (!fh) {
+        return fail(EX_NOTFOUND, "cannot read %s: %s", file,
+                    strerror(errno));
+    }
+    while (fgets(line, sizeof(line), fh)) {
+        attempt_line(c, f, line, out);
+    }
+    fclose(fh);
+    return EX_OK;
+}
+
+/* The stream named by the conf's "attempt_stream <key> <maxlen>". */
+static int attempts_from_stream(ctl_t *c, const attempt_filter_t *f,
+                                json_t *out)
+{
+    const char *spec = c->conf ? apr_table_get(c->conf, "attempt_stream")
+                               : NULL;
+    char key[128];
+    apr_array_header_t *lines;
+    int maxlen, rc, i;
+
+    if (!spec || sscanf(spec, "%127s %d", key, &maxlen) != 2
+        || maxlen < 1) {
+        return fail(EX_NOTFOUND, "no attempt stream: FedAuthAttemptStream "
+                    "is not set");
+    }
+    if ((rc = open_all(c)) != EX_OK) {
+        return rc;
+    }
+    if (fa_store_redis_stream_read(c->store, key, maxlen, c->p, &lines)
+        != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "cannot read the attempt stream");
+    }
+    for (i = 0; i < lines->nelts; i++) {
+        attempt_line(c, f, APR_ARRAY_IDX(lines, i, const char *), out);
+    }
+    return EX_OK;
+}
+
+static int attempts_cmd(ctl_t *c, int argc, char **argv)
+{
+    attempt_filter_t f;
+    const char *file = NULL;
+    int stream = 0, i, rc;
+    json_t *out;
+
+    memset(&f, 0, sizeof(f));
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--user") && i + 1 < argc) {
+            f.user = argv[++i];
+        }
+        else if (!strcmp(argv[i], "--idp") && i + 1 < argc) {
+            f.idp = argv[++i];
+        }
+        else if (!strcmp(argv[i], "--failed")) {
+            f.failed = 1;
+        }
+        else if (!strcmp(argv[i], "--stream")) {
+            stream = 1;
+        }
+        else if (!strcmp(argv[i], "--since") && i + 1 < argc) {
+            if (!(f.since = since_time(c->p, argv[++i]))) {
+                return fail(EX_USAGE, "--since: '%s' is neither a time "
+                            "(2026-12-03T21:00:00Z) nor an age (10m)",
+                            argv[i]);
+            }
+        }
+        else if (!strcmp(argv[i], "--file") && i + 1 < argc) {
+            file = argv[++i];
+        }
+        else {
+            return fail(EX_USAGE, "unknown option %s (fedauthctl --help)",
+                        argv[i]);
+        }
+    }
+    if (!file && !stream && c->conf) {
+        file = apr_table_get(c->conf, "attempt_log");
+        stream = !file && apr_table_get(c->conf, "attempt_stream");
+    }
+    if (!file && !stream) {
+        return fail(EX_NOTFOUND, "no attempt log: neither FedAuthAttemptLog "
+                    "(a file) nor FedAuthAttemptStream is set (or give "
+                    "--file)");
+    }
+    out = json_array();
+    rc = file ? attempts_from_file(c, &f, file, out)
+              : attempts_from_stream(c, &f, out);
+    if (rc == EX_OK && c->json) {
+        print_json(out);
+    }
+    else {
+        json_decref(out);
+    }
+    return rc;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static int run(ctl_t *c, int argc, char **argv)
+{
+    const char *conf = DEFAULT_CONF;
+    int i = 1, rc;
+
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            return EX_OK;
+        }
+        else if (!strcmp(argv[i], "--json")) {
+            c->json = 1;
+        }
+        else if (!strcmp(argv[i], "--conf") && i + 1 < argc) {
+            conf = argv[++i];
+        }
+        else {
+            fputs(usage_text, stderr);
+            return fail(EX_USAGE, "unknown option %s", argv[i]);
+        }
+    }
+    if (i >= argc) {
+        fputs(usage_text, stderr);
+        return EX_USAGE;
+    }
+    if (strcmp(argv[i], "users") && strcmp(argv[i], "sessions")
+        && strcmp(argv[i], "idp") && strcmp(argv[i], "attempts")) {
+        return fail(EX_USAGE, "unknown command %s (fedauthctl --help)",
+                    argv[i]);
+    }
+    if (!strcmp(argv[i], "attempts")) {
+        if (read_conf(c, conf) != EX_OK) {
+            c->conf = NULL;       /* --file may still name the log */
+        }
+        return attempts_cmd(c, argc - i - 1, argv + i + 1);
+    }
+    if ((rc = read_conf(c, conf)) != EX_OK || (rc = open_all(c)) != EX_OK) {
+        return rc;
+    }
+    if (!strcmp(argv[i], "users")) {
+        return users_cmd(c, argc - i - 1, argv + i + 1);
+    }
+    if (!strcmp(argv[i], "sessions")) {
+        return sessions_cmd(c, argc - i - 1, argv + i + 1);
+    }
+    return idp_cmd(c, argc - i - 1, argv + i + 1);
+}
+
+int main(int argc, char **argv)
+{
+    ctl_t c;
+    int rc;
+
+    apr_initialize();
+    memset(&c, 0, sizeof(c));
+    apr_pool_create(&c.p, NULL);
+    fa_log_set(core_log, NULL, FA_LOG_WARN);
+    rc = run(&c, argc, argv);
+    apr_pool_destroy(c.p);
+    apr_terminate();
+    return rc;
+}

@@ -1,0 +1,278 @@
+/* mod_fedauth_registry.c - the account registry in httpd: opened by the
+ * parent at start (a directory on disk with the shm session store, keys
+ * in Redis with a Redis store; see fa_registry.h), described to fedauthctl
+ * in a root-only file, and asked once per sign-in. The authenticated
+ * request path never reads it: a session carries the account name and
+ * roles it was made with, and fedauthctl ends the sessions of an account
+ * it disables or deletes. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "unixd.h"
+#include "apr_strings.h"
+#include "apr_file_io.h"
+
+#include "mod_fedauth_registry.h"
+#include "mod_fedauth_config.h"
+#include "mod_fedauth_attempts.h"
+#include "fa_registry.h"
+#include "fa_oidc.h"
+
+APLOG_USE_MODULE(fedauth);
+
+#define DEFAULT_DIR "/var/lib/apache2/fedauth"
+#define CTL_CONF "fedauthctl.conf"
+
+/* The registry directory: made by the parent (root) and given to httpd's
+ * User, so that the workers can write in it. */
+static apr_status_t open_dir(apr_pool_t *pconf, server_rec *s,
+                             const char *dir, fa_registry_t **preg)
+{
+    fa_err_t err;
+
+    memset(&err, 0, sizeof(err));
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, APR_FROM_OS_ERROR(errno), s,
+                     FALOGNO(00901) "FedAuthRegistryDir: cannot make %s "
+                     "(its parent must exist)", dir);
+        return APR_EGENERAL;
+    }
+    if (geteuid() == 0 && chown(dir, ap_unixd_config.user_id,
+                                ap_unixd_config.group_id) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, APR_FROM_OS_ERROR(errno), s,
+                     FALOGNO(00902) "FedAuthRegistryDir: cannot give %s to "
+                     "httpd's User", dir);
+        return APR_EGENERAL;
+    }
+    if (fa_registry_dir_open(pconf, dir, preg, &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FALOGNO(00903)
+                     "FedAuthRegistryDir: %s", err.desc);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+static const char *hex(apr_pool_t *p, const unsigned char *b, apr_size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = apr_palloc(p, n * 2 + 1);
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+/* What fedauthctl needs, one "name value" a line (see the README,
+ * "fedauthctl"): where the registry and the sessions are, the key that
+ * names the session indexes, and the attempt log. Root only (0600): it
+ * holds that key and any Redis password. Written to a temporary name and
+ * renamed. */
+static void write_ctl_conf(apr_pool_t *pconf, apr_pool_t *ptemp,
+                           server_rec *s, const fedauth_srv_t *sc)
+{
+    /* one shm store for all servers, sized by the main server */
+    const fedauth_srv_t *main_sc = ap_get_module_config(s->module_config,
+                                                        &fedauth_module);
+    const char *path = ap_runtime_dir_relative(ptemp, CTL_CONF), *tmp;
+    const char *text;
+    apr_file_t *f;
+    apr_status_t rv;
+    int i;
+    static const char *const tls_names[FEDAUTH_REDIS_TLS_N] = {
+        "redis_ca", "redis_cert", "redis_key", "redis_server_name" };
+
+    text = apr_psprintf(ptemp, "# written by mod_fedauth at start: what "
+                        "fedauthctl needs; root only\nversion 1\n"
+                        "registry %s\nstore %s\nprefix %s\n"
+                        "redis_timeout_ms %d\ncookie_key %s\nmax_age %d\n"
+                        "idle_timeout %d\nmax_sessions %d\n",
+                        sc->redis ? "redis" : apr_pstrcat(ptemp, "dir ",
+                            sc->registry_dir ? sc->registry_dir
+                                             : DEFAULT_DIR, NULL),
+                        sc->redis ? sc->store_spec
+                        : apr_psprintf(ptemp, "shm %s %lu",
+                              ap_runtime_dir_relative(ptemp,
+                                  "fedauth-sessions.shm"),
+                              (unsigned long)fedauth_shm_size(main_sc)),
+                        sc->redis_prefix ? sc->redis_prefix : "fedauth:",
+                        sc->redis_timeout_ms != FEDAUTH_UNSET
+                        ? sc->redis_timeout_ms : 1000,
+                        hex(ptemp, sc->keys.cookie, sizeof(sc->keys.cookie)),
+                        fedauth_max_age(sc), fedauth_idle_timeout(sc),
+                        fedauth_sessions_per_user(sc));
+    for (i = 0; sc->redis && i < FEDAUTH_REDIS_TLS_N; i++) {
+        if (sc->redis_tls[i].value) {
+            text = apr_pstrcat(ptemp, text, tls_names[i], " ",
+                               sc->redis_tls[i].value, "\n", NULL);
+        }
+    }
+    text = apr_pstrcat(ptemp, text, "providers", NULL);
+    for (i = 0; i < sc->providers->nelts; i++) {
+        text = apr_pstrcat(ptemp, text, " ", APR_ARRAY_IDX(sc->providers, i,
+                           fedauth_provider_t *)->idp.id, NULL);
+    }
+    text = apr_pstrcat(ptemp, text, "\n", NULL);
+    if (sc->redis && sc->attempt_stream > 0) {
+        text = apr_psprintf(ptemp, "%sattempt_stream %s %d\n", text,
+                            FEDAUTH_STREAM_KEY, sc->attempt_stream);
+    }
+    if (sc->attempt_log && sc->attempt_log[0] != '|') {
+        text = apr_pstrcat(ptemp, text, "attempt_log ",
+                           ap_server_root_relative(ptemp, sc->attempt_log),
+                           "\n", NULL);
+    }
+    tmp = apr_pstrcat(ptemp, path, ".new", NULL);
+    apr_file_remove(tmp, ptemp);
+    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE
+                       | APR_FOPEN_EXCL | APR_FOPEN_TRUNCATE,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE, ptemp);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_write_full(f, text, strlen(text), NULL);
+        apr_file_close(f);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_rename(tmp, path, ptemp);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, FALOGNO(00904)
+                     "cannot write %s: fedauthctl needs --conf", path);
+    }
+}
+
+int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                 server_rec *s)
+{
+    fedauth_srv_t *sc, *described = NULL;
+    server_rec *vs;
+    apr_status_t rv;
+
+    for (vs = s; vs; vs = vs->next) {
+        sc = ap_get_module_config(vs->module_config, &fedauth_module);
+        sc->reg = NULL;
+        if (sc->registry != 1) {
+            continue;
+        }
+        if (sc->redis) {
+            /* Redis Cluster would need the registry's keys routed: not
+             * yet (its store is not the plain Redis store). */
+            rv = strstr(sc->store_spec, "-cluster://") ? APR_ENOTIMPL
+                 : fa_registry_redis_open(pconf, sc->store, &sc->reg);
+            if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FALOGNO(00905)
+                             "FedAuthRegistry On: the store %s cannot hold "
+                             "the registry (Redis Cluster is not supported "
+                             "yet)", fedauth_store_spec_loggable(ptemp,
+                                 sc->store_spec));
+                return !OK;
+            }
+        }
+        else if (open_dir(pconf, s, sc->registry_dir ? sc->registry_dir
+                          : DEFAULT_DIR, &sc->reg) != APR_SUCCESS) {
+            return !OK;
+        }
+        if (!described) {
+            described = sc;
+            write_ctl_conf(pconf, ptemp, s, sc);
+        }
+    }
+    return OK;
+}
+
+apr_status_t fedauth_registry_signin(request_rec *r, fedauth_srv_t *sc,
+                                     fa_session_t *s, fa_err_t *err)
+{
+    fedauth_provider_t *prov;
+    fa_account_t *a;
+    apr_status_t rv;
+    int created;
+
+    if (!sc->reg) {
+        return APR_SUCCESS;
+    }
+    rv = fa_registry_signin(sc->reg, r->pool, s->idp, s->sub, s->user,
+                            sc->register_on != 0, &a, &created, err);
+    if (a) {
+        fedauth_attempt_user(r, s->idp, s->sub, a->name);
+    }
+    if (rv != APR_SUCCESS) {
+        if (!strcmp(err->code, "store_unavailable")
+            || !strcmp(err->code, "registry_damaged")) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00906)
+                          "account registry: %s", err->desc);
+        }
+        return rv;
+    }
+    if (created) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, FALOGNO(00907)
+                      "account %s registered for sub %s at %s",
+                      fa_oidc_loggable(r->pool, a->name, 256),
+                      fa_oidc_loggable(r->pool, s->sub, 256), s->idp);
+    }
+    s->user = a->name;
+    s->roles = fa_account_merge_roles(r->pool, s->roles, a);
+    /* ValueMapSetOnce: the account keeps the first value; writing the
+     * account happens only when it gets one it did not have. */
+    prov = fedauth_provider_find(sc, s->idp);
+    if (prov && prov->claims.set_once
+        && fa_account_set_once(r->pool, a, prov->claims.set_once, s->attrs)
+        && fa_registry_account_put(sc->reg, r->pool, a, err)
+           != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00908)
+                      "account %s: cannot keep its ValueMapSetOnce values "
+                      "(%s); they are kept at a later sign-in",
+                      fa_oidc_loggable(r->pool, a->name, 256), err->desc);
+    }
+    return APR_SUCCESS;
+}
+
+int fedauth_registry_status(const char *code)
+{
+    static const char *const forbidden[] = {
+        "not_registered", "account_disabled", "account_deleted",
+        "not_allowed_idp", "invalid_username", NULL };
+    int i;
+
+    for (i = 0; code && forbidden[i]; i++) {
+        if (!strcmp(code, forbidden[i])) {
+            return HTTP_FORBIDDEN;
+        }
+    }
+    if (code && !strcmp(code, "registry_damaged")) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return 0;
+}
+
+const char *fedauth_registry_text(const char *code)
+{
+    if (!code) {
+        return NULL;
+    }
+    if (!strcmp(code, "not_registered")) {
+        return "This account is not registered here. Please ask the "
+               "site's administrator for access.";
+    }
+    if (!strcmp(code, "account_disabled")) {
+        return "This account is disabled.";
+    }
+    if (!strcmp(code, "account_deleted")) {
+        return "This account was deleted.";
+    }
+    if (!strcmp(code, "not_allowed_idp")) {
+        return "This account may not sign in through this identity "
+               "provider.";
+    }
+    if (!strcmp(code, "invalid_username")) {
+        return "The user name from the identity provider cannot be an "
+               "account name here.";
+    }
+    return NULL;
+}
