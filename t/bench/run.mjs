@@ -495,7 +495,9 @@ async function main() {
     tgt('C/A mod_fedauth redis vs plain', ratio('C', 'A'), 0.8);
     tgt('C/E mod_fedauth redis vs mod_auth_openidc redis', ratio('C', 'E'), 5);
     tgt('F/E mod_fedauth redis without local copy vs mod_auth_openidc redis', ratio('F', 'E'), 4);
-    for (const k of ['B', 'C', 'F'].filter((x) => rounds[x])) {
+    // issue 12: the account registry adds nothing to a request with a session
+    tgt('G/B mod_fedauth shm with the account registry vs without', ratio('G', 'B'), 0.95);
+    for (const k of ['B', 'C', 'F', 'G'].filter((x) => rounds[x])) {
       const l = lostOf(k);
       const s1 = afterSignIn[k]?.bad || 0;
       const s2 = afterRounds[k]?.bad || 0;

@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 
 import {
@@ -24,10 +25,11 @@ export const SERVERS = {
   D: { name: 'D mod_auth_openidc shm', short: 'openidc-shm' },
   E: { name: 'E mod_auth_openidc redis', short: 'openidc-redis' },
   F: { name: 'F mod_fedauth redis, no local copy', short: 'fedauth-redis-nocopy' },
+  G: { name: 'G mod_fedauth shm, account registry', short: 'fedauth-shm-registry' },
 };
 export const ALL = Object.keys(SERVERS);
 /** Servers with mod_fedauth, with mod_auth_openidc, and those that use the redis-server. */
-export const FEDAUTH = new Set(['B', 'C', 'F']);
+export const FEDAUTH = new Set(['B', 'C', 'F', 'G']);
 export const OPENIDC = new Set(['D', 'E']);
 export const USES_REDIS = new Set(['C', 'E', 'F']);
 
@@ -92,7 +94,9 @@ export async function startBench({
   wanted, serverCpus = null, mutex = 'default', commonConf = '', serverOpts = {}, log = () => {},
   sessions = 1, distinctUsers = false, shmSize = null,
 }) {
-  const b = { idp: null, redis: null, srv: {}, started: [] };
+  const b = {
+    idp: null, redis: null, srv: {}, started: [], registryDir: null,
+  };
   b.stop = async () => {
     closeAgent();
     for (const s of b.started) { try { await s.stop(); } catch { /* ignore */ } }
@@ -104,6 +108,7 @@ export async function startBench({
     for (const s of b.started) s.cleanup();
     b.redis?.cleanup();
     b.idp?.cleanup();
+    if (b.registryDir) fs.rmSync(b.registryDir, { recursive: true, force: true });
   };
   const many = sessions > 1;
   try {
@@ -160,7 +165,15 @@ export async function startBench({
       let conf;
       if (k === 'A') conf = plainConf();
       else if (k === 'B') conf = fedauthConf({ issuer: idp.issuer, client: clients.B, secret, store: shmSize ? `shm:${shmSize}` : null, more: fedMore(k) });
-      else if (k === 'C' || k === 'F') conf = fedauthConf({ issuer: idp.issuer, client: clients[k], secret, store: redisUrl, more: fedMore(k) });
+      else if (k === 'G') {
+        // B with FedAuthRegistry On: every sign-in registers an account;
+        // a request with a session must cost what B's does
+        b.registryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedauth-bench-registry-'));
+        conf = fedauthConf({
+          issuer: idp.issuer, client: clients.G, secret, store: shmSize ? `shm:${shmSize}` : null,
+          more: `${fedMore(k)}\nFedAuthRegistry On\nFedAuthRegistryDir "${b.registryDir}"`,
+        });
+      } else if (k === 'C' || k === 'F') conf = fedauthConf({ issuer: idp.issuer, client: clients[k], secret, store: redisUrl, more: fedMore(k) });
       else if (k === 'D') {
         conf = openidcConf({
           issuer: idp.issuer, client: clients.D, base: base(k), passphrase: secret, cache: 'shm', ...oidcLife,
