@@ -100,13 +100,16 @@ if bash build/check-conf.sh; then count 1 0; else count 0 1; fi
 log "log tags"
 if bash build/check-logtags.sh; then count 1 0; else count 0 1; fi
 
-log "make install puts mod_fedauth.so where apxs says"
+log "make install puts mod_fedauth.so where apxs says, fedauthctl in sbin"
 inst=$(mktemp -d)
 moddir=$(apxs -q LIBEXECDIR 2>/dev/null || apxs2 -q LIBEXECDIR)
-if make -s install DESTDIR="$inst" >/dev/null \
+if make -s install DESTDIR="$inst" >/dev/null 2>&1 \
     && [ -f "$inst$moddir/mod_fedauth.so" ] \
-    && [ "$(find "$inst" -type f | wc -l)" -eq 1 ]; then
-    echo "installed $moddir/mod_fedauth.so"; count 1 0
+    && [ -x "$(find "$inst" -path '*/sbin/fedauthctl' | head -n 1)" ] \
+    && [ "$(find "$inst" -type f | wc -l)" -eq 2 ]; then
+    echo "installed $moddir/mod_fedauth.so and" \
+         "$(find "$inst" -path '*/sbin/fedauthctl' | sed "s|^$inst||")"
+    count 1 0
 else
     find "$inst" -type f; count 0 1
 fi
@@ -121,8 +124,9 @@ if (cd "$deb_dir/src" && dpkg-buildpackage -us -uc -b) > "$deb_dir/build.log" 2>
     && dpkg-deb -c "${debs[0]}" > "$deb_dir/contents.txt" \
     && grep -q ' \./usr/lib/apache2/modules/mod_fedauth\.so$' "$deb_dir/contents.txt" \
     && grep -q ' \./etc/apache2/mods-available/fedauth\.load$' "$deb_dir/contents.txt" \
-    && grep -q ' \./etc/apache2/mods-available/fedauth\.conf$' "$deb_dir/contents.txt"; then
-    echo "built $(basename "${debs[0]}"): mod_fedauth.so, fedauth.load, fedauth.conf"
+    && grep -q ' \./etc/apache2/mods-available/fedauth\.conf$' "$deb_dir/contents.txt" \
+    && grep -q ' \./usr/sbin/fedauthctl$' "$deb_dir/contents.txt"; then
+    echo "built $(basename "${debs[0]}"): mod_fedauth.so, fedauth.load, fedauth.conf, fedauthctl"
     count 1 0
 else
     tail -n 30 "$deb_dir/build.log"; cat "$deb_dir/contents.txt" 2>/dev/null
