@@ -856,9 +856,10 @@ static apr_status_t shm_take(fa_store_t *st, const char *key, apr_pool_t *p,
     return get_or_take(st, key, p, val, len, 1);
 }
 
-static apr_status_t shm_put(fa_store_t *st, const char *key, const char *val,
-                            apr_size_t len, apr_int64_t expires_at,
-                            apr_pool_t *p)
+/* put, or with only_new (add) only when no live entry has the key. */
+static apr_status_t write_entry(fa_store_t *st, const char *key,
+                                const char *val, apr_size_t len,
+                                apr_int64_t expires_at, int only_new)
 {
     shm_t *m = st->baton;
     apr_size_t klen;
@@ -866,7 +867,6 @@ static apr_status_t shm_put(fa_store_t *st, const char *key, const char *val,
     uint32_t h, i, prev = 0;
     apr_status_t rv;
 
-    (void)p;
     if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
         return rv;
     }
@@ -877,44 +877,34 @@ static apr_status_t shm_put(fa_store_t *st, const char *key, const char *val,
     if ((rv = lock(m)) != APR_SUCCESS) {
         return rv;
     }
-    if ((i = find(m, key, klen, h, &prev)) != 0) {
-        remove_entry(m, i, prev);
+    /* lookup removes an expired entry: only a live one stops an add. */
+    if (only_new && lookup(m, key, klen, h, now, 0, NULL)) {
+        rv = APR_EEXIST;
     }
-    rv = put_locked(m, key, klen, h, val, len, expires_at, now);
+    else {
+        if ((i = find(m, key, klen, h, &prev)) != 0) {
+            remove_entry(m, i, prev);
+        }
+        rv = put_locked(m, key, klen, h, val, len, expires_at, now);
+    }
     unlock_and_report(m, now);
     return rv;
+}
+
+static apr_status_t shm_put(fa_store_t *st, const char *key, const char *val,
+                            apr_size_t len, apr_int64_t expires_at,
+                            apr_pool_t *p)
+{
+    (void)p;
+    return write_entry(st, key, val, len, expires_at, 0);
 }
 
 static apr_status_t shm_add(fa_store_t *st, const char *key, const char *val,
                             apr_size_t len, apr_int64_t expires_at,
                             apr_pool_t *p)
 {
-    shm_t *m = st->baton;
-    apr_size_t klen;
-    apr_int64_t now = fa_now_sec();
-    uint32_t h;
-    apr_status_t rv;
-
     (void)p;
-    if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
-        return rv;
-    }
-    if (len > FA_STORE_MAX_VALUE) {
-        return APR_ENOSPC;
-    }
-    h = hash_key(key, klen);
-    if ((rv = lock(m)) != APR_SUCCESS) {
-        return rv;
-    }
-    /* lookup removes an expired entry: only a live one stops the add. */
-    if (lookup(m, key, klen, h, now, 0, NULL)) {
-        rv = APR_EEXIST;
-    }
-    else {
-        rv = put_locked(m, key, klen, h, val, len, expires_at, now);
-    }
-    unlock_and_report(m, now);
-    return rv;
+    return write_entry(st, key, val, len, expires_at, 1);
 }
 
 static apr_status_t shm_del(fa_store_t *st, const char *key, apr_pool_t *p)
