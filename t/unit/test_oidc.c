@@ -131,6 +131,19 @@ static apr_status_t canned_perform(fa_http_t *http, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+/* The token endpoint and the client both token() and refresh() ask with. */
+static void test_client(fa_oidc_metadata_t *md, fa_oidc_client_t *client,
+                        fa_token_auth_t auth)
+{
+    memset(md, 0, sizeof(*md));
+    memset(client, 0, sizeof(*client));
+    md->token_endpoint = "https://idp.example/token";
+    client->client_id = "app:1";
+    client->client_secret = "s3cr&t";
+    client->token_auth = auth;
+    client->timeout_sec = 5;
+}
+
 static apr_status_t token(canned_t *c, fa_token_auth_t auth,
                           fa_oidc_tokens_t **tok, fa_err_t *err)
 {
@@ -138,13 +151,7 @@ static apr_status_t token(canned_t *c, fa_token_auth_t auth,
     fa_oidc_metadata_t md;
     fa_oidc_client_t client;
 
-    memset(&md, 0, sizeof(md));
-    memset(&client, 0, sizeof(client));
-    md.token_endpoint = "https://idp.example/token";
-    client.client_id = "app:1";
-    client.client_secret = "s3cr&t";
-    client.token_auth = auth;
-    client.timeout_sec = 5;
+    test_client(&md, &client, auth);
     return fa_oidc_token_request(pool, &http, &md, &client,
                                  "https://app.example/signin-corp", "C0DE",
                                  "VERIFIER", tok, err);
@@ -214,13 +221,7 @@ static apr_status_t refresh(canned_t *c, fa_token_auth_t auth,
     fa_oidc_metadata_t md;
     fa_oidc_client_t client;
 
-    memset(&md, 0, sizeof(md));
-    memset(&client, 0, sizeof(client));
-    md.token_endpoint = "https://idp.example/token";
-    client.client_id = "app:1";
-    client.client_secret = "s3cr&t";
-    client.token_auth = auth;
-    client.timeout_sec = 5;
+    test_client(&md, &client, auth);
     return fa_oidc_refresh_request(pool, &http, &md, &client, "R+T/1=",
                                    tok, err);
 }
