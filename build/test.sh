@@ -80,7 +80,10 @@ integration() {
     if [ -z "$p" ]; then echo "$out" | tail -n 40; count 0 1; return; fi
     count "$p" "${f:-0}"
     if [ "${f:-0}" != 0 ]; then
-        echo "$out" | grep -B2 -A30 '^not ok' | head -n 200
+        # each failed test with what it asserted (a suite's own "not ok"
+        # only says that a test inside it failed)
+        echo "$out" | grep -B2 -A40 '^ \+not ok' | head -n 300
+        echo "$out" | grep -A12 '^not ok' | head -n 100
     fi
 }
 

@@ -203,13 +203,20 @@ export class Browser {
       if (c) h.Cookie = c;
     }
     const started = Date.now();
-    const res = await fetchWithCookies(url, {
-      method,
-      headers: h,
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    let res;
+    try {
+      res = await fetchWithCookies(url, {
+        method,
+        headers: h,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      // name the request and the socket's own error, not just "fetch failed"
+      const why = e.cause ? ` (${e.cause.code || ''} ${e.cause.message || ''})` : '';
+      throw new Error(`${method} ${url} after ${Date.now() - started} ms: ${e.message}${why}`, { cause: e });
+    }
     const text = await res.text();
     const raw = res.headers.getSetCookie();
     for (const sc of raw) this.jar.store(url, sc);

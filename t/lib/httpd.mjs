@@ -114,10 +114,14 @@ ${userGroupLines()}
     StartServers 2
     ServerLimit 4
     MinSpareThreads 5
-    MaxSpareThreads 20
-    ThreadsPerChild 10
-    ThreadLimit 10
-    MaxRequestWorkers 40
+    # A child whose threads are all busy closes its idle keep-alive
+    # connections, under a client about to reuse one ("other side closed"),
+    # and so does a child stopped for being idle: threads enough for the
+    # tests' bursts (up to 40 at once), and no child stopped.
+    MaxSpareThreads 200
+    ThreadsPerChild 50
+    ThreadLimit 50
+    MaxRequestWorkers 200
     MaxConnectionsPerChild 0
 </IfModule>
 Timeout 30
