@@ -901,13 +901,15 @@ static conn_t *node_acquire(redis_t *rs, int node, int *reused,
     return conn;
 }
 
-/* The key a command is routed by: EVAL's first key, else the first
- * argument (every command of this store names one key). */
+/* The key a command is routed by: EVAL's first key; SCAN's MATCH
+ * pattern (the registry's: its hash tag names the one slot that holds
+ * what it looks for); else the first argument (every other command of
+ * this store names one key). */
 static void route_key(int argc, const char **argv, const size_t *lens,
                       const char **key, apr_size_t *klen)
 {
     int i = (!strcasecmp(argv[0], "EVAL") || !strcasecmp(argv[0], "EVALSHA"))
-            ? 3 : 1;
+            ? 3 : !strcasecmp(argv[0], "SCAN") ? 3 : 1;
 
     if (i >= argc) {
         *key = "";
@@ -1839,9 +1841,12 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
 #define REG_SCAN_COUNT "500"
 #define REG_SCAN_ROUNDS 100000
 
+/* In a cluster the registry's keys share one slot, by the hash tag
+ * {reg}: its list is one SCAN on the master of that slot. */
 static const char *reg_key(apr_pool_t *p, const redis_t *rs, const char *key)
 {
-    return apr_pstrcat(p, rs->conf.prefix, "reg:", key, NULL);
+    return apr_pstrcat(p, rs->conf.prefix, rs->conf.cluster ? "{reg}:"
+                       : "reg:", key, NULL);
 }
 
 static apr_status_t reg_simple(fa_registry_t *reg, int argc,

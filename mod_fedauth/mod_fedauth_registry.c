@@ -161,16 +161,12 @@ int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
             continue;
         }
         if (sc->redis) {
-            /* Redis Cluster would need the registry's keys routed: not
-             * yet (its store is not the plain Redis store). */
-            rv = strstr(sc->store_spec, "-cluster://") ? APR_ENOTIMPL
-                 : fa_registry_redis_open(pconf, sc->store, &sc->reg);
+            rv = fa_registry_redis_open(pconf, sc->store, &sc->reg);
             if (rv != APR_SUCCESS) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FALOGNO(00905)
+                ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FALOGNO(00905)
                              "FedAuthRegistry On: the store %s cannot hold "
-                             "the registry (Redis Cluster is not supported "
-                             "yet)", fedauth_store_spec_loggable(ptemp,
-                                 sc->store_spec));
+                             "the registry", fedauth_store_spec_loggable(
+                                 ptemp, sc->store_spec));
                 return !OK;
             }
         }

@@ -1,8 +1,9 @@
 // The account registry (issue 12): FedAuthRegistry / FedAuthRegister and
 // fedauthctl, with two real IdPs (corp and partners), a real httpd and, for
-// the second run, a real Redis. The same test body runs for both setups:
-// the shm session store with the registry in a directory on disk, and the
-// Redis store with the registry under <prefix>reg:.
+// the other runs, a real Redis. The same test body runs for three setups:
+// the shm session store with the registry in a directory on disk, the
+// Redis store with the registry under <prefix>reg:, and a Redis Cluster of
+// three masters with the registry under <prefix>{reg}: (one slot).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,7 +17,7 @@ import {
   writeHttpdConfig, configTest, requireModule, removeDir,
 } from '../lib/index.mjs';
 import { testUser } from '../lib/idp.mjs';
-import { startRedis, redisAvailable } from '../lib/redis.mjs';
+import { startRedis, startCluster, redisAvailable, redisCli } from '../lib/redis.mjs';
 import { codeFlow, withSpaCallback, spaCallback, jsonOf } from '../lib/tokens.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -66,13 +67,49 @@ async function waitConf(site) {
 function setups() {
   const list = [{ name: 'shm + registry directory', redis: false }];
   list.push({ name: 'Redis store + registry in Redis', redis: true, skip: !redisAvailable() && 'redis-server not installed' });
+  list.push({ name: 'Redis Cluster store + registry in the cluster', redis: true, cluster: true, skip: !redisAvailable() && 'redis-server not installed' });
   return list;
+}
+
+/**
+ * The test's own view of the Redis data, the same for one server and a
+ * cluster: the registry's key names (in a cluster every one of them
+ * carries the hash tag {reg}, so all share one slot), keys(pattern) over
+ * every node, and cli(args) on the node that holds args[1].
+ */
+function redisView(setup, handle) {
+  if (!setup.cluster) {
+    return {
+      reg: `${PREFIX}reg:`,
+      keys: (pattern) => handle.keys(DB, pattern),
+      cli: (args) => handle.cli(args, { db: DB }),
+    };
+  }
+  const owner = async (key) => {
+    const slot = Number(await handle.keyslot(key));
+    const m = (await handle.masters()).find((x) => x.slots.some(([lo, hi]) => slot >= lo && slot <= hi));
+    assert.ok(m, `a master serves slot ${slot}`);
+    return m.port;
+  };
+  return {
+    reg: `${PREFIX}{reg}:`,
+    keys: async (pattern) => {
+      const all = [];
+      for (const n of handle.live()) {
+        const out = await redisCli(n.port, ['KEYS', pattern]);
+        all.push(...out.split('\n').filter(Boolean));
+      }
+      return all;
+    },
+    cli: async (args) => redisCli(await owner(args[1]), args),
+  };
 }
 
 for (const setup of setups()) {
   describe(`account registry: ${setup.name}`, { skip: setup.skip }, () => {
     let site;
     let redis;
+    let rv;
     let tmp;
     let regDir;
     let attemptLog;
@@ -81,7 +118,7 @@ for (const setup of setups()) {
     const serverConf = (register = 'On') => [
       'FedAuthRegistry On',
       `FedAuthRegister ${register}`,
-      setup.redis ? `FedAuthSessionStore redis://127.0.0.1:${redis.port}/${DB}\nFedAuthRedisPrefix "${PREFIX}"` : `FedAuthRegistryDir "${regDir}"`,
+      setup.redis ? `FedAuthSessionStore ${setup.cluster ? `redis-cluster://127.0.0.1:${redis.seedPort}` : `redis://127.0.0.1:${redis.port}/${DB}`}\nFedAuthRedisPrefix "${PREFIX}"` : `FedAuthRegistryDir "${regDir}"`,
       `FedAuthAttemptLog "${attemptLog}"`,
       setup.redis ? 'FedAuthAttemptStream 5' : '',
       'FedAuthTokenLogin On',
@@ -133,7 +170,9 @@ for (const setup of setups()) {
       fs.chmodSync(tmp, 0o755);
       regDir = path.join(tmp, 'registry');
       attemptLog = path.join(tmp, 'attempts.log');
-      if (setup.redis) redis = await startRedis();
+      if (setup.cluster) redis = await startCluster({ masters: 3, replicasPerMaster: 0 });
+      else if (setup.redis) redis = await startRedis();
+      if (setup.redis) rv = redisView(setup, redis);
       site = await startSite({
         idps: [
           { name: 'corp', users: CORP_USERS, providers: [{ id: 'corp', extra: GROUPS, clientExtra: withSpaCallback }] },
@@ -290,15 +329,21 @@ for (const setup of setups()) {
     it('the authenticated request path does not read the registry', async () => {
       const { b } = await signedIn('corp', 'alice');
       if (setup.redis) {
-        const keys = await redis.keys(DB, `${PREFIX}reg:*`);
+        const keys = await rv.keys(`${rv.reg}*`);
         assert.ok(keys.length >= 4, keys.join(' '));
-        await redis.cli(['RENAME', `${PREFIX}reg:a:alice`, `${PREFIX}away`], { db: DB });
-        await redis.cli(['RENAME', `${PREFIX}reg:a:frank`, `${PREFIX}away2`], { db: DB });
+        if (setup.cluster) {
+          // one slot holds the whole registry: its list is one SCAN
+          const slots = new Set();
+          for (const k of keys) slots.add(Number(await redis.keyslot(k)));
+          assert.deepEqual([...slots], [Number(await redis.keyslot('{reg}'))], keys.join(' '));
+        }
+        await rv.cli(['RENAME', `${rv.reg}a:alice`, `${rv.reg}away`]);
+        await rv.cli(['RENAME', `${rv.reg}a:frank`, `${rv.reg}away2`]);
         try {
           for (let i = 0; i < 3; i++) assert.equal((await stillIn(b)).REMOTE_USER, 'alice');
         } finally {
-          await redis.cli(['RENAME', `${PREFIX}away`, `${PREFIX}reg:a:alice`], { db: DB });
-          await redis.cli(['RENAME', `${PREFIX}away2`, `${PREFIX}reg:a:frank`], { db: DB });
+          await rv.cli(['RENAME', `${rv.reg}away`, `${rv.reg}a:alice`]);
+          await rv.cli(['RENAME', `${rv.reg}away2`, `${rv.reg}a:frank`]);
         }
       }
       else {
@@ -399,7 +444,7 @@ for (const setup of setups()) {
         // the capped stream holds the last 5 lines of the file, in order
         const stream = (await ok(site, ['attempts', '--stream'], { json: true })).json;
         assert.deepEqual(stream, all.slice(-5));
-        const xlen = Number(await redis.cli(['XLEN', `${PREFIX}attempts`], { db: DB }));
+        const xlen = Number(await rv.cli(['XLEN', `${PREFIX}attempts`]));
         assert.equal(xlen, 5);
         const failedStream = (await ok(site, ['attempts', '--stream', '--failed'], { json: true })).json;
         assert.deepEqual(failedStream, stream.filter((a) => a.outcome === 'failure'));
