@@ -5,7 +5,10 @@
  * per-process cache under the SHA-256 of the expected audience and the
  * token until it expires (at most CACHE_MAX_SECONDS), so a client that
  * sends the same token again costs a hash and a lookup, not a signature
- * check. */
+ * check. With FedAuthRegistry On the token's user must be an account
+ * that may sign in through its provider, as at a sign-in; the decision is
+ * then kept at most REGISTRY_RECHECK_SECONDS, so a disabled account's
+ * tokens stop working within that time in every process. */
 #include <string.h>
 #include "httpd.h"
 #include "http_config.h"
@@ -18,6 +21,7 @@
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_metrics.h"
+#include "mod_fedauth_registry.h"
 #include "mod_fedauth_session.h"
 #include "fa_jwt.h"
 #include "fa_cache.h"
@@ -27,6 +31,7 @@ APLOG_USE_MODULE(fedauth);
 #define CACHE_MAX_ENTRIES 10000
 #define CACHE_MAX_BYTES (32 * 1024 * 1024)
 #define CACHE_MAX_SECONDS 300
+#define REGISTRY_RECHECK_SECONDS 10
 
 static fa_cache_t *cache;
 
@@ -51,6 +56,35 @@ static int refuse(request_rec *r, const char *code, const char *desc)
                          desc);
 }
 
+/* FedAuthRegistry On: the account of the token's user, as a sign-in
+ * decides it (linked, registered when FedAuthRegister On, refused when
+ * disabled, deleted or not allowed through this provider). OK, or the
+ * error page: 403 with the registry's code, 503 when it cannot be read. */
+static int registry_check(request_rec *r, fedauth_srv_t *sc,
+                          fa_session_t *s)
+{
+    fa_err_t err;
+    int status;
+
+    memset(&err, 0, sizeof(err));
+    if (!sc->reg || fedauth_registry_signin(r, sc, s, &err) == APR_SUCCESS) {
+        return OK;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00507)
+                  "bearer token of sub %s from %s refused by the account "
+                  "registry: %s", fa_oidc_loggable(r->pool, s->sub, 256),
+                  s->idp, err.code ? err.code : "-");
+    status = fedauth_registry_status(err.code);
+    if (status == HTTP_FORBIDDEN) {
+        return fedauth_error(r, status, err.code,
+                             fedauth_registry_text(err.code));
+    }
+    return fedauth_error(r, status ? status : HTTP_SERVICE_UNAVAILABLE,
+                         err.code ? err.code : "store_unavailable",
+                         "The account registry cannot be read at the "
+                         "moment. Please try again later.");
+}
+
 int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
                          fedauth_dir_t *dc, const char *token)
 {
@@ -64,6 +98,7 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
     fa_err_t err;
     const char *key;
     char *rec;
+    int status;
 
     memset(&err, 0, sizeof(err));
     while (*token == ' ') {
@@ -131,8 +166,11 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
         return refuse(r, err.code, fedauth_map_failure_text(&err,
                       "The bearer token names no user."));
     }
-    until = s.token_exp < now + CACHE_MAX_SECONDS ? s.token_exp
-                                                  : now + CACHE_MAX_SECONDS;
+    if ((status = registry_check(r, sc, &s)) != OK) {
+        return status;
+    }
+    until = now + (sc->reg ? REGISTRY_RECHECK_SECONDS : CACHE_MAX_SECONDS);
+    until = s.token_exp < until ? s.token_exp : until;
     fa_session_encode(r->pool, &s, &rec, &len);
     if (cache) {
         fa_cache_put(cache, h, sizeof(h), rec, len, apr_time_from_sec(until),

@@ -18,7 +18,9 @@ import {
 } from '../lib/index.mjs';
 import { testUser } from '../lib/idp.mjs';
 import { startRedis, startCluster, redisAvailable, redisCli } from '../lib/redis.mjs';
-import { codeFlow, withSpaCallback, spaCallback, jsonOf } from '../lib/tokens.mjs';
+import {
+  codeFlow, withSpaCallback, spaCallback, jsonOf, signJwtAtIdp, bearerGet, apiLocation,
+} from '../lib/tokens.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FEDAUTHCTL = process.env.FEDAUTHCTL || path.resolve(here, '../../fedauthctl');
@@ -179,7 +181,7 @@ for (const setup of setups()) {
           { name: 'partners', users: PARTNER_USERS, providers: [{ id: 'partners', extra: GROUPS }] },
         ],
         serverConf: serverConf('On'),
-        locationsConf: protectedLocation(),
+        locationsConf: protectedLocation() + apiLocation('api', { providers: 'corp' }),
       });
       await waitConf(site);
     });
@@ -271,6 +273,51 @@ for (const setup of setups()) {
         await ok(site, ['users', 'mod', 'alice', '--enable']);
       }
       await signedIn('corp', 'alice');
+    });
+
+    /** An access token (JWT, typ at+jwt) of user at corp, signed by corp, for the site's client. */
+    async function accessToken(user) {
+      const now = Math.floor(Date.now() / 1000);
+      const client = site.clients.corp;
+      return signJwtAtIdp(site.idps.corp, client.client_id, {
+        iss: site.idps.corp.issuer, sub: `${user}-sub-corp`, aud: client.client_id, client_id: client.client_id,
+        iat: now, exp: now + 600, jti: `${user}-${now}-${Math.random()}`,
+        preferred_username: user, groups: user === 'alice' ? ['staff'] : [],
+      });
+    }
+
+    it('bearer tokens go through the registry: its account name and roles; disabled: 403 (new token at once, cached within 10 s)', async () => {
+      const api = () => `${site.base}/p/api/env.cgi`;
+      await ok(site, ['users', 'mod', 'alice', '--roles', 'auditor']);
+      try {
+        const cached = await accessToken('alice');
+        const r = await bearerGet(api(), cached);
+        assert.equal(r.status, 200, dump(r));
+        assert.equal(parseEnv(r.body).REMOTE_USER, 'alice');
+        assert.deepEqual(parseEnv(r.body).FEDAUTH_ROLES.split(',').sort(), ['auditor', 'staff']);
+        await ok(site, ['users', 'mod', 'alice', '--disable']);
+        const fresh = await bearerGet(api(), await accessToken('alice'));
+        assert.equal(fresh.status, 403, dump(fresh));
+        assert.ok(errorCodes(fresh.body).includes('account_disabled'), dump(fresh));
+        if (!setup.redis) {
+          // a token verified before: each process keeps the decision at
+          // most 10 s
+          const end = Date.now() + 13000;
+          let again = await bearerGet(api(), cached);
+          while (again.status === 200 && Date.now() < end) {
+            await sleep(250);
+            again = await bearerGet(api(), cached);
+          }
+          assert.equal(again.status, 403, dump(again));
+        }
+      } finally {
+        await ok(site, ['users', 'mod', 'alice', '--enable', '--roles', '']);
+      }
+      assert.equal((await bearerGet(api(), await accessToken('alice'))).status, 200);
+      // a user with no account yet: Register On makes one, as a sign-in would
+      const erin = await bearerGet(api(), await accessToken('erin'));
+      assert.equal(erin.status, 200, dump(erin));
+      assert.equal(parseEnv(erin.body).REMOTE_USER, 'erin', 'registered by Register On, as at a sign-in');
     });
 
     it('token sign-in (POST /fedauth/authenticate) goes through the registry too', async () => {
