@@ -37,6 +37,13 @@ struct fa_store_t {
                         apr_pool_t *p);
     /* Deletes; APR_SUCCESS also when there was nothing. */
     apr_status_t (*del)(fa_store_t *st, const char *key, apr_pool_t *p);
+    /* Deletes key only while it holds exactly val (len bytes), in one
+     * atomic step: releases a lock taken with add under a value only its
+     * taker knows, never a lock someone else took after this one expired.
+     * APR_SUCCESS whether or not it deleted; anything else: the store is
+     * unavailable. */
+    apr_status_t (*del_if)(fa_store_t *st, const char *key, const char *val,
+                           apr_size_t len, apr_pool_t *p);
     /* An index: the store keys of the sessions of one user (or one IdP
      * session), oldest first. index_add appends member to the index at
      * key, which lives at least until expires_at. Members whose key is no

@@ -309,6 +309,17 @@ static apr_status_t wrap_del(fa_store_t *st, const char *key, apr_pool_t *p)
     return counted(w, FA_METRICS_OP_DEL, t0, w->inner->del(w->inner, key, p));
 }
 
+static apr_status_t wrap_del_if(fa_store_t *st, const char *key,
+                                const char *val, apr_size_t len,
+                                apr_pool_t *p)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns();
+
+    return counted(w, FA_METRICS_OP_DEL, t0,
+                   w->inner->del_if(w->inner, key, val, len, p));
+}
+
 static apr_status_t wrap_index_add(fa_store_t *st, const char *key,
                                    const char *member, apr_int64_t expires_at,
                                    int max, apr_pool_t *p,
@@ -364,6 +375,7 @@ fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
     w->st.add = wrap_add;
     w->st.take = wrap_take;
     w->st.del = wrap_del;
+    w->st.del_if = wrap_del_if;
     w->st.index_add = wrap_index_add;
     w->st.index_take = wrap_index_take;
     w->st.version = inner->version ? wrap_version : NULL;

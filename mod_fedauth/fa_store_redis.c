@@ -1572,6 +1572,33 @@ static apr_status_t r_del(fa_store_t *st, const char *key, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+/* DEL only while the key holds ARGV[1]: one script, so atomic. */
+static const char DEL_IF_LUA[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "  return redis.call('DEL', KEYS[1]) end return 0";
+
+static apr_status_t r_del_if(fa_store_t *st, const char *key,
+                             const char *val, apr_size_t len, apr_pool_t *p)
+{
+    redis_t *rs = st->baton;
+    const char *argv[5] = { "EVAL", DEL_IF_LUA, "1", full_key(p, rs, key),
+                            val };
+    size_t lens[5];
+    redisReply *reply;
+    fa_err_t err;
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        lens[i] = i == 4 ? len : strlen(argv[i]);
+    }
+    if (command(rs, 5, argv, lens, REPLY_MAX_SMALL, &reply, &err)
+        != APR_SUCCESS) {
+        return log_failure(&err);
+    }
+    freeReplyObject(reply);
+    return APR_SUCCESS;
+}
+
 /* An index is a sorted set of session keys (without the prefix), scored
  * by the time they were added. The script drops members whose key is gone,
  * then the oldest beyond max (deleting their keys), returns those, and
@@ -1786,6 +1813,7 @@ static fa_store_t *store_new(apr_pool_t *p, redis_t *rs)
     st->add = r_add;
     st->take = r_take;
     st->del = r_del;
+    st->del_if = r_del_if;
     st->index_add = r_index_add;
     st->index_take = r_index_take;
     st->version = r_version;

@@ -929,6 +929,32 @@ static apr_status_t shm_del(fa_store_t *st, const char *key, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+static apr_status_t shm_del_if(fa_store_t *st, const char *key,
+                               const char *val, apr_size_t len,
+                               apr_pool_t *p)
+{
+    shm_t *m = st->baton;
+    apr_size_t klen, vlen;
+    uint32_t h, i, prev = 0;
+    apr_status_t rv;
+    char *v;
+
+    if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
+        return rv;
+    }
+    h = hash_key(key, klen);
+    if ((rv = lock(m)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((i = find(m, key, klen, h, &prev)) != 0
+        && (v = value_of(m, i, p, &vlen)) != NULL
+        && vlen == len && memcmp(v, val, len) == 0) {
+        remove_entry(m, i, prev);
+    }
+    unlock(m);
+    return APR_SUCCESS;
+}
+
 static apr_uint32_t shm_version(fa_store_t *st, const char *key)
 {
     shm_t *m = st->baton;
@@ -1237,6 +1263,7 @@ apr_status_t fa_store_shm_open(apr_pool_t *p, const fa_shm_conf_t *conf,
     m->store.add = shm_add;
     m->store.take = shm_take;
     m->store.del = shm_del;
+    m->store.del_if = shm_del_if;
     m->store.index_add = shm_index_add;
     m->store.index_take = shm_index_take;
     m->store.version = shm_version;

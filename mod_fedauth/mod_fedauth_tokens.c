@@ -13,6 +13,7 @@
 #include "mod_fedauth_tokens.h"
 #include "mod_fedauth_config.h"
 #include "fa_oidc.h"
+#include "fa_util.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -230,18 +231,24 @@ fedauth_tokens_outcome_t fedauth_tokens_refresh(request_rec *r,
                                                 fa_session_t **ps)
 {
     const char *lock_key = apr_pstrcat(r->pool, "r:", key + 2, NULL);
+    /* The lock holds a value only this request knows: released with
+     * del_if, it is never one that another request took after this one's
+     * expired (a refresh that outlived it), which would let a third
+     * refresh at the same time, with a refresh token already spent. */
+    const char *mine = fa_random_token(r->pool, 16);
     apr_int64_t now = fa_now_sec();
     fedauth_tokens_outcome_t out;
     apr_status_t rv;
 
-    rv = store->add(store, lock_key, "1", 1,
-                    now + fedauth_http_timeout(sc) + 1, r->pool);
+    rv = mine ? store->add(store, lock_key, mine, strlen(mine),
+                           now + fedauth_http_timeout(sc) + 1, r->pool)
+              : APR_EGENERAL;
     if (rv == APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00809)
                       "access token of %s due: refreshing",
                       fa_oidc_loggable(r->pool, (*ps)->user, 256));
         out = refresh_locked(r, sc, store, key, ps);
-        store->del(store, lock_key, r->pool);
+        store->del_if(store, lock_key, mine, strlen(mine), r->pool);
         return out;
     }
     if (rv != APR_EEXIST) {

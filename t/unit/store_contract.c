@@ -89,6 +89,16 @@ void store_contract_add(fa_store_t *st, apr_pool_t *p)
                      APR_SUCCESS);
     ck_assert_int_eq(st->get(st, "r:short", p, &v, &len), APR_SUCCESS);
     ck_assert_str_eq(v, "4");
+    /* del_if: only while the key holds exactly that value */
+    ck_assert_int_eq(st->del_if(st, "r:lock", "4", 1, p), APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "r:lock", p, &v, &len), APR_SUCCESS);
+    ck_assert_str_eq(v, "3");
+    ck_assert_int_eq(st->del_if(st, "r:lock", "3x", 2, p), APR_SUCCESS);
+    ck_assert_int_eq(st->del_if(st, "r:lock", "", 0, p), APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "r:lock", p, &v, &len), APR_SUCCESS);
+    ck_assert_int_eq(st->del_if(st, "r:lock", "3", 1, p), APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "r:lock", p, &v, &len), APR_NOTFOUND);
+    ck_assert_int_eq(st->del_if(st, "r:none", "3", 1, p), APR_SUCCESS);
     st->del(st, "r:short", p);
     st->del(st, "r:lock", p);
     st->del(st, "s:held", p);

@@ -11,7 +11,8 @@
  * re-adding, members whose key is gone, the bound and what it ends. */
 void store_contract(fa_store_t *st, apr_pool_t *p);
 /* add: a value only where none is, then APR_EEXIST until it is deleted or
- * has expired (this waits about two seconds for the expiry). */
+ * has expired (this waits about two seconds for the expiry); del_if
+ * deletes only the value it names. */
 void store_contract_add(fa_store_t *st, apr_pool_t *p);
 
 #endif
