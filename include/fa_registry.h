@@ -37,6 +37,12 @@ struct fa_registry_t {
     /* Writes (replaces) key; never expires. */
     apr_status_t (*put)(fa_registry_t *reg, const char *key, const char *val,
                         apr_size_t len, apr_pool_t *p);
+    /* Writes val only while key still holds exactly old (olen bytes), in
+     * one atomic step across processes and hosts: APR_EEXIST when key
+     * holds something else (or nothing) by now. */
+    apr_status_t (*replace)(fa_registry_t *reg, const char *key,
+                            const char *old, apr_size_t olen,
+                            const char *val, apr_size_t len, apr_pool_t *p);
     /* Deletes; APR_SUCCESS also when there was nothing. */
     apr_status_t (*del)(fa_registry_t *reg, const char *key, apr_pool_t *p);
     /* The keys that start with prefix (const char *, sorted), at most
@@ -50,15 +56,16 @@ struct fa_registry_t {
  * missing, its parent must exist). Values are written to a temporary name
  * and rename()d into place, so a reader sees the old value or the new one,
  * never part of one; create uses link(2) (O_EXCL semantics) from the
- * temporary file. Errors say which system call failed on what. */
+ * temporary file; put, replace and del hold flock(2) on the directory.
+ * Errors say which system call failed on what. */
 apr_status_t fa_registry_dir_open(apr_pool_t *p, const char *dir,
                                   fa_registry_t **preg, fa_err_t *err);
 
 /* The Redis backend (in fa_store_redis.c): keys <prefix>reg:<key> with no
- * expiry, over the connections of the Redis store st (pool, Sentinel,
- * TLS); create is SET NX; list is SCAN MATCH with COUNT, bounded.
- * APR_EINVAL when st is not a Redis store. Redis Cluster is not supported
- * yet. */
+ * expiry (<prefix>{reg}:<key> in a Redis Cluster: one slot), over the
+ * connections of the Redis store st (pool, Sentinel, TLS, Cluster);
+ * create is SET NX, replace a script; list is SCAN MATCH with COUNT,
+ * bounded. APR_EINVAL when st is not a Redis store. */
 apr_status_t fa_registry_redis_open(apr_pool_t *p, fa_store_t *st,
                                     fa_registry_t **preg);
 
@@ -140,8 +147,30 @@ const char *fa_registry_link_key(apr_pool_t *p, const char *idp,
 apr_status_t fa_registry_account_get(fa_registry_t *reg, apr_pool_t *p,
                                      const char *name, fa_account_t **pa,
                                      fa_err_t *err);
+/* Writes the account whatever is stored (tests and set-up; a change to
+ * an account that may be in use is fa_registry_account_update). */
 apr_status_t fa_registry_account_put(fa_registry_t *reg, apr_pool_t *p,
                                      const fa_account_t *a, fa_err_t *err);
+/* Whether account a may sign in through idp: APR_SUCCESS, or an error
+ * with err->code account_deleted, account_disabled or not_allowed_idp. */
+apr_status_t fa_registry_check(const fa_account_t *a, const char *idp,
+                               fa_err_t *err);
+/* A change to an account: 1 when it changed a (to be written), 0 when
+ * there is nothing to write, -1 (err set) to give up. */
+typedef int (*fa_account_change_t)(apr_pool_t *p, fa_account_t *a,
+                                   void *baton, fa_err_t *err);
+/* Reads account name, applies change and writes it back only when nobody
+ * wrote it in between (replace); else reads it again and applies change
+ * to what is there now, a bounded number of times. So a sign-in that keeps
+ * a ValueMapSetOnce value and fedauthctl disabling the same account never
+ * undo each other. *pa (may be NULL) gets the account as written.
+ * APR_NOTFOUND when there is no such account; the error of change when it
+ * gave up. */
+apr_status_t fa_registry_account_update(fa_registry_t *reg, apr_pool_t *p,
+                                        const char *name,
+                                        fa_account_change_t change,
+                                        void *baton, fa_account_t **pa,
+                                        fa_err_t *err);
 /* The account name a link points to. */
 apr_status_t fa_registry_link_get(fa_registry_t *reg, apr_pool_t *p,
                                   const char *idp, const char *sub,

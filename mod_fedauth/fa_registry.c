@@ -1,6 +1,7 @@
 /* fa_registry.c - accounts and links: their records, their keys, and the
  * decision at sign-in, over any registry backend (see fa_registry.h). */
 #include <string.h>
+#include <apr_time.h>
 #include <stdlib.h>
 #include <apr_strings.h>
 #include <openssl/sha.h>
@@ -377,6 +378,69 @@ apr_status_t fa_registry_account_put(fa_registry_t *reg, apr_pool_t *p,
                                                 rv);
 }
 
+#define UPDATE_ROUNDS 30
+
+/* 0 to 2 * (round + 1) ms, at random (about 1 s over every round). */
+static int pause_ms(int round)
+{
+    unsigned char b;
+
+    if (fa_random(&b, 1) != APR_SUCCESS) {
+        b = 128;
+    }
+    return (int)b * 2 * (round + 1) / 256;
+}
+
+apr_status_t fa_registry_account_update(fa_registry_t *reg, apr_pool_t *p,
+                                        const char *name,
+                                        fa_account_change_t change,
+                                        void *baton, fa_account_t **pa,
+                                        fa_err_t *err)
+{
+    const char *key = fa_registry_account_key(p, name);
+    fa_account_t *a;
+    char *old, *rec;
+    apr_size_t olen, len;
+    apr_status_t rv;
+    int round, changed;
+
+    for (round = 0; round < UPDATE_ROUNDS; round++) {
+        rv = reg->get(reg, key, p, &old, &olen);
+        if (rv == APR_NOTFOUND) {
+            return rv;
+        }
+        if (rv != APR_SUCCESS) {
+            return unavailable(reg, err, "read an account", rv);
+        }
+        if (fa_account_decode(p, old, olen, &a) != APR_SUCCESS) {
+            return fa_err_set(err, "registry_damaged", "account record of "
+                              "%s does not decode", name);
+        }
+        if ((changed = change(p, a, baton, err)) < 0) {
+            return APR_EGENERAL;
+        }
+        if (pa) {
+            *pa = a;
+        }
+        if (changed == 0) {
+            return APR_SUCCESS;
+        }
+        rec = fa_account_encode(p, a, &len);
+        rv = reg->replace(reg, key, old, olen, rec, len, p);
+        if (rv == APR_SUCCESS) {
+            return rv;
+        }
+        if (rv != APR_EEXIST) {
+            return unavailable(reg, err, "write an account", rv);
+        }
+        /* written in between: try again after a short random pause, so
+         * that writers that keep meeting spread out */
+        apr_sleep(apr_time_from_msec(1 + pause_ms(round)));
+    }
+    return fa_err_set(err, "store_unavailable", "registry (%s): account %s "
+                      "keeps changing", reg->name, name);
+}
+
 apr_status_t fa_registry_link_get(fa_registry_t *reg, apr_pool_t *p,
                                   const char *idp, const char *sub,
                                   const char **name, fa_err_t *err)
@@ -426,11 +490,47 @@ static void add_link(apr_pool_t *p, fa_account_t *a, const char *idp,
     l->sub = apr_pstrdup(p, sub);
 }
 
+typedef struct link_change_t {
+    const char *idp;
+    const char *sub;
+} link_change_t;
+
+static int add_link_change(apr_pool_t *p, fa_account_t *a, void *baton,
+                           fa_err_t *err)
+{
+    link_change_t *l = baton;
+
+    (void)err;
+    add_link(p, a, l->idp, l->sub);
+    return 1;
+}
+
+static int remove_link_change(apr_pool_t *p, fa_account_t *a, void *baton,
+                              fa_err_t *err)
+{
+    link_change_t *lc = baton;
+    apr_array_header_t *kept = apr_array_make(p, a->links->nelts,
+                                              sizeof(fa_link_t));
+    fa_link_t *l;
+    int i;
+
+    (void)err;
+    for (i = 0; i < a->links->nelts; i++) {
+        l = &APR_ARRAY_IDX(a->links, i, fa_link_t);
+        if (strcmp(l->idp, lc->idp) || strcmp(l->sub, lc->sub)) {
+            *(fa_link_t *)apr_array_push(kept) = *l;
+        }
+    }
+    a->links = kept;
+    return 1;
+}
+
 apr_status_t fa_registry_link(fa_registry_t *reg, apr_pool_t *p,
                               const char *name, const char *idp,
                               const char *sub, fa_err_t *err)
 {
     fa_account_t *a;
+    link_change_t lc;
     char *rec;
     apr_size_t len;
     apr_status_t rv;
@@ -447,19 +547,19 @@ apr_status_t fa_registry_link(fa_registry_t *reg, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         return unavailable(reg, err, "write a link", rv);
     }
-    add_link(p, a, idp, sub);
-    return fa_registry_account_put(reg, p, a, err);
+    lc.idp = idp;
+    lc.sub = sub;
+    return fa_registry_account_update(reg, p, name, add_link_change, &lc,
+                                      NULL, err);
 }
 
 apr_status_t fa_registry_unlink(fa_registry_t *reg, apr_pool_t *p,
                                 const char *idp, const char *sub,
                                 const char **name, fa_err_t *err)
 {
-    apr_array_header_t *kept;
     fa_account_t *a;
-    fa_link_t *l;
+    link_change_t lc;
     apr_status_t rv;
-    int i;
 
     if ((rv = fa_registry_link_get(reg, p, idp, sub, name, err))
         != APR_SUCCESS) {
@@ -469,27 +569,22 @@ apr_status_t fa_registry_unlink(fa_registry_t *reg, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         return unavailable(reg, err, "delete a link", rv);
     }
-    rv = fa_registry_account_get(reg, p, *name, &a, err);
+    lc.idp = idp;
+    lc.sub = sub;
+    rv = fa_registry_account_update(reg, p, *name, remove_link_change, &lc,
+                                    &a, err);
     if (rv == APR_NOTFOUND) {
         return APR_SUCCESS;
     }
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    kept = apr_array_make(p, a->links->nelts, sizeof(fa_link_t));
-    for (i = 0; i < a->links->nelts; i++) {
-        l = &APR_ARRAY_IDX(a->links, i, fa_link_t);
-        if (strcmp(l->idp, idp) || strcmp(l->sub, sub)) {
-            *(fa_link_t *)apr_array_push(kept) = *l;
-        }
-    }
-    a->links = kept;
-    if (a->state == FA_ACCOUNT_DELETED && kept->nelts == 0) {
+    if (a->state == FA_ACCOUNT_DELETED && a->links->nelts == 0) {
         rv = reg->del(reg, fa_registry_account_key(p, a->name), p);
         return rv == APR_SUCCESS ? rv : unavailable(reg, err,
                                                     "delete an account", rv);
     }
-    return fa_registry_account_put(reg, p, a, err);
+    return APR_SUCCESS;
 }
 
 apr_status_t fa_registry_account_names(fa_registry_t *reg, apr_pool_t *p,
@@ -513,8 +608,8 @@ apr_status_t fa_registry_account_names(fa_registry_t *reg, apr_pool_t *p,
 
 /* ---- sign-in ----------------------------------------------------------- */
 
-static apr_status_t check_account(fa_account_t *a, const char *idp,
-                                  fa_err_t *err)
+apr_status_t fa_registry_check(const fa_account_t *a, const char *idp,
+                               fa_err_t *err)
 {
     if (a->state == FA_ACCOUNT_DELETED) {
         return fa_err_set(err, "account_deleted", "account %s was deleted",
@@ -595,7 +690,8 @@ apr_status_t fa_registry_signin(fa_registry_t *reg, apr_pool_t *p,
                                   "this identity names account %s, which "
                                   "does not exist", name);
             }
-            return rv != APR_SUCCESS ? rv : check_account(*pa, idp, err);
+            return rv != APR_SUCCESS ? rv : fa_registry_check(*pa, idp,
+                                                               err);
         }
         if (rv != APR_NOTFOUND) {
             return rv;

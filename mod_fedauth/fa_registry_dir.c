@@ -9,7 +9,10 @@
  * Every value is written to a temporary file (".t.<pid>.<random>"),
  * flushed, and then put in place: rename(2) for put (readers see the old
  * value or the new one), link(2) for create (fails with EEXIST when the
- * name exists: of several processes, exactly one wins). When the writer
+ * name exists: of several processes, exactly one wins). put, replace and
+ * del hold an exclusive flock(2) on the directory itself, so that
+ * replace's compare and write is one step for every process (httpd's
+ * workers and fedauthctl alike); reads take no lock. When the writer
  * is root and the directory belongs to another user (httpd's User), files
  * are given to the directory's owner, so that fedauthctl (root) and the
  * workers can both write. */
@@ -20,6 +23,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <apr_strings.h>
@@ -214,17 +218,39 @@ static apr_status_t dir_create(fa_registry_t *reg, const char *key,
     return APR_SUCCESS;
 }
 
-static apr_status_t dir_put(fa_registry_t *reg, const char *key,
-                            const char *val, apr_size_t len, apr_pool_t *p)
+/* The directory's write lock: its descriptor, or -1 (errno set). */
+static int lock_dir(const dir_reg_t *d)
 {
-    dir_reg_t *d = reg->baton;
-    const char *path = path_of(d, p, key), *tmp;
+    int fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e;
+
+    if (fd < 0) {
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static void unlock_dir(int fd)
+{
+    close(fd);                    /* releases the flock */
+}
+
+/* Writes val at path (to a temporary file, then rename); the lock held. */
+static apr_status_t write_locked(dir_reg_t *d, apr_pool_t *p,
+                                 const char *path, const char *val,
+                                 apr_size_t len)
+{
+    const char *tmp;
     apr_status_t rv;
     int e;
 
-    if (!path) {
-        return APR_EINVAL;
-    }
     if ((rv = write_temp(d, p, val, len, &tmp)) != APR_SUCCESS) {
         return rv;
     }
@@ -236,16 +262,73 @@ static apr_status_t dir_put(fa_registry_t *reg, const char *key,
     return APR_SUCCESS;
 }
 
+/* Writes val at key under the lock: with old, only while key holds
+ * exactly old (olen bytes), else APR_EEXIST; without, whatever it holds. */
+static apr_status_t write_if(fa_registry_t *reg, const char *key,
+                             const char *old, apr_size_t olen,
+                             const char *val, apr_size_t len, apr_pool_t *p)
+{
+    dir_reg_t *d = reg->baton;
+    const char *path = path_of(d, p, key);
+    char *now;
+    apr_size_t nlen;
+    apr_status_t rv = APR_SUCCESS;
+    int fd;
+
+    if (!path) {
+        return APR_EINVAL;
+    }
+    if ((fd = lock_dir(d)) < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (old) {
+        rv = dir_get(reg, key, p, &now, &nlen);
+        if (rv == APR_NOTFOUND || (rv == APR_SUCCESS
+                                   && (nlen != olen
+                                       || memcmp(now, old, olen)))) {
+            rv = APR_EEXIST;
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = write_locked(d, p, path, val, len);
+    }
+    unlock_dir(fd);
+    return rv;
+}
+
+static apr_status_t dir_put(fa_registry_t *reg, const char *key,
+                            const char *val, apr_size_t len, apr_pool_t *p)
+{
+    return write_if(reg, key, NULL, 0, val, len, p);
+}
+
+static apr_status_t dir_replace(fa_registry_t *reg, const char *key,
+                                const char *old, apr_size_t olen,
+                                const char *val, apr_size_t len,
+                                apr_pool_t *p)
+{
+    return write_if(reg, key, old ? old : "", olen, val, len, p);
+}
+
 static apr_status_t dir_del(fa_registry_t *reg, const char *key,
                             apr_pool_t *p)
 {
     dir_reg_t *d = reg->baton;
     const char *path = path_of(d, p, key);
+    apr_status_t rv = APR_SUCCESS;
+    int fd;
 
-    if (!path || unlink(path) == 0 || errno == ENOENT) {
+    if (!path) {
         return APR_SUCCESS;
     }
-    return APR_FROM_OS_ERROR(errno);
+    if ((fd = lock_dir(d)) < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    unlock_dir(fd);
+    return rv;
 }
 
 static int by_string(const void *a, const void *b)
@@ -304,6 +387,7 @@ apr_status_t fa_registry_dir_open(apr_pool_t *p, const char *dir,
     d->reg.get = dir_get;
     d->reg.create = dir_create;
     d->reg.put = dir_put;
+    d->reg.replace = dir_replace;
     d->reg.del = dir_del;
     d->reg.list = dir_list;
     d->reg.baton = d;

@@ -1918,6 +1918,33 @@ static apr_status_t reg_set(fa_registry_t *reg, const char *key,
     return rv;
 }
 
+/* SET only while the key holds ARGV[1]: one script, so atomic. */
+static const char REG_REPLACE_LUA[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "  redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0";
+
+static apr_status_t reg_replace(fa_registry_t *reg, const char *key,
+                                const char *old, apr_size_t olen,
+                                const char *val, apr_size_t len,
+                                apr_pool_t *p)
+{
+    const char *argv[6] = { "EVAL", REG_REPLACE_LUA, "1",
+                            reg_key(p, reg->baton, key), old, val };
+    size_t lens[6] = { 4, sizeof(REG_REPLACE_LUA) - 1, 1, strlen(argv[3]),
+                       olen, len };
+    redisReply *reply;
+    apr_status_t rv;
+
+    if ((rv = reg_simple(reg, 6, argv, lens, REPLY_MAX_SMALL, &reply))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    rv = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1
+         ? APR_SUCCESS : APR_EEXIST;
+    freeReplyObject(reply);
+    return rv;
+}
+
 static apr_status_t reg_create(fa_registry_t *reg, const char *key,
                                const char *val, apr_size_t len,
                                apr_pool_t *p)
@@ -2025,6 +2052,7 @@ apr_status_t fa_registry_redis_open(apr_pool_t *p, fa_store_t *st,
     reg->get = reg_get;
     reg->create = reg_create;
     reg->put = reg_put;
+    reg->replace = reg_replace;
     reg->del = reg_del;
     reg->list = reg_list;
     reg->baton = st->baton;

@@ -412,17 +412,6 @@ static int get_account(ctl_t *c, const char *name, fa_account_t **pa)
     return EX_OK;
 }
 
-static int put_account(ctl_t *c, const fa_account_t *a)
-{
-    fa_err_t err;
-
-    memset(&err, 0, sizeof(err));
-    if (fa_registry_account_put(c->reg, c->p, a, &err) != APR_SUCCESS) {
-        return fail(EX_UNAVAILABLE, "%s", err.desc);
-    }
-    return EX_OK;
-}
-
 static int users_list(ctl_t *c)
 {
     apr_array_header_t *names;
@@ -639,34 +628,85 @@ static int report_killed(ctl_t *c, const char *what, int n)
     return EX_OK;
 }
 
-static int users_mod(ctl_t *c, const char *name, int argc, char **argv)
+/* Writes a change to account name on what is stored when it is written
+ * (a sign-in may write the account at the same time): an exit code. */
+static int update_account(ctl_t *c, const char *name,
+                          fa_account_change_t change, void *baton,
+                          fa_account_t **pa)
 {
-    user_opts_t o;
-    fa_account_t *a;
-    int rc;
+    fa_err_t err;
+    apr_status_t rv;
 
-    if ((rc = parse_user_opts(c, argc, argv, 1, &o)) != EX_OK
-        || (rc = get_account(c, name, &a)) != EX_OK) {
-        return rc;
+    memset(&err, 0, sizeof(err));
+    rv = fa_registry_account_update(c->reg, c->p, name, change, baton, pa,
+                                    &err);
+    if (rv == APR_NOTFOUND) {
+        return fail(EX_NOTFOUND, "no account %s", name);
     }
-    if (a->state == FA_ACCOUNT_DELETED) {
+    if (rv != APR_SUCCESS && err.code && !strcmp(err.code, "deleted")) {
         return fail(EX_CONFLICT, "account %s is deleted: unlink its "
                     "identities (users unlink) to free them", name);
     }
-    if (o.idps_any) {
+    if (rv != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    return EX_OK;
+}
+
+typedef struct mod_change_t {
+    ctl_t *c;
+    const user_opts_t *o;
+} mod_change_t;
+
+static int mod_change(apr_pool_t *p, fa_account_t *a, void *baton,
+                      fa_err_t *err)
+{
+    mod_change_t *m = baton;
+
+    (void)p;
+    if (a->state == FA_ACCOUNT_DELETED) {
+        fa_err_set(err, "deleted", "account %s is deleted", a->name);
+        return -1;
+    }
+    if (m->o->idps_any) {
         a->idps = NULL;
     }
-    else if (o.idps) {
-        a->idps = o.idps;
+    else if (m->o->idps) {
+        a->idps = m->o->idps;
     }
-    if (o.roles) {
-        a->roles = o.roles;
+    if (m->o->roles) {
+        a->roles = m->o->roles;
     }
-    if (o.set_state >= 0) {
-        a->state = (fa_account_state_t)o.set_state;
+    if (m->o->set_state >= 0) {
+        a->state = (fa_account_state_t)m->o->set_state;
     }
-    apply_attrs(c, a, &o);
-    if ((rc = put_account(c, a)) != EX_OK) {
+    apply_attrs(m->c, a, m->o);
+    return 1;
+}
+
+static int del_change(apr_pool_t *p, fa_account_t *a, void *baton,
+                      fa_err_t *err)
+{
+    (void)p;
+    (void)baton;
+    (void)err;
+    a->state = FA_ACCOUNT_DELETED;
+    return 1;
+}
+
+static int users_mod(ctl_t *c, const char *name, int argc, char **argv)
+{
+    user_opts_t o;
+    mod_change_t m;
+    fa_account_t *a;
+    int rc;
+
+    if ((rc = parse_user_opts(c, argc, argv, 1, &o)) != EX_OK) {
+        return rc;
+    }
+    m.c = c;
+    m.o = &o;
+    if ((rc = update_account(c, name, mod_change, &m, &a)) != EX_OK) {
         return rc;
     }
     /* A disabled account, or one that lost a provider, signs in again. */
@@ -688,11 +728,7 @@ static int users_del(ctl_t *c, const char *name)
     fa_account_t *a;
     int rc;
 
-    if ((rc = get_account(c, name, &a)) != EX_OK) {
-        return rc;
-    }
-    a->state = FA_ACCOUNT_DELETED;
-    if ((rc = put_account(c, a)) != EX_OK) {
+    if ((rc = update_account(c, name, del_change, NULL, &a)) != EX_OK) {
         return rc;
     }
     return report_killed(c, apr_psprintf(c->p, "deleted %s (its %d "

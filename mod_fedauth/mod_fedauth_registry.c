@@ -182,11 +182,32 @@ int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     return OK;
 }
 
+/* ValueMapSetOnce at a sign-in, applied to the account as stored now:
+ * one that was disabled (or lost this provider) since the sign-in read it
+ * is not written, and the sign-in is refused. */
+typedef struct set_once_t {
+    const char *idp;
+    const apr_array_header_t *set_once;
+    apr_array_header_t *attrs;
+} set_once_t;
+
+static int keep_set_once(apr_pool_t *p, fa_account_t *a, void *baton,
+                         fa_err_t *err)
+{
+    set_once_t *so = baton;
+
+    if (fa_registry_check(a, so->idp, err) != APR_SUCCESS) {
+        return -1;
+    }
+    return fa_account_set_once(p, a, so->set_once, so->attrs);
+}
+
 apr_status_t fedauth_registry_signin(request_rec *r, fedauth_srv_t *sc,
                                      fa_session_t *s, fa_err_t *err)
 {
     fedauth_provider_t *prov;
     fa_account_t *a;
+    set_once_t so;
     apr_status_t rv;
     int created;
 
@@ -217,15 +238,30 @@ apr_status_t fedauth_registry_signin(request_rec *r, fedauth_srv_t *sc,
     /* ValueMapSetOnce: the account keeps the first value; writing the
      * account happens only when it gets one it did not have. */
     prov = fedauth_provider_find(sc, s->idp);
-    if (prov && prov->claims.set_once
-        && fa_account_set_once(r->pool, a, prov->claims.set_once, s->attrs)
-        && fa_registry_account_put(sc->reg, r->pool, a, err)
-           != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00908)
-                      "account %s: cannot keep its ValueMapSetOnce values "
-                      "(%s); they are kept at a later sign-in",
-                      fa_oidc_loggable(r->pool, a->name, 256), err->desc);
+    if (!prov || !prov->claims.set_once
+        || !fa_account_set_once(r->pool, a, prov->claims.set_once,
+                                s->attrs)) {
+        return APR_SUCCESS;
     }
+    so.idp = s->idp;
+    so.set_once = prov->claims.set_once;
+    so.attrs = s->attrs;
+    rv = fa_registry_account_update(sc->reg, r->pool, a->name, keep_set_once,
+                                    &so, NULL, err);
+    if (rv == APR_SUCCESS) {
+        return rv;
+    }
+    if (rv == APR_NOTFOUND || fedauth_registry_status(err->code)) {
+        if (rv == APR_NOTFOUND) {
+            fa_err_set(err, "account_deleted", "account %s went during the "
+                       "sign-in", a->name);
+        }
+        return APR_EGENERAL;      /* changed meanwhile: refused now */
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00908)
+                  "account %s: cannot keep its ValueMapSetOnce values "
+                  "(%s); they are kept at a later sign-in",
+                  fa_oidc_loggable(r->pool, a->name, 256), err->desc);
     return APR_SUCCESS;
 }
 

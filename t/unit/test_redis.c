@@ -22,6 +22,7 @@
 #include "fa_store.h"
 #include "fa_registry.h"
 #include "store_contract.h"
+#include "registry_contract.h"
 
 static apr_pool_t *pool;
 static pid_t redis_pid;
@@ -232,6 +233,7 @@ START_TEST(registry_backend)
     redisFree(c);
     ck_assert_int_eq(reg->del(reg, "a:x", pool), APR_SUCCESS);
     ck_assert_int_eq(reg->get(reg, "a:x", pool, &v, &len), APR_NOTFOUND);
+    registry_contract_update(reg, pool);
     redis_stop();
     ck_assert_int_ne(reg->get(reg, "a:x", pool, &v, &len), APR_NOTFOUND);
 }

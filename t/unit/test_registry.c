@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include "unit.h"
 #include "fa_registry.h"
+#include "registry_contract.h"
 
 static apr_pool_t *pool;
 static char dir[64];
@@ -113,6 +114,14 @@ START_TEST(dir_create_race)
         }
         ck_assert_int_eq(wins, 1);
     }
+}
+END_TEST
+
+/* replace and the update loop, from four threads (each with its own
+ * descriptor, so flock excludes them as it does processes). */
+START_TEST(dir_update_race)
+{
+    registry_contract_update(open_reg(), pool);
 }
 END_TEST
 
@@ -314,6 +323,7 @@ Suite *suite_registry(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, dir_values);
     tcase_add_test(tc, dir_create_race);
+    tcase_add_test(tc, dir_update_race);
     tcase_add_test(tc, suffix_rule);
     tcase_add_test(tc, record_roundtrip);
     tcase_add_test(tc, allowed_idps);
