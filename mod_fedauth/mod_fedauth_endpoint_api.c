@@ -223,7 +223,9 @@ static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
                                                "expires_in", CODE_TTL));
     }
     if (fedauth_store_session(r, sc, &s, &err) != APR_SUCCESS) {
-        return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE, err.code, err.desc);
+        return auth_refuse(r, fedauth_registry_status(err.code)
+                           ? fedauth_registry_status(err.code)
+                           : HTTP_SERVICE_UNAVAILABLE, err.code, err.desc);
     }
     return send_json(r, HTTP_OK, session_json(&s, fa_session_expires_at(&s,
                      fedauth_idle_timeout(sc), fedauth_max_age(sc))));
@@ -259,7 +261,9 @@ static int authenticate_code(request_rec *r, fedauth_srv_t *sc,
     }
     s->created = s->last_seen = fa_now_sec();
     if (fedauth_store_session(r, sc, s, &err) != APR_SUCCESS) {
-        return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE, err.code, err.desc);
+        return auth_refuse(r, fedauth_registry_status(err.code)
+                           ? fedauth_registry_status(err.code)
+                           : HTTP_SERVICE_UNAVAILABLE, err.code, err.desc);
     }
     return_to = fedauth_return_to_or_root(r, return_to);
     apr_table_setn(r->headers_out, "Location",

@@ -265,6 +265,31 @@ apr_status_t fedauth_registry_signin(request_rec *r, fedauth_srv_t *sc,
     return APR_SUCCESS;
 }
 
+apr_status_t fedauth_registry_recheck(request_rec *r, fedauth_srv_t *sc,
+                                      const fa_session_t *s, fa_err_t *err)
+{
+    fa_account_t *a;
+    apr_status_t rv;
+
+    if (!sc->reg) {
+        return APR_SUCCESS;
+    }
+    rv = fa_registry_account_get(sc->reg, r->pool, s->user, &a, err);
+    if (rv == APR_NOTFOUND) {
+        return fa_err_set(err, "account_deleted", "account %s went during "
+                          "the sign-in", s->user);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = fa_registry_check(a, s->idp, err);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00910)
+                      "account %s changed during its sign-in: %s",
+                      fa_oidc_loggable(r->pool, s->user, 256), err->desc);
+    }
+    return rv;
+}
+
 int fedauth_registry_status(const char *code)
 {
     static const char *const forbidden[] = {

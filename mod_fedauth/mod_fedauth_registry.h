@@ -19,6 +19,13 @@ int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
  * With the registry Off: APR_SUCCESS, nothing done. */
 apr_status_t fedauth_registry_signin(request_rec *r, fedauth_srv_t *sc,
                                      fa_session_t *s, fa_err_t *err);
+/* Once the new session of s is stored and indexed: the account is read
+ * again and must still be allowed to sign in through s->idp. fedauthctl
+ * writes an account's new state before it ends its sessions, so a
+ * disable that this sign-in's first look missed either shows here or
+ * finds this session in the index. With the registry Off: APR_SUCCESS. */
+apr_status_t fedauth_registry_recheck(request_rec *r, fedauth_srv_t *sc,
+                                      const fa_session_t *s, fa_err_t *err);
 /* The HTTP status of a registry error code, 0 for other codes. */
 int fedauth_registry_status(const char *code);
 /* What the user reads for a registry error code, NULL for other codes. */

@@ -16,6 +16,7 @@
 #include "mod_fedauth_attempts.h"
 #include "mod_fedauth_metrics.h"
 #include "mod_fedauth_tokens.h"
+#include "mod_fedauth_registry.h"
 #include "fa_oidc.h"
 #include "fa_cache.h"
 
@@ -390,6 +391,10 @@ apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
                           "session in the %s store", store->name);
     }
     index_session(r, sc, store, s, key, s->created + fedauth_max_age(sc));
+    if (fedauth_registry_recheck(r, sc, s, err) != APR_SUCCESS) {
+        store->del(store, key, r->pool);
+        return APR_EGENERAL;
+    }
     /* A sign-in always gets a new id; an older session of this browser
      * ends (no session fixation). */
     old = NULL;

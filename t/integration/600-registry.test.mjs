@@ -346,6 +346,32 @@ for (const setup of setups()) {
       }
     });
 
+    it('an account disabled after the sign-in was decided gets no session (a one-time code exchanged later: 403)', async () => {
+      const client = site.clients.corp;
+      const t = await codeFlow(site.idps.corp, client, { redirectUri: spaCallback(client), user: 'alice', password: 'alice-pass-corp' });
+      const c = await new Browser().request(`${site.base}/fedauth/authenticate`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ id_token: t.id_token, nonce: t.nonce, want: 'code' }).toString(),
+      });
+      assert.equal(c.status, 200, dump(c));
+      const { code } = jsonOf(c);
+      await ok(site, ['users', 'mod', 'alice', '--disable']);
+      try {
+        const b = new Browser();
+        const r = await b.getOnce(`${site.base}/fedauth/authenticate?code=${encodeURIComponent(code)}&return_to=/protected/env.cgi`);
+        assert.equal(r.status, 403, dump(r));
+        assert.equal(jsonOf(r).error, 'account_disabled');
+        assert.ok(!(r.headers.get('set-cookie') || '').includes(`${SESSION_COOKIE}=`), 'no session cookie');
+        assert.equal((await b.getOnce(`${site.base}/fedauth/session`)).status, 401, 'no session');
+        // disable ended alice's sessions; the exchange added none
+        const listed = (await ok(site, ['sessions', 'list', 'alice'], { json: true })).json;
+        assert.deepEqual(listed, [], JSON.stringify(listed));
+      } finally {
+        await ok(site, ['users', 'mod', 'alice', '--enable']);
+      }
+    });
+
     it('sessions list and kill', async () => {
       const { b } = await signedIn('corp', 'alice');
       const list = await ok(site, ['sessions', 'list', 'alice'], { json: true });
