@@ -9,7 +9,9 @@
 // moved (MOVED) are followed; a master killed with SIGKILL: its replica
 // takes over, every request meanwhile answers 200 or 503 (never a 500, a
 // crash or a sign-in prompt) and afterwards every session answers 200
-// again on both hosts, without restarting httpd. Then, lightly,
+// again on both hosts, without restarting httpd; then the seed node itself
+// (the only address httpd was given) is killed the same way and the
+// sessions come back from the map the other nodes tell. Then, lightly,
 // rediss-cluster://: a TLS-only cluster of 3 masters (tls-cluster yes);
 // and apache2 -t with redis-cluster:// URLs.
 import { describe, it, before, after } from 'node:test';
@@ -252,12 +254,18 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
     await assertIn(b, 'u00', 'u00 after the slot moved back');
   });
 
-  it('SIGKILL a master (not the seed): requests answer 200 or 503 meanwhile, its replica takes over, then every session answers 200 on both hosts', async (t) => {
+  /**
+   * SIGKILL one master (the seed, or the non-seed master with the most
+   * sessions): requests answer 200 or 503 meanwhile, its replica takes
+   * over, then every session answers 200 on both hosts, without a restart.
+   */
+  async function failOver(t, { seed }) {
     const ms = await g.masters();
     const keys = await keysOnMasters(`${PREFIX}s:*`);
-    const victim = ms.filter((m) => m.port !== g.seedPort)
+    const victim = ms.filter((m) => (m.port === g.seedPort) === seed)
       .sort((x, y) => keys.filter((k) => k.port === y.port).length - keys.filter((k) => k.port === x.port).length)[0];
     assert.ok(victim, 'a master to kill');
+    assert.ok(victim.replicas.length > 0, 'the victim has a replica');
     const onVictim = keys.filter((k) => k.port === victim.port).length;
     assert.ok(onVictim > 0, 'the victim holds sessions');
     // replication is asynchronous: wait until the replica has everything
@@ -305,6 +313,10 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
     for (const { b, user } of browsers) await assertIn(b, user, user);
     const now = (await keysOnMasters(`${PREFIX}s:*`)).filter((k) => k.port === victim.replicas[0]).length;
     assert.ok(now >= onVictim, `the new master holds the sessions (${now} of ${onVictim})`);
+  }
+
+  it('SIGKILL a master (not the seed): requests answer 200 or 503 meanwhile, its replica takes over, then every session answers 200 on both hosts', async (t) => {
+    await failOver(t, { seed: false });
   });
 
   it('after the fail-over a new sign-in works and is seen on the other host', async () => {
@@ -312,6 +324,14 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
     const r = await b.login(prot(B), 'u01', 'u01-pass-c');
     assert.equal(r.status, 200, dump(r));
     await assertIn(b, 'u01', 'u01');
+  });
+
+  it('SIGKILL the seed node itself (the only address httpd was given): the module learns the new map from the other nodes; every session answers 200', async (t) => {
+    await failOver(t, { seed: true });
+    const b = new Browser();
+    const r = await b.login(prot(A), 'u02', 'u02-pass-c');
+    assert.equal(r.status, 200, dump(r));
+    await assertIn(b, 'u02', 'u02 signed in with the seed gone');
   });
 
   it('every node hung (SIGSTOP): requests answer 503 within a few seconds (fail closed, no worker waits long); resumed: every session answers 200 again, without restarting httpd', async () => {
