@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <signal.h>
+#include <time.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -533,15 +535,107 @@ static apr_status_t handshake(fa_redis_link_t *l, SSL_CTX *tls,
     return APR_SUCCESS;
 }
 
+/* ---- name lookup, bounded by the deadline ------------------------------- */
+
+/* A name lookup that glibc runs on a thread of its own (getaddrinfo_a),
+ * so that the caller can stop waiting at its deadline: a resolver that
+ * does not answer would otherwise hold a worker for its own timeouts
+ * (5 s per try and server). Whoever lets go last, the caller or the
+ * completion notice, frees it: a lookup given up on finishes and is freed
+ * by the notice, and nothing leaks. */
+typedef struct lookup_t {
+    struct gaicb cb;
+    struct addrinfo hints;
+    char name[256];
+    char service[16];
+    int refs;
+} lookup_t;
+
+static void lookup_release(lookup_t *lk)
+{
+    if (__atomic_sub_fetch(&lk->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (lk->cb.ar_result) {
+            freeaddrinfo(lk->cb.ar_result);
+        }
+        free(lk);
+    }
+}
+
+static void lookup_done(union sigval sv)
+{
+    lookup_release(sv.sival_ptr);
+}
+
+/* The addresses of host (freeaddrinfo them) or NULL and a message. A
+ * numeric address needs no lookup. */
+static struct addrinfo *resolve(const char *host, const char *service,
+                                apr_int64_t deadline, const char **why)
+{
+    struct addrinfo hints, *res = NULL;
+    struct gaicb *list[1];
+    struct sigevent ev;
+    struct timespec ts;
+    apr_int64_t left;
+    lookup_t *lk;
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST;
+    if (getaddrinfo(host, service, &hints, &res) == 0) {
+        return res;
+    }
+    if (strlen(host) >= sizeof(lk->name) || !(lk = calloc(1, sizeof(*lk)))) {
+        *why = "cannot look the name up";
+        return NULL;
+    }
+    apr_cpystrn(lk->name, host, sizeof(lk->name));
+    apr_cpystrn(lk->service, service, sizeof(lk->service));
+    lk->hints.ai_family = AF_UNSPEC;
+    lk->hints.ai_socktype = SOCK_STREAM;
+    lk->cb.ar_name = lk->name;
+    lk->cb.ar_service = lk->service;
+    lk->cb.ar_request = &lk->hints;
+    lk->refs = 2;                 /* the caller and the notice */
+    memset(&ev, 0, sizeof(ev));
+    ev.sigev_notify = SIGEV_THREAD;
+    ev.sigev_notify_function = lookup_done;
+    ev.sigev_value.sival_ptr = lk;
+    list[0] = &lk->cb;
+    if (getaddrinfo_a(GAI_NOWAIT, list, 1, &ev) != 0) {
+        free(lk);                 /* never started: no notice comes */
+        *why = "cannot look the name up";
+        return NULL;
+    }
+    while ((rc = gai_error(&lk->cb)) == EAI_INPROGRESS
+           && (left = deadline - now_ms()) > 0) {
+        ts.tv_sec = (time_t)(left / 1000);
+        ts.tv_nsec = (long)(left % 1000) * 1000000L;
+        gai_suspend((const struct gaicb *const *)list, 1, &ts);
+    }
+    if (rc == 0) {
+        res = lk->cb.ar_result;   /* ours now: the notice frees only lk */
+        lk->cb.ar_result = NULL;
+    }
+    else {
+        *why = rc == EAI_INPROGRESS ? "name lookup timed out"
+                                    : gai_strerror(rc);
+    }
+    lookup_release(lk);
+    return res;
+}
+
 apr_status_t fa_redis_link_open(const char *host, int port, SSL_CTX *tls,
                                 const char *server_name, int timeout_ms,
                                 fa_redis_link_t **pl, fa_err_t *err)
 {
-    struct addrinfo hints, *res = NULL, *ai;
+    struct addrinfo *res, *ai;
     fa_redis_link_t *l;
     apr_int64_t deadline = now_ms() + timeout_ms;
+    const char *why = NULL;
     char port_s[16];
-    int rc, timed_out = 0, saved = 0;
+    int timed_out = 0, saved = 0;
 
     *pl = NULL;
     if (!(l = calloc(1, sizeof(*l)))) {
@@ -552,12 +646,8 @@ apr_status_t fa_redis_link_open(const char *host, int port, SSL_CTX *tls,
     apr_snprintf(l->where, sizeof(l->where), strchr(host, ':') ? "[%s]:%d"
                  : "%s:%d", host, port);
     apr_snprintf(port_s, sizeof(port_s), "%d", port);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if ((rc = getaddrinfo(host, port_s, &hints, &res)) != 0) {
-        fa_err_set(err, "store_unavailable", "redis %s: %s", l->where,
-                   gai_strerror(rc));
+    if (!(res = resolve(host, port_s, deadline, &why))) {
+        fa_err_set(err, "store_unavailable", "redis %s: %s", l->where, why);
         fa_redis_link_close(l);
         return APR_EGENERAL;
     }
