@@ -20,6 +20,7 @@ export const TROUBLE = [
   /\bAH00051\b/,          // child pid exit signal (older)
   /scoreboard is full/i,
   /\bAH00484\b/,          // server reached MaxRequestWorkers
+  /^core dump /,          // a backtrace from a core file (t/lib/httpd.mjs)
 ];
 
 /**

@@ -117,17 +117,20 @@ ${userGroupLines()}
     # A child whose threads are all busy closes its idle keep-alive
     # connections, under a client about to reuse one ("other side closed"),
     # and so does a child stopped for being idle: threads enough for the
-    # tests' bursts (up to 40 at once), and no child stopped.
-    MaxSpareThreads 200
-    ThreadsPerChild 50
-    ThreadLimit 50
-    MaxRequestWorkers 200
+    # tests' bursts (12 at once in one child, 40 over two), and no child
+    # stopped.
+    MaxSpareThreads 100
+    ThreadsPerChild 25
+    ThreadLimit 25
+    MaxRequestWorkers 100
     MaxConnectionsPerChild 0
 </IfModule>
 Timeout 30
 KeepAlive On
 KeepAliveTimeout 5
 GracefulShutdownTimeout 3
+# a crash leaves a core here, and errorLog() shows its backtrace
+CoreDumpDirectory "${dir}/cores"
 
 LogFormat "%h %l %u %t \\"%r\\" %>s %b pid=%P" common
 CustomLog "${dir}/access.log" common
@@ -166,6 +169,9 @@ ${extraConf}
 
 function prepareDir({ dir }) {
   fs.chmodSync(dir, 0o755);
+  // writable by httpd's User (CoreDumpDirectory)
+  fs.mkdirSync(path.join(dir, 'cores'), { mode: 0o777 });
+  fs.chmodSync(path.join(dir, 'cores'), 0o777);
   copyDir(path.join(FIXTURES, 'htdocs'), path.join(dir, 'htdocs'), 0o644);
   copyDir(path.join(FIXTURES, 'cgi'), path.join(dir, 'cgi-bin'), 0o755);
 }
@@ -222,8 +228,9 @@ export async function startHttpd(opts = {}) {
   const errorLogFile = path.join(dir, 'error.log');
   const outFile = path.join(dir, 'stdout-stderr.log');
   const outFd = fs.openSync(outFile, 'a');
-  // Own process group, so that a last-resort kill can reach the children too.
-  const child = spawnTracked(APACHE, ['-f', confFile, '-DFOREGROUND'], {
+  // Own process group, so that a last-resort kill can reach the children
+  // too; core dumps allowed (see coreTraces).
+  const child = spawnTracked('/bin/sh', ['-c', 'ulimit -c unlimited 2>/dev/null; exec "$0" "$@"', APACHE, '-f', confFile, '-DFOREGROUND'], {
     stdio: ['ignore', outFd, outFd],
     group: true,
     env: { ...process.env, LANG: 'C', ...sanitizerEnv(opts.modulePath || modulePath()) },
@@ -246,15 +253,43 @@ export async function startHttpd(opts = {}) {
     pid: child.pid,
     child,
     running: () => isRunning(child),
-    errorLog: () => read(errorLogFile),
+    errorLog: () => read(errorLogFile) + coreTraces(dir),
     /** error.log plus httpd's own stdout/stderr (sanitizer reports of the parent). */
-    allLogs: () => `${read(errorLogFile)}\n${read(outFile)}`,
+    allLogs: () => `${read(errorLogFile)}\n${read(outFile)}${coreTraces(dir)}`,
     accessLog: () => read(path.join(dir, 'access.log')),
     output: () => read(outFile),
     stop: () => stopHttpdChild(child),
     /** Remove the temp dir (kept when FEDAUTH_KEEP_TMP is set). */
     cleanup: () => removeDir(dir),
   };
+}
+
+/**
+ * Backtraces (gdb, best effort) of the core files a crashed httpd process
+ * left in <dir>/cores, as lines "core dump <file>: #0 ..." (which the error
+ * log checks count as trouble), after a newline; '' when there are none.
+ */
+const traced = new Map();
+function coreTraces(dir) {
+  let files = [];
+  try { files = fs.readdirSync(path.join(dir, 'cores')).filter((f) => f.startsWith('core')); } catch { return ''; }
+  const out = files.map((f) => {
+    const file = path.join(dir, 'cores', f);
+    if (!traced.has(file)) {
+      let text = '';
+      try {
+        text = execFileSync('gdb', ['-batch', '-nx', '-ex', 'bt 30', APACHE, file], {
+          encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'ignore'],
+        });
+      } catch (e) {
+        text = String(e.stdout || '') || `gdb: ${e.message}`;
+      }
+      const frames = text.split('\n').filter((l) => /^#\d|^gdb:/.test(l));
+      traced.set(file, (frames.length ? frames : ['(no backtrace)']).map((l) => `core dump ${f}: ${l}`).join('\n'));
+    }
+    return traced.get(file);
+  });
+  return out.length ? `\n${out.join('\n')}` : '';
 }
 
 /** rm -rf a harness temp dir unless FEDAUTH_KEEP_TMP is set. */
