@@ -549,8 +549,13 @@ apr_status_t fa_registry_link(fa_registry_t *reg, apr_pool_t *p,
     }
     lc.idp = idp;
     lc.sub = sub;
-    return fa_registry_account_update(reg, p, name, add_link_change, &lc,
-                                      NULL, err);
+    rv = fa_registry_account_update(reg, p, name, add_link_change, &lc, NULL,
+                                    err);
+    if (rv != APR_SUCCESS) {
+        /* the account went (or cannot be written): no link may name it */
+        reg->del(reg, fa_registry_link_key(p, idp, sub), p);
+    }
+    return rv;
 }
 
 apr_status_t fa_registry_unlink(fa_registry_t *reg, apr_pool_t *p,

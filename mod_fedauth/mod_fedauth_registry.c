@@ -182,6 +182,13 @@ int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     return OK;
 }
 
+/* An account that was there when the sign-in looked and is gone now. */
+static apr_status_t account_gone(fa_err_t *err, const char *name)
+{
+    return fa_err_set(err, "account_deleted", "account %s went during the "
+                      "sign-in", name);
+}
+
 /* ValueMapSetOnce at a sign-in, applied to the account as stored now:
  * one that was disabled (or lost this provider) since the sign-in read it
  * is not written, and the sign-in is refused. */
@@ -253,8 +260,7 @@ apr_status_t fedauth_registry_signin(request_rec *r, fedauth_srv_t *sc,
     }
     if (rv == APR_NOTFOUND || fedauth_registry_status(err->code)) {
         if (rv == APR_NOTFOUND) {
-            fa_err_set(err, "account_deleted", "account %s went during the "
-                       "sign-in", a->name);
+            account_gone(err, a->name);
         }
         return APR_EGENERAL;      /* changed meanwhile: refused now */
     }
@@ -276,8 +282,7 @@ apr_status_t fedauth_registry_recheck(request_rec *r, fedauth_srv_t *sc,
     }
     rv = fa_registry_account_get(sc->reg, r->pool, s->user, &a, err);
     if (rv == APR_NOTFOUND) {
-        return fa_err_set(err, "account_deleted", "account %s went during "
-                          "the sign-in", s->user);
+        return account_gone(err, s->user);
     }
     if (rv == APR_SUCCESS) {
         rv = fa_registry_check(a, s->idp, err);
