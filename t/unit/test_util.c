@@ -282,6 +282,32 @@ START_TEST(loopback_and_urls)
     ck_assert(!fa_url_is_secure_enough("http://127.0.0.1.nip.io/"));
     ck_assert(!fa_url_is_secure_enough("ftp://127.0.0.1/"));
     ck_assert(!fa_url_is_secure_enough("https:///path"));
+    /* decided on libcurl's parse: userinfo is refused wherever the host
+     * it hides behind would be */
+    ck_assert(!fa_url_is_secure_enough("http://127.0.0.1:1@127.1:9/token"));
+    ck_assert(!fa_url_is_secure_enough(
+        "http://127.0.0.1:1@evil.example:80/token"));
+    ck_assert(!fa_url_is_secure_enough("http://localhost@evil.example/"));
+    ck_assert(!fa_url_is_secure_enough("https://user@idp.example.com/"));
+    ck_assert(!fa_url_is_secure_enough("https://u:p@idp.example.com/"));
+    ck_assert(!fa_url_is_secure_enough("https://:p@idp.example.com/"));
+    ck_assert(!fa_url_is_secure_enough("https://;o@idp.example.com/"));
+    ck_assert(!fa_url_is_secure_enough("http://127.0.0.1\\@evil.example/"));
+    ck_assert(!fa_url_is_secure_enough("http://127.0.0.1 @evil.example/"));
+    ck_assert(!fa_url_is_secure_enough("http://127.0.0.1\t.evil.example/"));
+    ck_assert(!fa_url_is_secure_enough("http://evil.example#@127.0.0.1/"));
+    ck_assert(!fa_url_is_secure_enough("http://evil.example?@127.0.0.1/"));
+    ck_assert(!fa_url_is_secure_enough("http://0x7f000001.evil/"));
+    ck_assert(!fa_url_is_secure_enough("//127.0.0.1/x"));
+    ck_assert(!fa_url_is_secure_enough("127.0.0.1/x"));
+    ck_assert(!fa_url_is_secure_enough("http:/127.0.0.1/x"));
+    ck_assert(!fa_url_is_secure_enough("https://idp.example.com\xc3\xa9/"));
+    ck_assert(!fa_url_is_secure_enough(NULL));
+    ck_assert(fa_url_is_secure_enough("HTTP://127.0.0.1:8080/x?a=@b#c"));
+    ck_assert(fa_url_is_secure_enough("http://127.1:8080/x"));
+    ck_assert(fa_url_is_secure_enough("http://LOCALHOST/x"));
+    ck_assert(fa_url_is_secure_enough("https://idp.example.com:8443/t/"
+                                      "v2.0/.well-known/x?p=1"));
 }
 END_TEST
 
