@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <openssl/rand.h>
@@ -438,6 +440,8 @@ const char *fa_header_value(apr_pool_t *p, const char *s, apr_size_t max)
 
 int fa_host_is_loopback(const char *host)
 {
+    struct in_addr a;
+
     if (!host) {
         return 0;
     }
@@ -445,20 +449,10 @@ int fa_host_is_loopback(const char *host)
         || !strcmp(host, "[::1]")) {
         return 1;
     }
-    if (!strncmp(host, "127.", 4)) {
-        const char *c;
-        int dots = 0;
-        for (c = host; *c; c++) {
-            if (*c == '.') {
-                dots++;
-            }
-            else if (*c < '0' || *c > '9') {
-                return 0;
-            }
-        }
-        return dots == 3;
-    }
-    return 0;
+    /* four decimal numbers exactly ("127..1." is a host name, which any
+     * resolver may answer for) */
+    return inet_pton(AF_INET, host, &a) == 1
+           && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 /* 1 when url holds only printable ASCII and no backslash: the bytes a

@@ -73,34 +73,34 @@ describe('IdP URL rule as libcurl reads it', () => {
     await site.idp.discoveryOverride({ token_endpoint: hidden('http', '/token') });
     const b = new Browser();
     const r = await login('tok', b);
+    nothingReachedOther();
     assertRefused(r, { status: 502, code: 'invalid_discovery', id: 'tok', browser: b, site });
     assert.equal(r.loginFormSeen, false, 'never sent to the IdP');
     assert.match(site.errorLog(), /sign-in through tok refused: invalid_discovery: .*no user name or password in the URL/);
-    nothingReachedOther();
   });
 
   it('token_endpoint https://127.0.0.1:1@127.0.0.2:<port>/token (https with userinfo): 502 invalid_discovery, nothing reaches 127.0.0.2', async () => {
     await site.idp.discoveryOverride({ token_endpoint: hidden('https', '/token') });
     const b = new Browser();
     const r = await login('tokhttps', b);
-    assertRefused(r, { status: 502, code: 'invalid_discovery', id: 'tokhttps', browser: b, site });
     nothingReachedOther();
+    assertRefused(r, { status: 502, code: 'invalid_discovery', id: 'tokhttps', browser: b, site });
   });
 
   it('jwks_uri with userinfo: 502 invalid_discovery, nothing reaches 127.0.0.2', async () => {
     await site.idp.discoveryOverride({ jwks_uri: hidden('http', '/jwks') });
     const b = new Browser();
     const r = await login('jwks', b);
-    assertRefused(r, { status: 502, code: 'invalid_discovery', id: 'jwks', browser: b, site });
     nothingReachedOther();
+    assertRefused(r, { status: 502, code: 'invalid_discovery', id: 'jwks', browser: b, site });
   });
 
   it('authorization_endpoint with userinfo: 502 invalid_discovery, the browser is not sent there', async () => {
     await site.idp.discoveryOverride({ authorization_endpoint: hidden('http', '/auth') });
     const r = await new Browser().getOnce(start('authz'));
     assert.equal(r.location, undefined, dump(r));
-    assertRefused(r, { status: 502, code: 'invalid_discovery', id: 'authz', site });
     nothingReachedOther();
+    assertRefused(r, { status: 502, code: 'invalid_discovery', id: 'authz', site });
   });
 
   it('userinfo_endpoint with userinfo: left unused (as an http one is), the sign-in works, nothing reaches 127.0.0.2', async () => {
@@ -113,6 +113,7 @@ describe('IdP URL rule as libcurl reads it', () => {
 
   it('control: token_endpoint http://127.0.0.2:<port>/token (loopback, no userinfo) is allowed, and the other listener does get the token request', async () => {
     await site.idp.discoveryOverride({ token_endpoint: `http://${OTHER}:${otherPort}/token` });
+    seen.requests.length = 0;
     const b = new Browser();
     const r = await login('plain', b);
     assert.notEqual(r.status, 200, dump(r));

@@ -102,6 +102,7 @@ describe('identities are compared exactly as the IdP sent them', () => {
   it('ctl (sub "esc\\x1b[31mRED\\x07") is refused with 401 invalid_sub: not spc\'s account, no session, no account of its own', async () => {
     const b = new Browser();
     const r = await login('test', 'ctl', b);
+    assert.notEqual(parseEnv(r.body).REMOTE_USER, 'spc', 'ctl signed in as spc\'s account');
     assertRefused(r, { status: 401, code: 'invalid_sub', id: 'test', browser: b, site });
     assert.doesNotMatch(r.body, /REMOTE_USER=spc/);
     assert.deepEqual(await accounts(), ['spc'], 'no account made or merged');
@@ -149,6 +150,7 @@ describe('identities are compared exactly as the IdP sent them', () => {
     for (const user of ['ctl', 'oarr']) {
       const b = new Browser();
       const x = await login('oid', user, b);
+      assert.notEqual(parseEnv(x.body).REMOTE_USER, env.REMOTE_USER, `${user} signed in as the account of "o X"`);
       assertRefused(x, { status: 401, code: 'invalid_sub', id: 'oid', browser: b, site });
       assert.ok(!b.jar.get(SESSION_COOKIE));
     }

@@ -275,6 +275,9 @@ START_TEST(loopback_and_urls)
     ck_assert(fa_host_is_loopback("::1"));
     ck_assert(!fa_host_is_loopback("127.0.0.1.evil.example"));
     ck_assert(!fa_host_is_loopback("10.0.0.1"));
+    ck_assert(!fa_host_is_loopback("127..127."));
+    ck_assert(!fa_host_is_loopback("127.0.0.1."));
+    ck_assert(!fa_host_is_loopback("127.0.0.256"));
     ck_assert(fa_url_is_secure_enough("https://idp.example.com/x"));
     ck_assert(fa_url_is_secure_enough("http://127.0.0.1:8080/x"));
     ck_assert(fa_url_is_secure_enough("http://[::1]:8080/x"));
