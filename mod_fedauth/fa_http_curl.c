@@ -156,9 +156,11 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
     /* libcurl is handed the very parse the URL rule checked, so the host
      * it connects to is the one the rule allowed. */
     if (!(url = fa_url_parse_checked(req->url))) {
-        return fa_err_set(err, "idp_url_refused", "an IdP URL is not https "
-                          "(or http to a loopback host) or has a user "
-                          "name; not called");
+        /* the discovery and configuration checks keep such URLs out;
+         * this is the last line, with a 502 code the callers know */
+        return fa_err_set(err, "idp_unreachable", "not called: an IdP URL "
+                          "that is not https (or http to a loopback host) "
+                          "or has a user name or password");
     }
     own = !(curl = thread_handle());
     if (own && !(curl = curl_easy_init())) {
