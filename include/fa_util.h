@@ -84,10 +84,26 @@ int fa_attr_name_reserved(const char *attr);
 int fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
                   const char **header);
 
-/* 1 when host (no port) is a loopback name or address: localhost,
- * 127.0.0.0/8 or ::1. */
+/* 1 when host (no port) is a loopback name or address: localhost, a
+ * dotted IPv4 address in 127.0.0.0/8, or ::1. */
 int fa_host_is_loopback(const char *host);
-/* 1 when url is https://, or http:// to a loopback host. */
+
+/* The URL rule for every URL of an IdP (Issuer, MetadataURL, each
+ * endpoint of a discovery document), decided on libcurl's own parse so
+ * that the host checked is the host libcurl connects to: an explicit
+ * http:// or https:// with an authority, printable ASCII without
+ * backslash, a host, no user name, password or login options (userinfo),
+ * and http only to a loopback host (fa_host_is_loopback of libcurl's
+ * host). FA_CURLU_FLAGS are the flags libcurl's transfer parses
+ * CURLOPT_URL with (lib/url.c), so the rule reads a URL as a transfer
+ * would. */
+#define FA_CURLU_FLAGS (CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)
+struct Curl_URL;
+/* libcurl's parse of url when url keeps the rule, else NULL; the caller
+ * frees it with curl_url_cleanup (fa_http_curl.c hands it to libcurl as
+ * CURLOPT_CURLU, so the parse checked is the parse used). */
+struct Curl_URL *fa_url_parse_checked(const char *url);
+/* 1 when url keeps the rule. */
 int fa_url_is_secure_enough(const char *url);
 
 /* Seconds since the epoch as the core counts time. */

@@ -108,6 +108,34 @@ static const char *claim_str(json_t *claims, const char *name)
            ? json_string_value(v) : NULL;
 }
 
+/* 1 when v has a control character (TAB included): such a value is
+ * never a key or a user name, since the form made safe for a header would
+ * equal another value's. */
+static int has_control(const char *v)
+{
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)v; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when candidate v of claim name may become the user name as it is:
+ * no control characters, and an email has exactly one '@' (with several,
+ * the user part and the domain depend on who splits it). */
+static int username_ok(const char *name, const char *v)
+{
+    const char *at = strchr(v, '@');
+
+    if (strlen(v) > 256 || has_control(v)) {
+        return 0;
+    }
+    return strcmp(name, "email") || (at && !strchr(at + 1, '@'));
+}
+
 static const char *normalize_user(apr_pool_t *p, const char *name)
 {
     char *out = apr_pstrdup(p, name), *c;
@@ -136,7 +164,7 @@ const char *fa_claims_username(apr_pool_t *p, const fa_claims_conf_t *conf,
                ? APR_ARRAY_IDX(conf->username_claims, i, const char *)
                : defaults[i];
         v = claim_str(claims, name);
-        if (!v || strlen(v) > 256) {
+        if (!v || !username_ok(name, v)) {
             continue;
         }
         if (!strcmp(name, "email")
@@ -394,22 +422,46 @@ static void value_maps(apr_pool_t *p, const fa_claims_conf_t *conf,
     }
 }
 
+/* The identity at the IdP, exactly as sent: the key of the registry's
+ * link, of the sessions-by-sub index and of the attempt log. A string (or
+ * a whole number, as its digits) of 1 to 255 bytes without control
+ * characters; anything else is refused, never rewritten into a key that
+ * another identity may already have. */
+static apr_status_t identity_of(apr_pool_t *p, json_t *v, const char *claim,
+                                const char **out, fa_err_t *err)
+{
+    const char *id = json_is_string(v) ? json_string_value(v)
+                     : json_is_integer(v) ? fa_claims_render(p, v) : NULL;
+
+    *out = NULL;
+    if (!v || (json_is_string(v) && !*id)) {
+        return fa_err_set(err, "missing_sub",
+                          "the identifying claim %s has no usable value",
+                          claim);
+    }
+    if (!id || strlen(id) > 255 || has_control(id)
+        || (json_is_string(v) && json_string_length(v) != strlen(id))) {
+        return fa_err_set(err, "invalid_sub", "the identifying claim %s is "
+                          "not a string of 1 to 255 bytes without control "
+                          "characters (or a whole number)", claim);
+    }
+    *out = apr_pstrdup(p, id);
+    return APR_SUCCESS;
+}
+
 apr_status_t fa_claims_map(apr_pool_t *p, const fa_claims_conf_t *conf,
                            json_t *claims, fa_session_t *s, fa_err_t *err)
 {
     const char *id_claim = conf->identifying_claim
                            ? conf->identifying_claim : "sub";
-    const char *sub = fa_claims_render(p, fa_claims_get(claims, id_claim));
     json_t *verified = json_object_get(claims, "email_verified");
     const fa_claim_map_t *cm;
     int i;
 
-    if (!sub || !*sub || strlen(sub) > 255) {
-        return fa_err_set(err, "missing_sub",
-                          "the identifying claim %s has no usable value",
-                          id_claim);
+    if (identity_of(p, fa_claims_get(claims, id_claim), id_claim, &s->sub,
+                    err) != APR_SUCCESS) {
+        return APR_EGENERAL;
     }
-    s->sub = safe_value(p, sub);
     s->user = safe_value(p, fa_claims_username(p, conf, claims));
     s->attrs = apr_array_make(p, 8, sizeof(fa_attr_t));
     /* An email the IdP says is unverified is not passed on as EMAIL. */

@@ -139,6 +139,7 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
                                  fa_http_response_t **presp, fa_err_t *err)
 {
     CURL *curl;
+    CURLU *url;
     struct curl_slist *headers = NULL;
     body_buf_t buf;
     fa_http_response_t *resp;
@@ -152,11 +153,22 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
     memset(&buf, 0, sizeof(buf));
     buf.p = p;
     buf.max = req->max_response;
+    /* libcurl is handed the very parse the URL rule checked, so the host
+     * it connects to is the one the rule allowed. */
+    if (!(url = fa_url_parse_checked(req->url))) {
+        /* the discovery and configuration checks keep such URLs out;
+         * this is the last line, with a 502 code the callers know */
+        return fa_err_set(err, "idp_unreachable", "not called: an IdP URL "
+                          "that is not https (or http to a loopback host) "
+                          "or has a user name or password");
+    }
     own = !(curl = thread_handle());
     if (own && !(curl = curl_easy_init())) {
+        curl_url_cleanup(url);
         return fa_err_set(err, "internal_error", "curl_easy_init failed");
     }
-    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_CURLU, url);
+    curl_easy_setopt(curl, CURLOPT_DISALLOW_USERNAME_IN_URL, 1L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)req->timeout_sec);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)req->timeout_sec);
@@ -211,7 +223,9 @@ out:
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(curl, CURLOPT_CURLU, NULL);
     curl_slist_free_all(headers);
+    curl_url_cleanup(url);
     if (own) {
         curl_easy_cleanup(curl);
     }

@@ -38,7 +38,7 @@ const char *const fa_metrics_outcomes[] = {
     /* the ID token */
     "invalid_token", "unsupported_alg", "unknown_key", "invalid_signature",
     "wrong_aud", "wrong_azp", "token_expired", "token_not_yet_valid",
-    "invalid_iat", "wrong_nonce", "missing_sub",
+    "invalid_iat", "wrong_nonce", "missing_sub", "invalid_sub",
     /* userinfo and the session */
     "userinfo_sub_mismatch", "too_many_roles", "session_too_large",
     "store_unavailable", "internal_error",

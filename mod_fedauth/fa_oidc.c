@@ -76,7 +76,8 @@ apr_status_t fa_oidc_metadata_parse(apr_pool_t *p, const char *json,
         return fa_err_set(err, "invalid_discovery",
                           "discovery document lacks an https "
                           "authorization_endpoint, token_endpoint or "
-                          "jwks_uri");
+                          "jwks_uri (http only to a loopback host, no "
+                          "user name or password in the URL)");
     }
     if (md->userinfo_endpoint
         && !fa_url_is_secure_enough(md->userinfo_endpoint)) {

@@ -4,10 +4,13 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
+#include <curl/curl.h>
 #include "fa_util.h"
 
 apr_status_t fa_err_set(fa_err_t *err, const char *code, const char *fmt, ...)
@@ -437,6 +440,8 @@ const char *fa_header_value(apr_pool_t *p, const char *s, apr_size_t max)
 
 int fa_host_is_loopback(const char *host)
 {
+    struct in_addr a;
+
     if (!host) {
         return 0;
     }
@@ -444,55 +449,93 @@ int fa_host_is_loopback(const char *host)
         || !strcmp(host, "[::1]")) {
         return 1;
     }
-    if (!strncmp(host, "127.", 4)) {
-        const char *c;
-        int dots = 0;
-        for (c = host; *c; c++) {
-            if (*c == '.') {
-                dots++;
-            }
-            else if (*c < '0' || *c > '9') {
-                return 0;
-            }
+    /* four decimal numbers exactly ("127..1." is a host name, which any
+     * resolver may answer for) */
+    return inet_pton(AF_INET, host, &a) == 1
+           && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* 1 when url holds only printable ASCII and no backslash: the bytes a
+ * browser, libcurl and a proxy could each read differently (controls,
+ * spaces, backslashes, non-ASCII) have no place in an IdP URL. */
+static int url_chars_ok(const char *url)
+{
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)url; *c; c++) {
+        if (*c <= 0x20 || *c >= 0x7f || *c == '\\') {
+            return 0;
         }
-        return dots == 3;
     }
-    return 0;
+    return 1;
+}
+
+/* 1 when libcurl's parse u has part (user name, password, login
+ * options). */
+static int url_has_part(CURLU *u, CURLUPart part)
+{
+    char *v = NULL;
+    CURLUcode rc = curl_url_get(u, part, &v, 0);
+
+    curl_free(v);
+    return rc == CURLUE_OK;
+}
+
+/* The rule on libcurl's parse u: scheme, host, no userinfo. */
+static int url_rule_ok(CURLU *u)
+{
+    char *scheme = NULL, *host = NULL;
+    int ok = 0;
+
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK
+        || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK
+        || !*host || url_has_part(u, CURLUPART_USER)
+        || url_has_part(u, CURLUPART_PASSWORD)
+        || url_has_part(u, CURLUPART_OPTIONS)) {
+        goto out;
+    }
+    if (!strcasecmp(scheme, "https")) {
+        ok = 1;
+    }
+    else if (!strcasecmp(scheme, "http")) {
+        ok = fa_host_is_loopback(host);
+    }
+out:
+    curl_free(scheme);
+    curl_free(host);
+    return ok;
+}
+
+struct Curl_URL *fa_url_parse_checked(const char *url)
+{
+    const char *authority;
+    CURLU *u;
+
+    if (!url || !url_chars_ok(url)) {
+        return NULL;
+    }
+    authority = !strncasecmp(url, "https://", 8) ? url + 8
+                : !strncasecmp(url, "http://", 7) ? url + 7 : NULL;
+    /* libcurl reads "https:///host" as host "host": that spelling is not
+     * an IdP's either */
+    if (!authority || !*authority || *authority == '/'
+        || !(u = curl_url())) {
+        return NULL;
+    }
+    if (curl_url_set(u, CURLUPART_URL, url, FA_CURLU_FLAGS) != CURLUE_OK
+        || !url_rule_ok(u)) {
+        curl_url_cleanup(u);
+        return NULL;
+    }
+    return u;
 }
 
 int fa_url_is_secure_enough(const char *url)
 {
-    const char *host, *end;
-    char buf[256];
-    apr_size_t len;
+    CURLU *u = fa_url_parse_checked(url);
 
-    if (!url) {
-        return 0;
-    }
-    if (!strncasecmp(url, "https://", 8)) {
-        return url[8] != '\0' && url[8] != '/';
-    }
-    if (strncasecmp(url, "http://", 7)) {
-        return 0;
-    }
-    host = url + 7;
-    if (*host == '[') {
-        end = strchr(host, ']');
-        if (!end) {
-            return 0;
-        }
-        end++;
-    }
-    else {
-        end = host + strcspn(host, ":/?#");
-    }
-    len = (apr_size_t)(end - host);
-    if (len == 0 || len >= sizeof(buf)) {
-        return 0;
-    }
-    memcpy(buf, host, len);
-    buf[len] = '\0';
-    return fa_host_is_loopback(buf);
+    curl_url_cleanup(u);
+    return u != NULL;
 }
 
 /* Writes "X-FedAuth-" + attr in header case into out (strlen(attr) + 11

@@ -348,7 +348,7 @@ static const char *parse_url(apr_pool_t *p, const char *arg)
     }
     if (!fa_url_is_secure_enough(arg)) {
         return "must be an https URL (http only to 127.0.0.1, ::1 or "
-               "localhost)";
+               "localhost), without a user name or password";
     }
     return NULL;
 }

@@ -5,6 +5,7 @@
 #include "unit.h"
 #include "fa_util.h"
 #include "fa_attempt.h"
+#include "fa_claims.h"
 #include <jansson.h>
 
 static apr_pool_t *pool;
@@ -275,6 +276,9 @@ START_TEST(loopback_and_urls)
     ck_assert(fa_host_is_loopback("::1"));
     ck_assert(!fa_host_is_loopback("127.0.0.1.evil.example"));
     ck_assert(!fa_host_is_loopback("10.0.0.1"));
+    ck_assert(!fa_host_is_loopback("127..127."));
+    ck_assert(!fa_host_is_loopback("127.0.0.1."));
+    ck_assert(!fa_host_is_loopback("127.0.0.256"));
     ck_assert(fa_url_is_secure_enough("https://idp.example.com/x"));
     ck_assert(fa_url_is_secure_enough("http://127.0.0.1:8080/x"));
     ck_assert(fa_url_is_secure_enough("http://[::1]:8080/x"));
@@ -282,6 +286,32 @@ START_TEST(loopback_and_urls)
     ck_assert(!fa_url_is_secure_enough("http://127.0.0.1.nip.io/"));
     ck_assert(!fa_url_is_secure_enough("ftp://127.0.0.1/"));
     ck_assert(!fa_url_is_secure_enough("https:///path"));
+    /* decided on libcurl's parse: userinfo is refused wherever the host
+     * it hides behind would be */
+    ck_assert(!fa_url_is_secure_enough("http://127.0.0.1:1@127.1:9/token"));
+    ck_assert(!fa_url_is_secure_enough(
+        "http://127.0.0.1:1@evil.example:80/token"));
+    ck_assert(!fa_url_is_secure_enough("http://localhost@evil.example/"));
+    ck_assert(!fa_url_is_secure_enough("https://user@idp.example.com/"));
+    ck_assert(!fa_url_is_secure_enough("https://u:p@idp.example.com/"));
+    ck_assert(!fa_url_is_secure_enough("https://:p@idp.example.com/"));
+    ck_assert(!fa_url_is_secure_enough("https://;o@idp.example.com/"));
+    ck_assert(!fa_url_is_secure_enough("http://127.0.0.1\\@evil.example/"));
+    ck_assert(!fa_url_is_secure_enough("http://127.0.0.1 @evil.example/"));
+    ck_assert(!fa_url_is_secure_enough("http://127.0.0.1\t.evil.example/"));
+    ck_assert(!fa_url_is_secure_enough("http://evil.example#@127.0.0.1/"));
+    ck_assert(!fa_url_is_secure_enough("http://evil.example?@127.0.0.1/"));
+    ck_assert(!fa_url_is_secure_enough("http://0x7f000001.evil/"));
+    ck_assert(!fa_url_is_secure_enough("//127.0.0.1/x"));
+    ck_assert(!fa_url_is_secure_enough("127.0.0.1/x"));
+    ck_assert(!fa_url_is_secure_enough("http:/127.0.0.1/x"));
+    ck_assert(!fa_url_is_secure_enough("https://idp.example.com\xc3\xa9/"));
+    ck_assert(!fa_url_is_secure_enough(NULL));
+    ck_assert(fa_url_is_secure_enough("HTTP://127.0.0.1:8080/x?a=@b#c"));
+    ck_assert(fa_url_is_secure_enough("http://127.1:8080/x"));
+    ck_assert(fa_url_is_secure_enough("http://LOCALHOST/x"));
+    ck_assert(fa_url_is_secure_enough("https://idp.example.com:8443/t/"
+                                      "v2.0/.well-known/x?p=1"));
 }
 END_TEST
 
@@ -365,6 +395,95 @@ START_TEST(attempt_lines)
 }
 END_TEST
 
+/* The identity (sub or IdentifyingClaim) is the key exactly as sent, or
+ * the sign-in is refused; it is never rewritten into another user's. */
+static const char *identity(const char *json, const char *claim,
+                            const char **code)
+{
+    fa_claims_conf_t c;
+    fa_session_t s;
+    fa_err_t err;
+    json_t *j = json_loads(json, 0, NULL);
+    apr_status_t rv;
+
+    ck_assert_ptr_nonnull(j);
+    memset(&c, 0, sizeof(c));
+    memset(&s, 0, sizeof(s));
+    memset(&err, 0, sizeof(err));
+    c.idp_id = "corp";
+    c.identifying_claim = claim;
+    rv = fa_claims_map(pool, &c, j, &s, &err);
+    json_decref(j);
+    *code = rv == APR_SUCCESS ? NULL : err.code;
+    return rv == APR_SUCCESS ? s.sub : NULL;
+}
+
+/* The user name fa_claims_username picks from json. */
+static const char *username(const char *json)
+{
+    fa_claims_conf_t c;
+    json_t *j = json_loads(json, 0, NULL);
+    const char *u;
+
+    ck_assert_ptr_nonnull(j);
+    memset(&c, 0, sizeof(c));
+    c.idp_id = "corp";
+    u = fa_claims_username(pool, &c, j);
+    json_decref(j);
+    return u;
+}
+
+START_TEST(identity_keys_exact)
+{
+    const char *code;
+
+    ck_assert_str_eq(identity("{\"sub\":\"esc [31mRED \"}", NULL, &code),
+                     "esc [31mRED ");
+    ck_assert_ptr_null(identity("{\"sub\":\"esc\\u001b[31mRED\\u0007\"}",
+                                NULL, &code));
+    ck_assert_str_eq(code, "invalid_sub");
+    ck_assert_ptr_null(identity("{\"sub\":\"a\\tb\"}", NULL, &code));
+    ck_assert_str_eq(code, "invalid_sub");
+    ck_assert_ptr_null(identity("{\"sub\":\"a\\u007fb\"}", NULL, &code));
+    ck_assert_str_eq(code, "invalid_sub");
+    ck_assert_ptr_null(identity("{\"sub\":\"\"}", NULL, &code));
+    ck_assert_str_eq(code, "missing_sub");
+    ck_assert_ptr_null(identity("{\"x\":1}", NULL, &code));
+    ck_assert_str_eq(code, "missing_sub");
+    /* IdentifyingClaim: a string or a whole number; an array ["o X"]
+     * would render as "o X", another user's value */
+    ck_assert_str_eq(identity("{\"sub\":\"s\",\"oid\":\"o X\"}", "oid",
+                              &code), "o X");
+    ck_assert_str_eq(identity("{\"sub\":\"s\",\"oid\":42}", "oid", &code),
+                     "42");
+    ck_assert_ptr_null(identity("{\"sub\":\"s\",\"oid\":[\"o X\"]}", "oid",
+                                &code));
+    ck_assert_str_eq(code, "invalid_sub");
+    ck_assert_ptr_null(identity("{\"sub\":\"s\",\"oid\":{\"a\":1}}", "oid",
+                                &code));
+    ck_assert_str_eq(code, "invalid_sub");
+    ck_assert_ptr_null(identity("{\"sub\":\"s\",\"oid\":true}", "oid",
+                                &code));
+    ck_assert_str_eq(code, "invalid_sub");
+    /* the user name: an email needs exactly one '@', nothing with control
+     * characters becomes a name */
+    ck_assert_str_eq(username("{\"sub\":\"s1\",\"email\":\"a@b.example\","
+                              "\"email_verified\":true}"), "a@b.example");
+    ck_assert_str_eq(username("{\"sub\":\"s1\",\"email\":\"a@b@c.example\","
+                              "\"email_verified\":true}"), "s1@corp");
+    ck_assert_str_eq(username("{\"sub\":\"s1\",\"email\":\"ab.example\","
+                              "\"email_verified\":true}"), "s1@corp");
+    ck_assert_str_eq(username("{\"sub\":\"s1\",\"email\":\"a\\u0007@b.ex\","
+                              "\"email_verified\":true}"), "s1@corp");
+    ck_assert_str_eq(username("{\"sub\":\"s1\",\"preferred_username\":"
+                              "\"x\\u001by\",\"email\":\"a@b.example\","
+                              "\"email_verified\":true}"), "a@b.example");
+    /* a preferred_username may hold several '@' (it is not an email) */
+    ck_assert_str_eq(username("{\"sub\":\"s1\",\"preferred_username\":"
+                              "\"a@b@c\"}"), "a@b@c");
+}
+END_TEST
+
 Suite *suite_util(void)
 {
     Suite *s = suite_create("util");
@@ -381,6 +500,7 @@ Suite *suite_util(void)
     tcase_add_test(tc, header_values);
     tcase_add_test(tc, attempt_lines);
     tcase_add_test(tc, loopback_and_urls);
+    tcase_add_test(tc, identity_keys_exact);
     suite_add_tcase(s, tc);
     return s;
 }
