@@ -391,11 +391,13 @@ describe('token attacks (Redis shared by two hosts)', { skip: !redisAvailable() 
     assertRefused(await post(c.bases[1], new Browser(), { id_token: tok }), 401, 'token_replayed', 'replay at B');
   });
 
-  it('a logout token POSTed to both hosts at once: one 200, one 400', async () => {
+  it('one logout token POSTed 16 times at once, 8 to each host: one 200, 15 x 400', async () => {
     const cid = c.clients.test.client_id;
     const lt = await signAtIdp(c.idp, cid, logoutClaims(c.idp, cid, { sub: 'nobody-sub' }));
-    const rs = await Promise.all(c.bases.map((b) => postLogoutToken(b, 'test', lt)));
-    assert.deepEqual(rs.map((r) => r.status).sort(), [200, 400], rs.map((r) => r.body).join(' | '));
+    const rs = await Promise.all(Array.from({ length: 16 }, (_, i) => postLogoutToken(c.bases[i % 2], 'test', lt)));
+    const ok = rs.filter((r) => r.status === 200).length;
+    assert.equal(ok, 1, `one accepted: ${rs.map((r) => r.status).join(',')}`);
+    assert.ok(rs.every((r) => r.status === 200 || (r.status === 400 && r.json?.error === 'invalid_request')), rs.map((r) => r.body).join(' | '));
   });
 
   it('the hosts stop cleanly; no crash lines', async () => {
