@@ -28,6 +28,10 @@ import {
 } from '../lib/cluster.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
 
+// The https site's certificate is a throwaway self-signed one for 127.0.0.1.
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+process.removeAllListeners('warning');
+
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 const SPA = 'https://spa.example';
 const ALICE_SUB = 'alice-sub-0001';
@@ -403,5 +407,51 @@ describe('token attacks (Redis shared by two hosts)', { skip: !redisAvailable() 
   it('the hosts stop cleanly; no crash lines', async () => {
     await c.stop();
     assert.deepEqual(c.troubles(), [], c.errorLogs().slice(-4000));
+  });
+});
+
+describe('the code\'s binding cookie over https', () => {
+  let site;
+
+  before(async () => {
+    site = await startSite({
+      https: true,
+      providers: [{ id: 'test', clientExtra: withSpaCallback }],
+      serverConf: `FedAuthTokenLogin On\nFedAuthAllowedOrigin ${SPA}\n`,
+    });
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+  });
+
+  const idToken = () => codeFlow(site.idp, site.clients.test, { redirectUri: spaCallback(site.clients.test) });
+
+  it('asked for by an allowed origin\'s page: SameSite=None; Secure; HttpOnly (it must come along from that site); the code then signs in that browser', async () => {
+    const b = new Browser();
+    const t = await idToken();
+    const c = await post(site.base, b, { id_token: t.id_token, nonce: t.nonce, want: 'code' }, { Origin: SPA });
+    assert.equal(c.status, 200, dump(c));
+    const bind = c.setCookies.find((x) => x.name === BINDER);
+    assert.ok(bind, c.headers.get('set-cookie'));
+    assert.equal(bind.attrs.samesite, 'None');
+    assert.equal(bind.attrs.secure, true);
+    assert.equal(bind.attrs.httponly, true);
+    const r = await b.getOnce(`${site.base}/fedauth/authenticate?code=${encodeURIComponent(jsonOf(c).code)}`, {
+      headers: { 'Sec-Fetch-Site': 'cross-site', Referer: `${SPA}/` },
+    });
+    assert.equal(r.status, 302, dump(r));
+    assert.equal(sessionCookiesSet(r.setCookies).length, 1);
+  });
+
+  it('asked for without Origin or by the site itself: SameSite=Lax; Secure', async () => {
+    for (const headers of [{}, { Origin: site.base }]) {
+      const t = await idToken();
+      const c = await post(site.base, new Browser(), { id_token: t.id_token, nonce: t.nonce, want: 'code' }, headers);
+      assert.equal(c.status, 200, dump(c));
+      const bind = c.setCookies.find((x) => x.name === BINDER);
+      assert.equal(bind?.attrs.samesite, 'Lax', `${JSON.stringify(headers)}: ${c.headers.get('set-cookie')}`);
+      assert.equal(bind.attrs.secure, true);
+    }
   });
 });
