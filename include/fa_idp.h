@@ -65,25 +65,48 @@ apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
                                     const char *nonce, apr_int64_t now,
                                     fa_jwt_t **pjwt, fa_err_t *err);
 
+/* Each verifier refuses the other kinds of token a provider issues
+ * (explicit typing, RFC 8725 section 3.11), before the signature is
+ * checked:
+ *  - ID token: header typ absent or "JWT"; no events claim. Else
+ *    "invalid_token".
+ *  - access token: typ "at+jwt" (RFC 9068), or absent / "JWT" (Entra ID
+ *    and others) and then no nonce, at_hash or c_hash; no events claim.
+ *    Else "invalid_token".
+ *  - logout token: typ "logout+jwt", or absent / "JWT"; see below.
+ * ("application/" before a typ and its case do not matter.) */
+
 /* Verifies a JWT access token sent as a bearer token: signature from the
  * JWKS (never HS*), iss, exp and nbf, aud containing audience (NULL: the
- * client id), sub; azp is not checked (it names the calling client). A
- * token that looks like an ID token (nonce, at_hash or c_hash, and no typ
- * at+jwt) is refused ("invalid_token"). */
+ * client id), sub; azp is not checked (it names the calling client); its
+ * kind as above. */
 apr_status_t fa_idp_verify_access_token(fa_idp_t *idp, fa_http_t *http,
                                         apr_pool_t *p, const char *token,
                                         const char *audience,
                                         apr_int64_t now, fa_jwt_t **pjwt,
                                         fa_err_t *err);
 
+/* How long a logout token without exp is accepted after its iat (the
+ * final text of Back-Channel Logout 1.0 did not require exp; an erratum
+ * of 2023 does, and some IdPs, e.g. Glewlwyd 2.7, send none). */
+#define FA_IDP_LOGOUT_WINDOW 300
+
 /* Verifies a back-channel logout token (OpenID Connect Back-Channel
- * Logout 1.0, section 2.6): signature, iss, aud, iat and exp as for ID
- * tokens; an "events" claim holding the back-channel logout event; no
- * nonce; sid or sub. Extra error code: "invalid_logout_token". */
+ * Logout 1.0, section 2.6): signature, iss, aud, iat as for ID tokens;
+ * exp as for ID tokens, or, when it has none, an iat at most
+ * FA_IDP_LOGOUT_WINDOW + FA_JWT_LEEWAY seconds old ("token_expired"); an
+ * "events" claim holding the back-channel logout event; no nonce; a jti
+ * (required: it is the replay marker); sid or sub. Extra error code:
+ * "invalid_logout_token". */
 apr_status_t fa_idp_verify_logout_token(fa_idp_t *idp, fa_http_t *http,
                                         apr_pool_t *p, const char *token,
                                         apr_int64_t now, fa_jwt_t **pjwt,
                                         fa_err_t *err);
+
+/* The last second at which a verified logout token is still accepted,
+ * exactly (exp + leeway, or iat + window + leeway without exp): how long
+ * its jti must be remembered. */
+apr_int64_t fa_idp_logout_token_until(const fa_jwt_t *jwt);
 
 /* Counts this provider's discovery and JWKS fetches in m (NULL: not
  * counted). Set before the first request. */

@@ -13,6 +13,10 @@
 #define FA_JWT_MAX_BYTES (64 * 1024)
 /* Clock skew allowed for exp, nbf and iat, in seconds. */
 #define FA_JWT_LEEWAY 60
+/* Latest time a token is taken to live until (9999-12-31T23:59:59Z): an
+ * exp past it counts as this, so that exp + leeway is always exact and
+ * fits every store's expiry. */
+#define FA_JWT_TIME_MAX APR_INT64_C(253402300799)
 
 typedef struct fa_jwt_t {
     const char *alg;            /* from the header, never NULL */
@@ -64,6 +68,8 @@ typedef struct fa_jwt_expect_t {
     int require_sub;            /* 1 for ID tokens */
     int skip_azp;               /* 1 for access tokens: their azp names the
                                  * calling client, not the audience */
+    int exp_optional;           /* 1: a missing exp is no error (the caller
+                                 * bounds the token's age by its iat) */
 } fa_jwt_expect_t;
 
 /* Checks the claims, each with its own code:
@@ -71,7 +77,8 @@ typedef struct fa_jwt_expect_t {
  *   aud missing / without client_id    -> "wrong_aud"
  *   several aud and azp missing, or azp present and not client_id
  *                                      -> "wrong_azp"
- *   exp missing or <= now - leeway     -> "token_expired"
+ *   exp missing (unless exp_optional) or <= now - leeway
+ *                                      -> "token_expired"
  *   nbf > now + leeway                 -> "token_not_yet_valid"
  *   iat missing (when required), not a number, or > now + leeway
  *                                      -> "invalid_iat"
@@ -86,5 +93,19 @@ apr_status_t fa_jwt_check_claims(const fa_jwt_t *jwt,
  * another type; numeric dates given as reals are truncated. */
 const char *fa_jwt_claim_str(const fa_jwt_t *jwt, const char *name);
 apr_int64_t fa_jwt_claim_int(const fa_jwt_t *jwt, const char *name);
+
+/* The last second (since the epoch) at which a token with this NumericDate
+ * claim (exp, or iat for a token whose age the caller bounds) is still
+ * accepted: the claim + add, computed exactly, the claim taken as 0 when
+ * negative and as FA_JWT_TIME_MAX when later. -1 when the claim is absent
+ * or not a number. For how long a replay marker must be kept. */
+apr_int64_t fa_jwt_time_until(const fa_jwt_t *jwt, const char *name,
+                              apr_int64_t add);
+
+/* Explicit typing (RFC 8725 section 3.11): 1 when the header's typ is
+ * type, compared without case and with or without the "application/"
+ * prefix (RFC 7515 section 4.1.9); with type NULL, 1 when the token is
+ * not explicitly typed: no typ, or the generic "JWT". */
+int fa_jwt_typ_is(const fa_jwt_t *jwt, const char *type);
 
 #endif

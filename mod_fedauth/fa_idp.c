@@ -420,8 +420,17 @@ static const unsigned char *hmac_key(const fa_idp_t *idp, apr_size_t *len)
     return (const unsigned char *)secret;
 }
 
+/* The kinds of token a provider issues that a verifier must tell apart:
+ * each is refused where another is expected (RFC 8725 section 3.11). */
+typedef enum {
+    KIND_ID,
+    KIND_ACCESS,
+    KIND_LOGOUT
+} token_kind_t;
+
 /* What a kind of token must satisfy beyond its signature. */
 typedef struct verify_opts_t {
+    token_kind_t kind;
     const char *nonce;          /* when not NULL, nonce must equal it */
     const char *audience;       /* NULL: the client id */
     int require_sub;
@@ -429,6 +438,94 @@ typedef struct verify_opts_t {
     int allow_hmac;             /* HS* keyed by the client secret */
     int skip_azp;
 } verify_opts_t;
+
+#define BACKCHANNEL_EVENT "http://schemas.openid.net/event/backchannel-logout"
+
+static int has_claim(const fa_jwt_t *jwt, const char *name)
+{
+    return json_object_get(jwt->claims, name) != NULL;
+}
+
+/* An ID token is untyped or typed JWT, and carries no events (that is a
+ * logout token, or another security event). */
+static apr_status_t kind_id(const fa_jwt_t *jwt, fa_err_t *err)
+{
+    if (!fa_jwt_typ_is(jwt, NULL)) {
+        return fa_err_set(err, "invalid_token", "an explicitly typed token "
+                          "(not JWT) is not an ID token");
+    }
+    if (has_claim(jwt, "events")) {
+        return fa_err_set(err, "invalid_token", "a token with an events "
+                          "claim (a logout token) is not an ID token");
+    }
+    return APR_SUCCESS;
+}
+
+/* An access token is typed at+jwt (RFC 9068), or untyped / JWT as Entra
+ * ID and others send them; then it must not look like an ID token. Never
+ * events. */
+static apr_status_t kind_access(const fa_jwt_t *jwt, fa_err_t *err)
+{
+    int at = fa_jwt_typ_is(jwt, "at+jwt");
+
+    if (!at && !fa_jwt_typ_is(jwt, NULL)) {
+        return fa_err_set(err, "invalid_token", "an explicitly typed token "
+                          "other than at+jwt is not an access token");
+    }
+    if (has_claim(jwt, "events")) {
+        return fa_err_set(err, "invalid_token", "a token with an events "
+                          "claim (a logout token) is not an access token");
+    }
+    /* An ID token is for the client that asked for it, not a key to an
+     * API: refuse what looks like one unless it says it is an access
+     * token. */
+    if (!at && (has_claim(jwt, "nonce") || has_claim(jwt, "at_hash")
+                || has_claim(jwt, "c_hash"))) {
+        return fa_err_set(err, "invalid_token", "an ID token is not "
+                          "accepted as a bearer token");
+    }
+    return APR_SUCCESS;
+}
+
+/* Back-Channel Logout 1.0 sections 2.4 and 2.6: typed logout+jwt, or
+ * untyped / JWT as before the final text; the back-channel event; never
+ * a nonce; a jti (the replay marker); sid or sub. */
+static apr_status_t kind_logout(const fa_jwt_t *jwt, fa_err_t *err)
+{
+    json_t *events = json_object_get(jwt->claims, "events");
+    const char *jti = fa_jwt_claim_str(jwt, "jti");
+
+    if (!fa_jwt_typ_is(jwt, "logout+jwt") && !fa_jwt_typ_is(jwt, NULL)) {
+        return fa_err_set(err, "invalid_logout_token", "an explicitly typed "
+                          "token other than logout+jwt is not a logout "
+                          "token");
+    }
+    if (!json_is_object(events)
+        || !json_is_object(json_object_get(events, BACKCHANNEL_EVENT))) {
+        return fa_err_set(err, "invalid_logout_token", "no back-channel "
+                          "logout event in the events claim");
+    }
+    if (has_claim(jwt, "nonce")) {
+        return fa_err_set(err, "invalid_logout_token", "a logout token must "
+                          "not have a nonce");
+    }
+    if (!jti || !*jti) {
+        return fa_err_set(err, "invalid_logout_token", "no jti: a logout "
+                          "token without one could be replayed");
+    }
+    if (!fa_jwt_claim_str(jwt, "sid") && !fa_jwt_claim_str(jwt, "sub")) {
+        return fa_err_set(err, "invalid_logout_token", "neither sid nor sub");
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t check_kind(const fa_jwt_t *jwt, token_kind_t kind,
+                               fa_err_t *err)
+{
+    return kind == KIND_ID ? kind_id(jwt, err)
+         : kind == KIND_ACCESS ? kind_access(jwt, err)
+         : kind_logout(jwt, err);
+}
 
 static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
                                  apr_pool_t *p, const char *token,
@@ -440,7 +537,7 @@ apr_status_t fa_idp_verify_id_token(fa_idp_t *idp, fa_http_t *http,
                                     const char *nonce, apr_int64_t now,
                                     fa_jwt_t **pjwt, fa_err_t *err)
 {
-    verify_opts_t opts = { nonce, NULL, 1, 1, 1, 0 };
+    verify_opts_t opts = { KIND_ID, nonce, NULL, 1, 1, 1, 0 };
 
     return verify_token(idp, http, p, token, &opts, now, pjwt, err);
 }
@@ -451,65 +548,44 @@ apr_status_t fa_idp_verify_access_token(fa_idp_t *idp, fa_http_t *http,
                                         apr_int64_t now, fa_jwt_t **pjwt,
                                         fa_err_t *err)
 {
-    verify_opts_t opts = { NULL, audience, 1, 0, 0, 1 };
-    const char *typ;
-    fa_jwt_t *jwt;
-    apr_status_t rv;
+    verify_opts_t opts = { KIND_ACCESS, NULL, audience, 1, 0, 0, 1 };
 
-    *pjwt = NULL;
-    if ((rv = verify_token(idp, http, p, token, &opts, now, &jwt, err))
-        != APR_SUCCESS) {
-        return rv;
-    }
-    /* An ID token is for the client that asked for it, not a key to an
-     * API: refuse what looks like one unless it says it is an access
-     * token (RFC 9068 typ at+jwt). */
-    typ = json_string_value(json_object_get(jwt->header, "typ"));
-    if (!(typ && (!strcasecmp(typ, "at+jwt")
-                  || !strcasecmp(typ, "application/at+jwt")))
-        && (json_object_get(jwt->claims, "nonce")
-            || json_object_get(jwt->claims, "at_hash")
-            || json_object_get(jwt->claims, "c_hash"))) {
-        return fa_err_set(err, "invalid_token", "an ID token is not "
-                          "accepted as a bearer token");
-    }
-    *pjwt = jwt;
-    return APR_SUCCESS;
+    return verify_token(idp, http, p, token, &opts, now, pjwt, err);
 }
-
-#define BACKCHANNEL_EVENT "http://schemas.openid.net/event/backchannel-logout"
 
 apr_status_t fa_idp_verify_logout_token(fa_idp_t *idp, fa_http_t *http,
                                         apr_pool_t *p, const char *token,
                                         apr_int64_t now, fa_jwt_t **pjwt,
                                         fa_err_t *err)
 {
+    verify_opts_t opts = { KIND_LOGOUT, NULL, NULL, 0, 1, 1, 0 };
     fa_jwt_t *jwt;
-    json_t *events;
     apr_status_t rv;
 
     *pjwt = NULL;
-    verify_opts_t opts = { NULL, NULL, 0, 1, 1, 0 };
-
     if ((rv = verify_token(idp, http, p, token, &opts, now, &jwt, err))
         != APR_SUCCESS) {
         return rv;
     }
-    events = json_object_get(jwt->claims, "events");
-    if (!json_is_object(events)
-        || !json_is_object(json_object_get(events, BACKCHANNEL_EVENT))) {
-        return fa_err_set(err, "invalid_logout_token", "no back-channel "
-                          "logout event in the events claim");
-    }
-    if (json_object_get(jwt->claims, "nonce")) {
-        return fa_err_set(err, "invalid_logout_token", "a logout token must "
-                          "not have a nonce");
-    }
-    if (!fa_jwt_claim_str(jwt, "sid") && !fa_jwt_claim_str(jwt, "sub")) {
-        return fa_err_set(err, "invalid_logout_token", "neither sid nor sub");
+    /* Without exp (IdPs that follow the text before its 2023 erratum),
+     * the token is good for FA_IDP_LOGOUT_WINDOW after its iat. */
+    if (!has_claim(jwt, "exp")
+        && fa_idp_logout_token_until(jwt) < now) {
+        return fa_err_set(err, "token_expired", "logout token without exp "
+                          "issued more than %d s ago", FA_IDP_LOGOUT_WINDOW
+                          + FA_JWT_LEEWAY);
     }
     *pjwt = jwt;
     return APR_SUCCESS;
+}
+
+apr_int64_t fa_idp_logout_token_until(const fa_jwt_t *jwt)
+{
+    if (has_claim(jwt, "exp")) {
+        return fa_jwt_time_until(jwt, "exp", FA_JWT_LEEWAY);
+    }
+    return fa_jwt_time_until(jwt, "iat", FA_IDP_LOGOUT_WINDOW
+                             + FA_JWT_LEEWAY);
 }
 
 /* 1 when a signature that failed with the cached JWKS may verify with
@@ -585,7 +661,8 @@ static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
 
     *pjwt = NULL;
     if ((rv = fa_jwt_parse(p, token, strlen(token), &jwt, err))
-        != APR_SUCCESS) {
+        != APR_SUCCESS
+        || (rv = check_kind(jwt, opts->kind, err)) != APR_SUCCESS) {
         return rv;
     }
     key = opts->allow_hmac ? hmac_key(idp, &key_len) : NULL;
@@ -616,6 +693,7 @@ static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
     expect.require_iat = opts->require_iat;
     expect.require_sub = opts->require_sub;
     expect.skip_azp = opts->skip_azp;
+    expect.exp_optional = opts->kind == KIND_LOGOUT;
     if ((rv = fa_jwt_check_claims(jwt, &expect, err)) != APR_SUCCESS) {
         return rv;
     }

@@ -1,6 +1,7 @@
 /* fa_jwt.c - compact JWS parsing, signature verification and the ID token
  * claim checks; see fa_jwt.h. Part of the httpd-free core. */
 #include <string.h>
+#include <strings.h>
 #include <apr_strings.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -438,11 +439,12 @@ static apr_status_t check_times(const fa_jwt_t *jwt,
     double now = (double)expect->now, leeway = expect->leeway, t = 0;
     int rc;
 
-    if (claim_time(jwt, "exp", &t) != 1) {
+    rc = claim_time(jwt, "exp", &t);
+    if (rc < 0 || (rc == 0 && !expect->exp_optional)) {
         return fa_err_set(err, "token_expired", "exp missing or not a "
                           "number");
     }
-    if (t <= now - leeway) {
+    if (rc > 0 && t <= now - leeway) {
         return fa_err_set(err, "token_expired", "token expired %.0f s ago",
                           now - t);
     }
@@ -535,4 +537,53 @@ apr_int64_t fa_jwt_claim_int(const fa_jwt_t *jwt, const char *name)
         return (apr_int64_t)d;
     }
     return -1;
+}
+
+apr_int64_t fa_jwt_time_until(const fa_jwt_t *jwt, const char *name,
+                              apr_int64_t add)
+{
+    json_t *v;
+    double d;
+    apr_int64_t t;
+
+    v = jwt && jwt->claims ? json_object_get(jwt->claims, name) : NULL;
+    if (json_is_integer(v)) {
+        t = (apr_int64_t)json_integer_value(v);
+    }
+    else if (json_is_real(v)) {
+        d = json_real_value(v);
+        /* compared as reals: no conversion of a value out of range */
+        t = d >= (double)FA_JWT_TIME_MAX ? FA_JWT_TIME_MAX
+            : d <= 0 ? 0 : (apr_int64_t)d;
+    }
+    else {
+        return -1;
+    }
+    t = t < 0 ? 0 : t > FA_JWT_TIME_MAX ? FA_JWT_TIME_MAX : t;
+    /* both terms are small now: the sum is exact */
+    add = add < 0 ? 0 : add > FA_JWT_TIME_MAX ? FA_JWT_TIME_MAX : add;
+    return t + add;
+}
+
+/* 1 when s is type, without case, after an optional "application/". */
+static int media_type_is(const char *s, const char *type)
+{
+    if (!strncasecmp(s, "application/", 12)) {
+        s += 12;
+    }
+    return !strcasecmp(s, type);
+}
+
+int fa_jwt_typ_is(const fa_jwt_t *jwt, const char *type)
+{
+    json_t *v = jwt && jwt->header ? json_object_get(jwt->header, "typ")
+                                   : NULL;
+
+    if (v == NULL) {
+        return type == NULL;
+    }
+    if (!json_is_string(v)) {
+        return 0;
+    }
+    return media_type_is(json_string_value(v), type ? type : "jwt");
 }

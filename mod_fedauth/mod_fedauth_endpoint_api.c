@@ -6,6 +6,7 @@
  * browser turns into one. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -25,6 +26,8 @@ APLOG_USE_MODULE(fedauth);
 
 #define MAX_TOKEN_BODY (64 * 1024)
 #define CODE_TTL 60
+/* Length of fa_keys_tag's answer (16 bytes in base64url). */
+#define BINDER_TAG_LEN 22
 
 /* ---- JSON and CORS --------------------------------------------------- */
 
@@ -129,32 +132,111 @@ int fedauth_handle_session(request_rec *r, fedauth_srv_t *sc)
 
 /* ---- /fedauth/authenticate: sign in with an ID token ----------------- */
 
-static int auth_refuse(request_rec *r, int status, const char *code,
-                       const char *desc)
+/* A refusal logged under the caller's own tag. */
+static int auth_refuse_tag(request_rec *r, const char *tag, int status,
+                           const char *code, const char *desc)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00214)
-                  "token sign-in refused: %s: %s", code, desc);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "%stoken sign-in refused: %s: %s", tag, code, desc);
     fedauth_attempt_log(r, code);
     apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", code);
     return send_json(r, status, json_pack("{s:s, s:s}", "error", code,
                                           "error_description", code));
 }
 
-/* POST id_token=<JWT>[&nonce=...][&want=code]: a verified ID token of one
- * of the providers (aud = its ClientID) becomes a session (cookie), or a
- * one-time code for GET ?code=... */
-static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
+static int auth_refuse(request_rec *r, int status, const char *code,
+                       const char *desc)
+{
+    return auth_refuse_tag(r, FALOGNO(00214), status, code, desc);
+}
+
+/* The cookie that binds a one-time code to the browser that asked for it:
+ * <session cookie>_code. */
+static const char *binder_cookie(request_rec *r, const fedauth_srv_t *sc)
+{
+    return apr_pstrcat(r->pool, fedauth_cookie_name(sc), "_code", NULL);
+}
+
+/* An ID token signs in once. The marker is keyed on what the IdP signed
+ * (header.payload), never on the signature bytes: an ECDSA signature has
+ * a twin (r, n - s) that verifies too, and base64url may spell the same
+ * bytes twice. The store's add makes one request win, on every host.
+ * DECLINED when the sign-in goes on, else the answer sent. */
+static int mark_used(request_rec *r, fedauth_srv_t *sc, const fa_jwt_t *jwt)
 {
     fa_store_t *store = fedauth_store(r);
+    const char *used = apr_pstrcat(r->pool, "u:", fa_keys_tag(r->pool,
+                                   &sc->keys, "idtoken", jwt->signing_input),
+                                   NULL);
+    apr_status_t rv;
+
+    rv = store->add(store, used, "1", 1, fa_jwt_time_until(jwt, "exp",
+                    FA_JWT_LEEWAY), r->pool);
+    if (rv == APR_EEXIST) {
+        return auth_refuse_tag(r, FALOGNO(00230), HTTP_UNAUTHORIZED,
+                               "token_replayed", "this ID token (the same "
+                               "header and claims) signed in before");
+    }
+    if (rv != APR_SUCCESS) {
+        return auth_refuse_tag(r, FALOGNO(00231), HTTP_SERVICE_UNAVAILABLE,
+                               "store_unavailable", "cannot mark the ID "
+                               "token used");
+    }
+    return DECLINED;
+}
+
+/* want=code: a one-time code for the session, bound to this browser by a
+ * random value in a cookie set with it; only the MAC of that value is
+ * kept with the code. A page of an allowed origin on another site gets
+ * the cookie with SameSite=None (over https), so that it comes along
+ * when that page sends the browser to the code. */
+static int issue_code(request_rec *r, fedauth_srv_t *sc, fa_session_t *s,
+                      int allowed, apr_int64_t now)
+{
+    fa_store_t *store = fedauth_store(r);
+    const char *code = fa_random_token(r->pool, 32);
+    const char *binder = fa_random_token(r->pool, 32);
+    char *rec, *val;
+    apr_size_t len;
+
+    if (!code || !binder) {
+        return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
+                           "no random bytes for a code");
+    }
+    fa_session_encode(r->pool, s, &rec, &len);
+    val = apr_palloc(r->pool, BINDER_TAG_LEN + 1 + len);
+    memcpy(val, fa_keys_tag(r->pool, &sc->keys, "codebind", binder),
+           BINDER_TAG_LEN);
+    val[BINDER_TAG_LEN] = '\n';
+    memcpy(val + BINDER_TAG_LEN + 1, rec, len);
+    if (store->put(store, apr_pstrcat(r->pool, "c:", fa_keys_tag(r->pool,
+                   &sc->keys, "code", code), NULL), val,
+                   BINDER_TAG_LEN + 1 + len, now + CODE_TTL, r->pool)
+        != APR_SUCCESS) {
+        return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE,
+                           "store_unavailable", "cannot keep the code");
+    }
+    fedauth_cookie_set_site(r, binder_cookie(r, sc), binder, CODE_TTL,
+                            allowed == 1 && !same_origin(r));
+    return send_json(r, HTTP_OK, json_pack("{s:s, s:i}", "code", code,
+                                           "expires_in", CODE_TTL));
+}
+
+/* POST id_token=<JWT>[&nonce=...][&want=code]: a verified ID token of one
+ * of the providers (aud = its ClientID) becomes a session (cookie), or a
+ * one-time code for GET ?code=... in the same browser. */
+static int authenticate_token(request_rec *r, fedauth_srv_t *sc,
+                              int allowed)
+{
     apr_table_t *form;
     fedauth_provider_t *prov;
     fa_session_t s;
     fa_jwt_t *jwt;
     fa_err_t err;
-    const char *body, *token, *nonce, *want, *tnonce, *used, *code;
-    char *rec, *seen;
+    const char *body, *token, *nonce, *want, *tnonce;
     apr_size_t len;
     apr_int64_t now = fa_now_sec();
+    int status;
 
     memset(&err, 0, sizeof(err));
     if (fedauth_read_form_body(r, MAX_TOKEN_BODY, &body, &len) != APR_SUCCESS
@@ -186,18 +268,11 @@ static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
                            err.desc);
     }
     fedauth_attempt_user(r, NULL, fa_jwt_claim_str(jwt, "sub"), NULL);
-    /* An ID token signs in once. */
-    used = apr_pstrcat(r->pool, "u:", fa_keys_tag(r->pool, &sc->keys,
-                       "idtoken", token), NULL);
-    if (store->get(store, used, r->pool, &seen, &len) == APR_SUCCESS) {
-        return auth_refuse(r, HTTP_UNAUTHORIZED, "token_replayed",
-                           "this ID token was used to sign in before");
+    if ((status = mark_used(r, sc, jwt)) != DECLINED) {
+        return status;
     }
-    if (store->put(store, used, "1", 1, fa_jwt_claim_int(jwt, "exp")
-                   + FA_JWT_LEEWAY, r->pool) != APR_SUCCESS
-        || fedauth_map_session(r, sc, prov, jwt, token, NULL, &s,
-                                  &err)
-           != APR_SUCCESS) {
+    if (fedauth_map_session(r, sc, prov, jwt, token, NULL, &s, &err)
+        != APR_SUCCESS) {
         return auth_refuse(r, err.code ? HTTP_UNAUTHORIZED
                            : HTTP_SERVICE_UNAVAILABLE, err.code ? err.code
                            : "store_unavailable", err.code ? err.desc
@@ -209,18 +284,7 @@ static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
                            : HTTP_SERVICE_UNAVAILABLE, err.code, err.desc);
     }
     if (want && !strcmp(want, "code")) {
-        code = fa_random_token(r->pool, 32);
-        fa_session_encode(r->pool, &s, &rec, &len);
-        if (!code || store->put(store, apr_pstrcat(r->pool, "c:",
-                                fa_keys_tag(r->pool, &sc->keys, "code",
-                                            code), NULL),
-                                rec, len, now + CODE_TTL, r->pool)
-                     != APR_SUCCESS) {
-            return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE,
-                               "store_unavailable", "cannot keep the code");
-        }
-        return send_json(r, HTTP_OK, json_pack("{s:s, s:i}", "code", code,
-                                               "expires_in", CODE_TTL));
+        return issue_code(r, sc, &s, allowed, now);
     }
     if (fedauth_store_session(r, sc, &s, &err) != APR_SUCCESS) {
         return auth_refuse(r, fedauth_registry_status(err.code)
@@ -231,8 +295,60 @@ static int authenticate_token(request_rec *r, fedauth_srv_t *sc)
                      fedauth_idle_timeout(sc), fedauth_max_age(sc))));
 }
 
+/* 1 when the Referer of this request is a page of an allowed origin. */
+static int referer_allowed(request_rec *r, const fedauth_srv_t *sc)
+{
+    const char *ref = apr_table_get(r->headers_in, "Referer");
+    const char *o;
+    apr_size_t len;
+    int i;
+
+    for (i = 0; ref && sc->allowed_origins && i < sc->allowed_origins->nelts;
+         i++) {
+        o = APR_ARRAY_IDX(sc->allowed_origins, i, const char *);
+        len = strlen(o);
+        if (!strncmp(ref, o, len) && (ref[len] == '\0' || ref[len] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The exchange of a code is refused when the browser says it was sent
+ * here by a page of another site (Sec-Fetch-Site: cross-site: a link, an
+ * <img>, a form of that site), unless that page is of an allowed origin
+ * (its Referer). An Origin that is not allowed was refused before. */
+static int code_from_elsewhere(request_rec *r, const fedauth_srv_t *sc)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+
+    return site && !strcasecmp(site, "cross-site")
+           && !referer_allowed(r, sc);
+}
+
+/* The code's record: the binder's MAC, '\n', the session. APR_EACCES
+ * unless this browser's binder cookie has that MAC (constant time);
+ * APR_EINVAL for a record that does not decode. */
+static apr_status_t code_open(request_rec *r, const fedauth_srv_t *sc,
+                              char *rec, apr_size_t len, fa_session_t **ps)
+{
+    const char *binder = fedauth_cookie_get(r, binder_cookie(r, sc));
+
+    if (len <= BINDER_TAG_LEN || rec[BINDER_TAG_LEN] != '\n') {
+        return APR_EINVAL;
+    }
+    rec[BINDER_TAG_LEN] = '\0';
+    if (!binder || !fa_ct_streq(fa_keys_tag(r->pool, &sc->keys, "codebind",
+                                            binder), rec)) {
+        return APR_EACCES;
+    }
+    return fa_session_decode(r->pool, rec + BINDER_TAG_LEN + 1,
+                             len - BINDER_TAG_LEN - 1, ps) == APR_SUCCESS
+           ? APR_SUCCESS : APR_EINVAL;
+}
+
 /* GET ?code=...[&return_to=/path]: the one-time code becomes the session
- * cookie of this browser. */
+ * cookie of the browser that asked for it. */
 static int authenticate_code(request_rec *r, fedauth_srv_t *sc,
                              apr_table_t *q)
 {
@@ -246,12 +362,28 @@ static int authenticate_code(request_rec *r, fedauth_srv_t *sc,
     apr_status_t rv;
 
     memset(&err, 0, sizeof(err));
+    if (code_from_elsewhere(r, sc)) {
+        return auth_refuse_tag(r, FALOGNO(00232), HTTP_FORBIDDEN,
+                               "origin_not_allowed", "a page of another "
+                               "site (Sec-Fetch-Site: cross-site, no allowed "
+                               "Referer) sent the browser to a code");
+    }
     rv = store->take(store, apr_pstrcat(r->pool, "c:",
                      fa_keys_tag(r->pool, &sc->keys, "code", code), NULL),
                      r->pool, &rec, &len);
-    if (rv == APR_NOTFOUND
-        || (rv == APR_SUCCESS
-            && fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS)) {
+    if (rv == APR_SUCCESS
+        && (rv = code_open(r, sc, rec, len, &s)) == APR_EACCES) {
+        return auth_refuse_tag(r, FALOGNO(00233), HTTP_FORBIDDEN,
+                               "code_wrong_browser", "the code was asked "
+                               "for by another browser (no or another "
+                               "binding cookie); it is spent");
+    }
+    if (rv == APR_EINVAL) {
+        return auth_refuse_tag(r, FALOGNO(00234), HTTP_BAD_REQUEST,
+                               "invalid_code", "the code's record does not "
+                               "decode");
+    }
+    if (rv == APR_NOTFOUND) {
         return auth_refuse(r, HTTP_BAD_REQUEST, "invalid_code",
                            "unknown, used or expired code");
     }
@@ -259,6 +391,7 @@ static int authenticate_code(request_rec *r, fedauth_srv_t *sc,
         return auth_refuse(r, HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
                            "cannot read the code");
     }
+    fedauth_cookie_set(r, binder_cookie(r, sc), "", 0);
     s->created = s->last_seen = fa_now_sec();
     if (fedauth_store_session(r, sc, s, &err) != APR_SUCCESS) {
         return auth_refuse(r, fedauth_registry_status(err.code)
@@ -302,7 +435,7 @@ int fedauth_handle_authenticate(request_rec *r, fedauth_srv_t *sc)
                            "this origin is not a FedAuthAllowedOrigin");
     }
     if (r->method_number == M_POST) {
-        return authenticate_token(r, sc);
+        return authenticate_token(r, sc, allowed);
     }
     if (r->method_number == M_GET && r->args
         && fa_form_parse(r->pool, r->args, strlen(r->args), FEDAUTH_MAX_PARAMS,

@@ -146,6 +146,40 @@ static int backchannel_answer(request_rec *r, int status, const char *error,
     return OK;
 }
 
+/* A logout token is used once: its jti (required, and signed: not the
+ * signature bytes, which may be spelled twice) is remembered for as long
+ * as the token would be accepted, by an atomic add, so that of two copies
+ * sent at once only one passes, on any host. DECLINED when the logout
+ * goes on, else the answer sent. */
+static int logout_token_once(request_rec *r, fedauth_srv_t *sc,
+                             fedauth_provider_t *prov, const fa_jwt_t *jwt)
+{
+    fa_store_t *store = fedauth_store(r);
+    const char *jkey = fedauth_index_key(r, sc, "jti", prov->idp.id,
+                                         fa_jwt_claim_str(jwt, "jti"));
+    apr_status_t rv;
+
+    rv = store->add(store, jkey, "1", 1, fa_idp_logout_token_until(jwt),
+                    r->pool);
+    if (rv == APR_EEXIST) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00211)
+                      "back-channel logout for %s refused: the logout "
+                      "token was used before", prov->idp.id);
+        return backchannel_answer(r, HTTP_BAD_REQUEST, "invalid_request",
+                                  "replayed logout token");
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00235)
+                      "back-channel logout for %s failed: the %s store "
+                      "cannot keep the token's jti", prov->idp.id,
+                      store->name);
+        return backchannel_answer(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "temporarily_unavailable",
+                                  "the session store is unavailable");
+    }
+    return DECLINED;
+}
+
 /* OpenID Connect Back-Channel Logout 1.0: the IdP POSTs a logout_token;
  * every session of its sid (or, without sid, of its sub) at this provider
  * ends, on every host that shares the store. */
@@ -157,10 +191,9 @@ int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
     apr_table_t *form;
     fa_jwt_t *jwt;
     fa_err_t err;
-    const char *body, *token, *sid, *sub, *jti, *ikey, *jkey;
-    char *seen;
+    const char *body, *token, *sid, *sub, *ikey;
     apr_size_t len;
-    int i, ended = 0;
+    int i, ended = 0, status;
 
     memset(&err, 0, sizeof(err));
     if (r->method_number != M_POST || !prov->enabled
@@ -184,19 +217,8 @@ int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
         return backchannel_answer(r, HTTP_BAD_REQUEST, "invalid_request",
                                   err.code);
     }
-    /* A logout token is used once: its jti is remembered until it
-     * expires. */
-    if ((jti = fa_jwt_claim_str(jwt, "jti")) != NULL) {
-        jkey = fedauth_index_key(r, sc, "jti", prov->idp.id, jti);
-        if (store->get(store, jkey, r->pool, &seen, &len) == APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00211)
-                          "back-channel logout for %s refused: the logout "
-                          "token was used before", prov->idp.id);
-            return backchannel_answer(r, HTTP_BAD_REQUEST, "invalid_request",
-                                      "replayed logout token");
-        }
-        store->put(store, jkey, "1", 1, fa_jwt_claim_int(jwt, "exp") + 60,
-                   r->pool);
+    if ((status = logout_token_once(r, sc, prov, jwt)) != DECLINED) {
+        return status;
     }
     sid = fa_jwt_claim_str(jwt, "sid");
     sub = fa_jwt_claim_str(jwt, "sub");

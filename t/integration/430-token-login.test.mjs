@@ -112,9 +112,11 @@ describe('token login at /fedauth/authenticate (FedAuthTokenLogin On)', () => {
   });
 
   let code;
-  it('want=code: 200 {code, expires_in: 60} and no cookie', async () => {
+  let codeBrowser;
+  it('want=code: 200 {code, expires_in: 60}, no session cookie, a binding cookie fedauth_session_code (HttpOnly, 60 s)', async () => {
     const t = await idToken();
     const b = new Browser();
+    codeBrowser = b;
     const r = await post(b, { id_token: t.id_token, nonce: t.nonce, want: 'code' });
     assert.equal(r.status, 200, dump(r));
     const j = jsonOf(r);
@@ -122,15 +124,21 @@ describe('token login at /fedauth/authenticate (FedAuthTokenLogin On)', () => {
     assert.equal(typeof j.code, 'string');
     assert.ok(j.code.length >= 16, `code ${j.code}`);
     assert.equal(j.expires_in, 60);
-    assert.equal(r.headers.get('set-cookie'), null, 'no cookie with want=code');
+    assert.deepEqual(sessionCookiesSet(r.setCookies), [], 'no session cookie with want=code');
+    const bind = r.setCookies.filter((c) => c.name === `${SESSION_COOKIE}_code`);
+    assert.equal(bind.length, 1, `one binding cookie: ${r.headers.get('set-cookie')}`);
+    assert.ok(bind[0].value.length >= 32, 'a random binding value');
+    assert.equal(bind[0].attrs.httponly, true, 'HttpOnly');
+    assert.equal(bind[0].attrs['max-age'], '60');
+    assert.equal(bind[0].attrs.samesite, 'Lax', 'same origin: SameSite=Lax');
     const s = await b.getOnce(`${base}/fedauth/session`);
     assert.equal(s.status, 401, 'no session in that client');
     code = j.code;
   });
 
-  it('GET ?code=...&return_to=/protected/env.cgi: 302 there with a session cookie that works', async () => {
+  it('GET ?code=...&return_to=/protected/env.cgi in the browser that asked: 302 there with a session cookie that works', async () => {
     assert.ok(code, 'have a code');
-    const b = new Browser();
+    const b = codeBrowser;
     const r = await b.getOnce(`${base}/fedauth/authenticate?code=${encodeURIComponent(code)}&return_to=${encodeURIComponent('/protected/env.cgi')}`);
     assert.equal(r.status, 302, dump(r));
     const loc = new URL(r.location, base);
@@ -143,7 +151,7 @@ describe('token login at /fedauth/authenticate (FedAuthTokenLogin On)', () => {
 
   it('the code a second time -> 400 invalid_code, no cookie', async () => {
     assert.ok(code);
-    assertJsonError(await new Browser().getOnce(`${base}/fedauth/authenticate?code=${encodeURIComponent(code)}&return_to=/protected/env.cgi`), 400, 'invalid_code');
+    assertJsonError(await codeBrowser.getOnce(`${base}/fedauth/authenticate?code=${encodeURIComponent(code)}&return_to=/protected/env.cgi`), 400, 'invalid_code');
   });
 
   it('an unknown code -> 400 invalid_code', async () => {
@@ -160,9 +168,9 @@ describe('token login at /fedauth/authenticate (FedAuthTokenLogin On)', () => {
   it('the code flow without return_to goes to /, and a return_to to another site is refused (to /)', async () => {
     for (const [rt, want] of [[null, '/'], ['https://evil.example/x', '/'], ['//evil.example/x', '/']]) {
       const t = await idToken();
-      const j = jsonOf(await post(new Browser(), { id_token: t.id_token, nonce: t.nonce, want: 'code' }));
-      assert.ok(j.code, JSON.stringify(j));
       const b = new Browser();
+      const j = jsonOf(await post(b, { id_token: t.id_token, nonce: t.nonce, want: 'code' }));
+      assert.ok(j.code, JSON.stringify(j));
       const url = `${base}/fedauth/authenticate?code=${encodeURIComponent(j.code)}${rt ? `&return_to=${encodeURIComponent(rt)}` : ''}`;
       const r = await b.getOnce(url);
       assert.equal(r.status, 302, dump(r));

@@ -349,7 +349,9 @@ for (const setup of setups()) {
     it('an account disabled after the sign-in was decided gets no session (a one-time code exchanged later: 403)', async () => {
       const client = site.clients.corp;
       const t = await codeFlow(site.idps.corp, client, { redirectUri: spaCallback(client), user: 'alice', password: 'alice-pass-corp' });
-      const c = await new Browser().request(`${site.base}/fedauth/authenticate`, {
+      // the code is exchanged by the browser that asked for it (binding cookie)
+      const b = new Browser();
+      const c = await b.request(`${site.base}/fedauth/authenticate`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ id_token: t.id_token, nonce: t.nonce, want: 'code' }).toString(),
@@ -358,7 +360,6 @@ for (const setup of setups()) {
       const { code } = jsonOf(c);
       await ok(site, ['users', 'mod', 'alice', '--disable']);
       try {
-        const b = new Browser();
         const r = await b.getOnce(`${site.base}/fedauth/authenticate?code=${encodeURIComponent(code)}&return_to=/protected/env.cgi`);
         assert.equal(r.status, 403, dump(r));
         assert.equal(jsonOf(r).error, 'account_disabled');

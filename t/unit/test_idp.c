@@ -567,9 +567,144 @@ START_TEST(logout_tokens)
     ck_assert_int_ne(fa_idp_verify_logout_token(idp, &http, pool,
                      signed_token(&k1, header_of(&k1, NULL),
                      apr_psprintf(pool, "{\"iss\":\"" ISS "\",\"aud\":"
-                     "\"other\",\"iat\":%d,\"exp\":%d,%s,\"sid\":\"s\"}",
-                     T0, T0 + 60, ev)), T0, &jwt, &err), APR_SUCCESS);
+                     "\"other\",\"iat\":%d,\"exp\":%d,%s,\"sid\":\"s\","
+                     "\"jti\":\"j\"}", T0, T0 + 60, ev)), T0, &jwt, &err),
+                     APR_SUCCESS);
     ck_assert_str_eq(err.code, "wrong_aud");
+    EVP_PKEY_free(k1.pkey);
+}
+END_TEST
+
+/* One provider issues ID, access and logout tokens with the same key and
+ * often the same aud: each verifier refuses the other kinds. */
+#define EV "\"events\":{\"http://schemas.openid.net/event/" \
+           "backchannel-logout\":{}}"
+
+static const char *kind_code(int verifier, const key_t_ *k, const char *typ,
+                             const char *claims)
+{
+    const char *tok = signed_token(k, header_of(k, typ), claims);
+    fa_idp_t *idp = new_idp();
+    fa_jwt_t *jwt;
+    fa_err_t err;
+    apr_status_t rv;
+
+    memset(&err, 0, sizeof(err));
+    rv = verifier == 0
+         ? fa_idp_verify_id_token(idp, &http, pool, tok, NULL, T0, &jwt,
+                                  &err)
+         : verifier == 1
+         ? fa_idp_verify_access_token(idp, &http, pool, tok, NULL, T0, &jwt,
+                                      &err)
+         : fa_idp_verify_logout_token(idp, &http, pool, tok, T0, &jwt, &err);
+    return rv == APR_SUCCESS ? "ok" : err.code;
+}
+
+START_TEST(token_kinds)
+{
+    key_t_ k1 = make_key("k1");
+    const char *idt = apr_psprintf(pool, "{\"iss\":\"" ISS "\",\"aud\":"
+        "\"app\",\"sub\":\"alice\",\"iat\":%d,\"exp\":%d}", T0, T0 + 600);
+    const char *at = apr_psprintf(pool, "{\"iss\":\"" ISS "\",\"aud\":"
+        "\"app\",\"sub\":\"alice\",\"client_id\":\"spa\",\"iat\":%d,"
+        "\"exp\":%d,\"jti\":\"a1\"}", T0, T0 + 600);
+    const char *lt = apr_psprintf(pool, "{\"iss\":\"" ISS "\",\"aud\":"
+        "\"app\",\"sub\":\"alice\",\"iat\":%d,\"exp\":%d,\"jti\":\"l1\","
+        EV "}", T0, T0 + 120);
+    enum { ID, ACCESS, LOGOUT };
+
+    fake.jwks = jwks_of(&k1, NULL);
+    /* each kind where it belongs */
+    ck_assert_str_eq(kind_code(ID, &k1, NULL, idt), "ok");
+    ck_assert_str_eq(kind_code(ID, &k1, "JWT", idt), "ok");
+    ck_assert_str_eq(kind_code(ACCESS, &k1, "at+jwt", at), "ok");
+    ck_assert_str_eq(kind_code(ACCESS, &k1, "application/AT+JWT", at), "ok");
+    ck_assert_str_eq(kind_code(ACCESS, &k1, "JWT", at), "ok");  /* Entra */
+    ck_assert_str_eq(kind_code(ACCESS, &k1, NULL, at), "ok");
+    ck_assert_str_eq(kind_code(LOGOUT, &k1, "logout+jwt", lt), "ok");
+    ck_assert_str_eq(kind_code(LOGOUT, &k1, "JWT", lt), "ok");
+    /* a logout token is no ID token, typed or not */
+    ck_assert_str_eq(kind_code(ID, &k1, "logout+jwt", lt), "invalid_token");
+    ck_assert_str_eq(kind_code(ID, &k1, NULL, lt), "invalid_token");
+    ck_assert_str_eq(kind_code(ID, &k1, "JWT", lt), "invalid_token");
+    /* an RFC 9068 access token (aud = the client id) is no ID token */
+    ck_assert_str_eq(kind_code(ID, &k1, "at+jwt", at), "invalid_token");
+    ck_assert_str_eq(kind_code(ID, &k1, "application/at+jwt", at),
+                     "invalid_token");
+    /* a logout token is no access token, typed or not */
+    ck_assert_str_eq(kind_code(ACCESS, &k1, "logout+jwt", lt),
+                     "invalid_token");
+    ck_assert_str_eq(kind_code(ACCESS, &k1, NULL, lt), "invalid_token");
+    ck_assert_str_eq(kind_code(ACCESS, &k1, "at+jwt", lt), "invalid_token");
+    /* nor another explicitly typed token */
+    ck_assert_str_eq(kind_code(ACCESS, &k1, "secevent+jwt", at),
+                     "invalid_token");
+    ck_assert_str_eq(kind_code(ID, &k1, "secevent+jwt", idt),
+                     "invalid_token");
+    /* access and ID tokens are no logout tokens */
+    ck_assert_str_eq(kind_code(LOGOUT, &k1, "at+jwt", lt),
+                     "invalid_logout_token");
+    ck_assert_str_eq(kind_code(LOGOUT, &k1, "at+jwt", at),
+                     "invalid_logout_token");
+    ck_assert_str_eq(kind_code(LOGOUT, &k1, NULL, idt),
+                     "invalid_logout_token");
+    EVP_PKEY_free(k1.pkey);
+}
+END_TEST
+
+/* What the logout verifier says at now of a logout+jwt token with these
+ * claims (after the common head): "ok" or the error code; *pjwt. */
+static const char *logout_code(fa_idp_t *idp, const key_t_ *k,
+                               const char *claims, apr_int64_t now,
+                               fa_jwt_t **pjwt)
+{
+    fa_err_t err;
+    const char *tok = signed_token(k, header_of(k, "logout+jwt"),
+        apr_pstrcat(pool, "{\"iss\":\"" ISS "\",\"aud\":\"app\","
+                    "\"sid\":\"s\"," EV, claims, "}", NULL));
+
+    memset(&err, 0, sizeof(err));
+    return fa_idp_verify_logout_token(idp, &http, pool, tok, now, pjwt,
+                                      &err) == APR_SUCCESS ? "ok" : err.code;
+}
+
+/* jti is required; a logout token without exp is good for
+ * FA_IDP_LOGOUT_WINDOW + leeway after its iat, and its jti is kept that
+ * long; exp + leeway is exact for any exp. */
+START_TEST(logout_jti_and_exp)
+{
+    key_t_ k1 = make_key("k1");
+    fa_idp_t *idp = new_idp();
+    fa_jwt_t *jwt;
+    apr_int64_t window = FA_IDP_LOGOUT_WINDOW + FA_JWT_LEEWAY;
+    const char *times = apr_psprintf(pool, ",\"iat\":%d,\"exp\":%d", T0,
+                                     T0 + 120);
+    const char *no_exp = apr_psprintf(pool, ",\"iat\":%d,\"jti\":\"g1\"",
+                                      T0);
+
+    fake.jwks = jwks_of(&k1, NULL);
+    ck_assert_str_eq(logout_code(idp, &k1, times, T0, &jwt),
+                     "invalid_logout_token");
+    ck_assert_str_eq(logout_code(idp, &k1, apr_pstrcat(pool, times,
+                     ",\"jti\":\"\"", NULL), T0, &jwt),
+                     "invalid_logout_token");
+    /* no exp (Glewlwyd 2.7): fine within the window after iat */
+    ck_assert_str_eq(logout_code(idp, &k1, no_exp, T0 + window, &jwt), "ok");
+    ck_assert(fa_idp_logout_token_until(jwt) == T0 + window);
+    ck_assert_str_eq(logout_code(idp, &k1, no_exp, T0 + window + 1, &jwt),
+                     "token_expired");
+    /* and without iat either: refused */
+    ck_assert_str_eq(logout_code(idp, &k1, ",\"jti\":\"g2\"", T0, &jwt),
+                     "invalid_iat");
+    /* with exp: until exp + leeway, exactly, even for the largest exp */
+    ck_assert_str_eq(logout_code(idp, &k1, apr_pstrcat(pool, times,
+                     ",\"jti\":\"e1\"", NULL), T0, &jwt), "ok");
+    ck_assert(fa_idp_logout_token_until(jwt) == T0 + 120 + FA_JWT_LEEWAY);
+    ck_assert_str_eq(logout_code(idp, &k1, apr_psprintf(pool, ",\"iat\":%d,"
+                     "\"exp\":9223372036854775807,\"jti\":\"e2\"", T0), T0,
+                     &jwt), "ok");
+    ck_assert(fa_idp_logout_token_until(jwt)
+              == FA_JWT_TIME_MAX + FA_JWT_LEEWAY);
     EVP_PKEY_free(k1.pkey);
 }
 END_TEST
@@ -591,6 +726,8 @@ Suite *suite_idp(void)
     tcase_add_test(tc, access_tokens);
     tcase_add_test(tc, hmac_never_for_bearer);
     tcase_add_test(tc, logout_tokens);
+    tcase_add_test(tc, token_kinds);
+    tcase_add_test(tc, logout_jti_and_exp);
     suite_add_tcase(s, tc);
     return s;
 }

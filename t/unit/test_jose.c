@@ -901,6 +901,66 @@ START_TEST(claim_accessors)
 }
 END_TEST
 
+/* The time a token lives until is exact for any exp: no overflow of
+ * exp + leeway, absurd values held at FA_JWT_TIME_MAX. */
+START_TEST(time_until_exact)
+{
+    const char *tok = apr_pstrcat(pool, b64("{\"alg\":\"HS256\"}"), ".",
+        b64("{\"e\":1700000000,\"max\":9223372036854775807,"
+            "\"big\":1e300,\"neg\":-5,\"r\":1.5e9,\"s\":\"1\","
+            "\"edge\":253402300799,\"past\":253402300800}"), ".c2ln", NULL);
+    fa_jwt_t *jwt = parse_ok(tok);
+
+    ck_assert(fa_jwt_time_until(jwt, "e", 60) == 1700000060);
+    ck_assert(fa_jwt_time_until(jwt, "max", 60) == FA_JWT_TIME_MAX + 60);
+    ck_assert(fa_jwt_time_until(jwt, "max", APR_INT64_MAX)
+              == 2 * FA_JWT_TIME_MAX);
+    ck_assert(fa_jwt_time_until(jwt, "big", 60) == FA_JWT_TIME_MAX + 60);
+    ck_assert(fa_jwt_time_until(jwt, "neg", 60) == 60);
+    ck_assert(fa_jwt_time_until(jwt, "r", 0) == 1500000000);
+    ck_assert(fa_jwt_time_until(jwt, "edge", 1) == FA_JWT_TIME_MAX + 1);
+    ck_assert(fa_jwt_time_until(jwt, "past", 1) == FA_JWT_TIME_MAX + 1);
+    ck_assert(fa_jwt_time_until(jwt, "s", 60) == -1);
+    ck_assert(fa_jwt_time_until(jwt, "missing", 60) == -1);
+}
+END_TEST
+
+/* typ: the media type without case and with or without "application/";
+ * NULL stands for untyped or the generic JWT. */
+START_TEST(typ_explicit)
+{
+    static const struct {
+        const char *typ;        /* JSON of the header's typ, or NULL */
+        const char *asked;
+        int is;
+    } cases[] = {
+        { NULL, NULL, 1 }, { NULL, "at+jwt", 0 },
+        { "\"JWT\"", NULL, 1 }, { "\"jwt\"", NULL, 1 },
+        { "\"application/jwt\"", NULL, 1 }, { "\"JWT\"", "at+jwt", 0 },
+        { "\"at+jwt\"", "at+jwt", 1 }, { "\"AT+JWT\"", "at+jwt", 1 },
+        { "\"application/at+jwt\"", "at+jwt", 1 }, { "\"at+jwt\"", NULL, 0 },
+        { "\"logout+jwt\"", "logout+jwt", 1 },
+        { "\"logout+jwt\"", "at+jwt", 0 }, { "\"logout+jwt\"", NULL, 0 },
+        { "\"application/\"", NULL, 0 }, { "\"\"", NULL, 0 },
+        { "\"xat+jwt\"", "at+jwt", 0 }, { "7", NULL, 0 },
+        { "null", NULL, 0 }, { "[\"JWT\"]", NULL, 0 },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *h = cases[i].typ
+            ? apr_pstrcat(pool, "{\"alg\":\"HS256\",\"typ\":", cases[i].typ,
+                          "}", NULL) : "{\"alg\":\"HS256\"}";
+        fa_jwt_t *jwt = parse_ok(apr_pstrcat(pool, b64(h), ".",
+                                             b64("{}"), ".c2ln", NULL));
+
+        ck_assert_msg(fa_jwt_typ_is(jwt, cases[i].asked) == cases[i].is,
+                      "typ %s asked %s", cases[i].typ ? cases[i].typ : "-",
+                      cases[i].asked ? cases[i].asked : "(untyped)");
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* ID token claims                                                      */
 
@@ -1071,6 +1131,16 @@ START_TEST(claims_times)
                      "ok");
     ck_assert_str_eq(claims_code(with("exp", json_integer(NOW)), &e),
                      "token_expired");
+    /* exp_optional: a missing exp passes, a present one is still checked,
+     * one of another type is still refused; a huge one is no error */
+    e.exp_optional = 1;
+    ck_assert_str_eq(claims_code(with("exp", NULL), &e), "ok");
+    ck_assert_str_eq(claims_code(with("exp", json_integer(NOW)), &e),
+                     "token_expired");
+    ck_assert_str_eq(claims_code(with("exp", json_string("1")), &e),
+                     "token_expired");
+    ck_assert_str_eq(claims_code(with("exp", json_integer(APR_INT64_MAX)),
+                                 &e), "ok");
 }
 END_TEST
 
@@ -1479,6 +1549,8 @@ Suite *suite_jose(void)
     tcase_add_test(tc, parse_base64);
     tcase_add_test(tc, parse_size);
     tcase_add_test(tc, claim_accessors);
+    tcase_add_test(tc, time_until_exact);
+    tcase_add_test(tc, typ_explicit);
     suite_add_tcase(s, tc);
 
     tc = tcase("claims", 0);
