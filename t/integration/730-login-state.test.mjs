@@ -10,8 +10,11 @@
 // callbacks with junk codes leave no key behind (their claims are
 // released).
 // An error= answer carrying a wrong iss is wrong_iss (checked first).
+// The limit of five state cookies per browser stays; a redirect URI too
+// long for a cookie (a huge Host header) is a 400, not a broken cookie.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 
 import {
   startSite, Browser, dump, parseEnv, errorCodes, loginUntilCallback, protectedLocation,
@@ -132,6 +135,45 @@ describe('login state in the cookie: one host, shm store', () => {
     assert.equal(r.status, 200, dump(r));
     assert.equal(r.url, prot(), 'back on the path, without the query');
     assert.match(site.errorLog(), /FA00260: return_to of \d+ bytes is longer than the 1024 a sign-in keeps/);
+  });
+
+  it('six sign-ins started in one browser: the sixth clears the five older state cookies; the newest still signs in', async () => {
+    const b = new Browser();
+    const states = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await b.getOnce(prot());
+      assert.equal(r.status, 302, dump(r));
+      states.push(new URL(r.location).searchParams.get('state'));
+      if (i === 5) {
+        const cleared = r.setCookies.filter((c) => STATE_COOKIE_RE.test(c.name) && isDeletion(c));
+        assert.equal(cleared.length, 5, `the five older state cookies cleared:\n${dump(r)}`);
+      }
+    }
+    const left = b.jar.all().filter((c) => STATE_COOKIE_RE.test(c.name));
+    assert.equal(left.length, 1, left.map((c) => c.name).join(' '));
+    assert.ok(left[0].name.endsWith(states[5].slice(0, 16)), left[0].name);
+    const r = await b.login(prot(), 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+  });
+
+  it('a Host header of 2,500 bytes (a redirect URI too long for a state cookie): 400 invalid_request, no state cookie', async () => {
+    const host = `${'a'.repeat(2500)}.example`;
+    const { port } = new URL(base);
+    const res = await new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/protected/env.cgi', headers: { Host: host } }, (r) => {
+        let body = '';
+        r.setEncoding('latin1');
+        r.on('data', (d) => { body += d; });
+        r.on('end', () => resolve({ status: r.statusCode, headers: r.headers, body }));
+      });
+      req.on('error', reject);
+      req.setTimeout(10000, () => req.destroy(new Error('timeout')));
+      req.end();
+    });
+    assert.equal(res.status, 400, `${res.status} ${res.body.slice(0, 500)}`);
+    assert.ok(errorCodes(res.body).includes('invalid_request'), res.body.slice(0, 500));
+    assert.ok(!(res.headers['set-cookie'] || []).some((c) => /_state_/.test(c)), JSON.stringify(res.headers['set-cookie']));
+    assert.match(site.errorLog(), /the login state does not fit in a cookie \(redirect URI of \d+ bytes\)/);
   });
 
   it('someone who knows the state cannot spoil the sign-in: error=, a junk code and a foreign cookie are refused, touch no cookie, and the real callback still signs in', async () => {
