@@ -21,7 +21,8 @@
 
 typedef struct fa_keys_t {
     unsigned char cookie[32];     /* session cookie MAC */
-    unsigned char state[32];      /* login state keys */
+    unsigned char state[32];      /* store keys of used states */
+    unsigned char seal[32];       /* seals login state into its cookie */
     apr_uint64_t id;              /* names these keys among others (made
                                    * from them, never 0), not secret */
 } fa_keys_t;
@@ -88,9 +89,20 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
 apr_int64_t fa_session_expires_at(const fa_session_t *s, int idle_timeout,
                                   int max_age);
 
-/* Login state: what the callback needs, kept in the store under a key
- * derived from the state value for 10 minutes. */
+/* Login state: what the callback needs. It travels in the browser's
+ * state cookie, sealed (fa_login_seal), so that starting a sign-in writes
+ * nothing to the store; the store only learns of a state once a sign-in
+ * through it has passed the IdP (fa_login_key: the mark that it is used).
+ * Good for 10 minutes. */
 #define FA_LOGIN_STATE_TTL 600
+/* How far a login's creation time may lie ahead of this host's clock
+ * (another host behind the same load balancer made it). */
+#define FA_LOGIN_SKEW 60
+/* The longest return_to a login keeps (the glue cuts longer ones), and
+ * the longest sealed cookie value made: a cookie of a name, this and its
+ * attributes stays well under the 4 KiB browsers keep. */
+#define FA_LOGIN_RETURN_MAX 1024
+#define FA_LOGIN_SEALED_MAX 3072
 
 typedef struct fa_login_t {
     const char *idp;
@@ -98,19 +110,44 @@ typedef struct fa_login_t {
     const char *verifier;         /* PKCE */
     const char *return_to;
     const char *redirect_uri;
-    const char *bind;             /* the browser's state cookie value */
     apr_int64_t created;
 } fa_login_t;
 
-/* A new login: random state, nonce, verifier and browser binding. */
+/* A new login: random state, nonce and verifier. */
 apr_status_t fa_login_new(apr_pool_t *p, const char *idp,
                           const char *return_to, const char *redirect_uri,
                           fa_login_t **plogin, char **state);
+/* The record inside the seal, format "FL2\n" then fields as in a session
+ * record; decoding is strict: every field once, no other. */
 apr_status_t fa_login_encode(apr_pool_t *p, const fa_login_t *l, char **out,
                              apr_size_t *len);
 apr_status_t fa_login_decode(apr_pool_t *p, char *buf, apr_size_t len,
                              fa_login_t **pl);
-/* The store key of a state value; NULL when state is not well-formed. */
+
+/* Sealed login state, the state cookie's value: base64url of
+ *   version (1 byte, 1) | AES-256-GCM ciphertext of the record | 16-byte tag
+ * under a key of its own for each login, HMAC-SHA256(seal key, label,
+ * state), with a zero IV (each key seals one record) and the version byte
+ * as associated data. Only the state it was made for opens it, and only
+ * under the keys that made it; any changed byte fails the tag.
+ * APR_ENOSPC when the value would pass FA_LOGIN_SEALED_MAX; APR_EINVAL
+ * for a malformed state. */
+apr_status_t fa_login_seal(apr_pool_t *p, const fa_keys_t *keys,
+                           const char *state, const fa_login_t *l,
+                           char **sealed);
+/* Opens a state cookie for the state parameter of a callback to provider
+ * idp at time now. APR_SUCCESS and *pl; APR_EINVAL when it does not open
+ * (another state, other keys, changed, garbled, unknown version);
+ * APR_TIMEUP when it is older than FA_LOGIN_STATE_TTL or from the future;
+ * FA_LOGIN_OTHER_IDP when it opens but was made for another provider
+ * (*pl then says which). */
+#define FA_LOGIN_OTHER_IDP APR_EACCES
+apr_status_t fa_login_open(apr_pool_t *p, const fa_keys_t *keys,
+                           const char *idp, const char *state,
+                           const char *sealed, apr_int64_t now,
+                           fa_login_t **pl);
+/* The store key that marks a state used; NULL when state is not
+ * well-formed. */
 const char *fa_login_key(apr_pool_t *p, const fa_keys_t *keys,
                          const char *state);
 

@@ -531,7 +531,7 @@ static void format_shm(const fa_shm_stats_t *st, buf_t *b)
          "store.");
     put(b, "fedauth_shm_sessions %lu\n", (unsigned long)st->sessions);
     head(b, "fedauth_shm_entries", "gauge", "Entries in the embedded store: "
-         "sessions, login states, indexes of each user's sessions.");
+         "sessions, indexes of each user's sessions, used sign-in states.");
     put(b, "fedauth_shm_entries %lu\n", (unsigned long)st->entries);
     head(b, "fedauth_shm_size_bytes", "gauge", "Size of the embedded "
          "store's blocks.");

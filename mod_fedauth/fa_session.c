@@ -129,6 +129,8 @@ void fa_keys_derive(fa_keys_t *keys, const void *secret, apr_size_t len)
     hmac_sha256(master, sizeof(master), "fedauth cookie v1", 17,
                 keys->cookie);
     hmac_sha256(master, sizeof(master), "fedauth state v1", 16, keys->state);
+    hmac_sha256(master, sizeof(master), "fedauth login seal v1", 21,
+                keys->seal);
     hmac_sha256(master, sizeof(master), "fedauth keys id v1", 18, id);
     memcpy(&keys->id, id, sizeof(keys->id));
     if (!keys->id) {
@@ -352,7 +354,7 @@ int fa_session_cookie_check(const fa_keys_t *keys, const char *value,
 
 /* The record format: "FA1\n" then "<tag><len>:<bytes>\n" per field. */
 #define SESSION_MAGIC "FA1\n"
-#define LOGIN_MAGIC "FL1\n"
+#define LOGIN_MAGIC "FL2\n"
 
 static void put_field(apr_array_header_t *parts, apr_pool_t *p, char tag,
                       const char *value)
@@ -564,8 +566,7 @@ apr_status_t fa_login_new(apr_pool_t *p, const char *idp,
     *state = fa_random_token(p, 32);
     l->nonce = fa_random_token(p, 32);
     l->verifier = fa_random_token(p, 32);
-    l->bind = fa_random_token(p, 32);
-    if (!*state || !l->nonce || !l->verifier || !l->bind) {
+    if (!*state || !l->nonce || !l->verifier) {
         return APR_EGENERAL;
     }
     l->idp = idp;
@@ -587,10 +588,23 @@ apr_status_t fa_login_encode(apr_pool_t *p, const fa_login_t *l, char **out,
     put_field(parts, p, 'v', l->verifier);
     put_field(parts, p, 'r', l->return_to);
     put_field(parts, p, 'u', l->redirect_uri);
-    put_field(parts, p, 'b', l->bind);
     put_int(parts, p, 'c', l->created);
     join(p, parts, out, len);
     return APR_SUCCESS;
+}
+
+/* Where a login record's field goes, by its tag; NULL for none. */
+static const char **login_slot(fa_login_t *l, char tag, const char **c)
+{
+    switch (tag) {
+    case 'i': return &l->idp;
+    case 'n': return &l->nonce;
+    case 'v': return &l->verifier;
+    case 'r': return &l->return_to;
+    case 'u': return &l->redirect_uri;
+    case 'c': return c;
+    default: return NULL;
+    }
 }
 
 apr_status_t fa_login_decode(apr_pool_t *p, char *buf, apr_size_t len,
@@ -598,6 +612,7 @@ apr_status_t fa_login_decode(apr_pool_t *p, char *buf, apr_size_t len,
 {
     fa_login_t *l;
     char *cur = buf, *end = buf + len, *value;
+    const char **slot, *created = NULL;
     char tag;
     int rc;
 
@@ -608,38 +623,154 @@ apr_status_t fa_login_decode(apr_pool_t *p, char *buf, apr_size_t len,
     l = apr_pcalloc(p, sizeof(*l));
     cur += 4;
     while ((rc = next_field(&cur, end, &tag, &value)) == 1) {
-        switch (tag) {
-        case 'i': l->idp = value; break;
-        case 'n': l->nonce = value; break;
-        case 'v': l->verifier = value; break;
-        case 'r': l->return_to = value; break;
-        case 'u': l->redirect_uri = value; break;
-        case 'b': l->bind = value; break;
-        case 'c': l->created = to_int(value); break;
-        default: break;
+        if (!(slot = login_slot(l, tag, &created)) || *slot) {
+            return APR_EINVAL;    /* unknown or repeated */
         }
+        *slot = value;
     }
     if (rc < 0 || !l->idp || !l->nonce || !l->verifier || !l->return_to
-        || !l->redirect_uri || !l->bind || !time_ok(l->created)) {
+        || !l->redirect_uri || !created) {
+        return APR_EINVAL;
+    }
+    l->created = to_int(created);
+    if (!time_ok(l->created)) {
         return APR_EINVAL;
     }
     *pl = l;
     return APR_SUCCESS;
 }
 
+/* The raw 32 bytes of a well-formed state value (43 base64url characters
+ * in their one encoding); 0 when it is not one. */
+static int state_raw(const char *state, unsigned char raw[33])
+{
+    apr_size_t n;
+
+    return state && strlen(state) == FA_STATE_LEN
+           && fa_b64url_decode_buf(state, FA_STATE_LEN, raw, 33, &n)
+              == APR_SUCCESS && n == 32;
+}
+
+/* The key that seals the one login of this state. A key of its own per
+ * login, not one key with random IVs: anyone can start sign-ins, as many
+ * as they like, and AES-GCM with random 96-bit IVs must not pass 2^32
+ * records under one key; 256 random bits of state never repeat. */
+#define SEAL_LABEL "fedauth login v1"
+#define SEAL_VERSION 1
+#define SEAL_TAG 16
+
+static void seal_key(const fa_keys_t *keys, const unsigned char raw[32],
+                     unsigned char key[32])
+{
+    unsigned char msg[sizeof(SEAL_LABEL) + 32];
+
+    memcpy(msg, SEAL_LABEL, sizeof(SEAL_LABEL));     /* with its NUL */
+    memcpy(msg + sizeof(SEAL_LABEL), raw, 32);
+    hmac_sha256(keys->seal, sizeof(keys->seal), msg, sizeof(msg), key);
+}
+
+/* AES-256-GCM of in (len bytes) into out, both ways: enc 1 seals (writes
+ * the tag), 0 opens (checks it). 1 on success. */
+static int gcm(int enc, const unsigned char key[32], const unsigned char *in,
+               int len, unsigned char *out, unsigned char tag[SEAL_TAG])
+{
+    static const unsigned char iv[12] = { 0 };
+    const unsigned char aad[1] = { SEAL_VERSION };
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, fin = 0, ok;
+
+    ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv,
+                                  enc) == 1
+         && EVP_CipherUpdate(ctx, NULL, &n, aad, sizeof(aad)) == 1
+         && EVP_CipherUpdate(ctx, out, &n, in, len) == 1 && n == len
+         && (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,
+                                        tag) == 1)
+         && EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && fin == 0
+         && (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
+                                         SEAL_TAG, tag) == 1);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+/* Raw bytes of a sealed value at most: version, record, tag. */
+#define SEALED_RAW_MAX (FA_LOGIN_SEALED_MAX / 4 * 3)
+
+apr_status_t fa_login_seal(apr_pool_t *p, const fa_keys_t *keys,
+                           const char *state, const fa_login_t *l,
+                           char **sealed)
+{
+    unsigned char raw[33], key[32], *box;
+    char *rec;
+    apr_size_t len;
+    int ok;
+
+    *sealed = NULL;
+    if (!state_raw(state, raw)) {
+        return APR_EINVAL;
+    }
+    fa_login_encode(p, l, &rec, &len);
+    if (1 + len + SEAL_TAG > SEALED_RAW_MAX) {
+        return APR_ENOSPC;
+    }
+    box = apr_palloc(p, 1 + len + SEAL_TAG);
+    box[0] = SEAL_VERSION;
+    seal_key(keys, raw, key);
+    ok = gcm(1, key, (const unsigned char *)rec, (int)len, box + 1,
+             box + 1 + len);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (!ok) {
+        return APR_EGENERAL;
+    }
+    *sealed = fa_b64url_encode(p, box, 1 + len + SEAL_TAG);
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_login_open(apr_pool_t *p, const fa_keys_t *keys,
+                           const char *idp, const char *state,
+                           const char *sealed, apr_int64_t now,
+                           fa_login_t **pl)
+{
+    unsigned char raw[33], key[32], *box;
+    apr_size_t slen = sealed ? strlen(sealed) : 0, n;
+    char *rec;
+    fa_login_t *l;
+    int ok;
+
+    *pl = NULL;
+    if (!state_raw(state, raw) || slen > FA_LOGIN_SEALED_MAX) {
+        return APR_EINVAL;
+    }
+    box = apr_palloc(p, SEALED_RAW_MAX + 1);
+    if (fa_b64url_decode_buf(sealed, slen, box, SEALED_RAW_MAX + 1, &n)
+        != APR_SUCCESS || n < 1 + 4 + SEAL_TAG || box[0] != SEAL_VERSION) {
+        return APR_EINVAL;
+    }
+    n -= 1 + SEAL_TAG;
+    rec = apr_palloc(p, n + 1);
+    seal_key(keys, raw, key);
+    ok = gcm(0, key, box + 1, (int)n, (unsigned char *)rec, box + 1 + n);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (!ok || fa_login_decode(p, rec, n, &l) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (now - l->created > FA_LOGIN_STATE_TTL
+        || l->created - now > FA_LOGIN_SKEW) {
+        return APR_TIMEUP;
+    }
+    *pl = l;
+    return strcmp(l->idp, idp) ? FA_LOGIN_OTHER_IDP : APR_SUCCESS;
+}
+
 const char *fa_login_key(apr_pool_t *p, const fa_keys_t *keys,
                          const char *state)
 {
     unsigned char raw[33], mac[32];
-    apr_size_t n;
     char *key;
 
-    if (!state || strlen(state) != FA_STATE_LEN
-        || fa_b64url_decode_buf(state, FA_STATE_LEN, raw, sizeof(raw), &n)
-           != APR_SUCCESS || n != 32) {
+    if (!state_raw(state, raw)) {
         return NULL;
     }
-    hmac_sha256(keys->state, sizeof(keys->state), raw, n, mac);
+    hmac_sha256(keys->state, sizeof(keys->state), raw, 32, mac);
     key = apr_palloc(p, 2 + 32 + 1);
     key[0] = 'l';
     key[1] = ':';

@@ -1,8 +1,11 @@
 /* mod_fedauth_endpoint_callback.c - the redirect URI /signin-<id>: the
  * IdP's answer to a login started here (mod_fedauth_signin.c). The answer
  * must finish a login that this browser started, at this provider, not
- * long ago; then the code is exchanged for tokens, the ID token verified,
- * UserInfo merged when asked for, and a new session made. Any step that
+ * long ago (its sealed state cookie says so); then the code is exchanged
+ * for tokens (the state claimed in the store meanwhile, so that one
+ * callback of two sends the code), the ID token verified, UserInfo merged
+ * when asked for, the state marked used, and a new session made. A
+ * callback that fails leaves no trace in the store. Any step that
  * fails ends the sign-in with an error page (fedauth_signin_refused). */
 #include <string.h>
 #include "httpd.h"
@@ -90,20 +93,21 @@ static int callback_query(request_rec *r, fedauth_provider_t *prov,
     return OK;
 }
 
-/* Step 2: the login the answer finishes. Its state is taken from the
- * store (a state works once), must be bound to this browser by the state
- * cookie, made for this provider, and young enough. OK and *plogin, else
- * the answer to send. */
+/* Step 2: the login the answer finishes. It comes from the browser's
+ * state cookie, which must open for the state parameter (so it was made
+ * here, for this login, and is unchanged), for this provider, not long
+ * ago. A callback refused here writes nothing and expires no cookie:
+ * someone who learns a state value cannot spoil the sign-in in progress.
+ * OK with *plogin, the cookie's name and the state's store key, else the
+ * answer to send. */
 static int callback_login(request_rec *r, fedauth_srv_t *sc,
                           fedauth_provider_t *prov, apr_table_t *q,
-                          fa_login_t **plogin)
+                          fa_login_t **plogin, const char **pcname,
+                          const char **pkey)
 {
-    fa_store_t *store = fedauth_store(r);
     fa_login_t *login;
     fa_err_t err;
-    const char *state, *key, *bind, *cname;
-    char *rec;
-    apr_size_t len;
+    const char *state, *sealed, *cname, *key;
     apr_status_t rv;
 
     memset(&err, 0, sizeof(err));
@@ -114,88 +118,111 @@ static int callback_login(request_rec *r, fedauth_srv_t *sc,
                                       "identity provider has no state. "
                                       "Please start again.");
     }
-    key = fa_login_key(r->pool, &sc->keys, state);
-    cname = key ? fedauth_state_cookie_name(r, sc, state) : NULL;
-    bind = cname ? fedauth_cookie_get(r, cname) : NULL;
-    if (!key || !bind) {
-        fa_err_set(&err, "state_mismatch", key ? "no state cookie: the "
-                   "login was started in another browser, or too long ago"
-                   : "malformed state parameter");
+    if (!(key = fa_login_key(r->pool, &sc->keys, state))) {
+        fa_err_set(&err, "state_mismatch", "malformed state parameter");
+        return fedauth_signin_refused(r, prov, &err, "This sign-in was not "
+                                      "started here. Please start again.");
+    }
+    cname = fedauth_state_cookie_name(r, sc, state);
+    if (!(sealed = fedauth_cookie_get(r, cname))) {
+        fa_err_set(&err, "state_mismatch", "no state cookie: the login was "
+                   "started in another browser, or too long ago, or is "
+                   "already finished");
         return fedauth_signin_refused(r, prov, &err, "This sign-in was not "
                                       "started here, or it took too long. "
                                       "Please start again.");
     }
-    fedauth_cookie_set(r, cname, "", 0);
-    rv = store->take(store, key, r->pool, &rec, &len);
-    if (rv == APR_NOTFOUND) {
-        fa_err_set(&err, "state_mismatch", "unknown, used or expired state");
-        return fedauth_signin_refused(r, prov, &err, "This sign-in was "
-                                      "already used or has expired. Please "
-                                      "start again.");
+    rv = fa_login_open(r->pool, &sc->keys, prov->idp.id, state, sealed,
+                       fa_now_sec(), &login);
+    if (rv == APR_TIMEUP) {
+        fa_err_set(&err, "state_mismatch", "login state expired");
+        return fedauth_signin_refused(r, prov, &err, "The sign-in took too "
+                                      "long. Please start again.");
     }
-    if (rv != APR_SUCCESS) {
-        fa_err_set(&err, "store_unavailable", "cannot read the login state "
-                   "from the %s store", store->name);
-        return fedauth_signin_refused(r, prov, &err, "Sign-in is "
-                                      "unavailable right now.");
-    }
-    if (fa_login_decode(r->pool, rec, len, &login) != APR_SUCCESS) {
-        fa_err_set(&err, "state_mismatch", "unreadable login state");
-        return fedauth_signin_refused(r, prov, &err, "Please start again.");
-    }
-    if (!fa_ct_streq(bind, login->bind)) {
-        fa_err_set(&err, "state_mismatch", "the state cookie belongs to "
-                   "another login");
-        return fedauth_signin_refused(r, prov, &err, "This sign-in was not "
-                                      "started in this browser. Please "
-                                      "start again.");
-    }
-    if (strcmp(login->idp, prov->idp.id)) {
+    if (rv == FA_LOGIN_OTHER_IDP) {
         fa_err_set(&err, "idp_mismatch", "state was made for provider %s",
                    login->idp);
         return fedauth_signin_refused(r, prov, &err, "The answer came from "
                                       "another identity provider than the "
                                       "one chosen. Please start again.");
     }
-    if (fa_now_sec() - login->created > FA_LOGIN_STATE_TTL) {
-        fa_err_set(&err, "state_mismatch", "login state expired");
-        return fedauth_signin_refused(r, prov, &err, "The sign-in took too "
-                                      "long. Please start again.");
+    if (rv != APR_SUCCESS) {
+        fa_err_set(&err, "state_mismatch", "the state cookie does not open "
+                   "for this state (another login's, changed, or made "
+                   "under other keys)");
+        return fedauth_signin_refused(r, prov, &err, "This sign-in was not "
+                                      "started in this browser. Please "
+                                      "start again.");
     }
     *plogin = login;
+    *pcname = cname;
+    *pkey = key;
     return OK;
 }
 
-/* Step 3: what the IdP answered. An error, or an answer without the
- * right iss (RFC 9207) or without a code, ends here; the code is
- * exchanged for tokens, the ID token verified against the login's nonce,
- * and UserInfo merged into its claims when asked for. OK with *ptok and
- * *pjwt, else the answer to send. */
-static int callback_tokens(request_rec *r, fedauth_srv_t *sc,
-                           fedauth_provider_t *prov, apr_table_t *q,
-                           const fa_login_t *login, fa_oidc_tokens_t **ptok,
-                           fa_jwt_t **pjwt)
+/* The claim on a state while its code is at the IdP: an add under the
+ * state's store key with a value only this request knows, living no
+ * longer than the exchange can take (token request, keys, UserInfo: each
+ * within FedAuthHTTPTimeout). Of two callbacks with the same state (two
+ * hosts, one store) one sends the code, the other is refused: a real IdP
+ * refuses both when a code comes twice at once. A claim that fails is
+ * released, so a callback that the IdP does not vouch for leaves nothing
+ * in the store, and the store holds no more claims than there are
+ * callbacks in progress. OK and *plock, else the answer to send. */
+static int callback_claim(request_rec *r, fedauth_srv_t *sc,
+                          fedauth_provider_t *prov, const char *key,
+                          const char **plock)
+{
+    fa_store_t *store = fedauth_store(r);
+    const char *lock = fa_random_token(r->pool, 16);
+    apr_int64_t until = fa_now_sec() + 3 * fedauth_http_timeout(sc) + 10;
+    fa_err_t err;
+    apr_status_t rv;
+
+    memset(&err, 0, sizeof(err));
+    rv = lock ? store->add(store, key, lock, strlen(lock), until, r->pool)
+              : APR_EGENERAL;
+    if (APR_STATUS_IS_EEXIST(rv)) {
+        fa_err_set(&err, "state_mismatch", "state already used, or its "
+                   "answer is being handled by another request");
+        return fedauth_signin_refused(r, prov, &err, "This sign-in was "
+                                      "already used. Please start again.");
+    }
+    if (rv != APR_SUCCESS) {
+        fa_err_set(&err, "store_unavailable", "cannot claim the state in "
+                   "the %s store", store->name);
+        return fedauth_signin_refused(r, prov, &err, "Sign-in is "
+                                      "unavailable right now.");
+    }
+    *plock = lock;
+    return OK;
+}
+
+/* A claim of a callback that failed: released, the state usable again
+ * (its code is spent at the IdP all the same). */
+static void callback_release(request_rec *r, const char *key,
+                             const char *lock)
+{
+    fa_store_t *store = fedauth_store(r);
+
+    if (lock) {
+        store->del_if(store, key, lock, strlen(lock), r->pool);
+    }
+}
+
+/* Step 3: what the IdP answered. An answer without the right iss
+ * (RFC 9207; checked first, so that an error from elsewhere is no
+ * idp_error), an error, or no code ends here. OK with the provider's
+ * metadata and the code, else the answer to send. */
+static int callback_answer(request_rec *r, fedauth_provider_t *prov,
+                           apr_table_t *q, fa_oidc_metadata_t **pmd,
+                           const char **pcode)
 {
     fa_oidc_metadata_t *md;
-    fa_oidc_tokens_t *tok;
-    json_t *info;
     fa_err_t err;
     const char *e, *iss, *code;
 
     memset(&err, 0, sizeof(err));
-    if ((e = apr_table_get(q, "error")) != NULL) {
-        const char *d = apr_table_get(q, "error_description");
-        fa_err_set(&err, "idp_error", "the provider answered error=%s (%s)",
-                   fa_oidc_loggable(r->pool, e, 64),
-                   fa_oidc_loggable(r->pool, d, 160));
-        return fedauth_signin_refused(r, prov, &err, apr_psprintf(r->pool,
-                                      "The identity provider refused the "
-                                      "sign-in: %s%s%s",
-                                      fa_oidc_loggable(r->pool, e, 64),
-                                      d ? ": " : "",
-                                      d ? fa_oidc_loggable(r->pool, d, 300)
-                                        : ""));
-    }
     if (fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md, &err)
         != APR_SUCCESS) {
         return fedauth_signin_refused(r, prov, &err, "The identity provider "
@@ -210,11 +237,53 @@ static int callback_tokens(request_rec *r, fedauth_srv_t *sc,
                                       "come from the expected identity "
                                       "provider.");
     }
+    if ((e = apr_table_get(q, "error")) != NULL) {
+        const char *d = apr_table_get(q, "error_description");
+        fa_err_set(&err, "idp_error", "the provider answered error=%s (%s)",
+                   fa_oidc_loggable(r->pool, e, 64),
+                   fa_oidc_loggable(r->pool, d, 160));
+        return fedauth_signin_refused(r, prov, &err, apr_psprintf(r->pool,
+                                      "The identity provider refused the "
+                                      "sign-in: %s%s%s",
+                                      fa_oidc_loggable(r->pool, e, 64),
+                                      d ? ": " : "",
+                                      d ? fa_oidc_loggable(r->pool, d, 300)
+                                        : ""));
+    }
     if (!(code = apr_table_get(q, "code")) || !*code) {
         fa_err_set(&err, "code_missing", "no code parameter");
         return fedauth_signin_refused(r, prov, &err, "The answer of the "
                                       "identity provider has no "
                                       "authorization code.");
+    }
+    *pmd = md;
+    *pcode = code;
+    return OK;
+}
+
+/* Step 4: the state is claimed (callback_claim), the code exchanged for
+ * tokens, the ID token verified against the login's nonce, and UserInfo
+ * merged into its claims when asked for. OK with *ptok and *pjwt, else
+ * the answer to send. */
+static int callback_tokens(request_rec *r, fedauth_srv_t *sc,
+                           fedauth_provider_t *prov, apr_table_t *q,
+                           const fa_login_t *login, const char *key,
+                           const char **plock, fa_oidc_tokens_t **ptok,
+                           fa_jwt_t **pjwt)
+{
+    fa_oidc_metadata_t *md = NULL;
+    fa_oidc_tokens_t *tok;
+    json_t *info;
+    fa_err_t err;
+    const char *code = NULL;
+    int status;
+
+    memset(&err, 0, sizeof(err));
+    if ((status = callback_answer(r, prov, q, &md, &code)) != OK) {
+        return status;
+    }
+    if ((status = callback_claim(r, sc, prov, key, plock)) != OK) {
+        return status;
     }
     if (fa_oidc_token_request(r->pool, fedauth_http(), md, &prov->idp.client,
                               login->redirect_uri, code, login->verifier,
@@ -254,6 +323,30 @@ static int callback_tokens(request_rec *r, fedauth_srv_t *sc,
     return OK;
 }
 
+/* Step 5: the IdP vouched for the sign-in: the claim becomes the mark
+ * that the state is used, kept as long as the state cookie could open,
+ * and the state cookie has done its work. OK, else the answer to send. */
+static int callback_mark_used(request_rec *r, fedauth_provider_t *prov,
+                              const char *key, const fa_login_t *login,
+                              const char *cname)
+{
+    fa_store_t *store = fedauth_store(r);
+    apr_int64_t now = fa_now_sec();
+    apr_int64_t until = (login->created > now ? login->created : now)
+                        + FA_LOGIN_STATE_TTL + FA_LOGIN_SKEW;
+    fa_err_t err;
+
+    memset(&err, 0, sizeof(err));
+    if (store->put(store, key, "1", 1, until, r->pool) != APR_SUCCESS) {
+        fa_err_set(&err, "store_unavailable", "cannot mark the state used "
+                   "in the %s store", store->name);
+        return fedauth_signin_refused(r, prov, &err, "Sign-in is "
+                                      "unavailable right now.");
+    }
+    fedauth_cookie_set(r, cname, "", 0);
+    return OK;
+}
+
 static apr_status_t new_session(request_rec *r, fedauth_srv_t *sc,
                                 fedauth_provider_t *prov, fa_jwt_t *jwt,
                                 const fa_oidc_tokens_t *tok, fa_err_t *err)
@@ -276,15 +369,21 @@ int fedauth_handle_callback(request_rec *r, fedauth_srv_t *sc,
     fa_login_t *login = NULL;
     fa_oidc_tokens_t *tok = NULL;
     fa_jwt_t *jwt = NULL;
+    const char *cname = NULL, *key = NULL, *lock = NULL;
     fa_err_t err;
     int status;
 
     memset(&err, 0, sizeof(err));
     fedauth_no_store(r);
     if ((status = callback_query(r, prov, &q)) != OK
-        || (status = callback_login(r, sc, prov, q, &login)) != OK
-        || (status = callback_tokens(r, sc, prov, q, login, &tok, &jwt))
+        || (status = callback_login(r, sc, prov, q, &login, &cname, &key))
            != OK) {
+        return status;
+    }
+    if ((status = callback_tokens(r, sc, prov, q, login, key, &lock, &tok,
+                                  &jwt)) != OK
+        || (status = callback_mark_used(r, prov, key, login, cname)) != OK) {
+        callback_release(r, key, lock);
         return status;
     }
     if (new_session(r, sc, prov, jwt, tok, &err) != APR_SUCCESS) {

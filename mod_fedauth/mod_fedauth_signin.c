@@ -1,9 +1,10 @@
 /* mod_fedauth_signin.c - starting a sign-in: which providers a browser
  * may choose from (FedAuthProviders, SortOrder, the remembered choice),
- * the login state (kept in the store, bound to the browser by a cookie of
- * its own, so that a callback can only finish a login this browser
- * started), and the redirect to the IdP's authorization endpoint. Also the
- * answer to any sign-in step that fails, here or in the callback. */
+ * the login state (sealed into a cookie of its own, so that a callback can
+ * only finish a login this browser started, and starting one writes
+ * nothing to the store), and the redirect to the IdP's authorization
+ * endpoint. Also the answer to any sign-in step that fails, here or in the
+ * callback. */
 #include <stdlib.h>
 #include <string.h>
 #include "httpd.h"
@@ -272,22 +273,73 @@ static apr_table_t *auth_params(request_rec *r, const fedauth_provider_t *prov,
     return extra;
 }
 
+/* A return_to longer than a login keeps (FA_LOGIN_RETURN_MAX): its path
+ * without the query when that fits, else the site's root. */
+static const char *bounded_return_to(request_rec *r, const char *rt)
+{
+    apr_size_t len = strlen(rt), path = strcspn(rt, "?#");
+    const char *kept;
+
+    if (len <= FA_LOGIN_RETURN_MAX) {
+        return rt;
+    }
+    kept = path <= FA_LOGIN_RETURN_MAX ? apr_pstrmemdup(r->pool, rt, path)
+                                       : "/";
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00260)
+                  "return_to of %" APR_SIZE_T_FMT " bytes is longer than "
+                  "the %d a sign-in keeps: after it the user lands on %s",
+                  len, FA_LOGIN_RETURN_MAX, *kept == '/' && !kept[1]
+                  ? "/" : "its path without the query");
+    return kept;
+}
+
+/* The login, sealed into its state cookie: nothing goes to the store. OK,
+ * else the answer to send. */
+static int set_state_cookie(request_rec *r, const fedauth_srv_t *sc,
+                            const fedauth_provider_t *prov,
+                            const fa_login_t *login, const char *state)
+{
+    fa_err_t err;
+    char *sealed;
+    apr_status_t rv;
+
+    memset(&err, 0, sizeof(err));
+    rv = fa_login_seal(r->pool, &sc->keys, state, login, &sealed);
+    if (rv == APR_ENOSPC) {
+        fa_err_set(&err, "invalid_request", "the login state does not fit "
+                   "in a cookie (redirect URI of %lu bytes)",
+                   (unsigned long)strlen(login->redirect_uri));
+        return fedauth_signin_refused(r, prov, &err, "The address of this "
+                                      "site is too long to sign in with.");
+    }
+    if (rv != APR_SUCCESS) {
+        fa_err_set(&err, "internal_error", "cannot seal the login state");
+        return fedauth_signin_refused(r, prov, &err, "Internal error.");
+    }
+    limit_state_cookies(r, apr_pstrcat(r->pool, fedauth_cookie_name(sc),
+                                       STATE_COOKIE_INFIX, NULL));
+    fedauth_cookie_set_site(r, fedauth_state_cookie_name(r, sc, state),
+                            sealed, FA_LOGIN_STATE_TTL,
+                            prov->response_mode
+                            == FEDAUTH_RESPONSE_FORM_POST);
+    return OK;
+}
+
 int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
                         const char *return_to, apr_table_t *hints)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
                                              &fedauth_module);
-    fa_store_t *store = fedauth_store(r);
     fa_oidc_metadata_t *md;
     fa_login_t *login;
     fa_err_t err;
-    char *state, *rec;
-    const char *key, *url;
-    apr_size_t len;
-    apr_status_t rv;
+    char *state;
+    const char *url;
+    int status;
 
     memset(&err, 0, sizeof(err));
-    return_to = fedauth_return_to_or_root(r, return_to);
+    return_to = bounded_return_to(r, fedauth_return_to_or_root(r,
+                                                               return_to));
     if (fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md, &err)
         != APR_SUCCESS) {
         return fedauth_signin_refused(r, prov, &err, "The identity "
@@ -300,23 +352,9 @@ int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
         fa_err_set(&err, "internal_error", "no random numbers");
         return fedauth_signin_refused(r, prov, &err, "Internal error.");
     }
-    key = fa_login_key(r->pool, &sc->keys, state);
-    fa_login_encode(r->pool, login, &rec, &len);
-    rv = store->put(store, key, rec, len, login->created + FA_LOGIN_STATE_TTL,
-                    r->pool);
-    if (rv != APR_SUCCESS) {
-        fa_err_set(&err, "store_unavailable", "cannot save the login state "
-                   "in the %s store", store->name);
-        return fedauth_signin_refused(r, prov, &err, "Sign-in is "
-                                      "unavailable right now. Please try "
-                                      "again in a moment.");
+    if ((status = set_state_cookie(r, sc, prov, login, state)) != OK) {
+        return status;
     }
-    limit_state_cookies(r, apr_pstrcat(r->pool, fedauth_cookie_name(sc),
-                                       STATE_COOKIE_INFIX, NULL));
-    fedauth_cookie_set_site(r, fedauth_state_cookie_name(r, sc, state),
-                            login->bind, FA_LOGIN_STATE_TTL,
-                            prov->response_mode
-                            == FEDAUTH_RESPONSE_FORM_POST);
     url = fa_oidc_auth_url(r->pool, md, &prov->idp.client,
                            login->redirect_uri, state, login->nonce,
                            fa_oidc_pkce_challenge(r->pool, login->verifier),

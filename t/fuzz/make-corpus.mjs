@@ -413,12 +413,13 @@ function sessionSeeds() {
   seed('session', 'record-seven-digits', 'FA1\nc1000000:1\n');
   seed('session', 'record-truncated', 'FA1\nc10:17000000');
   seed('session', 'record-value-first', 'FA1\nc10:1700000000\nv3:abc\n');
-  seed('session', 'login-missing', 'FL1\ni4:test\nn2:nn\n');
+  seed('session', 'login-missing', 'FL2\ni4:test\nn2:nn\n');
+  seed('session', 'login-repeated', 'FL2\ni4:test\nn2:nn\nv2:vv\nr1:/\nu5:https\nc10:1700000000\ni4:evil\n');
   seed('session', 'state-bits', `${'A'.repeat(42)}B`);
   // times that overflow later arithmetic (refused since fa_session.c checks them)
   seed('session', 'record-last-seen-max', 'FA1\nc10:1700000000\nl19:9223372036854775807\ni4:test\ns1:a\nu1:b\n');
   seed('session', 'record-created-min', 'FA1\nc20:-9223372036854775808\nl10:1700000000\ni4:test\ns1:a\nu1:b\n');
-  seed('session', 'login-created-min', 'FL1\ni4:test\nn2:nn\nv2:vv\nr1:/\nu5:https\nb2:bb\nc20:-9223372036854775808\n');
+  seed('session', 'login-created-min', 'FL2\ni4:test\nn2:nn\nv2:vv\nr1:/\nu5:https\nc20:-9223372036854775808\n');
 }
 
 const real = await capture().catch((e) => {

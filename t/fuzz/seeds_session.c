@@ -1,6 +1,7 @@
 /* seeds_session.c - writes seed inputs for fuzz_session made by the
  * core's own encoders: session cookie values (valid for the fuzz key),
- * session records, login state records and state values.
+ * session records, login state records, state values, and sealed state
+ * cookies (the state's 43 characters, then the cookie's value).
  *   seeds_session <dir>
  * Run by make-corpus.mjs; not a fuzz target. */
 #include <stdio.h>
@@ -41,7 +42,7 @@ int main(int argc, char **argv)
     fa_keys_t keys;
     fa_session_t s;
     fa_login_t *l;
-    char *cookie, *key, *rec, *state;
+    char *cookie, *key, *rec, *state, *sealed;
     apr_size_t len;
     int i;
 
@@ -102,7 +103,11 @@ int main(int argc, char **argv)
         fa_login_encode(p, l, &rec, &len);
         put(apr_psprintf(p, "login-%d", i), rec, len);
         put(apr_psprintf(p, "state-%d", i), state, strlen(state));
-        put(apr_psprintf(p, "bind-%d", i), l->bind, strlen(l->bind));
+        l->created = FUZZ_NOW;
+        fa_login_seal(p, &keys, state, l, &sealed);
+        put(apr_psprintf(p, "sealed-%d", i),
+            apr_pstrcat(p, state, sealed, NULL),
+            strlen(state) + strlen(sealed));
     }
     apr_pool_destroy(p);
     apr_terminate();

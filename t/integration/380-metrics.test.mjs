@@ -279,11 +279,13 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
     assert.ok(val(m, 'fedauth_idp_fetches_total', { provider: 'test', document: 'jwks' }) >= 1);
     assert.equal(val(m, 'fedauth_idp_fetch_failures_total', { provider: 'test', document: 'discovery' }), 0);
     assert.equal(val(m, 'fedauth_idp_fetch_failures_total', { provider: 'test', document: 'jwks' }), 0);
-    // The store: three login states and two sessions written, two login
-    // states taken.
-    assert.ok(val(m, 'fedauth_store_operation_seconds_count', { op: 'put' }) >= 5);
-    // A tampered state names no state cookie: refused before the store.
-    assert.equal(val(m, 'fedauth_store_operation_seconds_count', { op: 'take' }), 2);
+    // The store: two states claimed while their codes were at the IdP
+    // (add), then marked used, and two sessions written (put); the three
+    // login states themselves live in their state cookies, and the
+    // tampered one, refused, touched nothing.
+    assert.equal(val(m, 'fedauth_store_operation_seconds_count', { op: 'add' }), 2);
+    assert.ok(val(m, 'fedauth_store_operation_seconds_count', { op: 'put' }) >= 4);
+    assert.equal(val(m, 'fedauth_store_operation_seconds_count', { op: 'take' }), 0);
   });
 
   it('a logout: one session ended, reason logout', async () => {

@@ -200,7 +200,6 @@ START_TEST(login_state)
     ck_assert_int_eq(fa_login_decode(pool, rec, len, &d), APR_SUCCESS);
     ck_assert_str_eq(d->idp, "corp");
     ck_assert_str_eq(d->return_to, "/app?x=1");
-    ck_assert_str_eq(d->bind, l->bind);
     ck_assert_str_eq(d->nonce, l->nonce);
     k1 = fa_login_key(pool, &keys, state);
     k2 = fa_login_key(pool, &keys, state);
@@ -210,6 +209,164 @@ START_TEST(login_state)
     ck_assert_ptr_null(fa_login_key(pool, &keys, "short"));
     ck_assert_ptr_null(fa_login_key(pool, &keys,
         "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"));
+}
+END_TEST
+
+/* A fresh login for the seal tests, made at time t. */
+static fa_login_t *sealed_login(const char *return_to, apr_int64_t t,
+                                char **state, char **sealed)
+{
+    fa_login_t *l;
+
+    ck_assert_int_eq(fa_login_new(pool, "corp", return_to,
+                                  "https://app.example/signin-corp", &l,
+                                  state), APR_SUCCESS);
+    l->created = t;
+    ck_assert_int_eq(fa_login_seal(pool, &keys, *state, l, sealed),
+                     APR_SUCCESS);
+    return l;
+}
+
+START_TEST(login_seal_roundtrip)
+{
+    fa_login_t *l, *d;
+    char *state, *sealed, *state2, *sealed2;
+
+    l = sealed_login("/app?x=1", 1000000, &state, &sealed);
+    ck_assert_uint_le(strlen(sealed), FA_LOGIN_SEALED_MAX);
+    ck_assert_ptr_null(strstr(sealed, l->nonce));
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state, sealed,
+                                   1000000 + 10, &d), APR_SUCCESS);
+    ck_assert_str_eq(d->idp, "corp");
+    ck_assert_str_eq(d->nonce, l->nonce);
+    ck_assert_str_eq(d->verifier, l->verifier);
+    ck_assert_str_eq(d->return_to, "/app?x=1");
+    ck_assert_str_eq(d->redirect_uri, "https://app.example/signin-corp");
+    ck_assert_int_eq(d->created, 1000000);
+    /* the same login sealed twice: the same value (one key per state) */
+    ck_assert_int_eq(fa_login_seal(pool, &keys, state, l, &sealed2),
+                     APR_SUCCESS);
+    ck_assert_str_eq(sealed, sealed2);
+    /* another login's cookie does not open for this state, nor the
+     * reverse */
+    sealed_login("/app?x=1", 1000000, &state2, &sealed2);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state, sealed2,
+                                   1000000, &d), APR_EINVAL);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state2, sealed,
+                                   1000000, &d), APR_EINVAL);
+    ck_assert_ptr_null(d);
+}
+END_TEST
+
+START_TEST(login_seal_refuses)
+{
+    fa_login_t *d;
+    fa_keys_t other;
+    char *state, *sealed, *t;
+    unsigned char *raw;
+    apr_size_t i, n, rawlen;
+    const char *abc = "AQgz_-";
+
+    sealed_login("/", 1000000, &state, &sealed);
+    n = strlen(sealed);
+    /* every character changed (to each of a few others): refused */
+    for (i = 0; i < n; i++) {
+        const char *c;
+        for (c = abc; *c; c++) {
+            if (*c == sealed[i]) {
+                continue;
+            }
+            t = apr_pstrdup(pool, sealed);
+            t[i] = *c;
+            ck_assert_int_ne(fa_login_open(pool, &keys, "corp", state, t,
+                                           1000000, &d), APR_SUCCESS);
+        }
+    }
+    /* cut, lengthened, empty, junk, NULL */
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state,
+                                   apr_pstrndup(pool, sealed, n - 1),
+                                   1000000, &d), APR_EINVAL);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state,
+                                   apr_pstrndup(pool, sealed, n - 4),
+                                   1000000, &d), APR_EINVAL);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state,
+                                   apr_pstrcat(pool, sealed, "AAAA", NULL),
+                                   1000000, &d), APR_EINVAL);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state, "", 1000000,
+                                   &d), APR_EINVAL);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state, "a;b=c",
+                                   1000000, &d), APR_EINVAL);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state, NULL,
+                                   1000000, &d), APR_EINVAL);
+    /* another version byte, the rest unchanged */
+    ck_assert_int_eq(fa_b64url_decode(pool, sealed, n, &raw, &rawlen),
+                     APR_SUCCESS);
+    ck_assert_int_eq(raw[0], 1);
+    raw[0] = 2;
+    t = fa_b64url_encode(pool, raw, rawlen);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state, t, 1000000,
+                                   &d), APR_EINVAL);
+    /* other keys */
+    fa_keys_derive(&other, "a different secret value", 24);
+    ck_assert_int_eq(fa_login_open(pool, &other, "corp", state, sealed,
+                                   1000000, &d), APR_EINVAL);
+    /* a malformed state */
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", "short", sealed,
+                                   1000000, &d), APR_EINVAL);
+    /* too old, from the future, just in time */
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state, sealed,
+                                   1000000 + FA_LOGIN_STATE_TTL + 1, &d),
+                     APR_TIMEUP);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state, sealed,
+                                   1000000 - FA_LOGIN_SKEW - 1, &d),
+                     APR_TIMEUP);
+    ck_assert_int_eq(fa_login_open(pool, &keys, "corp", state, sealed,
+                                   1000000 + FA_LOGIN_STATE_TTL, &d),
+                     APR_SUCCESS);
+    /* another provider: says which */
+    ck_assert_int_eq(fa_login_open(pool, &keys, "other", state, sealed,
+                                   1000000, &d), FA_LOGIN_OTHER_IDP);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(d->idp, "corp");
+}
+END_TEST
+
+START_TEST(login_seal_size_and_strict_record)
+{
+    fa_login_t *l, *d;
+    char *state, *sealed, *big, *rec;
+    apr_size_t len;
+
+    /* the longest return_to the glue keeps fits, with room to spare */
+    big = apr_palloc(pool, FA_LOGIN_RETURN_MAX + 1);
+    memset(big, 'x', FA_LOGIN_RETURN_MAX);
+    big[0] = '/';
+    big[FA_LOGIN_RETURN_MAX] = '\0';
+    l = sealed_login(big, 1000000, &state, &sealed);
+    ck_assert_uint_lt(strlen(sealed), 2048);
+    /* far more does not: APR_ENOSPC, no value */
+    l->return_to = apr_psprintf(pool, "/%03000d", 1);
+    ck_assert_int_eq(fa_login_seal(pool, &keys, state, l, &sealed),
+                     APR_ENOSPC);
+    ck_assert_ptr_null(sealed);
+    /* the record: a repeated or unknown field is refused */
+    rec = apr_pstrdup(pool, "FL2\ni4:corp\nn1:n\nv1:v\nr1:/\nu1:u\nc2:10\n");
+    ck_assert_int_eq(fa_login_decode(pool, rec, strlen(rec), &d),
+                     APR_SUCCESS);
+    rec = apr_pstrdup(pool,
+                      "FL2\ni4:corp\nn1:n\nv1:v\nr1:/\nu1:u\nc2:10\ni1:x\n");
+    ck_assert_int_eq(fa_login_decode(pool, rec, strlen(rec), &d),
+                     APR_EINVAL);
+    rec = apr_pstrdup(pool,
+                      "FL2\ni4:corp\nn1:n\nv1:v\nr1:/\nu1:u\nc2:10\nz1:x\n");
+    ck_assert_int_eq(fa_login_decode(pool, rec, strlen(rec), &d),
+                     APR_EINVAL);
+    rec = apr_pstrdup(pool, "FL2\ni4:corp\nn1:n\nv1:v\nr1:/\nu1:u\n");
+    len = strlen(rec);
+    ck_assert_int_eq(fa_login_decode(pool, rec, len, &d), APR_EINVAL);
+    rec = apr_pstrdup(pool, "FL1\ni4:corp\nn1:n\nv1:v\nr1:/\nu1:u\nc2:10\n");
+    ck_assert_int_eq(fa_login_decode(pool, rec, strlen(rec), &d),
+                     APR_EINVAL);
 }
 END_TEST
 
@@ -974,6 +1131,9 @@ Suite *suite_session(void)
     tcase_add_test(tc, session_record_rejects_junk);
     tcase_add_test(tc, session_expiry);
     tcase_add_test(tc, login_state);
+    tcase_add_test(tc, login_seal_roundtrip);
+    tcase_add_test(tc, login_seal_refuses);
+    tcase_add_test(tc, login_seal_size_and_strict_record);
     tcase_add_test(tc, username_chain);
     tcase_add_test(tc, render_values);
     tcase_add_test(tc, map_claims);
