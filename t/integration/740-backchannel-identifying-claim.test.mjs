@@ -7,8 +7,9 @@
 // a sub that happens to equal alice's oid (here: mallory's real sub) ended
 // alice's sessions instead of mallory's. Now a logout token's sub ends
 // exactly the sessions made from ID tokens with that sub at that provider.
-// Real IdP (users with an oid claim), real httpd; the shm store on one host,
-// and Redis shared by two hosts.
+// A logout token with sid (the IdP's own, after end_session) still ends
+// that browser's session only. Real IdP (users with an oid claim), real
+// httpd; the shm store on one host, and Redis shared by two hosts.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -16,7 +17,7 @@ import { Browser, parseEnv, dump, discovery } from '../lib/index.mjs';
 import { testUser } from '../lib/idp.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
 import {
-  startHosts, logoutClaims, signAtIdp, postLogoutToken,
+  startHosts, logoutAtIdp, endSessionUrl, logoutClaims, signAtIdp, postLogoutToken,
 } from '../lib/cluster.mjs';
 
 const ALICE_SUB = 'alice-sub-bcl';
@@ -52,7 +53,11 @@ for (const v of variants) {
       c = await startHosts({
         hosts: v.hosts,
         users: USERS,
-        providers: [{ id: 'test', extra: '    IdentifyingClaim oid\n' }],
+        providers: [{
+          id: 'test',
+          extra: '    IdentifyingClaim oid\n',
+          client: { backchannel_logout_session_required: true },
+        }],
         storeConf: v.redis
           ? `FedAuthSessionStore redis://127.0.0.1:${redis.port}/7\nFedAuthRedisTimeout 1`
           : 'FedAuthSessionStore shm',
@@ -121,13 +126,27 @@ for (const v of variants) {
       await assertSignedIn(bob, 'bob', 'oid-bob-19c2');
     });
 
-    it('alice signs in again: a new session, which a later logout token with her sub ends too', async () => {
-      const r = await alice1.login(prot(c.base), 'alice', 'alice-pass-bcl');
+    it('alice signs in again in both browsers; ending her IdP session in browser 1 (end_session) makes the IdP POST its logout token (sid): that session only ends', async () => {
+      for (const b of [alice1, alice2]) {
+        const r = await b.login(prot(c.base), 'alice', 'alice-pass-bcl');
+        assert.equal(r.status, 200, dump(r));
+      }
+      await assertSignedIn(alice1, 'alice (browser 1, again)', ALICE_OID);
+      await assertSignedIn(alice2, 'alice (browser 2, again)', ALICE_OID);
+      await c.idp.clearEvents();
+      const r = await logoutAtIdp(alice1, endSessionUrl(meta, { client_id: clientId }));
       assert.equal(r.status, 200, dump(r));
-      await assertSignedIn(alice1, 'alice (again)', ALICE_OID);
+      const events = await c.idp.events();
+      assert.deepEqual(events.filter((e) => e.event.startsWith('backchannel.')).map((e) => e.event), ['backchannel.success'], JSON.stringify(events));
+      await assertSignedOut(alice1, 'alice (browser 1, again)');
+      await assertSignedIn(alice2, 'alice (browser 2, another IdP session)', ALICE_OID);
+      await assertSignedIn(bob, 'bob', 'oid-bob-19c2');
+    });
+
+    it('a later IdP-signed logout token with alice\'s sub ends her new session in browser 2 too; bob stays', async () => {
       const t = await logoutBySub(ALICE_SUB, c.bases[c.bases.length - 1]);
       assert.equal(t.status, 200, t.body);
-      await assertSignedOut(alice1, 'alice (again)');
+      await assertSignedOut(alice2, 'alice (browser 2, again)');
       await assertSignedIn(bob, 'bob', 'oid-bob-19c2');
     });
 
