@@ -58,6 +58,7 @@ for (const v of variants) {
           extra: '    IdentifyingClaim oid\n',
           client: { backchannel_logout_session_required: true },
         }],
+        serverConf: 'FedAuthMaxSessionsPerUser 2',
         storeConf: v.redis
           ? `FedAuthSessionStore redis://127.0.0.1:${redis.port}/7\nFedAuthRedisTimeout 1`
           : 'FedAuthSessionStore shm',
@@ -147,6 +148,23 @@ for (const v of variants) {
       const t = await logoutBySub(ALICE_SUB, c.bases[c.bases.length - 1]);
       assert.equal(t.status, 200, t.body);
       await assertSignedOut(alice2, 'alice (browser 2, again)');
+      await assertSignedIn(bob, 'bob', 'oid-bob-19c2');
+    });
+
+    it('FedAuthMaxSessionsPerUser 2 still counts per account (oid): a third sign-in of alice ends her oldest session only, and a logout token with her sub ends the two left', async () => {
+      const three = [new Browser(), new Browser(), new Browser()];
+      for (const b of three) {
+        const r = await b.login(prot(c.base), 'alice', 'alice-pass-bcl');
+        assert.equal(r.status, 200, dump(r));
+      }
+      await assertSignedOut(three[0], 'alice (oldest of three)');
+      await assertSignedIn(three[1], 'alice (second of three)', ALICE_OID);
+      await assertSignedIn(three[2], 'alice (third of three)', ALICE_OID);
+      await assertSignedIn(bob, 'bob', 'oid-bob-19c2');
+      const t = await logoutBySub(ALICE_SUB, c.base);
+      assert.equal(t.status, 200, t.body);
+      await assertSignedOut(three[1], 'alice (second of three)');
+      await assertSignedOut(three[2], 'alice (third of three)');
       await assertSignedIn(bob, 'bob', 'oid-bob-19c2');
     });
 
