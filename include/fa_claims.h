@@ -128,8 +128,9 @@ typedef struct fa_shed_t {
  * then kept claims, largest
  * first (a Require fedauth-claim on one then refuses), then attributes,
  * largest first; of equal sizes, the one listed last goes first. User,
- * sub, idp, roles, sid and the times are never left out: when they alone
- * do not fit, nothing is left out and the answer is "session_too_large".
+ * sub (and the token's sub), idp, roles, sid and the times are never
+ * left out: when they alone do not fit, nothing is left out and the
+ * answer is "session_too_large".
  * *shed (from p) lists what was left out, in order. */
 apr_status_t fa_claims_fit(apr_pool_t *p, fa_session_t *s, apr_size_t budget,
                            apr_array_header_t **shed, fa_err_t *err);

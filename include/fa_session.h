@@ -58,7 +58,12 @@ typedef struct fa_session_t {
     apr_int64_t last_seen;        /* last time the idle clock was reset */
     apr_int64_t token_exp;        /* the ID token's exp */
     const char *idp;
-    const char *sub;
+    const char *sub;              /* the identity: IdentifyingClaim's
+                                   * value (sub by default) */
+    /* The sub of the token the session was made from, only when it
+     * differs from sub (IdentifyingClaim names another claim): the key
+     * back-channel logout finds the session by. NULL: it is sub. */
+    const char *token_sub;
     const char *user;
     const char *roles;            /* sorted, comma-separated, may be "" */
     const char *sid;              /* the IdP's session id, may be NULL */

@@ -401,6 +401,7 @@ apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
     put_int(parts, p, 'x', s->token_exp);
     put_field(parts, p, 'i', s->idp);
     put_field(parts, p, 's', s->sub);
+    put_field(parts, p, 'S', s->token_sub);
     put_field(parts, p, 'u', s->user);
     put_field(parts, p, 'r', s->roles);
     put_field(parts, p, 'd', s->sid);
@@ -498,6 +499,7 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
         case 'x': s->token_exp = to_int(value); break;
         case 'i': s->idp = value; break;
         case 's': s->sub = value; break;
+        case 'S': s->token_sub = value; break;
         case 'u': s->user = value; break;
         case 'r': s->roles = value; break;
         case 'd': s->sid = value; break;

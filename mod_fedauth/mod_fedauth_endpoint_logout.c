@@ -223,7 +223,7 @@ int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
     sid = fa_jwt_claim_str(jwt, "sid");
     sub = fa_jwt_claim_str(jwt, "sub");
     ikey = sid ? fedauth_index_key(r, sc, "sid", prov->idp.id, sid)
-               : fedauth_index_key(r, sc, "sub", prov->idp.id, sub);
+               : fedauth_logout_sub_key(r, sc, prov, sub);
     if (store->index_take(store, ikey, r->pool, &keys) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00212)
                       "back-channel logout for %s failed: the %s store is "

@@ -227,41 +227,82 @@ const char *fedauth_index_key(request_rec *r, const fedauth_srv_t *sc,
                        apr_pstrcat(r->pool, idp, "\n", value, NULL)), NULL);
 }
 
+/* 1 when prov's identity is the token's sub (the default IdentifyingClaim):
+ * the user's index is then also the one a logout token's sub names. */
+static int identity_is_sub(const fedauth_provider_t *prov)
+{
+    const char *claim = prov->claims.identifying_claim;
+
+    return !claim || !strcmp(claim, "sub");
+}
+
+const char *fedauth_logout_sub_key(request_rec *r, const fedauth_srv_t *sc,
+                                   const fedauth_provider_t *prov,
+                                   const char *sub)
+{
+    /* With another IdentifyingClaim, another kind of index: a sub equal
+     * to some user's oid (or email, ...) never finds that user's
+     * sessions. */
+    return fedauth_index_key(r, sc, identity_is_sub(prov) ? "sub"
+                             : "token-sub", prov->idp.id, sub);
+}
+
+/* Appends key to the index at ikey, which keeps at most max members: the
+ * sessions it drops (ended) are forgotten here and added to *ended. */
+static apr_status_t index_one(request_rec *r, fa_store_t *store,
+                              const char *ikey, const char *key,
+                              apr_int64_t until, int max, int *ended)
+{
+    apr_array_header_t *dropped;
+    apr_status_t rv;
+    int i;
+
+    rv = store->index_add(store, ikey, key, until, max, r->pool, &dropped);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *ended += dropped->nelts;
+    for (i = 0; i < dropped->nelts; i++) {
+        fedauth_session_forget(r, APR_ARRAY_IDX(dropped, i, const char *));
+    }
+    return APR_SUCCESS;
+}
+
 /* Adds a new session to the index of its user's sessions (and of its IdP
- * session); the index keeps FedAuthMaxSessionsPerUser of them, so a
- * sign-in beyond ends that user's oldest session, nobody else's. */
+ * session, and, when IdentifyingClaim is not sub, of its token's sub, for
+ * back-channel logout); the user's index keeps FedAuthMaxSessionsPerUser
+ * of them, so a sign-in beyond ends that user's oldest session, nobody
+ * else's. */
 static void index_session(request_rec *r, const fedauth_srv_t *sc,
                           fa_store_t *store, const fa_session_t *s,
                           const char *key, apr_int64_t until)
 {
-    int max = fedauth_sessions_per_user(sc), i, ended = 0;
-    apr_array_header_t *dropped;
+    int max = fedauth_sessions_per_user(sc), ended = 0;
+    const fedauth_provider_t *prov = fedauth_provider_find(sc, s->idp);
 
-    if (s->sid && store->index_add(store, fedauth_index_key(r, sc, "sid",
-                                                            s->idp, s->sid),
-                                   key, until, max, r->pool, &dropped)
-                  != APR_SUCCESS) {
+    if (s->sid && index_one(r, store, fedauth_index_key(r, sc, "sid", s->idp,
+                                                        s->sid),
+                            key, until, max, &ended) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00207)
                       "cannot index the session by sid: a back-channel "
                       "logout will not find it");
     }
-    else if (s->sid) {
-        ended += dropped->nelts;
-        for (i = 0; i < dropped->nelts; i++) {
-            fedauth_session_forget(r, APR_ARRAY_IDX(dropped, i, const char *));
-        }
-    }
-    if (store->index_add(store, fedauth_index_key(r, sc, "sub", s->idp,
-                                                  s->sub),
-                         key, until, max, r->pool, &dropped) != APR_SUCCESS) {
+    if (index_one(r, store, fedauth_index_key(r, sc, "sub", s->idp, s->sub),
+                  key, until, max, &ended) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00208)
                       "cannot index the session by sub: a back-channel "
                       "logout will not find it");
         return;
     }
-    ended += dropped->nelts;
-    for (i = 0; i < dropped->nelts; i++) {
-        fedauth_session_forget(r, APR_ARRAY_IDX(dropped, i, const char *));
+    /* The token's sub, when the user's index is not the one a logout
+     * token's sub names (IdentifyingClaim is another claim). */
+    if (prov && !identity_is_sub(prov)
+        && index_one(r, store, fedauth_logout_sub_key(r, sc, prov,
+                     s->token_sub ? s->token_sub : s->sub),
+                     key, until, max, &ended) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00990)
+                      "cannot index the session by the ID token's sub: a "
+                      "back-channel logout by sub will not find it");
     }
     if (ended) {
         fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_USER_LIMIT,
@@ -349,6 +390,10 @@ apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
     s->token_exp = fa_jwt_claim_int(jwt, "exp");
     s->idp = prov->idp.id;
     s->sid = fa_jwt_claim_str(jwt, "sid");
+    s->token_sub = fa_jwt_claim_str(jwt, "sub");
+    if (s->token_sub && !strcmp(s->token_sub, s->sub)) {
+        s->token_sub = NULL;
+    }
     if (id_token && strlen(id_token) <= 8192) {
         s->id_token = id_token;
     }

@@ -28,6 +28,15 @@ const char *fedauth_index_key(request_rec *r, const fedauth_srv_t *sc,
                               const char *kind, const char *idp,
                               const char *value);
 
+/* The store key of the index back-channel logout finds the sessions of a
+ * logout token's sub at prov by: the user's index (kind sub) when
+ * IdentifyingClaim is sub, else the index of the ID tokens' sub (kind
+ * token-sub), so that a logout ends exactly the sessions made from ID
+ * tokens with that sub. */
+const char *fedauth_logout_sub_key(request_rec *r, const fedauth_srv_t *sc,
+                                   const fedauth_provider_t *prov,
+                                   const char *sub);
+
 /* Maps the claims of a verified ID token to a new session of prov, with
  * the access token of tok (may be NULL) when the server keeps tokens,
  * within FA_SESSION_BUDGET (what does not fit is left out, one info line

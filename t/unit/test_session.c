@@ -100,6 +100,15 @@ START_TEST(session_record_roundtrip)
     ck_assert_int_eq(d->attrs->nelts, 2);
     ck_assert_str_eq(APR_ARRAY_IDX(d->attrs, 1, fa_attr_t).value,
                      "line1\nline2:with\ncolons 12:");
+    /* the token's sub, set only when IdentifyingClaim is not sub, comes
+     * back; a record without it has none */
+    ck_assert_ptr_null(d->token_sub);
+    s.token_sub = "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ";
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_str_eq(d->sub, "248289761001");
+    ck_assert_str_eq(d->token_sub,
+                     "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ");
 }
 END_TEST
 
