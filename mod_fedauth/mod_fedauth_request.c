@@ -105,6 +105,39 @@ static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
     return fedauth_send_to_signin(r, sc, dc, r->unparsed_uri);
 }
 
+/* A subrequest (SSI, negotiation, a type map) whose main request has a
+ * session of ours: httpd asks here only when the target's configuration
+ * differs from the main request's. The session is reused, not reloaded,
+ * but counts only where the target offers its provider, as if the target
+ * were asked for directly; the target's Require lines then see it.
+ * DECLINED: nothing to reuse (no session, or the main request came with a
+ * bearer token, which the target checks for itself). */
+static int subrequest_session(request_rec *r, fedauth_srv_t *sc,
+                              fedauth_dir_t *dc)
+{
+    fedauth_dir_t *mdc = ap_get_module_config(r->main->per_dir_config,
+                                              &fedauth_module);
+    const char *auth = apr_table_get(r->headers_in, "Authorization");
+    fedauth_provider_t *prov;
+    fa_session_t *s;
+
+    if (!r->main->user || !(s = fedauth_request_session(r->main))
+        || (mdc->bearer == 1 && auth && !strncasecmp(auth, "Bearer ", 7))) {
+        return DECLINED;
+    }
+    prov = fedauth_provider_find(sc, s->idp);
+    if (!prov || !fedauth_provider_offered(dc, prov)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00420)
+                      "subrequest for %s refused: a session from provider "
+                      "%s is not accepted there", r->uri, s->idp);
+        return HTTP_UNAUTHORIZED;
+    }
+    r->user = r->main->user;
+    fedauth_export_session(r, dc, s);
+    fedauth_request_session_set(r, s);
+    return OK;
+}
+
 int fedauth_check_authn(request_rec *r)
 {
     fedauth_srv_t *sc;
@@ -113,6 +146,7 @@ int fedauth_check_authn(request_rec *r)
     fedauth_provider_t *prov;
     const char *type = ap_auth_type(r);
     apr_status_t rv;
+    int rc;
 
     if (!type || strcasecmp(type, AUTH_TYPE)) {
         return DECLINED;
@@ -120,11 +154,8 @@ int fedauth_check_authn(request_rec *r)
     sc = ap_get_module_config(r->server->module_config, &fedauth_module);
     dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
     r->ap_auth_type = (char *)AUTH_TYPE;
-    /* A subrequest (SSI, DirectoryIndex look-ups) of a request this module
-     * authenticated keeps its user; one authenticated otherwise does not. */
-    if (r->main && r->main->user && fedauth_request_session(r->main)) {
-        r->user = r->main->user;
-        return OK;
+    if (r->main && (rc = subrequest_session(r, sc, dc)) != DECLINED) {
+        return rc;
     }
     if (dc->bearer == 1) {
         const char *auth = apr_table_get(r->headers_in, "Authorization");
