@@ -433,13 +433,6 @@ static apr_array_header_t *words_of(apr_pool_t *p, const char *line)
     return words;
 }
 
-static const char *where(cmd_parms *cmd)
-{
-    return cmd->directive ? apr_psprintf(cmd->pool, "%s:%d",
-                                         cmd->directive->filename,
-                                         cmd->directive->line_num) : "?";
-}
-
 static const char *parse_roles(cmd_parms *cmd, const char *line,
                                const void **parsed)
 {
@@ -464,7 +457,7 @@ static const char *parse_claims(cmd_parms *cmd, const char *line,
     apr_array_header_t *words = words_of(cmd->pool, line);
     apr_array_header_t *reqs = apr_array_make(cmd->pool, words->nelts,
                                               sizeof(claim_req_t));
-    const char *w, *colon;
+    const char *w, *colon, *err;
     claim_req_t *c;
     int i;
 
@@ -481,7 +474,9 @@ static const char *parse_claims(cmd_parms *cmd, const char *line,
         c = apr_array_push(reqs);
         c->name = apr_pstrmemdup(cmd->pool, w, (apr_size_t)(colon - w));
         c->value = colon + 1;
-        fedauth_keep_claim(c->name);
+        if ((err = fedauth_keep_claim(cmd, c->name)) != NULL) {
+            return err;
+        }
     }
     *parsed = reqs;
     return forbidden_on_failure(cmd);
@@ -491,15 +486,18 @@ static const char *parse_idps(cmd_parms *cmd, const char *line,
                               const void **parsed)
 {
     apr_array_header_t *words = words_of(cmd->pool, line);
+    const char *err;
     int i;
 
     if (words->nelts == 0) {
         return "Require fedauth-idp needs one or more provider ids";
     }
     for (i = 0; i < words->nelts; i++) {
-        fedauth_provider_ref(cmd->pool, APR_ARRAY_IDX(words, i,
-                                                      const char *),
-                             where(cmd));
+        err = fedauth_provider_ref(cmd, "Require fedauth-idp",
+                                   APR_ARRAY_IDX(words, i, const char *));
+        if (err) {
+            return err;
+        }
     }
     *parsed = words;
     return forbidden_on_failure(cmd);
