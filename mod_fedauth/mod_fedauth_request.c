@@ -22,6 +22,7 @@
 #include "mod_core.h"
 #include "ap_provider.h"
 #include "apr_strings.h"
+#include "apr_lib.h"
 
 #include "mod_fedauth_request.h"
 #include "mod_fedauth_config.h"
@@ -204,6 +205,17 @@ typedef struct claim_req_t {
     const char *value;
 } claim_req_t;
 
+/* A Require fedauth-* line as parsed at configuration time. */
+typedef struct line_t {
+    apr_array_header_t *items;  /* the words, or claim_req_t */
+    int negated;                /* under Require not or <RequireNone>: a
+                                 * grant is what refuses */
+} line_t;
+
+/* The note a line leaves when it is what refuses a signed-in user: such a
+ * user gets 403 (fedauth_check_authz), not a new sign-in. */
+#define NOTE_REFUSED "fedauth-refused"
+
 /* The 403 page for a signed-in user, kept ready whenever a provider looks
  * at one: with Require not, a provider that grants is what refuses. A
  * specific reason (specific = 1) replaces a generic one. Unused when
@@ -239,16 +251,23 @@ static void refusal_page(request_rec *r, const fa_session_t *s,
     }
 }
 
-static authz_status granted(request_rec *r, const fa_session_t *s)
+static authz_status granted(request_rec *r, const fa_session_t *s,
+                            const line_t *line)
 {
     refusal_page(r, s, "other permissions", 0);
+    if (line->negated) {
+        apr_table_setn(r->notes, NOTE_REFUSED, "1");
+    }
     return AUTHZ_GRANTED;
 }
 
 static authz_status deny(request_rec *r, const fa_session_t *s,
-                         const char *needs)
+                         const line_t *line, const char *needs)
 {
     refusal_page(r, s, needs, 1);
+    if (!line->negated) {
+        apr_table_setn(r->notes, NOTE_REFUSED, "1");
+    }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00401)
                   "%s (signed in through %s) refused: needs %s",
                   s->user, s->idp, needs);
@@ -284,12 +303,12 @@ static int list_has(const char *list, const char *item)
 /* Require fedauth-role and fedauth-idp: granted when one of the line's
  * words fits the session; else denied, with what the page needs: what,
  * then the words. */
-static authz_status check_words(request_rec *r,
-                                const apr_array_header_t *words,
+static authz_status check_words(request_rec *r, const line_t *line,
                                 int (*fits)(const fa_session_t *,
                                             const char *),
                                 const char *what)
 {
+    const apr_array_header_t *words = line->items;
     fa_session_t *s;
     authz_status st = session_of(r, &s);
     int i;
@@ -299,10 +318,10 @@ static authz_status check_words(request_rec *r,
     }
     for (i = 0; i < words->nelts; i++) {
         if (fits(s, APR_ARRAY_IDX(words, i, const char *))) {
-            return granted(r, s);
+            return granted(r, s, line);
         }
     }
-    return deny(r, s, apr_pstrcat(r->pool, what,
+    return deny(r, s, line, apr_pstrcat(r->pool, what,
                 apr_array_pstrcat(r->pool, words, '|'), NULL));
 }
 
@@ -328,10 +347,11 @@ static authz_status check_idp(request_rec *r, const char *line,
     return check_words(r, parsed, signed_in_through, "a sign-in through ");
 }
 
-static authz_status check_claim(request_rec *r, const char *line,
+static authz_status check_claim(request_rec *r, const char *text,
                                 const void *parsed)
 {
-    const apr_array_header_t *reqs = parsed;
+    const line_t *line = parsed;
+    const apr_array_header_t *reqs = line->items;
     const claim_req_t *c;
     const fa_attr_t *a;
     fa_session_t *s;
@@ -346,11 +366,42 @@ static authz_status check_claim(request_rec *r, const char *line,
         for (j = 0; s->claims && j < s->claims->nelts; j++) {
             a = &APR_ARRAY_IDX(s->claims, j, fa_attr_t);
             if (!strcmp(a->name, c->name) && !strcmp(a->value, c->value)) {
-                return granted(r, s);
+                return granted(r, s, line);
             }
         }
     }
-    return deny(r, s, apr_pstrcat(r->pool, "the claim ", line, NULL));
+    return deny(r, s, line, apr_pstrcat(r->pool, "the claim ", text,
+                                        NULL));
+}
+
+/* mod_authz_core answers a signed-in user it refuses with 401 unless
+ * AuthzSendForbiddenOnFailure is On, inviting a new sign-in that changes
+ * nothing. This hook runs first, has the other authorization hooks
+ * (mod_authz_core's) run inside it, and turns their 401 into 403 only when
+ * a Require fedauth-* line is what refused: the module's own page, no
+ * loop, and the administrator's AuthzSendForbiddenOnFailure left to decide
+ * for the other Require lines. */
+int fedauth_check_authz(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    int rc;
+
+    if (!type || strcasecmp(type, AUTH_TYPE)
+        || apr_table_get(r->notes, "fedauth-authz-inner")) {
+        return DECLINED;
+    }
+    apr_table_setn(r->notes, "fedauth-authz-inner", "1");
+    rc = ap_run_auth_checker(r);
+    apr_table_unset(r->notes, "fedauth-authz-inner");
+    if (rc == HTTP_UNAUTHORIZED && r->user
+        && apr_table_get(r->notes, NOTE_REFUSED)) {
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00423)
+                      "%s refused by a Require fedauth-* line: 403",
+                      r->user);
+        return HTTP_FORBIDDEN;
+    }
+    return rc;
 }
 
 /* ---- 4. fixups ------------------------------------------------------- */
@@ -402,23 +453,36 @@ int fedauth_fixups(request_rec *r)
 
 /* ---- the Require lines, at configuration time ------------------------ */
 
-/* A signed-in user refused where a Require fedauth-* line stands gets 403,
- * not mod_authz_core's default 401 (which would invite a new sign-in):
- * the line turns on AuthzSendForbiddenOnFailure for its own section. */
-static const char *forbidden_on_failure(cmd_parms *cmd)
+/* 1 when the Require line being parsed counts negated: after "not", or
+ * inside an odd number of <RequireNone> sections. */
+static int negated(cmd_parms *cmd)
 {
-    ap_directive_t d, *saved = cmd->directive;
-    const char *err;
+    const ap_directive_t *d = cmd->directive;
+    const char *args;
+    int neg = 0;
 
-    memset(&d, 0, sizeof(d));
-    d.directive = "AuthzSendForbiddenOnFailure";
-    d.args = "On";
-    d.filename = saved ? saved->filename : "mod_fedauth";
-    d.line_num = saved ? saved->line_num : 0;
-    d.parent = saved ? saved->parent : NULL;
-    err = ap_walk_config(&d, cmd, cmd->context);
-    cmd->directive = saved;
-    return err;
+    if (!d) {
+        return 0;
+    }
+    for (args = d->args ? d->args : ""; apr_isspace(*args); args++) {
+    }
+    neg = !strncasecmp(args, "not", 3) && apr_isspace(args[3]);
+    for (d = d->parent; d; d = d->parent) {
+        if (d->directive && !strcasecmp(d->directive, "<RequireNone")) {
+            neg = !neg;
+        }
+    }
+    return neg;
+}
+
+/* The parsed form of a Require line. */
+static const void *line_of(cmd_parms *cmd, apr_array_header_t *items)
+{
+    line_t *line = apr_palloc(cmd->pool, sizeof(*line));
+
+    line->items = items;
+    line->negated = negated(cmd);
+    return line;
 }
 
 /* The words of a Require line, parsed at configuration time. */
@@ -447,8 +511,8 @@ static const char *parse_roles(cmd_parms *cmd, const char *line,
             return "Require fedauth-role: role names have no commas";
         }
     }
-    *parsed = words;
-    return forbidden_on_failure(cmd);
+    *parsed = line_of(cmd, words);
+    return NULL;
 }
 
 static const char *parse_claims(cmd_parms *cmd, const char *line,
@@ -478,8 +542,8 @@ static const char *parse_claims(cmd_parms *cmd, const char *line,
             return err;
         }
     }
-    *parsed = reqs;
-    return forbidden_on_failure(cmd);
+    *parsed = line_of(cmd, reqs);
+    return NULL;
 }
 
 static const char *parse_idps(cmd_parms *cmd, const char *line,
@@ -499,8 +563,8 @@ static const char *parse_idps(cmd_parms *cmd, const char *line,
             return err;
         }
     }
-    *parsed = words;
-    return forbidden_on_failure(cmd);
+    *parsed = line_of(cmd, words);
+    return NULL;
 }
 
 static const authz_provider role_provider = { check_role, parse_roles };
