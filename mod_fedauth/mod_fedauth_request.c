@@ -4,7 +4,8 @@
  *   2. check_authn (AuthType FedAuth): a bearer token, or the session the
  *      cookie names, is checked and passed on (user, environment,
  *      headers); without one, a 401 or the way to sign in;
- *   3. authorization: Require fedauth-role, fedauth-claim, fedauth-idp;
+ *   3. authorization: Require fedauth-role, fedauth-claim, fedauth-idp,
+ *      and the 403 (not 401) for a signed-in user one of them refuses;
  *   4. fixups: FedAuthUnauthenticated pass, and FEDAUTH_ERROR for an
  *      ErrorDocument.
  * Last, what the Require lines need at configuration time. Everything this
