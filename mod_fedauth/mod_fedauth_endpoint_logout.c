@@ -130,8 +130,9 @@ static int confirm_page(request_rec *r, int status, const char *return_to)
 /* /fedauth/logout: a GET with a session gets the confirm page (a link to
  * sign out still works in one click, but a link or a top-level navigation
  * from another site ends nothing); a POST from this site ends the session.
- * Without a session there is nothing to end: the cookie is expired and
- * the browser sent on, for any method. */
+ * A POST from elsewhere gets 403, with or without a session. Without a
+ * session there is nothing to end: the cookie is expired and the browser
+ * sent on. */
 int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
 {
     const char *asked = query_param(r, "return_to");
@@ -145,24 +146,30 @@ int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
     if (ap_discard_request_body(r) != OK) {
         r->connection->keepalive = AP_CONN_CLOSE;
     }
-    if (rv == APR_SUCCESS && key && r->method_number != M_POST) {
-        if (asked && !return_to) {
-            fedauth_return_to_refused(r, asked, "a confirm page without it");
-        }
-        return confirm_page(r, HTTP_OK, return_to);
+    if (rv != APR_SUCCESS || !key) {
+        s = NULL;
     }
-    if (rv == APR_SUCCESS && key && !from_this_site(r, sc)) {
+    if (r->method_number == M_POST && !from_this_site(r, sc)) {
+        /* Also without a session: a cross-site POST carries no Lax
+         * cookie, and its answer must not expire the browser's one. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00424)
                       "logout of %s refused: not from this site "
                       "(Sec-Fetch-Site %s, Origin %s)",
-                      fa_oidc_loggable(r->pool, s->user, 256),
+                      s ? fa_oidc_loggable(r->pool, s->user, 256)
+                        : "(no session)",
                       fa_oidc_loggable(r->pool, apr_table_get(r->headers_in,
                           "Sec-Fetch-Site"), 64),
                       fa_oidc_loggable(r->pool, apr_table_get(r->headers_in,
                           "Origin"), 128));
         return confirm_page(r, HTTP_FORBIDDEN, return_to);
     }
-    if (rv == APR_SUCCESS && key) {
+    if (s && r->method_number != M_POST) {
+        if (asked && !return_to) {
+            fedauth_return_to_refused(r, asked, "a confirm page without it");
+        }
+        return confirm_page(r, HTTP_OK, return_to);
+    }
+    if (s) {
         store->del(store, key, r->pool);
         fedauth_session_forget(r, key);
         fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_LOGOUT, 1);

@@ -106,6 +106,14 @@ for (const store of ['shm', 'redis']) {
         noSessionCookieChange(r, JSON.stringify(headers));
         await stillSignedIn(b, JSON.stringify(headers));
       }
+      // what a browser sends cross-site: no Lax cookie; the answer must
+      // not expire the browser's cookie either
+      const bare = await new Browser().request(`${base}/fedauth/logout?return_to=%2F`, {
+        method: 'POST', body: '', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Sec-Fetch-Site': 'cross-site', Origin: EVIL },
+      });
+      assert.equal(bare.status, 403, dump(bare));
+      noSessionCookieChange(bare, 'cross-site POST without the cookie');
+      assert.match(site.errorLog(), /FA00424: logout of \(no session\) refused/);
       assert.match(site.errorLog(), /FA00424: logout of alice refused: not from this site \(Sec-Fetch-Site cross-site, Origin https:\/\/evil\.example\)/);
     });
 
