@@ -35,6 +35,9 @@
 APLOG_USE_MODULE(fedauth);
 
 #define AUTH_TYPE "FedAuth"
+/* What r->ap_auth_type points to once this module made the user known:
+ * one address, so that a later hook can tell by comparing pointers. */
+static char our_auth_type[] = AUTH_TYPE;
 
 /* ---- 1. post_read_request -------------------------------------------- */
 
@@ -155,7 +158,7 @@ int fedauth_check_authn(request_rec *r)
     }
     sc = ap_get_module_config(r->server->module_config, &fedauth_module);
     dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
-    r->ap_auth_type = (char *)AUTH_TYPE;
+    r->ap_auth_type = our_auth_type;
     if (r->main && (rc = subrequest_session(r, sc, dc)) != DECLINED) {
         return rc;
     }
@@ -375,27 +378,45 @@ static authz_status check_claim(request_rec *r, const char *text,
                                         NULL));
 }
 
+/* The authorization hooks that come after this module's (mod_authz_core's
+ * among them), run as httpd's own runner does: the first answer that is
+ * not DECLINED wins. DECLINED when there are none. */
+static int run_later_authz(request_rec *r)
+{
+    apr_array_header_t *hooks = ap_hook_get_auth_checker();
+    ap_LINK_auth_checker_t *h;
+    int i, rc = DECLINED, after = 0;
+
+    for (i = 0; hooks && i < hooks->nelts && rc == DECLINED; i++) {
+        h = &APR_ARRAY_IDX(hooks, i, ap_LINK_auth_checker_t);
+        if (after) {
+            rc = h->pFunc(r);
+        }
+        else {
+            after = h->pFunc == fedauth_check_authz;
+        }
+    }
+    return rc;
+}
+
 /* mod_authz_core answers a signed-in user it refuses with 401 unless
  * AuthzSendForbiddenOnFailure is On, inviting a new sign-in that changes
- * nothing. This hook runs first, has the other authorization hooks
- * (mod_authz_core's) run inside it, and turns their 401 into 403 only when
- * a Require fedauth-* line is what refused: the module's own page, no
- * loop, and the administrator's AuthzSendForbiddenOnFailure left to decide
- * for the other Require lines. */
+ * nothing. This hook runs first, runs the later authorization hooks
+ * itself, and turns their 401 into 403 only when a Require fedauth-* line
+ * is what refused: the module's own page, no loop, and the
+ * administrator's AuthzSendForbiddenOnFailure left to decide for the
+ * other Require lines. */
 int fedauth_check_authz(request_rec *r)
 {
-    const char *type = ap_auth_type(r);
     int rc;
 
-    if (!type || strcasecmp(type, AUTH_TYPE)
-        || apr_table_get(r->notes, "fedauth-authz-inner")) {
+    /* Only a user this module made known can be refused by its lines
+     * (httpd copies the pointer into subrequests and redirects). */
+    if (!r->user || r->ap_auth_type != our_auth_type) {
         return DECLINED;
     }
-    apr_table_setn(r->notes, "fedauth-authz-inner", "1");
-    rc = ap_run_auth_checker(r);
-    apr_table_unset(r->notes, "fedauth-authz-inner");
-    if (rc == HTTP_UNAUTHORIZED && r->user
-        && apr_table_get(r->notes, NOTE_REFUSED)) {
+    rc = run_later_authz(r);
+    if (rc == HTTP_UNAUTHORIZED && apr_table_get(r->notes, NOTE_REFUSED)) {
         apr_table_unset(r->err_headers_out, "WWW-Authenticate");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00423)
                       "%s refused by a Require fedauth-* line: 403",
@@ -429,7 +450,7 @@ static void pass_session(request_rec *r)
     if (fedauth_session_load(r, sc, &s, NULL) == APR_SUCCESS
         && (prov = fedauth_provider_find(sc, s->idp)) != NULL
         && fedauth_provider_offered(dc, prov)) {
-        r->ap_auth_type = (char *)AUTH_TYPE;
+        r->ap_auth_type = our_auth_type;
         fedauth_export_session(r, dc, s);
         fedauth_request_session_set(r, s);
     }

@@ -8,35 +8,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-
-import { chromium } from 'playwright-core';
 
 import { startSite, freePort } from '../lib/index.mjs';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const STEP_MS = 20000;
-
-function bounded(p, ms, what) {
-  let timer;
-  return Promise.race([
-    p,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function chromiumPids(marker) {
-  if (!marker) return [];
-  const out = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker)) out.push(Number(d));
-    } catch { /* gone */ }
-  }
-  return out;
-}
+import {
+  CHROMIUM, STEP_MS, launchChromium, closeChromium,
+} from '../lib/chromium.mjs';
 
 /** The other site: a page per attack, all aimed at `target`. */
 function evilPages(target) {
@@ -53,9 +29,9 @@ describe('real browser: logout only by the user, never by another site', { skip:
   let base;
   let evil;
   let evilBase;
+  let browser;
   let context;
   let page;
-  let userDataDir;
 
   before(async () => {
     site = await startSite({
@@ -82,30 +58,12 @@ describe('real browser: logout only by the user, never by another site', { skip:
     });
     await new Promise((resolve) => evil.listen(evilPort, '127.0.0.1', resolve));
     evilBase = `http://evil.test:${evilPort}`;
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedauth-chromium-'));
-    context = await bounded(chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-        '--no-first-run', '--disable-component-update', '--disable-sync',
-        '--host-resolver-rules=MAP evil.test 127.0.0.1'],
-      timeout: STEP_MS,
-    }), STEP_MS + 5000, 'launch Chromium');
-    context.setDefaultTimeout(STEP_MS);
-    context.setDefaultNavigationTimeout(STEP_MS);
-    page = context.pages()[0] || await context.newPage();
+    browser = await launchChromium({ args: ['--host-resolver-rules=MAP evil.test 127.0.0.1'] });
+    ({ context, page } = browser);
   });
 
   after(async () => {
-    try {
-      if (context) await bounded(context.close(), STEP_MS, 'close Chromium');
-    } catch (e) {
-      process.stderr.write(`closing Chromium: ${e.message}\n`);
-    }
-    for (const pid of chromiumPids(userDataDir)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await closeChromium(browser);
     await new Promise((resolve) => (evil ? evil.close(resolve) : resolve()));
     await site?.stop();
     site?.cleanup();
