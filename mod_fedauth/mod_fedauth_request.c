@@ -223,7 +223,8 @@ typedef struct line_t {
 /* The 403 page for a signed-in user, kept ready whenever a provider looks
  * at one: with Require not, a provider that grants is what refuses. A
  * specific reason (specific = 1) replaces a generic one. Unused when
- * access is granted in the end. */
+ * access is granted in the end (and FEDAUTH_ERROR is set only once it is
+ * not: fedauth_check_authz). */
 static void refusal_page(request_rec *r, const fa_session_t *s,
                          const char *needs, int specific)
 {
@@ -235,8 +236,6 @@ static void refusal_page(request_rec *r, const fa_session_t *s,
     }
     apr_table_setn(r->notes, "fedauth-error", "access_denied");
     apr_table_setn(r->notes, "fedauth-error-description", needs);
-    apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", "access_denied");
-    apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR_DESCRIPTION", needs);
     if (apr_table_get(r->notes, "fedauth-own-403")
         || !ap_response_code_string(r, idx)) {
         apr_table_setn(r->notes, "fedauth-own-403", "1");
@@ -421,7 +420,13 @@ int fedauth_check_authz(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00423)
                       "%s refused by a Require fedauth-* line: 403",
                       r->user);
-        return HTTP_FORBIDDEN;
+        rc = HTTP_FORBIDDEN;
+    }
+    if (rc == HTTP_FORBIDDEN && apr_table_get(r->notes, "fedauth-error")) {
+        /* the refused request's own environment (access log) */
+        apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", "access_denied");
+        apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR_DESCRIPTION",
+                       apr_table_get(r->notes, "fedauth-error-description"));
     }
     return rc;
 }

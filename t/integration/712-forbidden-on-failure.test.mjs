@@ -31,6 +31,7 @@ Require user nobody
 Require fedauth-idp test other
 Require user nobody
 </RequireAll>`),
+  loc('granted', 'Require fedauth-idp test'),
   loc('onuser', `AuthzSendForbiddenOnFailure On
 Require user nobody`),
   // a line of ours refuses: 403 whatever the setting
@@ -102,6 +103,13 @@ describe('403 for refusals by Require fedauth-*, AuthzSendForbiddenOnFailure lef
     const r = await alice.getOnce(`${base}/p/ok/env.cgi`);
     assert.equal(r.status, 200, dump(r));
     assert.match(r.body, /REMOTE_USER=alice/);
+  });
+
+  it('a page a Require fedauth-* line grants has no FEDAUTH_ERROR in its environment', async () => {
+    const r = await alice.getOnce(`${base}/p/granted/env.cgi`);
+    assert.equal(r.status, 200, dump(r));
+    assert.match(r.body, /REMOTE_USER=alice/);
+    assert.doesNotMatch(r.body, /FEDAUTH_ERROR/);
   });
 
   it('no crash', async () => {

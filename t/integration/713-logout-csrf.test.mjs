@@ -10,18 +10,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startSite, Browser, dump, parseForm, SESSION_COOKIE, isDeletion, signOut, errorCodes,
+  startSite, Browser, dump, parseForm, SESSION_COOKIE, isDeletion, signOut, errorCodes, locationFor,
 } from '../lib/index.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
 
 const EVIL = 'https://evil.example';
 
-const LOCATIONS = `<Location /protected>
-    AuthType FedAuth
-    FedAuthProviders test
-    Require valid-user
-</Location>
-<Location /p/other/>
+const LOCATIONS = `${locationFor('/protected', ['test'])}<Location /p/other/>
     AuthType FedAuth
     FedAuthProviders test
     Require fedauth-idp other

@@ -11,15 +11,10 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 
 import {
-  startSite, Browser, dump, parseEnv, signOut, SESSION_COOKIE, STATE_COOKIE_RE, assertToIdp,
+  startSite, Browser, dump, parseEnv, signOut, SESSION_COOKIE, STATE_COOKIE_RE, assertToIdp, locationFor,
 } from '../lib/index.mjs';
 
-const LOCATIONS = `<Location /protected>
-    AuthType FedAuth
-    FedAuthProviders test
-    Require valid-user
-</Location>
-<Location /p/idpother/>
+const LOCATIONS = `${locationFor('/protected', ['test'])}<Location /p/idpother/>
     AuthType FedAuth
     FedAuthProviders test
     Require fedauth-idp other

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 
-import { startSite, freePort } from '../lib/index.mjs';
+import { startSite, freePort, locationFor } from '../lib/index.mjs';
 import {
   CHROMIUM, STEP_MS, launchChromium, closeChromium,
 } from '../lib/chromium.mjs';
@@ -36,12 +36,7 @@ describe('real browser: logout only by the user, never by another site', { skip:
   before(async () => {
     site = await startSite({
       providers: [{ id: 'test' }, { id: 'other' }],
-      locationsConf: `<Location /protected>
-    AuthType FedAuth
-    FedAuthProviders test
-    Require valid-user
-</Location>
-<Location /p/other/>
+      locationsConf: `${locationFor('/protected', ['test'])}<Location /p/other/>
     AuthType FedAuth
     FedAuthProviders test
     Require fedauth-idp other
