@@ -351,6 +351,14 @@ static void fedauth_hooks(apr_pool_t *p)
      * fedauth-idp): mod_authz_core calls them in the authorization phase,
      * after check_authn gave the request a user; PER_CONF as above. */
     fedauth_register_authz(p);
+    /* check_authz, FIRST: around mod_authz_core's (LAST), which it runs
+     * itself: a signed-in user refused by a Require fedauth-* line gets
+     * 403 rather than the 401 that would send them to sign in again,
+     * without touching AuthzSendForbiddenOnFailure, which stays the
+     * administrator's for every other Require line. PER_CONF like the
+     * providers it wraps. */
+    ap_hook_check_authz(fedauth_check_authz, NULL, NULL, APR_HOOK_FIRST,
+                        AP_AUTH_INTERNAL_PER_CONF);
     /* fixups, MIDDLE: after access control, just before the handler: an
      * ErrorDocument request sees the FEDAUTH_ERROR of the request that
      * failed, and FedAuthUnauthenticated pass makes a signed-in user

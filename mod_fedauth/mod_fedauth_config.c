@@ -9,6 +9,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_core.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
 #include "apr_file_io.h"
@@ -1199,10 +1200,7 @@ static const char *set_providers(cmd_parms *cmd, void *dcv, const char *arg)
         dc->providers = apr_array_make(cmd->pool, 4, sizeof(const char *));
     }
     APR_ARRAY_PUSH(dc->providers, const char *) = arg;
-    fedauth_provider_ref(cmd->pool, arg, apr_psprintf(cmd->pool, "%s:%d",
-                         cmd->directive->filename,
-                         cmd->directive->line_num));
-    return NULL;
+    return fedauth_provider_ref(cmd, "FedAuthProviders", arg);
 }
 
 static const char *set_unauth(cmd_parms *cmd, void *dcv, const char *arg)
@@ -1406,15 +1404,36 @@ void fedauth_config_reset(apr_pool_t *pconf)
     pass_token_anywhere = 0;
 }
 
-void fedauth_provider_ref(apr_pool_t *p, const char *id, const char *where)
+/* Directives are read while httpd serves requests only from .htaccess
+ * files (the server's configuration is read before the MPM runs): those
+ * are read by many threads at once, into the request's pool, for every
+ * request, so nothing that lives longer may be written then. */
+static int read_at_request_time(void)
+{
+    return ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_RUN_MPM;
+}
+
+const char *fedauth_provider_ref(cmd_parms *cmd, const char *what,
+                                 const char *id)
 {
     provider_ref_t *ref;
 
+    if (read_at_request_time()) {
+        /* Every provider is known by now: check at once, keep nothing. */
+        return fedauth_provider_find(srv_conf(cmd), id) ? NULL
+            : apr_psprintf(cmd->pool, FALOGNO(00421) "%s names %s, but no "
+                           "<FedAuthProvider %s> is defined for this "
+                           "server", what, id, id);
+    }
     if (provider_refs) {
         ref = apr_array_push(provider_refs);
         ref->id = apr_pstrdup(provider_refs->pool, id);
-        ref->where = apr_pstrdup(provider_refs->pool, where);
+        ref->where = cmd->directive
+            ? apr_psprintf(provider_refs->pool, "%s:%d",
+                           cmd->directive->filename,
+                           cmd->directive->line_num) : "?";
     }
+    return NULL;
 }
 
 const apr_array_header_t *fedauth_kept_claims(void)
@@ -1422,20 +1441,30 @@ const apr_array_header_t *fedauth_kept_claims(void)
     return kept_claims && kept_claims->nelts ? kept_claims : NULL;
 }
 
-void fedauth_keep_claim(const char *name)
+const char *fedauth_keep_claim(cmd_parms *cmd, const char *name)
 {
     int i;
 
     if (!kept_claims) {
-        return;
+        return NULL;
     }
     for (i = 0; i < kept_claims->nelts; i++) {
         if (!strcmp(APR_ARRAY_IDX(kept_claims, i, const char *), name)) {
-            return;
+            return NULL;
         }
+    }
+    if (read_at_request_time()) {
+        /* Sessions keep the claims named at start only: one named first
+         * in an .htaccess file could never be granted. */
+        return apr_psprintf(cmd->pool, FALOGNO(00422) "Require "
+                            "fedauth-claim names the claim %s, which no "
+                            "Require fedauth-claim of the server's "
+                            "configuration names, so sessions do not keep "
+                            "it", name);
     }
     APR_ARRAY_PUSH(kept_claims, const char *) =
         apr_pstrdup(kept_claims->pool, name);
+    return NULL;
 }
 
 const char *fedauth_store_spec_loggable(apr_pool_t *p, const char *spec)

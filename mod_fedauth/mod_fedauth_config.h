@@ -49,11 +49,15 @@ fedauth_provider_t *fedauth_provider_by_issuer(const fedauth_srv_t *sc,
 /* Forgets the FedAuthProviders uses of an earlier reading (pre_config). */
 void fedauth_config_reset(apr_pool_t *pconf);
 /* The claims that Require fedauth-claim lines ask about (kept in sessions
- * at login), and a provider id a Require fedauth-idp line names (checked
- * at start like FedAuthProviders). */
+ * at login), and a provider id a FedAuthProviders or Require fedauth-idp
+ * line names (checked at start). Read from an .htaccess file (at request
+ * time) they keep nothing: an unknown provider id, or a claim the server's
+ * configuration does not keep, is an error message (the request gets a
+ * 500); NULL when fine. */
 const apr_array_header_t *fedauth_kept_claims(void);
-void fedauth_keep_claim(const char *name);
-void fedauth_provider_ref(apr_pool_t *p, const char *id, const char *where);
+const char *fedauth_keep_claim(cmd_parms *cmd, const char *name);
+const char *fedauth_provider_ref(cmd_parms *cmd, const char *what,
+                                 const char *id);
 
 /* The store spec with any password replaced by ***, for messages. */
 const char *fedauth_store_spec_loggable(apr_pool_t *p, const char *spec);

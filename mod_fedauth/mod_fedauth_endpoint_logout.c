@@ -83,16 +83,93 @@ static const char *idp_logout_url(request_rec *r, fedauth_srv_t *sc,
         s->id_token ? fa_url_encode(r->pool, s->id_token) : "", NULL);
 }
 
+/* 1 when the browser says the request comes from a page of this site:
+ * Sec-Fetch-Site same-origin, or (browsers without it) an Origin that is
+ * this site. Neither header: not a browser's form, refused too. */
+static int from_this_site(request_rec *r, const fedauth_srv_t *sc)
+{
+    const char *fetch_site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *self;
+    apr_size_t len;
+
+    if (fetch_site) {
+        return !strcmp(fetch_site, "same-origin");
+    }
+    if (!origin) {
+        return 0;
+    }
+    self = sc->redirect_base ? sc->redirect_base
+                             : ap_construct_url(r->pool, "", r);
+    for (len = strlen(self); len > 0 && self[len - 1] == '/'; len--) {
+    }
+    return strlen(origin) == len && !strncmp(origin, self, len);
+}
+
+/* The page that asks a signed-in user to confirm: a form that POSTs to
+ * /fedauth/logout with the same return_to, which no other site can frame
+ * or submit (from_this_site). */
+static int confirm_page(request_rec *r, int status, const char *return_to)
+{
+    const char *back = return_to ? return_to : "/";
+
+    apr_table_setn(r->headers_out, "Content-Security-Policy",
+                   "frame-ancestors 'none'");
+    apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
+    return send_page(r, status, "Sign out?", apr_pstrcat(r->pool,
+        "<p>Do you want to sign out of this site?</p>\n"
+        "<form method=\"post\" action=\"/fedauth/logout",
+        return_to ? "?return_to=" : "",
+        return_to ? fa_html_escape(r->pool, fa_url_encode(r->pool,
+                                                          return_to)) : "",
+        "\"><button type=\"submit\">Sign out</button></form>\n"
+        "<p><a href=\"", fa_html_escape(r->pool, back), "\">Stay signed "
+        "in</a></p>\n", NULL));
+}
+
+/* /fedauth/logout: a GET with a session gets the confirm page (a link to
+ * sign out still works in one click, but a link or a top-level navigation
+ * from another site ends nothing); a POST from this site ends the session.
+ * A POST from elsewhere gets 403, with or without a session. Without a
+ * session there is nothing to end: the cookie is expired and the browser
+ * sent on. */
 int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
 {
     const char *asked = query_param(r, "return_to");
     const char *return_to = asked && fa_return_to_ok(asked) ? asked : NULL;
     const char *key = NULL;
     fa_store_t *store = fedauth_store(r);
-    fa_session_t *s;
+    fa_session_t *s = NULL;
     const char *idp_url = NULL;
+    apr_status_t rv = fedauth_session_load(r, sc, &s, &key);
 
-    if (fedauth_session_load(r, sc, &s, &key) == APR_SUCCESS && key) {
+    if (ap_discard_request_body(r) != OK) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    if (rv != APR_SUCCESS || !key) {
+        s = NULL;
+    }
+    if (r->method_number == M_POST && !from_this_site(r, sc)) {
+        /* Also without a session: a cross-site POST carries no Lax
+         * cookie, and its answer must not expire the browser's one. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00424)
+                      "logout of %s refused: not from this site "
+                      "(Sec-Fetch-Site %s, Origin %s)",
+                      s ? fa_oidc_loggable(r->pool, s->user, 256)
+                        : "(no session)",
+                      fa_oidc_loggable(r->pool, apr_table_get(r->headers_in,
+                          "Sec-Fetch-Site"), 64),
+                      fa_oidc_loggable(r->pool, apr_table_get(r->headers_in,
+                          "Origin"), 128));
+        return confirm_page(r, HTTP_FORBIDDEN, return_to);
+    }
+    if (s && r->method_number != M_POST) {
+        if (asked && !return_to) {
+            fedauth_return_to_refused(r, asked, "a confirm page without it");
+        }
+        return confirm_page(r, HTTP_OK, return_to);
+    }
+    if (s) {
         store->del(store, key, r->pool);
         fedauth_session_forget(r, key);
         fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_LOGOUT, 1);

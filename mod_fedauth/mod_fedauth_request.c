@@ -4,7 +4,8 @@
  *   2. check_authn (AuthType FedAuth): a bearer token, or the session the
  *      cookie names, is checked and passed on (user, environment,
  *      headers); without one, a 401 or the way to sign in;
- *   3. authorization: Require fedauth-role, fedauth-claim, fedauth-idp;
+ *   3. authorization: Require fedauth-role, fedauth-claim, fedauth-idp,
+ *      and the 403 (not 401) for a signed-in user one of them refuses;
  *   4. fixups: FedAuthUnauthenticated pass, and FEDAUTH_ERROR for an
  *      ErrorDocument.
  * Last, what the Require lines need at configuration time. Everything this
@@ -22,6 +23,7 @@
 #include "mod_core.h"
 #include "ap_provider.h"
 #include "apr_strings.h"
+#include "apr_lib.h"
 
 #include "mod_fedauth_request.h"
 #include "mod_fedauth_config.h"
@@ -33,6 +35,9 @@
 APLOG_USE_MODULE(fedauth);
 
 #define AUTH_TYPE "FedAuth"
+/* What r->ap_auth_type points to once this module made the user known:
+ * one address, so that a later hook can tell by comparing pointers. */
+static char our_auth_type[] = AUTH_TYPE;
 
 /* ---- 1. post_read_request -------------------------------------------- */
 
@@ -105,6 +110,39 @@ static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
     return fedauth_send_to_signin(r, sc, dc, r->unparsed_uri);
 }
 
+/* A subrequest (SSI, negotiation, a type map) whose main request has a
+ * session of ours: httpd asks here only when the target's configuration
+ * differs from the main request's. The session is reused, not reloaded,
+ * but counts only where the target offers its provider, as if the target
+ * were asked for directly; the target's Require lines then see it.
+ * DECLINED: nothing to reuse (no session, or the main request came with a
+ * bearer token, which the target checks for itself). */
+static int subrequest_session(request_rec *r, fedauth_srv_t *sc,
+                              fedauth_dir_t *dc)
+{
+    fedauth_dir_t *mdc = ap_get_module_config(r->main->per_dir_config,
+                                              &fedauth_module);
+    const char *auth = apr_table_get(r->headers_in, "Authorization");
+    fedauth_provider_t *prov;
+    fa_session_t *s;
+
+    if (!r->main->user || !(s = fedauth_request_session(r->main))
+        || (mdc->bearer == 1 && auth && !strncasecmp(auth, "Bearer ", 7))) {
+        return DECLINED;
+    }
+    prov = fedauth_provider_find(sc, s->idp);
+    if (!prov || !fedauth_provider_offered(dc, prov)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00420)
+                      "subrequest for %s refused: a session from provider "
+                      "%s is not accepted there", r->uri, s->idp);
+        return HTTP_UNAUTHORIZED;
+    }
+    r->user = r->main->user;
+    fedauth_export_session(r, dc, s);
+    fedauth_request_session_set(r, s);
+    return OK;
+}
+
 int fedauth_check_authn(request_rec *r)
 {
     fedauth_srv_t *sc;
@@ -113,18 +151,16 @@ int fedauth_check_authn(request_rec *r)
     fedauth_provider_t *prov;
     const char *type = ap_auth_type(r);
     apr_status_t rv;
+    int rc;
 
     if (!type || strcasecmp(type, AUTH_TYPE)) {
         return DECLINED;
     }
     sc = ap_get_module_config(r->server->module_config, &fedauth_module);
     dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
-    r->ap_auth_type = (char *)AUTH_TYPE;
-    /* A subrequest (SSI, DirectoryIndex look-ups) of a request this module
-     * authenticated keeps its user; one authenticated otherwise does not. */
-    if (r->main && r->main->user && fedauth_request_session(r->main)) {
-        r->user = r->main->user;
-        return OK;
+    r->ap_auth_type = our_auth_type;
+    if (r->main && (rc = subrequest_session(r, sc, dc)) != DECLINED) {
+        return rc;
     }
     if (dc->bearer == 1) {
         const char *auth = apr_table_get(r->headers_in, "Authorization");
@@ -173,10 +209,22 @@ typedef struct claim_req_t {
     const char *value;
 } claim_req_t;
 
+/* A Require fedauth-* line as parsed at configuration time. */
+typedef struct line_t {
+    apr_array_header_t *items;  /* the words, or claim_req_t */
+    int negated;                /* under Require not or <RequireNone>: a
+                                 * grant is what refuses */
+} line_t;
+
+/* The note a line leaves when it is what refuses a signed-in user: such a
+ * user gets 403 (fedauth_check_authz), not a new sign-in. */
+#define NOTE_REFUSED "fedauth-refused"
+
 /* The 403 page for a signed-in user, kept ready whenever a provider looks
  * at one: with Require not, a provider that grants is what refuses. A
  * specific reason (specific = 1) replaces a generic one. Unused when
- * access is granted in the end. */
+ * access is granted in the end (and FEDAUTH_ERROR is set only once it is
+ * not: fedauth_check_authz). */
 static void refusal_page(request_rec *r, const fa_session_t *s,
                          const char *needs, int specific)
 {
@@ -188,8 +236,6 @@ static void refusal_page(request_rec *r, const fa_session_t *s,
     }
     apr_table_setn(r->notes, "fedauth-error", "access_denied");
     apr_table_setn(r->notes, "fedauth-error-description", needs);
-    apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", "access_denied");
-    apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR_DESCRIPTION", needs);
     if (apr_table_get(r->notes, "fedauth-own-403")
         || !ap_response_code_string(r, idx)) {
         apr_table_setn(r->notes, "fedauth-own-403", "1");
@@ -208,16 +254,23 @@ static void refusal_page(request_rec *r, const fa_session_t *s,
     }
 }
 
-static authz_status granted(request_rec *r, const fa_session_t *s)
+static authz_status granted(request_rec *r, const fa_session_t *s,
+                            const line_t *line)
 {
     refusal_page(r, s, "other permissions", 0);
+    if (line->negated) {
+        apr_table_setn(r->notes, NOTE_REFUSED, "1");
+    }
     return AUTHZ_GRANTED;
 }
 
 static authz_status deny(request_rec *r, const fa_session_t *s,
-                         const char *needs)
+                         const line_t *line, const char *needs)
 {
     refusal_page(r, s, needs, 1);
+    if (!line->negated) {
+        apr_table_setn(r->notes, NOTE_REFUSED, "1");
+    }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00401)
                   "%s (signed in through %s) refused: needs %s",
                   s->user, s->idp, needs);
@@ -253,12 +306,12 @@ static int list_has(const char *list, const char *item)
 /* Require fedauth-role and fedauth-idp: granted when one of the line's
  * words fits the session; else denied, with what the page needs: what,
  * then the words. */
-static authz_status check_words(request_rec *r,
-                                const apr_array_header_t *words,
+static authz_status check_words(request_rec *r, const line_t *line,
                                 int (*fits)(const fa_session_t *,
                                             const char *),
                                 const char *what)
 {
+    const apr_array_header_t *words = line->items;
     fa_session_t *s;
     authz_status st = session_of(r, &s);
     int i;
@@ -268,10 +321,10 @@ static authz_status check_words(request_rec *r,
     }
     for (i = 0; i < words->nelts; i++) {
         if (fits(s, APR_ARRAY_IDX(words, i, const char *))) {
-            return granted(r, s);
+            return granted(r, s, line);
         }
     }
-    return deny(r, s, apr_pstrcat(r->pool, what,
+    return deny(r, s, line, apr_pstrcat(r->pool, what,
                 apr_array_pstrcat(r->pool, words, '|'), NULL));
 }
 
@@ -297,10 +350,11 @@ static authz_status check_idp(request_rec *r, const char *line,
     return check_words(r, parsed, signed_in_through, "a sign-in through ");
 }
 
-static authz_status check_claim(request_rec *r, const char *line,
+static authz_status check_claim(request_rec *r, const char *text,
                                 const void *parsed)
 {
-    const apr_array_header_t *reqs = parsed;
+    const line_t *line = parsed;
+    const apr_array_header_t *reqs = line->items;
     const claim_req_t *c;
     const fa_attr_t *a;
     fa_session_t *s;
@@ -315,11 +369,66 @@ static authz_status check_claim(request_rec *r, const char *line,
         for (j = 0; s->claims && j < s->claims->nelts; j++) {
             a = &APR_ARRAY_IDX(s->claims, j, fa_attr_t);
             if (!strcmp(a->name, c->name) && !strcmp(a->value, c->value)) {
-                return granted(r, s);
+                return granted(r, s, line);
             }
         }
     }
-    return deny(r, s, apr_pstrcat(r->pool, "the claim ", line, NULL));
+    return deny(r, s, line, apr_pstrcat(r->pool, "the claim ", text,
+                                        NULL));
+}
+
+/* The authorization hooks that come after this module's (mod_authz_core's
+ * among them), run as httpd's own runner does: the first answer that is
+ * not DECLINED wins. DECLINED when there are none. */
+static int run_later_authz(request_rec *r)
+{
+    apr_array_header_t *hooks = ap_hook_get_auth_checker();
+    ap_LINK_auth_checker_t *h;
+    int i, rc = DECLINED, after = 0;
+
+    for (i = 0; hooks && i < hooks->nelts && rc == DECLINED; i++) {
+        h = &APR_ARRAY_IDX(hooks, i, ap_LINK_auth_checker_t);
+        if (after) {
+            rc = h->pFunc(r);
+        }
+        else {
+            after = h->pFunc == fedauth_check_authz;
+        }
+    }
+    return rc;
+}
+
+/* mod_authz_core answers a signed-in user it refuses with 401 unless
+ * AuthzSendForbiddenOnFailure is On, inviting a new sign-in that changes
+ * nothing. This hook runs first, runs the later authorization hooks
+ * itself, and turns their 401 into 403 only when a Require fedauth-* line
+ * is what refused: the module's own page, no loop, and the
+ * administrator's AuthzSendForbiddenOnFailure left to decide for the
+ * other Require lines. */
+int fedauth_check_authz(request_rec *r)
+{
+    int rc;
+
+    /* Only a user this module made known can be refused by its lines
+     * (httpd copies the pointer into subrequests and redirects). */
+    if (!r->user || r->ap_auth_type != our_auth_type) {
+        return DECLINED;
+    }
+    rc = run_later_authz(r);
+    if (rc == HTTP_UNAUTHORIZED && apr_table_get(r->notes, NOTE_REFUSED)) {
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00423)
+                      "%s refused by a Require fedauth-* line: 403",
+                      r->user);
+        rc = HTTP_FORBIDDEN;
+    }
+    if (rc == HTTP_FORBIDDEN && apr_table_get(r->notes, "fedauth-error")) {
+        /* the refused request's own environment (access log) */
+        apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", "access_denied");
+        apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR_DESCRIPTION",
+                       apr_table_get(r->notes, "fedauth-error-description"));
+    }
+    return rc;
 }
 
 /* ---- 4. fixups ------------------------------------------------------- */
@@ -346,7 +455,7 @@ static void pass_session(request_rec *r)
     if (fedauth_session_load(r, sc, &s, NULL) == APR_SUCCESS
         && (prov = fedauth_provider_find(sc, s->idp)) != NULL
         && fedauth_provider_offered(dc, prov)) {
-        r->ap_auth_type = (char *)AUTH_TYPE;
+        r->ap_auth_type = our_auth_type;
         fedauth_export_session(r, dc, s);
         fedauth_request_session_set(r, s);
     }
@@ -371,23 +480,36 @@ int fedauth_fixups(request_rec *r)
 
 /* ---- the Require lines, at configuration time ------------------------ */
 
-/* A signed-in user refused where a Require fedauth-* line stands gets 403,
- * not mod_authz_core's default 401 (which would invite a new sign-in):
- * the line turns on AuthzSendForbiddenOnFailure for its own section. */
-static const char *forbidden_on_failure(cmd_parms *cmd)
+/* 1 when the Require line being parsed counts negated: after "not", or
+ * inside an odd number of <RequireNone> sections. */
+static int negated(cmd_parms *cmd)
 {
-    ap_directive_t d, *saved = cmd->directive;
-    const char *err;
+    const ap_directive_t *d = cmd->directive;
+    const char *args;
+    int neg = 0;
 
-    memset(&d, 0, sizeof(d));
-    d.directive = "AuthzSendForbiddenOnFailure";
-    d.args = "On";
-    d.filename = saved ? saved->filename : "mod_fedauth";
-    d.line_num = saved ? saved->line_num : 0;
-    d.parent = saved ? saved->parent : NULL;
-    err = ap_walk_config(&d, cmd, cmd->context);
-    cmd->directive = saved;
-    return err;
+    if (!d) {
+        return 0;
+    }
+    for (args = d->args ? d->args : ""; apr_isspace(*args); args++) {
+    }
+    neg = !strncasecmp(args, "not", 3) && apr_isspace(args[3]);
+    for (d = d->parent; d; d = d->parent) {
+        if (d->directive && !strcasecmp(d->directive, "<RequireNone")) {
+            neg = !neg;
+        }
+    }
+    return neg;
+}
+
+/* The parsed form of a Require line. */
+static const void *line_of(cmd_parms *cmd, apr_array_header_t *items)
+{
+    line_t *line = apr_palloc(cmd->pool, sizeof(*line));
+
+    line->items = items;
+    line->negated = negated(cmd);
+    return line;
 }
 
 /* The words of a Require line, parsed at configuration time. */
@@ -400,13 +522,6 @@ static apr_array_header_t *words_of(apr_pool_t *p, const char *line)
         APR_ARRAY_PUSH(words, const char *) = w;
     }
     return words;
-}
-
-static const char *where(cmd_parms *cmd)
-{
-    return cmd->directive ? apr_psprintf(cmd->pool, "%s:%d",
-                                         cmd->directive->filename,
-                                         cmd->directive->line_num) : "?";
 }
 
 static const char *parse_roles(cmd_parms *cmd, const char *line,
@@ -423,8 +538,8 @@ static const char *parse_roles(cmd_parms *cmd, const char *line,
             return "Require fedauth-role: role names have no commas";
         }
     }
-    *parsed = words;
-    return forbidden_on_failure(cmd);
+    *parsed = line_of(cmd, words);
+    return NULL;
 }
 
 static const char *parse_claims(cmd_parms *cmd, const char *line,
@@ -433,7 +548,7 @@ static const char *parse_claims(cmd_parms *cmd, const char *line,
     apr_array_header_t *words = words_of(cmd->pool, line);
     apr_array_header_t *reqs = apr_array_make(cmd->pool, words->nelts,
                                               sizeof(claim_req_t));
-    const char *w, *colon;
+    const char *w, *colon, *err;
     claim_req_t *c;
     int i;
 
@@ -450,28 +565,33 @@ static const char *parse_claims(cmd_parms *cmd, const char *line,
         c = apr_array_push(reqs);
         c->name = apr_pstrmemdup(cmd->pool, w, (apr_size_t)(colon - w));
         c->value = colon + 1;
-        fedauth_keep_claim(c->name);
+        if ((err = fedauth_keep_claim(cmd, c->name)) != NULL) {
+            return err;
+        }
     }
-    *parsed = reqs;
-    return forbidden_on_failure(cmd);
+    *parsed = line_of(cmd, reqs);
+    return NULL;
 }
 
 static const char *parse_idps(cmd_parms *cmd, const char *line,
                               const void **parsed)
 {
     apr_array_header_t *words = words_of(cmd->pool, line);
+    const char *err;
     int i;
 
     if (words->nelts == 0) {
         return "Require fedauth-idp needs one or more provider ids";
     }
     for (i = 0; i < words->nelts; i++) {
-        fedauth_provider_ref(cmd->pool, APR_ARRAY_IDX(words, i,
-                                                      const char *),
-                             where(cmd));
+        err = fedauth_provider_ref(cmd, "Require fedauth-idp",
+                                   APR_ARRAY_IDX(words, i, const char *));
+        if (err) {
+            return err;
+        }
     }
-    *parsed = words;
-    return forbidden_on_failure(cmd);
+    *parsed = line_of(cmd, words);
+    return NULL;
 }
 
 static const authz_provider role_provider = { check_role, parse_roles };

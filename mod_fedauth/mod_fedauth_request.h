@@ -13,6 +13,10 @@ int fedauth_check_authn(request_rec *r);
 /* Registers the authorization providers fedauth-role, fedauth-claim and
  * fedauth-idp with mod_authz_core. */
 void fedauth_register_authz(apr_pool_t *p);
+/* check_authz (auth_checker), before mod_authz_core's: runs the other
+ * authorization hooks and gives 403 instead of their 401 when a Require
+ * fedauth-* line refused the signed-in user. */
+int fedauth_check_authz(request_rec *r);
 /* fixups: FedAuthUnauthenticated pass, and FEDAUTH_ERROR for error
  * documents. */
 int fedauth_fixups(request_rec *r);

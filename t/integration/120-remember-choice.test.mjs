@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import {
   startSite, Browser, parseEnv, dump, parseChooser, chooserSubmitUrl, isDeletion,
   locationFor, assertToIdp, assertToChooser, USERS_A, USERS_B, ANNA, BRUNO,
-  REMEMBER_COOKIE, SESSION_COOKIE,
+  REMEMBER_COOKIE, SESSION_COOKIE, signOut,
 } from '../lib/index.mjs';
 
 const NINETY_DAYS = 90 * 24 * 3600;
@@ -80,7 +80,7 @@ describe('FedAuthRememberChoice On', () => {
 
   it('after logout the protected page goes straight to IdP B (no chooser)', async () => {
     assert.ok(cookieHeader, 'remembered');
-    const out = await b.getOnce(`${base}/fedauth/logout?return_to=%2Fsomewhere.html`);
+    const out = await signOut(b, `${base}/fedauth/logout?return_to=%2Fsomewhere.html`);
     assert.ok([302, 303].includes(out.status), dump(out));
     assert.equal(b.jar.get(SESSION_COOKIE), undefined, 'signed out');
     assert.ok(b.jar.get(REMEMBER_COOKIE), `logout keeps the remembered choice: ${out.setCookies.map((c) => c.header).join(' | ')}`);
@@ -104,7 +104,7 @@ describe('FedAuthRememberChoice On', () => {
     assert.equal(r.status, 200, dump(r));
     assert.equal(parseEnv(r.body).REMOTE_USER, 'bruno');
     assert.ok(r.hops.some((h) => h.url.startsWith(`${base}/signin-b?`)), dump(r));
-    await b.getOnce(`${base}/fedauth/logout`);
+    await signOut(b, `${base}/fedauth/logout`);
   });
 
   it('/fedauth/login?choose=1 shows the chooser again and deletes the cookie', async () => {
@@ -128,7 +128,7 @@ describe('FedAuthRememberChoice On', () => {
     assert.equal(r.status, 200, dump(r));
     assert.equal(parseEnv(r.body).FEDAUTH_IDP, 'a');
     assert.ok(c.jar.get(REMEMBER_COOKIE), 'remembered');
-    await c.getOnce(`${base}/fedauth/logout`);
+    await signOut(c, `${base}/fedauth/logout`);
     await assertToIdp(await c.getOnce(prot()), site, 'a');
   });
 

@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startSite, Browser, parseEnv, dump, errorCodes, assertToIdp, locationFor, USERS_A, ANNA,
+  startSite, Browser, parseEnv, dump, errorCodes, assertToIdp, locationFor, USERS_A, ANNA, signOut,
 } from '../lib/index.mjs';
 
 describe('Prompt, AcrValues, login_hint, domain_hint', () => {
@@ -64,7 +64,7 @@ describe('Prompt, AcrValues, login_hint, domain_hint', () => {
     assert.equal(first.status, 200, dump(first));
     assert.equal(first.loginFormSeen, true);
     // control: q again, the IdP session signs in without the form
-    await b.getOnce(`${base}/fedauth/logout`);
+    await signOut(b, `${base}/fedauth/logout`);
     const again = await b.login(`${base}/p/q/env.cgi`, ANNA.username, ANNA.password);
     assert.equal(again.status, 200, dump(again));
     assert.equal(again.loginFormSeen, false, 'IdP session reused without prompt');

@@ -15,7 +15,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startSite, Browser, parseEnv, dump, testUser, errorCodes, htmlText, discovery,
+  startSite, Browser, parseEnv, dump, testUser, errorCodes, htmlText, discovery, signOut,
 } from '../lib/index.mjs';
 import { logoutAtIdp } from '../lib/cluster.mjs';
 
@@ -178,7 +178,7 @@ describe('the session budget: what does not fit is left out, the sign-in succeed
   });
 
   it('logout at the IdP without the ID token: no id_token_hint, client_id instead; the IdP logs hugo out and sends him back', async () => {
-    const r = await browsers.hugo.getOnce(`${base}/fedauth/logout`);
+    const r = await signOut(browsers.hugo, `${base}/fedauth/logout`);
     assert.equal(r.status, 302, dump(r));
     const to = new URL(r.location);
     assert.equal(`${to.origin}${to.pathname}`, meta.end_session_endpoint, r.location);
@@ -200,7 +200,7 @@ describe('the session budget: what does not fit is left out, the sign-in succeed
   });
 
   it('control: tina\'s session kept the ID token, so her logout carries id_token_hint', async () => {
-    const r = await browsers.tina.getOnce(`${base}/fedauth/logout`);
+    const r = await signOut(browsers.tina, `${base}/fedauth/logout`);
     assert.equal(r.status, 302, dump(r));
     assert.ok(new URL(r.location).searchParams.get('id_token_hint'), r.location);
   });
@@ -221,7 +221,7 @@ describe('the session budget: what does not fit is left out, the sign-in succeed
     const m = site.errorLog().match(/FA00219: user ida: ID token of (\d+) bytes not kept in the session \(more than 8192\)/);
     assert.ok(m, site.errorLog().slice(-2000));
     assert.ok(Number(m[1]) > 8192, m[0]);
-    const r = await browsers.ida.getOnce(`${base}/fedauth/logout`);
+    const r = await signOut(browsers.ida, `${base}/fedauth/logout`);
     assert.equal(r.status, 302, dump(r));
     assert.equal(new URL(r.location).searchParams.get('id_token_hint'), null, r.location);
   });

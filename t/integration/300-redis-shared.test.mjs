@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  Browser, parseEnv, dump, discovery, errorCodes, SESSION_COOKIE, sessionCookiesSet,
+  Browser, parseEnv, dump, discovery, errorCodes, SESSION_COOKIE, sessionCookiesSet, signOut,
 } from '../lib/index.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
 import { startHosts } from '../lib/cluster.mjs';
@@ -127,7 +127,7 @@ FedAuthSessionIdleTimeout ${IDLE}`,
 
   it('/fedauth/logout on A: the session key is deleted and B refuses the old cookie at once', async () => {
     assert.ok(cookie, 'signed in');
-    const out = await b.getOnce(`${A}/fedauth/logout`);
+    const out = await signOut(b, `${A}/fedauth/logout`);
     assert.ok([200, 302, 303].includes(out.status), dump(out));
     assert.deepEqual(await redis.keys(DB, `${PREFIX}s:*`), [], 'session key gone');
     const old = new Browser();

@@ -16,11 +16,12 @@ const SERVER_LIMIT = 4; // the harness's MPM ServerLimit
 const COPY_LINE = /session from this process's copy/g;
 
 /** GET on a connection of its own (Connection: close). */
-function getFresh(url, cookie) {
+function getFresh(url, cookie, method = 'GET', more = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, {
+    const req = http.request(url, {
+      method,
       agent: false,
-      headers: { Connection: 'close', Cookie: `${SESSION_COOKIE}=${cookie}` },
+      headers: { Connection: 'close', Cookie: `${SESSION_COOKIE}=${cookie}`, ...more },
     }, (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -29,6 +30,14 @@ function getFresh(url, cookie) {
     });
     req.setTimeout(10000, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The sign-out a browser sends from the confirm page: a POST from this site. */
+function signOutFresh(url, cookie) {
+  return getFresh(url, cookie, 'POST', {
+    Origin: new URL(url).origin, 'Sec-Fetch-Site': 'same-origin', 'Content-Length': '0',
   });
 }
 
@@ -75,7 +84,7 @@ describe('shm store: the per-process copy', () => {
     // every worker holds a copy now; the logout runs in one of them
     const warm = await many(`${site.base}/protected/env.cgi`, cookie, 12);
     for (const r of warm) assert.equal(r.status, 200, dump(r));
-    const out = await getFresh(`${site.base}/fedauth/logout?return_to=/`, cookie);
+    const out = await signOutFresh(`${site.base}/fedauth/logout?return_to=/`, cookie);
     assert.equal(out.status, 302, dump(out));
     const after = await many(`${site.base}/protected/env.cgi`, cookie, N);
     const served = after.filter((r) => r.status === 200).length;

@@ -17,7 +17,7 @@ import path from 'node:path';
 
 import {
   Browser, parseEnv, dump, errorCodes, sleep, SESSION_COOKIE,
-  writeHttpdConfig, configTest, requireModule, removeDir,
+  writeHttpdConfig, configTest, requireModule, removeDir, signOut,
 } from '../lib/index.mjs';
 import {
   startRedis, startSentinel, redisAvailable, makeTlsFiles, waitUntil,
@@ -108,7 +108,7 @@ FedAuthSessionLocalCache 60`,
     const cookie = b.jar.get(SESSION_COOKIE)?.value;
     assert.ok(cookie);
     for (let i = 0; i < 4; i++) assert.equal((await b.getOnce(prot(B))).status, 200);
-    const out = await b.getOnce(`${A}/fedauth/logout`);
+    const out = await signOut(b, `${A}/fedauth/logout`);
     assert.ok([200, 302, 303].includes(out.status), dump(out));
     assert.deepEqual(await redis.keys(DB, `${PREFIX}s:*`), []);
     await sleep(150);
@@ -168,7 +168,7 @@ FedAuthSessionLocalCache 60`,
       return list.split('\n').filter((l) => /\bsub=1\b/.test(l)).length >= 2;
     }, { timeoutMs: 8000 });
     for (let i = 0; i < 4; i++) assert.equal((await x.getOnce(prot(B))).status, 200);
-    const out = await x.getOnce(`${A}/fedauth/logout`);
+    const out = await signOut(x, `${A}/fedauth/logout`);
     assert.ok([200, 302, 303].includes(out.status), dump(out));
     const old = new Browser();
     old.jar.set(B, SESSION_COOKIE, cookie);

@@ -22,7 +22,7 @@ import path from 'node:path';
 
 import {
   Browser, parseEnv, dump, discovery, defaultUsers, testUser, sleep,
-  writeHttpdConfig, configTest, requireModule, removeDir,
+  writeHttpdConfig, configTest, requireModule, removeDir, signOut,
 } from '../lib/index.mjs';
 import {
   startCluster, redisAvailable, redisCli, waitUntil, makeTlsFiles,
@@ -178,7 +178,7 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
     const r = await b.login(prot(A), 'carol', 'carol-pass-3');
     assert.equal(r.status, 200, dump(r));
     const before = (await sessionKeys()).length;
-    const out = await b.getOnce(`${A}/fedauth/logout`);
+    const out = await signOut(b, `${A}/fedauth/logout`);
     assert.ok([200, 302, 303].includes(out.status), dump(out));
     assert.equal((await sessionKeys()).length, before - 1, 'one session key less');
     const again = await b.getOnce(prot(B));
@@ -414,7 +414,7 @@ FedAuthRedisTimeout 1`,
     assert.equal(Object.values(per).reduce((a, x) => a + x, 0), 9, JSON.stringify(per));
     assert.ok(Object.values(per).filter((x) => x > 0).length >= 2, JSON.stringify(per));
     for (const b of bs) assert.equal((await b.getOnce(prot())).status, 200);
-    const out = await bs[0].getOnce(`${c.base}/fedauth/logout`);
+    const out = await signOut(bs[0], `${c.base}/fedauth/logout`);
     assert.ok([200, 302, 303].includes(out.status), dump(out));
     assert.equal((await bs[0].getOnce(prot())).status, 302);
     assert.equal((await bs[1].getOnce(prot())).status, 200);

@@ -9,7 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  Browser, parseEnv, dump, discovery, SESSION_COOKIE, isDeletion,
+  Browser, parseEnv, dump, discovery, SESSION_COOKIE, isDeletion, signOut,
 } from '../lib/index.mjs';
 import { startHosts, logoutAtIdp } from '../lib/cluster.mjs';
 
@@ -52,7 +52,7 @@ describe('FedAuthLogoutAtIdP On: logout at the IdP too', () => {
 
   it('/fedauth/logout?return_to=/somewhere.html: 302 to end_session_endpoint with client_id, id_token_hint, post_logout_redirect_uri=<A>/somewhere.html; the cookie is cleared', async () => {
     assert.ok(cookie, 'signed in');
-    first = await b.getOnce(`${A}/fedauth/logout?return_to=${encodeURIComponent('/somewhere.html')}`);
+    first = await signOut(b, `${A}/fedauth/logout?return_to=${encodeURIComponent('/somewhere.html')}`);
     assert.equal(first.status, 302, dump(first));
     const to = new URL(first.location);
     assert.equal(`${to.origin}${to.pathname}`, meta.end_session_endpoint, first.location);
@@ -103,7 +103,7 @@ describe('FedAuthLogoutAtIdP On: logout at the IdP too', () => {
   });
 
   it('/fedauth/logout without return_to: post_logout_redirect_uri=<A>/ and the browser lands there', async () => {
-    const r = await b.getOnce(`${A}/fedauth/logout`);
+    const r = await signOut(b, `${A}/fedauth/logout`);
     assert.equal(r.status, 302, dump(r));
     assert.equal(new URL(r.location).searchParams.get('post_logout_redirect_uri'), `${A}/`);
     const back = await logoutAtIdp(b, r.location);
@@ -116,7 +116,7 @@ describe('FedAuthLogoutAtIdP On: logout at the IdP too', () => {
       const x = new Browser();
       const l = await x.login(prot(A), 'bob', 'bob-pass-2');
       assert.equal(l.status, 200, dump(l));
-      const r = await x.getOnce(`${A}/fedauth/logout?return_to=${encodeURIComponent(evil)}`);
+      const r = await signOut(x, `${A}/fedauth/logout?return_to=${encodeURIComponent(evil)}`);
       assert.equal(r.status, 302, dump(r));
       const plr = new URL(r.location).searchParams.get('post_logout_redirect_uri');
       assert.ok(plr, r.location);
@@ -128,7 +128,7 @@ describe('FedAuthLogoutAtIdP On: logout at the IdP too', () => {
     const x = new Browser();
     const l = await x.login(prot(B), 'alice', 'alice-pass-1');
     assert.equal(l.status, 200, dump(l));
-    const r = await x.getOnce(`${B}/fedauth/logout?return_to=${encodeURIComponent('/somewhere.html')}`);
+    const r = await signOut(x, `${B}/fedauth/logout?return_to=${encodeURIComponent('/somewhere.html')}`);
     assert.equal(r.status, 302, dump(r));
     assert.equal(new URL(r.location, r.url).href, `${B}/somewhere.html`);
   });

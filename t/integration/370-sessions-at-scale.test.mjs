@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startSite, Browser, parseEnv, dump, protectedLocation, sleep,
+  startSite, Browser, parseEnv, dump, protectedLocation, sleep, signOut,
 } from '../lib/index.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
 
@@ -294,7 +294,7 @@ describe('sessions outlive restarts of httpd (the store is a file in DefaultRunt
   });
 
   it('a logout after the restarts ends the session as before', async () => {
-    const r = await b.get(`${site.base}/fedauth/logout`);
+    const r = await signOut(b, `${site.base}/fedauth/logout`, { follow: true });
     assert.equal(r.status, 200, dump(r));
     assert.equal((await b.getOnce(`${site.base}/protected/env.cgi`)).status, 302);
     assert.deepEqual(site.troubles(), []);

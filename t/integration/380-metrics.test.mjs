@@ -12,7 +12,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startSite, Browser, dump, protectedLocation, loginUntilCallback, sleep,
+  startSite, Browser, dump, protectedLocation, loginUntilCallback, sleep, signOut,
 } from '../lib/index.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
 import { startHosts, logoutClaims, signAtIdp, postLogoutToken } from '../lib/cluster.mjs';
@@ -290,7 +290,7 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
 
   it('a logout: one session ended, reason logout', async () => {
     assert.ok(alice, 'signed in');
-    const r = await alice.getOnce(`${base}/fedauth/logout`);
+    const r = await signOut(alice, `${base}/fedauth/logout`);
     assert.equal(r.status, 200, dump(r));
     const m = parseProm((await scrape()).body);
     assert.equal(val(m, 'fedauth_sessions_ended_total', { reason: 'logout' }), 1);

@@ -4,7 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startSite, Browser, parseEnv, dump, discovery, SESSION_COOKIE, isDeletion,
+  startSite, Browser, parseEnv, dump, discovery, SESSION_COOKIE, isDeletion, signOut,
 } from '../lib/index.mjs';
 
 const EVIL = [
@@ -70,7 +70,7 @@ describe('session endpoint, logout, /fedauth/login', () => {
 
   it('logout?return_to=/somewhere.html: 302 there, fedauth_session cleared (Max-Age=0, Path=/)', async () => {
     assert.ok(b, 'logged in');
-    const r = await b.getOnce(`${base}/fedauth/logout?return_to=${encodeURIComponent('/somewhere.html')}`);
+    const r = await signOut(b, `${base}/fedauth/logout?return_to=${encodeURIComponent('/somewhere.html')}`);
     assert.ok([302, 303].includes(r.status), dump(r));
     assert.equal(new URL(r.location, r.url).href, `${base}/somewhere.html`);
     const del = r.setCookies.filter((c) => c.name === SESSION_COOKIE);

@@ -1,6 +1,6 @@
 // mod_fedauth specific helpers: config snippets and parsing of what the
 // fixtures print.
-import { decodeEntities } from './browser.mjs';
+import { decodeEntities, parseForm } from './browser.mjs';
 
 /** A directive argument in double quotes, with " and \\ escaped as httpd reads them. */
 export function confQuote(s) {
@@ -199,3 +199,29 @@ export function contrastRatio(c1, c2) {
 }
 
 export const REMEMBER_COOKIE = `${SESSION_COOKIE}_idp`;
+
+/**
+ * Sign out as a user in a browser does: GET `url` (/fedauth/logout?...);
+ * when that is the confirm page (a signed-in browser), submit its form
+ * from this site, with the Origin and Sec-Fetch-Site a browser sends.
+ * Returns the last response, one hop (not followed; follow: true follows
+ * the POST's redirects), with .confirm = the confirm page when there was one.
+ */
+export async function signOut(browser, url, { follow = false, headers = {} } = {}) {
+  const first = await browser.getOnce(url, { headers });
+  const form = first.status === 200 ? parseForm(first.body, first.url) : null;
+  if (!form || form.method !== 'POST' || !/\/fedauth\/logout/.test(new URL(form.action).pathname)) return first;
+  const opts = {
+    method: 'POST',
+    body: '',
+    headers: {
+      ...headers,
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Origin: new URL(form.action).origin,
+      'Sec-Fetch-Site': 'same-origin',
+    },
+  };
+  const r = follow ? await browser.navigate(form.action, opts) : await browser.request(form.action, opts);
+  r.confirm = first;
+  return r;
+}
