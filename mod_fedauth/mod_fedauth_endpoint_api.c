@@ -46,22 +46,6 @@ static int send_json(request_rec *r, int status, json_t *doc)
     return OK;
 }
 
-/* 1 when the request's Origin is this site itself. */
-static int same_origin(request_rec *r)
-{
-    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
-                                             &fedauth_module);
-    const char *origin = apr_table_get(r->headers_in, "Origin");
-    const char *self = sc->redirect_base ? sc->redirect_base
-                                         : ap_construct_url(r->pool, "", r);
-    apr_size_t len = strlen(self);
-
-    while (len > 0 && self[len - 1] == '/') {
-        len--;
-    }
-    return origin && strlen(origin) == len && !strncmp(origin, self, len);
-}
-
 /* CORS: 1 when the request's Origin may use the answer (headers set), 0
  * when it has an Origin that is not allowed, -1 when it has none. */
 static int cors(request_rec *r, const fedauth_srv_t *sc)
@@ -217,7 +201,7 @@ static int issue_code(request_rec *r, fedauth_srv_t *sc, fa_session_t *s,
                            "store_unavailable", "cannot keep the code");
     }
     fedauth_cookie_set_site(r, binder_cookie(r, sc), binder, CODE_TTL,
-                            allowed == 1 && !same_origin(r));
+                            allowed == 1 && !fedauth_origin_is_site(r, sc));
     return send_json(r, HTTP_OK, json_pack("{s:s, s:i}", "code", code,
                                            "expires_in", CODE_TTL));
 }
@@ -430,7 +414,7 @@ int fedauth_handle_authenticate(request_rec *r, fedauth_srv_t *sc)
     /* A page of another origin may not sign this browser in (login CSRF):
      * only same-origin requests, allowed origins, and clients that send no
      * Origin at all (not browsers). */
-    if (allowed == 0 && !same_origin(r)) {
+    if (allowed == 0 && !fedauth_origin_is_site(r, sc)) {
         return auth_refuse(r, HTTP_FORBIDDEN, "origin_not_allowed",
                            "this origin is not a FedAuthAllowedOrigin");
     }

@@ -89,21 +89,11 @@ static const char *idp_logout_url(request_rec *r, fedauth_srv_t *sc,
 static int from_this_site(request_rec *r, const fedauth_srv_t *sc)
 {
     const char *fetch_site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    const char *origin = apr_table_get(r->headers_in, "Origin");
-    const char *self;
-    apr_size_t len;
 
     if (fetch_site) {
         return !strcmp(fetch_site, "same-origin");
     }
-    if (!origin) {
-        return 0;
-    }
-    self = sc->redirect_base ? sc->redirect_base
-                             : ap_construct_url(r->pool, "", r);
-    for (len = strlen(self); len > 0 && self[len - 1] == '/'; len--) {
-    }
-    return strlen(origin) == len && !strncmp(origin, self, len);
+    return fedauth_origin_is_site(r, sc);
 }
 
 /* The page that asks a signed-in user to confirm: a form that POSTs to

@@ -121,6 +121,22 @@ void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
 
 /* ---- answers --------------------------------------------------------- */
 
+int fedauth_origin_is_site(request_rec *r, const fedauth_srv_t *sc)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *self;
+    apr_size_t len;
+
+    if (!origin) {
+        return 0;
+    }
+    self = sc->redirect_base ? sc->redirect_base
+                             : ap_construct_url(r->pool, "", r);
+    for (len = strlen(self); len > 0 && self[len - 1] == '/'; len--) {
+    }
+    return strlen(origin) == len && !strncmp(origin, self, len);
+}
+
 void fedauth_no_store(request_rec *r)
 {
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");

@@ -29,6 +29,9 @@ void fedauth_cookie_set_site(request_rec *r, const char *name,
 
 /* Cache-Control: no-store, on every answer that is about a user. */
 void fedauth_no_store(request_rec *r);
+/* 1 when the request's Origin header names this site itself
+ * (FedAuthRedirectBase, else the URL httpd makes for the request). */
+int fedauth_origin_is_site(request_rec *r, const fedauth_srv_t *sc);
 /* A copy of s (or "" for NULL) with ? for anything but printable ASCII. */
 const char *fedauth_ascii(apr_pool_t *p, const char *s);
 /* Ends the request with an error page, FEDAUTH_ERROR and a log line made
