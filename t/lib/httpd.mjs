@@ -62,7 +62,7 @@ export function sanitizerEnv(module = modulePath()) {
       // found in its output when it stops (tsanCheck below).
       TSAN_OPTIONS: process.env.FEDAUTH_TSAN_OPTIONS || [
         'halt_on_error=0', 'exitcode=0', 'report_signal_unsafe=0',
-        `suppressions=${TSAN_SUPPRESSIONS}`, 'history_size=4',
+        `suppressions=${TSAN_SUPPRESSIONS}`,
       ].join(' '),
     };
   }
@@ -100,8 +100,13 @@ function tsanCheck(h) {
 }
 process.on('exit', () => {
   if (!tsanReports.length) return;
-  process.stderr.write(`${tsanReports.length} ThreadSanitizer report(s):\n`
-    + `${tsanReports.map((r) => r.split('\n').slice(0, 60).join('\n')).join('\n')}\n`);
+  const text = `${tsanReports.length} ThreadSanitizer report(s) in ${process.argv[1]}:\n`
+    + `${tsanReports.map((r) => r.split('\n').slice(0, 60).join('\n')).join('\n')}\n`;
+  process.stderr.write(text);
+  // FEDAUTH_TSAN_REPORTS: a file that collects them (build/test.sh)
+  if (process.env.FEDAUTH_TSAN_REPORTS) {
+    try { fs.appendFileSync(process.env.FEDAUTH_TSAN_REPORTS, text); } catch { /* shown above */ }
+  }
   process.exitCode = 1;
 });
 
