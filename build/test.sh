@@ -167,7 +167,8 @@ fi
 # FEDAUTH_TSAN_FILES (names under t/integration/, without .test.mjs)
 # replaces the list.
 tsan_files=(90-sessions 260-access-token 300-redis-shared 305-local-cache
-            306-shm-local-copy 312-redis-name-lookup 410-bearer-cache)
+            306-shm-local-copy 312-redis-name-lookup 360-backchannel-shm
+            380-metrics 410-bearer-cache 600-registry)
 if [ "${FEDAUTH_SKIP_TSAN:-0}" != 1 ]; then
     log "ThreadSanitizer build"
     tsan="$top/build/out/tsan"
