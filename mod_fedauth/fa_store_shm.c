@@ -196,40 +196,46 @@ static void sh_st64(int64_t *p, int64_t v)
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
-/* Copies n bytes out of the segment (src) or into it (dst, from src when
- * out is 0), a byte at a time up to an 8-byte boundary of the segment's
- * side, then by words. */
-static void sh_copy(unsigned char *dst, const unsigned char *src,
-                    apr_size_t n, int out)
+/* Copies n bytes out of the segment (src) into dst: bytes up to an
+ * 8-byte boundary of src, then words. Atomics are not vectorized, so a
+ * session read costs some 20 ns more per KiB than with memcpy (measured:
+ * 177 -> 235 ns for a 2.8 KiB record in cache; no change to see among
+ * 20,000 records, where misses dominate): the price of a read that is no
+ * data race. */
+static void sh_load(unsigned char *dst, const unsigned char *src,
+                    apr_size_t n)
 {
+    const uint64_t *s;
     uint64_t w;
 
-    for (; n > 0 && ((uintptr_t)(out ? src : dst) & 7); n--) {
-        if (out) {
-            *dst++ = __atomic_load_n(src++, __ATOMIC_ACQUIRE);
-        }
-        else {
-            __atomic_store_n(dst++, *src++, __ATOMIC_RELEASE);
-        }
+    for (; n > 0 && ((uintptr_t)src & 7); n--) {
+        *dst++ = __atomic_load_n(src++, __ATOMIC_ACQUIRE);
     }
-    for (; n >= 8; n -= 8, src += 8, dst += 8) {
-        if (out) {
-            w = __atomic_load_n((const uint64_t *)(const void *)src,
-                                __ATOMIC_ACQUIRE);
-            memcpy(dst, &w, 8);
-        }
-        else {
-            memcpy(&w, src, 8);
-            __atomic_store_n((uint64_t *)(void *)dst, w, __ATOMIC_RELEASE);
-        }
+    s = (const uint64_t *)(const void *)src;
+    for (; n >= 8; n -= 8, s++, dst += 8) {
+        w = __atomic_load_n(s, __ATOMIC_ACQUIRE);
+        memcpy(dst, &w, 8);
     }
-    for (; n > 0; n--) {
-        if (out) {
-            *dst++ = __atomic_load_n(src++, __ATOMIC_ACQUIRE);
-        }
-        else {
-            __atomic_store_n(dst++, *src++, __ATOMIC_RELEASE);
-        }
+    for (src = (const unsigned char *)s; n > 0; n--) {
+        *dst++ = __atomic_load_n(src++, __ATOMIC_ACQUIRE);
+    }
+}
+
+/* Copies n bytes from src into the segment at dst, as sh_load reads. */
+static void sh_store(unsigned char *dst, const unsigned char *src,
+                     apr_size_t n)
+{
+    uint64_t *d, w;
+
+    for (; n > 0 && ((uintptr_t)dst & 7); n--) {
+        __atomic_store_n(dst++, *src++, __ATOMIC_RELEASE);
+    }
+    for (d = (uint64_t *)(void *)dst; n >= 8; n -= 8, d++, src += 8) {
+        memcpy(&w, src, 8);
+        __atomic_store_n(d, w, __ATOMIC_RELEASE);
+    }
+    for (dst = (unsigned char *)d; n > 0; n--) {
+        __atomic_store_n(dst++, *src++, __ATOMIC_RELEASE);
     }
 }
 
@@ -284,11 +290,11 @@ static int chain_io(const shm_t *m, uint32_t i, apr_size_t off,
     while (len > 0) {
         n = room - off < len ? room - off : len;
         if (dst) {
-            sh_copy(dst, b + off, n, 1);
+            sh_load(dst, b + off, n);
             dst += n;
         }
         else {
-            sh_copy(b + off, src, n, 0);
+            sh_store(b + off, src, n);
             src += n;
         }
         len -= n;
@@ -833,8 +839,8 @@ static int peek(shm_t *m, const char *key, apr_size_t klen, uint32_t h,
         if (!valid(m, i) || ++steps > PEEK_STEPS) {
             return -1;
         }
-        sh_copy((unsigned char *)&e, (const unsigned char *)ent(m, i),
-                sizeof(e), 1);
+        sh_load((unsigned char *)&e, (const unsigned char *)ent(m, i),
+                sizeof(e));
         if (e.hash == h && e.klen == klen
             && chain_io(m, i, 0, kbuf, NULL, klen)
             && !memcmp(kbuf, key, klen)) {
