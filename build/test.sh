@@ -10,6 +10,9 @@
 #   5. integration tests: real httpd + the built module + a real OpenID
 #      Provider (npm oidc-provider) + real Redis, node's test runner
 #   6. steps 4 and 5 again against an AddressSanitizer/UBSan build
+#   6b. a ThreadSanitizer build: the unit tests, and the integration files
+#      where a process's threads share the most (the stores, the caches,
+#      name lookups); any TSan report fails (FEDAUTH_SKIP_TSAN=1 skips it)
 #   7. the libFuzzer targets of t/fuzz, each for a bounded time
 #   8. a short smoke run of the benchmark (t/bench)
 # Ends with one line "N passed, N failed"; exits non-zero on any failure.
@@ -68,11 +71,14 @@ unit() {
     count $((n - f - e)) $((f + e))
 }
 
-# integration MODULE: the node test runner against a built module.
+# integration MODULE [FILE...]: the node test runner against a built
+# module, on the given test files (default: all of t/integration/).
 integration() {
-    local out p f
-    out=$(FEDAUTH_MODULE="$1" node --test --test-concurrency=1 \
-          t/integration/ 2>&1)
+    local out p f module=$1
+    shift
+    [ "$#" -gt 0 ] || set -- t/integration/
+    out=$(FEDAUTH_MODULE="$module" node --test --test-concurrency=1 \
+          "$@" 2>&1)
     echo "$out" | grep -E '^(not ok|# (tests|pass|fail|skipped))|^ *not ok' \
         | head -n 60
     p=$(echo "$out" | sed -n 's/^# pass \([0-9]*\)/\1/p' | tail -1)
@@ -154,6 +160,46 @@ if [ "${FEDAUTH_SKIP_SANITIZERS:-0}" != 1 ]; then
         FEDAUTH_SANITIZED=1 integration "$asan/.libs/mod_fedauth.so"
     else
         echo "sanitized build failed"; count 0 1
+    fi
+fi
+
+# The TSan tier: the files where threads of one httpd child meet most.
+# FEDAUTH_TSAN_FILES (names under t/integration/, without .test.mjs)
+# replaces the list.
+tsan_files=(90-sessions 260-access-token 300-redis-shared 305-local-cache
+            306-shm-local-copy 312-redis-name-lookup 360-backchannel-shm
+            380-metrics 410-bearer-cache 600-registry)
+if [ "${FEDAUTH_SKIP_TSAN:-0}" != 1 ]; then
+    log "ThreadSanitizer build"
+    tsan="$top/build/out/tsan"
+    tsan_start=$SECONDS
+    if build "$tsan" --enable-tsan \
+        && ldd "$tsan/.libs/mod_fedauth.so" | grep libtsan >/dev/null; then
+        count 1 0
+        log "unit tests (ThreadSanitizer)"
+        # a report ends the test's process with 66 (a failed check); the
+        # reports themselves are kept in files and shown
+        rm -f "$tsan"/tsan-unit.*
+        unit env TSAN_OPTIONS="halt_on_error=0 report_signal_unsafe=0 suppressions=$top/t/tsan.supp log_path=$tsan/tsan-unit" \
+            "$tsan/t/unit/fa_unit"
+        if ls "$tsan"/tsan-unit.* >/dev/null 2>&1; then
+            echo "ThreadSanitizer reports:"
+            cat "$tsan"/tsan-unit.* | head -n 80
+            count 0 1
+        fi
+        log "integration tests (ThreadSanitizer)"
+        files=()
+        for n in ${FEDAUTH_TSAN_FILES:-${tsan_files[*]}}; do
+            files+=("t/integration/$n.test.mjs")
+        done
+        rm -f "$tsan/tsan-integration.txt"
+        FEDAUTH_TSAN=1 FEDAUTH_TSAN_REPORTS="$tsan/tsan-integration.txt" \
+            integration "$tsan/.libs/mod_fedauth.so" "${files[@]}"
+        # (each file with a report has failed above; here is what TSan said)
+        head -n 120 "$tsan/tsan-integration.txt" 2>/dev/null
+        echo "ThreadSanitizer tier: $((SECONDS - tsan_start)) s"
+    else
+        echo "ThreadSanitizer build failed"; count 0 1
     fi
 fi
 

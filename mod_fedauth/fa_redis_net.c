@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <time.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -537,33 +538,89 @@ static apr_status_t handshake(fa_redis_link_t *l, SSL_CTX *tls,
 
 /* ---- name lookup, bounded by the deadline ------------------------------- */
 
-/* A name lookup that glibc runs on a thread of its own (getaddrinfo_a),
- * so that the caller can stop waiting at its deadline: a resolver that
- * does not answer would otherwise hold a worker for its own timeouts
- * (5 s per try and server). Whoever lets go last, the caller or the
- * completion notice, frees it: a lookup given up on finishes and is freed
- * by the notice, and nothing leaks. */
+/* A name lookup on a thread of its own, so that the caller can stop
+ * waiting at its deadline: a resolver that does not answer would otherwise
+ * hold a worker for its own timeouts (5 s per try and server). Whoever
+ * lets go last, the caller or the thread, frees it: a lookup given up on
+ * finishes and is freed by its thread, and nothing leaks. The thread is
+ * ours (pthread_create), not getaddrinfo_a's, which glibc starts behind
+ * the back of a ThreadSanitizer build (and it crashes there), so the
+ * whole hand-over is checked by the TSan tier. */
 typedef struct lookup_t {
-    struct gaicb cb;
-    struct addrinfo hints;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
     char name[256];
     char service[16];
-    int refs;
+    struct addrinfo *res;         /* under mu: the result, until taken */
+    int rc, done, refs;           /* under mu */
 } lookup_t;
 
+/* Drops one reference (mu is held); frees lk when it was the last. */
 static void lookup_release(lookup_t *lk)
 {
-    if (__atomic_sub_fetch(&lk->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-        if (lk->cb.ar_result) {
-            freeaddrinfo(lk->cb.ar_result);
+    int last = --lk->refs == 0;
+
+    pthread_mutex_unlock(&lk->mu);
+    if (last) {
+        if (lk->res) {
+            freeaddrinfo(lk->res);
         }
+        pthread_cond_destroy(&lk->cv);
+        pthread_mutex_destroy(&lk->mu);
         free(lk);
     }
 }
 
-static void lookup_done(union sigval sv)
+static void *lookup_main(void *arg)
 {
-    lookup_release(sv.sival_ptr);
+    lookup_t *lk = arg;
+    struct addrinfo hints, *res = NULL;
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(lk->name, lk->service, &hints, &res);
+    pthread_mutex_lock(&lk->mu);
+    lk->res = rc == 0 ? res : NULL;
+    lk->rc = rc;
+    lk->done = 1;
+    pthread_cond_signal(&lk->cv);
+    lookup_release(lk);
+    return NULL;
+}
+
+/* A lookup of host on its own (detached) thread, or NULL. */
+static lookup_t *lookup_start(const char *host, const char *service)
+{
+    pthread_condattr_t ca;
+    pthread_attr_t ta;
+    pthread_t th;
+    lookup_t *lk;
+    int rc;
+
+    if (strlen(host) >= sizeof(lk->name) || !(lk = calloc(1, sizeof(*lk)))) {
+        return NULL;
+    }
+    apr_cpystrn(lk->name, host, sizeof(lk->name));
+    apr_cpystrn(lk->service, service, sizeof(lk->service));
+    pthread_mutex_init(&lk->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&lk->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    lk->refs = 2;                 /* the caller and the thread */
+    pthread_attr_init(&ta);
+    pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&th, &ta, lookup_main, lk);
+    pthread_attr_destroy(&ta);
+    if (rc != 0) {                /* never started: only the caller */
+        pthread_cond_destroy(&lk->cv);
+        pthread_mutex_destroy(&lk->mu);
+        free(lk);
+        return NULL;
+    }
+    return lk;
 }
 
 /* The addresses of host (freeaddrinfo them) or NULL and a message. A
@@ -572,12 +629,9 @@ static struct addrinfo *resolve(const char *host, const char *service,
                                 apr_int64_t deadline, const char **why)
 {
     struct addrinfo hints, *res = NULL;
-    struct gaicb *list[1];
-    struct sigevent ev;
-    struct timespec ts;
-    apr_int64_t left;
+    struct timespec until;
+    apr_int64_t left = deadline - now_ms();
     lookup_t *lk;
-    int rc;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -586,41 +640,30 @@ static struct addrinfo *resolve(const char *host, const char *service,
     if (getaddrinfo(host, service, &hints, &res) == 0) {
         return res;
     }
-    if (strlen(host) >= sizeof(lk->name) || !(lk = calloc(1, sizeof(*lk)))) {
+    if (!(lk = lookup_start(host, service))) {
         *why = "cannot look the name up";
         return NULL;
     }
-    apr_cpystrn(lk->name, host, sizeof(lk->name));
-    apr_cpystrn(lk->service, service, sizeof(lk->service));
-    lk->hints.ai_family = AF_UNSPEC;
-    lk->hints.ai_socktype = SOCK_STREAM;
-    lk->cb.ar_name = lk->name;
-    lk->cb.ar_service = lk->service;
-    lk->cb.ar_request = &lk->hints;
-    lk->refs = 2;                 /* the caller and the notice */
-    memset(&ev, 0, sizeof(ev));
-    ev.sigev_notify = SIGEV_THREAD;
-    ev.sigev_notify_function = lookup_done;
-    ev.sigev_value.sival_ptr = lk;
-    list[0] = &lk->cb;
-    if (getaddrinfo_a(GAI_NOWAIT, list, 1, &ev) != 0) {
-        free(lk);                 /* never started: no notice comes */
-        *why = "cannot look the name up";
-        return NULL;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    left = left > 0 ? left : 0;
+    until.tv_sec += (time_t)(left / 1000);
+    until.tv_nsec += (long)(left % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
     }
-    while ((rc = gai_error(&lk->cb)) == EAI_INPROGRESS
-           && (left = deadline - now_ms()) > 0) {
-        ts.tv_sec = (time_t)(left / 1000);
-        ts.tv_nsec = (long)(left % 1000) * 1000000L;
-        gai_suspend((const struct gaicb *const *)list, 1, &ts);
+    pthread_mutex_lock(&lk->mu);
+    while (!lk->done) {
+        if (pthread_cond_timedwait(&lk->cv, &lk->mu, &until) == ETIMEDOUT) {
+            break;
+        }
     }
-    if (rc == 0) {
-        res = lk->cb.ar_result;   /* ours now: the notice frees only lk */
-        lk->cb.ar_result = NULL;
+    if (lk->done && lk->rc == 0) {
+        res = lk->res;            /* ours now: the thread frees only lk */
+        lk->res = NULL;
     }
     else {
-        *why = rc == EAI_INPROGRESS ? "name lookup timed out"
-                                    : gai_strerror(rc);
+        *why = !lk->done ? "name lookup timed out" : gai_strerror(lk->rc);
     }
     lookup_release(lk);
     return res;

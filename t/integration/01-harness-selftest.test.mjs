@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 
-import { CookieJar, parseForm, parseSetCookie, checkErrorLog, freePort } from '../lib/index.mjs';
+import { CookieJar, parseForm, parseSetCookie, checkErrorLog, freePort, tsanFound } from '../lib/index.mjs';
 import { spawnTracked, stopChild, isRunning } from '../lib/procs.mjs';
 import { errorCodes, isDeletion, parseEnv } from '../lib/fedauth.mjs';
 
@@ -72,6 +72,19 @@ describe('harness', () => {
     const t = checkErrorLog(log);
     assert.equal(t.length, 4, t.join('\n'));
     assert.equal(checkErrorLog(log, [/AH00124/]).length, 3);
+  });
+
+  it('a ThreadSanitizer report is trouble, and tsanFound cuts it out whole', () => {
+    const report = [
+      'WARNING: ThreadSanitizer: data race (pid=7)',
+      '  Write of size 8 at 0x1 by thread T2:',
+      '    #0 fedauth_x mod_fedauth/mod_fedauth.c:1 (mod_fedauth.so+0x1)',
+      'SUMMARY: ThreadSanitizer: data race mod_fedauth/mod_fedauth.c:1 in fedauth_x',
+    ].join('\n');
+    const log = `[core:notice] [pid 1] AH00094: Command line: ...\n==================\n${report}\n==================\n[mpm_event:notice] AH00491: caught SIGTERM`;
+    assert.equal(checkErrorLog(log).length, 2);
+    assert.deepEqual(tsanFound(log), [report]);
+    assert.deepEqual(tsanFound('[core:notice] AH00094'), []);
   });
 
   it('freePort gives a bindable port; stopChild ends a child by PID within bounds', async () => {

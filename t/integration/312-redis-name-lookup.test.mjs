@@ -1,5 +1,5 @@
 // Redis by host name: the lookup runs on a thread of its own
-// (getaddrinfo_a) and is given up at FedAuthRedisTimeout, so a resolver
+// (fa_redis_net.c) and is given up at FedAuthRedisTimeout, so a resolver
 // that does not answer costs a request that timeout, not the resolver's own
 // (5 s per try and server by default). A name that resolves (localhost)
 // signs in through httpd and lists accounts through fedauthctl; a name

@@ -14,6 +14,7 @@ export const TROUBLE = [
   /AddressSanitizer/,
   /LeakSanitizer/,
   /runtime error/,        // UBSan
+  /ThreadSanitizer/,      // a TSan build's report (t/lib/httpd.mjs)
   /double free|free\(\): invalid|malloc\(\): /i,
   /stack smashing/i,
   /\bAH00060\b/,          // seg fault or similar nasty error detected in the parent

@@ -36,8 +36,9 @@ export function requireModule() {
 
 /**
  * Environment for apache2 when the module is a sanitizer build
- * (FEDAUTH_SANITIZED=1, or the module links libasan): the sanitizer
- * runtimes must be preloaded into httpd. Reports go to stderr, which httpd
+ * (FEDAUTH_SANITIZED=1, or the module links libasan; FEDAUTH_TSAN=1, or
+ * it links libtsan): the sanitizer runtimes must be preloaded into httpd,
+ * which is not instrumented itself. Reports go to stderr, which httpd
  * sends to the error log (children) or to stdout-stderr.log (parent).
  */
 let sanitizerEnvCache;
@@ -46,15 +47,26 @@ export function sanitizerEnv(module = modulePath()) {
   let env = {};
   let ldd = '';
   try { ldd = execFileSync('ldd', [module], { encoding: 'utf8', timeout: 5000 }); } catch { /* not built */ }
-  if (process.env.FEDAUTH_SANITIZED === '1' || /libasan|libubsan/.test(ldd)) {
-    const lib = (name) => {
-      const m = new RegExp(`(\\S*${name}\\.so[^\\s]*) => (\\S+)`).exec(ldd);
-      if (m && fs.existsSync(m[2])) return m[2];
-      try {
-        const p = execFileSync('gcc', [`-print-file-name=${name}.so`], { encoding: 'utf8', timeout: 5000 }).trim();
-        return p && p !== `${name}.so` && fs.existsSync(p) ? p : null;
-      } catch { return null; }
+  const lib = (name) => {
+    const m = new RegExp(`(\\S*${name}\\.so[^\\s]*) => (\\S+)`).exec(ldd);
+    if (m && fs.existsSync(m[2])) return m[2];
+    try {
+      const p = execFileSync('gcc', [`-print-file-name=${name}.so`], { encoding: 'utf8', timeout: 5000 }).trim();
+      return p && p !== `${name}.so` && fs.existsSync(p) ? p : null;
+    } catch { return null; }
+  };
+  if (process.env.FEDAUTH_TSAN === '1' || /libtsan/.test(ldd)) {
+    env = {
+      LD_PRELOAD: lib('libtsan') || '',
+      // Reports do not stop httpd nor change its exit status: they are
+      // found in its output when it stops (tsanCheck below).
+      TSAN_OPTIONS: process.env.FEDAUTH_TSAN_OPTIONS || [
+        'halt_on_error=0', 'exitcode=0', 'report_signal_unsafe=0',
+        `suppressions=${TSAN_SUPPRESSIONS}`,
+      ].join(' '),
     };
+  }
+  else if (process.env.FEDAUTH_SANITIZED === '1' || /libasan|libubsan/.test(ldd)) {
     const preload = [lib('libasan'), lib('libubsan')].filter(Boolean);
     env = {
       LD_PRELOAD: preload.join(' '),
@@ -65,6 +77,38 @@ export function sanitizerEnv(module = modulePath()) {
   sanitizerEnvCache = { module, env };
   return env;
 }
+
+/** Reports of system libraries that are not ours (each with its reason). */
+export const TSAN_SUPPRESSIONS = path.join(REPO, 't', 'tsan.supp');
+
+/*
+ * ThreadSanitizer reports in the output of every httpd this test file
+ * started: each httpd's logs are read once it stops (or its dir is
+ * removed), and a file with any report fails as a whole, whatever its
+ * tests asserted (the process exits 1 and prints the reports), so a race
+ * that shows only at shutdown, or in a file that checks no log, is not
+ * missed. Tests that check troubles() fail on them too (errorlog.mjs).
+ */
+const tsanReports = [];
+export function tsanFound(text) {
+  return String(text || '').match(/WARNING: ThreadSanitizer[\s\S]*?(SUMMARY: ThreadSanitizer[^\n]*|$)/g) || [];
+}
+function tsanCheck(h) {
+  if (h.tsanChecked || !/libtsan/.test(sanitizerEnv(h.module).LD_PRELOAD || '')) return;
+  h.tsanChecked = true;
+  for (const r of tsanFound(h.allLogs())) tsanReports.push(`httpd in ${h.dir}:\n${r}`);
+}
+process.on('exit', () => {
+  if (!tsanReports.length) return;
+  const text = `${tsanReports.length} ThreadSanitizer report(s) in ${process.argv[1]}:\n`
+    + `${tsanReports.map((r) => r.split('\n').slice(0, 60).join('\n')).join('\n')}\n`;
+  process.stderr.write(text);
+  // FEDAUTH_TSAN_REPORTS: a file that collects them (build/test.sh)
+  if (process.env.FEDAUTH_TSAN_REPORTS) {
+    try { fs.appendFileSync(process.env.FEDAUTH_TSAN_REPORTS, text); } catch { /* shown above */ }
+  }
+  process.exitCode = 1;
+});
 
 function userGroupLines() {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return '';
@@ -229,11 +273,15 @@ export async function startHttpd(opts = {}) {
   const outFile = path.join(dir, 'stdout-stderr.log');
   const outFd = fs.openSync(outFile, 'a');
   // Own process group, so that a last-resort kill can reach the children
-  // too; core dumps allowed (see coreTraces).
-  const child = spawnTracked('/bin/sh', ['-c', 'ulimit -c unlimited 2>/dev/null; exec "$0" "$@"', APACHE, '-f', confFile, '-DFOREGROUND'], {
+  // too; core dumps allowed (see coreTraces). The sanitizer runtime is
+  // preloaded into httpd only: the shell (dash) crashes under libtsan.
+  const { LD_PRELOAD: preload, ...sanEnv } = sanitizerEnv(opts.modulePath || modulePath());
+  const sh = 'ulimit -c unlimited 2>/dev/null; '
+    + '[ -z "$FEDAUTH_HTTPD_PRELOAD" ] || export LD_PRELOAD="$FEDAUTH_HTTPD_PRELOAD"; exec "$0" "$@"';
+  const child = spawnTracked('/bin/sh', ['-c', sh, APACHE, '-f', confFile, '-DFOREGROUND'], {
     stdio: ['ignore', outFd, outFd],
     group: true,
-    env: { ...process.env, LANG: 'C', ...sanitizerEnv(opts.modulePath || modulePath()) },
+    env: { ...process.env, LANG: 'C', ...sanEnv, FEDAUTH_HTTPD_PRELOAD: preload || '' },
   });
   fs.closeSync(outFd);
 
@@ -245,11 +293,12 @@ export async function startHttpd(opts = {}) {
     removeDir(dir);
     throw new Error(msg);
   }
-  return {
+  const h = {
     base,
     port,
     dir,
     confFile,
+    module: opts.modulePath || modulePath(),
     pid: child.pid,
     child,
     running: () => isRunning(child),
@@ -258,10 +307,18 @@ export async function startHttpd(opts = {}) {
     allLogs: () => `${read(errorLogFile)}\n${read(outFile)}${coreTraces(dir)}`,
     accessLog: () => read(path.join(dir, 'access.log')),
     output: () => read(outFile),
-    stop: () => stopHttpdChild(child),
+    stop: async () => {
+      const info = await stopHttpdChild(child);
+      tsanCheck(h);
+      return info;
+    },
     /** Remove the temp dir (kept when FEDAUTH_KEEP_TMP is set). */
-    cleanup: () => removeDir(dir),
+    cleanup: () => {
+      tsanCheck(h);
+      removeDir(dir);
+    },
   };
+  return h;
 }
 
 /**

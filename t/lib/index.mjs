@@ -14,7 +14,7 @@ export {
 export { checkErrorLog, TROUBLE } from './errorlog.mjs';
 export * from './fedauth.mjs';
 export { startSite, perProviderLocations } from './site.mjs';
-export { sanitizerEnv } from './httpd.mjs';
+export { sanitizerEnv, tsanFound } from './httpd.mjs';
 export {
   USERS_A, USERS_B, ANNA, BRUNO, locationFor, metaOf, assertToIdp, assertToChooser,
 } from './multi.mjs';

@@ -6,7 +6,9 @@
  * accepts but never answers costs the timeout and no more, a refused
  * connect fails at once, TLS to a plain server says so. TLS against a real redis-server is tested by
  * t/integration/315-redis-tls.test.mjs. */
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -288,6 +290,47 @@ START_TEST(refused_connect_fails_at_once)
 }
 END_TEST
 
+/* A host name is looked up on a thread of the lookup's own, which hands
+ * the addresses over to the caller (ThreadSanitizer checks the hand-over
+ * in the TSan tier): several threads at once connect to "localhost". */
+static int lookup_port;
+
+static void *connect_by_name(void *arg)
+{
+    fa_redis_link_t *l;
+    fa_err_t err;
+    int i, ok = 0;
+
+    (void)arg;
+    for (i = 0; i < 10; i++) {
+        if (fa_redis_link_open("localhost", lookup_port, NULL, NULL, 5000,
+                               &l, &err) == APR_SUCCESS) {
+            ok++;
+            fa_redis_link_close(l);
+        }
+    }
+    return (void *)(intptr_t)ok;
+}
+
+START_TEST(names_looked_up_from_several_threads)
+{
+    pthread_t th[4];
+    void *ok;
+    int k, lfd = listen_any(&lookup_port);
+
+    ck_assert_int_eq(listen(lfd, 64), 0);    /* room for all 40 */
+    for (k = 0; k < 4; k++) {
+        ck_assert_int_eq(pthread_create(&th[k], NULL, connect_by_name, NULL),
+                         0);
+    }
+    for (k = 0; k < 4; k++) {
+        ck_assert_int_eq(pthread_join(th[k], &ok), 0);
+        ck_assert_int_eq((int)(intptr_t)ok, 10);
+    }
+    close(lfd);
+}
+END_TEST
+
 Suite *suite_redis_net(void)
 {
     Suite *s = suite_create("redis_net");
@@ -303,6 +346,7 @@ Suite *suite_redis_net(void)
     tcase_add_test(tc, tls_to_a_silent_server_costs_the_timeout);
     tcase_add_test(tc, tls_to_a_plain_server_says_so);
     tcase_add_test(tc, refused_connect_fails_at_once);
+    tcase_add_test(tc, names_looked_up_from_several_threads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,7 @@
  * reports and how often they come, a file found again after a restart or
  * replaced when it is not ours, several processes at once, and a process
  * that dies holding the lock. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,6 +382,39 @@ static int torn_whole(const char *v, apr_size_t len)
     return 1;
 }
 
+/* Writer (k 0 or 1) or reader (2 or 3) of the torn-read tests: 0 when
+ * all went well, 1 for a torn read, 2 for a reader that never found one. */
+static int torn_worker(fa_store_t *st, int k, int rounds)
+{
+    apr_pool_t *cp;
+    char buf[2100], *v;
+    apr_size_t len, i;
+    unsigned int n;
+    int round, bad = 0, seen = 0;
+
+    apr_pool_create(&cp, NULL);
+    for (round = 0; round < rounds; round++) {
+        const char *key = apr_psprintf(cp, "s:%022d", round % 200);
+        if (k < 2) {
+            n = (unsigned int)(round * 2 + k);
+            memcpy(buf, &n, sizeof(n));
+            for (i = 4; i < torn_len(n); i++) {
+                buf[i] = (char)(n * 7u + i);
+            }
+            st->put(st, key, buf, torn_len(n), fa_now_sec() + 60, cp);
+        }
+        else if (st->get(st, key, cp, &v, &len) == APR_SUCCESS) {
+            seen++;
+            bad += !torn_whole(v, len);
+        }
+        if (round % 1000 == 999) {
+            apr_pool_clear(cp);
+        }
+    }
+    apr_pool_destroy(cp);
+    return bad ? 1 : k >= 2 && seen == 0 ? 2 : 0;
+}
+
 START_TEST(reads_without_the_lock_are_never_torn)
 {
     fa_store_t *st = open_store(pool, "torn", 256 << 10, NULL);
@@ -391,37 +425,51 @@ START_TEST(reads_without_the_lock_are_never_torn)
         kids[k] = fork();
         ck_assert_int_ge(kids[k], 0);
         if (kids[k] == 0) {
-            apr_pool_t *cp;
-            char buf[2100], *v;
-            apr_size_t len, i;
-            unsigned int n;
-            int round, bad = 0, seen = 0;
-            apr_pool_create(&cp, NULL);
-            for (round = 0; round < 40000; round++) {
-                const char *key = apr_psprintf(cp, "s:%022d", round % 200);
-                if (k < 2) {
-                    n = (unsigned int)(round * 2 + k);
-                    memcpy(buf, &n, sizeof(n));
-                    for (i = 4; i < torn_len(n); i++) {
-                        buf[i] = (char)(n * 7u + i);
-                    }
-                    st->put(st, key, buf, torn_len(n), fa_now_sec() + 60, cp);
-                }
-                else if (st->get(st, key, cp, &v, &len) == APR_SUCCESS) {
-                    seen++;
-                    bad += !torn_whole(v, len);
-                }
-                if (round % 1000 == 999) {
-                    apr_pool_clear(cp);
-                }
-            }
-            _exit(bad ? 1 : k >= 2 && seen == 0 ? 2 : 0);
+            _exit(torn_worker(st, k, 40000));
         }
     }
     for (k = 0; k < 4; k++) {
         ck_assert_int_eq(waitpid(kids[k], &status, 0), kids[k]);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                       "process %d: status %d", k, status);
+    }
+}
+END_TEST
+
+/* The same with threads of one process (as the event MPM's), where
+ * ThreadSanitizer sees both sides: a read without the lock beside a
+ * write is no data race. */
+typedef struct {
+    fa_store_t *st;
+    int k, rv;
+} torn_thread_t;
+
+static void *torn_thread(void *arg)
+{
+    torn_thread_t *t = arg;
+
+    t->rv = torn_worker(t->st, t->k, 6000);
+    return NULL;
+}
+
+START_TEST(threads_read_without_the_lock)
+{
+    fa_store_t *st = open_store(pool, NULL, 256 << 10, NULL);
+    torn_thread_t t[4];
+    pthread_t th[4];
+    int k;
+
+    for (k = 0; k < 4; k++) {
+        t[k].st = st;
+        t[k].k = k;
+        t[k].rv = -1;
+        ck_assert_int_eq(pthread_create(&th[k], NULL, torn_thread, &t[k]), 0);
+    }
+    for (k = 0; k < 4; k++) {
+        ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+    }
+    for (k = 0; k < 4; k++) {
+        ck_assert_msg(t[k].rv == 0, "thread %d: %d", k, t[k].rv);
     }
 }
 END_TEST
@@ -527,6 +575,7 @@ Suite *suite_store_shm(void)
     tcase_add_test(tc, file_found_again_or_replaced);
     tcase_add_test(tc, several_processes);
     tcase_add_test(tc, reads_without_the_lock_are_never_torn);
+    tcase_add_test(tc, threads_read_without_the_lock);
     tcase_add_test(tc, death_while_holding_the_lock);
     tcase_add_test(tc, damaged_segment_never_crashes);
     suite_add_tcase(s, tc);
