@@ -44,6 +44,7 @@ static const char usage_text[] =
 "                 [--set ATTRIBUTE=VALUE] [--unset ATTRIBUTE]   "
 "(ValueMapSetOnce)\n"
 "  users del NAME                 tombstone: its identities stay linked\n"
+"                                 (with none linked: removed, name free)\n"
 "  users link NAME IDP SUB        IDP identity SUB signs in as NAME\n"
 "  users unlink IDP SUB           ends its sessions; may register again\n"
 "  sessions list [NAME]\n"
@@ -435,7 +436,8 @@ static void print_account(ctl_t *c, const fa_account_t *a, int long_form)
     say("roles:   %s", list_text(c->p, a->roles, "-"));
     say("created: %lld", (long long)a->created);
     if (a->last_signin) {
-        say("signin:  %lld", (long long)a->last_signin);
+        say("signin:  %lld (the sign-in that made it)",
+            (long long)a->last_signin);
     }
     for (i = 0; i < a->links->nelts; i++) {
         l = &APR_ARRAY_IDX(a->links, i, fa_link_t);
