@@ -1097,7 +1097,7 @@ static int idp_cmd(ctl_t *c, int argc, char **argv)
                          total);
 }
 
-/* ---- attempts ------------------------------------------------------------- */
+/* ---- attempts ------------------------------------------------------------ */
 
 /* --since: an ISO time (compared as text with the log's times, which are
  * all "YYYY-MM-DDTHH:MM:SS.mmmZ") or an age: 30s, 10m, 2h, 7d. */
@@ -1269,7 +1269,7 @@ static int attempts_cmd(ctl_t *c, int argc, char **argv)
     return rc;
 }
 
-/* ---- main ----------------------------------------------------------------- */
+/* ---- main ---------------------------------------------------------------- */
 
 static int run(ctl_t *c, int argc, char **argv)
 {
