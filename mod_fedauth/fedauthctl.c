@@ -1157,10 +1157,7 @@ static void attempt_line(ctl_t *c, const attempt_filter_t *f,
         json_array_append_new(out, j);
         return;
     }
-    fputs(line, stdout);
-    if (!*line || line[strlen(line) - 1] != '\n') {
-        fputc('\n', stdout);
-    }
+    say("%.*s", (int)strcspn(line, "\n"), line);
     json_decref(j);
 }
 
