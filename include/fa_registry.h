@@ -184,7 +184,8 @@ apr_status_t fa_registry_link_get(fa_registry_t *reg, apr_pool_t *p,
                                   const char *idp, const char *sub,
                                   const char **name, fa_err_t *err);
 /* Links idp/sub to the account (both the link and the account's list);
- * APR_EEXIST when the identity is linked already. */
+ * APR_EEXIST when the identity is linked already; an error with err->code
+ * "deleted" when the account is deleted (a tombstone takes no new link). */
 apr_status_t fa_registry_link(fa_registry_t *reg, apr_pool_t *p,
                               const char *name, const char *idp,
                               const char *sub, fa_err_t *err);

@@ -528,7 +528,12 @@ static int add_link_change(apr_pool_t *p, fa_account_t *a, void *baton,
 {
     link_change_t *l = baton;
 
-    (void)err;
+    /* a tombstone takes no new link: fa_registry_account_delete may be
+     * removing it right now (it removes one with no link) */
+    if (a->state == FA_ACCOUNT_DELETED) {
+        fa_err_set(err, "deleted", "account %s is deleted", a->name);
+        return -1;
+    }
     add_link(p, a, l->idp, l->sub);
     return 1;
 }

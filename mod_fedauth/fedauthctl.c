@@ -902,6 +902,10 @@ static int users_link(ctl_t *c, const char *name, const char *idp,
         return fail(EX_CONFLICT, "%s %s is linked already (users unlink "
                     "first)", idp, sub);
     }
+    if (rv != APR_SUCCESS && err.code && !strcmp(err.code, "deleted")) {
+        return fail(EX_CONFLICT, "account %s is deleted: it takes no new "
+                    "link", name);
+    }
     if (rv != APR_SUCCESS) {
         return fail(EX_UNAVAILABLE, "%s", err.desc);
     }

@@ -447,6 +447,9 @@ for (const setup of setups()) {
       const en = await ctl(site, ['users', 'mod', 'zoe', '--enable']);
       assert.equal(en.code, 4);
       assert.match(en.err, /users del zoe removes it/);
+      const link = await ctl(site, ['users', 'link', 'zoe', 'corp', 'zoe-sub']);
+      assert.equal(link.code, 4, 'a tombstone takes no new link');
+      assert.match(link.err, /deleted/);
       await ok(site, ['users', 'del', 'zoe']);
       await ok(site, ['users', 'add', 'zoe']);
       await ok(site, ['users', 'del', 'zoe']);

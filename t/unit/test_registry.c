@@ -233,6 +233,12 @@ START_TEST(delete_rule)
                      APR_SUCCESS);
     ck_assert_int_eq(removed, 0);
     ck_assert_int_eq(a->state, FA_ACCOUNT_DELETED);
+    /* a tombstone takes no new link (so a removal never strands one) */
+    ck_assert_int_ne(fa_registry_link(reg, pool, "kim", "corp", "s10",
+                                      &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "deleted");
+    ck_assert_int_eq(fa_registry_link_get(reg, pool, "corp", "s10", &name,
+                                          &err), APR_NOTFOUND);
     ck_assert_int_ne(fa_registry_signin(reg, pool, "corp", "s9", "kim", 1,
                                         &a, &created, &err), APR_SUCCESS);
     ck_assert_str_eq(err.code, "account_deleted");
