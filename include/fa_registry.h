@@ -25,7 +25,7 @@
 
 typedef struct fa_registry_t fa_registry_t;
 struct fa_registry_t {
-    const char *name;             /* "dir", "redis" for messages */
+    const char *name;             /* "dir <path>", "redis": messages */
     /* APR_SUCCESS and the value (NUL-terminated, from p); APR_NOTFOUND
      * when absent; anything else: the registry is unavailable. */
     apr_status_t (*get)(fa_registry_t *reg, const char *key, apr_pool_t *p,
@@ -110,8 +110,16 @@ fa_account_t *fa_account_new(apr_pool_t *p, const char *name);
 /* 1 when the account may sign in through provider idp. */
 int fa_account_idp_allowed(const fa_account_t *a, const char *idp);
 
-/* 1 when name may be an account name: 1 to FA_ACCOUNT_NAME_MAX bytes, no
- * control characters, no '/', not "." or "..". */
+/* The one rule for account names, for a sign-in (a new account) and for
+ * fedauthctl alike: 1 to FA_ACCOUNT_NAME_MAX bytes of UTF-8; no control
+ * characters, '/' or ','; not "." or ".."; and at most
+ * FA_ACCOUNT_NAME_STORED_MAX bytes in its stored form, where each byte
+ * other than A-Z a-z 0-9 . _ @ + - takes three (%XX, as the directory
+ * registry names its files). FA_ACCOUNT_NAME_RULE says it in words. */
+#define FA_ACCOUNT_NAME_STORED_MAX 236
+#define FA_ACCOUNT_NAME_RULE "1 to 128 bytes of UTF-8, no control " \
+    "characters, '/' or ',', not '.' or '..'; each byte other than " \
+    "A-Z a-z 0-9 . _ @ + - counts three, 236 at most"
 int fa_account_name_ok(const char *name);
 
 /* name with a random 6-digit suffix (john.doe -> john.doe123456), cut
@@ -176,10 +184,20 @@ apr_status_t fa_registry_link_get(fa_registry_t *reg, apr_pool_t *p,
                                   const char *idp, const char *sub,
                                   const char **name, fa_err_t *err);
 /* Links idp/sub to the account (both the link and the account's list);
- * APR_EEXIST when the identity is linked already. */
+ * APR_EEXIST when the identity is linked already; an error with err->code
+ * "deleted" when the account is deleted (a tombstone takes no new link). */
 apr_status_t fa_registry_link(fa_registry_t *reg, apr_pool_t *p,
                               const char *name, const char *idp,
                               const char *sub, fa_err_t *err);
+/* users del: marks account name deleted (a tombstone that keeps its
+ * links, so its identities can neither sign in nor register again); one
+ * with no link is removed at once instead (nothing to keep out; its name
+ * is free again), also one deleted before. *pa gets the account as it
+ * was written (state deleted), *removed 1 when it went. APR_NOTFOUND when
+ * there is no such account. */
+apr_status_t fa_registry_account_delete(fa_registry_t *reg, apr_pool_t *p,
+                                        const char *name, fa_account_t **pa,
+                                        int *removed, fa_err_t *err);
 /* Removes the link of idp/sub (APR_NOTFOUND when none) and gives the name
  * of the account it pointed to; a deleted account whose last link goes is
  * removed with it (its name may be taken again). */

@@ -163,10 +163,20 @@ int fa_account_idp_allowed(const fa_account_t *a, const char *idp)
     return 0;
 }
 
+/* 1 for a byte that a file name of the directory registry holds as it
+ * is (fa_registry_dir.c escapes every other one as %XX). */
+static int stored_plain(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'
+           || c == '@' || c == '+';
+}
+
 int fa_account_name_ok(const char *name)
 {
     const unsigned char *c;
-    apr_size_t n = name ? strlen(name) : 0;
+    apr_size_t n = name ? strlen(name) : 0, stored = 0;
+    json_t *utf8;
 
     if (n == 0 || n > FA_ACCOUNT_NAME_MAX || !strcmp(name, ".")
         || !strcmp(name, "..")) {
@@ -176,7 +186,16 @@ int fa_account_name_ok(const char *name)
         if (*c < 0x20 || *c == 0x7f || *c == '/' || *c == ',') {
             return 0;
         }
+        stored += stored_plain(*c) ? 1 : 3;
     }
+    if (stored > FA_ACCOUNT_NAME_STORED_MAX) {
+        return 0;
+    }
+    /* the record is JSON: the name must be UTF-8 */
+    if (!(utf8 = json_string(name))) {
+        return 0;
+    }
+    json_decref(utf8);
     return 1;
 }
 
@@ -184,21 +203,30 @@ const char *fa_account_suffixed(apr_pool_t *p, const char *name)
 {
     unsigned char rnd[4];
     apr_uint32_t v;
-    apr_size_t n = strlen(name);
+    apr_size_t n = 0, stored = 0, keep = 0;
+    const unsigned char *c = (const unsigned char *)name;
 
     if (fa_random(rnd, sizeof(rnd)) != APR_SUCCESS) {
         return NULL;
     }
     v = ((apr_uint32_t)rnd[0] << 24 | (apr_uint32_t)rnd[1] << 16
          | (apr_uint32_t)rnd[2] << 8 | rnd[3]) % 1000000;
-    if (n > FA_ACCOUNT_NAME_MAX - 6) {
-        n = FA_ACCOUNT_NAME_MAX - 6;
-        /* never cut inside a UTF-8 sequence */
-        while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80) {
-            n--;
+    /* the name is cut so that it stays within the rule with its 6 digits,
+     * never inside a UTF-8 sequence */
+    for (; c[n]; n++) {
+        stored += stored_plain(c[n]) ? 1 : 3;
+        if (n + 1 > FA_ACCOUNT_NAME_MAX - 6
+            || stored > FA_ACCOUNT_NAME_STORED_MAX - 6) {
+            break;
+        }
+        if ((c[n + 1] & 0xc0) != 0x80) {
+            keep = n + 1;
         }
     }
-    return apr_psprintf(p, "%.*s%06u", (int)n, name, (unsigned)v);
+    if (!c[n]) {
+        keep = n;
+    }
+    return apr_psprintf(p, "%.*s%06u", (int)keep, name, (unsigned)v);
 }
 
 static int id_char(char c)
@@ -500,7 +528,12 @@ static int add_link_change(apr_pool_t *p, fa_account_t *a, void *baton,
 {
     link_change_t *l = baton;
 
-    (void)err;
+    /* a tombstone takes no new link: fa_registry_account_delete may be
+     * removing it right now (it removes one with no link) */
+    if (a->state == FA_ACCOUNT_DELETED) {
+        fa_err_set(err, "deleted", "account %s is deleted", a->name);
+        return -1;
+    }
     add_link(p, a, l->idp, l->sub);
     return 1;
 }
@@ -589,6 +622,40 @@ apr_status_t fa_registry_unlink(fa_registry_t *reg, apr_pool_t *p,
         return rv == APR_SUCCESS ? rv : unavailable(reg, err,
                                                     "delete an account", rv);
     }
+    return APR_SUCCESS;
+}
+
+static int delete_change(apr_pool_t *p, fa_account_t *a, void *baton,
+                         fa_err_t *err)
+{
+    (void)p;
+    (void)baton;
+    (void)err;
+    if (a->state == FA_ACCOUNT_DELETED) {
+        return 0;                 /* nothing to write: maybe to remove */
+    }
+    a->state = FA_ACCOUNT_DELETED;
+    return 1;
+}
+
+apr_status_t fa_registry_account_delete(fa_registry_t *reg, apr_pool_t *p,
+                                        const char *name, fa_account_t **pa,
+                                        int *removed, fa_err_t *err)
+{
+    apr_status_t rv;
+
+    *removed = 0;
+    rv = fa_registry_account_update(reg, p, name, delete_change, NULL, pa,
+                                    err);
+    if (rv != APR_SUCCESS || (*pa)->links->nelts > 0) {
+        return rv;
+    }
+    /* no identity is linked to it: no tombstone is needed */
+    rv = reg->del(reg, fa_registry_account_key(p, name), p);
+    if (rv != APR_SUCCESS) {
+        return unavailable(reg, err, "delete an account", rv);
+    }
+    *removed = 1;
     return APR_SUCCESS;
 }
 
@@ -708,7 +775,8 @@ apr_status_t fa_registry_signin(fa_registry_t *reg, apr_pool_t *p,
         }
         if (!fa_account_name_ok(wanted)) {
             return fa_err_set(err, "invalid_username", "the user name is "
-                              "not usable as an account name");
+                              "not usable as an account name ("
+                              FA_ACCOUNT_NAME_RULE ")");
         }
         rv = register_account(reg, p, idp, sub, wanted, pa, err);
         if (rv == APR_SUCCESS) {

@@ -383,7 +383,9 @@ apr_status_t fa_registry_dir_open(apr_pool_t *p, const char *dir,
     d->dir = apr_pstrdup(p, dir);
     d->uid = st.st_uid;
     d->gid = st.st_gid;
-    d->reg.name = "dir";
+    /* messages name the directory: a parent that httpd's User cannot
+     * search shows as EACCES on it */
+    d->reg.name = apr_pstrcat(p, "dir ", d->dir, NULL);
     d->reg.get = dir_get;
     d->reg.create = dir_create;
     d->reg.put = dir_put;

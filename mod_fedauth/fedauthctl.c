@@ -44,11 +44,14 @@ static const char usage_text[] =
 "                 [--set ATTRIBUTE=VALUE] [--unset ATTRIBUTE]   "
 "(ValueMapSetOnce)\n"
 "  users del NAME                 tombstone: its identities stay linked\n"
+"                                 (with none linked: removed, name free)\n"
 "  users link NAME IDP SUB        IDP identity SUB signs in as NAME\n"
 "  users unlink IDP SUB           ends its sessions; may register again\n"
 "  sessions list [NAME]\n"
 "  sessions kill NAME             ends every session of the account\n"
-"  idp purge ID                   ends every session through provider ID\n"
+"  idp purge ID                   ends the sessions made through provider "
+"ID\n"
+"                                 by the identities linked at ID\n"
 "  attempts [--user NAME] [--idp ID] [--failed] [--since WHEN] "
 "[--file LOG|--stream]\n"
 "                                 WHEN: 2026-12-03T21:00:00Z or 30s, 10m, "
@@ -72,17 +75,60 @@ typedef struct ctl_t {
     int max_sessions;
 } ctl_t;
 
+/* Writes text to f with every control character (and '\\') as an escape
+ * (\n, \t, \xNN, \\): an argument, a name or a sub with a newline or an
+ * escape sequence in it cannot forge or hide lines on the terminal. */
+static void put_printable(FILE *f, const char *text)
+{
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)text; *c; c++) {
+        if (*c == '\\') {
+            fputs("\\\\", f);
+        }
+        else if (*c == '\n') {
+            fputs("\\n", f);
+        }
+        else if (*c == '\t') {
+            fputs("\\t", f);
+        }
+        else if (*c < 0x20 || *c == 0x7f) {
+            fprintf(f, "\\x%02x", *c);
+        }
+        else {
+            fputc(*c, f);
+        }
+    }
+}
+
+/* One line of text output (not --json: jansson escapes by itself). */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+    char buf[8192];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    put_printable(stdout, buf);
+    fputc('\n', stdout);
+}
+
 static int fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int fail(int code, const char *fmt, ...)
 {
+    char buf[2048];
     va_list ap;
 
-    fputs("fedauthctl: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    fputs("fedauthctl: ", stderr);
+    put_printable(stderr, buf);
     fputc('\n', stderr);
     return code;
 }
@@ -94,7 +140,9 @@ static void core_log(void *baton, fa_log_level_t level, const char *file,
     (void)file;
     (void)line;
     if (level <= FA_LOG_WARN) {
-        fprintf(stderr, "fedauthctl: %s\n", msg);
+        fputs("fedauthctl: ", stderr);
+        put_printable(stderr, msg);
+        fputc('\n', stderr);
     }
 }
 
@@ -375,23 +423,29 @@ static void print_account(ctl_t *c, const fa_account_t *a, int long_form)
     int i;
 
     if (!long_form) {
-        printf("%-32s %-8s idps=%s roles=%s links=%d\n", a->name,
-               fa_account_state_name(a->state),
-               a->idps ? list_text(c->p, a->idps, "(none)") : "*",
-               list_text(c->p, a->roles, "-"), a->links->nelts);
+        say("%-32s %-8s idps=%s roles=%s links=%d", a->name,
+            fa_account_state_name(a->state),
+            a->idps ? list_text(c->p, a->idps, "(none)") : "*",
+            list_text(c->p, a->roles, "-"), a->links->nelts);
         return;
     }
-    printf("name:    %s\nstate:   %s\nidps:    %s\nroles:   %s\n"
-           "created: %lld\n", a->name, fa_account_state_name(a->state),
-           a->idps ? list_text(c->p, a->idps, "(none)") : "* (any)",
-           list_text(c->p, a->roles, "-"), (long long)a->created);
+    say("name:    %s", a->name);
+    say("state:   %s", fa_account_state_name(a->state));
+    say("idps:    %s", a->idps ? list_text(c->p, a->idps, "(none)")
+                               : "* (any)");
+    say("roles:   %s", list_text(c->p, a->roles, "-"));
+    say("created: %lld", (long long)a->created);
+    if (a->last_signin) {
+        say("signin:  %lld (the sign-in that made it)",
+            (long long)a->last_signin);
+    }
     for (i = 0; i < a->links->nelts; i++) {
         l = &APR_ARRAY_IDX(a->links, i, fa_link_t);
-        printf("link:    %s %s\n", l->idp, l->sub);
+        say("link:    %s %s", l->idp, l->sub);
     }
     for (i = 0; i < a->attrs->nelts; i++) {
-        printf("kept:    %s=%s\n", APR_ARRAY_IDX(a->attrs, i, fa_attr_t).name,
-               APR_ARRAY_IDX(a->attrs, i, fa_attr_t).value);
+        say("kept:    %s=%s", APR_ARRAY_IDX(a->attrs, i, fa_attr_t).name,
+            APR_ARRAY_IDX(a->attrs, i, fa_attr_t).value);
     }
 }
 
@@ -557,11 +611,14 @@ static int parse_user_opts(ctl_t *c, int argc, char **argv, int mod,
             }
             i++;
         }
-        else if (mod && !strcmp(argv[i], "--disable")) {
-            o->set_state = FA_ACCOUNT_DISABLED;
-        }
-        else if (mod && !strcmp(argv[i], "--enable")) {
-            o->set_state = FA_ACCOUNT_ACTIVE;
+        else if (mod && (!strcmp(argv[i], "--disable")
+                         || !strcmp(argv[i], "--enable"))) {
+            int want = argv[i][2] == 'd' ? FA_ACCOUNT_DISABLED
+                                         : FA_ACCOUNT_ACTIVE;
+            if (o->set_state >= 0 && o->set_state != want) {
+                return fail(EX_USAGE, "--disable and --enable: give one");
+            }
+            o->set_state = want;
         }
         else {
             return fail(EX_USAGE, "unknown option %s (fedauthctl --help)",
@@ -569,6 +626,27 @@ static int parse_user_opts(ctl_t *c, int argc, char **argv, int mod,
         }
     }
     return EX_OK;
+}
+
+/* For a message about an existing account that is deleted: what frees
+ * its name ("" for any other). */
+static const char *deleted_hint(ctl_t *c, const char *name)
+{
+    fa_account_t *a;
+    fa_err_t err;
+
+    memset(&err, 0, sizeof(err));
+    if (fa_registry_account_get(c->reg, c->p, name, &a, &err)
+        != APR_SUCCESS || a->state != FA_ACCOUNT_DELETED) {
+        return "";
+    }
+    if (a->links->nelts == 0) {
+        return apr_psprintf(c->p, " (deleted, with no linked identity: "
+                            "users del %s removes it)", name);
+    }
+    return apr_psprintf(c->p, " (deleted; it goes with the last of its %d "
+                        "linked identities: users show %s, users unlink)",
+                        a->links->nelts, name);
 }
 
 static int users_add(ctl_t *c, const char *name, int argc, char **argv)
@@ -581,9 +659,8 @@ static int users_add(ctl_t *c, const char *name, int argc, char **argv)
     int rc;
 
     if (!fa_account_name_ok(name)) {
-        return fail(EX_USAGE, "'%s' cannot be an account name (1 to %d "
-                    "bytes, no control characters, '/' or ',')", name,
-                    FA_ACCOUNT_NAME_MAX);
+        return fail(EX_USAGE, "'%s' cannot be an account name ("
+                    FA_ACCOUNT_NAME_RULE ")", name);
     }
     if ((rc = parse_user_opts(c, argc, argv, 0, &o)) != EX_OK) {
         return rc;
@@ -597,14 +674,15 @@ static int users_add(ctl_t *c, const char *name, int argc, char **argv)
     rv = c->reg->create(c->reg, fa_registry_account_key(c->p, name), rec,
                         len, c->p);
     if (rv == APR_EEXIST) {
-        return fail(EX_CONFLICT, "account %s exists", name);
+        return fail(EX_CONFLICT, "account %s exists%s", name,
+                    deleted_hint(c, name));
     }
     if (rv != APR_SUCCESS) {
         return fail(EX_UNAVAILABLE, "cannot write to the registry (%s)",
                     c->reg->name);
     }
     if (!c->json) {
-        printf("added %s\n", name);
+        say("added %s", name);
     }
     else {
         print_json(account_json(a));
@@ -623,7 +701,7 @@ static int report_killed(ctl_t *c, const char *what, int n)
                              n));
     }
     else {
-        printf("%s; %d session(s) ended\n", what, n);
+        say("%s; %d session(s) ended", what, n);
     }
     return EX_OK;
 }
@@ -644,8 +722,8 @@ static int update_account(ctl_t *c, const char *name,
         return fail(EX_NOTFOUND, "no account %s", name);
     }
     if (rv != APR_SUCCESS && err.code && !strcmp(err.code, "deleted")) {
-        return fail(EX_CONFLICT, "account %s is deleted: unlink its "
-                    "identities (users unlink) to free them", name);
+        return fail(EX_CONFLICT, "account %s is deleted, it cannot be "
+                    "changed%s", name, deleted_hint(c, name));
     }
     if (rv != APR_SUCCESS) {
         return fail(EX_UNAVAILABLE, "%s", err.desc);
@@ -684,22 +762,12 @@ static int mod_change(apr_pool_t *p, fa_account_t *a, void *baton,
     return 1;
 }
 
-static int del_change(apr_pool_t *p, fa_account_t *a, void *baton,
-                      fa_err_t *err)
-{
-    (void)p;
-    (void)baton;
-    (void)err;
-    a->state = FA_ACCOUNT_DELETED;
-    return 1;
-}
-
 static int users_mod(ctl_t *c, const char *name, int argc, char **argv)
 {
     user_opts_t o;
     mod_change_t m;
     fa_account_t *a;
-    int rc;
+    int rc, n;
 
     if ((rc = parse_user_opts(c, argc, argv, 1, &o)) != EX_OK) {
         return rc;
@@ -710,15 +778,18 @@ static int users_mod(ctl_t *c, const char *name, int argc, char **argv)
         return rc;
     }
     /* A disabled account, or one that lost a provider, signs in again. */
-    if (a->state == FA_ACCOUNT_DISABLED || o.idps) {
-        return report_killed(c, apr_psprintf(c->p, "changed %s", name),
-                             kill_account(c, a));
+    n = a->state == FA_ACCOUNT_DISABLED || o.idps ? kill_account(c, a) : 0;
+    if (n < 0) {
+        return report_killed(c, apr_psprintf(c->p, "changed %s", name), n);
     }
     if (c->json) {
-        print_json(account_json(a));
+        /* one shape: the account as written, and what ended */
+        json_t *j = account_json(a);
+        json_object_set_new(j, "sessions_ended", json_integer(n));
+        print_json(j);
     }
     else {
-        printf("changed %s\n", name);
+        say("changed %s; %d session(s) ended", name, n);
     }
     return EX_OK;
 }
@@ -726,10 +797,22 @@ static int users_mod(ctl_t *c, const char *name, int argc, char **argv)
 static int users_del(ctl_t *c, const char *name)
 {
     fa_account_t *a;
-    int rc;
+    fa_err_t err;
+    apr_status_t rv;
+    int removed;
 
-    if ((rc = update_account(c, name, del_change, NULL, &a)) != EX_OK) {
-        return rc;
+    memset(&err, 0, sizeof(err));
+    rv = fa_registry_account_delete(c->reg, c->p, name, &a, &removed, &err);
+    if (rv == APR_NOTFOUND) {
+        return fail(EX_NOTFOUND, "no account %s", name);
+    }
+    if (rv != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    if (removed) {
+        return report_killed(c, apr_psprintf(c->p, "removed %s (no "
+                                             "identity was linked to it; "
+                                             "its name is free)", name), 0);
     }
     return report_killed(c, apr_psprintf(c->p, "deleted %s (its %d "
                                          "identities stay linked)", name,
@@ -776,6 +859,19 @@ static int check_idp(const char *idp)
     return ok;
 }
 
+/* An identity a sign-in can have (fa_claims.c, identity_of). */
+static int sub_ok(const char *sub)
+{
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)sub; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f) {
+            return 0;
+        }
+    }
+    return *sub && strlen(sub) <= 255;
+}
+
 static int users_link(ctl_t *c, const char *name, const char *idp,
                       const char *sub)
 {
@@ -784,8 +880,14 @@ static int users_link(ctl_t *c, const char *name, const char *idp,
 
     apr_array_header_t *one = apr_array_make(c->p, 1, sizeof(const char *));
 
-    if (!check_idp(idp) || !*sub || strlen(sub) > 255) {
-        return fail(EX_USAGE, "bad provider id '%s' or sub", idp);
+    if (!check_idp(idp)) {
+        return fail(EX_USAGE, "bad provider id '%s' (a-z 0-9 _ -, 1 to 32)",
+                    idp);
+    }
+    if (!sub_ok(sub)) {
+        return fail(EX_USAGE, "bad sub '%s': 1 to 255 bytes without control "
+                    "characters (a sign-in refuses any other as "
+                    "invalid_sub)", sub);
     }
     APR_ARRAY_PUSH(one, const char *) = idp;
     if (!known_idps(c, one)) {
@@ -799,6 +901,10 @@ static int users_link(ctl_t *c, const char *name, const char *idp,
     if (rv == APR_EEXIST) {
         return fail(EX_CONFLICT, "%s %s is linked already (users unlink "
                     "first)", idp, sub);
+    }
+    if (rv != APR_SUCCESS && err.code && !strcmp(err.code, "deleted")) {
+        return fail(EX_CONFLICT, "account %s is deleted: it takes no new "
+                    "link", name);
     }
     if (rv != APR_SUCCESS) {
         return fail(EX_UNAVAILABLE, "%s", err.desc);
@@ -930,14 +1036,13 @@ static int sessions_cmd(ctl_t *c, int argc, char **argv)
             return EX_OK;
         }
         json_array_foreach(out, k, e) {
-            printf("%-32s %-12s %.12s... created %lld last seen %lld\n",
-                   json_string_value(json_object_get(e, "user")),
-                   json_string_value(json_object_get(e, "idp")),
-                   json_string_value(json_object_get(e, "session")),
-                   (long long)json_integer_value(json_object_get(e,
-                                                                 "created")),
-                   (long long)json_integer_value(json_object_get(e,
-                       "last_seen")));
+            say("%-32s %-12s %.12s... created %lld last seen %lld",
+                json_string_value(json_object_get(e, "user")),
+                json_string_value(json_object_get(e, "idp")),
+                json_string_value(json_object_get(e, "session")),
+                (long long)json_integer_value(json_object_get(e, "created")),
+                (long long)json_integer_value(json_object_get(e,
+                                                              "last_seen")));
         }
         json_decref(out);
         return EX_OK;
@@ -955,7 +1060,7 @@ static int sessions_cmd(ctl_t *c, int argc, char **argv)
 
 static int idp_cmd(ctl_t *c, int argc, char **argv)
 {
-    apr_array_header_t *list;
+    apr_array_header_t *list, *known;
     fa_account_t *a;
     const fa_link_t *l;
     int i, j, n, total = 0, users = 0, rc;
@@ -966,6 +1071,11 @@ static int idp_cmd(ctl_t *c, int argc, char **argv)
     }
     if (!check_idp(argv[1])) {
         return fail(EX_USAGE, "bad provider id '%s'", argv[1]);
+    }
+    known = apr_array_make(c->p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(known, const char *) = argv[1];
+    if (!known_idps(c, known)) {
+        return EX_USAGE;
     }
     if ((rc = accounts(c, NULL, &list)) != EX_OK) {
         return rc;
@@ -984,13 +1094,14 @@ static int idp_cmd(ctl_t *c, int argc, char **argv)
             users++;
         }
     }
-    return report_killed(c, apr_psprintf(c->p, "purged %s: %d linked "
+    return report_killed(c, apr_psprintf(c->p, "purged %s: the sessions "
+                                         "through it of %d linked "
                                          "identities (they keep their "
                                          "accounts)", argv[1], users),
                          total);
 }
 
-/* ---- attempts ------------------------------------------------------------- */
+/* ---- attempts ------------------------------------------------------------ */
 
 /* --since: an ISO time (compared as text with the log's times, which are
  * all "YYYY-MM-DDTHH:MM:SS.mmmZ") or an age: 30s, 10m, 2h, 7d. */
@@ -1050,10 +1161,7 @@ static void attempt_line(ctl_t *c, const attempt_filter_t *f,
         json_array_append_new(out, j);
         return;
     }
-    fputs(line, stdout);
-    if (!*line || line[strlen(line) - 1] != '\n') {
-        fputc('\n', stdout);
-    }
+    say("%.*s", (int)strcspn(line, "\n"), line);
     json_decref(j);
 }
 
@@ -1115,7 +1223,10 @@ static int attempts_cmd(ctl_t *c, int argc, char **argv)
             f.user = argv[++i];
         }
         else if (!strcmp(argv[i], "--idp") && i + 1 < argc) {
-            f.idp = argv[++i];
+            if (!check_idp(f.idp = argv[++i])) {
+                return fail(EX_USAGE, "--idp: '%s' is not a provider id "
+                            "(a-z 0-9 _ -, 1 to 32)", f.idp);
+            }
         }
         else if (!strcmp(argv[i], "--failed")) {
             f.failed = 1;
@@ -1159,7 +1270,7 @@ static int attempts_cmd(ctl_t *c, int argc, char **argv)
     return rc;
 }
 
-/* ---- main ----------------------------------------------------------------- */
+/* ---- main ---------------------------------------------------------------- */
 
 static int run(ctl_t *c, int argc, char **argv)
 {

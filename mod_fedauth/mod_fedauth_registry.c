@@ -27,6 +27,53 @@ APLOG_USE_MODULE(fedauth);
 #define DEFAULT_DIR "/var/lib/apache2/fedauth"
 #define CTL_CONF "fedauthctl.conf"
 
+/* 1 when uid/gid may search (x) the directory st describes, by its mode
+ * bits (supplementary groups and ACLs are not looked at). */
+static int searchable(const struct stat *st, uid_t uid, gid_t gid)
+{
+    if (st->st_uid == uid) {
+        return (st->st_mode & S_IXUSR) != 0;
+    }
+    if (st->st_gid == gid) {
+        return (st->st_mode & S_IXGRP) != 0;
+    }
+    return (st->st_mode & S_IXOTH) != 0;
+}
+
+/* The workers reach the directory as httpd's User: each parent must be
+ * searchable by it, or every sign-in gets 503. Said at start, with the
+ * parent that stops it (a warning: groups and ACLs may still let it in). */
+static void check_parents(server_rec *s, apr_pool_t *p, const char *dir)
+{
+    uid_t uid = ap_unixd_config.user_id;
+    gid_t gid = ap_unixd_config.group_id;
+    char *path = apr_pstrdup(p, dir), *slash = path;
+    struct stat st;
+
+    if (geteuid() != 0 || uid == 0 || path[0] != '/') {
+        return;
+    }
+    while (slash) {
+        slash = strchr(slash + 1, '/');
+        if (slash) {
+            *slash = '\0';
+        }
+        if (stat(path, &st) == 0
+            && !searchable(&st, uid, gid)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FALOGNO(00830)
+                         "FedAuthRegistryDir %s: httpd's User (uid %ld) "
+                         "cannot search %s (mode %04o): every sign-in "
+                         "will fail with 503 store_unavailable", dir,
+                         (long)uid, path,
+                         (unsigned)(st.st_mode & 07777));
+            return;
+        }
+        if (slash) {
+            *slash = '/';
+        }
+    }
+}
+
 /* The registry directory: made by the parent (root) and given to httpd's
  * User, so that the workers can write in it. */
 static apr_status_t open_dir(apr_pool_t *pconf, server_rec *s,
@@ -48,6 +95,7 @@ static apr_status_t open_dir(apr_pool_t *pconf, server_rec *s,
                      "httpd's User", dir);
         return APR_EGENERAL;
     }
+    check_parents(s, pconf, dir);
     if (fa_registry_dir_open(pconf, dir, preg, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FALOGNO(00903)
                      "FedAuthRegistryDir: %s", err.desc);

@@ -31,6 +31,7 @@ const CORP_USERS = [
   testUser('alice', 'corp', { groups: ['staff'] }),
   testUser('dave', 'corp'),
   testUser('erin', 'corp'),
+  testUser('kim', 'corp'),
 ];
 const PARTNER_USERS = [testUser('alice', 'partners'), testUser('frank', 'partners')];
 const GROUPS = [
@@ -117,10 +118,10 @@ for (const setup of setups()) {
     let attemptLog;
     const protectedUrl = () => `${site.base}/protected/env.cgi`;
     const loginUrl = (idp) => `${site.base}/fedauth/login?idp=${idp}&return_to=/protected/env.cgi`;
-    const serverConf = (register = 'On') => [
+    const serverConf = (register = 'On', dir = regDir) => [
       'FedAuthRegistry On',
       `FedAuthRegister ${register}`,
-      setup.redis ? `FedAuthSessionStore ${setup.cluster ? `redis-cluster://127.0.0.1:${redis.seedPort}` : `redis://127.0.0.1:${redis.port}/${DB}`}\nFedAuthRedisPrefix "${PREFIX}"` : `FedAuthRegistryDir "${regDir}"`,
+      setup.redis ? `FedAuthSessionStore ${setup.cluster ? `redis-cluster://127.0.0.1:${redis.seedPort}` : `redis://127.0.0.1:${redis.port}/${DB}`}\nFedAuthRedisPrefix "${PREFIX}"` : `FedAuthRegistryDir "${dir}"`,
       `FedAuthAttemptLog "${attemptLog}"`,
       setup.redis ? 'FedAuthAttemptStream 5' : '',
       'FedAuthTokenLogin On',
@@ -400,6 +401,73 @@ for (const setup of setups()) {
       await signedIn('partners', 'frank');
     });
 
+    it('idp purge ends the sessions made through that provider only: the same account keeps its sessions through another', async () => {
+      // alice's identity at partners joins her account (it had one of its own)
+      await ok(site, ['users', 'unlink', 'partners', 'alice-sub-partners']);
+      await ok(site, ['users', 'link', 'alice', 'partners', 'alice-sub-partners']);
+      const viaPartners = await signedIn('partners', 'alice');
+      const viaCorp = await signedIn('corp', 'alice');
+      assert.equal(viaPartners.env.REMOTE_USER, 'alice');
+      const r = await ok(site, ['idp', 'purge', 'partners'], { json: true });
+      assert.ok(r.json.sessions_ended >= 1, JSON.stringify(r.json));
+      await sentToIdp(viaPartners.b);
+      assert.equal((await stillIn(viaCorp.b)).REMOTE_USER, 'alice', 'her session through corp stays');
+      await ok(site, ['users', 'unlink', 'partners', 'alice-sub-partners']);
+    });
+
+    it('a pre-made account (users add) is never taken by a sign-in of the same name: the sign-in gets a suffixed account of its own', async () => {
+      // the administrator prepares kim with a role; someone whose IdP
+      // calls them kim signs in before the administrator linked anyone
+      await ok(site, ['users', 'add', 'kim', '--roles', 'admin']);
+      const { env } = await signedIn('corp', 'kim');
+      assert.match(env.REMOTE_USER, /^kim\d{6}$/, 'not the pre-made account');
+      assert.ok(!(env.FEDAUTH_ROLES || '').split(',').includes('admin'), `no admin role: ${env.FEDAUTH_ROLES}`);
+      const kim = (await ok(site, ['users', 'show', 'kim'], { json: true })).json;
+      assert.deepEqual(kim.links, [], 'nothing was linked to the pre-made account');
+      const made = (await ok(site, ['users', 'show', env.REMOTE_USER], { json: true })).json;
+      assert.deepEqual(made.links, [{ idp: 'corp', sub: 'kim-sub-corp' }]);
+      assert.equal(typeof made.last_signin, 'number', 'an account a sign-in made has last_signin');
+      assert.equal(kim.last_signin, undefined, 'one fedauthctl made has none');
+    });
+
+    it('users del of an account with no linked identity removes it (its name is free); an old tombstone with no link too', async () => {
+      await ok(site, ['users', 'add', 'zoe']);
+      const d = await ok(site, ['users', 'del', 'zoe'], { json: true });
+      assert.equal(d.json.sessions_ended, 0);
+      assert.equal((await ctl(site, ['users', 'show', 'zoe'])).code, 2, 'gone');
+      await ok(site, ['users', 'add', 'zoe']);
+      // a tombstone with no link, as an earlier fedauthctl left it
+      const record = JSON.stringify({ created: 1764795000, links: [], name: 'zoe', roles: [], state: 'deleted', v: 1 });
+      if (setup.redis) await rv.cli(['SET', `${rv.reg}a:zoe`, record]);
+      else fs.writeFileSync(path.join(regDir, 'a%3Azoe'), record);
+      assert.equal((await ok(site, ['users', 'show', 'zoe'], { json: true })).json.state, 'deleted', 'the file name is a%3Azoe');
+      const add = await ctl(site, ['users', 'add', 'zoe']);
+      assert.equal(add.code, 4);
+      assert.match(add.err, /users del zoe removes it/);
+      const en = await ctl(site, ['users', 'mod', 'zoe', '--enable']);
+      assert.equal(en.code, 4);
+      assert.match(en.err, /users del zoe removes it/);
+      const link = await ctl(site, ['users', 'link', 'zoe', 'corp', 'zoe-sub']);
+      assert.equal(link.code, 4, 'a tombstone takes no new link');
+      assert.match(link.err, /deleted/);
+      await ok(site, ['users', 'del', 'zoe']);
+      await ok(site, ['users', 'add', 'zoe']);
+      await ok(site, ['users', 'del', 'zoe']);
+    });
+
+    it('users mod --json prints one shape: the account and sessions_ended', async () => {
+      const roles = await ok(site, ['users', 'mod', 'frank', '--roles', 'x'], { json: true });
+      const dis = await ok(site, ['users', 'mod', 'frank', '--disable'], { json: true });
+      const en = await ok(site, ['users', 'mod', 'frank', '--enable', '--roles', ''], { json: true });
+      for (const r of [roles, dis, en]) {
+        assert.equal(r.json.name, 'frank', r.out);
+        assert.equal(typeof r.json.sessions_ended, 'number', r.out);
+        assert.ok(Array.isArray(r.json.links), r.out);
+      }
+      assert.equal(dis.json.state, 'disabled');
+      assert.equal(en.json.state, 'active');
+    });
+
     it('the authenticated request path does not read the registry', async () => {
       const { b } = await signedIn('corp', 'alice');
       if (setup.redis) {
@@ -469,6 +537,11 @@ for (const setup of setups()) {
         [['users', 'link', 'frank', 'corp', 'alice-sub-corp'], 4],
         [['users', 'unlink', 'corp', 'no-such-sub'], 2],
         [['idp', 'purge', 'Bad Id'], 1],
+        [['idp', 'purge', 'nosuch'], 1],
+        [['attempts', '--idp', 'Bad Id!'], 1],
+        [['users', 'mod', 'alice', '--disable', '--enable'], 1],
+        [['users', 'add', 'x'.repeat(129)], 1],
+        [['users', 'add', '\u0436'.repeat(40)], 1],
         [['sessions', 'kill', 'nobody'], 2],
         [['attempts', '--since', 'yesterday'], 1],
       ];
@@ -479,10 +552,48 @@ for (const setup of setups()) {
       }
       const after = (await ok(site, ['users', 'list'], { json: true })).out;
       assert.equal(after, before, 'nothing changed');
+      // a sub that is too long is blamed on the sub, not on the provider
+      const long = await ctl(site, ['users', 'link', 'frank', 'corp', 's'.repeat(256)]);
+      assert.equal(long.code, 1);
+      assert.match(long.err, /bad sub/);
+      assert.doesNotMatch(long.err, /provider/);
+      const ctlSub = await ctl(site, ['users', 'link', 'frank', 'corp', 'a\u0001b']);
+      assert.equal(ctlSub.code, 1);
+      assert.match(ctlSub.err, /invalid_sub/);
+      // control characters of an argument are shown escaped, never raw
+      const esc = await ctl(site, ['users', 'show', 'no\u001b[2J\nbody']);
+      assert.equal(esc.code, 2);
+      assert.doesNotMatch(esc.err, /[\u0000-\u0008\u000b-\u001f\u007f]/, JSON.stringify(esc.err));
+      assert.equal(esc.err, 'fedauthctl: no account no\\x1b[2J\\nbody\n');
+      const both = await ctl(site, ['users', 'mod', 'alice', '--disable', '--enable']);
+      assert.match(both.err, /--disable and --enable/);
+      const purge = await ctl(site, ['idp', 'purge', 'nosuch']);
+      assert.match(purge.err, /no provider nosuch/);
       const help = await ok(site, ['--help']);
       assert.match(help.out, /users add NAME/);
       const missing = await ctl(site, ['--conf', '/nonexistent/fedauthctl.conf', 'users', 'list']);
       assert.equal(missing.code, 3);
+    });
+
+    it('FedAuthRegistryDir under a parent httpd\'s User cannot search: a warning at start and 503 at sign-in, both naming the path', { skip: setup.redis && 'the directory registry only' }, async () => {
+      const locked = path.join(tmp, 'locked');
+      fs.mkdirSync(locked, { mode: 0o700 });
+      fs.chmodSync(locked, 0o700);
+      const dir = path.join(locked, 'registry');
+      try {
+        await site.restartHttpd({ serverConf: serverConf('On', dir) });
+        await waitConf(site);
+        const { r } = await signIn('corp', 'dave');
+        assert.equal(r.status, 503, dump(r));
+        assert.ok(!(r.setCookiesAll || []).some((c) => c.name === SESSION_COOKIE && c.value), 'no session cookie');
+        const log = site.errorLog();
+        assert.match(log, new RegExp(`FA00830.*cannot search ${locked} `), log);
+        assert.match(log, new RegExp(`FA00906.*${dir}.*Permission denied`), log);
+      } finally {
+        fs.rmSync(locked, { recursive: true, force: true });
+        await site.restartHttpd({ serverConf: serverConf('On') });
+        await waitConf(site);
+      }
     });
 
     it('Register Off: a new identity gets 403 not_registered; users add + link lets it in', async () => {
@@ -508,6 +619,9 @@ for (const setup of setups()) {
       for (const code of ['not_registered', 'account_disabled', 'account_deleted', 'not_allowed_idp']) {
         assert.ok(reasons.has(code), `${code} in ${[...reasons].join(' ')}`);
       }
+      // a not_registered line names the account the sign-in would have made
+      const unreg = failed.filter((a) => a.reason === 'not_registered');
+      assert.ok(unreg.some((a) => a.account === 'dave' && a.sub === 'dave-sub-corp'), JSON.stringify(unreg));
       const partners = (await ok(site, ['attempts', '--idp', 'partners'], { json: true })).json;
       assert.ok(partners.length >= 3 && partners.every((a) => a.idp === 'partners'));
       const recent = (await ok(site, ['attempts', '--since', '1h'], { json: true })).json;
@@ -532,7 +646,7 @@ for (const setup of setups()) {
     });
 
     it('the error log has no unexpected lines', () => {
-      const t = site.troubles([/FA00201/, /FA00214/, /FA00906/]);
+      const t = site.troubles([/FA00201/, /FA00214/, /FA00906/, /FA00830/]);
       assert.deepEqual(t, []);
     });
   });

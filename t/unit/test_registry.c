@@ -150,6 +150,105 @@ START_TEST(suffix_rule)
 }
 END_TEST
 
+/* The one rule for account names (sign-in and fedauthctl): UTF-8, and a
+ * name that fits the directory registry's file names, with its suffix
+ * too. */
+START_TEST(name_rule)
+{
+    fa_registry_t *reg = open_reg();
+    char name[200], big[400];
+    const char *s;
+    int i;
+
+    ck_assert(fa_account_name_ok("kim"));
+    ck_assert(fa_account_name_ok("j\xc3\xbcrgen"));             /* UTF-8 */
+    ck_assert(!fa_account_name_ok("j\xfcrgen"));                 /* Latin-1 */
+    ck_assert(!fa_account_name_ok("a\x7f"));
+    ck_assert(!fa_account_name_ok("."));
+    /* 128 plain bytes: yes; 129: no */
+    memset(name, 'k', 128);
+    name[128] = '\0';
+    ck_assert(fa_account_name_ok(name));
+    name[128] = 'k';
+    name[129] = '\0';
+    ck_assert(!fa_account_name_ok(name));
+    /* 39 two-byte letters (78 bytes, 234 stored): yes; 40: no */
+    for (i = 0; i < 40; i++) {
+        memcpy(big + 2 * i, "\xd0\xb6", 2);
+    }
+    big[78] = '\0';
+    ck_assert(fa_account_name_ok(big));
+    big[78] = '\xd0';
+    big[80] = '\0';
+    ck_assert(!fa_account_name_ok(big));
+    /* every name the rule takes is stored, suffixed or not */
+    big[78] = '\0';
+    ck_assert_int_eq(reg->create(reg, fa_registry_account_key(pool, big),
+                                 "{}", 2, pool), APR_SUCCESS);
+    s = fa_account_suffixed(pool, big);
+    ck_assert(fa_account_name_ok(s));
+    ck_assert_uint_eq(strlen(s), 76 + 6);             /* one letter cut */
+    ck_assert_int_eq(reg->create(reg, fa_registry_account_key(pool, s),
+                                 "{}", 2, pool), APR_SUCCESS);
+    name[128] = '\0';
+    ck_assert_int_eq(reg->create(reg, fa_registry_account_key(pool, name),
+                                 "{}", 2, pool), APR_SUCCESS);
+}
+END_TEST
+
+/* users del: an account with no link goes at once (its name is free); one
+ * with links stays a tombstone until its last link goes. */
+START_TEST(delete_rule)
+{
+    fa_registry_t *reg = open_reg();
+    fa_account_t *a;
+    fa_err_t err;
+    const char *name;
+    int removed, created;
+
+    memset(&err, 0, sizeof(err));
+    fa_registry_account_put(reg, pool, fa_account_new(pool, "kim"), &err);
+    ck_assert_int_eq(fa_registry_account_delete(reg, pool, "kim", &a,
+                                                &removed, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(removed, 1);
+    ck_assert_int_eq(fa_registry_account_get(reg, pool, "kim", &a, &err),
+                     APR_NOTFOUND);
+    /* one deleted before (a tombstone with no link): removed too */
+    a = fa_account_new(pool, "kim");
+    a->state = FA_ACCOUNT_DELETED;
+    fa_registry_account_put(reg, pool, a, &err);
+    ck_assert_int_eq(fa_registry_account_delete(reg, pool, "kim", &a,
+                                                &removed, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(removed, 1);
+    ck_assert_int_eq(fa_registry_account_delete(reg, pool, "kim", &a,
+                                                &removed, &err),
+                     APR_NOTFOUND);
+    /* linked: a tombstone */
+    ck_assert_int_eq(fa_registry_signin(reg, pool, "corp", "s9", "kim", 1,
+                                        &a, &created, &err), APR_SUCCESS);
+    ck_assert_int_eq(fa_registry_account_delete(reg, pool, "kim", &a,
+                                                &removed, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(removed, 0);
+    ck_assert_int_eq(a->state, FA_ACCOUNT_DELETED);
+    /* a tombstone takes no new link (so a removal never strands one) */
+    ck_assert_int_ne(fa_registry_link(reg, pool, "kim", "corp", "s10",
+                                      &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "deleted");
+    ck_assert_int_eq(fa_registry_link_get(reg, pool, "corp", "s10", &name,
+                                          &err), APR_NOTFOUND);
+    ck_assert_int_ne(fa_registry_signin(reg, pool, "corp", "s9", "kim", 1,
+                                        &a, &created, &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "account_deleted");
+    ck_assert_int_eq(fa_registry_unlink(reg, pool, "corp", "s9", &name,
+                                        &err), APR_SUCCESS);
+    ck_assert_int_eq(fa_registry_account_get(reg, pool, "kim", &a, &err),
+                     APR_NOTFOUND);
+}
+END_TEST
+
 START_TEST(record_roundtrip)
 {
     fa_account_t *a = fa_account_new(pool, "al\"ice"), *b;
@@ -325,6 +424,8 @@ Suite *suite_registry(void)
     tcase_add_test(tc, dir_create_race);
     tcase_add_test(tc, dir_update_race);
     tcase_add_test(tc, suffix_rule);
+    tcase_add_test(tc, name_rule);
+    tcase_add_test(tc, delete_rule);
     tcase_add_test(tc, record_roundtrip);
     tcase_add_test(tc, allowed_idps);
     tcase_add_test(tc, signin_rules);
