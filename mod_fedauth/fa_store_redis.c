@@ -1860,6 +1860,95 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
     return APR_SUCCESS;
 }
 
+/* ---- what the status page shows ---------------------------------------- */
+
+static fa_redis_node_state_t *state_node(apr_pool_t *p, fa_redis_state_t *out,
+                                         const char *host, int port,
+                                         const char *role)
+{
+    fa_redis_node_state_t *n = apr_array_push(out->nodes);
+
+    memset(n, 0, sizeof(*n));
+    n->host = apr_pstrdup(p, host);
+    n->port = port;
+    n->role = role;
+    return n;
+}
+
+/* The Cluster nodes of this process's map, with their slots. Called with
+ * the lock held. */
+static void state_cluster(redis_t *rs, apr_pool_t *p, apr_int64_t now,
+                          fa_redis_state_t *out)
+{
+    fa_redis_node_state_t *n;
+    unsigned int slot;
+    int i, *slots = apr_pcalloc(p, sizeof(int) * CLUSTER_MAX_NODES);
+
+    for (slot = 0; rs->slot_node && slot < FA_REDIS_SLOTS; slot++) {
+        if (rs->slot_node[slot] != NO_NODE) {
+            slots[rs->slot_node[slot]]++;
+        }
+    }
+    for (i = 0; i < rs->n_nodes; i++) {
+        n = state_node(p, out, rs->nodes[i].host, rs->nodes[i].port, "node");
+        n->slots = slots[i];
+        n->down = now < rs->nodes[i].down_until_ms;
+        n->why = rs->nodes[i].down_why[0]
+                 ? apr_pstrdup(p, rs->nodes[i].down_why) : NULL;
+    }
+}
+
+apr_status_t fa_store_redis_state(fa_store_t *st, apr_pool_t *p,
+                                  fa_redis_state_t *out)
+{
+    static const char *const track[] = { "off", "down", "up", "refused" };
+    redis_t *rs = st ? st->baton : NULL;
+    fa_redis_node_state_t *n;
+    const fa_redis_host_t *h;
+    apr_int64_t now = now_ms();
+    int i, down;
+
+    memset(out, 0, sizeof(*out));
+    if (!st || !st->name || strcmp(st->name, "redis") || !rs) {
+        return APR_EINVAL;
+    }
+    out->kind = rs->conf.cluster ? "redis-cluster"
+                : rs->conf.master_name ? "redis-sentinel" : "redis";
+    out->tls = rs->conf.tls;
+    out->master_name = rs->conf.master_name;
+    out->db = rs->conf.db;
+    out->tracking = track[__atomic_load_n(&rs->track_state,
+                                          __ATOMIC_RELAXED) & 3];
+    out->nodes = apr_array_make(p, 4, sizeof(fa_redis_node_state_t));
+    apr_thread_mutex_lock(rs->lock);
+    out->idle = rs->idle_count;
+    down = now < rs->down_until_ms;
+    for (i = 0; i < rs->conf.hosts->nelts; i++) {
+        h = &APR_ARRAY_IDX(rs->conf.hosts, i, fa_redis_host_t);
+        n = state_node(p, out, h->host, h->port, rs->conf.cluster ? "seed"
+                       : rs->conf.master_name ? "sentinel" : "server");
+        if (!rs->conf.cluster && !rs->conf.master_name) {
+            n->down = down;
+            n->why = rs->down_why[0] ? apr_pstrdup(p, rs->down_why) : NULL;
+        }
+    }
+    if (rs->conf.master_name && rs->master_port) {
+        n = state_node(p, out, rs->master_host, rs->master_port, "master");
+        n->down = down;
+        n->why = rs->down_why[0] ? apr_pstrdup(p, rs->down_why) : NULL;
+    }
+    else if (rs->conf.master_name && rs->down_why[0]) {
+        out->master_name = apr_pstrcat(p, rs->conf.master_name,
+                                       " (not found: ", rs->down_why, ")",
+                                       NULL);
+    }
+    if (rs->conf.cluster) {
+        state_cluster(rs, p, now, out);
+    }
+    apr_thread_mutex_unlock(rs->lock);
+    return APR_SUCCESS;
+}
+
 /* ---- the account registry in Redis (fa_registry.h) -------------------- */
 
 /* Registry keys live under <prefix>reg: with no expiry, over the store's
