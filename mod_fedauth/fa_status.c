@@ -278,8 +278,8 @@ static const char *text(page_t *pg, json_t *obj, const char *key,
         return fa_html_escape(pg->p, json_string_value(v));
     }
     if (json_is_integer(v)) {
-        return apr_psprintf(pg->p, "%" JSON_INTEGER_FORMAT,
-                            json_integer_value(v));
+        return apr_psprintf(pg->p, "%" APR_INT64_T_FMT,
+                            (apr_int64_t)json_integer_value(v));
     }
     return dflt;
 }
@@ -344,9 +344,9 @@ static void signins_html(page_t *pg, json_t *si)
         "<table><tr><th>Refused, by reason</th><th>Count</th></tr>\n",
         text(pg, si, "ok", "0"), text(pg, si, "sessions_created", "0"));
     json_object_foreach(fail, code, v) {
-        out(pg, "<tr><td><code>%s</code></td><td>%" JSON_INTEGER_FORMAT
+        out(pg, "<tr><td><code>%s</code></td><td>%" APR_INT64_T_FMT
             "</td></tr>\n", fa_html_escape(pg->p, code),
-            json_integer_value(v));
+            (apr_int64_t)json_integer_value(v));
     }
     if (!json_object_size(fail)) {
         out(pg, "<tr><td colspan=\"2\">none</td></tr>\n");
@@ -418,8 +418,9 @@ static void sessions_html(page_t *pg, json_t *se)
     if (json_is_object(ended)) {
         out(pg, "<p>Ended since start:");
         json_object_foreach(ended, why, v) {
-            out(pg, " %s %" JSON_INTEGER_FORMAT ";",
-                fa_html_escape(pg->p, why), json_integer_value(v));
+            out(pg, " %s %" APR_INT64_T_FMT ";",
+                fa_html_escape(pg->p, why),
+                (apr_int64_t)json_integer_value(v));
         }
         out(pg, "</p>\n");
     }
