@@ -217,8 +217,8 @@ typedef struct fa_redis_node_state_t {
     const char *role;             /* "server", "sentinel", "master", "seed",
                                    * "node" */
     int slots;                    /* Cluster: slots it owns in the map */
-    int down;                     /* 1: a connect failed within the last
-                                   * second (no new tries yet) */
+    int down;                     /* 1: the last connect failed (a Cluster
+                                   * node: within the last second) */
     const char *why;              /* the last connect failure, or NULL */
 } fa_redis_node_state_t;
 

@@ -99,6 +99,8 @@ typedef struct redis_t {
     int checking;                 /* a thread is looking up */
     apr_int64_t down_until_ms;    /* no new connects before this */
     char down_why[160];           /* why the last connect failed */
+    apr_int64_t failed_ms;        /* that failure, and the last connect */
+    apr_int64_t connected_ms;     /* that worked (the status page) */
     /* client-side caching; the atomics are read without the lock */
     int track_state;              /* TRACK_*, atomic */
     unsigned int track_epoch;     /* + 1 at each listener up or down, atomic */
@@ -491,6 +493,7 @@ static conn_t *conn_open(redis_t *rs, fa_err_t *err)
     conn->track_epoch = 0;
     apr_thread_mutex_lock(rs->lock);
     conn->generation = rs->generation;
+    rs->connected_ms = now_ms();
     apr_thread_mutex_unlock(rs->lock);
     return conn;
 }
@@ -593,6 +596,7 @@ static conn_t *acquire(redis_t *rs, int *reused, fa_err_t *err)
             mark_down(rs, 1);
             apr_thread_mutex_lock(rs->lock);
             apr_cpystrn(rs->down_why, err->desc, sizeof(rs->down_why));
+            rs->failed_ms = now_ms();
             apr_thread_mutex_unlock(rs->lock);
             return NULL;
         }
@@ -1922,7 +1926,7 @@ apr_status_t fa_store_redis_state(fa_store_t *st, apr_pool_t *p,
     out->nodes = apr_array_make(p, 4, sizeof(fa_redis_node_state_t));
     apr_thread_mutex_lock(rs->lock);
     out->idle = rs->idle_count;
-    down = now < rs->down_until_ms;
+    down = rs->failed_ms > rs->connected_ms;
     for (i = 0; i < rs->conf.hosts->nelts; i++) {
         h = &APR_ARRAY_IDX(rs->conf.hosts, i, fa_redis_host_t);
         n = state_node(p, out, h->host, h->port, rs->conf.cluster ? "seed"
