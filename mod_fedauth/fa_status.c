@@ -288,18 +288,22 @@ static const char *text(page_t *pg, json_t *obj, const char *key,
 static const char *when(page_t *pg, json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
-    char date[APR_RFC822_DATE_LEN];
+    char date[32];
+    apr_time_exp_t tm;
+    apr_size_t n;
     apr_int64_t t, d;
 
     if (!json_is_integer(v)) {
         return "&mdash;";
     }
     t = (apr_int64_t)json_integer_value(v);
-    apr_rfc822_date(date, apr_time_from_sec(t));
+    apr_time_exp_gmt(&tm, apr_time_from_sec(t));
+    apr_strftime(date, &n, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
     d = t - pg->now;
-    return apr_psprintf(pg->p, "%s <span class=\"rel\">(%s%" APR_INT64_T_FMT
-                        " s%s)</span>", date, d > 0 ? "in " : "",
-                        d < 0 ? -d : d, d > 0 ? "" : " ago");
+    return apr_psprintf(pg->p, "<span class=\"t\">%s</span> <span "
+                        "class=\"rel\">(%s%" APR_INT64_T_FMT " s%s)</span>",
+                        date, d > 0 ? "in " : "", d < 0 ? -d : d,
+                        d > 0 ? "" : " ago");
 }
 
 static void doc_row(page_t *pg, const char *label, json_t *doc)
@@ -410,7 +414,7 @@ static void store_html(page_t *pg, json_t *st)
 static void sessions_html(page_t *pg, json_t *se)
 {
     json_t *ended = json_object_get(se, "ended"), *v;
-    const char *why;
+    const char *why, *sep = "";
 
     out(pg, "<section><h2>Sessions (shared)</h2>\n<p>In the store now: %s. "
         "Made since start: %s.</p>\n", text(pg, se, "current", "unknown"),
@@ -418,11 +422,12 @@ static void sessions_html(page_t *pg, json_t *se)
     if (json_is_object(ended)) {
         out(pg, "<p>Ended since start:");
         json_object_foreach(ended, why, v) {
-            out(pg, " %s %" APR_INT64_T_FMT ";",
+            out(pg, "%s %s %" APR_INT64_T_FMT, sep,
                 fa_html_escape(pg->p, why),
                 (apr_int64_t)json_integer_value(v));
+            sep = ",";
         }
-        out(pg, "</p>\n");
+        out(pg, ".</p>\n");
     }
     out(pg, "</section>\n");
 }
@@ -436,7 +441,8 @@ static const char style[] =
     "text-align:left;vertical-align:top}th{background:#f2f2f2}"
     ".st-ok,.st-up{color:#0a6b0a;font-weight:bold}"
     ".st-failing,.st-stale,.st-down{color:#b00020;font-weight:bold}"
-    ".rel{color:#666}.note{color:#444}code{font-size:.95em}";
+    ".rel{color:#666}.t{white-space:nowrap}.note{color:#444}"
+    "code{font-size:.95em;overflow-wrap:anywhere}";
 
 const char *fa_status_html(apr_pool_t *p, json_t *doc)
 {

@@ -7,7 +7,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { chromium } from 'playwright-core';
@@ -15,42 +14,17 @@ import { chromium } from 'playwright-core';
 import {
   startSite, parseEnv, contrastRatio, cssColor, locationFor, REPO, USERS_A, USERS_B, ANNA, BRUNO,
 } from '../lib/index.mjs';
+import { CHROMIUM, STEP_MS, launchChromium } from '../lib/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-const STEP_MS = 20000;
 const ARTIFACTS = path.join(REPO, 't', 'artifacts');
 const SHOT = path.join(ARTIFACTS, 'chooser.png');
-
-/** A promise that rejects after ms: every browser step is bounded. */
-function bounded(p, ms, what) {
-  let timer;
-  return Promise.race([
-    p,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** PIDs of the processes whose command line contains `marker` (our user data dir). */
-function chromiumPids(marker) {
-  if (!marker) return [];
-  const out = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker)) out.push(Number(d));
-    } catch { /* gone */ }
-  }
-  return out;
-}
 
 describe('real browser: chooser with two IdPs', { skip: !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
   let site;
   let base;
   let context;
   let page;
-  let userDataDir;
+  let browser;
 
   before(async () => {
     site = await startSite({
@@ -72,31 +46,13 @@ describe('real browser: chooser with two IdPs', { skip: !fs.existsSync(CHROMIUM)
       locationsConf: locationFor('/protected'),
     });
     base = site.base;
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedauth-chromium-'));
-    context = await bounded(chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      timeout: STEP_MS,
-      viewport: { width: 800, height: 600 },
-    }), STEP_MS + 5000, 'launch Chromium');
-    context.setDefaultTimeout(STEP_MS);
-    context.setDefaultNavigationTimeout(STEP_MS);
-    page = context.pages()[0] || await context.newPage();
+    browser = await launchChromium(chromium);
+    ({ context, page } = browser);
   });
 
   after(async () => {
-    try {
-      if (context) await bounded(context.close(), STEP_MS, 'close Chromium');
-    } catch (e) {
-      process.stderr.write(`closing Chromium: ${e.message}\n`);
-    }
-    // whatever still runs with our fresh profile dir (a launch that timed
-    // out, a close that hung) is ours: end it by PID
-    for (const pid of chromiumPids(userDataDir)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    // also ends by PID whatever still runs with its profile dir
+    await browser?.close();
     await site?.stop();
     site?.cleanup();
   });
