@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 
 import {
-  startSite, Browser, dump, freePort, loginUntilCallback, sleep, SESSION_COOKIE,
+  startSite, Browser, dump, freePort, tamperedStateCallback, postForm, sleep, SESSION_COOKIE,
 } from '../lib/index.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
 import { idpOverride, idpJwks } from '../lib/hostile.mjs';
@@ -190,7 +190,7 @@ ${require ? statusLocation(require) : ''}`;
   });
 
   it('other methods: 405 with Allow: GET', async () => {
-    const r = await new Browser().request(`${base}${STATUS}`, { method: 'POST', body: 'x=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const r = await postForm(new Browser(), `${base}${STATUS}`);
     assert.equal(r.status, 405, dump(r));
     assert.match(r.headers.get('allow') || '', /GET/);
   });
@@ -200,11 +200,7 @@ ${require ? statusLocation(require) : ''}`;
     alice = new Browser();
     const a = await alice.login(prot(), 'alice', 'alice-pass-1');
     assert.equal(a.status, 200, dump(a));
-    const eve = new Browser();
-    const cb = new URL(await loginUntilCallback(eve, prot(), base, 'test'));
-    const state = cb.searchParams.get('state');
-    cb.searchParams.set('state', (state[0] === 'A' ? 'B' : 'A') + state.slice(1));
-    const refused = await eve.getOnce(cb.href);
+    const refused = await tamperedStateCallback(new Browser(), prot(), base, 'test');
     assert.equal(refused.status, 400, dump(refused));
 
     const { doc } = await json();
