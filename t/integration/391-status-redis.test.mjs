@@ -2,13 +2,14 @@
 // kind, db and server as the answering process knows it (up), with no
 // Redis password anywhere in the page or the JSON; Redis stopped: the
 // server shows down with the last connect error, and the failed store
-// operations are counted; Redis back: up again.
+// operations are counted; Redis back: up again. A Redis Cluster: the seed
+// and the masters of the answering process's slot map, all slots owned.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startSite, Browser, dump, sleep } from '../lib/index.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
-import { startRedis, redisAvailable } from '../lib/redis.mjs';
+import { startRedis, startCluster, redisAvailable } from '../lib/redis.mjs';
 import { ONE_PROCESS } from '../lib/hostile.mjs';
 
 const STATUS = '/fedauth/status';
@@ -105,6 +106,63 @@ FedAuthRedisTimeout 1
     const again = await new Browser().login(prot(), 'alice', 'alice-pass-1');
     assert.equal(again.status, 200, dump(again));
     assert.equal((await json()).doc.store.nodes[0].state, 'up');
+  });
+
+  it('no crash or sanitizer report in the error log', () => {
+    assert.deepEqual(site.troubles(), []);
+  });
+});
+
+describe('status: a Redis Cluster store', { skip: !redisAvailable() && 'redis-server/redis-cli not installed' }, () => {
+  let g;
+  let site;
+  let base;
+
+  before(async () => {
+    g = await startCluster({ masters: 3, replicasPerMaster: 0 });
+    site = await startSite({
+      providers: [{ id: 'test' }],
+      serverConf: `<IfModule !authz_host_module>
+    LoadModule authz_host_module ${MODULES_DIR}/mod_authz_host.so
+</IfModule>
+FedAuthStatus On
+FedAuthSessionStore redis-cluster://127.0.0.1:${g.seedPort}
+FedAuthRedisTimeout 1
+`,
+      extraConf: ONE_PROCESS,
+      locationsConf: `<Location /protected>
+    AuthType FedAuth
+    Require valid-user
+</Location>
+<Location ${STATUS}>
+    Require ip 127.0.0.1
+</Location>
+`,
+    });
+    base = site.base;
+  });
+  after(async () => {
+    await site?.stop();
+    await g?.stop();
+    site?.cleanup();
+    g?.cleanup();
+  });
+
+  it('after a sign-in: kind redis-cluster, the seed, and the masters with all 16384 slots', async () => {
+    const a = await new Browser().login(`${base}/protected/env.cgi`, 'alice', 'alice-pass-1');
+    assert.equal(a.status, 200, dump(a));
+    const r = await new Browser().getOnce(`${base}${STATUS}?format=json`);
+    assert.equal(r.status, 200, dump(r));
+    const { store } = JSON.parse(r.body);
+    assert.equal(store.kind, 'redis-cluster');
+    assert.deepEqual(store.nodes.filter((n) => n.role === 'seed').map((n) => n.port), [g.seedPort]);
+    const nodes = store.nodes.filter((n) => n.role === 'node');
+    const masters = (await g.masters()).map((m) => m.port).sort();
+    assert.deepEqual(nodes.filter((n) => n.slots > 0).map((n) => n.port).sort(), masters);
+    assert.equal(nodes.reduce((s, n) => s + n.slots, 0), 16384);
+    for (const n of nodes) assert.equal(n.state, 'up');
+    const page = await new Browser().getOnce(`${base}${STATUS}`);
+    assert.match(page.body, /Kind <b>redis-cluster<\/b>/);
   });
 
   it('no crash or sanitizer report in the error log', () => {

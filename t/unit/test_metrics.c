@@ -579,7 +579,8 @@ START_TEST(status_document_and_page)
                                        "&#34;Y&#34; ?"));
     ck_assert_ptr_null(strstr(html, "<b>X"));
     ck_assert_ptr_nonnull(strstr(html, "process <b>42</b>"));
-    ck_assert_ptr_nonnull(strstr(html, "<code>wrong_aud</code></td><td>1<"));
+    ck_assert_ptr_nonnull(strstr(html,
+                                 "<code>wrong_aud</code></td><td>1<"));
     ck_assert_ptr_nonnull(strstr(html, "Fill: 25%"));
 }
 END_TEST
