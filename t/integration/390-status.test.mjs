@@ -144,6 +144,9 @@ ${require ? statusLocation(require) : ''}`;
     for (const kid of kids) assert.ok(r.body.includes(`<code>${kid}</code>`), `kid ${kid} on the page`);
     assert.match(r.body, /Kind <b>shm<\/b>/);
     assert.match(r.body, /Answered by process <b>\d+<\/b>/);
+    // the status does not publish the counters
+    const m = await new Browser().getOnce(`${base}/fedauth/metrics`);
+    assert.equal(m.status, 404, dump(m));
   });
 
   it('JSON (?format=json and Accept: application/json) parses and has the documented fields', async () => {
