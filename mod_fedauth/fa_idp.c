@@ -742,6 +742,12 @@ apr_status_t fa_idp_warm(fa_idp_t *idp, fa_http_t *http, fa_err_t *err)
     snap = snapshot_acquire(idp, &idp->jwks, now, FA_IDP_CACHE_TTL);
     if (!snap) {
         rv = jwks_refresh(idp, http, now, idp->jwks, 0, &snap, err);
+        if (rv != APR_SUCCESS) {
+            /* An older copy still serves, as in verify_jwks; the failure,
+             * if there was a fetch, is in the state. */
+            snap = snapshot_acquire(idp, &idp->jwks, now, -1);
+            rv = snap ? APR_SUCCESS : rv;
+        }
     }
     snapshot_release(idp, snap);
     return rv;

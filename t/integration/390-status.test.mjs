@@ -260,6 +260,19 @@ ${require ? statusLocation(require) : ''}`;
     assert.deepEqual(e.jwks.keys.map((k) => k.kid), [XSS_KID]);
   });
 
+  it('a JWKS endpoint that answers 500: the JWKS state is failing with the last error, discovery still ok', async () => {
+    await idpOverride(site.idps.evil, '/jwks', { status: 500, body: 'down for maintenance' });
+    // new worker processes: nothing cached, so the page's own fetch fails
+    await site.restartHttpd({ serverConf: ON, locationsConf: locations('Require ip 127.0.0.1') });
+    const { doc } = await json();
+    const e = provider(doc, 'evil');
+    assert.equal(e.discovery.state, 'ok');
+    assert.equal(e.jwks.state, 'failing');
+    assert.match(e.jwks.last_error, /^idp_bad_response: GET http:\/\/127\.0\.0\.1:\d+\/jwks answered 500$/);
+    assert.deepEqual(e.jwks.keys, []);
+    assert.match((await page()).body, /<th scope="row">JWKS<\/th><td class="st-failing">failing<\/td>/);
+  });
+
   it('no crash or sanitizer report in the error log', () => {
     assert.deepEqual(site.troubles(), []);
   });
