@@ -16,7 +16,8 @@ pkgs=(build-essential autoconf automake libtool pkg-config
       apache2 apache2-dev libcurl4-openssl-dev libssl-dev libjansson-dev
       libhiredis-dev check redis-server chromium curl
       clang libclang-rt-14-dev wrk
-      debhelper dpkg-dev fakeroot gdb)
+      debhelper dpkg-dev fakeroot gdb
+      prometheus)                  # promtool: build/check-monitoring.sh
 if ! command -v node >/dev/null 2>&1; then
     pkgs+=(nodejs npm)
 elif ! command -v npm >/dev/null 2>&1; then

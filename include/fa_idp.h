@@ -115,4 +115,40 @@ void fa_idp_set_metrics(fa_idp_t *idp, fa_metrics_t *m);
 /* How many times this process fetched the JWKS (for tests and logs). */
 unsigned int fa_idp_jwks_fetches(const fa_idp_t *idp);
 
+/* ---- for the status page (/fedauth/status) ---------------------------- */
+
+/* Loads what this process's cache lacks or holds past FA_IDP_CACHE_TTL,
+ * as a sign-in would: the discovery document, then the JWKS (under the
+ * same guards: a failed fetch is not tried again for FA_IDP_REFETCH_MIN
+ * while a copy remains). */
+apr_status_t fa_idp_warm(fa_idp_t *idp, fa_http_t *http, fa_err_t *err);
+
+/* One cached document of this process: when the copy in use was fetched
+ * and when it is due again (0: none), the last failed fetch (0: none) and
+ * its error code and description. */
+typedef struct fa_idp_doc_state_t {
+    apr_int64_t fetched_at;
+    apr_int64_t refresh_at;
+    apr_int64_t failed_at;
+    const char *error;
+} fa_idp_doc_state_t;
+
+typedef struct fa_idp_key_state_t {
+    const char *kid;              /* NULL: the key has none */
+    const char *kty;
+    const char *alg;              /* NULL: not restricted */
+    int bits;
+} fa_idp_key_state_t;
+
+typedef struct fa_idp_state_t {
+    fa_idp_doc_state_t discovery;
+    fa_idp_doc_state_t jwks;
+    const char *jwks_uri;         /* from the cached discovery, or NULL */
+    apr_array_header_t *keys;     /* fa_idp_key_state_t, the cached JWKS */
+    unsigned int jwks_fetches;
+} fa_idp_state_t;
+
+/* A copy (from p) of what this process's cache holds now. */
+void fa_idp_state(fa_idp_t *idp, apr_pool_t *p, fa_idp_state_t *out);
+
 #endif

@@ -99,6 +99,23 @@ fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
 void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
                        apr_pool_t *p, char **out, apr_size_t *len);
 
+/* Single numbers, for the status page (0 for an unknown provider,
+ * outcome or reason): sign-ins of provider with outcome, sessions made by
+ * provider, fetches of one document (failed 1: only the failed ones),
+ * sessions ended for reason, failed store operations of any kind. */
+apr_uint64_t fa_metrics_signins_of(const fa_metrics_t *m,
+                                   const char *provider, const char *outcome);
+apr_uint64_t fa_metrics_created_of(const fa_metrics_t *m,
+                                   const char *provider);
+apr_uint64_t fa_metrics_fetches_of(const fa_metrics_t *m,
+                                   const char *provider,
+                                   fa_metrics_fetch_t what, int failed);
+apr_uint64_t fa_metrics_ended_of(const fa_metrics_t *m,
+                                 fa_metrics_end_t reason);
+apr_uint64_t fa_metrics_store_errors_of(const fa_metrics_t *m);
+/* The label value of a reason (fedauth_sessions_ended_total). */
+const char *fa_metrics_end_name(fa_metrics_end_t reason);
+
 /* A label value escaped for the text format: \ " and newline. From p. */
 const char *fa_metrics_label_escape(apr_pool_t *p, const char *v);
 

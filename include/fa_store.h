@@ -206,6 +206,36 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
  * tracking (an older server, an ACL without CLIENT), version() is 0. */
 #define FA_REDIS_COPY_MS 60000
 
+/* What a Redis store's process knows of its servers, for the status page
+ * (no round trip, no credentials): its kind ("redis", "redis-sentinel",
+ * "redis-cluster"), TLS, and one entry per server it knows: the
+ * configured server, the sentinels and the master they named last, or
+ * the Cluster nodes of this process's slot map. */
+typedef struct fa_redis_node_state_t {
+    const char *host;
+    int port;
+    const char *role;             /* "server", "sentinel", "master", "seed",
+                                   * "node" */
+    int slots;                    /* Cluster: slots it owns in the map */
+    int down;                     /* 1: the last connect failed (a Cluster
+                                   * node: within the last second) */
+    const char *why;              /* the last connect failure, or NULL */
+} fa_redis_node_state_t;
+
+typedef struct fa_redis_state_t {
+    const char *kind;
+    int tls;
+    const char *master_name;      /* Sentinel, or NULL */
+    int db;
+    const char *tracking;         /* "off", "down", "up", "refused" */
+    int idle;                     /* pooled connections of this process */
+    apr_array_header_t *nodes;    /* fa_redis_node_state_t */
+} fa_redis_state_t;
+
+/* Fills out (from p) for a Redis store; APR_EINVAL for any other store. */
+apr_status_t fa_store_redis_state(fa_store_t *st, apr_pool_t *p,
+                                  fa_redis_state_t *out);
+
 /* A capped stream in a Redis store (FedAuthAttemptStream): XADD of one
  * entry with field "a" = line to <prefix><key>, trimmed to exactly maxlen
  * entries (MAXLEN); APR_EINVAL when st is not a Redis store. */

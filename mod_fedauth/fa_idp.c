@@ -33,6 +33,10 @@ struct fa_idp_t {
     apr_int64_t jwks_forced_at;      /* last fetch for an unknown key */
     unsigned int jwks_fetches;
     fa_metrics_t *metrics;           /* or NULL */
+    /* The last failed fetch of each document, for the status page; under
+     * lock. */
+    apr_int64_t md_failed_at, jwks_failed_at;
+    char md_error[256], jwks_error[256];
 };
 
 #define WELL_KNOWN "/.well-known/openid-configuration"
@@ -187,6 +191,21 @@ static apr_status_t http_get(fa_idp_t *idp, fa_http_t *http, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+/* Remembers why a fetch of the discovery document (jwks 0) or the JWKS
+ * failed, for fa_idp_state. */
+static void note_failure(fa_idp_t *idp, int jwks, apr_int64_t now,
+                         const fa_err_t *err)
+{
+    char *slot = jwks ? idp->jwks_error : idp->md_error;
+
+    apr_thread_mutex_lock(idp->lock);
+    *(jwks ? &idp->jwks_failed_at : &idp->md_failed_at) = now;
+    apr_snprintf(slot, sizeof(idp->md_error), "%s: %s",
+                 err && err->code ? err->code : "failed",
+                 err ? err->desc : "no details");
+    apr_thread_mutex_unlock(idp->lock);
+}
+
 static apr_status_t fetch_metadata(fa_idp_t *idp, fa_http_t *http,
                                    apr_int64_t now, snapshot_t **psnap,
                                    fa_err_t *err)
@@ -207,6 +226,7 @@ static apr_status_t fetch_metadata(fa_idp_t *idp, fa_http_t *http,
     fa_metrics_fetch(idp->metrics, idp->conf.id, FA_METRICS_DISCOVERY,
                      rv == APR_SUCCESS);
     if (rv != APR_SUCCESS) {
+        note_failure(idp, 0, now, err);
         apr_pool_destroy(snap->pool);
         return rv;
     }
@@ -296,8 +316,13 @@ static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
     snapshot_t *snap = NULL, *mdsnap = NULL;
     fa_http_response_t *resp;
     apr_status_t rv = APR_SUCCESS;
+    fa_err_t local;
 
     *psnap = NULL;
+    if (!err) {                   /* the status page wants the reason */
+        memset(&local, 0, sizeof(local));
+        err = &local;
+    }
     /* Before the fetch lock: a stale discovery document is fetched under
      * that same lock. */
     if ((rv = metadata_acquire(idp, http, now, &mdsnap, err))
@@ -335,6 +360,7 @@ static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
     fa_metrics_fetch(idp->metrics, idp->conf.id, FA_METRICS_JWKS,
                      rv == APR_SUCCESS);
     if (rv != APR_SUCCESS) {
+        note_failure(idp, 1, now, err);
         apr_pool_destroy(snap->pool);
         goto out;
     }
@@ -699,4 +725,69 @@ static apr_status_t verify_token(fa_idp_t *idp, fa_http_t *http,
     }
     *pjwt = jwt;
     return APR_SUCCESS;
+}
+
+/* ---- the status page -------------------------------------------------- */
+
+apr_status_t fa_idp_warm(fa_idp_t *idp, fa_http_t *http, fa_err_t *err)
+{
+    apr_int64_t now = fa_now_sec();
+    snapshot_t *snap;
+    apr_status_t rv;
+
+    if ((rv = metadata_acquire(idp, http, now, &snap, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    snapshot_release(idp, snap);
+    snap = snapshot_acquire(idp, &idp->jwks, now, FA_IDP_CACHE_TTL);
+    if (!snap) {
+        rv = jwks_refresh(idp, http, now, idp->jwks, 0, &snap, err);
+        if (rv != APR_SUCCESS) {
+            /* An older copy still serves, as in verify_jwks; the failure,
+             * if there was a fetch, is in the state. */
+            snap = snapshot_acquire(idp, &idp->jwks, now, -1);
+            rv = snap ? APR_SUCCESS : rv;
+        }
+    }
+    snapshot_release(idp, snap);
+    return rv;
+}
+
+static void doc_state(const snapshot_t *snap, apr_int64_t failed_at,
+                      const char *error, apr_pool_t *p,
+                      fa_idp_doc_state_t *out)
+{
+    out->fetched_at = snap ? snap->fetched_at : 0;
+    out->refresh_at = snap ? snap->fetched_at + FA_IDP_CACHE_TTL : 0;
+    out->failed_at = failed_at;
+    out->error = failed_at ? apr_pstrdup(p, error) : NULL;
+}
+
+void fa_idp_state(fa_idp_t *idp, apr_pool_t *p, fa_idp_state_t *out)
+{
+    const fa_jwk_t *k;
+    fa_idp_key_state_t *ks;
+    int i;
+
+    memset(out, 0, sizeof(*out));
+    out->keys = apr_array_make(p, 4, sizeof(fa_idp_key_state_t));
+    apr_thread_mutex_lock(idp->lock);
+    doc_state(idp->md, idp->md_failed_at, idp->md_error, p,
+              &out->discovery);
+    doc_state(idp->jwks, idp->jwks_failed_at, idp->jwks_error, p,
+              &out->jwks);
+    out->jwks_fetches = idp->jwks_fetches;
+    if (idp->md && idp->md->md->jwks_uri) {
+        out->jwks_uri = apr_pstrdup(p, idp->md->md->jwks_uri);
+    }
+    for (i = 0; idp->jwks && i < idp->jwks->jwks->keys->nelts; i++) {
+        k = APR_ARRAY_IDX(idp->jwks->jwks->keys, i, const fa_jwk_t *);
+        ks = apr_array_push(out->keys);
+        ks->kid = k->kid ? apr_pstrdup(p, k->kid) : NULL;
+        ks->alg = k->alg ? apr_pstrdup(p, k->alg) : NULL;
+        ks->kty = k->kty == FA_KTY_RSA ? "RSA"
+                  : k->kty == FA_KTY_EC ? "EC" : "OKP";
+        ks->bits = k->bits;
+    }
+    apr_thread_mutex_unlock(idp->lock);
 }

@@ -232,6 +232,74 @@ void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,
     }
 }
 
+/* ---- single numbers ---------------------------------------------------- */
+
+apr_uint64_t fa_metrics_signins_of(const fa_metrics_t *m,
+                                   const char *provider, const char *outcome)
+{
+    apr_size_t o;
+    int slot;
+
+    if (!m || !outcome || (slot = provider_slot(m, provider)) < 0) {
+        return 0;
+    }
+    o = outcome_slot(outcome);
+    if (o == N_OUTCOMES - 1 && strcmp(outcome, "other")) {
+        return 0;
+    }
+    return get(m, m->signins + (apr_size_t)slot * N_OUTCOMES + o);
+}
+
+apr_uint64_t fa_metrics_created_of(const fa_metrics_t *m,
+                                   const char *provider)
+{
+    int slot;
+
+    if (!m || (slot = provider_slot(m, provider)) < 0) {
+        return 0;
+    }
+    return get(m, m->created + (apr_size_t)slot);
+}
+
+apr_uint64_t fa_metrics_fetches_of(const fa_metrics_t *m,
+                                   const char *provider,
+                                   fa_metrics_fetch_t what, int failed)
+{
+    int slot;
+
+    if (!m || (slot = provider_slot(m, provider)) < 0
+        || (unsigned)what >= FA_METRICS_FETCH_COUNT) {
+        return 0;
+    }
+    return get(m, m->fetches + ((apr_size_t)slot * FA_METRICS_FETCH_COUNT
+                                + what) * 2 + (failed ? 1 : 0));
+}
+
+apr_uint64_t fa_metrics_ended_of(const fa_metrics_t *m,
+                                 fa_metrics_end_t reason)
+{
+    if (!m || (unsigned)reason >= FA_METRICS_END_COUNT) {
+        return 0;
+    }
+    return get(m, m->ended + reason);
+}
+
+apr_uint64_t fa_metrics_store_errors_of(const fa_metrics_t *m)
+{
+    apr_uint64_t n = 0;
+    apr_size_t op;
+
+    for (op = 0; m && op < FA_METRICS_OP_COUNT; op++) {
+        n += get(m, m->errors + op);
+    }
+    return n;
+}
+
+const char *fa_metrics_end_name(fa_metrics_end_t reason)
+{
+    return (unsigned)reason < FA_METRICS_END_COUNT ? end_names[reason] : "";
+}
+
 /* ---- the store that counts ------------------------------------------- */
 
 typedef struct wrap_t {

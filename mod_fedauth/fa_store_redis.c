@@ -99,6 +99,8 @@ typedef struct redis_t {
     int checking;                 /* a thread is looking up */
     apr_int64_t down_until_ms;    /* no new connects before this */
     char down_why[160];           /* why the last connect failed */
+    apr_int64_t failed_ms;        /* that failure, and the last connect */
+    apr_int64_t connected_ms;     /* that worked (the status page) */
     /* client-side caching; the atomics are read without the lock */
     int track_state;              /* TRACK_*, atomic */
     unsigned int track_epoch;     /* + 1 at each listener up or down, atomic */
@@ -491,6 +493,7 @@ static conn_t *conn_open(redis_t *rs, fa_err_t *err)
     conn->track_epoch = 0;
     apr_thread_mutex_lock(rs->lock);
     conn->generation = rs->generation;
+    rs->connected_ms = now_ms();
     apr_thread_mutex_unlock(rs->lock);
     return conn;
 }
@@ -593,6 +596,7 @@ static conn_t *acquire(redis_t *rs, int *reused, fa_err_t *err)
             mark_down(rs, 1);
             apr_thread_mutex_lock(rs->lock);
             apr_cpystrn(rs->down_why, err->desc, sizeof(rs->down_why));
+            rs->failed_ms = now_ms();
             apr_thread_mutex_unlock(rs->lock);
             return NULL;
         }
@@ -1857,6 +1861,95 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
     }
     apr_pool_cleanup_register(p, rs, redis_cleanup, apr_pool_cleanup_null);
     *pst = store_new(p, rs);
+    return APR_SUCCESS;
+}
+
+/* ---- what the status page shows ---------------------------------------- */
+
+static fa_redis_node_state_t *state_node(apr_pool_t *p, fa_redis_state_t *out,
+                                         const char *host, int port,
+                                         const char *role)
+{
+    fa_redis_node_state_t *n = apr_array_push(out->nodes);
+
+    memset(n, 0, sizeof(*n));
+    n->host = apr_pstrdup(p, host);
+    n->port = port;
+    n->role = role;
+    return n;
+}
+
+/* The Cluster nodes of this process's map, with their slots. Called with
+ * the lock held. */
+static void state_cluster(redis_t *rs, apr_pool_t *p, apr_int64_t now,
+                          fa_redis_state_t *out)
+{
+    fa_redis_node_state_t *n;
+    unsigned int slot;
+    int i, *slots = apr_pcalloc(p, sizeof(int) * CLUSTER_MAX_NODES);
+
+    for (slot = 0; rs->slot_node && slot < FA_REDIS_SLOTS; slot++) {
+        if (rs->slot_node[slot] != NO_NODE) {
+            slots[rs->slot_node[slot]]++;
+        }
+    }
+    for (i = 0; i < rs->n_nodes; i++) {
+        n = state_node(p, out, rs->nodes[i].host, rs->nodes[i].port, "node");
+        n->slots = slots[i];
+        n->down = now < rs->nodes[i].down_until_ms;
+        n->why = rs->nodes[i].down_why[0]
+                 ? apr_pstrdup(p, rs->nodes[i].down_why) : NULL;
+    }
+}
+
+apr_status_t fa_store_redis_state(fa_store_t *st, apr_pool_t *p,
+                                  fa_redis_state_t *out)
+{
+    static const char *const track[] = { "off", "down", "up", "refused" };
+    redis_t *rs = st ? st->baton : NULL;
+    fa_redis_node_state_t *n;
+    const fa_redis_host_t *h;
+    apr_int64_t now = now_ms();
+    int i, down;
+
+    memset(out, 0, sizeof(*out));
+    if (!st || !st->name || strcmp(st->name, "redis") || !rs) {
+        return APR_EINVAL;
+    }
+    out->kind = rs->conf.cluster ? "redis-cluster"
+                : rs->conf.master_name ? "redis-sentinel" : "redis";
+    out->tls = rs->conf.tls;
+    out->master_name = rs->conf.master_name;
+    out->db = rs->conf.db;
+    out->tracking = track[__atomic_load_n(&rs->track_state,
+                                          __ATOMIC_RELAXED) & 3];
+    out->nodes = apr_array_make(p, 4, sizeof(fa_redis_node_state_t));
+    apr_thread_mutex_lock(rs->lock);
+    out->idle = rs->idle_count;
+    down = rs->failed_ms > rs->connected_ms;
+    for (i = 0; i < rs->conf.hosts->nelts; i++) {
+        h = &APR_ARRAY_IDX(rs->conf.hosts, i, fa_redis_host_t);
+        n = state_node(p, out, h->host, h->port, rs->conf.cluster ? "seed"
+                       : rs->conf.master_name ? "sentinel" : "server");
+        if (!rs->conf.cluster && !rs->conf.master_name) {
+            n->down = down;
+            n->why = rs->down_why[0] ? apr_pstrdup(p, rs->down_why) : NULL;
+        }
+    }
+    if (rs->conf.master_name && rs->master_port) {
+        n = state_node(p, out, rs->master_host, rs->master_port, "master");
+        n->down = down;
+        n->why = rs->down_why[0] ? apr_pstrdup(p, rs->down_why) : NULL;
+    }
+    else if (rs->conf.master_name && rs->down_why[0]) {
+        out->master_name = apr_pstrcat(p, rs->conf.master_name,
+                                       " (not found: ", rs->down_why, ")",
+                                       NULL);
+    }
+    if (rs->conf.cluster) {
+        state_cluster(rs, p, now, out);
+    }
+    apr_thread_mutex_unlock(rs->lock);
     return APR_SUCCESS;
 }
 

@@ -15,6 +15,7 @@
  *   mod_fedauth_bearer.c             Authorization: Bearer
  *   mod_fedauth_session.c            sessions of requests
  *   mod_fedauth_helpers.c            cookies, error page, export
+ *   mod_fedauth_status.c             /fedauth/status
  *   mod_fedauth_metrics.c            counters, /fedauth/metrics
  *   mod_fedauth_config.c             directives, configuration records
  *   mod_fedauth_store_shm.c          the embedded store in httpd
@@ -43,6 +44,7 @@
 #include "mod_fedauth_endpoint_api.h"
 #include "mod_fedauth_attempts.h"
 #include "mod_fedauth_metrics.h"
+#include "mod_fedauth_status.h"
 #include "mod_fedauth_registry.h"
 #include "fa_http.h"
 #include "fa_log.h"
@@ -54,7 +56,8 @@
  * server that start-up gave no keys or store (one without providers).
  * /fedauth/metrics is not answered here: it goes on through access
  * control to the handler (fedauth_metrics_handler), or, with
- * FedAuthMetrics Off, to the 404 of any unknown URL. */
+ * FedAuthMetrics Off, to the 404 of any unknown URL; so does
+ * /fedauth/status (fedauth_status_handler, FedAuthStatus). */
 static int dispatch_endpoint(request_rec *r)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
@@ -269,6 +272,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         || fedauth_metrics_post_config(pconf, s) != APR_SUCCESS) {
         return !OK;
     }
+    fedauth_status_post_config(s);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00311)
                  "mod_fedauth ready; sessions in %s%s",
                  main_sc->redis ? fedauth_store_spec_loggable(ptemp,
@@ -370,6 +374,10 @@ static void fedauth_hooks(apr_pool_t *p)
      * that no ProxyPass or other handler of the URL space answers it
      * instead. It declines every other URL. */
     ap_hook_handler(fedauth_metrics_handler, NULL, NULL,
+                    APR_HOOK_REALLY_FIRST);
+    /* handler, REALLY_FIRST: /fedauth/status (FedAuthStatus On), for the
+     * same reasons; it too declines every other URL. */
+    ap_hook_handler(fedauth_status_handler, NULL, NULL,
                     APR_HOOK_REALLY_FIRST);
     /* pre_config: before the directives are read (again, on a restart),
      * the lists the last reading collected are forgotten. */

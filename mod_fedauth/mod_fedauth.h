@@ -84,6 +84,7 @@ typedef struct fedauth_srv_t {
     int remember_choice;           /* FedAuthRememberChoice, UNSET */
     int token_login;               /* FedAuthTokenLogin, UNSET */
     int metrics;                   /* FedAuthMetrics, UNSET */
+    int status;                    /* FedAuthStatus, UNSET */
     int refresh_before;            /* FedAuthRefreshBeforeExpiry (s), UNSET */
     int refresh_failure;           /* FedAuthRefreshFailure, UNSET */
     apr_array_header_t *allowed_origins; /* FedAuthAllowedOrigin, or NULL */

@@ -47,6 +47,7 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->remember_choice = FEDAUTH_UNSET;
     sc->token_login = FEDAUTH_UNSET;
     sc->metrics = FEDAUTH_UNSET;
+    sc->status = FEDAUTH_UNSET;                 /* FedAuthStatus */
     sc->redis_timeout_ms = FEDAUTH_UNSET;
     sc->logout_at_idp = FEDAUTH_UNSET;
     sc->local_cache_ms = FEDAUTH_UNSET;
@@ -122,6 +123,7 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(remember_choice);
     MERGE_INT(token_login);
     MERGE_INT(metrics);
+    MERGE_INT(status);                          /* FedAuthStatus */
     MERGE_INT(refresh_before);
     MERGE_INT(refresh_failure);
     MERGE_PTR(allowed_origins);
@@ -1165,6 +1167,12 @@ static const char *set_metrics(cmd_parms *cmd, void *dummy, const char *arg)
     return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->metrics));
 }
 
+/* FedAuthStatus On|Off: /fedauth/status (mod_fedauth_status.c). */
+static const char *set_status(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &srv_conf(cmd)->status));
+}
+
 /* An origin: scheme://host[:port], nothing else. */
 static const char *set_allowed_origin(cmd_parms *cmd, void *dummy,
                                       const char *arg)
@@ -1371,6 +1379,10 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_TAKE1("FedAuthMetrics", set_metrics, NULL, RSRC_CONF,
         "On: GET /fedauth/metrics answers the counters in Prometheus text, "
         "under the access control of its <Location>"),
+    AP_INIT_TAKE1("FedAuthStatus", set_status, NULL, RSRC_CONF,
+        "On: GET /fedauth/status answers the providers', store's and "
+        "sessions' state (HTML or JSON), under the access control of its "
+        "<Location>"),
     AP_INIT_ITERATE("FedAuthAllowedOrigin", set_allowed_origin, NULL,
         RSRC_CONF, "origins allowed to call /fedauth/authenticate and "
         "/fedauth/session with CORS"),

@@ -31,10 +31,7 @@ fa_metrics_t *fedauth_metrics(void)
     return metrics;
 }
 
-/* 1 when some <Location> other than "/" names the endpoint, or could (a
- * regular expression): its Require is then the administrator's choice.
- * Otherwise whoever may read the site may read the counters. */
-static int location_configured(server_rec *s)
+int fedauth_location_configured(server_rec *s, const char *path)
 {
     core_server_config *core = ap_get_core_module_config(s->module_config);
     core_dir_config *d;
@@ -46,7 +43,7 @@ static int location_configured(server_rec *s)
         if (d->r || d->d_is_fnmatch) {
             return 1;
         }
-        if (d->d && (!strncmp(d->d, METRICS_PATH, strlen(METRICS_PATH))
+        if (d->d && (!strncmp(d->d, path, strlen(path))
                      || !strcmp(d->d, "/fedauth")
                      || !strcmp(d->d, "/fedauth/"))) {
             return 1;
@@ -121,7 +118,7 @@ apr_status_t fedauth_metrics_post_config(apr_pool_t *pconf, server_rec *s)
     metrics = NULL;
     for (vs = s; vs; vs = vs->next) {
         sc = ap_get_module_config(vs->module_config, &fedauth_module);
-        on |= sc->metrics == 1;
+        on |= sc->metrics == 1 || sc->status == 1; /* status: the counts */
     }
     if (!on) {
         return APR_SUCCESS;
@@ -136,7 +133,8 @@ apr_status_t fedauth_metrics_post_config(apr_pool_t *pconf, server_rec *s)
     count_everything(pconf, s);
     for (vs = s; vs; vs = vs->next) {
         sc = ap_get_module_config(vs->module_config, &fedauth_module);
-        if (sc->metrics == 1 && !location_configured(vs)) {
+        if (sc->metrics == 1
+            && !fedauth_location_configured(vs, METRICS_PATH)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs, FALOGNO(00602)
                          "FedAuthMetrics On in %s:%u, but no <Location %s>: "
                          "whoever may read the site may read the counters; "

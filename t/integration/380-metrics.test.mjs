@@ -12,7 +12,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startSite, Browser, dump, protectedLocation, loginUntilCallback, sleep, signOut,
+  startSite, Browser, dump, protectedLocation, tamperedStateCallback, postForm, sleep, signOut,
 } from '../lib/index.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
 import { startHosts, logoutClaims, signAtIdp, postLogoutToken } from '../lib/cluster.mjs';
@@ -241,7 +241,7 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
   });
 
   it('other methods: 405 with Allow: GET', async () => {
-    const r = await new Browser().request(`${base}${METRICS}`, { method: 'POST', body: 'x=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const r = await postForm(new Browser(), `${base}${METRICS}`);
     assert.equal(r.status, 405, dump(r));
     assert.match(r.headers.get('allow') || '', /GET/);
   });
@@ -254,11 +254,7 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
     const bob = new Browser();
     const b = await bob.login(prot(), 'bob', 'bob-pass-2');
     assert.equal(b.status, 200, dump(b));
-    const eve = new Browser();
-    const cb = new URL(await loginUntilCallback(eve, prot(), base, 'test'));
-    const state = cb.searchParams.get('state');
-    cb.searchParams.set('state', (state[0] === 'A' ? 'B' : 'A') + state.slice(1));
-    const refused = await eve.getOnce(cb.href);
+    const refused = await tamperedStateCallback(new Browser(), prot(), base, 'test');
     assert.equal(refused.status, 400, dump(refused));
 
     const r = await scrape();

@@ -95,6 +95,25 @@ export async function loginUntilCallback(browser, startUrl, base, id, user = 'al
   return res.stoppedAt;
 }
 
+/**
+ * A sign-in refused at its callback: the login runs until the IdP sends
+ * the browser back, then the state parameter is altered by one character
+ * (state_mismatch). Returns httpd's answer.
+ */
+export async function tamperedStateCallback(browser, startUrl, base, id) {
+  const cb = new URL(await loginUntilCallback(browser, startUrl, base, id));
+  const state = cb.searchParams.get('state');
+  cb.searchParams.set('state', (state[0] === 'A' ? 'B' : 'A') + state.slice(1));
+  return browser.getOnce(cb.href);
+}
+
+/** A POST to an endpoint that takes only GET: httpd's answer (405 expected). */
+export function postForm(browser, url) {
+  return browser.request(url, {
+    method: 'POST', body: 'x=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+}
+
 // ---------------------------------------------------------------- chooser
 
 /** Attributes of a start tag's attribute text: { lowercased name: decoded value | true }. */

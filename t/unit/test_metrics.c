@@ -17,6 +17,8 @@
 #include "fa_metrics.h"
 #include "fa_store.h"
 #include "fa_util.h"
+#include "fa_idp.h"
+#include "fa_status.h"
 
 static apr_pool_t *pool;
 
@@ -496,6 +498,93 @@ START_TEST(store_errors_counted)
 }
 END_TEST
 
+/* The single numbers the status page reads, and what it makes of them. */
+START_TEST(single_numbers_read_back)
+{
+    fa_metrics_t *m = make(pool, "a b");
+
+    fa_metrics_signin(m, "a", NULL);
+    fa_metrics_signin(m, "a", "state_mismatch");
+    fa_metrics_signin(m, "a", "state_mismatch");
+    fa_metrics_signin(m, "b", "no-such-code");
+    fa_metrics_session_created(m, "a");
+    fa_metrics_session_ended(m, FA_METRICS_END_LOGOUT, 3);
+    fa_metrics_fetch(m, "b", FA_METRICS_JWKS, 0);
+    fa_metrics_store_op(m, FA_METRICS_OP_PUT, 10, 1);
+    ck_assert_uint_eq(fa_metrics_signins_of(m, "a", "ok"), 1);
+    ck_assert_uint_eq(fa_metrics_signins_of(m, "a", "state_mismatch"), 2);
+    ck_assert_uint_eq(fa_metrics_signins_of(m, "b", "other"), 1);
+    ck_assert_uint_eq(fa_metrics_signins_of(m, "b", "no-such-code"), 0);
+    ck_assert_uint_eq(fa_metrics_signins_of(m, "zz", "ok"), 0);
+    ck_assert_uint_eq(fa_metrics_created_of(m, "a"), 1);
+    ck_assert_uint_eq(fa_metrics_ended_of(m, FA_METRICS_END_LOGOUT), 3);
+    ck_assert_uint_eq(fa_metrics_fetches_of(m, "b", FA_METRICS_JWKS, 0), 1);
+    ck_assert_uint_eq(fa_metrics_fetches_of(m, "b", FA_METRICS_JWKS, 1), 1);
+    ck_assert_uint_eq(fa_metrics_fetches_of(m, "a", FA_METRICS_JWKS, 1), 0);
+    ck_assert_uint_eq(fa_metrics_store_errors_of(m), 1);
+    ck_assert_str_eq(fa_metrics_end_name(FA_METRICS_END_USER_LIMIT),
+                     "user_limit");
+    ck_assert_uint_eq(fa_metrics_signins_of(NULL, "a", "ok"), 0);
+}
+END_TEST
+
+/* A provider never fetched, with markup in its name and a byte that is
+ * not ASCII: the JSON has it (the byte as ?), the page has it escaped. */
+START_TEST(status_document_and_page)
+{
+    fa_metrics_t *m = make(pool, "x");
+    apr_array_header_t *idps = apr_array_make(pool, 1, sizeof(fa_idp_t *));
+    fa_idp_conf_t conf;
+    fa_status_in_t in;
+    fa_shm_stats_t shm;
+    fa_idp_t *idp;
+    json_t *doc, *p;
+    const char *html;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.id = "x";
+    conf.display_name = "<b>X</b> & \"Y\" \xff";
+    conf.issuer = "https://idp.example/";
+    ck_assert_int_eq(fa_idp_create(pool, &conf, &idp), APR_SUCCESS);
+    APR_ARRAY_PUSH(idps, fa_idp_t *) = idp;
+    fa_metrics_signin(m, "x", "wrong_aud");
+    memset(&shm, 0, sizeof(shm));
+    shm.blocks = 200;
+    shm.blocks_used = 50;
+    shm.sessions = 7;
+    memset(&in, 0, sizeof(in));
+    in.providers = idps;
+    in.shm = &shm;
+    in.metrics = m;
+    in.pid = 42;
+    in.now = 1800000000;
+    doc = fa_status_json(pool, &in);
+    ck_assert_ptr_nonnull(doc);
+    p = json_array_get(json_object_get(doc, "providers"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "name")),
+                     "<b>X</b> & \"Y\" ?");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(p,
+                     "discovery"), "state")), "not_fetched");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(p,
+                     "discovery"), "url")),
+                     "https://idp.example/.well-known/openid-configuration");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+        json_object_get(p, "signins"), "failures"), "wrong_aud")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+        json_object_get(doc, "store"), "fill"), "percent")), 25);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc,
+                     "sessions"), "current")), 7);
+    html = fa_status_html(pool, doc);
+    ck_assert_ptr_nonnull(strstr(html, "&lt;b&gt;X&lt;/b&gt; &amp; "
+                                       "&#34;Y&#34; ?"));
+    ck_assert_ptr_null(strstr(html, "<b>X"));
+    ck_assert_ptr_nonnull(strstr(html, "process <b>42</b>"));
+    ck_assert_ptr_nonnull(strstr(html,
+                                 "<code>wrong_aud</code></td><td>1<"));
+    ck_assert_ptr_nonnull(strstr(html, "Fill: 25%"));
+}
+END_TEST
+
 Suite *suite_metrics(void)
 {
     Suite *s = suite_create("metrics");
@@ -511,6 +600,8 @@ Suite *suite_metrics(void)
     tcase_add_test(tc, processes_and_threads_share_them);
     tcase_add_test(tc, a_store_that_counts);
     tcase_add_test(tc, store_errors_counted);
+    tcase_add_test(tc, single_numbers_read_back);
+    tcase_add_test(tc, status_document_and_page);
     suite_add_tcase(s, tc);
     return s;
 }
