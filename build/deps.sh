@@ -17,7 +17,7 @@ pkgs=(build-essential autoconf automake libtool pkg-config
       libhiredis-dev check redis-server chromium curl
       clang libclang-rt-14-dev wrk
       debhelper dpkg-dev fakeroot gdb
-      prometheus)                  # promtool: build/check-monitoring.sh
+      prometheus jq)               # promtool, jq: build/check-monitoring.sh
 if ! command -v node >/dev/null 2>&1; then
     pkgs+=(nodejs npm)
 elif ! command -v npm >/dev/null 2>&1; then

@@ -4,7 +4,8 @@
 #   2. build the module with -Wall -Wextra -Werror
 #   3. layering checks: the core includes no httpd header; the glue's
 #      files form layers without a cycle; the sample configuration and
-#      README show every directive; make install; the Debian package
+#      README show every directive; the monitoring rules and dashboard
+#      name only metrics the module writes; make install; the Debian package
 #      (debian/, built in a copy of the tree)
 #   4. unit tests of the core (libcheck)
 #   5. integration tests: real httpd + the built module + a real OpenID
@@ -108,6 +109,9 @@ if bash build/check-conf.sh; then count 1 0; else count 0 1; fi
 
 log "log tags"
 if bash build/check-logtags.sh; then count 1 0; else count 0 1; fi
+
+log "monitoring: alert rules (promtool) and dashboard against the metrics"
+if bash build/check-monitoring.sh; then count 1 0; else count 0 1; fi
 
 log "make install puts mod_fedauth.so where apxs says, fedauthctl in sbin"
 inst=$(mktemp -d)
