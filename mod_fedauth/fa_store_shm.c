@@ -197,22 +197,34 @@ static void sh_st64(int64_t *p, int64_t v)
 }
 
 /* Copies n bytes out of the segment (src) into dst: bytes up to an
- * 8-byte boundary of src, then words. Atomics are not vectorized, so a
- * session read costs some 20 ns more per KiB than with memcpy (measured:
- * 177 -> 235 ns for a 2.8 KiB record in cache; no change to see among
- * 20,000 records, where misses dominate): the price of a read that is no
- * data race. */
-static void sh_load(unsigned char *dst, const unsigned char *src,
-                    apr_size_t n)
+ * 8-byte boundary of src, then words, each an acquire load, so that a
+ * read without the lock is no data race. Atomics are not vectorized;
+ * a whole block is one unrolled run instead (callgrind, 2,000 sessions:
+ * the copy costs some 220 instructions a request more than memcpy did,
+ * 0.5% of the request; a loop per word cost 1,000). */
+static inline void sh_load(unsigned char *dst, const unsigned char *src,
+                           apr_size_t n)
 {
     const uint64_t *s;
     uint64_t w;
+    int k;
 
+    /* A whole block, the usual case past a record's first block: one
+     * straight run of loads and stores, no loop to count. */
+    if (n == FA_SHM_BLOCK && !((uintptr_t)src & 7)) {
+        s = (const uint64_t *)(const void *)src;
+#pragma GCC unroll 16
+        for (k = 0; k < FA_SHM_BLOCK / 8; k++) {
+            w = __atomic_load_n(s + k, __ATOMIC_ACQUIRE);
+            memcpy(dst + 8 * k, &w, 8);
+        }
+        return;
+    }
     for (; n > 0 && ((uintptr_t)src & 7); n--) {
         *dst++ = __atomic_load_n(src++, __ATOMIC_ACQUIRE);
     }
-    s = (const uint64_t *)(const void *)src;
-    for (; n >= 8; n -= 8, s++, dst += 8) {
+    for (s = (const uint64_t *)(const void *)src; n >= 8;
+         n -= 8, s++, dst += 8) {
         w = __atomic_load_n(s, __ATOMIC_ACQUIRE);
         memcpy(dst, &w, 8);
     }
