@@ -35,6 +35,7 @@ enum {
 
 static const char usage_text[] =
 "usage: fedauthctl [--conf FILE] [--json] COMMAND ...\n"
+"       fedauthctl --version\n"
 "\n"
 "  users list\n"
 "  users show NAME\n"
@@ -1280,6 +1281,10 @@ static int run(ctl_t *c, int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage_text, stdout);
+            return EX_OK;
+        }
+        else if (!strcmp(argv[i], "--version")) {
+            printf("fedauthctl (mod_fedauth) %s\n", fa_version_line(c->p));
             return EX_OK;
         }
         else if (!strcmp(argv[i], "--json")) {
