@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as the README gives it and CI runs it:
 #   1. dependencies (build/deps.sh)
 #   2. build the module with -Wall -Wextra -Werror

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_util.h - small helpers of the core: errors, encodings, randomness,
  * constant-time comparison, escaping and the return_to rule.
  * Part of the httpd-free core: never include httpd headers here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_util.c - small helpers of the core; see fa_util.h. */
 #include <stdarg.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fedauthctl.c - the administrator's tool for the account registry
  * (FedAuthRegistry), the sessions of its accounts and the attempt log.
  * Links only the httpd-free core (it proves the core needs no httpd).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth.c - the root of the httpd glue: the dispatch of the
  * module's own URLs to their endpoint files, what runs once per start
  * (stores, keys, providers) and per child, the module record, and last

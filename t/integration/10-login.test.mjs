@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 1. Full login through the real IdP for each token endpoint auth method;
 // 3. the redirect to the IdP carries every parameter; session cookie and
 // state cookie attributes; user name rules; non-GET without a session.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_util.c - encodings, comparisons, escaping and the return_to rule. */
 #include <string.h>
 #include <apr_pools.h>
