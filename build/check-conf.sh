@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every directive the module defines must be shown in conf.d/fedauth.conf
 # and documented in the README's directive tables, and neither may name a
 # directive the module does not have.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The httpd glue (mod_fedauth/mod_fedauth*.c) is a stack of layers: each
 # file uses only files below it, and no two files use each other. This
 # check draws the graph and fails when

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The core (include/fa_*.h, mod_fedauth/fa_*.c) must never see httpd: it is
 # unit-tested and fuzzed on its own. Fails when a core file includes an
 # httpd header.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Each log call site has its own tag FAnnnnn; a tag is never used twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # conf.d/monitoring: the Prometheus alert rules and the Grafana dashboard
 # over the module's metrics. Fails when
 #   - promtool check rules refuses fedauth-alerts.yml, or promtool test

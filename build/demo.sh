@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds mod_fedauth and runs a demo on 127.0.0.1: httpd with the module
 # (embedded shm session store) in front of a local OpenID Provider (the
 # test IdP, npm oidc-provider). Sign in as alice / alice-password.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what building, the demo and the tests need on Debian 12:
 # Debian packages (only when one is missing) and the test tier's npm
 # packages (from t/package-lock.json). Safe to run again.

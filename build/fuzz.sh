@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets of t/fuzz/ (clang, -fsanitize=fuzzer,
 # address,undefined; only the httpd-free core mod_fedauth/fa_*.c is
 # linked) into build/out/fuzz/, and runs each for a bounded time on a copy

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as the README gives it and CI runs it:
 #   1. dependencies (build/deps.sh)
-#   2. build the module with -Wall -Wextra -Werror
+#   2. build the module with -Wall -Wextra -Werror (--enable-werror)
 #   3. layering checks: the core includes no httpd header; the glue's
 #      files form layers without a cycle; the sample configuration and
 #      README show every directive; the monitoring rules and dashboard
-#      name only metrics the module writes; make install; the Debian package
-#      (debian/, built in a copy of the tree)
+#      name only metrics the module writes; every source file has its SPDX
+#      line; make install and the one symbol mod_fedauth.so exports; the
+#      Debian package (debian/, built in a copy of the tree); the release
+#      tarball (make dist) builds without autotools
 #   4. unit tests of the core (libcheck)
 #   5. integration tests: real httpd + the built module + a real OpenID
 #      Provider (npm oidc-provider) + real Redis, node's test runner
@@ -49,14 +52,14 @@ copy_tree() {
 }
 
 # build DIR [configure args]: configures (once) and builds the module and
-# the unit tests in DIR. Variants other than the top build get a fresh copy
-# of the sources.
+# the unit tests in DIR, warnings as errors. Variants other than the top
+# build get a fresh copy of the sources.
 build() {
     local dir=$1; shift
     [ "$dir" = "$top" ] || copy_tree "$dir"
     (cd "$dir" \
         && { [ -x configure ] || autoreconf -fi >/dev/null; } \
-        && { [ -f Makefile ] || ./configure -q "$@"; } \
+        && { [ -f Makefile ] || ./configure -q --enable-werror "$@"; } \
         && make -j2 -s >/dev/null \
         && make -s t/unit/fa_unit >/dev/null)
 }
@@ -110,6 +113,9 @@ if bash build/check-conf.sh; then count 1 0; else count 0 1; fi
 log "log tags"
 if bash build/check-logtags.sh; then count 1 0; else count 0 1; fi
 
+log "licence: an SPDX line in every source file"
+if bash build/check-spdx.sh; then count 1 0; else count 0 1; fi
+
 log "monitoring: alert rules (promtool) and dashboard against the metrics"
 if bash build/check-monitoring.sh; then count 1 0; else count 0 1; fi
 
@@ -128,6 +134,9 @@ else
 fi
 rm -rf "$inst"
 
+log "mod_fedauth.so exports only fedauth_module"
+if bash build/check-symbols.sh; then count 1 0; else count 0 1; fi
+
 log "Debian package: dpkg-buildpackage -us -uc -b in a copy of the tree"
 deb_dir="$top/build/out/deb"
 rm -rf "$deb_dir"
@@ -145,6 +154,9 @@ else
     tail -n 30 "$deb_dir/build.log"; cat "$deb_dir/contents.txt" 2>/dev/null
     count 0 1
 fi
+
+log "release tarball: make dist builds with ./configure && make alone"
+if bash build/check-dist.sh --enable-werror; then count 1 0; else count 0 1; fi
 
 log "unit tests"
 unit t/unit/fa_unit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_attempt.h - the record of a sign-in attempt, as one line of JSON for
  * the attempt log (FedAuthAttemptLog). Part of the httpd-free core. */
 #ifndef FA_ATTEMPT_H

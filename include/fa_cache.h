@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_cache.h - a small per-process cache: short binary keys to byte
  * values with an expiry, bounded in entries and bytes. A new key takes the
  * place of the entry that expires first among the few it may share a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_claims.h - from what the IdP says (claims) to what the site sees:
  * user name, attributes and roles. Runs once, at login; the result is kept
  * in the session, so requests do no mapping work. Part of the httpd-free

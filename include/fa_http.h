@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_http.h - the core's HTTP client: a table of function pointers, so the
  * protocol code never sees libcurl (fa_http_curl.c is the adapter).
  * Part of the httpd-free core. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_idp.h - one identity provider at run time: its configuration, and a
  * per-process cache of its discovery document and JWKS (fetched lazily,
  * kept for FA_IDP_CACHE_TTL, refetched once when a token's key may be one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_json.h - jansson values owned by an APR pool: the pool releases the
  * reference when it is cleared or destroyed, so callers need no
  * json_decref on any path.

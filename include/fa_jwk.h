@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_jwk.h - JSON Web Keys (RFC 7517, RFC 7518 section 6, RFC 8037):
  * public signing keys of an IdP, as OpenSSL 3 EVP_PKEY objects.
  * Part of the httpd-free core. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_jwt.h - signed JSON Web Tokens (RFC 7515 compact JWS, RFC 7519) and
  * the ID token checks of OpenID Connect Core 1.0 section 3.1.3.7.
  * Part of the httpd-free core. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_log.h - how the core speaks to the log: through a callback that the
  * httpd glue installs (tests install their own or none). */
 #ifndef FA_LOG_H

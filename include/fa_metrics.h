@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_metrics.h - counters of what the module did, for the Prometheus
  * endpoint /fedauth/metrics: sign-ins by provider and outcome, sessions
  * made and ended, store operations (a latency histogram and errors),

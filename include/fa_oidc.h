@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_oidc.h - the OpenID Connect client protocol: discovery documents,
  * the authorization request (code flow with PKCE S256) and the token
  * request. No state, no I/O of its own: the HTTP client is passed in.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_redis_net.h - one connection to a Redis server (or a Sentinel): a
  * socket and, for rediss://, an OpenSSL session over it. hiredis is used
  * only to format commands (redisFormatCommandArgv) and to parse replies

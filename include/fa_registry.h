@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_registry.h - the account registry (FedAuthRegistry): accounts, the
  * links from an IdP identity (provider id + IdentifyingClaim value) to an
  * account, and the decision at sign-in. Kept apart from the session store:

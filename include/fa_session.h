@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_session.h - sessions and login state: ids, cookies, the versioned
  * record format kept in the store.
  *

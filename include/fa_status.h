@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_status.h - the operator's page /fedauth/status: what one worker
  * process knows of its providers (discovery document, JWKS, last errors:
  * its own cache) and what all processes share (the session store, the

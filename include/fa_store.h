@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_store.h - where sessions and login state live: a table of function
  * pointers with one implementation per backend (the embedded shm store
  * in the glue, Redis in fa_store_redis.c). Keys are short ASCII strings

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_util.h - small helpers of the core: errors, encodings, randomness,
  * constant-time comparison, escaping and the return_to rule.
  * Part of the httpd-free core: never include httpd headers here. */
@@ -105,6 +106,11 @@ struct Curl_URL;
 struct Curl_URL *fa_url_parse_checked(const char *url);
 /* 1 when url keeps the rule. */
 int fa_url_is_secure_enough(const char *url);
+
+/* The release (configure.ac's AC_INIT) and the libraries this process
+ * runs with, e.g. "0.3.0 (OpenSSL 3.0.13, libcurl 8.5.0, jansson 2.14,
+ * hiredis 1.2.0)", for the start-up log line and fedauthctl --version. */
+const char *fa_version_line(apr_pool_t *p);
 
 /* Seconds since the epoch as the core counts time. */
 #define fa_now_sec() ((apr_int64_t)apr_time_sec(apr_time_now()))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_attempt.c - a sign-in attempt as one line of JSON; see fa_attempt.h. */
 #include <string.h>
 #include <apr_strings.h>

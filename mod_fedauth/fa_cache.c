@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_cache.c - the per-process cache; see fa_cache.h.
  *
  * A two-way set-associative table: a key hashes to a set of two slots and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_claims.c - claims to user name, attributes and roles; see
  * fa_claims.h. */
 #include <ctype.h>

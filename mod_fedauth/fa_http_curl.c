@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_http_curl.c - the HTTP client of fa_http.h over libcurl.
  *
  * Each thread keeps one curl handle and reuses it (curl_easy_reset keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_idp.c - run-time identity provider and its discovery/JWKS cache; see
  * fa_idp.h.
  *

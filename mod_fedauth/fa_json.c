@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_json.c - jansson values owned by an APR pool; see fa_json.h. */
 #include "fa_json.h"
 

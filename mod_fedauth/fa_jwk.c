@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_jwk.c - JSON Web Keys to OpenSSL 3 EVP_PKEY public keys; see fa_jwk.h.
  * Part of the httpd-free core. Keys are built with OSSL_PARAM_BLD and
  * EVP_PKEY_fromdata, checked with EVP_PKEY_public_check_quick (EC and OKP

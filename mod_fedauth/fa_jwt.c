@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_jwt.c - compact JWS parsing, signature verification and the ID token
  * claim checks; see fa_jwt.h. Part of the httpd-free core. */
 #include <string.h>

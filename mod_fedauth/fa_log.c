@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_log.c - the core's log callback; see fa_log.h. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_metrics.c - the module's counters in shared memory and their
  * Prometheus text; see fa_metrics.h.
  *

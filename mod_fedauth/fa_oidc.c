@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_oidc.c - the OpenID Connect client protocol; see fa_oidc.h. */
 #include <string.h>
 #include <apr_strings.h>

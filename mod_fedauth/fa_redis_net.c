@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_redis_net.c - a connection to Redis, plain or TLS; see fa_redis_net.h.
  *
  * One code path for both: a non-blocking socket, poll() against a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_registry.c - accounts and links: their records, their keys, and the
  * decision at sign-in, over any registry backend (see fa_registry.h). */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_registry_dir.c - the registry of one host: a file per key in a
  * directory on disk (see fa_registry.h). Why not the shm session segment:
  * it lives in tmpfs (gone at reboot), evicts its least recently used

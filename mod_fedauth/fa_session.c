@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_session.c - session ids, cookies, and the session and login state
  * records; see fa_session.h. */
 #include <stdio.h>

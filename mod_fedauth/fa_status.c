@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_status.c - the status document and its HTML page; see fa_status.h.
  *
  * The JSON is built first, from copies taken under each part's own lock

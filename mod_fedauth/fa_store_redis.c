@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_store_redis.c - the session store in Redis (plain or through
  * Sentinel, with or without TLS); see fa_store.h. The connections are
  * fa_redis_net.c's: hiredis formats the commands and parses the replies,

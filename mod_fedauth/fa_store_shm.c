@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_store_shm.c - the embedded store: a hash table in one segment of
  * shared memory that every process of a host maps; see fa_store.h.
  *

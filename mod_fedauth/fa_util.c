@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fa_util.c - small helpers of the core; see fa_util.h. */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,7 +12,13 @@
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
 #include <curl/curl.h>
+#include <jansson.h>
+#include <hiredis.h>
 #include "fa_util.h"
+
+#ifndef FA_VERSION
+#define FA_VERSION "unknown"
+#endif
 
 apr_status_t fa_err_set(fa_err_t *err, const char *code, const char *fmt, ...)
 {
@@ -664,4 +671,19 @@ int fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
     *env = apr_pstrcat(p, "FEDAUTH_", attr, NULL);
     *header = fa_header_name(p, attr);
     return 1;
+}
+
+const char *fa_version_line(apr_pool_t *p)
+{
+    const char *jansson = JANSSON_VERSION;
+
+#if JANSSON_VERSION_HEX >= 0x020d00
+    jansson = jansson_version_str();
+#endif
+    /* hiredis has no run-time version query: the one built against */
+    return apr_psprintf(p, "%s (OpenSSL %s, libcurl %s, jansson %s, "
+                        "hiredis %d.%d.%d)", FA_VERSION,
+                        OpenSSL_version(OPENSSL_VERSION_STRING),
+                        curl_version_info(CURLVERSION_NOW)->version, jansson,
+                        HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fedauthctl.c - the administrator's tool for the account registry
  * (FedAuthRegistry), the sessions of its accounts and the attempt log.
  * Links only the httpd-free core (it proves the core needs no httpd).
@@ -35,6 +36,7 @@ enum {
 
 static const char usage_text[] =
 "usage: fedauthctl [--conf FILE] [--json] COMMAND ...\n"
+"       fedauthctl --version\n"
 "\n"
 "  users list\n"
 "  users show NAME\n"
@@ -1280,6 +1282,10 @@ static int run(ctl_t *c, int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage_text, stdout);
+            return EX_OK;
+        }
+        else if (!strcmp(argv[i], "--version")) {
+            printf("fedauthctl (mod_fedauth) %s\n", fa_version_line(c->p));
             return EX_OK;
         }
         else if (!strcmp(argv[i], "--json")) {

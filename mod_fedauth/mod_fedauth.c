@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth.c - the root of the httpd glue: the dispatch of the
  * module's own URLs to their endpoint files, what runs once per start
  * (stores, keys, providers) and per child, the module record, and last
@@ -273,6 +274,8 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     fedauth_status_post_config(s);
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, FALOGNO(00111)
+                 "mod_fedauth %s configured", fa_version_line(ptemp));
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00311)
                  "mod_fedauth ready; sessions in %s%s",
                  main_sc->redis ? fedauth_store_spec_loggable(ptemp,

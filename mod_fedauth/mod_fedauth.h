@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth.h - the types every glue file shares: the configuration
  * records of a server, a location and a provider, their constants, and the
  * module record. Types only: what a glue file offers to others is declared

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_attempts.c - the end of every sign-in attempt, made or
  * refused: counted in the metrics (fedauth_signins_total), and written as
  * one line of JSON (fa_attempt.h) to the file or program that

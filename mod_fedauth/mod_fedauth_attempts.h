@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_attempts.h - what mod_fedauth_attempts.c offers: the end of
  * a sign-in attempt, counted in the metrics and written to the attempt
  * log (FedAuthAttemptLog), one line of JSON per attempt. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_bearer.c - Authorization: Bearer <JWT> at locations with
  * FedAuthBearer On: the token of one of the offered providers is verified
  * (signature, iss, exp/nbf, aud) and mapped to user, attributes and roles

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_bearer.h - what mod_fedauth_bearer.c offers: the check of an
  * Authorization: Bearer token at a location with FedAuthBearer On, and
  * its per-process cache of verified tokens. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_config.c - directives, configuration records and their
  * merging. Each handler calls a pure parser and prefixes its errors with
  * the directive name; <FedAuthProvider> names file:line of the line at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_config.h - what mod_fedauth_config.c offers: the directive
  * table and the configuration records' life cycle, the effective values
  * with their defaults, which providers a location offers, the checks that

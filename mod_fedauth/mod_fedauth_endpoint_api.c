@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_api.c - the endpoints for scripts, which answer
  * JSON and may be called from allowed origins (FedAuthAllowedOrigin,
  * CORS): /fedauth/session, what the session of this browser is, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_api.h - what mod_fedauth_endpoint_api.c offers:
  * the JSON endpoints for scripts, /fedauth/session and
  * /fedauth/authenticate, for the dispatch in mod_fedauth.c (and nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_callback.c - the redirect URI /signin-<id>: the
  * IdP's answer to a login started here (mod_fedauth_signin.c). The answer
  * must finish a login that this browser started, at this provider, not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_callback.h - what mod_fedauth_endpoint_callback.c
  * offers: the redirect URI /signin-<id>, for the dispatch in
  * mod_fedauth.c (and nothing else). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_login.c - /fedauth/login and the chooser page:
  * a login at the provider the query names, else at the remembered or the
  * only one, else a page of buttons, one per provider offered (the

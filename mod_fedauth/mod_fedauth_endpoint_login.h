@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_login.h - what mod_fedauth_endpoint_login.c
  * offers: /fedauth/login, for the dispatch in mod_fedauth.c (and nothing
  * else). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_logout.c - the ends of a session: /fedauth/logout
  * (this browser's session; with FedAuthLogoutAtIdP On, then the IdP's
  * session too, RP-Initiated Logout), and /signin-<id>/backchannel (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_logout.h - what mod_fedauth_endpoint_logout.c
  * offers: /fedauth/logout and /signin-<id>/backchannel, for the dispatch
  * in mod_fedauth.c (and nothing else). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_helpers.c - request helpers: cookies, the error page,
  * reading a form body or a return_to, and passing a session on to the
  * request. They know the configuration records, but call no other glue

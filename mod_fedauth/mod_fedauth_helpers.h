@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_helpers.h - what mod_fedauth_helpers.c offers: the small
  * request helpers that the request path and the endpoints share: cookies,
  * the error page, reading a form or a return_to, and passing a session on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_metrics.c - the module's counters in httpd (FedAuthMetrics
  * On): made in post_config, before the fork, so all children of a
  * generation share them; the stores wrapped so that each operation is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_metrics.h - what mod_fedauth_metrics.c offers: the counters
  * of the module (FedAuthMetrics On), made once per start, and the
  * Prometheus endpoint /fedauth/metrics, answered after access control. */

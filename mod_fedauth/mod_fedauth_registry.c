@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_registry.c - the account registry in httpd: opened by the
  * parent at start (a directory on disk with the shm session store, keys
  * in Redis with a Redis store; see fa_registry.h), described to fedauthctl

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_registry.h - what mod_fedauth_registry.c offers: the
  * account registry (FedAuthRegistry) at start (opened, and described to
  * fedauthctl) and at sign-in (the account of a verified identity). */

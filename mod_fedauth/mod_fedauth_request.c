@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_request.c - the request path of a protected resource, in
  * the order httpd runs it:
  *   1. post_read_request: client headers that look like ours are dropped;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_request.h - what mod_fedauth_request.c offers: the hooks of
  * the request path of a protected resource, for the hook table in
  * mod_fedauth.c (and nothing else). */

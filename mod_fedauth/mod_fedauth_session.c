@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_session.c - sessions on the request: the one a cookie names
  * (checked, with this process's copies of recent ones, the idle clock
  * moved on), a new one made from a verified token (claims mapped, kept

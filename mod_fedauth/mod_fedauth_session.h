@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_session.h - what mod_fedauth_session.c offers: the sessions
  * of requests: finding the one a cookie names (with this process's copies
  * of recent ones), making a new one from a verified token, storing it with

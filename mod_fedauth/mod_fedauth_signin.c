@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_signin.c - starting a sign-in: which providers a browser
  * may choose from (FedAuthProviders, SortOrder, the remembered choice),
  * the login state (sealed into a cookie of its own, so that a callback can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_signin.h - what mod_fedauth_signin.c offers: starting a
  * sign-in. Which providers a browser may choose from (and the one it
  * chose last time), the login state and its cookie, the redirect to the

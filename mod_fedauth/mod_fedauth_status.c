@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_status.c - /fedauth/status (FedAuthStatus On): the state of
  * the server's providers, session store and sessions, for people (HTML)
  * and for scripts (JSON). Like /fedauth/metrics it is answered by an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_status.h - what mod_fedauth_status.c offers: the operator's
  * page /fedauth/status (FedAuthStatus On), answered after access control
  * like /fedauth/metrics. */

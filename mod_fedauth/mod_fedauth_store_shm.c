@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_store_shm.c - the embedded session store in httpd: where its
  * file is, when it is opened, and what it says in the error log. The store
  * itself (a hash table in shared memory, see fa_store_shm.c) is in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_store_shm.h - what mod_fedauth_store_shm.c offers: the
  * embedded session store, shared by all workers of a host. */
 #ifndef MOD_FEDAUTH_STORE_SHM_H

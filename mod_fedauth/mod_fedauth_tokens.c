@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_tokens.c - the access token of a session: kept from the
  * sign-in when configured (FedAuthPassAccessToken On somewhere, or
  * FedAuthRefreshBeforeExpiry), and refreshed before it expires with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_tokens.h - what mod_fedauth_tokens.c offers: the access
  * token of a session, kept from the sign-in when the configuration asks
  * for it, and refreshed before it expires, once across all processes and

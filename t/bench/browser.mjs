@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // t/lib's Browser over node:http instead of fetch: undici's fetch always
 // sends `Sec-Fetch-Mode: cors`, and mod_auth_openidc answers such a request
 // without a session with 401 instead of sending it to the IdP (it takes it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* micro.c - micro-benchmarks of mod_fedauth's httpd-free core (issue 8):
  * what a protected request costs inside the core, per call, in ns.
  *

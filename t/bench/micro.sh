@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds t/bench/micro.c with gcc -O2 straight from the core's sources
 # (mod_fedauth/fa_*.c, no libtool, no httpd) into build/out/bench/micro
 # and runs it. Arguments go to the program (a scale for the call counts:

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Profiles one benchmark server's per-request path (t/bench/README.md).
 //
 //   node t/bench/profile.mjs --server B --perf [--seconds 10]

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- wrk script of t/bench/run.mjs and soak.mjs: prints one machine-readable
 -- line with the exact totals and latency percentiles (microseconds) of the
 -- run.

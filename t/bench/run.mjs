@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Side-by-side benchmark of the per-request path (issue 8): the same 1 KiB
 // static file served by httpd instances with identical MPM settings,
 //   A  plain httpd, no auth module

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The benchmark's servers: httpd instances with identical MPM settings that
 // differ only in the auth module in front of the same static file, plus the
 // /proc sampling of their CPU time and memory. Built on t/lib (processes,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Setting up the benchmark's servers: the test IdP with one client per
 // server, a redis-server when needed, the httpd instances (t/bench/
 // servers.mjs), and browser-like sign-ins, one at a time or many at once

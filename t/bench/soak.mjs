@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Memory soak (issue 8): does a worker's RSS grow with authenticated
 // requests? Starts the chosen benchmark servers (t/bench/setup.mjs), signs
 // in once per server, warms up with --warmup requests, then sends --requests

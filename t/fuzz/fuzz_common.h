@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_common.h - what the libFuzzer targets in t/fuzz/ share: one-time
  * APR setup, a log callback that formats and drops every message, an
  * APR pool per input, exact-size copies of the input (so that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_discovery.c - libFuzzer target: discovery documents
  * (fa_oidc_metadata_parse), and the authorization request URL built from
  * a document that was accepted (fa_oidc_auth_url). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_jwks.c - libFuzzer target: JWKS documents (fa_jwks_parse) and
  * single JWKs (fa_jwk_from_json on the document itself and on the first
  * members of its "keys"); every key that loads is then tried on fixed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_jws.c - libFuzzer target: compact JWS parsing (fa_jwt_parse),
  * signature verification (fa_jwt_verify) against a fixed JWKS of RSA, EC
  * and OKP keys and an HMAC key, and the ID token claim checks

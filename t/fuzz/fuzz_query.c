@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_query.c - libFuzzer target: query strings and form bodies
  * (fa_form_parse, fa_url_decode), the return_to rule (fa_return_to_ok),
  * header values (fa_header_value), HTML escaping (fa_html_escape), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_redis_spec.c - libFuzzer target: FedAuthSessionStore values
  * (fa_redis_parse): redis://[user:password@]host[:port][/db] and
  * redis-sentinel://[user:password@]host:port[,host:port...]/master[/db],

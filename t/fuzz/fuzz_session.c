@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_session.c - libFuzzer target: what a browser or the store hands
  * back to the session code: session cookie values
  * (fa_session_cookie_check), session records (fa_session_decode), login

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_token_response.c - libFuzzer target: the token endpoint's answer
  * as fa_oidc_token_request sees it, through an in-process fa_http_t.
  * Input: one byte that chooses the HTTP status and the client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_url.c - libFuzzer target: the URL rule for IdP URLs
  * (fa_url_parse_checked, fa_url_is_secure_enough) against libcurl's own
  * parse. For any input the rule accepts: libcurl, parsing the same text

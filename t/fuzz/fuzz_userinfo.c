@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_userinfo.c - libFuzzer target: the userinfo endpoint's answer as
  * fa_oidc_userinfo sees it (in-process fa_http_t), merged into an ID
  * token's claims (fa_claims_merge_userinfo) and mapped to user, roles and

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Regenerates the seed corpora in t/fuzz/corpus/<target>/ and
 // t/fuzz/fuzz_keys.h (the fixed public keys and expectations the targets
 // share). Run from the repository root, with t/node_modules installed:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seeds_session.c - writes seed inputs for fuzz_session made by the
  * core's own encoders: session cookie values (valid for the fuzz key),
  * session records, login state records, state values, and sealed state

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Test OpenID Provider for mod_fedauth's integration and browser tests.
 //
 // A real provider (npm `oidc-provider`), not a mock: discovery, JWKS,

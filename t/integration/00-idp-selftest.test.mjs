@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The test tier checks itself: the test IdP and the browser-like client,
 // without httpd. A node relying party (t/lib/rp.mjs) runs the
 // authorization-code flow with PKCE against the real oidc-provider for each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The harness's own pieces: cookie jar, form parser, error-log filter,
 // process handling. No httpd, no IdP.
 import { describe, it } from 'node:test';

@@ -1,13 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 // 1. Full login through the real IdP for each token endpoint auth method;
 // 3. the redirect to the IdP carries every parameter; session cookie and
 // state cookie attributes; user name rules; non-GET without a session.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 
 import {
   startSite, Browser, parseEnv, dump, discovery, STATE_COOKIE_RE, SESSION_COOKIE,
-  isDeletion, sessionCookiesSet,
+  isDeletion, sessionCookiesSet, REPO,
 } from '../lib/index.mjs';
+
+// The release configure.ac names (AC_INIT), which the start-up notice says.
+const VERSION = fs.readFileSync(path.join(REPO, 'configure.ac'), 'utf8')
+  .match(/^AC_INIT\(\[mod_fedauth\], \[([^\]]+)\]/m)[1];
 
 const AUTHS = [
   // [auth method, FedAuthSecret set?]
@@ -176,6 +183,15 @@ for (const [auth, withSecret] of AUTHS) {
       assert.ok(r.url.startsWith(site.idp.issuer), r.url);
       assert.match(r.body, /Invalid username or password/);
       assert.equal(b.jar.get(SESSION_COOKIE), undefined);
+    });
+
+    it('the start-up notice names the release and the libraries it runs with', () => {
+      // LogLevel warn: a notice is still written (httpd logs notices at
+      // start whatever the level)
+      const lines = site.errorLog().split('\n').filter((l) => l.includes('FA00111'));
+      assert.ok(lines.length >= 1, site.errorLog().slice(-3000));
+      const esc = VERSION.replace(/\./g, '\\.');
+      assert.match(lines[0], new RegExp(`\\[fedauth:notice\\] .*FA00111: mod_fedauth ${esc} \\(OpenSSL \\d[^,]*, libcurl \\d[^,]*, jansson \\d[^,]*, hiredis \\d+\\.\\d+\\.\\d+\\) configured$`));
     });
 
     it('httpd stops cleanly; the error log has no crash lines', async () => {

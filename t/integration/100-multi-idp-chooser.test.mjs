@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue3.md: many identity providers behind one httpd. Two real IdPs (two
 // oidc-provider processes, two issuers on two ports, each with its own
 // users): the chooser lists the offered providers in SortOrder with Icon

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The multi-IdP parts of the test tier check themselves, without httpd:
 // two test IdPs side by side (own issuer, keys, users), the "claims" tamper
 // mode (re-signed with the IdP's own key), discovery overrides with the iss

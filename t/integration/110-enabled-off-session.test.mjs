@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue3.md, Enabled Off: "an existing session from it is treated as no
 // session (the browser is sent to sign in again)".
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue3.md, FedAuthRememberChoice On: /fedauth/login?idp=b&remember=1
 // sets the signed cookie <cookie>_idp (HttpOnly, SameSite=Lax, Max-Age 90
 // days); with it the chooser is skipped (also after logout) where b is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue3.md: Prompt and AcrValues of a provider, and login_hint /
 // domain_hint given to /fedauth/login, appear in the authorization request
 // the browser takes to the IdP; the IdP acts on prompt=login.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue3.md, ResponseMode form_post: the authorization request carries
 // response_mode=form_post, the IdP answers with an auto-submitting form that
 // POSTs code and state to /signin-<id>, and the sign-in succeeds. The state

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue3.md, ValidIssuer and {tenantid}: another accepted iss; in Issuer
 // and ValidIssuer, {tenantid} stands for the token's own tid claim (1-64 of
 // [A-Za-z0-9-]). The test IdP re-signs its ID tokens with claim overrides

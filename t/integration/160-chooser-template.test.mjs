@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue3.md, FedAuthChooserTemplate: a template file (read at startup) with
 // {{title}}, {{buttons}} (the complete chooser form) and {{return_to}}
 // (escaped); unknown {{...}} stay as they are. A template without

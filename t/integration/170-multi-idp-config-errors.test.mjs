@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue3.md's new directives, bad values: `apache2 -t` fails with a message
 // naming the directive and the config file:line (DESIGN.md, "Configuration
 // mistakes ... stop httpd at start"). A provider using every new directive

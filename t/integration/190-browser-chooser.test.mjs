@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real browser (headless Chromium through playwright-core) on a site with
 // two IdPs: the chooser renders (screenshot t/artifacts/chooser.png), the
 // buttons carry their AccentColor and are reachable with Tab with a visible

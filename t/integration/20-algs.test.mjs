@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 2. ID tokens signed with each algorithm give a working login: one
 // provider (and IdP client) per algorithm, all in one httpd, each offered
 // by its own location through FedAuthProviders.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Roles from groups (issue4.md): GroupsClaim (array, one string, dotted
 // path), GroupMap (exact, case-sensitive), FEDAUTH_ROLES / X-FedAuth-Roles
 // sorted and each role once; when nothing matched FedAuthDefaultRole wins

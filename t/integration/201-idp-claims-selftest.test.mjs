@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The test IdP's additions for the claims tests, checked without httpd by
 // the node relying party (t/lib/rp.mjs): custom claims (nested objects,
 // arrays, numbers, booleans, CR/LF, 10 KiB) are released with the profile

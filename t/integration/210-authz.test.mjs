@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Authorization providers (issue4.md): Require fedauth-role, fedauth-claim,
 // fedauth-idp, alone and inside <RequireAll>, <RequireAny> and with
 // Require not; a signed-in user who is refused gets a 403 page ("signed in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kept claims are bounded (README "Require fedauth-claim"): the claims named
 // in Require fedauth-claim lines are kept in the session with at most 256
 // values and 8 KiB of values per claim. An IdP that sends a huge claim (a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ClaimMap (issue4.md): a claim's value reaches CGI as FEDAUTH_<ATTRIBUTE>
 // and a proxied backend as X-FedAuth-<Attribute>: strings as they are,
 // arrays joined with commas, numbers and booleans as JSON text, objects as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Header scrubbing with mod_proxy (issue4.md "Headers"): a client-sent
 // header starting with X-FedAuth- (any case) never reaches a proxied
 // backend, on protected and unprotected paths alike; on a protected path

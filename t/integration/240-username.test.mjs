@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UsernameClaim and IdentifyingClaim (issue4.md): the first claim of the
 // chain with a value wins, email only when email_verified is true;
 // lower-cased, spaces to dots ("John Doe" -> john.doe); none -> <sub>@<id>.

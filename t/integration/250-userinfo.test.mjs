@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UserInfo (issue4.md): at login the userinfo endpoint is fetched with the
 // access token and its claims merged (the ID token wins on conflict), by
 // default when discovery lists it; UserInfo Off skips it. The test IdP

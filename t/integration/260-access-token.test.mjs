@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 13, tokens for backends: FedAuthPassAccessToken On passes the
 // access token from the sign-in (FEDAUTH_ACCESS_TOKEN, X-FedAuth-Access-
 // Token, and its expiry) to CGI and proxied backends, only there; a

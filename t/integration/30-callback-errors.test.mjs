@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 4. Failed callback checks: an ordinary error page with the stable code
 // in a <code> element, no session cookie, and a log line naming the code.
 import { describe, it, before, after } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue5.md: two httpd hosts (same provider config and FedAuthSecret) share
 // one real redis-server. A session made on A works on B (the browser sends
 // its 127.0.0.1 cookies to both ports), /fedauth/logout on A ends it on B

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The harness of the 3xx suites on its own (no httpd): t/lib/redis.mjs
 // (redis-server started and stopped by PID, data kept over a restart with
 // appendonly, wiped on request, requirepass, SIGSTOP/SIGCONT) and the test

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-process copy with a Redis store: a worker reuses a session it
 // read until Redis says the key changed (CLIENT TRACKING invalidation
 // messages, at most 60 s by default), so requests cost no Redis round

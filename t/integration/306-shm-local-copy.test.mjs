@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The embedded shm store with the per-process copy (off by default, on
 // here with FedAuthSessionLocalCache 60): a
 // worker reuses a session it read while the store's change counter for

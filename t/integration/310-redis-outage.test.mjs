@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue5.md, Redis down: protected requests with a session cookie get 503
 // store_unavailable within about FedAuthRedisTimeout (without one, the
 // browser goes to the IdP and its sign-in ends in 503 at the callback),

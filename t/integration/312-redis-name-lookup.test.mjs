@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Redis by host name: the lookup runs on a thread of its own
 // (fa_redis_net.c) and is given up at FedAuthRedisTimeout, so a resolver
 // that does not answer costs a request that timeout, not the resolver's own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue 13: the Redis store over TLS (rediss://, rediss-sentinel://) with
 // real TLS-only redis-servers (port 0, tls-port) and a throwaway CA made
 // by the openssl command (t/lib/redis.mjs makeTlsFiles). Checks: two hosts

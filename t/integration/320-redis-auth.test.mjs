@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue5.md, Redis with credentials: requirepass (redis://:pw@host:port)
 // and an ACL user (redis://user:pw@host:port), %-encoded; a wrong or
 // missing password gives 503 store_unavailable on use and the error log

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue5.md, Sentinel: FedAuthSessionStore redis-sentinel://h1:p1,.../mymaster/db.
 // A master, one replica and three Sentinels on loopback ports. Two httpd
 // hosts: A lists the three Sentinels, B lists a dead Sentinel port first

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue 13, Redis Cluster: FedAuthSessionStore redis-cluster://host:port
 // with ONE seed node of a real cluster of 3 masters and 3 replicas on
 // loopback (cluster-node-timeout 1500 ms). Two httpd hosts share it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue5.md, back-channel logout with the real IdP and two hosts sharing
 // Redis. The IdP's client registers backchannel_logout_uri = A's
 // /signin-test/backchannel with backchannel_logout_session_required (its

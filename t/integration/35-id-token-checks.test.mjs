@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ID token and token endpoint checks through the real flow: the test IdP
 // is switched into a misbehaving mode (t/idp/server.mjs TAMPER_MODES) and
 // the login must fail with the stable code, 401 (or 502 for a broken IdP),

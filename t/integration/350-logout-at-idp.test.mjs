@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue5.md, FedAuthLogoutAtIdP On: /fedauth/logout ends the session here
 // and sends the browser (302) to the IdP's end_session_endpoint with
 // client_id, id_token_hint and post_logout_redirect_uri = the absolute URL

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // issue5.md: "The shm store supports this too (one host)": back-channel
 // logout with the embedded store. The IdP's logout token (with sid) ends
 // that browser's session only; an IdP-signed token with sub only ends

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Many users at once in the embedded store (issue 15): 500 distinct users
 // signed in to a store sized for them all keep their sessions; a store too
 // small for everyone ends the sessions idle longest (not those in use) and

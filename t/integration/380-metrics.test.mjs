@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FedAuthMetrics and /fedauth/metrics: off -> 404 like any unknown URL; on,
 // the Require of its <Location> decides (403 / 200); without a <Location>
 // a start-up warning (FA00602); the scrape is Prometheus text 0.0.4 (read

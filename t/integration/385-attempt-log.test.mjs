@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The attempt log (FedAuthAttemptLog, issue 12): one line of JSON per
 // sign-in attempt, made or refused, with what was known of the user at that
 // point; whole lines from parallel sign-ins in several workers; a program

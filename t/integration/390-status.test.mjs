@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FedAuthStatus and /fedauth/status (issue 21): off -> 404 like any
 // unknown URL; on, the Require of its <Location> decides (403 / 200);
 // without a <Location> a start-up warning (FA00610). The page (HTML, and

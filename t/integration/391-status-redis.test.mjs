@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /fedauth/status with the sessions in Redis (requirepass): the store's
 // kind, db and server as the answering process knows it (up), with no
 // Redis password anywhere in the page or the JSON; Redis stopped: the

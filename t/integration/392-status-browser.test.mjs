@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /fedauth/status in a real browser (headless Chromium through
 // playwright-core): what a person sees (screenshot t/artifacts/status.png):
 // the title, each provider's name, the "JWKS" row with its state, the key

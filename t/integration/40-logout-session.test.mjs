@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 5. /fedauth/session before and after; logout clears the cookie and the
 // session; return_to only ever leads to this site; /fedauth/login.
 import { describe, it, before, after } from 'node:test';

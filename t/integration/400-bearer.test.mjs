@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bearer tokens (t/spec/issue6.md): real JWT access tokens from the test
 // IdP's resource server api://orders (oidc-provider's resourceIndicators,
 // typ at+jwt, RS256), by client_credentials and by the authorization code

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-process cache of verified bearer tokens (t/spec/issue6.md): the
 // same token again is served from the cache (debug log "FA00501: bearer
 // token of <user> from the cache (<n> hits)") after one verification per

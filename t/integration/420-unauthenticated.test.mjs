@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FedAuthUnauthenticated 401 | pass | auto (t/spec/issue6.md) for requests
 // without a session, next to the default redirect; and FedAuthTokenLogin
 // Off (the default): /fedauth/authenticate is not the module's (404).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token login (t/spec/issue6.md, FedAuthTokenLogin On): a single-page or
 // native app that ran the code flow itself (a node relying party with the
 // provider's ClientID and its own redirect URI) POSTs the real ID token to

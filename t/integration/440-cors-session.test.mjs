@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CORS for /fedauth/authenticate and /fedauth/session (t/spec/issue6.md,
 // FedAuthAllowedOrigin, repeatable): preflights, allowed and foreign
 // origins, the site's own origin; and /fedauth/session's JSON (fields and

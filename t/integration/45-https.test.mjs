@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Over https every cookie mod_fedauth sets carries Secure; over http (all
 // the other tests) none does.
 import { describe, it, before, after } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 6. A client-sent X-FedAuth-* header never reaches a CGI, on protected
 // and unprotected URLs alike.
 import { describe, it, before, after } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hostile IdP (issue 7), keys: ID tokens without kid (one key in the JWKS,
 // several keys of one type, every type and curve, a key the module has not
 // cached), a signing key rotated between two logins, named by kid or not

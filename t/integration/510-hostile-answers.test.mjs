@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hostile IdP (issue 7), answers: documents too large to take and answers
 // that are no answer. A huge ID token (claims over 64 KiB: refused by the
 // JWS size limit; over 128 KiB: the token response is not even read to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hostile client (issue 7): junk cookies are no cookies, and return_to
 // never leads off the site. A session cookie of ~8 KiB of junk (as much as
 // httpd's header limit lets through; past it httpd answers 400) and a state

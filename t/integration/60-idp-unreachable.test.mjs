@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 7. An unreachable IdP: 502 idp_unreachable within FedAuthHTTPTimeout
 // (+1 s), no crash, no hung worker.
 import { describe, it, before, after } from 'node:test';

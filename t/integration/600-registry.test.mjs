@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The account registry (issue 12): FedAuthRegistry / FedAuthRegister and
 // fedauthctl, with two real IdPs (corp and partners), a real httpd and, for
 // the other runs, a real Redis. The same test body runs for three setups:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 8. Configuration mistakes: `apache2 -t` fails with a message naming the
 // directive and the config file:line. A good config passes (control).
 import { describe, it, after } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 700: attacks on token handling (issue 20 items 1-4 and the logout-token
 // rules), each done the way an attacker does it, asserting what the
 // attacker must not get.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A subrequest or internal redirect meets everything its target location
 // requires, as if the target were asked for directly (issue 20 item 5).
 // Two IdPs: anna signs in through a, bruno through b. /onlyb/ offers only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FedAuthProviders and Require fedauth-* in .htaccess (issue 20 item 10).
 // httpd reads an .htaccess file for every request, in many threads at
 // once: what it names is checked against the server's configuration and

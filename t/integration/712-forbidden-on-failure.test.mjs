@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A signed-in user refused by a Require fedauth-* line gets the module's
 // 403 page (never a new sign-in), without the module changing
 // AuthzSendForbiddenOnFailure (issue 20 item 11): where a refusal comes

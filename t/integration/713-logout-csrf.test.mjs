@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Forced logout (issue 20 item 8): /fedauth/logout ends a session only on
 // a POST from this site (Sec-Fetch-Site same-origin, or Origin = this
 // site). A cross-site link, image or top-level GET (the Lax session cookie

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Request-shape classes (issue 20): the way a request is written never
 // changes an access decision. One test per class:
 //   - a query string or %3F never makes a protected path public;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Forced logout in a real browser (issue 20 item 8): headless Chromium
 // signed in at the site; pages of another site (evil.test, mapped to
 // 127.0.0.1 by --host-resolver-rules) try an <img>, a top-level navigation

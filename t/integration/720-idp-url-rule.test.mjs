@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The "https, or http only to a loopback host" rule for IdP URLs, decided
 // on libcurl's own parse (issue 20 item 6). A discovery document whose
 // token_endpoint is http://127.0.0.1:1@127.0.0.2:<port>/token once passed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Identities are keys exactly as the IdP sent them (issue 20 item 9). A sub
 // with control characters (`esc\x1b[31mRED\x07`) was rewritten for headers
 // (control characters became spaces) before the registry looked its link

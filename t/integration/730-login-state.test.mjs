@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Login state without store writes (issue 20 item 7) and the order of the
 // callback's checks. The login state travels sealed in the browser's state
 // cookie: a flood of anonymous requests to a protected URL adds nothing to

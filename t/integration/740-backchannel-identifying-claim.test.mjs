@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Back-channel logout when the provider's IdentifyingClaim is not sub (e.g.
 // oid, as for Entra ID). The account key (REMOTE_USER's source, FEDAUTH_SUB,
 // the registry, FedAuthMaxSessionsPerUser) is the oid, but a logout token

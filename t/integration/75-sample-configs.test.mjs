@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sample configurations: conf.d/fedauth.conf, conf.d/fedauth-redis.conf
 // and every
 // conf.d/examples/*.conf must pass `apache2 -t` with the module loaded,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 9. An administrator's ErrorDocument replaces mod_fedauth's error page and
 // sees FEDAUTH_ERROR / FEDAUTH_ERROR_DESCRIPTION.
 import { describe, it, before, after } from 'node:test';

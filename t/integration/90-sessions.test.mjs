@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sessions in the embedded store: every worker process sees them, logins
 // run in parallel, expiry follows FedAuthSessionIdleTimeout; per-location
 // FedAuthUnauthenticated 401 and FedAuthPassClaimsAs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sessions end: after FedAuthSessionIdleTimeout without a request (the
 // clock slides with use), and after FedAuthSessionMaxAge in any case.
 // Both scenarios run at the same time on two sites to keep the wait short.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small HTTP backend for tests behind httpd's mod_proxy: it answers every
 // request with the request line and the headers it received, as JSON, and
 // remembers the requests. Listens on 127.0.0.1 on a port of its own (the

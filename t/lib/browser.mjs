@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small browser-like HTTP client: a cookie jar keyed by host only
 // (browsers share cookies across the ports of one host), manual redirect
 // following with a bound, and a record of every hop.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Headless Chromium for the real-browser tests (playwright-core): one
 // launch and one close, every step bounded, and whatever still runs with
 // the test's own profile directory ended by PID.

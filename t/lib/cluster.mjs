@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Several httpd "hosts" behind one IdP, as behind a load balancer: the
 // same provider config and FedAuthSecret, a shared session store (e.g. one
 // Redis), one IdP client per provider with every host's redirect URI and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Spot trouble in an httpd error log.
 
 export const TROUBLE = [

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mod_fedauth specific helpers: config snippets and parsing of what the
 // fixtures print.
 import { decodeEntities, parseForm } from './browser.mjs';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hostile-IdP suite's helpers (t/integration/5xx): the test IdP's
 // key and answer overrides (t/idp/server.mjs /_admin/keys, /_admin/override,
 // /_admin/hits) and the assertions every refused login shares.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Start / stop a real Apache httpd 2.4 with mod_fedauth in a temp dir.
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Start / stop the test IdP (t/idp/server.mjs) as a child process.
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The integration-test harness, one import.
 export { freePort, waitForPort } from './ports.mjs';
 export { sleep, stopChild } from './procs.mjs';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for sites with several IdPs and providers (issue3.md): users of
 // the two standard test IdPs, per-location provider lists, and assertions
 // on where the browser is sent.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Child processes started by the harness: stopped by PID, bounded waits,
 // and a last-resort stop of whatever is left when the test process exits
 // or is told to stop (the test runner SIGTERMs a file it cancels).

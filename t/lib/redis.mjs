@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real Redis servers, replicas and Sentinels for the integration tests
 // (Debian's redis-server / redis-sentinel / redis-cli, Redis >= 6.2).
 // Every instance listens on 127.0.0.1 on a free port, keeps its config,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A minimal relying party in node, used to check the test IdP and the
 // harness on their own (no httpd): authorization-code flow with PKCE,
 // token exchange with each client authentication method, and ID token

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A whole test site: a test IdP with one client per provider, and an httpd
 // with mod_fedauth configured for those providers. Everything is stopped by
 // PID in stop(), which is safe to call more than once.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tokens for the API / single-page-app tests (t/spec/issue6.md): JWT access
 // tokens from the test IdP's resource servers (client_credentials, or the
 // authorization code flow with resource=...), ID tokens from a code flow run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - runs every unit suite of the core and exits non-zero when any
  * test fails. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* registry_contract.c - see registry_contract.h. */
 #include <string.h>
 #include <check.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* registry_contract.h - what every registry backend must do alike, run by
  * the suites of each backend (test_registry.c for the directory,
  * test_redis.c for Redis) against an empty registry. */

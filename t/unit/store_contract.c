@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_contract.c - the behaviour every session store shares; see
  * store_contract.h. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_contract.h - what every session store must do alike, run by the
  * suites of each backend (test_store_shm.c, test_redis.c) against a fresh,
  * empty store. */

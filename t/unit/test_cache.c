@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_cache.c - the request path's helpers: the per-thread cookie MAC
  * (checked against an independent HMAC, with more keys than a thread
  * keeps and from several threads at once) and the per-process cache

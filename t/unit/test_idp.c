@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_idp.c - the per-provider discovery and JWKS cache: one fetch for
  * many verifications, one refetch when the IdP rotates its keys (named
  * by kid or not), no refetch storm for unknown keys or bad signatures,

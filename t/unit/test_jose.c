@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_jose.c - unit tests of fa_jwk and fa_jwt: the RFC 7515, RFC 8037
  * and RFC 7520 examples, every alg with keys made here, the refusals of
  * the parser and the verifier, the ID token claim checks and JWK(S)

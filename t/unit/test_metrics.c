@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_metrics.c - the counters of /fedauth/metrics: counted by several
  * processes and threads at once into one shared mapping, every counter
  * under its labels, the histogram's buckets and sum, a store that counts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_oidc.c - discovery documents, PKCE, the authorization URL and the
  * token request (through an in-process HTTP client that records what it
  * was asked and answers what the test says). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_redis.c - the Redis store against a real redis-server, started by
  * the test on a free 127.0.0.1 port and stopped by its PID: every store
  * operation, AUTH and SELECT, a restart (the kept connection breaks, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_redis_net.c - the Redis transport (fa_redis_net.c) and what is
  * pure about TLS: rediss:// and rediss-sentinel:// URLs, the TLS context's
  * refusals (missing files, a key without a certificate, no certificate in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_registry.c - the account registry: the directory backend (values,
  * lists, create-if-absent when four processes race for one name), the
  * name-suffix rule, account records, the allowed-providers check, lists

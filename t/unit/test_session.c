@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_session.c - session ids and cookies, the record formats, expiry,
  * and the mapping of claims to user name, attributes and roles. */
 #include <string.h>

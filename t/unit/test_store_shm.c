@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_store_shm.c - the embedded store: the contract every store keeps,
  * its capacity (exactly what it says it holds, all of it usable whatever
  * the keys look like), eviction of the least recently used, expiry, the

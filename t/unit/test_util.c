@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_util.c - encodings, comparisons, escaping and the return_to rule. */
 #include <string.h>
 #include <apr_pools.h>
@@ -268,6 +269,21 @@ START_TEST(attribute_names_kept)
 }
 END_TEST
 
+/* The version line: configure.ac's release, then each library by name. */
+START_TEST(version_line)
+{
+    const char *v = fa_version_line(pool);
+    const char *head = FA_VERSION " (OpenSSL ";
+
+    ck_assert_str_ne(FA_VERSION, "unknown");
+    ck_assert_int_eq(strncmp(v, head, strlen(head)), 0);
+    ck_assert_ptr_nonnull(strstr(v, ", libcurl "));
+    ck_assert_ptr_nonnull(strstr(v, ", jansson "));
+    ck_assert_ptr_nonnull(strstr(v, ", hiredis "));
+    ck_assert_int_eq(v[strlen(v) - 1], ')');
+}
+END_TEST
+
 START_TEST(loopback_and_urls)
 {
     ck_assert(fa_host_is_loopback("127.0.0.1"));
@@ -500,6 +516,7 @@ Suite *suite_util(void)
     tcase_add_test(tc, header_values);
     tcase_add_test(tc, attempt_lines);
     tcase_add_test(tc, loopback_and_urls);
+    tcase_add_test(tc, version_line);
     tcase_add_test(tc, identity_keys_exact);
     suite_add_tcase(s, tc);
     return s;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit.h - the unit test suites of the core (libcheck). Each test file
  * defines one suite; main.c runs them all. */
 #ifndef FA_UNIT_H
