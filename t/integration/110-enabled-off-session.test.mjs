@@ -144,6 +144,6 @@ ${providerConf('a', 'Enabled Off')}
   it('httpd stops cleanly; the error logs (both runs) have no crash lines', async () => {
     const info = await site.httpd.stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-    assert.deepEqual(site.troubles(), [], site.errorLog());
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog()}`);
   });
 });

@@ -137,6 +137,6 @@ describe('roles from GroupMap, FedAuthDefaultRole and FallbackRole', () => {
   it('httpd stops cleanly; the error logs have no crash lines', async () => {
     const info = await site.httpd.stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-    assert.deepEqual(site.troubles(), [], site.errorLog());
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog()}`);
   });
 });

@@ -122,6 +122,6 @@ ${index === 1 ? 'FedAuthSessionLocalCache 0' : '# FedAuthSessionLocalCache: the 
 
   it('the error logs have no crash lines', async () => {
     await c.stop();
-    assert.deepEqual(c.troubles(), [], c.errorLogs ? c.errorLogs() : '');
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs ? c.errorLogs() : ''}`);
   });
 });

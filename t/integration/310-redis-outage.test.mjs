@@ -153,7 +153,7 @@ FedAuthRedisTimeout ${TIMEOUT}`,
     it('httpd stops cleanly; no crash lines in the error log', async () => {
       const info = await c.hosts[0].stop();
       assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-      assert.deepEqual(c.troubles(), [], c.errorLogs());
+      assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
     });
   });
 }
@@ -218,6 +218,6 @@ describe('Redis hangs (SIGSTOP): connects are accepted, nothing answers', {
     const info = await c.hosts[0].stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     assert.match(c.errorLogs(), /session store redis unavailable/);
-    assert.deepEqual(c.troubles(), [], c.errorLogs());
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
   });
 });

@@ -167,6 +167,6 @@ FedAuthRedisTimeout 1`,
       const info = await h.stop();
       assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     }
-    assert.deepEqual(c.troubles(), [], c.errorLogs());
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
   });
 });

@@ -370,7 +370,7 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
       const info = await h.stop();
       assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     }
-    assert.deepEqual(c.troubles(), [], c.errorLogs());
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
   });
 });
 
@@ -424,7 +424,7 @@ FedAuthRedisTimeout 1`,
   it('httpd stops cleanly; no crash lines', async () => {
     const info = await c.hosts[0].stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-    assert.deepEqual(c.troubles(), [], c.errorLogs());
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
   });
 });
 

@@ -206,6 +206,6 @@ describe('back-channel logout: real IdP, two hosts, one Redis', { skip: !redisAv
       assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     }
     assert.match(c.errorLogs(), /back-channel logout/i);
-    assert.deepEqual(c.troubles(), [], c.errorLogs());
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
   });
 });

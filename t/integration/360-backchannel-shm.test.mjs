@@ -89,6 +89,6 @@ describe('back-channel logout with the shm store (one host)', () => {
   it('httpd stops cleanly; no crash lines in the error log', async () => {
     const info = await c.hosts[0].stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-    assert.deepEqual(c.troubles(), [], c.errorLogs());
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
   });
 });

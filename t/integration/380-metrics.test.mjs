@@ -371,7 +371,7 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
   });
 
   it('the error log has no trouble', () => {
-    assert.deepEqual(site.troubles(), [], site.errorLog());
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog()}`);
   });
 });
 
@@ -435,7 +435,7 @@ describe('metrics: why sessions end', () => {
   });
 
   it('no trouble in the error log', () => {
-    assert.deepEqual(c.troubles(), [], c.errorLogs());
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
   });
 });
 
@@ -484,6 +484,6 @@ describe('metrics: bearer token cache', () => {
   });
 
   it('no trouble in the error log', () => {
-    assert.deepEqual(site.troubles(), [], site.errorLog());
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog()}`);
   });
 });

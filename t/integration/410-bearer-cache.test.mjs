@@ -147,6 +147,6 @@ describe('bearer token cache (per process)', () => {
       assert.ok(!log.includes(sig), 'a token signature in the error log');
       assert.ok(!log.includes(t.split('.')[1]), 'a token payload in the error log');
     }
-    assert.deepEqual(site.troubles(), [], log.slice(-4000));
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${log.slice(-4000)}`);
   });
 });

@@ -241,6 +241,6 @@ describe('token login at /fedauth/authenticate (FedAuthTokenLogin On)', () => {
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     const log = site.errorLog();
     if (first) assert.ok(!log.includes(first.id_token.split('.')[2]), 'an ID token signature in the error log');
-    assert.deepEqual(site.troubles(), [], log.slice(-4000));
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${log.slice(-4000)}`);
   });
 });

@@ -190,6 +190,6 @@ describe('CORS (FedAuthAllowedOrigin) and /fedauth/session', () => {
   it('httpd stops cleanly; the error log has no crash lines', async () => {
     const info = await site.httpd.stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-    assert.deepEqual(site.troubles(), [], site.errorLog().slice(-4000));
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog().slice(-4000)}`);
   });
 });

@@ -38,6 +38,6 @@ describe('https site', () => {
 
   it('the error log has no crash lines', async () => {
     await site.httpd.stop();
-    assert.deepEqual(site.troubles(), [], site.errorLog());
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog()}`);
   });
 });

@@ -343,7 +343,7 @@ describe('token attacks (shm store, one host)', () => {
   it('httpd stops cleanly; no crash lines', async () => {
     const info = await site.httpd.stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-    assert.deepEqual(site.troubles(), [], site.errorLog().slice(-4000));
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog().slice(-4000)}`);
   });
 });
 
@@ -409,7 +409,7 @@ describe('token attacks (Redis shared by two hosts)', { skip: !redisAvailable() 
 
   it('the hosts stop cleanly; no crash lines', async () => {
     await c.stop();
-    assert.deepEqual(c.troubles(), [], c.errorLogs().slice(-4000));
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs().slice(-4000)}`);
   });
 });
 

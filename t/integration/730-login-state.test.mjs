@@ -251,7 +251,7 @@ describe('login state in the cookie: one host, shm store', () => {
   it('httpd stops cleanly; the error log has no crash lines', async () => {
     const info = await site.httpd.stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-    assert.deepEqual(site.troubles(), [], site.errorLog());
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog()}`);
   });
 });
 
@@ -341,6 +341,6 @@ FedAuthRedisTimeout 1`,
       const info = await h.stop();
       assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     }
-    assert.deepEqual(c.troubles(), [], c.errorLogs());
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
   });
 });

@@ -174,7 +174,7 @@ for (const v of variants) {
         const info = await h.stop();
         assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
       }
-      assert.deepEqual(c.troubles(), [], c.errorLogs());
+      assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
     });
   });
 }

@@ -123,6 +123,6 @@ describe('sessions and per-location options', () => {
   it('httpd stops cleanly; the error log has no crash lines', async () => {
     const info = await site.httpd.stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-    assert.deepEqual(site.troubles(), [], site.errorLog());
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog()}`);
   });
 });

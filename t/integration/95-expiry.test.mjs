@@ -66,7 +66,7 @@ describe('session expiry', () => {
   it('the error logs have no crash lines', async () => {
     for (const s of sites) {
       await s.httpd.stop();
-      assert.deepEqual(s.troubles(), [], s.errorLog());
+      assert.deepEqual(s.troubles(), [], `trouble:\n${s.troubles().join('\n')}\n--- error log ---\n${s.errorLog()}`);
     }
   });
 });
