@@ -48,7 +48,7 @@ phase=""
 phase_start=$SECONDS
 # log PHASE: ends the phase before (its time) and starts the next one.
 log() {
-    [ -z "$phase" ] || printf '   (%s: %d s)\n' "$phase" $((SECONDS - phase_start))
+    [ -z "$phase" ] || printf '   (%d s)\n' $((SECONDS - phase_start))
     phase=$*
     phase_start=$SECONDS
     printf '\n== %s (elapsed %d:%02d)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60))
