@@ -3,14 +3,33 @@
 # Builds mod_fedauth and runs a demo on 127.0.0.1: httpd with the module
 # (embedded shm session store) in front of a local OpenID Provider (the
 # test IdP, npm oidc-provider). Sign in as alice / alice-password.
-# Ctrl-C stops both. Ports: HTTPD_PORT (8080) and IDP_PORT (8081).
+# Ctrl-C stops both. Ports: HTTPD_PORT (8080) and IDP_PORT (8081); a port
+# already in use is found before anything starts, and every wait is
+# bounded. Installs only the demo's dependencies (build/deps.sh --demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 httpd_port=${HTTPD_PORT:-8080}
 idp_port=${IDP_PORT:-8081}
 
-bash build/deps.sh
+# port_busy PORT: true when something on this host accepts connections on
+# 127.0.0.1:PORT (bash's /dev/tcp, bounded by timeout).
+port_busy() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+for v in HTTPD_PORT:$httpd_port IDP_PORT:$idp_port; do
+    if port_busy "${v#*:}"; then
+        echo "demo: port ${v#*:} on 127.0.0.1 is already in use by another program." >&2
+        echo "demo: choose a free one with ${v%%:*}, e.g." \
+             "${v%%:*}=$(( ${v#*:} + 10 )) build/demo.sh" >&2
+        exit 1
+    fi
+done
+[ "$httpd_port" != "$idp_port" ] || {
+    echo "demo: HTTPD_PORT and IDP_PORT must differ" >&2; exit 1; }
+
+bash build/deps.sh --demo
+echo "demo: building mod_fedauth"
 [ -x configure ] || autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 [ -f Makefile ] || ./configure -q
 make -j2 -s >/dev/null
@@ -104,15 +123,31 @@ trap stop EXIT INT TERM
 
 node t/idp/server.mjs --config "$dir/idp.json" > "$dir/logs/idp.log" 2>&1 &
 pids+=($!)
+# Each wait below is bounded (10 s): a port taken between the check above
+# and here, or a program that accepts and never answers, ends the demo
+# with a message instead of a hang.
 for _ in $(seq 1 100); do grep -q READY "$dir/logs/idp.log" && break; sleep 0.1; done
-grep -q READY "$dir/logs/idp.log" || { cat "$dir/logs/idp.log"; exit 1; }
+grep -q READY "$dir/logs/idp.log" || {
+    echo "demo: the IdP did not start on 127.0.0.1:$idp_port within 10 s" \
+         "(IDP_PORT moves it):" >&2
+    cat "$dir/logs/idp.log" >&2; exit 1; }
 /usr/sbin/apache2 -f "$dir/httpd.conf" -DFOREGROUND &
 pids+=($!)
+ready=0
 for _ in $(seq 1 50); do
-    curl -s -o /dev/null "$base/" && break
-    kill -0 "${pids[1]}" 2>/dev/null || { echo "httpd did not start"; exit 1; }
+    kill -0 "${pids[1]}" 2>/dev/null || break
+    # our own page, not whatever else may answer on the port
+    if curl -s -m 2 "$base/" 2>/dev/null | grep -q '<h1>mod_fedauth demo</h1>'; then
+        ready=1; break
+    fi
     sleep 0.2
 done
+if [ "$ready" != 1 ]; then
+    echo "demo: httpd did not start on 127.0.0.1:$httpd_port within 10 s" \
+         "(HTTPD_PORT moves it):" >&2
+    tail -n 20 "$dir/logs/error.log" >&2 2>/dev/null
+    exit 1
+fi
 echo
 echo "mod_fedauth demo: open $base/protected/ and sign in as alice / alice-password"
 echo "(IdP at $issuer; error log $dir/logs/error.log; Ctrl-C stops)"

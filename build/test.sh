@@ -20,13 +20,39 @@
 #   7. the libFuzzer targets of t/fuzz, each for a bounded time
 #   8. a short smoke run of the benchmark (t/bench)
 # Ends with one line "N passed, N failed"; exits non-zero on any failure.
+# Each phase starts with a line "== phase (elapsed m:ss)" and ends with
+# its time; the integration tiers print a line per test file as it ends;
+# the summary names every skipped test with its reason.
+#
+# build/test.sh --quick: the day-to-day tier (dependencies, build, the
+# checks other than the Debian package and make dist, unit tests, and one
+# integration file per feature area, FEDAUTH_QUICK_FILES replaces the
+# list); no sanitizers, TSan, fuzzing or benchmark.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 mkdir -p "$top/build/out"
+quick=0
+case "${1:-}" in
+    "") ;;
+    --quick) quick=1 ;;
+    *) echo "usage: build/test.sh [--quick]" >&2; exit 2 ;;
+esac
+quick_files=(10-login 100-multi-idp-chooser 210-authz 300-redis-shared
+             400-bearer 430-token-login 600-registry 700-token-attacks
+             730-login-state)
 passed=0
 failed=0
-log() { printf '\n== %s\n' "$*"; }
+skipped=()          # "file: test # SKIP reason", named in the summary
+phase=""
+phase_start=$SECONDS
+# log PHASE: ends the phase before (its time) and starts the next one.
+log() {
+    [ -z "$phase" ] || printf '   (%d s)\n' $((SECONDS - phase_start))
+    phase=$*
+    phase_start=$SECONDS
+    printf '\n== %s (elapsed %d:%02d)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60))
+}
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
 log "dependencies"
@@ -76,25 +102,52 @@ unit() {
 }
 
 # integration MODULE [FILE...]: the node test runner against a built
-# module, on the given test files (default: all of t/integration/).
+# module, one test file at a time (default: all of t/integration/), a
+# line per file as it ends: name, passed, failed, skipped, seconds.
 integration() {
-    local out p f module=$1
+    local module=$1 file name out p f k t0 line tp=0 tf=0 tk=0
     shift
-    [ "$#" -gt 0 ] || set -- t/integration/
-    out=$(FEDAUTH_MODULE="$module" node --test --test-concurrency=1 \
-          "$@" 2>&1)
-    echo "$out" | grep -E '^(not ok|# (tests|pass|fail|skipped))|^ *not ok' \
-        | head -n 60
-    p=$(echo "$out" | sed -n 's/^# pass \([0-9]*\)/\1/p' | tail -1)
-    f=$(echo "$out" | sed -n 's/^# fail \([0-9]*\)/\1/p' | tail -1)
-    if [ -z "$p" ]; then echo "$out" | tail -n 40; count 0 1; return; fi
-    count "$p" "${f:-0}"
-    if [ "${f:-0}" != 0 ]; then
-        # each failed test with what it asserted (a suite's own "not ok"
-        # only says that a test inside it failed)
-        echo "$out" | grep -B2 -A40 '^ \+not ok' | head -n 300
-        echo "$out" | grep -A12 '^not ok' | head -n 100
+    [ "$#" -gt 0 ] || set -- t/integration/*.test.mjs
+    for file in "$@"; do
+        name=$(basename "$file" .test.mjs)
+        t0=$SECONDS
+        out=$(FEDAUTH_MODULE="$module" node --test --test-concurrency=1 \
+              "$file" 2>&1)
+        p=$(echo "$out" | sed -n 's/^# pass \([0-9]*\)/\1/p' | tail -1)
+        f=$(echo "$out" | sed -n 's/^# fail \([0-9]*\)/\1/p' | tail -1)
+        k=$(echo "$out" | sed -n 's/^# skipped \([0-9]*\)/\1/p' | tail -1)
+        if [ -z "$p" ]; then
+            printf '  %-40s no result (%d s)\n' "$name" $((SECONDS - t0))
+            echo "$out" | tail -n 40
+            count 0 1; tf=$((tf + 1)); continue
+        fi
+        printf '  %-40s %3d passed, %d failed, %d skipped (%d s)\n' \
+            "$name" "$p" "${f:-0}" "${k:-0}" $((SECONDS - t0))
+        count "$p" "${f:-0}"
+        tp=$((tp + p)); tf=$((tf + ${f:-0})); tk=$((tk + ${k:-0}))
+        while IFS= read -r line; do
+            skipped+=("$name: $(echo "$line" | sed 's/^ *ok [0-9]* - //')")
+        done < <(echo "$out" | grep -E '^ *ok [0-9]+ - .* # SKIP' || true)
+        if [ "${f:-0}" != 0 ]; then
+            echo "$out" | grep -E '^ *not ok' | head -n 60
+            # each failed test with what it asserted (a suite's own "not
+            # ok" only says that a test inside it failed)
+            echo "$out" | grep -B2 -A40 '^ \+not ok' | head -n 300
+            echo "$out" | grep -A12 '^not ok' | head -n 100
+        fi
+    done
+    echo "  $# files: $tp passed, $tf failed, $tk skipped"
+}
+
+# summary: each skipped test with its reason, then the last line.
+summary() {
+    local line
+    if [ ${#skipped[@]} -gt 0 ]; then
+        echo "${#skipped[@]} skipped:"
+        for line in "${skipped[@]}"; do echo "  $line"; done
     fi
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
 }
 
 log "build"
@@ -137,32 +190,49 @@ rm -rf "$inst"
 log "mod_fedauth.so exports only fedauth_module"
 if bash build/check-symbols.sh; then count 1 0; else count 0 1; fi
 
-log "Debian package: dpkg-buildpackage -us -uc -b in a copy of the tree"
-deb_dir="$top/build/out/deb"
-rm -rf "$deb_dir"
-copy_tree "$deb_dir/src"
-if (cd "$deb_dir/src" && dpkg-buildpackage -us -uc -b) > "$deb_dir/build.log" 2>&1 \
-    && debs=("$deb_dir"/libapache2-mod-fedauth_*.deb) && [ -f "${debs[0]}" ] \
-    && dpkg-deb -c "${debs[0]}" > "$deb_dir/contents.txt" \
-    && grep -q ' \./usr/lib/apache2/modules/mod_fedauth\.so$' "$deb_dir/contents.txt" \
-    && grep -q ' \./etc/apache2/mods-available/fedauth\.load$' "$deb_dir/contents.txt" \
-    && grep -q ' \./etc/apache2/mods-available/fedauth\.conf$' "$deb_dir/contents.txt" \
-    && grep -q ' \./usr/sbin/fedauthctl$' "$deb_dir/contents.txt"; then
-    echo "built $(basename "${debs[0]}"): mod_fedauth.so, fedauth.load, fedauth.conf, fedauthctl"
-    count 1 0
-else
-    tail -n 30 "$deb_dir/build.log"; cat "$deb_dir/contents.txt" 2>/dev/null
-    count 0 1
-fi
+if [ "$quick" != 1 ]; then
+    log "Debian package: dpkg-buildpackage -us -uc -b in a copy of the tree"
+    deb_dir="$top/build/out/deb"
+    rm -rf "$deb_dir"
+    copy_tree "$deb_dir/src"
+    if (cd "$deb_dir/src" && dpkg-buildpackage -us -uc -b) > "$deb_dir/build.log" 2>&1 \
+        && debs=("$deb_dir"/libapache2-mod-fedauth_*.deb) && [ -f "${debs[0]}" ] \
+        && dpkg-deb -c "${debs[0]}" > "$deb_dir/contents.txt" \
+        && grep -q ' \./usr/lib/apache2/modules/mod_fedauth\.so$' "$deb_dir/contents.txt" \
+        && grep -q ' \./etc/apache2/mods-available/fedauth\.load$' "$deb_dir/contents.txt" \
+        && grep -q ' \./etc/apache2/mods-available/fedauth\.conf$' "$deb_dir/contents.txt" \
+        && grep -q ' \./usr/sbin/fedauthctl$' "$deb_dir/contents.txt"; then
+        echo "built $(basename "${debs[0]}"): mod_fedauth.so, fedauth.load, fedauth.conf, fedauthctl"
+        count 1 0
+    else
+        tail -n 30 "$deb_dir/build.log"; cat "$deb_dir/contents.txt" 2>/dev/null
+        count 0 1
+    fi
 
-log "release tarball: make dist builds with ./configure && make alone"
-if bash build/check-dist.sh --enable-werror; then count 1 0; else count 0 1; fi
+    log "release tarball: make dist builds with ./configure && make alone"
+    if bash build/check-dist.sh --enable-werror; then count 1 0; else count 0 1; fi
+fi
 
 log "unit tests"
 unit t/unit/fa_unit
 
-log "integration tests"
-integration "$top/.libs/mod_fedauth.so"
+if [ "$quick" = 1 ]; then
+    log "integration tests (--quick: one file per feature area)"
+    files=()
+    for n in ${FEDAUTH_QUICK_FILES:-${quick_files[*]}}; do
+        files+=("t/integration/$n.test.mjs")
+    done
+    integration "$top/.libs/mod_fedauth.so" "${files[@]}"
+else
+    log "integration tests"
+    integration "$top/.libs/mod_fedauth.so"
+fi
+
+if [ "$quick" = 1 ]; then
+    log "summary (--quick: no sanitizers, TSan, fuzzing or benchmark)"
+    summary
+    exit $?
+fi
 
 if [ "${FEDAUTH_SKIP_SANITIZERS:-0}" != 1 ]; then
     log "AddressSanitizer + UBSan build"
@@ -221,8 +291,11 @@ fi
 
 if [ "${FEDAUTH_SKIP_FUZZ:-0}" != 1 ]; then
     log "fuzzing: every parser of outside input, ${FEDAUTH_FUZZ_SECONDS:-20} s each"
-    out=$(bash build/fuzz.sh "${FEDAUTH_FUZZ_SECONDS:-20}" 2>&1)
-    echo "$out" | grep -E '^fuzz |passed, .* failed'
+    # a line per target as it ends (the whole output is kept for the count)
+    bash build/fuzz.sh "${FEDAUTH_FUZZ_SECONDS:-20}" 2>&1 \
+        | tee build/out/fuzz.log \
+        | grep --line-buffered -E '^fuzz |passed, .* failed'
+    out=$(cat build/out/fuzz.log)
     p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -1)
     f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' | tail -1)
     if [ -z "$p" ]; then echo "$out" | tail -n 30; count 0 1
@@ -252,5 +325,4 @@ else
 fi
 
 log "summary"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
