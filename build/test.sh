@@ -160,11 +160,14 @@ if bash build/check-layering.sh; then count 1 0; else count 0 1; fi
 log "glue layers: no cycle, every call between glue files through a header"
 if bash build/check-glue-deps.sh; then count 1 0; else count 0 1; fi
 
-log "sample configuration and README against the directive table"
+log "sample configuration and docs/directives.md against the directives"
 if bash build/check-conf.sh; then count 1 0; else count 0 1; fi
 
-log "log tags"
+log "log tags and error codes, each explained in docs/troubleshooting.md"
 if bash build/check-logtags.sh; then count 1 0; else count 0 1; fi
+
+log "links of the manual (README.md, docs/) lead to files and headings that exist"
+if bash build/check-links.sh; then count 1 0; else count 0 1; fi
 
 log "licence: an SPDX line in every source file"
 if bash build/check-spdx.sh; then count 1 0; else count 0 1; fi
