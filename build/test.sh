@@ -5,7 +5,9 @@
 #   2. build the module with -Wall -Wextra -Werror (--enable-werror)
 #   3. layering checks: the core includes no httpd header; the glue's
 #      files form layers without a cycle; the sample configuration and
-#      README show every directive; the monitoring rules and dashboard
+#      docs/directives.md show every directive; every log tag and
+#      error code is in docs/troubleshooting.md; the manual's links lead
+#      somewhere; the monitoring rules and dashboard
 #      name only metrics the module writes; every source file has its SPDX
 #      line; make install and the one symbol mod_fedauth.so exports; the
 #      Debian package (debian/, built in a copy of the tree); the release
