@@ -30,7 +30,8 @@ mv "$name.tar.gz" "$out/"
 tar -C "$tmp" -xzf "$out/$name.tar.gz"
 src="$tmp/$name"
 [ -x "$src/configure" ] || fail "no configure in $name.tar.gz"
-for f in LICENSE NOTICE NEWS README.md t/unit/data/rfc_vectors.json; do
+for f in LICENSE NOTICE NEWS README.md docs/directives.md docs/troubleshooting.md \
+         t/unit/data/rfc_vectors.json; do
     [ -f "$src/$f" ] || fail "$name.tar.gz lacks $f"
 done
 if tar -tzf "$out/$name.tar.gz" | grep -E '/(node_modules|artifacts|out|autom4te\.cache|\.libs|\.deps)/|\.(o|lo|la|so)$' \

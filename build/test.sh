@@ -5,7 +5,9 @@
 #   2. build the module with -Wall -Wextra -Werror (--enable-werror)
 #   3. layering checks: the core includes no httpd header; the glue's
 #      files form layers without a cycle; the sample configuration and
-#      README show every directive; the monitoring rules and dashboard
+#      docs/directives.md show every directive; every log tag and
+#      error code is in docs/troubleshooting.md; the manual's links lead
+#      somewhere; the monitoring rules and dashboard
 #      name only metrics the module writes; every source file has its SPDX
 #      line; make install and the one symbol mod_fedauth.so exports; the
 #      Debian package (debian/, built in a copy of the tree); the release
@@ -160,11 +162,14 @@ if bash build/check-layering.sh; then count 1 0; else count 0 1; fi
 log "glue layers: no cycle, every call between glue files through a header"
 if bash build/check-glue-deps.sh; then count 1 0; else count 0 1; fi
 
-log "sample configuration and README against the directive table"
+log "sample configuration and docs/directives.md against the directives"
 if bash build/check-conf.sh; then count 1 0; else count 0 1; fi
 
-log "log tags"
+log "log tags and error codes, each explained in docs/troubleshooting.md"
 if bash build/check-logtags.sh; then count 1 0; else count 0 1; fi
+
+log "links of the manual (README.md, docs/) lead to files and headings that exist"
+if bash build/check-links.sh; then count 1 0; else count 0 1; fi
 
 log "licence: an SPDX line in every source file"
 if bash build/check-spdx.sh; then count 1 0; else count 0 1; fi
