@@ -1655,7 +1655,7 @@ static apr_array_header_t *reply_strings(apr_pool_t *p, redisReply *reply)
 }
 
 /* Redis Cluster: a script may only touch keys of one slot, and an index
- * and its sessions' keys are in different slots (see the README), so
+ * and its sessions' keys are in different slots (see docs/operating.md), so
  * index_add runs in steps there: this script does the index's own part
  * (add, push the TTL out, list the members, oldest first); then each
  * member's key is asked for on its own node (EXISTS), the gone ones and

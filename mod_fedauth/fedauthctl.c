@@ -6,7 +6,7 @@
  * It learns where things are from the file mod_fedauth writes at start,
  * <DefaultRuntimeDir>/fedauthctl.conf (root only: it holds the key that
  * names the session indexes and any Redis password); --conf FILE names
- * another. See the README, "fedauthctl", for commands and exit codes. */
+ * another. See docs/accounts.md, "fedauthctl", for commands and exit codes. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -119,7 +119,7 @@ static const char *hex(apr_pool_t *p, const unsigned char *b, apr_size_t n)
     return out;
 }
 
-/* What fedauthctl needs, one "name value" a line (see the README,
+/* What fedauthctl needs, one "name value" a line (see docs/accounts.md,
  * "fedauthctl"): where the registry and the sessions are, the key that
  * names the session indexes, and the attempt log. Root only (0600): it
  * holds that key and any Redis password. Written to a temporary name and

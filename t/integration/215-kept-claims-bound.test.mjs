@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Kept claims are bounded (README "Require fedauth-claim"): the claims named
+// Kept claims are bounded (docs/claims-and-roles.md, "Require fedauth-claim"): the claims named
 // in Require fedauth-claim lines are kept in the session with at most 256
 // values and 8 KiB of values per claim. An IdP that sends a huge claim (a
 // 20 KB string, an array of 300 values of 40 bytes) no longer pushes the

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The session budget (README "From claims to roles"): a session record is
+// The session budget (docs/claims-and-roles.md): a session record is
 // kept within 30 KiB (the store takes 32 KiB), whatever the IdP sends.
 // When attributes (8 KiB each), kept claims (8 KiB per claim) and the
 // stored ID token add up past it, the sign-in still succeeds and items are

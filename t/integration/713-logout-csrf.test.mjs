@@ -137,8 +137,8 @@ for (const store of ['shm', 'redis']) {
       assert.equal(b.jar.get(SESSION_COOKIE), undefined);
       // the old value, replayed by anyone: dead everywhere. With Redis, a
       // worker's copy of the session lasts until Redis's invalidation
-      // message reaches it (milliseconds; FedAuthSessionLocalCache in the
-      // README): asked again for up to 3 s, then never again.
+      // message reaches it (milliseconds; FedAuthSessionLocalCache in
+      // docs/directives.md): asked again for up to 3 s, then never again.
       if (store === 'redis') {
         const gone = await waitUntil(async () => {
           const c = new Browser();
