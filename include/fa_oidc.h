@@ -73,6 +73,19 @@ char *fa_oidc_auth_url(apr_pool_t *p, const fa_oidc_metadata_t *md,
                        const char *nonce, const char *code_challenge,
                        const apr_table_t *extra);
 
+/* POSTs a form body (without client authentication) to url, one of the
+ * provider's endpoints that authenticate the client (token,
+ * introspection, revocation), adding the client's authentication as
+ * client->token_auth says. Every call that authenticates the client goes
+ * through here. Errors as fa_http_t's perform; an HTTP error status is
+ * not an error here. */
+apr_status_t fa_oidc_client_post(apr_pool_t *p, fa_http_t *http,
+                                 const fa_oidc_metadata_t *md,
+                                 const fa_oidc_client_t *client,
+                                 const char *url, const char *body,
+                                 apr_size_t max_response,
+                                 fa_http_response_t **presp, fa_err_t *err);
+
 /* Exchanges an authorization code at the token endpoint. Errors:
  * "idp_unreachable", "idp_bad_response" (not JSON, 5xx, no id_token),
  * "token_error" (the IdP answered with an OAuth error; desc holds its

@@ -187,19 +187,17 @@ static const char *basic_credentials(apr_pool_t *p,
                                      strlen(pair)), NULL);
 }
 
-/* POSTs a grant (body without client authentication) to the token
- * endpoint with the client's authentication, and reads the answer. */
-static apr_status_t token_post(apr_pool_t *p, fa_http_t *http,
-                               const fa_oidc_metadata_t *md,
-                               const fa_oidc_client_t *client,
-                               const char *body, int need_id_token,
-                               fa_oidc_tokens_t **ptok, fa_err_t *err)
+apr_status_t fa_oidc_client_post(apr_pool_t *p, fa_http_t *http,
+                                 const fa_oidc_metadata_t *md,
+                                 const fa_oidc_client_t *client,
+                                 const char *url, const char *body,
+                                 apr_size_t max_response,
+                                 fa_http_response_t **presp, fa_err_t *err)
 {
     fa_http_request_t req;
-    fa_http_response_t *resp;
-    apr_status_t rv;
 
-    *ptok = NULL;
+    (void)md;
+    *presp = NULL;
     memset(&req, 0, sizeof(req));
     switch (client->token_auth) {
     case FA_TOKEN_AUTH_BASIC:
@@ -217,13 +215,30 @@ static apr_status_t token_post(apr_pool_t *p, fa_http_t *http,
         break;
     }
     req.method = "POST";
-    req.url = md->token_endpoint;
+    req.url = url;
     req.body = body;
     req.body_len = strlen(body);
     req.content_type = "application/x-www-form-urlencoded";
     req.timeout_sec = client->timeout_sec;
-    req.max_response = FA_OIDC_MAX_TOKEN_RESPONSE;
-    if ((rv = http->perform(http, p, &req, &resp, err)) != APR_SUCCESS) {
+    req.max_response = max_response;
+    return http->perform(http, p, &req, presp, err);
+}
+
+/* POSTs a grant (body without client authentication) to the token
+ * endpoint with the client's authentication, and reads the answer. */
+static apr_status_t token_post(apr_pool_t *p, fa_http_t *http,
+                               const fa_oidc_metadata_t *md,
+                               const fa_oidc_client_t *client,
+                               const char *body, int need_id_token,
+                               fa_oidc_tokens_t **ptok, fa_err_t *err)
+{
+    fa_http_response_t *resp;
+    apr_status_t rv;
+
+    *ptok = NULL;
+    rv = fa_oidc_client_post(p, http, md, client, md->token_endpoint, body,
+                             FA_OIDC_MAX_TOKEN_RESPONSE, &resp, err);
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     return fa_oidc_token_response(p, resp->status, resp->body,
