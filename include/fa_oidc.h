@@ -24,6 +24,14 @@ typedef struct fa_oidc_metadata_t {
     const char *userinfo_endpoint;      /* NULL when not offered */
     const char *end_session_endpoint;   /* NULL when not offered */
     int iss_parameter_supported;        /* RFC 9207 */
+    const char *introspection_endpoint; /* RFC 7662, NULL when not offered */
+    const char *revocation_endpoint;    /* RFC 7009, NULL when not offered */
+    const char *par_endpoint;           /* RFC 9126 pushed_authorization_
+                                         * request_endpoint, or NULL */
+    int require_par;                    /* require_pushed_authorization_
+                                         * requests is true */
+    int frontchannel_logout_supported;  /* Front-Channel Logout 1.0 */
+    int frontchannel_logout_session_supported;
 } fa_oidc_metadata_t;
 
 typedef enum {

@@ -248,6 +248,10 @@ static fa_oidc_metadata_t *metadata_copy(apr_pool_t *p,
     md->jwks_uri = apr_pstrdup(p, src->jwks_uri);
     md->userinfo_endpoint = apr_pstrdup(p, src->userinfo_endpoint);
     md->end_session_endpoint = apr_pstrdup(p, src->end_session_endpoint);
+    md->introspection_endpoint = apr_pstrdup(p,
+                                             src->introspection_endpoint);
+    md->revocation_endpoint = apr_pstrdup(p, src->revocation_endpoint);
+    md->par_endpoint = apr_pstrdup(p, src->par_endpoint);
     return md;
 }
 

@@ -37,6 +37,16 @@ const char *fa_oidc_loggable(apr_pool_t *p, const char *s, apr_size_t max)
     return out;
 }
 
+/* An endpoint the provider may offer: NULL when absent or not secure
+ * enough (https, or http to a loopback host). */
+static const char *optional_endpoint(apr_pool_t *p, json_t *doc,
+                                     const char *name)
+{
+    const char *url = json_str(p, doc, name);
+
+    return url && fa_url_is_secure_enough(url) ? url : NULL;
+}
+
 apr_status_t fa_oidc_metadata_parse(apr_pool_t *p, const char *json,
                                     apr_size_t len,
                                     const char *expected_issuer,
@@ -71,6 +81,18 @@ apr_status_t fa_oidc_metadata_parse(apr_pool_t *p, const char *json,
     md->end_session_endpoint = json_str(p, doc, "end_session_endpoint");
     v = json_object_get(doc, "authorization_response_iss_parameter_supported");
     md->iss_parameter_supported = json_is_true(v);
+    md->introspection_endpoint = optional_endpoint(p, doc,
+                                                   "introspection_endpoint");
+    md->revocation_endpoint = optional_endpoint(p, doc,
+                                                "revocation_endpoint");
+    md->par_endpoint = optional_endpoint(p, doc,
+        "pushed_authorization_request_endpoint");
+    md->require_par = json_is_true(json_object_get(doc,
+        "require_pushed_authorization_requests"));
+    md->frontchannel_logout_supported = json_is_true(json_object_get(doc,
+        "frontchannel_logout_supported"));
+    md->frontchannel_logout_session_supported = json_is_true(
+        json_object_get(doc, "frontchannel_logout_session_supported"));
     if (!fa_url_is_secure_enough(md->authorization_endpoint)
         || !fa_url_is_secure_enough(md->token_endpoint)
         || !fa_url_is_secure_enough(md->jwks_uri)) {
