@@ -2,9 +2,9 @@
 // issue5.md, FedAuthLogoutAtIdP On: /fedauth/logout ends the session here
 // and sends the browser (302) to the IdP's end_session_endpoint with
 // client_id, id_token_hint, a random state and post_logout_redirect_uri =
-// the absolute URL of return_to (default "/", never another site); after the IdP's logout
-// confirmation the browser is back on that page, signed out here and at
-// the IdP. Host A has FedAuthLogoutAtIdP On, host B (same store and
+// the absolute URL of return_to (default "/", never another site); after
+// the IdP's logout confirmation the browser is back on that page (with the
+// state), signed out here and at the IdP. Host A has FedAuthLogoutAtIdP On, host B (same store and
 // secret) the default Off as the control.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
