@@ -183,9 +183,11 @@ int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
         if (sc->logout_at_idp == 1) {
             idp_url = idp_logout_url(r, sc, s, return_to);
         }
-        prov = fedauth_provider_find(sc, s->idp);
-        fedauth_tokens_revoke(r, sc, prov,
-                              fedauth_tokens_revoker(r, sc, prov), s);
+        if (s->refresh_token || s->access_token) {
+            prov = fedauth_provider_find(sc, s->idp);
+            fedauth_tokens_revoke(r, sc, prov,
+                                  fedauth_tokens_revoker(r, sc, prov), s);
+        }
     }
     fedauth_cookie_set(r, fedauth_cookie_name(sc), "", 0);
     fedauth_no_store(r);
@@ -285,6 +287,7 @@ static apr_status_t end_indexed(request_rec *r, fedauth_srv_t *sc,
     const char *key;
     char *rec;
     apr_size_t len;
+    apr_status_t rv;
     int i;
 
     *ended = 0;
@@ -294,14 +297,18 @@ static apr_status_t end_indexed(request_rec *r, fedauth_srv_t *sc,
     gone = apr_array_make(r->pool, 1, sizeof(fa_session_t *));
     for (i = 0; i < keys->nelts; i++) {
         key = APR_ARRAY_IDX(keys, i, const char *);
-        /* Its tokens are read before it goes (only when they will be
-         * revoked: one more store read then). */
-        if (md && gone->nelts < MAX_REVOKED_SESSIONS
-            && store->get(store, key, r->pool, &rec, &len) == APR_SUCCESS
-            && fa_session_decode(r->pool, rec, len, &s) == APR_SUCCESS) {
-            APR_ARRAY_PUSH(gone, fa_session_t *) = s;
+        /* When its tokens will be revoked, the session is taken (read and
+         * deleted in one step, as cheap as the delete); else deleted. */
+        rv = md && gone->nelts < MAX_REVOKED_SESSIONS
+             ? store->take(store, key, r->pool, &rec, &len) : APR_EGENERAL;
+        if (rv == APR_SUCCESS) {
+            (*ended)++;
+            if (fa_session_decode(r->pool, rec, len, &s) == APR_SUCCESS) {
+                APR_ARRAY_PUSH(gone, fa_session_t *) = s;
+            }
         }
-        if (store->del(store, key, r->pool) == APR_SUCCESS) {
+        else if (rv != APR_NOTFOUND
+                 && store->del(store, key, r->pool) == APR_SUCCESS) {
             (*ended)++;
         }
         fedauth_session_forget(r, key);
