@@ -54,8 +54,9 @@
 /* ---- the module's own URLs ------------------------------------------- */
 
 /* /signin-<id>, /signin-<id>/backchannel, /signin-<id>/frontchannel and
- * /fedauth/<name>, each to its endpoint file. Anything else is not ours, and neither is any URL of a
- * server that start-up gave no keys or store (one without providers).
+ * /fedauth/<name>, each to its endpoint file. Anything else is not ours,
+ * and neither is any URL of a server that start-up gave no keys or store
+ * (one without providers).
  * /fedauth/metrics is not answered here: it goes on through access
  * control to the handler (fedauth_metrics_handler), or, with
  * FedAuthMetrics Off, to the 404 of any unknown URL; so does
