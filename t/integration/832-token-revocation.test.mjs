@@ -19,9 +19,25 @@ import {
 import {
   startHosts, logoutClaims, signAtIdp, postLogoutToken,
 } from '../lib/cluster.mjs';
+import { startRedis, redisAvailable } from '../lib/redis.mjs';
 
 const HTTP_TIMEOUT = 2;
 const CLIENT = { grant_types: ['authorization_code', 'refresh_token'], backchannel_logout_session_required: true };
+
+/** The refresh_token grant as client at the IdP of meta: { status, json }. */
+async function refreshGrant(meta, client, refreshToken) {
+  const basic = Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64');
+  const r = await fetch(meta.token_endpoint, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${basic}` },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await r.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = { text }; }
+  return { status: r.status, json };
+}
 
 describe('token revocation when a session ends', () => {
   let c;
@@ -69,20 +85,7 @@ describe('token revocation when a session ends', () => {
     return { b, env: parseEnv(r.body), rt: rt[0].value, at: at[0].value };
   }
 
-  /** The refresh_token grant as the client, with its secret: { status, json }. */
-  async function grant(refreshToken) {
-    const basic = Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64');
-    const r = await fetch(meta.token_endpoint, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${basic}` },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
-      signal: AbortSignal.timeout(5000),
-    });
-    const text = await r.text();
-    let json;
-    try { json = JSON.parse(text); } catch { json = { text }; }
-    return { status: r.status, json };
-  }
+  const grant = (rt) => refreshGrant(meta, client, rt);
 
   const userinfoStatus = async (token) => (await fetch(meta.userinfo_endpoint, {
     headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000),
@@ -186,6 +189,64 @@ describe('token revocation when a session ends', () => {
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     const log = c.errorLogs();
     for (const t of seen) assert.ok(!log.includes(t), 'a token in the log');
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}`);
+  });
+});
+
+describe('two hosts sharing Redis: a front-channel logout at A ends the session made at B and revokes its tokens', { skip: !redisAvailable() && 'redis-server/redis-cli not installed' }, () => {
+  let redis;
+  let c;
+  let A;
+  let B;
+
+  before(async () => {
+    redis = await startRedis();
+    c = await startHosts({
+      hosts: 2,
+      storeConf: `FedAuthSessionStore redis://127.0.0.1:${redis.port}/7\nFedAuthRedisPrefix "t832:"`,
+      idpConfig: { revocation: true, refreshTokens: {} },
+      providers: [{ id: 'test', extra: '    ClaimMap sid SID\n', client: CLIENT }],
+      serverConf: 'LogLevel warn fedauth:info\nFedAuthRefreshBeforeExpiry 30',
+    });
+    [A, B] = c.bases;
+  });
+  after(async () => {
+    await c?.stop();
+    await redis?.stop();
+    c?.cleanup();
+    redis?.cleanup();
+  });
+
+  it('alice signs in at B; the front-channel request reaches A; her session is gone on both hosts and the IdP refuses its refresh token', async () => {
+    const meta = await discovery(c.idp.issuer);
+    await c.idp.admin('/_admin/tokens/clear', { method: 'POST' });
+    const b = new Browser();
+    const r = await b.login(`${B}/protected/env.cgi`, 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+    const sid = parseEnv(r.body).FEDAUTH_SID;
+    assert.ok(sid, r.body);
+    const rt = (await c.idp.admin('/_admin/tokens')).find((t) => t.kind === 'refresh_token')?.value;
+    assert.ok(rt, 'a refresh token');
+    assert.equal((await refreshGrant(meta, c.clients.test, rt)).status, 200);
+    const bob = new Browser();
+    assert.equal((await bob.login(`${B}/protected/env.cgi`, 'bob', 'bob-pass-2')).status, 200);
+    const f = await fetch(`${A}/signin-test/frontchannel?${new URLSearchParams({ iss: c.idp.issuer, sid })}`, { signal: AbortSignal.timeout(10000) });
+    assert.equal(f.status, 200, await f.text());
+    assert.equal((await b.getOnce(`${B}/fedauth/session`)).status, 401);
+    const again = new Browser();
+    again.jar.set(A, 'fedauth_session', b.jar.get('fedauth_session')?.value || 'x');
+    assert.equal((await again.getOnce(`${A}/fedauth/session`)).status, 401);
+    const g = await refreshGrant(meta, c.clients.test, rt);
+    assert.equal(g.status, 400, JSON.stringify(g.json));
+    assert.equal(g.json.error, 'invalid_grant');
+    assert.equal((await bob.getOnce(`${B}/fedauth/session`)).status, 200, 'bob stays');
+  });
+
+  it('httpds stop cleanly', async () => {
+    for (const h of c.hosts) {
+      const info = await h.stop();
+      assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
+    }
     assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}`);
   });
 });
