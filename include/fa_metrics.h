@@ -27,6 +27,7 @@ typedef enum {
     FA_METRICS_END_EXPIRED,       /* found past its idle or absolute time */
     FA_METRICS_END_USER_LIMIT,    /* FedAuthMaxSessionsPerUser */
     FA_METRICS_END_REPLACED,      /* a new sign-in in the same browser */
+    FA_METRICS_END_FRONTCHANNEL,  /* the IdP's front-channel logout */
     FA_METRICS_END_COUNT
 } fa_metrics_end_t;
 
@@ -80,6 +81,11 @@ void fa_metrics_session_ended(fa_metrics_t *m, fa_metrics_end_t reason,
  * (no answer, not 200, or not a usable document). */
 void fa_metrics_fetch(fa_metrics_t *m, const char *provider,
                       fa_metrics_fetch_t what, int ok);
+/* A token revocation at provider id's revocation_endpoint (RFC 7009) at
+ * a logout; ok 0: it failed (no answer, or not 200). */
+void fa_metrics_revocation(fa_metrics_t *m, const char *provider, int ok);
+/* A front-channel logout request; ok 0: refused (400). */
+void fa_metrics_frontchannel(fa_metrics_t *m, int ok);
 /* A bearer token found in (hit 1) or missing from the cache. */
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit);
 /* A store operation that took ns nanoseconds; failed 1: the store was
@@ -114,6 +120,9 @@ apr_uint64_t fa_metrics_fetches_of(const fa_metrics_t *m,
 apr_uint64_t fa_metrics_ended_of(const fa_metrics_t *m,
                                  fa_metrics_end_t reason);
 apr_uint64_t fa_metrics_store_errors_of(const fa_metrics_t *m);
+/* Token revocations at provider (failed 1: only the failed ones). */
+apr_uint64_t fa_metrics_revocations_of(const fa_metrics_t *m,
+                                       const char *provider, int failed);
 /* The label value of a reason (fedauth_sessions_ended_total). */
 const char *fa_metrics_end_name(fa_metrics_end_t reason);
 

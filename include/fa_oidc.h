@@ -136,6 +136,29 @@ apr_int64_t fa_oidc_access_expiry(apr_pool_t *p, const fa_oidc_tokens_t *tok,
  * is narrower; no space, control or 8-bit byte). */
 int fa_oidc_token_ok(const char *token);
 
+/* Largest revocation response read (RFC 7009: the body is empty). */
+#define FA_OIDC_MAX_REVOCATION_RESPONSE (16 * 1024)
+
+/* Revokes one token at the provider's revocation_endpoint (RFC 7009),
+ * the client authenticating as at the token endpoint
+ * (fa_oidc_client_post); hint is the token_type_hint ("refresh_token",
+ * "access_token") or NULL. Within client->timeout_sec. APR_SUCCESS when
+ * the IdP answered 200. Errors: "invalid_discovery" (no
+ * revocation_endpoint), "idp_unreachable", "token_error" (an OAuth error
+ * answer: desc holds its status and error code), "idp_bad_response"
+ * (any other status). The token never reaches err. */
+apr_status_t fa_oidc_revoke(apr_pool_t *p, fa_http_t *http,
+                            const fa_oidc_metadata_t *md,
+                            const fa_oidc_client_t *client,
+                            const char *token, const char *hint,
+                            fa_err_t *err);
+
+/* The origin of an http(s) URL, "scheme://host[:port]" as written, from
+ * p; NULL when url is not http(s), has user information, or holds
+ * anything but letters, digits and . - : [ ] in its host part (so the
+ * result can stand in a Content-Security-Policy source list). */
+const char *fa_oidc_origin(apr_pool_t *p, const char *url);
+
 /* Largest userinfo response accepted. */
 #define FA_OIDC_MAX_USERINFO (64 * 1024)
 

@@ -11,6 +11,8 @@
  *   buckets    [op][bucket, +Inf last]   (not cumulative: one add each)
  *   sum_ns     [op]
  *   errors     [op]
+ *   revoked    [provider][total, failed]
+ *   frontchan  [ok, refused]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -60,7 +62,8 @@ static const char *const bucket_le[N_BUCKET_SLOTS] = {
 };
 
 static const char *const end_names[FA_METRICS_END_COUNT] = {
-    "logout", "backchannel", "expired", "user_limit", "replaced"
+    "logout", "backchannel", "expired", "user_limit", "replaced",
+    "frontchannel"
 };
 static const char *const fetch_names[FA_METRICS_FETCH_COUNT] = {
     "discovery", "jwks"
@@ -75,7 +78,7 @@ struct fa_metrics_t {
     int nprov;
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
-               errors;            /* offsets of each part in c */
+               errors, revoked, frontchan; /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -110,7 +113,9 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->buckets = m->bearer + 2;
     m->sum_ns = m->buckets + FA_METRICS_OP_COUNT * N_BUCKET_SLOTS;
     m->errors = m->sum_ns + FA_METRICS_OP_COUNT;
-    n = m->errors + FA_METRICS_OP_COUNT;
+    m->revoked = m->errors + FA_METRICS_OP_COUNT;
+    m->frontchan = m->revoked + (apr_size_t)m->nprov * 2;
+    n = m->frontchan + 2;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -208,6 +213,25 @@ void fa_metrics_fetch(fa_metrics_t *m, const char *provider,
     }
 }
 
+void fa_metrics_revocation(fa_metrics_t *m, const char *provider, int ok)
+{
+    int slot;
+
+    if (m && (slot = provider_slot(m, provider)) >= 0) {
+        add(m, m->revoked + (apr_size_t)slot * 2, 1);
+        if (!ok) {
+            add(m, m->revoked + (apr_size_t)slot * 2 + 1, 1);
+        }
+    }
+}
+
+void fa_metrics_frontchannel(fa_metrics_t *m, int ok)
+{
+    if (m) {
+        add(m, m->frontchan + (ok ? 0 : 1), 1);
+    }
+}
+
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit)
 {
     if (m) {
@@ -294,6 +318,17 @@ apr_uint64_t fa_metrics_store_errors_of(const fa_metrics_t *m)
         n += get(m, m->errors + op);
     }
     return n;
+}
+
+apr_uint64_t fa_metrics_revocations_of(const fa_metrics_t *m,
+                                       const char *provider, int failed)
+{
+    int slot;
+
+    if (!m || (slot = provider_slot(m, provider)) < 0) {
+        return 0;
+    }
+    return get(m, m->revoked + (apr_size_t)slot * 2 + (failed ? 1 : 0));
 }
 
 const char *fa_metrics_end_name(fa_metrics_end_t reason)
@@ -592,6 +627,34 @@ static void format_store(const fa_metrics_t *m, buf_t *b)
     }
 }
 
+/* Token revocations at logout, by provider, and front-channel logout
+ * requests, by outcome. */
+static void format_logout(const fa_metrics_t *m, buf_t *b)
+{
+    apr_size_t k;
+    int i;
+
+    for (k = 0; k < 2; k++) {
+        const char *name = k ? "fedauth_token_revocation_failures_total"
+                             : "fedauth_token_revocations_total";
+        head(b, name, "counter", k ? "Token revocations that failed (no "
+             "answer, or not 200); the logout went on." : "Tokens revoked "
+             "at identity providers at logout (RFC 7009).");
+        for (i = 0; i < m->nprov; i++) {
+            put(b, "%s{provider=\"%s\"} %" APR_UINT64_T_FMT "\n", name,
+                fa_metrics_label_escape(b->p, m->prov[i]),
+                get(m, m->revoked + (apr_size_t)i * 2 + k));
+        }
+    }
+    head(b, "fedauth_frontchannel_logouts_total", "counter", "Front-channel "
+         "logout requests: ok (answered; a session ended or not), refused "
+         "(400).");
+    put(b, "fedauth_frontchannel_logouts_total{outcome=\"ok\"} %"
+        APR_UINT64_T_FMT "\n", get(m, m->frontchan));
+    put(b, "fedauth_frontchannel_logouts_total{outcome=\"refused\"} %"
+        APR_UINT64_T_FMT "\n", get(m, m->frontchan + 1));
+}
+
 /* The embedded store's numbers: it keeps them in its own segment, so
  * they cover its whole life (they outlive restarts with the store). */
 static void format_shm(const fa_shm_stats_t *st, buf_t *b)
@@ -651,6 +714,7 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
          "not in the cache (verified, or refused).");
     put(&b, "fedauth_bearer_cache_misses_total %" APR_UINT64_T_FMT "\n",
         get(m, m->bearer + 1));
+    format_logout(m, &b);
     if (shm) {
         format_shm(shm, &b);
     }

@@ -2,6 +2,7 @@
 /* fa_oidc.c - the OpenID Connect client protocol; see fa_oidc.h. */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include "fa_oidc.h"
@@ -415,4 +416,72 @@ apr_status_t fa_oidc_userinfo(apr_pool_t *p, fa_http_t *http,
     }
     *pinfo = doc;
     return APR_SUCCESS;
+}
+
+apr_status_t fa_oidc_revoke(apr_pool_t *p, fa_http_t *http,
+                            const fa_oidc_metadata_t *md,
+                            const fa_oidc_client_t *client,
+                            const char *token, const char *hint,
+                            fa_err_t *err)
+{
+    fa_http_response_t *resp;
+    apr_status_t rv;
+    const char *body;
+
+    if (!md->revocation_endpoint) {
+        return fa_err_set(err, "invalid_discovery", "the provider has no "
+                          "revocation_endpoint");
+    }
+    body = apr_pstrcat(p, "token=", fa_url_encode(p, token),
+                       hint ? "&token_type_hint=" : "",
+                       hint ? fa_url_encode(p, hint) : "", NULL);
+    rv = fa_oidc_client_post(p, http, md, client, md->revocation_endpoint,
+                             body, FA_OIDC_MAX_REVOCATION_RESPONSE, &resp,
+                             err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* RFC 7009 2.2: 200 also for a token the server does not know (any
+     * more); anything else is a refusal or a failure. */
+    if (resp->status != 200) {
+        json_t *doc = fa_json_object_parse(p, resp->body, resp->body_len);
+        const char *oerr = doc ? json_str(p, doc, "error") : NULL;
+
+        return fa_err_set(err, oerr ? "token_error" : "idp_bad_response",
+                          "revocation endpoint answered %d%s%s", resp->status,
+                          oerr ? " error=" : "",
+                          oerr ? fa_oidc_loggable(p, oerr, 64) : "");
+    }
+    return APR_SUCCESS;
+}
+
+const char *fa_oidc_origin(apr_pool_t *p, const char *url)
+{
+    const char *host, *end;
+    apr_size_t i;
+
+    if (!url) {
+        return NULL;
+    }
+    if (!strncasecmp(url, "https://", 8)) {
+        host = url + 8;
+    }
+    else if (!strncasecmp(url, "http://", 7)) {
+        host = url + 7;
+    }
+    else {
+        return NULL;
+    }
+    end = host + strcspn(host, "/?#");
+    if (end == host || (apr_size_t)(end - url) > 512) {
+        return NULL;
+    }
+    /* Host names, IPv4 and [IPv6] literals and a port: nothing that could
+     * end a directive of a Content-Security-Policy or name a user. */
+    for (i = 0; host + i < end; i++) {
+        if (!apr_isalnum(host[i]) && !strchr(".-:[]", host[i])) {
+            return NULL;
+        }
+    }
+    return apr_pstrmemdup(p, url, (apr_size_t)(end - url));
 }

@@ -8,7 +8,8 @@
  *   mod_fedauth.c                    root: hooks, dispatch, start-up
  *   mod_fedauth_endpoint_callback.c  /signin-<id>
  *   mod_fedauth_endpoint_login.c     /fedauth/login, the chooser
- *   mod_fedauth_endpoint_logout.c    /fedauth/logout, back-channel logout
+ *   mod_fedauth_endpoint_logout.c    /fedauth/logout, back- and front-
+ *                                    channel logout
  *   mod_fedauth_endpoint_api.c       /fedauth/session, /fedauth/authenticate
  *   mod_fedauth_request.c            the request path of a protected
  *                                    resource, top to bottom
@@ -52,9 +53,10 @@
 
 /* ---- the module's own URLs ------------------------------------------- */
 
-/* /signin-<id>, /signin-<id>/backchannel and /fedauth/<name>, each to its
- * endpoint file. Anything else is not ours, and neither is any URL of a
- * server that start-up gave no keys or store (one without providers).
+/* /signin-<id>, /signin-<id>/backchannel, /signin-<id>/frontchannel and
+ * /fedauth/<name>, each to its endpoint file. Anything else is not ours,
+ * and neither is any URL of a server that start-up gave no keys or store
+ * (one without providers).
  * /fedauth/metrics is not answered here: it goes on through access
  * control to the handler (fedauth_metrics_handler), or, with
  * FedAuthMetrics Off, to the 404 of any unknown URL; so does
@@ -75,6 +77,12 @@ static int dispatch_endpoint(request_rec *r)
             prov = fedauth_provider_find(sc, apr_pstrmemdup(r->pool, uri + 8,
                                          (apr_size_t)(slash - uri - 8)));
             return prov ? fedauth_handle_backchannel(r, sc, prov) : DECLINED;
+        }
+        if (slash && !strcmp(slash, "/frontchannel")) {
+            prov = fedauth_provider_find(sc, apr_pstrmemdup(r->pool, uri + 8,
+                                         (apr_size_t)(slash - uri - 8)));
+            return prov ? fedauth_handle_frontchannel(r, sc, prov)
+                        : DECLINED;
         }
         prov = fedauth_provider_find(sc, uri + 8);
         return prov ? fedauth_handle_callback(r, sc, prov) : DECLINED;

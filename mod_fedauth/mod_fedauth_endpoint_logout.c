@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_logout.c - the ends of a session: /fedauth/logout
  * (this browser's session; with FedAuthLogoutAtIdP On, then the IdP's
- * session too, RP-Initiated Logout), and /signin-<id>/backchannel (the
+ * session too, RP-Initiated Logout), /signin-<id>/backchannel (the
  * IdP ends sessions by a logout token, Back-Channel Logout: every session
- * of its sid or sub, on every host that shares the store). */
+ * of its sid or sub, on every host that shares the store) and
+ * /signin-<id>/frontchannel (the IdP's logout page loads it in an iframe,
+ * Front-Channel Logout: the sessions of its sid). Each ended session's
+ * tokens are revoked at the IdP when it offers revocation (RFC 7009). */
 #include <stdlib.h>
 #include <string.h>
 #include "httpd.h"
@@ -19,6 +22,7 @@
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_metrics.h"
 #include "mod_fedauth_session.h"
+#include "mod_fedauth_tokens.h"
 #include "fa_oidc.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -63,7 +67,7 @@ static const char *idp_logout_url(request_rec *r, fedauth_srv_t *sc,
     fedauth_provider_t *prov = fedauth_provider_find(sc, s->idp);
     fa_oidc_metadata_t *md;
     fa_err_t err;
-    const char *back;
+    const char *back, *state;
 
     if (!prov || fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md,
                                  &err) != APR_SUCCESS
@@ -76,10 +80,17 @@ static const char *idp_logout_url(request_rec *r, fedauth_srv_t *sc,
     back = sc->redirect_base
            ? apr_pstrcat(r->pool, sc->redirect_base, return_to, NULL)
            : ap_construct_url(r->pool, return_to, r);
+    /* RP-Initiated Logout 1.0 section 2: a state some IdPs (Glewlwyd)
+     * need before they send the browser back. The way back leads to an
+     * ordinary page of the site, not to the module, and the session has
+     * ended before: there is nothing it could authorize, so it is sent,
+     * not kept. */
+    state = fa_random_token(r->pool, 16);
     return apr_pstrcat(r->pool, md->end_session_endpoint,
         strchr(md->end_session_endpoint, '?') ? "&" : "?",
         "client_id=", fa_url_encode(r->pool, prov->idp.client.client_id),
         "&post_logout_redirect_uri=", fa_url_encode(r->pool, back),
+        state ? "&state=" : "", state ? state : "",
         s->id_token ? "&id_token_hint=" : "",
         s->id_token ? fa_url_encode(r->pool, s->id_token) : "", NULL);
 }
@@ -131,8 +142,10 @@ int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
     const char *key = NULL;
     fa_store_t *store = fedauth_store(r);
     fa_session_t *s = NULL;
+    fedauth_provider_t *prov;
     const char *idp_url = NULL;
-    apr_status_t rv = fedauth_session_load(r, sc, &s, &key);
+    /* Never a refresh of a token due for one: this request ends it. */
+    apr_status_t rv = fedauth_session_load_to_end(r, sc, &s, &key);
 
     if (ap_discard_request_body(r) != OK) {
         r->connection->keepalive = AP_CONN_CLOSE;
@@ -169,6 +182,11 @@ int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
                       fa_oidc_loggable(r->pool, s->user, 256));
         if (sc->logout_at_idp == 1) {
             idp_url = idp_logout_url(r, sc, s, return_to);
+        }
+        if (s->refresh_token || s->access_token) {
+            prov = fedauth_provider_find(sc, s->idp);
+            fedauth_tokens_revoke(r, sc, prov,
+                                  fedauth_tokens_revoker(r, sc, prov), s);
         }
     }
     fedauth_cookie_set(r, fedauth_cookie_name(sc), "", 0);
@@ -248,6 +266,61 @@ static int logout_token_once(request_rec *r, fedauth_srv_t *sc,
     return DECLINED;
 }
 
+/* At most this many ended sessions have their tokens revoked by one
+ * back- or front-channel logout (each revocation is a call to the IdP,
+ * made before the answer): a sid names one session, a sub a user's few;
+ * beyond, the sessions still end, their tokens expire at the IdP. */
+#define MAX_REVOKED_SESSIONS 8
+
+/* Ends every session in the index at ikey (taken from the store at
+ * once), on every host that shares it, then revokes their tokens when
+ * prov offers it. The number ended in *ended. APR_SUCCESS, or the store
+ * failed (nothing ended). */
+static apr_status_t end_indexed(request_rec *r, fedauth_srv_t *sc,
+                                fedauth_provider_t *prov, const char *ikey,
+                                fa_metrics_end_t reason, int *ended)
+{
+    fa_store_t *store = fedauth_store(r);
+    const fa_oidc_metadata_t *md = fedauth_tokens_revoker(r, sc, prov);
+    apr_array_header_t *keys, *gone;
+    fa_session_t *s;
+    const char *key;
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv;
+    int i;
+
+    *ended = 0;
+    if (store->index_take(store, ikey, r->pool, &keys) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    gone = apr_array_make(r->pool, 1, sizeof(fa_session_t *));
+    for (i = 0; i < keys->nelts; i++) {
+        key = APR_ARRAY_IDX(keys, i, const char *);
+        /* When its tokens will be revoked, the session is taken (read and
+         * deleted in one step, as cheap as the delete); else deleted. */
+        rv = md && gone->nelts < MAX_REVOKED_SESSIONS
+             ? store->take(store, key, r->pool, &rec, &len) : APR_EGENERAL;
+        if (rv == APR_SUCCESS) {
+            (*ended)++;
+            if (fa_session_decode(r->pool, rec, len, &s) == APR_SUCCESS) {
+                APR_ARRAY_PUSH(gone, fa_session_t *) = s;
+            }
+        }
+        else if (rv != APR_NOTFOUND
+                 && store->del(store, key, r->pool) == APR_SUCCESS) {
+            (*ended)++;
+        }
+        fedauth_session_forget(r, key);
+    }
+    fa_metrics_session_ended(fedauth_metrics(), reason, (unsigned)*ended);
+    for (i = 0; i < gone->nelts; i++) {
+        fedauth_tokens_revoke(r, sc, prov, md,
+                              APR_ARRAY_IDX(gone, i, fa_session_t *));
+    }
+    return APR_SUCCESS;
+}
+
 /* OpenID Connect Back-Channel Logout 1.0: the IdP POSTs a logout_token;
  * every session of its sid (or, without sid, of its sub) at this provider
  * ends, on every host that shares the store. */
@@ -255,13 +328,12 @@ int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
                                fedauth_provider_t *prov)
 {
     fa_store_t *store = fedauth_store(r);
-    apr_array_header_t *keys;
     apr_table_t *form;
     fa_jwt_t *jwt;
     fa_err_t err;
     const char *body, *token, *sid, *sub, *ikey;
     apr_size_t len;
-    int i, ended = 0, status;
+    int ended = 0, status;
 
     memset(&err, 0, sizeof(err));
     if (r->method_number != M_POST || !prov->enabled
@@ -292,7 +364,8 @@ int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
     sub = fa_jwt_claim_str(jwt, "sub");
     ikey = sid ? fedauth_index_key(r, sc, "sid", prov->idp.id, sid)
                : fedauth_logout_sub_key(r, sc, prov, sub);
-    if (store->index_take(store, ikey, r->pool, &keys) != APR_SUCCESS) {
+    if (end_indexed(r, sc, prov, ikey, FA_METRICS_END_BACKCHANNEL, &ended)
+        != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00212)
                       "back-channel logout for %s failed: the %s store is "
                       "unavailable", prov->idp.id, store->name);
@@ -300,18 +373,156 @@ int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
                                   "temporarily_unavailable",
                                   "the session store is unavailable");
     }
-    for (i = 0; i < keys->nelts; i++) {
-        if (store->del(store, APR_ARRAY_IDX(keys, i, const char *), r->pool)
-            == APR_SUCCESS) {
-            ended++;
-        }
-        fedauth_session_forget(r, APR_ARRAY_IDX(keys, i, const char *));
-    }
-    fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_BACKCHANNEL,
-                             (unsigned)ended);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00213)
                   "back-channel logout from %s ended %d session(s) of %s %s",
                   prov->idp.id, ended, sid ? "sid" : "sub",
                   fa_oidc_loggable(r->pool, sid ? sid : sub, 128));
     return backchannel_answer(r, HTTP_OK, NULL, NULL);
+}
+
+/* ---- /signin-<id>/frontchannel --------------------------------------- */
+
+/* Longest sid and iss taken (an IdP's session id is a few dozen bytes). */
+#define MAX_FRONTCHANNEL_SID 255
+#define MAX_FRONTCHANNEL_ISS 1024
+
+/* Appends origin (if any) to the space-separated list at *list, once. */
+static void add_origin(apr_pool_t *p, const char **list, const char *origin)
+{
+    apr_size_t n;
+    const char *at;
+
+    if (!origin) {
+        return;
+    }
+    n = strlen(origin);
+    for (at = *list; at && (at = strstr(at, origin)) != NULL; at += n) {
+        if ((at == *list || at[-1] == ' ') && (!at[n] || at[n] == ' ')) {
+            return;
+        }
+    }
+    *list = *list ? apr_pstrcat(p, *list, " ", origin, NULL) : origin;
+}
+
+/* The pages that may frame the answer: the origins of the IdP's issuer,
+ * authorization and end-session endpoints (its logout page is at one of
+ * them); the configured Issuer's alone while discovery fails; 'none'
+ * when no origin is usable. */
+static const char *frame_ancestors(request_rec *r, fedauth_provider_t *prov)
+{
+    fa_oidc_metadata_t *md;
+    fa_err_t err;
+    const char *list = NULL;
+
+    memset(&err, 0, sizeof(err));
+    if (fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md, &err)
+        == APR_SUCCESS) {
+        add_origin(r->pool, &list, fa_oidc_origin(r->pool, md->issuer));
+        add_origin(r->pool, &list, fa_oidc_origin(r->pool,
+                   md->authorization_endpoint));
+        add_origin(r->pool, &list, fa_oidc_origin(r->pool,
+                   md->end_session_endpoint));
+    }
+    else {
+        add_origin(r->pool, &list, fa_oidc_origin(r->pool,
+                                                  prov->idp.issuer));
+    }
+    return list ? list : "'none'";
+}
+
+/* The answer: the same small page whether a session ended or not, never
+ * stored, framed only by the IdP's pages; 400 for a refused request. */
+static int frontchannel_page(request_rec *r, fedauth_provider_t *prov,
+                             int status)
+{
+    apr_table_setn(r->headers_out, "Content-Security-Policy",
+                   apr_pstrcat(r->pool, "default-src 'none'; "
+                               "frame-ancestors ",
+                               frame_ancestors(r, prov), NULL));
+    apr_table_setn(r->headers_out, "Referrer-Policy", "no-referrer");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    if (status == HTTP_OK) {
+        fa_metrics_frontchannel(fedauth_metrics(), 1);
+        return send_page(r, HTTP_OK, "Signed out",
+                         "<p>Signed out of this site.</p>\n");
+    }
+    fa_metrics_frontchannel(fedauth_metrics(), 0);
+    return send_page(r, status, "Bad logout request",
+                     "<p>This front-channel logout request lacks a valid "
+                     "sid or names another issuer.</p>\n");
+}
+
+/* 1 when v is 1 to max printable ASCII bytes. */
+static int printable_value(const char *v, apr_size_t max)
+{
+    apr_size_t i;
+
+    for (i = 0; v && v[i]; i++) {
+        if (i >= max || v[i] < 0x21 || v[i] > 0x7e) {
+            return 0;
+        }
+    }
+    return v && i > 0;
+}
+
+/* OpenID Connect Front-Channel Logout 1.0: GET ?iss=..&sid=.. ends every
+ * session of that IdP session at this provider, on every host that shares
+ * the store. Any site can make a browser send this GET, so the sid is
+ * what authorizes it: without one nothing ends (the cookie is neither
+ * read nor cleared: a cross-site GET must not end the browser's session,
+ * and in the IdP's iframe it is often not sent at all). iss, when given,
+ * must be an issuer of this provider; it is optional because the path
+ * already names the provider, and Entra ID sends sid alone. */
+int fedauth_handle_frontchannel(request_rec *r, fedauth_srv_t *sc,
+                                fedauth_provider_t *prov)
+{
+    apr_table_t *q = NULL;
+    const char *sid = NULL, *iss = NULL;
+    int ended = 0;
+
+    if (ap_discard_request_body(r) != OK) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    if (r->method_number != M_GET) {
+        apr_table_setn(r->headers_out, "Allow", "GET");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01154)
+                      "front-channel logout for %s refused: %s, not GET",
+                      prov->idp.id, fedauth_ascii(r->pool, r->method));
+        return frontchannel_page(r, prov, HTTP_METHOD_NOT_ALLOWED);
+    }
+    if (r->args && fa_form_parse(r->pool, r->args, strlen(r->args),
+                                 FEDAUTH_MAX_PARAMS, &q) == APR_SUCCESS) {
+        sid = apr_table_get(q, "sid");
+        iss = apr_table_get(q, "iss");
+    }
+    if (!prov->enabled || !printable_value(sid, MAX_FRONTCHANNEL_SID)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01155)
+                      "front-channel logout for %s refused: %s",
+                      prov->idp.id, !prov->enabled ? "provider not enabled"
+                      : sid ? "sid longer than 255 bytes or not printable "
+                      "ASCII" : "no sid (the IdP must send iss and sid: "
+                      "register frontchannel_logout_session_required)");
+        return frontchannel_page(r, prov, HTTP_BAD_REQUEST);
+    }
+    if (iss && (!printable_value(iss, MAX_FRONTCHANNEL_ISS)
+                || !fa_idp_issuer_ok(&prov->idp, iss, NULL, 1))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01156)
+                      "front-channel logout for %s refused: iss %s is not "
+                      "an issuer of this provider", prov->idp.id,
+                      fa_oidc_loggable(r->pool, iss, 256));
+        return frontchannel_page(r, prov, HTTP_BAD_REQUEST);
+    }
+    if (end_indexed(r, sc, prov, fedauth_index_key(r, sc, "sid",
+                                                   prov->idp.id, sid),
+                    FA_METRICS_END_FRONTCHANNEL, &ended) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(01157)
+                      "front-channel logout for %s failed: the %s store is "
+                      "unavailable", prov->idp.id, fedauth_store(r)->name);
+        return frontchannel_page(r, prov, HTTP_SERVICE_UNAVAILABLE);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01158)
+                  "front-channel logout from %s ended %d session(s) of sid "
+                  "%s", prov->idp.id, ended,
+                  fa_oidc_loggable(r->pool, sid, 128));
+    return frontchannel_page(r, prov, HTTP_OK);
 }

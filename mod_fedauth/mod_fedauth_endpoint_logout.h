@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_endpoint_logout.h - what mod_fedauth_endpoint_logout.c
- * offers: /fedauth/logout and /signin-<id>/backchannel, for the dispatch
+ * offers: /fedauth/logout, /signin-<id>/backchannel and
+ * /signin-<id>/frontchannel, for the dispatch
  * in mod_fedauth.c (and nothing else). */
 #ifndef MOD_FEDAUTH_ENDPOINT_LOGOUT_H
 #define MOD_FEDAUTH_ENDPOINT_LOGOUT_H
@@ -14,5 +15,10 @@ int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc);
  * names, on every host that shares the store. */
 int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
                                fedauth_provider_t *prov);
+/* /signin-<id>/frontchannel?sid=..[&iss=..]: the IdP's logout page ends
+ * the sessions of that IdP session (Front-Channel Logout 1.0), on every
+ * host that shares the store. */
+int fedauth_handle_frontchannel(request_rec *r, fedauth_srv_t *sc,
+                                fedauth_provider_t *prov);
 
 #endif

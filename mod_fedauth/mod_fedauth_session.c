@@ -97,8 +97,10 @@ static apr_status_t refresh_tokens(request_rec *r, fedauth_srv_t *sc,
     }
 }
 
-apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
-                                  fa_session_t **ps, const char **pkey)
+/* The session of the request; refresh 1: its access token is refreshed
+ * when due (the request path), 0: never (a logout). */
+static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
+                         fa_session_t **ps, const char **pkey, int refresh)
 {
     fa_store_t *store = fedauth_store(r);
     char key[FA_SESSION_KEY_LEN + 1], *rec = NULL, *fresh;
@@ -187,7 +189,7 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
     }
     /* The access token is refreshed before it expires (only for the
      * session of a request, not the old one a sign-in replaces). */
-    if (ps && fedauth_tokens_due(s, sc->refresh_before, now)
+    if (ps && refresh && fedauth_tokens_due(s, sc->refresh_before, now)
         && refresh_tokens(r, sc, store, key, &s) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
@@ -216,6 +218,19 @@ apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
         *ps = s;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
+                                  fa_session_t **ps, const char **pkey)
+{
+    return load(r, sc, ps, pkey, 1);
+}
+
+apr_status_t fedauth_session_load_to_end(request_rec *r, fedauth_srv_t *sc,
+                                         fa_session_t **ps,
+                                         const char **pkey)
+{
+    return load(r, sc, ps, pkey, 0);
 }
 
 /* ---- a new session --------------------------------------------------- */

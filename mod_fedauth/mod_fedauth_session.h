@@ -19,6 +19,12 @@ void fedauth_session_child_init(apr_pool_t *p);
  * session; other: the store failed. */
 apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                                   fa_session_t **ps, const char **pkey);
+/* The same for a request that is about to end the session (logout): the
+ * access token is never refreshed first, even when due (the IdP would
+ * issue tokens that are then only revoked). */
+apr_status_t fedauth_session_load_to_end(request_rec *r, fedauth_srv_t *sc,
+                                         fa_session_t **ps,
+                                         const char **pkey);
 /* Drops this process's copy of a session (logout, back-channel logout). */
 void fedauth_session_forget(request_rec *r, const char *key);
 

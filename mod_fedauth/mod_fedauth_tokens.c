@@ -13,6 +13,7 @@
 
 #include "mod_fedauth_tokens.h"
 #include "mod_fedauth_config.h"
+#include "mod_fedauth_metrics.h"
 #include "fa_oidc.h"
 #include "fa_util.h"
 
@@ -272,4 +273,82 @@ fedauth_tokens_outcome_t fedauth_tokens_refresh(request_rec *r,
         (*ps)->access_token = NULL;
     }
     return FEDAUTH_TOKENS_GO_ON;
+}
+
+/* ---- revocation at logout (RFC 7009) --------------------------------- */
+
+const fa_oidc_metadata_t *fedauth_tokens_revoker(request_rec *r,
+                                                 const fedauth_srv_t *sc,
+                                                 fedauth_provider_t *prov)
+{
+    fa_oidc_metadata_t *md;
+    fa_err_t err;
+
+    if (!prov || !fedauth_keep_tokens(sc)) {
+        return NULL;
+    }
+    memset(&err, 0, sizeof(err));
+    if (fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md, &err)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01150)
+                      "logout at %s: tokens not revoked, no discovery "
+                      "document: %s: %s", prov->idp.id, err.code, err.desc);
+        fa_metrics_revocation(fedauth_metrics(), prov->idp.id, 0);
+        return NULL;
+    }
+    return md->revocation_endpoint ? md : NULL;
+}
+
+/* One token of s at its provider; 1 when the IdP could not be reached
+ * (the next one is not tried then). */
+static int revoke_one(request_rec *r, fedauth_provider_t *prov,
+                      const fa_oidc_metadata_t *md, const fa_session_t *s,
+                      const char *token, const char *hint)
+{
+    fa_err_t err;
+    apr_status_t rv;
+
+    memset(&err, 0, sizeof(err));
+    rv = fa_oidc_revoke(r->pool, fedauth_http(), md, &prov->idp.client,
+                        token, hint, &err);
+    fa_metrics_revocation(fedauth_metrics(), prov->idp.id,
+                          rv == APR_SUCCESS);
+    if (rv == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01151)
+                      "%s of %s revoked at %s", hint,
+                      fa_oidc_loggable(r->pool, s->user, 256), prov->idp.id);
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01152)
+                  "revocation of the %s of %s at %s failed: %s: %s; the "
+                  "logout goes on", hint,
+                  fa_oidc_loggable(r->pool, s->user, 256), prov->idp.id,
+                  err.code, err.desc);
+    return err.code && !strcmp(err.code, "idp_unreachable");
+}
+
+void fedauth_tokens_revoke(request_rec *r, fedauth_srv_t *sc,
+                           fedauth_provider_t *prov,
+                           const fa_oidc_metadata_t *md,
+                           const fa_session_t *s)
+{
+    if (!md || !prov || (!s->refresh_token && !s->access_token)) {
+        return;
+    }
+    /* The refresh token first: while it lives, it makes new access
+     * tokens (and at many IdPs its revocation ends the grant, access
+     * tokens included). */
+    if (s->refresh_token
+        && revoke_one(r, prov, md, s, s->refresh_token, "refresh_token")) {
+        if (s->access_token) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01153)
+                          "access token of %s not revoked: %s did not "
+                          "answer", fa_oidc_loggable(r->pool, s->user, 256),
+                          prov->idp.id);
+        }
+        return;
+    }
+    if (s->access_token) {
+        revoke_one(r, prov, md, s, s->access_token, "access_token");
+    }
 }

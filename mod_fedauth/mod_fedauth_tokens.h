@@ -49,4 +49,23 @@ fedauth_tokens_outcome_t fedauth_tokens_refresh(request_rec *r,
                                                 const char *key,
                                                 fa_session_t **ps);
 
+/* The metadata of prov when its sessions' tokens are revoked at logout:
+ * the server keeps tokens and the provider has a revocation_endpoint
+ * (from its cached discovery document); else NULL (nothing to revoke, no
+ * call). */
+const fa_oidc_metadata_t *fedauth_tokens_revoker(request_rec *r,
+                                                 const fedauth_srv_t *sc,
+                                                 fedauth_provider_t *prov);
+
+/* At logout, once the session s is gone from the store: its refresh
+ * token, then its access token, revoked at md's revocation_endpoint
+ * (RFC 7009, token_type_hint each), the client authenticating as at the
+ * token endpoint. Each call within FedAuthHTTPTimeout; when the IdP does
+ * not answer the first, the second is not tried. A failure is one log
+ * line and a metric, never an error: the logout has happened. */
+void fedauth_tokens_revoke(request_rec *r, fedauth_srv_t *sc,
+                           fedauth_provider_t *prov,
+                           const fa_oidc_metadata_t *md,
+                           const fa_session_t *s);
+
 #endif

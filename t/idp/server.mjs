@@ -34,6 +34,8 @@
 //   8707) issues JWT access tokens (RS256, typ at+jwt, aud = audience) for
 //   requests with resource=<indicator>, and the client_credentials grant is
 //   enabled (a client still needs it in its grant_types).
+//   revocation? (true: the RFC 7009 revocation endpoint; GET /_admin/tokens
+//     and GET /_test/frontchannel for logout tests: see t/idp/logout.mjs)
 //   A user's `userinfoOnly` claims are served by the userinfo endpoint only
 //   (merged over `claims` there; never in the ID token), as IdPs that put
 //   name, email or groups only into userinfo do. Claim names beyond the
@@ -95,6 +97,10 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import Provider, { errors as oidcErrors } from 'oidc-provider';
+
+import {
+  logoutFeatures, watchTokens, LOGOUT_ADMIN, logoutAdmin, frontchannelPage,
+} from './logout.mjs';
 
 const { values: args } = parseArgs({ options: { config: { type: 'string' } } });
 if (!args.config) {
@@ -277,6 +283,7 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     ...resourceFeatures(),
+    ...logoutFeatures(config), // revocation (t/idp/logout.mjs)
     // PKCE is required below, for confidential clients too, with S256 only.
   },
   pkce: { methods: ['S256'], required: () => true },
@@ -315,7 +322,9 @@ const provider = new Provider(issuer, {
 // clients using the code flow; oidc-provider only insists on https for
 // web clients that use the implicit flow.
 
+watchTokens(provider); // GET /_admin/tokens (t/idp/logout.mjs)
 for (const ev of [
+  'revocation.error',
   'authorization.success', 'authorization.error', 'grant.success', 'grant.error',
   'end_session.success', 'end_session.error', 'backchannel.success',
   'backchannel.error', 'server_error', 'userinfo.error', 'discovery.error',
@@ -508,6 +517,7 @@ function admin(req, res, path) {
     });
   }
   if (HOSTILE_ADMIN.has(path)) return hostileAdmin(req, res, path, json);
+  if (LOGOUT_ADMIN.has(path)) return logoutAdmin(req, path, json);
   return json(404, { error: 'not_found' });
 }
 
@@ -815,6 +825,7 @@ server.on('request', (req, res) => {
   let p;
   if (m) p = interaction(req, res, m[1], m[2]);
   else if (url.pathname.startsWith('/_admin/')) p = admin(req, res, url.pathname);
+  else if (url.pathname === '/_test/frontchannel') p = frontchannelPage(req, res, url);
   else {
     if (!hostile(req, res, url.pathname) && !tamper(req, res, url.pathname)) providerCallback(req, res);
     return;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // issue5.md, FedAuthLogoutAtIdP On: /fedauth/logout ends the session here
 // and sends the browser (302) to the IdP's end_session_endpoint with
-// client_id, id_token_hint and post_logout_redirect_uri = the absolute URL
-// of return_to (default "/", never another site); after the IdP's logout
-// confirmation the browser is back on that page, signed out here and at
-// the IdP. Host A has FedAuthLogoutAtIdP On, host B (same store and
+// client_id, id_token_hint, a random state and post_logout_redirect_uri =
+// the absolute URL of return_to (default "/", never another site); after
+// the IdP's logout confirmation the browser is back on that page (with the
+// state), signed out here and at the IdP. Host A has FedAuthLogoutAtIdP On, host B (same store and
 // secret) the default Off as the control.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,7 +85,10 @@ describe('FedAuthLogoutAtIdP On: logout at the IdP too', () => {
     const r = await logoutAtIdp(b, first.location);
     assert.ok(r.confirmPage, `the IdP's logout confirmation: ${dump(r)}`);
     assert.equal(r.status, 200, dump(r));
-    assert.equal(r.url, `${A}/somewhere.html`, dump(r));
+    // the IdP hands back the state the logout sent (833-logout-no-refresh-state)
+    const state = new URL(first.location).searchParams.get('state');
+    assert.ok(state, first.location);
+    assert.equal(r.url, `${A}/somewhere.html?state=${state}`, dump(r));
     assert.match(r.body, /id="somewhere"/);
     const events = await c.idp.events();
     assert.ok(events.some((e) => e.event === 'end_session.success'), JSON.stringify(events));
@@ -109,7 +112,7 @@ describe('FedAuthLogoutAtIdP On: logout at the IdP too', () => {
     assert.equal(new URL(r.location).searchParams.get('post_logout_redirect_uri'), `${A}/`);
     const back = await logoutAtIdp(b, r.location);
     assert.equal(back.status, 200, dump(back));
-    assert.equal(back.url, `${A}/`, dump(back));
+    assert.equal(back.url, `${A}/?state=${new URL(r.location).searchParams.get('state')}`, dump(back));
   });
 
   for (const evil of ['https://evil.example/x', '//evil.example/x', '/\\evil.example/x']) {

@@ -235,7 +235,7 @@ describe('metrics: FedAuthMetrics and /fedauth/metrics', () => {
     assert.equal(val(first, 'fedauth_signins_total', { provider: 'test', outcome: 'ok' }), 0);
     assert.equal(val(first, 'fedauth_signins_total', { provider: 'test', outcome: 'state_mismatch' }), 0);
     assert.equal(val(first, 'fedauth_sessions_created_total', { provider: 'test' }), 0);
-    for (const reason of ['logout', 'backchannel', 'expired', 'user_limit', 'replaced']) {
+    for (const reason of ['logout', 'backchannel', 'expired', 'user_limit', 'replaced', 'frontchannel']) {
       assert.equal(val(first, 'fedauth_sessions_ended_total', { reason }), 0, reason);
     }
     assert.equal(val(first, 'fedauth_idp_fetches_total', { provider: 'test', document: 'discovery' }), 0);

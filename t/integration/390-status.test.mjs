@@ -190,7 +190,7 @@ ${require ? statusLocation(require) : ''}`;
     assert.equal(doc.sessions.current, 0);
     assert.equal(doc.sessions.created, 0);
     assert.deepEqual(Object.keys(doc.sessions.ended).sort(),
-      ['backchannel', 'expired', 'logout', 'replaced', 'user_limit']);
+      ['backchannel', 'expired', 'frontchannel', 'logout', 'replaced', 'user_limit']);
   });
 
   it('other methods: 405 with Allow: GET', async () => {

@@ -586,6 +586,48 @@ START_TEST(status_document_and_page)
 }
 END_TEST
 
+/* Revocations by provider and outcome, front-channel requests by
+ * outcome, the frontchannel reason of ended sessions; nothing without
+ * metrics or for an unknown provider. */
+START_TEST(logout_counters)
+{
+    fa_metrics_t *m = make(pool, "a b");
+    char *t;
+
+    fa_metrics_revocation(m, "a", 1);
+    fa_metrics_revocation(m, "a", 0);
+    fa_metrics_revocation(m, "b", 1);
+    fa_metrics_revocation(m, "zz", 0);
+    fa_metrics_revocation(NULL, "a", 0);
+    fa_metrics_frontchannel(m, 1);
+    fa_metrics_frontchannel(m, 0);
+    fa_metrics_frontchannel(m, 0);
+    fa_metrics_frontchannel(NULL, 1);
+    fa_metrics_session_ended(m, FA_METRICS_END_FRONTCHANNEL, 2);
+    t = text_of(m);
+    ck_assert(value(t, "fedauth_token_revocations_total{provider=\"a\"}")
+              == 2);
+    ck_assert(value(t, "fedauth_token_revocation_failures_total"
+                    "{provider=\"a\"}") == 1);
+    ck_assert(value(t, "fedauth_token_revocations_total{provider=\"b\"}")
+              == 1);
+    ck_assert(value(t, "fedauth_token_revocation_failures_total"
+                    "{provider=\"b\"}") == 0);
+    ck_assert(value(t, "fedauth_frontchannel_logouts_total"
+                    "{outcome=\"ok\"}") == 1);
+    ck_assert(value(t, "fedauth_frontchannel_logouts_total"
+                    "{outcome=\"refused\"}") == 2);
+    ck_assert(value(t, "fedauth_sessions_ended_total"
+                    "{reason=\"frontchannel\"}") == 2);
+    ck_assert_uint_eq(fa_metrics_revocations_of(m, "a", 0), 2);
+    ck_assert_uint_eq(fa_metrics_revocations_of(m, "a", 1), 1);
+    ck_assert_uint_eq(fa_metrics_revocations_of(m, "zz", 0), 0);
+    ck_assert_uint_eq(fa_metrics_revocations_of(NULL, "a", 0), 0);
+    ck_assert_str_eq(fa_metrics_end_name(FA_METRICS_END_FRONTCHANNEL),
+                     "frontchannel");
+}
+END_TEST
+
 Suite *suite_metrics(void)
 {
     Suite *s = suite_create("metrics");
@@ -603,6 +645,7 @@ Suite *suite_metrics(void)
     tcase_add_test(tc, store_errors_counted);
     tcase_add_test(tc, single_numbers_read_back);
     tcase_add_test(tc, status_document_and_page);
+    tcase_add_test(tc, logout_counters);
     suite_add_tcase(s, tc);
     return s;
 }

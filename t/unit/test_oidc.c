@@ -321,6 +321,76 @@ START_TEST(access_expiry_and_token_ok)
 }
 END_TEST
 
+/* RFC 7009: the token and its hint in the body, the client's
+ * authentication added as at the token endpoint, 200 (also with a body)
+ * is success, an OAuth error or another status fails, the token never
+ * in the error; no revocation_endpoint: nothing is sent. */
+START_TEST(revoke_request)
+{
+    canned_t c = { 200, "", NULL, { 0 } };
+    fa_http_t http = { canned_perform, &c };
+    fa_oidc_metadata_t md;
+    fa_oidc_client_t client;
+    fa_err_t err;
+
+    test_client(&md, &client, FA_TOKEN_AUTH_POST);
+    memset(&err, 0, sizeof(err));
+    ck_assert_int_ne(fa_oidc_revoke(pool, &http, &md, &client, "R+T",
+                                    "refresh_token", &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "invalid_discovery");
+    ck_assert_ptr_null(c.seen.url);
+    md.revocation_endpoint = "https://idp.example/revoke";
+    ck_assert_int_eq(fa_oidc_revoke(pool, &http, &md, &client, "R+T",
+                                    "refresh_token", &err), APR_SUCCESS);
+    ck_assert_str_eq(c.seen.url, "https://idp.example/revoke");
+    ck_assert_str_eq(c.seen.method, "POST");
+    ck_assert_str_eq(c.seen.body, "token=R%2BT&token_type_hint="
+                     "refresh_token&client_id=app%3A1&client_secret="
+                     "s3cr%26t");
+    c.body = "{}";
+    ck_assert_int_eq(fa_oidc_revoke(pool, &http, &md, &client, "AT",
+                                    NULL, &err), APR_SUCCESS);
+    ck_assert_ptr_null(strstr(c.seen.body, "token_type_hint"));
+    c.status = 400;
+    c.body = "{\"error\":\"unsupported_token_type\"}";
+    ck_assert_int_ne(fa_oidc_revoke(pool, &http, &md, &client, "SECRET-AT",
+                                    "access_token", &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "token_error");
+    ck_assert_ptr_nonnull(strstr(err.desc, "unsupported_token_type"));
+    ck_assert_ptr_null(strstr(err.desc, "SECRET-AT"));
+    c.status = 503;
+    c.body = "<html>busy</html>";
+    ck_assert_int_ne(fa_oidc_revoke(pool, &http, &md, &client, "AT",
+                                    "access_token", &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "idp_bad_response");
+    c.fail_code = "idp_unreachable";
+    ck_assert_int_ne(fa_oidc_revoke(pool, &http, &md, &client, "AT",
+                                    "access_token", &err), APR_SUCCESS);
+    ck_assert_str_eq(err.code, "idp_unreachable");
+}
+END_TEST
+
+/* Origins for a Content-Security-Policy source list. */
+START_TEST(origin_of_url)
+{
+    ck_assert_str_eq(fa_oidc_origin(pool, "https://idp.example/realms/x"),
+                     "https://idp.example");
+    ck_assert_str_eq(fa_oidc_origin(pool, "http://127.0.0.1:8080?a=b"),
+                     "http://127.0.0.1:8080");
+    ck_assert_str_eq(fa_oidc_origin(pool, "https://[::1]:9443/#x"),
+                     "https://[::1]:9443");
+    ck_assert_str_eq(fa_oidc_origin(pool, "https://login.example"),
+                     "https://login.example");
+    ck_assert_ptr_null(fa_oidc_origin(pool, NULL));
+    ck_assert_ptr_null(fa_oidc_origin(pool, "ftp://idp.example/"));
+    ck_assert_ptr_null(fa_oidc_origin(pool, "https:///path"));
+    ck_assert_ptr_null(fa_oidc_origin(pool, "https://u:p@idp.example/"));
+    ck_assert_ptr_null(fa_oidc_origin(pool, "https://idp.example;x/"));
+    ck_assert_ptr_null(fa_oidc_origin(pool, "https://a b/"));
+    ck_assert_ptr_null(fa_oidc_origin(pool, "https://idp'.example/"));
+}
+END_TEST
+
 Suite *suite_oidc(void)
 {
     Suite *s = suite_create("oidc");
@@ -335,6 +405,8 @@ Suite *suite_oidc(void)
     tcase_add_test(tc, token_request_failures);
     tcase_add_test(tc, refresh_request);
     tcase_add_test(tc, access_expiry_and_token_ok);
+    tcase_add_test(tc, revoke_request);
+    tcase_add_test(tc, origin_of_url);
     suite_add_tcase(s, tc);
     return s;
 }
