@@ -11,6 +11,7 @@
  *   buckets    [op][bucket, +Inf last]   (not cumulative: one add each)
  *   sum_ns     [op]
  *   errors     [op]
+ *   introspect [outcome]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -65,6 +66,9 @@ static const char *const end_names[FA_METRICS_END_COUNT] = {
 static const char *const fetch_names[FA_METRICS_FETCH_COUNT] = {
     "discovery", "jwks"
 };
+static const char *const introspect_names[FA_METRICS_INTROSPECT_COUNT] = {
+    "active", "inactive", "refused", "error"
+};
 static const char *const op_names[FA_METRICS_OP_COUNT] = {
     "get", "put", "take", "del", "index_add", "index_take", "add"
 };
@@ -75,7 +79,7 @@ struct fa_metrics_t {
     int nprov;
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
-               errors;            /* offsets of each part in c */
+               errors, introspect; /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -110,7 +114,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->buckets = m->bearer + 2;
     m->sum_ns = m->buckets + FA_METRICS_OP_COUNT * N_BUCKET_SLOTS;
     m->errors = m->sum_ns + FA_METRICS_OP_COUNT;
-    n = m->errors + FA_METRICS_OP_COUNT;
+    m->introspect = m->errors + FA_METRICS_OP_COUNT;
+    n = m->introspect + FA_METRICS_INTROSPECT_COUNT;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -212,6 +217,14 @@ void fa_metrics_bearer_cache(fa_metrics_t *m, int hit)
 {
     if (m) {
         add(m, m->bearer + (hit ? 0 : 1), 1);
+    }
+}
+
+void fa_metrics_introspection(fa_metrics_t *m,
+                              fa_metrics_introspect_t outcome)
+{
+    if (m && (unsigned)outcome < FA_METRICS_INTROSPECT_COUNT) {
+        add(m, m->introspect + outcome, 1);
     }
 }
 
@@ -651,6 +664,13 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
          "not in the cache (verified, or refused).");
     put(&b, "fedauth_bearer_cache_misses_total %" APR_UINT64_T_FMT "\n",
         get(m, m->bearer + 1));
+    head(&b, "fedauth_introspection_total", "counter", "Introspection "
+         "calls (RFC 7662) for opaque bearer tokens, by outcome.");
+    for (i = 0; i < FA_METRICS_INTROSPECT_COUNT; i++) {
+        put(&b, "fedauth_introspection_total{outcome=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", introspect_names[i],
+            get(m, m->introspect + i));
+    }
     if (shm) {
         format_shm(shm, &b);
     }

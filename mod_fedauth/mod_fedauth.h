@@ -44,6 +44,8 @@ typedef struct fedauth_provider_t {
     fedauth_response_mode_t response_mode;
     int userinfo;                  /* UserInfo On/Off, UNSET: when offered */
     fa_idp_t *rt;                  /* run-time object, made in post_config */
+    const char *introspection_url; /* IntrospectionURL, or NULL: discovery's
+                                    * introspection_endpoint */
 } fedauth_provider_t;
 
 /* A directive's value and where it was set ("file:line"), for messages. */
@@ -99,6 +101,7 @@ typedef struct fedauth_srv_t {
     struct fa_registry_t *reg;     /* made in post_config when On */
     fa_keys_t keys;                /* made in post_config */
     int keys_ready;
+    int introspection_cache;       /* FedAuthIntrospectionCache (s), UNSET */
 } fedauth_srv_t;
 
 typedef enum {
