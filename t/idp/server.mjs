@@ -30,6 +30,8 @@
 //       tokens], clientClaims?: { "<client_id>": { claims put into that
 //       client's client_credentials tokens } } } },
 //   defaultResource? (indicator used when a request names none)
+//   introspection?: true | { username? } (t/idp/introspect.mjs: token
+//     introspection and revocation endpoints)
 //   With resourceServers, oidc-provider's resourceIndicators feature (RFC
 //   8707) issues JWT access tokens (RS256, typ at+jwt, aud = audience) for
 //   requests with resource=<indicator>, and the client_credentials grant is
@@ -95,6 +97,8 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import Provider, { errors as oidcErrors } from 'oidc-provider';
+
+import { introspectionOptions } from './introspect.mjs';
 
 const { values: args } = parseArgs({ options: { config: { type: 'string' } } });
 if (!args.config) {
@@ -243,6 +247,9 @@ async function extraTokenClaims(_ctx, token) {
   return rs.clientClaims?.[token.clientId] || undefined;
 }
 
+// Introspection and revocation (config.introspection, see introspect.mjs).
+const introspection = introspectionOptions(config, findUserBySub);
+
 const provider = new Provider(issuer, {
   clients: config.clients || [],
   jwks: { keys },
@@ -277,6 +284,7 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     ...resourceFeatures(),
+    ...introspection.features,
     // PKCE is required below, for confidential clients too, with S256 only.
   },
   pkce: { methods: ['S256'], required: () => true },
@@ -284,7 +292,7 @@ const provider = new Provider(issuer, {
     async issueRefreshToken(_ctx, client) { return client.grantTypeAllowed('refresh_token'); },
     ...(refreshTokens.rotate ? { rotateRefreshToken: () => true } : {}),
   } : {}),
-  ...(resourceServers ? { extraTokenClaims } : {}),
+  ...(resourceServers ? { extraTokenClaims } : introspection.claims),
   enabledJWA: {
     idTokenSigningAlgValues: [
       'RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256',
