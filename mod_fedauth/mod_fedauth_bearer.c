@@ -31,6 +31,7 @@
 #include "fa_jwt.h"
 #include "fa_cache.h"
 #include "fa_introspect.h"
+#include "fa_oidc.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -147,7 +148,11 @@ static int opaque(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc,
     int status;
 
     memset(&err, 0, sizeof(err));
-    rv = fedauth_introspect(r, sc, dc, token, &sp, &until, &idp, &err);
+    /* What no IdP issues (over 8 KiB, spaces, control or 8-bit bytes) is
+     * not worth a call. */
+    rv = fa_oidc_token_ok(token) ? fedauth_introspect(r, sc, dc, token, &sp,
+                                                      &until, &idp, &err)
+                                 : APR_NOTFOUND;
     if (rv == APR_NOTFOUND) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00502)
                       "bearer token refused: %s: %s", jerr->code,

@@ -170,6 +170,15 @@ describe('opaque bearer tokens by introspection (one host, shm)', () => {
     assert.ok(logLines(site.errorLog(), 'FA01105').length >= 19, 'refusals from the cache logged');
   });
 
+  it('attack: a string with a space or a non-ASCII byte is 401 invalid_token without a call (no IdP issues such tokens)', async () => {
+    const before = await introspections(idp);
+    let r = await bearerGet(`${base}/p/api/env.cgi`, 'abc def');
+    assertBearerRefused(r, 'invalid_token');
+    r = await bearerGet(`${base}/p/api/env.cgi`, 'abc\u00e9def');
+    assert.equal(r.status, 401, dump(r));
+    assert.equal(await introspections(idp) - before, 0);
+  });
+
   it('a malformed JWT-looking string (a.b.c) goes to introspection too: 401 token_inactive', async () => {
     const r = await bearerGet(`${base}/p/api/env.cgi`, 'abc.def.ghi');
     assertBearerRefused(r, 'token_inactive');
