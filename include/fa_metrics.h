@@ -95,6 +95,9 @@ void fa_metrics_bearer_cache(fa_metrics_t *m, int hit);
 /* An introspection call that ended with outcome. */
 void fa_metrics_introspection(fa_metrics_t *m,
                               fa_metrics_introspect_t outcome);
+/* A pushed authorization request (RFC 9126) at a sign-in's start; ok 0:
+ * it failed (no answer, a refusal, no usable request_uri). */
+void fa_metrics_par(fa_metrics_t *m, int ok);
 /* A store operation that took ns nanoseconds; failed 1: the store was
  * unavailable (not found is no failure). */
 void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,

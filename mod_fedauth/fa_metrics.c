@@ -12,6 +12,7 @@
  *   sum_ns     [op]
  *   errors     [op]
  *   introspect [outcome]
+ *   par        [ok, failed]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -79,7 +80,7 @@ struct fa_metrics_t {
     int nprov;
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
-               errors, introspect; /* offsets of each part in c */
+               errors, introspect, par; /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -115,7 +116,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->sum_ns = m->buckets + FA_METRICS_OP_COUNT * N_BUCKET_SLOTS;
     m->errors = m->sum_ns + FA_METRICS_OP_COUNT;
     m->introspect = m->errors + FA_METRICS_OP_COUNT;
-    n = m->introspect + FA_METRICS_INTROSPECT_COUNT;
+    m->par = m->introspect + FA_METRICS_INTROSPECT_COUNT;
+    n = m->par + 2;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -225,6 +227,13 @@ void fa_metrics_introspection(fa_metrics_t *m,
 {
     if (m && (unsigned)outcome < FA_METRICS_INTROSPECT_COUNT) {
         add(m, m->introspect + outcome, 1);
+    }
+}
+
+void fa_metrics_par(fa_metrics_t *m, int ok)
+{
+    if (m) {
+        add(m, m->par + (ok ? 0 : 1), 1);
     }
 }
 
@@ -671,6 +680,13 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
             APR_UINT64_T_FMT "\n", introspect_names[i],
             get(m, m->introspect + i));
     }
+    head(&b, "fedauth_par_requests_total", "counter", "Pushed "
+         "authorization requests (RFC 9126) at the start of sign-ins, by "
+         "outcome.");
+    put(&b, "fedauth_par_requests_total{outcome=\"ok\"} %" APR_UINT64_T_FMT
+        "\n", get(m, m->par));
+    put(&b, "fedauth_par_requests_total{outcome=\"error\"} %"
+        APR_UINT64_T_FMT "\n", get(m, m->par + 1));
     if (shm) {
         format_shm(shm, &b);
     }

@@ -46,7 +46,14 @@ typedef struct fedauth_provider_t {
     fa_idp_t *rt;                  /* run-time object, made in post_config */
     const char *introspection_url; /* IntrospectionURL, or NULL: discovery's
                                     * introspection_endpoint */
+    int par;                       /* PushedAuthorization: FEDAUTH_PAR_*;
+                                    * UNSET: Auto */
 } fedauth_provider_t;
+
+/* PushedAuthorization: when a sign-in pushes its request (RFC 9126). */
+#define FEDAUTH_PAR_OFF 0
+#define FEDAUTH_PAR_ON 1
+#define FEDAUTH_PAR_AUTO 2             /* when discovery requires it */
 
 /* A directive's value and where it was set ("file:line"), for messages. */
 typedef struct fedauth_setting_t {

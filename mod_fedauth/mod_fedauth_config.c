@@ -684,6 +684,13 @@ static const char *protocol_directive(apr_pool_t *p, fedauth_provider_t *prov,
         prov->introspection_url = w;
         return parse_url(p, w);
     }
+    if (!strcasecmp(name, "PushedAuthorization")) {
+        if (!strcasecmp(w, "Auto")) {
+            prov->par = FEDAUTH_PAR_AUTO;
+            return NULL;
+        }
+        return parse_flag(w, &prov->par) ? "expects On, Off or Auto" : NULL;
+    }
     return not_a_directive;
 }
 
@@ -801,6 +808,7 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     prov = apr_pcalloc(cmd->pool, sizeof(*prov));
     prov->enabled = 1;
     prov->userinfo = FEDAUTH_UNSET;
+    prov->par = FEDAUTH_UNSET;
     prov->index = sc->providers->nelts;
     prov->idp.id = id;
     prov->claims.idp_id = id;

@@ -32,6 +32,8 @@
 //   defaultResource? (indicator used when a request names none)
 //   introspection?: true | { username? } (t/idp/introspect.mjs: token
 //     introspection and revocation endpoints)
+//   par?: { require? } (t/idp/par.mjs: pushed authorization requests
+//     required by policy)
 //   With resourceServers, oidc-provider's resourceIndicators feature (RFC
 //   8707) issues JWT access tokens (RS256, typ at+jwt, aud = audience) for
 //   requests with resource=<indicator>, and the client_credentials grant is
@@ -99,6 +101,7 @@ import { parseArgs } from 'node:util';
 import Provider, { errors as oidcErrors } from 'oidc-provider';
 
 import { introspectionOptions } from './introspect.mjs';
+import { parFeatures } from './par.mjs';
 
 const { values: args } = parseArgs({ options: { config: { type: 'string' } } });
 if (!args.config) {
@@ -285,6 +288,7 @@ const provider = new Provider(issuer, {
     backchannelLogout: { enabled: true },
     ...resourceFeatures(),
     ...introspection.features,
+    ...parFeatures(config),
     // PKCE is required below, for confidential clients too, with S256 only.
   },
   pkce: { methods: ['S256'], required: () => true },
