@@ -12,7 +12,10 @@
 // junk or 500, or down: 503 with a log line; the metrics count the calls;
 // apache2 -t refuses bad IntrospectionURL / FedAuthIntrospectionCache
 // values naming the directive; two hosts on one Redis call the IdP once
-// for a token, the store key a MAC, never the token.
+// for a token, the store key a MAC, never the token. With several
+// providers offered, a token goes to the first one defined only (another
+// IdP's token is refused there and never reaches its own IdP), and a
+// provider before it whose discovery cannot be read gives 503.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -261,6 +264,67 @@ describe('opaque bearer tokens by introspection (one host, shm)', () => {
     const log = site.errorLog();
     for (const t of tokens) assert.ok(!log.includes(t), 'a token in the error log');
     assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}`);
+  });
+});
+
+describe('opaque bearer tokens: several providers offered, the token goes to one IdP only', () => {
+  let site;
+  let base;
+
+  before(async () => {
+    site = await startSite({
+      idps: [
+        { name: 'a', idpConfig: { introspection: { username: true } }, providers: [{ id: 'a' }] },
+        { name: 'b', idpConfig: { introspection: { username: true } }, providers: [{ id: 'b', clientExtra: withSpaCallback }] },
+      ],
+      // defined first: a provider whose discovery cannot be read
+      serverConf: `<FedAuthProvider dead>
+    Issuer        http://127.0.0.1:1
+    ClientID      client-dead
+    ClientSecret  secret-dead
+</FedAuthProvider>
+`,
+      locationsConf: [
+        apiLocation('both', { providers: 'a b' }),
+        apiLocation('bonly', { providers: 'b' }),
+        apiLocation('deadfirst', { providers: 'dead b' }),
+      ].join('\n'),
+    });
+    base = site.base;
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+  });
+
+  it("b's token where a and b are offered goes to a (the first defined) only: 401 token_inactive, b never asked; where only b is offered: 200", async () => {
+    const t = (await codeFlow(site.idps.b, site.clients.b, { redirectUri: spaCallback(site.clients.b), scope: 'openid profile' })).access_token;
+    const a0 = await introspections(site.idps.a);
+    const b0 = await introspections(site.idps.b);
+    let r = await bearerGet(`${base}/p/both/env.cgi`, t);
+    assertBearerRefused(r, 'token_inactive');
+    assert.equal(await introspections(site.idps.a) - a0, 1);
+    assert.equal(await introspections(site.idps.b) - b0, 0, 'the token never reached b');
+    r = await bearerGet(`${base}/p/bonly/env.cgi`, t);
+    assert.equal(r.status, 200, dump(r));
+    assert.equal(parseEnv(r.body).FEDAUTH_IDP, 'b');
+    assert.equal(parseEnv(r.body).REMOTE_USER, 'alice');
+  });
+
+  it('a provider before b whose discovery cannot be read: 503 (FA01100), and the token does not go to b instead', async () => {
+    const t = (await codeFlow(site.idps.b, site.clients.b, { redirectUri: spaCallback(site.clients.b), scope: 'openid profile' })).access_token;
+    const b0 = await introspections(site.idps.b);
+    const r = await bearerGet(`${base}/p/deadfirst/env.cgi`, t);
+    assertBearerRefused(r, null, 503);
+    assert.match(r.body, /idp_unreachable/);
+    assert.match(site.errorLog(), /FA01100: opaque bearer token not judged: the discovery of dead/);
+    assert.equal(await introspections(site.idps.b) - b0, 0);
+  });
+
+  it('httpd stops cleanly', async () => {
+    const info = await site.httpd.stop();
+    assert.equal(info.signal, null, JSON.stringify(info));
+    assert.deepEqual(site.troubles(), [], site.troubles().join('\n'));
   });
 });
 
