@@ -50,6 +50,16 @@ typedef enum {
     FA_METRICS_OP_COUNT
 } fa_metrics_op_t;
 
+/* What an introspection call (RFC 7662) of an opaque bearer token said. */
+typedef enum {
+    FA_METRICS_INTROSPECT_ACTIVE = 0,  /* active, passed every check */
+    FA_METRICS_INTROSPECT_INACTIVE,    /* active: false */
+    FA_METRICS_INTROSPECT_REFUSED,     /* active, but failed a check (aud,
+                                        * iss, exp, type, sub) */
+    FA_METRICS_INTROSPECT_ERROR,       /* no answer, or no usable one */
+    FA_METRICS_INTROSPECT_COUNT
+} fa_metrics_introspect_t;
+
 /* The upper bounds of the store latency histogram's buckets, in
  * nanoseconds (the last bucket, +Inf, is not listed). */
 #define FA_METRICS_BUCKETS 17
@@ -88,6 +98,12 @@ void fa_metrics_revocation(fa_metrics_t *m, const char *provider, int ok);
 void fa_metrics_frontchannel(fa_metrics_t *m, int ok);
 /* A bearer token found in (hit 1) or missing from the cache. */
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit);
+/* An introspection call that ended with outcome. */
+void fa_metrics_introspection(fa_metrics_t *m,
+                              fa_metrics_introspect_t outcome);
+/* A pushed authorization request (RFC 9126) at a sign-in's start; ok 0:
+ * it failed (no answer, a refusal, no usable request_uri). */
+void fa_metrics_par(fa_metrics_t *m, int ok);
 /* A store operation that took ns nanoseconds; failed 1: the store was
  * unavailable (not found is no failure). */
 void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,

@@ -81,6 +81,16 @@ char *fa_oidc_auth_url(apr_pool_t *p, const fa_oidc_metadata_t *md,
                        const char *nonce, const char *code_challenge,
                        const apr_table_t *extra);
 
+/* The same request as fa_oidc_auth_url, as a form body for a pushed
+ * authorization request (RFC 9126; see fa_par.h), to be sent with
+ * fa_oidc_client_post: with client_id, except where fa_oidc_client_post
+ * adds it itself (client_secret_post, none), as a parameter may appear
+ * only once. */
+char *fa_oidc_par_body(apr_pool_t *p, const fa_oidc_client_t *client,
+                       const char *redirect_uri, const char *state,
+                       const char *nonce, const char *code_challenge,
+                       const apr_table_t *extra);
+
 /* POSTs a form body (without client authentication) to url, one of the
  * provider's endpoints that authenticate the client (token,
  * introspection, revocation), adding the client's authentication as

@@ -13,6 +13,8 @@
  *   errors     [op]
  *   revoked    [provider][total, failed]
  *   frontchan  [ok, refused]
+ *   introspect [outcome]
+ *   par        [ok, failed]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -68,6 +70,9 @@ static const char *const end_names[FA_METRICS_END_COUNT] = {
 static const char *const fetch_names[FA_METRICS_FETCH_COUNT] = {
     "discovery", "jwks"
 };
+static const char *const introspect_names[FA_METRICS_INTROSPECT_COUNT] = {
+    "active", "inactive", "refused", "error"
+};
 static const char *const op_names[FA_METRICS_OP_COUNT] = {
     "get", "put", "take", "del", "index_add", "index_take", "add"
 };
@@ -78,7 +83,8 @@ struct fa_metrics_t {
     int nprov;
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
-               errors, revoked, frontchan; /* offsets of each part in c */
+               errors, revoked, frontchan, introspect, par;
+                               /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -115,7 +121,9 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->errors = m->sum_ns + FA_METRICS_OP_COUNT;
     m->revoked = m->errors + FA_METRICS_OP_COUNT;
     m->frontchan = m->revoked + (apr_size_t)m->nprov * 2;
-    n = m->frontchan + 2;
+    m->introspect = m->frontchan + 2;
+    m->par = m->introspect + FA_METRICS_INTROSPECT_COUNT;
+    n = m->par + 2;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -236,6 +244,21 @@ void fa_metrics_bearer_cache(fa_metrics_t *m, int hit)
 {
     if (m) {
         add(m, m->bearer + (hit ? 0 : 1), 1);
+    }
+}
+
+void fa_metrics_introspection(fa_metrics_t *m,
+                              fa_metrics_introspect_t outcome)
+{
+    if (m && (unsigned)outcome < FA_METRICS_INTROSPECT_COUNT) {
+        add(m, m->introspect + outcome, 1);
+    }
+}
+
+void fa_metrics_par(fa_metrics_t *m, int ok)
+{
+    if (m) {
+        add(m, m->par + (ok ? 0 : 1), 1);
     }
 }
 
@@ -715,6 +738,20 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
     put(&b, "fedauth_bearer_cache_misses_total %" APR_UINT64_T_FMT "\n",
         get(m, m->bearer + 1));
     format_logout(m, &b);
+    head(&b, "fedauth_introspection_total", "counter", "Introspection "
+         "calls (RFC 7662) for opaque bearer tokens, by outcome.");
+    for (i = 0; i < FA_METRICS_INTROSPECT_COUNT; i++) {
+        put(&b, "fedauth_introspection_total{outcome=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", introspect_names[i],
+            get(m, m->introspect + i));
+    }
+    head(&b, "fedauth_par_requests_total", "counter", "Pushed "
+         "authorization requests (RFC 9126) at the start of sign-ins, by "
+         "outcome.");
+    put(&b, "fedauth_par_requests_total{outcome=\"ok\"} %" APR_UINT64_T_FMT
+        "\n", get(m, m->par));
+    put(&b, "fedauth_par_requests_total{outcome=\"error\"} %"
+        APR_UINT64_T_FMT "\n", get(m, m->par + 1));
     if (shm) {
         format_shm(shm, &b);
     }

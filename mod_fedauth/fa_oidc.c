@@ -171,19 +171,18 @@ static int add_param(void *data, const char *key, const char *value)
     return 1;
 }
 
-char *fa_oidc_auth_url(apr_pool_t *p, const fa_oidc_metadata_t *md,
-                       const fa_oidc_client_t *client,
-                       const char *redirect_uri, const char *state,
-                       const char *nonce, const char *code_challenge,
-                       const apr_table_t *extra)
+/* The parameters of an authorization request after response_type and
+ * client_id, each "&name=value": the same for a URL and for a pushed
+ * request. */
+static char *request_params(apr_pool_t *p, const fa_oidc_client_t *client,
+                            const char *redirect_uri, const char *state,
+                            const char *nonce, const char *code_challenge,
+                            const apr_table_t *extra)
 {
     query_ctx_t q;
 
     q.p = p;
-    q.url = apr_pstrcat(p, md->authorization_endpoint,
-        strchr(md->authorization_endpoint, '?') ? "&" : "?",
-        "response_type=code",
-        "&client_id=", fa_url_encode(p, client->client_id),
+    q.url = apr_pstrcat(p,
         "&redirect_uri=", fa_url_encode(p, redirect_uri),
         "&scope=", fa_url_encode(p, fa_oidc_scope(p, client->scopes)),
         "&state=", fa_url_encode(p, state),
@@ -194,6 +193,38 @@ char *fa_oidc_auth_url(apr_pool_t *p, const fa_oidc_metadata_t *md,
         apr_table_do(add_param, &q, extra, NULL);
     }
     return q.url;
+}
+
+char *fa_oidc_auth_url(apr_pool_t *p, const fa_oidc_metadata_t *md,
+                       const fa_oidc_client_t *client,
+                       const char *redirect_uri, const char *state,
+                       const char *nonce, const char *code_challenge,
+                       const apr_table_t *extra)
+{
+    return apr_pstrcat(p, md->authorization_endpoint,
+        strchr(md->authorization_endpoint, '?') ? "&" : "?",
+        "response_type=code",
+        "&client_id=", fa_url_encode(p, client->client_id),
+        request_params(p, client, redirect_uri, state, nonce,
+                       code_challenge, extra), NULL);
+}
+
+char *fa_oidc_par_body(apr_pool_t *p, const fa_oidc_client_t *client,
+                       const char *redirect_uri, const char *state,
+                       const char *nonce, const char *code_challenge,
+                       const apr_table_t *extra)
+{
+    /* client_id is a parameter of the request (oidc-provider insists on
+     * it); fa_oidc_client_post already adds it for client_secret_post
+     * and public clients, and a parameter twice is refused. */
+    int added = client->token_auth == FA_TOKEN_AUTH_POST
+                || client->token_auth == FA_TOKEN_AUTH_NONE;
+
+    return apr_pstrcat(p, "response_type=code",
+                       added ? "" : "&client_id=",
+                       added ? "" : fa_url_encode(p, client->client_id),
+                       request_params(p, client, redirect_uri, state, nonce,
+                                      code_challenge, extra), NULL);
 }
 
 static const char *basic_credentials(apr_pool_t *p,

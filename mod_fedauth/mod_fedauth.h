@@ -44,7 +44,16 @@ typedef struct fedauth_provider_t {
     fedauth_response_mode_t response_mode;
     int userinfo;                  /* UserInfo On/Off, UNSET: when offered */
     fa_idp_t *rt;                  /* run-time object, made in post_config */
+    const char *introspection_url; /* IntrospectionURL, or NULL: discovery's
+                                    * introspection_endpoint */
+    int par;                       /* PushedAuthorization: FEDAUTH_PAR_*;
+                                    * UNSET: Auto */
 } fedauth_provider_t;
+
+/* PushedAuthorization: when a sign-in pushes its request (RFC 9126). */
+#define FEDAUTH_PAR_OFF 0
+#define FEDAUTH_PAR_ON 1
+#define FEDAUTH_PAR_AUTO 2             /* when discovery requires it */
 
 /* A directive's value and where it was set ("file:line"), for messages. */
 typedef struct fedauth_setting_t {
@@ -99,6 +108,7 @@ typedef struct fedauth_srv_t {
     struct fa_registry_t *reg;     /* made in post_config when On */
     fa_keys_t keys;                /* made in post_config */
     int keys_ready;
+    int introspection_cache;       /* FedAuthIntrospectionCache (s), UNSET */
 } fedauth_srv_t;
 
 typedef enum {

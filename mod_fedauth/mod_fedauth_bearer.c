@@ -9,7 +9,10 @@
  * check. With FedAuthRegistry On the token's user must be an account
  * that may sign in through its provider, as at a sign-in; the decision is
  * then kept at most REGISTRY_RECHECK_SECONDS, so a disabled account's
- * tokens stop working within that time in every process. */
+ * tokens stop working within that time in every process. A token that
+ * is not a JWT is judged by token introspection at the provider offered
+ * here that has it (mod_fedauth_introspect.c); the answer is kept in the
+ * same cache, and a refusal for FA_INTROSPECT_INACTIVE_TTL. */
 #include <string.h>
 #include "httpd.h"
 #include "http_config.h"
@@ -21,11 +24,14 @@
 #include "mod_fedauth_bearer.h"
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_helpers.h"
+#include "mod_fedauth_introspect.h"
 #include "mod_fedauth_metrics.h"
 #include "mod_fedauth_registry.h"
 #include "mod_fedauth_session.h"
 #include "fa_jwt.h"
 #include "fa_cache.h"
+#include "fa_introspect.h"
+#include "fa_oidc.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -86,6 +92,103 @@ static int registry_check(request_rec *r, fedauth_srv_t *sc,
                          "moment. Please try again later.");
 }
 
+/* The process's cached answer for the token (key h): OK (its user),
+ * the refusal of an opaque token remembered, or DECLINED (none). */
+static int from_cache(request_rec *r, fedauth_dir_t *dc, fedauth_srv_t *sc,
+                      const unsigned char *h)
+{
+    fedauth_provider_t *prov;
+    const char *idp, *code;
+    fa_session_t *sp;
+    apr_size_t len;
+    char *rec;
+
+    if (!cache || !(rec = fa_cache_get(cache, h, 32, apr_time_now(), 0,
+                                       r->pool, &len))) {
+        return DECLINED;
+    }
+    if ((idp = fedauth_introspect_marked(r->pool, rec, len, &code))) {
+        if (!(prov = fedauth_provider_find(sc, idp))
+            || !fedauth_provider_offered(dc, prov)) {
+            return DECLINED;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01105)
+                      "opaque bearer token refused: %s said %s less than "
+                      "%d s ago", idp, code, FA_INTROSPECT_INACTIVE_TTL);
+        fa_metrics_bearer_cache(fedauth_metrics(), 1);
+        return refuse(r, code, "The bearer token is not active or not "
+                      "meant for this site.");
+    }
+    if (fa_session_decode(r->pool, rec, len, &sp) != APR_SUCCESS
+        || !(prov = fedauth_provider_find(sc, sp->idp))
+        || !fedauth_provider_offered(dc, prov)) {
+        return DECLINED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00501)
+                  "bearer token of %s from the cache (%lu hits)",
+                  sp->user, fa_cache_hits(cache));
+    fa_metrics_bearer_cache(fedauth_metrics(), 1);
+    fedauth_export_session(r, dc, sp);
+    fedauth_request_session_set(r, sp);
+    return OK;
+}
+
+/* A token that is not a JWT (jerr: why not): judged by introspection when
+ * a provider offered here has it, else malformed. */
+static int opaque(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc,
+                  const char *token, const unsigned char *h,
+                  const fa_err_t *jerr)
+{
+    apr_int64_t now = fa_now_sec(), until;
+    fa_session_t *sp;
+    const char *idp, *mark, *rec;
+    apr_size_t len;
+    fa_err_t err;
+    apr_status_t rv;
+    int status;
+
+    memset(&err, 0, sizeof(err));
+    /* What no IdP issues (over 8 KiB, spaces, control or 8-bit bytes) is
+     * not worth a call. */
+    rv = fa_oidc_token_ok(token) ? fedauth_introspect(r, sc, dc, token, &sp,
+                                                      &until, &idp, &err)
+                                 : APR_NOTFOUND;
+    if (rv == APR_NOTFOUND) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00502)
+                      "bearer token refused: %s: %s", jerr->code,
+                      jerr->desc);
+        return refuse(r, "invalid_token", "The bearer token is "
+                      "malformed.");
+    }
+    if (rv != APR_SUCCESS && !idp) {
+        return fedauth_error(r, HTTP_SERVICE_UNAVAILABLE, err.code, "The "
+                             "identity provider could not judge the bearer "
+                             "token. Please try again later.");
+    }
+    if (rv != APR_SUCCESS) {
+        mark = fedauth_introspect_mark(r->pool, idp, err.code);
+        if (cache) {
+            fa_cache_put(cache, h, 32, mark, strlen(mark), apr_time_from_sec(
+                         now + FA_INTROSPECT_INACTIVE_TTL), 0);
+        }
+        return refuse(r, err.code, "The bearer token is not active or not "
+                      "meant for this site.");
+    }
+    if ((status = registry_check(r, sc, sp)) != OK) {
+        return status;
+    }
+    if (sc->reg && until > now + REGISTRY_RECHECK_SECONDS) {
+        until = now + REGISTRY_RECHECK_SECONDS;
+    }
+    if (cache && until > now) {
+        fa_session_encode(r->pool, sp, (char **)&rec, &len);
+        fa_cache_put(cache, h, 32, rec, len, apr_time_from_sec(until), 0);
+    }
+    fedauth_export_session(r, dc, sp);
+    fedauth_request_session_set(r, sp);
+    return OK;
+}
+
 int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
                          fedauth_dir_t *dc, const char *token)
 {
@@ -119,24 +222,12 @@ int fedauth_bearer_check(request_rec *r, fedauth_srv_t *sc,
     key = apr_pstrcat(r->pool, dc->bearer_audience ? dc->bearer_audience
                                                    : "", "\n", token, NULL);
     EVP_Digest(key, strlen(key), h, &hlen, EVP_sha256(), NULL);
-    if (cache && (rec = fa_cache_get(cache, h, sizeof(h), apr_time_now(),
-                                     0, r->pool, &len)) != NULL
-        && fa_session_decode(r->pool, rec, len, &sp) == APR_SUCCESS
-        && (prov = fedauth_provider_find(sc, sp->idp)) != NULL
-        && fedauth_provider_offered(dc, prov)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00501)
-                      "bearer token of %s from the cache (%lu hits)",
-                      sp->user, fa_cache_hits(cache));
-        fa_metrics_bearer_cache(fedauth_metrics(), 1);
-        fedauth_export_session(r, dc, sp);
-        fedauth_request_session_set(r, sp);
-        return OK;
+    if ((status = from_cache(r, dc, sc, h)) != DECLINED) {
+        return status;
     }
     fa_metrics_bearer_cache(fedauth_metrics(), 0);
     if (fa_jwt_parse(r->pool, token, tlen, &jwt, &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00502)
-                      "bearer token refused: %s: %s", err.code, err.desc);
-        return refuse(r, "invalid_token", "The bearer token is malformed.");
+        return opaque(r, sc, dc, token, h, &err);
     }
     if (!(prov = fedauth_provider_by_issuer(sc, dc, jwt))) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00503)

@@ -26,6 +26,7 @@
 #define DEFAULT_HTTP_TIMEOUT 5
 #define DEFAULT_SHM_SIZE (64 * 1024 * 1024)
 #define DEFAULT_SESSIONS_PER_USER 20
+#define DEFAULT_INTROSPECTION_CACHE 300
 
 /* FedAuthProviders uses, checked against the providers in post_config. */
 typedef struct provider_ref_t {
@@ -58,6 +59,7 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->registry = FEDAUTH_UNSET;
     sc->register_on = FEDAUTH_UNSET;
     sc->attempt_stream = FEDAUTH_UNSET;
+    sc->introspection_cache = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -134,6 +136,7 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(registry);
     MERGE_INT(register_on);
     MERGE_PTR(registry_dir);
+    MERGE_INT(introspection_cache);
     return m;
 }
 
@@ -203,6 +206,12 @@ int fedauth_refresh_failure(const fedauth_srv_t *sc)
 int fedauth_keep_tokens(const fedauth_srv_t *sc)
 {
     return pass_token_anywhere || fedauth_refresh_before(sc) > 0;
+}
+
+int fedauth_introspection_cache(const fedauth_srv_t *sc)
+{
+    return sc->introspection_cache != FEDAUTH_UNSET
+           ? sc->introspection_cache : DEFAULT_INTROSPECTION_CACHE;
 }
 
 int fedauth_http_timeout(const fedauth_srv_t *sc)
@@ -671,6 +680,17 @@ static const char *protocol_directive(apr_pool_t *p, fedauth_provider_t *prov,
         return printable(w, 512) && !strpbrk(w, " \t") ? NULL
                : "expects an issuer (a URL or a name, no spaces)";
     }
+    if (!strcasecmp(name, "IntrospectionURL")) {
+        prov->introspection_url = w;
+        return parse_url(p, w);
+    }
+    if (!strcasecmp(name, "PushedAuthorization")) {
+        if (!strcasecmp(w, "Auto")) {
+            prov->par = FEDAUTH_PAR_AUTO;
+            return NULL;
+        }
+        return parse_flag(w, &prov->par) ? "expects On, Off or Auto" : NULL;
+    }
     return not_a_directive;
 }
 
@@ -788,6 +808,7 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     prov = apr_pcalloc(cmd->pool, sizeof(*prov));
     prov->enabled = 1;
     prov->userinfo = FEDAUTH_UNSET;
+    prov->par = FEDAUTH_UNSET;
     prov->index = sc->providers->nelts;
     prov->idp.id = id;
     prov->claims.idp_id = id;
@@ -1289,6 +1310,19 @@ static const char *set_refresh_failure(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_introspection_cache(cmd_parms *cmd, void *dummy,
+                                           const char *arg)
+{
+    int v = 0;
+    const char *err = parse_int(cmd->pool, arg, 0, 86400, &v);
+
+    if (err) {
+        return prefix(cmd, err);
+    }
+    srv_conf(cmd)->introspection_cache = v;
+    return NULL;
+}
+
 static const char *set_pass_as(cmd_parms *cmd, void *dcv, const char *arg)
 {
     fedauth_dir_t *dc = dcv;
@@ -1407,6 +1441,9 @@ const command_rec fedauth_cmds[] = {
         "redirect, 401 or pass"),
     AP_INIT_ITERATE("FedAuthPassClaimsAs", set_pass_as, NULL, OR_AUTHCFG,
         "headers, env, both or none"),
+    AP_INIT_TAKE1("FedAuthIntrospectionCache", set_introspection_cache, NULL,
+        RSRC_CONF, "seconds an active introspection answer is reused "
+        "(0: not kept; default 300)"),
     { NULL }
 };
 

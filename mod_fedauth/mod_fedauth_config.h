@@ -32,6 +32,9 @@ int fedauth_refresh_failure(const fedauth_srv_t *sc);
  * token): FedAuthPassAccessToken On anywhere, or a refresh configured. */
 int fedauth_keep_tokens(const fedauth_srv_t *sc);
 int fedauth_sessions_per_user(const fedauth_srv_t *sc);
+/* FedAuthIntrospectionCache: seconds an active introspection answer is
+ * reused (0: asked each time); default 300. */
+int fedauth_introspection_cache(const fedauth_srv_t *sc);
 apr_size_t fedauth_shm_size(const fedauth_srv_t *sc);
 
 /* The provider with this id in the server, enabled or not; NULL if none. */

@@ -20,7 +20,9 @@
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_attempts.h"
 #include "mod_fedauth_registry.h"
+#include "mod_fedauth_metrics.h"
 #include "fa_oidc.h"
+#include "fa_par.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -326,6 +328,49 @@ static int set_state_cookie(request_rec *r, const fedauth_srv_t *sc,
     return OK;
 }
 
+/* 1 when prov's sign-ins push their request (PushedAuthorization On, or
+ * Auto, the default, and discovery says the IdP requires it). */
+static int use_par(const fedauth_provider_t *prov,
+                   const fa_oidc_metadata_t *md)
+{
+    return prov->par == FEDAUTH_PAR_ON
+           || (prov->par != FEDAUTH_PAR_OFF && md->require_par);
+}
+
+/* Where the browser goes to sign in: the authorization request in the
+ * URL, or, pushed to the IdP first, only client_id and request_uri. OK,
+ * or the error page when the IdP refused the pushed request. */
+static int auth_url(request_rec *r, fedauth_provider_t *prov,
+                    const fa_oidc_metadata_t *md, const fa_login_t *login,
+                    const char *state, apr_table_t *hints, const char **url)
+{
+    const char *challenge = fa_oidc_pkce_challenge(r->pool, login->verifier);
+    const char *request_uri;
+    fa_err_t err;
+
+    if (!use_par(prov, md)) {
+        *url = fa_oidc_auth_url(r->pool, md, &prov->idp.client,
+                                login->redirect_uri, state, login->nonce,
+                                challenge, auth_params(r, prov, hints));
+        return OK;
+    }
+    memset(&err, 0, sizeof(err));
+    if (fa_par_request(r->pool, fedauth_http(), md, &prov->idp.client,
+                       fa_oidc_par_body(r->pool, &prov->idp.client,
+                                        login->redirect_uri, state,
+                                        login->nonce, challenge,
+                                        auth_params(r, prov, hints)),
+                       &request_uri, &err) != APR_SUCCESS) {
+        fa_metrics_par(fedauth_metrics(), 0);
+        return fedauth_signin_refused(r, prov, &err, "The identity "
+                                      "provider refused the sign-in "
+                                      "request.");
+    }
+    fa_metrics_par(fedauth_metrics(), 1);
+    *url = fa_par_auth_url(r->pool, md, &prov->idp.client, request_uri);
+    return OK;
+}
+
 int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
                         const char *return_to, apr_table_t *hints)
 {
@@ -335,7 +380,7 @@ int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
     fa_login_t *login;
     fa_err_t err;
     char *state;
-    const char *url;
+    const char *url = NULL;
     int status;
 
     memset(&err, 0, sizeof(err));
@@ -356,10 +401,9 @@ int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
     if ((status = set_state_cookie(r, sc, prov, login, state)) != OK) {
         return status;
     }
-    url = fa_oidc_auth_url(r->pool, md, &prov->idp.client,
-                           login->redirect_uri, state, login->nonce,
-                           fa_oidc_pkce_challenge(r->pool, login->verifier),
-                           auth_params(r, prov, hints));
+    if ((status = auth_url(r, prov, md, login, state, hints, &url)) != OK) {
+        return status;
+    }
     fedauth_no_store(r);
     apr_table_setn(r->headers_out, "Location", url);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00202)

@@ -30,6 +30,10 @@
 //       tokens], clientClaims?: { "<client_id>": { claims put into that
 //       client's client_credentials tokens } } } },
 //   defaultResource? (indicator used when a request names none)
+//   introspection?: true | { username? } (t/idp/introspect.mjs: token
+//     introspection and revocation endpoints)
+//   par?: { require? } (t/idp/par.mjs: pushed authorization requests
+//     required by policy)
 //   With resourceServers, oidc-provider's resourceIndicators feature (RFC
 //   8707) issues JWT access tokens (RS256, typ at+jwt, aud = audience) for
 //   requests with resource=<indicator>, and the client_credentials grant is
@@ -101,6 +105,8 @@ import Provider, { errors as oidcErrors } from 'oidc-provider';
 import {
   logoutFeatures, watchTokens, LOGOUT_ADMIN, logoutAdmin, frontchannelPage,
 } from './logout.mjs';
+import { introspectionOptions } from './introspect.mjs';
+import { parFeatures } from './par.mjs';
 
 const { values: args } = parseArgs({ options: { config: { type: 'string' } } });
 if (!args.config) {
@@ -249,6 +255,9 @@ async function extraTokenClaims(_ctx, token) {
   return rs.clientClaims?.[token.clientId] || undefined;
 }
 
+// Introspection and revocation (config.introspection, see introspect.mjs).
+const introspection = introspectionOptions(config, findUserBySub);
+
 const provider = new Provider(issuer, {
   clients: config.clients || [],
   jwks: { keys },
@@ -284,6 +293,8 @@ const provider = new Provider(issuer, {
     backchannelLogout: { enabled: true },
     ...resourceFeatures(),
     ...logoutFeatures(config), // revocation (t/idp/logout.mjs)
+    ...introspection.features,
+    ...parFeatures(config),
     // PKCE is required below, for confidential clients too, with S256 only.
   },
   pkce: { methods: ['S256'], required: () => true },
@@ -291,7 +302,7 @@ const provider = new Provider(issuer, {
     async issueRefreshToken(_ctx, client) { return client.grantTypeAllowed('refresh_token'); },
     ...(refreshTokens.rotate ? { rotateRefreshToken: () => true } : {}),
   } : {}),
-  ...(resourceServers ? { extraTokenClaims } : {}),
+  ...(resourceServers ? { extraTokenClaims } : introspection.claims),
   enabledJWA: {
     idTokenSigningAlgValues: [
       'RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256',

@@ -19,6 +19,8 @@ int main(void)
     sr = srunner_create(suite_util());
     srunner_add_suite(sr, suite_jose());
     srunner_add_suite(sr, suite_oidc());
+    srunner_add_suite(sr, suite_introspect());
+    srunner_add_suite(sr, suite_par());
     srunner_add_suite(sr, suite_session());
     srunner_add_suite(sr, suite_cache());
     srunner_add_suite(sr, suite_idp());

@@ -9,6 +9,8 @@
 Suite *suite_util(void);
 Suite *suite_jose(void);
 Suite *suite_oidc(void);
+Suite *suite_introspect(void);
+Suite *suite_par(void);
 Suite *suite_session(void);
 Suite *suite_idp(void);
 Suite *suite_redis(void);
