@@ -80,6 +80,11 @@ void fa_metrics_session_ended(fa_metrics_t *m, fa_metrics_end_t reason,
  * (no answer, not 200, or not a usable document). */
 void fa_metrics_fetch(fa_metrics_t *m, const char *provider,
                       fa_metrics_fetch_t what, int ok);
+/* A group lookup at Microsoft Graph of provider id that ended with
+ * outcome (an fa_graph_outcome_t, fa_graph.h). */
+void fa_metrics_graph(fa_metrics_t *m, const char *provider, int outcome);
+apr_uint64_t fa_metrics_graph_of(const fa_metrics_t *m, const char *provider,
+                                 int outcome);
 /* A bearer token found in (hit 1) or missing from the cache. */
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit);
 /* A store operation that took ns nanoseconds; failed 1: the store was

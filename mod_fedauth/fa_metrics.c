@@ -11,6 +11,7 @@
  *   buckets    [op][bucket, +Inf last]   (not cumulative: one add each)
  *   sum_ns     [op]
  *   errors     [op]
+ *   graph      [provider][fa_graph_outcome_t]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -22,6 +23,7 @@
 #include <sys/mman.h>
 #include <apr_strings.h>
 #include "fa_metrics.h"
+#include "fa_graph.h"
 
 #define N_OUTCOMES \
     (sizeof(fa_metrics_outcomes) / sizeof(fa_metrics_outcomes[0]) - 1)
@@ -43,6 +45,8 @@ const char *const fa_metrics_outcomes[] = {
     /* userinfo and the session */
     "userinfo_sub_mismatch", "too_many_roles", "session_too_large",
     "store_unavailable", "internal_error",
+    /* Microsoft Graph (GroupsSource graph) */
+    "groups_unavailable",
     "other",
     NULL
 };
@@ -75,7 +79,7 @@ struct fa_metrics_t {
     int nprov;
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
-               errors;            /* offsets of each part in c */
+               errors, graph;     /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -110,7 +114,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->buckets = m->bearer + 2;
     m->sum_ns = m->buckets + FA_METRICS_OP_COUNT * N_BUCKET_SLOTS;
     m->errors = m->sum_ns + FA_METRICS_OP_COUNT;
-    n = m->errors + FA_METRICS_OP_COUNT;
+    m->graph = m->errors + FA_METRICS_OP_COUNT;
+    n = m->graph + (apr_size_t)m->nprov * FA_GRAPH_OUTCOME_COUNT;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -206,6 +211,30 @@ void fa_metrics_fetch(fa_metrics_t *m, const char *provider,
     if (!ok) {
         add(m, i + 1, 1);
     }
+}
+
+void fa_metrics_graph(fa_metrics_t *m, const char *provider, int outcome)
+{
+    int slot;
+
+    if (m && (slot = provider_slot(m, provider)) >= 0
+        && outcome >= 0 && outcome < FA_GRAPH_OUTCOME_COUNT) {
+        add(m, m->graph + (apr_size_t)slot * FA_GRAPH_OUTCOME_COUNT
+               + (apr_size_t)outcome, 1);
+    }
+}
+
+apr_uint64_t fa_metrics_graph_of(const fa_metrics_t *m, const char *provider,
+                                 int outcome)
+{
+    int slot;
+
+    if (!m || (slot = provider_slot(m, provider)) < 0 || outcome < 0
+        || outcome >= FA_GRAPH_OUTCOME_COUNT) {
+        return 0;
+    }
+    return get(m, m->graph + (apr_size_t)slot * FA_GRAPH_OUTCOME_COUNT
+                  + (apr_size_t)outcome);
 }
 
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit)
@@ -562,6 +591,25 @@ static void format_providers(const fa_metrics_t *m, buf_t *b)
     }
 }
 
+static void format_graph(const fa_metrics_t *m, buf_t *b)
+{
+    const char *id;
+    int i, o;
+
+    head(b, "fedauth_graph_lookups_total", "counter", "Group lookups at "
+         "Microsoft Graph (GroupsSource graph), by provider and outcome.");
+    for (i = 0; i < m->nprov; i++) {
+        id = fa_metrics_label_escape(b->p, m->prov[i]);
+        for (o = 0; o < FA_GRAPH_OUTCOME_COUNT; o++) {
+            put(b, "fedauth_graph_lookups_total{provider=\"%s\",outcome="
+                "\"%s\"} %" APR_UINT64_T_FMT "\n", id,
+                fa_graph_outcome_name((fa_graph_outcome_t)o),
+                get(m, m->graph + (apr_size_t)i * FA_GRAPH_OUTCOME_COUNT
+                       + (apr_size_t)o));
+        }
+    }
+}
+
 static void format_store(const fa_metrics_t *m, buf_t *b)
 {
     apr_uint64_t count, sum;
@@ -636,6 +684,7 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
     b.s = apr_palloc(p, b.cap);
     b.len = 0;
     format_providers(m, &b);
+    format_graph(m, &b);
     head(&b, "fedauth_sessions_ended_total", "counter", "Sessions ended, "
          "by reason.");
     for (i = 0; i < FA_METRICS_END_COUNT; i++) {

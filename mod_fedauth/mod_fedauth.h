@@ -44,6 +44,7 @@ typedef struct fedauth_provider_t {
     fedauth_response_mode_t response_mode;
     int userinfo;                  /* UserInfo On/Off, UNSET: when offered */
     fa_idp_t *rt;                  /* run-time object, made in post_config */
+    const char *graph_url;         /* GroupsSource graph [url]; NULL: token */
 } fedauth_provider_t;
 
 /* A directive's value and where it was set ("file:line"), for messages. */
@@ -99,6 +100,8 @@ typedef struct fedauth_srv_t {
     struct fa_registry_t *reg;     /* made in post_config when On */
     fa_keys_t keys;                /* made in post_config */
     int keys_ready;
+    const char *outgoing_proxy;    /* FedAuthOutgoingProxy URL, or NULL */
+    const char *outgoing_noproxy;  /* FedAuthOutgoingNoProxy, comma list */
 } fedauth_srv_t;
 
 typedef enum {

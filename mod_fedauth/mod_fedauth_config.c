@@ -18,6 +18,8 @@
 #include <stdlib.h>
 
 #include "mod_fedauth_config.h"
+#include "fa_graph.h"
+#include "fa_http.h"
 #include "fa_redis_net.h"
 
 #define DEFAULT_COOKIE "fedauth_session"
@@ -104,6 +106,8 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
                                                   : base->redis_tls[i];
     }
     MERGE_INT(logout_at_idp);
+    MERGE_PTR(outgoing_proxy);
+    MERGE_PTR(outgoing_noproxy);
     MERGE_INT(local_cache_ms);
     MERGE_INT(sessions_per_user);
     m->shm_size = add->shm_size ? add->shm_size : base->shm_size;
@@ -285,6 +289,26 @@ void fedauth_http_set(fa_http_t *http)
 fa_http_t *fedauth_http(void)
 {
     return http_client;
+}
+
+void fedauth_outgoing_proxy(apr_pool_t *pconf, server_rec *s)
+{
+    fedauth_srv_t *sc = ap_get_module_config(s->module_config,
+                                             &fedauth_module);
+    const char *masked = NULL;
+
+    if (!sc->outgoing_proxy
+        || fa_http_proxy_check(pconf, sc->outgoing_proxy, &masked)) {
+        fa_http_curl_set_proxy(http_client, NULL, NULL, NULL);
+        return;
+    }
+    fa_http_curl_set_proxy(http_client, sc->outgoing_proxy,
+                           sc->outgoing_noproxy, masked);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(01070)
+                 "calls to identity providers and Microsoft Graph go "
+                 "through the proxy %s%s%s", masked,
+                 sc->outgoing_noproxy ? ", except to " : "",
+                 sc->outgoing_noproxy ? sc->outgoing_noproxy : "");
 }
 
 /* ---- pure parsers ---------------------------------------------------- */
@@ -718,6 +742,37 @@ static const char *chooser_directive(apr_pool_t *p, fedauth_provider_t *prov,
     return not_a_directive;
 }
 
+/* GroupsSource token|graph [url]: where the groups come from when the
+ * token shows Entra ID's group overage (fa_graph.h). */
+static const char *groups_source_directive(apr_pool_t *p,
+                                           fedauth_provider_t *prov,
+                                           const char *args)
+{
+    const char *what = ap_getword_conf(p, &args);
+    const char *url = ap_getword_conf(p, &args);
+
+    if (*args) {
+        return "takes token, or graph and an optional Graph URL";
+    }
+    if (!strcmp(what, "token") && !*url) {
+        prov->graph_url = NULL;
+        return NULL;
+    }
+    if (strcmp(what, "graph")) {
+        return "expects token or graph [url]";
+    }
+    if (!*url) {
+        url = FA_GRAPH_DEFAULT_URL;
+    }
+    else if (parse_url(p, url) || strchr(url, '?')) {
+        return "expects an https URL of Graph without a query (http only "
+               "to 127.0.0.1, ::1 or localhost), without a user name or "
+               "password, such as " FA_GRAPH_DEFAULT_URL;
+    }
+    prov->graph_url = url;
+    return NULL;
+}
+
 static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
                                       const char *name, const char *args)
 {
@@ -742,6 +797,9 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
     if (!strcasecmp(name, "ValueMap") || !strcasecmp(name, "ValueMapDefault")
         || !strcasecmp(name, "ValueMapSetOnce")) {
         return value_map_directive(p, prov, name, args);
+    }
+    if (!strcasecmp(name, "GroupsSource")) {
+        return groups_source_directive(p, prov, args);
     }
     w = ap_getword_conf(p, &args);
     if (*args) {
@@ -829,6 +887,12 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     }
     if (!prov->idp.display_name) {
         prov->idp.display_name = id;
+    }
+    if (prov->graph_url && !prov->claims.group_maps) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: GroupsSource "
+                            "graph needs GroupMap: only the roles the "
+                            "groups give are kept (block at %s)", id,
+                            prov->defined_in);
     }
     APR_ARRAY_PUSH(sc->providers, fedauth_provider_t *) = prov;
     return NULL;
@@ -1289,6 +1353,53 @@ static const char *set_refresh_failure(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* FedAuthOutgoingProxy and FedAuthOutgoingNoProxy: server-wide only,
+ * like the one HTTP client they set. */
+static const char *set_outgoing_proxy(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *masked;
+
+    if (err) {
+        return err;
+    }
+    if ((err = fa_http_proxy_check(cmd->temp_pool, arg, &masked)) != NULL) {
+        /* httpd names the file and line; the URL is not repeated, it
+         * may hold a password */
+        return prefix(cmd, err);
+    }
+    srv_conf(cmd)->outgoing_proxy = arg;
+    return NULL;
+}
+
+static const char *set_outgoing_noproxy(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    fedauth_srv_t *sc = srv_conf(cmd);
+    const char *c;
+
+    if (err) {
+        return err;
+    }
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && !strchr(".-:[]*_", *c)) {
+            return apr_psprintf(cmd->pool, "%s expects host names, "
+                                ".domains or addresses, not %s",
+                                cmd->cmd->name, arg);
+        }
+    }
+    if (!*arg || strlen(arg) > 255) {
+        return apr_psprintf(cmd->pool, "%s expects host names of 1 to 255 "
+                            "characters", cmd->cmd->name);
+    }
+    sc->outgoing_noproxy = sc->outgoing_noproxy
+        ? apr_pstrcat(cmd->pool, sc->outgoing_noproxy, ",", arg, NULL)
+        : apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
 static const char *set_pass_as(cmd_parms *cmd, void *dcv, const char *arg)
 {
     fedauth_dir_t *dc = dcv;
@@ -1407,6 +1518,13 @@ const command_rec fedauth_cmds[] = {
         "redirect, 401 or pass"),
     AP_INIT_ITERATE("FedAuthPassClaimsAs", set_pass_as, NULL, OR_AUTHCFG,
         "headers, env, both or none"),
+    /* The outgoing proxy: one for the whole server (one HTTP client). */
+    AP_INIT_TAKE1("FedAuthOutgoingProxy", set_outgoing_proxy, NULL,
+        RSRC_CONF, "http(s)://[user:password@]host:port of the proxy for "
+        "every call to an identity provider and to Microsoft Graph"),
+    AP_INIT_ITERATE("FedAuthOutgoingNoProxy", set_outgoing_noproxy, NULL,
+        RSRC_CONF, "hosts, .domains and addresses called without the "
+        "proxy"),
     { NULL }
 };
 
