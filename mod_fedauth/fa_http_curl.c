@@ -129,7 +129,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-static apr_status_t curl_status(CURLcode rc, const char *url,
+static apr_status_t curl_status(CURL *curl, CURLcode rc, const char *url,
                                 const curl_client_t *cl, fa_err_t *err)
 {
     switch (rc) {
@@ -140,13 +140,39 @@ static apr_status_t curl_status(CURLcode rc, const char *url,
                           "response from %s is too large", url);
     default:
         if (cl && cl->proxy) {
+            long connect = 0;
+
+            curl_easy_getinfo(curl, CURLINFO_HTTP_CONNECTCODE, &connect);
             return fa_err_set(err, "idp_unreachable", "%s through the "
-                              "proxy %s: %s", url, cl->masked,
-                              curl_easy_strerror(rc));
+                              "proxy %s: %s%s", url, cl->masked,
+                              curl_easy_strerror(rc), connect == 407
+                              ? " (the proxy answered CONNECT with 407: "
+                                "proxy authentication required)" : "");
         }
         return fa_err_set(err, "idp_unreachable", "%s: %s", url,
                           curl_easy_strerror(rc));
     }
+}
+
+/* A proxy that wants credentials (407) answered for the IdP: for an http
+ * URL as the answer itself, for https to the CONNECT (the transfer then
+ * failed, and curl_status has said so). */
+static apr_status_t proxy_refused(CURL *curl, const char *url,
+                                  const curl_client_t *cl, fa_err_t *err)
+{
+    long status = 0;
+
+    if (!cl || !cl->proxy) {
+        return APR_SUCCESS;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 407) {
+        return APR_SUCCESS;
+    }
+    return fa_err_set(err, "idp_unreachable", "%s: the proxy %s answered "
+                      "407 (proxy authentication required: "
+                      "FedAuthOutgoingProxy needs user:password, or "
+                      "others)", url, cl->masked);
 }
 
 /* The proxy of every request, never one from the environment: libcurl
@@ -247,7 +273,9 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
     if (rc == CURLE_WRITE_ERROR && !buf.too_large) {
         rc = CURLE_RECV_ERROR;
     }
-    if ((rv = curl_status(rc, req->url, http->baton, err)) != APR_SUCCESS) {
+    if ((rv = curl_status(curl, rc, req->url, http->baton, err)) != APR_SUCCESS
+        || (rv = proxy_refused(curl, req->url, http->baton, err))
+           != APR_SUCCESS) {
         goto out;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

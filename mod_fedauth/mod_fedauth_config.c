@@ -22,6 +22,8 @@
 #include "fa_http.h"
 #include "fa_redis_net.h"
 
+APLOG_USE_MODULE(fedauth);
+
 #define DEFAULT_COOKIE "fedauth_session"
 #define DEFAULT_IDLE 3600
 #define DEFAULT_MAX_AGE 28800
