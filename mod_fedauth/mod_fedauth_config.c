@@ -274,6 +274,8 @@ fedauth_provider_t *fedauth_provider_by_issuer(const fedauth_srv_t *sc,
 /* ---- what post_config makes ------------------------------------------ */
 
 static fa_http_t *http_client;
+/* The outgoing proxy as messages show it (password ***), and NoProxy. */
+static const char *proxy_shown, *noproxy_shown;
 
 fa_store_t *fedauth_store(request_rec *r)
 {
@@ -293,12 +295,19 @@ fa_http_t *fedauth_http(void)
     return http_client;
 }
 
+void fedauth_outgoing_shown(const char **proxy, const char **noproxy)
+{
+    *proxy = proxy_shown;
+    *noproxy = noproxy_shown;
+}
+
 void fedauth_outgoing_proxy(apr_pool_t *pconf, server_rec *s)
 {
     fedauth_srv_t *sc = ap_get_module_config(s->module_config,
                                              &fedauth_module);
     const char *masked = NULL;
 
+    proxy_shown = noproxy_shown = NULL;
     if (!sc->outgoing_proxy
         || fa_http_proxy_check(pconf, sc->outgoing_proxy, &masked)) {
         fa_http_curl_set_proxy(http_client, NULL, NULL, NULL);
@@ -306,6 +315,8 @@ void fedauth_outgoing_proxy(apr_pool_t *pconf, server_rec *s)
     }
     fa_http_curl_set_proxy(http_client, sc->outgoing_proxy,
                            sc->outgoing_noproxy, masked);
+    proxy_shown = masked;
+    noproxy_shown = sc->outgoing_noproxy;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(01070)
                  "calls to identity providers and Microsoft Graph go "
                  "through the proxy %s%s%s", masked,

@@ -76,5 +76,8 @@ fa_http_t *fedauth_http(void);
  * (none: no proxy, whatever the environment says), logged with the
  * proxy's password masked. */
 void fedauth_outgoing_proxy(apr_pool_t *pconf, server_rec *s);
+/* The outgoing proxy as messages show it (password ***) and the NoProxy
+ * list, for the status page; NULL when unset. */
+void fedauth_outgoing_shown(const char **proxy, const char **noproxy);
 
 #endif

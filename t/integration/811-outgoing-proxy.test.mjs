@@ -16,8 +16,15 @@ import {
   requireModule, removeDir, locationFor, sessionCookiesSet,
 } from '../lib/index.mjs';
 import { startProxy } from '../lib/proxy.mjs';
+import { MODULES_DIR } from '../lib/httpd.mjs';
 
 const PASSWORD = 'pw-S3CRET-proxy-9';
+// Require ip needs mod_authz_host, which the harness does not load.
+const STATUS_ON = `<IfModule !authz_host_module>
+    LoadModule authz_host_module ${MODULES_DIR}/mod_authz_host.so
+</IfModule>
+FedAuthStatus On
+`;
 
 describe('FedAuthOutgoingProxy: calls to the IdP through a proxy', () => {
   let site;
@@ -119,7 +126,10 @@ describe('FedAuthOutgoingProxy: calls to the IdP through a proxy', () => {
     assert.equal(authProxy.carried.length, 0);
     assert.match(allLogs(), new RegExp(`the proxy http://127\\.0\\.0\\.1:${authProxy.port} answered 407`));
 
-    await site.restartHttpd({ serverConf: `FedAuthOutgoingProxy http://puser:${PASSWORD}@127.0.0.1:${authProxy.port}\n` });
+    await site.restartHttpd({
+      serverConf: `FedAuthOutgoingProxy http://puser:${PASSWORD}@127.0.0.1:${authProxy.port}\n${STATUS_ON}`,
+      locationsConf: `${locationFor('/p/')}<Location /fedauth/status>\n    Require ip 127.0.0.1\n</Location>\n`,
+    });
     authProxy.clear();
     const { r: ok, env } = await signIn();
     assert.equal(ok.status, 200, dump(ok));
@@ -127,6 +137,50 @@ describe('FedAuthOutgoingProxy: calls to the IdP through a proxy', () => {
     assert.ok(authProxy.carried.length >= 3, JSON.stringify(authProxy.carried));
     assert.ok(authProxy.carried.every((c) => c.auth === 'sent'));
     assert.ok(!allLogs().includes(PASSWORD), 'the password is in no log line');
+    // the status page shows the proxy masked
+    const page = await new Browser().request(`${base}/fedauth/status`);
+    assert.equal(page.status, 200, dump(page));
+    assert.ok(page.body.includes(`http://puser:***@127.0.0.1:${authProxy.port}`), page.body);
+    const json = await new Browser().request(`${base}/fedauth/status?format=json`);
+    assert.equal(JSON.parse(json.body).outgoing.proxy, `http://puser:***@127.0.0.1:${authProxy.port}`);
+    assert.ok(!page.body.includes(PASSWORD) && !json.body.includes(PASSWORD), 'the password is not on the status page');
+  });
+});
+
+describe('FedAuthOutgoingProxy: Microsoft Graph through the proxy too', () => {
+  let site;
+  let proxy;
+
+  before(async () => {
+    proxy = await startProxy();
+    site = await startSite({
+      idps: [{
+        name: 'main',
+        users: [{
+          username: 'hans', password: 'hans-pw',
+          claims: { sub: 'hans-sub', preferred_username: 'hans', hasgroups: true },
+        }],
+        providers: [{
+          id: 'ent',
+          extra: (ctx) => `    GroupsClaim groups\n    GroupMap "g-1" admin\n    GroupsSource graph ${ctx.idps.main.issuer}/graph/v1.0\n`,
+        }],
+        idpConfig: { graph: { groups: { 'hans-sub': ['g-1'] } } },
+      }],
+      serverConf: `FedAuthOutgoingProxy ${proxy.url}\n`,
+      locationsConf: locationFor('/p/'),
+    });
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+    await proxy?.close();
+  });
+
+  it('the group lookup of an overage user goes through the proxy', async () => {
+    const r = await new Browser().login(`${site.base}/p/ent/env.cgi`, 'hans', 'hans-pw');
+    assert.equal(r.status, 200, dump(r));
+    assert.equal(parseEnv(r.body).FEDAUTH_ROLES, 'admin', r.body);
+    assert.ok(proxy.paths().includes('/graph/v1.0/me/getMemberObjects'), proxy.paths().join(' '));
   });
 });
 
