@@ -16,8 +16,9 @@ import path from 'node:path';
 
 import {
   startSite, Browser, parseEnv, dump, writeHttpdConfig, configTest, requireModule,
-  removeDir, locationFor, loginUntilCallback,
+  removeDir, locationFor, loginUntilCallback, sessionCookiesSet,
 } from '../lib/index.mjs';
+import { codeFlow, jsonOf, spaCallback, withSpaCallback } from '../lib/tokens.mjs';
 import { assertRefused, logLines } from '../lib/hostile.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
 
@@ -206,6 +207,52 @@ describe('GroupsSource graph: Entra ID group overage', () => {
     assert.equal(val('refused_link'), 1);
     assert.equal(val('bad_response'), 1);
     assert.match(m.body, /^fedauth_signins_total\{provider="ent",outcome="groups_unavailable"\} 6$/m);
+  });
+});
+
+describe('GroupsSource graph: sign-ins without an access token', () => {
+  let site;
+
+  before(async () => {
+    site = await startSite({
+      idps: [{
+        name: 'main',
+        users: [OLGA, NORA],
+        providers: [{ id: 'ent', clientExtra: withSpaCallback, extra: PROVIDER }],
+        idpConfig: { graph: { groups: { 'olga-sub': G } } },
+      }],
+      serverConf: 'FedAuthTokenLogin On\n',
+      locationsConf: locationFor('/p/'),
+    });
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+  });
+
+  const login = async (user, password) => {
+    const idp = site.idps.main;
+    const client = site.clients.ent;
+    const t = await codeFlow(idp, client, { redirectUri: spaCallback(client), user, password });
+    return new Browser().request(`${site.base}/fedauth/authenticate`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ id_token: t.id_token, nonce: t.nonce }).toString(),
+    });
+  };
+
+  it('token login with an overage ID token: 401 groups_unavailable, no session (never mapped without groups)', async () => {
+    const r = await login('olga', 'olga-pw');
+    assert.equal(r.status, 401, dump(r));
+    assert.equal(jsonOf(r).error, 'groups_unavailable', r.body);
+    assert.deepEqual(sessionCookiesSet(r.setCookies), []);
+    assert.equal((await site.idps.main.admin('/_admin/graph')).requests, 0);
+  });
+
+  it('control: token login of a user with a groups claim', async () => {
+    const r = await login('nora', 'nora-pw');
+    assert.equal(r.status, 200, dump(r));
+    assert.deepEqual(jsonOf(r).roles, ['admin', 'normal']);
   });
 });
 
