@@ -202,6 +202,29 @@ static long retry_after_of(CURL *curl)
     return 0;
 }
 
+/* What every transfer is: the checked URL, the time bound, the proxy,
+ * no redirects, http and https only, certificates checked. */
+static void transfer_options(CURL *curl, CURLU *url, int timeout_sec,
+                             const curl_client_t *cl)
+{
+    curl_easy_setopt(curl, CURLOPT_CURLU, url);
+    curl_easy_setopt(curl, CURLOPT_DISALLOW_USERNAME_IN_URL, 1L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)timeout_sec);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)timeout_sec);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    set_proxy(curl, cl);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
+                     (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "mod_fedauth");
+}
+
 static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
                                  const fa_http_request_t *req,
                                  fa_http_response_t **presp, fa_err_t *err)
@@ -235,22 +258,7 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
         curl_url_cleanup(url);
         return fa_err_set(err, "internal_error", "curl_easy_init failed");
     }
-    curl_easy_setopt(curl, CURLOPT_CURLU, url);
-    curl_easy_setopt(curl, CURLOPT_DISALLOW_USERNAME_IN_URL, 1L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)req->timeout_sec);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)req->timeout_sec);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    set_proxy(curl, http->baton);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
-                     (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "mod_fedauth");
+    transfer_options(curl, url, req->timeout_sec, http->baton);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
     headers = curl_slist_append(headers, "Accept: application/json");
