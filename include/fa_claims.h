@@ -67,6 +67,10 @@ typedef struct fa_claims_conf_t {
     /* ValueMapSetOnce: attributes an account keeps from its first
      * sign-in (FedAuthRegistry On); of const char *, or NULL. */
     apr_array_header_t *set_once;
+    /* Groups read elsewhere for this sign-in (Microsoft Graph, for Entra
+     * ID's group overage): used in place of the groups claim, and only
+     * the roles they give are kept. Of const char *, or NULL. */
+    const apr_array_header_t *groups;
 } fa_claims_conf_t;
 
 /* The value the ValueMap rules give attr for these claims, or NULL. */
@@ -89,7 +93,8 @@ const char *fa_claims_username(apr_pool_t *p, const fa_claims_conf_t *conf,
                                json_t *claims);
 
 /* The roles: every GroupMap role whose group is in the groups claim (an
- * array, or a string of groups separated by spaces or commas); when none
+ * array, or a string of groups separated by spaces or commas; or
+ * conf->groups when set); when none
  * matched, the default role, else the fallback role, else none. Sorted,
  * each once, comma-separated ("" for none). */
 const char *fa_claims_roles(apr_pool_t *p, const fa_claims_conf_t *conf,

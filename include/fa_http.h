@@ -25,6 +25,7 @@ typedef struct fa_http_response_t {
     const char *body;            /* NUL-terminated */
     apr_size_t body_len;
     const char *content_type;    /* NULL when the server sent none */
+    long retry_after;            /* Retry-After in seconds; 0: none */
 } fa_http_response_t;
 
 typedef struct fa_http_t fa_http_t;
@@ -37,6 +38,24 @@ struct fa_http_t {
                             fa_http_response_t **presp, fa_err_t *err);
     void *baton;
 };
+
+/* FedAuthOutgoingProxy: NULL when url is a proxy URL the module takes
+ * (http:// or https://, a host, an optional port and user:password,
+ * nothing after the authority but "/"), else what is wrong with it. On
+ * success *pmasked (from p) is the URL to show in messages: the password
+ * replaced by "***". */
+const char *fa_http_proxy_check(apr_pool_t *p, const char *url,
+                                const char **pmasked);
+
+/* The outgoing proxy of a libcurl client: every request goes through
+ * proxy, except to the hosts noproxy names (libcurl's NOPROXY list:
+ * comma-separated host names, .domain suffixes, IP addresses; NULL:
+ * none). proxy NULL: no proxy. Either way the environment (http_proxy,
+ * https_proxy, all_proxy, no_proxy) is never read. masked is proxy as
+ * fa_http_proxy_check shows it, named in connection errors. Call before
+ * the first request. */
+void fa_http_curl_set_proxy(fa_http_t *http, const char *proxy,
+                            const char *noproxy, const char *masked);
 
 /* Once per process, before threads: curl_global_init. */
 apr_status_t fa_http_curl_global_init(void);

@@ -96,6 +96,11 @@ void fa_metrics_fetch(fa_metrics_t *m, const char *provider,
 void fa_metrics_revocation(fa_metrics_t *m, const char *provider, int ok);
 /* A front-channel logout request; ok 0: refused (400). */
 void fa_metrics_frontchannel(fa_metrics_t *m, int ok);
+/* A group lookup at Microsoft Graph of provider id that ended with
+ * outcome (an fa_graph_outcome_t, fa_graph.h). */
+void fa_metrics_graph(fa_metrics_t *m, const char *provider, int outcome);
+apr_uint64_t fa_metrics_graph_of(const fa_metrics_t *m, const char *provider,
+                                 int outcome);
 /* A bearer token found in (hit 1) or missing from the cache. */
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit);
 /* An introspection call that ended with outcome. */

@@ -22,6 +22,9 @@ typedef struct fa_status_in_t {
     const fa_shm_stats_t *shm;          /* the embedded store's numbers,
                                          * or NULL (another store) */
     const fa_metrics_t *metrics;        /* NULL: no counters */
+    const char *proxy;                  /* FedAuthOutgoingProxy with its
+                                         * password as ***, or NULL */
+    const char *noproxy;                /* FedAuthOutgoingNoProxy or NULL */
     long pid;                           /* the process that answers */
     apr_int64_t now;                    /* seconds since the epoch */
 } fa_status_in_t;

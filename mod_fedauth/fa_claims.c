@@ -220,8 +220,9 @@ const char *fa_claims_roles(apr_pool_t *p, const fa_claims_conf_t *conf,
     int i, j, n = 0;
 
     roles = apr_array_make(p, 4, sizeof(const char *));
-    if (conf->groups_claim && conf->group_maps) {
-        groups = groups_of(p, fa_claims_get(claims, conf->groups_claim));
+    if ((conf->groups_claim || conf->groups) && conf->group_maps) {
+        groups = conf->groups ? (apr_array_header_t *)conf->groups
+                 : groups_of(p, fa_claims_get(claims, conf->groups_claim));
         for (i = 0; i < conf->group_maps->nelts; i++) {
             gm = &APR_ARRAY_IDX(conf->group_maps, i, fa_group_map_t);
             for (j = 0; j < groups->nelts; j++) {

@@ -10,6 +10,7 @@
  * close_notify into the parent's connection) and makes its own. */
 #include <string.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <apr_strings.h>
@@ -25,6 +26,13 @@ typedef struct body_buf_t {
     apr_size_t max;
     int too_large;
 } body_buf_t;
+
+/* The client's settings (fa_http_t's baton). */
+typedef struct curl_client_t {
+    const char *proxy;            /* NULL: none */
+    const char *noproxy;
+    const char *masked;           /* proxy with its password as *** */
+} curl_client_t;
 
 typedef struct thread_handle_t {
     CURL *curl;
@@ -121,7 +129,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-static apr_status_t curl_status(CURLcode rc, const char *url, fa_err_t *err)
+static apr_status_t curl_status(CURL *curl, CURLcode rc, const char *url,
+                                const curl_client_t *cl, fa_err_t *err)
 {
     switch (rc) {
     case CURLE_OK:
@@ -130,9 +139,90 @@ static apr_status_t curl_status(CURLcode rc, const char *url, fa_err_t *err)
         return fa_err_set(err, "idp_bad_response",
                           "response from %s is too large", url);
     default:
+        if (cl && cl->proxy) {
+            long connect = 0;
+
+            curl_easy_getinfo(curl, CURLINFO_HTTP_CONNECTCODE, &connect);
+            return fa_err_set(err, "idp_unreachable", "%s through the "
+                              "proxy %s: %s%s", url, cl->masked,
+                              curl_easy_strerror(rc), connect == 407
+                              ? " (the proxy answered CONNECT with 407: "
+                                "proxy authentication required)" : "");
+        }
         return fa_err_set(err, "idp_unreachable", "%s: %s", url,
                           curl_easy_strerror(rc));
     }
+}
+
+/* A proxy that wants credentials (407) answered for the IdP: for an http
+ * URL as the answer itself, for https to the CONNECT (the transfer then
+ * failed, and curl_status has said so). */
+static apr_status_t proxy_refused(CURL *curl, const char *url,
+                                  const curl_client_t *cl, fa_err_t *err)
+{
+    long status = 0;
+
+    if (!cl || !cl->proxy) {
+        return APR_SUCCESS;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 407) {
+        return APR_SUCCESS;
+    }
+    return fa_err_set(err, "idp_unreachable", "%s: the proxy %s answered "
+                      "407 (proxy authentication required: "
+                      "FedAuthOutgoingProxy needs user:password, or "
+                      "others)", url, cl->masked);
+}
+
+/* The proxy of every request, never one from the environment: libcurl
+ * reads http_proxy and friends unless CURLOPT_PROXY is set, and "" sets
+ * it to none; NOPROXY "" likewise ignores no_proxy. */
+static void set_proxy(CURL *curl, const curl_client_t *cl)
+{
+    curl_easy_setopt(curl, CURLOPT_PROXY, cl && cl->proxy ? cl->proxy : "");
+    curl_easy_setopt(curl, CURLOPT_NOPROXY,
+                     cl && cl->noproxy ? cl->noproxy : "");
+}
+
+/* Retry-After of the answer in seconds (a date is turned into the
+ * seconds until it by libcurl); 0 when there is none. */
+static long retry_after_of(CURL *curl)
+{
+#if LIBCURL_VERSION_NUM >= 0x074200
+    curl_off_t secs = 0;
+
+    if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &secs) == CURLE_OK
+        && secs > 0) {
+        return secs > 3600 ? 3600 : (long)secs;
+    }
+#else
+    (void)curl;
+#endif
+    return 0;
+}
+
+/* What every transfer is: the checked URL, the time bound, the proxy,
+ * no redirects, http and https only, certificates checked. */
+static void transfer_options(CURL *curl, CURLU *url, int timeout_sec,
+                             const curl_client_t *cl)
+{
+    curl_easy_setopt(curl, CURLOPT_CURLU, url);
+    curl_easy_setopt(curl, CURLOPT_DISALLOW_USERNAME_IN_URL, 1L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)timeout_sec);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)timeout_sec);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    set_proxy(curl, cl);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
+                     (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "mod_fedauth");
 }
 
 static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
@@ -168,21 +258,7 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
         curl_url_cleanup(url);
         return fa_err_set(err, "internal_error", "curl_easy_init failed");
     }
-    curl_easy_setopt(curl, CURLOPT_CURLU, url);
-    curl_easy_setopt(curl, CURLOPT_DISALLOW_USERNAME_IN_URL, 1L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)req->timeout_sec);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)req->timeout_sec);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
-                     (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "mod_fedauth");
+    transfer_options(curl, url, req->timeout_sec, http->baton);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
     headers = curl_slist_append(headers, "Accept: application/json");
@@ -205,7 +281,9 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
     if (rc == CURLE_WRITE_ERROR && !buf.too_large) {
         rc = CURLE_RECV_ERROR;
     }
-    if ((rv = curl_status(rc, req->url, err)) != APR_SUCCESS) {
+    if ((rv = curl_status(curl, rc, req->url, http->baton, err)) != APR_SUCCESS
+        || (rv = proxy_refused(curl, req->url, http->baton, err))
+           != APR_SUCCESS) {
         goto out;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -215,6 +293,7 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
     resp->body = buf.data ? buf.data : "";
     resp->body_len = buf.len;
     resp->content_type = ctype ? apr_pstrdup(p, ctype) : NULL;
+    resp->retry_after = retry_after_of(curl);
     *presp = resp;
     fa_log(FA_LOG_DEBUG, "%s %s -> %d (%lu bytes)", req->method, req->url,
            resp->status, (unsigned long)resp->body_len);
@@ -238,5 +317,88 @@ fa_http_t *fa_http_curl_create(apr_pool_t *p)
     fa_http_t *http = apr_pcalloc(p, sizeof(*http));
 
     http->perform = curl_perform;
+    http->baton = apr_pcalloc(p, sizeof(curl_client_t));
     return http;
+}
+
+void fa_http_curl_set_proxy(fa_http_t *http, const char *proxy,
+                            const char *noproxy, const char *masked)
+{
+    curl_client_t *cl = http->baton;
+
+    cl->proxy = proxy;
+    cl->noproxy = noproxy;
+    cl->masked = masked ? masked : "(set)";
+}
+
+/* The parts of a proxy URL; every one freed by the caller. */
+typedef struct proxy_parts_t {
+    char *scheme, *user, *password, *host, *port, *path, *query,
+         *fragment;
+} proxy_parts_t;
+
+static const char *proxy_parts(CURLU *u, proxy_parts_t *pp)
+{
+    curl_url_get(u, CURLUPART_SCHEME, &pp->scheme, 0);
+    curl_url_get(u, CURLUPART_USER, &pp->user, 0);
+    curl_url_get(u, CURLUPART_PASSWORD, &pp->password, 0);
+    curl_url_get(u, CURLUPART_HOST, &pp->host, 0);
+    curl_url_get(u, CURLUPART_PORT, &pp->port, 0);
+    curl_url_get(u, CURLUPART_PATH, &pp->path, 0);
+    curl_url_get(u, CURLUPART_QUERY, &pp->query, 0);
+    curl_url_get(u, CURLUPART_FRAGMENT, &pp->fragment, 0);
+    if (!pp->scheme || (strcasecmp(pp->scheme, "http")
+                        && strcasecmp(pp->scheme, "https"))) {
+        return "expects an http:// or https:// URL of a proxy";
+    }
+    if (!pp->host || !*pp->host) {
+        return "expects a URL with a host";
+    }
+    if ((pp->path && strcmp(pp->path, "/")) || pp->query || pp->fragment) {
+        return "expects only scheme, [user:password@]host and port";
+    }
+    return NULL;
+}
+
+const char *fa_http_proxy_check(apr_pool_t *p, const char *url,
+                                const char **pmasked)
+{
+    proxy_parts_t pp;
+    const char *bad = NULL, *c;
+    CURLU *u;
+
+    *pmasked = NULL;
+    for (c = url; *c; c++) {
+        if (*c <= 0x20 || *c >= 0x7f || *c == '\\') {
+            return "expects a URL of printable ASCII without spaces";
+        }
+    }
+    if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)) {
+        return "expects an http:// or https:// URL of a proxy";
+    }
+    memset(&pp, 0, sizeof(pp));
+    if (!(u = curl_url())) {
+        return "cannot parse URLs (out of memory)";
+    }
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+        bad = "expects a URL such as http://proxy.example.com:3128";
+    }
+    else if (!(bad = proxy_parts(u, &pp))) {
+        *pmasked = apr_pstrcat(p, pp.scheme, "://",
+                               pp.user ? pp.user : "",
+                               pp.password ? ":***" : "",
+                               pp.user || pp.password ? "@" : "",
+                               pp.host, pp.port ? ":" : "",
+                               pp.port ? pp.port : "", NULL);
+    }
+    curl_free(pp.scheme);
+    curl_free(pp.user);
+    curl_free(pp.password);
+    curl_free(pp.host);
+    curl_free(pp.port);
+    curl_free(pp.path);
+    curl_free(pp.query);
+    curl_free(pp.fragment);
+    curl_url_cleanup(u);
+    return bad;
 }

@@ -15,6 +15,7 @@
  *   frontchan  [ok, refused]
  *   introspect [outcome]
  *   par        [ok, failed]
+ *   graph      [provider][fa_graph_outcome_t]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -26,6 +27,7 @@
 #include <sys/mman.h>
 #include <apr_strings.h>
 #include "fa_metrics.h"
+#include "fa_graph.h"
 
 #define N_OUTCOMES \
     (sizeof(fa_metrics_outcomes) / sizeof(fa_metrics_outcomes[0]) - 1)
@@ -47,6 +49,8 @@ const char *const fa_metrics_outcomes[] = {
     /* userinfo and the session */
     "userinfo_sub_mismatch", "too_many_roles", "session_too_large",
     "store_unavailable", "internal_error",
+    /* Microsoft Graph (GroupsSource graph) */
+    "groups_unavailable",
     "other",
     NULL
 };
@@ -83,7 +87,7 @@ struct fa_metrics_t {
     int nprov;
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
-               errors, revoked, frontchan, introspect, par;
+               errors, revoked, frontchan, introspect, par, graph;
                                /* offsets of each part in c */
 };
 
@@ -123,7 +127,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->frontchan = m->revoked + (apr_size_t)m->nprov * 2;
     m->introspect = m->frontchan + 2;
     m->par = m->introspect + FA_METRICS_INTROSPECT_COUNT;
-    n = m->par + 2;
+    m->graph = m->par + 2;
+    n = m->graph + (apr_size_t)m->nprov * FA_GRAPH_OUTCOME_COUNT;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -238,6 +243,30 @@ void fa_metrics_frontchannel(fa_metrics_t *m, int ok)
     if (m) {
         add(m, m->frontchan + (ok ? 0 : 1), 1);
     }
+}
+
+void fa_metrics_graph(fa_metrics_t *m, const char *provider, int outcome)
+{
+    int slot;
+
+    if (m && (slot = provider_slot(m, provider)) >= 0
+        && outcome >= 0 && outcome < FA_GRAPH_OUTCOME_COUNT) {
+        add(m, m->graph + (apr_size_t)slot * FA_GRAPH_OUTCOME_COUNT
+               + (apr_size_t)outcome, 1);
+    }
+}
+
+apr_uint64_t fa_metrics_graph_of(const fa_metrics_t *m, const char *provider,
+                                 int outcome)
+{
+    int slot;
+
+    if (!m || (slot = provider_slot(m, provider)) < 0 || outcome < 0
+        || outcome >= FA_GRAPH_OUTCOME_COUNT) {
+        return 0;
+    }
+    return get(m, m->graph + (apr_size_t)slot * FA_GRAPH_OUTCOME_COUNT
+                  + (apr_size_t)outcome);
 }
 
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit)
@@ -620,6 +649,25 @@ static void format_providers(const fa_metrics_t *m, buf_t *b)
     }
 }
 
+static void format_graph(const fa_metrics_t *m, buf_t *b)
+{
+    const char *id;
+    int i, o;
+
+    head(b, "fedauth_graph_lookups_total", "counter", "Group lookups at "
+         "Microsoft Graph (GroupsSource graph), by provider and outcome.");
+    for (i = 0; i < m->nprov; i++) {
+        id = fa_metrics_label_escape(b->p, m->prov[i]);
+        for (o = 0; o < FA_GRAPH_OUTCOME_COUNT; o++) {
+            put(b, "fedauth_graph_lookups_total{provider=\"%s\",outcome="
+                "\"%s\"} %" APR_UINT64_T_FMT "\n", id,
+                fa_graph_outcome_name((fa_graph_outcome_t)o),
+                get(m, m->graph + (apr_size_t)i * FA_GRAPH_OUTCOME_COUNT
+                       + (apr_size_t)o));
+        }
+    }
+}
+
 static void format_store(const fa_metrics_t *m, buf_t *b)
 {
     apr_uint64_t count, sum;
@@ -722,6 +770,7 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
     b.s = apr_palloc(p, b.cap);
     b.len = 0;
     format_providers(m, &b);
+    format_graph(m, &b);
     head(&b, "fedauth_sessions_ended_total", "counter", "Sessions ended, "
          "by reason.");
     for (i = 0; i < FA_METRICS_END_COUNT; i++) {

@@ -236,7 +236,7 @@ json_t *fa_status_json(apr_pool_t *p, const fa_status_in_t *in)
             APR_ARRAY_IDX(in->providers, i, fa_idp_t *), in->metrics));
     }
     return fa_json_pool_own(p, json_pack(
-        "{s:i, s:I, s:{s:I, s:s}, s:o, s:o, s:o, s:b}",
+        "{s:i, s:I, s:{s:I, s:s}, s:o, s:o, s:o, s:b, s:{s:s?, s:s?}}",
         "version", 1,
         "generated_at", (json_int_t)in->now,
         "process", "pid", (json_int_t)in->pid, "scope",
@@ -245,7 +245,8 @@ json_t *fa_status_json(apr_pool_t *p, const fa_status_in_t *in)
         "providers", provs,
         "store", store_json(p, in),
         "sessions", sessions_json(in),
-        "counters", in->metrics != NULL));
+        "counters", in->metrics != NULL,
+        "outgoing", "proxy", in->proxy, "noproxy", in->noproxy));
 }
 
 /* ---- the HTML page --------------------------------------------------- */
@@ -469,6 +470,12 @@ const char *fa_status_html(apr_pool_t *p, json_t *doc)
     }
     store_html(&pg, json_object_get(doc, "store"));
     sessions_html(&pg, json_object_get(doc, "sessions"));
+    out(&pg, "<section><h2>Outgoing calls</h2>\n<p>Proxy: %s%s%s.</p>"
+        "</section>\n", text(&pg, json_object_get(doc, "outgoing"), "proxy",
+                             "none (direct)"),
+        json_is_string(json_object_get(json_object_get(doc, "outgoing"),
+                                       "noproxy")) ? "; not for " : "",
+        text(&pg, json_object_get(doc, "outgoing"), "noproxy", ""));
     out(&pg, "</body></html>\n");
     return apr_array_pstrcat(p, pg.parts, 0);
 }

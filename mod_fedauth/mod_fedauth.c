@@ -245,6 +245,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     fedauth_http_set(fa_http_curl_create(pconf));
+    fedauth_outgoing_proxy(pconf, s);
     if (fedauth_make_stores(pconf, ptemp, s) != OK
         || fedauth_attempts_open(pconf, s) != OK) {
         return !OK;

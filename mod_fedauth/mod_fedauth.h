@@ -48,6 +48,7 @@ typedef struct fedauth_provider_t {
                                     * introspection_endpoint */
     int par;                       /* PushedAuthorization: FEDAUTH_PAR_*;
                                     * UNSET: Auto */
+    const char *graph_url;         /* GroupsSource graph [url]; NULL: token */
 } fedauth_provider_t;
 
 /* PushedAuthorization: when a sign-in pushes its request (RFC 9126). */
@@ -109,6 +110,8 @@ typedef struct fedauth_srv_t {
     fa_keys_t keys;                /* made in post_config */
     int keys_ready;
     int introspection_cache;       /* FedAuthIntrospectionCache (s), UNSET */
+    const char *outgoing_proxy;    /* FedAuthOutgoingProxy URL, or NULL */
+    const char *outgoing_noproxy;  /* FedAuthOutgoingNoProxy, comma list */
 } fedauth_srv_t;
 
 typedef enum {

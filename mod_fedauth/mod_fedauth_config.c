@@ -18,7 +18,11 @@
 #include <stdlib.h>
 
 #include "mod_fedauth_config.h"
+#include "fa_graph.h"
+#include "fa_http.h"
 #include "fa_redis_net.h"
+
+APLOG_USE_MODULE(fedauth);
 
 #define DEFAULT_COOKIE "fedauth_session"
 #define DEFAULT_IDLE 3600
@@ -106,6 +110,8 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
                                                   : base->redis_tls[i];
     }
     MERGE_INT(logout_at_idp);
+    MERGE_PTR(outgoing_proxy);
+    MERGE_PTR(outgoing_noproxy);
     MERGE_INT(local_cache_ms);
     MERGE_INT(sessions_per_user);
     m->shm_size = add->shm_size ? add->shm_size : base->shm_size;
@@ -277,6 +283,8 @@ fedauth_provider_t *fedauth_provider_by_issuer(const fedauth_srv_t *sc,
 /* ---- what post_config makes ------------------------------------------ */
 
 static fa_http_t *http_client;
+/* The outgoing proxy as messages show it (password ***), and NoProxy. */
+static const char *proxy_shown, *noproxy_shown;
 
 fa_store_t *fedauth_store(request_rec *r)
 {
@@ -294,6 +302,35 @@ void fedauth_http_set(fa_http_t *http)
 fa_http_t *fedauth_http(void)
 {
     return http_client;
+}
+
+void fedauth_outgoing_shown(const char **proxy, const char **noproxy)
+{
+    *proxy = proxy_shown;
+    *noproxy = noproxy_shown;
+}
+
+void fedauth_outgoing_proxy(apr_pool_t *pconf, server_rec *s)
+{
+    fedauth_srv_t *sc = ap_get_module_config(s->module_config,
+                                             &fedauth_module);
+    const char *masked = NULL;
+
+    proxy_shown = noproxy_shown = NULL;
+    if (!sc->outgoing_proxy
+        || fa_http_proxy_check(pconf, sc->outgoing_proxy, &masked)) {
+        fa_http_curl_set_proxy(http_client, NULL, NULL, NULL);
+        return;
+    }
+    fa_http_curl_set_proxy(http_client, sc->outgoing_proxy,
+                           sc->outgoing_noproxy, masked);
+    proxy_shown = masked;
+    noproxy_shown = sc->outgoing_noproxy;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(01070)
+                 "calls to identity providers and Microsoft Graph go "
+                 "through the proxy %s%s%s", masked,
+                 sc->outgoing_noproxy ? ", except to " : "",
+                 sc->outgoing_noproxy ? sc->outgoing_noproxy : "");
 }
 
 /* ---- pure parsers ---------------------------------------------------- */
@@ -738,6 +775,37 @@ static const char *chooser_directive(apr_pool_t *p, fedauth_provider_t *prov,
     return not_a_directive;
 }
 
+/* GroupsSource token|graph [url]: where the groups come from when the
+ * token shows Entra ID's group overage (fa_graph.h). */
+static const char *groups_source_directive(apr_pool_t *p,
+                                           fedauth_provider_t *prov,
+                                           const char *args)
+{
+    const char *what = ap_getword_conf(p, &args);
+    const char *url = ap_getword_conf(p, &args);
+
+    if (*args) {
+        return "takes token, or graph and an optional Graph URL";
+    }
+    if (!strcmp(what, "token") && !*url) {
+        prov->graph_url = NULL;
+        return NULL;
+    }
+    if (strcmp(what, "graph")) {
+        return "expects token or graph [url]";
+    }
+    if (!*url) {
+        url = FA_GRAPH_DEFAULT_URL;
+    }
+    else if (parse_url(p, url) || strchr(url, '?')) {
+        return "expects an https URL of Graph without a query (http only "
+               "to 127.0.0.1, ::1 or localhost), without a user name or "
+               "password, such as " FA_GRAPH_DEFAULT_URL;
+    }
+    prov->graph_url = url;
+    return NULL;
+}
+
 static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
                                       const char *name, const char *args)
 {
@@ -762,6 +830,9 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
     if (!strcasecmp(name, "ValueMap") || !strcasecmp(name, "ValueMapDefault")
         || !strcasecmp(name, "ValueMapSetOnce")) {
         return value_map_directive(p, prov, name, args);
+    }
+    if (!strcasecmp(name, "GroupsSource")) {
+        return groups_source_directive(p, prov, args);
     }
     w = ap_getword_conf(p, &args);
     if (*args) {
@@ -850,6 +921,12 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     }
     if (!prov->idp.display_name) {
         prov->idp.display_name = id;
+    }
+    if (prov->graph_url && !prov->claims.group_maps) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: GroupsSource "
+                            "graph needs GroupMap: only the roles the "
+                            "groups give are kept (block at %s)", id,
+                            prov->defined_in);
     }
     APR_ARRAY_PUSH(sc->providers, fedauth_provider_t *) = prov;
     return NULL;
@@ -1323,6 +1400,53 @@ static const char *set_introspection_cache(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* FedAuthOutgoingProxy and FedAuthOutgoingNoProxy: server-wide only,
+ * like the one HTTP client they set. */
+static const char *set_outgoing_proxy(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *masked;
+
+    if (err) {
+        return err;
+    }
+    if ((err = fa_http_proxy_check(cmd->temp_pool, arg, &masked)) != NULL) {
+        /* httpd names the file and line; the URL is not repeated, it
+         * may hold a password */
+        return prefix(cmd, err);
+    }
+    srv_conf(cmd)->outgoing_proxy = arg;
+    return NULL;
+}
+
+static const char *set_outgoing_noproxy(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    fedauth_srv_t *sc = srv_conf(cmd);
+    const char *c;
+
+    if (err) {
+        return err;
+    }
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && !strchr(".-:[]*_", *c)) {
+            return apr_psprintf(cmd->pool, "%s expects host names, "
+                                ".domains or addresses, not %s",
+                                cmd->cmd->name, arg);
+        }
+    }
+    if (!*arg || strlen(arg) > 255) {
+        return apr_psprintf(cmd->pool, "%s expects host names of 1 to 255 "
+                            "characters", cmd->cmd->name);
+    }
+    sc->outgoing_noproxy = sc->outgoing_noproxy
+        ? apr_pstrcat(cmd->pool, sc->outgoing_noproxy, ",", arg, NULL)
+        : apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
 static const char *set_pass_as(cmd_parms *cmd, void *dcv, const char *arg)
 {
     fedauth_dir_t *dc = dcv;
@@ -1444,6 +1568,13 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_TAKE1("FedAuthIntrospectionCache", set_introspection_cache, NULL,
         RSRC_CONF, "seconds an active introspection answer is reused "
         "(0: not kept; default 300)"),
+    /* The outgoing proxy: one for the whole server (one HTTP client). */
+    AP_INIT_TAKE1("FedAuthOutgoingProxy", set_outgoing_proxy, NULL,
+        RSRC_CONF, "http(s)://[user:password@]host:port of the proxy for "
+        "every call to an identity provider and to Microsoft Graph"),
+    AP_INIT_ITERATE("FedAuthOutgoingNoProxy", set_outgoing_noproxy, NULL,
+        RSRC_CONF, "hosts, .domains and addresses called without the "
+        "proxy"),
     { NULL }
 };
 

@@ -74,5 +74,13 @@ fa_store_t *fedauth_store(request_rec *r);
  * shared by all servers of the process. */
 void fedauth_http_set(fa_http_t *http);
 fa_http_t *fedauth_http(void);
+/* post_config, after fedauth_http_set: FedAuthOutgoingProxy and
+ * FedAuthOutgoingNoProxy of the main server s set on the HTTP client
+ * (none: no proxy, whatever the environment says), logged with the
+ * proxy's password masked. */
+void fedauth_outgoing_proxy(apr_pool_t *pconf, server_rec *s);
+/* The outgoing proxy as messages show it (password ***) and the NoProxy
+ * list, for the status page; NULL when unset. */
+void fedauth_outgoing_shown(const char **proxy, const char **noproxy);
 
 #endif

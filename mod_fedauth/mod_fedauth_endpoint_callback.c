@@ -24,6 +24,7 @@
 #include "mod_fedauth_signin.h"
 #include "mod_fedauth_attempts.h"
 #include "mod_fedauth_registry.h"
+#include "mod_fedauth_graph.h"
 #include "fa_oidc.h"
 
 #define MAX_FORM_BODY (16 * 1024)
@@ -319,6 +320,13 @@ static int callback_tokens(request_rec *r, fedauth_srv_t *sc,
                                         "user."
                                       : "The identity provider did not "
                                         "answer properly.");
+    }
+    if (fedauth_graph_lookup(r, sc, prov, (*pjwt)->claims, tok->access_token,
+                             &err) != APR_SUCCESS) {
+        return fedauth_signin_refused(r, prov, &err, "Your group "
+                                      "memberships could not be read from "
+                                      "Microsoft Graph, so your roles on "
+                                      "this site cannot be decided.");
     }
     *ptok = tok;
     return OK;

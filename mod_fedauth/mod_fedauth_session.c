@@ -18,6 +18,7 @@
 #include "mod_fedauth_metrics.h"
 #include "mod_fedauth_tokens.h"
 #include "mod_fedauth_registry.h"
+#include "mod_fedauth_graph.h"
 #include "fa_oidc.h"
 #include "fa_cache.h"
 
@@ -397,7 +398,9 @@ apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
     memset(s, 0, sizeof(*s));
     cc.default_role = sc->default_role;
     cc.kept_claims = fedauth_kept_claims();
-    if ((rv = fa_claims_map(r->pool, &cc, jwt->claims, s, err))
+    if ((rv = fedauth_graph_groups(r, prov, jwt->claims, &cc.groups, err))
+        != APR_SUCCESS
+        || (rv = fa_claims_map(r->pool, &cc, jwt->claims, s, err))
         != APR_SUCCESS) {
         return rv;
     }
@@ -485,6 +488,10 @@ const char *fedauth_map_failure_text(const fa_err_t *err,
     }
     if (err->code && !strcmp(err->code, "session_too_large")) {
         return "The identity provider sent more than fits in a session.";
+    }
+    if (err->code && !strcmp(err->code, "groups_unavailable")) {
+        return "Your group memberships could not be read, so your roles "
+               "on this site cannot be decided.";
     }
     return otherwise;
 }

@@ -139,7 +139,8 @@ static int status_of(const char *code)
 {
     static const char *const bad_gateway[] = {
         "idp_unreachable", "idp_bad_response", "invalid_discovery",
-        "discovery_issuer_mismatch", "invalid_jwks", NULL };
+        "discovery_issuer_mismatch", "invalid_jwks", "groups_unavailable",
+        NULL };
     static const char *const bad_request[] = {
         "state_missing", "state_mismatch", "idp_mismatch", "code_missing",
         "invalid_request", NULL };

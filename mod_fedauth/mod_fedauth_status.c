@@ -135,6 +135,7 @@ int fedauth_status_handler(request_rec *r)
         in.shm = &st;
     }
     in.metrics = fedauth_metrics();
+    fedauth_outgoing_shown(&in.proxy, &in.noproxy);
     in.pid = (long)getpid();
     in.now = fa_now_sec();
     doc = fa_status_json(r->pool, &in);

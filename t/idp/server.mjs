@@ -93,6 +93,9 @@
 //                              requests for path are answered with exactly
 //                              this (junk, oversized or slow documents).
 //                              Bodies of up to 16 MiB.
+//   /graph/v1.0/..., /_admin/graph  a stand-in for Microsoft Graph's
+//                              getMemberObjects (config "graph"), see
+//                              t/idp/graph.mjs.
 //   GET  /_admin/hits          JSON {path: number of requests} (not /_admin);
 //   POST /_admin/hits/clear    forget them.
 import http from 'node:http';
@@ -101,6 +104,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import Provider, { errors as oidcErrors } from 'oidc-provider';
+import { makeGraph } from './graph.mjs';
 
 import {
   logoutFeatures, watchTokens, LOGOUT_ADMIN, logoutAdmin, frontchannelPage,
@@ -471,6 +475,7 @@ function admin(req, res, path) {
     const body = JSON.stringify(obj);
     res.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
   };
+  if (path === '/_admin/graph') return graph.admin(req, res, path, json);
   if (req.method === 'GET' && path === '/_admin/events') return json(200, events);
   if (req.method === 'POST' && path === '/_admin/events/clear') {
     events.length = 0;
@@ -830,6 +835,8 @@ function hostile(req, res, pathname) {
 
 // ---------------------------------------------------------------- routing
 const providerCallback = provider.callback();
+// Microsoft Graph's group lookup for overage users (t/idp/graph.mjs).
+const graph = makeGraph({ provider, config, issuer });
 server.on('request', (req, res) => {
   const url = new URL(req.url, issuer);
   const m = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|abort))?$/.exec(url.pathname);
@@ -837,6 +844,7 @@ server.on('request', (req, res) => {
   if (m) p = interaction(req, res, m[1], m[2]);
   else if (url.pathname.startsWith('/_admin/')) p = admin(req, res, url.pathname);
   else if (url.pathname === '/_test/frontchannel') p = frontchannelPage(req, res, url);
+  else if (url.pathname.startsWith('/graph/')) p = graph.handle(req, res, url);
   else {
     if (!hostile(req, res, url.pathname) && !tamper(req, res, url.pathname)) providerCallback(req, res);
     return;

@@ -516,6 +516,21 @@ START_TEST(role_rule)
     /* no groups claim at all */
     j = claims_of("{\"sub\":\"x\"}");
     ck_assert_str_eq(fa_claims_roles(pool, &c, j), "member");
+    /* groups from Graph (overage) stand in for the claim, which a token
+     * with overage lacks; they are not read from the claims */
+    {
+        apr_array_header_t *g = apr_array_make(pool, 2, sizeof(char *));
+
+        APR_ARRAY_PUSH(g, const char *) = "AD-Editors";
+        APR_ARRAY_PUSH(g, const char *) = "Ops";
+        c.groups = g;
+        ck_assert_str_eq(fa_claims_roles(pool, &c, j), "admin,editor");
+        json_decref(j);
+        j = claims_of("{\"groups\":[\"AD-Admins\"]}");
+        g->nelts = 0;
+        ck_assert_str_eq(fa_claims_roles(pool, &c, j), "member");
+        c.groups = NULL;
+    }
     json_decref(j);
 }
 END_TEST

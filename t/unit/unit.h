@@ -19,5 +19,6 @@ Suite *suite_cache(void);
 Suite *suite_store_shm(void);
 Suite *suite_metrics(void);
 Suite *suite_registry(void);
+Suite *suite_graph(void);
 
 #endif
