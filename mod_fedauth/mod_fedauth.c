@@ -49,6 +49,7 @@
 #include "mod_fedauth_registry.h"
 #include "fa_http.h"
 #include "fa_log.h"
+#include "fa_clientkey.h"
 
 /* ---- the module's own URLs ------------------------------------------- */
 
@@ -58,7 +59,8 @@
  * /fedauth/metrics is not answered here: it goes on through access
  * control to the handler (fedauth_metrics_handler), or, with
  * FedAuthMetrics Off, to the 404 of any unknown URL; so does
- * /fedauth/status (fedauth_status_handler, FedAuthStatus). */
+ * /fedauth/status (fedauth_status_handler, FedAuthStatus). /fedauth/jwks
+ * (public keys only) is answered here, to anyone. */
 static int dispatch_endpoint(request_rec *r)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
@@ -94,6 +96,9 @@ static int dispatch_endpoint(request_rec *r)
     }
     if (!strcmp(uri, "authenticate")) {
         return fedauth_handle_authenticate(r, sc);
+    }
+    if (!strcmp(uri, "jwks")) {
+        return fedauth_handle_jwks(r, sc);
     }
     return DECLINED;
 }
@@ -209,6 +214,23 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
     return OK;
 }
 
+/* The JWKS of /fedauth/jwks: every ClientKeyFile of the server's
+ * providers, made once here so that the endpoint does no crypto. */
+static void client_jwks(apr_pool_t *pconf, fedauth_srv_t *sc)
+{
+    apr_array_header_t *all = apr_array_make(pconf, 4, sizeof(void *));
+    fedauth_provider_t *prov;
+    int i;
+
+    for (i = 0; i < sc->providers->nelts; i++) {
+        prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
+        if (prov->client_keys) {
+            apr_array_cat(all, prov->client_keys);
+        }
+    }
+    sc->client_jwks = all->nelts ? fa_client_keys_jwks(pconf, all) : NULL;
+}
+
 static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s)
 {
@@ -255,6 +277,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             sc->keys = random_keys;
         }
         sc->keys_ready = 1;
+        client_jwks(pconf, sc);
         for (i = 0; i < sc->providers->nelts; i++) {
             prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
             if (!prov->rt) {
@@ -344,7 +367,8 @@ static void fedauth_hooks(apr_pool_t *p)
     /* quick_handler, FIRST: the endpoints answer before URL mapping and
      * access control, so no <Location> can shadow or protect them; they
      * do their own checks. FIRST like mod_cache's: either order is safe,
-     * since every answer of ours says Cache-Control: no-store. */
+     * since every answer of ours says Cache-Control: no-store, but for
+     * /fedauth/jwks, public keys that anyone may cache. */
     ap_hook_quick_handler(fedauth_quick_handler, NULL, NULL,
                           APR_HOOK_FIRST);
     /* check_authn, MIDDLE: the session (or bearer token) of AuthType

@@ -44,6 +44,11 @@ typedef struct fedauth_provider_t {
     fedauth_response_mode_t response_mode;
     int userinfo;                  /* UserInfo On/Off, UNSET: when offered */
     fa_idp_t *rt;                  /* run-time object, made in post_config */
+    apr_array_header_t *client_keys; /* ClientKeyFile (fa_client_key_t *):
+                                      * the first signs, all are published;
+                                      * NULL when none */
+    const char *client_cert;       /* ClientCertFile path, or NULL */
+    const char *client_cert_at;    /* its "file:line" */
 } fedauth_provider_t;
 
 /* A directive's value and where it was set ("file:line"), for messages. */
@@ -99,6 +104,9 @@ typedef struct fedauth_srv_t {
     struct fa_registry_t *reg;     /* made in post_config when On */
     fa_keys_t keys;                /* made in post_config */
     int keys_ready;
+    const char *client_jwks;       /* /fedauth/jwks: the public ClientKeyFile
+                                    * keys of every provider, made in
+                                    * post_config; NULL when none */
 } fedauth_srv_t;
 
 typedef enum {

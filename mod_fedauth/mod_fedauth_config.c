@@ -19,6 +19,7 @@
 
 #include "mod_fedauth_config.h"
 #include "fa_redis_net.h"
+#include "fa_clientkey.h"
 
 #define DEFAULT_COOKIE "fedauth_session"
 #define DEFAULT_IDLE 3600
@@ -629,8 +630,15 @@ static const char *protocol_directive(apr_pool_t *p, fedauth_provider_t *prov,
         else if (!strcmp(w, "none")) {
             c->client.token_auth = FA_TOKEN_AUTH_NONE;
         }
+        else if (!strcmp(w, "private_key_jwt")) {
+            c->client.token_auth = FA_TOKEN_AUTH_PRIVATE_KEY_JWT;
+        }
+        else if (!strcmp(w, "client_secret_jwt")) {
+            c->client.token_auth = FA_TOKEN_AUTH_SECRET_JWT;
+        }
         else {
-            return "expects client_secret_basic, client_secret_post or none";
+            return "expects client_secret_basic, client_secret_post, "
+                   "client_secret_jwt, private_key_jwt or none";
         }
         return NULL;
     }
@@ -718,8 +726,100 @@ static const char *chooser_directive(apr_pool_t *p, fedauth_provider_t *prov,
     return not_a_directive;
 }
 
+/* ClientKeyFile <pem> [alg] (read now: refused here when unreadable,
+ * readable by others, or unfit) and ClientCertFile <pem> (read at the
+ * end of the block, against the first key). */
+static const char *key_directive(apr_pool_t *p, fedauth_provider_t *prov,
+                                 const char *name, const char *args,
+                                 const char *line)
+{
+    char *path = ap_getword_conf(p, &args), *alg;
+    fa_client_key_t *key;
+    fa_err_t err;
+
+    if (!strcasecmp(name, "ClientCertFile")) {
+        if (!*path || *args) {
+            return "takes one argument: a PEM certificate file";
+        }
+        prov->client_cert = ap_server_root_relative(p, path);
+        prov->client_cert_at = line;
+        return prov->client_cert ? NULL : "expects a file name";
+    }
+    if (strcasecmp(name, "ClientKeyFile")) {
+        return not_a_directive;
+    }
+    alg = ap_getword_conf(p, &args);
+    if (!*path || *args) {
+        return "takes a PEM private key file and an optional alg";
+    }
+    if (prov->client_keys && prov->client_keys->nelts >= 2) {
+        return "may be given twice at most (the key that signs, then the "
+               "next one, published for a rollover)";
+    }
+    if (!(path = ap_server_root_relative(p, path))) {
+        return "expects a file name";
+    }
+    memset(&err, 0, sizeof(err));
+    if (fa_client_key_load(p, path, *alg ? alg : NULL, &key, &err)
+        != APR_SUCCESS) {
+        return apr_pstrdup(p, err.desc);
+    }
+    if (!prov->client_keys) {
+        prov->client_keys = apr_array_make(p, 2, sizeof(fa_client_key_t *));
+    }
+    APR_ARRAY_PUSH(prov->client_keys, fa_client_key_t *) = key;
+    return NULL;
+}
+
+/* What TokenEndpointAuth, ClientSecret, ClientKeyFile and ClientCertFile
+ * need of each other, once the whole block is read. */
+static const char *provider_client_auth(apr_pool_t *p,
+                                        fedauth_provider_t *prov)
+{
+    fa_oidc_client_t *cl = &prov->idp.client;
+    fa_client_key_t *first = prov->client_keys
+        ? APR_ARRAY_IDX(prov->client_keys, 0, fa_client_key_t *) : NULL;
+    fa_err_t err;
+
+    if (cl->token_auth == FA_TOKEN_AUTH_UNSET) {
+        cl->token_auth = first ? FA_TOKEN_AUTH_PRIVATE_KEY_JWT
+                         : cl->client_secret ? FA_TOKEN_AUTH_BASIC
+                         : FA_TOKEN_AUTH_NONE;
+    }
+    cl->client_key = first;
+    if (cl->token_auth == FA_TOKEN_AUTH_PRIVATE_KEY_JWT && !first) {
+        return "TokenEndpointAuth private_key_jwt needs a ClientKeyFile";
+    }
+    if (cl->token_auth != FA_TOKEN_AUTH_NONE
+        && cl->token_auth != FA_TOKEN_AUTH_PRIVATE_KEY_JWT
+        && !cl->client_secret) {
+        return "TokenEndpointAuth needs a ClientSecret";
+    }
+    if (cl->token_auth == FA_TOKEN_AUTH_SECRET_JWT
+        && strlen(cl->client_secret) < FA_CLIENT_SECRET_JWT_MIN) {
+        return apr_psprintf(p, "TokenEndpointAuth client_secret_jwt needs a "
+                            "ClientSecret of at least %d bytes (HS256)",
+                            FA_CLIENT_SECRET_JWT_MIN);
+    }
+    if (!prov->client_cert) {
+        return NULL;
+    }
+    if (!first) {
+        return apr_psprintf(p, "ClientCertFile needs a ClientKeyFile (at %s)",
+                            prov->client_cert_at);
+    }
+    memset(&err, 0, sizeof(err));
+    if (fa_client_key_set_cert(p, first, prov->client_cert, &err)
+        != APR_SUCCESS) {
+        return apr_psprintf(p, "ClientCertFile %s (at %s)", err.desc,
+                            prov->client_cert_at);
+    }
+    return NULL;
+}
+
 static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
-                                      const char *name, const char *args)
+                                      const char *name, const char *args,
+                                      const char *line)
 {
     const char *w, *err;
     char *word;
@@ -742,6 +842,10 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
     if (!strcasecmp(name, "ValueMap") || !strcasecmp(name, "ValueMapDefault")
         || !strcasecmp(name, "ValueMapSetOnce")) {
         return value_map_directive(p, prov, name, args);
+    }
+    if ((err = key_directive(p, prov, name, args, line))
+        != not_a_directive) {
+        return err;
     }
     w = ap_getword_conf(p, &args);
     if (*args) {
@@ -797,7 +901,7 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     for (d = cmd->directive->first_child; d; d = d->next) {
         line = apr_psprintf(cmd->pool, "%s:%d", d->filename, d->line_num);
         if ((err = provider_directive(cmd->pool, prov, d->directive,
-                                      d->args)) != NULL) {
+                                      d->args, line)) != NULL) {
             return apr_psprintf(cmd->pool, "<FedAuthProvider %s> %s %s "
                                 "(at %s)", id, d->directive, err, line);
         }
@@ -816,16 +920,9 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
         return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: ClientID is "
                             "required (block at %s)", id, prov->defined_in);
     }
-    if (prov->idp.client.token_auth == FA_TOKEN_AUTH_UNSET) {
-        prov->idp.client.token_auth = prov->idp.client.client_secret
-                                      ? FA_TOKEN_AUTH_BASIC
-                                      : FA_TOKEN_AUTH_NONE;
-    }
-    if (prov->idp.client.token_auth != FA_TOKEN_AUTH_NONE
-        && !prov->idp.client.client_secret) {
-        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: "
-                            "TokenEndpointAuth needs a ClientSecret (block "
-                            "at %s)", id, prov->defined_in);
+    if ((err = provider_client_auth(cmd->pool, prov)) != NULL) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: %s (block "
+                            "at %s)", id, err, prov->defined_in);
     }
     if (!prov->idp.display_name) {
         prov->idp.display_name = id;
