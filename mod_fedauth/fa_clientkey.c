@@ -5,6 +5,7 @@
  * checked on the open descriptor), signatures made with EVP_DigestSign;
  * ECDSA's DER signature becomes R || S (RFC 7518 section 3.4). */
 #include <string.h>
+#include <unistd.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_file_info.h>
@@ -96,7 +97,7 @@ static apr_status_t read_file(apr_pool_t *p, const char *path, int private,
         return fa_err_set(err, "invalid_client_key", "cannot read %s", path);
     }
     rv = apr_file_info_get(&fi, APR_FINFO_PROT | APR_FINFO_SIZE
-                           | APR_FINFO_TYPE, f);
+                           | APR_FINFO_TYPE | APR_FINFO_OWNER, f);
     if (rv != APR_SUCCESS || fi.filetype != APR_REG
         || fi.size > FA_CLIENT_KEY_FILE_MAX) {
         apr_file_close(f);
@@ -110,6 +111,16 @@ static apr_status_t read_file(apr_pool_t *p, const char *path, int private,
         return fa_err_set(err, "invalid_client_key", "%s may be read or "
                           "written by group or other: make it readable by "
                           "its owner only (chmod 600 or 400)", path);
+    }
+    /* Its owner may read it too: only the user that reads the
+     * configuration (root), never the one the children and their CGI
+     * scripts run as. */
+    if (private && fi.user != (apr_uid_t)geteuid()) {
+        apr_file_close(f);
+        return fa_err_set(err, "invalid_client_key", "%s belongs to uid %ld, "
+                          "not to uid %ld that reads the configuration "
+                          "(chown root)", path, (long)fi.user,
+                          (long)geteuid());
     }
     n = (apr_size_t)fi.size;
     buf = apr_palloc(p, n + 1);

@@ -364,6 +364,12 @@ ${lines}
     }
   });
 
+  it('a key file (0600) that belongs to another user than the one reading the configuration', { skip: process.getuid() !== 0 && 'needs root to chown' }, async () => {
+    const k = makeKey('owner', 'ec', { namedCurve: 'P-256' });
+    fs.chownSync(k.file, 65534, 65534);
+    await refused(`    ClientKeyFile "${k.file}"`, /ClientKeyFile .*belongs to uid 65534, not to uid 0/, 'ClientKeyFile');
+  });
+
   it('an EC key on P-521, and on secp256k1', async () => {
     const k = makeKey('p521', 'ec', { namedCurve: 'P-521' });
     await refused(`    ClientKeyFile "${k.file}"`, /ClientKeyFile .*P-256 or P-384/, 'ClientKeyFile');

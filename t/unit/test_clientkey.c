@@ -200,6 +200,12 @@ START_TEST(refusals)
     refused(p, NULL, "group or other");
     chmod(p, 0602);
     refused(p, NULL, "group or other");
+    chmod(p, 0600);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(p, 65534, 65534), 0);
+        refused(p, NULL, "belongs to uid 65534");
+        ck_assert_int_eq(chown(p, 0, 0), 0);
+    }
     chmod(p, 0400);
     refused(p, "RS256", "RS256 needs");
     refused(p, "ES384", "ES256 for a P-256 key");
