@@ -54,6 +54,9 @@ typedef struct fa_oidc_client_t {
     /* private_key_jwt: the key that signs the assertions (the first
      * ClientKeyFile), read at start (fa_clientkey.h); else NULL. */
     const struct fa_client_key_t *client_key;
+    int assertion_aud_issuer;           /* 1: assertions name the issuer as
+                                         * aud (FAPI 2.0), 0: the token
+                                         * endpoint (OIDC Core 9) */
 } fa_oidc_client_t;
 
 /* The OAuth name of a client authentication method
@@ -98,7 +101,8 @@ char *fa_oidc_auth_url(apr_pool_t *p, const fa_oidc_metadata_t *md,
  * client->token_auth says. Every call that authenticates the client goes
  * through here. private_key_jwt and client_secret_jwt send a fresh
  * assertion (fa_client_assertion) whose aud is the token endpoint of md
- * (OpenID Connect Core 1.0 section 9), whatever url is. Errors as
+ * (OpenID Connect Core 1.0 section 9), or its issuer with
+ * client->assertion_aud_issuer, whatever url is. Errors as
  * fa_http_t's perform, and "internal_error" when no assertion could be
  * signed; an HTTP error status is not an error here. */
 apr_status_t fa_oidc_client_post(apr_pool_t *p, fa_http_t *http,

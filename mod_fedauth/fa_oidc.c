@@ -243,7 +243,8 @@ static apr_status_t add_assertion(apr_pool_t *p,
         }
     }
     if (fa_client_assertion(p, key, client->client_secret,
-                            client->client_id, md->token_endpoint,
+                            client->client_id, client->assertion_aud_issuer
+                            ? md->issuer : md->token_endpoint,
                             fa_now_sec(), &assertion, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }

@@ -727,8 +727,8 @@ static const char *chooser_directive(apr_pool_t *p, fedauth_provider_t *prov,
 }
 
 /* ClientKeyFile <pem> [alg] (read now: refused here when unreadable,
- * readable by others, or unfit) and ClientCertFile <pem> (read at the
- * end of the block, against the first key). */
+ * readable by others, or unfit), ClientCertFile <pem> (read at the end of
+ * the block, against the first key) and ClientAssertionAudience. */
 static const char *key_directive(apr_pool_t *p, fedauth_provider_t *prov,
                                  const char *name, const char *args,
                                  const char *line)
@@ -737,6 +737,18 @@ static const char *key_directive(apr_pool_t *p, fedauth_provider_t *prov,
     fa_client_key_t *key;
     fa_err_t err;
 
+    if (!strcasecmp(name, "ClientAssertionAudience")) {
+        if (!strcmp(path, "issuer") && !*args) {
+            prov->idp.client.assertion_aud_issuer = 1;
+        }
+        else if (!strcmp(path, "token_endpoint") && !*args) {
+            prov->idp.client.assertion_aud_issuer = 0;
+        }
+        else {
+            return "expects token_endpoint or issuer";
+        }
+        return NULL;
+    }
     if (!strcasecmp(name, "ClientCertFile")) {
         if (!*path || *args) {
             return "takes one argument: a PEM certificate file";

@@ -87,6 +87,7 @@ describe('private_key_jwt and client_secret_jwt against oidc-provider (keys give
     es256: makeKey('es256', 'ec', { namedCurve: 'P-256' }, { format: 'sec1' }),
     es384: makeKey('es384', 'ec', { namedCurve: 'P-384' }),
     wrong: makeKey('wrong', 'rsa', { modulusLength: 2048 }),
+    aud: makeKey('aud', 'ec', { namedCurve: 'P-256' }),
   };
   const other = makeKey('other', 'rsa', { modulusLength: 2048 });
   const hsSecret = crypto.randomBytes(32).toString('hex');
@@ -128,10 +129,12 @@ describe('private_key_jwt and client_secret_jwt against oidc-provider (keys give
           },
           // the IdP knows another key than the one httpd signs with
           pkj(['wrong', 'RS256', keys.wrong, ''], other),
+          // aud: the issuer (FAPI 2.0) instead of the token endpoint
+          { ...pkj(['aud', 'ES256', keys.aud, '']), extra: `ClientKeyFile "${keys.aud.file}"\nClientAssertionAudience issuer` },
         ],
       }],
       serverConf: `FedAuthRefreshBeforeExpiry ${BEFORE}\nFedAuthRefreshFailure end`,
-      locationsConf: perProviderLocations(['rs256', 'ps256', 'es256', 'es384', 'hs256', 'wrong'])
+      locationsConf: perProviderLocations(['rs256', 'ps256', 'es256', 'es384', 'hs256', 'wrong', 'aud'])
         + `<Location /p/rstok/>
     AuthType FedAuth
     FedAuthProviders rs256
@@ -164,6 +167,14 @@ describe('private_key_jwt and client_secret_jwt against oidc-provider (keys give
       assert.ok(!ev.some((e) => e.event === 'grant.error' && e.client_id === `client-${id}`), JSON.stringify(ev));
     });
   }
+
+  it('ClientAssertionAudience issuer: the assertion\'s aud is the issuer, which the IdP accepts', async () => {
+    const r = await new Browser().login(`${base}/p/aud/env.cgi`, 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+    const mine = assertions(await site.idp.events(), 'client-aud');
+    assert.equal(mine.length, 1);
+    checkAssertion(mine[0], { clientId: 'client-aud', tokenEndpoint: site.idp.issuer, alg: 'ES256', kid: keys.aud.kid });
+  });
 
   it('every assertion has its own jti', async () => {
     const all = (await site.idp.events()).filter((e) => e.event === 'client_assertion');
@@ -411,11 +422,12 @@ ${lines}
     await refused(`    ClientCertFile "${goodCert.file}"`, /ClientCertFile needs a ClientKeyFile/, 'ClientCertFile', { auth: 'client_secret_basic', secret: 'x'.repeat(40) });
   });
 
-  it('private_key_jwt without ClientKeyFile; client_secret_jwt with a secret under 32 bytes; an unknown method', async () => {
+  it('private_key_jwt without ClientKeyFile; client_secret_jwt with a secret under 32 bytes; ClientAssertionAudience both; an unknown method', async () => {
     await refused('', /private_key_jwt needs a ClientKeyFile/);
     await refused('', /client_secret_jwt needs a ClientSecret of at least 32 bytes/, null, { auth: 'client_secret_jwt', secret: 'y'.repeat(31) });
     const { res, out } = await check(block('', { auth: 'client_secret_jwt', secret: 'y'.repeat(32) }));
     assert.equal(res.code, 0, out);
+    await refused('    ClientAssertionAudience both', /ClientAssertionAudience expects token_endpoint or issuer/, 'ClientAssertionAudience', { auth: 'client_secret_jwt', secret: 'y'.repeat(32) });
     await refused('', /TokenEndpointAuth expects client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt or none/, 'TokenEndpointAuth', { auth: 'tls_client_auth' });
   });
 });
