@@ -176,9 +176,18 @@ describe('private_key_jwt and client_secret_jwt against oidc-provider (keys give
     checkAssertion(mine[0], { clientId: 'client-aud', tokenEndpoint: site.idp.issuer, alg: 'ES256', kid: keys.aud.kid });
   });
 
+  it('8 sign-ins at once (ES256 and PS256, worker threads signing in parallel with the shared keys): all succeed, each with its own assertion', async () => {
+    const before = (await site.idp.events()).filter((e) => e.event === 'client_assertion').length;
+    const runs = await Promise.all([...Array(8).keys()].map((i) => new Browser()
+      .login(`${base}/p/${i % 2 ? 'es256' : 'ps256'}/env.cgi`, 'bob', 'bob-pass-2')));
+    for (const r of runs) assert.equal(r.status, 200, dump(r));
+    const after = (await site.idp.events()).filter((e) => e.event === 'client_assertion');
+    assert.equal(after.length - before, 8);
+  });
+
   it('every assertion has its own jti', async () => {
     const all = (await site.idp.events()).filter((e) => e.event === 'client_assertion');
-    assert.ok(all.length >= 5, JSON.stringify(all));
+    assert.ok(all.length >= 14, JSON.stringify(all));
     assert.equal(new Set(all.map((e) => e.claims.jti)).size, all.length);
   });
 
