@@ -28,6 +28,8 @@ typedef struct fa_client_key_t {
     const char *x5t;        /* base64url SHA-1 of the certificate, or NULL */
     const char *x5t_s256;   /* base64url SHA-256 of the certificate */
     const char *x5c;        /* base64 DER of the certificate, or NULL */
+    apr_int64_t not_after;  /* the certificate's notAfter (seconds since
+                             * the epoch), 0 without one */
 } fa_client_key_t;
 
 /* Reads a PEM private key from path. Refused ("invalid_client_key", the
@@ -42,8 +44,9 @@ apr_status_t fa_client_key_load(apr_pool_t *p, const char *path,
                                 fa_err_t *err);
 
 /* Adds the certificate in the PEM file path to key: x5t, x5t#S256 and
- * x5c. Refused ("invalid_client_key"): no certificate in the file, or a
- * certificate whose public key is not key's. */
+ * x5c, and its notAfter. Refused ("invalid_client_key"): no certificate
+ * in the file, or a certificate whose public key is not key's (an expired
+ * one is not refused here: the caller warns). */
 apr_status_t fa_client_key_set_cert(apr_pool_t *p, fa_client_key_t *key,
                                     const char *path, fa_err_t *err);
 

@@ -228,6 +228,17 @@ static const char *digest_b64url(apr_pool_t *p, const EVP_MD *md,
     return fa_b64url_encode(p, out, n);
 }
 
+/* notAfter of cert in seconds since the epoch; 0 when unreadable. */
+static apr_int64_t cert_not_after(const X509 *cert)
+{
+    ASN1_TIME *zero = ASN1_TIME_set(NULL, 0);
+    int days = 0, secs = 0, ok;
+
+    ok = zero && ASN1_TIME_diff(&days, &secs, zero, X509_get0_notAfter(cert));
+    ASN1_TIME_free(zero);
+    return ok ? (apr_int64_t)days * 86400 + secs : 0;
+}
+
 apr_status_t fa_client_key_set_cert(apr_pool_t *p, fa_client_key_t *key,
                                     const char *path, fa_err_t *err)
 {
@@ -246,6 +257,7 @@ apr_status_t fa_client_key_set_cert(apr_pool_t *p, fa_client_key_t *key,
     BIO_free(bio);
     if (cert) {
         dlen = i2d_X509(cert, &der);
+        key->not_after = cert_not_after(cert);
     }
     same = cert && EVP_PKEY_eq(X509_get0_pubkey(cert), key->pkey) == 1;
     X509_free(cert);

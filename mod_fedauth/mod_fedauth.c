@@ -214,9 +214,38 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
     return OK;
 }
 
+/* Days before a ClientCertFile's end from which start-up warns. */
+#define CERT_WARN_DAYS 30
+
+/* A warning, once per provider, when its ClientCertFile ends soon or has
+ * ended: the IdP (Entra ID) then refuses the sign-ins. */
+static void client_cert_warn(server_rec *s, apr_hash_t *warned,
+                             const fedauth_provider_t *prov)
+{
+    const fa_client_key_t *k = prov->idp.client.client_key;
+    apr_int64_t left;
+
+    if (!k || !k->not_after || apr_hash_get(warned, &prov, sizeof(prov))) {
+        return;
+    }
+    apr_hash_set(warned, apr_pmemdup(apr_hash_pool_get(warned), &prov,
+                                     sizeof(prov)), sizeof(prov), "");
+    left = k->not_after - fa_now_sec();
+    if (left < (apr_int64_t)CERT_WARN_DAYS * 86400) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FALOGNO(01000)
+                     "provider %s: the ClientCertFile %s %s%" APR_INT64_T_FMT
+                     " days%s: renew it and register the new one at the "
+                     "IdP", prov->idp.id, prov->client_cert,
+                     left < 0 ? "ended " : "ends in ",
+                     (left < 0 ? -left : left) / 86400,
+                     left < 0 ? " ago" : "");
+    }
+}
+
 /* The JWKS of /fedauth/jwks: every ClientKeyFile of the server's
  * providers, made once here so that the endpoint does no crypto. */
-static void client_jwks(apr_pool_t *pconf, fedauth_srv_t *sc)
+static void client_jwks(apr_pool_t *pconf, server_rec *s, apr_hash_t *warned,
+                        fedauth_srv_t *sc)
 {
     apr_array_header_t *all = apr_array_make(pconf, 4, sizeof(void *));
     fedauth_provider_t *prov;
@@ -226,6 +255,7 @@ static void client_jwks(apr_pool_t *pconf, fedauth_srv_t *sc)
         prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
         if (prov->client_keys) {
             apr_array_cat(all, prov->client_keys);
+            client_cert_warn(s, warned, prov);
         }
     }
     sc->client_jwks = all->nelts ? fa_client_keys_jwks(pconf, all) : NULL;
@@ -238,6 +268,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                        &fedauth_module);
     fedauth_provider_t *prov;
     fa_keys_t random_keys;
+    apr_hash_t *warned = apr_hash_make(ptemp);
     server_rec *vs;
     int i, any = 0;
 
@@ -277,7 +308,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             sc->keys = random_keys;
         }
         sc->keys_ready = 1;
-        client_jwks(pconf, sc);
+        client_jwks(pconf, s, warned, sc);
         for (i = 0; i < sc->providers->nelts; i++) {
             prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
             if (!prov->rt) {

@@ -54,11 +54,11 @@ function makeKey(name, type, opts, { format = 'pkcs8', mode = 0o600 } = {}) {
   return { file, jwk, kid: thumbprint(jwk), pem };
 }
 
-/** A self-signed certificate for key (openssl CLI): { file, der }. */
-function makeCert(name, key) {
+/** A self-signed certificate for key (openssl CLI), valid for days: { file, der }. */
+function makeCert(name, key, days = 2) {
   const file = path.join(keyDir, `${name}.crt`);
   execFileSync('openssl', ['req', '-x509', '-new', '-key', key.file, '-subj', `/CN=${name}`,
-    '-days', '2', '-out', file], { stdio: 'ignore', timeout: 15000 });
+    '-days', String(days), '-out', file], { stdio: 'ignore', timeout: 15000 });
   return { file, der: new crypto.X509Certificate(fs.readFileSync(file)).raw };
 }
 
@@ -239,7 +239,7 @@ describe('/fedauth/jwks as the client\'s jwks_uri: rollover with two keys, Clien
   const k1 = makeKey('roll-ec', 'ec', { namedCurve: 'P-256' });
   const k2 = makeKey('roll-rsa', 'rsa', { modulusLength: 2048 });
   const cert = makeCert('roll-ec', k1);
-  const cert2 = makeCert('roll-rsa', k2);
+  const cert2 = makeCert('roll-rsa', k2, 400);
   let order = 'first';
   let site;
   let base;
@@ -305,6 +305,12 @@ describe('/fedauth/jwks as the client\'s jwks_uri: rollover with two keys, Clien
     assert.match(site.httpd.accessLog(), /"GET \/fedauth\/jwks HTTP\/1\.1" 200/);
   });
 
+  it('a ClientCertFile that ends within 30 days: one start-up warning FA01000 naming the provider and the days left', () => {
+    const lines = site.errorLog().split('\n').filter((l) => l.includes('FA01000'));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0], /provider roll: the ClientCertFile \S+roll-ec\.crt ends in [01] days: renew it/);
+  });
+
   it('rollover: the second key moved first (after a restart) signs, and the IdP, still holding the published set, accepts it', async () => {
     order = 'second';
     await site.restartHttpd();
@@ -317,6 +323,7 @@ describe('/fedauth/jwks as the client\'s jwks_uri: rollover with two keys, Clien
     assert.equal(mine.length, 1);
     checkAssertion(mine[0], { clientId: 'client-roll', tokenEndpoint, alg: 'RS256', kid: k2.kid });
     assert.equal(mine[0].header['x5t#S256'], digest('sha256', cert2.der));
+    assert.ok(!site.errorLog().includes('FA01000'), 'no warning for a certificate of 400 days');
     assert.deepEqual(site.troubles(), []);
   });
 });

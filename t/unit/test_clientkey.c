@@ -285,6 +285,8 @@ START_TEST(certificate)
     EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
     ck_assert_str_eq(key->x5t_s256, fa_b64url_encode(pool, md, mdlen));
     ck_assert_str_eq(key->x5c, fa_b64_encode(pool, der, (apr_size_t)len));
+    ck_assert_int_le(llabs((long long)(key->not_after - fa_now_sec()
+                                       - 3600)), 5);
     OPENSSL_free(der);
     fa_client_assertion(pool, key, NULL, "c", "https://x/t", 1, &a, &err);
     ck_assert_int_eq(fa_jwt_parse(pool, a, strlen(a), &jwt, &err),
