@@ -419,12 +419,19 @@ ${lines}
     await refused(`    ClientKeyFile "${good.file}" HS256`, /ClientKeyFile unknown alg/, 'ClientKeyFile');
   });
 
-  it('a missing file, a file without a private key, three keys', async () => {
+  it('a missing file, a file without a private key, an encrypted key, three keys', async () => {
     await refused(`    ClientKeyFile "${keyDir}/nope.pem"`, /ClientKeyFile cannot read/, 'ClientKeyFile');
     const certAsKey = path.join(keyDir, 'cert-as-key.pem');
     fs.copyFileSync(goodCert.file, certAsKey);
     fs.chmodSync(certAsKey, 0o600);
     await refused(`    ClientKeyFile "${certAsKey}"`, /ClientKeyFile .*holds no PEM private key/, 'ClientKeyFile');
+    // an encrypted key is refused at once (OpenSSL is never left to ask a terminal)
+    const enc = path.join(keyDir, 'encrypted.pem');
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    fs.writeFileSync(enc, privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pass' }), { mode: 0o600 });
+    const t0 = Date.now();
+    await refused(`    ClientKeyFile "${enc}"`, /ClientKeyFile .*holds no PEM private key \(or one with a passphrase\)/, 'ClientKeyFile');
+    assert.ok(Date.now() - t0 < 10000, 'no wait for a passphrase');
     const k = makeKey('third', 'ec', { namedCurve: 'P-256' });
     await refused(`    ClientKeyFile "${good.file}"\n    ClientKeyFile "${k.file}"\n    ClientKeyFile "${k.file}" `,
       /ClientKeyFile may be given twice at most/);

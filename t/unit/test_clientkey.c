@@ -212,6 +212,18 @@ START_TEST(refusals)
     refused(p, "HS256", "unknown alg");
     refused(p, "none", "unknown alg");
     unlink(p);
+    p = apr_pstrcat(pool, dir, "/enc.pem", NULL);
+    {
+        FILE *f = fopen(p, "w");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(PEM_write_PrivateKey(f, p256, EVP_aes_256_cbc(),
+                                              (unsigned char *)"pass", 4,
+                                              NULL, NULL), 1);
+        fclose(f);
+        chmod(p, 0600);
+    }
+    refused(p, NULL, "with a passphrase");
+    unlink(p);
     p = write_key(p521, "p521.pem", 0600);
     refused(p, NULL, "P-256 or P-384");
     unlink(p);
