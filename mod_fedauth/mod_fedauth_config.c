@@ -591,6 +591,25 @@ static const char *value_map_directive(apr_pool_t *p,
 static const char not_a_directive[] =
     "is not a directive of <FedAuthProvider>";
 
+/* TokenEndpointAuth: a method by its OAuth name. */
+static const char *parse_token_auth(const char *w, fa_token_auth_t *out)
+{
+    static const fa_token_auth_t methods[] = {
+        FA_TOKEN_AUTH_BASIC, FA_TOKEN_AUTH_POST, FA_TOKEN_AUTH_SECRET_JWT,
+        FA_TOKEN_AUTH_PRIVATE_KEY_JWT, FA_TOKEN_AUTH_NONE
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (!strcmp(w, fa_oidc_token_auth_name(methods[i]))) {
+            *out = methods[i];
+            return NULL;
+        }
+    }
+    return "expects client_secret_basic, client_secret_post, "
+           "client_secret_jwt, private_key_jwt or none";
+}
+
 /* The directives of the provider's protocol: where it is, who we are to
  * it, and what we ask of it. */
 static const char *protocol_directive(apr_pool_t *p, fedauth_provider_t *prov,
@@ -621,26 +640,7 @@ static const char *protocol_directive(apr_pool_t *p, fedauth_provider_t *prov,
         return printable(w, 1024) ? NULL : "expects the client secret";
     }
     if (!strcasecmp(name, "TokenEndpointAuth")) {
-        if (!strcmp(w, "client_secret_basic")) {
-            c->client.token_auth = FA_TOKEN_AUTH_BASIC;
-        }
-        else if (!strcmp(w, "client_secret_post")) {
-            c->client.token_auth = FA_TOKEN_AUTH_POST;
-        }
-        else if (!strcmp(w, "none")) {
-            c->client.token_auth = FA_TOKEN_AUTH_NONE;
-        }
-        else if (!strcmp(w, "private_key_jwt")) {
-            c->client.token_auth = FA_TOKEN_AUTH_PRIVATE_KEY_JWT;
-        }
-        else if (!strcmp(w, "client_secret_jwt")) {
-            c->client.token_auth = FA_TOKEN_AUTH_SECRET_JWT;
-        }
-        else {
-            return "expects client_secret_basic, client_secret_post, "
-                   "client_secret_jwt, private_key_jwt or none";
-        }
-        return NULL;
+        return parse_token_auth(w, &c->client.token_auth);
     }
     if (!strcasecmp(name, "Scopes")) {
         c->client.scopes = w;
