@@ -240,21 +240,29 @@ describe('/fedauth/jwks as the client\'s jwks_uri: rollover with two keys, Clien
   const k2 = makeKey('roll-rsa', 'rsa', { modulusLength: 2048 });
   const cert = makeCert('roll-ec', k1);
   const cert2 = makeCert('roll-rsa', k2, 400);
+  const k384 = makeKey('uri-384', 'ec', { namedCurve: 'P-384' });
+  const kps = makeKey('uri-ps', 'rsa', { modulusLength: 2048 });
   let order = 'first';
   let site;
   let base;
   let tokenEndpoint;
+
+  const jwksUri = (c) => ({ jwks_uri: `${new URL(c.redirect_uris[0]).origin}/fedauth/jwks` });
 
   before(async () => {
     site = await startSite({
       providers: [{
         id: 'roll',
         auth: 'private_key_jwt',
-        clientExtra: (c) => ({ jwks_uri: `${new URL(c.redirect_uris[0]).origin}/fedauth/jwks` }),
+        clientExtra: jwksUri,
         extra: () => (order === 'first'
           ? `ClientKeyFile "${k1.file}"\nClientKeyFile "${k2.file}"\nClientCertFile "${cert.file}"`
           : `ClientKeyFile "${k2.file}"\nClientKeyFile "${k1.file}"\nClientCertFile "${cert2.file}"`),
-      }],
+      },
+      // two more providers: their keys join the same JWKS (ES384, PS256)
+      { id: 'uri384', auth: 'private_key_jwt', clientExtra: jwksUri, extra: `ClientKeyFile "${k384.file}"` },
+      { id: 'urips', auth: 'private_key_jwt', clientExtra: jwksUri, extra: `ClientKeyFile "${kps.file}" PS256` }],
+      locationsConf: perProviderLocations(['roll', 'uri384', 'urips']),
     });
     base = site.base;
     tokenEndpoint = (await (await fetch(`${site.idp.issuer}/.well-known/openid-configuration`)).json()).token_endpoint;
@@ -264,15 +272,16 @@ describe('/fedauth/jwks as the client\'s jwks_uri: rollover with two keys, Clien
     site?.cleanup();
   });
 
-  it('GET /fedauth/jwks without a session: 200, application/jwk-set+json, Cache-Control public max-age=3600, both public keys in order, no private member', async () => {
+  it('GET /fedauth/jwks without a session: 200, application/jwk-set+json, Cache-Control public max-age=3600, the public keys of every provider in order, no private member', async () => {
     const r = await fetch(`${base}/fedauth/jwks`, { signal: AbortSignal.timeout(5000) });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('content-type'), 'application/jwk-set+json');
     assert.equal(r.headers.get('cache-control'), 'public, max-age=3600');
     assert.equal(r.headers.get('set-cookie'), null);
     const doc = await r.json();
-    assert.equal(doc.keys.length, 2, JSON.stringify(doc));
+    assert.equal(doc.keys.length, 4, JSON.stringify(doc));
     const [a, c] = doc.keys;
+    assert.deepEqual(doc.keys.slice(2).map((k) => [k.kid, k.alg]), [[k384.kid, 'ES384'], [kps.kid, 'PS256']]);
     assert.deepEqual({ kty: a.kty, crv: a.crv, x: a.x, y: a.y }, { kty: 'EC', crv: 'P-256', x: k1.jwk.x, y: k1.jwk.y });
     assert.deepEqual({ kty: c.kty, n: c.n, e: c.e }, { kty: 'RSA', n: k2.jwk.n, e: k2.jwk.e });
     assert.deepEqual([a.kid, c.kid], [k1.kid, k2.kid]);
@@ -295,7 +304,7 @@ describe('/fedauth/jwks as the client\'s jwks_uri: rollover with two keys, Clien
   });
 
   it('the IdP fetches /fedauth/jwks and accepts the first key\'s ES256 assertion, with x5t#S256 and x5t (SHA-1) of the certificate', async () => {
-    const r = await new Browser().login(`${base}/protected/env.cgi`, 'alice', 'alice-pass-1');
+    const r = await new Browser().login(`${base}/p/roll/env.cgi`, 'alice', 'alice-pass-1');
     assert.equal(r.status, 200, dump(r));
     const mine = assertions(await site.idp.events(), 'client-roll');
     assert.equal(mine.length, 1);
@@ -304,6 +313,16 @@ describe('/fedauth/jwks as the client\'s jwks_uri: rollover with two keys, Clien
     assert.equal(mine[0].header.x5t, digest('sha1', cert.der));
     assert.match(site.httpd.accessLog(), /"GET \/fedauth\/jwks HTTP\/1\.1" 200/);
   });
+
+  for (const [id, alg, key] of [['uri384', 'ES384', k384], ['urips', 'PS256', kps]]) {
+    it(`${id}: ${alg} with the key the IdP found in /fedauth/jwks`, async () => {
+      const r = await new Browser().login(`${base}/p/${id}/env.cgi`, 'alice', 'alice-pass-1');
+      assert.equal(r.status, 200, dump(r));
+      const mine = assertions(await site.idp.events(), `client-${id}`);
+      assert.equal(mine.length, 1);
+      checkAssertion(mine[0], { clientId: `client-${id}`, tokenEndpoint, alg, kid: key.kid });
+    });
+  }
 
   it('a ClientCertFile that ends within 30 days: one start-up warning FA01000 naming the provider and the days left', () => {
     const lines = site.errorLog().split('\n').filter((l) => l.includes('FA01000'));
@@ -316,8 +335,8 @@ describe('/fedauth/jwks as the client\'s jwks_uri: rollover with two keys, Clien
     await site.restartHttpd();
     await site.idp.clearEvents();
     const doc = await (await fetch(`${base}/fedauth/jwks`)).json();
-    assert.deepEqual(doc.keys.map((k) => k.kid), [k2.kid, k1.kid]);
-    const r = await new Browser().login(`${base}/protected/env.cgi`, 'alice', 'alice-pass-1');
+    assert.deepEqual(doc.keys.map((k) => k.kid), [k2.kid, k1.kid, k384.kid, kps.kid]);
+    const r = await new Browser().login(`${base}/p/roll/env.cgi`, 'alice', 'alice-pass-1');
     assert.equal(r.status, 200, dump(r));
     const mine = assertions(await site.idp.events(), 'client-roll');
     assert.equal(mine.length, 1);
