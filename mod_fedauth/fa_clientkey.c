@@ -60,18 +60,6 @@ static const sign_alg_t *sign_alg_find(const char *name)
     return NULL;
 }
 
-/* The passphrase callback: none. Without one, OpenSSL would ask on the
- * terminal for the passphrase of an encrypted key, and httpd would hang
- * at start. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1;
-}
-
 static apr_status_t pkey_cleanup(void *data)
 {
     EVP_PKEY_free(data);
@@ -201,7 +189,7 @@ apr_status_t fa_client_key_load(apr_pool_t *p, const char *path,
         return APR_EGENERAL;
     }
     bio = BIO_new_mem_buf(buf, (int)len);
-    key = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)
+    key = bio ? PEM_read_bio_PrivateKey(bio, NULL, fa_no_passphrase, NULL)
               : NULL;
     BIO_free(bio);
     OPENSSL_cleanse(buf, len);
@@ -266,7 +254,7 @@ apr_status_t fa_client_key_set_cert(apr_pool_t *p, fa_client_key_t *key,
         return APR_EGENERAL;
     }
     bio = BIO_new_mem_buf(buf, (int)len);
-    cert = bio ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
+    cert = bio ? PEM_read_bio_X509(bio, NULL, fa_no_passphrase, NULL) : NULL;
     BIO_free(bio);
     if (cert) {
         dlen = i2d_X509(cert, &der);
