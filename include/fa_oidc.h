@@ -38,8 +38,12 @@ typedef enum {
     FA_TOKEN_AUTH_UNSET = 0,
     FA_TOKEN_AUTH_BASIC,                /* client_secret_basic */
     FA_TOKEN_AUTH_POST,                 /* client_secret_post */
-    FA_TOKEN_AUTH_NONE                  /* public client: PKCE only */
+    FA_TOKEN_AUTH_NONE,                 /* public client: PKCE only */
+    FA_TOKEN_AUTH_PRIVATE_KEY_JWT,      /* RFC 7523 assertion, own key */
+    FA_TOKEN_AUTH_SECRET_JWT            /* the same, HS256 over the secret */
 } fa_token_auth_t;
+
+struct fa_client_key_t;
 
 typedef struct fa_oidc_client_t {
     const char *client_id;
@@ -47,7 +51,17 @@ typedef struct fa_oidc_client_t {
     fa_token_auth_t token_auth;
     const char *scopes;                 /* space-separated, openid added */
     int timeout_sec;
+    /* private_key_jwt: the key that signs the assertions (the first
+     * ClientKeyFile), read at start (fa_clientkey.h); else NULL. */
+    const struct fa_client_key_t *client_key;
+    int assertion_aud_issuer;           /* 1: assertions name the issuer as
+                                         * aud (FAPI 2.0), 0: the token
+                                         * endpoint (OIDC Core 9) */
 } fa_oidc_client_t;
+
+/* The OAuth name of a client authentication method
+ * ("client_secret_basic", "private_key_jwt", ...). */
+const char *fa_oidc_token_auth_name(fa_token_auth_t auth);
 
 typedef struct fa_oidc_tokens_t {
     const char *id_token;
@@ -95,8 +109,12 @@ char *fa_oidc_par_body(apr_pool_t *p, const fa_oidc_client_t *client,
  * provider's endpoints that authenticate the client (token,
  * introspection, revocation), adding the client's authentication as
  * client->token_auth says. Every call that authenticates the client goes
- * through here. Errors as fa_http_t's perform; an HTTP error status is
- * not an error here. */
+ * through here. private_key_jwt and client_secret_jwt send a fresh
+ * assertion (fa_client_assertion) whose aud is the token endpoint of md
+ * (OpenID Connect Core 1.0 section 9), or its issuer with
+ * client->assertion_aud_issuer, whatever url is. Errors as
+ * fa_http_t's perform, and "internal_error" when no assertion could be
+ * signed; an HTTP error status is not an error here. */
 apr_status_t fa_oidc_client_post(apr_pool_t *p, fa_http_t *http,
                                  const fa_oidc_metadata_t *md,
                                  const fa_oidc_client_t *client,

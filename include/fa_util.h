@@ -35,6 +35,11 @@ apr_status_t fa_b64url_decode_buf(const char *in, apr_size_t inlen,
 /* Standard base64 with padding, for HTTP Basic credentials. */
 char *fa_b64_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len);
 
+/* An OpenSSL passphrase callback (pem_password_cb) that gives none:
+ * encrypted keys are refused at once, never asked for on a terminal
+ * where no one is at start. */
+int fa_no_passphrase(char *buf, int size, int rwflag, void *u);
+
 /* Bytes from the OS CSPRNG (OpenSSL RAND_bytes, seeded by getrandom). */
 apr_status_t fa_random(unsigned char *buf, apr_size_t len);
 /* len random bytes, base64url-encoded. */

@@ -9,6 +9,7 @@
 #include "fa_json.h"
 #include "fa_log.h"
 #include "fa_jwt.h"
+#include "fa_clientkey.h"
 
 static const char *json_str(apr_pool_t *p, json_t *obj, const char *name)
 {
@@ -215,10 +216,9 @@ char *fa_oidc_par_body(apr_pool_t *p, const fa_oidc_client_t *client,
                        const apr_table_t *extra)
 {
     /* client_id is a parameter of the request (oidc-provider insists on
-     * it); fa_oidc_client_post already adds it for client_secret_post
-     * and public clients, and a parameter twice is refused. */
-    int added = client->token_auth == FA_TOKEN_AUTH_POST
-                || client->token_auth == FA_TOKEN_AUTH_NONE;
+     * it); fa_oidc_client_post already adds it for every method but
+     * client_secret_basic, and a parameter twice is refused. */
+    int added = client->token_auth != FA_TOKEN_AUTH_BASIC;
 
     return apr_pstrcat(p, "response_type=code",
                        added ? "" : "&client_id=",
@@ -241,6 +241,52 @@ static const char *basic_credentials(apr_pool_t *p,
                                      strlen(pair)), NULL);
 }
 
+const char *fa_oidc_token_auth_name(fa_token_auth_t auth)
+{
+    switch (auth) {
+    case FA_TOKEN_AUTH_BASIC:
+        return "client_secret_basic";
+    case FA_TOKEN_AUTH_POST:
+        return "client_secret_post";
+    case FA_TOKEN_AUTH_PRIVATE_KEY_JWT:
+        return "private_key_jwt";
+    case FA_TOKEN_AUTH_SECRET_JWT:
+        return "client_secret_jwt";
+    default:
+        return "none";
+    }
+}
+
+/* body with a client assertion (RFC 7523 2.2) and the client id. */
+static apr_status_t add_assertion(apr_pool_t *p,
+                                  const fa_oidc_metadata_t *md,
+                                  const fa_oidc_client_t *client,
+                                  const char **body, fa_err_t *err)
+{
+    const char *assertion;
+    const fa_client_key_t *key = NULL;
+
+    if (client->token_auth == FA_TOKEN_AUTH_PRIVATE_KEY_JWT) {
+        key = client->client_key;
+        if (!key) {
+            return fa_err_set(err, "internal_error", "private_key_jwt "
+                              "without a ClientKeyFile");
+        }
+    }
+    if (fa_client_assertion(p, key, client->client_secret,
+                            client->client_id, client->assertion_aud_issuer
+                            ? md->issuer : md->token_endpoint,
+                            fa_now_sec(), &assertion, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *body = apr_pstrcat(p, *body, "&client_assertion_type=urn%3Aietf%3A"
+                        "params%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer",
+                        "&client_assertion=", assertion,
+                        "&client_id=", fa_url_encode(p, client->client_id),
+                        NULL);
+    return APR_SUCCESS;
+}
+
 apr_status_t fa_oidc_client_post(apr_pool_t *p, fa_http_t *http,
                                  const fa_oidc_metadata_t *md,
                                  const fa_oidc_client_t *client,
@@ -250,7 +296,6 @@ apr_status_t fa_oidc_client_post(apr_pool_t *p, fa_http_t *http,
 {
     fa_http_request_t req;
 
-    (void)md;
     *presp = NULL;
     memset(&req, 0, sizeof(req));
     switch (client->token_auth) {
@@ -262,6 +307,12 @@ apr_status_t fa_oidc_client_post(apr_pool_t *p, fa_http_t *http,
             "&client_id=", fa_url_encode(p, client->client_id),
             "&client_secret=", fa_url_encode(p, client->client_secret),
             NULL);
+        break;
+    case FA_TOKEN_AUTH_PRIVATE_KEY_JWT:
+    case FA_TOKEN_AUTH_SECRET_JWT:
+        if (add_assertion(p, md, client, &body, err) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
         break;
     default:
         body = apr_pstrcat(p, body,
@@ -295,8 +346,20 @@ static apr_status_t token_post(apr_pool_t *p, fa_http_t *http,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return fa_oidc_token_response(p, resp->status, resp->body,
-                                  resp->body_len, need_id_token, ptok, err);
+    rv = fa_oidc_token_response(p, resp->status, resp->body,
+                                resp->body_len, need_id_token, ptok, err);
+    if (rv != APR_SUCCESS && err && !strcmp(err->code, "token_error")) {
+        /* Which credential the IdP refused: the method, and for a key
+         * its kid, so that a rollover mistake shows in the log. */
+        const char *was = apr_pstrdup(p, err->desc);
+        const fa_client_key_t *key = client->client_key;
+        int with_kid = client->token_auth == FA_TOKEN_AUTH_PRIVATE_KEY_JWT
+                       && key;
+        fa_err_set(err, "token_error", "%s%s%s: %s",
+                   fa_oidc_token_auth_name(client->token_auth),
+                   with_kid ? " kid " : "", with_kid ? key->kid : "", was);
+    }
+    return rv;
 }
 
 apr_status_t fa_oidc_token_response(apr_pool_t *p, int status,

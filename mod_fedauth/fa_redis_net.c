@@ -64,16 +64,6 @@ static const char *ssl_reason(char *buf, apr_size_t len, const char *fallback)
     return buf;
 }
 
-/* Encrypted keys: there is no one at a terminal to type a passphrase. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1;
-}
-
 /* Called when the server asks for a client certificate and none is
  * configured: noted, so that when the server then hangs up (TLS 1.3
  * clients learn of the refusal only at their first command), the log
@@ -115,7 +105,7 @@ apr_status_t fa_redis_tls_context(apr_pool_t *p, const char *ca_file,
     apr_pool_cleanup_register(p, ctx, ctx_cleanup, apr_pool_cleanup_null);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+    SSL_CTX_set_default_passwd_cb(ctx, fa_no_passphrase);
     SSL_CTX_set_client_cert_cb(ctx, no_client_cert);
     SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (ca_file) {

@@ -143,6 +143,15 @@ apr_status_t fa_b64url_decode(apr_pool_t *p, const char *in, apr_size_t inlen,
     return APR_SUCCESS;
 }
 
+int fa_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
 apr_status_t fa_random(unsigned char *buf, apr_size_t len)
 {
     if (len > (apr_size_t)INT32_MAX || RAND_bytes(buf, (int)len) != 1) {

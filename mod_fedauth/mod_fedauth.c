@@ -50,6 +50,7 @@
 #include "mod_fedauth_registry.h"
 #include "fa_http.h"
 #include "fa_log.h"
+#include "fa_clientkey.h"
 
 /* ---- the module's own URLs ------------------------------------------- */
 
@@ -60,7 +61,8 @@
  * /fedauth/metrics is not answered here: it goes on through access
  * control to the handler (fedauth_metrics_handler), or, with
  * FedAuthMetrics Off, to the 404 of any unknown URL; so does
- * /fedauth/status (fedauth_status_handler, FedAuthStatus). */
+ * /fedauth/status (fedauth_status_handler, FedAuthStatus). /fedauth/jwks
+ * (public keys only) is answered here, to anyone. */
 static int dispatch_endpoint(request_rec *r)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
@@ -102,6 +104,9 @@ static int dispatch_endpoint(request_rec *r)
     }
     if (!strcmp(uri, "authenticate")) {
         return fedauth_handle_authenticate(r, sc);
+    }
+    if (!strcmp(uri, "jwks")) {
+        return fedauth_handle_jwks(r, sc);
     }
     return DECLINED;
 }
@@ -217,6 +222,53 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
     return OK;
 }
 
+/* Days before a ClientCertFile's end from which start-up warns. */
+#define CERT_WARN_DAYS 30
+
+/* A warning, once per provider, when its ClientCertFile ends soon or has
+ * ended: the IdP (Entra ID) then refuses the sign-ins. */
+static void client_cert_warn(server_rec *s, apr_hash_t *warned,
+                             const fedauth_provider_t *prov)
+{
+    const fa_client_key_t *k = prov->idp.client.client_key;
+    apr_int64_t left;
+
+    if (!k || !k->not_after || apr_hash_get(warned, &prov, sizeof(prov))) {
+        return;
+    }
+    apr_hash_set(warned, apr_pmemdup(apr_hash_pool_get(warned), &prov,
+                                     sizeof(prov)), sizeof(prov), "");
+    left = k->not_after - fa_now_sec();
+    if (left < (apr_int64_t)CERT_WARN_DAYS * 86400) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FALOGNO(01000)
+                     "provider %s: the ClientCertFile %s %s%" APR_INT64_T_FMT
+                     " days%s: renew it and register the new one at the "
+                     "IdP", prov->idp.id, prov->client_cert,
+                     left < 0 ? "ended " : "ends in ",
+                     (left < 0 ? -left : left) / 86400,
+                     left < 0 ? " ago" : "");
+    }
+}
+
+/* The JWKS of /fedauth/jwks: every ClientKeyFile of the server's
+ * providers, made once here so that the endpoint does no crypto. */
+static void client_jwks(apr_pool_t *pconf, server_rec *s, apr_hash_t *warned,
+                        fedauth_srv_t *sc)
+{
+    apr_array_header_t *all = apr_array_make(pconf, 4, sizeof(void *));
+    fedauth_provider_t *prov;
+    int i;
+
+    for (i = 0; i < sc->providers->nelts; i++) {
+        prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
+        if (prov->client_keys) {
+            apr_array_cat(all, prov->client_keys);
+            client_cert_warn(s, warned, prov);
+        }
+    }
+    sc->client_jwks = all->nelts ? fa_client_keys_jwks(pconf, all) : NULL;
+}
+
 static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s)
 {
@@ -224,6 +276,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                        &fedauth_module);
     fedauth_provider_t *prov;
     fa_keys_t random_keys;
+    apr_hash_t *warned = apr_hash_make(ptemp);
     server_rec *vs;
     int i, any = 0;
 
@@ -264,6 +317,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             sc->keys = random_keys;
         }
         sc->keys_ready = 1;
+        client_jwks(pconf, s, warned, sc);
         for (i = 0; i < sc->providers->nelts; i++) {
             prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
             if (!prov->rt) {
@@ -353,7 +407,8 @@ static void fedauth_hooks(apr_pool_t *p)
     /* quick_handler, FIRST: the endpoints answer before URL mapping and
      * access control, so no <Location> can shadow or protect them; they
      * do their own checks. FIRST like mod_cache's: either order is safe,
-     * since every answer of ours says Cache-Control: no-store. */
+     * since every answer of ours says Cache-Control: no-store, but for
+     * /fedauth/jwks, public keys that anyone may cache. */
     ap_hook_quick_handler(fedauth_quick_handler, NULL, NULL,
                           APR_HOOK_FIRST);
     /* check_authn, MIDDLE: the session (or bearer token) of AuthType

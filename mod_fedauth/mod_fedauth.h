@@ -49,6 +49,11 @@ typedef struct fedauth_provider_t {
     int par;                       /* PushedAuthorization: FEDAUTH_PAR_*;
                                     * UNSET: Auto */
     const char *graph_url;         /* GroupsSource graph [url]; NULL: token */
+    apr_array_header_t *client_keys; /* ClientKeyFile (fa_client_key_t *):
+                                      * the first signs, all are published;
+                                      * NULL when none */
+    const char *client_cert;       /* ClientCertFile path, or NULL */
+    const char *client_cert_at;    /* its "file:line" */
 } fedauth_provider_t;
 
 /* PushedAuthorization: when a sign-in pushes its request (RFC 9126). */
@@ -112,6 +117,9 @@ typedef struct fedauth_srv_t {
     int introspection_cache;       /* FedAuthIntrospectionCache (s), UNSET */
     const char *outgoing_proxy;    /* FedAuthOutgoingProxy URL, or NULL */
     const char *outgoing_noproxy;  /* FedAuthOutgoingNoProxy, comma list */
+    const char *client_jwks;       /* /fedauth/jwks: the public ClientKeyFile
+                                    * keys of every provider, made in
+                                    * post_config; NULL when none */
 } fedauth_srv_t;
 
 typedef enum {

@@ -21,6 +21,7 @@
 #include "fa_graph.h"
 #include "fa_http.h"
 #include "fa_redis_net.h"
+#include "fa_clientkey.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -636,6 +637,25 @@ static const char *value_map_directive(apr_pool_t *p,
 static const char not_a_directive[] =
     "is not a directive of <FedAuthProvider>";
 
+/* TokenEndpointAuth: a method by its OAuth name. */
+static const char *parse_token_auth(const char *w, fa_token_auth_t *out)
+{
+    static const fa_token_auth_t methods[] = {
+        FA_TOKEN_AUTH_BASIC, FA_TOKEN_AUTH_POST, FA_TOKEN_AUTH_SECRET_JWT,
+        FA_TOKEN_AUTH_PRIVATE_KEY_JWT, FA_TOKEN_AUTH_NONE
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (!strcmp(w, fa_oidc_token_auth_name(methods[i]))) {
+            *out = methods[i];
+            return NULL;
+        }
+    }
+    return "expects client_secret_basic, client_secret_post, "
+           "client_secret_jwt, private_key_jwt or none";
+}
+
 /* The directives of the provider's protocol: where it is, who we are to
  * it, and what we ask of it. */
 static const char *protocol_directive(apr_pool_t *p, fedauth_provider_t *prov,
@@ -666,19 +686,7 @@ static const char *protocol_directive(apr_pool_t *p, fedauth_provider_t *prov,
         return printable(w, 1024) ? NULL : "expects the client secret";
     }
     if (!strcasecmp(name, "TokenEndpointAuth")) {
-        if (!strcmp(w, "client_secret_basic")) {
-            c->client.token_auth = FA_TOKEN_AUTH_BASIC;
-        }
-        else if (!strcmp(w, "client_secret_post")) {
-            c->client.token_auth = FA_TOKEN_AUTH_POST;
-        }
-        else if (!strcmp(w, "none")) {
-            c->client.token_auth = FA_TOKEN_AUTH_NONE;
-        }
-        else {
-            return "expects client_secret_basic, client_secret_post or none";
-        }
-        return NULL;
+        return parse_token_auth(w, &c->client.token_auth);
     }
     if (!strcasecmp(name, "Scopes")) {
         c->client.scopes = w;
@@ -806,8 +814,112 @@ static const char *groups_source_directive(apr_pool_t *p,
     return NULL;
 }
 
+/* ClientKeyFile <pem> [alg] (read now: refused here when unreadable,
+ * readable by others, or unfit), ClientCertFile <pem> (read at the end of
+ * the block, against the first key) and ClientAssertionAudience. */
+static const char *key_directive(apr_pool_t *p, fedauth_provider_t *prov,
+                                 const char *name, const char *args,
+                                 const char *line)
+{
+    char *path = ap_getword_conf(p, &args), *alg;
+    fa_client_key_t *key;
+    fa_err_t err;
+
+    if (!strcasecmp(name, "ClientAssertionAudience")) {
+        if (!strcmp(path, "issuer") && !*args) {
+            prov->idp.client.assertion_aud_issuer = 1;
+        }
+        else if (!strcmp(path, "token_endpoint") && !*args) {
+            prov->idp.client.assertion_aud_issuer = 0;
+        }
+        else {
+            return "expects token_endpoint or issuer";
+        }
+        return NULL;
+    }
+    if (!strcasecmp(name, "ClientCertFile")) {
+        if (!*path || *args) {
+            return "takes one argument: a PEM certificate file";
+        }
+        prov->client_cert = ap_server_root_relative(p, path);
+        prov->client_cert_at = line;
+        return prov->client_cert ? NULL : "expects a file name";
+    }
+    if (strcasecmp(name, "ClientKeyFile")) {
+        return not_a_directive;
+    }
+    alg = ap_getword_conf(p, &args);
+    if (!*path || *args) {
+        return "takes a PEM private key file and an optional alg";
+    }
+    if (prov->client_keys && prov->client_keys->nelts >= 2) {
+        return "may be given twice at most (the key that signs, then the "
+               "next one, published for a rollover)";
+    }
+    if (!(path = ap_server_root_relative(p, path))) {
+        return "expects a file name";
+    }
+    memset(&err, 0, sizeof(err));
+    if (fa_client_key_load(p, path, *alg ? alg : NULL, &key, &err)
+        != APR_SUCCESS) {
+        return apr_pstrdup(p, err.desc);
+    }
+    if (!prov->client_keys) {
+        prov->client_keys = apr_array_make(p, 2, sizeof(fa_client_key_t *));
+    }
+    APR_ARRAY_PUSH(prov->client_keys, fa_client_key_t *) = key;
+    return NULL;
+}
+
+/* What TokenEndpointAuth, ClientSecret, ClientKeyFile and ClientCertFile
+ * need of each other, once the whole block is read. */
+static const char *provider_client_auth(apr_pool_t *p,
+                                        fedauth_provider_t *prov)
+{
+    fa_oidc_client_t *cl = &prov->idp.client;
+    fa_client_key_t *first = prov->client_keys
+        ? APR_ARRAY_IDX(prov->client_keys, 0, fa_client_key_t *) : NULL;
+    fa_err_t err;
+
+    if (cl->token_auth == FA_TOKEN_AUTH_UNSET) {
+        cl->token_auth = first ? FA_TOKEN_AUTH_PRIVATE_KEY_JWT
+                         : cl->client_secret ? FA_TOKEN_AUTH_BASIC
+                         : FA_TOKEN_AUTH_NONE;
+    }
+    cl->client_key = first;
+    if (cl->token_auth == FA_TOKEN_AUTH_PRIVATE_KEY_JWT && !first) {
+        return "TokenEndpointAuth private_key_jwt needs a ClientKeyFile";
+    }
+    if (cl->token_auth != FA_TOKEN_AUTH_NONE
+        && cl->token_auth != FA_TOKEN_AUTH_PRIVATE_KEY_JWT
+        && !cl->client_secret) {
+        return "TokenEndpointAuth needs a ClientSecret";
+    }
+    if (cl->token_auth == FA_TOKEN_AUTH_SECRET_JWT
+        && strlen(cl->client_secret) < FA_CLIENT_SECRET_JWT_MIN) {
+        return apr_psprintf(p, "TokenEndpointAuth client_secret_jwt needs a "
+                            "ClientSecret of at least %d bytes (HS256)",
+                            FA_CLIENT_SECRET_JWT_MIN);
+    }
+    if (!prov->client_cert) {
+        return NULL;
+    }
+    if (!first) {
+        return apr_psprintf(p, "ClientCertFile needs a ClientKeyFile (at %s)",
+                            prov->client_cert_at);
+    }
+    memset(&err, 0, sizeof(err));
+    if (fa_client_key_set_cert(p, first, prov->client_cert, &err)
+        != APR_SUCCESS) {
+        return apr_psprintf(p, "ClientCertFile %s (at %s)", err.desc,
+                            prov->client_cert_at);
+    }
+    return NULL;
+}
+
 static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
-                                      const char *name, const char *args)
+                                      const char *name, const char *args,
+                                      const char *line)
 {
     const char *w, *err;
     char *word;
@@ -833,6 +945,10 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
     }
     if (!strcasecmp(name, "GroupsSource")) {
         return groups_source_directive(p, prov, args);
+    }
+    if ((err = key_directive(p, prov, name, args, line))
+        != not_a_directive) {
+        return err;
     }
     w = ap_getword_conf(p, &args);
     if (*args) {
@@ -889,7 +1005,7 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     for (d = cmd->directive->first_child; d; d = d->next) {
         line = apr_psprintf(cmd->pool, "%s:%d", d->filename, d->line_num);
         if ((err = provider_directive(cmd->pool, prov, d->directive,
-                                      d->args)) != NULL) {
+                                      d->args, line)) != NULL) {
             return apr_psprintf(cmd->pool, "<FedAuthProvider %s> %s %s "
                                 "(at %s)", id, d->directive, err, line);
         }
@@ -908,16 +1024,9 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
         return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: ClientID is "
                             "required (block at %s)", id, prov->defined_in);
     }
-    if (prov->idp.client.token_auth == FA_TOKEN_AUTH_UNSET) {
-        prov->idp.client.token_auth = prov->idp.client.client_secret
-                                      ? FA_TOKEN_AUTH_BASIC
-                                      : FA_TOKEN_AUTH_NONE;
-    }
-    if (prov->idp.client.token_auth != FA_TOKEN_AUTH_NONE
-        && !prov->idp.client.client_secret) {
-        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: "
-                            "TokenEndpointAuth needs a ClientSecret (block "
-                            "at %s)", id, prov->defined_in);
+    if ((err = provider_client_auth(cmd->pool, prov)) != NULL) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: %s (block "
+                            "at %s)", id, err, prov->defined_in);
     }
     if (!prov->idp.display_name) {
         prov->idp.display_name = id;

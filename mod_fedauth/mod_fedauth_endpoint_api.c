@@ -13,6 +13,7 @@
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
+#include "http_request.h"
 #include "apr_strings.h"
 #include <jansson.h>
 
@@ -113,6 +114,27 @@ int fedauth_handle_session(request_rec *r, fedauth_srv_t *sc)
     }
     return send_json(r, HTTP_OK, session_json(s, fa_session_expires_at(s,
                      fedauth_idle_timeout(sc), fedauth_max_age(sc))));
+}
+
+/* ---- /fedauth/jwks --------------------------------------------------- */
+
+int fedauth_handle_jwks(request_rec *r, fedauth_srv_t *sc)
+{
+    if (!sc->client_jwks) {
+        return DECLINED;
+    }
+    ap_allow_methods(r, 1, "GET", NULL);
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    /* Made at start: no key is touched here. Public keys only, so any
+     * cache may keep it; an IdP refetches within the hour. */
+    r->status = HTTP_OK;
+    ap_set_content_type(r, "application/jwk-set+json");
+    apr_table_setn(r->headers_out, "Cache-Control", "public, max-age=3600");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_rputs(sc->client_jwks, r);
+    return OK;
 }
 
 /* ---- /fedauth/authenticate: sign in with an ID token ----------------- */

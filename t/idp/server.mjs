@@ -23,7 +23,9 @@
 //       rotate: a new refresh token at each use, the old one then void,
 //       and its reuse revokes the grant, as oidc-provider does) }
 //   Events (GET /_admin/events) carry the grant_type of grant.* events, so
-//   that a test counts refresh_token grants.
+//   that a test counts refresh_token grants; client_assertion events hold
+//   each accepted private_key_jwt / client_secret_jwt assertion's header
+//   and claims (t/idp/clientauth.mjs).
 //   resourceServers?: { "<resource indicator>": { scope? (default "api"),
 //       audience? (default: the indicator), accessTokenTTL? (s, default 600),
 //       userClaims?: [names of the user's claims copied into its access
@@ -111,6 +113,8 @@ import {
 } from './logout.mjs';
 import { introspectionOptions } from './introspect.mjs';
 import { parFeatures } from './par.mjs';
+
+import { CLIENT_AUTH_ALGS, recordClientAssertions } from './clientauth.mjs';
 
 const { values: args } = parseArgs({ options: { config: { type: 'string' } } });
 if (!args.config) {
@@ -307,7 +311,10 @@ const provider = new Provider(issuer, {
     ...(refreshTokens.rotate ? { rotateRefreshToken: () => true } : {}),
   } : {}),
   ...(resourceServers ? { extraTokenClaims } : introspection.claims),
+  // private_key_jwt / client_secret_jwt: t/idp/clientauth.mjs
+  assertJwtClientAuthClaimsAndHeader: recordClientAssertions(events),
   enabledJWA: {
+    clientAuthSigningAlgValues: CLIENT_AUTH_ALGS,
     idTokenSigningAlgValues: [
       'RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256',
     ],

@@ -18,6 +18,7 @@ int main(void)
     setenv("CK_DEFAULT_TIMEOUT", "60", 0);
     sr = srunner_create(suite_util());
     srunner_add_suite(sr, suite_jose());
+    srunner_add_suite(sr, suite_clientkey());
     srunner_add_suite(sr, suite_oidc());
     srunner_add_suite(sr, suite_introspect());
     srunner_add_suite(sr, suite_par());

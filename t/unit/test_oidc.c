@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 #include "unit.h"
 #include "fa_oidc.h"
+#include "fa_jwt.h"
 
 static apr_pool_t *pool;
 
@@ -182,6 +183,71 @@ START_TEST(token_request_auth_methods)
     ck_assert_int_eq(token(&c, FA_TOKEN_AUTH_NONE, &tok, &err), APR_SUCCESS);
     ck_assert_ptr_null(strstr(c.seen.body, "client_secret"));
     ck_assert_ptr_nonnull(strstr(c.seen.body, "&client_id=app%3A1"));
+}
+END_TEST
+
+/* The assertion in a POST body (RFC 7523 2.2), parsed. */
+static fa_jwt_t *body_assertion(const char *body)
+{
+    const char *a = strstr(body, "&client_assertion=");
+    const char *end;
+    fa_jwt_t *jwt = NULL;
+    fa_err_t err;
+
+    ck_assert_ptr_nonnull(a);
+    a += strlen("&client_assertion=");
+    end = strchr(a, '&');
+    ck_assert_ptr_nonnull(end);
+    ck_assert_int_eq(fa_jwt_parse(pool, a, (apr_size_t)(end - a), &jwt,
+                                  &err), APR_SUCCESS);
+    return jwt;
+}
+
+/* client_secret_jwt: an HS256 assertion and the client id in the body,
+ * no secret, no Authorization; its aud is the token endpoint for every
+ * endpoint called; a refusal names the method; private_key_jwt without a
+ * key signs nothing. */
+START_TEST(client_post_jwt)
+{
+    canned_t c = { 200, "{\"id_token\":\"a.b.c\"}", NULL, { 0 } };
+    fa_http_t http = { canned_perform, &c };
+    fa_http_response_t *resp;
+    fa_oidc_metadata_t md;
+    fa_oidc_client_t client;
+    fa_oidc_tokens_t *tok;
+    fa_jwt_t *jwt;
+    fa_err_t err;
+
+    ck_assert_int_eq(token(&c, FA_TOKEN_AUTH_SECRET_JWT, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(c.seen.authorization);
+    ck_assert_ptr_null(strstr(c.seen.body, "client_secret="));
+    ck_assert_ptr_nonnull(strstr(c.seen.body, "&client_assertion_type=urn%3A"
+        "ietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"));
+    ck_assert_ptr_nonnull(strstr(c.seen.body, "&client_id=app%3A1"));
+    jwt = body_assertion(c.seen.body);
+    ck_assert_str_eq(jwt->alg, "HS256");
+    ck_assert_int_eq(fa_jwt_verify(jwt, NULL, (const unsigned char *)"s3cr&t",
+                                   6, &err), APR_SUCCESS);
+    test_client(&md, &client, FA_TOKEN_AUTH_SECRET_JWT);
+    ck_assert_int_eq(fa_oidc_client_post(pool, &http, &md, &client,
+                                         "https://idp.example/introspect",
+                                         "token=x", 1024, &resp, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(c.seen.url, "https://idp.example/introspect");
+    ck_assert_str_eq(fa_jwt_claim_str(body_assertion(c.seen.body), "aud"),
+                     "https://idp.example/token");
+    c.status = 401;
+    c.body = "{\"error\":\"invalid_client\"}";
+    ck_assert_int_ne(token(&c, FA_TOKEN_AUTH_SECRET_JWT, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "token_error");
+    ck_assert_ptr_nonnull(strstr(err.desc, "client_secret_jwt: token "
+                                 "endpoint answered 401 error="
+                                 "invalid_client"));
+    ck_assert_int_ne(token(&c, FA_TOKEN_AUTH_PRIVATE_KEY_JWT, &tok, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(err.code, "internal_error");
 }
 END_TEST
 
@@ -403,6 +469,7 @@ Suite *suite_oidc(void)
     tcase_add_test(tc, scope_and_auth_url);
     tcase_add_test(tc, token_request_auth_methods);
     tcase_add_test(tc, token_request_failures);
+    tcase_add_test(tc, client_post_jwt);
     tcase_add_test(tc, refresh_request);
     tcase_add_test(tc, access_expiry_and_token_ok);
     tcase_add_test(tc, revoke_request);

@@ -8,6 +8,7 @@
 
 Suite *suite_util(void);
 Suite *suite_jose(void);
+Suite *suite_clientkey(void);
 Suite *suite_oidc(void);
 Suite *suite_introspect(void);
 Suite *suite_par(void);
