@@ -11,6 +11,7 @@
  *   buckets    [op][bucket, +Inf last]   (not cumulative: one add each)
  *   sum_ns     [op]
  *   errors     [op]
+ *   userinfo   [provider][outcome]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -65,6 +66,10 @@ static const char *const end_names[FA_METRICS_END_COUNT] = {
 static const char *const fetch_names[FA_METRICS_FETCH_COUNT] = {
     "discovery", "jwks"
 };
+static const char *const userinfo_names[FA_METRICS_USERINFO_COUNT] = {
+    "ok", "invalid_token", "no_token", "sub_mismatch", "refused",
+    "failed_kept", "failed_ended"
+};
 static const char *const op_names[FA_METRICS_OP_COUNT] = {
     "get", "put", "take", "del", "index_add", "index_take", "add"
 };
@@ -75,7 +80,7 @@ struct fa_metrics_t {
     int nprov;
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
-               errors;            /* offsets of each part in c */
+               errors, userinfo;  /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -110,7 +115,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->buckets = m->bearer + 2;
     m->sum_ns = m->buckets + FA_METRICS_OP_COUNT * N_BUCKET_SLOTS;
     m->errors = m->sum_ns + FA_METRICS_OP_COUNT;
-    n = m->errors + FA_METRICS_OP_COUNT;
+    m->userinfo = m->errors + FA_METRICS_OP_COUNT;
+    n = m->userinfo + (apr_size_t)m->nprov * FA_METRICS_USERINFO_COUNT;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -208,6 +214,18 @@ void fa_metrics_fetch(fa_metrics_t *m, const char *provider,
     }
 }
 
+void fa_metrics_userinfo(fa_metrics_t *m, const char *provider,
+                         fa_metrics_userinfo_t outcome)
+{
+    int slot;
+
+    if (m && (unsigned)outcome < FA_METRICS_USERINFO_COUNT
+        && (slot = provider_slot(m, provider)) >= 0) {
+        add(m, m->userinfo + (apr_size_t)slot * FA_METRICS_USERINFO_COUNT
+               + outcome, 1);
+    }
+}
+
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit)
 {
     if (m) {
@@ -294,6 +312,20 @@ apr_uint64_t fa_metrics_store_errors_of(const fa_metrics_t *m)
         n += get(m, m->errors + op);
     }
     return n;
+}
+
+apr_uint64_t fa_metrics_userinfo_of(const fa_metrics_t *m,
+                                    const char *provider,
+                                    fa_metrics_userinfo_t outcome)
+{
+    int slot;
+
+    if (!m || (unsigned)outcome >= FA_METRICS_USERINFO_COUNT
+        || (slot = provider_slot(m, provider)) < 0) {
+        return 0;
+    }
+    return get(m, m->userinfo + (apr_size_t)slot * FA_METRICS_USERINFO_COUNT
+                  + outcome);
 }
 
 const char *fa_metrics_end_name(fa_metrics_end_t reason)
@@ -592,6 +624,27 @@ static void format_store(const fa_metrics_t *m, buf_t *b)
     }
 }
 
+static void format_userinfo(const fa_metrics_t *m, buf_t *b)
+{
+    apr_size_t o;
+    const char *id;
+    int i;
+
+    head(b, "fedauth_userinfo_refreshes_total", "counter", "Re-reads of "
+         "userinfo for active sessions (UserInfoRefresh), by provider and "
+         "outcome.");
+    for (i = 0; i < m->nprov; i++) {
+        id = fa_metrics_label_escape(b->p, m->prov[i]);
+        for (o = 0; o < FA_METRICS_USERINFO_COUNT; o++) {
+            put(b, "fedauth_userinfo_refreshes_total{provider=\"%s\","
+                "outcome=\"%s\"} %" APR_UINT64_T_FMT "\n", id,
+                userinfo_names[o],
+                get(m, m->userinfo + (apr_size_t)i * FA_METRICS_USERINFO_COUNT
+                       + o));
+        }
+    }
+}
+
 /* The embedded store's numbers: it keeps them in its own segment, so
  * they cover its whole life (they outlive restarts with the store). */
 static void format_shm(const fa_shm_stats_t *st, buf_t *b)
@@ -651,6 +704,7 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
          "not in the cache (verified, or refused).");
     put(&b, "fedauth_bearer_cache_misses_total %" APR_UINT64_T_FMT "\n",
         get(m, m->bearer + 1));
+    format_userinfo(m, &b);
     if (shm) {
         format_shm(shm, &b);
     }
