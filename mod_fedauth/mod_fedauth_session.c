@@ -718,7 +718,7 @@ static fedauth_tokens_outcome_t ui_locked(request_rec *r, fedauth_srv_t *sc,
                                           fa_store_t *store, const char *key,
                                           fa_session_t **ps)
 {
-    fa_session_t *s, *fresh;
+    fa_session_t *s;
     json_t *info = NULL;
     fa_err_t err;
     apr_int64_t now = fa_now_sec();
@@ -746,18 +746,8 @@ static fedauth_tokens_outcome_t ui_locked(request_rec *r, fedauth_srv_t *sc,
         return FEDAUTH_TOKENS_ENDED;
     }
     s->userinfo_at = now;
-    /* A logout meanwhile must not be undone by the write. */
-    if (fedauth_tokens_reread(r, store, key, &fresh) == APR_NOTFOUND) {
-        return FEDAUTH_TOKENS_ENDED;
-    }
-    if (fedauth_tokens_write_back(r, sc, store, key, s) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(01207)
-                      "session of %s: cannot write it back to the %s store "
-                      "after reading userinfo", fa_oidc_loggable(r->pool,
-                      s->user, 256), store->name);
-    }
     *ps = s;
-    return FEDAUTH_TOKENS_WRITTEN;
+    return fedauth_tokens_put_back(r, sc, store, key, s, "reading userinfo");
 }
 
 /* The claims of the session at key (*ps) read again from userinfo, once

@@ -76,9 +76,9 @@ apr_status_t fedauth_tokens_reread(request_rec *r, fa_store_t *store,
            ? APR_SUCCESS : APR_NOTFOUND;
 }
 
-apr_status_t fedauth_tokens_write_back(request_rec *r, fedauth_srv_t *sc,
-                                       fa_store_t *store, const char *key,
-                                       fa_session_t *s)
+static apr_status_t write_back(request_rec *r, fedauth_srv_t *sc,
+                               fa_store_t *store, const char *key,
+                               fa_session_t *s)
 {
     char *rec;
     apr_size_t len;
@@ -98,6 +98,29 @@ apr_status_t fedauth_tokens_write_back(request_rec *r, fedauth_srv_t *sc,
     return store->put(store, key, rec, len,
                       fa_session_expires_at(s, fedauth_idle_timeout(sc),
                                             fedauth_max_age(sc)), r->pool);
+}
+
+fedauth_tokens_outcome_t fedauth_tokens_put_back(request_rec *r,
+                                                 fedauth_srv_t *sc,
+                                                 fa_store_t *store,
+                                                 const char *key,
+                                                 fa_session_t *s,
+                                                 const char *after)
+{
+    fa_session_t *fresh;
+
+    /* A logout (here, elsewhere, or the IdP's back-channel) during the
+     * call to the IdP must not be undone by the write. */
+    if (fedauth_tokens_reread(r, store, key, &fresh) == APR_NOTFOUND) {
+        return FEDAUTH_TOKENS_ENDED;
+    }
+    if (write_back(r, sc, store, key, s) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00803)
+                      "session of %s: cannot write it back to the %s "
+                      "store after %s", fa_oidc_loggable(r->pool,
+                      s->user, 256), store->name, after);
+    }
+    return FEDAUTH_TOKENS_WRITTEN;
 }
 
 apr_status_t fedauth_tokens_grant(request_rec *r, fedauth_srv_t *sc,
@@ -140,7 +163,7 @@ static fedauth_tokens_outcome_t refresh_locked(request_rec *r,
                                                const char *key,
                                                fa_session_t **ps)
 {
-    fa_session_t *s, *fresh;
+    fa_session_t *s;
     fa_err_t err;
     apr_status_t rv;
     apr_int64_t now = fa_now_sec();
@@ -179,19 +202,8 @@ static fedauth_tokens_outcome_t refresh_locked(request_rec *r,
         s->access_token = s->refresh_token = NULL;
         s->access_exp = 0;
     }
-    /* A logout (here, elsewhere, or the IdP's back-channel) during the
-     * grant must not be undone by the write. */
-    if (fedauth_tokens_reread(r, store, key, &fresh) == APR_NOTFOUND) {
-        return FEDAUTH_TOKENS_ENDED;
-    }
-    if (fedauth_tokens_write_back(r, sc, store, key, s) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00803)
-                      "session of %s: cannot write it back to the %s "
-                      "store after the refresh", fa_oidc_loggable(r->pool,
-                      s->user, 256), store->name);
-    }
     *ps = s;
-    return FEDAUTH_TOKENS_WRITTEN;
+    return fedauth_tokens_put_back(r, sc, store, key, s, "the refresh");
 }
 
 /* Another request holds the lock and the access token has expired: looks

@@ -117,7 +117,8 @@ describe('UserInfoRefresh against oidc-provider, sessions in Redis', { skip: NO_
       serverConf: `LogLevel warn fedauth:info
 FedAuthSessionStore redis://127.0.0.1:${redis.port}/${DB}
 FedAuthRedisPrefix "${PREFIX}"
-FedAuthMetrics On`,
+FedAuthMetrics On
+FedAuthTokenLogin On`,
       locationsConf: `${perProviderLocations(['keep', 'end'])}
 <Location /fedauth/metrics>
     Require all granted
@@ -146,6 +147,12 @@ FedAuthMetrics On`,
     const s = await b[user].getOnce(`${base}/fedauth/session`);
     assert.equal(s.status, 401, `${user}'s session is still there\n${dump(s)}`);
   };
+
+  it('at start, FedAuthTokenLogin On: a warning per provider that its token-login sessions end at their first read (FA01210)', () => {
+    for (const id of ['keep', 'end']) {
+      assert.match(site.httpd.allLogs(), new RegExp(`FA01210: provider ${id}: sessions made by token login \\(FedAuthTokenLogin On\\) have no access token: UserInfoRefresh ends them after ${INTERVAL} s`));
+    }
+  });
 
   it('four users sign in (roles from their groups); the sign-in reads userinfo once each', async () => {
     for (const [user, provider] of [['rita', 'keep'], ['dave', 'keep'], ['kim', 'keep'], ['eve', 'end']]) {
