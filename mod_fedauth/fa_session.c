@@ -501,7 +501,12 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
         case 'c': s->created = to_int(value); break;
         case 'l': s->last_seen = to_int(value); break;
         case 'x': s->token_exp = to_int(value); break;
-        case 'U': s->userinfo_at = to_int(value); break;
+        case 'U':
+            /* Checked here: a record without it pays nothing. */
+            if (!time_ok(s->userinfo_at = to_int(value))) {
+                return APR_EINVAL;
+            }
+            break;
         case 'i': s->idp = value; break;
         case 's': s->sub = value; break;
         case 'S': s->token_sub = value; break;
@@ -541,12 +546,8 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
         }
     }
     if (rc < 0 || !s->idp || !s->sub || !s->user || !s->created
-        || !time_ok(s->created) || !time_ok(s->last_seen)
-        || !time_ok(s->userinfo_at)) {
+        || !time_ok(s->created) || !time_ok(s->last_seen)) {
         return APR_EINVAL;
-    }
-    if (!s->userinfo_at) {
-        s->userinfo_at = s->created;   /* no 'U': read at the sign-in */
     }
     if (!s->roles) {
         s->roles = "";

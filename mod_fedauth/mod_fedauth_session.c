@@ -109,7 +109,7 @@ static inline int userinfo_due(const fedauth_provider_t *prov,
                                const fa_session_t *s, apr_int64_t now)
 {
     return prov->userinfo_refresh > 0
-           && now - s->userinfo_at >= prov->userinfo_refresh;
+           && now - fa_session_userinfo_at(s) >= prov->userinfo_refresh;
 }
 
 /* The session of a request (not the old one a sign-in replaces) kept
@@ -731,7 +731,7 @@ static fedauth_tokens_outcome_t ui_locked(request_rec *r, fedauth_srv_t *sc,
     if (rv != APR_SUCCESS) {
         return FEDAUTH_TOKENS_GO_ON;     /* the store failed: next time */
     }
-    if (now - s->userinfo_at < prov->userinfo_refresh) {
+    if (now - fa_session_userinfo_at(s) < prov->userinfo_refresh) {
         *ps = s;                          /* read meanwhile elsewhere */
         return FEDAUTH_TOKENS_GO_ON;
     }

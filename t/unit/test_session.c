@@ -200,13 +200,14 @@ START_TEST(session_record_userinfo_at)
     ck_assert_ptr_null(strstr(rec, "\nU"));
     old = apr_pstrdup(pool, rec);
     ck_assert_int_eq(fa_session_decode(pool, old, len, &d), APR_SUCCESS);
-    ck_assert_int_eq(d->userinfo_at, 1700000000);
+    ck_assert_int_eq(d->userinfo_at, 0);
+    ck_assert_int_eq(fa_session_userinfo_at(d), 1700000000);
 
     s.userinfo_at = 1700000050;
     fa_session_encode(pool, &s, &rec, &len);
     ck_assert_ptr_nonnull(strstr(rec, "\nU10:1700000050\n"));
     ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
-    ck_assert_int_eq(d->userinfo_at, 1700000050);
+    ck_assert_int_eq(fa_session_userinfo_at(d), 1700000050);
 
     s.userinfo_at = 0;
     fa_session_encode(pool, &s, &rec, &len);
