@@ -101,6 +101,12 @@ describe('UserInfoRefresh against oidc-provider, sessions in Redis', { skip: NO_
   let idp;
   const b = {};
   let signedInAt = 0;
+  const tokens = new Set(); // access and refresh tokens the sessions kept
+  const keepTokens = async (user) => {
+    const { fields } = await sessionOf(redis, PREFIX, user);
+    for (const t of ['A', 'R']) if (field(fields, t)) tokens.add(field(fields, t));
+    return fields;
+  };
 
   before(async () => {
     redis = await startRedis();
@@ -162,6 +168,9 @@ FedAuthTokenLogin On`,
       const e = parseEnv(r.body);
       assert.equal(e.REMOTE_USER, user);
       assert.equal(e.FEDAUTH_ROLES, 'staff');
+      // kept for the re-read (without FedAuthPassAccessToken), never passed on
+      assert.equal(e.FEDAUTH_ACCESS_TOKEN, undefined);
+      assert.ok(field(await keepTokens(user), 'A'), `${user}'s session keeps no access token`);
     }
     signedInAt = Date.now();
     // a fresh session's record is laid out as 0.3.0 wrote it: no 'U' field
@@ -265,7 +274,7 @@ FedAuthTokenLogin On`,
     assert.equal(rita.e.FEDAUTH_ROLES, 'admin,staff');
     assert.equal(refreshGrants(await idp.events()).length, 1, JSON.stringify(await idp.events()));
     assert.equal(await hitsOf(idp), 1);
-    const after = (await sessionOf(redis, PREFIX, 'rita')).fields;
+    const after = await keepTokens('rita');
     assert.notEqual(field(after, 'A'), before, 'the access token was not refreshed');
     assert.ok(Number(field(after, 'E')) > Date.now() / 1000, 'its expiry');
   });
@@ -304,6 +313,9 @@ FedAuthTokenLogin On`,
     assert.equal(count('end', 'ok'), 1);
     assert.equal(count('end', 'failed_ended'), 1);
     assert.equal(count('end', 'failed_kept'), 0);
+    const log = site.errorLog();
+    assert.ok(tokens.size >= 5, `tokens seen: ${tokens.size}`);
+    for (const t of tokens) assert.ok(!log.includes(t), 'a token in the error log');
     assert.deepEqual(site.troubles(), []);
   });
 });
