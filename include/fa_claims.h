@@ -106,6 +106,19 @@ const char *fa_claims_roles(apr_pool_t *p, const fa_claims_conf_t *conf,
 apr_status_t fa_claims_merge_userinfo(json_t *claims, json_t *userinfo,
                                       fa_err_t *err);
 
+/* The claims a re-read of userinfo (UserInfoRefresh) maps, a new object:
+ * every claim of userinfo (the IdP's word now, so a group or role taken
+ * away at the IdP goes), and of the ID token of the sign-in (id_claims,
+ * may be NULL) only the claims about that sign-in (iss, aud, azp,
+ * auth_time, acr, amr, sid, tid, ...), which win as at the sign-in. When
+ * the identifying claim (conf) is in neither, it is set to identity, the
+ * session's: the identity of a session never changes, and an IdP whose
+ * userinfo does not carry it (Entra ID's oid) keeps it. The caller has
+ * checked userinfo's sub. Released with p; NULL without memory. */
+json_t *fa_claims_reread(apr_pool_t *p, const fa_claims_conf_t *conf,
+                         json_t *id_claims, json_t *userinfo,
+                         const char *identity);
+
 /* Fills user, sub, roles, attributes and kept claims of s. Roles over
  * FA_CLAIMS_VALUE_MAX bytes together are refused ("too_many_roles"), not
  * cut: a cut list could end in a shorter role's name. */

@@ -2,7 +2,8 @@
 /* fa_metrics.h - counters of what the module did, for the Prometheus
  * endpoint /fedauth/metrics: sign-ins by provider and outcome, sessions
  * made and ended, store operations (a latency histogram and errors),
- * discovery and JWKS fetches, bearer cache hits and misses.
+ * discovery and JWKS fetches, bearer cache hits and misses, re-reads of
+ * userinfo by outcome.
  *
  * The counters live in one anonymous shared mapping made before the
  * worker processes fork, so every process adds to the same numbers. An
@@ -59,6 +60,19 @@ typedef enum {
     FA_METRICS_INTROSPECT_ERROR,       /* no answer, or no usable one */
     FA_METRICS_INTROSPECT_COUNT
 } fa_metrics_introspect_t;
+/* What a re-read of userinfo (UserInfoRefresh) came to. */
+typedef enum {
+    FA_METRICS_USERINFO_OK = 0,       /* read, claims mapped again */
+    FA_METRICS_USERINFO_INVALID,      /* the IdP no longer honours the
+                                       * token (401, invalid_grant): ended */
+    FA_METRICS_USERINFO_NO_TOKEN,     /* no usable access token: ended */
+    FA_METRICS_USERINFO_SUB_MISMATCH, /* userinfo about another sub: ended */
+    FA_METRICS_USERINFO_REFUSED,      /* the new claims refused (identity
+                                       * changed, account, too large) */
+    FA_METRICS_USERINFO_FAILED_KEPT,  /* the IdP failed; session kept */
+    FA_METRICS_USERINFO_FAILED_ENDED, /* the IdP failed; session ended */
+    FA_METRICS_USERINFO_COUNT
+} fa_metrics_userinfo_t;
 
 /* The upper bounds of the store latency histogram's buckets, in
  * nanoseconds (the last bucket, +Inf, is not listed). */
@@ -101,6 +115,9 @@ void fa_metrics_frontchannel(fa_metrics_t *m, int ok);
 void fa_metrics_graph(fa_metrics_t *m, const char *provider, int outcome);
 apr_uint64_t fa_metrics_graph_of(const fa_metrics_t *m, const char *provider,
                                  int outcome);
+/* A re-read of userinfo for a session of provider id, with outcome. */
+void fa_metrics_userinfo(fa_metrics_t *m, const char *provider,
+                         fa_metrics_userinfo_t outcome);
 /* A bearer token found in (hit 1) or missing from the cache. */
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit);
 /* An introspection call that ended with outcome. */
@@ -144,6 +161,9 @@ apr_uint64_t fa_metrics_store_errors_of(const fa_metrics_t *m);
 /* Token revocations at provider (failed 1: only the failed ones). */
 apr_uint64_t fa_metrics_revocations_of(const fa_metrics_t *m,
                                        const char *provider, int failed);
+apr_uint64_t fa_metrics_userinfo_of(const fa_metrics_t *m,
+                                    const char *provider,
+                                    fa_metrics_userinfo_t outcome);
 /* The label value of a reason (fedauth_sessions_ended_total). */
 const char *fa_metrics_end_name(fa_metrics_end_t reason);
 

@@ -199,6 +199,19 @@ apr_status_t fa_oidc_userinfo(apr_pool_t *p, fa_http_t *http,
                               const char *access_token, int timeout_sec,
                               json_t **pinfo, fa_err_t *err);
 
+/* The same, also giving the HTTP status of the answer (*pstatus, 0 when
+ * there was none): a re-read (UserInfoRefresh) tells a token the IdP no
+ * longer honours (401) from an IdP that fails. */
+apr_status_t fa_oidc_userinfo_read(apr_pool_t *p, fa_http_t *http,
+                                   const fa_oidc_metadata_t *md,
+                                   const char *access_token,
+                                   int timeout_sec, int *pstatus,
+                                   json_t **pinfo, fa_err_t *err);
+
+/* 1 when err is a token endpoint's invalid_grant ("token_error" from
+ * fa_oidc_refresh_request): the IdP no longer honours the grant. */
+int fa_oidc_invalid_grant(const fa_err_t *err);
+
 /* A printable, bounded copy of a value from the outside for a log line:
  * control characters become '?', at most max bytes. */
 const char *fa_oidc_loggable(apr_pool_t *p, const char *s, apr_size_t max);

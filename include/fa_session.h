@@ -78,10 +78,24 @@ typedef struct fa_session_t {
     apr_array_header_t *claims;   /* of fa_attr_t: claim name and one value
                                    * (an array claim has one entry per
                                    * element), for Require fedauth-claim */
+    /* When the claims were last read from the IdP (UserInfoRefresh): the
+     * sign-in, or the last userinfo read. Field 'U', written only when it
+     * differs from created; 0 in a record without it (0.3.0): read it
+     * through fa_session_userinfo_at. */
+    apr_int64_t userinfo_at;
 } fa_session_t;
 
+/* When the claims of s were last read: userinfo_at, else its creation. */
+static inline apr_int64_t fa_session_userinfo_at(const fa_session_t *s)
+{
+    return s->userinfo_at ? s->userinfo_at : s->created;
+}
+
 /* Session record format version 1: "FA1\n" then fields
- * "<tag><decimal length>:<bytes>\n". Unknown tags are skipped. */
+ * "<tag><decimal length>:<bytes>\n". Unknown tags are skipped, so a new
+ * optional field (such as 'U') needs no new version: older modules read
+ * such a record and skip it, and this one reads older records without
+ * it. */
 apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
                                char **out, apr_size_t *len);
 /* Bytes one field with a value of len bytes takes in an encoded record. */

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 #include "fa_claims.h"
 #include "fa_log.h"
+#include "fa_json.h"
 
 #define MAX_PATH_DEPTH 8
 #define MAX_GROUPS 1024
@@ -273,6 +274,39 @@ apr_status_t fa_claims_merge_userinfo(json_t *claims, json_t *userinfo,
         }
     }
     return APR_SUCCESS;
+}
+
+/* Claims of an ID token that describe the sign-in, not the user: kept
+ * from it when userinfo is read again. */
+static const char *const signin_claims[] = {
+    "iss", "aud", "azp", "exp", "iat", "nbf", "auth_time", "nonce", "acr",
+    "amr", "sid", "tid", "at_hash", "c_hash", NULL
+};
+
+json_t *fa_claims_reread(apr_pool_t *p, const fa_claims_conf_t *conf,
+                         json_t *id_claims, json_t *userinfo,
+                         const char *identity)
+{
+    const char *id_claim = conf->identifying_claim
+                           ? conf->identifying_claim : "sub";
+    json_t *out = fa_json_pool_own(p, json_object()), *v;
+    int i;
+
+    if (!out) {
+        return NULL;
+    }
+    json_object_update(out, userinfo);
+    /* The sign-in's own claims come from its verified ID token, as at
+     * the sign-in (where the ID token wins). */
+    for (i = 0; id_claims && signin_claims[i]; i++) {
+        if ((v = json_object_get(id_claims, signin_claims[i])) != NULL) {
+            json_object_set(out, signin_claims[i], v);
+        }
+    }
+    if (!fa_claims_get(out, id_claim) && identity) {
+        json_object_set_new(out, id_claim, json_string(identity));
+    }
+    return out;
 }
 
 /* Adds or replaces attribute name. */

@@ -16,6 +16,7 @@
  *   introspect [outcome]
  *   par        [ok, failed]
  *   graph      [provider][fa_graph_outcome_t]
+ *   userinfo   [provider][outcome]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -77,6 +78,10 @@ static const char *const fetch_names[FA_METRICS_FETCH_COUNT] = {
 static const char *const introspect_names[FA_METRICS_INTROSPECT_COUNT] = {
     "active", "inactive", "refused", "error"
 };
+static const char *const userinfo_names[FA_METRICS_USERINFO_COUNT] = {
+    "ok", "invalid_token", "no_token", "sub_mismatch", "refused",
+    "failed_kept", "failed_ended"
+};
 static const char *const op_names[FA_METRICS_OP_COUNT] = {
     "get", "put", "take", "del", "index_add", "index_take", "add"
 };
@@ -87,8 +92,8 @@ struct fa_metrics_t {
     int nprov;
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
-               errors, revoked, frontchan, introspect, par, graph;
-                               /* offsets of each part in c */
+               errors, revoked, frontchan, introspect, par, graph,
+               userinfo;          /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -128,7 +133,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->introspect = m->frontchan + 2;
     m->par = m->introspect + FA_METRICS_INTROSPECT_COUNT;
     m->graph = m->par + 2;
-    n = m->graph + (apr_size_t)m->nprov * FA_GRAPH_OUTCOME_COUNT;
+    m->userinfo = m->graph + (apr_size_t)m->nprov * FA_GRAPH_OUTCOME_COUNT;
+    n = m->userinfo + (apr_size_t)m->nprov * FA_METRICS_USERINFO_COUNT;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -269,6 +275,18 @@ apr_uint64_t fa_metrics_graph_of(const fa_metrics_t *m, const char *provider,
                   + (apr_size_t)outcome);
 }
 
+void fa_metrics_userinfo(fa_metrics_t *m, const char *provider,
+                         fa_metrics_userinfo_t outcome)
+{
+    int slot;
+
+    if (m && (unsigned)outcome < FA_METRICS_USERINFO_COUNT
+        && (slot = provider_slot(m, provider)) >= 0) {
+        add(m, m->userinfo + (apr_size_t)slot * FA_METRICS_USERINFO_COUNT
+               + outcome, 1);
+    }
+}
+
 void fa_metrics_bearer_cache(fa_metrics_t *m, int hit)
 {
     if (m) {
@@ -381,6 +399,20 @@ apr_uint64_t fa_metrics_revocations_of(const fa_metrics_t *m,
         return 0;
     }
     return get(m, m->revoked + (apr_size_t)slot * 2 + (failed ? 1 : 0));
+}
+
+apr_uint64_t fa_metrics_userinfo_of(const fa_metrics_t *m,
+                                    const char *provider,
+                                    fa_metrics_userinfo_t outcome)
+{
+    int slot;
+
+    if (!m || (unsigned)outcome >= FA_METRICS_USERINFO_COUNT
+        || (slot = provider_slot(m, provider)) < 0) {
+        return 0;
+    }
+    return get(m, m->userinfo + (apr_size_t)slot * FA_METRICS_USERINFO_COUNT
+                  + outcome);
 }
 
 const char *fa_metrics_end_name(fa_metrics_end_t reason)
@@ -726,6 +758,27 @@ static void format_logout(const fa_metrics_t *m, buf_t *b)
         APR_UINT64_T_FMT "\n", get(m, m->frontchan + 1));
 }
 
+static void format_userinfo(const fa_metrics_t *m, buf_t *b)
+{
+    apr_size_t o;
+    const char *id;
+    int i;
+
+    head(b, "fedauth_userinfo_refreshes_total", "counter", "Re-reads of "
+         "userinfo for active sessions (UserInfoRefresh), by provider and "
+         "outcome.");
+    for (i = 0; i < m->nprov; i++) {
+        id = fa_metrics_label_escape(b->p, m->prov[i]);
+        for (o = 0; o < FA_METRICS_USERINFO_COUNT; o++) {
+            put(b, "fedauth_userinfo_refreshes_total{provider=\"%s\","
+                "outcome=\"%s\"} %" APR_UINT64_T_FMT "\n", id,
+                userinfo_names[o],
+                get(m, m->userinfo + (apr_size_t)i * FA_METRICS_USERINFO_COUNT
+                       + o));
+        }
+    }
+}
+
 /* The embedded store's numbers: it keeps them in its own segment, so
  * they cover its whole life (they outlive restarts with the store). */
 static void format_shm(const fa_shm_stats_t *st, buf_t *b)
@@ -801,6 +854,7 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
         "\n", get(m, m->par));
     put(&b, "fedauth_par_requests_total{outcome=\"error\"} %"
         APR_UINT64_T_FMT "\n", get(m, m->par + 1));
+    format_userinfo(m, &b);
     if (shm) {
         format_shm(shm, &b);
     }

@@ -480,12 +480,25 @@ apr_status_t fa_oidc_userinfo(apr_pool_t *p, fa_http_t *http,
                               const char *access_token, int timeout_sec,
                               json_t **pinfo, fa_err_t *err)
 {
+    int status;
+
+    return fa_oidc_userinfo_read(p, http, md, access_token, timeout_sec,
+                                 &status, pinfo, err);
+}
+
+apr_status_t fa_oidc_userinfo_read(apr_pool_t *p, fa_http_t *http,
+                                   const fa_oidc_metadata_t *md,
+                                   const char *access_token,
+                                   int timeout_sec, int *pstatus,
+                                   json_t **pinfo, fa_err_t *err)
+{
     fa_http_request_t req;
     fa_http_response_t *resp;
     json_t *doc;
     apr_status_t rv;
 
     *pinfo = NULL;
+    *pstatus = 0;
     memset(&req, 0, sizeof(req));
     req.method = "GET";
     req.url = md->userinfo_endpoint;
@@ -495,6 +508,7 @@ apr_status_t fa_oidc_userinfo(apr_pool_t *p, fa_http_t *http,
     if ((rv = http->perform(http, p, &req, &resp, err)) != APR_SUCCESS) {
         return rv;
     }
+    *pstatus = resp->status;
     if (resp->status != 200) {
         return fa_err_set(err, "idp_bad_response", "userinfo answered %d",
                           resp->status);
@@ -578,4 +592,11 @@ const char *fa_oidc_origin(apr_pool_t *p, const char *url)
         }
     }
     return apr_pstrmemdup(p, url, (apr_size_t)(end - url));
+}
+
+int fa_oidc_invalid_grant(const fa_err_t *err)
+{
+    /* token_error's description, as fa_oidc_token_response writes it. */
+    return err->code && !strcmp(err->code, "token_error")
+           && strstr(err->desc, " error=invalid_grant (") != NULL;
 }

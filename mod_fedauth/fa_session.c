@@ -400,6 +400,9 @@ apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
     put_int(parts, p, 'c', s->created);
     put_int(parts, p, 'l', s->last_seen);
     put_int(parts, p, 'x', s->token_exp);
+    if (s->userinfo_at && s->userinfo_at != s->created) {
+        put_int(parts, p, 'U', s->userinfo_at);
+    }
     put_field(parts, p, 'i', s->idp);
     put_field(parts, p, 's', s->sub);
     put_field(parts, p, 'S', s->token_sub);
@@ -498,6 +501,12 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
         case 'c': s->created = to_int(value); break;
         case 'l': s->last_seen = to_int(value); break;
         case 'x': s->token_exp = to_int(value); break;
+        case 'U':
+            /* Checked here: a record without it pays nothing. */
+            if (!time_ok(s->userinfo_at = to_int(value))) {
+                return APR_EINVAL;
+            }
+            break;
         case 'i': s->idp = value; break;
         case 's': s->sub = value; break;
         case 'S': s->token_sub = value; break;

@@ -329,6 +329,14 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  prov->idp.id);
                     return !OK;
                 }
+                if (prov->userinfo_refresh > 0 && sc->token_login == 1) {
+                    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                                 FALOGNO(01210) "provider %s: sessions made "
+                                 "by token login (FedAuthTokenLogin On) "
+                                 "have no access token: UserInfoRefresh "
+                                 "ends them after %d s", prov->idp.id,
+                                 prov->userinfo_refresh);
+                }
             }
         }
     }

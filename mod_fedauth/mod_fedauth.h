@@ -43,6 +43,8 @@ typedef struct fedauth_provider_t {
     const char *acr_values;        /* AcrValues or NULL */
     fedauth_response_mode_t response_mode;
     int userinfo;                  /* UserInfo On/Off, UNSET: when offered */
+    int userinfo_refresh;          /* UserInfoRefresh seconds, 0: off */
+    int userinfo_failure;          /* its second word: FEDAUTH_USERINFO_* */
     fa_idp_t *rt;                  /* run-time object, made in post_config */
     const char *introspection_url; /* IntrospectionURL, or NULL: discovery's
                                     * introspection_endpoint */
@@ -133,6 +135,11 @@ typedef enum {
 /* FedAuthRefreshFailure: what a failed refresh of the access token does. */
 #define FEDAUTH_REFRESH_END 0      /* the session ends: sign in again */
 #define FEDAUTH_REFRESH_PASS 1     /* the session goes on without tokens */
+
+/* UserInfoRefresh <s> keep|end: what an IdP that fails (unreachable,
+ * 5xx, timeout) at a re-read of userinfo does to the session. */
+#define FEDAUTH_USERINFO_KEEP 0    /* kept as it is; read again after <s> */
+#define FEDAUTH_USERINFO_END 1     /* the session ends */
 
 #define FEDAUTH_PASS_HEADERS 1
 #define FEDAUTH_PASS_ENV 2

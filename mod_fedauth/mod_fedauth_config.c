@@ -630,6 +630,37 @@ static const char *value_map_directive(apr_pool_t *p,
     return NULL;
 }
 
+/* UserInfoRefresh <seconds> [keep|end]: how often an active session reads
+ * userinfo again, and what a failing IdP does to it then. */
+#define USERINFO_REFRESH_MIN 30
+#define USERINFO_REFRESH_MAX 86400
+static const char *userinfo_refresh_directive(apr_pool_t *p,
+                                              fedauth_provider_t *prov,
+                                              const char *args)
+{
+    char *secs = ap_getword_conf(p, &args);
+    char *failure = ap_getword_conf(p, &args);
+    const char *err;
+
+    if (*args || (err = parse_int(p, secs, USERINFO_REFRESH_MIN,
+                                  USERINFO_REFRESH_MAX,
+                                  &prov->userinfo_refresh)) != NULL) {
+        return apr_psprintf(p, "expects seconds from %d to %d, then "
+                            "optionally keep or end", USERINFO_REFRESH_MIN,
+                            USERINFO_REFRESH_MAX);
+    }
+    if (!*failure || !strcmp(failure, "keep")) {
+        prov->userinfo_failure = FEDAUTH_USERINFO_KEEP;
+    }
+    else if (!strcmp(failure, "end")) {
+        prov->userinfo_failure = FEDAUTH_USERINFO_END;
+    }
+    else {
+        return "expects keep or end after the seconds";
+    }
+    return NULL;
+}
+
 /* ---- <FedAuthProvider id> -------------------------------------------- */
 
 /* What a group of the one-word directives below answers for a name that is
@@ -950,6 +981,9 @@ static const char *provider_directive(apr_pool_t *p, fedauth_provider_t *prov,
         != not_a_directive) {
         return err;
     }
+    if (!strcasecmp(name, "UserInfoRefresh")) {
+        return userinfo_refresh_directive(p, prov, args);
+    }
     w = ap_getword_conf(p, &args);
     if (*args) {
         return "takes one argument (quote it when it has spaces)";
@@ -1027,6 +1061,13 @@ static const char *provider_section(cmd_parms *cmd, void *dummy,
     if ((err = provider_client_auth(cmd->pool, prov)) != NULL) {
         return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: %s (block "
                             "at %s)", id, err, prov->defined_in);
+    }
+    if (prov->userinfo_refresh && prov->userinfo == 0) {
+        return apr_psprintf(cmd->pool, "<FedAuthProvider %s>: "
+                            "UserInfoRefresh needs UserInfo On (or unset): "
+                            "the claims read again must be the ones the "
+                            "sign-in read (block at %s)", id,
+                            prov->defined_in);
     }
     if (!prov->idp.display_name) {
         prov->idp.display_name = id;

@@ -21,6 +21,7 @@
 #include "mod_fedauth_graph.h"
 #include "fa_oidc.h"
 #include "fa_cache.h"
+#include "fa_jwt.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -78,6 +79,11 @@ void fedauth_session_child_init(apr_pool_t *p)
 
 /* ---- the session of a request ---------------------------------------- */
 
+static apr_status_t userinfo_refresh(request_rec *r, fedauth_srv_t *sc,
+                                     fedauth_provider_t *prov,
+                                     fa_store_t *store, const char *key,
+                                     fa_session_t **ps);
+
 /* Refreshes the access token of the session at key (due); the copy of it
  * this process may hold goes. APR_NOTFOUND when the session ended. */
 static apr_status_t refresh_tokens(request_rec *r, fedauth_srv_t *sc,
@@ -98,8 +104,36 @@ static apr_status_t refresh_tokens(request_rec *r, fedauth_srv_t *sc,
     }
 }
 
-/* The session of the request; refresh 1: its access token is refreshed
- * when due (the request path), 0: never (a logout). */
+/* 1 when the claims of s are older than UserInfoRefresh: one integer
+ * compared when it is off. */
+static inline int userinfo_due(const fedauth_provider_t *prov,
+                               const fa_session_t *s, apr_int64_t now)
+{
+    return prov->userinfo_refresh > 0
+           && now - fa_session_userinfo_at(s) >= prov->userinfo_refresh;
+}
+
+/* The session of a request (not the old one a sign-in replaces) kept
+ * current: its access token refreshed when due, then its claims read
+ * again when due; nothing but two compares when neither is. APR_NOTFOUND
+ * when the session ended. */
+static inline apr_status_t keep_current(request_rec *r, fedauth_srv_t *sc,
+                                        fedauth_provider_t *prov,
+                                        fa_store_t *store, const char *key,
+                                        fa_session_t **ps, apr_int64_t now)
+{
+    if (fedauth_tokens_due(*ps, sc->refresh_before, now)
+        && refresh_tokens(r, sc, store, key, ps) != APR_SUCCESS) {
+        return APR_NOTFOUND;
+    }
+    if (userinfo_due(prov, *ps, now)) {
+        return userinfo_refresh(r, sc, prov, store, key, ps);
+    }
+    return APR_SUCCESS;
+}
+
+/* The session of the request; refresh 1: kept current (the request
+ * path), 0: as it is, never refreshed nor read again (a logout). */
 static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                          fa_session_t **ps, const char **pkey, int refresh)
 {
@@ -188,10 +222,10 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                                  1);
         return APR_NOTFOUND;
     }
-    /* The access token is refreshed before it expires (only for the
-     * session of a request, not the old one a sign-in replaces). */
-    if (ps && refresh && fedauth_tokens_due(s, sc->refresh_before, now)
-        && refresh_tokens(r, sc, store, key, &s) != APR_SUCCESS) {
+    /* Tokens refreshed, claims read again (UserInfoRefresh) when due;
+     * not for a logout. */
+    if (ps && refresh
+        && keep_current(r, sc, prov, store, key, &s, now) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
     /* The idle clock is reset on use, but written back only once a tenth
@@ -386,26 +420,42 @@ static apr_status_t fit_session(request_rec *r, fa_session_t *s,
     return APR_SUCCESS;
 }
 
+/* The claims of prov's user to user name, identity, attributes, roles
+ * and kept claims of s: at the sign-in and at each re-read of userinfo
+ * (UserInfoRefresh), the same rules. */
+static apr_status_t map_claims(request_rec *r, const fedauth_srv_t *sc,
+                               const fedauth_provider_t *prov,
+                               json_t *claims, fa_session_t *s,
+                               fa_err_t *err)
+{
+    fa_claims_conf_t cc = prov->claims;
+    apr_status_t rv;
+
+    cc.default_role = sc->default_role;
+    cc.kept_claims = fedauth_kept_claims();
+    if ((rv = fedauth_graph_groups(r, prov, claims, &cc.groups, err))
+        != APR_SUCCESS
+        || (rv = fa_claims_map(r->pool, &cc, claims, s, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    fedauth_attempt_user(r, prov->idp.id, s->sub, s->user);
+    return APR_SUCCESS;
+}
+
 apr_status_t fedauth_map_session(request_rec *r, fedauth_srv_t *sc,
                                  fedauth_provider_t *prov, fa_jwt_t *jwt,
                                  const char *id_token,
                                  const fa_oidc_tokens_t *tok,
                                  fa_session_t *s, fa_err_t *err)
 {
-    fa_claims_conf_t cc = prov->claims;
     apr_status_t rv;
 
     memset(s, 0, sizeof(*s));
-    cc.default_role = sc->default_role;
-    cc.kept_claims = fedauth_kept_claims();
-    if ((rv = fedauth_graph_groups(r, prov, jwt->claims, &cc.groups, err))
-        != APR_SUCCESS
-        || (rv = fa_claims_map(r->pool, &cc, jwt->claims, s, err))
-        != APR_SUCCESS) {
+    if ((rv = map_claims(r, sc, prov, jwt->claims, s, err)) != APR_SUCCESS) {
         return rv;
     }
-    fedauth_attempt_user(r, prov->idp.id, s->sub, s->user);
-    s->created = s->last_seen = fa_now_sec();
+    s->created = s->last_seen = s->userinfo_at = fa_now_sec();
     s->token_exp = fa_jwt_claim_int(jwt, "exp");
     s->idp = prov->idp.id;
     s->sid = fa_jwt_claim_str(jwt, "sid");
@@ -496,3 +546,277 @@ const char *fedauth_map_failure_text(const fa_err_t *err,
     return otherwise;
 }
 
+
+/* ---- claims kept current (UserInfoRefresh) ----------------------------- */
+
+/* What a re-read of userinfo came to. */
+typedef enum {
+    UI_READ,                      /* read, about the session's sub */
+    UI_INVALID,                   /* the IdP no longer honours the token
+                                   * (userinfo 401, invalid_grant) */
+    UI_NO_TOKEN,                  /* no access token to read with */
+    UI_SUB_MISMATCH,              /* userinfo about another sub */
+    UI_REFUSED,                   /* the new claims cannot make a session */
+    UI_FAILED                     /* the IdP failed: unreachable, 5xx, ... */
+} ui_read_t;
+
+/* The session's access token made ready to read userinfo with: refreshed
+ * first when it expires within FedAuthRefreshBeforeExpiry (or, unset,
+ * FedAuthHTTPTimeout) and a refresh token is kept. */
+static ui_read_t ui_token(request_rec *r, fedauth_srv_t *sc, fa_session_t *s,
+                          fa_err_t *err)
+{
+    apr_int64_t now = fa_now_sec();
+    int margin = fedauth_refresh_before(sc) > 0 ? fedauth_refresh_before(sc)
+                                                : fedauth_http_timeout(sc);
+
+    if (!s->access_token) {
+        fa_err_set(err, "no_token", "the session keeps no access token "
+                   "(made before UserInfoRefresh, by token login, or its "
+                   "tokens did not fit)");
+        return UI_NO_TOKEN;
+    }
+    if (!s->access_exp || now + margin < s->access_exp) {
+        return UI_READ;
+    }
+    if (!s->refresh_token) {
+        if (s->access_exp > now) {
+            return UI_READ;
+        }
+        fa_err_set(err, "no_token", "the access token expired and there is "
+                   "no refresh token");
+        return UI_NO_TOKEN;
+    }
+    if (fedauth_tokens_grant(r, sc, s, err) == APR_SUCCESS) {
+        return UI_READ;
+    }
+    return fa_oidc_invalid_grant(err) ? UI_INVALID : UI_FAILED;
+}
+
+/* Reads userinfo for s (*pinfo), which must be about its sub (OIDC Core
+ * 5.3.2). */
+static ui_read_t ui_read(request_rec *r, fedauth_srv_t *sc,
+                         fedauth_provider_t *prov, fa_session_t *s,
+                         json_t **pinfo, fa_err_t *err)
+{
+    const char *want = s->token_sub ? s->token_sub : s->sub;
+    fa_oidc_metadata_t *md;
+    json_t *sub;
+    int status = 0;
+    ui_read_t got;
+
+    if ((got = ui_token(r, sc, s, err)) != UI_READ) {
+        return got;
+    }
+    if (fa_idp_metadata(prov->rt, fedauth_http(), r->pool, &md, err)
+        != APR_SUCCESS) {
+        return UI_FAILED;
+    }
+    if (!md->userinfo_endpoint) {
+        fa_err_set(err, "idp_bad_response", "the provider offers no "
+                   "userinfo_endpoint");
+        return UI_FAILED;
+    }
+    if (fa_oidc_userinfo_read(r->pool, fedauth_http(), md, s->access_token,
+                              fedauth_http_timeout(sc), &status, pinfo, err)
+        != APR_SUCCESS) {
+        return status == 401 ? UI_INVALID : UI_FAILED;
+    }
+    sub = json_object_get(*pinfo, "sub");
+    if (!json_is_string(sub) || json_string_length(sub) != strlen(want)
+        || strcmp(json_string_value(sub), want)) {
+        fa_err_set(err, "userinfo_sub_mismatch", "userinfo is about sub %s, "
+                   "the session's is %s", json_is_string(sub)
+                   ? fa_oidc_loggable(r->pool, json_string_value(sub), 128)
+                   : "(none)", fa_oidc_loggable(r->pool, want, 128));
+        return UI_SUB_MISMATCH;
+    }
+    return UI_READ;
+}
+
+/* The claims read again mapped into s by the sign-in's rules (map_claims,
+ * the registry, the budget); the identity must stay the same. */
+static apr_status_t ui_remap(request_rec *r, fedauth_srv_t *sc,
+                             fedauth_provider_t *prov, fa_session_t *s,
+                             json_t *info, fa_err_t *err)
+{
+    fa_session_t n;
+    fa_jwt_t *jwt = NULL;
+    fa_err_t jerr;
+    json_t *claims;
+    apr_status_t rv;
+
+    /* The ID token was verified at the sign-in; only its claims about
+     * that sign-in are taken (fa_claims_reread). */
+    memset(&jerr, 0, sizeof(jerr));
+    if (s->id_token && fa_jwt_parse(r->pool, s->id_token,
+                                    strlen(s->id_token), &jwt, &jerr)
+                       != APR_SUCCESS) {
+        jwt = NULL;
+    }
+    claims = fa_claims_reread(r->pool, &prov->claims,
+                              jwt ? jwt->claims : NULL, info, s->sub);
+    if (!claims) {
+        return fa_err_set(err, "internal_error", "out of memory");
+    }
+    memset(&n, 0, sizeof(n));
+    if ((rv = map_claims(r, sc, prov, claims, &n, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (strcmp(n.sub, s->sub)) {
+        return fa_err_set(err, "identity_changed", "its %s is now %s",
+                          prov->claims.identifying_claim
+                          ? prov->claims.identifying_claim : "sub",
+                          fa_oidc_loggable(r->pool, n.sub, 128));
+    }
+    s->user = n.user;
+    s->roles = n.roles;
+    s->attrs = n.attrs;
+    s->claims = n.claims;
+    if ((rv = fedauth_registry_signin(r, sc, s, err)) != APR_SUCCESS) {
+        return rv;
+    }
+    return fit_session(r, s, err);
+}
+
+/* The log line and the count of a re-read; 1 when the session ends. */
+static int ui_ends(request_rec *r, const fedauth_provider_t *prov,
+                   const fa_session_t *s, ui_read_t got, const fa_err_t *err)
+{
+    const char *user = fa_oidc_loggable(r->pool, s->user, 256);
+    int end = prov->userinfo_failure == FEDAUTH_USERINFO_END;
+    fa_metrics_t *m = fedauth_metrics();
+
+    switch (got) {
+    case UI_READ:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01201)
+                      "claims of %s read again from userinfo at %s: roles "
+                      "\"%s\"", user, s->idp, s->roles);
+        fa_metrics_userinfo(m, s->idp, FA_METRICS_USERINFO_OK);
+        return 0;
+    case UI_INVALID:
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, FALOGNO(01202)
+                      "%s no longer honours the access token of %s (%s: "
+                      "%s): the session ends", s->idp, user, err->code,
+                      err->desc);
+        fa_metrics_userinfo(m, s->idp, FA_METRICS_USERINFO_INVALID);
+        return 1;
+    case UI_NO_TOKEN:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01203)
+                      "session of %s: cannot read userinfo at %s again: %s; "
+                      "the session ends (UserInfoRefresh)", user, s->idp,
+                      err->desc);
+        fa_metrics_userinfo(m, s->idp, FA_METRICS_USERINFO_NO_TOKEN);
+        return 1;
+    case UI_SUB_MISMATCH:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01204)
+                      "session of %s: %s at %s: the session ends", user,
+                      err->desc, s->idp);
+        fa_metrics_userinfo(m, s->idp, FA_METRICS_USERINFO_SUB_MISMATCH);
+        return 1;
+    case UI_REFUSED:
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, FALOGNO(01205)
+                      "session of %s: the claims read again from %s are "
+                      "refused: %s: %s; the session ends", user, s->idp,
+                      err->code, err->desc);
+        fa_metrics_userinfo(m, s->idp, FA_METRICS_USERINFO_REFUSED);
+        return 1;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01206)
+                      "session of %s: cannot read userinfo at %s again: "
+                      "%s: %s; UserInfoRefresh %s: %s", user, s->idp,
+                      err->code, err->desc, end ? "end" : "keep",
+                      end ? "the session ends" : "the session goes on with "
+                      "its claims, read again after the interval");
+        fa_metrics_userinfo(m, s->idp, end ? FA_METRICS_USERINFO_FAILED_ENDED
+                                           : FA_METRICS_USERINFO_FAILED_KEPT);
+        return end;
+    }
+}
+
+/* Holding the lock: the session as stored now, its claims read again
+ * unless another request did it just before; written back, or ended. */
+static fedauth_tokens_outcome_t ui_locked(request_rec *r, fedauth_srv_t *sc,
+                                          fedauth_provider_t *prov,
+                                          fa_store_t *store, const char *key,
+                                          fa_session_t **ps)
+{
+    fa_session_t *s;
+    json_t *info = NULL;
+    fa_err_t err;
+    apr_int64_t now = fa_now_sec();
+    ui_read_t got;
+    apr_status_t rv;
+
+    if ((rv = fedauth_tokens_reread(r, store, key, &s)) == APR_NOTFOUND) {
+        return FEDAUTH_TOKENS_ENDED;
+    }
+    if (rv != APR_SUCCESS) {
+        return FEDAUTH_TOKENS_GO_ON;     /* the store failed: next time */
+    }
+    if (now - fa_session_userinfo_at(s) < prov->userinfo_refresh) {
+        *ps = s;                          /* read meanwhile elsewhere */
+        return FEDAUTH_TOKENS_GO_ON;
+    }
+    memset(&err, 0, sizeof(err));
+    got = ui_read(r, sc, prov, s, &info, &err);
+    if (got == UI_READ
+        && ui_remap(r, sc, prov, s, info, &err) != APR_SUCCESS) {
+        got = UI_REFUSED;
+    }
+    if (ui_ends(r, prov, s, got, &err)) {
+        store->del(store, key, r->pool);
+        return FEDAUTH_TOKENS_ENDED;
+    }
+    s->userinfo_at = now;
+    *ps = s;
+    return fedauth_tokens_put_back(r, sc, store, key, s, "reading userinfo");
+}
+
+/* The claims of the session at key (*ps) read again from userinfo, once
+ * across all processes and hosts: under the session's refresh lock in
+ * the store (the one the token refresh takes, mod_fedauth_tokens.c). A
+ * request that meets the lock goes on with the current claims.
+ * APR_NOTFOUND when the session ended. */
+static apr_status_t userinfo_refresh(request_rec *r, fedauth_srv_t *sc,
+                                     fedauth_provider_t *prov,
+                                     fa_store_t *store, const char *key,
+                                     fa_session_t **ps)
+{
+    const char *lock_key = apr_pstrcat(r->pool, "r:", key + 2, NULL);
+    const char *mine = fa_random_token(r->pool, 16);
+    apr_int64_t until = fa_now_sec() + 3 * fedauth_http_timeout(sc) + 1;
+    fedauth_tokens_outcome_t out;
+    apr_status_t rv;
+
+    rv = mine ? store->add(store, lock_key, mine, strlen(mine), until,
+                           r->pool)
+              : APR_EGENERAL;
+    if (APR_STATUS_IS_EEXIST(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(01208)
+                      "claims of %s being read again (or its token "
+                      "refreshed) by another request: the current ones "
+                      "are used", fa_oidc_loggable(r->pool, (*ps)->user,
+                                                   256));
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, FALOGNO(01209)
+                      "cannot take the refresh lock in the %s store: the "
+                      "claims of %s are not read again now", store->name,
+                      fa_oidc_loggable(r->pool, (*ps)->user, 256));
+        return APR_SUCCESS;
+    }
+    out = ui_locked(r, sc, prov, store, key, ps);
+    store->del_if(store, lock_key, mine, strlen(mine), r->pool);
+    if (out == FEDAUTH_TOKENS_GO_ON) {
+        return APR_SUCCESS;
+    }
+    fedauth_session_forget(r, key);
+    if (out == FEDAUTH_TOKENS_ENDED) {
+        fa_metrics_session_ended(fedauth_metrics(), FA_METRICS_END_EXPIRED,
+                                 1);
+        return APR_NOTFOUND;
+    }
+    return APR_SUCCESS;
+}

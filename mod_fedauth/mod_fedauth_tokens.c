@@ -22,10 +22,22 @@ APLOG_USE_MODULE(fedauth);
 /* How often a request that waits for another's refresh looks again. */
 #define WAIT_STEP_MS 100
 
+/* UserInfoRefresh on the provider of s: its sessions keep their tokens
+ * to read userinfo with, whatever else the server keeps. */
+static int reads_userinfo(const fedauth_srv_t *sc, const fa_session_t *s)
+{
+    const fedauth_provider_t *prov = fedauth_provider_find(sc, s->idp);
+
+    return prov && prov->userinfo_refresh > 0;
+}
+
 void fedauth_tokens_keep(request_rec *r, const fedauth_srv_t *sc,
                          fa_session_t *s, const fa_oidc_tokens_t *tok)
 {
-    if (!tok || !tok->access_token || !fedauth_keep_tokens(sc)) {
+    int refresh = fedauth_refresh_before(sc) > 0 || reads_userinfo(sc, s);
+
+    if (!tok || !tok->access_token
+        || !(fedauth_keep_tokens(sc) || reads_userinfo(sc, s))) {
         return;
     }
     if (!fa_oidc_token_ok(tok->access_token)) {
@@ -39,11 +51,11 @@ void fedauth_tokens_keep(request_rec *r, const fedauth_srv_t *sc,
     }
     s->access_token = tok->access_token;
     s->access_exp = fa_oidc_access_expiry(r->pool, tok, fa_now_sec());
-    if (fedauth_refresh_before(sc) > 0 && tok->refresh_token
+    if (refresh && tok->refresh_token
         && fa_oidc_token_ok(tok->refresh_token)) {
         s->refresh_token = tok->refresh_token;
     }
-    if (fedauth_refresh_before(sc) > 0 && !s->refresh_token) {
+    if (refresh && !s->refresh_token) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00808)
                       "user %s: %s sent no usable refresh token: the "
                       "access token of this session is not refreshed",
@@ -51,10 +63,8 @@ void fedauth_tokens_keep(request_rec *r, const fedauth_srv_t *sc,
     }
 }
 
-/* The session at key as the store has it now (not a process's copy);
- * APR_NOTFOUND when gone. */
-static apr_status_t reread(request_rec *r, fa_store_t *store,
-                           const char *key, fa_session_t **ps)
+apr_status_t fedauth_tokens_reread(request_rec *r, fa_store_t *store,
+                                   const char *key, fa_session_t **ps)
 {
     char *rec;
     apr_size_t len;
@@ -91,9 +101,31 @@ static apr_status_t write_back(request_rec *r, fedauth_srv_t *sc,
                                             fedauth_max_age(sc)), r->pool);
 }
 
-/* The refresh_token grant for s at its provider; s gets the new tokens. */
-static apr_status_t grant(request_rec *r, fedauth_srv_t *sc, fa_session_t *s,
-                          fa_err_t *err)
+fedauth_tokens_outcome_t fedauth_tokens_put_back(request_rec *r,
+                                                 fedauth_srv_t *sc,
+                                                 fa_store_t *store,
+                                                 const char *key,
+                                                 fa_session_t *s,
+                                                 const char *after)
+{
+    fa_session_t *fresh;
+
+    /* A logout (here, elsewhere, or the IdP's back-channel) during the
+     * call to the IdP must not be undone by the write. */
+    if (fedauth_tokens_reread(r, store, key, &fresh) == APR_NOTFOUND) {
+        return FEDAUTH_TOKENS_ENDED;
+    }
+    if (write_back(r, sc, store, key, s) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00803)
+                      "session of %s: cannot write it back to the %s "
+                      "store after %s", fa_oidc_loggable(r->pool,
+                      s->user, 256), store->name, after);
+    }
+    return FEDAUTH_TOKENS_WRITTEN;
+}
+
+apr_status_t fedauth_tokens_grant(request_rec *r, fedauth_srv_t *sc,
+                                  fa_session_t *s, fa_err_t *err)
 {
     fedauth_provider_t *prov = fedauth_provider_find(sc, s->idp);
     fa_oidc_metadata_t *md;
@@ -132,13 +164,13 @@ static fedauth_tokens_outcome_t refresh_locked(request_rec *r,
                                                const char *key,
                                                fa_session_t **ps)
 {
-    fa_session_t *s, *fresh;
+    fa_session_t *s;
     fa_err_t err;
     apr_status_t rv;
     apr_int64_t now = fa_now_sec();
     int end = fedauth_refresh_failure(sc) == FEDAUTH_REFRESH_END;
 
-    if ((rv = reread(r, store, key, &s)) == APR_NOTFOUND) {
+    if ((rv = fedauth_tokens_reread(r, store, key, &s)) == APR_NOTFOUND) {
         return FEDAUTH_TOKENS_ENDED;
     }
     if (rv != APR_SUCCESS) {
@@ -149,7 +181,7 @@ static fedauth_tokens_outcome_t refresh_locked(request_rec *r,
         return FEDAUTH_TOKENS_GO_ON;
     }
     memset(&err, 0, sizeof(err));
-    if (grant(r, sc, s, &err) == APR_SUCCESS) {
+    if (fedauth_tokens_grant(r, sc, s, &err) == APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00801)
                       "access token of %s refreshed at %s: valid for %"
                       APR_INT64_T_FMT " s", fa_oidc_loggable(r->pool,
@@ -171,19 +203,8 @@ static fedauth_tokens_outcome_t refresh_locked(request_rec *r,
         s->access_token = s->refresh_token = NULL;
         s->access_exp = 0;
     }
-    /* A logout (here, elsewhere, or the IdP's back-channel) during the
-     * grant must not be undone by the write. */
-    if (reread(r, store, key, &fresh) == APR_NOTFOUND) {
-        return FEDAUTH_TOKENS_ENDED;
-    }
-    if (write_back(r, sc, store, key, s) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00803)
-                      "session of %s: cannot write it back to the %s "
-                      "store after the refresh", fa_oidc_loggable(r->pool,
-                      s->user, 256), store->name);
-    }
     *ps = s;
-    return FEDAUTH_TOKENS_WRITTEN;
+    return fedauth_tokens_put_back(r, sc, store, key, s, "the refresh");
 }
 
 /* Another request holds the lock and the access token has expired: looks
@@ -206,7 +227,7 @@ static fedauth_tokens_outcome_t wait_for_other(request_rec *r,
     for (i = 0; i < steps; i++) {
         apr_sleep(apr_time_from_msec(WAIT_STEP_MS));
         s = NULL;
-        if ((rv = reread(r, store, key, &s)) == APR_NOTFOUND) {
+        if ((rv = fedauth_tokens_reread(r, store, key, &s)) == APR_NOTFOUND) {
             return FEDAUTH_TOKENS_ENDED;
         }
         if (rv == APR_SUCCESS

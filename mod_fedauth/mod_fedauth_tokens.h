@@ -67,5 +67,27 @@ void fedauth_tokens_revoke(request_rec *r, fedauth_srv_t *sc,
                            fedauth_provider_t *prov,
                            const fa_oidc_metadata_t *md,
                            const fa_session_t *s);
+/* The session at key as the store has it now (not a process's copy);
+ * APR_NOTFOUND when gone (or unreadable). */
+apr_status_t fedauth_tokens_reread(request_rec *r, fa_store_t *store,
+                                   const char *key, fa_session_t **ps);
+/* The refresh_token grant for s at its provider; s gets the new tokens.
+ * Errors as fa_oidc_refresh_request (fa_oidc_invalid_grant tells the
+ * IdP's refusal), "idp_unknown", "idp_bad_response". The caller holds
+ * the session's refresh lock. */
+apr_status_t fedauth_tokens_grant(request_rec *r, fedauth_srv_t *sc,
+                                  fa_session_t *s, fa_err_t *err);
+
+/* Writes s back at key (last_seen now; tokens that no longer fit the
+ * budget left out, one info line), unless the session ended meanwhile
+ * (FEDAUTH_TOKENS_ENDED): a logout during a call to the IdP is not
+ * undone. A failed write is logged ("after <after>"); s stays the
+ * session to use (FEDAUTH_TOKENS_WRITTEN). */
+fedauth_tokens_outcome_t fedauth_tokens_put_back(request_rec *r,
+                                                 fedauth_srv_t *sc,
+                                                 fa_store_t *store,
+                                                 const char *key,
+                                                 fa_session_t *s,
+                                                 const char *after);
 
 #endif

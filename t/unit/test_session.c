@@ -180,6 +180,43 @@ START_TEST(session_record_rejects_junk)
 }
 END_TEST
 
+/* The last userinfo read ('U', UserInfoRefresh): written only when it
+ * differs from created; a record without it (as 0.3.0 wrote them) reads
+ * as read at its creation; a bad one is a bad record. */
+START_TEST(session_record_userinfo_at)
+{
+    fa_session_t s, *d;
+    char *rec, *old, *bad;
+    apr_size_t len;
+
+    memset(&s, 0, sizeof(s));
+    s.created = 1700000000;
+    s.last_seen = 1700000100;
+    s.idp = "corp";
+    s.sub = "abc";
+    s.user = "jane";
+    s.userinfo_at = s.created;
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_ptr_null(strstr(rec, "\nU"));
+    old = apr_pstrdup(pool, rec);
+    ck_assert_int_eq(fa_session_decode(pool, old, len, &d), APR_SUCCESS);
+    ck_assert_int_eq(d->userinfo_at, 0);
+    ck_assert_int_eq(fa_session_userinfo_at(d), 1700000000);
+
+    s.userinfo_at = 1700000050;
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_ptr_nonnull(strstr(rec, "\nU10:1700000050\n"));
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_int_eq(fa_session_userinfo_at(d), 1700000050);
+
+    s.userinfo_at = 0;
+    fa_session_encode(pool, &s, &rec, &len);
+    bad = apr_pstrcat(pool, "FA1\nU3:-12\n", rec + 4, NULL);
+    ck_assert_int_ne(fa_session_decode(pool, bad, strlen(bad), &d),
+                     APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(session_expiry)
 {
     fa_session_t s;
@@ -577,6 +614,40 @@ START_TEST(userinfo_merge)
     json_decref(ui);
     json_decref(other);
     json_decref(nosub);
+}
+END_TEST
+
+/* The claims a re-read maps: userinfo's (a group taken away goes), the ID
+ * token's only about the sign-in (and those win), the identity kept when
+ * userinfo lacks it. */
+START_TEST(userinfo_reread_claims)
+{
+    json_t *id = claims_of("{\"sub\":\"s1\",\"oid\":\"o-1\","
+                           "\"acr\":\"mfa\",\"tid\":\"t-1\","
+                           "\"groups\":[\"admins\",\"staff\"],"
+                           "\"preferred_username\":\"old\"}");
+    json_t *ui = claims_of("{\"sub\":\"s1\",\"acr\":\"none\","
+                           "\"preferred_username\":\"new\"}");
+    fa_claims_conf_t conf;
+    json_t *out;
+
+    memset(&conf, 0, sizeof(conf));
+    out = fa_claims_reread(pool, &conf, id, ui, "s1");
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_null(json_object_get(out, "groups"));
+    ck_assert_ptr_null(json_object_get(out, "oid"));
+    ck_assert_str_eq(json_string_value(json_object_get(out, "acr")), "mfa");
+    ck_assert_str_eq(json_string_value(json_object_get(out, "tid")), "t-1");
+    ck_assert_str_eq(json_string_value(json_object_get(out,
+                     "preferred_username")), "new");
+    conf.identifying_claim = "oid";
+    out = fa_claims_reread(pool, &conf, id, ui, "o-1");
+    ck_assert_str_eq(json_string_value(json_object_get(out, "oid")), "o-1");
+    out = fa_claims_reread(pool, &conf, NULL, ui, "o-1");
+    ck_assert_str_eq(json_string_value(json_object_get(out, "oid")), "o-1");
+    ck_assert_str_eq(json_string_value(json_object_get(out, "acr")), "none");
+    json_decref(id);
+    json_decref(ui);
 }
 END_TEST
 
@@ -1155,6 +1226,8 @@ Suite *suite_session(void)
     tcase_add_test(tc, session_record_tokens);
     tcase_add_test(tc, session_record_rejects_junk);
     tcase_add_test(tc, session_expiry);
+    tcase_add_test(tc, session_record_userinfo_at);
+    tcase_add_test(tc, userinfo_reread_claims);
     tcase_add_test(tc, login_state);
     tcase_add_test(tc, login_seal_roundtrip);
     tcase_add_test(tc, login_seal_refuses);
