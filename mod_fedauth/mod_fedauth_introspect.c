@@ -10,12 +10,15 @@
  * When the discovery of a provider before it cannot be read, the token is
  * not judged at all (503), for the same reason.
  *
- * An answer is shared through the session store under a MAC of the
- * expected audience and the token with the server's key (never the token
- * itself): an active one until the earlier of its exp and now +
- * FedAuthIntrospectionCache, a refusal for FA_INTROSPECT_INACTIVE_TTL, so
- * that other processes and hosts need not ask again. The bearer cache of
- * each process (mod_fedauth_bearer.c) keeps them as well. */
+ * An active answer is shared through the session store under a MAC of
+ * the expected audience and the token with the server's key (never the
+ * token itself), until the earlier of its exp and now +
+ * FedAuthIntrospectionCache, so that other processes and hosts need not
+ * ask again. A refusal is never written to the store: anyone can send
+ * random tokens, and each would be an entry (in the embedded store, room
+ * taken from the sessions). The bearer cache of each process
+ * (mod_fedauth_bearer.c, bounded) keeps refusals for
+ * FA_INTROSPECT_INACTIVE_TTL and active answers as well. */
 #include <string.h>
 #include "httpd.h"
 #include "http_config.h"
@@ -103,15 +106,14 @@ static apr_status_t pick(request_rec *r, fedauth_srv_t *sc,
     return APR_NOTFOUND;
 }
 
-/* An answer another process or host stored: 1 with *ps (active) or err
- * (a refusal, *pidp set); 0 when there is none to use. */
+/* An active answer another process or host stored: 1 with *ps; 0 when
+ * there is none to use. */
 static int from_store(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc,
                       const char *key, fa_session_t **ps,
-                      apr_int64_t *puntil, const char **pidp, fa_err_t *err)
+                      apr_int64_t *puntil)
 {
     fa_store_t *store = fedauth_store(r);
     fedauth_provider_t *prov;
-    const char *idp, *code;
     char *val, *nl;
     apr_size_t len;
     apr_int64_t until;
@@ -119,17 +121,6 @@ static int from_store(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc,
     if (!store || store->get(store, key, r->pool, &val, &len)
         != APR_SUCCESS) {
         return 0;
-    }
-    if ((idp = fedauth_introspect_marked(r->pool, val, len, &code))) {
-        prov = fedauth_provider_find(sc, idp);
-        if (!prov || !fedauth_provider_offered(dc, prov)) {
-            return 0;
-        }
-        *pidp = idp;
-        fa_err_set(err, code, "refused by %s less than %d s ago (from the "
-                   "%s store)", idp, FA_INTROSPECT_INACTIVE_TTL,
-                   store->name);
-        return 1;
     }
     if (len < 3 || strncmp(val, "A ", 2) != 0
         || !(nl = memchr(val, '\n', len))) {
@@ -282,16 +273,13 @@ apr_status_t fedauth_introspect(request_rec *r, fedauth_srv_t *sc,
         return rv;
     }
     key = store_key(r, sc, dc, token);
-    if (from_store(r, sc, dc, key, ps, puntil, pidp, err)) {
-        return *ps ? APR_SUCCESS : APR_EGENERAL;
+    if (from_store(r, sc, dc, key, ps, puntil)) {
+        return APR_SUCCESS;
     }
     if (ask(r, sc, dc, prov, md, url, token, &s, puntil, err)
         != APR_SUCCESS) {
         if (!unjudged(err)) {
-            *pidp = prov->idp.id;
-            to_store(r, key, fedauth_introspect_mark(r->pool, prov->idp.id,
-                                                     err->code),
-                     fa_now_sec() + FA_INTROSPECT_INACTIVE_TTL);
+            *pidp = prov->idp.id;   /* a refusal: this process keeps it */
         }
         return APR_EGENERAL;
     }

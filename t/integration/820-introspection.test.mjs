@@ -173,6 +173,22 @@ describe('opaque bearer tokens by introspection (one host, shm)', () => {
     assert.ok(logLines(site.errorLog(), 'FA01105').length >= 19, 'refusals from the cache logged');
   });
 
+  it('attack: 300 distinct random strings add no entry to the session store (fedauth_shm_entries unchanged)', async () => {
+    const entries = async () => {
+      const r = await fetch(`${base}/fedauth/metrics`, { signal: AbortSignal.timeout(5000) });
+      const m = /^fedauth_shm_entries (\d+)$/m.exec(await r.text());
+      assert.ok(m, 'fedauth_shm_entries in the metrics');
+      return Number(m[1]);
+    };
+    const before = await entries();
+    for (let i = 0; i < 300; i += 20) {
+      const rs = await Promise.all(Array.from({ length: 20 }, () => bearerGet(`${base}/p/api/env.cgi`,
+        crypto.randomBytes(24).toString('base64url'))));
+      for (const r of rs) assert.equal(r.status, 401, dump(r));
+    }
+    assert.equal(await entries(), before, 'a refused token is never a store entry');
+  });
+
   it('attack: a string with a space or a non-ASCII byte is 401 invalid_token without a call (no IdP issues such tokens)', async () => {
     const before = await introspections(idp);
     let r = await bearerGet(`${base}/p/api/env.cgi`, 'abc def');
@@ -368,14 +384,24 @@ describe('opaque bearer tokens: two hosts on one Redis', { skip: !redisAvailable
     assert.ok(ttl > 0 && ttl <= 300, `TTL ${ttl}`);
   });
 
-  it('a random string refused on A is refused on B without a call (the refusal shared for 10 s)', async () => {
-    const junk = crypto.randomBytes(30).toString('base64url');
+  it('attack: random strings write nothing to Redis; each host keeps its own refusal (one call each, then none for 10 s)', async () => {
     const before = await introspections(c.idp);
-    for (const b of c.bases) {
-      const r = await bearerGet(`${b}/p/api/env.cgi`, junk);
-      assertBearerRefused(r, 'token_inactive');
+    const keysBefore = (await redis.keys(3, `${PREFIX}*`)).length;
+    const junk = Array.from({ length: 20 }, () => crypto.randomBytes(30).toString('base64url'));
+    for (const j of junk) {
+      for (const b of c.bases) {
+        assertBearerRefused(await bearerGet(`${b}/p/api/env.cgi`, j), 'token_inactive');
+      }
     }
-    assert.equal(await introspections(c.idp) - before, 1);
+    assert.equal((await redis.keys(3, `${PREFIX}*`)).length, keysBefore, 'no key for a refused token');
+    const calls = await introspections(c.idp) - before;
+    assert.ok(calls >= 40, `each host asks for itself: ${calls}`);
+    // again, over the same keep-alive connection: that process remembers
+    const again = await overOneConnection(c.bases[0], [0, 1, 2].map(() => ({
+      path: '/p/api/env.cgi', headers: { Authorization: `Bearer ${junk[0]}` },
+    })));
+    for (const r of again) assert.equal(r.status, 401);
+    assert.ok(await introspections(c.idp) - before <= calls + 1, 'remembered by the process that asked');
   });
 
   it('no trouble in either error log', () => {
