@@ -15,9 +15,9 @@
 //   - a block with no <FedAuthProvider> gets a minimal provider before it
 //     (named as its FedAuthProviders line says, else "corp");
 //   - placeholders for files the server reads at start are swapped for
-//     temp files, as 75-sample-configs does: every file:/path (secrets),
-//     ClientKeyFile (a key of the type its alg asks for, 0600),
-//     ClientCertFile, FedAuthChooserTemplate, the FedAuthRedis* TLS files;
+//     temp files, as 75-sample-configs does (t/lib/sample-files.mjs: every
+//     file:/path, ClientKeyFile with a key of the type its alg asks for,
+//     ClientCertFile, FedAuthChooserTemplate, the FedAuthRedis* TLS files);
 //   - Issuer and other https URLs stay as written (nothing is fetched at
 //     -t).
 // A block with "#Directive" lines (no space after '#', the samples'
@@ -35,13 +35,12 @@
 // Where an entry says the directive needs another one, NEEDS adds it.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 import { writeHttpdConfig, configTest, requireModule, removeDir, REPO } from '../lib/index.mjs';
-import { makeTmpDir, MODULES_DIR } from '../lib/httpd.mjs';
+import { MODULES_DIR } from '../lib/httpd.mjs';
+import { sampleFileSwapper, enableCommented, hasCommented } from '../lib/sample-files.mjs';
 
 const DOC_FILES = [
   'README.md',
@@ -49,64 +48,11 @@ const DOC_FILES = [
     .map((f) => `docs/${f}`),
 ];
 
-const DUMMY_SECRET = 'dummy-secret-for-doc-snippet-checks-0123456789abcdef';
-const TEMPLATE = '<!doctype html>\n<html><head><title>{{title}}</title></head>\n'
-  + '<body><main>{{buttons}}</main></body></html>\n';
-
 const dirs = [];
 after(() => dirs.forEach(removeDir));
 
-let fixtures;
-function fixtureFiles() {
-  if (fixtures) return fixtures;
-  const dir = makeTmpDir('snippets');
-  dirs.push(dir);
-  const f = (name) => path.join(dir, name);
-  fixtures = {
-    secret: f('dummy.secret'), template: f('chooser.html'),
-    ecKey: f('ec-key.pem'), ecCert: f('ec-cert.pem'),
-    rsaKey: f('rsa-key.pem'), rsaCert: f('rsa-cert.pem'),
-  };
-  fs.writeFileSync(fixtures.secret, `${DUMMY_SECRET}\n`, { mode: 0o600 });
-  fs.writeFileSync(fixtures.template, TEMPLATE, { mode: 0o644 });
-  const keys = [
-    ['ecKey', 'ecCert', crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })],
-    ['rsaKey', 'rsaCert', crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })],
-  ];
-  for (const [k, c, { privateKey }] of keys) {
-    fs.writeFileSync(fixtures[k], privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    execFileSync('openssl', ['req', '-x509', '-new', '-key', fixtures[k], '-subj', '/CN=snippet',
-      '-days', '2', '-out', fixtures[c]], { stdio: 'ignore', timeout: 15000 });
-  }
-  return fixtures;
-}
-
-/**
- * The text with the files the server reads at start swapped for temp files.
- * ClientKeyFile gets an RSA key when its alg is RS* or PS*, else a P-256
- * key; ClientCertFile the certificate of the block's (first) key.
- */
-function adapt(text) {
-  const fx = fixtureFiles();
-  const rsa = /^\s*#?ClientKeyFile\s+\S+\s+"?(RS|PS)\d/m.test(text);
-  const key = rsa ? fx.rsaKey : fx.ecKey;
-  const cert = rsa ? fx.rsaCert : fx.ecCert;
-  const swap = (name, file) => (t) => t.replace(
-    new RegExp(`^(\\s*#?${name}\\s+)("?)[^\\s"]+\\2`, 'gim'), `$1"${file}"`);
-  return [
-    (t) => t.replace(/file:\/[^\s"']+/g, `file:${fx.secret}`),
-    swap('ClientKeyFile', key),
-    swap('ClientCertFile', cert),
-    swap('FedAuthChooserTemplate', fx.template),
-    swap('FedAuthRedisCAFile', fx.ecCert),
-    swap('FedAuthRedisClientCert', fx.ecCert),
-    swap('FedAuthRedisClientKey', fx.ecKey),
-  ].reduce((t, fn) => fn(t), text);
-}
-
-/** "#Directive value" lines (no space after '#') become "Directive value". */
-const enableCommented = (text) => text.replace(/^(\s*)#(?=<?\/?[A-Za-z])/gm, '$1');
-const hasCommented = (text) => /^\s*#<?\/?[A-Za-z]/m.test(text);
+/** The text with the files read at start swapped (t/lib/sample-files.mjs). */
+const adapt = sampleFileSwapper('snippets', dirs);
 
 /** A provider that passes -t: what a reader has already configured. */
 function minimalProvider(id) {
