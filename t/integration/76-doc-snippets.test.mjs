@@ -140,6 +140,33 @@ function apacheBlocks() {
   return blocks;
 }
 
+const CONFIG_LINE = /^\s*(<\/?(FedAuthProvider|Location|Directory)\b|FedAuth[A-Z]\w*\s+\S)/;
+
+/**
+ * Configuration outside ```apache blocks, which nothing would check: lines
+ * of other fenced blocks, and indented (code block) lines outside fences,
+ * that open a <FedAuthProvider>, <Location> or <Directory> or set a
+ * FedAuth* directive. "file:line: text" each.
+ */
+function configOutsideApacheBlocks() {
+  const found = [];
+  for (const file of DOC_FILES) {
+    let fence = null;
+    fs.readFileSync(path.join(REPO, file), 'utf8').split('\n').forEach((l, i) => {
+      const f = /^\s*(`{3,})\s*(\S*)/.exec(l);
+      if (f && (!fence || f[1] === fence.ticks)) {
+        fence = fence ? null : { ticks: f[1], lang: f[2] };
+        return;
+      }
+      const indented = !fence && /^ {4,}\S/.test(l);
+      if ((fence?.lang !== 'apache' && fence) || indented) {
+        if (CONFIG_LINE.test(l)) found.push(`${file}:${i + 1}: ${l.trim()}`);
+      }
+    });
+  }
+  return found;
+}
+
 /**
  * directives.md's entries with an example: { name, line, example, section }
  * where section is 'provider', 'module' or 'location' (from the "## "
@@ -236,6 +263,10 @@ describe('the manual\'s ```apache blocks pass apache2 -t', () => {
     assert.ok(BLOCKS.length > 20, `only ${BLOCKS.length} apache blocks found`);
     const bad = BLOCKS.filter((b) => b.mark && !MARKS.has(b.mark));
     assert.deepEqual(bad.map((b) => `${b.file}:${b.line} ${b.mark}`), []);
+  });
+
+  it('every configuration example is a ```apache block (so that it is checked)', () => {
+    assert.deepEqual(configOutsideApacheBlocks(), []);
   });
 
   // httpd has no comments after a directive: "Scopes openid # note" would
