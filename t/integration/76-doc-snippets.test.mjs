@@ -32,7 +32,13 @@
 // directives.md examples are placed in the context of their section: inside
 // a <FedAuthProvider> with Issuer, ClientID and ClientSecret; module-wide
 // next to a FedAuthSecret; or inside a <Location> with AuthType FedAuth.
-// Where an entry says the directive needs another one, NEEDS adds it.
+// Where an entry says the directive needs another one, NEEDS adds it. Each
+// is checked again in every other context its "- Context:" line names (a
+// <VirtualHost>; a <Directory>, the server config for per-location ones),
+// and must be refused in those it does not name (a module-wide directive
+// for the server config alone in a <VirtualHost>, a per-location one
+// outside <Location>/<Directory>). (.htaccess is read only at request
+// time: not checked here.)
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -168,8 +174,8 @@ function configOutsideApacheBlocks() {
 }
 
 /**
- * directives.md's entries with an example: { name, line, example, section }
- * where section is 'provider', 'module' or 'location' (from the "## "
+ * directives.md's entries with an example: { name, line, example, section,
+ * context } where context is the "- Context:" line's text and section is 'provider', 'module' or 'location' (from the "## "
  * heading the entry is under).
  */
 function directiveExamples() {
@@ -177,6 +183,7 @@ function directiveExamples() {
   const out = [];
   let section;
   let name;
+  let context;
   lines.forEach((l, i) => {
     if (/^## /.test(l)) {
       section = /FedAuthProvider/.test(l) ? 'provider'
@@ -184,9 +191,14 @@ function directiveExamples() {
           : /^## Per location/.test(l) ? 'location' : undefined;
     }
     const h = /^### (\S+)/.exec(l);
-    if (h) name = h[1];
+    if (h) {
+      name = h[1];
+      context = undefined;
+    }
+    const c = /^- Context:\s*(.*)$/.exec(l);
+    if (c) context = c[1];
     const ex = /^Example:\s*`([^`]+)`\s*$/.exec(l);
-    if (ex) out.push({ name, line: i + 1, example: ex[1], section });
+    if (ex) out.push({ name, line: i + 1, example: ex[1], section, context });
   });
   return out;
 }
@@ -213,26 +225,55 @@ function needs({ name, example }) {
   return NEEDS[two] || NEEDS[name] || [];
 }
 
-/** The config an entry's example is checked in. */
-function exampleConfig(entry) {
+/**
+ * The contexts an entry's "- Context:" line names, as places to check its
+ * example: 'main' (the section's own: inside a provider, module-wide, or
+ * inside a <Location>), 'vhost', and for per-location directives
+ * 'directory' and 'server' (directly in the server config). `refused`:
+ * those of these the entry does not name, where apache2 -t must fail.
+ */
+function contexts(entry) {
+  const ctx = entry.context || '';
+  const places = ['main'];
+  const refused = [];
+  (/virtual host/.test(ctx) ? places : refused).push('vhost');
+  if (entry.section === 'location') {
+    (/directory/.test(ctx) ? places : refused).push('directory');
+    (/server config/.test(ctx) ? places : refused).push('server');
+  }
+  return { places, refused };
+}
+
+const VHOST = (body) => `<VirtualHost 127.0.0.2:8080>\n    ServerName vhost.example\n${
+  body.replace(/^(?=.)/gm, '    ')}</VirtualHost>\n`;
+
+/** The config an entry's example is checked in, at `where` (contexts()). */
+function exampleConfig(entry, where = 'main') {
   const { name, example, section } = entry;
   const extra = needs(entry);
   const ind = (ls) => ls.map((l) => `    ${l}\n`).join('');
+  const inVhost = (body) => (where === 'vhost' ? VHOST(body) : body);
   if (section === 'provider') {
     const base = ['Issuer https://idp.example.com/realms/corp', 'ClientID my-app',
       'ClientSecret file:/etc/apache2/fedauth-corp.secret']
       .filter((l) => l.split(' ')[0].toLowerCase() !== name.toLowerCase());
     if (name === 'FedAuthProvider') {
-      return adapt(`${example}\n${ind(base)}</FedAuthProvider>\n`);
+      return adapt(inVhost(`${example}\n${ind(base)}</FedAuthProvider>\n`));
     }
-    return adapt(`<FedAuthProvider corp>\n${ind([...base, ...extra, example])}</FedAuthProvider>\n`);
+    return adapt(inVhost(`<FedAuthProvider corp>\n${ind([...base, ...extra, example])}</FedAuthProvider>\n`));
   }
   if (section === 'module') {
     const secret = name === 'FedAuthSecret' ? [] : ['FedAuthSecret file:/etc/apache2/fedauth.secret'];
-    return adapt(`${[...secret, ...extra, example].join('\n')}\n${minimalProvider('corp')}`);
+    return adapt(`${minimalProvider('corp')}${inVhost(`${[...secret, ...extra, example].join('\n')}\n`)}`);
   }
-  return adapt(`${providerIds(example).map(minimalProvider).join('')}<Location /app>\n`
-    + `${ind(['AuthType FedAuth', 'Require valid-user', ...extra, example])}</Location>\n`);
+  const providers = providerIds(example).map(minimalProvider).join('');
+  if (where === 'server' || where === 'vhost') {
+    return adapt(`${providers}${inVhost(`${[...extra, example].join('\n')}\n`)}`);
+  }
+  const [open, close] = where === 'directory'
+    ? ['<Directory "/srv/app">', '</Directory>'] : ['<Location /app>', '</Location>'];
+  return adapt(`${providers}${open}\n`
+    + `${ind(['AuthType FedAuth', 'Require valid-user', ...extra, example])}${close}\n`);
 }
 
 /** Lines of apache2 -t output that say what httpd or the module refused. */
@@ -319,9 +360,21 @@ describe('docs/directives.md: every "Example:" passes apache2 -t in its context'
   });
 
   for (const entry of entries) {
-    it(`docs/directives.md:${entry.line}: ${entry.example}`, async () => {
-      const text = exampleConfig(entry);
-      assertPasses(await check(text), `docs/directives.md:${entry.line} (${entry.name})`, text);
-    });
+    const { places, refused } = contexts(entry);
+    for (const where of places) {
+      const label = where === 'main' ? '' : ` (${where})`;
+      it(`docs/directives.md:${entry.line}: ${entry.example}${label}`, async () => {
+        const text = exampleConfig(entry, where);
+        assertPasses(await check(text), `docs/directives.md:${entry.line} (${entry.name}) in ${where}`, text);
+      });
+    }
+    for (const where of refused) {
+      it(`docs/directives.md:${entry.line}: ${entry.example} refused in ${where}, as Context says`, async () => {
+        const text = exampleConfig(entry, where);
+        const { res, out } = await check(text);
+        assert.notEqual(res.code, 0, `apache2 -t accepted ${entry.name} in ${where}; its Context is "${entry.context}":\n${text}`);
+        assert.doesNotMatch(out, /Syntax OK/);
+      });
+    }
   }
 });
