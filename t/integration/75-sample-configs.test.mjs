@@ -8,20 +8,20 @@
 // value" (no space after '#'), explanations as "# text", so the optional
 // settings they suggest are checked too.
 //
-// Only what a real server would need is swapped in: every file:/path (the
-// FedAuthSecret and ClientSecret files) points at a temp file holding a
-// dummy secret, FedAuthChooserTemplate at a temp template, ClientKeyFile
-// and ClientCertFile at a key (0600) and certificate made here. Icon values
-// are URLs, never read at start, so they stay as written.
+// Only what a real server would need is swapped in (t/lib/sample-files.mjs,
+// shared with 76-doc-snippets): every file:/path (the FedAuthSecret and
+// ClientSecret files) points at a temp file holding a dummy secret,
+// FedAuthChooserTemplate at a temp template, ClientKeyFile and
+// ClientCertFile at a key (0600, RSA for an RS*/PS* alg, else P-256) and
+// its certificate, the FedAuthRedis* TLS files at a certificate and key.
+// Icon values are URLs, never read at start, so they stay as written.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 import { writeHttpdConfig, configTest, requireModule, removeDir, REPO } from '../lib/index.mjs';
-import { makeTmpDir } from '../lib/httpd.mjs';
+import { sampleFileSwapper, enableCommented, hasCommented } from '../lib/sample-files.mjs';
 
 const EXAMPLES_DIR = path.join(REPO, 'conf.d', 'examples');
 const SAMPLES = [
@@ -33,48 +33,11 @@ const SAMPLES = [
     : []),
 ];
 
-const DUMMY_SECRET = 'dummy-secret-for-sample-config-checks-0123456789';
-const TEMPLATE = '<!doctype html>\n<html><head><title>{{title}}</title></head>\n'
-  + '<body><main>{{buttons}}</main></body></html>\n';
-
 const dirs = [];
 after(() => dirs.forEach(removeDir));
 
-let fixtures;
-function fixtureFiles() {
-  if (!fixtures) {
-    const dir = makeTmpDir('samples');
-    dirs.push(dir);
-    fixtures = {
-      secret: path.join(dir, 'dummy.secret'),
-      template: path.join(dir, 'chooser.html'),
-      key: path.join(dir, 'client-key.pem'),
-      cert: path.join(dir, 'client-cert.pem'),
-    };
-    fs.writeFileSync(fixtures.secret, `${DUMMY_SECRET}\n`, { mode: 0o600 });
-    fs.writeFileSync(fixtures.template, TEMPLATE, { mode: 0o644 });
-    // ClientKeyFile / ClientCertFile: a key of the user reading the config, 0600
-    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    fs.writeFileSync(fixtures.key, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    execFileSync('openssl', ['req', '-x509', '-new', '-key', fixtures.key, '-subj', '/CN=sample',
-      '-days', '2', '-out', fixtures.cert], { stdio: 'ignore', timeout: 15000 });
-  }
-  return fixtures;
-}
-
-/** The sample's text with secret files and the chooser template swapped for temp files. */
-function adapt(text) {
-  const { secret, template, key, cert } = fixtureFiles();
-  return text
-    .replace(/file:\/[^\s"']+/g, `file:${secret}`)
-    .replace(/^(\s*#?ClientKeyFile\s+)("?)[^\s"]+\2/gm, `$1"${key}"`)
-    .replace(/^(\s*#?ClientCertFile\s+)("?)[^\s"]+\2/gm, `$1"${cert}"`)
-    .replace(/^(\s*#?FedAuthChooserTemplate\s+)("?)[^\s"]+\2/gm, `$1"${template}"`);
-}
-
-/** "#Directive value" lines (no space after '#') become "Directive value". */
-const enableCommented = (text) => text.replace(/^(\s*)#(?=<?\/?[A-Za-z])/gm, '$1');
-const hasCommented = (text) => /^\s*#<?\/?[A-Za-z]/m.test(text);
+/** The sample's text with the files read at start swapped for temp files. */
+const adapt = sampleFileSwapper('samples', dirs);
 
 /** Lines of apache2 -t output that name a directive httpd or the module refused. */
 function refusals(out) {
