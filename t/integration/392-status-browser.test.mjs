@@ -72,7 +72,7 @@ FedAuthStatus On
     assert.equal(await page.title(), 'mod_fedauth status');
     const headings = (await page.locator('h2').allInnerTexts()).map((t) => t.trim());
     assert.deepEqual(headings, ['Provider Corporate Login (corp)', 'Provider Partner <b>IdP</b> (partner)',
-      'Session store (shared)', 'Sessions (shared)']);
+      'Session store (shared)', 'Sessions (shared)', 'Outgoing calls']);
     const corp = page.locator('section.provider').first();
     const jwksRow = corp.locator('tr', { has: page.locator('th', { hasText: /^JWKS$/ }) });
     assert.ok(await jwksRow.isVisible(), 'the JWKS row is visible');
