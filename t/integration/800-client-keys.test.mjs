@@ -177,12 +177,15 @@ describe('private_key_jwt and client_secret_jwt against oidc-provider (keys give
   });
 
   it('8 sign-ins at once (ES256 and PS256, worker threads signing in parallel with the shared keys): all succeed, each with its own assertion', async () => {
-    const before = (await site.idp.events()).filter((e) => e.event === 'client_assertion').length;
+    // code exchanges only: on a slow machine (sanitizers) an access token
+    // due a second after it was issued is refreshed by the first request
+    const codes = async () => (await site.idp.events())
+      .filter((e) => e.event === 'client_assertion' && e.grant_type === 'authorization_code').length;
+    const before = await codes();
     const runs = await Promise.all([...Array(8).keys()].map((i) => new Browser()
       .login(`${base}/p/${i % 2 ? 'es256' : 'ps256'}/env.cgi`, 'bob', 'bob-pass-2')));
     for (const r of runs) assert.equal(r.status, 200, dump(r));
-    const after = (await site.idp.events()).filter((e) => e.event === 'client_assertion');
-    assert.equal(after.length - before, 8);
+    assert.equal(await codes() - before, 8);
   });
 
   it('every assertion has its own jti', async () => {
