@@ -62,13 +62,13 @@ export function spawnTracked(cmd, args, opts = {}) {
 export const isRunning = (child) => !!child && child.exitInfo === undefined;
 
 /**
- * SIGTERM the child's PID, wait up to graceMs, then SIGKILL it (and its
- * process group when it leads one) and wait again (bounded).
+ * SIGTERM (or `signal`) the child's PID, wait up to graceMs, then SIGKILL it
+ * (and its process group when it leads one) and wait again (bounded).
  */
-export async function stopChild(child, graceMs = 5000) {
+export async function stopChild(child, graceMs = 5000, signal = 'SIGTERM') {
   if (!child) return undefined;
   if (isRunning(child)) {
-    try { process.kill(child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    try { process.kill(child.pid, signal); } catch { /* already gone */ }
     const t = (ms) => new Promise((r) => { setTimeout(() => r('timeout'), ms).unref(); });
     if (await Promise.race([child.exited, t(graceMs)]) === 'timeout') {
       try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
