@@ -294,6 +294,14 @@ export async function startHttpd(opts = {}) {
     removeDir(dir);
     throw new Error(msg);
   }
+  // httpd binds its port before the modules' post_config runs, so a
+  // client can connect before the start-up log lines (the module's own
+  // warnings among them) are written. AH00489 ("resuming normal
+  // operations", a notice, which httpd logs whatever the LogLevel) comes
+  // after every post_config: wait for it, bounded.
+  for (let i = 0; i < 500 && isRunning(child) && !/AH00489/.test(read(errorLogFile)); i++) {
+    await new Promise((r) => { setTimeout(r, 20); });
+  }
   const h = {
     base,
     port,
