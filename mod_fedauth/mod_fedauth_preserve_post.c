@@ -64,7 +64,8 @@ static const char *client_of(request_rec *r)
     return r->useragent_ip ? r->useragent_ip : "-";
 }
 
-/* The store key of a client's slot i in a window. */
+/* The store key of a client's slot i in a window, or with i < 0 of its
+ * count. */
 static const char *limit_key(request_rec *r, fedauth_srv_t *sc,
                              const char *who, apr_int64_t window, int i)
 {
@@ -73,29 +74,37 @@ static const char *limit_key(request_rec *r, fedauth_srv_t *sc,
                        APR_INT64_T_FMT "/%d", who, window, i)), NULL);
 }
 
-/* One more kept body for this client in this window: the first free of
- * POSTS_PER_CLIENT slots, taken with add (atomic across processes and
- * hosts). 0 when all are taken, or the store cannot say. The last slot
- * is looked at first, so a client over its limit costs one read. */
+/* One more kept body for this client in this window: a slot of
+ * POSTS_PER_CLIENT taken with add (atomic across processes and hosts),
+ * from the count this client's last kept body wrote. The count, written
+ * last, is the entry of the client that a full store pushes out last, so
+ * a client cannot free its own slots with its own bodies. 0 when the
+ * slots are taken, or the store cannot say. Costs one read when over. */
 static int client_within_limit(request_rec *r, fedauth_srv_t *sc)
 {
     fa_store_t *store = fedauth_store(r);
     apr_int64_t window = fa_now_sec() / POST_WINDOW;
-    const char *who = client_of(r);
-    char *val;
+    apr_int64_t until = (window + 1) * POST_WINDOW;
+    const char *who = client_of(r), *count = limit_key(r, sc, who, window,
+                                                        -1);
+    char *val, num[16];
     apr_size_t vlen;
     apr_status_t rv;
-    int i;
+    int i = 0;
 
-    if (store->get(store, limit_key(r, sc, who, window,
-                                    POSTS_PER_CLIENT - 1),
-                   r->pool, &val, &vlen) != APR_NOTFOUND) {
-        return 0;                 /* all taken, or no store */
+    rv = store->get(store, count, r->pool, &val, &vlen);
+    if (rv == APR_SUCCESS) {
+        i = atoi(val);
     }
-    for (i = 0; i < POSTS_PER_CLIENT; i++) {
+    else if (rv != APR_NOTFOUND) {
+        return 0;
+    }
+    for (i = i < 0 ? 0 : i; i < POSTS_PER_CLIENT; i++) {
         rv = store->add(store, limit_key(r, sc, who, window, i), "1", 1,
-                        (window + 1) * POST_WINDOW, r->pool);
+                        until, r->pool);
         if (rv == APR_SUCCESS) {
+            apr_snprintf(num, sizeof(num), "%d", i + 1);
+            store->put(store, count, num, strlen(num), until, r->pool);
             return 1;
         }
         if (!APR_STATUS_IS_EEXIST(rv)) {
