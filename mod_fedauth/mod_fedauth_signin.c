@@ -3,8 +3,8 @@
  * may choose from (FedAuthProviders, SortOrder, the remembered choice),
  * the login state (sealed into a cookie of its own, so that a callback can
  * only finish a login this browser started, and starting one writes
- * nothing to the store), and the redirect to the IdP's authorization
- * endpoint. Also the answer to any sign-in step that fails, here or in the
+ * nothing to the store but a form body FedAuthPreservePost keeps), and the
+ * redirect to the IdP's authorization endpoint. Also the answer to any sign-in step that fails, here or in the
  * callback. */
 #include <stdlib.h>
 #include <string.h>
