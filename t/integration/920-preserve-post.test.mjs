@@ -22,6 +22,7 @@ import {
   configTest, requireModule, removeDir, STATE_COOKIE_RE,
 } from '../lib/index.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
+import { startRedis, redisAvailable } from '../lib/redis.mjs';
 
 const FORM = 'application/x-www-form-urlencoded';
 const HANDLER_MARK = 'PROTECTED-CONTENT-OF-THE-FORM-HANDLER';
@@ -356,6 +357,60 @@ describe('FedAuthPreservePost under a flood: per-address limit, sessions survive
     const page = await b.login(kept.location, 'bob', 'bob-pass-2', { formPost: false });
     assert.equal(page.status, 200, dump(page));
     assert.deepEqual(autoPost(page.body).fields, [['a', '1']]);
+  });
+
+  it('no crash', async () => {
+    const info = await site.httpd.stop();
+    assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
+    assert.deepEqual(site.troubles(), []);
+  });
+});
+
+describe('FedAuthPreservePost with Redis: the body waits in pieces under the state\'s key, and is gone once posted again', { skip: !redisAvailable() && 'redis-server/redis-cli not installed' }, () => {
+  const DB = 4;
+  const PREFIX = 'pp:';
+  let redis;
+  let site;
+  let base;
+
+  before(async () => {
+    redis = await startRedis();
+    site = await startSite({
+      serverConf: `FedAuthSessionStore redis://127.0.0.1:${redis.port}/${DB}\nFedAuthRedisPrefix "${PREFIX}"\n${METRICS_CONF}`,
+      locationsConf: LOCATIONS,
+    });
+    base = site.base;
+  });
+  after(async () => {
+    await site?.stop();
+    await redis?.stop();
+    site?.cleanup();
+    redis?.cleanup();
+  });
+
+  it('a 40 KB form: 3 pieces (TTL <= 660 s) and the client\'s count while at the IdP; none after the replay, which the handler gets whole', async () => {
+    const b = new Browser();
+    const body = `a=${'x'.repeat(20000)}&b=${'y'.repeat(20000)}`;
+    const kept = await b.request(`${base}/p/keep/form.cgi`, { method: 'POST', body, headers: { 'Content-Type': FORM } });
+    assert.equal(kept.status, 302, dump(kept));
+    const pieces = (await redis.keys(DB, `${PREFIX}l:post:*`)).sort();
+    assert.equal(pieces.length, 3, pieces.join(' '));
+    assert.deepEqual(pieces.map((k) => k.slice(-2)), ['.0', '.1', '.2']);
+    for (const k of pieces) {
+      const ttl = Number(await redis.cli(['TTL', k], { db: DB }));
+      assert.ok(ttl > 0 && ttl <= 660, `${k} TTL ${ttl}`);
+    }
+    const counts = await redis.keys(DB, `${PREFIX}l:pr:*`);
+    assert.equal(counts.length, 2, 'one slot and the count');
+    const page = await b.login(kept.location, 'alice', 'alice-pass-1', { formPost: false });
+    assert.equal(page.status, 200, dump(page));
+    assert.deepEqual(await redis.keys(DB, `${PREFIX}l:post:*`), [], 'taken');
+    const { fields } = autoPost(page.body);
+    const res = await b.request(`${base}/p/keep/form.cgi`, {
+      method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'Content-Type': FORM },
+    });
+    assert.equal(/^BODY=(.*)$/m.exec(res.body)[1], body);
+    assert.match(res.body, /^USER=alice$/m);
   });
 
   it('no crash', async () => {
