@@ -413,6 +413,24 @@ describe('FedAuthPreservePost with Redis: the body waits in pieces under the sta
     assert.match(res.body, /^USER=alice$/m);
   });
 
+  it('a body gone from the store before the callback (expired, pushed out): the sign-in ends in the usual redirect, a GET of the URL, FA01359 and lost counted', async () => {
+    const b = new Browser();
+    const kept = await b.request(`${base}/p/keep/form.cgi?gone=1`, { method: 'POST', body: 'a=1', headers: { 'Content-Type': FORM } });
+    assert.equal(kept.status, 302, dump(kept));
+    const pieces = await redis.keys(DB, `${PREFIX}l:post:*`);
+    assert.equal(pieces.length, 1);
+    await redis.cli(['DEL', pieces[0]], { db: DB });
+    const atIdp = await b.login(kept.location, 'bob', 'bob-pass-2', { formPost: false, stopAt: (u) => u.startsWith(`${base}/signin-`) });
+    const cb = await b.request(atIdp.stoppedAt);
+    assert.equal(cb.status, 302, dump(cb));
+    assert.equal(cb.location, `${base}/p/keep/form.cgi?gone=1`);
+    assert.ok(!/type="hidden"/.test(cb.body));
+    assert.match(site.errorLog(), /FA01359: the POST kept for \/p\/keep\/form\.cgi\?gone=1 is gone or changed/);
+    const m = (await new Browser().get(`${base}/fedauth/metrics`)).body;
+    assert.equal(metric(m, 'lost'), 1, m);
+    assert.equal(metric(m, 'replayed'), 1, m);
+  });
+
   it('no crash', async () => {
     const info = await site.httpd.stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
