@@ -4,8 +4,8 @@
  * the login state (sealed into a cookie of its own, so that a callback can
  * only finish a login this browser started, and starting one writes
  * nothing to the store but a form body FedAuthPreservePost keeps), and the
- * redirect to the IdP's authorization endpoint. Also the answer to any sign-in step that fails, here or in the
- * callback. */
+ * redirect to the IdP's authorization endpoint. Also the answer to any
+ * sign-in step that fails, here or in the callback. */
 #include <stdlib.h>
 #include <string.h>
 #include "httpd.h"
