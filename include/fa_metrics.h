@@ -126,6 +126,17 @@ void fa_metrics_introspection(fa_metrics_t *m,
 /* A pushed authorization request (RFC 9126) at a sign-in's start; ok 0:
  * it failed (no answer, a refusal, no usable request_uri). */
 void fa_metrics_par(fa_metrics_t *m, int ok);
+/* Keeping a POST across sign-in (FedAuthPreservePost). */
+typedef enum {
+    FA_METRICS_POST_KEPT = 0,     /* a body kept, the sign-in started */
+    FA_METRICS_POST_REPLAYED,     /* posted again after the sign-in */
+    FA_METRICS_POST_REFUSED,      /* not kept: too large, malformed, over
+                                   * a client address's limit, no store */
+    FA_METRICS_POST_LOST,         /* kept, but gone at the callback
+                                   * (expired, pushed out, changed) */
+    FA_METRICS_POST_COUNT
+} fa_metrics_post_t;
+void fa_metrics_preserved_post(fa_metrics_t *m, fa_metrics_post_t what);
 /* A store operation that took ns nanoseconds; failed 1: the store was
  * unavailable (not found is no failure). */
 void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,

@@ -131,6 +131,10 @@ typedef struct fa_login_t {
     const char *return_to;
     const char *redirect_uri;
     apr_int64_t created;
+    const char *post;             /* FedAuthPreservePost: the digest of
+                                   * the body kept under
+                                   * fa_login_post_key (fa_form_digest),
+                                   * or NULL: none */
 } fa_login_t;
 
 /* A new login: random state, nonce and verifier. */
@@ -170,5 +174,11 @@ apr_status_t fa_login_open(apr_pool_t *p, const fa_keys_t *keys,
  * well-formed. */
 const char *fa_login_key(apr_pool_t *p, const fa_keys_t *keys,
                          const char *state);
+/* The store key of the form body a login keeps (FedAuthPreservePost):
+ * "l:post:" and a MAC of the state, so that it counts as login state in
+ * the embedded store (at most a quarter of it: a flood of kept bodies
+ * cannot push out a session); NULL when state is not well-formed. */
+const char *fa_login_post_key(apr_pool_t *p, const fa_keys_t *keys,
+                              const char *state);
 
 #endif

@@ -17,6 +17,7 @@
  *   par        [ok, failed]
  *   graph      [provider][fa_graph_outcome_t]
  *   userinfo   [provider][outcome]
+ *   post       [fa_metrics_post_t]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -93,7 +94,7 @@ struct fa_metrics_t {
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
                errors, revoked, frontchan, introspect, par, graph,
-               userinfo;          /* offsets of each part in c */
+               userinfo, post;    /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -134,7 +135,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->par = m->introspect + FA_METRICS_INTROSPECT_COUNT;
     m->graph = m->par + 2;
     m->userinfo = m->graph + (apr_size_t)m->nprov * FA_GRAPH_OUTCOME_COUNT;
-    n = m->userinfo + (apr_size_t)m->nprov * FA_METRICS_USERINFO_COUNT;
+    m->post = m->userinfo + (apr_size_t)m->nprov * FA_METRICS_USERINFO_COUNT;
+    n = m->post + FA_METRICS_POST_COUNT;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -306,6 +308,13 @@ void fa_metrics_par(fa_metrics_t *m, int ok)
 {
     if (m) {
         add(m, m->par + (ok ? 0 : 1), 1);
+    }
+}
+
+void fa_metrics_preserved_post(fa_metrics_t *m, fa_metrics_post_t what)
+{
+    if (m && (unsigned)what < FA_METRICS_POST_COUNT) {
+        add(m, m->post + what, 1);
     }
 }
 
@@ -779,6 +788,22 @@ static void format_userinfo(const fa_metrics_t *m, buf_t *b)
     }
 }
 
+static void format_post(const fa_metrics_t *m, buf_t *b)
+{
+    static const char *const names[FA_METRICS_POST_COUNT] = {
+        "kept", "replayed", "refused", "lost" };
+    int i;
+
+    head(b, "fedauth_preserved_posts_total", "counter", "Form POSTs "
+         "without a session (FedAuthPreservePost): kept across a sign-in, "
+         "posted again after it, refused (not kept), lost (gone at the "
+         "callback).");
+    for (i = 0; i < FA_METRICS_POST_COUNT; i++) {
+        put(b, "fedauth_preserved_posts_total{outcome=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", names[i], get(m, m->post + i));
+    }
+}
+
 /* The embedded store's numbers: it keeps them in its own segment, so
  * they cover its whole life (they outlive restarts with the store). */
 static void format_shm(const fa_shm_stats_t *st, buf_t *b)
@@ -855,6 +880,7 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
     put(&b, "fedauth_par_requests_total{outcome=\"error\"} %"
         APR_UINT64_T_FMT "\n", get(m, m->par + 1));
     format_userinfo(m, &b);
+    format_post(m, &b);
     if (shm) {
         format_shm(shm, &b);
     }

@@ -601,6 +601,9 @@ apr_status_t fa_login_encode(apr_pool_t *p, const fa_login_t *l, char **out,
     put_field(parts, p, 'r', l->return_to);
     put_field(parts, p, 'u', l->redirect_uri);
     put_int(parts, p, 'c', l->created);
+    if (l->post) {
+        put_field(parts, p, 'p', l->post);
+    }
     join(p, parts, out, len);
     return APR_SUCCESS;
 }
@@ -614,6 +617,7 @@ static const char **login_slot(fa_login_t *l, char tag, const char **c)
     case 'v': return &l->verifier;
     case 'r': return &l->return_to;
     case 'u': return &l->redirect_uri;
+    case 'p': return &l->post;
     case 'c': return c;
     default: return NULL;
     }
@@ -788,4 +792,16 @@ const char *fa_login_key(apr_pool_t *p, const fa_keys_t *keys,
     key[1] = ':';
     b64_into(key + 2, mac, 24);
     return key;
+}
+
+const char *fa_login_post_key(apr_pool_t *p, const fa_keys_t *keys,
+                              const char *state)
+{
+    unsigned char raw[33];
+
+    if (!state_raw(state, raw)) {
+        return NULL;
+    }
+    return apr_pstrcat(p, "l:post:", fa_keys_tag(p, keys, "post", state),
+                       NULL);
 }

@@ -151,7 +151,19 @@ typedef struct fedauth_dir_t {
     int bearer;                    /* FedAuthBearer, UNSET */
     const char *bearer_audience;   /* FedAuthBearerAudience, or NULL */
     int pass_token;                /* FedAuthPassAccessToken, UNSET */
+    /* Keeping a POST across sign-in (issue 23) */
+    int preserve_post;             /* FedAuthPreservePost, UNSET: Off */
+    int preserve_post_max;         /* FedAuthPreservePostMax, UNSET:
+                                    * FEDAUTH_PRESERVE_POST_MAX */
 } fedauth_dir_t;
+
+/* FedAuthPreservePostMax: default and bounds, bytes. */
+#define FEDAUTH_PRESERVE_POST_MAX 65536
+#define FEDAUTH_PRESERVE_POST_MIN_LIMIT 1024
+#define FEDAUTH_PRESERVE_POST_MAX_LIMIT 1048576
+/* A kept body lies in the store in pieces of this many bytes (each value
+ * one lead byte more, well within FA_STORE_MAX_VALUE). */
+#define FEDAUTH_POST_PIECE 16384
 
 /* The module record (AP_DECLARE_MODULE in mod_fedauth.c). Every glue file
  * needs it for its configuration (ap_get_module_config) and for its log

@@ -154,6 +154,8 @@ void *fedauth_create_dir(apr_pool_t *p, char *dir)
     dc->pass_as = FEDAUTH_UNSET;
     dc->bearer = FEDAUTH_UNSET;
     dc->pass_token = FEDAUTH_UNSET;
+    dc->preserve_post = FEDAUTH_UNSET;
+    dc->preserve_post_max = FEDAUTH_UNSET;
     return dc;
 }
 
@@ -169,6 +171,8 @@ void *fedauth_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(bearer);
     MERGE_PTR(bearer_audience);
     MERGE_INT(pass_token);
+    MERGE_INT(preserve_post);
+    MERGE_INT(preserve_post_max);
     return m;
 }
 
@@ -1509,6 +1513,24 @@ static const char *set_pass_token(cmd_parms *cmd, void *dcv,
     return prefix(cmd, err);
 }
 
+/* ---- keeping a POST across sign-in ---------------------------------- */
+
+static const char *set_preserve_post(cmd_parms *cmd, void *dcv,
+                                     const char *arg)
+{
+    return prefix(cmd, parse_flag(arg,
+                                  &((fedauth_dir_t *)dcv)->preserve_post));
+}
+
+static const char *set_preserve_post_max(cmd_parms *cmd, void *dcv,
+                                         const char *arg)
+{
+    return prefix(cmd, parse_int(cmd->pool, arg,
+                                 FEDAUTH_PRESERVE_POST_MIN_LIMIT,
+                                 FEDAUTH_PRESERVE_POST_MAX_LIMIT,
+                                 &((fedauth_dir_t *)dcv)->preserve_post_max));
+}
+
 static const char *set_refresh_before(cmd_parms *cmd, void *dummy,
                                       const char *arg)
 {
@@ -1725,6 +1747,14 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_ITERATE("FedAuthOutgoingNoProxy", set_outgoing_noproxy, NULL,
         RSRC_CONF, "hosts, .domains and addresses called without the "
         "proxy"),
+    /* Keeping a POST across sign-in: not in .htaccess, since it lets
+     * anonymous clients write to the store. */
+    AP_INIT_TAKE1("FedAuthPreservePost", set_preserve_post, NULL,
+        RSRC_CONF | ACCESS_CONF, "On: a form POST without a session is "
+        "kept in the store and posted again after the sign-in"),
+    AP_INIT_TAKE1("FedAuthPreservePostMax", set_preserve_post_max, NULL,
+        RSRC_CONF | ACCESS_CONF, "largest form body kept, bytes (1024 to "
+        "1048576; default 65536)"),
     { NULL }
 };
 

@@ -25,6 +25,7 @@
 #include "mod_fedauth_attempts.h"
 #include "mod_fedauth_registry.h"
 #include "mod_fedauth_graph.h"
+#include "mod_fedauth_preserve_post.h"
 #include "fa_oidc.h"
 
 #define MAX_FORM_BODY (16 * 1024)
@@ -402,6 +403,10 @@ int fedauth_handle_callback(request_rec *r, fedauth_srv_t *sc,
                                       : fedauth_map_failure_text(&err,
                                           "The session could not be "
                                           "created."));
+    }
+    if (fedauth_preserve_post_replay(r, sc, login,
+                                     apr_table_get(q, "state")) == OK) {
+        return OK;
     }
     apr_table_setn(r->headers_out, "Location",
                    ap_construct_url(r->pool,

@@ -202,7 +202,7 @@ apr_status_t fedauth_read_form_body(request_rec *r, apr_size_t max,
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     char *buf, extra;
     apr_size_t len = 0;
-    long n;
+    long n = 0;
 
     if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)
         || ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
@@ -214,8 +214,11 @@ apr_status_t fedauth_read_form_body(request_rec *r, apr_size_t max,
                && (n = ap_get_client_block(r, buf + len, max - len)) > 0) {
             len += (apr_size_t)n;
         }
-        if (len == max && ap_get_client_block(r, &extra, 1) > 0) {
-            return APR_ENOSPC;
+        if (len < max && n < 0) {
+            return APR_EGENERAL;  /* timeout, reset, bad chunking */
+        }
+        if (len == max && (n = ap_get_client_block(r, &extra, 1)) != 0) {
+            return n > 0 ? APR_ENOSPC : APR_EGENERAL;
         }
     }
     buf[len] = '\0';

@@ -43,7 +43,8 @@ int fedauth_error(request_rec *r, int status, const char *code,
 /* ---- reading the request --------------------------------------------- */
 
 /* Reads an application/x-www-form-urlencoded body of at most max bytes:
- * APR_EINVAL when it is no such body, APR_ENOSPC when it is longer. */
+ * APR_EINVAL when it is no such body, APR_ENOSPC when it is longer,
+ * APR_EGENERAL when reading it failed (httpd's Timeout, a reset). */
 apr_status_t fedauth_read_form_body(request_rec *r, apr_size_t max,
                                     const char **out, apr_size_t *outlen);
 /* Logs that a return_to was refused and where the user goes instead. */

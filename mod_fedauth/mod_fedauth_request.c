@@ -32,6 +32,7 @@
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_bearer.h"
 #include "mod_fedauth_signin.h"
+#include "mod_fedauth_preserve_post.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -90,10 +91,20 @@ static int wants_no_redirect(request_rec *r)
  * API with bearer tokens, a script's request), else the way to sign in. */
 static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
 {
-    if (dc->unauth == FEDAUTH_UNAUTH_401 || r->method_number != M_GET
-        || dc->unauth == FEDAUTH_UNAUTH_PASS
-        || dc->bearer == 1
-        || (dc->unauth == FEDAUTH_UNAUTH_AUTO && wants_no_redirect(r))) {
+    int to_signin = dc->unauth != FEDAUTH_UNAUTH_401
+                    && dc->unauth != FEDAUTH_UNAUTH_PASS && dc->bearer != 1
+                    && !(dc->unauth == FEDAUTH_UNAUTH_AUTO
+                         && wants_no_redirect(r));
+    int status;
+
+    /* FedAuthPreservePost: a form POST that can be kept starts the
+     * sign-in as a GET would; any other gets the 401. */
+    if (to_signin && r->method_number == M_POST && dc->preserve_post == 1
+        && !r->main
+        && (status = fedauth_preserve_post(r, sc, dc)) != DECLINED) {
+        return status;
+    }
+    if (!to_signin || r->method_number != M_GET) {
         /* Read away the body this request will not get to use, so that an
          * ErrorDocument handler does not read it as its own. */
         if (ap_discard_request_body(r) != OK) {

@@ -3,9 +3,9 @@
  * may choose from (FedAuthProviders, SortOrder, the remembered choice),
  * the login state (sealed into a cookie of its own, so that a callback can
  * only finish a login this browser started, and starting one writes
- * nothing to the store), and the redirect to the IdP's authorization
- * endpoint. Also the answer to any sign-in step that fails, here or in the
- * callback. */
+ * nothing to the store but a form body FedAuthPreservePost keeps), and the
+ * redirect to the IdP's authorization endpoint. Also the answer to any
+ * sign-in step that fails, here or in the callback. */
 #include <stdlib.h>
 #include <string.h>
 #include "httpd.h"
@@ -23,6 +23,7 @@
 #include "mod_fedauth_metrics.h"
 #include "fa_oidc.h"
 #include "fa_par.h"
+#include "fa_form.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -372,8 +373,52 @@ static int auth_url(request_rec *r, fedauth_provider_t *prov,
     return OK;
 }
 
+/* FedAuthPreservePost: the body goes to the store in pieces that any
+ * store holds (FA_STORE_MAX_VALUE), each behind a byte so that none is
+ * empty, under the state's post key and the piece's number, for as long
+ * as the state cookie opens; the login state keeps its digest. 1 when
+ * kept. */
+static int keep_post(request_rec *r, const fedauth_srv_t *sc,
+                     fa_login_t *login, const char *state, const char *body,
+                     apr_size_t len)
+{
+    fa_store_t *store = fedauth_store(r);
+    const char *key = fa_login_post_key(r->pool, &sc->keys, state);
+    apr_int64_t until = login->created + FA_LOGIN_STATE_TTL + FA_LOGIN_SKEW;
+    apr_size_t off = 0, n;
+    char *piece = apr_palloc(r->pool, FEDAUTH_POST_PIECE + 1);
+    int i = 0;
+
+    login->post = fa_form_digest(r->pool, body, len);
+    if (!key || !login->post) {
+        return 0;
+    }
+    do {
+        n = len - off < FEDAUTH_POST_PIECE ? len - off : FEDAUTH_POST_PIECE;
+        piece[0] = 'F';
+        memcpy(piece + 1, body + off, n);
+        if (store->put(store, apr_psprintf(r->pool, "%s.%d", key, i++),
+                       piece, n + 1, until, r->pool) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(01350)
+                          "POST to %s not kept: the %s store is "
+                          "unavailable", fa_oidc_loggable(r->pool, r->uri,
+                          128), store->name);
+            return 0;
+        }
+        off += n;
+    } while (off < len);
+    return 1;
+}
+
 int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
                         const char *return_to, apr_table_t *hints)
+{
+    return fedauth_start_login_kept(r, prov, return_to, hints, NULL, 0);
+}
+
+int fedauth_start_login_kept(request_rec *r, fedauth_provider_t *prov,
+                             const char *return_to, apr_table_t *hints,
+                             const char *body, apr_size_t len)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
                                              &fedauth_module);
@@ -399,6 +444,9 @@ int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
         fa_err_set(&err, "internal_error", "no random numbers");
         return fedauth_signin_refused(r, prov, &err, "Internal error.");
     }
+    if (body && !keep_post(r, sc, login, state, body, len)) {
+        return DECLINED;
+    }
     if ((status = set_state_cookie(r, sc, prov, login, state)) != OK) {
         return status;
     }
@@ -413,6 +461,19 @@ int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,
 }
 
 /* ---- a browser without a session ------------------------------------- */
+
+fedauth_provider_t *fedauth_signin_direct(request_rec *r,
+                                          fedauth_srv_t *sc,
+                                          fedauth_dir_t *dc)
+{
+    apr_array_header_t *list = fedauth_providers_for(r, sc, dc->providers
+        ? apr_array_pstrcat(r->pool, dc->providers, ',') : NULL);
+
+    if (list->nelts == 1) {
+        return APR_ARRAY_IDX(list, 0, fedauth_provider_t *);
+    }
+    return list->nelts ? fedauth_remembered(r, sc, list) : NULL;
+}
 
 int fedauth_send_to_signin(request_rec *r, fedauth_srv_t *sc,
                            fedauth_dir_t *dc, const char *return_to)

@@ -13,6 +13,18 @@
  * (or the remembered one), else the chooser at /fedauth/login. */
 int fedauth_send_to_signin(request_rec *r, fedauth_srv_t *sc,
                            fedauth_dir_t *dc, const char *return_to);
+/* The provider a browser without a session would go to straight away
+ * (the only one offered here, or the remembered one); NULL when it would
+ * see the chooser first, or none is offered. */
+fedauth_provider_t *fedauth_signin_direct(request_rec *r,
+                                          fedauth_srv_t *sc,
+                                          fedauth_dir_t *dc);
+/* fedauth_start_login that also keeps a form body of len bytes for the
+ * callback to post again (FedAuthPreservePost): DECLINED, with nothing
+ * sent or set, when the store did not take it. */
+int fedauth_start_login_kept(request_rec *r, fedauth_provider_t *prov,
+                             const char *return_to, apr_table_t *hints,
+                             const char *body, apr_size_t len);
 /* Starts a login at provider prov for return_to: a redirect to the IdP.
  * hints: login_hint / domain_hint for the IdP, or NULL. */
 int fedauth_start_login(request_rec *r, fedauth_provider_t *prov,

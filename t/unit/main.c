@@ -22,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, suite_oidc());
     srunner_add_suite(sr, suite_introspect());
     srunner_add_suite(sr, suite_par());
+    srunner_add_suite(sr, suite_form());
     srunner_add_suite(sr, suite_session());
     srunner_add_suite(sr, suite_cache());
     srunner_add_suite(sr, suite_idp());

@@ -12,6 +12,7 @@ Suite *suite_clientkey(void);
 Suite *suite_oidc(void);
 Suite *suite_introspect(void);
 Suite *suite_par(void);
+Suite *suite_form(void);
 Suite *suite_session(void);
 Suite *suite_idp(void);
 Suite *suite_redis(void);
