@@ -2103,10 +2103,9 @@ static int idp_cross_site(apr_pool_t *p, const server_rec *vs,
     if (apr_uri_parse(p, prov->idp.issuer, &idp) != APR_SUCCESS) {
         return 0;
     }
-    if (sc->redirect_base) {
-        apr_uri_parse(p, sc->redirect_base, &rp);
-    }
-    else {
+    memset(&rp, 0, sizeof(rp));
+    if (!sc->redirect_base
+        || apr_uri_parse(p, sc->redirect_base, &rp) != APR_SUCCESS) {
         memset(&rp, 0, sizeof(rp));
         rp.scheme = (char *)vs->server_scheme;
         rp.hostname = vs->server_hostname;
