@@ -1642,7 +1642,7 @@ static const char *set_pass_as(cmd_parms *cmd, void *dcv, const char *arg)
 /* ---- cookies: FedAuthCookieSameSite, FedAuthLoginCookieSameSite,
  * FedAuthCookieDomain, FedAuthCookiePath ------------------------------ */
 
-static const char *where(cmd_parms *cmd)
+static const char *cookie_where(cmd_parms *cmd)
 {
     return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
                         cmd->directive->line_num);
@@ -1674,7 +1674,7 @@ static const char *set_cookie_samesite(cmd_parms *cmd, void *dummy,
                       "partitioned cookie only with SameSite=None");
     }
     sc->cookie_partitioned = flag != NULL;
-    sc->cookie_samesite_at = where(cmd);
+    sc->cookie_samesite_at = cookie_where(cmd);
     return NULL;
 }
 
@@ -1696,7 +1696,7 @@ static const char *set_login_samesite(cmd_parms *cmd, void *dummy,
         return prefix(cmd, "expects Auto, Lax or None (Strict would never "
                       "come back from the identity provider)");
     }
-    sc->login_samesite_at = where(cmd);
+    sc->login_samesite_at = cookie_where(cmd);
     return NULL;
 }
 
@@ -1759,7 +1759,7 @@ static const char *set_cookie_domain(cmd_parms *cmd, void *dummy,
     }
     sc->cookie_domain = apr_pstrdup(cmd->pool, arg + (*arg == '.'));
     ap_str_tolower((char *)sc->cookie_domain);
-    sc->cookie_domain_at = where(cmd);
+    sc->cookie_domain_at = cookie_where(cmd);
     return NULL;
 }
 
@@ -1785,7 +1785,7 @@ static const char *set_cookie_path(cmd_parms *cmd, void *dummy,
         len--;
     }
     sc->cookie_path = apr_pstrmemdup(cmd->pool, arg, len);
-    sc->cookie_path_at = where(cmd);
+    sc->cookie_path_at = cookie_where(cmd);
     return NULL;
 }
 

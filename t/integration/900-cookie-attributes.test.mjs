@@ -283,6 +283,13 @@ describe('apache2 -t', () => {
     assert.match(c.out, /needs https/);
   });
 
+  it('refuses FedAuthCookieSameSite None when ServerName says http (no FedAuthRedirectBase); passes with ServerName https://', async () => {
+    const c = await check('ServerName http://www.example.com\nFedAuthCookieSameSite None');
+    refused(c, 'FedAuthCookieSameSite None', 'FedAuthCookieSameSite');
+    const ok = await check('ServerName https://www.example.com\nFedAuthCookieSameSite None');
+    assert.equal(ok.res.code, 0, ok.out);
+  });
+
   it('refuses FedAuthLoginCookieSameSite None on a host known to be http', async () => {
     const c = await check('FedAuthRedirectBase http://127.0.0.1:8080\nFedAuthLoginCookieSameSite None');
     refused(c, 'FedAuthLoginCookieSameSite None', 'FedAuthLoginCookieSameSite');
