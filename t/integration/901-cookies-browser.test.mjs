@@ -193,6 +193,13 @@ describe('https site on rp.fedauth.test (a local CA): form_post across sites, an
     assert.match(site.errorLog(), /no state cookie/, 'refused at the callback for want of the state cookie');
   });
 
+  it('control: SameSite=None without Partitioned does not land either where third-party cookies are blocked', async () => {
+    await restart((ctx) => `FedAuthRedirectBase https://rp.fedauth.test:${ctx.port}\nFedAuthCookieSameSite None\n`);
+    const { text } = await signInInFrame();
+    assert.doesNotMatch(text, /REMOTE_USER=alice/, text);
+    assert.match(site.errorLog(), /no state cookie/, 'refused at the callback for want of the state cookie');
+  });
+
   it('FedAuthCookieSameSite None Partitioned: the user signs in inside the frame and stays signed in there (CHIPS)', async () => {
     await restart((ctx) => `FedAuthRedirectBase https://rp.fedauth.test:${ctx.port}\nFedAuthCookieSameSite None Partitioned\n`);
     const { text } = await signInInFrame();
