@@ -36,6 +36,7 @@
 
 #include "mod_fedauth.h"
 #include "mod_fedauth_config.h"
+#include "mod_fedauth_helpers.h"
 #include "mod_fedauth_store_shm.h"
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_bearer.h"
@@ -69,6 +70,7 @@ static int dispatch_endpoint(request_rec *r)
                                              &fedauth_module);
     const char *uri = r->uri;
     fedauth_provider_t *prov;
+    apr_size_t plen;
 
     if (!sc->keys_ready || !fedauth_store(r)) {
         return DECLINED;
@@ -88,6 +90,13 @@ static int dispatch_endpoint(request_rec *r)
         }
         prov = fedauth_provider_find(sc, uri + 8);
         return prov ? fedauth_handle_callback(r, sc, prov) : DECLINED;
+    }
+    /* With FedAuthCookiePath /app, also under /app/fedauth/, where the
+     * browser sends the session cookie (to sign out, for instance). */
+    plen = sc->cookie_path ? strlen(sc->cookie_path) : 0;
+    if (plen > 1 && !strncmp(uri, sc->cookie_path, plen)
+        && !strncmp(uri + plen, "/fedauth/", 9)) {
+        uri += plen;
     }
     if (strncmp(uri, "/fedauth/", 9)) {
         return DECLINED;
@@ -278,6 +287,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     fa_keys_t random_keys;
     apr_hash_t *warned = apr_hash_make(ptemp);
     server_rec *vs;
+    const char *err;
     int i, any = 0;
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
@@ -315,6 +325,12 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         else {
             sc->keys = random_keys;
+        }
+        if ((err = fedauth_cookies_prepare(pconf, sc,
+                                           fedauth_cookie_name(sc)))) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FALOGNO(01251)
+                         "%s", err);
+            return !OK;
         }
         sc->keys_ready = 1;
         client_jwks(pconf, s, warned, sc);

@@ -78,6 +78,12 @@ enum {
     FEDAUTH_REDIS_TLS_N
 };
 
+/* FedAuthCookieSameSite and FedAuthLoginCookieSameSite. */
+#define FEDAUTH_SAMESITE_LAX 0
+#define FEDAUTH_SAMESITE_STRICT 1
+#define FEDAUTH_SAMESITE_NONE 2
+#define FEDAUTH_LOGIN_SAMESITE_AUTO 3  /* None when it must be, else Lax */
+
 typedef struct fedauth_srv_t {
     apr_array_header_t *providers; /* of fedauth_provider_t *, merged */
     const char *store_spec;        /* "shm" (default) or a redis URL */
@@ -122,6 +128,21 @@ typedef struct fedauth_srv_t {
     const char *client_jwks;       /* /fedauth/jwks: the public ClientKeyFile
                                     * keys of every provider, made in
                                     * post_config; NULL when none */
+    /* Cookies (FedAuthCookieSameSite, FedAuthLoginCookieSameSite,
+     * FedAuthCookieDomain, FedAuthCookiePath) and what post_config makes
+     * of them, so that the request path only picks a ready string. */
+    int cookie_samesite;           /* FEDAUTH_SAMESITE_*, UNSET: Lax */
+    int cookie_partitioned;        /* Partitioned (only with None) */
+    const char *cookie_samesite_at; /* "file:line" */
+    int login_samesite;            /* FEDAUTH_LOGIN_SAMESITE_*, UNSET: Auto */
+    const char *login_samesite_at;
+    const char *cookie_domain;     /* without a leading dot, or NULL */
+    const char *cookie_domain_at;
+    const char *cookie_path;       /* NULL: / */
+    const char *cookie_path_at;
+    const char *session_name[2];   /* made in post_config: [0] over http,
+                                    * [1] over https (__Host-<name> when
+                                    * no Domain and Path=/) */
 } fedauth_srv_t;
 
 typedef enum {

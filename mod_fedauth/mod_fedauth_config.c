@@ -58,6 +58,8 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->redis_timeout_ms = FEDAUTH_UNSET;
     sc->logout_at_idp = FEDAUTH_UNSET;
     sc->local_cache_ms = FEDAUTH_UNSET;
+    sc->cookie_samesite = FEDAUTH_UNSET;        /* cookies */
+    sc->login_samesite = FEDAUTH_UNSET;
     sc->sessions_per_user = FEDAUTH_UNSET;
     sc->refresh_before = FEDAUTH_UNSET;
     sc->refresh_failure = FEDAUTH_UNSET;
@@ -144,6 +146,22 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(register_on);
     MERGE_PTR(registry_dir);
     MERGE_INT(introspection_cache);
+    if (add->cookie_samesite != FEDAUTH_UNSET) {          /* cookies */
+        m->cookie_samesite = add->cookie_samesite;
+        m->cookie_partitioned = add->cookie_partitioned;
+        m->cookie_samesite_at = add->cookie_samesite_at;
+    }
+    else {
+        m->cookie_samesite = base->cookie_samesite;
+        m->cookie_partitioned = base->cookie_partitioned;
+        m->cookie_samesite_at = base->cookie_samesite_at;
+    }
+    MERGE_INT(login_samesite);
+    MERGE_PTR(login_samesite_at);
+    MERGE_PTR(cookie_domain);
+    MERGE_PTR(cookie_domain_at);
+    MERGE_PTR(cookie_path);
+    MERGE_PTR(cookie_path_at);
     return m;
 }
 
@@ -1643,6 +1661,156 @@ static const char *set_pass_as(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+/* ---- cookies: FedAuthCookieSameSite, FedAuthLoginCookieSameSite,
+ * FedAuthCookieDomain, FedAuthCookiePath ------------------------------ */
+
+static const char *cookie_where(cmd_parms *cmd)
+{
+    return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                        cmd->directive->line_num);
+}
+
+static const char *set_cookie_samesite(cmd_parms *cmd, void *dummy,
+                                       const char *arg, const char *flag)
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+
+    if (!strcasecmp(arg, "Lax")) {
+        sc->cookie_samesite = FEDAUTH_SAMESITE_LAX;
+    }
+    else if (!strcasecmp(arg, "Strict")) {
+        sc->cookie_samesite = FEDAUTH_SAMESITE_STRICT;
+    }
+    else if (!strcasecmp(arg, "None")) {
+        sc->cookie_samesite = FEDAUTH_SAMESITE_NONE;
+    }
+    else {
+        return prefix(cmd, "expects Lax, Strict or None [Partitioned]");
+    }
+    sc->cookie_partitioned = 0;
+    if (flag && strcasecmp(flag, "Partitioned")) {
+        return prefix(cmd, "expects Partitioned as its second word");
+    }
+    if (flag && sc->cookie_samesite != FEDAUTH_SAMESITE_NONE) {
+        return prefix(cmd, "Partitioned needs None: browsers keep a "
+                      "partitioned cookie only with SameSite=None");
+    }
+    sc->cookie_partitioned = flag != NULL;
+    sc->cookie_samesite_at = cookie_where(cmd);
+    return NULL;
+}
+
+static const char *set_login_samesite(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+
+    if (!strcasecmp(arg, "Auto")) {
+        sc->login_samesite = FEDAUTH_LOGIN_SAMESITE_AUTO;
+    }
+    else if (!strcasecmp(arg, "Lax")) {
+        sc->login_samesite = FEDAUTH_SAMESITE_LAX;
+    }
+    else if (!strcasecmp(arg, "None")) {
+        sc->login_samesite = FEDAUTH_SAMESITE_NONE;
+    }
+    else {
+        return prefix(cmd, "expects Auto, Lax or None (Strict would never "
+                      "come back from the identity provider)");
+    }
+    sc->login_samesite_at = cookie_where(cmd);
+    return NULL;
+}
+
+/* A cookie domain: two or more labels of a-z 0-9 -, the last not all
+ * digits (an address), no empty label; a leading dot is dropped. */
+static const char *parse_cookie_domain(const char *d)
+{
+    const char *c, *label = d;
+    int labels = 1, digits_only = 1;
+
+    if (*d == '.') {
+        label = ++d;
+    }
+    if (!*d || strlen(d) > 253) {
+        return "expects a domain such as .example.com";
+    }
+    for (c = d; ; c++) {
+        if (*c == '.' || !*c) {
+            if (c == label || c - label > 63 || *label == '-'
+                || c[-1] == '-') {
+                return "expects a domain of labels a-z 0-9 - (no empty "
+                       "label, none starting or ending with -)";
+            }
+            if (!*c) {
+                break;
+            }
+            labels++;
+            label = c + 1;
+            digits_only = 1;
+        }
+        else if (apr_isdigit(*c)) {
+        }
+        else if (apr_isalpha(*c) || *c == '-') {
+            digits_only = 0;
+        }
+        else {
+            return "expects a domain of a-z 0-9 - and dots (no ';', ',', "
+                   "space, port or address)";
+        }
+    }
+    if (digits_only) {
+        return "expects a domain name, not an IP address (a cookie for an "
+               "address is host-only: leave FedAuthCookieDomain out)";
+    }
+    if (labels < 2) {
+        return "expects a domain under a top-level domain (.example.com), "
+               "not a bare top-level domain";
+    }
+    return NULL;
+}
+
+static const char *set_cookie_domain(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+    const char *err = parse_cookie_domain(arg);
+
+    if (err) {
+        return prefix(cmd, err);
+    }
+    sc->cookie_domain = apr_pstrdup(cmd->pool, arg + (*arg == '.'));
+    ap_str_tolower((char *)sc->cookie_domain);
+    sc->cookie_domain_at = cookie_where(cmd);
+    return NULL;
+}
+
+static const char *set_cookie_path(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+    apr_size_t len = strlen(arg);
+    const char *c;
+
+    if (*arg != '/' || len > 200) {
+        return prefix(cmd, "expects a URL path of at most 200 characters "
+                      "starting with /");
+    }
+    for (c = arg; *c; c++) {
+        if (*c <= ' ' || *c >= 0x7f || *c == ';' || *c == ','
+            || *c == '?' || *c == '#' || *c == '"' || *c == '\\') {
+            return prefix(cmd, "expects a URL path without spaces, "
+                          "controls, ; , ? # \" or \\");
+        }
+    }
+    while (len > 1 && arg[len - 1] == '/') {
+        len--;
+    }
+    sc->cookie_path = apr_pstrmemdup(cmd->pool, arg, len);
+    sc->cookie_path_at = cookie_where(cmd);
+    return NULL;
+}
+
 const command_rec fedauth_cmds[] = {
     AP_INIT_RAW_ARGS("<FedAuthProvider", provider_section, NULL, RSRC_CONF,
         "an identity provider: <FedAuthProvider id> ... </FedAuthProvider>"),
@@ -1747,6 +1915,18 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_ITERATE("FedAuthOutgoingNoProxy", set_outgoing_noproxy, NULL,
         RSRC_CONF, "hosts, .domains and addresses called without the "
         "proxy"),
+    /* Cookies an administrator fits to the site. */
+    AP_INIT_TAKE12("FedAuthCookieSameSite", set_cookie_samesite, NULL,
+        RSRC_CONF, "Lax (default), Strict or None [Partitioned]: the "
+        "SameSite of the session cookie"),
+    AP_INIT_TAKE1("FedAuthLoginCookieSameSite", set_login_samesite, NULL,
+        RSRC_CONF, "Auto (default), Lax or None: the SameSite of the "
+        "login state cookie"),
+    AP_INIT_TAKE1("FedAuthCookieDomain", set_cookie_domain, NULL,
+        RSRC_CONF, ".example.com: the session cookie goes to every host "
+        "under it (default: this host only)"),
+    AP_INIT_TAKE1("FedAuthCookiePath", set_cookie_path, NULL, RSRC_CONF,
+        "URL path the session cookie is sent to (default /)"),
     /* Keeping a POST across sign-in: not in .htaccess, since it lets
      * anonymous clients write to the store. */
     AP_INIT_TAKE1("FedAuthPreservePost", set_preserve_post, NULL,
@@ -1906,6 +2086,121 @@ static const char *check_redis_tls(apr_pool_t *p, fedauth_srv_t *sc,
                         t[i].origin);
 }
 
+/* 1 when this host is known to be plain http: FedAuthRedirectBase
+ * http://..., else ServerName http://... (with neither, a host behind a
+ * TLS proxy may still be https: the request decides). */
+static int known_plain_http(const server_rec *vs, const fedauth_srv_t *sc)
+{
+    if (sc->redirect_base) {
+        return strncasecmp(sc->redirect_base, "https:", 6) != 0;
+    }
+    return vs->server_scheme && strcasecmp(vs->server_scheme, "https");
+}
+
+/* The site of a URL's host as browsers near enough see it for SameSite:
+ * an address or a one-label name as it is, else its last two labels
+ * (without the public suffix list: a.example.co.uk and b.example.co.uk
+ * count as one site here). */
+static const char *site_of(apr_pool_t *p, const char *host)
+{
+    const char *last, *c;
+
+    if (!host) {
+        return "";
+    }
+    for (c = host; *c && (apr_isdigit(*c) || *c == '.'); c++) {
+    }
+    if (!*c || strchr(host, ':')) {
+        return host;                          /* an address */
+    }
+    if (!(last = strrchr(host, '.'))) {
+        return host;
+    }
+    for (c = last - 1; c > host && *c != '.'; c--) {
+    }
+    return apr_pstrdup(p, *c == '.' ? c + 1 : c);
+}
+
+/* 1 when the provider's issuer is on another site than this host
+ * (FedAuthRedirectBase, else ServerName): a form_post callback then
+ * comes as a cross-site POST. */
+static int idp_cross_site(apr_pool_t *p, const server_rec *vs,
+                          const fedauth_srv_t *sc,
+                          const fedauth_provider_t *prov)
+{
+    apr_uri_t idp, rp;
+
+    if (apr_uri_parse(p, prov->idp.issuer, &idp) != APR_SUCCESS) {
+        return 0;
+    }
+    memset(&rp, 0, sizeof(rp));
+    if (!sc->redirect_base
+        || apr_uri_parse(p, sc->redirect_base, &rp) != APR_SUCCESS) {
+        memset(&rp, 0, sizeof(rp));
+        rp.scheme = (char *)vs->server_scheme;
+        rp.hostname = vs->server_hostname;
+    }
+    if (idp.scheme && rp.scheme && strcasecmp(idp.scheme, rp.scheme)) {
+        return 1;
+    }
+    return strcasecmp(site_of(p, idp.hostname), site_of(p, rp.hostname))
+           != 0;
+}
+
+/* What the cookie directives cannot be together, or on this host. */
+static const char *check_cookies(apr_pool_t *p, const server_rec *vs,
+                                 const fedauth_srv_t *sc)
+{
+    const fedauth_provider_t *prov;
+    apr_uri_t rp;
+    apr_size_t hl, dl;
+    int i;
+
+    if (known_plain_http(vs, sc)) {
+        if (sc->cookie_samesite == FEDAUTH_SAMESITE_NONE) {
+            return apr_psprintf(p, "FedAuthCookieSameSite None (at %s) "
+                                "needs https: browsers drop a SameSite=None "
+                                "cookie without Secure, and this host is "
+                                "http (FedAuthRedirectBase or ServerName)",
+                                sc->cookie_samesite_at);
+        }
+        if (sc->login_samesite == FEDAUTH_SAMESITE_NONE) {
+            return apr_psprintf(p, "FedAuthLoginCookieSameSite None (at %s) "
+                                "needs https, and this host is http "
+                                "(FedAuthRedirectBase or ServerName)",
+                                sc->login_samesite_at);
+        }
+    }
+    if (sc->cookie_domain && sc->redirect_base
+        && apr_uri_parse(p, sc->redirect_base, &rp) == APR_SUCCESS
+        && rp.hostname) {
+        hl = strlen(rp.hostname);
+        dl = strlen(sc->cookie_domain);
+        if (!(hl == dl || (hl > dl && rp.hostname[hl - dl - 1] == '.'))
+            || strcasecmp(rp.hostname + hl - dl, sc->cookie_domain)) {
+            return apr_psprintf(p, "FedAuthCookieDomain %s (at %s) is not "
+                                "a domain of this host (%s): browsers would "
+                                "refuse the cookie", sc->cookie_domain,
+                                sc->cookie_domain_at, rp.hostname);
+        }
+    }
+    for (i = 0; sc->login_samesite == FEDAUTH_SAMESITE_LAX
+                && i < sc->providers->nelts; i++) {
+        prov = APR_ARRAY_IDX(sc->providers, i, fedauth_provider_t *);
+        if (prov->response_mode == FEDAUTH_RESPONSE_FORM_POST
+            && idp_cross_site(p, vs, sc, prov)) {
+            return apr_psprintf(p, "FedAuthLoginCookieSameSite Lax (at %s) "
+                                "cannot work with provider %s (at %s): its "
+                                "ResponseMode form_post comes back as a "
+                                "POST from another site (%s), which never "
+                                "carries a Lax cookie; use Auto or None",
+                                sc->login_samesite_at, prov->idp.id,
+                                prov->defined_in, prov->idp.issuer);
+        }
+    }
+    return NULL;
+}
+
 const char *fedauth_config_check(apr_pool_t *p, server_rec *s)
 {
     apr_hash_t *checked = apr_hash_make(p);
@@ -1926,6 +2221,9 @@ const char *fedauth_config_check(apr_pool_t *p, server_rec *s)
                                 sc->store_origin);
         }
         if (sc->redis && (err = check_redis_tls(p, sc, checked)) != NULL) {
+            return err;
+        }
+        if ((err = check_cookies(p, vs, sc)) != NULL) {
             return err;
         }
         if (!sc->redis && sc->attempt_stream > 0) {

@@ -340,6 +340,8 @@ static int callback_mark_used(request_rec *r, fedauth_provider_t *prov,
                               const char *key, const fa_login_t *login,
                               const char *cname)
 {
+    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                             &fedauth_module);
     fa_store_t *store = fedauth_store(r);
     apr_int64_t now = fa_now_sec();
     apr_int64_t until = (login->created > now ? login->created : now)
@@ -353,7 +355,8 @@ static int callback_mark_used(request_rec *r, fedauth_provider_t *prov,
         return fedauth_signin_refused(r, prov, &err, "Sign-in is "
                                       "unavailable right now.");
     }
-    fedauth_cookie_set(r, cname, "", 0);
+    fedauth_login_cookie_set(r, sc, cname, "", 0, prov->response_mode
+                             == FEDAUTH_RESPONSE_FORM_POST);
     return OK;
 }
 

@@ -109,7 +109,8 @@ static int from_this_site(request_rec *r, const fedauth_srv_t *sc)
 }
 
 /* The page that asks a signed-in user to confirm: a form that POSTs to
- * /fedauth/logout with the same return_to, which no other site can frame
+ * the same logout URL (/fedauth/logout, or <FedAuthCookiePath>/fedauth/
+ * logout) with the same return_to, which no other site can frame
  * or submit (from_this_site). */
 static int confirm_page(request_rec *r, int status, const char *return_to)
 {
@@ -120,7 +121,7 @@ static int confirm_page(request_rec *r, int status, const char *return_to)
     apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
     return send_page(r, status, "Sign out?", apr_pstrcat(r->pool,
         "<p>Do you want to sign out of this site?</p>\n"
-        "<form method=\"post\" action=\"/fedauth/logout",
+        "<form method=\"post\" action=\"logout",
         return_to ? "?return_to=" : "",
         return_to ? fa_html_escape(r->pool, fa_url_encode(r->pool,
                                                           return_to)) : "",
@@ -189,7 +190,7 @@ int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
                                   fedauth_tokens_revoker(r, sc, prov), s);
         }
     }
-    fedauth_cookie_set(r, fedauth_cookie_name(sc), "", 0);
+    fedauth_session_cookie_set(r, sc, "", 0);
     fedauth_no_store(r);
     if (asked && !return_to) {
         fedauth_return_to_refused(r, asked, idp_url ? "/ after the identity "

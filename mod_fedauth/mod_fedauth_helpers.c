@@ -12,6 +12,7 @@
 #include "http_request.h"
 #include "mod_core.h"
 #include "apr_strings.h"
+#include "apr_atomic.h"
 
 #include "mod_fedauth_helpers.h"
 #include "fa_oidc.h"
@@ -97,27 +98,170 @@ static int request_is_https(request_rec *r)
     return !strcasecmp(ap_http_scheme(r), "https");
 }
 
-/* cross_site: the cookie must come along on a cross-site POST (form_post
- * callbacks): SameSite=None, which browsers take only with Secure, so on
- * http it stays Lax (IdP and site must then be same-site). */
-void fedauth_cookie_set_site(request_rec *r, const char *name,
-                             const char *value, int max_age, int cross_site)
+/* A warning, once per process, for each thing the cookies could not be
+ * as configured on this request (FedAuthCookieSameSite None over plain
+ * http, a FedAuthCookieDomain the host is not under). */
+static apr_uint32_t warned_plain_none, warned_domain;
+
+static void warn_once(request_rec *r, apr_uint32_t *flag, const char *what)
 {
-    int https = request_is_https(r);
-    const char *c = apr_pstrcat(r->pool, name, "=", value,
-        "; Path=/; HttpOnly; SameSite=",
-        cross_site && https ? "None" : "Lax",
-        https ? "; Secure" : "",
+    if (apr_atomic_cas32(flag, 1, 0) == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01250)
+                      "%s (logged once per process)", what);
+    }
+}
+
+/* The SameSite (and Partitioned) of a cookie that asks for mode
+ * (FEDAUTH_SAMESITE_*): None only over https, else Lax with a warning
+ * when the configuration forced None. */
+static const char *samesite_attrs(request_rec *r, const fedauth_srv_t *sc,
+                                  int mode, int https, int forced)
+{
+    if (mode == FEDAUTH_SAMESITE_STRICT) {
+        return "; SameSite=Strict";
+    }
+    if (mode != FEDAUTH_SAMESITE_NONE) {
+        return "; SameSite=Lax";
+    }
+    if (!https) {
+        if (forced) {
+            warn_once(r, &warned_plain_none, "SameSite=None needs https: "
+                      "this plain http request gets SameSite=Lax cookies");
+        }
+        return "; SameSite=Lax";
+    }
+    return sc->cookie_partitioned ? "; SameSite=None; Secure; Partitioned"
+                                  : "; SameSite=None; Secure";
+}
+
+static void add_cookie(request_rec *r, const char *name, const char *value,
+                       const char *attrs, int https, int max_age)
+{
+    int secure = https && !strstr(attrs, "; Secure");
+    const char *c = apr_pstrcat(r->pool, name, "=", value, attrs,
+        secure ? "; Secure" : "",
         max_age >= 0 ? apr_psprintf(r->pool, "; Max-Age=%d", max_age) : "",
         NULL);
 
     apr_table_addn(r->err_headers_out, "Set-Cookie", c);
 }
 
+/* The binder of a token-login code: SameSite=None over https when
+ * cross_site (an app on another origin asks), else Lax; host-only. */
+void fedauth_cookie_set_site(request_rec *r, const char *name,
+                             const char *value, int max_age, int cross_site)
+{
+    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                             &fedauth_module);
+    int https = request_is_https(r);
+    const char *ss = samesite_attrs(r, sc, cross_site ? FEDAUTH_SAMESITE_NONE
+                                    : FEDAUTH_SAMESITE_LAX, https, 0);
+
+    add_cookie(r, name, value, apr_pstrcat(r->pool, "; Path=/; HttpOnly",
+                                           ss, NULL), https, max_age);
+}
+
 void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
                         int max_age)
 {
     fedauth_cookie_set_site(r, name, value, max_age, 0);
+}
+
+/* The login state cookie: host-only, Path=/ (the callback is
+ * /signin-<id>), FedAuthLoginCookieSameSite; Auto is None (over https)
+ * when the callback comes as a cross-site POST (form_post) or when the
+ * session cookie is None itself (a sign-in inside another site's frame),
+ * else Lax. */
+void fedauth_login_cookie_set(request_rec *r, const fedauth_srv_t *sc,
+                              const char *name, const char *value,
+                              int max_age, int form_post)
+{
+    int https = request_is_https(r), mode = sc->login_samesite, forced = 1;
+
+    if (mode == FEDAUTH_UNSET || mode == FEDAUTH_LOGIN_SAMESITE_AUTO) {
+        mode = form_post || sc->cookie_samesite == FEDAUTH_SAMESITE_NONE
+               ? FEDAUTH_SAMESITE_NONE : FEDAUTH_SAMESITE_LAX;
+        forced = 0;
+    }
+    add_cookie(r, name, value, apr_pstrcat(r->pool, "; Path=/; HttpOnly",
+               samesite_attrs(r, sc, mode, https, forced), NULL), https,
+               max_age);
+}
+
+const char *fedauth_session_cookie_name(request_rec *r,
+                                        const fedauth_srv_t *sc)
+{
+    return sc->session_name[request_is_https(r)];
+}
+
+/* 1 when the request's host is the cookie domain or under it. */
+static int host_in_domain(request_rec *r, const char *domain)
+{
+    apr_size_t hl, dl = strlen(domain);
+
+    if (!r->hostname || (hl = strlen(r->hostname)) < dl) {
+        return 0;
+    }
+    return (hl == dl || r->hostname[hl - dl - 1] == '.')
+           && !strcasecmp(r->hostname + hl - dl, domain);
+}
+
+void fedauth_session_cookie_set(request_rec *r, const fedauth_srv_t *sc,
+                                const char *value, int max_age)
+{
+    int https = request_is_https(r), mode = sc->cookie_samesite;
+    const char *domain = sc->cookie_domain, *old;
+    apr_size_t len;
+
+    if (domain && !host_in_domain(r, domain)) {
+        warn_once(r, &warned_domain, apr_psprintf(r->pool,
+                  "the host %s is not under FedAuthCookieDomain %s: its "
+                  "session cookie is host-only", fedauth_ascii(r->pool,
+                  r->hostname), domain));
+        domain = NULL;
+    }
+    add_cookie(r, sc->session_name[https], value, apr_pstrcat(r->pool,
+               "; Path=", sc->cookie_path ? sc->cookie_path : "/",
+               domain ? "; Domain=" : "", domain ? domain : "",
+               "; HttpOnly", samesite_attrs(r, sc, mode == FEDAUTH_UNSET
+               ? FEDAUTH_SAMESITE_LAX : mode, https, 1), NULL), https,
+               max_age);
+    /* After an upgrade to the __Host- name, a cookie under the old name
+     * is never read over https again: it is expired, not accepted (any
+     * host under the site's domain could have set it). */
+    if (https && sc->session_name[1] != sc->session_name[0]
+        && fedauth_cookie_peek(r, sc->session_name[0], &old, &len)) {
+        add_cookie(r, sc->session_name[0], "", "; Path=/; HttpOnly; "
+                   "SameSite=Lax", 1, 0);
+    }
+}
+
+/* Every value that goes into a Set-Cookie comes from the configuration
+ * or from the module itself; still, nothing that could end or split a
+ * header or a cookie attribute gets through start-up. */
+static int cookie_safe(const char *v)
+{
+    for (; v && *v; v++) {
+        if (*v < 0x21 || *v > 0x7e || *v == ';' || *v == ',') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *fedauth_cookies_prepare(apr_pool_t *p, fedauth_srv_t *sc,
+                                    const char *name)
+{
+    if (!cookie_safe(name) || !cookie_safe(sc->cookie_domain)
+        || !cookie_safe(sc->cookie_path)) {
+        return "a cookie name, domain or path holds a character a cookie "
+               "cannot carry";
+    }
+    sc->session_name[0] = name;
+    sc->session_name[1] = sc->cookie_domain || (sc->cookie_path
+                          && strcmp(sc->cookie_path, "/"))
+                          ? name : apr_pstrcat(p, "__Host-", name, NULL);
+    return NULL;
 }
 
 /* ---- answers --------------------------------------------------------- */

@@ -17,14 +17,32 @@ int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
                         apr_size_t *len);
 /* Reads a cookie of the request; NULL when absent. */
 const char *fedauth_cookie_get(request_rec *r, const char *name);
-/* Sets a cookie (Path=/, HttpOnly, SameSite=Lax, Secure on https); no
- * Max-Age when max_age is negative, 0 ends it. */
+/* Sets a host-only cookie (Path=/, HttpOnly, SameSite=Lax, Secure on
+ * https); no Max-Age when max_age is negative, 0 ends it. */
 void fedauth_cookie_set(request_rec *r, const char *name, const char *value,
                         int max_age);
-/* The same for a cookie that must come along on a cross-site POST when
- * cross_site is 1 (the login state of a form_post provider). */
+/* The same for a cookie that must come along on a cross-site request
+ * when cross_site is 1 (SameSite=None over https): a token-login binder. */
 void fedauth_cookie_set_site(request_rec *r, const char *name,
                              const char *value, int max_age, int cross_site);
+/* Sets (max_age 0: ends) a login state cookie; form_post: its provider
+ * answers with a POST (FedAuthLoginCookieSameSite Auto makes it None). */
+void fedauth_login_cookie_set(request_rec *r, const fedauth_srv_t *sc,
+                              const char *name, const char *value,
+                              int max_age, int form_post);
+/* The session cookie's name on this request (no allocation):
+ * __Host-<name> over https when the cookie may carry that prefix. */
+const char *fedauth_session_cookie_name(request_rec *r,
+                                        const fedauth_srv_t *sc);
+/* Sets (max_age 0: ends) the session cookie with the FedAuthCookie*
+ * attributes; a sign-in over https also ends a cookie of the unprefixed
+ * name. */
+void fedauth_session_cookie_set(request_rec *r, const fedauth_srv_t *sc,
+                                const char *value, int max_age);
+/* post_config: checks what goes into the cookies and makes the session
+ * cookie's names from name (FedAuthSessionCookie). NULL, or the error. */
+const char *fedauth_cookies_prepare(apr_pool_t *p, fedauth_srv_t *sc,
+                                    const char *name);
 
 /* ---- answers --------------------------------------------------------- */
 

@@ -157,7 +157,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     if (!store) {
         return APR_NOTFOUND;
     }
-    if (!fedauth_cookie_peek(r, fedauth_cookie_name(sc), &cookie,
+    if (!fedauth_cookie_peek(r, fedauth_session_cookie_name(r, sc), &cookie,
                              &cookie_len) || !cookie_len) {
         return APR_NOTFOUND;
     }
@@ -519,7 +519,7 @@ apr_status_t fedauth_store_session(request_rec *r, fedauth_srv_t *sc,
                                  1);
     }
     fa_metrics_session_created(fedauth_metrics(), s->idp);
-    fedauth_cookie_set(r, fedauth_cookie_name(sc), cookie, -1);
+    fedauth_session_cookie_set(r, sc, cookie, -1);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00203)
                   "signed in %s (sub %s) through %s",
                   fa_oidc_loggable(r->pool, s->user, 256),

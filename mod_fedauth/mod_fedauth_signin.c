@@ -222,7 +222,8 @@ static int collect_state_cookies(void *data, const char *key,
 
 /* Browsers that start many logins and finish none would pile up state
  * cookies; past a few, the old ones are dropped. */
-static void limit_state_cookies(request_rec *r, const char *prefix)
+static void limit_state_cookies(request_rec *r, const fedauth_srv_t *conf,
+                                const char *prefix)
 {
     state_cookies_t sc;
     int i;
@@ -234,8 +235,8 @@ static void limit_state_cookies(request_rec *r, const char *prefix)
     apr_table_do(collect_state_cookies, &sc, r->headers_in, "Cookie", NULL);
     if (sc.names->nelts >= MAX_STATE_COOKIES) {
         for (i = 0; i < sc.names->nelts; i++) {
-            fedauth_cookie_set(r, APR_ARRAY_IDX(sc.names, i, const char *),
-                               "", 0);
+            fedauth_login_cookie_set(r, conf, APR_ARRAY_IDX(sc.names, i,
+                                     const char *), "", 0, 0);
         }
     }
 }
@@ -321,12 +322,12 @@ static int set_state_cookie(request_rec *r, const fedauth_srv_t *sc,
         fa_err_set(&err, "internal_error", "cannot seal the login state");
         return fedauth_signin_refused(r, prov, &err, "Internal error.");
     }
-    limit_state_cookies(r, apr_pstrcat(r->pool, fedauth_cookie_name(sc),
-                                       STATE_COOKIE_INFIX, NULL));
-    fedauth_cookie_set_site(r, fedauth_state_cookie_name(r, sc, state),
-                            sealed, FA_LOGIN_STATE_TTL,
-                            prov->response_mode
-                            == FEDAUTH_RESPONSE_FORM_POST);
+    limit_state_cookies(r, sc, apr_pstrcat(r->pool, fedauth_cookie_name(sc),
+                                           STATE_COOKIE_INFIX, NULL));
+    fedauth_login_cookie_set(r, sc, fedauth_state_cookie_name(r, sc, state),
+                             sealed, FA_LOGIN_STATE_TTL,
+                             prov->response_mode
+                             == FEDAUTH_RESPONSE_FORM_POST);
     return OK;
 }
 

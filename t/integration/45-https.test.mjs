@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Over https every cookie mod_fedauth sets carries Secure; over http (all
-// the other tests) none does.
+// the other tests) none does. The session cookie is __Host-fedauth_session
+// there (900-cookie-attributes covers the prefix).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startSite, Browser, dump, parseEnv, STATE_COOKIE_RE, SESSION_COOKIE,
+  startSite, Browser, dump, parseEnv, STATE_COOKIE_RE, HOST_SESSION_COOKIE,
 } from '../lib/index.mjs';
 
 // The site's certificate is a throwaway self-signed one for 127.0.0.1.
@@ -26,7 +27,7 @@ describe('https site', () => {
     assert.equal(parseEnv(res.body).REMOTE_USER, 'alice', res.body);
     const set = res.hops.flatMap((h) => h.setCookies || []);
     const state = set.filter((c) => STATE_COOKIE_RE.test(c) && !/Max-Age=0/i.test(c));
-    const session = set.filter((c) => c.startsWith(`${SESSION_COOKIE}=`));
+    const session = set.filter((c) => c.startsWith(`${HOST_SESSION_COOKIE}=`));
     assert.ok(state.length >= 1, `no state cookie in ${JSON.stringify(set)}`);
     assert.ok(session.length >= 1, `no session cookie in ${JSON.stringify(set)}`);
     for (const c of [...state, ...session]) {

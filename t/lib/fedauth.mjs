@@ -57,11 +57,15 @@ export function errorCodes(html) {
 }
 
 export const SESSION_COOKIE = 'fedauth_session';
+// Over https, with no FedAuthCookieDomain and Path=/, the session cookie
+// carries the __Host- prefix (only this host can set it).
+export const HOST_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 export const STATE_COOKIE_RE = /^fedauth_session_state_/;
 
-/** Set-Cookie (parsed) entries named fedauth_session that set a non-empty value. */
+/** Set-Cookie (parsed) entries named fedauth_session (or its __Host- name) that set a non-empty value. */
 export function sessionCookiesSet(setCookies) {
-  return setCookies.filter((c) => c.name === SESSION_COOKIE && c.value && !isDeletion(c));
+  return setCookies.filter((c) => (c.name === SESSION_COOKIE || c.name === HOST_SESSION_COOKIE)
+    && c.value && !isDeletion(c));
 }
 
 /** True when a parsed Set-Cookie deletes the cookie (Max-Age<=0 or Expires in the past). */
