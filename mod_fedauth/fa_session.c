@@ -368,7 +368,7 @@ apr_status_t fa_session_cookie_remake(apr_pool_t *p, const fa_keys_t *keys,
     }
     session_mac(keys, id, mac);
     cookie = apr_palloc(p, FA_SESSION_COOKIE_LEN + 1);
-    b64_into(cookie, id, sizeof(id));
+    b64_into(cookie, id, FA_SESSION_ID_BYTES);
     cookie[43] = '.';
     b64_into(cookie + 44, mac, 16);
     key = apr_palloc(p, FA_SESSION_KEY_LEN + 1);

@@ -209,6 +209,31 @@ static int older_cookie(request_rec *r, const fedauth_srv_t *sc,
     return 1;
 }
 
+/* The store key the request's session cookie names, into key
+ * (FA_SESSION_KEY_LEN + 1 bytes): 1, else 0 (no cookie, forged, garbled,
+ * or of a secret no longer listed). The first secret's keys are tried
+ * first and alone when they accept it. */
+static inline int cookie_store_key(request_rec *r, const fedauth_srv_t *sc,
+                                   fa_store_t *store, int set_cookie,
+                                   char *key)
+{
+    const char *cookie = NULL;
+    apr_size_t cookie_len = 0;
+
+    if (!fedauth_cookie_peek(r, fedauth_cookie_name(sc), &cookie,
+                             &cookie_len) || !cookie_len) {
+        return 0;
+    }
+    if (!fa_session_cookie_check(&sc->keys, cookie, cookie_len, key)
+        && !(sc->n_older && older_cookie(r, sc, store, cookie, cookie_len,
+                                         key, set_cookie))) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00301)
+                      "session cookie has a bad MAC or form: ignored");
+        return 0;
+    }
+    return 1;
+}
+
 /* The session of the request; refresh 1: kept current (the request
  * path), 0: as it is, never refreshed nor read again (a logout). */
 static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
@@ -220,10 +245,9 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     apr_size_t cklen = 0;
     apr_uint32_t version = 0;
     int ttl_ms;
-    const char *cookie = NULL;
     fa_session_t *s;
     fedauth_provider_t *prov;
-    apr_size_t len, cookie_len = 0;
+    apr_size_t len;
     apr_int64_t now, refresh_after;
     apr_status_t rv;
     int idle = fedauth_idle_timeout(sc), max_age = fedauth_max_age(sc);
@@ -234,15 +258,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     if (!store) {
         return APR_NOTFOUND;
     }
-    if (!fedauth_cookie_peek(r, fedauth_cookie_name(sc), &cookie,
-                             &cookie_len) || !cookie_len) {
-        return APR_NOTFOUND;
-    }
-    if (!fa_session_cookie_check(&sc->keys, cookie, cookie_len, key)
-        && !(sc->n_older && older_cookie(r, sc, store, cookie, cookie_len,
-                                         key, ps != NULL))) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00301)
-                      "session cookie has a bad MAC or form: ignored");
+    if (!cookie_store_key(r, sc, store, ps != NULL, key)) {
         return APR_NOTFOUND;
     }
     /* The version is read before the store: a change after it makes the
