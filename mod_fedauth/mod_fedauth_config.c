@@ -1175,6 +1175,22 @@ static const char *secret_value(cmd_parms *cmd, const char *arg,
     return NULL;
 }
 
+/* 1 when the line's arguments hold an empty word (""): httpd ends the
+ * argument list there, so that FedAuthSecret "a" "" "c" would otherwise
+ * quietly lose "c". */
+static int has_empty_word(cmd_parms *cmd)
+{
+    const char *a = cmd->directive ? cmd->directive->args : NULL;
+    int n;
+
+    for (n = 0; a && *a && n <= FEDAUTH_SECRETS_MAX; n++) {
+        if (!*ap_getword_conf(cmd->temp_pool, &a)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* FedAuthSecret <first> [<older> ...]: the first makes every new cookie
  * and state, the others are still accepted (a rotation). One line per
  * server: a second would silently replace the first. */
@@ -1190,6 +1206,9 @@ static const char *set_secret(cmd_parms *cmd, void *dummy, int argc,
                                         "list every secret on one line, "
                                         "the one in use first",
                                         sc->secret_origin));
+    }
+    if (has_empty_word(cmd)) {
+        return prefix(cmd, "has an empty value");
     }
     if (argc < 1 || argc > FEDAUTH_SECRETS_MAX) {
         return prefix(cmd, apr_psprintf(cmd->pool, "takes 1 to %d values",
