@@ -5,8 +5,9 @@
 // then restarts (SIGHUP) with [new,old]: a remembered choice made under old
 // still goes straight to its IdP (and is set again under new), a token-login
 // code issued under old still becomes a session in the browser that asked,
-// and `fedauthctl sessions list|kill` finds a session made (and indexed)
-// under old. With [new] alone, a remembered choice made only under old
+// `fedauthctl sessions list|kill` finds a session made (and indexed)
+// under old, and an ID token (token login) and a logout token used under
+// old are refused as replays. With [new] alone, a remembered choice made only under old
 // shows the chooser again.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,7 @@ import {
 import { makeTmpDir } from '../lib/httpd.mjs';
 import { testUser } from '../lib/idp.mjs';
 import { codeFlow, withSpaCallback, spaCallback, jsonOf } from '../lib/tokens.mjs';
+import { logoutClaims, signAtIdp, postLogoutToken } from '../lib/cluster.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FEDAUTHCTL = process.env.FEDAUTHCTL || path.resolve(here, '../../fedauthctl');
@@ -61,6 +63,9 @@ describe('remembered choice, token-login codes and fedauthctl across a rotation'
   const carol = new Browser();
   let code;
   let rememberOld;
+  let usedToken;
+  let usedLogout;
+  const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 
   before(async () => {
     regDir = makeTmpDir('t911-registry');
@@ -101,6 +106,15 @@ describe('remembered choice, token-login codes and fedauthctl across a rotation'
     assert.ok(code);
 
     assert.equal((await carol.login(`${site.base}/fedauth/login?idp=a&return_to=${encodeURIComponent(PROT)}`, 'carol', 'carol-pass-A')).status, 200);
+
+    // an ID token used for a token login, and a logout token (for nobody)
+    usedToken = await codeFlow(site.idps.A, site.clients.a, { redirectUri: spaCallback(site.clients.a), password: 'alice-pass-A' });
+    const u = await new Browser().request(`${site.base}/fedauth/authenticate`, {
+      method: 'POST', headers: FORM, body: new URLSearchParams({ id_token: usedToken.id_token, nonce: usedToken.nonce }).toString(),
+    });
+    assert.equal(u.status, 200, dump(u));
+    usedLogout = await signAtIdp(site.idps.A, site.clients.a.client_id, logoutClaims(site.idps.A, site.clients.a.client_id, { sub: 'nobody-sub' }));
+    assert.equal((await postLogoutToken(site.base, 'a', usedLogout)).status, 200);
   });
 
   it('[new,old]: the remembered choice made under old goes straight to IdP b and is set again under new', async () => {
@@ -119,6 +133,17 @@ describe('remembered choice, token-login codes and fedauthctl across a rotation'
     const p = await coder.get(prot);
     assert.equal(p.status, 200, dump(p));
     assert.equal(parseEnv(p.body).REMOTE_USER, 'alice');
+  });
+
+  it('[new,old]: an ID token and a logout token used under old are refused as replays', async () => {
+    const u = await new Browser().request(`${site.base}/fedauth/authenticate`, {
+      method: 'POST', headers: FORM, body: new URLSearchParams({ id_token: usedToken.id_token, nonce: usedToken.nonce }).toString(),
+    });
+    assert.equal(u.status, 401, dump(u));
+    assert.equal(jsonOf(u).error, 'token_replayed', u.body);
+    const l = await postLogoutToken(site.base, 'a', usedLogout);
+    assert.equal(l.status, 400, l.body);
+    assert.match(l.body, /replayed logout token/);
   });
 
   it('[new,old]: fedauthctl sessions list finds carol\'s session made under old, kill ends it', async () => {
