@@ -77,7 +77,13 @@ function rotation(ahead) {
         secret: OLD,
         storeConf: `FedAuthSessionStore redis://127.0.0.1:${redis.port}/${DB}
 FedAuthRedisPrefix "t910:"
-FedAuthMaxSessionsPerUser 2`,
+FedAuthMaxSessionsPerUser 2
+FedAuthMetrics On`,
+        locationsConf: `${protectedLocation()}
+<Location /fedauth/metrics>
+    Require all granted
+</Location>
+`,
         backchannelHost: ahead,
         users: [...defaultUsers(), testUser('dave', 't910'), testUser('erin', 't910')],
       });
@@ -143,6 +149,10 @@ FedAuthMaxSessionsPerUser 2`,
         assert.equal(await userAt(alice, c.bases[behind]), 'alice');
         assert.equal(alice.jar.get(SESSION_COOKIE).value, aliceOld, 'the host behind moves it back to old');
       }
+      const m = await new Browser().getOnce(`${c.bases[ahead]}/fedauth/metrics`);
+      assert.equal(m.status, 200, dump(m));
+      const moved = Number((/^fedauth_sessions_rekeyed_total (\d+)$/m.exec(m.body) || [])[1]);
+      assert.ok(moved >= 2, `fedauth_sessions_rekeyed_total on the host ahead: ${moved}`);
       // login state sealed under either first secret completes on the other host
       await across('erin', 'erin-pass-t910', behind, ahead);
       await across('erin', 'erin-pass-t910', ahead, behind);
