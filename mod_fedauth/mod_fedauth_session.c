@@ -138,10 +138,13 @@ static void index_session(request_rec *r, const fedauth_srv_t *sc,
 
 /* Secret rotation: moves the session at okey (a cookie of an older
  * secret) to nkey (the same id under the first secret): written there
- * and indexed first, then deleted at okey, so that a parallel request
- * with the old cookie finds it at one key or the other. Nothing to move
- * (moved already, ended, expired): nothing done. */
-static void session_move(request_rec *r, const fedauth_srv_t *sc,
+ * first, then deleted at okey, so that a parallel request with the old
+ * cookie finds it at one key or the other; indexed last, when okey is
+ * gone, so that FedAuthMaxSessionsPerUser does not count it twice (and
+ * end another session of the user for it). Nothing to move
+ * (moved already, ended, expired): nothing done. 1 when the session is
+ * to be read at nkey, 0 when it stays at okey (the store refused it). */
+static int session_move(request_rec *r, const fedauth_srv_t *sc,
                          fa_store_t *store, const char *okey,
                          const char *nkey)
 {
@@ -152,12 +155,12 @@ static void session_move(request_rec *r, const fedauth_srv_t *sc,
 
     if (store->get(store, okey, r->pool, &rec, &len) != APR_SUCCESS
         || fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS) {
-        return;
+        return 1;
     }
     until = fa_session_expires_at(s, fedauth_idle_timeout(sc),
                                   fedauth_max_age(sc));
     if (until <= fa_now_sec()) {
-        return;
+        return 1;
     }
     fa_session_encode(r->pool, s, &rec, &len);
     if (store->put(store, nkey, rec, len, until, r->pool) != APR_SUCCESS) {
@@ -166,15 +169,16 @@ static void session_move(request_rec *r, const fedauth_srv_t *sc,
                       "FedAuthSecret: the %s store refused; it stays under "
                       "the older secret", fa_oidc_loggable(r->pool, s->user,
                       256), store->name);
-        return;
+        return 0;
     }
-    index_session(r, sc, store, s, nkey, s->created + fedauth_max_age(sc));
     store->del(store, okey, r->pool);
     fedauth_session_forget(r, okey);
+    index_session(r, sc, store, s, nkey, s->created + fedauth_max_age(sc));
     fa_metrics_session_rekeyed(fedauth_metrics());
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01301)
                   "session of %s moved from an older FedAuthSecret to the "
                   "first", fa_oidc_loggable(r->pool, s->user, 256));
+    return 1;
 }
 
 /* A cookie the first secret's keys refused, tried under the older ones
@@ -201,7 +205,10 @@ static int older_cookie(request_rec *r, const fedauth_srv_t *sc,
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(01302)
                   "session cookie made under FedAuthSecret value %d", i + 2);
-    session_move(r, sc, store, okey, nkey);
+    if (!session_move(r, sc, store, okey, nkey)) {
+        memcpy(key, okey, FA_SESSION_KEY_LEN + 1);
+        return 1;
+    }
     if (set_cookie) {
         fedauth_cookie_set(r, fedauth_cookie_name(sc), ncookie, -1);
     }

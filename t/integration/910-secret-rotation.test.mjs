@@ -67,6 +67,7 @@ function rotation(ahead) {
     const bob = new Browser(); // signs in under the old secret and never comes back
     const carol = new Browser();
     const dave = [new Browser(), new Browser(), new Browser()];
+    const frank = [new Browser(), new Browser()];
     let aliceOld;
     let bobOld;
 
@@ -85,7 +86,7 @@ FedAuthMetrics On`,
 </Location>
 `,
         backchannelHost: ahead,
-        users: [...defaultUsers(), testUser('dave', 't910'), testUser('erin', 't910')],
+        users: [...defaultUsers(), testUser('dave', 't910'), testUser('erin', 't910'), testUser('frank', 't910')],
       });
       meta = await discovery(c.idp.issuer);
     });
@@ -113,12 +114,15 @@ FedAuthMetrics On`,
       return b;
     };
 
-    it('[old] on both: alice, bob, carol and dave (in two browsers) sign in', async () => {
+    it('[old] on both: alice, bob, carol, dave and frank (each in two browsers) sign in', async () => {
       assert.equal((await alice.login(`${c.base}/protected/env.cgi`, 'alice', 'alice-pass-1')).status, 200);
       assert.equal((await bob.login(`${c.bases[1]}/protected/env.cgi`, 'bob', 'bob-pass-2')).status, 200);
       assert.equal((await carol.login(`${c.base}/protected/env.cgi`, 'carol', 'carol-pass-3')).status, 200);
       for (const d of dave.slice(0, 2)) {
         assert.equal((await d.login(`${c.base}/protected/env.cgi`, 'dave', 'dave-pass-t910')).status, 200);
+      }
+      for (const f of frank) {
+        assert.equal((await f.login(`${c.base}/protected/env.cgi`, 'frank', 'frank-pass-t910')).status, 200);
       }
       aliceOld = alice.jar.get(SESSION_COOKIE).value;
       bobOld = bob.jar.get(SESSION_COOKIE).value;
@@ -181,6 +185,12 @@ FedAuthMetrics On`,
       const alive = [];
       for (const d of dave) alive.push(await userAt(d, c.bases[ahead]));
       assert.deepEqual(alive, [null, 'dave', 'dave'], 'the oldest of the three ended');
+    });
+
+    it('[new,old]: frank has the most sessions allowed (2, under old); moving his newer one does not end the older', async () => {
+      assert.equal(await userAt(frank[1], c.bases[ahead]), 'frank');
+      assert.equal(await userAt(frank[0], c.bases[ahead]), 'frank');
+      assert.equal(await userAt(frank[1], c.bases[behind]), 'frank');
     });
 
     it('[new] alone: a cookie made only under the removed secret is refused; moved sessions go on', async () => {
