@@ -110,6 +110,8 @@ void fa_metrics_fetch(fa_metrics_t *m, const char *provider,
 void fa_metrics_revocation(fa_metrics_t *m, const char *provider, int ok);
 /* A front-channel logout request; ok 0: refused (400). */
 void fa_metrics_frontchannel(fa_metrics_t *m, int ok);
+/* A session moved from an older FedAuthSecret value to the first. */
+void fa_metrics_session_rekeyed(fa_metrics_t *m);
 /* A group lookup at Microsoft Graph of provider id that ended with
  * outcome (an fa_graph_outcome_t, fa_graph.h). */
 void fa_metrics_graph(fa_metrics_t *m, const char *provider, int outcome);

@@ -49,6 +49,16 @@ apr_status_t fa_session_new_id(apr_pool_t *p, const fa_keys_t *keys,
 int fa_session_cookie_check(const fa_keys_t *keys, const char *value,
                             apr_size_t len, char *key_out);
 
+/* Secret rotation: the cookie of the same session id under keys (the
+ * first secret's), and its store key, for a cookie value that passed
+ * fa_session_cookie_check under an older secret's keys. The same id
+ * always gives the same pair, so every host and every parallel request
+ * that moves one session computes the same new key. APR_EINVAL for a
+ * malformed value. */
+apr_status_t fa_session_cookie_remake(apr_pool_t *p, const fa_keys_t *keys,
+                                      const char *value, apr_size_t len,
+                                      char **cookie_value, char **store_key);
+
 typedef struct fa_attr_t {
     const char *name;             /* ATTRIBUTE, upper case, [A-Z0-9_] */
     const char *value;            /* already rendered text */

@@ -18,6 +18,7 @@
  *   graph      [provider][fa_graph_outcome_t]
  *   userinfo   [provider][outcome]
  *   post       [fa_metrics_post_t]
+ *   rekeyed    [1]   (sessions moved to the first FedAuthSecret)
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -94,7 +95,7 @@ struct fa_metrics_t {
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
                errors, revoked, frontchan, introspect, par, graph,
-               userinfo, post;    /* offsets of each part in c */
+               userinfo, post, rekeyed; /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -136,7 +137,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->graph = m->par + 2;
     m->userinfo = m->graph + (apr_size_t)m->nprov * FA_GRAPH_OUTCOME_COUNT;
     m->post = m->userinfo + (apr_size_t)m->nprov * FA_METRICS_USERINFO_COUNT;
-    n = m->post + FA_METRICS_POST_COUNT;
+    m->rekeyed = m->post + FA_METRICS_POST_COUNT;
+    n = m->rekeyed + 1;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -250,6 +252,13 @@ void fa_metrics_frontchannel(fa_metrics_t *m, int ok)
 {
     if (m) {
         add(m, m->frontchan + (ok ? 0 : 1), 1);
+    }
+}
+
+void fa_metrics_session_rekeyed(fa_metrics_t *m)
+{
+    if (m) {
+        add(m, m->rekeyed, 1);
     }
 }
 
@@ -881,6 +890,10 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
         APR_UINT64_T_FMT "\n", get(m, m->par + 1));
     format_userinfo(m, &b);
     format_post(m, &b);
+    head(&b, "fedauth_sessions_rekeyed_total", "counter", "Sessions moved "
+         "from an older FedAuthSecret value to the first (a rotation).");
+    put(&b, "fedauth_sessions_rekeyed_total %" APR_UINT64_T_FMT "\n",
+        get(m, m->rekeyed));
     if (shm) {
         format_shm(shm, &b);
     }

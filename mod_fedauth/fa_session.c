@@ -353,6 +353,35 @@ int fa_session_cookie_check(const fa_keys_t *keys, const char *value,
     return 1;
 }
 
+apr_status_t fa_session_cookie_remake(apr_pool_t *p, const fa_keys_t *keys,
+                                      const char *value, apr_size_t len,
+                                      char **cookie_value, char **store_key)
+{
+    unsigned char id[FA_SESSION_ID_BYTES + 1], mac[32];
+    char *cookie, *key;
+    apr_size_t n;
+
+    if (len != FA_SESSION_COOKIE_LEN || value[43] != '.'
+        || fa_b64url_decode_buf(value, 43, id, sizeof(id), &n)
+           != APR_SUCCESS || n != FA_SESSION_ID_BYTES) {
+        return APR_EINVAL;
+    }
+    session_mac(keys, id, mac);
+    cookie = apr_palloc(p, FA_SESSION_COOKIE_LEN + 1);
+    b64_into(cookie, id, FA_SESSION_ID_BYTES);
+    cookie[43] = '.';
+    b64_into(cookie + 44, mac, 16);
+    key = apr_palloc(p, FA_SESSION_KEY_LEN + 1);
+    key[0] = 's';
+    key[1] = ':';
+    b64_into(key + 2, mac + 16, 16);
+    memo_add(keys, cookie, key + 2);
+    OPENSSL_cleanse(id, sizeof(id));
+    *cookie_value = cookie;
+    *store_key = key;
+    return APR_SUCCESS;
+}
+
 /* The record format: "FA1\n" then "<tag><len>:<bytes>\n" per field. */
 #define SESSION_MAGIC "FA1\n"
 #define LOGIN_MAGIC "FL2\n"

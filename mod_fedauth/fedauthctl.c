@@ -15,6 +15,8 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <apr_general.h>
+#include <apr_hash.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <jansson.h>
 
@@ -66,6 +68,9 @@ DEFAULT_CONF ")\n"
 "exit: 0 ok, 1 usage or bad input (nothing changed), 2 not found,\n"
 "      3 registry, session store or conf unavailable, 4 conflict\n";
 
+/* Cookie keys of older secrets fedauthctl reads from the conf. */
+#define CTL_OLDER_MAX 3
+
 typedef struct ctl_t {
     apr_pool_t *p;
     int json;
@@ -73,6 +78,8 @@ typedef struct ctl_t {
     fa_registry_t *reg;
     fa_store_t *store;
     fa_keys_t keys;
+    fa_keys_t older[CTL_OLDER_MAX]; /* older secrets' (a rotation) */
+    int n_older;
     int max_age;
     int max_sessions;
 } ctl_t;
@@ -190,21 +197,44 @@ static int read_conf(ctl_t *c, const char *path)
     return EX_OK;
 }
 
-static int keys_from_conf(ctl_t *c)
+/* A cookie key from 64 hex digits (then a space or the end); 0 when it
+ * is not one. */
+static int key_from_hex(const char *hex, fa_keys_t *keys)
 {
-    const char *hex = apr_table_get(c->conf, "cookie_key");
     unsigned int byte;
     int i;
 
-    memset(&c->keys, 0, sizeof(c->keys));
-    if (!hex || strlen(hex) != 64) {
-        return fail(EX_UNAVAILABLE, "the conf has no cookie_key");
+    memset(keys, 0, sizeof(*keys));
+    if (strlen(hex) < 64 || (hex[64] && hex[64] != ' ')) {
+        return 0;
     }
     for (i = 0; i < 32; i++) {
-        if (sscanf(hex + 2 * i, "%2x", &byte) != 1) {
-            return fail(EX_UNAVAILABLE, "the conf's cookie_key is not hex");
+        if (!apr_isxdigit(hex[2 * i]) || !apr_isxdigit(hex[2 * i + 1])
+            || sscanf(hex + 2 * i, "%2x", &byte) != 1) {
+            return 0;
         }
-        c->keys.cookie[i] = (unsigned char)byte;
+        keys->cookie[i] = (unsigned char)byte;
+    }
+    return 1;
+}
+
+static int keys_from_conf(ctl_t *c)
+{
+    const char *hex = apr_table_get(c->conf, "cookie_key");
+
+    if (!hex || strlen(hex) != 64 || !key_from_hex(hex, &c->keys)) {
+        return fail(EX_UNAVAILABLE, "the conf has no cookie_key of 64 hex "
+                    "digits");
+    }
+    c->n_older = 0;
+    hex = apr_table_get(c->conf, "older_cookie_keys");
+    while (hex && *hex && c->n_older < CTL_OLDER_MAX) {
+        if (!key_from_hex(hex, &c->older[c->n_older])) {
+            return fail(EX_UNAVAILABLE, "the conf's older_cookie_keys are "
+                        "not keys of 64 hex digits");
+        }
+        c->n_older++;
+        hex += hex[64] ? 65 : 64;
     }
     c->max_age = atoi(apr_table_get(c->conf, "max_age")
                       ? apr_table_get(c->conf, "max_age") : "28800");
@@ -304,10 +334,17 @@ static int open_all(ctl_t *c)
 
 /* ---- sessions ------------------------------------------------------------ */
 
-static const char *sub_index_key(ctl_t *c, apr_pool_t *p, const char *idp,
-                                 const char *sub)
+/* The index of the sessions of sub at idp under the cookie key of the
+ * first secret (i 0) or an older one (i 1...); NULL past the last: during
+ * a rotation, sessions made under an older secret are in its index. */
+static const char *sub_index_key(ctl_t *c, apr_pool_t *p, int i,
+                                 const char *idp, const char *sub)
 {
-    return apr_pstrcat(p, "i:", fa_keys_tag(p, &c->keys, "sub",
+    if (i < 0 || i > c->n_older) {
+        return NULL;
+    }
+    return apr_pstrcat(p, "i:", fa_keys_tag(p, i ? &c->older[i - 1]
+                                            : &c->keys, "sub",
                        apr_pstrcat(p, idp, "\n", sub, NULL)), NULL);
 }
 
@@ -317,14 +354,18 @@ static const char *sub_index_key(ctl_t *c, apr_pool_t *p, const char *idp,
 static int kill_identity(ctl_t *c, const char *idp, const char *sub)
 {
     apr_pool_t *p;
-    apr_array_header_t *members;
-    int i, n = 0;
+    apr_array_header_t *members, *more;
+    const char *ikey;
+    int i, k, n = 0;
 
     apr_pool_create(&p, c->p);
-    if (c->store->index_take(c->store, sub_index_key(c, p, idp, sub), p,
-                             &members) != APR_SUCCESS) {
-        apr_pool_destroy(p);
-        return -1;
+    members = apr_array_make(p, 8, sizeof(const char *));
+    for (k = 0; (ikey = sub_index_key(c, p, k, idp, sub)); k++) {
+        if (c->store->index_take(c->store, ikey, p, &more) != APR_SUCCESS) {
+            apr_pool_destroy(p);
+            return -1;
+        }
+        apr_array_cat(members, more);
     }
     for (i = 0; i < members->nelts; i++) {
         const char *key = APR_ARRAY_IDX(members, i, const char *);
@@ -363,21 +404,33 @@ static int list_identity(ctl_t *c, const char *user, const char *idp,
                          const char *sub, json_t *out)
 {
     apr_pool_t *p;
-    apr_array_header_t *members, *dropped;
-    const char *ikey;
+    apr_array_header_t *members, *more, *dropped;
+    apr_hash_t *seen;
+    const char *ikey, *okey;
     fa_session_t *s;
     char *val;
     apr_size_t len;
-    int i;
+    int i, k;
 
     apr_pool_create(&p, c->p);
-    ikey = sub_index_key(c, p, idp, sub);
-    if (c->store->index_take(c->store, ikey, p, &members) != APR_SUCCESS) {
-        apr_pool_destroy(p);
-        return -1;
+    ikey = sub_index_key(c, p, 0, idp, sub);
+    members = apr_array_make(p, 8, sizeof(const char *));
+    seen = apr_hash_make(p);
+    /* The indexes under older secrets join the first's (as httpd does at
+     * the next sign-in). */
+    for (k = 0; (okey = sub_index_key(c, p, k, idp, sub)); k++) {
+        if (c->store->index_take(c->store, okey, p, &more) != APR_SUCCESS) {
+            apr_pool_destroy(p);
+            return -1;
+        }
+        apr_array_cat(members, more);
     }
     for (i = 0; i < members->nelts; i++) {
         const char *key = APR_ARRAY_IDX(members, i, const char *);
+        if (apr_hash_get(seen, key, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        apr_hash_set(seen, key, APR_HASH_KEY_STRING, key);
         if (c->store->get(c->store, key, p, &val, &len) != APR_SUCCESS
             || fa_session_decode(p, val, len, &s) != APR_SUCCESS) {
             continue;

@@ -278,6 +278,21 @@ static void client_jwks(apr_pool_t *pconf, server_rec *s, apr_hash_t *warned,
     sc->client_jwks = all->nelts ? fa_client_keys_jwks(pconf, all) : NULL;
 }
 
+/* The keys of FedAuthSecret's older values (a rotation). */
+static void older_keys(fedauth_srv_t *sc)
+{
+    const char *v;
+    int i;
+
+    sc->n_older = 0;
+    for (i = 0; sc->older_secrets && i < sc->older_secrets->nelts
+         && i < FEDAUTH_SECRETS_MAX - 1; i++) {
+        v = APR_ARRAY_IDX(sc->older_secrets, i, const char *);
+        fa_keys_derive(&sc->older_keys[i], v, strlen(v));
+        sc->n_older++;
+    }
+}
+
 static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s)
 {
@@ -322,6 +337,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         sc = ap_get_module_config(vs->module_config, &fedauth_module);
         if (sc->secret) {
             fa_keys_derive(&sc->keys, sc->secret, strlen(sc->secret));
+            older_keys(sc);
         }
         else {
             sc->keys = random_keys;
@@ -361,6 +377,14 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     fedauth_status_post_config(s);
+    if (main_sc->n_older) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, FALOGNO(01303)
+                     "FedAuthSecret (%s) lists %d older value(s): their "
+                     "cookies and login state are still accepted, and each "
+                     "session made under one moves to the first at its "
+                     "next request", main_sc->secret_origin,
+                     main_sc->n_older);
+    }
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, FALOGNO(00111)
                  "mod_fedauth %s configured", fa_version_line(ptemp));
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00311)

@@ -25,6 +25,9 @@
 /* At most this many parameters in a query or form the module reads. */
 #define FEDAUTH_MAX_PARAMS 32
 
+/* FedAuthSecret takes at most this many values (a rotation needs two). */
+#define FEDAUTH_SECRETS_MAX 4
+
 typedef enum {
     FEDAUTH_RESPONSE_QUERY = 0,
     FEDAUTH_RESPONSE_FORM_POST
@@ -143,6 +146,12 @@ typedef struct fedauth_srv_t {
     const char *session_name[2];   /* made in post_config: [0] over http,
                                     * [1] over https (__Host-<name> when
                                     * no Domain and Path=/) */
+    /* Secret rotation: FedAuthSecret's values after the first (const
+     * char *), still accepted, never used to sign; their keys, made in
+     * post_config, tried only when the first keys refuse. */
+    apr_array_header_t *older_secrets;
+    fa_keys_t older_keys[FEDAUTH_SECRETS_MAX - 1];
+    int n_older;
 } fedauth_srv_t;
 
 typedef enum {

@@ -121,10 +121,12 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     if (add->secret) {
         m->secret = add->secret;
         m->secret_origin = add->secret_origin;
+        m->older_secrets = add->older_secrets;
     }
     else {
         m->secret = base->secret;
         m->secret_origin = base->secret_origin;
+        m->older_secrets = base->older_secrets;
     }
     MERGE_PTR(cookie_name);
     MERGE_INT(idle_timeout);
@@ -1174,20 +1176,88 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
                   "redis-cluster://... or rediss-cluster://...");
 }
 
-static const char *set_secret(cmd_parms *cmd, void *dummy, const char *arg)
+/* One value of FedAuthSecret: a passphrase or file:/path, read into *out. */
+static const char *secret_value(cmd_parms *cmd, const char *arg,
+                                const char **out)
 {
-    fedauth_srv_t *sc = srv_conf(cmd);
     const char *err;
 
+    if (!*arg) {
+        return "has an empty value";
+    }
     if (!strncmp(arg, "file:", 5)) {
         if ((err = read_secret_file(cmd->pool, arg + 5, &arg)) != NULL) {
-            return prefix(cmd, err);
+            return err;
         }
     }
     if (strlen(arg) < 16) {
-        return prefix(cmd, "must be at least 16 characters long");
+        return "must be at least 16 characters long";
     }
-    sc->secret = arg;
+    *out = arg;
+    return NULL;
+}
+
+/* 1 when the line's arguments hold an empty word (""): httpd ends the
+ * argument list there, so that FedAuthSecret "a" "" "c" would otherwise
+ * quietly lose "c". */
+static int has_empty_word(cmd_parms *cmd)
+{
+    const char *a = cmd->directive ? cmd->directive->args : NULL;
+    int n;
+
+    for (n = 0; a && *a && n <= FEDAUTH_SECRETS_MAX; n++) {
+        if (!*ap_getword_conf(cmd->temp_pool, &a)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* FedAuthSecret <first> [<older> ...]: the first makes every new cookie
+ * and state, the others are still accepted (a rotation). One line per
+ * server: a second would silently replace the first. */
+static const char *set_secret(cmd_parms *cmd, void *dummy, int argc,
+                              char *const argv[])
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+    const char *err, *v, **older;
+    int i, j;
+
+    if (sc->secret) {
+        return prefix(cmd, apr_psprintf(cmd->pool, "is already set at %s: "
+                                        "list every secret on one line, "
+                                        "the one in use first",
+                                        sc->secret_origin));
+    }
+    if (has_empty_word(cmd)) {
+        return prefix(cmd, "has an empty value");
+    }
+    if (argc < 1 || argc > FEDAUTH_SECRETS_MAX) {
+        return prefix(cmd, apr_psprintf(cmd->pool, "takes 1 to %d values",
+                                        FEDAUTH_SECRETS_MAX));
+    }
+    sc->older_secrets = apr_array_make(cmd->pool, argc, sizeof(char *));
+    for (i = 0; i < argc; i++) {
+        if ((err = secret_value(cmd, argv[i], &v)) != NULL) {
+            return prefix(cmd, apr_psprintf(cmd->pool, "value %d %s", i + 1,
+                                            err));
+        }
+        for (j = 0; j < i; j++) {
+            if (!strcmp(v, j ? APR_ARRAY_IDX(sc->older_secrets, j - 1,
+                                             const char *) : sc->secret)) {
+                return prefix(cmd, apr_psprintf(cmd->pool, "value %d is "
+                                                "the same secret as value "
+                                                "%d", i + 1, j + 1));
+            }
+        }
+        if (i) {
+            older = apr_array_push(sc->older_secrets);
+            *older = v;
+        }
+        else {
+            sc->secret = v;
+        }
+    }
     sc->secret_origin = apr_psprintf(cmd->pool, "%s:%d",
                                      cmd->directive->filename,
                                      cmd->directive->line_num);
@@ -1817,8 +1887,9 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_TAKE1("FedAuthSessionStore", set_store, NULL, RSRC_CONF,
         "where sessions live: shm, shm:<size>, redis[s]://..., "
         "redis[s]-sentinel://... or redis[s]-cluster://..."),
-    AP_INIT_TAKE1("FedAuthSecret", set_secret, NULL, RSRC_CONF,
-        "passphrase or file:/path for cookie and state keys"),
+    AP_INIT_TAKE_ARGV("FedAuthSecret", set_secret, NULL, RSRC_CONF,
+        "passphrases or file:/path for cookie and state keys: the first "
+        "signs, all verify"),
     AP_INIT_TAKE1("FedAuthSessionCookie", set_cookie_name, NULL, RSRC_CONF,
         "session cookie name"),
     AP_INIT_TAKE1("FedAuthSessionIdleTimeout", set_srv_int, NULL, RSRC_CONF,

@@ -171,14 +171,10 @@ static const char *binder_cookie(request_rec *r, const fedauth_srv_t *sc)
  * DECLINED when the sign-in goes on, else the answer sent. */
 static int mark_used(request_rec *r, fedauth_srv_t *sc, const fa_jwt_t *jwt)
 {
-    fa_store_t *store = fedauth_store(r);
-    const char *used = apr_pstrcat(r->pool, "u:", fa_keys_tag(r->pool,
-                                   &sc->keys, "idtoken", jwt->signing_input),
-                                   NULL);
     apr_status_t rv;
 
-    rv = store->add(store, used, "1", 1, fa_jwt_time_until(jwt, "exp",
-                    FA_JWT_LEEWAY), r->pool);
+    rv = fedauth_add_once(r, sc, "u:", "idtoken", jwt->signing_input,
+                          fa_jwt_time_until(jwt, "exp", FA_JWT_LEEWAY));
     if (rv == APR_EEXIST) {
         return auth_refuse_tag(r, FALOGNO(00230), HTTP_UNAUTHORIZED,
                                "token_replayed", "this ID token (the same "
@@ -337,7 +333,8 @@ static int code_from_elsewhere(request_rec *r, const fedauth_srv_t *sc)
  * unless this browser's binder cookie has that MAC (constant time);
  * APR_EINVAL for a record that does not decode. */
 static apr_status_t code_open(request_rec *r, const fedauth_srv_t *sc,
-                              char *rec, apr_size_t len, fa_session_t **ps)
+                              const fa_keys_t *keys, char *rec,
+                              apr_size_t len, fa_session_t **ps)
 {
     const char *binder = fedauth_cookie_get(r, binder_cookie(r, sc));
 
@@ -345,7 +342,7 @@ static apr_status_t code_open(request_rec *r, const fedauth_srv_t *sc,
         return APR_EINVAL;
     }
     rec[BINDER_TAG_LEN] = '\0';
-    if (!binder || !fa_ct_streq(fa_keys_tag(r->pool, &sc->keys, "codebind",
+    if (!binder || !fa_ct_streq(fa_keys_tag(r->pool, keys, "codebind",
                                             binder), rec)) {
         return APR_EACCES;
     }
@@ -362,11 +359,13 @@ static int authenticate_code(request_rec *r, fedauth_srv_t *sc,
     fa_store_t *store = fedauth_store(r);
     const char *code = apr_table_get(q, "code");
     const char *return_to = apr_table_get(q, "return_to");
+    const fa_keys_t *keys = NULL;
     fa_session_t *s;
     fa_err_t err;
     char *rec;
     apr_size_t len;
     apr_status_t rv;
+    int i;
 
     memset(&err, 0, sizeof(err));
     if (code_from_elsewhere(r, sc)) {
@@ -375,11 +374,15 @@ static int authenticate_code(request_rec *r, fedauth_srv_t *sc,
                                "site (Sec-Fetch-Site: cross-site, no allowed "
                                "Referer) sent the browser to a code");
     }
-    rv = store->take(store, apr_pstrcat(r->pool, "c:",
-                     fa_keys_tag(r->pool, &sc->keys, "code", code), NULL),
-                     r->pool, &rec, &len);
+    /* A code made under an older secret (a rotation) is under its key. */
+    rv = APR_NOTFOUND;
+    for (i = 0; rv == APR_NOTFOUND && (keys = fedauth_keys_at(sc, i)); i++) {
+        rv = store->take(store, apr_pstrcat(r->pool, "c:",
+                         fa_keys_tag(r->pool, keys, "code", code), NULL),
+                         r->pool, &rec, &len);
+    }
     if (rv == APR_SUCCESS
-        && (rv = code_open(r, sc, rec, len, &s)) == APR_EACCES) {
+        && (rv = code_open(r, sc, keys, rec, len, &s)) == APR_EACCES) {
         return auth_refuse_tag(r, FALOGNO(00233), HTTP_FORBIDDEN,
                                "code_wrong_browser", "the code was asked "
                                "for by another browser (no or another "

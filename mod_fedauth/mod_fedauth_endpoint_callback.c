@@ -110,8 +110,10 @@ static int callback_login(request_rec *r, fedauth_srv_t *sc,
 {
     fa_login_t *login;
     fa_err_t err;
-    const char *state, *sealed, *cname, *key;
+    const char *state, *sealed, *cname;
+    const fa_keys_t *keys = NULL;
     apr_status_t rv;
+    int i;
 
     memset(&err, 0, sizeof(err));
     state = apr_table_get(q, "state");
@@ -121,7 +123,7 @@ static int callback_login(request_rec *r, fedauth_srv_t *sc,
                                       "identity provider has no state. "
                                       "Please start again.");
     }
-    if (!(key = fa_login_key(r->pool, &sc->keys, state))) {
+    if (!fa_login_key(r->pool, &sc->keys, state)) {
         fa_err_set(&err, "state_mismatch", "malformed state parameter");
         return fedauth_signin_refused(r, prov, &err, "This sign-in was not "
                                       "started here. Please start again.");
@@ -135,8 +137,15 @@ static int callback_login(request_rec *r, fedauth_srv_t *sc,
                                       "started here, or it took too long. "
                                       "Please start again.");
     }
-    rv = fa_login_open(r->pool, &sc->keys, prov->idp.id, state, sealed,
-                       fa_now_sec(), &login);
+    /* Sealed under the first secret, or (a rotation) an older one: only
+     * the keys that sealed it open it, and its used mark is made under
+     * them, so hosts with the secrets in another order claim the same
+     * key. */
+    rv = APR_EINVAL;
+    for (i = 0; rv == APR_EINVAL && (keys = fedauth_keys_at(sc, i)); i++) {
+        rv = fa_login_open(r->pool, keys, prov->idp.id, state, sealed,
+                           fa_now_sec(), &login);
+    }
     if (rv == APR_TIMEUP) {
         fa_err_set(&err, "state_mismatch", "login state expired");
         return fedauth_signin_refused(r, prov, &err, "The sign-in took too "
@@ -159,7 +168,7 @@ static int callback_login(request_rec *r, fedauth_srv_t *sc,
     }
     *plogin = login;
     *pcname = cname;
-    *pkey = key;
+    *pkey = fa_login_key(r->pool, keys, state);
     return OK;
 }
 

@@ -242,12 +242,11 @@ static int logout_token_once(request_rec *r, fedauth_srv_t *sc,
                              fedauth_provider_t *prov, const fa_jwt_t *jwt)
 {
     fa_store_t *store = fedauth_store(r);
-    const char *jkey = fedauth_index_key(r, sc, "jti", prov->idp.id,
-                                         fa_jwt_claim_str(jwt, "jti"));
     apr_status_t rv;
 
-    rv = store->add(store, jkey, "1", 1, fa_idp_logout_token_until(jwt),
-                    r->pool);
+    rv = fedauth_add_once(r, sc, "i:", "jti", apr_pstrcat(r->pool,
+                          prov->idp.id, "\n", fa_jwt_claim_str(jwt, "jti"),
+                          NULL), fa_idp_logout_token_until(jwt));
     if (rv == APR_EEXIST) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00211)
                       "back-channel logout for %s refused: the logout "
@@ -322,6 +321,28 @@ static apr_status_t end_indexed(request_rec *r, fedauth_srv_t *sc,
     return APR_SUCCESS;
 }
 
+/* end_indexed for the index of kind and value at prov under every listed
+ * secret: during a rotation, sessions made under an older one are in
+ * its index. */
+static apr_status_t end_indexed_all(request_rec *r, fedauth_srv_t *sc,
+                                    fedauth_provider_t *prov,
+                                    const char *kind, const char *value,
+                                    fa_metrics_end_t reason, int *ended)
+{
+    const char *ikey;
+    int i, n;
+
+    *ended = 0;
+    for (i = 0; (ikey = fedauth_index_key_at(r, sc, i, kind, prov->idp.id,
+                                             value)); i++) {
+        if (end_indexed(r, sc, prov, ikey, reason, &n) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        *ended += n;
+    }
+    return APR_SUCCESS;
+}
+
 /* OpenID Connect Back-Channel Logout 1.0: the IdP POSTs a logout_token;
  * every session of its sid (or, without sid, of its sub) at this provider
  * ends, on every host that shares the store. */
@@ -332,7 +353,7 @@ int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
     apr_table_t *form;
     fa_jwt_t *jwt;
     fa_err_t err;
-    const char *body, *token, *sid, *sub, *ikey;
+    const char *body, *token, *sid, *sub;
     apr_size_t len;
     int ended = 0, status;
 
@@ -363,10 +384,9 @@ int fedauth_handle_backchannel(request_rec *r, fedauth_srv_t *sc,
     }
     sid = fa_jwt_claim_str(jwt, "sid");
     sub = fa_jwt_claim_str(jwt, "sub");
-    ikey = sid ? fedauth_index_key(r, sc, "sid", prov->idp.id, sid)
-               : fedauth_logout_sub_key(r, sc, prov, sub);
-    if (end_indexed(r, sc, prov, ikey, FA_METRICS_END_BACKCHANNEL, &ended)
-        != APR_SUCCESS) {
+    if (end_indexed_all(r, sc, prov, sid ? "sid"
+                        : fedauth_logout_sub_kind(prov), sid ? sid : sub,
+                        FA_METRICS_END_BACKCHANNEL, &ended) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00212)
                       "back-channel logout for %s failed: the %s store is "
                       "unavailable", prov->idp.id, store->name);
@@ -513,9 +533,8 @@ int fedauth_handle_frontchannel(request_rec *r, fedauth_srv_t *sc,
                       fa_oidc_loggable(r->pool, iss, 256));
         return frontchannel_page(r, prov, HTTP_BAD_REQUEST);
     }
-    if (end_indexed(r, sc, prov, fedauth_index_key(r, sc, "sid",
-                                                   prov->idp.id, sid),
-                    FA_METRICS_END_FRONTCHANNEL, &ended) != APR_SUCCESS) {
+    if (end_indexed_all(r, sc, prov, "sid", sid, FA_METRICS_END_FRONTCHANNEL,
+                        &ended) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(01157)
                       "front-channel logout for %s failed: the %s store is "
                       "unavailable", prov->idp.id, fedauth_store(r)->name);

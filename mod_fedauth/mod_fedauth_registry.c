@@ -163,6 +163,14 @@ static void write_ctl_conf(apr_pool_t *pconf, apr_pool_t *ptemp,
                                sc->redis_tls[i].value, "\n", NULL);
         }
     }
+    /* A rotation: the older secrets' cookie keys, to find the indexes
+     * made under them. */
+    for (i = 0; i < sc->n_older; i++) {
+        text = apr_pstrcat(ptemp, text, i ? " " : "older_cookie_keys ",
+                           hex(ptemp, sc->older_keys[i].cookie,
+                               sizeof(sc->older_keys[i].cookie)),
+                           i + 1 == sc->n_older ? "\n" : "", NULL);
+    }
     text = apr_pstrcat(ptemp, text, "providers", NULL);
     for (i = 0; i < sc->providers->nelts; i++) {
         text = apr_pstrcat(ptemp, text, " ", APR_ARRAY_IDX(sc->providers, i,

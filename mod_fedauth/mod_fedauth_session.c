@@ -132,6 +132,115 @@ static inline apr_status_t keep_current(request_rec *r, fedauth_srv_t *sc,
     return APR_SUCCESS;
 }
 
+static void index_session(request_rec *r, const fedauth_srv_t *sc,
+                          fa_store_t *store, const fa_session_t *s,
+                          const char *key, apr_int64_t until);
+
+/* Secret rotation: moves the session at okey (a cookie of an older
+ * secret) to nkey (the same id under the first secret): written there
+ * first, then deleted at okey, so that a parallel request with the old
+ * cookie finds it at one key or the other; indexed last, when okey is
+ * gone, so that FedAuthMaxSessionsPerUser does not count it twice (and
+ * end another session of the user for it). Nothing to move
+ * (moved already, ended, expired): nothing done. 1 when the session is
+ * to be read at nkey, 0 when it stays at okey (the store refused it). */
+static int session_move(request_rec *r, const fedauth_srv_t *sc,
+                         fa_store_t *store, const char *okey,
+                         const char *nkey)
+{
+    fa_session_t *s;
+    char *rec;
+    apr_size_t len;
+    apr_int64_t until;
+
+    if (store->get(store, okey, r->pool, &rec, &len) != APR_SUCCESS
+        || fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS) {
+        return 1;
+    }
+    until = fa_session_expires_at(s, fedauth_idle_timeout(sc),
+                                  fedauth_max_age(sc));
+    if (until <= fa_now_sec()) {
+        return 1;
+    }
+    fa_session_encode(r->pool, s, &rec, &len);
+    if (store->put(store, nkey, rec, len, until, r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01300)
+                      "cannot move the session of %s to the first "
+                      "FedAuthSecret: the %s store refused; it stays under "
+                      "the older secret", fa_oidc_loggable(r->pool, s->user,
+                      256), store->name);
+        return 0;
+    }
+    store->del(store, okey, r->pool);
+    fedauth_session_forget(r, okey);
+    index_session(r, sc, store, s, nkey, s->created + fedauth_max_age(sc));
+    fa_metrics_session_rekeyed(fedauth_metrics());
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01301)
+                  "session of %s moved from an older FedAuthSecret to the "
+                  "first", fa_oidc_loggable(r->pool, s->user, 256));
+    return 1;
+}
+
+/* A cookie the first secret's keys refused, tried under the older ones
+ * (only then: one secret costs nothing more). When one accepts it, the
+ * session moves to the first secret's store key, which is written into
+ * key (FA_SESSION_KEY_LEN + 1 bytes), and the browser gets the cookie of
+ * the same id under the first secret when set_cookie. 1, else 0. */
+static int older_cookie(request_rec *r, const fedauth_srv_t *sc,
+                        fa_store_t *store, const char *cookie,
+                        apr_size_t len, char *key, int set_cookie)
+{
+    char okey[FA_SESSION_KEY_LEN + 1], *ncookie, *nkey;
+    int i;
+
+    for (i = 0; i < sc->n_older; i++) {
+        if (fa_session_cookie_check(&sc->older_keys[i], cookie, len, okey)) {
+            break;
+        }
+    }
+    if (i == sc->n_older
+        || fa_session_cookie_remake(r->pool, &sc->keys, cookie, len,
+                                    &ncookie, &nkey) != APR_SUCCESS) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(01302)
+                  "session cookie made under FedAuthSecret value %d", i + 2);
+    if (!session_move(r, sc, store, okey, nkey)) {
+        memcpy(key, okey, FA_SESSION_KEY_LEN + 1);
+        return 1;
+    }
+    if (set_cookie) {
+        fedauth_session_cookie_set(r, sc, ncookie, -1);
+    }
+    memcpy(key, nkey, FA_SESSION_KEY_LEN + 1);
+    return 1;
+}
+
+/* The store key the request's session cookie names, into key
+ * (FA_SESSION_KEY_LEN + 1 bytes): 1, else 0 (no cookie, forged, garbled,
+ * or of a secret no longer listed). The first secret's keys are tried
+ * first and alone when they accept it. */
+static inline int cookie_store_key(request_rec *r, const fedauth_srv_t *sc,
+                                   fa_store_t *store, int set_cookie,
+                                   char *key)
+{
+    const char *cookie = NULL;
+    apr_size_t cookie_len = 0;
+
+    if (!fedauth_cookie_peek(r, fedauth_session_cookie_name(r, sc), &cookie,
+                             &cookie_len) || !cookie_len) {
+        return 0;
+    }
+    if (!fa_session_cookie_check(&sc->keys, cookie, cookie_len, key)
+        && !(sc->n_older && older_cookie(r, sc, store, cookie, cookie_len,
+                                         key, set_cookie))) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00301)
+                      "session cookie has a bad MAC or form: ignored");
+        return 0;
+    }
+    return 1;
+}
+
 /* The session of the request; refresh 1: kept current (the request
  * path), 0: as it is, never refreshed nor read again (a logout). */
 static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
@@ -143,10 +252,9 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     apr_size_t cklen = 0;
     apr_uint32_t version = 0;
     int ttl_ms;
-    const char *cookie = NULL;
     fa_session_t *s;
     fedauth_provider_t *prov;
-    apr_size_t len, cookie_len = 0;
+    apr_size_t len;
     apr_int64_t now, refresh_after;
     apr_status_t rv;
     int idle = fedauth_idle_timeout(sc), max_age = fedauth_max_age(sc);
@@ -157,13 +265,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     if (!store) {
         return APR_NOTFOUND;
     }
-    if (!fedauth_cookie_peek(r, fedauth_session_cookie_name(r, sc), &cookie,
-                             &cookie_len) || !cookie_len) {
-        return APR_NOTFOUND;
-    }
-    if (!fa_session_cookie_check(&sc->keys, cookie, cookie_len, key)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00301)
-                      "session cookie has a bad MAC or form: ignored");
+    if (!cookie_store_key(r, sc, store, ps != NULL, key)) {
         return APR_NOTFOUND;
     }
     /* The version is read before the store: a change after it makes the
@@ -270,12 +372,46 @@ apr_status_t fedauth_session_load_to_end(request_rec *r, fedauth_srv_t *sc,
 
 /* ---- a new session --------------------------------------------------- */
 
+const fa_keys_t *fedauth_keys_at(const fedauth_srv_t *sc, int i)
+{
+    return i == 0 ? &sc->keys
+           : i > 0 && i <= sc->n_older ? &sc->older_keys[i - 1] : NULL;
+}
+
+const char *fedauth_index_key_at(request_rec *r, const fedauth_srv_t *sc,
+                                 int i, const char *kind, const char *idp,
+                                 const char *value)
+{
+    const fa_keys_t *keys = fedauth_keys_at(sc, i);
+
+    return keys ? apr_pstrcat(r->pool, "i:", fa_keys_tag(r->pool, keys,
+                              kind, apr_pstrcat(r->pool, idp, "\n", value,
+                                                NULL)), NULL)
+                : NULL;
+}
+
 const char *fedauth_index_key(request_rec *r, const fedauth_srv_t *sc,
                               const char *kind, const char *idp,
                               const char *value)
 {
-    return apr_pstrcat(r->pool, "i:", fa_keys_tag(r->pool, &sc->keys, kind,
-                       apr_pstrcat(r->pool, idp, "\n", value, NULL)), NULL);
+    return fedauth_index_key_at(r, sc, 0, kind, idp, value);
+}
+
+apr_status_t fedauth_add_once(request_rec *r, const fedauth_srv_t *sc,
+                              const char *prefix, const char *label,
+                              const char *value, apr_int64_t until)
+{
+    fa_store_t *store = fedauth_store(r);
+    const fa_keys_t *keys;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    for (i = 0; rv == APR_SUCCESS && (keys = fedauth_keys_at(sc, i)); i++) {
+        rv = store->add(store, apr_pstrcat(r->pool, prefix,
+                        fa_keys_tag(r->pool, keys, label, value), NULL),
+                        "1", 1, until, r->pool);
+    }
+    return rv;
 }
 
 /* 1 when prov's identity is the token's sub (the default IdentifyingClaim):
@@ -287,15 +423,20 @@ static int identity_is_sub(const fedauth_provider_t *prov)
     return !claim || !strcmp(claim, "sub");
 }
 
-const char *fedauth_logout_sub_key(request_rec *r, const fedauth_srv_t *sc,
-                                   const fedauth_provider_t *prov,
-                                   const char *sub)
+const char *fedauth_logout_sub_kind(const fedauth_provider_t *prov)
 {
     /* With another IdentifyingClaim, another kind of index: a sub equal
      * to some user's oid (or email, ...) never finds that user's
      * sessions. */
-    return fedauth_index_key(r, sc, identity_is_sub(prov) ? "sub"
-                             : "token-sub", prov->idp.id, sub);
+    return identity_is_sub(prov) ? "sub" : "token-sub";
+}
+
+const char *fedauth_logout_sub_key(request_rec *r, const fedauth_srv_t *sc,
+                                   const fedauth_provider_t *prov,
+                                   const char *sub)
+{
+    return fedauth_index_key(r, sc, fedauth_logout_sub_kind(prov),
+                             prov->idp.id, sub);
 }
 
 /* Appends key to the index at ikey, which keeps at most max members: the
@@ -319,6 +460,35 @@ static apr_status_t index_one(request_rec *r, fa_store_t *store,
     return APR_SUCCESS;
 }
 
+/* index_one for the index of kind, idp and value under the first secret;
+ * during a rotation, the members of the same index under each older
+ * secret join it first (that index is taken): the user's sessions made
+ * under any listed secret count for FedAuthMaxSessionsPerUser, and a
+ * back-channel logout finds them all. */
+static apr_status_t index_all(request_rec *r, const fedauth_srv_t *sc,
+                              fa_store_t *store, const char *kind,
+                              const char *idp, const char *value,
+                              const char *key, apr_int64_t until, int max,
+                              int *ended)
+{
+    const char *ikey = fedauth_index_key(r, sc, kind, idp, value), *okey;
+    apr_array_header_t *members;
+    int i, j;
+
+    for (i = 1; (okey = fedauth_index_key_at(r, sc, i, kind, idp, value));
+         i++) {
+        if (store->index_take(store, okey, r->pool, &members)
+            != APR_SUCCESS) {
+            continue;
+        }
+        for (j = 0; j < members->nelts; j++) {
+            index_one(r, store, ikey, APR_ARRAY_IDX(members, j,
+                      const char *), until, max, ended);
+        }
+    }
+    return index_one(r, store, ikey, key, until, max, ended);
+}
+
 /* Adds a new session to the index of its user's sessions (and of its IdP
  * session, and, when IdentifyingClaim is not sub, of its token's sub, for
  * back-channel logout); the user's index keeps FedAuthMaxSessionsPerUser
@@ -331,15 +501,14 @@ static void index_session(request_rec *r, const fedauth_srv_t *sc,
     int max = fedauth_sessions_per_user(sc), ended = 0;
     const fedauth_provider_t *prov = fedauth_provider_find(sc, s->idp);
 
-    if (s->sid && index_one(r, store, fedauth_index_key(r, sc, "sid", s->idp,
-                                                        s->sid),
-                            key, until, max, &ended) != APR_SUCCESS) {
+    if (s->sid && index_all(r, sc, store, "sid", s->idp, s->sid, key, until,
+                            max, &ended) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00207)
                       "cannot index the session by sid: a back-channel "
                       "logout will not find it");
     }
-    if (index_one(r, store, fedauth_index_key(r, sc, "sub", s->idp, s->sub),
-                  key, until, max, &ended) != APR_SUCCESS) {
+    if (index_all(r, sc, store, "sub", s->idp, s->sub, key, until, max,
+                  &ended) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00208)
                       "cannot index the session by sub: a back-channel "
                       "logout will not find it");
@@ -348,9 +517,9 @@ static void index_session(request_rec *r, const fedauth_srv_t *sc,
     /* The token's sub, when the user's index is not the one a logout
      * token's sub names (IdentifyingClaim is another claim). */
     if (prov && !identity_is_sub(prov)
-        && index_one(r, store, fedauth_logout_sub_key(r, sc, prov,
-                     s->token_sub ? s->token_sub : s->sub),
-                     key, until, max, &ended) != APR_SUCCESS) {
+        && index_all(r, sc, store, "token-sub", s->idp,
+                     s->token_sub ? s->token_sub : s->sub, key, until, max,
+                     &ended) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00990)
                       "cannot index the session by the ID token's sub: a "
                       "back-channel logout by sub will not find it");

@@ -28,6 +28,22 @@ apr_status_t fedauth_session_load_to_end(request_rec *r, fedauth_srv_t *sc,
 /* Drops this process's copy of a session (logout, back-channel logout). */
 void fedauth_session_forget(request_rec *r, const char *key);
 
+/* The keys of FedAuthSecret's value i (0: the first, which signs;
+ * others: older values, which only verify), NULL past the last. */
+const fa_keys_t *fedauth_keys_at(const fedauth_srv_t *sc, int i);
+/* fedauth_index_key under the keys of value i, NULL past the last. */
+const char *fedauth_index_key_at(request_rec *r, const fedauth_srv_t *sc,
+                                 int i, const char *kind, const char *idp,
+                                 const char *value);
+/* A mark that something was used once (an ID token, a logout token):
+ * prefix + fa_keys_tag(label, value) added to the store until then,
+ * under every listed secret, so that hosts that share at least one
+ * secret see each other's marks during a rotation. APR_SUCCESS the first
+ * time; APR_EEXIST when any mark was there; else the store failed. */
+apr_status_t fedauth_add_once(request_rec *r, const fedauth_srv_t *sc,
+                              const char *prefix, const char *label,
+                              const char *value, apr_int64_t until);
+
 /* The store key of the set of sessions with the same value of kind (sid,
  * sub; jti for used logout tokens) at provider idp: a MAC of the values,
  * so no outside text becomes a key. */
@@ -40,6 +56,8 @@ const char *fedauth_index_key(request_rec *r, const fedauth_srv_t *sc,
  * IdentifyingClaim is sub, else the index of the ID tokens' sub (kind
  * token-sub), so that a logout ends exactly the sessions made from ID
  * tokens with that sub. */
+/* Its kind: "sub" or "token-sub". */
+const char *fedauth_logout_sub_kind(const fedauth_provider_t *prov);
 const char *fedauth_logout_sub_key(request_rec *r, const fedauth_srv_t *sc,
                                    const fedauth_provider_t *prov,
                                    const char *sub);

@@ -107,7 +107,7 @@ fedauth_provider_t *fedauth_remembered(request_rec *r,
     const char *v, *dot;
     char *id;
     fedauth_provider_t *prov;
-    int i;
+    int i, k;
 
     if (sc->remember_choice != 1
         || !(v = fedauth_cookie_get(r, remember_cookie_name(r, sc)))
@@ -115,13 +115,24 @@ fedauth_provider_t *fedauth_remembered(request_rec *r,
         return NULL;
     }
     id = apr_pstrmemdup(r->pool, v, (apr_size_t)(dot - v));
-    if (!fa_ct_streq(dot + 1, fa_keys_tag(r->pool, &sc->keys, "remember",
-                                          id))) {
+    /* The first secret's MAC; during a rotation an older one's, and the
+     * cookie is then made again under the first. */
+    for (k = -1; k < sc->n_older; k++) {
+        if (fa_ct_streq(dot + 1, fa_keys_tag(r->pool, k < 0 ? &sc->keys
+                                             : &sc->older_keys[k],
+                                             "remember", id))) {
+            break;
+        }
+    }
+    if (k == sc->n_older) {
         return NULL;
     }
     for (i = 0; i < list->nelts; i++) {
         prov = APR_ARRAY_IDX(list, i, fedauth_provider_t *);
         if (!strcmp(prov->idp.id, id)) {
+            if (k >= 0) {
+                fedauth_remember_set(r, sc, prov);
+            }
             return prov;
         }
     }

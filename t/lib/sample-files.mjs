@@ -28,6 +28,9 @@ export function makeSampleFiles(prefix = 'samples') {
     rsaKey: f('rsa-key.pem'), rsaCert: f('rsa-cert.pem'),
   };
   fs.writeFileSync(files.secret, `${DUMMY_SECRET}\n`, { mode: 0o600 });
+  // FedAuthSecret's older values (a rotation) must differ from the first
+  files.olderSecrets = [2, 3, 4].map((i) => f(`dummy-${i}.secret`));
+  files.olderSecrets.forEach((file, i) => fs.writeFileSync(file, `${DUMMY_SECRET}-${i + 2}\n`, { mode: 0o600 }));
   fs.writeFileSync(files.template, TEMPLATE, { mode: 0o644 });
   const pairs = [
     ['ecKey', 'ecCert', crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })],
@@ -43,7 +46,8 @@ export function makeSampleFiles(prefix = 'samples') {
 
 /**
  * The text with every file it names that httpd reads at start swapped for
- * one of `files`: each file:/path (secrets), ClientKeyFile (the RSA key
+ * one of `files`: each file:/path (secrets; the values of one FedAuthSecret
+ * line each their own), ClientKeyFile (the RSA key
  * when the text gives an RS* or PS* alg, else the P-256 one),
  * ClientCertFile (that key's certificate), FedAuthChooserTemplate and the
  * FedAuthRedis* TLS files. "#Directive" lines are swapped too.
@@ -52,8 +56,15 @@ export function swapSampleFiles(text, files) {
   const rsa = /^\s*#?ClientKeyFile\s+\S+\s+"?(RS|PS)\d/im.test(text);
   const swap = (name, file) => (t) => t.replace(
     new RegExp(`^(\\s*#?${name}\\s+)("?)[^\\s"]+\\2`, 'gim'), `$1"${file}"`);
+  // file:/path: the dummy secret; the values of one FedAuthSecret line a
+  // secret file each (the same secret twice is refused)
+  const secrets = (t) => t.split('\n').map((line) => {
+    const many = /^\s*#?FedAuthSecret\s/i.test(line);
+    let n = 0;
+    return line.replace(/file:\/[^\s"']+/g, () => `file:${many && n++ ? files.olderSecrets[(n - 2) % 3] : files.secret}`);
+  }).join('\n');
   return [
-    (t) => t.replace(/file:\/[^\s"']+/g, `file:${files.secret}`),
+    secrets,
     swap('ClientKeyFile', rsa ? files.rsaKey : files.ecKey),
     swap('ClientCertFile', rsa ? files.rsaCert : files.ecCert),
     swap('FedAuthChooserTemplate', files.template),

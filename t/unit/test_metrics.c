@@ -193,6 +193,8 @@ START_TEST(counts_under_their_labels)
     fa_metrics_session_ended(m, FA_METRICS_END_LOGOUT, 1);
     fa_metrics_session_ended(m, FA_METRICS_END_BACKCHANNEL, 3);
     fa_metrics_session_ended(m, FA_METRICS_END_USER_LIMIT, 0);
+    fa_metrics_session_rekeyed(m);
+    fa_metrics_session_rekeyed(m);
     fa_metrics_fetch(m, "corp", FA_METRICS_DISCOVERY, 1);
     fa_metrics_fetch(m, "corp", FA_METRICS_JWKS, 1);
     fa_metrics_fetch(m, "google", FA_METRICS_JWKS, 0);
@@ -221,6 +223,7 @@ START_TEST(counts_under_their_labels)
               == 3);
     ck_assert(value(t, "fedauth_sessions_ended_total{reason=\"user_limit\"}")
               == 0);
+    ck_assert(value(t, "fedauth_sessions_rekeyed_total") == 2);
     ck_assert(value(t, "fedauth_idp_fetches_total{provider=\"corp\","
                     "document=\"discovery\"}") == 1);
     ck_assert(value(t, "fedauth_idp_fetches_total{provider=\"google\","

@@ -54,6 +54,59 @@ START_TEST(cookie_roundtrip_and_forgery)
 }
 END_TEST
 
+/* Secret rotation: a cookie of the older secret passes only under its
+ * keys; remade under the new keys it keeps its id, gets another tag and
+ * store key, passes under the new keys only, and every remake of the
+ * same cookie gives the same pair (two hosts, two parallel requests move
+ * a session to one key). A cookie of a removed secret passes nowhere. */
+START_TEST(cookie_rotation_remake)
+{
+    fa_keys_t old_k, new_k, gone_k;
+    char *cookie, *key, *c2, *k2, *c3, *k3, *gc, *gk;
+    char out[FA_SESSION_KEY_LEN + 1];
+
+    fa_keys_derive(&old_k, "the old secret of the site", 26);
+    fa_keys_derive(&new_k, "the new secret of the site", 26);
+    fa_keys_derive(&gone_k, "a secret no longer listed", 25);
+    ck_assert_int_eq(fa_session_new_id(pool, &old_k, &cookie, &key),
+                     APR_SUCCESS);
+    ck_assert(!fa_session_cookie_check(&new_k, cookie, strlen(cookie), out));
+    ck_assert(fa_session_cookie_check(&old_k, cookie, strlen(cookie), out));
+    ck_assert_str_eq(out, key);
+    ck_assert_int_eq(fa_session_cookie_remake(pool, &new_k, cookie,
+                                              strlen(cookie), &c2, &k2),
+                     APR_SUCCESS);
+    ck_assert_uint_eq(strlen(c2), FA_SESSION_COOKIE_LEN);
+    ck_assert_int_eq(strncmp(c2, cookie, 44), 0);     /* same id */
+    ck_assert_str_ne(c2 + 44, cookie + 44);           /* other tag */
+    ck_assert_str_ne(k2, key);
+    ck_assert(fa_session_cookie_check(&new_k, c2, strlen(c2), out));
+    ck_assert_str_eq(out, k2);
+    ck_assert(!fa_session_cookie_check(&old_k, c2, strlen(c2), out));
+    ck_assert_int_eq(fa_session_cookie_remake(pool, &new_k, cookie,
+                                              strlen(cookie), &c3, &k3),
+                     APR_SUCCESS);
+    ck_assert_str_eq(c3, c2);
+    ck_assert_str_eq(k3, k2);
+    /* the remake under the old keys is the cookie itself */
+    ck_assert_int_eq(fa_session_cookie_remake(pool, &old_k, c2, strlen(c2),
+                                              &c3, &k3), APR_SUCCESS);
+    ck_assert_str_eq(c3, cookie);
+    ck_assert_str_eq(k3, key);
+    /* a removed secret's cookie passes under neither listed secret */
+    fa_session_new_id(pool, &gone_k, &gc, &gk);
+    ck_assert(!fa_session_cookie_check(&new_k, gc, strlen(gc), out));
+    ck_assert(!fa_session_cookie_check(&old_k, gc, strlen(gc), out));
+    /* malformed values are not remade */
+    ck_assert_int_eq(fa_session_cookie_remake(pool, &new_k, "short", 5, &c3,
+                                              &k3), APR_EINVAL);
+    c3 = apr_pstrdup(pool, cookie);
+    c3[43] = 'x';
+    ck_assert_int_eq(fa_session_cookie_remake(pool, &new_k, c3, strlen(c3),
+                                              &c3, &k3), APR_EINVAL);
+}
+END_TEST
+
 START_TEST(ids_are_unique)
 {
     char *c1, *k1, *c2, *k2;
@@ -1222,6 +1275,7 @@ Suite *suite_session(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, cookie_roundtrip_and_forgery);
     tcase_add_test(tc, ids_are_unique);
+    tcase_add_test(tc, cookie_rotation_remake);
     tcase_add_test(tc, session_record_roundtrip);
     tcase_add_test(tc, session_record_tokens);
     tcase_add_test(tc, session_record_rejects_junk);
