@@ -25,6 +25,7 @@
 #include "ap_provider.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
+#include "ap_regex.h"
 
 #include "mod_fedauth_request.h"
 #include "mod_fedauth_config.h"
@@ -32,6 +33,7 @@
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_bearer.h"
 #include "mod_fedauth_signin.h"
+#include "mod_fedauth_metrics.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -197,6 +199,8 @@ int fedauth_check_authn(request_rec *r)
  *   Require fedauth-role r1 r2 ...       any of the roles
  *   Require fedauth-claim name:value ... a kept claim equals the value, or
  *                                        (array claim) contains it
+ *   Require fedauth-claim name~regex ... a kept value matches the regex
+ *                                        (anchored only as written)
  *   Require fedauth-idp id1 id2 ...      signed in through one of them
  * mod_authz_core asks them first without a user: they answer
  * AUTHZ_DENIED_NO_USER, which makes httpd run the authentication check
@@ -204,11 +208,19 @@ int fedauth_check_authn(request_rec *r)
  * signed-in user they deny gets a 403 page saying so (unless an
  * ErrorDocument 403 is set). */
 
-/* Require fedauth-claim name:value, as parsed at configuration time. */
+/* Require fedauth-claim name:value or name~regex, as parsed at
+ * configuration time: re is NULL for an exact match. */
 typedef struct claim_req_t {
     const char *name;
     const char *value;
+    ap_regex_t *re;
 } claim_req_t;
+
+/* The most backtracking steps one regex match may take (PCRE's own limit,
+ * set in the pattern): a rule that would backtrack badly over a long
+ * claim value (ReDoS) fails fast and refuses, instead of holding a
+ * worker. Values are at most FA_CLAIMS_VALUE_MAX bytes per claim. */
+#define CLAIM_RE_LIMIT "(*LIMIT_MATCH=100000)(*LIMIT_DEPTH=10000)"
 
 /* A Require fedauth-* line as parsed at configuration time. */
 typedef struct line_t {
@@ -351,6 +363,32 @@ static authz_status check_idp(request_rec *r, const char *line,
     return check_words(r, parsed, signed_in_through, "a sign-in through ");
 }
 
+/* 1 when value fits rule c (equal, or matches its regex), 0 when not,
+ * -1 when PCRE gave up (its step limit: a pattern that backtracks badly
+ * over this value): the rule then refuses without trying more values, so
+ * one request costs at most one such match per rule, and the line is
+ * logged for the administrator to fix. */
+static int claim_fits(request_rec *r, const claim_req_t *c,
+                      const char *value)
+{
+    int rc;
+
+    if (!c->re) {
+        return !strcmp(value, c->value);
+    }
+    rc = ap_regexec(c->re, value, 0, NULL, 0);
+    if (rc != 0 && rc != AP_REG_NOMATCH) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01400)
+                      "Require fedauth-claim %s~%s: the regex gave up on "
+                      "a value of %" APR_SIZE_T_FMT " bytes (PCRE step "
+                      "limit or error %d); the rule refuses", c->name,
+                      c->value, strlen(value), rc);
+        fa_metrics_claim_regex_gave_up(fedauth_metrics());
+        return -1;
+    }
+    return rc == 0;
+}
+
 static authz_status check_claim(request_rec *r, const char *text,
                                 const void *parsed)
 {
@@ -360,16 +398,18 @@ static authz_status check_claim(request_rec *r, const char *text,
     const fa_attr_t *a;
     fa_session_t *s;
     authz_status st = session_of(r, &s);
-    int i, j;
+    int i, j, fit;
 
     if (st != AUTHZ_GRANTED) {
         return st;
     }
     for (i = 0; i < reqs->nelts; i++) {
         c = &APR_ARRAY_IDX(reqs, i, claim_req_t);
-        for (j = 0; s->claims && j < s->claims->nelts; j++) {
+        fit = 0;
+        for (j = 0; s->claims && j < s->claims->nelts && fit == 0; j++) {
             a = &APR_ARRAY_IDX(s->claims, j, fa_attr_t);
-            if (!strcmp(a->name, c->name) && !strcmp(a->value, c->value)) {
+            if (!strcmp(a->name, c->name)
+                && (fit = claim_fits(r, c, a->value)) == 1) {
                 return granted(r, s, line);
             }
         }
@@ -543,6 +583,42 @@ static const char *parse_roles(cmd_parms *cmd, const char *line,
     return NULL;
 }
 
+static apr_status_t free_claim_re(void *re)
+{
+    ap_regfree(re);
+    return APR_SUCCESS;
+}
+
+/* Rule c's regex, compiled once here with httpd's regex API (PCRE,
+ * httpd's default options), under CLAIM_RE_LIMIT; anchored only as
+ * written. NULL, or why the pattern is refused. */
+static const char *compile_claim_re(cmd_parms *cmd, claim_req_t *c)
+{
+    char msg[256];
+    int rc;
+
+    if (!*c->value) {
+        return apr_psprintf(cmd->pool, "Require fedauth-claim %s~: the "
+                            "regex is empty", c->name);
+    }
+    if (!strncmp(c->value, "(*", 2)) {
+        return apr_psprintf(cmd->pool, "Require fedauth-claim %s~%s: a "
+                            "regex may not start with PCRE's (* options",
+                            c->name, c->value);
+    }
+    c->re = apr_palloc(cmd->pool, sizeof(*c->re));
+    rc = ap_regcomp(c->re, apr_pstrcat(cmd->pool, CLAIM_RE_LIMIT, c->value,
+                                       NULL), 0);
+    if (rc != 0) {
+        ap_regerror(rc, c->re, msg, sizeof(msg));
+        return apr_psprintf(cmd->pool, "Require fedauth-claim %s~%s: not a "
+                            "valid regex: %s", c->name, c->value, msg);
+    }
+    apr_pool_cleanup_register(cmd->pool, c->re, free_claim_re,
+                              apr_pool_cleanup_null);
+    return NULL;
+}
+
 static const char *parse_claims(cmd_parms *cmd, const char *line,
                                 const void **parsed)
 {
@@ -554,19 +630,22 @@ static const char *parse_claims(cmd_parms *cmd, const char *line,
     int i;
 
     if (words->nelts == 0) {
-        return "Require fedauth-claim needs one or more name:value";
+        return "Require fedauth-claim needs one or more name:value or "
+               "name~regex";
     }
     for (i = 0; i < words->nelts; i++) {
         w = APR_ARRAY_IDX(words, i, const char *);
-        colon = strchr(w, ':');
-        if (!colon || colon == w) {
+        colon = w + strcspn(w, ":~");
+        if (!*colon || colon == w) {
             return apr_psprintf(cmd->pool, "Require fedauth-claim: '%s' is "
-                                "not name:value", w);
+                                "not name:value or name~regex", w);
         }
         c = apr_array_push(reqs);
         c->name = apr_pstrmemdup(cmd->pool, w, (apr_size_t)(colon - w));
         c->value = colon + 1;
-        if ((err = fedauth_keep_claim(cmd, c->name)) != NULL) {
+        c->re = NULL;
+        if ((err = fedauth_keep_claim(cmd, c->name)) != NULL
+            || (*colon == '~' && (err = compile_claim_re(cmd, c)) != NULL)) {
             return err;
         }
     }
