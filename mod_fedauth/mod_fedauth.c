@@ -419,6 +419,12 @@ static void fedauth_hooks(apr_pool_t *p)
      * /fedauth/jwks, public keys that anyone may cache. */
     ap_hook_quick_handler(fedauth_quick_handler, NULL, NULL,
                           APR_HOOK_FIRST);
+    /* check_access_ex, FIRST: a CORS preflight to a location of AuthType
+     * FedAuth comes without cookies; it is answered (DONE) before
+     * mod_authz_core (LAST) could ask for a user and so start a sign-in.
+     * It declines everything else at its first test (the method). */
+    ap_hook_check_access_ex(fedauth_preflight, NULL, NULL, APR_HOOK_FIRST,
+                            AP_AUTH_INTERNAL_PER_CONF);
     /* check_authn, MIDDLE: the session (or bearer token) of AuthType
      * FedAuth. It declines any other AuthType, so its place among the
      * other authentication modules does not matter. PER_CONF: the answer

@@ -2,13 +2,15 @@
 /* mod_fedauth_request.c - the request path of a protected resource, in
  * the order httpd runs it:
  *   1. post_read_request: client headers that look like ours are dropped;
- *   2. check_authn (AuthType FedAuth): a bearer token, or the session the
+ *   2. check_access_ex: a CORS preflight from a FedAuthAllowedOrigin is
+ *      answered without a session (any other origin: 403);
+ *   3. check_authn (AuthType FedAuth): a bearer token, or the session the
  *      cookie names, is checked and passed on (user, environment,
  *      headers); without one, a 401 or the way to sign in;
- *   3. authorization: Require fedauth-role, fedauth-claim, fedauth-idp,
+ *   4. authorization: Require fedauth-role, fedauth-claim, fedauth-idp,
  *      and the 403 (not 401) for a signed-in user one of them refuses;
- *   4. fixups: FedAuthUnauthenticated pass, and FEDAUTH_ERROR for an
- *      ErrorDocument.
+ *   5. fixups: FedAuthUnauthenticated pass, FEDAUTH_ERROR for an
+ *      ErrorDocument, and the CORS grant for an allowed origin.
  * Last, what the Require lines need at configuration time. Everything this
  * path calls is in the layers below (session, bearer, sign-in, request
  * helpers, configuration); nothing here is used by another glue file but
@@ -73,7 +75,78 @@ int fedauth_strip_headers(request_rec *r)
     return DECLINED;
 }
 
-/* ---- 2. check_authn -------------------------------------------------- */
+/* ---- 2. check_access_ex: CORS preflights ---------------------------- */
+
+/* What a preflight grant allows: the methods and request headers a page
+ * of an allowed origin may use with credentials. A fixed list: the
+ * request headers a script needs (X-Requested-With gets it a 401 rather
+ * than a sign-in page), none that could pass for ours. */
+#define PREFLIGHT_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE"
+#define PREFLIGHT_HEADERS "Accept, Authorization, Content-Type, " \
+                          "X-Requested-With"
+
+/* A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)
+ * to a location of AuthType FedAuth on a site that lists
+ * FedAuthAllowedOrigin. A browser sends a preflight without cookies, so
+ * it is answered here, before authentication: 204 with the grant for a
+ * listed origin, 403 origin_not_allowed without CORS headers for any
+ * other. No session is read, no sign-in started, no handler runs (DONE).
+ * Anything else, a plain OPTIONS among them, goes on as before. */
+int fedauth_preflight(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    fedauth_srv_t *sc;
+
+    if (r->method_number != M_OPTIONS || !type
+        || strcasecmp(type, AUTH_TYPE)
+        || !apr_table_get(r->headers_in, "Access-Control-Request-Method")
+        || !apr_table_get(r->headers_in, "Origin")) {
+        return DECLINED;
+    }
+    sc = ap_get_module_config(r->server->module_config, &fedauth_module);
+    if (!sc->allowed_origins) {
+        return DECLINED;
+    }
+    if (ap_discard_request_body(r) != OK) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    if (fedauth_cors_allow(r, sc) != 1) {
+        fa_metrics_preflight(fedauth_metrics(), 0);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01401)
+                      "CORS preflight for %s from %.128s refused: not a "
+                      "FedAuthAllowedOrigin", r->uri,
+                      fedauth_ascii(r->pool, apr_table_get(r->headers_in,
+                                                           "Origin")));
+        return fedauth_error(r, HTTP_FORBIDDEN, "origin_not_allowed",
+                             "This origin is not a FedAuthAllowedOrigin.");
+    }
+    apr_table_setn(r->err_headers_out, "Access-Control-Allow-Methods",
+                   PREFLIGHT_METHODS);
+    apr_table_setn(r->err_headers_out, "Access-Control-Allow-Headers",
+                   PREFLIGHT_HEADERS);
+    apr_table_setn(r->err_headers_out, "Access-Control-Max-Age", "600");
+    fa_metrics_preflight(fedauth_metrics(), 1);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(01402)
+                  "CORS preflight for %s answered without a session",
+                  r->uri);
+    r->status = HTTP_NO_CONTENT;
+    return DONE;
+}
+
+/* The CORS grant on an answer of a protected location (the page, its
+ * 401 or 403) to a script of an allowed origin, which may then read it;
+ * nothing for any other origin, or on a site that lists none. */
+static void cors_grant(request_rec *r)
+{
+    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                             &fedauth_module);
+
+    if (sc->allowed_origins && !r->main) {
+        fedauth_cors_allow(r, sc);
+    }
+}
+
+/* ---- 3. check_authn -------------------------------------------------- */
 
 /* A script's request (XHR, fetch for JSON) gets a 401 it can act on,
  * not a redirect to a sign-in page it cannot show. */
@@ -101,6 +174,7 @@ static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
         if (ap_discard_request_body(r) != OK) {
             r->connection->keepalive = AP_CONN_CLOSE;
         }
+        cors_grant(r);
         apr_table_setn(r->err_headers_out, "WWW-Authenticate", dc->bearer == 1
             ? apr_psprintf(r->pool, "Bearer realm=\"%s\"",
                            ap_escape_quotes(r->pool,
@@ -193,7 +267,7 @@ int fedauth_check_authn(request_rec *r)
     return no_session(r, sc, dc);
 }
 
-/* ---- 3. authorization ------------------------------------------------ */
+/* ---- 4. authorization ------------------------------------------------ */
 
 /* Authorization providers for mod_authz_core:
  *   Require fedauth-role r1 r2 ...       any of the roles
@@ -463,6 +537,9 @@ int fedauth_check_authz(request_rec *r)
                       r->user);
         rc = HTTP_FORBIDDEN;
     }
+    if (rc == HTTP_FORBIDDEN) {
+        cors_grant(r);
+    }
     if (rc == HTTP_FORBIDDEN && apr_table_get(r->notes, "fedauth-error")) {
         /* the refused request's own environment (access log) */
         apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", "access_denied");
@@ -472,7 +549,7 @@ int fedauth_check_authz(request_rec *r)
     return rc;
 }
 
-/* ---- 4. fixups ------------------------------------------------------- */
+/* ---- 5. fixups ------------------------------------------------------- */
 
 /* FedAuthUnauthenticated pass goes with a Require that lets anyone in,
  * where httpd never asks who the user is: a signed-in user is made known
@@ -502,13 +579,17 @@ static void pass_session(request_rec *r)
     }
 }
 
-/* An ErrorDocument runs in a new request: give it FEDAUTH_ERROR as such,
+/* A signed-in user's answer gets the CORS grant for an allowed origin.
+ * An ErrorDocument runs in a new request: give it FEDAUTH_ERROR as such,
  * not only as REDIRECT_FEDAUTH_ERROR. */
 int fedauth_fixups(request_rec *r)
 {
     const char *code;
 
     pass_session(r);
+    if (r->user && r->ap_auth_type == our_auth_type) {
+        cors_grant(r);
+    }
 
     if (r->prev && (code = apr_table_get(r->prev->notes, "fedauth-error"))) {
         apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", code);

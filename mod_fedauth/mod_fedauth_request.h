@@ -9,6 +9,9 @@
 
 /* post_read_request: drops client headers that look like ours. */
 int fedauth_strip_headers(request_rec *r);
+/* check_access_ex: answers a CORS preflight to a protected location of a
+ * site with FedAuthAllowedOrigin, without a session. */
+int fedauth_preflight(request_rec *r);
 /* check_authn: the session (or bearer token) of AuthType FedAuth. */
 int fedauth_check_authn(request_rec *r);
 /* Registers the authorization providers fedauth-role, fedauth-claim and
