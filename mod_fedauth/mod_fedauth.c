@@ -147,6 +147,7 @@ static int fedauth_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const char *err = fedauth_config_check(ptemp, s);
 
+    fedauth_check_require_expr(s);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      FALOGNO(00307) "%s", err);

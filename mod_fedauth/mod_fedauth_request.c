@@ -755,6 +755,47 @@ static const char *parse_idps(cmd_parms *cmd, const char *line,
     return NULL;
 }
 
+/* 1 when a Require line's arguments are "expr ..." or "not expr ...". */
+static int is_require_expr(const char *args)
+{
+    while (apr_isspace(*args)) {
+        args++;
+    }
+    if (!strncasecmp(args, "not", 3) && apr_isspace(args[3])) {
+        for (args += 3; apr_isspace(*args); args++) {
+        }
+    }
+    return !strncasecmp(args, "expr", 4) && apr_isspace(args[4]);
+}
+
+/* httpd decides a Require expr line first without a user; only a line
+ * that names REMOTE_USER waits for the sign-in. A line over FEDAUTH_*
+ * that does not is decided with those unset: 403 for everyone, or, when
+ * it holds then (a negation), anyone in without signing in. Warned about
+ * at start with its file:line (not refused: the administrator may mean
+ * it). Walks the configuration tree (not .htaccess files). */
+static void warn_require_expr(server_rec *s, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "Require") && d->args
+            && is_require_expr(d->args) && strstr(d->args, "FEDAUTH_")
+            && !strstr(d->args, "REMOTE_USER")) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
+                         FALOGNO(01403) "%s:%d: Require %s is decided "
+                         "before sign-in (FEDAUTH_* unset): add "
+                         "\"-n %%{REMOTE_USER} &&\" so that httpd signs "
+                         "the user in first (docs/claims-and-roles.md)",
+                         d->filename, d->line_num, d->args);
+        }
+        warn_require_expr(s, d->first_child);
+    }
+}
+
+void fedauth_check_require_expr(server_rec *s)
+{
+    warn_require_expr(s, ap_conftree);
+}
+
 static const authz_provider role_provider = { check_role, parse_roles };
 static const authz_provider claim_provider = { check_claim, parse_claims };
 static const authz_provider idp_provider = { check_idp, parse_idps };

@@ -17,6 +17,9 @@ int fedauth_check_authn(request_rec *r);
 /* Registers the authorization providers fedauth-role, fedauth-claim and
  * fedauth-idp with mod_authz_core. */
 void fedauth_register_authz(apr_pool_t *p);
+/* check_config: warns about each Require expr over FEDAUTH_* that httpd
+ * decides before sign-in (it does not name REMOTE_USER). */
+void fedauth_check_require_expr(server_rec *s);
 /* check_authz (auth_checker), before mod_authz_core's: runs the other
  * authorization hooks and gives 403 instead of their 401 when a Require
  * fedauth-* line refused the signed-in user. */
