@@ -295,6 +295,7 @@ typedef struct claim_req_t {
  * claim value (ReDoS) fails fast and refuses, instead of holding a
  * worker. Values are at most FA_CLAIMS_VALUE_MAX bytes per claim. */
 #define CLAIM_RE_LIMIT "(*LIMIT_MATCH=100000)(*LIMIT_DEPTH=10000)"
+#define LIMIT_LEN (sizeof(CLAIM_RE_LIMIT) - 1)
 
 /* A Require fedauth-* line as parsed at configuration time. */
 typedef struct line_t {
@@ -693,7 +694,11 @@ static const char *compile_claim_re(cmd_parms *cmd, claim_req_t *c)
     if (rc != 0) {
         ap_regerror(rc, c->re, msg, sizeof(msg));
         return apr_psprintf(cmd->pool, "Require fedauth-claim %s~%s: not a "
-                            "valid regex: %s", c->name, c->value, msg);
+                            "valid regex (%s; PCRE stopped at character "
+                            "%" APR_SIZE_T_FMT ")", c->name, c->value,
+                            rc == AP_REG_INVARG ? "refused" : msg,
+                            c->re->re_erroffset > LIMIT_LEN
+                            ? c->re->re_erroffset - LIMIT_LEN + 1 : 1);
     }
     apr_pool_cleanup_register(cmd->pool, c->re, free_claim_re,
                               apr_pool_cleanup_null);

@@ -68,6 +68,13 @@ const LOCATIONS = [
 `,
 ].join('\n');
 
+// .htaccess (AllowOverride AuthConfig): httpd reads the file, and so
+// compiles its patterns, with each request
+const HTACCESS = {
+  corp: 'AuthType FedAuth\nRequire fedauth-claim email~^[^@]+@corp\\.example$\n',
+  bad: 'AuthType FedAuth\nRequire fedauth-claim email~^(\n',
+};
+
 /** Who may enter which location (everyone else: 403). */
 const ACCESS = {
   corp: ['ann'],
@@ -91,9 +98,19 @@ describe('Require fedauth-claim name~regex', () => {
   before(async () => {
     site = await startSite({
       idps: [{ name: 'a', users: USERS, providers: [{ id: 'a' }] }],
-      locationsConf: LOCATIONS,
+      locationsConf: ({ dir }) => `${LOCATIONS}
+<Directory "${dir}/htdocs/h">
+    AllowOverride AuthConfig
+</Directory>
+`,
     });
     base = site.base;
+    for (const [name, text] of Object.entries(HTACCESS)) {
+      const d = path.join(site.httpd.dir, 'htdocs', 'h', name);
+      fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(path.join(d, '.htaccess'), text, { mode: 0o644 });
+      fs.writeFileSync(path.join(d, 'index.html'), `page ${name}\n`, { mode: 0o644 });
+    }
   });
   after(async () => {
     await site?.stop();
@@ -182,10 +199,23 @@ describe('Require fedauth-claim name~regex', () => {
     assert.ok(n >= 2, `fedauth_claim_regex_gave_up_total ${n}\n${m.body.slice(0, 200)}`);
   });
 
+  it('in .htaccess: the same rule grants ann and refuses eve; a bad pattern is a 500 naming the file', async () => {
+    const a = await (await as('ann')).getOnce(`${base}/h/corp/index.html`);
+    assert.equal(a.status, 200, dump(a));
+    assert.match(a.body, /page corp/);
+    assertRefused(await (await as('eve')).getOnce(`${base}/h/corp/index.html`), 'eve', '/h/corp/');
+    const b = await (await as('ann')).getOnce(`${base}/h/bad/index.html`);
+    assert.equal(b.status, 500, dump(b));
+    assert.doesNotMatch(b.body, /page bad/);
+    assert.match(site.errorLog(), /h\/bad\/\.htaccess: Require fedauth-claim email~\^\(: not a valid regex \(refused; PCRE stopped at character 3\)/);
+  });
+
   it('httpd stops cleanly; the error log has no crash lines', async () => {
     const info = await site.httpd.stop();
     assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
-    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}`);
+    // httpd logs an .htaccess error at core:alert
+    const allowed = [/h\/bad\/\.htaccess: Require fedauth-claim/];
+    assert.deepEqual(site.troubles(allowed), [], `trouble:\n${site.troubles(allowed).join('\n')}`);
   });
 });
 
@@ -194,7 +224,7 @@ describe('Require fedauth-claim name~regex: apache2 -t refuses a bad rule, namin
   after(() => dirs.forEach((d) => removeDir(d)));
 
   const CASES = [
-    ['email~^(unclosed', /fedauth-claim email~\^\(unclosed: not a valid regex/],
+    ['email~^(unclosed', /fedauth-claim email~\^\(unclosed: not a valid regex \(refused; PCRE stopped at character 11\)/],
     ['email~', /fedauth-claim email~: the regex is empty/],
     ['~^x$', /'~\^x\$' is not name:value or name~regex/],
     ['"email~(*LIMIT_MATCH=999999999)x"', /may not start with PCRE's \(\* options/],
