@@ -139,6 +139,11 @@ typedef enum {
     FA_METRICS_POST_COUNT
 } fa_metrics_post_t;
 void fa_metrics_preserved_post(fa_metrics_t *m, fa_metrics_post_t what);
+/* A CORS preflight to a protected location, answered without a session;
+ * allowed 0: its origin is not a FedAuthAllowedOrigin. */
+void fa_metrics_preflight(fa_metrics_t *m, int allowed);
+/* A Require fedauth-claim regex match that PCRE gave up on. */
+void fa_metrics_claim_regex_gave_up(fa_metrics_t *m);
 /* A store operation that took ns nanoseconds; failed 1: the store was
  * unavailable (not found is no failure). */
 void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,

@@ -95,7 +95,8 @@ struct fa_metrics_t {
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
                errors, revoked, frontchan, introspect, par, graph,
-               userinfo, post, rekeyed; /* offsets of each part in c */
+               userinfo, post, rekeyed, /* offsets of each part in c */
+               claimrules;        /* CORS preflights (2), regex gave up */
 };
 
 static apr_status_t unmap(void *data)
@@ -138,7 +139,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->userinfo = m->graph + (apr_size_t)m->nprov * FA_GRAPH_OUTCOME_COUNT;
     m->post = m->userinfo + (apr_size_t)m->nprov * FA_METRICS_USERINFO_COUNT;
     m->rekeyed = m->post + FA_METRICS_POST_COUNT;
-    n = m->rekeyed + 1;
+    m->claimrules = m->rekeyed + 1;
+    n = m->claimrules + 3;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -259,6 +261,20 @@ void fa_metrics_session_rekeyed(fa_metrics_t *m)
 {
     if (m) {
         add(m, m->rekeyed, 1);
+    }
+}
+
+void fa_metrics_preflight(fa_metrics_t *m, int allowed)
+{
+    if (m) {
+        add(m, m->claimrules + (allowed ? 0 : 1), 1);
+    }
+}
+
+void fa_metrics_claim_regex_gave_up(fa_metrics_t *m)
+{
+    if (m) {
+        add(m, m->claimrules + 2, 1);
     }
 }
 
@@ -776,6 +792,22 @@ static void format_logout(const fa_metrics_t *m, buf_t *b)
         APR_UINT64_T_FMT "\n", get(m, m->frontchan + 1));
 }
 
+static void format_claimrules(const fa_metrics_t *m, buf_t *b)
+{
+    head(b, "fedauth_cors_preflights_total", "counter", "CORS preflights "
+         "to protected locations, answered without a session: allowed "
+         "(a FedAuthAllowedOrigin), refused (any other origin).");
+    put(b, "fedauth_cors_preflights_total{outcome=\"allowed\"} %"
+        APR_UINT64_T_FMT "\n", get(m, m->claimrules));
+    put(b, "fedauth_cors_preflights_total{outcome=\"refused\"} %"
+        APR_UINT64_T_FMT "\n", get(m, m->claimrules + 1));
+    head(b, "fedauth_claim_regex_gave_up_total", "counter", "Matches of a "
+         "Require fedauth-claim regex that PCRE gave up on (its step "
+         "limit): the rule refused; fix the pattern.");
+    put(b, "fedauth_claim_regex_gave_up_total %" APR_UINT64_T_FMT "\n",
+        get(m, m->claimrules + 2));
+}
+
 static void format_userinfo(const fa_metrics_t *m, buf_t *b)
 {
     apr_size_t o;
@@ -894,6 +926,7 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
          "from an older FedAuthSecret value to the first (a rotation).");
     put(&b, "fedauth_sessions_rekeyed_total %" APR_UINT64_T_FMT "\n",
         get(m, m->rekeyed));
+    format_claimrules(m, &b);
     if (shm) {
         format_shm(shm, &b);
     }

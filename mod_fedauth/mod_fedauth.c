@@ -156,6 +156,7 @@ static int fedauth_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const char *err = fedauth_config_check(ptemp, s);
 
+    fedauth_check_require_expr(s);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      FALOGNO(00307) "%s", err);
@@ -459,6 +460,12 @@ static void fedauth_hooks(apr_pool_t *p)
      * /fedauth/jwks, public keys that anyone may cache. */
     ap_hook_quick_handler(fedauth_quick_handler, NULL, NULL,
                           APR_HOOK_FIRST);
+    /* check_access_ex, FIRST: a CORS preflight to a location of AuthType
+     * FedAuth comes without cookies; it is answered (DONE) before
+     * mod_authz_core (LAST) could ask for a user and so start a sign-in.
+     * It declines everything else at its first test (the method). */
+    ap_hook_check_access_ex(fedauth_preflight, NULL, NULL, APR_HOOK_FIRST,
+                            AP_AUTH_INTERNAL_PER_CONF);
     /* check_authn, MIDDLE: the session (or bearer token) of AuthType
      * FedAuth. It declines any other AuthType, so its place among the
      * other authentication modules does not matter. PER_CONF: the answer

@@ -48,28 +48,16 @@ static int send_json(request_rec *r, int status, json_t *doc)
     return OK;
 }
 
-/* CORS: 1 when the request's Origin may use the answer (headers set), 0
- * when it has an Origin that is not allowed, -1 when it has none. */
+/* CORS for the endpoints: as fedauth_cors_allow, and Vary: Origin on
+ * every answer, with an Origin or without. */
 static int cors(request_rec *r, const fedauth_srv_t *sc)
 {
-    const char *origin = apr_table_get(r->headers_in, "Origin");
-    int i;
+    int allowed = fedauth_cors_allow(r, sc);
 
-    apr_table_mergen(r->err_headers_out, "Vary", "Origin");
-    if (!origin) {
-        return -1;
+    if (allowed < 0) {
+        apr_table_mergen(r->err_headers_out, "Vary", "Origin");
     }
-    for (i = 0; sc->allowed_origins && i < sc->allowed_origins->nelts; i++) {
-        if (!strcmp(origin, APR_ARRAY_IDX(sc->allowed_origins, i,
-                                          const char *))) {
-            apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin",
-                           origin);
-            apr_table_setn(r->err_headers_out,
-                           "Access-Control-Allow-Credentials", "true");
-            return 1;
-        }
-    }
-    return 0;
+    return allowed;
 }
 
 static json_t *session_json(const fa_session_t *s, apr_int64_t expires_at)

@@ -282,6 +282,28 @@ int fedauth_origin_is_site(request_rec *r, const fedauth_srv_t *sc)
     return strlen(origin) == len && !strncmp(origin, self, len);
 }
 
+int fedauth_cors_allow(request_rec *r, const fedauth_srv_t *sc)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    int i;
+
+    if (!origin) {
+        return -1;
+    }
+    apr_table_mergen(r->err_headers_out, "Vary", "Origin");
+    for (i = 0; sc->allowed_origins && i < sc->allowed_origins->nelts; i++) {
+        if (!strcmp(origin, APR_ARRAY_IDX(sc->allowed_origins, i,
+                                          const char *))) {
+            apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin",
+                           origin);
+            apr_table_setn(r->err_headers_out,
+                           "Access-Control-Allow-Credentials", "true");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void fedauth_no_store(request_rec *r)
 {
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");

@@ -51,6 +51,11 @@ void fedauth_no_store(request_rec *r);
 /* 1 when the request's Origin header names this site itself
  * (FedAuthRedirectBase, else the URL httpd makes for the request). */
 int fedauth_origin_is_site(request_rec *r, const fedauth_srv_t *sc);
+/* CORS: 1 when the request's Origin is a FedAuthAllowedOrigin (then
+ * Access-Control-Allow-Origin: that origin, -Credentials: true), 0 when
+ * it has another Origin, -1 when it has none. Vary: Origin is added
+ * whenever it has one. */
+int fedauth_cors_allow(request_rec *r, const fedauth_srv_t *sc);
 /* A copy of s (or "" for NULL) with ? for anything but printable ASCII. */
 const char *fedauth_ascii(apr_pool_t *p, const char *s);
 /* Ends the request with an error page, FEDAUTH_ERROR and a log line made

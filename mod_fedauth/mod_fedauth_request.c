@@ -2,13 +2,15 @@
 /* mod_fedauth_request.c - the request path of a protected resource, in
  * the order httpd runs it:
  *   1. post_read_request: client headers that look like ours are dropped;
- *   2. check_authn (AuthType FedAuth): a bearer token, or the session the
+ *   2. check_access_ex: a CORS preflight from a FedAuthAllowedOrigin is
+ *      answered without a session (any other origin: 403);
+ *   3. check_authn (AuthType FedAuth): a bearer token, or the session the
  *      cookie names, is checked and passed on (user, environment,
  *      headers); without one, a 401 or the way to sign in;
- *   3. authorization: Require fedauth-role, fedauth-claim, fedauth-idp,
+ *   4. authorization: Require fedauth-role, fedauth-claim, fedauth-idp,
  *      and the 403 (not 401) for a signed-in user one of them refuses;
- *   4. fixups: FedAuthUnauthenticated pass, and FEDAUTH_ERROR for an
- *      ErrorDocument.
+ *   5. fixups: FedAuthUnauthenticated pass, FEDAUTH_ERROR for an
+ *      ErrorDocument, and the CORS grant for an allowed origin.
  * Last, what the Require lines need at configuration time. Everything this
  * path calls is in the layers below (session, bearer, sign-in, request
  * helpers, configuration); nothing here is used by another glue file but
@@ -25,6 +27,7 @@
 #include "ap_provider.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
+#include "ap_regex.h"
 
 #include "mod_fedauth_request.h"
 #include "mod_fedauth_config.h"
@@ -33,6 +36,7 @@
 #include "mod_fedauth_bearer.h"
 #include "mod_fedauth_signin.h"
 #include "mod_fedauth_preserve_post.h"
+#include "mod_fedauth_metrics.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -72,7 +76,80 @@ int fedauth_strip_headers(request_rec *r)
     return DECLINED;
 }
 
-/* ---- 2. check_authn -------------------------------------------------- */
+/* ---- 2. check_access_ex: CORS preflights ---------------------------- */
+
+/* What a preflight grant allows: the methods and request headers a page
+ * of an allowed origin may use with credentials. A fixed list: the
+ * request headers a script needs (X-Requested-With gets it a 401 rather
+ * than a sign-in page), none that could pass for ours. */
+#define PREFLIGHT_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE"
+#define PREFLIGHT_HEADERS "Accept, Authorization, Content-Type, " \
+                          "X-Requested-With"
+
+/* A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method)
+ * to a location of AuthType FedAuth on a site that lists
+ * FedAuthAllowedOrigin. A browser sends a preflight without cookies, so
+ * it is answered here, before authentication: 204 with the grant for a
+ * listed origin, 403 origin_not_allowed without CORS headers for any
+ * other. No session is read, no sign-in started, no handler runs (DONE).
+ * Anything else, a plain OPTIONS among them, goes on as before. */
+int fedauth_preflight(request_rec *r)
+{
+    const char *type;
+    fedauth_srv_t *sc;
+
+    /* the method first: every other request leaves at once (ap_auth_type
+     * alone costs a hundred instructions) */
+    if (r->method_number != M_OPTIONS
+        || !apr_table_get(r->headers_in, "Access-Control-Request-Method")
+        || !apr_table_get(r->headers_in, "Origin")
+        || !(type = ap_auth_type(r)) || strcasecmp(type, AUTH_TYPE)) {
+        return DECLINED;
+    }
+    sc = ap_get_module_config(r->server->module_config, &fedauth_module);
+    if (!sc->allowed_origins) {
+        return DECLINED;
+    }
+    if (ap_discard_request_body(r) != OK) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    if (fedauth_cors_allow(r, sc) != 1) {
+        fa_metrics_preflight(fedauth_metrics(), 0);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01401)
+                      "CORS preflight for %s from %.128s refused: not a "
+                      "FedAuthAllowedOrigin", r->uri,
+                      fedauth_ascii(r->pool, apr_table_get(r->headers_in,
+                                                           "Origin")));
+        return fedauth_error(r, HTTP_FORBIDDEN, "origin_not_allowed",
+                             "This origin is not a FedAuthAllowedOrigin.");
+    }
+    apr_table_setn(r->err_headers_out, "Access-Control-Allow-Methods",
+                   PREFLIGHT_METHODS);
+    apr_table_setn(r->err_headers_out, "Access-Control-Allow-Headers",
+                   PREFLIGHT_HEADERS);
+    apr_table_setn(r->err_headers_out, "Access-Control-Max-Age", "600");
+    fa_metrics_preflight(fedauth_metrics(), 1);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(01402)
+                  "CORS preflight for %s answered without a session",
+                  r->uri);
+    r->status = HTTP_NO_CONTENT;
+    return DONE;
+}
+
+/* The CORS grant on an answer of a protected location (the page, its
+ * 401 or 403) to a script of an allowed origin, which may then read it;
+ * nothing for any other origin, or on a site that lists none. */
+static void cors_grant(request_rec *r)
+{
+    fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                             &fedauth_module);
+
+    if (sc->allowed_origins && !r->main) {
+        fedauth_cors_allow(r, sc);
+    }
+}
+
+/* ---- 3. check_authn -------------------------------------------------- */
 
 /* A script's request (XHR, fetch for JSON) gets a 401 it can act on,
  * not a redirect to a sign-in page it cannot show. */
@@ -110,6 +187,7 @@ static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
         if (ap_discard_request_body(r) != OK) {
             r->connection->keepalive = AP_CONN_CLOSE;
         }
+        cors_grant(r);
         apr_table_setn(r->err_headers_out, "WWW-Authenticate", dc->bearer == 1
             ? apr_psprintf(r->pool, "Bearer realm=\"%s\"",
                            ap_escape_quotes(r->pool,
@@ -202,12 +280,14 @@ int fedauth_check_authn(request_rec *r)
     return no_session(r, sc, dc);
 }
 
-/* ---- 3. authorization ------------------------------------------------ */
+/* ---- 4. authorization ------------------------------------------------ */
 
 /* Authorization providers for mod_authz_core:
  *   Require fedauth-role r1 r2 ...       any of the roles
  *   Require fedauth-claim name:value ... a kept claim equals the value, or
  *                                        (array claim) contains it
+ *   Require fedauth-claim name~regex ... a kept value matches the regex
+ *                                        (anchored only as written)
  *   Require fedauth-idp id1 id2 ...      signed in through one of them
  * mod_authz_core asks them first without a user: they answer
  * AUTHZ_DENIED_NO_USER, which makes httpd run the authentication check
@@ -215,11 +295,20 @@ int fedauth_check_authn(request_rec *r)
  * signed-in user they deny gets a 403 page saying so (unless an
  * ErrorDocument 403 is set). */
 
-/* Require fedauth-claim name:value, as parsed at configuration time. */
+/* Require fedauth-claim name:value or name~regex, as parsed at
+ * configuration time: re is NULL for an exact match. */
 typedef struct claim_req_t {
     const char *name;
     const char *value;
+    ap_regex_t *re;
 } claim_req_t;
+
+/* The most backtracking steps one regex match may take (PCRE's own limit,
+ * set in the pattern): a rule that would backtrack badly over a long
+ * claim value (ReDoS) fails fast and refuses, instead of holding a
+ * worker. Values are at most FA_CLAIMS_VALUE_MAX bytes per claim. */
+#define CLAIM_RE_LIMIT "(*LIMIT_MATCH=100000)(*LIMIT_DEPTH=10000)"
+#define LIMIT_LEN (sizeof(CLAIM_RE_LIMIT) - 1)
 
 /* A Require fedauth-* line as parsed at configuration time. */
 typedef struct line_t {
@@ -362,6 +451,32 @@ static authz_status check_idp(request_rec *r, const char *line,
     return check_words(r, parsed, signed_in_through, "a sign-in through ");
 }
 
+/* 1 when value fits rule c (equal, or matches its regex), 0 when not,
+ * -1 when PCRE gave up (its step limit: a pattern that backtracks badly
+ * over this value): the rule then refuses without trying more values, so
+ * one request costs at most one such match per rule, and the line is
+ * logged for the administrator to fix. */
+static int claim_fits(request_rec *r, const claim_req_t *c,
+                      const char *value)
+{
+    int rc;
+
+    if (!c->re) {
+        return !strcmp(value, c->value);
+    }
+    rc = ap_regexec(c->re, value, 0, NULL, 0);
+    if (rc != 0 && rc != AP_REG_NOMATCH) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01400)
+                      "Require fedauth-claim %s~%s: the regex gave up on "
+                      "a value of %" APR_SIZE_T_FMT " bytes (PCRE step "
+                      "limit or error %d); the rule refuses", c->name,
+                      c->value, strlen(value), rc);
+        fa_metrics_claim_regex_gave_up(fedauth_metrics());
+        return -1;
+    }
+    return rc == 0;
+}
+
 static authz_status check_claim(request_rec *r, const char *text,
                                 const void *parsed)
 {
@@ -371,16 +486,18 @@ static authz_status check_claim(request_rec *r, const char *text,
     const fa_attr_t *a;
     fa_session_t *s;
     authz_status st = session_of(r, &s);
-    int i, j;
+    int i, j, fit;
 
     if (st != AUTHZ_GRANTED) {
         return st;
     }
     for (i = 0; i < reqs->nelts; i++) {
         c = &APR_ARRAY_IDX(reqs, i, claim_req_t);
-        for (j = 0; s->claims && j < s->claims->nelts; j++) {
+        fit = 0;
+        for (j = 0; s->claims && j < s->claims->nelts && fit == 0; j++) {
             a = &APR_ARRAY_IDX(s->claims, j, fa_attr_t);
-            if (!strcmp(a->name, c->name) && !strcmp(a->value, c->value)) {
+            if (!strcmp(a->name, c->name)
+                && (fit = claim_fits(r, c, a->value)) == 1) {
                 return granted(r, s, line);
             }
         }
@@ -434,6 +551,9 @@ int fedauth_check_authz(request_rec *r)
                       r->user);
         rc = HTTP_FORBIDDEN;
     }
+    if (rc == HTTP_FORBIDDEN) {
+        cors_grant(r);
+    }
     if (rc == HTTP_FORBIDDEN && apr_table_get(r->notes, "fedauth-error")) {
         /* the refused request's own environment (access log) */
         apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", "access_denied");
@@ -443,7 +563,7 @@ int fedauth_check_authz(request_rec *r)
     return rc;
 }
 
-/* ---- 4. fixups ------------------------------------------------------- */
+/* ---- 5. fixups ------------------------------------------------------- */
 
 /* FedAuthUnauthenticated pass goes with a Require that lets anyone in,
  * where httpd never asks who the user is: a signed-in user is made known
@@ -473,13 +593,17 @@ static void pass_session(request_rec *r)
     }
 }
 
-/* An ErrorDocument runs in a new request: give it FEDAUTH_ERROR as such,
+/* A signed-in user's answer gets the CORS grant for an allowed origin.
+ * An ErrorDocument runs in a new request: give it FEDAUTH_ERROR as such,
  * not only as REDIRECT_FEDAUTH_ERROR. */
 int fedauth_fixups(request_rec *r)
 {
     const char *code;
 
     pass_session(r);
+    if (r->user && r->ap_auth_type == our_auth_type) {
+        cors_grant(r);
+    }
 
     if (r->prev && (code = apr_table_get(r->prev->notes, "fedauth-error"))) {
         apr_table_setn(r->subprocess_env, "FEDAUTH_ERROR", code);
@@ -554,6 +678,46 @@ static const char *parse_roles(cmd_parms *cmd, const char *line,
     return NULL;
 }
 
+static apr_status_t free_claim_re(void *re)
+{
+    ap_regfree(re);
+    return APR_SUCCESS;
+}
+
+/* Rule c's regex, compiled once here with httpd's regex API (PCRE,
+ * httpd's default options), under CLAIM_RE_LIMIT; anchored only as
+ * written. NULL, or why the pattern is refused. */
+static const char *compile_claim_re(cmd_parms *cmd, claim_req_t *c)
+{
+    char msg[256];
+    int rc;
+
+    if (!*c->value) {
+        return apr_psprintf(cmd->pool, "Require fedauth-claim %s~: the "
+                            "regex is empty", c->name);
+    }
+    if (!strncmp(c->value, "(*", 2)) {
+        return apr_psprintf(cmd->pool, "Require fedauth-claim %s~%s: a "
+                            "regex may not start with PCRE's (* options",
+                            c->name, c->value);
+    }
+    c->re = apr_palloc(cmd->pool, sizeof(*c->re));
+    rc = ap_regcomp(c->re, apr_pstrcat(cmd->pool, CLAIM_RE_LIMIT, c->value,
+                                       NULL), 0);
+    if (rc != 0) {
+        ap_regerror(rc, c->re, msg, sizeof(msg));
+        return apr_psprintf(cmd->pool, "Require fedauth-claim %s~%s: not a "
+                            "valid regex (%s; PCRE stopped at character "
+                            "%" APR_SIZE_T_FMT ")", c->name, c->value,
+                            rc == AP_REG_INVARG ? "refused" : msg,
+                            c->re->re_erroffset > LIMIT_LEN
+                            ? c->re->re_erroffset - LIMIT_LEN + 1 : 1);
+    }
+    apr_pool_cleanup_register(cmd->pool, c->re, free_claim_re,
+                              apr_pool_cleanup_null);
+    return NULL;
+}
+
 static const char *parse_claims(cmd_parms *cmd, const char *line,
                                 const void **parsed)
 {
@@ -565,19 +729,22 @@ static const char *parse_claims(cmd_parms *cmd, const char *line,
     int i;
 
     if (words->nelts == 0) {
-        return "Require fedauth-claim needs one or more name:value";
+        return "Require fedauth-claim needs one or more name:value or "
+               "name~regex";
     }
     for (i = 0; i < words->nelts; i++) {
         w = APR_ARRAY_IDX(words, i, const char *);
-        colon = strchr(w, ':');
-        if (!colon || colon == w) {
+        colon = w + strcspn(w, ":~");
+        if (!*colon || colon == w) {
             return apr_psprintf(cmd->pool, "Require fedauth-claim: '%s' is "
-                                "not name:value", w);
+                                "not name:value or name~regex", w);
         }
         c = apr_array_push(reqs);
         c->name = apr_pstrmemdup(cmd->pool, w, (apr_size_t)(colon - w));
         c->value = colon + 1;
-        if ((err = fedauth_keep_claim(cmd, c->name)) != NULL) {
+        c->re = NULL;
+        if ((err = fedauth_keep_claim(cmd, c->name)) != NULL
+            || (*colon == '~' && (err = compile_claim_re(cmd, c)) != NULL)) {
             return err;
         }
     }
@@ -604,6 +771,47 @@ static const char *parse_idps(cmd_parms *cmd, const char *line,
     }
     *parsed = line_of(cmd, words);
     return NULL;
+}
+
+/* 1 when a Require line's arguments are "expr ..." or "not expr ...". */
+static int is_require_expr(const char *args)
+{
+    while (apr_isspace(*args)) {
+        args++;
+    }
+    if (!strncasecmp(args, "not", 3) && apr_isspace(args[3])) {
+        for (args += 3; apr_isspace(*args); args++) {
+        }
+    }
+    return !strncasecmp(args, "expr", 4) && apr_isspace(args[4]);
+}
+
+/* httpd decides a Require expr line first without a user; only a line
+ * that names REMOTE_USER waits for the sign-in. A line over FEDAUTH_*
+ * that does not is decided with those unset: 403 for everyone, or, when
+ * it holds then (a negation), anyone in without signing in. Warned about
+ * at start with its file:line (not refused: the administrator may mean
+ * it). Walks the configuration tree (not .htaccess files). */
+static void warn_require_expr(server_rec *s, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "Require") && d->args
+            && is_require_expr(d->args) && strstr(d->args, "FEDAUTH_")
+            && !strstr(d->args, "REMOTE_USER")) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
+                         FALOGNO(01403) "%s:%d: Require %s is decided "
+                         "before sign-in (FEDAUTH_* unset): add "
+                         "\"-n %%{REMOTE_USER} &&\" so that httpd signs "
+                         "the user in first (docs/claims-and-roles.md)",
+                         d->filename, d->line_num, d->args);
+        }
+        warn_require_expr(s, d->first_child);
+    }
+}
+
+void fedauth_check_require_expr(server_rec *s)
+{
+    warn_require_expr(s, ap_conftree);
 }
 
 static const authz_provider role_provider = { check_role, parse_roles };

@@ -631,6 +631,32 @@ START_TEST(logout_counters)
 }
 END_TEST
 
+/* CORS preflights by outcome and claim regex give-ups, after the
+ * per-provider parts (their offsets follow them); nothing without
+ * metrics. */
+START_TEST(claim_rule_counters)
+{
+    fa_metrics_t *m = make(pool, "a b c");
+    char *t;
+
+    fa_metrics_preflight(m, 1);
+    fa_metrics_preflight(m, 1);
+    fa_metrics_preflight(m, 0);
+    fa_metrics_preflight(NULL, 1);
+    fa_metrics_claim_regex_gave_up(m);
+    fa_metrics_claim_regex_gave_up(NULL);
+    fa_metrics_userinfo(m, "c", FA_METRICS_USERINFO_FAILED_ENDED);
+    t = text_of(m);
+    ck_assert(value(t, "fedauth_cors_preflights_total"
+                    "{outcome=\"allowed\"}") == 2);
+    ck_assert(value(t, "fedauth_cors_preflights_total"
+                    "{outcome=\"refused\"}") == 1);
+    ck_assert(value(t, "fedauth_claim_regex_gave_up_total") == 1);
+    ck_assert_uint_eq(fa_metrics_userinfo_of(m, "c",
+                      FA_METRICS_USERINFO_FAILED_ENDED), 1);
+}
+END_TEST
+
 Suite *suite_metrics(void)
 {
     Suite *s = suite_create("metrics");
@@ -649,6 +675,7 @@ Suite *suite_metrics(void)
     tcase_add_test(tc, single_numbers_read_back);
     tcase_add_test(tc, status_document_and_page);
     tcase_add_test(tc, logout_counters);
+    tcase_add_test(tc, claim_rule_counters);
     suite_add_tcase(s, tc);
     return s;
 }
