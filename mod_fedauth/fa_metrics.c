@@ -17,6 +17,7 @@
  *   par        [ok, failed]
  *   graph      [provider][fa_graph_outcome_t]
  *   userinfo   [provider][outcome]
+ *   apppass    [outcome]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -82,6 +83,9 @@ static const char *const userinfo_names[FA_METRICS_USERINFO_COUNT] = {
     "ok", "invalid_token", "no_token", "sub_mismatch", "refused",
     "failed_kept", "failed_ended"
 };
+static const char *const apppass_names[FA_METRICS_APPPASS_COUNT] = {
+    "ok", "cached", "wrong", "expired", "refused", "rate_limited", "busy"
+};
 static const char *const op_names[FA_METRICS_OP_COUNT] = {
     "get", "put", "take", "del", "index_add", "index_take", "add"
 };
@@ -93,7 +97,7 @@ struct fa_metrics_t {
     const char **prov;            /* provider ids, process memory */
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
                errors, revoked, frontchan, introspect, par, graph,
-               userinfo;          /* offsets of each part in c */
+               userinfo, apppass; /* offsets of each part in c */
 };
 
 static apr_status_t unmap(void *data)
@@ -134,7 +138,9 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->par = m->introspect + FA_METRICS_INTROSPECT_COUNT;
     m->graph = m->par + 2;
     m->userinfo = m->graph + (apr_size_t)m->nprov * FA_GRAPH_OUTCOME_COUNT;
-    n = m->userinfo + (apr_size_t)m->nprov * FA_METRICS_USERINFO_COUNT;
+    m->apppass = m->userinfo
+                 + (apr_size_t)m->nprov * FA_METRICS_USERINFO_COUNT;
+    n = m->apppass + FA_METRICS_APPPASS_COUNT;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -307,6 +313,22 @@ void fa_metrics_par(fa_metrics_t *m, int ok)
     if (m) {
         add(m, m->par + (ok ? 0 : 1), 1);
     }
+}
+
+void fa_metrics_apppass(fa_metrics_t *m, fa_metrics_apppass_t outcome)
+{
+    if (m && (unsigned)outcome < FA_METRICS_APPPASS_COUNT) {
+        add(m, m->apppass + outcome, 1);
+    }
+}
+
+apr_uint64_t fa_metrics_apppass_of(const fa_metrics_t *m,
+                                   fa_metrics_apppass_t outcome)
+{
+    if (!m || (unsigned)outcome >= FA_METRICS_APPPASS_COUNT) {
+        return 0;
+    }
+    return get(m, m->apppass + outcome);
 }
 
 void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,
@@ -855,6 +877,13 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
     put(&b, "fedauth_par_requests_total{outcome=\"error\"} %"
         APR_UINT64_T_FMT "\n", get(m, m->par + 1));
     format_userinfo(m, &b);
+    head(&b, "fedauth_app_passwords_total", "counter", "Requests with an "
+         "app password (FedAuthBasic), by outcome.");
+    for (i = 0; i < FA_METRICS_APPPASS_COUNT; i++) {
+        put(&b, "fedauth_app_passwords_total{outcome=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", apppass_names[i],
+            get(m, m->apppass + i));
+    }
     if (shm) {
         format_shm(shm, &b);
     }

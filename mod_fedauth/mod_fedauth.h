@@ -122,6 +122,11 @@ typedef struct fedauth_srv_t {
     const char *client_jwks;       /* /fedauth/jwks: the public ClientKeyFile
                                     * keys of every provider, made in
                                     * post_config; NULL when none */
+    /* app passwords (FedAuthBasic): */
+    int basic_cache;               /* FedAuthBasicCache (s), UNSET */
+    int basic_limit_account;       /* FedAuthBasicLimit: failures per */
+    int basic_limit_client;        /* account, per client address, */
+    int basic_limit_window;        /* within seconds; all UNSET */
 } fedauth_srv_t;
 
 typedef enum {
@@ -151,6 +156,7 @@ typedef struct fedauth_dir_t {
     int bearer;                    /* FedAuthBearer, UNSET */
     const char *bearer_audience;   /* FedAuthBearerAudience, or NULL */
     int pass_token;                /* FedAuthPassAccessToken, UNSET */
+    int basic;                     /* FedAuthBasic (app passwords), UNSET */
 } fedauth_dir_t;
 
 /* The module record (AP_DECLARE_MODULE in mod_fedauth.c). Every glue file

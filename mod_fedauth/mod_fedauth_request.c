@@ -31,6 +31,7 @@
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_bearer.h"
+#include "mod_fedauth_basic.h"
 #include "mod_fedauth_signin.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -90,6 +91,11 @@ static int wants_no_redirect(request_rec *r)
  * API with bearer tokens, a script's request), else the way to sign in. */
 static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
 {
+    int rc = fedauth_basic_no_credentials(r, dc);
+
+    if (rc != DECLINED) {
+        return rc;
+    }
     if (dc->unauth == FEDAUTH_UNAUTH_401 || r->method_number != M_GET
         || dc->unauth == FEDAUTH_UNAUTH_PASS
         || dc->bearer == 1
@@ -131,8 +137,11 @@ static int subrequest_session(request_rec *r, fedauth_srv_t *sc,
         || (mdc->bearer == 1 && auth && !strncasecmp(auth, "Bearer ", 7))) {
         return DECLINED;
     }
-    prov = fedauth_provider_find(sc, s->idp);
-    if (!prov || !fedauth_provider_offered(dc, prov)) {
+    /* an app password counts where FedAuthBasic is On */
+    prov = fedauth_basic_session(s) ? NULL : fedauth_provider_find(sc,
+                                                                   s->idp);
+    if (fedauth_basic_session(s) ? dc->basic != 1
+        : !prov || !fedauth_provider_offered(dc, prov)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00420)
                       "subrequest for %s refused: a session from provider "
                       "%s is not accepted there", r->uri, s->idp);
@@ -167,6 +176,12 @@ int fedauth_check_authn(request_rec *r)
         const char *auth = apr_table_get(r->headers_in, "Authorization");
         if (auth && !strncasecmp(auth, "Bearer ", 7)) {
             return fedauth_bearer_check(r, sc, dc, auth + 7);
+        }
+    }
+    if (dc->basic == 1) {
+        const char *auth = apr_table_get(r->headers_in, "Authorization");
+        if (auth && !strncasecmp(auth, "Basic ", 6)) {
+            return fedauth_basic_check(r, sc, dc, auth + 6);
         }
     }
     rv = fedauth_session_load(r, sc, &s, NULL);

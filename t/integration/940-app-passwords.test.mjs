@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+// App passwords (issue 23): fedauthctl passwords add|list|del, and
+// FedAuthBasic On locations that take "Authorization: Basic
+// base64(account:app password)" with a real httpd, the registry in a
+// directory and the shm store (the failure counts of the rate limit live
+// there). Each case does what a client or an attacker does and asserts
+// what they get: status, page code, headers, no cookie, what a CGI sees.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import {
+  startSite, parseEnv, errorCodes, sleep, writeHttpdConfig, configTest, requireModule,
+  removeDir, MODULES_DIR,
+} from '../lib/index.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const FEDAUTHCTL = process.env.FEDAUTHCTL || path.resolve(here, '../../fedauthctl');
+const SECRET_RE = /^fap_[0-9a-hjkmnp-tv-z]{8}_[0-9a-hjkmnp-tv-z]{36}$/;
+const ACCOUNT_LIMIT = 4;
+const CLIENT_LIMIT = 7;
+const WINDOW = 60;
+
+function ctl(site, args, { json = false } = {}) {
+  const conf = path.join(site.httpd.dir, 'fedauthctl.conf');
+  const argv = ['--conf', conf, ...(json ? ['--json'] : []), ...args];
+  return new Promise((resolve) => {
+    execFile(FEDAUTHCTL, argv, { timeout: 30000 }, (e, out, err) => {
+      const code = e ? (typeof e.code === 'number' ? e.code : -1) : 0;
+      resolve({ code, out, err, json: json && code === 0 ? JSON.parse(out) : undefined });
+    });
+  });
+}
+
+async function ok(site, args, opts) {
+  const r = await ctl(site, args, opts);
+  assert.equal(r.code, 0, `fedauthctl ${args.join(' ')}: ${r.code}\n${r.out}\n${r.err}`);
+  return r;
+}
+
+/** A new app password of account; its secret. */
+async function addPassword(site, account, label, more = []) {
+  const r = await ok(site, ['passwords', 'add', account, '--name', label, ...more], { json: true });
+  assert.match(r.json.secret, SECRET_RE);
+  return r.json.secret;
+}
+
+const basic = (user, pass) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+
+/** What a WebDAV client or curl sends: no HTML, no navigation. */
+async function get(site, p, { auth, headers = {} } = {}) {
+  const res = await fetch(`${site.base}${p}`, {
+    redirect: 'manual',
+    headers: { Accept: '*/*', ...(auth ? { Authorization: auth } : {}), ...headers },
+  });
+  return {
+    status: res.status,
+    body: await res.text(),
+    headers: res.headers,
+    setCookie: res.headers.get('set-cookie'),
+  };
+}
+
+const show = (r) => `${r.status}\n${[...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${r.body.slice(0, 600)}`;
+
+function refusedWith(r, status, code) {
+  assert.equal(r.status, status, show(r));
+  assert.ok(errorCodes(r.body).includes(code), `${code} in ${show(r)}`);
+  assert.equal(r.setCookie, null, 'no cookie on a refusal');
+}
+
+describe('app passwords: fedauthctl and FedAuthBasic', () => {
+  let site;
+  let tmp;
+  let attemptLog;
+  let davSecret;
+
+  const attempts = () => (fs.existsSync(attemptLog) ? fs.readFileSync(attemptLog, 'utf8') : '')
+    .split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fedauth-t940-'));
+    fs.chmodSync(tmp, 0o755);
+    attemptLog = path.join(tmp, 'attempts.log');
+    site = await startSite({
+      providers: [{ id: 'corp' }],
+      serverConf: `<IfModule !authz_host_module>
+    LoadModule authz_host_module ${MODULES_DIR}/mod_authz_host.so
+</IfModule>
+FedAuthRegistry On
+FedAuthRegister Off
+FedAuthRegistryDir "${path.join(tmp, 'registry')}"
+FedAuthAttemptLog "${attemptLog}"
+FedAuthMetrics On
+FedAuthBasicCache 60
+FedAuthBasicLimit ${ACCOUNT_LIMIT} ${CLIENT_LIMIT} ${WINDOW}
+`,
+      locationsConf: `<Location /p/basic/>
+    AuthType FedAuth
+    FedAuthBasic On
+    CGIPassAuth On
+    Require valid-user
+</Location>
+<Location /p/editor/>
+    AuthType FedAuth
+    FedAuthBasic On
+    Require fedauth-role editor
+</Location>
+<Location /p/plain/>
+    AuthType FedAuth
+    Require valid-user
+</Location>
+<Location /fedauth/metrics>
+    Require ip 127.0.0.1
+</Location>
+`,
+    });
+    // a CGI that shows what a script would get of the Authorization header
+    fs.writeFileSync(path.join(site.httpd.dir, 'cgi-bin', 'auth.cgi'),
+      '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\n'
+      + 'printf "HTTP_AUTHORIZATION=%s\\n" "${HTTP_AUTHORIZATION:-}"\n'
+      + 'printf "REMOTE_USER=%s\\n" "${REMOTE_USER:-}"\n', { mode: 0o755 });
+    const conf = path.join(site.httpd.dir, 'fedauthctl.conf');
+    for (let i = 0; i < 200 && !fs.existsSync(conf); i++) await sleep(50);
+    await ok(site, ['users', 'add', 'carol', '--roles', 'editor,viewer']);
+    await ok(site, ['users', 'add', 'dan']);
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('passwords add prints the secret once, in its fixed form; list never shows it', async () => {
+    const text = await ok(site, ['passwords', 'add', 'carol', '--name', 'laptop-dav']);
+    const lines = text.out.split('\n').filter(Boolean);
+    const secrets = lines.filter((l) => SECRET_RE.test(l));
+    assert.equal(secrets.length, 1, text.out);
+    davSecret = secrets[0];
+    // 32 body characters of base32: 160 random bits by construction
+    assert.equal(davSecret.split('_')[2].length, 32 + 4);
+    const other = await addPassword(site, 'carol', 'git');
+    assert.notEqual(other, davSecret);
+    const list = await ok(site, ['passwords', 'list', 'carol']);
+    assert.match(list.out, /laptop-dav/);
+    assert.match(list.out, /\bgit\b/);
+    const json = await ok(site, ['passwords', 'list', 'carol'], { json: true });
+    assert.deepEqual(json.json.map((p) => p.label), ['laptop-dav', 'git']);
+    for (const out of [list.out, json.out]) {
+      assert.ok(!out.includes(davSecret.slice(13, 45)) && !out.includes(other.slice(13, 45)), 'no secret in list');
+      assert.ok(!/salt|hash/.test(out), 'no hash or salt in list');
+    }
+    // the registry keeps no secret either
+    const files = fs.readdirSync(path.join(tmp, 'registry'));
+    const stored = files.map((f) => fs.readFileSync(path.join(tmp, 'registry', f), 'utf8')).join('\n');
+    assert.ok(!stored.includes(davSecret.slice(13, 45)), 'the registry keeps only the hash');
+    assert.match(stored, /"kdf":"scrypt","label":"laptop-dav","ln":15,"p":1,"r":8/);
+  });
+
+  it('passwords add refuses an unknown account, a taken label and a bad --expires', async () => {
+    assert.equal((await ctl(site, ['passwords', 'add', 'nobody', '--name', 'x'])).code, 2);
+    assert.equal((await ctl(site, ['passwords', 'add', 'carol', '--name', 'git'])).code, 4);
+    assert.equal((await ctl(site, ['passwords', 'add', 'carol', '--name', 'y', '--expires', '5w'])).code, 1);
+    assert.equal((await ctl(site, ['passwords', 'add', 'carol', '--name', 'a b'])).code, 1);
+    assert.equal((await ctl(site, ['passwords', 'add', 'carol'])).code, 1);
+    assert.equal((await ctl(site, ['passwords', 'del', 'carol', 'nothing'])).code, 2);
+  });
+
+  it('Basic with the app password: the account, its roles, no session, no cookie', async () => {
+    const r = await get(site, '/p/basic/env.cgi', { auth: basic('carol', davSecret) });
+    assert.equal(r.status, 200, show(r));
+    const env = parseEnv(r.body);
+    assert.equal(env.REMOTE_USER, 'carol');
+    assert.equal(env.FEDAUTH_USER, 'carol');
+    assert.equal(env.FEDAUTH_ROLES, 'editor,viewer');
+    assert.equal(env.FEDAUTH_IDP, 'app-password:laptop-dav');
+    assert.equal(r.setCookie, null, 'no cookie');
+    // the cached pass answers the same
+    const again = await get(site, '/p/basic/env.cgi', { auth: basic('carol', davSecret) });
+    assert.equal(again.status, 200, show(again));
+    assert.equal(parseEnv(again.body).REMOTE_USER, 'carol');
+    const editor = await get(site, '/p/editor/env.cgi', { auth: basic('carol', davSecret) });
+    assert.equal(editor.status, 200, show(editor));
+  });
+
+  it('the Authorization header reaches no script, even with CGIPassAuth On', async () => {
+    const r = await get(site, '/p/basic/auth.cgi', { auth: basic('carol', davSecret) });
+    assert.equal(r.status, 200, show(r));
+    assert.match(r.body, /^REMOTE_USER=carol$/m);
+    assert.match(r.body, /^HTTP_AUTHORIZATION=$/m);
+  });
+
+  it('without credentials: a client gets 401 with a Basic challenge, a browser is sent to sign in', async () => {
+    const r = await get(site, '/p/basic/env.cgi');
+    assert.equal(r.status, 401, show(r));
+    assert.match(r.headers.get('www-authenticate') || '', /^Basic realm="[^"]+", charset="UTF-8"/);
+    const put = await fetch(`${site.base}/p/basic/env.cgi`, { method: 'PUT', body: 'x', redirect: 'manual' });
+    assert.equal(put.status, 401);
+    assert.match(put.headers.get('www-authenticate') || '', /^Basic /);
+    const nav = await get(site, '/p/basic/env.cgi', {
+      headers: { Accept: 'text/html,application/xhtml+xml', 'Sec-Fetch-Mode': 'navigate' },
+    });
+    assert.equal(nav.status, 302, show(nav));
+    assert.match(nav.headers.get('location'), /\/auth\?|authorize|\/auth/);
+    // a location without FedAuthBasic takes no app password
+    const plain = await get(site, '/p/plain/env.cgi', { auth: basic('carol', davSecret) });
+    assert.notEqual(plain.status, 200, show(plain));
+  });
+
+  it('wrong secret, unknown account, malformed value: 401 app_password_wrong, nothing passed on', async () => {
+    const wrong = davSecret.slice(0, -5) + (davSecret.at(-5) === 'a' ? 'b' : 'a') + davSecret.slice(-4);
+    refusedWith(await get(site, '/p/basic/env.cgi', { auth: basic('carol', wrong) }), 401, 'app_password_wrong');
+    refusedWith(await get(site, '/p/basic/env.cgi', { auth: basic('nobody', davSecret) }), 401, 'app_password_wrong');
+    refusedWith(await get(site, '/p/basic/env.cgi', { auth: basic('dan', davSecret) }), 401, 'app_password_wrong');
+    refusedWith(await get(site, '/p/basic/env.cgi', { auth: 'Basic %%%notbase64' }), 401, 'app_password_wrong');
+    refusedWith(await get(site, '/p/basic/env.cgi', { auth: `Basic ${'A'.repeat(4000)}` }), 401, 'app_password_wrong');
+    const r = await get(site, '/p/basic/env.cgi', { auth: basic('carol', wrong) });
+    assert.match(r.headers.get('www-authenticate') || '', /^Basic /);
+    assert.ok(!r.body.includes('carol:'), 'nothing of the credentials on the page');
+  });
+
+  it('roles narrowed by --roles: Require fedauth-role sees only the intersection', async () => {
+    const viewer = await addPassword(site, 'carol', 'viewer-only', ['--roles', 'viewer,owner']);
+    const r = await get(site, '/p/basic/env.cgi', { auth: basic('carol', viewer) });
+    assert.equal(r.status, 200, show(r));
+    assert.equal(parseEnv(r.body).FEDAUTH_ROLES, 'viewer');
+    const editor = await get(site, '/p/editor/env.cgi', { auth: basic('carol', viewer) });
+    assert.equal(editor.status, 403, show(editor));
+    assert.ok(errorCodes(editor.body).includes('access_denied'));
+  });
+
+  it('an expired password stops: 401 app_password_expired', async () => {
+    const short = await addPassword(site, 'carol', 'short', ['--expires', '2s']);
+    const r = await get(site, '/p/basic/env.cgi', { auth: basic('carol', short) });
+    assert.equal(r.status, 200, show(r));
+    await sleep(2500);
+    refusedWith(await get(site, '/p/basic/env.cgi', { auth: basic('carol', short) }), 401, 'app_password_expired');
+  });
+
+  it('a deleted password stops at once (in every process, cached or not)', async () => {
+    const gone = await addPassword(site, 'carol', 'to-delete');
+    for (let i = 0; i < 4; i++) {
+      assert.equal((await get(site, '/p/basic/env.cgi', { auth: basic('carol', gone) })).status, 200);
+    }
+    const del = await ok(site, ['passwords', 'del', 'carol', 'to-delete']);
+    assert.match(del.out, /deleted app password to-delete/);
+    for (let i = 0; i < 4; i++) {
+      refusedWith(await get(site, '/p/basic/env.cgi', { auth: basic('carol', gone) }), 401, 'app_password_wrong');
+    }
+  });
+
+  it('a disabled account is refused at once (403), enabled again it works', async () => {
+    assert.equal((await get(site, '/p/basic/env.cgi', { auth: basic('carol', davSecret) })).status, 200);
+    await ok(site, ['users', 'mod', 'carol', '--disable']);
+    refusedWith(await get(site, '/p/basic/env.cgi', { auth: basic('carol', davSecret) }), 403, 'account_disabled');
+    await ok(site, ['users', 'mod', 'carol', '--enable']);
+    assert.equal((await get(site, '/p/basic/env.cgi', { auth: basic('carol', davSecret) })).status, 200);
+  });
+
+  it('a deleted account takes its passwords with it', async () => {
+    await ok(site, ['users', 'add', 'erin']);
+    const s = await addPassword(site, 'erin', 'dav');
+    assert.equal((await get(site, '/p/basic/env.cgi', { auth: basic('erin', s) })).status, 200);
+    await ok(site, ['users', 'del', 'erin']);
+    refusedWith(await get(site, '/p/basic/env.cgi', { auth: basic('erin', s) }), 401, 'app_password_wrong');
+    const files = fs.readdirSync(path.join(tmp, 'registry'));
+    assert.ok(!files.some((f) => f.startsWith('p%3Aerin%3A') || f.startsWith('p:erin:')), files.join(' '));
+  });
+
+  it('the attempt log has a line per verification and per refusal, never the secret', async () => {
+    const lines = attempts().filter((a) => a.idp === 'app-password');
+    const reasons = new Set(lines.map((a) => a.reason));
+    for (const r of [null, 'app_password_wrong', 'app_password_expired', 'account_disabled']) {
+      assert.ok(reasons.has(r), `reason ${r} in ${[...reasons].join(' ')}`);
+    }
+    assert.ok(lines.some((a) => a.account === 'carol' && a.outcome === 'success'));
+    const logs = fs.readFileSync(attemptLog, 'utf8') + site.errorLog()
+      + fs.readFileSync(path.join(site.httpd.dir, 'access.log'), 'utf8');
+    assert.ok(!logs.includes(davSecret.slice(13, 45)), 'no secret in any log');
+    assert.ok(!logs.includes(Buffer.from(`carol:${davSecret}`).toString('base64').slice(0, 40)));
+  });
+
+  it('guessing one account: slowed past half the limit, then 429 with Retry-After, even for the right password', async () => {
+    await ok(site, ['users', 'add', 'gus']);
+    const right = await addPassword(site, 'gus', 'dav');
+    const times = [];
+    for (let i = 1; i <= ACCOUNT_LIMIT; i++) {
+      const t0 = Date.now();
+      refusedWith(await get(site, '/p/basic/env.cgi', { auth: basic('gus', `guess-${i}`) }), 401, 'app_password_wrong');
+      times.push(Date.now() - t0);
+    }
+    assert.ok(times[ACCOUNT_LIMIT - 1] >= 900, `the last failures wait a second: ${times.join(' ')} ms`);
+    const r = await get(site, '/p/basic/env.cgi', { auth: basic('gus', right) });
+    refusedWith(r, 429, 'app_password_rate_limited');
+    const wait = Number(r.headers.get('retry-after'));
+    assert.ok(wait >= 1 && wait <= WINDOW, `Retry-After ${r.headers.get('retry-after')}`);
+    // another account from the same address still works
+    assert.equal((await get(site, '/p/basic/env.cgi', { auth: basic('carol', davSecret) })).status, 200);
+    assert.ok(attempts().some((a) => a.account === 'gus' && a.reason === 'app_password_rate_limited'));
+  });
+
+  it('guessing from one address across accounts: 429 for every account from there', async () => {
+    // this address has ACCOUNT_LIMIT + 5 failures so far (earlier cases)
+    for (let i = 0; i < CLIENT_LIMIT; i++) {
+      const r = await get(site, '/p/basic/env.cgi', { auth: basic(`spray${i}`, 'x') });
+      if (r.status === 429) break;
+      refusedWith(r, 401, 'app_password_wrong');
+    }
+    const r = await get(site, '/p/basic/env.cgi', { auth: basic('dan', 'whatever') });
+    refusedWith(r, 429, 'app_password_rate_limited');
+    assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  });
+
+  it('the metrics count each outcome', async () => {
+    const r = await fetch(`${site.base}/fedauth/metrics`);
+    const text = await r.text();
+    const count = (o) => Number((text.match(new RegExp(`^fedauth_app_passwords_total\\{outcome="${o}"\\} (\\d+)$`, 'm')) || [])[1]);
+    for (const o of ['ok', 'wrong', 'expired', 'refused', 'rate_limited']) {
+      assert.ok(count(o) > 0, `${o}: ${count(o)}`);
+    }
+    assert.ok(count('cached') > 0, 'later requests skip the KDF');
+  });
+});
+
+describe('app passwords: apache2 -t refuses bad values, naming directive and file:line', () => {
+  requireModule();
+  const cases = [
+    ['FedAuthBasic Maybe', 'loc', /FedAuthBasic/],
+    ['FedAuthBasicCache -1', 'srv', /FedAuthBasicCache.*0 to 3600/],
+    ['FedAuthBasicCache 9999', 'srv', /FedAuthBasicCache/],
+    ['FedAuthBasicLimit 0 10 60', 'srv', /FedAuthBasicLimit: failures/],
+    ['FedAuthBasicLimit 5 10 0', 'srv', /FedAuthBasicLimit: seconds/],
+    ['FedAuthBasicLimit 5 10', 'srv', /FedAuthBasicLimit/],
+  ];
+  for (const [line, where, re] of cases) {
+    it(`${line} (${where === 'loc' ? 'in a <Location>' : 'server'})`, async () => {
+      const { dir, confFile } = await writeHttpdConfig({
+        providersConf: `FedAuthSecret "0123456789abcdef0123456789abcdef"\n${where === 'srv' ? line : ''}`,
+        locationsConf: where === 'loc' ? `<Location /x>\n    AuthType FedAuth\n    ${line}\n    Require valid-user\n</Location>\n` : '',
+      });
+      try {
+        const res = await configTest(confFile);
+        assert.notEqual(res.code, 0, `${line} accepted`);
+        const out = res.stdout + res.stderr;
+        assert.match(out, re, out);
+        assert.match(out, /httpd\.conf/, out);
+      } finally {
+        removeDir(dir);
+      }
+    });
+  }
+});
