@@ -113,7 +113,8 @@ apr_status_t fa_apppass_get(fa_registry_t *reg, apr_pool_t *p,
  * FA_APPPASS_PER_ACCOUNT. */
 apr_status_t fa_apppass_add(fa_registry_t *reg, apr_pool_t *p,
                             const fa_apppass_t *ap, fa_err_t *err);
-/* The passwords of account (fa_apppass_t *), sorted by creation. */
+/* The passwords of account (fa_apppass_t *), sorted by creation time,
+ * then label. */
 apr_status_t fa_apppass_list(fa_registry_t *reg, apr_pool_t *p,
                              const char *account, apr_array_header_t **out,
                              fa_err_t *err);

@@ -379,7 +379,7 @@ static int by_created(const void *a, const void *b)
     if (x->created != y->created) {
         return x->created < y->created ? -1 : 1;
     }
-    return strcmp(x->id, y->id);
+    return strcmp(x->label, y->label);
 }
 
 apr_status_t fa_apppass_list(fa_registry_t *reg, apr_pool_t *p,
