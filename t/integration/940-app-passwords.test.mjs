@@ -342,6 +342,10 @@ FedAuthBasicLimit ${ACCOUNT_LIMIT} ${CLIENT_LIMIT} ${WINDOW}
     }
     assert.ok(count('cached') > 0, 'later requests skip the KDF');
   });
+
+  it('no crash, no unexpected line in the error log', () => {
+    assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog().slice(-4000)}`);
+  });
 });
 
 describe('app passwords: apache2 -t refuses bad values, naming directive and file:line', () => {
