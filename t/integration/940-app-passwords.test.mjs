@@ -19,6 +19,7 @@ import {
   removeDir,
 } from '../lib/index.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
+import { startRedis, redisAvailable } from '../lib/redis.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FEDAUTHCTL = process.env.FEDAUTHCTL || path.resolve(here, '../../fedauthctl');
@@ -345,6 +346,78 @@ FedAuthBasicLimit ${ACCOUNT_LIMIT} ${CLIENT_LIMIT} ${WINDOW}
 
   it('no crash, no unexpected line in the error log', () => {
     assert.deepEqual(site.troubles(), [], `trouble:\n${site.troubles().join('\n')}\n--- error log ---\n${site.errorLog().slice(-4000)}`);
+  });
+});
+
+describe('app passwords on two hosts sharing Redis: one registry, one count of failures', {
+  skip: !redisAvailable() && 'redis-server not installed',
+}, () => {
+  let redis;
+  let a;
+  let b;
+  let secret;
+  const serverConf = () => `FedAuthSessionStore redis://127.0.0.1:${redis.port}/9
+FedAuthRedisPrefix "t940:"
+FedAuthRegistry On
+FedAuthRegister Off
+FedAuthBasicLimit 3 50 60
+`;
+  const locationsConf = `<Location /p/basic/>
+    AuthType FedAuth
+    FedAuthBasic On
+    Require valid-user
+</Location>
+`;
+
+  before(async () => {
+    redis = await startRedis();
+    a = await startSite({ providers: [{ id: 'corp' }], serverConf, locationsConf });
+    b = await startSite({ providers: [{ id: 'corp' }], secret: a.secret, serverConf, locationsConf });
+    const conf = path.join(a.httpd.dir, 'fedauthctl.conf');
+    for (let i = 0; i < 200 && !fs.existsSync(conf); i++) await sleep(50);
+    await ok(a, ['users', 'add', 'hal']);
+    secret = await addPassword(a, 'hal', 'dav');
+  });
+  after(async () => {
+    for (const s of [a, b]) {
+      await s?.stop();
+      s?.cleanup();
+    }
+    await redis?.stop();
+    redis?.cleanup();
+  });
+
+  it('a password made with fedauthctl works on both hosts; deleted, on neither', async () => {
+    for (const s of [a, b]) {
+      const r = await get(s, '/p/basic/env.cgi', { auth: basic('hal', secret) });
+      assert.equal(r.status, 200, show(r));
+      assert.equal(parseEnv(r.body).REMOTE_USER, 'hal');
+    }
+    const other = await addPassword(a, 'hal', 'tmp');
+    assert.equal((await get(b, '/p/basic/env.cgi', { auth: basic('hal', other) })).status, 200);
+    await ok(a, ['passwords', 'del', 'hal', 'tmp']);
+    refusedWith(await get(b, '/p/basic/env.cgi', { auth: basic('hal', other) }), 401, 'app_password_wrong');
+  });
+
+  it('failures at host A lock the account at host B (429)', async () => {
+    await ok(a, ['users', 'add', 'ida']);
+    const right = await addPassword(a, 'ida', 'dav');
+    for (let i = 0; i < 3; i++) {
+      refusedWith(await get(a, '/p/basic/env.cgi', { auth: basic('ida', `guess${i}`) }), 401, 'app_password_wrong');
+    }
+    const r = await get(b, '/p/basic/env.cgi', { auth: basic('ida', right) });
+    refusedWith(r, 429, 'app_password_rate_limited');
+    assert.ok(Number(r.headers.get('retry-after')) >= 1);
+    // the counts are store keys with an expiry, no account name in them
+    const keys = (await redis.cli(['KEYS', 't940:bf:*'], { db: 9 })).split('\n').filter(Boolean);
+    assert.ok(keys.length >= 3, keys.join(' '));
+    assert.ok(!keys.some((k) => k.includes('ida')), keys.join(' '));
+    const ttl = Number(await redis.cli(['TTL', keys[0]], { db: 9 }));
+    assert.ok(ttl > 0 && ttl <= 60, `TTL ${ttl}`);
+  });
+
+  it('no crash, no unexpected line in either error log', () => {
+    for (const s of [a, b]) assert.deepEqual(s.troubles(), [], s.errorLog().slice(-3000));
   });
 });
 
