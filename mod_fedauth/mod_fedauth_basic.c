@@ -469,6 +469,25 @@ int fedauth_basic_check(request_rec *r, fedauth_srv_t *sc,
     return let_in(&b, a, ap, hit);
 }
 
+int fedauth_basic_redirected(request_rec *r, fedauth_dir_t *dc)
+{
+    fa_session_t *s;
+    request_rec *prev;
+
+    if (dc->basic != 1) {
+        return DECLINED;
+    }
+    for (prev = r->prev; prev; prev = prev->prev) {
+        s = fedauth_request_session(prev);
+        if (s && prev->user && fedauth_basic_session(s)) {
+            fedauth_export_session(r, dc, s);
+            fedauth_request_session_set(r, s);
+            return OK;
+        }
+    }
+    return DECLINED;
+}
+
 /* A browser that navigates: Sec-Fetch-Mode says so; an older one sends
  * no Sec-Fetch-Mode but asks for HTML. */
 static int navigation(request_rec *r)

@@ -21,6 +21,11 @@ int fedauth_basic_check(request_rec *r, fedauth_srv_t *sc,
  * makes WebDAV clients and curl send their app password. DECLINED for a
  * navigation (it is sent to sign in) or when FedAuthBasic is not On. */
 int fedauth_basic_no_credentials(request_rec *r, fedauth_dir_t *dc);
+/* An internal redirect (ErrorDocument, a handler's redirect) of a request
+ * signed in with an app password, whose Authorization header is gone by
+ * now, to a location with FedAuthBasic On: OK with the same account.
+ * DECLINED otherwise. */
+int fedauth_basic_redirected(request_rec *r, fedauth_dir_t *dc);
 /* 1 when s was made from an app password (not by a sign-in). */
 int fedauth_basic_session(const fa_session_t *s);
 

@@ -183,6 +183,9 @@ int fedauth_check_authn(request_rec *r)
         if (auth && !strncasecmp(auth, "Basic ", 6)) {
             return fedauth_basic_check(r, sc, dc, auth + 6);
         }
+        if (r->prev && (rc = fedauth_basic_redirected(r, dc)) == OK) {
+            return rc;
+        }
     }
     rv = fedauth_session_load(r, sc, &s, NULL);
     if (rv == APR_SUCCESS) {

@@ -124,6 +124,7 @@ FedAuthBasicLimit ${ACCOUNT_LIMIT} ${CLIENT_LIMIT} ${WINDOW}
     FedAuthBasic On
     CGIPassAuth On
     Require valid-user
+    ErrorDocument 404 /p/editor/env.cgi
 </Location>
 <Location /p/editor/>
     AuthType FedAuth
@@ -214,6 +215,13 @@ FedAuthBasicLimit ${ACCOUNT_LIMIT} ${CLIENT_LIMIT} ${WINDOW}
     assert.match(r.body, /^HTTP_AUTHORIZATION=$/m);
   });
 
+  it('an ErrorDocument in another FedAuthBasic location runs as the same account', async () => {
+    const r = await get(site, '/p/basic/no-such-script', { auth: basic('carol', davSecret) });
+    assert.equal(r.status, 404, show(r));
+    assert.match(r.body, /^REMOTE_USER=carol$/m);
+    assert.match(r.body, /^FEDAUTH_IDP=app-password:laptop-dav$/m);
+  });
+
   it('without credentials: a client gets 401 with a Basic challenge, a browser is sent to sign in', async () => {
     const r = await get(site, '/p/basic/env.cgi');
     assert.equal(r.status, 401, show(r));
@@ -252,10 +260,10 @@ FedAuthBasicLimit ${ACCOUNT_LIMIT} ${CLIENT_LIMIT} ${WINDOW}
   });
 
   it('an expired password stops: 401 app_password_expired', async () => {
-    const short = await addPassword(site, 'carol', 'short', ['--expires', '2s']);
+    const short = await addPassword(site, 'carol', 'short', ['--expires', '6s']);
     const r = await get(site, '/p/basic/env.cgi', { auth: basic('carol', short) });
     assert.equal(r.status, 200, show(r));
-    await sleep(2500);
+    await sleep(6500);
     refusedWith(await get(site, '/p/basic/env.cgi', { auth: basic('carol', short) }), 401, 'app_password_expired');
   });
 
