@@ -510,6 +510,14 @@ int fedauth_basic_no_credentials(request_rec *r, fedauth_dir_t *dc)
         r->connection->keepalive = AP_CONN_CLOSE;
     }
     challenge(r);
+    if (dc->bearer == 1) {        /* an API that takes both */
+        apr_table_addn(r->err_headers_out, "WWW-Authenticate",
+                       apr_psprintf(r->pool, "Bearer realm=\"%s\"",
+                                    ap_escape_quotes(r->pool,
+                                        r->server->server_hostname
+                                        ? r->server->server_hostname
+                                        : "api")));
+    }
     return fedauth_error(r, HTTP_UNAUTHORIZED, "no_session", "Sign-in is "
                          "required: send the account name and an app "
                          "password.");

@@ -131,6 +131,12 @@ FedAuthBasicLimit ${ACCOUNT_LIMIT} ${CLIENT_LIMIT} ${WINDOW}
     FedAuthBasic On
     Require fedauth-role editor
 </Location>
+<Location /p/both/>
+    AuthType FedAuth
+    FedAuthBasic On
+    FedAuthBearer On
+    Require valid-user
+</Location>
 <Location /p/plain/>
     AuthType FedAuth
     Require valid-user
@@ -232,6 +238,10 @@ FedAuthBasicLimit ${ACCOUNT_LIMIT} ${CLIENT_LIMIT} ${WINDOW}
     const nav = await navigate(site, '/p/basic/env.cgi');
     assert.equal(nav.status, 302, JSON.stringify(nav));
     assert.match(nav.location, /^http:\/\/127\.0\.0\.1:\d+\/.*client_id=/);
+    // a location that takes bearer tokens too offers both
+    const both = await get(site, '/p/both/env.cgi');
+    assert.equal(both.status, 401);
+    assert.match(both.headers.get('www-authenticate'), /Basic realm=.*Bearer realm=/);
     // a location without FedAuthBasic takes no app password
     const plain = await get(site, '/p/plain/env.cgi', { auth: basic('carol', davSecret) });
     assert.notEqual(plain.status, 200, show(plain));
