@@ -140,6 +140,17 @@ ScriptAlias /git/ "${GIT_BACKEND}/"
     assert.ok(!fs.existsSync(path.join(davDir, 'evil.txt')));
   });
 
+  it('a directory index (a subrequest of mod_dir) is served to the account of the app password', async () => {
+    const auth = ['-u', `carol:${secret}`];
+    const page = path.join(tmp, 'index.html');
+    fs.writeFileSync(page, '<p>the index</p>\n');
+    assert.equal(status(await curl([...auth, '-X', 'MKCOL', `${url}idx/`])), 201);
+    assert.equal(status(await curl([...auth, '-T', page, `${url}idx/index.html`])), 201);
+    const r = await curl([...auth, `${url}idx/`]);
+    assert.equal(status(r), 200, r.out);
+    assert.match(r.out, /the index/);
+  });
+
   it('rclone copies a tree up and down through a webdav remote from the environment', { skip: !have(RCLONE) && 'rclone not installed' }, async () => {
     const obscured = await run(RCLONE, ['obscure', secret]);
     assert.equal(obscured.code, 0, obscured.err);
