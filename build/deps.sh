@@ -31,6 +31,7 @@ pkgs=(build-essential autoconf automake libtool pkg-config
       clang libclang-rt-14-dev wrk
       debhelper dpkg-dev fakeroot gdb
       prometheus jq)               # promtool, jq: build/check-monitoring.sh
+[ "$mode" = "--demo" ] || pkgs+=(rclone git)  # 941-webdav: real clients
 if ! command -v node >/dev/null 2>&1; then
     pkgs+=(nodejs npm)
 elif ! command -v npm >/dev/null 2>&1; then

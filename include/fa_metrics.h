@@ -74,6 +74,18 @@ typedef enum {
     FA_METRICS_USERINFO_COUNT
 } fa_metrics_userinfo_t;
 
+/* What a request with an app password (FedAuthBasic) came to. */
+typedef enum {
+    FA_METRICS_APPPASS_OK = 0,        /* verified (a KDF run) */
+    FA_METRICS_APPPASS_CACHED,        /* verified before, in this process */
+    FA_METRICS_APPPASS_WRONG,         /* wrong, unknown or malformed */
+    FA_METRICS_APPPASS_EXPIRED,       /* right, but past --expires */
+    FA_METRICS_APPPASS_REFUSED,       /* right, account disabled/deleted */
+    FA_METRICS_APPPASS_RATE_LIMITED,  /* refused: too many failures */
+    FA_METRICS_APPPASS_BUSY,          /* refused: too many KDF runs at
+                                       * once in the process */
+    FA_METRICS_APPPASS_COUNT
+} fa_metrics_apppass_t;
 /* The upper bounds of the store latency histogram's buckets, in
  * nanoseconds (the last bucket, +Inf, is not listed). */
 #define FA_METRICS_BUCKETS 17
@@ -144,6 +156,10 @@ void fa_metrics_preserved_post(fa_metrics_t *m, fa_metrics_post_t what);
 void fa_metrics_preflight(fa_metrics_t *m, int allowed);
 /* A Require fedauth-claim regex match that PCRE gave up on. */
 void fa_metrics_claim_regex_gave_up(fa_metrics_t *m);
+/* A request with an app password that came to outcome. */
+void fa_metrics_apppass(fa_metrics_t *m, fa_metrics_apppass_t outcome);
+apr_uint64_t fa_metrics_apppass_of(const fa_metrics_t *m,
+                                   fa_metrics_apppass_t outcome);
 /* A store operation that took ns nanoseconds; failed 1: the store was
  * unavailable (not found is no failure). */
 void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,

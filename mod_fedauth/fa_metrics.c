@@ -19,6 +19,7 @@
  *   userinfo   [provider][outcome]
  *   post       [fa_metrics_post_t]
  *   rekeyed    [1]   (sessions moved to the first FedAuthSecret)
+ *   apppass    [outcome]
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -84,6 +85,9 @@ static const char *const userinfo_names[FA_METRICS_USERINFO_COUNT] = {
     "ok", "invalid_token", "no_token", "sub_mismatch", "refused",
     "failed_kept", "failed_ended"
 };
+static const char *const apppass_names[FA_METRICS_APPPASS_COUNT] = {
+    "ok", "cached", "wrong", "expired", "refused", "rate_limited", "busy"
+};
 static const char *const op_names[FA_METRICS_OP_COUNT] = {
     "get", "put", "take", "del", "index_add", "index_take", "add"
 };
@@ -96,7 +100,8 @@ struct fa_metrics_t {
     apr_size_t signins, created, fetches, ended, bearer, buckets, sum_ns,
                errors, revoked, frontchan, introspect, par, graph,
                userinfo, post, rekeyed, /* offsets of each part in c */
-               claimrules;        /* CORS preflights (2), regex gave up */
+               claimrules,        /* CORS preflights (2), regex gave up */
+               apppass;
 };
 
 static apr_status_t unmap(void *data)
@@ -140,7 +145,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->post = m->userinfo + (apr_size_t)m->nprov * FA_METRICS_USERINFO_COUNT;
     m->rekeyed = m->post + FA_METRICS_POST_COUNT;
     m->claimrules = m->rekeyed + 1;
-    n = m->claimrules + 3;
+    m->apppass = m->claimrules + 3;
+    n = m->apppass + FA_METRICS_APPPASS_COUNT;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -341,6 +347,22 @@ void fa_metrics_preserved_post(fa_metrics_t *m, fa_metrics_post_t what)
     if (m && (unsigned)what < FA_METRICS_POST_COUNT) {
         add(m, m->post + what, 1);
     }
+}
+
+void fa_metrics_apppass(fa_metrics_t *m, fa_metrics_apppass_t outcome)
+{
+    if (m && (unsigned)outcome < FA_METRICS_APPPASS_COUNT) {
+        add(m, m->apppass + outcome, 1);
+    }
+}
+
+apr_uint64_t fa_metrics_apppass_of(const fa_metrics_t *m,
+                                   fa_metrics_apppass_t outcome)
+{
+    if (!m || (unsigned)outcome >= FA_METRICS_APPPASS_COUNT) {
+        return 0;
+    }
+    return get(m, m->apppass + outcome);
 }
 
 void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,
@@ -927,6 +949,13 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
     put(&b, "fedauth_sessions_rekeyed_total %" APR_UINT64_T_FMT "\n",
         get(m, m->rekeyed));
     format_claimrules(m, &b);
+    head(&b, "fedauth_app_passwords_total", "counter", "Requests with an "
+         "app password (FedAuthBasic), by outcome.");
+    for (i = 0; i < FA_METRICS_APPPASS_COUNT; i++) {
+        put(&b, "fedauth_app_passwords_total{outcome=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", apppass_names[i],
+            get(m, m->apppass + i));
+    }
     if (shm) {
         format_shm(shm, &b);
     }

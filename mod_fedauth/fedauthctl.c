@@ -25,6 +25,7 @@
 #include "fa_store.h"
 #include "fa_session.h"
 #include "fa_registry.h"
+#include "fa_apppass.h"
 
 #define DEFAULT_CONF "/var/run/apache2/fedauthctl.conf"
 
@@ -51,6 +52,11 @@ static const char usage_text[] =
 "                                 (with none linked: removed, name free)\n"
 "  users link NAME IDP SUB        IDP identity SUB signs in as NAME\n"
 "  users unlink IDP SUB           ends its sessions; may register again\n"
+"  passwords add NAME --name LABEL [--expires 90d|12h|30m] "
+"[--roles ROLE,...]\n"
+"                                 prints a new app password once\n"
+"  passwords list NAME            never the password or its hash\n"
+"  passwords del NAME LABEL|ID\n"
 "  sessions list [NAME]\n"
 "  sessions kill NAME             ends every session of the account\n"
 "  idp purge ID                   ends the sessions made through provider "
@@ -854,7 +860,7 @@ static int users_del(ctl_t *c, const char *name)
     fa_account_t *a;
     fa_err_t err;
     apr_status_t rv;
-    int removed;
+    int removed, n;
 
     memset(&err, 0, sizeof(err));
     rv = fa_registry_account_delete(c->reg, c->p, name, &a, &removed, &err);
@@ -863,6 +869,11 @@ static int users_del(ctl_t *c, const char *name)
     }
     if (rv != APR_SUCCESS) {
         return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    if (fa_apppass_del_all(c->reg, c->p, name, &n, &err) != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "%s marked deleted, but its app "
+                    "passwords could not all be deleted (%s); they no "
+                    "longer work", name, err.desc);
     }
     if (removed) {
         return report_killed(c, apr_psprintf(c->p, "removed %s (no "
@@ -1024,6 +1035,232 @@ static int users_cmd(ctl_t *c, int argc, char **argv)
     }
     return fail(EX_USAGE, "unknown or incomplete users command (fedauthctl "
                 "--help)");
+}
+
+/* ---- app passwords ------------------------------------------------------- */
+
+static const char *when(apr_pool_t *p, apr_int64_t t)
+{
+    char buf[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (!t) {
+        return "never";
+    }
+    gmtime_r(&tt, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return apr_pstrdup(p, buf);
+}
+
+/* What list and add show of a password: never its hash or salt. */
+static json_t *password_json(const fa_apppass_t *ap)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I}", "account",
+                          ap->account, "id", ap->id, "label", ap->label,
+                          "created", (json_int_t)ap->created, "expires",
+                          (json_int_t)ap->expires);
+    json_t *roles = json_array();
+    int i;
+
+    for (i = 0; ap->roles && i < ap->roles->nelts; i++) {
+        json_array_append_new(roles, json_string(APR_ARRAY_IDX(ap->roles, i,
+                                                               const char *)));
+    }
+    json_object_set_new(j, "roles", ap->roles ? roles : json_null());
+    if (!ap->roles) {
+        json_decref(roles);
+    }
+    return j;
+}
+
+static void print_password(ctl_t *c, const fa_apppass_t *ap)
+{
+    say("%s %-24s created=%s expires=%s roles=%s", ap->id, ap->label,
+        when(c->p, ap->created), when(c->p, ap->expires),
+        ap->roles ? list_text(c->p, ap->roles, "(none)") : "*");
+}
+
+typedef struct pw_opts_t {
+    const char *label;
+    apr_int64_t expires;          /* seconds from now, 0: never */
+    apr_array_header_t *roles;
+} pw_opts_t;
+
+static int parse_pw_opts(ctl_t *c, int argc, char **argv, pw_opts_t *o)
+{
+    const char *why = NULL;
+    int i;
+
+    memset(o, 0, sizeof(*o));
+    for (i = 0; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--name")) {
+            o->label = argv[i + 1];
+        }
+        else if (!strcmp(argv[i], "--expires")) {
+            if (fa_apppass_duration(argv[i + 1], &o->expires) != 0) {
+                return fail(EX_USAGE, "--expires %s: a number with s, m, h "
+                            "or d (90d), at most 10 years", argv[i + 1]);
+            }
+        }
+        else if (!strcmp(argv[i], "--roles")) {
+            if (!(o->roles = fa_registry_parse_list(c->p, argv[i + 1], 0,
+                                                    &why))) {
+                return fail(EX_USAGE, "--roles: %s", why);
+            }
+        }
+        else {
+            break;
+        }
+    }
+    if (i < argc) {
+        return fail(EX_USAGE, "unknown or incomplete option %s (fedauthctl "
+                    "--help)", argv[i]);
+    }
+    if (!o->label || !fa_apppass_label_ok(o->label)) {
+        return fail(EX_USAGE, "--name: 1 to %d of A-Z a-z 0-9 . _ -",
+                    FA_APPPASS_LABEL_MAX);
+    }
+    return EX_OK;
+}
+
+/* Roles of --roles the account does not hold now: said, not refused
+ * (a password's roles narrow the account's at each request). */
+static void roles_not_held(ctl_t *c, const fa_account_t *a,
+                           const apr_array_header_t *roles)
+{
+    const char *role;
+    int i, j, held;
+
+    for (i = 0; roles && i < roles->nelts; i++) {
+        role = APR_ARRAY_IDX(roles, i, const char *);
+        for (held = 0, j = 0; !held && j < a->roles->nelts; j++) {
+            held = !strcmp(APR_ARRAY_IDX(a->roles, j, const char *), role);
+        }
+        if (!held) {
+            fail(EX_OK, "note: %s does not have the role %s now; the "
+                 "password gets it only while the account has it", a->name,
+                 role);
+        }
+    }
+}
+
+static int passwords_add(ctl_t *c, const char *name, int argc, char **argv)
+{
+    fa_apppass_t ap;
+    fa_account_t *a;
+    pw_opts_t o;
+    fa_err_t err;
+    char *secret;
+    apr_status_t rv;
+    json_t *j;
+    int rc;
+
+    memset(&ap, 0, sizeof(ap));
+    memset(&err, 0, sizeof(err));
+    if ((rc = parse_pw_opts(c, argc, argv, &o)) != EX_OK
+        || (rc = get_account(c, name, &a)) != EX_OK) {
+        return rc;
+    }
+    if (a->state == FA_ACCOUNT_DELETED) {
+        return fail(EX_CONFLICT, "account %s is deleted", name);
+    }
+    roles_not_held(c, a, o.roles);
+    ap.account = a->name;
+    ap.label = o.label;
+    ap.created = fa_now_sec();
+    ap.expires = o.expires ? ap.created + o.expires : 0;
+    ap.roles = o.roles;
+    if (fa_apppass_secret_new(c->p, &secret, &ap.id) != APR_SUCCESS
+        || fa_apppass_hash(&ap, secret, strlen(secret), &err)
+           != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "cannot make a password: %s",
+                    err.desc[0] ? err.desc : "no randomness");
+    }
+    rv = fa_apppass_add(c->reg, c->p, &ap, &err);
+    if (rv != APR_SUCCESS) {
+        return fail(rv == APR_EEXIST || !strcmp(err.code, "too_many")
+                    ? EX_CONFLICT : EX_UNAVAILABLE, "%s", err.desc);
+    }
+    if (c->json) {
+        j = password_json(&ap);
+        json_object_set_new(j, "secret", json_string(secret));
+        print_json(j);
+    }
+    else {
+        say("added app password %s (id %s) for %s, expires %s, roles %s",
+            ap.label, ap.id, a->name, when(c->p, ap.expires), ap.roles
+            ? list_text(c->p, ap.roles, "(none)") : "* (the account's)");
+        say("%s", secret);
+        say("shown once: give it to the client now (user name %s)",
+            a->name);
+    }
+    memset(secret, 0, strlen(secret));
+    return EX_OK;
+}
+
+static int passwords_cmd(ctl_t *c, int argc, char **argv)
+{
+    apr_array_header_t *list;
+    fa_apppass_t *ap;
+    fa_account_t *a;
+    fa_err_t err;
+    apr_status_t rv;
+    json_t *j;
+    int i, rc;
+
+    memset(&err, 0, sizeof(err));
+    if (argc >= 2 && !strcmp(argv[0], "add")) {
+        return passwords_add(c, argv[1], argc - 2, argv + 2);
+    }
+    if ((argc == 2 && !strcmp(argv[0], "list"))
+        || (argc == 3 && !strcmp(argv[0], "del"))) {
+        if ((rc = get_account(c, argv[1], &a)) != EX_OK) {
+            return rc;
+        }
+    }
+    else {
+        return fail(EX_USAGE, "unknown or incomplete passwords command "
+                    "(fedauthctl --help)");
+    }
+    if (argc == 3) {
+        rv = fa_apppass_del(c->reg, c->p, a->name, argv[2], &ap, &err);
+        if (rv == APR_NOTFOUND) {
+            return fail(EX_NOTFOUND, "%s has no app password %s", a->name,
+                        argv[2]);
+        }
+        if (rv != APR_SUCCESS) {
+            return fail(EX_UNAVAILABLE, "%s", err.desc);
+        }
+        if (c->json) {
+            print_json(password_json(ap));
+        }
+        else {
+            say("deleted app password %s (id %s) of %s", ap->label, ap->id,
+                a->name);
+        }
+        return EX_OK;
+    }
+    if (fa_apppass_list(c->reg, c->p, a->name, &list, &err) != APR_SUCCESS) {
+        return fail(EX_UNAVAILABLE, "%s", err.desc);
+    }
+    j = json_array();
+    for (i = 0; i < list->nelts; i++) {
+        ap = APR_ARRAY_IDX(list, i, fa_apppass_t *);
+        if (c->json) {
+            json_array_append_new(j, password_json(ap));
+        }
+        else {
+            print_password(c, ap);
+        }
+    }
+    if (c->json) {
+        print_json(j);
+    }
+    else {
+        json_decref(j);
+    }
+    return EX_OK;
 }
 
 /* ---- sessions and providers ---------------------------------------------- */
@@ -1357,7 +1594,8 @@ static int run(ctl_t *c, int argc, char **argv)
         return EX_USAGE;
     }
     if (strcmp(argv[i], "users") && strcmp(argv[i], "sessions")
-        && strcmp(argv[i], "idp") && strcmp(argv[i], "attempts")) {
+        && strcmp(argv[i], "idp") && strcmp(argv[i], "attempts")
+        && strcmp(argv[i], "passwords")) {
         return fail(EX_USAGE, "unknown command %s (fedauthctl --help)",
                     argv[i]);
     }
@@ -1375,6 +1613,9 @@ static int run(ctl_t *c, int argc, char **argv)
     }
     if (!strcmp(argv[i], "sessions")) {
         return sessions_cmd(c, argc - i - 1, argv + i + 1);
+    }
+    if (!strcmp(argv[i], "passwords")) {
+        return passwords_cmd(c, argc - i - 1, argv + i + 1);
     }
     return idp_cmd(c, argc - i - 1, argv + i + 1);
 }

@@ -40,6 +40,7 @@
 #include "mod_fedauth_store_shm.h"
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_bearer.h"
+#include "mod_fedauth_basic.h"
 #include "mod_fedauth_request.h"
 #include "mod_fedauth_endpoint_callback.h"
 #include "mod_fedauth_endpoint_login.h"
@@ -425,6 +426,11 @@ static void fedauth_child_init(apr_pool_t *p, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00315)
                      "cannot set up the bearer token cache; tokens are "
                      "verified on every request");
+    }
+    if (fedauth_basic_child_init(p) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(01458)
+                     "cannot set up the app password cache; each request "
+                     "with an app password runs the KDF");
     }
 }
 

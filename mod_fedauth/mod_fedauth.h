@@ -152,6 +152,11 @@ typedef struct fedauth_srv_t {
     apr_array_header_t *older_secrets;
     fa_keys_t older_keys[FEDAUTH_SECRETS_MAX - 1];
     int n_older;
+    /* app passwords (FedAuthBasic): */
+    int basic_cache;               /* FedAuthBasicCache (s), UNSET */
+    int basic_limit_account;       /* FedAuthBasicLimit: failures per */
+    int basic_limit_client;        /* account, per client address, */
+    int basic_limit_window;        /* within seconds; all UNSET */
 } fedauth_srv_t;
 
 typedef enum {
@@ -185,6 +190,7 @@ typedef struct fedauth_dir_t {
     int preserve_post;             /* FedAuthPreservePost, UNSET: Off */
     int preserve_post_max;         /* FedAuthPreservePostMax, UNSET:
                                     * FEDAUTH_PRESERVE_POST_MAX */
+    int basic;                     /* FedAuthBasic (app passwords), UNSET */
 } fedauth_dir_t;
 
 /* FedAuthPreservePostMax: default and bounds, bytes. */

@@ -32,6 +32,10 @@ APLOG_USE_MODULE(fedauth);
 #define DEFAULT_SHM_SIZE (64 * 1024 * 1024)
 #define DEFAULT_SESSIONS_PER_USER 20
 #define DEFAULT_INTROSPECTION_CACHE 300
+#define DEFAULT_BASIC_CACHE 60
+#define DEFAULT_BASIC_LIMIT_ACCOUNT 10
+#define DEFAULT_BASIC_LIMIT_CLIENT 30
+#define DEFAULT_BASIC_LIMIT_WINDOW 900
 
 /* FedAuthProviders uses, checked against the providers in post_config. */
 typedef struct provider_ref_t {
@@ -67,6 +71,10 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
     sc->register_on = FEDAUTH_UNSET;
     sc->attempt_stream = FEDAUTH_UNSET;
     sc->introspection_cache = FEDAUTH_UNSET;
+    sc->basic_cache = FEDAUTH_UNSET;
+    sc->basic_limit_account = FEDAUTH_UNSET;
+    sc->basic_limit_client = FEDAUTH_UNSET;
+    sc->basic_limit_window = FEDAUTH_UNSET;
     return sc;
 }
 
@@ -164,6 +172,10 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(cookie_domain_at);
     MERGE_PTR(cookie_path);
     MERGE_PTR(cookie_path_at);
+    MERGE_INT(basic_cache);
+    MERGE_INT(basic_limit_account);
+    MERGE_INT(basic_limit_client);
+    MERGE_INT(basic_limit_window);
     return m;
 }
 
@@ -176,6 +188,7 @@ void *fedauth_create_dir(apr_pool_t *p, char *dir)
     dc->pass_token = FEDAUTH_UNSET;
     dc->preserve_post = FEDAUTH_UNSET;
     dc->preserve_post_max = FEDAUTH_UNSET;
+    dc->basic = FEDAUTH_UNSET;
     return dc;
 }
 
@@ -193,6 +206,7 @@ void *fedauth_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(pass_token);
     MERGE_INT(preserve_post);
     MERGE_INT(preserve_post_max);
+    MERGE_INT(basic);
     return m;
 }
 
@@ -243,6 +257,22 @@ int fedauth_introspection_cache(const fedauth_srv_t *sc)
 {
     return sc->introspection_cache != FEDAUTH_UNSET
            ? sc->introspection_cache : DEFAULT_INTROSPECTION_CACHE;
+}
+
+int fedauth_basic_cache(const fedauth_srv_t *sc)
+{
+    return sc->basic_cache != FEDAUTH_UNSET ? sc->basic_cache
+                                             : DEFAULT_BASIC_CACHE;
+}
+
+void fedauth_basic_limits(const fedauth_srv_t *sc, int *account,
+                          int *client, int *window)
+{
+    int set = sc->basic_limit_window != FEDAUTH_UNSET;
+
+    *account = set ? sc->basic_limit_account : DEFAULT_BASIC_LIMIT_ACCOUNT;
+    *client = set ? sc->basic_limit_client : DEFAULT_BASIC_LIMIT_CLIENT;
+    *window = set ? sc->basic_limit_window : DEFAULT_BASIC_LIMIT_WINDOW;
 }
 
 int fedauth_http_timeout(const fedauth_srv_t *sc)
@@ -1660,6 +1690,45 @@ static const char *set_introspection_cache(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* App passwords: FedAuthBasic On|Off (per location), FedAuthBasicCache
+ * <s> and FedAuthBasicLimit <account> <client> <s> (server). */
+static const char *set_basic(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    return prefix(cmd, parse_flag(arg, &((fedauth_dir_t *)dcv)->basic));
+}
+
+static const char *set_basic_cache(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    int v = 0;
+    const char *err = parse_int(cmd->pool, arg, 0, 3600, &v);
+
+    if (err) {
+        return prefix(cmd, err);
+    }
+    srv_conf(cmd)->basic_cache = v;
+    return NULL;
+}
+
+static const char *set_basic_limit(cmd_parms *cmd, void *dummy,
+                                   const char *account, const char *client,
+                                   const char *window)
+{
+    fedauth_srv_t *sc = srv_conf(cmd);
+    const char *err = parse_int(cmd->pool, account, 1, 1000,
+                                &sc->basic_limit_account);
+
+    if (err || (err = parse_int(cmd->pool, client, 1, 1000,
+                                &sc->basic_limit_client))) {
+        return prefix(cmd, apr_pstrcat(cmd->pool, "failures: ", err, NULL));
+    }
+    if ((err = parse_int(cmd->pool, window, 1, 86400,
+                         &sc->basic_limit_window))) {
+        return prefix(cmd, apr_pstrcat(cmd->pool, "seconds: ", err, NULL));
+    }
+    return NULL;
+}
+
 /* FedAuthOutgoingProxy and FedAuthOutgoingNoProxy: server-wide only,
  * like the one HTTP client they set. */
 static const char *set_outgoing_proxy(cmd_parms *cmd, void *dummy,
@@ -2006,6 +2075,17 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_TAKE1("FedAuthPreservePostMax", set_preserve_post_max, NULL,
         RSRC_CONF | ACCESS_CONF, "largest form body kept, bytes (1024 to "
         "1048576; default 65536)"),
+    /* App passwords from the account registry (HTTP Basic). */
+    AP_INIT_TAKE1("FedAuthBasic", set_basic, NULL, OR_AUTHCFG,
+        "On: Authorization: Basic <account>:<app password> signs a request "
+        "in (FedAuthRegistry On)"),
+    AP_INIT_TAKE1("FedAuthBasicCache", set_basic_cache, NULL, RSRC_CONF,
+        "seconds a verified app password skips the KDF in a process "
+        "(0: never; default 60)"),
+    AP_INIT_TAKE3("FedAuthBasicLimit", set_basic_limit, NULL, RSRC_CONF,
+        "failures per account, failures per client address, within "
+        "seconds, before app passwords are refused (429; default 10 30 "
+        "900)"),
     { NULL }
 };
 

@@ -35,6 +35,10 @@ int fedauth_sessions_per_user(const fedauth_srv_t *sc);
 /* FedAuthIntrospectionCache: seconds an active introspection answer is
  * reused (0: asked each time); default 300. */
 int fedauth_introspection_cache(const fedauth_srv_t *sc);
+/* FedAuthBasicCache, and FedAuthBasicLimit's three values. */
+int fedauth_basic_cache(const fedauth_srv_t *sc);
+void fedauth_basic_limits(const fedauth_srv_t *sc, int *account,
+                          int *client, int *window);
 apr_size_t fedauth_shm_size(const fedauth_srv_t *sc);
 
 /* The provider with this id in the server, enabled or not; NULL if none. */

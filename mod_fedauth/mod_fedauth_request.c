@@ -34,6 +34,7 @@
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_session.h"
 #include "mod_fedauth_bearer.h"
+#include "mod_fedauth_basic.h"
 #include "mod_fedauth_signin.h"
 #include "mod_fedauth_preserve_post.h"
 #include "mod_fedauth_metrics.h"
@@ -172,8 +173,11 @@ static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
                     && dc->unauth != FEDAUTH_UNAUTH_PASS && dc->bearer != 1
                     && !(dc->unauth == FEDAUTH_UNAUTH_AUTO
                          && wants_no_redirect(r));
-    int status;
+    int status = fedauth_basic_no_credentials(r, dc);
 
+    if (status != DECLINED) {
+        return status;
+    }
     /* FedAuthPreservePost: a form POST that can be kept starts the
      * sign-in as a GET would; any other gets the 401. */
     if (to_signin && r->method_number == M_POST && dc->preserve_post == 1
@@ -220,8 +224,11 @@ static int subrequest_session(request_rec *r, fedauth_srv_t *sc,
         || (mdc->bearer == 1 && auth && !strncasecmp(auth, "Bearer ", 7))) {
         return DECLINED;
     }
-    prov = fedauth_provider_find(sc, s->idp);
-    if (!prov || !fedauth_provider_offered(dc, prov)) {
+    /* an app password counts where FedAuthBasic is On */
+    prov = fedauth_basic_session(s) ? NULL : fedauth_provider_find(sc,
+                                                                   s->idp);
+    if (fedauth_basic_session(s) ? dc->basic != 1
+        : !prov || !fedauth_provider_offered(dc, prov)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00420)
                       "subrequest for %s refused: a session from provider "
                       "%s is not accepted there", r->uri, s->idp);
@@ -256,6 +263,15 @@ int fedauth_check_authn(request_rec *r)
         const char *auth = apr_table_get(r->headers_in, "Authorization");
         if (auth && !strncasecmp(auth, "Bearer ", 7)) {
             return fedauth_bearer_check(r, sc, dc, auth + 7);
+        }
+    }
+    if (dc->basic == 1) {
+        const char *auth = apr_table_get(r->headers_in, "Authorization");
+        if (auth && !strncasecmp(auth, "Basic ", 6)) {
+            return fedauth_basic_check(r, sc, dc, auth + 6);
+        }
+        if (r->prev && (rc = fedauth_basic_redirected(r, dc)) == OK) {
+            return rc;
         }
     }
     rv = fedauth_session_load(r, sc, &s, NULL);

@@ -32,6 +32,7 @@ int main(void)
     srunner_add_suite(sr, suite_metrics());
     srunner_add_suite(sr, suite_registry());
     srunner_add_suite(sr, suite_graph());
+    srunner_add_suite(sr, suite_apppass());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

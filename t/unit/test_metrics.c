@@ -657,6 +657,30 @@ START_TEST(claim_rule_counters)
 }
 END_TEST
 
+START_TEST(app_password_counters)
+{
+    fa_metrics_t *m = make(pool, "a");
+    char *t;
+
+    fa_metrics_apppass(m, FA_METRICS_APPPASS_OK);
+    fa_metrics_apppass(m, FA_METRICS_APPPASS_WRONG);
+    fa_metrics_apppass(m, FA_METRICS_APPPASS_WRONG);
+    fa_metrics_apppass(m, FA_METRICS_APPPASS_RATE_LIMITED);
+    fa_metrics_apppass(m, FA_METRICS_APPPASS_COUNT);
+    fa_metrics_apppass(NULL, FA_METRICS_APPPASS_OK);
+    t = text_of(m);
+    ck_assert(value(t, "fedauth_app_passwords_total{outcome=\"ok\"}") == 1);
+    ck_assert(value(t, "fedauth_app_passwords_total{outcome=\"wrong\"}")
+              == 2);
+    ck_assert(value(t, "fedauth_app_passwords_total"
+                    "{outcome=\"rate_limited\"}") == 1);
+    ck_assert(value(t, "fedauth_app_passwords_total{outcome=\"busy\"}")
+              == 0);
+    ck_assert_uint_eq(fa_metrics_apppass_of(m, FA_METRICS_APPPASS_WRONG), 2);
+    ck_assert_uint_eq(fa_metrics_apppass_of(NULL, FA_METRICS_APPPASS_OK), 0);
+}
+END_TEST
+
 Suite *suite_metrics(void)
 {
     Suite *s = suite_create("metrics");
@@ -676,6 +700,7 @@ Suite *suite_metrics(void)
     tcase_add_test(tc, status_document_and_page);
     tcase_add_test(tc, logout_counters);
     tcase_add_test(tc, claim_rule_counters);
+    tcase_add_test(tc, app_password_counters);
     suite_add_tcase(s, tc);
     return s;
 }

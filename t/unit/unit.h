@@ -22,5 +22,6 @@ Suite *suite_store_shm(void);
 Suite *suite_metrics(void);
 Suite *suite_registry(void);
 Suite *suite_graph(void);
+Suite *suite_apppass(void);
 
 #endif
