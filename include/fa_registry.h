@@ -216,6 +216,11 @@ apr_status_t fa_registry_account_names(fa_registry_t *reg, apr_pool_t *p,
  * suffix when taken) linked to the identity. Errors (err->code):
  * not_registered, account_disabled, account_deleted, not_allowed_idp,
  * store_unavailable, registry_damaged. *created is 1 for a new account. */
+/* Sets err to store_unavailable, saying what could not be done and why
+ * (rv); returns APR_EGENERAL. */
+apr_status_t fa_registry_unavailable(fa_registry_t *reg, fa_err_t *err,
+                                     const char *what, apr_status_t rv);
+
 apr_status_t fa_registry_signin(fa_registry_t *reg, apr_pool_t *p,
                                 const char *idp, const char *sub,
                                 const char *wanted, int reg_on,

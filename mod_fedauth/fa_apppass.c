@@ -336,15 +336,6 @@ const char *fa_apppass_key(apr_pool_t *p, const char *account,
     return apr_pstrcat(p, "p:", account, ":", id, NULL);
 }
 
-static apr_status_t unavailable(fa_registry_t *reg, fa_err_t *err,
-                                const char *what, apr_status_t rv)
-{
-    char buf[120];
-
-    return fa_err_set(err, "store_unavailable", "registry (%s): cannot %s: "
-                      "%s", reg->name, what, apr_strerror(rv, buf,
-                                                          sizeof(buf)));
-}
 
 apr_status_t fa_apppass_get(fa_registry_t *reg, apr_pool_t *p,
                             const char *account, const char *id,
@@ -360,7 +351,7 @@ apr_status_t fa_apppass_get(fa_registry_t *reg, apr_pool_t *p,
         return rv;
     }
     if (rv != APR_SUCCESS) {
-        return unavailable(reg, err, "read an app password", rv);
+        return fa_registry_unavailable(reg, err, "read an app password", rv);
     }
     if (fa_apppass_decode(p, val, len, pap) != APR_SUCCESS
         || strcmp((*pap)->account, account) || strcmp((*pap)->id, id)) {
@@ -395,7 +386,7 @@ apr_status_t fa_apppass_list(fa_registry_t *reg, apr_pool_t *p,
 
     *out = apr_array_make(p, 4, sizeof(fa_apppass_t *));
     if ((rv = reg->list(reg, prefix, p, &keys)) != APR_SUCCESS) {
-        return unavailable(reg, err, "list app passwords", rv);
+        return fa_registry_unavailable(reg, err, "list app passwords", rv);
     }
     for (i = 0; i < keys->nelts; i++) {
         key = APR_ARRAY_IDX(keys, i, const char *);
@@ -451,7 +442,7 @@ apr_status_t fa_apppass_add(fa_registry_t *reg, apr_pool_t *p,
         fa_err_set(err, "label_taken", "app password id %s exists", ap->id);
         return rv;
     }
-    return rv == APR_SUCCESS ? rv : unavailable(reg, err,
+    return rv == APR_SUCCESS ? rv : fa_registry_unavailable(reg, err,
                                                 "write an app password", rv);
 }
 
@@ -479,7 +470,7 @@ apr_status_t fa_apppass_del(fa_registry_t *reg, apr_pool_t *p,
         return APR_NOTFOUND;
     }
     rv = reg->del(reg, fa_apppass_key(p, account, (*pap)->id), p);
-    return rv == APR_SUCCESS ? rv : unavailable(reg, err,
+    return rv == APR_SUCCESS ? rv : fa_registry_unavailable(reg, err,
                                                 "delete an app password", rv);
 }
 
@@ -499,7 +490,8 @@ apr_status_t fa_apppass_del_all(fa_registry_t *reg, apr_pool_t *p,
         rv = reg->del(reg, fa_apppass_key(p, account,
                       APR_ARRAY_IDX(have, i, fa_apppass_t *)->id), p);
         if (rv != APR_SUCCESS) {
-            return unavailable(reg, err, "delete an app password", rv);
+            return fa_registry_unavailable(reg, err,
+                                           "delete an app password", rv);
         }
         (*n)++;
     }

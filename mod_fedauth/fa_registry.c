@@ -362,8 +362,8 @@ const char *fa_registry_link_key(apr_pool_t *p, const char *idp,
                        NULL);
 }
 
-static apr_status_t unavailable(fa_registry_t *reg, fa_err_t *err,
-                                const char *what, apr_status_t rv)
+apr_status_t fa_registry_unavailable(fa_registry_t *reg, fa_err_t *err,
+                                     const char *what, apr_status_t rv)
 {
     char buf[120];
 
@@ -371,6 +371,7 @@ static apr_status_t unavailable(fa_registry_t *reg, fa_err_t *err,
                       "%s", reg->name, what, apr_strerror(rv, buf,
                                                           sizeof(buf)));
 }
+
 
 apr_status_t fa_registry_account_get(fa_registry_t *reg, apr_pool_t *p,
                                      const char *name, fa_account_t **pa,
@@ -386,7 +387,7 @@ apr_status_t fa_registry_account_get(fa_registry_t *reg, apr_pool_t *p,
         return rv;
     }
     if (rv != APR_SUCCESS) {
-        return unavailable(reg, err, "read an account", rv);
+        return fa_registry_unavailable(reg, err, "read an account", rv);
     }
     if (fa_account_decode(p, val, len, pa) != APR_SUCCESS) {
         return fa_err_set(err, "registry_damaged", "account record of %s "
@@ -403,8 +404,8 @@ apr_status_t fa_registry_account_put(fa_registry_t *reg, apr_pool_t *p,
     apr_status_t rv = reg->put(reg, fa_registry_account_key(p, a->name), rec,
                                len, p);
 
-    return rv == APR_SUCCESS ? rv : unavailable(reg, err, "write an account",
-                                                rv);
+    return rv == APR_SUCCESS
+           ? rv : fa_registry_unavailable(reg, err, "write an account", rv);
 }
 
 #define UPDATE_ROUNDS 30
@@ -439,7 +440,7 @@ apr_status_t fa_registry_account_update(fa_registry_t *reg, apr_pool_t *p,
             return rv;
         }
         if (rv != APR_SUCCESS) {
-            return unavailable(reg, err, "read an account", rv);
+            return fa_registry_unavailable(reg, err, "read an account", rv);
         }
         if (fa_account_decode(p, old, olen, &a) != APR_SUCCESS) {
             return fa_err_set(err, "registry_damaged", "account record of "
@@ -460,7 +461,7 @@ apr_status_t fa_registry_account_update(fa_registry_t *reg, apr_pool_t *p,
             return rv;
         }
         if (rv != APR_EEXIST) {
-            return unavailable(reg, err, "write an account", rv);
+            return fa_registry_unavailable(reg, err, "write an account", rv);
         }
         /* written in between: try again after a short random pause, so
          * that writers that keep meeting spread out */
@@ -485,7 +486,7 @@ apr_status_t fa_registry_link_get(fa_registry_t *reg, apr_pool_t *p,
         return rv;
     }
     if (rv != APR_SUCCESS) {
-        return unavailable(reg, err, "read a link", rv);
+        return fa_registry_unavailable(reg, err, "read a link", rv);
     }
     j = fa_json_object_parse(p, val, len);
     if (!j || !json_is_string(json_object_get(j, "account"))) {
@@ -579,7 +580,7 @@ apr_status_t fa_registry_link(fa_registry_t *reg, apr_pool_t *p,
         return rv;
     }
     if (rv != APR_SUCCESS) {
-        return unavailable(reg, err, "write a link", rv);
+        return fa_registry_unavailable(reg, err, "write a link", rv);
     }
     lc.idp = idp;
     lc.sub = sub;
@@ -606,7 +607,7 @@ apr_status_t fa_registry_unlink(fa_registry_t *reg, apr_pool_t *p,
     }
     rv = reg->del(reg, fa_registry_link_key(p, idp, sub), p);
     if (rv != APR_SUCCESS) {
-        return unavailable(reg, err, "delete a link", rv);
+        return fa_registry_unavailable(reg, err, "delete a link", rv);
     }
     lc.idp = idp;
     lc.sub = sub;
@@ -620,7 +621,7 @@ apr_status_t fa_registry_unlink(fa_registry_t *reg, apr_pool_t *p,
     }
     if (a->state == FA_ACCOUNT_DELETED && a->links->nelts == 0) {
         rv = reg->del(reg, fa_registry_account_key(p, a->name), p);
-        return rv == APR_SUCCESS ? rv : unavailable(reg, err,
+        return rv == APR_SUCCESS ? rv : fa_registry_unavailable(reg, err,
                                                     "delete an account", rv);
     }
     return APR_SUCCESS;
@@ -654,7 +655,7 @@ apr_status_t fa_registry_account_delete(fa_registry_t *reg, apr_pool_t *p,
     /* no identity is linked to it: no tombstone is needed */
     rv = reg->del(reg, fa_registry_account_key(p, name), p);
     if (rv != APR_SUCCESS) {
-        return unavailable(reg, err, "delete an account", rv);
+        return fa_registry_unavailable(reg, err, "delete an account", rv);
     }
     *removed = 1;
     return APR_SUCCESS;
@@ -669,7 +670,7 @@ apr_status_t fa_registry_account_names(fa_registry_t *reg, apr_pool_t *p,
     int i;
 
     if (rv != APR_SUCCESS) {
-        return unavailable(reg, err, "list the accounts", rv);
+        return fa_registry_unavailable(reg, err, "list the accounts", rv);
     }
     *names = apr_array_make(p, keys->nelts, sizeof(const char *));
     for (i = 0; i < keys->nelts; i++) {
@@ -729,14 +730,14 @@ static apr_status_t register_account(fa_registry_t *reg, apr_pool_t *p,
         }
     }
     if (rv != APR_SUCCESS) {
-        return unavailable(reg, err, "create an account", rv);
+        return fa_registry_unavailable(reg, err, "create an account", rv);
     }
     rec = link_record(p, name, idp, sub, &len);
     rv = reg->create(reg, fa_registry_link_key(p, idp, sub), rec, len, p);
     if (rv != APR_SUCCESS) {
         reg->del(reg, fa_registry_account_key(p, name), p);
-        return rv == APR_EEXIST ? rv : unavailable(reg, err, "write a link",
-                                                   rv);
+        return rv == APR_EEXIST
+               ? rv : fa_registry_unavailable(reg, err, "write a link", rv);
     }
     *pa = a;
     return APR_SUCCESS;

@@ -297,18 +297,18 @@ static void memo_add(const fa_keys_t *keys, const char *value,
     pthread_mutex_unlock(&memo_lock[i % MEMO_LOCKS]);
 }
 
-apr_status_t fa_session_new_id(apr_pool_t *p, const fa_keys_t *keys,
-                               char **cookie_value, char **store_key)
+/* The cookie value and store key of session id under keys, remembered
+ * as checked (the cookie was made here). */
+static void cookie_of_id(apr_pool_t *p, const fa_keys_t *keys,
+                         const unsigned char *id, char **cookie_value,
+                         char **store_key)
 {
-    unsigned char id[FA_SESSION_ID_BYTES], mac[32];
+    unsigned char mac[32];
     char *cookie, *key;
 
-    if (fa_random(id, sizeof(id)) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
     session_mac(keys, id, mac);
     cookie = apr_palloc(p, FA_SESSION_COOKIE_LEN + 1);
-    b64_into(cookie, id, sizeof(id));
+    b64_into(cookie, id, FA_SESSION_ID_BYTES);
     cookie[43] = '.';
     b64_into(cookie + 44, mac, 16);
     key = apr_palloc(p, FA_SESSION_KEY_LEN + 1);
@@ -318,6 +318,17 @@ apr_status_t fa_session_new_id(apr_pool_t *p, const fa_keys_t *keys,
     memo_add(keys, cookie, key + 2);
     *cookie_value = cookie;
     *store_key = key;
+}
+
+apr_status_t fa_session_new_id(apr_pool_t *p, const fa_keys_t *keys,
+                               char **cookie_value, char **store_key)
+{
+    unsigned char id[FA_SESSION_ID_BYTES];
+
+    if (fa_random(id, sizeof(id)) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    cookie_of_id(p, keys, id, cookie_value, store_key);
     return APR_SUCCESS;
 }
 
@@ -357,8 +368,7 @@ apr_status_t fa_session_cookie_remake(apr_pool_t *p, const fa_keys_t *keys,
                                       const char *value, apr_size_t len,
                                       char **cookie_value, char **store_key)
 {
-    unsigned char id[FA_SESSION_ID_BYTES + 1], mac[32];
-    char *cookie, *key;
+    unsigned char id[FA_SESSION_ID_BYTES + 1];
     apr_size_t n;
 
     if (len != FA_SESSION_COOKIE_LEN || value[43] != '.'
@@ -366,19 +376,8 @@ apr_status_t fa_session_cookie_remake(apr_pool_t *p, const fa_keys_t *keys,
            != APR_SUCCESS || n != FA_SESSION_ID_BYTES) {
         return APR_EINVAL;
     }
-    session_mac(keys, id, mac);
-    cookie = apr_palloc(p, FA_SESSION_COOKIE_LEN + 1);
-    b64_into(cookie, id, FA_SESSION_ID_BYTES);
-    cookie[43] = '.';
-    b64_into(cookie + 44, mac, 16);
-    key = apr_palloc(p, FA_SESSION_KEY_LEN + 1);
-    key[0] = 's';
-    key[1] = ':';
-    b64_into(key + 2, mac + 16, 16);
-    memo_add(keys, cookie, key + 2);
+    cookie_of_id(p, keys, id, cookie_value, store_key);
     OPENSSL_cleanse(id, sizeof(id));
-    *cookie_value = cookie;
-    *store_key = key;
     return APR_SUCCESS;
 }
 
