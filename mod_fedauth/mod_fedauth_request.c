@@ -482,11 +482,11 @@ static int claim_fits(request_rec *r, const claim_req_t *c,
     }
     rc = ap_regexec(c->re, value, 0, NULL, 0);
     if (rc != 0 && rc != AP_REG_NOMATCH) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(01400)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(01400)
                       "Require fedauth-claim %s~%s: the regex gave up on "
                       "a value of %" APR_SIZE_T_FMT " bytes (PCRE step "
-                      "limit or error %d); the rule refuses", c->name,
-                      c->value, strlen(value), rc);
+                      "limit or error %d); the request fails (500)",
+                      c->name, c->value, strlen(value), rc);
         fa_metrics_claim_regex_gave_up(fedauth_metrics());
         return -1;
     }
@@ -502,7 +502,7 @@ static authz_status check_claim(request_rec *r, const char *text,
     const fa_attr_t *a;
     fa_session_t *s;
     authz_status st = session_of(r, &s);
-    int i, j, fit;
+    int i, j, fit, gave_up = 0;
 
     if (st != AUTHZ_GRANTED) {
         return st;
@@ -517,6 +517,14 @@ static authz_status check_claim(request_rec *r, const char *text,
                 return granted(r, s, line);
             }
         }
+        gave_up |= fit < 0;
+    }
+    /* A regex that gave up decides nothing: neither "no match", which
+     * `Require not` would turn into a pass for whoever can make a claim
+     * value the pattern chokes on, nor "match". The request fails (500),
+     * whichever way the line is used. */
+    if (gave_up) {
+        return AUTHZ_GENERAL_ERROR;
     }
     return deny(r, s, line, apr_pstrcat(r->pool, "the claim ", text,
                                         NULL));
