@@ -95,23 +95,10 @@ static const char *idp_logout_url(request_rec *r, fedauth_srv_t *sc,
         s->id_token ? fa_url_encode(r->pool, s->id_token) : "", NULL);
 }
 
-/* 1 when the browser says the request comes from a page of this site:
- * Sec-Fetch-Site same-origin, or (browsers without it) an Origin that is
- * this site. Neither header: not a browser's form, refused too. */
-static int from_this_site(request_rec *r, const fedauth_srv_t *sc)
-{
-    const char *fetch_site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-
-    if (fetch_site) {
-        return !strcmp(fetch_site, "same-origin");
-    }
-    return fedauth_origin_is_site(r, sc);
-}
-
 /* The page that asks a signed-in user to confirm: a form that POSTs to
  * the same logout URL (/fedauth/logout, or <FedAuthCookiePath>/fedauth/
  * logout) with the same return_to, which no other site can frame
- * or submit (from_this_site). */
+ * or submit (fedauth_from_this_site). */
 static int confirm_page(request_rec *r, int status, const char *return_to)
 {
     const char *back = return_to ? return_to : "/";
@@ -154,7 +141,7 @@ int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
     if (rv != APR_SUCCESS || !key) {
         s = NULL;
     }
-    if (r->method_number == M_POST && !from_this_site(r, sc)) {
+    if (r->method_number == M_POST && !fedauth_from_this_site(r, sc)) {
         /* Also without a session: a cross-site POST carries no Lax
          * cookie, and its answer must not expire the browser's one. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00424)

@@ -282,6 +282,16 @@ int fedauth_origin_is_site(request_rec *r, const fedauth_srv_t *sc)
     return strlen(origin) == len && !strncmp(origin, self, len);
 }
 
+int fedauth_from_this_site(request_rec *r, const fedauth_srv_t *sc)
+{
+    const char *fetch_site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+
+    if (fetch_site) {
+        return !strcmp(fetch_site, "same-origin");
+    }
+    return fedauth_origin_is_site(r, sc);
+}
+
 int fedauth_cors_allow(request_rec *r, const fedauth_srv_t *sc)
 {
     const char *origin = apr_table_get(r->headers_in, "Origin");

@@ -51,6 +51,10 @@ void fedauth_no_store(request_rec *r);
 /* 1 when the request's Origin header names this site itself
  * (FedAuthRedirectBase, else the URL httpd makes for the request). */
 int fedauth_origin_is_site(request_rec *r, const fedauth_srv_t *sc);
+/* 1 when the browser says the request comes from a page of this site:
+ * Sec-Fetch-Site same-origin, or (browsers without it) an Origin that is
+ * this site. Neither header: not a browser's form from here, 0 too. */
+int fedauth_from_this_site(request_rec *r, const fedauth_srv_t *sc);
 /* CORS: 1 when the request's Origin is a FedAuthAllowedOrigin (then
  * Access-Control-Allow-Origin: that origin, -Credentials: true), 0 when
  * it has another Origin, -1 when it has none. Vary: Origin is added

@@ -179,6 +179,21 @@ int fedauth_preserve_post(request_rec *r, fedauth_srv_t *sc,
                       fa_oidc_loggable(r->pool, ct ? ct : "(none)", 80));
         return DECLINED;
     }
+    /* Only a form of this site: a page of another site posting here
+     * would otherwise be posted again after a (silent) sign-in, now with
+     * the session cookie that SameSite kept off its own POST (CSRF
+     * through the sign-in). */
+    if (!fedauth_from_this_site(r, sc)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01361)
+                      "POST to %s not kept across the sign-in: it does not "
+                      "come from a page of this site (Sec-Fetch-Site %s, "
+                      "Origin %s)", fa_oidc_loggable(r->pool, r->uri, 128),
+                      fa_oidc_loggable(r->pool, apr_table_get(r->headers_in,
+                          "Sec-Fetch-Site"), 32),
+                      fa_oidc_loggable(r->pool, apr_table_get(r->headers_in,
+                          "Origin"), 128));
+        return refused();
+    }
     if (!(prov = fedauth_signin_direct(r, sc, dc))) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(01355)
                       "POST to %s not kept across the sign-in: the browser "

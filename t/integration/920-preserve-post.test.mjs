@@ -25,6 +25,8 @@ import { MODULES_DIR } from '../lib/httpd.mjs';
 import { startRedis, redisAvailable } from '../lib/redis.mjs';
 
 const FORM = 'application/x-www-form-urlencoded';
+// what a browser sends with a form of the site itself
+const SAME = { 'Sec-Fetch-Site': 'same-origin' };
 const HANDLER_MARK = 'PROTECTED-CONTENT-OF-THE-FORM-HANDLER';
 
 const loc = (path, extra = '') => `<Location ${path}>
@@ -86,7 +88,7 @@ function postFrom(port, localAddress, path, body) {
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: '127.0.0.1', port, localAddress, path, method: 'POST', agent: false,
-      headers: { 'Content-Type': FORM, 'Content-Length': Buffer.byteLength(body), Connection: 'close' },
+      headers: { 'Content-Type': FORM, ...SAME, 'Content-Length': Buffer.byteLength(body), Connection: 'close' },
     }, (res) => {
       let text = '';
       res.on('data', (d) => { text += d; });
@@ -126,7 +128,7 @@ describe('FedAuthPreservePost: a form POST kept across the sign-in', () => {
    *   callbackCookies (the Cookie header the callback got) }.
    */
   async function keepAndSignIn(b, path, body, headers = {}) {
-    const kept = await b.request(`${base}${path}`, { method: 'POST', body, headers: { 'Content-Type': FORM, ...headers } });
+    const kept = await b.request(`${base}${path}`, { method: 'POST', body, headers: { 'Content-Type': FORM, ...SAME, ...headers } });
     assert.equal(kept.status, 302, dump(kept));
     const atIdp = await b.login(kept.location, 'alice', 'alice-pass-1', {
       formPost: false, stopAt: (u) => u.startsWith(`${base}/signin-`),
@@ -141,7 +143,7 @@ describe('FedAuthPreservePost: a form POST kept across the sign-in', () => {
   async function submit(b, page) {
     const { action, fields } = autoPost(page.body);
     const res = await b.request(new URL(action, base).href, {
-      method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'Content-Type': FORM },
+      method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'Content-Type': FORM, ...SAME },
     });
     return { action, fields, res };
   }
@@ -213,7 +215,7 @@ describe('FedAuthPreservePost: a form POST kept across the sign-in', () => {
   it('advisory 1: quotes and angle brackets in the URL and in field names and values come back escaped, as data', async () => {
     const target = '/p/keep/form.cgi?x="><script>alert(1)</script>\'&y=<img/src=x>';
     const body = `${encodeURIComponent('"><script>alert(2)</script>')}=${encodeURIComponent('\'><img src=x onerror=alert(3)>')}&n=${encodeURIComponent('</form><script>alert(4)</script>')}`;
-    const raw = await rawRequest(port, `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${FORM}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const raw = await rawRequest(port, `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${FORM}\r\nSec-Fetch-Site: same-origin\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     assert.equal(raw.status, 302, raw.body);
     const b = new Browser();
     for (const sc of raw.setCookies) b.jar.store(`${base}/`, sc);
@@ -235,7 +237,7 @@ describe('FedAuthPreservePost: a form POST kept across the sign-in', () => {
     ['chunked, with fields', 'Transfer-Encoding: chunked\r\n', '3\r\na=1\r\n4\r\n&b=2\r\n0\r\n\r\n'],
   ]) {
     it(`advisory 2: an empty or chunked POST (${name}) does not crash, is kept and posted again as it was`, async () => {
-      const raw = await rawRequest(port, `POST /p/keep/form.cgi HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${FORM}\r\n${head}Connection: close\r\n\r\n${body}`);
+      const raw = await rawRequest(port, `POST /p/keep/form.cgi HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${FORM}\r\nSec-Fetch-Site: same-origin\r\n${head}Connection: close\r\n\r\n${body}`);
       assert.equal(raw.status, 302, raw.body);
       const b = new Browser();
       for (const sc of raw.setCookies) b.jar.store(`${base}/`, sc);
@@ -261,7 +263,7 @@ describe('FedAuthPreservePost: a form POST kept across the sign-in', () => {
     it(`not kept: ${what} gets today's 401, no state cookie, nothing stored${tag ? `, a log line ${tag}` : ''}`, async () => {
       const keptBefore = metric(await metrics(), 'kept');
       const b = new Browser();
-      const res = await b.request(`${base}${path}`, { method: 'POST', body, headers: { 'Content-Type': type } });
+      const res = await b.request(`${base}${path}`, { method: 'POST', body, headers: { 'Content-Type': type, ...SAME } });
       assert.equal(res.status, 401, dump(res));
       assert.ok(errorCodes(res.body).includes('no_session'), dump(res));
       assert.ok(!res.setCookies.some((c) => STATE_COOKIE_RE.test(c.name)), 'no sign-in started');
@@ -277,7 +279,7 @@ describe('FedAuthPreservePost: a form POST kept across the sign-in', () => {
   ]) {
     it(`not kept: ${what} keeps the 401 it can act on`, async () => {
       const res = await new Browser().request(`${base}${path}`, {
-        method: 'POST', body: 'a=1', headers: { 'Content-Type': FORM, ...headers },
+        method: 'POST', body: 'a=1', headers: { 'Content-Type': FORM, ...SAME, ...headers },
       });
       assert.equal(res.status, 401, dump(res));
       assert.ok(!res.setCookies.some((c) => STATE_COOKIE_RE.test(c.name)), 'no sign-in started');
@@ -290,6 +292,36 @@ describe('FedAuthPreservePost: a form POST kept across the sign-in', () => {
     assert.equal(metric(text, 'replayed'), 6, text);
     assert.equal(metric(text, 'refused'), 3, text);
     assert.equal(metric(text, 'lost'), 0, text);
+  });
+
+  // CSRF through the sign-in: another site's page posts to a protected
+  // location of a browser without a session here (SameSite kept the
+  // cookie off that POST). Kept, it would be posted again after a silent
+  // sign-in, now with the session cookie.
+  for (const [what, headers] of [
+    ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site', Origin: 'http://evil.example' }],
+    ['Sec-Fetch-Site: same-site (another origin of the site)', { 'Sec-Fetch-Site': 'same-site', Origin: 'http://127.0.0.2:1' }],
+    ['no Sec-Fetch-Site, a foreign Origin', { Origin: 'http://evil.example' }],
+    ['neither header (not a browser\'s form from here)', {}],
+  ]) {
+    it(`attack: a form posted from another site (${what}) is not kept: the 401, no sign-in started, nothing stored, FA01361`, async () => {
+      const refusedBefore = metric(await metrics(), 'refused');
+      const res = await new Browser().request(`${base}/p/keep/form.cgi`, {
+        method: 'POST', body: 'amount=1000&to=mallory', headers: { 'Content-Type': FORM, ...headers },
+      });
+      assert.equal(res.status, 401, dump(res));
+      assert.ok(!res.setCookies.some((c) => STATE_COOKIE_RE.test(c.name)), 'no sign-in started');
+      assert.ok(!res.body.includes(HANDLER_MARK));
+      assert.equal(metric(await metrics(), 'refused'), refusedBefore + 1);
+      assert.match(site.errorLog(), /FA01361: POST to \/p\/keep\/form\.cgi not kept across the sign-in: it does not come from a page of this site/);
+    });
+  }
+
+  it('a form of the site itself, told by its Origin alone (a browser without Sec-Fetch-Site), is kept', async () => {
+    const res = await new Browser().request(`${base}/p/keep/form.cgi`, {
+      method: 'POST', body: 'a=1', headers: { 'Content-Type': FORM, Origin: base },
+    });
+    assert.equal(res.status, 302, dump(res));
   });
 
   it('no crash, no trouble in the log', async () => {
@@ -352,7 +384,7 @@ describe('FedAuthPreservePost under a flood: per-address limit, sessions survive
 
   it('a user from another address still gets a POST kept and posted again after the flood', async () => {
     const b = new Browser();
-    const kept = await b.request(`${base}/p/keep/form.cgi`, { method: 'POST', body: 'a=1', headers: { 'Content-Type': FORM } });
+    const kept = await b.request(`${base}/p/keep/form.cgi`, { method: 'POST', body: 'a=1', headers: { 'Content-Type': FORM, ...SAME } });
     assert.equal(kept.status, 302, dump(kept));
     const page = await b.login(kept.location, 'bob', 'bob-pass-2', { formPost: false });
     assert.equal(page.status, 200, dump(page));
@@ -391,7 +423,7 @@ describe('FedAuthPreservePost with Redis: the body waits in pieces under the sta
   it('a 40 KB form: 3 pieces (TTL <= 660 s) and the client\'s count while at the IdP; none after the replay, which the handler gets whole', async () => {
     const b = new Browser();
     const body = `a=${'x'.repeat(20000)}&b=${'y'.repeat(20000)}`;
-    const kept = await b.request(`${base}/p/keep/form.cgi`, { method: 'POST', body, headers: { 'Content-Type': FORM } });
+    const kept = await b.request(`${base}/p/keep/form.cgi`, { method: 'POST', body, headers: { 'Content-Type': FORM, ...SAME } });
     assert.equal(kept.status, 302, dump(kept));
     const pieces = (await redis.keys(DB, `${PREFIX}l:post:*`)).sort();
     assert.equal(pieces.length, 3, pieces.join(' '));
@@ -407,7 +439,7 @@ describe('FedAuthPreservePost with Redis: the body waits in pieces under the sta
     assert.deepEqual(await redis.keys(DB, `${PREFIX}l:post:*`), [], 'taken');
     const { fields } = autoPost(page.body);
     const res = await b.request(`${base}/p/keep/form.cgi`, {
-      method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'Content-Type': FORM },
+      method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'Content-Type': FORM, ...SAME },
     });
     assert.equal(/^BODY=(.*)$/m.exec(res.body)[1], body);
     assert.match(res.body, /^USER=alice$/m);
@@ -415,7 +447,7 @@ describe('FedAuthPreservePost with Redis: the body waits in pieces under the sta
 
   it('a body gone from the store before the callback (expired, pushed out): the sign-in ends in the usual redirect, a GET of the URL, FA01359 and lost counted', async () => {
     const b = new Browser();
-    const kept = await b.request(`${base}/p/keep/form.cgi?gone=1`, { method: 'POST', body: 'a=1', headers: { 'Content-Type': FORM } });
+    const kept = await b.request(`${base}/p/keep/form.cgi?gone=1`, { method: 'POST', body: 'a=1', headers: { 'Content-Type': FORM, ...SAME } });
     assert.equal(kept.status, 302, dump(kept));
     const pieces = await redis.keys(DB, `${PREFIX}l:post:*`);
     assert.equal(pieces.length, 1);
