@@ -314,7 +314,8 @@ describe('/fedauth/jwks as the client\'s jwks_uri: rollover with two keys, Clien
     checkAssertion(mine[0], { clientId: 'client-roll', tokenEndpoint, alg: 'ES256', kid: k1.kid });
     assert.equal(mine[0].header['x5t#S256'], digest('sha256', cert.der));
     assert.equal(mine[0].header.x5t, digest('sha1', cert.der));
-    assert.match(site.httpd.accessLog(), /"GET \/fedauth\/jwks HTTP\/1\.1" 200/);
+    const fetched = /"GET \/fedauth\/jwks HTTP\/1\.1" 200/;
+    assert.match(await site.httpd.accessLogWhen((l) => fetched.test(l)), fetched);
   });
 
   for (const [id, alg, key] of [['uri384', 'ES384', k384], ['urips', 'PS256', kps]]) {

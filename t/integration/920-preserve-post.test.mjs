@@ -199,6 +199,7 @@ describe('FedAuthPreservePost: a form POST kept across the sign-in', () => {
     assert.match(res.body, /^USER=alice$/m);
     const got = /^BODY=(.*)$/m.exec(res.body)[1];
     assert.deepEqual([...new URLSearchParams(got)], [...new URLSearchParams(BODY)]);
+    await site.httpd.accessLogWhen(() => handlerHits() >= 1);
     assert.equal(handlerHits(), 1);
     assert.match(site.errorLog(), /FA01360: posting the kept form \(7 fields, 75 bytes\) again to \/p\/keep\/form\.cgi\?step=1/);
   });

@@ -83,6 +83,7 @@ describe('FedAuthPreservePost in Chromium: a form sent after the session expired
       ['tag', 'b & c'],
       ['submit', 'yes'],
     ]);
+    await site.httpd.accessLogWhen(() => handlerHits() >= hits + 1);
     assert.equal(handlerHits(), hits + 1, 'the handler got it once');
     return hits + 1;
   }

@@ -315,6 +315,19 @@ export async function startHttpd(opts = {}) {
     /** error.log plus httpd's own stdout/stderr (sanitizer reports of the parent). */
     allLogs: () => `${read(errorLogFile)}\n${read(outFile)}${coreTraces(dir)}`,
     accessLog: () => read(path.join(dir, 'access.log')),
+    /**
+     * httpd writes a request's access log line after the response has gone
+     * out, so a test that has just read the answer may not find it yet: wait
+     * (bounded, 3 s) until pred(log) holds, and return the log either way.
+     */
+    accessLogWhen: async (pred) => {
+      let log = read(path.join(dir, 'access.log'));
+      for (let i = 0; i < 120 && !pred(log); i++) {
+        await new Promise((r) => { setTimeout(r, 25); });
+        log = read(path.join(dir, 'access.log'));
+      }
+      return log;
+    },
     output: () => read(outFile),
     stop: async () => {
       const info = await stopHttpdChild(child);
