@@ -422,6 +422,7 @@ export function makeTlsFiles({ servers = { server: { sans: ['IP:127.0.0.1', 'DNS
  */
 export async function startCluster({
   masters = 3, replicasPerMaster = 1, nodeTimeoutMs = 1500, readyTimeoutMs = 60000, tls,
+  fullCoverage = true,
 } = {}) {
   // tls: { files: makeTlsFiles(...) result }: TLS-only nodes (tls-port,
   // tls-cluster and tls-replication yes); the handles' redis-cli use TLS
@@ -509,7 +510,7 @@ export async function startCluster({
           `cluster-node-timeout ${nodeTimeoutMs}`,
           `cluster-port ${busPort}`,
           'cluster-replica-validity-factor 0',
-          'cluster-require-full-coverage yes',
+          `cluster-require-full-coverage ${fullCoverage ? 'yes' : 'no'}`,
           tls ? 'tls-cluster yes' : '',
         ].filter(Boolean).join('\n'),
         tls: tls ? { files: tls.files } : undefined,
