@@ -457,21 +457,24 @@ apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
     return APR_SUCCESS;
 }
 
-/* Reads the next field of a record in place. 0 at the end, -1 on junk. */
-static int next_field(char **cur, char *end, char *tag, char **value)
+/* Reads the next field of a record in place. 0 at the end, -1 on junk.
+ * Inlined into the decoders: the request path decodes a session record
+ * on every request, so the cursor stays in a register. */
+static inline int next_field(char **cur, char *end, char *tag, char **value)
 {
-    char *c = *cur, *colon;
+    char *c = *cur, *colon, *stop;
     unsigned long n = 0;
+    unsigned int d;
 
     if (c >= end) {
         return 0;
     }
     *tag = *c++;
-    colon = c;
-    while (colon < end && *colon >= '0' && *colon <= '9'
-           && colon - c < 6) {
-        n = n * 10 + (unsigned long)(*colon - '0');
-        colon++;
+    /* at most 6 digits, and none at or past end */
+    stop = end - c > 6 ? c + 6 : end;
+    for (colon = c; colon < stop
+         && (d = (unsigned int)(unsigned char)*colon - '0') <= 9; colon++) {
+        n = n * 10 + d;
     }
     if (colon == c || colon >= end || *colon != ':'
         || n >= (unsigned long)(end - colon - 1)
@@ -490,12 +493,13 @@ static apr_int64_t to_int(const char *v)
 {
     apr_int64_t n = 0;
     int i;
+    unsigned int d;
 
-    for (i = 0; v[i] >= '0' && v[i] <= '9'; i++) {
+    for (i = 0; (d = (unsigned int)(unsigned char)v[i] - '0') <= 9; i++) {
         if (i == 18) {
             return -1;
         }
-        n = n * 10 + (v[i] - '0');
+        n = n * 10 + d;
     }
     return i == 0 || v[i] ? -1 : n;
 }
@@ -507,6 +511,29 @@ static apr_int64_t to_int(const char *v)
 static int time_ok(apr_int64_t t)
 {
     return t >= 0 && t < FA_TIME_LIMIT;
+}
+
+/* A new entry at the end of *arr, which is made on first use with room
+ * for n: the array's header and its first n entries in one allocation,
+ * left uninitialized (each entry is written whole at once). */
+static fa_attr_t *push_attr(apr_pool_t *p, apr_array_header_t **arr, int n)
+{
+    apr_array_header_t *a = *arr;
+
+    if (!a) {
+        a = apr_palloc(p, APR_ALIGN_DEFAULT(sizeof(*a))
+                          + (apr_size_t)n * sizeof(fa_attr_t));
+        a->pool = p;
+        a->elt_size = sizeof(fa_attr_t);
+        a->nelts = 0;
+        a->nalloc = n;
+        a->elts = (char *)a + APR_ALIGN_DEFAULT(sizeof(*a));
+        *arr = a;
+    }
+    if (a->nelts < a->nalloc) {
+        return &((fa_attr_t *)(void *)a->elts)[a->nelts++];
+    }
+    return apr_array_push(a);
 }
 
 apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
@@ -546,18 +573,12 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
         case 'E': s->access_exp = to_int(value); break;
         case 'R': s->refresh_token = value; break;
         case 'a':
-            if (!s->attrs) {
-                s->attrs = apr_array_make(p, 8, sizeof(fa_attr_t));
-            }
-            attr = apr_array_push(s->attrs);
+            attr = push_attr(p, &s->attrs, 8);
             attr->name = value;
             attr->value = "";
             break;
         case 'k':
-            if (!s->claims) {
-                s->claims = apr_array_make(p, 4, sizeof(fa_attr_t));
-            }
-            attr = apr_array_push(s->claims);
+            attr = push_attr(p, &s->claims, 4);
             attr->name = value;
             attr->value = "";
             break;

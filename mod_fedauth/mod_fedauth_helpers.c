@@ -482,8 +482,8 @@ static int has_header_name(const apr_table_t *t)
     return 0;
 }
 
-static void pass_on(const export_t *x, const char *env, const char *header,
-                    const char *value)
+static inline void pass_on(const export_t *x, const char *env,
+                           const char *header, const char *value)
 {
     if (!value) {
         return;
