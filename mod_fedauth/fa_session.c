@@ -516,7 +516,8 @@ static int time_ok(apr_int64_t t)
 /* A new entry at the end of *arr, which is made on first use with room
  * for n: the array's header and its first n entries in one allocation,
  * left uninitialized (each entry is written whole at once). */
-static fa_attr_t *push_attr(apr_pool_t *p, apr_array_header_t **arr, int n)
+static inline fa_attr_t *push_attr(apr_pool_t *p, apr_array_header_t **arr,
+                                   int n)
 {
     apr_array_header_t *a = *arr;
 

@@ -662,7 +662,7 @@ static attr_names_t *names_make(const char *attr, apr_size_t len)
 int fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
                   const char **header)
 {
-    apr_size_t len = strlen(attr), probe;
+    apr_size_t len, probe;
     apr_uint32_t h = 2166136261u;
     const char *c;
     attr_names_t *n;
@@ -670,6 +670,7 @@ int fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
     for (c = attr; *c; c++) {
         h = (h ^ (unsigned char)*c) * 16777619u;
     }
+    len = (apr_size_t)(c - attr);     /* the hash's walk is the strlen */
     for (probe = 0; len <= NAME_MAX_LEN && probe < 16; probe++) {
         attr_names_t **slot = &name_slot[(h + probe) % NAME_SLOTS];
         n = __atomic_load_n(slot, __ATOMIC_ACQUIRE);

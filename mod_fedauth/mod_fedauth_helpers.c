@@ -67,12 +67,25 @@ int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
                         apr_size_t *len)
 {
     cookie_find_t f;
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *e;
+    int i;
 
     f.name = name;
     f.name_len = strlen(name);
     f.value = NULL;
     f.len = 0;
-    apr_table_do(find_in_header, &f, r->headers_in, "Cookie", NULL);
+    /* every Cookie header in order, as apr_table_do would visit them, but
+     * without its call per entry: the first letter before the compare */
+    arr = apr_table_elts(r->headers_in);
+    e = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && (e[i].key[0] | 0x20) == 'c'
+            && !strcasecmp(e[i].key, "Cookie") && e[i].val
+            && !find_in_header(&f, e[i].key, e[i].val)) {
+            break;
+        }
+    }
     *val = f.value;
     *len = f.len;
     return f.value != NULL;
@@ -87,6 +100,15 @@ const char *fedauth_cookie_get(request_rec *r, const char *name)
            ? apr_pstrmemdup(r->pool, v, len) : NULL;
 }
 
+/* strcasecmp(scheme, "https") == 0, without the call (every request
+ * asks, for the session cookie's name) */
+static inline int is_https_word(const char *s)
+{
+    return s && (s[0] | 0x20) == 'h' && (s[1] | 0x20) == 't'
+           && (s[2] | 0x20) == 't' && (s[3] | 0x20) == 'p'
+           && (s[4] | 0x20) == 's' && s[5] == '\0';
+}
+
 static int request_is_https(request_rec *r)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
@@ -95,7 +117,7 @@ static int request_is_https(request_rec *r)
     if (sc->redirect_base) {
         return !strncasecmp(sc->redirect_base, "https:", 6);
     }
-    return !strcasecmp(ap_http_scheme(r), "https");
+    return is_https_word(ap_http_scheme(r));
 }
 
 /* A warning, once per process, for each thing the cookies could not be
