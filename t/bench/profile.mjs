@@ -13,7 +13,8 @@
 //       counters (--dump-before=ap_send_error_response), then --requests
 //       sequential keep-alive GETs with the cookie, then another 404: that
 //       second dump holds just those requests. build/out/bench/
-//       callgrind-B.out and callgrind-B.txt (inclusive and self cost per
+//       callgrind-B.out and callgrind-B.txt (the module's functions,
+//       inclusive, per request; then inclusive and self cost per
 //       function, instructions).
 //   node t/bench/profile.mjs --callgrind --sessions N [--distinct-users]
 //       [--shm-size 64M] [--requests max(5000, N)]
