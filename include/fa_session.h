@@ -59,9 +59,15 @@ apr_status_t fa_session_cookie_remake(apr_pool_t *p, const fa_keys_t *keys,
                                       const char *value, apr_size_t len,
                                       char **cookie_value, char **store_key);
 
+/* The longest value passed on as a request header as it is. */
+#define FA_SESSION_HEADER_MAX (8 * 1024)
+
 typedef struct fa_attr_t {
     const char *name;             /* ATTRIBUTE, upper case, [A-Z0-9_] */
     const char *value;            /* already rendered text */
+    /* value itself when fa_session_decode found it fit for a request
+     * header as it is (see fa_session_t's ok_user); else NULL */
+    const char *ok_value;
 } fa_attr_t;
 
 typedef struct fa_session_t {
@@ -93,6 +99,12 @@ typedef struct fa_session_t {
      * differs from created; 0 in a record without it (0.3.0): read it
      * through fa_session_userinfo_at. */
     apr_int64_t userinfo_at;
+    /* Set by fa_session_decode, for the request path: each of user, sub,
+     * idp and roles (the same pointer) once the decoder found it fit for
+     * a request header as it is (at most FA_SESSION_HEADER_MAX bytes, no
+     * control character, no tab); NULL otherwise. A value put in later
+     * is another pointer, so whoever passes it on checks it again. */
+    const char *ok_user, *ok_sub, *ok_idp, *ok_roles;
 } fa_session_t;
 
 /* When the claims of s were last read: userinfo_at, else its creation. */

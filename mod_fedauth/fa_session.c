@@ -457,21 +457,24 @@ apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
     return APR_SUCCESS;
 }
 
-/* Reads the next field of a record in place. 0 at the end, -1 on junk. */
-static int next_field(char **cur, char *end, char *tag, char **value)
+/* Reads the next field of a record in place. 0 at the end, -1 on junk.
+ * Inlined into the decoders: the request path decodes a session record
+ * on every request, so the cursor stays in a register. */
+static inline int next_field(char **cur, char *end, char *tag, char **value)
 {
-    char *c = *cur, *colon;
+    char *c = *cur, *colon, *stop;
     unsigned long n = 0;
+    unsigned int d;
 
     if (c >= end) {
         return 0;
     }
     *tag = *c++;
-    colon = c;
-    while (colon < end && *colon >= '0' && *colon <= '9'
-           && colon - c < 6) {
-        n = n * 10 + (unsigned long)(*colon - '0');
-        colon++;
+    /* at most 6 digits, and none at or past end */
+    stop = end - c > 6 ? c + 6 : end;
+    for (colon = c; colon < stop
+         && (d = (unsigned int)(unsigned char)*colon - '0') <= 9; colon++) {
+        n = n * 10 + d;
     }
     if (colon == c || colon >= end || *colon != ':'
         || n >= (unsigned long)(end - colon - 1)
@@ -490,14 +493,48 @@ static apr_int64_t to_int(const char *v)
 {
     apr_int64_t n = 0;
     int i;
+    unsigned int d;
 
-    for (i = 0; v[i] >= '0' && v[i] <= '9'; i++) {
+    for (i = 0; (d = (unsigned int)(unsigned char)v[i] - '0') <= 9; i++) {
         if (i == 18) {
             return -1;
         }
-        n = n * 10 + (v[i] - '0');
+        n = n * 10 + d;
     }
     return i == 0 || v[i] ? -1 : n;
+}
+
+/* to_int of a field value of n bytes (next_field ends it with a NUL): the
+ * usual times (10 digits) with their first 8 digits read as one word;
+ * anything else, and any non-digit, as to_int reads it. */
+static inline apr_int64_t to_int_n(const char *v, apr_size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const apr_uint64_t highs = 0xF0F0F0F0F0F0F0F0ull;
+    const apr_uint64_t zeros = 0x3030303030303030ull;
+    apr_uint64_t x;
+    apr_size_t i;
+
+    if (n >= 8 && n <= 18) {
+        memcpy(&x, v, 8);
+        /* all eight '0'..'9': high nibble 3, and no carry into it at +6 */
+        if ((x & highs) == zeros
+            && ((x + 0x0606060606060606ull) & highs) == zeros) {
+            x -= zeros;           /* first digit in the lowest byte */
+            x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
+            x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
+            x = (x * 10000 + (x >> 32)) & 0xFFFFFFFFull;
+            for (i = 8; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
+                x = x * 10 + (apr_uint64_t)(v[i] - '0');
+            }
+            if (i == n) {
+                return (apr_int64_t)x;
+            }
+        }
+    }
+#endif
+    (void)n;
+    return to_int(v);
 }
 
 /* 1 when t can be a creation or last-seen time: seconds since the epoch
@@ -508,6 +545,82 @@ static int time_ok(apr_int64_t t)
 {
     return t >= 0 && t < FA_TIME_LIMIT;
 }
+
+/* Nonzero when one of the 8 bytes of x is below 0x20 or is 0x7f (a tab
+ * counts too, as do bytes after such a byte). */
+static inline apr_uint64_t control_in(apr_uint64_t x)
+{
+    const apr_uint64_t ones = 0x0101010101010101ull;
+    apr_uint64_t y = x ^ (0x7f * ones);
+
+    return (((x - 0x20 * ones) & ~x) | ((y - ones) & ~y))
+           & 0x8080808080808080ull;
+}
+
+/* v (n bytes, inside a record that ends at end) when it can go into a
+ * request header as it is: at most FA_SESSION_HEADER_MAX bytes, none a
+ * control character or a tab; NULL when it is not, or not known here
+ * (the caller's own check then decides, exactly). Eight bytes at a time;
+ * the last few read with the record's bytes after them, which are
+ * masked to spaces. */
+static inline const char *header_fit(const char *v, apr_size_t n,
+                                     const char *end)
+{
+    apr_uint64_t x, keep;
+    apr_size_t i;
+
+    if (n > FA_SESSION_HEADER_MAX) {
+        return NULL;
+    }
+    for (i = 0; i + 8 <= n; i += 8) {
+        memcpy(&x, v + i, 8);
+        if (control_in(x)) {
+            return NULL;
+        }
+    }
+    if (i == n) {
+        return v;
+    }
+    if (end - (v + i) < 8) {
+        return NULL;
+    }
+    memcpy(&x, v + i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    keep = ~0ull << (8 * (8 - (n - i)));
+#else
+    keep = ~0ull >> (8 * (8 - (n - i)));
+#endif
+    x = (x & keep) | (0x2020202020202020ull & ~keep);
+    return control_in(x) ? NULL : v;
+}
+
+/* A new entry at the end of *arr, which is made on first use with room
+ * for n: the array's header and its first n entries in one allocation,
+ * left uninitialized (each entry is written whole at once). */
+static inline fa_attr_t *push_attr(apr_pool_t *p, apr_array_header_t **arr,
+                                   int n)
+{
+    apr_array_header_t *a = *arr;
+
+    if (!a) {
+        a = apr_palloc(p, APR_ALIGN_DEFAULT(sizeof(*a))
+                          + (apr_size_t)n * sizeof(fa_attr_t));
+        a->pool = p;
+        a->elt_size = sizeof(fa_attr_t);
+        a->nelts = 0;
+        a->nalloc = n;
+        a->elts = (char *)a + APR_ALIGN_DEFAULT(sizeof(*a));
+        *arr = a;
+    }
+    if (a->nelts < a->nalloc) {
+        return &((fa_attr_t *)(void *)a->elts)[a->nelts++];
+    }
+    return apr_array_push(a);
+}
+
+/* The length of the field value just read: next_field left cur after
+ * its closing newline. */
+#define VLEN ((apr_size_t)(cur - value - 1))
 
 apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
                                fa_session_t **ps)
@@ -526,40 +639,32 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
     cur += 4;
     while ((rc = next_field(&cur, end, &tag, &value)) == 1) {
         switch (tag) {
-        case 'c': s->created = to_int(value); break;
-        case 'l': s->last_seen = to_int(value); break;
-        case 'x': s->token_exp = to_int(value); break;
+        case 'c': s->created = to_int_n(value, VLEN); break;
+        case 'l': s->last_seen = to_int_n(value, VLEN); break;
+        case 'x': s->token_exp = to_int_n(value, VLEN); break;
         case 'U':
             /* Checked here: a record without it pays nothing. */
             if (!time_ok(s->userinfo_at = to_int(value))) {
                 return APR_EINVAL;
             }
             break;
-        case 'i': s->idp = value; break;
-        case 's': s->sub = value; break;
+        case 'i': s->ok_idp = header_fit(s->idp = value, VLEN, end); break;
+        case 's': s->ok_sub = header_fit(s->sub = value, VLEN, end); break;
         case 'S': s->token_sub = value; break;
-        case 'u': s->user = value; break;
-        case 'r': s->roles = value; break;
+        case 'u': s->ok_user = header_fit(s->user = value, VLEN, end); break;
+        case 'r': s->ok_roles = header_fit(s->roles = value, VLEN, end); break;
         case 'd': s->sid = value; break;
         case 't': s->id_token = value; break;
         case 'A': s->access_token = value; break;
         case 'E': s->access_exp = to_int(value); break;
         case 'R': s->refresh_token = value; break;
         case 'a':
-            if (!s->attrs) {
-                s->attrs = apr_array_make(p, 8, sizeof(fa_attr_t));
-            }
-            attr = apr_array_push(s->attrs);
-            attr->name = value;
-            attr->value = "";
-            break;
         case 'k':
-            if (!s->claims) {
-                s->claims = apr_array_make(p, 4, sizeof(fa_attr_t));
-            }
-            attr = apr_array_push(s->claims);
+            attr = tag == 'a' ? push_attr(p, &s->attrs, 8)
+                              : push_attr(p, &s->claims, 4);
             attr->name = value;
             attr->value = "";
+            attr->ok_value = NULL;
             break;
         case 'v':
         case 'w':
@@ -567,6 +672,9 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
                 return APR_EINVAL;
             }
             attr->value = value;
+            if (tag == 'v') {
+                attr->ok_value = header_fit(value, VLEN, end);
+            }
             attr = NULL;
             break;
         default:
@@ -586,6 +694,7 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
     *ps = s;
     return APR_SUCCESS;
 }
+#undef VLEN
 
 apr_int64_t fa_session_expires_at(const fa_session_t *s, int idle_timeout,
                                   int max_age)

@@ -404,21 +404,39 @@ int fa_header_value_ok(const char *s)
     return 1;
 }
 
-/* 1 when none of the len bytes at s is a control character but tab:
- * eight at a time while none is below 0x20 or is 0x7f (a tab stops the
- * fast loop too), the rest one by one. */
-static int header_safe(const unsigned char *s, apr_size_t len)
+/* Nonzero when one of the 8 bytes of x is below 0x20 or is 0x7f (a tab
+ * counts too): exact for "none", and the byte loop decides otherwise. */
+static apr_uint64_t word_has_control(apr_uint64_t x)
 {
     const apr_uint64_t ones = 0x0101010101010101ull;
     const apr_uint64_t highs = 0x8080808080808080ull;
-    apr_uint64_t x, y;
+    apr_uint64_t y = x ^ (0x7f * ones);
+
+    return (((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & highs;
+}
+
+/* 1 when none of the len bytes at s is a control character but tab:
+ * eight at a time, the last eight overlapping the ones before when len is
+ * not a multiple of 8; byte by byte from the first word that has a
+ * control character or a tab, and for values shorter than 8. */
+static int header_safe(const unsigned char *s, apr_size_t len)
+{
+    apr_uint64_t x;
     apr_size_t i = 0;
 
-    for (; i + 8 <= len; i += 8) {
-        memcpy(&x, s + i, 8);
-        y = x ^ (0x7f * ones);
-        if ((((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & highs) {
-            break;
+    if (len >= 8) {
+        for (; i + 8 <= len; i += 8) {
+            memcpy(&x, s + i, 8);
+            if (word_has_control(x)) {
+                break;
+            }
+        }
+        if (i + 8 > len) {
+            memcpy(&x, s + len - 8, 8);
+            if (!word_has_control(x)) {
+                return 1;
+            }
+            i = len - 8;
         }
     }
     for (; i < len; i++) {
@@ -644,7 +662,7 @@ static attr_names_t *names_make(const char *attr, apr_size_t len)
 int fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
                   const char **header)
 {
-    apr_size_t len = strlen(attr), probe;
+    apr_size_t len, probe;
     apr_uint32_t h = 2166136261u;
     const char *c;
     attr_names_t *n;
@@ -652,6 +670,7 @@ int fa_attr_names(apr_pool_t *p, const char *attr, const char **env,
     for (c = attr; *c; c++) {
         h = (h ^ (unsigned char)*c) * 16777619u;
     }
+    len = (apr_size_t)(c - attr);     /* the hash's walk is the strlen */
     for (probe = 0; len <= NAME_MAX_LEN && probe < 16; probe++) {
         attr_names_t **slot = &name_slot[(h + probe) % NAME_SLOTS];
         n = __atomic_load_n(slot, __ATOMIC_ACQUIRE);

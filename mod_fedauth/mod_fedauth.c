@@ -73,6 +73,12 @@ static int dispatch_endpoint(request_rec *r)
     fedauth_provider_t *prov;
     apr_size_t plen;
 
+    /* every endpoint's URL starts "/signin-" or "/fedauth/", unless
+     * under FedAuthCookiePath: any other URL leaves at its second byte */
+    if (uri[0] == '/' && uri[1] != 's' && uri[1] != 'f'
+        && (!sc->cookie_path || !sc->cookie_path[0] || !sc->cookie_path[1])) {
+        return DECLINED;
+    }
     if (!sc->keys_ready || !fedauth_store(r)) {
         return DECLINED;
     }

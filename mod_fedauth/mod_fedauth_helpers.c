@@ -20,7 +20,7 @@
 APLOG_USE_MODULE(fedauth);
 
 /* The longest value passed on as a request header. */
-#define HEADER_MAX (8 * 1024)
+#define HEADER_MAX FA_SESSION_HEADER_MAX
 
 /* ---- cookies --------------------------------------------------------- */
 
@@ -67,12 +67,25 @@ int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
                         apr_size_t *len)
 {
     cookie_find_t f;
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *e;
+    int i;
 
     f.name = name;
     f.name_len = strlen(name);
     f.value = NULL;
     f.len = 0;
-    apr_table_do(find_in_header, &f, r->headers_in, "Cookie", NULL);
+    /* every Cookie header in order, as apr_table_do would visit them, but
+     * without its call per entry: the first letter before the compare */
+    arr = apr_table_elts(r->headers_in);
+    e = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && (e[i].key[0] | 0x20) == 'c'
+            && !strcasecmp(e[i].key, "Cookie") && e[i].val
+            && !find_in_header(&f, e[i].key, e[i].val)) {
+            break;
+        }
+    }
     *val = f.value;
     *len = f.len;
     return f.value != NULL;
@@ -87,6 +100,15 @@ const char *fedauth_cookie_get(request_rec *r, const char *name)
            ? apr_pstrmemdup(r->pool, v, len) : NULL;
 }
 
+/* strcasecmp(scheme, "https") == 0, without the call (every request
+ * asks, for the session cookie's name) */
+static inline int is_https_word(const char *s)
+{
+    return s && (s[0] | 0x20) == 'h' && (s[1] | 0x20) == 't'
+           && (s[2] | 0x20) == 't' && (s[3] | 0x20) == 'p'
+           && (s[4] | 0x20) == 's' && s[5] == '\0';
+}
+
 static int request_is_https(request_rec *r)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
@@ -95,7 +117,7 @@ static int request_is_https(request_rec *r)
     if (sc->redirect_base) {
         return !strncasecmp(sc->redirect_base, "https:", 6);
     }
-    return !strcasecmp(ap_http_scheme(r), "https");
+    return is_https_word(ap_http_scheme(r));
 }
 
 /* A warning, once per process, for each thing the cookies could not be
@@ -482,8 +504,12 @@ static int has_header_name(const apr_table_t *t)
     return 0;
 }
 
-static void pass_on(const export_t *x, const char *env, const char *header,
-                    const char *value)
+/* ok: value itself when the session's decoder already found it fit for
+ * a header as it is (fa_session_t's ok_user), else anything else: then
+ * it is checked (and made fit) here. */
+static inline void pass_on(const export_t *x, const char *env,
+                           const char *header, const char *value,
+                           const char *ok)
 {
     if (!value) {
         return;
@@ -492,8 +518,8 @@ static void pass_on(const export_t *x, const char *env, const char *header,
         x->env_set(x->r->subprocess_env, env, value);
     }
     if (x->pass_as & FEDAUTH_PASS_HEADERS) {
-        x->header_set(x->r->headers_in, header,
-                      fa_header_value(x->r->pool, value, HEADER_MAX));
+        x->header_set(x->r->headers_in, header, value == ok ? value
+                      : fa_header_value(x->r->pool, value, HEADER_MAX));
     }
 }
 
@@ -513,15 +539,16 @@ void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
                    && !has_header_name(r->headers_in)
                    ? apr_table_addn : apr_table_setn;
     r->user = (char *)s->user;
-    pass_on(&x, "FEDAUTH_USER", "X-FedAuth-User", s->user);
-    pass_on(&x, "FEDAUTH_SUB", "X-FedAuth-Sub", s->sub);
-    pass_on(&x, "FEDAUTH_IDP", "X-FedAuth-IdP", s->idp);
-    pass_on(&x, "FEDAUTH_ROLES", "X-FedAuth-Roles", s->roles);
+    pass_on(&x, "FEDAUTH_USER", "X-FedAuth-User", s->user, s->ok_user);
+    pass_on(&x, "FEDAUTH_SUB", "X-FedAuth-Sub", s->sub, s->ok_sub);
+    pass_on(&x, "FEDAUTH_IDP", "X-FedAuth-IdP", s->idp, s->ok_idp);
+    pass_on(&x, "FEDAUTH_ROLES", "X-FedAuth-Roles", s->roles,
+            s->ok_roles);
     for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
         const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
         const char *env, *header;
         if (fa_attr_names(r->pool, a->name, &env, &header)) {
-            pass_on(&x, env, header, a->value);
+            pass_on(&x, env, header, a->value, a->ok_value);
         }
     }
     /* The access token only where FedAuthPassAccessToken On, and not once
@@ -530,12 +557,12 @@ void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
         && (!s->access_exp
             || s->access_exp > apr_time_sec(r->request_time))) {
         pass_on(&x, "FEDAUTH_ACCESS_TOKEN", "X-FedAuth-Access-Token",
-                s->access_token);
+                s->access_token, NULL);
         if (s->access_exp) {
             pass_on(&x, "FEDAUTH_ACCESS_TOKEN_EXPIRES",
                     "X-FedAuth-Access-Token-Expires",
                     apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                 s->access_exp));
+                                 s->access_exp), NULL);
         }
     }
 }

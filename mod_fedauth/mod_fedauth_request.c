@@ -594,13 +594,15 @@ int fedauth_check_authz(request_rec *r)
  * here, before the handler runs; anyone else goes on anonymously. */
 static void pass_session(request_rec *r)
 {
-    const char *type = ap_auth_type(r);
+    const char *type;
     fedauth_dir_t *dc;
     fedauth_srv_t *sc;
     fedauth_provider_t *prov;
     fa_session_t *s;
 
-    if (r->user || !type || strcasecmp(type, AUTH_TYPE)) {
+    /* a known user first: ap_auth_type alone costs a hundred
+     * instructions */
+    if (r->user || !(type = ap_auth_type(r)) || strcasecmp(type, AUTH_TYPE)) {
         return;
     }
     dc = ap_get_module_config(r->per_dir_config, &fedauth_module);

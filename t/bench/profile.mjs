@@ -13,7 +13,8 @@
 //       counters (--dump-before=ap_send_error_response), then --requests
 //       sequential keep-alive GETs with the cookie, then another 404: that
 //       second dump holds just those requests. build/out/bench/
-//       callgrind-B.out and callgrind-B.txt (inclusive and self cost per
+//       callgrind-B.out and callgrind-B.txt (the module's functions,
+//       inclusive, per request; then inclusive and self cost per
 //       function, instructions).
 //   node t/bench/profile.mjs --callgrind --sessions N [--distinct-users]
 //       [--shm-size 64M] [--requests max(5000, N)]
@@ -150,6 +151,27 @@ ${top(leafDso, 12)}
 | symbol | samples | of the module |
 |---|---:|---:|
 ${top(leafSym, 30)}`;
+}
+
+/**
+ * The auth module's functions in a callgrind file, inclusive, per request
+ * (n requests): the table by function that docs/performance.md quotes.
+ * Empty for A (no module).
+ */
+async function moduleFunctions(file, n, k) {
+  if (k === 'A') return '';
+  const re = k === 'D' || k === 'E' ? /mod_auth_openidc|libcjose/ : /mod_fedauth/;
+  const out = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file]);
+  const seen = new Map();
+  for (const line of out.stdout.split('\n')) {
+    const m = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S+?):(\S+)\s+\[(.*)\]\s*$/.exec(line);
+    if (!m || !re.test(m[4])) continue;
+    const key = `${path.basename(m[2])}:${m[3]}`;
+    if (!seen.has(key)) seen.set(key, Number(m[1].replace(/,/g, '')));
+  }
+  const rows = [...seen.entries()].filter(([, v]) => v / n >= 10).sort((a, b) => b[1] - a[1])
+    .map(([key, v]) => `| ${key} | ${(v / n).toFixed(0)} |`).join('\n');
+  return `## the module's functions, inclusive, instructions per request\n| function | per request |\n|---|---:|\n${rows}\n\n`;
 }
 
 /** Total instructions (Ir) of a callgrind output file. */
@@ -300,12 +322,13 @@ async function profileOne(k, { sessions, tag }) {
       }
     }
     const ann = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=99.5', cgOut]);
+    const byFn = await moduleFunctions(cgOut, n, k);
     const self = await run('callgrind_annotate', ['--inclusive=no', '--threshold=95', cgOut]);
     const partNote = window.length > 1
       ? ` (the requests span ${window.length} dump parts, as redirects end parts too: this is the biggest, ${totalIr(cgOut)} of ${irTotal} instructions)`
       : '';
     fs.writeFileSync(path.join(OUT, `callgrind-${tag}.txt`),
-      `# callgrind of ${SERVERS[k].name}: ${n} keep-alive GETs of ${FILE_PATH}${many ? `, cycling through ${sessions} session cookies` : ''}; statuses ${JSON.stringify(counts)}${partNote}\n\n## inclusive\n${ann.stdout}\n\n## self\n${self.stdout}\n`);
+      `# callgrind of ${SERVERS[k].name}: ${n} keep-alive GETs of ${FILE_PATH}${many ? `, cycling through ${sessions} session cookies` : ''}; statuses ${JSON.stringify(counts)}${partNote}\n\n${byFn}## inclusive\n${ann.stdout}\n\n## self\n${self.stdout}\n`);
     for (const label of ['cold', 'warm']) {
       const f = path.join(OUT, `callgrind-${tag}-callback-${label}.out`);
       if (!fs.existsSync(f)) continue;

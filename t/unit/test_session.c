@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include "unit.h"
 #include "fa_session.h"
+#include "fa_util.h"
 #include "fa_claims.h"
 #include "fa_log.h"
 #include "fa_store.h"
@@ -163,6 +164,123 @@ START_TEST(session_record_roundtrip)
     ck_assert_str_eq(d->sub, "248289761001");
     ck_assert_str_eq(d->token_sub,
                      "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ");
+}
+END_TEST
+
+/* The decoder's header verdicts (ok_user, ok_value...): set only to the
+ * value itself, and only for a value that fa_header_value would pass as
+ * it is and that holds no tab; set for every such value that is not at
+ * the record's very end (the bytes after a value are masked, not read
+ * as its own), whatever its length up to FA_SESSION_HEADER_MAX. */
+static void check_verdict(const char *v, const char *ok, int must)
+{
+    ck_assert_msg(!ok || ok == v, "verdict not the value itself");
+    if (ok) {
+        ck_assert_ptr_eq(fa_header_value(pool, v, FA_SESSION_HEADER_MAX), v);
+        ck_assert_ptr_null(strchr(v, '\t'));
+    }
+    if (must) {
+        ck_assert_msg(ok != NULL, "clean value of %zu bytes refused",
+                      strlen(v));
+    }
+}
+
+START_TEST(session_record_header_verdicts)
+{
+    static const char bad[] = { '\t', '\r', '\n', 0x01, 0x1f, 0x7f };
+    fa_session_t s, *d;
+    fa_attr_t *a;
+    char *rec, v[40];
+    apr_size_t len, n, at, b;
+
+    memset(&s, 0, sizeof(s));
+    s.created = 1700000000;
+    s.last_seen = 1700000100;
+    s.idp = "corp";
+    s.sub = "248289761001";
+    s.roles = "";
+    s.attrs = apr_array_make(pool, 1, sizeof(fa_attr_t));
+    a = apr_array_push(s.attrs);
+    a->name = "NOTE";
+    for (n = 0; n < 30; n++) {
+        for (at = 0; at <= n; at++) {
+            for (b = 0; b <= sizeof(bad); b++) {
+                memset(v, 'a', n);
+                memcpy(v, "\xc3\xa9", n >= 2 ? 2 : 0);    /* UTF-8 is fine */
+                v[n] = '\0';
+                if (at < n && b < sizeof(bad)) {
+                    v[at] = bad[b];
+                }
+                s.user = v;
+                a->value = v;
+                fa_session_encode(pool, &s, &rec, &len);
+                ck_assert_int_eq(fa_session_decode(pool, rec, len, &d),
+                                 APR_SUCCESS);
+                check_verdict(d->user, d->ok_user, at == n
+                              || b == sizeof(bad));
+                check_verdict(d->idp, d->ok_idp, 1);
+                check_verdict(d->sub, d->ok_sub, 1);
+                check_verdict(d->roles, d->ok_roles, 1);
+                check_verdict(APR_ARRAY_IDX(d->attrs, 0, fa_attr_t).value,
+                              APR_ARRAY_IDX(d->attrs, 0, fa_attr_t).ok_value,
+                              0);
+            }
+        }
+    }
+    /* the length limit of a header value, exactly */
+    rec = apr_palloc(pool, FA_SESSION_HEADER_MAX + 2);
+    memset(rec, 'x', FA_SESSION_HEADER_MAX + 1);
+    rec[FA_SESSION_HEADER_MAX + 1] = '\0';
+    s.user = rec;
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_ptr_null(d->ok_user);
+    s.user = apr_pstrndup(pool, s.user, FA_SESSION_HEADER_MAX);
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    check_verdict(d->user, d->ok_user, 1);
+}
+END_TEST
+
+/* Times are read the same whatever their length: 8 digits and more go a
+ * word at a time, and a non-digit anywhere (or a NUL inside) makes the
+ * record unreadable, as it always did. */
+START_TEST(session_record_times)
+{
+    static const struct { const char *c; apr_int64_t want; } cases[] = {
+        { "1", 1 }, { "1234567", 1234567 }, { "12345678", 12345678 },
+        { "1700000000", 1700000000 }, { "0000001700000000", 1700000000 },
+        { "1099511627775", 1099511627775LL },
+        { "1099511627776", -1 }, { "17000000a0", -1 }, { "1700000/00", -1 },
+        { "17000:0000", -1 }, { "1700000000 ", -1 }, { "-170000000", -1 },
+        { "", -1 }, { "1234567890123456789", -1 },
+    };
+    fa_session_t *d;
+    apr_size_t i, n;
+    char *rec;
+    apr_status_t rv;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = strlen(cases[i].c);
+        rec = apr_psprintf(pool, "FA1\ni4:corp\ns3:sub\nu4:jane\n"
+                           "c%lu:%s\nl10:1700000100\n", (unsigned long)n,
+                           cases[i].c);
+        rv = fa_session_decode(pool, rec, strlen(rec), &d);
+        if (cases[i].want < 0) {
+            ck_assert_msg(rv != APR_SUCCESS, "case %s read", cases[i].c);
+        }
+        else {
+            ck_assert_msg(rv == APR_SUCCESS, "case %s refused", cases[i].c);
+            ck_assert_int_eq(d->created, cases[i].want);
+        }
+    }
+    /* a NUL inside: read up to it, as before */
+    rec = apr_pstrdup(pool, "FA1\ni4:corp\ns3:sub\nu4:jane\n"
+                      "c11:1700000000Z\nl10:1700000100\n");
+    n = strlen(rec);
+    rec[n - 17] = '\0';          /* the Z */
+    ck_assert_int_eq(fa_session_decode(pool, rec, n, &d), APR_SUCCESS);
+    ck_assert_int_eq(d->created, 1700000000);
 }
 END_TEST
 
@@ -1277,6 +1395,8 @@ Suite *suite_session(void)
     tcase_add_test(tc, ids_are_unique);
     tcase_add_test(tc, cookie_rotation_remake);
     tcase_add_test(tc, session_record_roundtrip);
+    tcase_add_test(tc, session_record_header_verdicts);
+    tcase_add_test(tc, session_record_times);
     tcase_add_test(tc, session_record_tokens);
     tcase_add_test(tc, session_record_rejects_junk);
     tcase_add_test(tc, session_expiry);
