@@ -28,7 +28,8 @@ const char *fedauth_set_cookie_samesite(cmd_parms *cmd, void *dummy,
         sc->cookie_samesite = FEDAUTH_SAMESITE_NONE;
     }
     else {
-        return fedauth_cmd_err(cmd, "expects Lax, Strict or None [Partitioned]");
+        return fedauth_cmd_err(cmd,
+                               "expects Lax, Strict or None [Partitioned]");
     }
     sc->cookie_partitioned = 0;
     if (flag && strcasecmp(flag, "Partitioned")) {
@@ -58,7 +59,8 @@ const char *fedauth_set_login_samesite(cmd_parms *cmd, void *dummy,
         sc->login_samesite = FEDAUTH_SAMESITE_NONE;
     }
     else {
-        return fedauth_cmd_err(cmd, "expects Auto, Lax or None (Strict would never "
+        return fedauth_cmd_err(cmd, "expects Auto, Lax or None (Strict would "
+                                    "never "
                       "come back from the identity provider)");
     }
     sc->login_samesite_at = fedauth_cmd_at(cmd);
@@ -136,7 +138,8 @@ const char *fedauth_set_cookie_path(cmd_parms *cmd, void *dummy,
     const char *c;
 
     if (*arg != '/' || len > 200) {
-        return fedauth_cmd_err(cmd, "expects a URL path of at most 200 characters "
+        return fedauth_cmd_err(cmd, "expects a URL path of at most 200 "
+                                    "characters "
                       "starting with /");
     }
     for (c = arg; *c; c++) {

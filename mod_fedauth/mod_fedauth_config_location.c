@@ -53,7 +53,9 @@ const char *fedauth_set_unauth(cmd_parms *cmd, void *dcv, const char *arg)
 
 const char *fedauth_set_bearer(cmd_parms *cmd, void *dcv, const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, &((fedauth_dir_t *)dcv)->bearer));
+    int *v = &((fedauth_dir_t *)dcv)->bearer;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 const char *fedauth_set_bearer_audience(cmd_parms *cmd, void *dcv,
@@ -83,8 +85,9 @@ const char *fedauth_set_pass_token(cmd_parms *cmd, void *dcv,
 const char *fedauth_set_preserve_post(cmd_parms *cmd, void *dcv,
                                       const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg,
-                                  &((fedauth_dir_t *)dcv)->preserve_post));
+    int *v = &((fedauth_dir_t *)dcv)->preserve_post;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 const char *fedauth_set_preserve_post_max(cmd_parms *cmd, void *dcv,
@@ -100,7 +103,9 @@ const char *fedauth_set_preserve_post_max(cmd_parms *cmd, void *dcv,
  * <s> and FedAuthBasicLimit <account> <client> <s> (server). */
 const char *fedauth_set_basic(cmd_parms *cmd, void *dcv, const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, &((fedauth_dir_t *)dcv)->basic));
+    int *v = &((fedauth_dir_t *)dcv)->basic;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 const char *fedauth_set_pass_as(cmd_parms *cmd, void *dcv, const char *arg)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mod_fedauth_config_location.h - what mod_fedauth_config_location.c offers: its
- * directive handlers, for the table in mod_fedauth_config_table.c. */
+/* mod_fedauth_config_location.h - what mod_fedauth_config_location.c
+ * offers: its directive handlers, for the table in
+ * mod_fedauth_config_table.c. */
 #ifndef MOD_FEDAUTH_CONFIG_LOCATION_H
 #define MOD_FEDAUTH_CONFIG_LOCATION_H
 

@@ -50,7 +50,8 @@ const char *fedauth_set_store(cmd_parms *cmd, void *dummy, const char *arg)
         }
         if (*end || end == arg + 4 || size < 256 * 1024
             || size > APR_INT64_C(4) << 30) {
-            return fedauth_cmd_err(cmd, "expects shm or shm:<size> with a size from "
+            return fedauth_cmd_err(cmd, "expects shm or shm:<size> with a "
+                                        "size from "
                           "256K to 4G");
         }
         sc->store_spec = "shm";
@@ -75,7 +76,8 @@ const char *fedauth_set_store(cmd_parms *cmd, void *dummy, const char *arg)
                                         cmd->directive->line_num);
         return NULL;
     }
-    return fedauth_cmd_err(cmd, "expects shm, shm:<size>, redis://..., rediss://..., "
+    return fedauth_cmd_err(cmd, "expects shm, shm:<size>, redis://..., "
+                                "rediss://..., "
                   "redis-sentinel://..., rediss-sentinel://..., "
                   "redis-cluster://... or rediss-cluster://...");
 }
@@ -128,7 +130,8 @@ const char *fedauth_set_secret(cmd_parms *cmd, void *dummy, int argc,
     int i, j;
 
     if (sc->secret) {
-        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "is already set at %s: "
+        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "is already set "
+                                                            "at %s: "
                                         "list every secret on one line, "
                                         "the one in use first",
                                         sc->secret_origin));
@@ -137,19 +140,22 @@ const char *fedauth_set_secret(cmd_parms *cmd, void *dummy, int argc,
         return fedauth_cmd_err(cmd, "has an empty value");
     }
     if (argc < 1 || argc > FEDAUTH_SECRETS_MAX) {
-        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "takes 1 to %d values",
+        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "takes 1 to %d "
+                                                            "values",
                                         FEDAUTH_SECRETS_MAX));
     }
     sc->older_secrets = apr_array_make(cmd->pool, argc, sizeof(char *));
     for (i = 0; i < argc; i++) {
         if ((err = secret_value(cmd, argv[i], &v)) != NULL) {
-            return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "value %d %s", i + 1,
+            return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "value %d %s",
+                                                     i + 1,
                                             err));
         }
         for (j = 0; j < i; j++) {
             if (!strcmp(v, j ? APR_ARRAY_IDX(sc->older_secrets, j - 1,
                                              const char *) : sc->secret)) {
-                return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "value %d is "
+                return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "value %d "
+                                                                    "is "
                                                 "the same secret as value "
                                                 "%d", i + 1, j + 1));
             }
@@ -174,11 +180,13 @@ const char *fedauth_set_cookie_name(cmd_parms *cmd, void *dummy,
     const char *c;
 
     if (!*arg || strlen(arg) > 64) {
-        return fedauth_cmd_err(cmd, "expects a cookie name of 1 to 64 characters");
+        return fedauth_cmd_err(cmd, "expects a cookie name of 1 to 64 "
+                                    "characters");
     }
     for (c = arg; *c; c++) {
         if (!apr_isalnum(*c) && *c != '_' && *c != '-') {
-            return fedauth_cmd_err(cmd, "expects a cookie name of A-Z a-z 0-9 _ -");
+            return fedauth_cmd_err(cmd, "expects a cookie name of A-Z a-z 0-9 "
+                                        "_ -");
         }
     }
     fedauth_cmd_srv(cmd)->cookie_name = arg;
@@ -222,7 +230,8 @@ const char *fedauth_set_redirect_base(cmd_parms *cmd, void *dummy,
     }
     apr_uri_parse(cmd->temp_pool, arg, &uri);
     if ((uri.path && strcmp(uri.path, "/") && *uri.path) || uri.query) {
-        return fedauth_cmd_err(cmd, "expects scheme://host[:port] without a path");
+        return fedauth_cmd_err(cmd, "expects scheme://host[:port] without a "
+                                    "path");
     }
     fedauth_cmd_srv(cmd)->redirect_base = apr_pstrndup(cmd->pool, arg,
         strlen(arg) - (arg[strlen(arg) - 1] == '/' ? 1 : 0));
@@ -242,7 +251,9 @@ const char *fedauth_set_default_role(cmd_parms *cmd, void *dummy,
 const char *fedauth_set_remember(cmd_parms *cmd, void *dummy,
                                  const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, &fedauth_cmd_srv(cmd)->remember_choice));
+    int *v = &fedauth_cmd_srv(cmd)->remember_choice;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 const char *fedauth_set_chooser_template(cmd_parms *cmd, void *dummy,
@@ -258,7 +269,8 @@ const char *fedauth_set_chooser_template(cmd_parms *cmd, void *dummy,
         != APR_SUCCESS
         || apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT,
                          cmd->temp_pool) != APR_SUCCESS) {
-        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "cannot read %s", arg));
+        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "cannot read %s",
+                                                 arg));
     }
     if (fi.size > 256 * 1024) {
         apr_file_close(f);
@@ -268,12 +280,14 @@ const char *fedauth_set_chooser_template(cmd_parms *cmd, void *dummy,
     buf = apr_palloc(cmd->pool, n + 1);
     if (apr_file_read_full(f, buf, n, &n) != APR_SUCCESS && n == 0) {
         apr_file_close(f);
-        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "cannot read %s", arg));
+        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "cannot read %s",
+                                                 arg));
     }
     apr_file_close(f);
     buf[n] = '\0';
     if (!strstr(buf, "{{buttons}}")) {
-        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "%s has no {{buttons}} "
+        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "%s has no "
+                                                            "{{buttons}} "
                                         "placeholder", arg));
     }
     fedauth_cmd_srv(cmd)->chooser_template = buf;
@@ -307,7 +321,8 @@ const char *fedauth_set_redis_prefix(cmd_parms *cmd, void *dummy,
     }
     for (c = arg; *c; c++) {
         if ((unsigned char)*c <= 0x20 || *c == 0x7f) {
-            return fedauth_cmd_err(cmd, "expects a prefix without spaces or control "
+            return fedauth_cmd_err(cmd, "expects a prefix without spaces or "
+                                        "control "
                           "characters");
         }
     }
@@ -322,7 +337,8 @@ const char *fedauth_set_redis_timeout(cmd_parms *cmd, void *dummy,
     double v = strtod(arg, &end);
 
     if (end == arg || *end || v < 0.05 || v > 30) {
-        return fedauth_cmd_err(cmd, "expects seconds from 0.05 to 30 (e.g. 1 or 0.5)");
+        return fedauth_cmd_err(cmd, "expects seconds from 0.05 to 30 (e.g. 1 "
+                                    "or 0.5)");
     }
     fedauth_cmd_srv(cmd)->redis_timeout_ms = (int)(v * 1000 + 0.5);
     return NULL;
@@ -344,13 +360,15 @@ const char *fedauth_set_redis_tls(cmd_parms *cmd, void *dummy, const char *arg)
         }
         for (c = arg; *c; c++) {
             if (!apr_isalnum(*c) && !strchr(".-:_", *c)) {
-                return fedauth_cmd_err(cmd, "expects a host name or IP address");
+                return fedauth_cmd_err(cmd,
+                                       "expects a host name or IP address");
             }
         }
         set->value = arg;
     }
     else if (!(set->value = ap_server_root_relative(cmd->pool, arg))) {
-        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "bad path %s", arg));
+        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "bad path %s",
+                                                 arg));
     }
     set->origin = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
                                cmd->directive->line_num);
@@ -364,7 +382,8 @@ const char *fedauth_set_local_cache(cmd_parms *cmd, void *dummy,
     double v = strtod(arg, &end);
 
     if (end == arg || *end || v < 0 || v > 60) {
-        return fedauth_cmd_err(cmd, "expects seconds from 0 (off) to 60, e.g. 1 or "
+        return fedauth_cmd_err(cmd, "expects seconds from 0 (off) to 60, e.g. "
+                                    "1 or "
                       "0.5");
     }
     fedauth_cmd_srv(cmd)->local_cache_ms = (int)(v * 1000 + 0.5);
@@ -374,19 +393,25 @@ const char *fedauth_set_local_cache(cmd_parms *cmd, void *dummy,
 const char *fedauth_set_logout_at_idp(cmd_parms *cmd, void *dummy,
                                       const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, &fedauth_cmd_srv(cmd)->logout_at_idp));
+    int *v = &fedauth_cmd_srv(cmd)->logout_at_idp;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 const char *fedauth_set_registry(cmd_parms *cmd, void *dummy,
                                  const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, &fedauth_cmd_srv(cmd)->registry));
+    int *v = &fedauth_cmd_srv(cmd)->registry;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 const char *fedauth_set_register(cmd_parms *cmd, void *dummy,
                                  const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, &fedauth_cmd_srv(cmd)->register_on));
+    int *v = &fedauth_cmd_srv(cmd)->register_on;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 const char *fedauth_set_registry_dir(cmd_parms *cmd, void *dummy,
@@ -395,7 +420,8 @@ const char *fedauth_set_registry_dir(cmd_parms *cmd, void *dummy,
     const char *path = ap_server_root_relative(cmd->pool, arg);
 
     if (!*arg || !path || strlen(path) > 200) {
-        return fedauth_cmd_err(cmd, "expects a directory path (at most 200 bytes)");
+        return fedauth_cmd_err(cmd, "expects a directory path (at most 200 "
+                                    "bytes)");
     }
     fedauth_cmd_srv(cmd)->registry_dir = path;
     return NULL;
@@ -404,18 +430,24 @@ const char *fedauth_set_registry_dir(cmd_parms *cmd, void *dummy,
 const char *fedauth_set_token_login(cmd_parms *cmd, void *dummy,
                                     const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, &fedauth_cmd_srv(cmd)->token_login));
+    int *v = &fedauth_cmd_srv(cmd)->token_login;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 const char *fedauth_set_metrics(cmd_parms *cmd, void *dummy, const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, &fedauth_cmd_srv(cmd)->metrics));
+    int *v = &fedauth_cmd_srv(cmd)->metrics;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 /* FedAuthStatus On|Off: /fedauth/status (mod_fedauth_status.c). */
 const char *fedauth_set_status(cmd_parms *cmd, void *dummy, const char *arg)
 {
-    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, &fedauth_cmd_srv(cmd)->status));
+    int *v = &fedauth_cmd_srv(cmd)->status;
+
+    return fedauth_cmd_err(cmd, fedauth_parse_flag(arg, v));
 }
 
 /* An origin: scheme://host[:port], nothing else. */
@@ -430,7 +462,8 @@ const char *fedauth_set_allowed_origin(cmd_parms *cmd, void *dummy,
         || (strcasecmp(uri.scheme, "https") && strcasecmp(uri.scheme, "http"))
         || (uri.path && *uri.path) || uri.query || uri.fragment
         || uri.user || arg[strlen(arg) - 1] == '/') {
-        return fedauth_cmd_err(cmd, "expects an origin such as https://spa.example.com "
+        return fedauth_cmd_err(cmd, "expects an origin such as "
+                                    "https://spa.example.com "
                       "(scheme, host and port only)");
     }
     if (!sc->allowed_origins) {
@@ -507,11 +540,13 @@ const char *fedauth_set_basic_limit(cmd_parms *cmd, void *dummy,
 
     if (err || (err = fedauth_parse_int(cmd->pool, client, 1, 1000,
                                 &sc->basic_limit_client))) {
-        return fedauth_cmd_err(cmd, apr_pstrcat(cmd->pool, "failures: ", err, NULL));
+        return fedauth_cmd_err(cmd, apr_pstrcat(cmd->pool, "failures: ", err,
+                                                NULL));
     }
     if ((err = fedauth_parse_int(cmd->pool, window, 1, 86400,
                          &sc->basic_limit_window))) {
-        return fedauth_cmd_err(cmd, apr_pstrcat(cmd->pool, "seconds: ", err, NULL));
+        return fedauth_cmd_err(cmd, apr_pstrcat(cmd->pool, "seconds: ", err,
+                                                NULL));
     }
     return NULL;
 }

@@ -16,7 +16,8 @@
 #include "mod_fedauth_config_cookies.h"
 
 const command_rec fedauth_cmds[] = {
-    AP_INIT_RAW_ARGS("<FedAuthProvider", fedauth_provider_section, NULL, RSRC_CONF,
+    AP_INIT_RAW_ARGS("<FedAuthProvider", fedauth_provider_section, NULL,
+        RSRC_CONF,
         "an identity provider: <FedAuthProvider id> ... </FedAuthProvider>"),
     AP_INIT_TAKE1("FedAuthSessionStore", fedauth_set_store, NULL, RSRC_CONF,
         "where sessions live: shm, shm:<size>, redis[s]://..., "
@@ -24,22 +25,28 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_TAKE_ARGV("FedAuthSecret", fedauth_set_secret, NULL, RSRC_CONF,
         "passphrases or file:/path for cookie and state keys: the first "
         "signs, all verify"),
-    AP_INIT_TAKE1("FedAuthSessionCookie", fedauth_set_cookie_name, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthSessionCookie", fedauth_set_cookie_name, NULL,
+        RSRC_CONF,
         "session cookie name"),
-    AP_INIT_TAKE1("FedAuthSessionIdleTimeout", fedauth_set_srv_int, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthSessionIdleTimeout", fedauth_set_srv_int, NULL,
+        RSRC_CONF,
         "seconds of inactivity that end a session"),
     AP_INIT_TAKE1("FedAuthSessionMaxAge", fedauth_set_srv_int, NULL, RSRC_CONF,
         "seconds after which a session ends in any case"),
-    AP_INIT_TAKE1("FedAuthMaxSessionsPerUser", fedauth_set_srv_int, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthMaxSessionsPerUser", fedauth_set_srv_int, NULL,
+        RSRC_CONF,
         "sessions one user may have through one provider; a sign-in beyond "
         "ends the oldest"),
     AP_INIT_TAKE1("FedAuthHTTPTimeout", fedauth_set_srv_int, NULL, RSRC_CONF,
         "seconds for each call to an identity provider"),
-    AP_INIT_TAKE1("FedAuthRedirectBase", fedauth_set_redirect_base, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthRedirectBase", fedauth_set_redirect_base, NULL,
+        RSRC_CONF,
         "scheme://host[:port] of redirect URIs"),
-    AP_INIT_TAKE1("FedAuthDefaultRole", fedauth_set_default_role, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthDefaultRole", fedauth_set_default_role, NULL,
+        RSRC_CONF,
         "role of users no GroupMap matched"),
-    AP_INIT_TAKE1("FedAuthRememberChoice", fedauth_set_remember, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthRememberChoice", fedauth_set_remember, NULL,
+        RSRC_CONF,
         "On: a cookie remembers the provider chosen last"),
     AP_INIT_TAKE1("FedAuthChooserTemplate", fedauth_set_chooser_template, NULL,
         RSRC_CONF, "HTML template of the provider chooser"),
@@ -48,9 +55,11 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_TAKE1("FedAuthAttemptStream", fedauth_set_attempt_stream, NULL,
         RSRC_CONF, "with a Redis store: the attempt lines also go to the "
         "stream <prefix>attempts, capped at this many entries (0: none)"),
-    AP_INIT_TAKE1("FedAuthRedisPrefix", fedauth_set_redis_prefix, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthRedisPrefix", fedauth_set_redis_prefix, NULL,
+        RSRC_CONF,
         "key prefix in a shared Redis"),
-    AP_INIT_TAKE1("FedAuthRedisTimeout", fedauth_set_redis_timeout, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthRedisTimeout", fedauth_set_redis_timeout, NULL,
+        RSRC_CONF,
         "seconds for a Redis connect and each command"),
     AP_INIT_TAKE1("FedAuthRedisCAFile", fedauth_set_redis_tls,
         (void *)FEDAUTH_REDIS_CA, RSRC_CONF, "PEM file of the CAs that "
@@ -68,14 +77,16 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_TAKE1("FedAuthSessionLocalCache", fedauth_set_local_cache, NULL,
         RSRC_CONF, "seconds a worker process may reuse a session it read "
         "from the store (0: ask the store on every request)"),
-    AP_INIT_TAKE1("FedAuthLogoutAtIdP", fedauth_set_logout_at_idp, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthLogoutAtIdP", fedauth_set_logout_at_idp, NULL,
+        RSRC_CONF,
         "On: logout also ends the session at the identity provider"),
     AP_INIT_TAKE1("FedAuthRegistry", fedauth_set_registry, NULL, RSRC_CONF,
         "On: sign-ins go through the account registry (see fedauthctl)"),
     AP_INIT_TAKE1("FedAuthRegister", fedauth_set_register, NULL, RSRC_CONF,
         "On (default): a first sign-in creates the account; Off: only "
         "accounts an administrator added or linked may sign in"),
-    AP_INIT_TAKE1("FedAuthRegistryDir", fedauth_set_registry_dir, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("FedAuthRegistryDir", fedauth_set_registry_dir, NULL,
+        RSRC_CONF,
         "directory of the registry with the shm session store (default "
         "/var/lib/apache2/fedauth)"),
     AP_INIT_TAKE1("FedAuthTokenLogin", fedauth_set_token_login, NULL, RSRC_CONF,
@@ -90,7 +101,8 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_ITERATE("FedAuthAllowedOrigin", fedauth_set_allowed_origin, NULL,
         RSRC_CONF, "origins allowed to call /fedauth/authenticate and "
         "/fedauth/session with CORS"),
-    AP_INIT_TAKE1("FedAuthRefreshBeforeExpiry", fedauth_set_refresh_before, NULL,
+    AP_INIT_TAKE1("FedAuthRefreshBeforeExpiry", fedauth_set_refresh_before,
+        NULL,
         RSRC_CONF, "seconds before its expiry an access token is "
         "refreshed (with a refresh token)"),
     AP_INIT_TAKE1("FedAuthRefreshFailure", fedauth_set_refresh_failure, NULL,
@@ -106,25 +118,30 @@ const command_rec fedauth_cmds[] = {
         OR_AUTHCFG, "expected aud of bearer tokens (default: the client id)"),
     AP_INIT_ITERATE("FedAuthProviders", fedauth_set_providers, NULL, OR_AUTHCFG,
         "ids of the providers this location offers"),
-    AP_INIT_TAKE1("FedAuthUnauthenticated", fedauth_set_unauth, NULL, OR_AUTHCFG,
+    AP_INIT_TAKE1("FedAuthUnauthenticated", fedauth_set_unauth, NULL,
+        OR_AUTHCFG,
         "redirect, 401 or pass"),
-    AP_INIT_ITERATE("FedAuthPassClaimsAs", fedauth_set_pass_as, NULL, OR_AUTHCFG,
+    AP_INIT_ITERATE("FedAuthPassClaimsAs", fedauth_set_pass_as, NULL,
+        OR_AUTHCFG,
         "headers, env, both or none"),
-    AP_INIT_TAKE1("FedAuthIntrospectionCache", fedauth_set_introspection_cache, NULL,
+    AP_INIT_TAKE1("FedAuthIntrospectionCache", fedauth_set_introspection_cache,
+        NULL,
         RSRC_CONF, "seconds an active introspection answer is reused "
         "(0: not kept; default 300)"),
     /* The outgoing proxy: one for the whole server (one HTTP client). */
     AP_INIT_TAKE1("FedAuthOutgoingProxy", fedauth_set_outgoing_proxy, NULL,
         RSRC_CONF, "http(s)://[user:password@]host:port of the proxy for "
         "every call to an identity provider and to Microsoft Graph"),
-    AP_INIT_ITERATE("FedAuthOutgoingNoProxy", fedauth_set_outgoing_noproxy, NULL,
+    AP_INIT_ITERATE("FedAuthOutgoingNoProxy", fedauth_set_outgoing_noproxy,
+        NULL,
         RSRC_CONF, "hosts, .domains and addresses called without the "
         "proxy"),
     /* Cookies an administrator fits to the site. */
     AP_INIT_TAKE12("FedAuthCookieSameSite", fedauth_set_cookie_samesite, NULL,
         RSRC_CONF, "Lax (default), Strict or None [Partitioned]: the "
         "SameSite of the session cookie"),
-    AP_INIT_TAKE1("FedAuthLoginCookieSameSite", fedauth_set_login_samesite, NULL,
+    AP_INIT_TAKE1("FedAuthLoginCookieSameSite", fedauth_set_login_samesite,
+        NULL,
         RSRC_CONF, "Auto (default), Lax or None: the SameSite of the "
         "login state cookie"),
     AP_INIT_TAKE1("FedAuthCookieDomain", fedauth_set_cookie_domain, NULL,

@@ -120,7 +120,8 @@ apr_status_t fedauth_metrics_post_config(apr_pool_t *pconf, server_rec *s)
     metrics = NULL;
     for (vs = s; vs; vs = vs->next) {
         sc = ap_get_module_config(vs->module_config, &fedauth_module);
-        on |= fedauth_metrics_on(sc) || fedauth_status_on(sc); /* status: the counts */
+        /* status: the counts */
+        on |= fedauth_metrics_on(sc) || fedauth_status_on(sc);
     }
     if (!on) {
         return APR_SUCCESS;

@@ -181,7 +181,8 @@ static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
     }
     /* FedAuthPreservePost: a form POST that can be kept starts the
      * sign-in as a GET would; any other gets the 401. */
-    if (to_signin && r->method_number == M_POST && fedauth_preserve_post_on(dc)
+    if (to_signin && r->method_number == M_POST
+        && fedauth_preserve_post_on(dc)
         && !r->main
         && (status = fedauth_preserve_post(r, sc, dc)) != DECLINED) {
         return status;
@@ -193,7 +194,8 @@ static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
             r->connection->keepalive = AP_CONN_CLOSE;
         }
         cors_grant(r);
-        apr_table_setn(r->err_headers_out, "WWW-Authenticate", fedauth_bearer_on(dc)
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       fedauth_bearer_on(dc)
             ? apr_psprintf(r->pool, "Bearer realm=\"%s\"",
                            ap_escape_quotes(r->pool,
                                r->server->server_hostname
@@ -222,7 +224,8 @@ static int subrequest_session(request_rec *r, fedauth_srv_t *sc,
     fa_session_t *s;
 
     if (!r->main->user || !(s = fedauth_request_session(r->main))
-        || (fedauth_bearer_on(mdc) && auth && !strncasecmp(auth, "Bearer ", 7))) {
+        || (fedauth_bearer_on(mdc) && auth
+            && !strncasecmp(auth, "Bearer ", 7))) {
         return DECLINED;
     }
     /* an app password counts where FedAuthBasic is On */
