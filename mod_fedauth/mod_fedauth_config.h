@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mod_fedauth_config.h - what mod_fedauth_config.c offers: the
- * configuration records' life cycle, every setting's default and its
- * getter, which providers a location offers, what the directives note for
- * the checks at start (provider references, kept claims), and the
- * run-time objects post_config makes for everyone (the stores, the HTTP
- * client). The lowest glue layer: it uses no other glue file. The
+ * configuration records' life cycle (the defaults and their getters are
+ * in fedauth_defaults.h, included here), which providers a location
+ * offers, what the directives note for the checks at start (provider
+ * references, kept claims), and the run-time objects post_config makes
+ * for everyone (the stores, the HTTP client). The lowest glue layer: it uses no other glue file. The
  * directives themselves are read by mod_fedauth_config_*.c (the table in
  * mod_fedauth_config_table.c). */
 #ifndef MOD_FEDAUTH_CONFIG_H

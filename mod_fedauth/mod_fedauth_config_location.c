@@ -99,8 +99,8 @@ const char *fedauth_set_preserve_post_max(cmd_parms *cmd, void *dcv,
                                  &((fedauth_dir_t *)dcv)->preserve_post_max));
 }
 
-/* App passwords: FedAuthBasic On|Off (per location), FedAuthBasicCache
- * <s> and FedAuthBasicLimit <account> <client> <s> (server). */
+/* App passwords: FedAuthBasic On|Off (FedAuthBasicCache and
+ * FedAuthBasicLimit are the server's: mod_fedauth_config_server.c). */
 const char *fedauth_set_basic(cmd_parms *cmd, void *dcv, const char *arg)
 {
     int *v = &((fedauth_dir_t *)dcv)->basic;

@@ -515,8 +515,8 @@ const char *fedauth_set_introspection_cache(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
-/* App passwords: FedAuthBasic On|Off (per location), FedAuthBasicCache
- * <s> and FedAuthBasicLimit <account> <client> <s> (server). */
+/* App passwords: FedAuthBasicCache <s> and FedAuthBasicLimit <account>
+ * <client> <s> (FedAuthBasic is per location). */
 const char *fedauth_set_basic_cache(cmd_parms *cmd, void *dummy,
                                     const char *arg)
 {
