@@ -59,9 +59,9 @@ const char *fedauth_set_login_samesite(cmd_parms *cmd, void *dummy,
         sc->login_samesite = FEDAUTH_SAMESITE_NONE;
     }
     else {
-        return fedauth_cmd_err(cmd, "expects Auto, Lax or None (Strict would "
-                                    "never "
-                      "come back from the identity provider)");
+        return fedauth_cmd_err(cmd, "expects Auto, Lax or None (Strict "
+                                    "would never come back from the "
+                                    "identity provider)");
     }
     sc->login_samesite_at = fedauth_cmd_at(cmd);
     return NULL;
@@ -139,14 +139,13 @@ const char *fedauth_set_cookie_path(cmd_parms *cmd, void *dummy,
 
     if (*arg != '/' || len > 200) {
         return fedauth_cmd_err(cmd, "expects a URL path of at most 200 "
-                                    "characters "
-                      "starting with /");
+                                    "characters starting with /");
     }
     for (c = arg; *c; c++) {
         if (*c <= ' ' || *c >= 0x7f || *c == ';' || *c == ','
             || *c == '?' || *c == '#' || *c == '"' || *c == '\\') {
             return fedauth_cmd_err(cmd, "expects a URL path without spaces, "
-                          "controls, ; , ? # \" or \\");
+                                        "controls, ; , ? # \" or \\");
         }
     }
     while (len > 1 && arg[len - 1] == '/') {

@@ -51,8 +51,7 @@ const char *fedauth_set_store(cmd_parms *cmd, void *dummy, const char *arg)
         if (*end || end == arg + 4 || size < 256 * 1024
             || size > APR_INT64_C(4) << 30) {
             return fedauth_cmd_err(cmd, "expects shm or shm:<size> with a "
-                                        "size from "
-                          "256K to 4G");
+                                        "size from 256K to 4G");
         }
         sc->store_spec = "shm";
         sc->redis = NULL;
@@ -77,9 +76,9 @@ const char *fedauth_set_store(cmd_parms *cmd, void *dummy, const char *arg)
         return NULL;
     }
     return fedauth_cmd_err(cmd, "expects shm, shm:<size>, redis://..., "
-                                "rediss://..., "
-                  "redis-sentinel://..., rediss-sentinel://..., "
-                  "redis-cluster://... or rediss-cluster://...");
+                                "rediss://..., redis-sentinel://..., "
+                                "rediss-sentinel://..., "
+                                "redis-cluster://... or rediss-cluster://...");
 }
 
 /* One value of FedAuthSecret: a passphrase or file:/path, read into *out. */
@@ -130,34 +129,30 @@ const char *fedauth_set_secret(cmd_parms *cmd, void *dummy, int argc,
     int i, j;
 
     if (sc->secret) {
-        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "is already set "
-                                                            "at %s: "
-                                        "list every secret on one line, "
-                                        "the one in use first",
-                                        sc->secret_origin));
+        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool,
+                               "is already set at %s: list every secret on "
+                               "one line, the one in use first",
+                               sc->secret_origin));
     }
     if (has_empty_word(cmd)) {
         return fedauth_cmd_err(cmd, "has an empty value");
     }
     if (argc < 1 || argc > FEDAUTH_SECRETS_MAX) {
-        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "takes 1 to %d "
-                                                            "values",
-                                        FEDAUTH_SECRETS_MAX));
+        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool,
+                               "takes 1 to %d values", FEDAUTH_SECRETS_MAX));
     }
     sc->older_secrets = apr_array_make(cmd->pool, argc, sizeof(char *));
     for (i = 0; i < argc; i++) {
         if ((err = secret_value(cmd, argv[i], &v)) != NULL) {
-            return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "value %d %s",
-                                                     i + 1,
-                                            err));
+            return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool,
+                                   "value %d %s", i + 1, err));
         }
         for (j = 0; j < i; j++) {
             if (!strcmp(v, j ? APR_ARRAY_IDX(sc->older_secrets, j - 1,
                                              const char *) : sc->secret)) {
-                return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "value %d "
-                                                                    "is "
-                                                "the same secret as value "
-                                                "%d", i + 1, j + 1));
+                return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool,
+                                       "value %d is the same secret as "
+                                       "value %d", i + 1, j + 1));
             }
         }
         if (i) {
@@ -286,9 +281,8 @@ const char *fedauth_set_chooser_template(cmd_parms *cmd, void *dummy,
     apr_file_close(f);
     buf[n] = '\0';
     if (!strstr(buf, "{{buttons}}")) {
-        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool, "%s has no "
-                                                            "{{buttons}} "
-                                        "placeholder", arg));
+        return fedauth_cmd_err(cmd, apr_psprintf(cmd->pool,
+                               "%s has no {{buttons}} placeholder", arg));
     }
     fedauth_cmd_srv(cmd)->chooser_template = buf;
     return NULL;
@@ -322,8 +316,7 @@ const char *fedauth_set_redis_prefix(cmd_parms *cmd, void *dummy,
     for (c = arg; *c; c++) {
         if ((unsigned char)*c <= 0x20 || *c == 0x7f) {
             return fedauth_cmd_err(cmd, "expects a prefix without spaces or "
-                                        "control "
-                          "characters");
+                                        "control characters");
         }
     }
     fedauth_cmd_srv(cmd)->redis_prefix = arg;
@@ -383,8 +376,7 @@ const char *fedauth_set_local_cache(cmd_parms *cmd, void *dummy,
 
     if (end == arg || *end || v < 0 || v > 60) {
         return fedauth_cmd_err(cmd, "expects seconds from 0 (off) to 60, e.g. "
-                                    "1 or "
-                      "0.5");
+                                    "1 or 0.5");
     }
     fedauth_cmd_srv(cmd)->local_cache_ms = (int)(v * 1000 + 0.5);
     return NULL;
@@ -464,7 +456,7 @@ const char *fedauth_set_allowed_origin(cmd_parms *cmd, void *dummy,
         || uri.user || arg[strlen(arg) - 1] == '/') {
         return fedauth_cmd_err(cmd, "expects an origin such as "
                                     "https://spa.example.com "
-                      "(scheme, host and port only)");
+                                    "(scheme, host and port only)");
     }
     if (!sc->allowed_origins) {
         sc->allowed_origins = apr_array_make(cmd->pool, 2,
