@@ -36,6 +36,8 @@
 
 #include "mod_fedauth.h"
 #include "mod_fedauth_config.h"
+#include "mod_fedauth_config_table.h"
+#include "mod_fedauth_config_check.h"
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_store_shm.h"
 #include "mod_fedauth_session.h"
@@ -202,12 +204,8 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
             continue;
         }
         rc = *sc->redis;
-        if (sc->redis_prefix) {
-            rc.prefix = sc->redis_prefix;
-        }
-        if (sc->redis_timeout_ms != FEDAUTH_UNSET) {
-            rc.timeout_ms = sc->redis_timeout_ms;
-        }
+        rc.prefix = fedauth_redis_prefix(sc);
+        rc.timeout_ms = fedauth_redis_timeout_ms(sc);
         /* Invalidation messages only matter to a server that keeps
          * copies. */
         rc.track = sc->local_cache_ms != 0;
@@ -369,7 +367,7 @@ static int fedauth_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  prov->idp.id);
                     return !OK;
                 }
-                if (prov->userinfo_refresh > 0 && sc->token_login == 1) {
+                if (prov->userinfo_refresh > 0 && fedauth_token_login(sc)) {
                     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                                  FALOGNO(01210) "provider %s: sessions made "
                                  "by token login (FedAuthTokenLogin On) "

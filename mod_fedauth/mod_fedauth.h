@@ -20,6 +20,9 @@
 /* Log tags: "FA" + five digits, unique per call site, never reused. */
 #define FALOGNO(n) "FA" #n ": "
 
+/* The one unset value of a number or flag in a configuration record
+ * (strings are NULL when unset, sizes 0). Its default is applied in one
+ * place only, the getters of mod_fedauth_config.h. */
 #define FEDAUTH_UNSET (-1)
 
 /* At most this many parameters in a query or form the module reads. */
@@ -29,6 +32,7 @@
 #define FEDAUTH_SECRETS_MAX 4
 
 typedef enum {
+    FEDAUTH_RESPONSE_UNSET = FEDAUTH_UNSET,
     FEDAUTH_RESPONSE_QUERY = 0,
     FEDAUTH_RESPONSE_FORM_POST
 } fedauth_response_mode_t;
@@ -38,8 +42,11 @@ typedef struct fedauth_provider_t {
     fa_claims_conf_t claims;       /* user name and role rules */
     const char *defined_in;        /* "file:line" of the block */
     int index;                     /* order of definition */
-    int enabled;                   /* Enabled; default 1 */
-    int sort_order;                /* SortOrder; default 0 */
+    /* The block's settings: each starts FEDAUTH_UNSET (NULL) and gets
+     * its default at the end of the block (fedauth_provider_defaults),
+     * so that the request path reads ready values. */
+    int enabled;                   /* Enabled */
+    int sort_order;                /* SortOrder */
     const char *icon;              /* Icon URL or NULL */
     const char *accent;            /* AccentColor "#rrggbb" or NULL */
     const char *prompt;            /* Prompt or NULL */
@@ -160,7 +167,7 @@ typedef struct fedauth_srv_t {
 } fedauth_srv_t;
 
 typedef enum {
-    FEDAUTH_UNAUTH_UNSET = 0,
+    FEDAUTH_UNAUTH_UNSET = FEDAUTH_UNSET,
     FEDAUTH_UNAUTH_REDIRECT,
     FEDAUTH_UNAUTH_401,
     FEDAUTH_UNAUTH_PASS,

@@ -16,6 +16,7 @@
 
 #include "mod_fedauth_attempts.h"
 #include "mod_fedauth_metrics.h"
+#include "fedauth_defaults.h"
 #include "fa_attempt.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -105,7 +106,7 @@ void fedauth_attempt_log(request_rec *r, const char *reason)
     apr_table_setn(r->notes, NOTE_DONE, "1");
     a.idp = apr_table_get(r->notes, NOTE_IDP);
     fa_metrics_signin(fedauth_metrics(), a.idp, reason);
-    if (!sc->attempt_file && sc->attempt_stream <= 0) {
+    if (!sc->attempt_file && fedauth_attempt_stream(sc) <= 0) {
         return;
     }
     a.time = apr_time_now();
@@ -123,9 +124,9 @@ void fedauth_attempt_log(request_rec *r, const char *reason)
     }
     /* The capped stream: one XADD per sign-in attempt (never on an
      * authenticated request), the line without its newline. */
-    if (sc->attempt_stream > 0
+    if (fedauth_attempt_stream(sc) > 0
         && (rv = fa_store_redis_stream_add(sc->store, FEDAUTH_STREAM_KEY,
-                                           sc->attempt_stream, line,
+                                           fedauth_attempt_stream(sc), line,
                                            len - 1, r->pool))
            != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, FALOGNO(00909)

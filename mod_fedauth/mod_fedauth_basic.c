@@ -35,7 +35,7 @@
 #include <openssl/hmac.h>
 
 #include "mod_fedauth_basic.h"
-#include "mod_fedauth_config.h"
+#include "fedauth_defaults.h"
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_metrics.h"
 #include "mod_fedauth_attempts.h"
@@ -474,7 +474,7 @@ int fedauth_basic_redirected(request_rec *r, fedauth_dir_t *dc)
     fa_session_t *s;
     request_rec *prev;
 
-    if (dc->basic != 1) {
+    if (!fedauth_basic_on(dc)) {
         return DECLINED;
     }
     for (prev = r->prev; prev; prev = prev->prev) {
@@ -503,14 +503,14 @@ static int navigation(request_rec *r)
 
 int fedauth_basic_no_credentials(request_rec *r, fedauth_dir_t *dc)
 {
-    if (dc->basic != 1 || navigation(r)) {
+    if (!fedauth_basic_on(dc) || navigation(r)) {
         return DECLINED;
     }
     if (ap_discard_request_body(r) != OK) {
         r->connection->keepalive = AP_CONN_CLOSE;
     }
     challenge(r);
-    if (dc->bearer == 1) {        /* an API that takes both */
+    if (fedauth_bearer_on(dc)) {  /* an API that takes both */
         apr_table_addn(r->err_headers_out, "WWW-Authenticate",
                        apr_psprintf(r->pool, "Bearer realm=\"%s\"",
                                     ap_escape_quotes(r->pool,

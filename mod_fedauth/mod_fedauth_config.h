@@ -1,45 +1,34 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mod_fedauth_config.h - what mod_fedauth_config.c offers: the directive
- * table and the configuration records' life cycle, the effective values
- * with their defaults, which providers a location offers, the checks that
- * span several directives, and the run-time objects post_config makes for
- * everyone (the stores, the HTTP client). The lowest glue layer: it uses
- * no other glue file. */
+/* mod_fedauth_config.h - what mod_fedauth_config.c offers: the
+ * configuration records' life cycle (the defaults and their getters are
+ * in fedauth_defaults.h, included here), which providers a location
+ * offers, what the directives note for the checks at start (provider
+ * references, kept claims), and the run-time objects post_config makes
+ * for everyone (the stores, the HTTP client). The lowest glue layer: it uses no other glue file. The
+ * directives themselves are read by mod_fedauth_config_*.c (the table in
+ * mod_fedauth_config_table.c). */
 #ifndef MOD_FEDAUTH_CONFIG_H
 #define MOD_FEDAUTH_CONFIG_H
 
 #include "mod_fedauth.h"
+#include "fedauth_defaults.h"
 #include "fa_http.h"
 #include "fa_jwt.h"
-
-extern const command_rec fedauth_cmds[];
 
 void *fedauth_create_srv(apr_pool_t *p, server_rec *s);
 void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv);
 void *fedauth_create_dir(apr_pool_t *p, char *dir);
 void *fedauth_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
-/* Effective values with defaults applied. */
-const char *fedauth_cookie_name(const fedauth_srv_t *sc);
-int fedauth_idle_timeout(const fedauth_srv_t *sc);
-int fedauth_max_age(const fedauth_srv_t *sc);
-int fedauth_http_timeout(const fedauth_srv_t *sc);
-/* FedAuthRefreshBeforeExpiry, 0 when not set (no refresh). */
-int fedauth_refresh_before(const fedauth_srv_t *sc);
-/* FedAuthRefreshFailure: FEDAUTH_REFRESH_END (default) or _PASS. */
-int fedauth_refresh_failure(const fedauth_srv_t *sc);
+/* A provider's settings get their defaults once, at the end of its block
+ * (providers are not merged): the fields are then read as they are. */
+void fedauth_provider_defaults(fedauth_provider_t *prov);
+
 /* 1 when sessions keep the access token (and, with a refresh, the refresh
  * token): FedAuthPassAccessToken On anywhere, or a refresh configured. */
 int fedauth_keep_tokens(const fedauth_srv_t *sc);
-int fedauth_sessions_per_user(const fedauth_srv_t *sc);
-/* FedAuthIntrospectionCache: seconds an active introspection answer is
- * reused (0: asked each time); default 300. */
-int fedauth_introspection_cache(const fedauth_srv_t *sc);
-/* FedAuthBasicCache, and FedAuthBasicLimit's three values. */
-int fedauth_basic_cache(const fedauth_srv_t *sc);
-void fedauth_basic_limits(const fedauth_srv_t *sc, int *account,
-                          int *client, int *window);
-apr_size_t fedauth_shm_size(const fedauth_srv_t *sc);
+/* FedAuthPassAccessToken On was read somewhere (its handler says so). */
+void fedauth_pass_token_seen(void);
 
 /* The provider with this id in the server, enabled or not; NULL if none. */
 fedauth_provider_t *fedauth_provider_find(const fedauth_srv_t *sc,
@@ -69,8 +58,9 @@ const char *fedauth_provider_ref(cmd_parms *cmd, const char *what,
 
 /* The store spec with any password replaced by ***, for messages. */
 const char *fedauth_store_spec_loggable(apr_pool_t *p, const char *spec);
-/* Checks what only the whole configuration can tell; NULL when fine. */
-const char *fedauth_config_check(apr_pool_t *p, server_rec *s);
+/* The FedAuthProviders lines that name a provider no server defines: the
+ * first one's message, NULL when none (for fedauth_config_check). */
+const char *fedauth_config_check_refs(apr_pool_t *p, server_rec *s);
 
 /* The store of the request's server (made in post_config). */
 fa_store_t *fedauth_store(request_rec *r);

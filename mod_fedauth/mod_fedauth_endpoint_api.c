@@ -408,7 +408,7 @@ int fedauth_handle_authenticate(request_rec *r, fedauth_srv_t *sc)
     apr_table_t *q = NULL;
     int allowed;
 
-    if (sc->token_login != 1) {
+    if (!fedauth_token_login(sc)) {
         return DECLINED;
     }
     allowed = cors(r, sc);

@@ -95,7 +95,7 @@ static const char *chooser_form(request_rec *r, const fedauth_srv_t *sc,
             fa_html_escape(p, prov->idp.display_name),
             "</span></button></li>\n", NULL);
     }
-    return apr_pstrcat(p, html, "</ul>\n", sc->remember_choice == 1
+    return apr_pstrcat(p, html, "</ul>\n", fedauth_remember_choice(sc)
         ? "<label class=\"fedauth-remember\"><input type=\"checkbox\" "
           "name=\"remember\" value=\"1\"> Remember my choice on this "
           "device</label>\n" : "", "</form>\n", NULL);
@@ -233,7 +233,7 @@ int fedauth_handle_login(request_rec *r, fedauth_srv_t *sc)
             return fedauth_error(r, HTTP_NOT_FOUND, err.code,
                                  "There is no such identity provider.");
         }
-        if (sc->remember_choice == 1
+        if (fedauth_remember_choice(sc)
             && (v = apr_table_get(q, "remember")) && !strcmp(v, "1")) {
             fedauth_remember_set(r, sc, prov);
         }

@@ -168,7 +168,7 @@ int fedauth_handle_logout(request_rec *r, fedauth_srv_t *sc)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00205)
                       "signed out %s",
                       fa_oidc_loggable(r->pool, s->user, 256));
-        if (sc->logout_at_idp == 1) {
+        if (fedauth_logout_at_idp(sc)) {
             idp_url = idp_logout_url(r, sc, s, return_to);
         }
         if (s->refresh_token || s->access_token) {

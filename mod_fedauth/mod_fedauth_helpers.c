@@ -15,6 +15,7 @@
 #include "apr_atomic.h"
 
 #include "mod_fedauth_helpers.h"
+#include "fedauth_defaults.h"
 #include "fa_oidc.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -198,10 +199,12 @@ void fedauth_login_cookie_set(request_rec *r, const fedauth_srv_t *sc,
                               const char *name, const char *value,
                               int max_age, int form_post)
 {
-    int https = request_is_https(r), mode = sc->login_samesite, forced = 1;
+    int https = request_is_https(r), mode = fedauth_login_samesite(sc);
+    int forced = 1;
 
-    if (mode == FEDAUTH_UNSET || mode == FEDAUTH_LOGIN_SAMESITE_AUTO) {
-        mode = form_post || sc->cookie_samesite == FEDAUTH_SAMESITE_NONE
+    if (mode == FEDAUTH_LOGIN_SAMESITE_AUTO) {
+        mode = form_post
+               || fedauth_cookie_samesite(sc) == FEDAUTH_SAMESITE_NONE
                ? FEDAUTH_SAMESITE_NONE : FEDAUTH_SAMESITE_LAX;
         forced = 0;
     }
@@ -231,7 +234,7 @@ static int host_in_domain(request_rec *r, const char *domain)
 void fedauth_session_cookie_set(request_rec *r, const fedauth_srv_t *sc,
                                 const char *value, int max_age)
 {
-    int https = request_is_https(r), mode = sc->cookie_samesite;
+    int https = request_is_https(r), mode = fedauth_cookie_samesite(sc);
     const char *domain = sc->cookie_domain, *old;
     apr_size_t len;
 
@@ -243,10 +246,10 @@ void fedauth_session_cookie_set(request_rec *r, const fedauth_srv_t *sc,
         domain = NULL;
     }
     add_cookie(r, sc->session_name[https], value, apr_pstrcat(r->pool,
-               "; Path=", sc->cookie_path ? sc->cookie_path : "/",
+               "; Path=", fedauth_cookie_path(sc),
                domain ? "; Domain=" : "", domain ? domain : "",
-               "; HttpOnly", samesite_attrs(r, sc, mode == FEDAUTH_UNSET
-               ? FEDAUTH_SAMESITE_LAX : mode, https, 1), NULL), https,
+               "; HttpOnly", samesite_attrs(r, sc, mode, https, 1), NULL),
+               https,
                max_age);
     /* After an upgrade to the __Host- name, a cookie under the old name
      * is never read over https again: it is expired, not accepted (any
@@ -280,8 +283,8 @@ const char *fedauth_cookies_prepare(apr_pool_t *p, fedauth_srv_t *sc,
                "cannot carry";
     }
     sc->session_name[0] = name;
-    sc->session_name[1] = sc->cookie_domain || (sc->cookie_path
-                          && strcmp(sc->cookie_path, "/"))
+    sc->session_name[1] = sc->cookie_domain
+                          || strcmp(fedauth_cookie_path(sc), "/")
                           ? name : apr_pstrcat(p, "__Host-", name, NULL);
     return NULL;
 }
@@ -530,8 +533,7 @@ void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
     int i;
 
     x.r = r;
-    x.pass_as = dc->pass_as == FEDAUTH_UNSET
-                ? FEDAUTH_PASS_ENV | FEDAUTH_PASS_HEADERS : dc->pass_as;
+    x.pass_as = fedauth_pass_as(dc);
     x.env_set = (x.pass_as & FEDAUTH_PASS_ENV)
                 && !has_env_name(r->subprocess_env)
                 ? apr_table_addn : apr_table_setn;
@@ -553,7 +555,7 @@ void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
     }
     /* The access token only where FedAuthPassAccessToken On, and not once
      * it has expired. */
-    if (dc->pass_token == 1 && s->access_token
+    if (fedauth_pass_token(dc) && s->access_token
         && (!s->access_exp
             || s->access_exp > apr_time_sec(r->request_time))) {
         pass_on(&x, "FEDAUTH_ACCESS_TOKEN", "X-FedAuth-Access-Token",

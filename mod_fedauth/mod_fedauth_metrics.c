@@ -19,6 +19,7 @@
 #include "mod_fedauth_metrics.h"
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_store_shm.h"
+#include "fedauth_defaults.h"
 
 APLOG_USE_MODULE(fedauth);
 
@@ -119,7 +120,8 @@ apr_status_t fedauth_metrics_post_config(apr_pool_t *pconf, server_rec *s)
     metrics = NULL;
     for (vs = s; vs; vs = vs->next) {
         sc = ap_get_module_config(vs->module_config, &fedauth_module);
-        on |= sc->metrics == 1 || sc->status == 1; /* status: the counts */
+        /* status: the counts */
+        on |= fedauth_metrics_on(sc) || fedauth_status_on(sc);
     }
     if (!on) {
         return APR_SUCCESS;
@@ -134,7 +136,7 @@ apr_status_t fedauth_metrics_post_config(apr_pool_t *pconf, server_rec *s)
     count_everything(pconf, s);
     for (vs = s; vs; vs = vs->next) {
         sc = ap_get_module_config(vs->module_config, &fedauth_module);
-        if (sc->metrics == 1
+        if (fedauth_metrics_on(sc)
             && !fedauth_location_configured(vs, METRICS_PATH)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs, FALOGNO(00602)
                          "FedAuthMetrics On in %s:%u, but no <Location %s>: "
@@ -149,7 +151,7 @@ apr_status_t fedauth_metrics_post_config(apr_pool_t *pconf, server_rec *s)
 
 int fedauth_metrics_wanted(request_rec *r, const fedauth_srv_t *sc)
 {
-    return sc->metrics == 1 && metrics && !strcmp(r->uri, METRICS_PATH);
+    return fedauth_metrics_on(sc) && metrics && !strcmp(r->uri, METRICS_PATH);
 }
 
 int fedauth_metrics_handler(request_rec *r)

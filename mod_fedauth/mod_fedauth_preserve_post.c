@@ -162,9 +162,7 @@ static int read_body(request_rec *r, apr_size_t max, const char **body,
 int fedauth_preserve_post(request_rec *r, fedauth_srv_t *sc,
                           fedauth_dir_t *dc)
 {
-    apr_size_t max = dc->preserve_post_max > 0
-                     ? (apr_size_t)dc->preserve_post_max
-                     : FEDAUTH_PRESERVE_POST_MAX, len = 0;
+    apr_size_t max = (apr_size_t)fedauth_preserve_post_max(dc), len = 0;
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     const char *body = NULL;
     fedauth_provider_t *prov;

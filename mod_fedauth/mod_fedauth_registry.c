@@ -25,7 +25,6 @@
 
 APLOG_USE_MODULE(fedauth);
 
-#define DEFAULT_DIR "/var/lib/apache2/fedauth"
 #define CTL_CONF "fedauthctl.conf"
 
 /* 1 when uid/gid may search (x) the directory st describes, by its mode
@@ -144,16 +143,14 @@ static void write_ctl_conf(apr_pool_t *pconf, apr_pool_t *ptemp,
                         "redis_timeout_ms %d\ncookie_key %s\nmax_age %d\n"
                         "idle_timeout %d\nmax_sessions %d\n",
                         sc->redis ? "redis" : apr_pstrcat(ptemp, "dir ",
-                            sc->registry_dir ? sc->registry_dir
-                                             : DEFAULT_DIR, NULL),
+                            fedauth_registry_dir(sc), NULL),
                         sc->redis ? sc->store_spec
                         : apr_psprintf(ptemp, "shm %s %lu",
                               ap_runtime_dir_relative(ptemp,
                                   "fedauth-sessions.shm"),
                               (unsigned long)fedauth_shm_size(main_sc)),
-                        sc->redis_prefix ? sc->redis_prefix : "fedauth:",
-                        sc->redis_timeout_ms != FEDAUTH_UNSET
-                        ? sc->redis_timeout_ms : 1000,
+                        fedauth_redis_prefix(sc),
+                        fedauth_redis_timeout_ms(sc),
                         hex(ptemp, sc->keys.cookie, sizeof(sc->keys.cookie)),
                         fedauth_max_age(sc), fedauth_idle_timeout(sc),
                         fedauth_sessions_per_user(sc));
@@ -177,9 +174,9 @@ static void write_ctl_conf(apr_pool_t *pconf, apr_pool_t *ptemp,
                            fedauth_provider_t *)->idp.id, NULL);
     }
     text = apr_pstrcat(ptemp, text, "\n", NULL);
-    if (sc->redis && sc->attempt_stream > 0) {
+    if (sc->redis && fedauth_attempt_stream(sc) > 0) {
         text = apr_psprintf(ptemp, "%sattempt_stream %s %d\n", text,
-                            FEDAUTH_STREAM_KEY, sc->attempt_stream);
+                            FEDAUTH_STREAM_KEY, fedauth_attempt_stream(sc));
     }
     if (sc->attempt_log && sc->attempt_log[0] != '|') {
         text = apr_pstrcat(ptemp, text, "attempt_log ",
@@ -214,7 +211,7 @@ int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     for (vs = s; vs; vs = vs->next) {
         sc = ap_get_module_config(vs->module_config, &fedauth_module);
         sc->reg = NULL;
-        if (sc->registry != 1) {
+        if (!fedauth_registry_on(sc)) {
             continue;
         }
         if (sc->redis) {
@@ -227,8 +224,8 @@ int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                 return !OK;
             }
         }
-        else if (open_dir(pconf, s, sc->registry_dir ? sc->registry_dir
-                          : DEFAULT_DIR, &sc->reg) != APR_SUCCESS) {
+        else if (open_dir(pconf, s, fedauth_registry_dir(sc), &sc->reg)
+                 != APR_SUCCESS) {
             return !OK;
         }
         if (!described) {
@@ -279,7 +276,7 @@ apr_status_t fedauth_registry_signin(request_rec *r, fedauth_srv_t *sc,
         return APR_SUCCESS;
     }
     rv = fa_registry_signin(sc->reg, r->pool, s->idp, s->sub, s->user,
-                            sc->register_on != 0, &a, &created, err);
+                            fedauth_register_on(sc), &a, &created, err);
     if (a) {
         fedauth_attempt_user(r, s->idp, s->sub, a->name);
     }

@@ -169,9 +169,10 @@ static int wants_no_redirect(request_rec *r)
  * API with bearer tokens, a script's request), else the way to sign in. */
 static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
 {
-    int to_signin = dc->unauth != FEDAUTH_UNAUTH_401
-                    && dc->unauth != FEDAUTH_UNAUTH_PASS && dc->bearer != 1
-                    && !(dc->unauth == FEDAUTH_UNAUTH_AUTO
+    fedauth_unauth_t unauth = fedauth_unauth(dc);
+    int to_signin = unauth != FEDAUTH_UNAUTH_401
+                    && unauth != FEDAUTH_UNAUTH_PASS && !fedauth_bearer_on(dc)
+                    && !(unauth == FEDAUTH_UNAUTH_AUTO
                          && wants_no_redirect(r));
     int status = fedauth_basic_no_credentials(r, dc);
 
@@ -180,7 +181,8 @@ static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
     }
     /* FedAuthPreservePost: a form POST that can be kept starts the
      * sign-in as a GET would; any other gets the 401. */
-    if (to_signin && r->method_number == M_POST && dc->preserve_post == 1
+    if (to_signin && r->method_number == M_POST
+        && fedauth_preserve_post_on(dc)
         && !r->main
         && (status = fedauth_preserve_post(r, sc, dc)) != DECLINED) {
         return status;
@@ -192,7 +194,8 @@ static int no_session(request_rec *r, fedauth_srv_t *sc, fedauth_dir_t *dc)
             r->connection->keepalive = AP_CONN_CLOSE;
         }
         cors_grant(r);
-        apr_table_setn(r->err_headers_out, "WWW-Authenticate", dc->bearer == 1
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       fedauth_bearer_on(dc)
             ? apr_psprintf(r->pool, "Bearer realm=\"%s\"",
                            ap_escape_quotes(r->pool,
                                r->server->server_hostname
@@ -221,13 +224,14 @@ static int subrequest_session(request_rec *r, fedauth_srv_t *sc,
     fa_session_t *s;
 
     if (!r->main->user || !(s = fedauth_request_session(r->main))
-        || (mdc->bearer == 1 && auth && !strncasecmp(auth, "Bearer ", 7))) {
+        || (fedauth_bearer_on(mdc) && auth
+            && !strncasecmp(auth, "Bearer ", 7))) {
         return DECLINED;
     }
     /* an app password counts where FedAuthBasic is On */
     prov = fedauth_basic_session(s) ? NULL : fedauth_provider_find(sc,
                                                                    s->idp);
-    if (fedauth_basic_session(s) ? dc->basic != 1
+    if (fedauth_basic_session(s) ? !fedauth_basic_on(dc)
         : !prov || !fedauth_provider_offered(dc, prov)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FALOGNO(00420)
                       "subrequest for %s refused: a session from provider "
@@ -259,13 +263,13 @@ int fedauth_check_authn(request_rec *r)
     if (r->main && (rc = subrequest_session(r, sc, dc)) != DECLINED) {
         return rc;
     }
-    if (dc->bearer == 1) {
+    if (fedauth_bearer_on(dc)) {
         const char *auth = apr_table_get(r->headers_in, "Authorization");
         if (auth && !strncasecmp(auth, "Bearer ", 7)) {
             return fedauth_bearer_check(r, sc, dc, auth + 7);
         }
     }
-    if (dc->basic == 1) {
+    if (fedauth_basic_on(dc)) {
         const char *auth = apr_table_get(r->headers_in, "Authorization");
         if (auth && !strncasecmp(auth, "Basic ", 6)) {
             return fedauth_basic_check(r, sc, dc, auth + 6);
@@ -606,7 +610,7 @@ static void pass_session(request_rec *r)
         return;
     }
     dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
-    if (dc->unauth != FEDAUTH_UNAUTH_PASS) {
+    if (fedauth_unauth(dc) != FEDAUTH_UNAUTH_PASS) {
         return;
     }
     sc = ap_get_module_config(r->server->module_config, &fedauth_module);

@@ -122,7 +122,7 @@ static inline apr_status_t keep_current(request_rec *r, fedauth_srv_t *sc,
                                         fa_store_t *store, const char *key,
                                         fa_session_t **ps, apr_int64_t now)
 {
-    if (fedauth_tokens_due(*ps, sc->refresh_before, now)
+    if (fedauth_tokens_due(*ps, fedauth_refresh_before(sc), now)
         && refresh_tokens(r, sc, store, key, ps) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }

@@ -109,7 +109,7 @@ fedauth_provider_t *fedauth_remembered(request_rec *r,
     fedauth_provider_t *prov;
     int i, k;
 
-    if (sc->remember_choice != 1
+    if (!fedauth_remember_choice(sc)
         || !(v = fedauth_cookie_get(r, remember_cookie_name(r, sc)))
         || !(dot = strrchr(v, '.')) || dot - v > 32) {
         return NULL;

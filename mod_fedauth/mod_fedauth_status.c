@@ -35,7 +35,7 @@ void fedauth_status_post_config(server_rec *s)
 
     for (vs = s; vs; vs = vs->next) {
         sc = ap_get_module_config(vs->module_config, &fedauth_module);
-        if (sc->status == 1
+        if (fedauth_status_on(sc)
             && !fedauth_location_configured(vs, STATUS_PATH)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs, FALOGNO(00610)
                          "FedAuthStatus On in %s:%u, but no <Location %s>: "
@@ -118,7 +118,7 @@ int fedauth_status_handler(request_rec *r)
     json_t *doc;
     char *text;
 
-    if (r->main || sc->status != 1 || strcmp(r->uri, STATUS_PATH)) {
+    if (r->main || !fedauth_status_on(sc) || strcmp(r->uri, STATUS_PATH)) {
         return DECLINED;
     }
     ap_allow_methods(r, 1, "GET", NULL);

@@ -142,4 +142,44 @@ describe('configuration errors stop apache2 -t', () => {
     assert.match(c.out, /FedAuthProvider/, c.out);
     assert.match(c.out, /\btest\b/, c.out);
   });
+  it('an unknown sub-directive names the closest one (did you mean)', async () => {
+    for (const [typo, meant] of [['Isuer http://127.0.0.1:9', 'Issuer'], ['ClientIdd x', 'ClientID'],
+      ['FedAuthScopes openid', 'Scopes'], ['SortOder 3', 'SortOrder']]) {
+      const c = await check(GOOD_PROVIDER.replace('DisplayName', `${typo}\n    DisplayName`));
+      assert.notEqual(c.res.code, 0, c.out);
+      const word = typo.split(' ')[0];
+      assert.match(c.out, new RegExp(`${word} is not a directive of <FedAuthProvider> \\(did you mean ${meant}\\?\\)`), c.out);
+      const l = c.lineOf(typo);
+      assertFileLine(c.out, c.confFile, l, l);
+    }
+  });
+
+  it('a sub-directive far from any known one lists them all', async () => {
+    const c = await check(GOOD_PROVIDER.replace('DisplayName', 'Frobnicate yes\n    DisplayName'));
+    assert.notEqual(c.res.code, 0, c.out);
+    assert.match(c.out, /Frobnicate is not a directive of <FedAuthProvider>; it takes Issuer, MetadataURL, .*AccentColor/, c.out);
+    assert.doesNotMatch(c.out, /did you mean/, c.out);
+  });
+
+  it('a sub-directive with the wrong number of arguments shows its help', async () => {
+    const cases = [
+      ['ClaimMap email', /ClaimMap expects a claim name and an attribute name; 1 given \(Passes a claim on to the application as an attribute\.\)/],
+      ['DisplayName Test IdP', /DisplayName expects a short text in one argument \(quote it when it has spaces\); 2 given \(The name shown to users on the chooser\.\)/],
+      ['ValueMap a B c', /ValueMap expects a claim, an attribute name, a value, a result and an optional priority; 3 given \(Sets an attribute/],
+      ['ResponseMode', /ResponseMode expects query or form_post; 0 given \(How the IdP sends its answer back\.\)/],
+    ];
+    for (const [line, re] of cases) {
+      const c = await check(GOOD_PROVIDER.replace(/\n\s*DisplayName[^\n]*/, `\n    ${line}`));
+      assert.notEqual(c.res.code, 0, c.out);
+      assert.match(c.out, re, c.out);
+      assert.match(c.out, /<FedAuthProvider test>/, c.out);
+      const l = c.lineOf(line);
+      assertFileLine(c.out, c.confFile, l, l);
+    }
+  });
+
+  it('sub-directive names are case-insensitive (control)', async () => {
+    const c = await check(GOOD_PROVIDER.replace('DisplayName', 'displayname'));
+    assert.equal(c.res.code, 0, c.out);
+  });
 });
