@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* seed.c - the benchmark's own seeding tool (issue 24): writes N valid
+ * sessions into a session store through mod_fedauth's core, as a sign-in
+ * writes them, and their cookies to a file for the load generator. Not
+ * part of mod_fedauth.so: t/bench/seed.sh builds it from the core's
+ * sources into build/out/bench/seed (no httpd, no endpoint, no directive).
+ *
+ *   seed --store shm:<file>:<bytes> | redis://... | redis-cluster://...
+ *        --secret S --n N [--first I] [--idp bench] [--prefix fedauth:]
+ *        [--idle 86400] [--max-age 172800] [--per-user 20]
+ *        [--threads 8] [--cookie-name fedauth_session] --out FILE
+ *
+ * Session i (first, first + 1, ...) belongs to the benchmark's IdP account
+ * user<i> (t/bench/setup.mjs benchUser: sub bench-sub-<i>, email, names,
+ * locale, two groups). For each one, what fedauth_map_session and
+ * fedauth_store_session do in the glue, with the same core functions:
+ * the claims (ID token claims merged with the userinfo answer) mapped by
+ * fa_claims_map under a provider's default claim rules, kept within the
+ * budget (fa_claims_fit), an ID token of the shape and size the test IdP
+ * signs (RS256; its signature here is random bytes: nobody verifies a
+ * stored ID token, it is only sent back as a logout hint), a new id from
+ * fa_session_new_id under the keys of FedAuthSecret (fa_keys_derive),
+ * fa_session_encode, put with fa_session_expires_at, then index_add into
+ * the user's index ("sub") and the IdP session's ("sid"), keyed with
+ * fa_keys_tag as fedauth_index_key does.
+ *
+ * Output: one line per session, "<cookie name>=<cookie>\t<user>".
+ * The shm store is opened with fa_store_shm_open on the file httpd maps
+ * (<DefaultRuntimeDir>/fedauth-sessions.shm) with httpd's size: while httpd
+ * runs, the writes go through the store's own robust mutex in the shared
+ * segment, so every httpd process sees them at once. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "fa_util.h"
+#include "fa_session.h"
+#include "fa_claims.h"
+#include "fa_store.h"
+
+typedef struct opts_t {
+    const char *store, *secret, *idp, *prefix, *out, *cookie_name;
+    long n, first;
+    int idle, max_age, per_user, threads;
+} opts_t;
+
+typedef struct job_t {
+    const opts_t *o;
+    fa_store_t *st;
+    fa_keys_t keys;
+    char **lines;                 /* one per session, malloc'ed */
+    long next;                    /* under mu */
+    long failed;
+    const char *why;
+    pthread_mutex_t mu;
+} job_t;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char *b64(apr_pool_t *p, const void *buf, apr_size_t len)
+{
+    return fa_b64url_encode(p, (const unsigned char *)buf, len);
+}
+
+static char *rand_b64(apr_pool_t *p, apr_size_t bytes)
+{
+    unsigned char buf[512];
+
+    RAND_bytes(buf, (int)bytes);
+    return b64(p, buf, bytes);
+}
+
+/* The claims a sign-in of user<i> at the test IdP comes to: the ID
+ * token's (as oidc-provider signs them for scopes openid email profile)
+ * with the userinfo answer merged in. */
+static json_t *user_claims(apr_pool_t *p, const opts_t *o, long i,
+                           apr_int64_t now, const char *sid)
+{
+    static const char *const locales[] = { "en-GB", "de-DE", "fr-FR",
+                                           "nl-NL" };
+    char id[32], team[16];
+
+    apr_snprintf(id, sizeof(id), "%05ld", i);
+    apr_snprintf(team, sizeof(team), "team-%02ld", i % 50);
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s,"
+                     " s:b, s:s, s:s, s:s, s:s, s:s, s:[s,s]}",
+                     "iss", "http://127.0.0.1/idp",
+                     "sub", apr_pstrcat(p, "bench-sub-", id, NULL),
+                     "aud", apr_pstrcat(p, "bench-", o->idp, NULL),
+                     "exp", (json_int_t)(now + 3600),
+                     "iat", (json_int_t)now, "auth_time", (json_int_t)now,
+                     "nonce", rand_b64(p, 32), "at_hash", rand_b64(p, 16),
+                     "sid", sid,
+                     "email", apr_pstrcat(p, "user", id,
+                                          "@bench.example.org", NULL),
+                     "email_verified", 1,
+                     "preferred_username", apr_pstrcat(p, "user", id, NULL),
+                     "name", apr_pstrcat(p, "Bench User ", id, NULL),
+                     "given_name", "Bench",
+                     "family_name", apr_pstrcat(p, "User ", id, NULL),
+                     "locale", locales[i % 4],
+                     "groups", "staff", team);
+}
+
+/* An ID token of the test IdP's shape: RS256 header with a kid, the
+ * payload of its claims (those of the ID token only), a 2048-bit
+ * signature's length of random bytes. */
+static const char *id_token(apr_pool_t *p, json_t *claims)
+{
+    static const char *const in_token[] = { "iss", "sub", "aud", "exp", "iat",
+                                            "auth_time", "nonce", "at_hash",
+                                            "sid", NULL };
+    const char *hdr = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":"
+                      "\"bench-seed-key-0000000000000000000000000\"}";
+    json_t *t = json_object();
+    char *payload;
+    int k;
+
+    for (k = 0; in_token[k]; k++) {
+        json_object_set(t, in_token[k], json_object_get(claims,
+                                                        in_token[k]));
+    }
+    payload = json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    hdr = apr_pstrcat(p, b64(p, hdr, strlen(hdr)), ".",
+                      b64(p, payload, strlen(payload)), ".",
+                      rand_b64(p, 256), NULL);
+    free(payload);
+    return hdr;
+}
+
+/* The index key fedauth_index_key makes for kind, idp and value. */
+static const char *index_key(apr_pool_t *p, const fa_keys_t *keys,
+                             const char *kind, const char *idp,
+                             const char *value)
+{
+    return apr_pstrcat(p, "i:", fa_keys_tag(p, keys, kind,
+                       apr_pstrcat(p, idp, "\n", value, NULL)), NULL);
+}
+
+/* Session i: mapped, stored and indexed; its output line into *line. */
+static const char *seed_one(job_t *j, long i, apr_pool_t *p, char **line)
+{
+    const opts_t *o = j->o;
+    fa_claims_conf_t cc;
+    fa_session_t s;
+    apr_array_header_t *shed, *dropped;
+    fa_err_t err;
+    json_t *claims;
+    char *cookie, *key, *rec;
+    apr_size_t len;
+    apr_int64_t now = fa_now_sec();
+    apr_status_t rv;
+
+    memset(&cc, 0, sizeof(cc));
+    memset(&s, 0, sizeof(s));
+    memset(&err, 0, sizeof(err));
+    cc.idp_id = o->idp;
+    claims = user_claims(p, o, i, now, rand_b64(p, 16));
+    rv = fa_claims_map(p, &cc, claims, &s, &err);
+    if (rv == APR_SUCCESS) {
+        s.created = s.last_seen = s.userinfo_at = now;
+        s.token_exp = now + 3600;
+        s.idp = o->idp;
+        s.sid = apr_pstrdup(p, json_string_value(json_object_get(claims,
+                                                                 "sid")));
+        s.id_token = id_token(p, claims);
+        rv = fa_claims_fit(p, &s, FA_SESSION_BUDGET, &shed, &err);
+    }
+    json_decref(claims);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "claims: %s", err.desc);
+    }
+    fa_session_encode(p, &s, &rec, &len);
+    if (fa_session_new_id(p, &j->keys, &cookie, &key) != APR_SUCCESS) {
+        return "no random numbers";
+    }
+    if (j->st->put(j->st, key, rec, len,
+                   fa_session_expires_at(&s, o->idle, o->max_age), p)
+        != APR_SUCCESS) {
+        return "put refused";
+    }
+    if (j->st->index_add(j->st, index_key(p, &j->keys, "sid", s.idp, s.sid),
+                         key, s.created + o->max_age, o->per_user, p,
+                         &dropped) != APR_SUCCESS
+        || j->st->index_add(j->st, index_key(p, &j->keys, "sub", s.idp,
+                                             s.sub),
+                            key, s.created + o->max_age, o->per_user, p,
+                            &dropped) != APR_SUCCESS) {
+        return "index_add refused";
+    }
+    *line = strdup(apr_pstrcat(p, o->cookie_name, "=", cookie, "\t", s.user,
+                               NULL));
+    return NULL;
+}
+
+static void *worker(void *arg)
+{
+    job_t *j = arg;
+    apr_pool_t *p;
+    const char *why;
+    long i;
+
+    apr_pool_create(&p, NULL);
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        i = j->next < j->o->n ? j->next++ : -1;
+        pthread_mutex_unlock(&j->mu);
+        if (i < 0) {
+            break;
+        }
+        why = seed_one(j, j->o->first + i, p, &j->lines[i]);
+        if (why) {
+            pthread_mutex_lock(&j->mu);
+            if (!j->failed++) {
+                j->why = strdup(why);
+            }
+            pthread_mutex_unlock(&j->mu);
+        }
+        apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+/* shm:<file>:<bytes> or a Redis URL: the store, or exits. */
+static fa_store_t *open_store(apr_pool_t *p, const char *spec, const char
+                              *prefix, int *threads)
+{
+    fa_store_t *st = NULL;
+    fa_err_t err;
+    const char *why;
+    char *path, *colon;
+    int reused = 0;
+
+    memset(&err, 0, sizeof(err));
+    if (!strncmp(spec, "shm:", 4)) {
+        fa_shm_conf_t sc;
+
+        path = apr_pstrdup(p, spec + 4);
+        colon = strrchr(path, ':');
+        if (!colon) {
+            fprintf(stderr, "seed: --store shm:<file>:<bytes>\n");
+            exit(2);
+        }
+        *colon = '\0';
+        memset(&sc, 0, sizeof(sc));
+        sc.path = path;
+        sc.size = (apr_size_t)apr_atoi64(colon + 1);
+        if (fa_store_shm_open(p, &sc, &st, &reused, &err) != APR_SUCCESS) {
+            fprintf(stderr, "seed: %s\n", err.desc);
+            exit(1);
+        }
+        if (!reused) {
+            fprintf(stderr, "seed: %s was not a store of %lu bytes (a new "
+                    "one now): is httpd's size the same?\n", path,
+                    (unsigned long)sc.size);
+        }
+        *threads = 1;             /* one lock: more threads only queue */
+        return st;
+    }
+    {
+        fa_redis_conf_t rc;
+
+        memset(&rc, 0, sizeof(rc));
+        if ((why = fa_redis_parse(p, spec, &rc)) != NULL) {
+            fprintf(stderr, "seed: %s: %s\n", spec, why);
+            exit(2);
+        }
+        rc.prefix = prefix;
+        rc.timeout_ms = 5000;
+        if (fa_store_redis_create(p, &rc, &st) != APR_SUCCESS) {
+            fprintf(stderr, "seed: cannot make a Redis store for %s\n", spec);
+            exit(1);
+        }
+    }
+    return st;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: seed --store shm:<file>:<bytes>|redis://...|"
+            "redis-cluster://... --secret S --n N --out FILE [--first 1] "
+            "[--idp bench] [--prefix fedauth:] [--idle 86400] [--max-age "
+            "172800] [--per-user 20] [--threads 8] [--cookie-name "
+            "fedauth_session]\n");
+    exit(2);
+}
+
+static void parse(int argc, char **argv, opts_t *o)
+{
+    int a;
+
+    memset(o, 0, sizeof(*o));
+    o->idp = "bench";
+    o->prefix = "fedauth:";
+    o->cookie_name = "fedauth_session";
+    o->first = 1;
+    o->idle = 86400;
+    o->max_age = 172800;
+    o->per_user = 20;
+    o->threads = 8;
+    for (a = 1; a + 1 < argc; a += 2) {
+        const char *k = argv[a], *v = argv[a + 1];
+
+        if (!strcmp(k, "--store")) o->store = v;
+        else if (!strcmp(k, "--secret")) o->secret = v;
+        else if (!strcmp(k, "--n")) o->n = atol(v);
+        else if (!strcmp(k, "--first")) o->first = atol(v);
+        else if (!strcmp(k, "--idp")) o->idp = v;
+        else if (!strcmp(k, "--prefix")) o->prefix = v;
+        else if (!strcmp(k, "--out")) o->out = v;
+        else if (!strcmp(k, "--idle")) o->idle = atoi(v);
+        else if (!strcmp(k, "--max-age")) o->max_age = atoi(v);
+        else if (!strcmp(k, "--per-user")) o->per_user = atoi(v);
+        else if (!strcmp(k, "--threads")) o->threads = atoi(v);
+        else if (!strcmp(k, "--cookie-name")) o->cookie_name = v;
+        else usage();
+    }
+    if (a != argc || !o->store || !o->secret || o->n <= 0 || !o->out
+        || o->threads < 1 || o->threads > 64) {
+        usage();
+    }
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    job_t j;
+    apr_pool_t *p;
+    pthread_t th[64];
+    FILE *f;
+    double t0, t1;
+    long i, written = 0;
+    int t;
+
+    parse(argc, argv, &o);
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    memset(&j, 0, sizeof(j));
+    j.o = &o;
+    pthread_mutex_init(&j.mu, NULL);
+    fa_keys_derive(&j.keys, o.secret, strlen(o.secret));
+    j.st = open_store(p, o.store, o.prefix, &o.threads);
+    j.lines = calloc((size_t)o.n, sizeof(char *));
+    t0 = now_s();
+    for (t = 0; t < o.threads; t++) {
+        pthread_create(&th[t], NULL, worker, &j);
+    }
+    for (t = 0; t < o.threads; t++) {
+        pthread_join(th[t], NULL);
+    }
+    t1 = now_s();
+    if (!(f = fopen(o.out, "w"))) {
+        perror(o.out);
+        return 1;
+    }
+    for (i = 0; i < o.n; i++) {
+        if (j.lines[i]) {
+            fprintf(f, "%s\n", j.lines[i]);
+            free(j.lines[i]);
+            written++;
+        }
+    }
+    fclose(f);
+    printf("{\"seeded\":%ld,\"failed\":%ld,\"seconds\":%.3f,"
+           "\"per_second\":%.0f,\"threads\":%d}\n", written, j.failed,
+           t1 - t0, written / (t1 - t0 > 0 ? t1 - t0 : 1e-9), o.threads);
+    if (j.failed) {
+        fprintf(stderr, "seed: %ld failed, the first: %s\n", j.failed,
+                j.why);
+    }
+    free(j.lines);
+    apr_pool_destroy(p);
+    apr_terminate();
+    return j.failed ? 1 : 0;
+}
