@@ -21,10 +21,17 @@
  * stored ID token, it is only sent back as a logout hint), a new id from
  * fa_session_new_id under the keys of FedAuthSecret (fa_keys_derive),
  * fa_session_encode, put with fa_session_expires_at, then index_add into
- * the user's index ("sub") and the IdP session's ("sid"), keyed with
+ * the user's index ("sub") and, with --sid 1, the IdP session's ("sid": the
+ * test IdP's ID tokens carry none for the bench's clients), keyed with
  * fa_keys_tag as fedauth_index_key does.
  *
  * Output: one line per session, "<cookie name>=<cookie>\t<user>".
+ *
+ *   seed --store ... --secret S --inspect FILE   (FILE: Cookie header
+ *        values, one a line) prints one JSON line per cookie: the record's
+ *        size and field tags as the store holds it, the user, attributes
+ *        and roles: what "alike" compares (seeded and signed-in sessions).
+ *   seed --store shm:... --stats                 the shm store's counters.
  * The shm store is opened with fa_store_shm_open on the file httpd maps
  * (<DefaultRuntimeDir>/fedauth-sessions.shm) with httpd's size: while httpd
  * runs, the writes go through the store's own robust mutex in the shared
@@ -34,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include <apr_general.h>
 #include <apr_pools.h>
@@ -48,8 +56,11 @@
 
 typedef struct opts_t {
     const char *store, *secret, *idp, *prefix, *out, *cookie_name;
+    const char *inspect;
+    int stats;
     long n, first;
     int idle, max_age, per_user, threads;
+    int sid;                      /* --sid 1: the ID token has a sid */
 } opts_t;
 
 typedef struct job_t {
@@ -96,13 +107,13 @@ static json_t *user_claims(apr_pool_t *p, const opts_t *o, long i,
 
     apr_snprintf(id, sizeof(id), "%05ld", i);
     apr_snprintf(team, sizeof(team), "team-%02ld", i % 50);
-    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s,"
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s,"
                      " s:b, s:s, s:s, s:s, s:s, s:s, s:[s,s]}",
                      "iss", "http://127.0.0.1/idp",
                      "sub", apr_pstrcat(p, "bench-sub-", id, NULL),
                      "aud", apr_pstrcat(p, "bench-", o->idp, NULL),
                      "exp", (json_int_t)(now + 3600),
-                     "iat", (json_int_t)now, "auth_time", (json_int_t)now,
+                     "iat", (json_int_t)now,
                      "nonce", rand_b64(p, 32), "at_hash", rand_b64(p, 16),
                      "sid", sid,
                      "email", apr_pstrcat(p, "user", id,
@@ -117,13 +128,14 @@ static json_t *user_claims(apr_pool_t *p, const opts_t *o, long i,
 }
 
 /* An ID token of the test IdP's shape: RS256 header with a kid, the
- * payload of its claims (those of the ID token only), a 2048-bit
- * signature's length of random bytes. */
+ * payload of its claims (the test IdP puts the profile and email claims in
+ * the ID token too), a 2048-bit signature's length of random bytes. */
 static const char *id_token(apr_pool_t *p, json_t *claims)
 {
-    static const char *const in_token[] = { "iss", "sub", "aud", "exp", "iat",
-                                            "auth_time", "nonce", "at_hash",
-                                            "sid", NULL };
+    static const char *const in_token[] = {
+        "sub", "email", "email_verified", "name", "given_name", "family_name",
+        "preferred_username", "locale", "groups", "nonce", "at_hash", "sid",
+        "aud", "exp", "iat", "iss", NULL };
     const char *hdr = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":"
                       "\"bench-seed-key-0000000000000000000000000\"}";
     json_t *t = json_object();
@@ -131,8 +143,10 @@ static const char *id_token(apr_pool_t *p, json_t *claims)
     int k;
 
     for (k = 0; in_token[k]; k++) {
-        json_object_set(t, in_token[k], json_object_get(claims,
-                                                        in_token[k]));
+        if (json_object_get(claims, in_token[k])) {
+            json_object_set(t, in_token[k], json_object_get(claims,
+                                                            in_token[k]));
+        }
     }
     payload = json_dumps(t, JSON_COMPACT);
     json_decref(t);
@@ -171,13 +185,16 @@ static const char *seed_one(job_t *j, long i, apr_pool_t *p, char **line)
     memset(&err, 0, sizeof(err));
     cc.idp_id = o->idp;
     claims = user_claims(p, o, i, now, rand_b64(p, 16));
+    if (!o->sid) {
+        json_object_del(claims, "sid");
+    }
     rv = fa_claims_map(p, &cc, claims, &s, &err);
     if (rv == APR_SUCCESS) {
         s.created = s.last_seen = s.userinfo_at = now;
         s.token_exp = now + 3600;
         s.idp = o->idp;
-        s.sid = apr_pstrdup(p, json_string_value(json_object_get(claims,
-                                                                 "sid")));
+        s.sid = o->sid ? apr_pstrdup(p, json_string_value(json_object_get(
+                                          claims, "sid"))) : NULL;
         s.id_token = id_token(p, claims);
         rv = fa_claims_fit(p, &s, FA_SESSION_BUDGET, &shed, &err);
     }
@@ -194,9 +211,10 @@ static const char *seed_one(job_t *j, long i, apr_pool_t *p, char **line)
         != APR_SUCCESS) {
         return "put refused";
     }
-    if (j->st->index_add(j->st, index_key(p, &j->keys, "sid", s.idp, s.sid),
-                         key, s.created + o->max_age, o->per_user, p,
-                         &dropped) != APR_SUCCESS
+    if ((s.sid && j->st->index_add(j->st, index_key(p, &j->keys, "sid",
+                                                    s.idp, s.sid),
+                                   key, s.created + o->max_age, o->per_user,
+                                   p, &dropped) != APR_SUCCESS)
         || j->st->index_add(j->st, index_key(p, &j->keys, "sub", s.idp,
                                              s.sub),
                             key, s.created + o->max_age, o->per_user, p,
@@ -250,6 +268,7 @@ static fa_store_t *open_store(apr_pool_t *p, const char *spec, const char
     memset(&err, 0, sizeof(err));
     if (!strncmp(spec, "shm:", 4)) {
         fa_shm_conf_t sc;
+        struct stat sb;
 
         path = apr_pstrdup(p, spec + 4);
         colon = strrchr(path, ':');
@@ -261,14 +280,22 @@ static fa_store_t *open_store(apr_pool_t *p, const char *spec, const char
         memset(&sc, 0, sizeof(sc));
         sc.path = path;
         sc.size = (apr_size_t)apr_atoi64(colon + 1);
+        /* Never the store's own replacement of a file of another size:
+         * httpd would keep mapping the old one and see nothing. */
+        if (stat(path, &sb) != 0 || (apr_size_t)sb.st_size != sc.size) {
+            fprintf(stderr, "seed: %s is not a store of %lu bytes: start "
+                    "httpd with FedAuthSessionStore shm:%lu first\n", path,
+                    (unsigned long)sc.size, (unsigned long)sc.size);
+            exit(1);
+        }
         if (fa_store_shm_open(p, &sc, &st, &reused, &err) != APR_SUCCESS) {
             fprintf(stderr, "seed: %s\n", err.desc);
             exit(1);
         }
         if (!reused) {
-            fprintf(stderr, "seed: %s was not a store of %lu bytes (a new "
-                    "one now): is httpd's size the same?\n", path,
-                    (unsigned long)sc.size);
+            fprintf(stderr, "seed: %s was made by another version of the "
+                    "store: httpd does not see this one\n", path);
+            exit(1);
         }
         *threads = 1;             /* one lock: more threads only queue */
         return st;
@@ -289,6 +316,64 @@ static fa_store_t *open_store(apr_pool_t *p, const char *spec, const char
         }
     }
     return st;
+}
+
+/* The field tags of an encoded record, in order ("FA1\n" then
+ * "<tag><len>:<bytes>\n" each). */
+static const char *record_tags(apr_pool_t *p, const char *rec,
+                               apr_size_t len)
+{
+    char *tags = apr_palloc(p, len + 1), *end;
+    apr_size_t off = 4, n = 0;
+    unsigned long flen;
+
+    while (off < len) {
+        tags[n++] = rec[off];
+        flen = strtoul(rec + off + 1, &end, 10);
+        off = (apr_size_t)(end - rec) + 1 + flen + 1;
+    }
+    tags[n] = '\0';
+    return tags;
+}
+
+/* --inspect: each cookie's record, one JSON line each. */
+static int inspect(const opts_t *o, fa_store_t *st, apr_pool_t *p)
+{
+    fa_keys_t keys;
+    fa_session_t *s;
+    char line[8192], key[FA_SESSION_KEY_LEN + 1], *v, *e, *rec, *copy;
+    apr_size_t len;
+    FILE *f = fopen(o->inspect, "r");
+
+    if (!f) {
+        perror(o->inspect);
+        return 1;
+    }
+    fa_keys_derive(&keys, o->secret, strlen(o->secret));
+    while (fgets(line, sizeof(line), f)) {
+        v = strstr(line, o->cookie_name);
+        v = v ? v + strlen(o->cookie_name) + 1 : NULL;
+        e = v ? v + strcspn(v, "; \t\r\n") : NULL;
+        if (!v || !fa_session_cookie_check(&keys, v, (apr_size_t)(e - v),
+                                           key)
+            || st->get(st, key, p, &rec, &len) != APR_SUCCESS) {
+            printf("{\"found\":false}\n");
+            continue;
+        }
+        copy = apr_pmemdup(p, rec, len + 1);
+        if (fa_session_decode(p, copy, len, &s) != APR_SUCCESS) {
+            printf("{\"found\":true,\"decoded\":false}\n");
+            continue;
+        }
+        printf("{\"found\":true,\"bytes\":%lu,\"tags\":\"%s\",\"user\":"
+               "\"%s\",\"attrs\":%d,\"roles\":\"%s\",\"id_token\":%lu,\"jwt\":\"%s\"}\n",
+               (unsigned long)len, record_tags(p, rec, len), s->user,
+               s->attrs ? s->attrs->nelts : 0, s->roles,
+               (unsigned long)(s->id_token ? strlen(s->id_token) : 0),
+               s->id_token ? s->id_token : "");
+    }
+    fclose(f);
+    return 0;
 }
 
 static void usage(void)
@@ -314,6 +399,10 @@ static void parse(int argc, char **argv, opts_t *o)
     o->max_age = 172800;
     o->per_user = 20;
     o->threads = 8;
+    if (argc > 1 && !strcmp(argv[argc - 1], "--stats")) {
+        o->stats = 1;
+        argc--;
+    }
     for (a = 1; a + 1 < argc; a += 2) {
         const char *k = argv[a], *v = argv[a + 1];
 
@@ -329,7 +418,12 @@ static void parse(int argc, char **argv, opts_t *o)
         else if (!strcmp(k, "--per-user")) o->per_user = atoi(v);
         else if (!strcmp(k, "--threads")) o->threads = atoi(v);
         else if (!strcmp(k, "--cookie-name")) o->cookie_name = v;
+        else if (!strcmp(k, "--inspect")) o->inspect = v;
+        else if (!strcmp(k, "--sid")) o->sid = atoi(v);
         else usage();
+    }
+    if (o->store && (o->stats || (o->inspect && o->secret))) {
+        return;
     }
     if (a != argc || !o->store || !o->secret || o->n <= 0 || !o->out
         || o->threads < 1 || o->threads > 64) {
@@ -354,8 +448,23 @@ int main(int argc, char **argv)
     memset(&j, 0, sizeof(j));
     j.o = &o;
     pthread_mutex_init(&j.mu, NULL);
-    fa_keys_derive(&j.keys, o.secret, strlen(o.secret));
+    if (o.secret) {
+        fa_keys_derive(&j.keys, o.secret, strlen(o.secret));
+    }
     j.st = open_store(p, o.store, o.prefix, &o.threads);
+    if (o.stats) {
+        fa_shm_stats_t ss;
+
+        fa_store_shm_stats(j.st, &ss);
+        printf("{\"size\":%lu,\"blocks\":%u,\"blocks_used\":%u,"
+               "\"entries\":%u,\"sessions\":%u,\"evicted\":%lu}\n",
+               (unsigned long)ss.size, ss.blocks, ss.blocks_used, ss.entries,
+               ss.sessions, (unsigned long)ss.evicted);
+        return 0;
+    }
+    if (o.inspect) {
+        return inspect(&o, j.st, p);
+    }
     j.lines = calloc((size_t)o.n, sizeof(char *));
     t0 = now_s();
     for (t = 0; t < o.threads; t++) {
