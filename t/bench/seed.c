@@ -8,7 +8,8 @@
  *   seed --store shm:<file>:<bytes> | redis://... | redis-cluster://...
  *        --secret S --n N [--first I] [--idp bench] [--prefix fedauth:]
  *        [--idle 86400] [--max-age 172800] [--per-user 20]
- *        [--threads 8] [--cookie-name fedauth_session] --out FILE
+ *        [--threads 8] [--cookie-name fedauth_session] [--sid 0|1]
+ *        [--iss URL] [--aud CLIENT] --out FILE
  *
  * Session i (first, first + 1, ...) belongs to the benchmark's IdP account
  * user<i> (t/bench/setup.mjs benchUser: sub bench-sub-<i>, email, names,
@@ -17,7 +18,8 @@
  * the claims (ID token claims merged with the userinfo answer) mapped by
  * fa_claims_map under a provider's default claim rules, kept within the
  * budget (fa_claims_fit), an ID token of the shape and size the test IdP
- * signs (RS256; its signature here is random bytes: nobody verifies a
+ * signs (RS256, its issuer --iss and audience --aud; its signature here is
+ * random bytes: nobody verifies a
  * stored ID token, it is only sent back as a logout hint), a new id from
  * fa_session_new_id under the keys of FedAuthSecret (fa_keys_derive),
  * fa_session_encode, put with fa_session_expires_at, then index_add into
@@ -54,9 +56,12 @@
 #include "fa_claims.h"
 #include "fa_store.h"
 
+/* The test IdP's ID token lifetime (t/idp/server.mjs idTokenTTL). */
+#define ID_TOKEN_TTL 600
+
 typedef struct opts_t {
     const char *store, *secret, *idp, *prefix, *out, *cookie_name;
-    const char *inspect;
+    const char *inspect, *iss, *aud;
     int stats;
     long n, first;
     int idle, max_age, per_user, threads;
@@ -109,10 +114,10 @@ static json_t *user_claims(apr_pool_t *p, const opts_t *o, long i,
     apr_snprintf(team, sizeof(team), "team-%02ld", i % 50);
     return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s,"
                      " s:b, s:s, s:s, s:s, s:s, s:s, s:[s,s]}",
-                     "iss", "http://127.0.0.1/idp",
+                     "iss", o->iss,
                      "sub", apr_pstrcat(p, "bench-sub-", id, NULL),
-                     "aud", apr_pstrcat(p, "bench-", o->idp, NULL),
-                     "exp", (json_int_t)(now + 3600),
+                     "aud", o->aud,
+                     "exp", (json_int_t)(now + ID_TOKEN_TTL),
                      "iat", (json_int_t)now,
                      "nonce", rand_b64(p, 32), "at_hash", rand_b64(p, 16),
                      "sid", sid,
@@ -137,7 +142,7 @@ static const char *id_token(apr_pool_t *p, json_t *claims)
         "preferred_username", "locale", "groups", "nonce", "at_hash", "sid",
         "aud", "exp", "iat", "iss", NULL };
     const char *hdr = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":"
-                      "\"bench-seed-key-0000000000000000000000000\"}";
+                      "\"rsa-1\"}";
     json_t *t = json_object();
     char *payload;
     int k;
@@ -191,7 +196,7 @@ static const char *seed_one(job_t *j, long i, apr_pool_t *p, char **line)
     rv = fa_claims_map(p, &cc, claims, &s, &err);
     if (rv == APR_SUCCESS) {
         s.created = s.last_seen = s.userinfo_at = now;
-        s.token_exp = now + 3600;
+        s.token_exp = now + ID_TOKEN_TTL;
         s.idp = o->idp;
         s.sid = o->sid ? apr_pstrdup(p, json_string_value(json_object_get(
                                           claims, "sid"))) : NULL;
@@ -382,7 +387,7 @@ static void usage(void)
             "redis-cluster://... --secret S --n N --out FILE [--first 1] "
             "[--idp bench] [--prefix fedauth:] [--idle 86400] [--max-age "
             "172800] [--per-user 20] [--threads 8] [--cookie-name "
-            "fedauth_session]\n");
+            "fedauth_session] [--sid 0|1] [--iss URL] [--aud CLIENT]\n");
     exit(2);
 }
 
@@ -399,6 +404,8 @@ static void parse(int argc, char **argv, opts_t *o)
     o->max_age = 172800;
     o->per_user = 20;
     o->threads = 8;
+    o->iss = "http://127.0.0.1:8000";
+    o->aud = "bench-B";
     if (argc > 1 && !strcmp(argv[argc - 1], "--stats")) {
         o->stats = 1;
         argc--;
@@ -420,6 +427,8 @@ static void parse(int argc, char **argv, opts_t *o)
         else if (!strcmp(k, "--cookie-name")) o->cookie_name = v;
         else if (!strcmp(k, "--inspect")) o->inspect = v;
         else if (!strcmp(k, "--sid")) o->sid = atoi(v);
+        else if (!strcmp(k, "--iss")) o->iss = v;
+        else if (!strcmp(k, "--aud")) o->aud = v;
         else usage();
     }
     if (o->store && (o->stats || (o->inspect && o->secret))) {

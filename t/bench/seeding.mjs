@@ -66,6 +66,7 @@ export async function seedStore(bench, k, { n, dir, idle, maxAge, log = () => {}
     '--store', storeSpec(bench, k), '--secret', bench.secret, '--n', String(n),
     '--idle', String(idle), '--max-age', String(maxAge), '--out', out,
     '--threads', k === 'H' ? '12' : '8',
+    '--iss', bench.idp.issuer, '--aud', `bench-${k}`,
   ]));
   const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
   fs.rmSync(out);
