@@ -23,7 +23,7 @@
 //                        [--max-noise 0.15] [--smoke]
 //                        [--sessions N] [--distinct-users] [--shm-size 64M]
 //                        [--login-concurrency 16] [--max-failed-logins 5]
-//                        [--seed N] [--sample 50]
+//                        [--seed N] [--sample 50] [--check-sample K]
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -73,6 +73,7 @@ const { values: o } = parseArgs({
     'max-failed-logins': { type: 'string' },
     seed: { type: 'string' },
     sample: { type: 'string' },
+    'check-sample': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -108,6 +109,16 @@ const SESSIONS = SEED ? SEED + SAMPLE : Math.max(1, Math.floor(int(o.sessions, 1
 const MANY = SESSIONS > 1;
 const DISTINCT = o['distinct-users'] || !!SEED;
 const SHM_SIZE = o['shm-size'] || (SEED ? shmSizeFor(SESSIONS) : null);
+// --check-sample K: the checks before and after the rounds ask K sessions
+// spread evenly over the list (the real sign-ins always), not all N
+const CHECK_SAMPLE = Math.floor(int(o['check-sample'], 0, 'check-sample'));
+const checkList = (list) => {
+  if (!CHECK_SAMPLE || CHECK_SAMPLE >= list.length) return list;
+  const step = (list.length - SAMPLE) / CHECK_SAMPLE;
+  const out = [];
+  for (let i = 0; i < CHECK_SAMPLE; i++) out.push(list[Math.floor(i * step)]);
+  return [...out, ...list.slice(list.length - SAMPLE)];
+};
 const LOGIN_CONC = Math.max(1, Math.floor(int(o['login-concurrency'], 16, 'login-concurrency')));
 const MAX_FAILED = Math.floor(int(o['max-failed-logins'], 5, 'max-failed-logins'));
 if (DISTINCT && !MANY) { console.error('--distinct-users needs --sessions N with N > 1'); process.exit(2); }
@@ -347,7 +358,7 @@ async function main() {
       if (r.failed) notes.push(`${k}: ${r.failed} of ${SAMPLE} sign-ins failed; the first: ${r.failures[0].why.slice(0, 300)}`);
     }
     for (const k of auth) {
-      const c = await checkSessions(srv[k].url, bulk[k].cookies, { concurrency: SEED ? 32 : 8 });
+      const c = await checkSessions(srv[k].url, checkList(bulk[k].cookies), { concurrency: SEED ? 32 : 8 });
       afterSignIn[k] = c;
       log(`${SERVERS[k].name}: after sign-in: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''} (${c.seconds.toFixed(1)} s)`);
     }
@@ -475,7 +486,7 @@ async function main() {
   // ---- many sessions: each asked once more, in order, after the rounds
   if (MANY) {
     for (const k of auth) {
-      const c = await checkSessions(srv[k].url, bulk[k].cookies, { concurrency: SEED ? 32 : 8 });
+      const c = await checkSessions(srv[k].url, checkList(bulk[k].cookies), { concurrency: SEED ? 32 : 8 });
       afterRounds[k] = c;
       if (SEED) bulk[k].usageEnd = await storeUsage(bench, k);
       log(`${SERVERS[k].name}: after the rounds: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''} (${c.seconds.toFixed(1)} s)`);
