@@ -34,6 +34,12 @@
  *        size and field tags as the store holds it, the user, attributes
  *        and roles: what "alike" compares (seeded and signed-in sessions).
  *   seed --store shm:... --stats                 the shm store's counters.
+ *   seed --store ... --secret S --probe FILE [--rounds R] [--create 1]
+ *        what a request's lookup costs in this process, with the cookies
+ *        of FILE (seed's output) asked in turn R times over, as wrk asks
+ *        them: ns per fa_session_cookie_check (its per-process memory of
+ *        checked cookies holds 65,536) and per get + fa_session_decode.
+ *        --create 1: a new shm file of that size (no httpd needed).
  * The shm store is opened with fa_store_shm_open on the file httpd maps
  * (<DefaultRuntimeDir>/fedauth-sessions.shm) with httpd's size: while httpd
  * runs, the writes go through the store's own robust mutex in the shared
@@ -61,7 +67,8 @@
 
 typedef struct opts_t {
     const char *store, *secret, *idp, *prefix, *out, *cookie_name;
-    const char *inspect, *iss, *aud;
+    const char *inspect, *iss, *aud, *probe;
+    int rounds, create;
     int stats;
     long n, first;
     int idle, max_age, per_user, threads;
@@ -261,8 +268,9 @@ static void *worker(void *arg)
 }
 
 /* shm:<file>:<bytes> or a Redis URL: the store, or exits. */
+static int probe(const opts_t *o, fa_store_t *st, apr_pool_t *p);
 static fa_store_t *open_store(apr_pool_t *p, const char *spec, const char
-                              *prefix, int *threads)
+                              *prefix, int *threads, int create)
 {
     fa_store_t *st = NULL;
     fa_err_t err;
@@ -287,7 +295,8 @@ static fa_store_t *open_store(apr_pool_t *p, const char *spec, const char
         sc.size = (apr_size_t)apr_atoi64(colon + 1);
         /* Never the store's own replacement of a file of another size:
          * httpd would keep mapping the old one and see nothing. */
-        if (stat(path, &sb) != 0 || (apr_size_t)sb.st_size != sc.size) {
+        if (!create
+            && (stat(path, &sb) != 0 || (apr_size_t)sb.st_size != sc.size)) {
             fprintf(stderr, "seed: %s is not a store of %lu bytes: start "
                     "httpd with FedAuthSessionStore shm:%lu first\n", path,
                     (unsigned long)sc.size, (unsigned long)sc.size);
@@ -297,7 +306,7 @@ static fa_store_t *open_store(apr_pool_t *p, const char *spec, const char
             fprintf(stderr, "seed: %s\n", err.desc);
             exit(1);
         }
-        if (!reused) {
+        if (!reused && !create) {
             fprintf(stderr, "seed: %s was made by another version of the "
                     "store: httpd does not see this one\n", path);
             exit(1);
@@ -381,6 +390,94 @@ static int inspect(const opts_t *o, fa_store_t *st, apr_pool_t *p)
     return 0;
 }
 
+/* The cookie values of a file of seed's output (or Cookie header values). */
+static apr_array_header_t *read_cookies(const opts_t *o, apr_pool_t *p)
+{
+    apr_array_header_t *out = apr_array_make(p, 1024, sizeof(char *));
+    char line[8192], *v;
+    FILE *f = fopen(o->probe, "r");
+
+    if (!f) {
+        perror(o->probe);
+        exit(1);
+    }
+    while (fgets(line, sizeof(line), f)) {
+        v = strstr(line, o->cookie_name);
+        if (v) {
+            v += strlen(o->cookie_name) + 1;
+            v[strcspn(v, "; \t\r\n")] = '\0';
+            APR_ARRAY_PUSH(out, char *) = apr_pstrdup(p, v);
+        }
+    }
+    fclose(f);
+    return out;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --probe: CPU ns (this thread's: a busy machine's preemption left out)
+ * per cookie check, then per get + decode, cookies in turn, each loop
+ * timed as a whole. The first round of checks fills this process's
+ * memory of checked cookies, as a new worker's first requests do. */
+static int probe(const opts_t *o, fa_store_t *st, apr_pool_t *p)
+{
+    apr_array_header_t *cookies = read_cookies(o, p);
+    fa_keys_t keys;
+    fa_session_t *s;
+    char *keyv, *rec;
+    apr_size_t len;
+    apr_pool_t *rp;
+    double t0, t_first, t_check, t_get;
+    long bad = 0;
+    int r, i, n = cookies->nelts, rounds = o->rounds > 0 ? o->rounds : 3;
+
+    fa_keys_derive(&keys, o->secret, strlen(o->secret));
+    apr_pool_create(&rp, p);
+    keyv = apr_palloc(p, (apr_size_t)n * (FA_SESSION_KEY_LEN + 1));
+    t0 = cpu_s();
+    for (i = 0; i < n; i++) {
+        const char *c = APR_ARRAY_IDX(cookies, i, char *);
+
+        bad += !fa_session_cookie_check(&keys, c, strlen(c),
+                                        keyv + i * (FA_SESSION_KEY_LEN + 1));
+    }
+    t_first = cpu_s() - t0;
+    t0 = cpu_s();
+    for (r = 0; r < rounds; r++) {
+        for (i = 0; i < n; i++) {
+            const char *c = APR_ARRAY_IDX(cookies, i, char *);
+
+            bad += !fa_session_cookie_check(&keys, c, strlen(c),
+                                            keyv + i * (FA_SESSION_KEY_LEN
+                                                        + 1));
+        }
+    }
+    t_check = cpu_s() - t0;
+    t0 = cpu_s();
+    for (r = 0; r < rounds; r++) {
+        for (i = 0; i < n; i++) {
+            if (st->get(st, keyv + i * (FA_SESSION_KEY_LEN + 1), rp, &rec,
+                        &len) != APR_SUCCESS
+                || fa_session_decode(rp, rec, len, &s) != APR_SUCCESS) {
+                bad++;
+            }
+            apr_pool_clear(rp);
+        }
+    }
+    t_get = cpu_s() - t0;
+    printf("{\"cookies\":%d,\"rounds\":%d,\"first_check_ns\":%.0f,"
+           "\"check_ns\":%.0f,\"get_decode_ns\":%.0f,\"bad\":%ld}\n",
+           n, rounds, 1e9 * t_first / n, 1e9 * t_check / ((double)n * rounds),
+           1e9 * t_get / ((double)n * rounds), bad);
+    return bad ? 1 : 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: seed --store shm:<file>:<bytes>|redis://...|"
@@ -426,12 +523,15 @@ static void parse(int argc, char **argv, opts_t *o)
         else if (!strcmp(k, "--threads")) o->threads = atoi(v);
         else if (!strcmp(k, "--cookie-name")) o->cookie_name = v;
         else if (!strcmp(k, "--inspect")) o->inspect = v;
+        else if (!strcmp(k, "--probe")) o->probe = v;
+        else if (!strcmp(k, "--rounds")) o->rounds = atoi(v);
+        else if (!strcmp(k, "--create")) o->create = atoi(v);
         else if (!strcmp(k, "--sid")) o->sid = atoi(v);
         else if (!strcmp(k, "--iss")) o->iss = v;
         else if (!strcmp(k, "--aud")) o->aud = v;
         else usage();
     }
-    if (o->store && (o->stats || (o->inspect && o->secret))) {
+    if (o->store && (o->stats || ((o->inspect || o->probe) && o->secret))) {
         return;
     }
     if (a != argc || !o->store || !o->secret || o->n <= 0 || !o->out
@@ -460,7 +560,7 @@ int main(int argc, char **argv)
     if (o.secret) {
         fa_keys_derive(&j.keys, o.secret, strlen(o.secret));
     }
-    j.st = open_store(p, o.store, o.prefix, &o.threads);
+    j.st = open_store(p, o.store, o.prefix, &o.threads, o.create);
     if (o.stats) {
         fa_shm_stats_t ss;
 
@@ -473,6 +573,9 @@ int main(int argc, char **argv)
     }
     if (o.inspect) {
         return inspect(&o, j.st, p);
+    }
+    if (o.probe) {
+        return probe(&o, j.st, p);
     }
     j.lines = calloc((size_t)o.n, sizeof(char *));
     t0 = now_s();
