@@ -204,7 +204,9 @@ function runWrk({ url, cookie, cookieFile, seconds, cpus }) {
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
-    const killer = setTimeout(() => { stopChild(child, 2000); }, (seconds + 30) * 1000);
+    // with a cookie list, each wrk thread first formats a request per
+    // cookie (a million take tens of seconds on a busy machine)
+    const killer = setTimeout(() => { stopChild(child, 2000); }, (seconds + 30 + (cookieFile ? SESSIONS / 10000 : 0)) * 1000);
     child.exited.then((info) => {
       clearTimeout(killer);
       const m = /^WRKJSON (\{.*\})$/m.exec(out);
