@@ -23,6 +23,7 @@
 //                        [--max-noise 0.15] [--smoke]
 //                        [--sessions N] [--distinct-users] [--shm-size 64M]
 //                        [--login-concurrency 16] [--max-failed-logins 5]
+//                        [--seed N] [--sample 50] [--check-sample K]
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -39,8 +40,9 @@ import { FILE_PATH, FILE_BYTES, MPM, cpuSeconds, childrenRssKiB } from './server
 import {
   SERVERS, ALL, USES_REDIS, FEDAUTH, available, startBench, loginOnce, signInMany, sessionLogin,
   checkSessions, writeCookieFile, fakeCookies, openidcShmMax, OPENIDC_SHM_ENTRY, maxSessionsPerUser,
-  MANY_IDLE_S, MANY_MAX_AGE_S,
+  MANY_IDLE_S, MANY_MAX_AGE_S, benchUser,
 } from './setup.mjs';
+import { buildSeed, seedStore, inspectRecords, storeUsage, shmSizeFor } from './seeding.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LUA = path.join(here, 'report.lua');
@@ -69,6 +71,9 @@ const { values: o } = parseArgs({
     'shm-size': { type: 'string' },
     'login-concurrency': { type: 'string' },
     'max-failed-logins': { type: 'string' },
+    seed: { type: 'string' },
+    sample: { type: 'string' },
+    'check-sample': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -95,17 +100,35 @@ const COUNT_STATUS = !o['no-count-status'];
 const WAIT_IDLE = int(o['wait-idle'], 0, 'wait-idle');
 const RETRIES = int(o.retries, SMOKE ? 0 : 2, 'retries');
 const MAX_NOISE = int(o['max-noise'], 0.15, 'max-noise');
-const SESSIONS = Math.max(1, Math.floor(int(o.sessions, 1, 'sessions')));
+// --seed N: N sessions written into each store by t/bench/seed.c, plus
+// --sample real sign-ins through the IdP into the same store (issue 24)
+const SEED = Math.floor(int(o.seed, 0, 'seed'));
+const SAMPLE = Math.max(1, Math.floor(int(o.sample, 50, 'sample')));
+if (SEED && o.sessions) { console.error('--seed N and --sessions N: one or the other'); process.exit(2); }
+const SESSIONS = SEED ? SEED + SAMPLE : Math.max(1, Math.floor(int(o.sessions, 1, 'sessions')));
 const MANY = SESSIONS > 1;
-const DISTINCT = o['distinct-users'];
-const SHM_SIZE = o['shm-size'] || null;
+const DISTINCT = o['distinct-users'] || !!SEED;
+const SHM_SIZE = o['shm-size'] || (SEED ? shmSizeFor(SESSIONS) : null);
+// --check-sample K: the checks before and after the rounds ask K sessions
+// spread evenly over the list (the real sign-ins always), not all N
+const CHECK_SAMPLE = Math.floor(int(o['check-sample'], 0, 'check-sample'));
+const checkList = (list) => {
+  if (!CHECK_SAMPLE || CHECK_SAMPLE >= list.length) return list;
+  const step = (list.length - SAMPLE) / CHECK_SAMPLE;
+  const out = [];
+  for (let i = 0; i < CHECK_SAMPLE; i++) out.push(list[Math.floor(i * step)]);
+  return [...out, ...list.slice(list.length - SAMPLE)];
+};
 const LOGIN_CONC = Math.max(1, Math.floor(int(o['login-concurrency'], 16, 'login-concurrency')));
 const MAX_FAILED = Math.floor(int(o['max-failed-logins'], 5, 'max-failed-logins'));
 if (DISTINCT && !MANY) { console.error('--distinct-users needs --sessions N with N > 1'); process.exit(2); }
 if (SHM_SIZE && !/^\d+[KkMm]?$/.test(SHM_SIZE)) { console.error(`bad --shm-size ${SHM_SIZE} (e.g. 64M, 262144K)`); process.exit(2); }
 // with many sessions every response is looked at: a non-200 is a lost session
 const COUNT = COUNT_STATUS || MANY;
-let wanted = o.only ? o.only.toUpperCase().split(',').map((s) => s.trim()).filter(Boolean) : (SMOKE ? ['A', 'B'] : ALL);
+// H (a Redis Cluster) only when asked for, or with --seed: A B C H
+const DEFAULT_SERVERS = SEED ? ['A', 'B', 'C', 'H'] : ALL.filter((x) => x !== 'H');
+let wanted = o.only ? o.only.toUpperCase().split(',').map((s) => s.trim()).filter(Boolean) : (SMOKE ? ['A', 'B'] : DEFAULT_SERVERS);
+if (SEED && wanted.some((x) => !['A', 'B', 'C', 'H'].includes(x))) { console.error('--seed: only A, B, C and H'); process.exit(2); }
 for (const w of wanted) if (!ALL.includes(w)) { console.error(`--only: unknown server ${w} (${ALL[0]}-${ALL[ALL.length - 1]})`); process.exit(2); }
 wanted = ALL.filter((x) => wanted.includes(x));
 const COMMAND = `node ${path.relative(process.cwd(), fileURLToPath(import.meta.url)) || 't/bench/run.mjs'} ${process.argv.slice(2).join(' ')}`.trim();
@@ -181,7 +204,9 @@ function runWrk({ url, cookie, cookieFile, seconds, cpus }) {
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
-    const killer = setTimeout(() => { stopChild(child, 2000); }, (seconds + 30) * 1000);
+    // with a cookie list, each wrk thread first formats a request per
+    // cookie (a million take tens of seconds on a busy machine)
+    const killer = setTimeout(() => { stopChild(child, 2000); }, (seconds + 30 + (cookieFile ? SESSIONS / 10000 : 0)) * 1000);
     child.exited.then((info) => {
       clearTimeout(killer);
       const m = /^WRKJSON (\{.*\})$/m.exec(out);
@@ -238,6 +263,13 @@ const fmtStatuses = (st) => Object.entries(st).map(([k, v]) => `${k} x${v}`).joi
 
 /** What the results file says about the many-session setup. */
 function manyText() {
+  if (SEED) {
+    return `Sessions (--seed): ${SEED} per authenticated server written into its store by t/bench/seed.c through mod_fedauth's core (users user00001..,
+each as a sign-in of that IdP account writes it: claims mapped, record encoded, stored, indexed by sub and sid), then ${SAMPLE} real sign-ins through
+the IdP (users ${SEED + 1}..${SEED + SAMPLE}) into the same store, ${LOGIN_CONC} at a time; every session asked once before and once after the rounds
+(32 requests in flight); wrk cycles through all ${SESSIONS} cookies. B: FedAuthSessionStore shm:${SHM_SIZE}. H: a Redis Cluster of 3 masters (no
+replicas), per-process copies (the default). Every server: idle timeout ${MANY_IDLE_S} s, max age ${MANY_MAX_AGE_S} s.`;
+  }
   return `Sessions: ${SESSIONS} per authenticated server, ${DISTINCT ? `each of its own IdP account (user00001..user${String(SESSIONS).padStart(5, '0')}: sub, preferred_username, email, name, given and family name, locale, groups)` : `all of one IdP account (user00001; mod_fedauth with FedAuthMaxSessionsPerUser ${maxSessionsPerUser(SESSIONS)})`},
 signed in ${LOGIN_CONC} at a time after the timed sign-ins; then each session asked once, in the order of the sign-ins; wrk cycles through
 the ${SESSIONS} cookies (report.lua; each thread from its own offset), A through the list of ${wanted.includes('B') ? 'B' : 'the first authenticated server'}
@@ -271,7 +303,10 @@ async function main() {
   bench = await startBench({
     wanted, serverCpus, mutex: o.mutex, commonConf: o.conf.join('\n'), log,
     sessions: SESSIONS, distinctUsers: DISTINCT, shmSize: SHM_SIZE,
+    // --seed: the IdP knows the accounts of the real sign-ins only
+    users: SEED ? Array.from({ length: SAMPLE }, (_, i) => benchUser(SEED + i + 1)) : null,
   });
+  if (SEED) await buildSeed(log);
   const { srv, redis } = bench;
   const ports = Object.fromEntries(wanted.map((k) => [k, srv[k].port]));
 
@@ -300,7 +335,7 @@ async function main() {
   // each session asked once, in the order of the sign-ins, after all of them
   if (MANY) {
     cookieDir = makeTmpDir('bench-cookies', 0o700);
-    for (const k of auth) {
+    for (const k of SEED ? [] : auth) {
       log(`${SERVERS[k].name}: signing in ${SESSIONS} sessions (${DISTINCT ? 'each of its own user' : 'all of one user'}), ${LOGIN_CONC} at a time`);
       const r = await signInMany(srv[k], {
         n: SESSIONS, login: (i) => sessionLogin(i, DISTINCT), concurrency: LOGIN_CONC, maxFailed: MAX_FAILED, log, label: k,
@@ -309,8 +344,25 @@ async function main() {
       log(`${SERVERS[k].name}: ${r.cookies.length} sessions signed in in ${r.seconds.toFixed(1)} s (${r.perSecond.toFixed(1)}/s, login median ${fmt(r.loginMs, 1)} ms, callback median ${fmt(r.callbackMs, 1)} ms; ${r.failed} failed, ${r.retried} tried twice)`);
       if (r.failed) notes.push(`${k}: ${r.failed} of ${SESSIONS} sign-ins failed (wrk cycles through the other ${r.cookies.length}); the first: ${r.failures[0].why.slice(0, 300)}`);
     }
+    for (const k of SEED ? auth : []) {
+      // --seed: SEED sessions from seed.c, then SAMPLE real sign-ins (users
+      // SEED+1 ...) into the same store while it is that full
+      const u0 = await storeUsage(bench, k);
+      const sd = await seedStore(bench, k, { n: SEED, dir: cookieDir, idle: MANY_IDLE_S, maxAge: MANY_MAX_AGE_S, log });
+      const u1 = await storeUsage(bench, k);
+      log(`${SERVERS[k].name}: signing in ${SAMPLE} sessions through the IdP into the store of ${SEED}, ${LOGIN_CONC} at a time`);
+      const r = await signInMany(srv[k], {
+        n: SAMPLE, login: (i) => sessionLogin(SEED + i, true), concurrency: LOGIN_CONC, maxFailed: MAX_FAILED, log, label: k,
+      });
+      // the last seeded users, whose numbers are as long as the signed-in
+      // ones' (a digit more in a user number is some 12 bytes more record)
+      const alike = await inspectRecords(bench, k, [...sd.cookies.slice(-5), ...r.cookies.slice(0, 5)], 5);
+      bulk[k] = { ...r, cookies: [...sd.cookies, ...r.cookies], seeded: sd, usage: [u0, u1], alike };
+      log(`${SERVERS[k].name}: ${SEED} seeded in ${sd.seconds.toFixed(1)} s (${sd.perSecond.toFixed(0)}/s), ${r.cookies.length} signed in (${r.perSecond.toFixed(1)}/s, callback median ${fmt(r.callbackMs, 1)} ms); store ${u1.text}; ${alike.text}`);
+      if (r.failed) notes.push(`${k}: ${r.failed} of ${SAMPLE} sign-ins failed; the first: ${r.failures[0].why.slice(0, 300)}`);
+    }
     for (const k of auth) {
-      const c = await checkSessions(srv[k].url, bulk[k].cookies);
+      const c = await checkSessions(srv[k].url, checkList(bulk[k].cookies), { concurrency: SEED ? 32 : 8 });
       afterSignIn[k] = c;
       log(`${SERVERS[k].name}: after sign-in: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''} (${c.seconds.toFixed(1)} s)`);
     }
@@ -438,8 +490,9 @@ async function main() {
   // ---- many sessions: each asked once more, in order, after the rounds
   if (MANY) {
     for (const k of auth) {
-      const c = await checkSessions(srv[k].url, bulk[k].cookies);
+      const c = await checkSessions(srv[k].url, checkList(bulk[k].cookies), { concurrency: SEED ? 32 : 8 });
       afterRounds[k] = c;
+      if (SEED) bulk[k].usageEnd = await storeUsage(bench, k);
       log(`${SERVERS[k].name}: after the rounds: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''} (${c.seconds.toFixed(1)} s)`);
     }
   }
@@ -490,7 +543,34 @@ async function main() {
     if (Number.isFinite(v)) targets.push(`- ${label}: ${v.toFixed(2)} (target >= ${min}) ${v >= min ? 'MET' : 'NOT MET'}`);
   };
   const sessionLines = [];
-  if (MANY) {
+  if (SEED) {
+    // issue 24: a million sessions
+    tgt('B/A mod_fedauth shm vs plain', ratio('B', 'A'), 0.95);
+    tgt('H/A mod_fedauth redis cluster vs plain', ratio('H', 'A'), 0.85);
+    tgt('C/A mod_fedauth redis vs plain', ratio('C', 'A'), 0.8);
+    for (const k of ['B', 'C', 'H'].filter((x) => rounds[x])) {
+      const l = lostOf(k);
+      const s1 = afterSignIn[k]?.bad || 0;
+      const s2 = afterRounds[k]?.bad || 0;
+      targets.push(`- ${k} lost: ${l} responses in the rounds, ${s1} sessions before the rounds, ${s2} after (target 0 lost) ${l + s1 + s2 === 0 ? 'MET' : 'NOT MET'}`);
+    }
+    sessionLines.push(`store (${SEED} seeded by t/bench/seed.c + ${SAMPLE} signed in through the IdP; bytes per session: the store's growth over the seeding / ${SEED}):`);
+    for (const k of auth) {
+      const x = bulk[k];
+      const [u0, u1] = x.usage;
+      const u2 = x.usageEnd;
+      const per = (u1.bytes - u0.bytes) / SEED;
+      sessionLines.push(`- ${SERVERS[k].name}: ${fmt(per)} bytes per session (${k === 'B' ? `blocks used x 132; ${u1.text}; FedAuthSessionStore shm:${SHM_SIZE}` : u1.text}); seeded in ${fmt(x.seeded.seconds, 1)} s (${fmt(x.seeded.perSecond)}/s, ${x.seeded.threads} thread(s)); ${SAMPLE} real sign-ins into the full store: ${fmt(x.perSecond, 1)}/s (${LOGIN_CONC} at a time), callback median ${fmt(x.callbackMs, 1)} ms, ${x.failed} failed; at the end: ${u2 ? u2.text : '-'}`);
+      sessionLines.push(`  - ${x.alike.text}`);
+    }
+    for (const [label, m] of [['before the rounds', afterSignIn], ['after the rounds', afterRounds]]) {
+      sessionLines.push(`${label} (each session asked once):`);
+      for (const k of auth) {
+        const c = m[k];
+        if (c) sessionLines.push(`- ${SERVERS[k].name}: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''} (${fmt(c.seconds, 1)} s)`);
+      }
+    }
+  } else if (MANY) {
     // issue 15: many sessions
     tgt('B/A mod_fedauth shm vs plain', ratio('B', 'A'), 0.9);
     tgt('C/A mod_fedauth redis vs plain', ratio('C', 'A'), 0.8);
@@ -572,12 +652,12 @@ Lost: the responses of the rounds that were not a 200 (a redirect to the IdP: th
 ${MANY ? `${manyText()}\n` : ''}
 ${table}
 ${sessionLines.length ? `\n${sessionLines.join('\n')}\n` : ''}
-Targets (${MANY ? `issue 15, ${SESSIONS} sessions` : 'issue 8'}; ratios of median req/s):
+Targets (${SEED ? `issue 24, ${SEED} seeded sessions` : MANY ? `issue 15, ${SESSIONS} sessions` : 'issue 8'}; ratios of median req/s):
 ${targets.join('\n') || '- (need A, B, C, D, E)'}
 ${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
 
   fs.mkdirSync(path.dirname(o.out || path.join(OUT_DIR, 'results.md')), { recursive: true });
-  const outFile = o.out || path.join(OUT_DIR, SMOKE ? 'smoke.md' : (MANY ? `results-sessions-${SESSIONS}${DISTINCT ? '-distinct' : ''}.md` : 'results.md'));
+  const outFile = o.out || path.join(OUT_DIR, SMOKE ? 'smoke.md' : (SEED ? `results-seed-${SEED}.md` : MANY ? `results-sessions-${SESSIONS}${DISTINCT ? '-distinct' : ''}.md` : 'results.md'));
   fs.writeFileSync(outFile, md);
   process.stdout.write(`\n${table}\n${sessionLines.length ? `\n${sessionLines.join('\n')}\n` : ''}\n${targets.join('\n')}\n${notes.length ? `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\ncommand: ${COMMAND}\nwrk:     ${wrkCmd}\nwritten: ${path.relative(process.cwd(), outFile)}\n`);
 

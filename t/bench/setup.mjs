@@ -13,7 +13,7 @@ import path from 'node:path';
 import {
   freePort, startIdp, defaultUsers, clientFor, moduleBuilt, modulePath, APACHE,
 } from '../lib/index.mjs';
-import { startRedis, redisAvailable } from '../lib/redis.mjs';
+import { startRedis, startCluster, redisAvailable } from '../lib/redis.mjs';
 import { NavBrowser, closeAgent } from './browser.mjs';
 import {
   startServer, plainConf, fedauthConf, openidcConf, OIDC_MODULE, FILE_BYTES,
@@ -27,10 +27,11 @@ export const SERVERS = {
   E: { name: 'E mod_auth_openidc redis', short: 'openidc-redis' },
   F: { name: 'F mod_fedauth redis, no local copy', short: 'fedauth-redis-nocopy' },
   G: { name: 'G mod_fedauth shm, account registry', short: 'fedauth-shm-registry' },
+  H: { name: 'H mod_fedauth redis cluster', short: 'fedauth-redis-cluster' },
 };
 export const ALL = Object.keys(SERVERS);
 /** Servers with mod_fedauth, with mod_auth_openidc, and those that use the redis-server. */
-export const FEDAUTH = new Set(['B', 'C', 'F', 'G']);
+export const FEDAUTH = new Set(['B', 'C', 'F', 'G', 'H']);
 export const OPENIDC = new Set(['D', 'E']);
 export const USES_REDIS = new Set(['C', 'E', 'F']);
 
@@ -73,9 +74,9 @@ export function available(wanted) {
     notes.push(`D/E skipped: ${OIDC_MODULE} is not installed (apt-get install libapache2-mod-auth-openidc).`);
     w = w.filter((x) => x !== 'D' && x !== 'E');
   }
-  if (w.some((x) => USES_REDIS.has(x)) && !redisAvailable()) {
-    notes.push('C/E/F skipped: redis-server / redis-cli not installed.');
-    w = w.filter((x) => !USES_REDIS.has(x));
+  if (w.some((x) => USES_REDIS.has(x) || x === 'H') && !redisAvailable()) {
+    notes.push('C/E/F/H skipped: redis-server / redis-cli not installed.');
+    w = w.filter((x) => !USES_REDIS.has(x) && x !== 'H');
   }
   return { wanted: w, notes };
 }
@@ -93,21 +94,24 @@ export function available(wanted) {
  */
 export async function startBench({
   wanted, serverCpus = null, mutex = 'default', commonConf = '', serverOpts = {}, log = () => {},
-  sessions = 1, distinctUsers = false, shmSize = null,
+  sessions = 1, distinctUsers = false, shmSize = null, users: idpUsers = null,
 }) {
   const b = {
-    idp: null, redis: null, srv: {}, started: [], registryDir: null,
+    idp: null, redis: null, cluster: null, srv: {}, started: [], registryDir: null,
   };
+  b.shmSize = shmSize;
   b.stop = async () => {
     closeAgent();
     for (const s of b.started) { try { await s.stop(); } catch { /* ignore */ } }
     if (b.redis) { try { await b.redis.stop(); } catch { /* ignore */ } }
+    if (b.cluster) { try { await b.cluster.stop(); } catch { /* ignore */ } }
     if (b.idp) { try { await b.idp.stop(); } catch { /* ignore */ } }
   };
   b.cleanup = () => {
     if (process.env.FEDAUTH_KEEP_TMP) return;
     for (const s of b.started) s.cleanup();
     b.redis?.cleanup();
+    b.cluster?.cleanup();
     b.idp?.cleanup();
     if (b.registryDir) fs.rmSync(b.registryDir, { recursive: true, force: true });
   };
@@ -141,7 +145,9 @@ export async function startBench({
     if (Object.keys(clients).length) {
       // the many-session accounts go into the IdP's config file (POST
       // /_admin/users takes at most 1 MiB)
-      const users = many ? [...defaultUsers(), ...benchUsers(distinctUsers ? sessions : 1)] : defaultUsers();
+      // idpUsers (--seed): the accounts of the real sign-ins only
+      const users = idpUsers ? [...defaultUsers(), ...idpUsers]
+        : many ? [...defaultUsers(), ...benchUsers(distinctUsers ? sessions : 1)] : defaultUsers();
       log(`starting the test IdP (${Object.keys(clients).length} clients, ${users.length} users)`);
       b.idp = await startIdp({ clients: Object.values(clients), users, readyTimeoutMs: 60000 });
     }
@@ -149,7 +155,13 @@ export async function startBench({
       b.redis = await startRedis({});
       log(`redis-server on 127.0.0.1:${b.redis.port} (pid ${b.redis.pid})`);
     }
+    if (wanted.includes('H')) {
+      // H: a Redis Cluster of 3 masters (no replicas), per-process copies
+      b.cluster = await startCluster({ masters: 3, replicasPerMaster: 0 });
+      log(`redis cluster: masters on ${b.cluster.nodes.map((n) => n.port).join(', ')}`);
+    }
     const secret = crypto.randomBytes(24).toString('hex');
+    b.secret = secret;
     const { idp, redis } = b;
     // with many sessions: lifetimes beyond the run; N sessions of one user
     // need mod_fedauth to keep that many per user (a directive still being
@@ -175,6 +187,10 @@ export async function startBench({
           more: `${fedMore(k)}\nFedAuthRegistry On\nFedAuthRegistryDir "${b.registryDir}"`,
         });
       } else if (k === 'C' || k === 'F') conf = fedauthConf({ issuer: idp.issuer, client: clients[k], secret, store: redisUrl, more: fedMore(k) });
+      else if (k === 'H') {
+        b.clusterUrl = `redis-cluster://${b.cluster.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
+        conf = fedauthConf({ issuer: idp.issuer, client: clients[k], secret, store: b.clusterUrl, more: fedMore(k) });
+      }
       else if (k === 'D') {
         conf = openidcConf({
           issuer: idp.issuer, client: clients.D, base: base(k), passphrase: secret, cache: 'shm', ...oidcLife,
@@ -380,7 +396,10 @@ export async function checkSessions(url, cookies, { concurrency = 8, timeoutMs =
   const worker = async () => {
     while (next < cookies.length) {
       const i = next++;
-      const r = await one(cookies[i]);
+      let r = await one(cookies[i]);
+      // a keep-alive connection the server closed as the request went out
+      // (status 0, "socket hang up") says nothing of the session: once more
+      if (r.status === 0) r = await one(cookies[i]);
       if (r.status !== 200 || r.bytes !== FILE_BYTES) {
         bad++;
         const key = r.status === 200 ? '200 (short)' : String(r.status || r.error);
