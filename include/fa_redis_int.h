@@ -192,8 +192,10 @@ apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
 
 /* Redirects conn's tracking to the listener (once per listener epoch). */
 void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn);
-/* The version of key (fa_store_t.version), 0 while it cannot tell. */
-apr_uint32_t fa_redis_version(fa_redis_t *rs, const char *key);
+/* fa_store_t.version of a store on a client (st->baton), installed
+ * as it is: the one store call of an authenticated request with a copy
+ * kept, so no call in between. 0 while it cannot tell. */
+apr_uint32_t fa_redis_version(fa_store_t *st, const char *key);
 /* Starts the invalidation listener of this process (conf.track). */
 apr_status_t fa_redis_track_start(fa_redis_t *rs, apr_pool_t *p);
 

@@ -78,6 +78,10 @@ struct fa_store_t {
      * fork), e.g. to start a thread. */
     apr_status_t (*child_init)(fa_store_t *st, apr_pool_t *p);
     void *baton;
+    /* A store that wraps another and passes its calls on (the metrics'
+     * counting store) names it here; NULL for a backend. What is built on
+     * a backend's own interface (fa_store_redis_client) looks through. */
+    fa_store_t *inner;
 };
 
 /* The rule of index_add, decided here for every backend: of members (the
@@ -234,9 +238,9 @@ apr_status_t fa_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
  * Thread-safe. */
 apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
                                    fa_store_t **pst);
-/* The client a store is built on when fa_store_redis_create made it; NULL
- * for any other store (shm, a test's): decided by construction, not by
- * the store's name. */
+/* The client a store is built on when fa_store_redis_create made it (or
+ * made the store it wraps, fa_store_t.inner); NULL for any other store
+ * (shm, a test's): decided by construction, not by the store's name. */
 fa_redis_t *fa_store_redis_client(const fa_store_t *st);
 /* Client-side caching: after child_init, a thread of each process keeps a
  * connection subscribed to Redis's invalidation messages (CLIENT TRACKING,

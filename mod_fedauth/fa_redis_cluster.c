@@ -114,6 +114,50 @@ int fa_redis_map_parse(const redisReply *reply, const char *asked,
     return covered;
 }
 
+/* Asks one node for the slot map (CLUSTER SLOTS); 1 when it told one. */
+static int map_ask(fa_redis_t *rs, const fa_redis_map_node_t *node,
+                   unsigned char *owner, fa_redis_map_node_t *found,
+                   int *n_found)
+{
+    const char *argv[2] = { "CLUSTER", "SLOTS" };
+    fa_redis_link_t *c;
+    redisReply *reply;
+    fa_err_t err;
+    int loaded = 0;
+
+    memset(&err, 0, sizeof(err));
+    if (!(c = fa_redis_connect(rs, node->host, node->port, &err))) {
+        return 0;
+    }
+    if (fa_redis_prepare(rs, c, &err)
+        && (reply = fa_redis_run(c, 2, argv, NULL, FA_REDIS_REPLY_MAP, NULL,
+                                 &err)) != NULL) {
+        loaded = fa_redis_map_parse(reply, node->host, owner, found,
+                                    n_found);
+        freeReplyObject(reply);
+    }
+    fa_redis_link_close(c);
+    return loaded;
+}
+
+/* Makes a parsed map the client's: the nodes it names join the table.
+ * Called with the lock held. */
+static void map_install(fa_redis_t *rs, const unsigned char *owner,
+                        const fa_redis_map_node_t *found, int n_found)
+{
+    unsigned char map[FA_REDIS_CLUSTER_NODES];
+    int k, idx;
+
+    for (k = 0; k < n_found; k++) {
+        idx = node_find_add(rs, found[k].host, found[k].port);
+        map[k] = idx < 0 ? FA_REDIS_NO_NODE : (unsigned char)idx;
+    }
+    for (k = 0; k < FA_REDIS_SLOTS; k++) {
+        rs->slot_node[k] = owner[k] == FA_REDIS_NO_NODE ? FA_REDIS_NO_NODE
+                                                        : map[owner[k]];
+    }
+}
+
 /* Fetches the slot map (CLUSTER SLOTS) from the first node that answers:
  * the known nodes that were not down lately first, then the configured
  * seeds; at most FA_REDIS_CLUSTER_MAP_TRIES nodes, and none after the
@@ -122,14 +166,10 @@ int fa_redis_map_parse(const redisReply *reply, const char *asked,
  * one thread. 1 when a map was loaded. */
 static int cluster_refresh(fa_redis_t *rs, int force)
 {
-    const char *argv[2] = { "CLUSTER", "SLOTS" };
     fa_redis_map_node_t *cand, *found;
     unsigned char *owner;
-    int n_cand = 0, n_found = 0, i, k, idx, loaded = 0, pass, tries = 0;
+    int n_cand = 0, n_found = 0, i, k, loaded = 0, pass, tries = 0;
     apr_int64_t now = fa_redis_now_ms();
-    fa_redis_link_t *c;
-    redisReply *reply;
-    fa_err_t err;
 
     apr_thread_mutex_lock(rs->lock);
     if (!force && (rs->mapping
@@ -184,30 +224,11 @@ static int cluster_refresh(fa_redis_t *rs, int force)
             continue;
         }
         tries++;
-        memset(&err, 0, sizeof(err));
-        if (!(c = fa_redis_connect(rs, cand[i].host, cand[i].port, &err))) {
-            continue;
-        }
-        if (fa_redis_prepare(rs, c, &err)
-            && (reply = fa_redis_run(c, 2, argv, NULL, FA_REDIS_REPLY_MAP,
-                                     NULL, &err)) != NULL) {
-            loaded = fa_redis_map_parse(reply, cand[i].host, owner, found,
-                                        &n_found);
-            freeReplyObject(reply);
-        }
-        fa_redis_link_close(c);
+        loaded = map_ask(rs, &cand[i], owner, found, &n_found);
     }
     apr_thread_mutex_lock(rs->lock);
     if (loaded) {
-        unsigned char map[FA_REDIS_CLUSTER_NODES];
-        for (k = 0; k < n_found; k++) {
-            idx = node_find_add(rs, found[k].host, found[k].port);
-            map[k] = idx < 0 ? FA_REDIS_NO_NODE : (unsigned char)idx;
-        }
-        for (i = 0; i < FA_REDIS_SLOTS; i++) {
-            rs->slot_node[i] = owner[i] == FA_REDIS_NO_NODE ? FA_REDIS_NO_NODE
-                                                   : map[owner[i]];
-        }
+        map_install(rs, owner, found, n_found);
     }
     rs->mapping--;
     apr_thread_mutex_unlock(rs->lock);
@@ -378,6 +399,92 @@ static int owner_after_failure(fa_redis_t *rs, unsigned int slot, int node)
     return now_owner != node ? now_owner : -1;
 }
 
+/* ASKING (when ask: it holds for the next command on this connection),
+ * then the command; its reply or NULL (err, *timed_out). */
+static redisReply *send_on(fa_redis_conn_t *conn, int ask, int argc,
+                           const char **argv, const size_t *lens,
+                           apr_size_t max, int *timed_out, fa_err_t *err)
+{
+    const char *asking[1] = { "ASKING" };
+    redisReply *reply;
+
+    *timed_out = 0;
+    if (ask) {
+        reply = fa_redis_run(conn->c, 1, asking, NULL, FA_REDIS_REPLY_SMALL,
+                             timed_out, err);
+        if (!reply) {
+            return NULL;
+        }
+        freeReplyObject(reply);
+    }
+    return fa_redis_run(conn->c, argc, argv, lens, max, timed_out, err);
+}
+
+/* A node that did not answer in time: no new connects for a moment. */
+static void node_hung(fa_redis_t *rs, int node, const fa_err_t *err)
+{
+    apr_thread_mutex_lock(rs->lock);
+    rs->nodes[node].down_until_ms = fa_redis_now_ms() + FA_REDIS_BACKOFF_MS;
+    apr_cpystrn(rs->nodes[node].down_why, err->desc,
+                sizeof(rs->nodes[node].down_why));
+    apr_thread_mutex_unlock(rs->lock);
+}
+
+/* A MOVED or ASK reply from node (conn goes back, reply is freed): the
+ * node to go to next, or -1 (err set). MOVED corrects the map (and has
+ * the rest fetched again: other slots may have moved too); ASK does not
+ * and sets *ask. */
+static int follow(fa_redis_t *rs, fa_redis_conn_t *conn, redisReply *reply,
+                  int node, unsigned int slot, const char *cmd, int *ask,
+                  fa_err_t *err)
+{
+    int moved = reply->str[0] == 'M';
+    int to = redirect_target(rs, reply->str, node);
+
+    fa_redis_release(rs, conn, 0);
+    if (to < 0) {
+        fa_err_set(err, "store_unavailable", "redis %s: %.200s (cannot "
+                   "follow)", cmd, reply->str);
+    }
+    freeReplyObject(reply);
+    if (to >= 0 && moved) {
+        apr_thread_mutex_lock(rs->lock);
+        rs->slot_node[slot] = (unsigned char)to;
+        apr_thread_mutex_unlock(rs->lock);
+        cluster_refresh(rs, 0);
+    }
+    *ask = !moved;
+    return to;
+}
+
+/* Any other error reply from node (conn goes back, reply is freed; err
+ * set): the node to try instead, or -1 to give up. */
+static int refused(fa_redis_t *rs, fa_redis_conn_t *conn, redisReply *reply,
+                   int node, unsigned int slot, const char *cmd,
+                   fa_err_t *err)
+{
+    int moved_on = fa_redis_moved_on(reply);
+
+    fa_err_set(err, "store_unavailable", "redis %s: %.200s", cmd,
+               reply->str);
+    if (!moved_on && (!strncmp(reply->str, "CLUSTERDOWN", 11)
+                      || !strncmp(reply->str, "TRYAGAIN", 8))) {
+        cluster_refresh(rs, 0);
+    }
+    freeReplyObject(reply);
+    fa_redis_release(rs, conn, moved_on);
+    /* a node that no longer serves us (a former master that came back
+     * as a replica, one still loading): its slot's new owner */
+    return moved_on ? owner_after_failure(rs, slot, node) : -1;
+}
+
+static int is_redirect(const redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ERROR
+           && (!strncmp(reply->str, "MOVED ", 6)
+               || !strncmp(reply->str, "ASK ", 4));
+}
+
 /* Runs a command on the master that serves its key's slot, following
  * MOVED (the map is corrected) and ASK (ASKING first, the map is not),
  * at most FA_REDIS_CLUSTER_REDIRECTS times. A broken pooled connection is
@@ -389,10 +496,10 @@ apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
                                       apr_size_t max, redisReply **preply,
                                       fa_err_t *err)
 {
-    const char *key, *asking[1] = { "ASKING" };
+    const char *key;
     apr_size_t klen;
     unsigned int slot;
-    int node = -1, ask = 0, hop, reused, timed_out, retried = 0, ok;
+    int node = -1, ask = 0, hop, reused, timed_out, retried = 0;
     fa_redis_conn_t *conn;
     redisReply *reply;
 
@@ -409,39 +516,18 @@ apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
             }
         }
         if (!(conn = node_acquire(rs, node, &reused, err))) {
+            ask = 0;
             if ((node = owner_after_failure(rs, slot, node)) >= 0) {
-                ask = 0;
                 continue;
             }
             return APR_EGENERAL;
         }
-        timed_out = 0;
-        reply = NULL;
-        ok = 1;
-        if (ask) {
-            /* ASKING holds for the next command on this connection */
-            reply = fa_redis_run(conn->c, 1, asking, NULL,
-                                 FA_REDIS_REPLY_SMALL, &timed_out, err);
-            ok = reply != NULL;
-            if (reply) {
-                freeReplyObject(reply);
-                reply = NULL;
-            }
-            ask = 0;
-        }
-        if (ok) {
-            reply = fa_redis_run(conn->c, argc, argv, lens, max,
-                                 &timed_out, err);
-        }
+        reply = send_on(conn, ask, argc, argv, lens, max, &timed_out, err);
+        ask = 0;
         if (!reply) {
             fa_redis_release(rs, conn, 1);
             if (timed_out) {
-                apr_thread_mutex_lock(rs->lock);
-                rs->nodes[node].down_until_ms = fa_redis_now_ms()
-                                                + FA_REDIS_BACKOFF_MS;
-                apr_cpystrn(rs->nodes[node].down_why, err->desc,
-                            sizeof(rs->nodes[node].down_why));
-                apr_thread_mutex_unlock(rs->lock);
+                node_hung(rs, node, err);
                 return APR_EGENERAL;
             }
             if (reused && !retried) {
@@ -453,49 +539,18 @@ apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
             }
             return APR_EGENERAL;
         }
-        if (reply->type == REDIS_REPLY_ERROR
-            && (!strncmp(reply->str, "MOVED ", 6)
-                || !strncmp(reply->str, "ASK ", 4))) {
-            int moved = reply->str[0] == 'M', to;
-            to = redirect_target(rs, reply->str, node);
-            fa_redis_release(rs, conn, 0);
-            if (to < 0) {
-                fa_err_set(err, "store_unavailable", "redis %s: %.200s "
-                           "(cannot follow)", argv[0], reply->str);
-                freeReplyObject(reply);
+        if (is_redirect(reply)) {
+            if ((node = follow(rs, conn, reply, node, slot, argv[0], &ask,
+                               err)) < 0) {
                 return APR_EGENERAL;
             }
-            freeReplyObject(reply);
-            if (moved) {
-                apr_thread_mutex_lock(rs->lock);
-                rs->slot_node[slot] = (unsigned char)to;
-                apr_thread_mutex_unlock(rs->lock);
-                /* other slots may have moved too */
-                cluster_refresh(rs, 0);
-            }
-            node = to;
-            ask = !moved;
             continue;
         }
         if (reply->type == REDIS_REPLY_ERROR) {
-            fa_err_set(err, "store_unavailable", "redis %s: %.200s",
-                       argv[0], reply->str);
-            if (fa_redis_moved_on(reply)) {
-                /* a node that no longer serves us (a former master that
-                 * came back as a replica, one still loading) */
-                freeReplyObject(reply);
-                fa_redis_release(rs, conn, 1);
-                if ((node = owner_after_failure(rs, slot, node)) >= 0) {
-                    continue;
-                }
-                return APR_EGENERAL;
+            if ((node = refused(rs, conn, reply, node, slot, argv[0],
+                                err)) >= 0) {
+                continue;
             }
-            if (!strncmp(reply->str, "CLUSTERDOWN", 11)
-                || !strncmp(reply->str, "TRYAGAIN", 8)) {
-                cluster_refresh(rs, 0);
-            }
-            freeReplyObject(reply);
-            fa_redis_release(rs, conn, 0);
             return APR_EGENERAL;
         }
         fa_redis_release(rs, conn, 0);

@@ -96,8 +96,9 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
     }
 }
 
-apr_uint32_t fa_redis_version(fa_redis_t *rs, const char *key)
+apr_uint32_t fa_redis_version(fa_store_t *st, const char *key)
 {
+    fa_redis_t *rs = st->baton;
     apr_uint32_t epoch, v;
 
     if (track_state(rs) != FA_REDIS_TRACK_UP) {

@@ -145,7 +145,10 @@ static apr_status_t r_del_if(fa_store_t *st, const char *key,
  * then the oldest beyond max (deleting their keys), returns those, and
  * pushes the index's TTL out, never in. A plain set left by an older
  * version becomes a sorted set first. The members' keys are not declared
- * in KEYS: a Redis Cluster needs them in the index's slot (hash tags). */
+ * in KEYS: a Redis Cluster needs them in the index's slot (hash tags).
+ * This is fa_store_index_plan's rule (fa_store.c) in Lua: on one Redis
+ * the whole add is one script, so atomic; a change to the rule changes
+ * both (t/unit/store_contract.c runs the same cases on shm and Redis). */
 static const char INDEX_ADD_LUA[] =
     "local k, m, pre, max = KEYS[1], ARGV[1], ARGV[5], tonumber(ARGV[4]) "
     "if redis.call('TYPE', k).ok == 'set' then "
@@ -175,13 +178,14 @@ static const char INDEX_TAKE_LUA[] =
 
 
 /* Redis Cluster: a script may only touch keys of one slot, and an index
- * and its sessions' keys are in different slots (see docs/operating.md), so
- * index_add runs in steps there: this script does the index's own part
- * (add, push the TTL out, list the members, oldest first); then each
- * member's key is asked for on its own node (EXISTS), the gone ones and
- * the oldest beyond max leave the index (ZREM) and the latter's keys are
- * deleted (DEL). Not atomic: two sign-ins of one user at the same moment
- * may each drop the same oldest session, or one more than needed. */
+ * and its sessions' keys are in different slots (see docs/operating.md),
+ * so index_add runs in steps there: this script does the index's own part
+ * (add, push the TTL out, list the members, oldest first); then
+ * fa_store_index_plan decides, asking for each member's key on its own
+ * node (EXISTS); the gone ones and the oldest beyond max leave the index
+ * (ZREM) and the latter's keys are deleted (DEL). Not atomic: two
+ * sign-ins of one user at the same moment may each drop the same oldest
+ * session, or one more than needed. */
 static const char INDEX_ADD_ONE_LUA[] =
     "local k = KEYS[1] "
     "redis.call('ZADD', k, ARGV[2], ARGV[1]) "
@@ -332,11 +336,6 @@ static apr_status_t r_index_take(fa_store_t *st, const char *key,
     return APR_SUCCESS;
 }
 
-static apr_uint32_t r_version(fa_store_t *st, const char *key)
-{
-    return fa_redis_version(st->baton, key);
-}
-
 static apr_status_t r_child_init(fa_store_t *st, apr_pool_t *p)
 {
     return fa_redis_track_start(st->baton, p);
@@ -363,7 +362,7 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
     st->del_if = r_del_if;
     st->index_add = r_index_add;
     st->index_take = r_index_take;
-    st->version = r_version;
+    st->version = fa_redis_version;
     st->copy_ms = FA_REDIS_COPY_MS;
     st->child_init = r_child_init;
     st->baton = rs;
@@ -372,8 +371,14 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
 }
 
 /* By construction, not by name: only fa_store_redis_create puts r_get in
- * a store, and it puts the client in the same store's baton. */
+ * a store, and it puts the client in the same store's baton. A wrapper
+ * (the metrics' counting store) is looked through, a few deep at most. */
 fa_redis_t *fa_store_redis_client(const fa_store_t *st)
 {
+    int depth;
+
+    for (depth = 0; st && st->get != r_get && depth < 4; depth++) {
+        st = st->inner;
+    }
     return st && st->get == r_get ? st->baton : NULL;
 }
