@@ -2,9 +2,8 @@
 /* fa_store.h - where sessions and login state live: a table of function
  * pointers with one implementation per backend (the embedded shm store
  * in fa_store_shm.c, Redis in fa_store_redis.c), and the index rule they
- * share (fa_store.c). Keys are short ASCII strings
- * made by fa_session.c, never raw outside input.
- * Part of the httpd-free core. */
+ * share (fa_store.c). Keys are short ASCII strings made by fa_session.c,
+ * never raw outside input. Part of the httpd-free core. */
 #ifndef FA_STORE_H
 #define FA_STORE_H
 
