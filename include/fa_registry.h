@@ -62,12 +62,13 @@ struct fa_registry_t {
 apr_status_t fa_registry_dir_open(apr_pool_t *p, const char *dir,
                                   fa_registry_t **preg, fa_err_t *err);
 
-/* The Redis backend (in fa_store_redis.c): keys <prefix>reg:<key> with no
- * expiry (<prefix>{reg}:<key> in a Redis Cluster: one slot), over the
- * connections of the Redis store st (pool, Sentinel, TLS, Cluster);
- * create is SET NX, replace a script; list is SCAN MATCH with COUNT,
- * bounded. APR_EINVAL when st is not a Redis store. */
-apr_status_t fa_registry_redis_open(apr_pool_t *p, fa_store_t *st,
+/* The Redis backend (in fa_registry_redis.c): keys <prefix>reg:<key>
+ * with no expiry (<prefix>{reg}:<key> in a Redis Cluster: one slot), over
+ * the connections of the Redis client rs (pool, Sentinel, TLS, Cluster),
+ * e.g. fa_store_redis_client of the session store; create is SET NX,
+ * replace a script; list is SCAN MATCH with COUNT, bounded. APR_EINVAL
+ * when rs is NULL (the session store is not a Redis one). */
+apr_status_t fa_registry_redis_open(apr_pool_t *p, fa_redis_t *rs,
                                     fa_registry_t **preg);
 
 /* ---- records ----------------------------------------------------------- */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fa_store.h - where sessions and login state live: a table of function
  * pointers with one implementation per backend (the embedded shm store
- * in the glue, Redis in fa_store_redis.c). Keys are short ASCII strings
- * made by fa_session.c, never raw outside input.
- * Part of the httpd-free core. */
+ * in fa_store_shm.c, Redis in fa_store_redis.c), and the index rule they
+ * share (fa_store.c). Keys are short ASCII strings made by fa_session.c,
+ * never raw outside input. Part of the httpd-free core. */
 #ifndef FA_STORE_H
 #define FA_STORE_H
 
@@ -77,7 +77,33 @@ struct fa_store_t {
      * fork), e.g. to start a thread. */
     apr_status_t (*child_init)(fa_store_t *st, apr_pool_t *p);
     void *baton;
+    /* A store that wraps another and passes its calls on (the metrics'
+     * counting store) names it here; NULL for a backend. What is built on
+     * a backend's own interface (fa_store_redis_client) looks through. */
+    fa_store_t *inner;
 };
+
+/* The rule of index_add, decided here for every backend: of members (the
+ * index as it is, oldest first), those whose key is gone (alive answers
+ * 0) leave it (plan->gone); member goes (back) to the end; when more than
+ * max remain, the oldest leave and their keys are to be deleted
+ * (plan->dropped, oldest first); plan->keep is the index after the add,
+ * oldest first, member last. alive answers 1 (the key is there), 0 (it
+ * is not) or -1 (cannot tell: the store is unavailable), and is asked
+ * once per member but member itself. APR_EINVAL when max is not from 1
+ * to FA_STORE_INDEX_MAX; APR_EGENERAL when alive said -1. The arrays are
+ * of const char *, from p, never NULL. */
+typedef int fa_store_alive_fn(void *baton, const char *member);
+typedef struct fa_store_index_plan_t {
+    apr_array_header_t *keep;
+    apr_array_header_t *gone;
+    apr_array_header_t *dropped;
+} fa_store_index_plan_t;
+apr_status_t fa_store_index_plan(apr_pool_t *p,
+                                 const apr_array_header_t *members,
+                                 const char *member, int max,
+                                 fa_store_alive_fn *alive, void *baton,
+                                 fa_store_index_plan_t *plan);
 
 /* ---- the embedded store: shared memory of one host ------------------ */
 
@@ -183,7 +209,18 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
 unsigned int fa_redis_keyslot(const char *key, apr_size_t len);
 unsigned int fa_redis_crc16(const char *buf, apr_size_t len);
 
-/* A Redis store. With conf->tls, the TLS context is made here (the CA
+/* A Redis client: what the Redis store, registry and stream are built on
+ * (include/fa_redis_int.h lists its files). One per Redis URL in a
+ * process; thread-safe. */
+typedef struct fa_redis_t fa_redis_t;
+
+/* Makes a client from conf (see fa_store_redis_create); p must live as
+ * long as the client. */
+apr_status_t fa_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
+                             fa_redis_t **prs);
+
+/* A Redis store on a client of its own. With conf->tls, the TLS context
+ * is made here (the CA
  * file, the client certificate and key are read now); a failure is
  * logged and returned. Connections are made on first use and kept for reuse
  * (one per concurrent user, returned after each operation); a broken one
@@ -200,6 +237,10 @@ unsigned int fa_redis_crc16(const char *buf, apr_size_t len);
  * Thread-safe. */
 apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
                                    fa_store_t **pst);
+/* The client a store is built on when fa_store_redis_create made it (or
+ * made the store it wraps, fa_store_t.inner); NULL for any other store
+ * (shm, a test's): decided by construction, not by the store's name. */
+fa_redis_t *fa_store_redis_client(const fa_store_t *st);
 /* Client-side caching: after child_init, a thread of each process keeps a
  * connection subscribed to Redis's invalidation messages (CLIENT TRACKING,
  * Redis 6 or later), and version() vouches for a copy until Redis says its
@@ -233,19 +274,19 @@ typedef struct fa_redis_state_t {
     apr_array_header_t *nodes;    /* fa_redis_node_state_t */
 } fa_redis_state_t;
 
-/* Fills out (from p) for a Redis store; APR_EINVAL for any other store. */
-apr_status_t fa_store_redis_state(fa_store_t *st, apr_pool_t *p,
-                                  fa_redis_state_t *out);
+/* Fills out (from p) for a client; APR_EINVAL when rs is NULL. */
+apr_status_t fa_redis_state(fa_redis_t *rs, apr_pool_t *p,
+                            fa_redis_state_t *out);
 
-/* A capped stream in a Redis store (FedAuthAttemptStream): XADD of one
- * entry with field "a" = line to <prefix><key>, trimmed to exactly maxlen
- * entries (MAXLEN); APR_EINVAL when st is not a Redis store. */
-apr_status_t fa_store_redis_stream_add(fa_store_t *st, const char *key,
-                                       int maxlen, const char *line,
-                                       apr_size_t len, apr_pool_t *p);
+/* A capped stream on a client (FedAuthAttemptStream, fa_redis_stream.c):
+ * XADD of one entry with field "a" = line to <prefix><key>, trimmed to
+ * exactly maxlen entries (MAXLEN); APR_EINVAL when rs is NULL. */
+apr_status_t fa_redis_stream_add(fa_redis_t *rs, const char *key,
+                                 int maxlen, const char *line,
+                                 apr_size_t len, apr_pool_t *p);
 /* The oldest max entries' lines (XRANGE - + COUNT max), oldest first. */
-apr_status_t fa_store_redis_stream_read(fa_store_t *st, const char *key,
-                                        int max, apr_pool_t *p,
-                                        apr_array_header_t **lines);
+apr_status_t fa_redis_stream_read(fa_redis_t *rs, const char *key,
+                                  int max, apr_pool_t *p,
+                                  apr_array_header_t **lines);
 
 #endif

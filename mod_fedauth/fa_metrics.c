@@ -626,6 +626,7 @@ fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
     w->st.copy_ms = inner->copy_ms;
     w->st.child_init = inner->child_init ? wrap_child_init : NULL;
     w->st.baton = inner->baton;
+    w->st.inner = inner;
     return &w->st;
 }
 

@@ -2,7 +2,7 @@
 /* fa_status.c - the status document and its HTML page; see fa_status.h.
  *
  * The JSON is built first, from copies taken under each part's own lock
- * (fa_idp_state, fa_store_redis_state) or read atomically (the counters);
+ * (fa_idp_state, fa_redis_state) or read atomically (the counters);
  * the HTML is then written from the JSON alone, so both always say the
  * same. Every string goes through fa_html_escape on its way into the
  * page, whoever chose it (the configuration, or an IdP: key ids, error
@@ -151,7 +151,7 @@ static json_t *redis_json(apr_pool_t *p, fa_store_t *st, json_t *store)
     json_t *nodes;
     int i;
 
-    if (fa_store_redis_state(st, p, &rs) != APR_SUCCESS) {
+    if (fa_redis_state(fa_store_redis_client(st), p, &rs) != APR_SUCCESS) {
         return store;
     }
     nodes = json_array();

@@ -1078,20 +1078,37 @@ static apr_int64_t index_parse(char *val, apr_array_header_t *members)
     return until;
 }
 
+typedef struct shm_alive_t {
+    shm_t *m;
+    apr_int64_t now;
+} shm_alive_t;
+
+/* fa_store_alive_fn, with the lock held. */
+static int shm_alive(void *baton, const char *member)
+{
+    shm_alive_t *a = baton;
+    apr_size_t n = strlen(member);
+
+    return n > 0 && n <= KEY_MAX
+           && lookup(a->m, member, n, hash_key(member, n), a->now, 0, NULL);
+}
+
 static apr_status_t shm_index_add(fa_store_t *st, const char *key,
                                   const char *member, apr_int64_t expires_at,
                                   int max, apr_pool_t *p,
                                   apr_array_header_t **dropped)
 {
     shm_t *m = st->baton;
-    apr_array_header_t *old, *keep;
+    apr_array_header_t *old;
+    fa_store_index_plan_t plan;
+    shm_alive_t alive;
     apr_size_t klen, mlen, len = 0, vlen;
     apr_int64_t now = fa_now_sec(), until = expires_at;
     uint32_t h, i, prev = 0;
     const char *mk;
     char *val, *out, *o;
     apr_status_t rv;
-    int k, over;
+    int k;
 
     *dropped = apr_array_make(p, 1, sizeof(const char *));
     if ((rv = key_ok(key, &klen)) != APR_SUCCESS
@@ -1103,7 +1120,6 @@ static apr_status_t shm_index_add(fa_store_t *st, const char *key,
     }
     h = hash_key(key, klen);
     old = apr_array_make(p, max + 1, sizeof(const char *));
-    keep = apr_array_make(p, max + 1, sizeof(const char *));
     if ((rv = lock(m)) != APR_SUCCESS) {
         return rv;
     }
@@ -1112,34 +1128,24 @@ static apr_status_t shm_index_add(fa_store_t *st, const char *key,
         apr_int64_t was = index_parse(val, old);
         until = was > until ? was : until;
     }
-    /* Members still in the store, in their order, then the new one. */
-    for (k = 0; k < old->nelts; k++) {
-        apr_size_t n;
-        mk = APR_ARRAY_IDX(old, k, const char *);
-        n = strlen(mk);
-        if (n > 0 && n <= KEY_MAX && strcmp(mk, member)
-            && lookup(m, mk, n, hash_key(mk, n), now, 0, NULL)) {
-            APR_ARRAY_PUSH(keep, const char *) = mk;
-        }
-    }
-    APR_ARRAY_PUSH(keep, const char *) = member;
-    over = keep->nelts > max ? keep->nelts - max : 0;
-    for (k = 0; k < over; k++) {
-        apr_size_t n;
-        mk = APR_ARRAY_IDX(keep, k, const char *);
-        n = strlen(mk);
-        if ((i = find(m, mk, n, hash_key(mk, n), &prev)) != 0) {
+    alive.m = m;
+    alive.now = now;
+    fa_store_index_plan(p, old, member, max, shm_alive, &alive, &plan);
+    for (k = 0; k < plan.dropped->nelts; k++) {
+        mk = APR_ARRAY_IDX(plan.dropped, k, const char *);
+        mlen = strlen(mk);
+        if ((i = find(m, mk, mlen, hash_key(mk, mlen), &prev)) != 0) {
             remove_entry(m, i, prev);
         }
-        APR_ARRAY_PUSH(*dropped, const char *) = mk;
     }
-    for (k = over; k < keep->nelts; k++) {
-        len += strlen(APR_ARRAY_IDX(keep, k, const char *)) + 1;
+    *dropped = plan.dropped;
+    for (k = 0; k < plan.keep->nelts; k++) {
+        len += strlen(APR_ARRAY_IDX(plan.keep, k, const char *)) + 1;
     }
     o = out = apr_palloc(p, len + 24);
     o += apr_snprintf(o, 24, "%" APR_INT64_T_FMT "\n", until);
-    for (k = over; k < keep->nelts; k++) {
-        mk = APR_ARRAY_IDX(keep, k, const char *);
+    for (k = 0; k < plan.keep->nelts; k++) {
+        mk = APR_ARRAY_IDX(plan.keep, k, const char *);
         mlen = strlen(mk);
         memcpy(o, mk, mlen);
         o += mlen;

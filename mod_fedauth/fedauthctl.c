@@ -275,7 +275,8 @@ static int open_redis(ctl_t *c, const char *spec)
     if (fa_store_redis_create(c->p, &rc, &c->store) != APR_SUCCESS) {
         return fail(EX_UNAVAILABLE, "cannot set up the Redis store");
     }
-    if (fa_registry_redis_open(c->p, c->store, &c->reg) != APR_SUCCESS) {
+    if (fa_registry_redis_open(c->p, fa_store_redis_client(c->store),
+                               &c->reg) != APR_SUCCESS) {
         return fail(EX_UNAVAILABLE, "the store cannot hold the registry");
     }
     return EX_OK;
@@ -1492,8 +1493,8 @@ static int attempts_from_stream(ctl_t *c, const attempt_filter_t *f,
     if ((rc = open_all(c)) != EX_OK) {
         return rc;
     }
-    if (fa_store_redis_stream_read(c->store, key, maxlen, c->p, &lines)
-        != APR_SUCCESS) {
+    if (fa_redis_stream_read(fa_store_redis_client(c->store), key, maxlen,
+                             c->p, &lines) != APR_SUCCESS) {
         return fail(EX_UNAVAILABLE, "cannot read the attempt stream");
     }
     for (i = 0; i < lines->nelts; i++) {

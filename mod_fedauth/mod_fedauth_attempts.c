@@ -125,9 +125,10 @@ void fedauth_attempt_log(request_rec *r, const char *reason)
     /* The capped stream: one XADD per sign-in attempt (never on an
      * authenticated request), the line without its newline. */
     if (fedauth_attempt_stream(sc) > 0
-        && (rv = fa_store_redis_stream_add(sc->store, FEDAUTH_STREAM_KEY,
-                                           fedauth_attempt_stream(sc), line,
-                                           len - 1, r->pool))
+        && (rv = fa_redis_stream_add(fa_store_redis_client(sc->store),
+                                     FEDAUTH_STREAM_KEY,
+                                     fedauth_attempt_stream(sc),
+                                     line, len - 1, r->pool))
            != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, FALOGNO(00909)
                       "FedAuthAttemptStream: cannot add the attempt of %s",

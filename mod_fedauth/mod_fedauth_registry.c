@@ -215,7 +215,9 @@ int fedauth_registry_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
             continue;
         }
         if (sc->redis) {
-            rv = fa_registry_redis_open(pconf, sc->store, &sc->reg);
+            rv = fa_registry_redis_open(pconf,
+                                        fa_store_redis_client(sc->store),
+                                        &sc->reg);
             if (rv != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FALOGNO(00905)
                              "FedAuthRegistry On: the store %s cannot hold "

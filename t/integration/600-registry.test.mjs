@@ -125,6 +125,9 @@ for (const setup of setups()) {
       setup.redis ? `FedAuthSessionStore ${setup.cluster ? `redis-cluster://127.0.0.1:${redis.seedPort}` : `redis://127.0.0.1:${redis.port}/${DB}`}\nFedAuthRedisPrefix "${PREFIX}"` : `FedAuthRegistryDir "${dir}"`,
       `FedAuthAttemptLog "${attemptLog}"`,
       setup.redis ? 'FedAuthAttemptStream 5' : '',
+      // The store is then the metrics' counting wrapper around the Redis
+      // store: the registry and the stream must still find the client.
+      setup.redis ? 'FedAuthMetrics On' : '',
       'FedAuthTokenLogin On',
     ].join('\n');
 

@@ -28,6 +28,7 @@ int main(void)
     srunner_add_suite(sr, suite_idp());
     srunner_add_suite(sr, suite_redis());
     srunner_add_suite(sr, suite_redis_net());
+    srunner_add_suite(sr, suite_redis_pure());
     srunner_add_suite(sr, suite_store_shm());
     srunner_add_suite(sr, suite_metrics());
     srunner_add_suite(sr, suite_registry());

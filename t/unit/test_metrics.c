@@ -490,6 +490,10 @@ START_TEST(store_errors_counted)
     conf.timeout_ms = 200;
     ck_assert_int_eq(fa_store_redis_create(pool, &conf, &redis), APR_SUCCESS);
     st = fa_metrics_store_wrap(pool, m, redis);
+    /* the registry, the stream and the status page find the client
+     * through the counting wrapper */
+    ck_assert_ptr_nonnull(fa_store_redis_client(redis));
+    ck_assert_ptr_eq(fa_store_redis_client(st), fa_store_redis_client(redis));
     ck_assert_int_ne(st->get(st, "s:a", pool, &v, &len), APR_SUCCESS);
     ck_assert_int_ne(st->put(st, "s:a", "x", 1, fa_now_sec() + 60, pool),
                      APR_SUCCESS);

@@ -209,7 +209,8 @@ START_TEST(registry_backend)
 
     redis_start(NULL);
     st = store_for(spec_of("", "/5"));
-    ck_assert_int_eq(fa_registry_redis_open(pool, st, &reg), APR_SUCCESS);
+    ck_assert_int_eq(fa_registry_redis_open(pool, fa_store_redis_client(st),
+                                            &reg), APR_SUCCESS);
     ck_assert_int_eq(reg->get(reg, "a:x", pool, &v, &len), APR_NOTFOUND);
     ck_assert_int_eq(reg->create(reg, "a:x", "one", 3, pool), APR_SUCCESS);
     ck_assert_int_eq(reg->create(reg, "a:x", "two", 3, pool), APR_EEXIST);
@@ -245,29 +246,62 @@ END_TEST
 START_TEST(attempt_stream)
 {
     fa_store_t *st;
+    fa_redis_t *rs;
     apr_array_header_t *lines;
     int i;
 
     redis_start(NULL);
     st = store_for(spec_of("", "/7"));
+    rs = fa_store_redis_client(st);
     for (i = 0; i < 7; i++) {
         const char *line = apr_psprintf(pool, "{\"n\":%d,\"x\":\"a b\"}", i);
-        ck_assert_int_eq(fa_store_redis_stream_add(st, "attempts", 5, line,
-                                                   strlen(line), pool),
+        ck_assert_int_eq(fa_redis_stream_add(rs, "attempts", 5, line,
+                                             strlen(line), pool),
                          APR_SUCCESS);
     }
-    ck_assert_int_eq(fa_store_redis_stream_read(st, "attempts", 100, pool,
-                                                &lines), APR_SUCCESS);
+    ck_assert_int_eq(fa_redis_stream_read(rs, "attempts", 100, pool,
+                                          &lines), APR_SUCCESS);
     ck_assert_int_eq(lines->nelts, 5);
     ck_assert_str_eq(APR_ARRAY_IDX(lines, 0, const char *),
                      "{\"n\":2,\"x\":\"a b\"}");
     ck_assert_str_eq(APR_ARRAY_IDX(lines, 4, const char *),
                      "{\"n\":6,\"x\":\"a b\"}");
-    ck_assert_int_eq(fa_store_redis_stream_read(st, "attempts", 2, pool,
-                                                &lines), APR_SUCCESS);
+    ck_assert_int_eq(fa_redis_stream_read(rs, "attempts", 2, pool,
+                                          &lines), APR_SUCCESS);
     ck_assert_int_eq(lines->nelts, 2);
-    ck_assert_int_eq(fa_store_redis_stream_add(st, "attempts", 0, "x", 1,
-                                               pool), APR_EINVAL);
+    ck_assert_int_eq(fa_redis_stream_add(rs, "attempts", 0, "x", 1, pool),
+                     APR_EINVAL);
+}
+END_TEST
+
+/* The registry, the stream and the status page find the Redis client
+ * through fa_store_redis_client, which answers by construction: a store
+ * that merely calls itself "redis" (or is another backend) has none, and
+ * what is built on a client refuses NULL. */
+START_TEST(client_by_construction)
+{
+    fa_store_t fake, *st;
+    fa_registry_t *reg;
+    fa_redis_state_t state;
+    apr_array_header_t *lines;
+
+    memset(&fake, 0, sizeof(fake));
+    fake.name = "redis";
+    fake.baton = pool;
+    ck_assert_ptr_null(fa_store_redis_client(&fake));
+    ck_assert_ptr_null(fa_store_redis_client(NULL));
+    ck_assert_int_eq(fa_registry_redis_open(pool, NULL, &reg), APR_EINVAL);
+    ck_assert_ptr_null(reg);
+    ck_assert_int_eq(fa_redis_stream_add(NULL, "a", 5, "x", 1, pool),
+                     APR_EINVAL);
+    ck_assert_int_eq(fa_redis_stream_read(NULL, "a", 5, pool, &lines),
+                     APR_EINVAL);
+    ck_assert_int_eq(fa_redis_state(NULL, pool, &state), APR_EINVAL);
+    st = store_for(spec_of("", ""));
+    ck_assert_ptr_nonnull(fa_store_redis_client(st));
+    ck_assert_int_eq(fa_redis_state(fa_store_redis_client(st), pool, &state),
+                     APR_SUCCESS);
+    ck_assert_str_eq(state.kind, "redis");
 }
 END_TEST
 
@@ -656,6 +690,7 @@ Suite *suite_redis(void)
     tcase_add_test(tc, index_from_a_plain_set);
     tcase_add_test(tc, registry_backend);
     tcase_add_test(tc, attempt_stream);
+    tcase_add_test(tc, client_by_construction);
     tcase_add_test(tc, invalidation_moves_the_version);
     tcase_add_test(tc, invalidation_refused);
     tcase_add_test(tc, expiry_prefix_and_db);

@@ -17,6 +17,7 @@ Suite *suite_session(void);
 Suite *suite_idp(void);
 Suite *suite_redis(void);
 Suite *suite_redis_net(void);
+Suite *suite_redis_pure(void);
 Suite *suite_cache(void);
 Suite *suite_store_shm(void);
 Suite *suite_metrics(void);

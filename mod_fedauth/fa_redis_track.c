@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fa_redis_track.c - client-side caching for the client: what lets a
+ * process keep a copy of a session and know, with no trip to Redis, that
+ * it is still what Redis holds (fa_store_t.version, FA_REDIS_COPY_MS).
+ *
+ * Each process runs a listener thread with one connection subscribed to
+ * __redis__:invalidate (fa_redis_track_start, from the store's
+ * child_init); every pooled connection turns CLIENT TRACKING on with its
+ * messages redirected to the listener (fa_redis_track_register, when the
+ * client hands out a connection), so Redis names every key this process
+ * read once it changes (by anyone, on any host). The listener bumps a
+ * counter per key slot; fa_redis_version is that counter (and the
+ * listener's epoch), or 0 while the listener is down or Redis refuses
+ * tracking: a copy is then trusted only briefly. Not with a Cluster
+ * (fa_redis_create turns it off there). Part of the httpd-free core. */
+#include <poll.h>
+#include <errno.h>
+#include <string.h>
+#include <apr_strings.h>
+#include "fa_redis_int.h"
+#include "fa_log.h"
+
+#define LISTEN_POLL_MS 200
+/* The listener PINGs this often and gives up on a connection that has
+ * said nothing for LISTEN_SILENT_MS: a connection that died without a
+ * word (a cut network) cannot hide lost invalidations for longer. */
+#define LISTEN_PING_MS 1000
+#define LISTEN_SILENT_MS 3000
+#define INVALIDATE_CHANNEL "__redis__:invalidate"
+
+static int track_state(fa_redis_t *rs)
+{
+    return __atomic_load_n(&rs->track_state, __ATOMIC_ACQUIRE);
+}
+
+static apr_uint32_t track_slot(const char *key, apr_size_t len)
+{
+    apr_uint32_t h = 2166136261u;    /* FNV-1a */
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)key[i]) * 16777619u;
+    }
+    return h & (FA_REDIS_TRACK_SLOTS - 1);
+}
+
+/* Copies vouched for so far are not any more (the listener went down or
+ * came up: messages may have been lost in between). */
+static void track_set(fa_redis_t *rs, int state)
+{
+    __atomic_add_fetch(&rs->track_epoch, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&rs->track_state, state, __ATOMIC_RELEASE);
+}
+
+/* Has Redis send the invalidations of what conn reads to the listener,
+ * once per listener connection. A refusal (Redis before 6, an ACL
+ * without CLIENT) turns client-side caching off for good. */
+void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
+{
+    const char *argv[5] = { "CLIENT", "TRACKING", "on", "REDIRECT", NULL };
+    unsigned int epoch;
+    char id[32];
+    redisReply *reply;
+    fa_err_t err;
+
+    if (track_state(rs) != FA_REDIS_TRACK_UP) {
+        return;
+    }
+    epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
+    if (conn->track_epoch == epoch) {
+        return;
+    }
+    apr_thread_mutex_lock(rs->lock);
+    apr_snprintf(id, sizeof(id), "%" APR_INT64_T_FMT, rs->track_id);
+    apr_thread_mutex_unlock(rs->lock);
+    argv[4] = id;
+    reply = fa_redis_run(conn->c, 5, argv, NULL, FA_REDIS_REPLY_SMALL, NULL,
+                         &err);
+    if (reply && reply->type != REDIS_REPLY_ERROR) {
+        conn->track_epoch = epoch;
+    }
+    else if (reply && strstr(reply->str, "does not exist")) {
+        /* The listener's connection is gone: nothing is vouched for until
+         * it is back. */
+        conn->track_epoch = 0;
+        track_set(rs, FA_REDIS_TRACK_DOWN);
+    }
+    else if (reply) {
+        fa_log(FA_LOG_WARN, "redis refuses CLIENT TRACKING (%.200s): each "
+               "process keeps a copy of a session for at most a second "
+               "(FedAuthSessionLocalCache)", reply->str);
+        track_set(rs, FA_REDIS_TRACK_REFUSED);
+    }
+    if (reply) {
+        freeReplyObject(reply);
+    }
+}
+
+apr_uint32_t fa_redis_version(fa_store_t *st, const char *key)
+{
+    fa_redis_t *rs = st->baton;
+    apr_uint32_t epoch, v;
+
+    if (track_state(rs) != FA_REDIS_TRACK_UP) {
+        return 0;
+    }
+    epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
+    v = __atomic_load_n(&rs->track_gen[track_slot(key, strlen(key))],
+                        __ATOMIC_ACQUIRE) + epoch * 0x9e3779b1u;
+    return v ? v : 1;
+}
+
+/* One message from the invalidation channel: the keys that changed (ours
+ * have our prefix), or none for a flush of everything. */
+static void invalidate(fa_redis_t *rs, const redisReply *msg)
+{
+    apr_size_t plen = strlen(rs->conf.prefix), i;
+    const redisReply *keys;
+
+    if (msg->type != REDIS_REPLY_ARRAY || msg->elements != 3
+        || msg->element[0]->type != REDIS_REPLY_STRING
+        || strcmp(msg->element[0]->str, "message")) {
+        return;               /* the subscription's own answer */
+    }
+    keys = msg->element[2];
+    if (keys->type != REDIS_REPLY_ARRAY) {
+        /* FLUSHDB / FLUSHALL: forget all */
+        track_set(rs, FA_REDIS_TRACK_UP);
+        return;
+    }
+    for (i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        if (k->type == REDIS_REPLY_STRING && k->len >= plen
+            && !memcmp(k->str, rs->conf.prefix, plen)) {
+            __atomic_add_fetch(&rs->track_gen[track_slot(k->str + plen,
+                                                         k->len - plen)],
+                               1, __ATOMIC_ACQ_REL);
+        }
+    }
+}
+
+/* Opens the listener's connection: CLIENT ID, then SUBSCRIBE. */
+static fa_redis_conn_t *listener_open(fa_redis_t *rs, apr_int64_t *id,
+                                      fa_err_t *err)
+{
+    const char *cid[2] = { "CLIENT", "ID" };
+    const char *sub[2] = { "SUBSCRIBE", INVALIDATE_CHANNEL };
+    redisReply *reply;
+    fa_redis_conn_t *conn = fa_redis_conn_open(rs, err);
+
+    if (!conn) {
+        return NULL;
+    }
+    reply = fa_redis_run(conn->c, 2, cid, NULL, FA_REDIS_REPLY_SMALL, NULL,
+                         err);
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        fa_log(FA_LOG_WARN, "redis refuses CLIENT ID (%.200s): each process "
+               "keeps a copy of a session for at most a second "
+               "(FedAuthSessionLocalCache)", reply->str);
+        track_set(rs, FA_REDIS_TRACK_REFUSED);
+    }
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        if (reply) {
+            fa_err_set(err, "store_unavailable", "redis CLIENT ID: %.200s",
+                       reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                         : "not a number");
+            freeReplyObject(reply);
+        }
+        fa_redis_release(rs, conn, 1);
+        return NULL;
+    }
+    *id = (apr_int64_t)reply->integer;
+    freeReplyObject(reply);
+    reply = fa_redis_run(conn->c, 2, sub, NULL, FA_REDIS_REPLY_SMALL, NULL,
+                         err);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply) {
+            freeReplyObject(reply);
+        }
+        fa_redis_release(rs, conn, 1);
+        return NULL;
+    }
+    freeReplyObject(reply);
+    return conn;
+}
+
+static int stopping(fa_redis_t *rs)
+{
+    return __atomic_load_n(&rs->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Reads invalidation messages until the connection breaks or falls
+ * silent, the store is being closed, or (Sentinel) the master moved. */
+static void listen_on(fa_redis_t *rs, fa_redis_conn_t *conn)
+{
+    const char *ping[1] = { "PING" };
+    apr_int64_t heard = fa_redis_now_ms(), pinged = heard, now;
+    struct pollfd pfd;
+    redisReply *reply;
+    fa_err_t err;
+    int n;
+
+    pfd.fd = fa_redis_link_fd(conn->c);
+    pfd.events = POLLIN;
+    while (!stopping(rs)
+           && track_state(rs)
+              == FA_REDIS_TRACK_UP) {
+        apr_thread_mutex_lock(rs->lock);
+        n = conn->generation != rs->generation;
+        apr_thread_mutex_unlock(rs->lock);
+        now = fa_redis_now_ms();
+        if (n || now - heard > LISTEN_SILENT_MS) {
+            return;
+        }
+        if (now - pinged >= LISTEN_PING_MS) {
+            /* In subscribed mode PING answers ["pong", ""]. */
+            pinged = now;
+            if (fa_redis_link_send(conn->c, 1, ping, NULL, &err)
+                != APR_SUCCESS) {
+                return;
+            }
+        }
+        n = poll(&pfd, 1, LISTEN_POLL_MS);
+        if (n < 0 && errno != EINTR) {
+            return;
+        }
+        if (n <= 0) {
+            continue;
+        }
+        /* everything that arrived, TLS's buffers included, so that the
+         * next poll() tells the truth */
+        if (fa_redis_link_read(conn->c, FA_REDIS_REPLY_LISTEN, &err)
+            != APR_SUCCESS) {
+            return;
+        }
+        heard = fa_redis_now_ms();
+        for (;;) {
+            if (fa_redis_link_reply(conn->c, &reply, &err) != APR_SUCCESS) {
+                return;
+            }
+            if (!reply) {
+                break;
+            }
+            invalidate(rs, reply);
+            freeReplyObject(reply);
+        }
+    }
+}
+
+static void *APR_THREAD_FUNC listener_main(apr_thread_t *t, void *data)
+{
+    fa_redis_t *rs = data;
+    fa_redis_conn_t *conn;
+    apr_int64_t id = 0;
+    fa_err_t err;
+    int i, said = 0;
+
+    (void)t;
+    while (!stopping(rs)
+           && track_state(rs)
+              != FA_REDIS_TRACK_REFUSED) {
+        memset(&err, 0, sizeof(err));
+        if ((conn = listener_open(rs, &id, &err)) != NULL) {
+            apr_thread_mutex_lock(rs->lock);
+            rs->track_id = id;
+            apr_thread_mutex_unlock(rs->lock);
+            track_set(rs, FA_REDIS_TRACK_UP);
+            fa_log(FA_LOG_DEBUG, "redis invalidation listener up (client "
+                   "%" APR_INT64_T_FMT ")", id);
+            if (said) {
+                fa_log(FA_LOG_INFO, "redis invalidation listener back");
+                said = 0;
+            }
+            listen_on(rs, conn);
+            if (track_state(rs)
+                == FA_REDIS_TRACK_UP) {
+                track_set(rs, FA_REDIS_TRACK_DOWN);
+            }
+            fa_redis_release(rs, conn, 1);
+        }
+        if (!said && !stopping(rs)
+            && track_state(rs)
+               != FA_REDIS_TRACK_REFUSED) {
+            fa_log(FA_LOG_WARN, "redis invalidation listener down%s%s: "
+                   "sessions are read from Redis each time until it is "
+                   "back", err.desc[0] ? ": " : "", err.desc);
+            said = 1;
+        }
+        /* a second before the next try, awake for the end */
+        for (i = 0; i < 1000 / LISTEN_POLL_MS && !stopping(rs); i++) {
+            apr_sleep(apr_time_from_msec(LISTEN_POLL_MS));
+        }
+    }
+    return NULL;
+}
+
+static apr_status_t listener_stop(void *data)
+{
+    fa_redis_t *rs = data;
+    apr_status_t rv;
+
+    __atomic_store_n(&rs->stopping, 1, __ATOMIC_RELEASE);
+    if (rs->listener) {
+        apr_thread_join(&rv, rs->listener);
+        rs->listener = NULL;
+    }
+    __atomic_store_n(&rs->track_state, FA_REDIS_TRACK_OFF, __ATOMIC_RELEASE);
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_redis_track_start(fa_redis_t *rs, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!rs->conf.track || rs->listener) {
+        return APR_SUCCESS;
+    }
+    rs->track_gen = apr_pcalloc(p, FA_REDIS_TRACK_SLOTS
+                                   * sizeof(apr_uint32_t));
+    __atomic_store_n(&rs->stopping, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&rs->track_state, FA_REDIS_TRACK_DOWN, __ATOMIC_RELEASE);
+    rv = apr_thread_create(&rs->listener, NULL, listener_main, rs, p);
+    if (rv != APR_SUCCESS) {
+        rs->listener = NULL;
+        __atomic_store_n(&rs->track_state, FA_REDIS_TRACK_OFF,
+                         __ATOMIC_RELEASE);
+        return rv;
+    }
+    apr_pool_cleanup_register(p, rs, listener_stop, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
