@@ -12,20 +12,20 @@
 #   - a file defines a global symbol its own header does not declare;
 #   - an endpoint file (mod_fedauth_endpoint_*) is used by anything but
 #     the root, mod_fedauth.c, which dispatches to them;
-#   - mod_fedauth.h, the header of the shared types, declares a function,
-#     or a glue header includes another glue header than mod_fedauth.h;
+#   - mod_fedauth_types.h, the header of the shared types, declares a function,
+#     or a glue header includes another glue header than mod_fedauth_types.h;
 #   - a glue function is longer than MAX_FUNCTION_LINES (120) lines.
 # The one symbol that every glue file may use without a header of its own
 # is the module record, fedauth_module (AP_DECLARE_MODULE in the root):
 # httpd needs it for every configuration look-up and log line; it is
-# declared with the types in mod_fedauth.h.
+# declared with the types in mod_fedauth_types.h.
 # Needs the module built (make): it reads mod_fedauth/.libs/*.o.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dir=mod_fedauth
 root=mod_fedauth
-types=$dir/mod_fedauth.h
+types=$dir/mod_fedauth_types.h
 module_record=fedauth_module
 max_lines=${MAX_FUNCTION_LINES:-120}
 bad=0
@@ -61,7 +61,7 @@ for b in "${files[@]}"; do
     fi
     for inc in $(grep -oE '^\s*#\s*include\s*"mod_fedauth[a-z_]*\.h"' "$h" \
                  | grep -oE 'mod_fedauth[a-z_]*' || true); do
-        [ "$inc" = mod_fedauth ] || problem "$h includes $inc.h: a glue" \
+        [ "$inc" = "$(basename "$types" .h)" ] || problem "$h includes $inc.h: a glue" \
             "header includes only $(basename "$types")"
     done
 done
@@ -72,6 +72,7 @@ for b in "${files[@]}"; do
     for inc in $(grep -oE '^\s*#\s*include\s*"mod_fedauth_[a-z_]*\.h"' \
                  "$dir/$b.c" | grep -oE 'mod_fedauth_[a-z_]*' || true); do
         [ "$inc" = "$b" ] && continue
+        [ "$inc" = "$(basename "$types" .h)" ] && continue
         if [ -z "${is_glue[$inc]:-}" ]; then
             problem "$b.c includes $inc.h, which belongs to no glue file"
             continue
@@ -213,7 +214,7 @@ done <<<"$lengths"
 
 # ---- the report -------------------------------------------------------
 echo "glue-deps: the glue's layers, top first (a file uses only files of"
-echo "glue-deps: lower layers; mod_fedauth.h holds the shared types):"
+echo "glue-deps: lower layers; mod_fedauth_types.h holds the shared types):"
 top=0
 for b in "${files[@]}"; do
     [ "${layer[$b]:-0}" -gt "$top" ] && top=${layer[$b]}

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fedauth_defaults.h - every setting's default, and its getter: the one
  * place where an unset value becomes the value in effect. A leaf beside
- * mod_fedauth.h (it needs only the configuration types): the getters are
+ * mod_fedauth_types.h (it needs only the configuration types): the getters are
  * static inline, so a glue file that reads a setting includes this header
  * and depends on no other glue file for it; mod_fedauth_config.h
  * includes it for its users. */
 #ifndef FEDAUTH_DEFAULTS_H
 #define FEDAUTH_DEFAULTS_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* ---- defaults: the one place ------------------------------------------
  * Every setting starts unset (FEDAUTH_UNSET for numbers and flags, NULL

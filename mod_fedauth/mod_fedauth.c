@@ -22,7 +22,7 @@
  *   mod_fedauth_config.c             directives, configuration records
  *   mod_fedauth_store_shm.c          the embedded store in httpd
  *
- * Each file declares what it offers in its own header; mod_fedauth.h
+ * Each file declares what it offers in its own header; mod_fedauth_types.h
  * holds only the shared types. build/check-glue-deps.sh prints the graph
  * and fails on a cycle or on a call its includes do not show. */
 #include <string.h>
@@ -34,7 +34,7 @@
 #include "http_request.h"
 #include "apr_strings.h"
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 #include "mod_fedauth_config.h"
 #include "mod_fedauth_config_table.h"
 #include "mod_fedauth_config_check.h"

@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_ATTEMPTS_H
 #define MOD_FEDAUTH_ATTEMPTS_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* The key (after FedAuthRedisPrefix) of the FedAuthAttemptStream. */
 #define FEDAUTH_STREAM_KEY "attempts"

@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_BASIC_H
 #define MOD_FEDAUTH_BASIC_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* Makes this process's cache of verified app passwords and its key
  * (child_init). */

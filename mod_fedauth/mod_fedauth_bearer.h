@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_BEARER_H
 #define MOD_FEDAUTH_BEARER_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* Makes this process's cache of verified tokens (child_init). */
 apr_status_t fedauth_bearer_child_init(apr_pool_t *p);

@@ -10,7 +10,7 @@
 #ifndef MOD_FEDAUTH_CONFIG_H
 #define MOD_FEDAUTH_CONFIG_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 #include "fedauth_defaults.h"
 #include "fa_http.h"
 #include "fa_jwt.h"

@@ -4,7 +4,7 @@
 #ifndef MOD_FEDAUTH_CONFIG_CHECK_H
 #define MOD_FEDAUTH_CONFIG_CHECK_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* Checks what only the whole configuration can tell; NULL when fine. */
 const char *fedauth_config_check(apr_pool_t *p, server_rec *s);

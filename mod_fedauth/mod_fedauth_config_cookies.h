@@ -4,7 +4,7 @@
 #ifndef MOD_FEDAUTH_CONFIG_COOKIES_H
 #define MOD_FEDAUTH_CONFIG_COOKIES_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 const char *fedauth_set_cookie_samesite(cmd_parms *cmd, void *dummy,
                                         const char *arg, const char *flag);

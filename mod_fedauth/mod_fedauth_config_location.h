@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_CONFIG_LOCATION_H
 #define MOD_FEDAUTH_CONFIG_LOCATION_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 const char *fedauth_set_providers(cmd_parms *cmd, void *dcv, const char *arg);
 const char *fedauth_set_unauth(cmd_parms *cmd, void *dcv, const char *arg);

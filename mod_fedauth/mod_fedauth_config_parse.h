@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_CONFIG_PARSE_H
 #define MOD_FEDAUTH_CONFIG_PARSE_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* The record of the server whose configuration is being read. */
 fedauth_srv_t *fedauth_cmd_srv(cmd_parms *cmd);

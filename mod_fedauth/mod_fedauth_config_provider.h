@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_CONFIG_PROVIDER_H
 #define MOD_FEDAUTH_CONFIG_PROVIDER_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 const char *fedauth_provider_section(cmd_parms *cmd, void *dummy,
                                      const char *arg);

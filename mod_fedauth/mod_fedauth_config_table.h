@@ -4,7 +4,7 @@
 #ifndef MOD_FEDAUTH_CONFIG_TABLE_H
 #define MOD_FEDAUTH_CONFIG_TABLE_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 extern const command_rec fedauth_cmds[];
 

@@ -6,7 +6,7 @@
 #ifndef MOD_FEDAUTH_ENDPOINT_API_H
 #define MOD_FEDAUTH_ENDPOINT_API_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* /fedauth/session: this browser's session as JSON, or 401. */
 int fedauth_handle_session(request_rec *r, fedauth_srv_t *sc);

@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_ENDPOINT_CALLBACK_H
 #define MOD_FEDAUTH_ENDPOINT_CALLBACK_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* The IdP's answer to a login started here: a new session, and the
  * browser goes back to where it wanted to go. */

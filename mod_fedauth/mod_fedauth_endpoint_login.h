@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_ENDPOINT_LOGIN_H
 #define MOD_FEDAUTH_ENDPOINT_LOGIN_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* /fedauth/login[?idp=..][&idps=..][&return_to=..][&choose=1]: a login at
  * the provider asked for, remembered or only one, else the chooser. */

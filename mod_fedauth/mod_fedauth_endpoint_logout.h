@@ -6,7 +6,7 @@
 #ifndef MOD_FEDAUTH_ENDPOINT_LOGOUT_H
 #define MOD_FEDAUTH_ENDPOINT_LOGOUT_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* /fedauth/logout[?return_to=..]: ends this browser's session (and, with
  * FedAuthLogoutAtIdP On, goes on to the IdP's logout). */

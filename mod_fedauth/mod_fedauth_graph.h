@@ -7,7 +7,7 @@
 #define MOD_FEDAUTH_GRAPH_H
 
 #include <jansson.h>
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* A step of the callback, after UserInfo: when prov has GroupsSource
  * graph and claims show group overage (fa_graph_overage), asks Graph for

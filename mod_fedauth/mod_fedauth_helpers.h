@@ -6,7 +6,7 @@
 #ifndef MOD_FEDAUTH_HELPERS_H
 #define MOD_FEDAUTH_HELPERS_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* ---- cookies --------------------------------------------------------- */
 

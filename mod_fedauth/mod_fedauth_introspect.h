@@ -7,7 +7,7 @@
 #ifndef MOD_FEDAUTH_INTROSPECT_H
 #define MOD_FEDAUTH_INTROSPECT_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* The user of the opaque bearer token, as the provider offered at dc
  * that introspects tokens says (from the session store when a host asked

@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_METRICS_H
 #define MOD_FEDAUTH_METRICS_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 #include "fa_metrics.h"
 
 /* In post_config, after the stores and providers are made: when any

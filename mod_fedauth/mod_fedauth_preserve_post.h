@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_PRESERVE_POST_H
 #define MOD_FEDAUTH_PRESERVE_POST_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* A POST without a session where FedAuthPreservePost is On and the
  * browser would be sent to sign in: keeps a form body that qualifies and

@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_REGISTRY_H
 #define MOD_FEDAUTH_REGISTRY_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* Opens the registry of every server with FedAuthRegistry On (after the
  * stores are made) and writes <DefaultRuntimeDir>/fedauthctl.conf. */

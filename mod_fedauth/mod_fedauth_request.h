@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_REQUEST_H
 #define MOD_FEDAUTH_REQUEST_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* post_read_request: drops client headers that look like ours. */
 int fedauth_strip_headers(request_rec *r);

@@ -6,7 +6,7 @@
 #ifndef MOD_FEDAUTH_SESSION_H
 #define MOD_FEDAUTH_SESSION_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 #include "fa_jwt.h"
 #include "fa_oidc.h"
 

@@ -7,7 +7,7 @@
 #ifndef MOD_FEDAUTH_SIGNIN_H
 #define MOD_FEDAUTH_SIGNIN_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* Where a browser without a session goes: straight to the one provider
  * (or the remembered one), else the chooser at /fedauth/login. */

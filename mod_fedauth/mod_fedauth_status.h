@@ -5,7 +5,7 @@
 #ifndef MOD_FEDAUTH_STATUS_H
 #define MOD_FEDAUTH_STATUS_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* In post_config: warns (FA00610) for each server with FedAuthStatus On
  * and no <Location> that could hold a Require for the page. */

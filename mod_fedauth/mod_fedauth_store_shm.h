@@ -4,7 +4,7 @@
 #ifndef MOD_FEDAUTH_STORE_SHM_H
 #define MOD_FEDAUTH_STORE_SHM_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 
 /* Opens the store (or finds it again after a restart) in post_config,
  * before the children fork; logs why when it cannot. */

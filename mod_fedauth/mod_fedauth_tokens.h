@@ -6,7 +6,7 @@
 #ifndef MOD_FEDAUTH_TOKENS_H
 #define MOD_FEDAUTH_TOKENS_H
 
-#include "mod_fedauth.h"
+#include "mod_fedauth_types.h"
 #include "fa_oidc.h"
 
 /* At sign-in: puts the access token, its expiry and (with a refresh

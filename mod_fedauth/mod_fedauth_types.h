@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mod_fedauth.h - the types every glue file shares: the configuration
+/* mod_fedauth_types.h - the types every glue file shares: the configuration
  * records of a server, a location and a provider, their constants, and the
  * module record. Types only: what a glue file offers to others is declared
  * in its own header (mod_fedauth_<part>.h), so that the includes of each
  * file show what it uses (build/check-glue-deps.sh draws the graph from
  * them). Only glue files (mod_fedauth*.c) include httpd headers. */
-#ifndef MOD_FEDAUTH_H
-#define MOD_FEDAUTH_H
+#ifndef MOD_FEDAUTH_TYPES_H
+#define MOD_FEDAUTH_TYPES_H
 
 #include "httpd.h"
 #include "http_config.h"
