@@ -107,7 +107,7 @@ unit() {
 # module, one test file at a time (default: all of t/integration/), a
 # line per file as it ends: name, passed, failed, skipped, seconds.
 integration() {
-    local module=$1 file name out p f k t0 line tp=0 tf=0 tk=0
+    local module=$1 file name out p f x k t0 line tp=0 tf=0 tk=0
     shift
     [ "$#" -gt 0 ] || set -- t/integration/*.test.mjs
     for file in "$@"; do
@@ -117,6 +117,10 @@ integration() {
               "$file" 2>&1)
         p=$(echo "$out" | sed -n 's/^# pass \([0-9]*\)/\1/p' | tail -1)
         f=$(echo "$out" | sed -n 's/^# fail \([0-9]*\)/\1/p' | tail -1)
+        # a test that never ran because its suite's before() hook threw
+        # is "cancelled", not "fail": it counts as failed here
+        x=$(echo "$out" | sed -n 's/^# cancelled \([0-9]*\)/\1/p' | tail -1)
+        f=$(( ${f:-0} + ${x:-0} ))
         k=$(echo "$out" | sed -n 's/^# skipped \([0-9]*\)/\1/p' | tail -1)
         if [ -z "$p" ]; then
             printf '  %-40s no result (%d s)\n' "$name" $((SECONDS - t0))
