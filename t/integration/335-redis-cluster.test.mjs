@@ -174,6 +174,35 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
     assert.ok(idx.length > 0, 'indexes exist');
   });
 
+  it('a sign-in cut off between its index steps (simulated in Redis: one member too many whose session lives, one whose session is gone) is repaired by bob\'s next sign-in', async () => {
+    // bob's index: the one zset of two members (every other user has one
+    // session, and each IdP session index one member)
+    const pairs = [];
+    for (const { key, port } of await keysOnMasters(`${PREFIX}i:*`)) {
+      if (await g.byPort(port).cli(['TYPE', key]) === 'zset'
+          && Number(await g.byPort(port).cli(['ZCARD', key])) === MAX_PER_USER) pairs.push({ key, port });
+    }
+    assert.equal(pairs.length, 1, `one index with ${MAX_PER_USER} members: ${JSON.stringify(pairs)}`);
+    const idx = g.byPort(pairs[0].port);
+    const range = (await idx.cli(['ZRANGE', pairs[0].key, '0', '-1', 'WITHSCORES'])).split('\n').filter(Boolean);
+    const [first, firstScore] = range;
+    const fake = (tail) => `${first.slice(0, -4)}${tail}`;
+    const live = fake('LIVE');          // left by a cut-off sign-in: a session too many
+    const gone = fake('GONE');          // left by a cut-off removal: its session already deleted
+    const nodeOf = async (key) => g.byPort((await g.masterOfSlot(await g.keyslot(key))).port);
+    await (await nodeOf(`${PREFIX}${live}`)).cli(['SET', `${PREFIX}${live}`, 'x', 'EX', '600']);
+    await idx.cli(['ZADD', pairs[0].key, String(Number(firstScore) - 2), gone, String(Number(firstScore) - 1), live]);
+    assert.equal(Number(await idx.cli(['ZCARD', pairs[0].key])), MAX_PER_USER + 2);
+    const b = new Browser();
+    const r = await b.login(prot(B), 'bob', 'bob-pass-2');
+    assert.equal(r.status, 200, dump(r));
+    const after = (await idx.cli(['ZRANGE', pairs[0].key, '0', '-1'])).split('\n').filter(Boolean);
+    assert.equal(after.length, MAX_PER_USER, `the index is back to ${MAX_PER_USER}: ${after.join(' ')}`);
+    assert.ok(!after.includes(live) && !after.includes(gone) && !after.includes(first), after.join(' '));
+    assert.equal(await (await nodeOf(`${PREFIX}${live}`)).cli(['EXISTS', `${PREFIX}${live}`]), '0', 'the session too many was ended');
+    await assertIn(b, 'bob@example.org', 'bob (fourth)');
+  });
+
   it('/fedauth/logout on A ends carol\'s session on B at once', async () => {
     const b = new Browser();
     const r = await b.login(prot(A), 'carol', 'carol-pass-3');
