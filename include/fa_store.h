@@ -241,6 +241,14 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
  * made the store it wraps, fa_store_t.inner); NULL for any other store
  * (shm, a test's): decided by construction, not by the store's name. */
 fa_redis_t *fa_store_redis_client(const fa_store_t *st);
+
+/* A Cluster's slot map, asked for now (nothing for one Redis or
+ * Sentinel): a process forked after this call (each of httpd's children)
+ * then knows every node the Cluster had, not only the configured seeds,
+ * so one whose first request comes after its only seed died still finds
+ * the others. Bounded like any fetch of the map; opens no connection
+ * that outlives the call. */
+void fa_redis_cluster_prefetch(fa_redis_t *rs);
 /* Client-side caching: after child_init, a thread of each process keeps a
  * connection subscribed to Redis's invalidation messages (CLIENT TRACKING,
  * Redis 6 or later), and version() vouches for a copy until Redis says its

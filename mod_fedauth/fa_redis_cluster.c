@@ -239,6 +239,13 @@ static int cluster_refresh(fa_redis_t *rs, int force)
     return loaded;
 }
 
+void fa_redis_cluster_prefetch(fa_redis_t *rs)
+{
+    if (rs && rs->conf.cluster) {
+        (void)cluster_refresh(rs, 1);
+    }
+}
+
 /* An idle connection to node, or a new one; *reused says which. */
 static fa_redis_conn_t *node_acquire(fa_redis_t *rs, int node, int *reused,
                             fa_err_t *err)

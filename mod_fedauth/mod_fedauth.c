@@ -230,6 +230,9 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
                                                          sc->store_spec));
                 return !OK;
             }
+            /* the children are forked from here: each starts knowing
+             * every node of a Cluster, not only its seeds */
+            fa_redis_cluster_prefetch(fa_store_redis_client(st));
             apr_hash_set(made, key, APR_HASH_KEY_STRING, st);
         }
         sc->store = st;

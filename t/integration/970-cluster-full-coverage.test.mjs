@@ -15,6 +15,8 @@
 //     report to the election);
 //   no (what docs/operating.md recommends): users of healthy masters
 //     never get anything but 200.
+// Then the same with `no` over TLS (rediss-cluster://, tls-cluster and
+// tls-replication yes): the fail-over of a TLS Cluster.
 // Either way nobody gets a 500, a crash, or a sign-in prompt, and every
 // session answers 200 afterwards without a restart.
 import { describe, it, before, after } from 'node:test';
@@ -24,7 +26,7 @@ import {
   Browser, parseEnv, dump, testUser, sleep,
 } from '../lib/index.mjs';
 import {
-  startCluster, redisAvailable, waitUntil,
+  startCluster, redisAvailable, waitUntil, makeTlsFiles,
 } from '../lib/redis.mjs';
 import { startHosts } from '../lib/cluster.mjs';
 
@@ -32,26 +34,34 @@ const PREFIX = 'fedauth:';
 const N_USERS = 9;
 const ROUND_LIMIT_MS = 30000;
 
-for (const fullCoverage of [true, false]) {
+for (const { fullCoverage, tls: overTls } of [
+  { fullCoverage: true }, { fullCoverage: false }, { fullCoverage: false, tls: true },
+]) {
   const mode = fullCoverage ? 'yes' : 'no';
-  describe(`Redis Cluster, cluster-require-full-coverage ${mode}: a master fails`, {
+  describe(`Redis Cluster${overTls ? ' over TLS (rediss-cluster://)' : ''}, cluster-require-full-coverage ${mode}: a master fails`, {
     skip: !redisAvailable() && 'redis-server/redis-cli not installed',
   }, () => {
     let g;
     let c;
     let base;
+    let tls;
     const users = Array.from({ length: N_USERS }, (_, i) => testUser(`fc${i}`, 'c'));
     const signedIn = [];       // [{ b, user, port }] port: master of the session
     const prot = () => `${base}/protected/env.cgi`;
 
     before(async () => {
+      tls = overTls ? makeTlsFiles() : undefined;
       g = await startCluster({
-        masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1000, fullCoverage,
+        masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1000, fullCoverage, tls: tls && { files: tls },
       });
       c = await startHosts({
         hosts: 1,
         users,
-        storeConf: `FedAuthSessionStore redis-cluster://127.0.0.1:${g.seedPort}
+        storeConf: overTls
+          ? `FedAuthSessionStore rediss-cluster://127.0.0.1:${g.seedPort}
+FedAuthRedisCAFile "${tls.ca}"
+FedAuthRedisTimeout 1`
+          : `FedAuthSessionStore redis-cluster://127.0.0.1:${g.seedPort}
 FedAuthRedisTimeout 1`,
       });
       base = c.base;
@@ -61,6 +71,7 @@ FedAuthRedisTimeout 1`,
       await g?.stop();
       c?.cleanup();
       g?.cleanup();
+      tls?.cleanup();
     });
 
     async function sessionKeys() {
@@ -153,3 +164,56 @@ FedAuthRedisTimeout 1`,
     });
   });
 }
+
+// The only seed httpd was given dies before httpd's first request: each
+// child process is forked knowing the whole Cluster (the parent asked
+// for the slot map at start), so a sign-in still finds the other nodes
+// once the seed's replica has taken over. A process that knew only the
+// seed could not load the map, and every request it served got 503.
+describe('Redis Cluster: the only seed dies before httpd\'s first request', {
+  skip: !redisAvailable() && 'redis-server/redis-cli not installed',
+}, () => {
+  let g;
+  let c;
+  const user = testUser('seedless', 'c');
+
+  before(async () => {
+    g = await startCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1000, fullCoverage: false });
+    c = await startHosts({
+      hosts: 1,
+      users: [user],
+      storeConf: `FedAuthSessionStore redis-cluster://127.0.0.1:${g.seedPort}
+FedAuthRedisTimeout 1`,
+    });
+  });
+  after(async () => {
+    await c?.stop();
+    await g?.stop();
+    c?.cleanup();
+    g?.cleanup();
+  });
+
+  it('kill the seed (a master), wait for its replica; then a sign-in works and the session answers in every round', async () => {
+    const seed = (await g.masters()).find((m) => m.port === g.seedPort);
+    assert.ok(seed && seed.replicas.length > 0, 'the seed is a master with a replica');
+    process.kill(g.byPort(g.seedPort).pid, 'SIGKILL');
+    const promoted = await waitUntil(async () => (await g.masters()).some((m) => m.port === seed.replicas[0]),
+      { timeoutMs: 20000, intervalMs: 100 });
+    assert.ok(promoted, 'the replica took over');
+    assert.ok(await g.waitOk(20000), 'the cluster is ok again');
+    const b = new Browser();
+    const r = await b.login(`${c.base}/protected/env.cgi`, user.username, user.password);
+    assert.equal(r.status, 200, dump(r));
+    assert.equal(parseEnv(r.body).REMOTE_USER, user.username);
+    for (let i = 0; i < 10; i++) {
+      const x = await b.getOnce(`${c.base}/protected/env.cgi`);
+      assert.equal(x.status, 200, `round ${i}: ${dump(x)}`);
+    }
+  });
+
+  it('httpd stops cleanly; no crash lines', async () => {
+    const info = await c.hosts[0].stop();
+    assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
+  });
+});
