@@ -38,10 +38,11 @@ git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -C "$out" -
 # report TITLE: the line coverage of the core and of the glue, from the
 # counters gathered so far (gcov -n: nothing written but the summary).
 report() {
-    local title=$1 gcno src lines pct
+    local title=$1 gcno src lines='' pct=''
     echo "== $title"
     : > "$out/cov.txt"
     while IFS= read -r gcno; do
+        lines=""; pct=""
         src=$(basename "$gcno" .gcno | sed 's/^libfacore_la-//; s/^la-//')
         case "$src" in fa_*|mod_fedauth*) ;; *) continue ;; esac
         [ -f "$out/mod_fedauth/$src.c" ] || continue
@@ -50,8 +51,9 @@ report() {
             && gcov -n -o "$(dirname "$gcno")" "$gcno" 2>/dev/null \
             | awk -v f="$src.c" '$0 ~ "^File .*"f"'"'"'$" {hit=1; next}
                 hit && /^Lines executed:/ {sub(/Lines executed:/, "");
-                    sub(/% of/, ""); print $1, $2; exit}')
+                    sub(/% of/, ""); print $1, $2; exit}') || true
         [ -n "${lines:-}" ] || { pct=0; lines=$(grep -c '' "$out/mod_fedauth/$src.c"); }
+        pct=${pct:-0}
         echo "$src $pct $lines" >> "$out/cov.txt"
     done < <(find "$out/mod_fedauth" -name '*.gcno' | sort)
     awk '{ k = ($1 ~ /^mod_fedauth/) ? "glue" : "core";
