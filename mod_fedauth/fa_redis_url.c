@@ -55,11 +55,22 @@ static const char *parse_host(apr_pool_t *p, const char *s, apr_size_t len,
     return NULL;
 }
 
+/* The URL schemes FedAuthSessionStore takes, and what each says. */
+static const struct {
+    const char *name;
+    int sentinel, tls, cluster;
+} schemes[] = {
+    { "redis://", 0, 0, 0 },          { "rediss://", 0, 1, 0 },
+    { "redis-sentinel://", 1, 0, 0 }, { "rediss-sentinel://", 1, 1, 0 },
+    { "redis-cluster://", 0, 0, 1 },  { "rediss-cluster://", 0, 1, 1 },
+};
+
 const char *fa_redis_parse(apr_pool_t *p, const char *spec,
                            fa_redis_conf_t *conf)
 {
     const char *rest, *at, *slash, *hosts, *comma, *err, *path;
     int sentinel = 0, default_port;
+    apr_size_t k, n = 0;
     char *user, *pass, *endp, *colon;
     fa_redis_host_t *h;
     long db;
@@ -67,38 +78,21 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
     memset(conf, 0, sizeof(*conf));
     conf->prefix = "fedauth:";
     conf->timeout_ms = 1000;
-    if (!strncmp(spec, "redis://", 8)) {
-        sentinel = 0;
-        rest = spec + 8;
+    for (k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++) {
+        n = strlen(schemes[k].name);
+        if (!strncmp(spec, schemes[k].name, n)) {
+            break;
+        }
     }
-    else if (!strncmp(spec, "rediss://", 9)) {
-        sentinel = 0;
-        conf->tls = 1;
-        rest = spec + 9;
-    }
-    else if (!strncmp(spec, "redis-sentinel://", 17)) {
-        sentinel = 1;
-        rest = spec + 17;
-    }
-    else if (!strncmp(spec, "rediss-sentinel://", 18)) {
-        sentinel = 1;
-        conf->tls = 1;
-        rest = spec + 18;
-    }
-    else if (!strncmp(spec, "redis-cluster://", 16)) {
-        conf->cluster = 1;
-        rest = spec + 16;
-    }
-    else if (!strncmp(spec, "rediss-cluster://", 17)) {
-        conf->cluster = 1;
-        conf->tls = 1;
-        rest = spec + 17;
-    }
-    else {
+    if (k == sizeof(schemes) / sizeof(schemes[0])) {
         return "expects redis://..., rediss://..., redis-sentinel://..., "
                "rediss-sentinel://..., redis-cluster://... or "
                "rediss-cluster://...";
     }
+    rest = spec + n;
+    sentinel = schemes[k].sentinel;
+    conf->tls = schemes[k].tls;
+    conf->cluster = schemes[k].cluster;
     default_port = sentinel ? 26379 : 6379;
     slash = strchr(rest, '/');
     at = strchr(rest, '@');
