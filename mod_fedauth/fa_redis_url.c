@@ -65,69 +65,53 @@ static const struct {
     { "redis-cluster://", 0, 0, 1 },  { "rediss-cluster://", 0, 1, 1 },
 };
 
-const char *fa_redis_parse(apr_pool_t *p, const char *spec,
-                           fa_redis_conf_t *conf)
+/* user:password@ before the hosts, %-decoded; *rest moves past it. */
+static const char *parse_credentials(apr_pool_t *p, const char **rest,
+                                     fa_redis_conf_t *conf)
 {
-    const char *rest, *at, *slash, *hosts, *comma, *err, *path;
-    int sentinel = 0, default_port;
-    apr_size_t k, n = 0;
-    char *user, *pass, *endp, *colon;
-    fa_redis_host_t *h;
-    long db;
+    const char *slash = strchr(*rest, '/'), *at = strchr(*rest, '@');
+    char *user, *pass, *colon;
 
-    memset(conf, 0, sizeof(*conf));
-    conf->prefix = "fedauth:";
-    conf->timeout_ms = 1000;
-    for (k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++) {
-        n = strlen(schemes[k].name);
-        if (!strncmp(spec, schemes[k].name, n)) {
-            break;
-        }
+    if (!at || (slash && at > slash)) {
+        return NULL;
     }
-    if (k == sizeof(schemes) / sizeof(schemes[0])) {
-        return "expects redis://..., rediss://..., redis-sentinel://..., "
-               "rediss-sentinel://..., redis-cluster://... or "
-               "rediss-cluster://...";
+    user = apr_pstrmemdup(p, *rest, (apr_size_t)(at - *rest));
+    colon = strchr(user, ':');
+    if (!colon) {
+        return "expects user:password@ before the host";
     }
-    rest = spec + n;
-    sentinel = schemes[k].sentinel;
-    conf->tls = schemes[k].tls;
-    conf->cluster = schemes[k].cluster;
-    default_port = sentinel ? 26379 : 6379;
-    slash = strchr(rest, '/');
-    at = strchr(rest, '@');
-    if (at && (!slash || at < slash)) {
-        user = apr_pstrmemdup(p, rest, (apr_size_t)(at - rest));
-        colon = strchr(user, ':');
-        if (!colon) {
-            return "expects user:password@ before the host";
-        }
-        *colon = '\0';
-        pass = colon + 1;
-        if (fa_url_decode(p, user, strlen(user), &user) != APR_SUCCESS
-            || fa_url_decode(p, pass, strlen(pass), &pass) != APR_SUCCESS) {
-            return "the credentials are not properly %-encoded";
-        }
-        conf->user = *user ? user : NULL;
-        conf->password = *pass ? pass : NULL;
-        rest = at + 1;
+    *colon = '\0';
+    pass = colon + 1;
+    if (fa_url_decode(p, user, strlen(user), &user) != APR_SUCCESS
+        || fa_url_decode(p, pass, strlen(pass), &pass) != APR_SUCCESS) {
+        return "the credentials are not properly %-encoded";
     }
-    hosts = rest;
-    slash = strchr(rest, '/');
+    conf->user = *user ? user : NULL;
+    conf->password = *pass ? pass : NULL;
+    *rest = at + 1;
+    return NULL;
+}
+
+/* The comma-separated hosts up to the first '/' (or the end); *rest
+ * moves to that '/' (or the end). */
+static const char *parse_hosts(apr_pool_t *p, const char **rest,
+                               int several, int default_port,
+                               fa_redis_conf_t *conf)
+{
+    const char *hosts = *rest, *slash = strchr(hosts, '/'), *comma, *err;
+    const char *end = slash ? slash : hosts + strlen(hosts);
+
     conf->hosts = apr_array_make(p, 3, sizeof(fa_redis_host_t));
     for (;;) {
-        const char *end = slash ? slash : hosts + strlen(hosts);
         comma = memchr(hosts, ',', (apr_size_t)(end - hosts));
-        h = apr_array_push(conf->hosts);
-        if ((err = parse_host(p, hosts, comma ? (apr_size_t)(comma - hosts)
-                                               : (apr_size_t)(end - hosts),
-                              default_port, h)) != NULL) {
+        err = parse_host(p, hosts, (apr_size_t)((comma ? comma : end)
+                                                - hosts),
+                         default_port, apr_array_push(conf->hosts));
+        if (err || !comma) {
+            *rest = end;
             return err;
         }
-        if (!comma) {
-            break;
-        }
-        if (!sentinel && !conf->cluster) {
+        if (!several) {
             return "redis:// takes one host; use redis-sentinel:// or "
                    "redis-cluster:// for several";
         }
@@ -137,7 +121,16 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
         }
         hosts = comma + 1;
     }
-    path = slash ? slash + 1 : "";
+}
+
+/* What follows the hosts' '/': [master name/]database. */
+static const char *parse_path(apr_pool_t *p, const char *path, int sentinel,
+                              fa_redis_conf_t *conf)
+{
+    const char *slash;
+    char *endp;
+    long db;
+
     if (sentinel) {
         slash = strchr(path, '/');
         conf->master_name = apr_pstrmemdup(p, path, slash
@@ -160,6 +153,40 @@ const char *fa_redis_parse(apr_pool_t *p, const char *spec,
         }
     }
     return NULL;
+}
+
+const char *fa_redis_parse(apr_pool_t *p, const char *spec,
+                           fa_redis_conf_t *conf)
+{
+    const apr_size_t nschemes = sizeof(schemes) / sizeof(schemes[0]);
+    const char *rest, *err;
+    apr_size_t k, n = 0;
+    int sentinel;
+
+    memset(conf, 0, sizeof(*conf));
+    conf->prefix = "fedauth:";
+    conf->timeout_ms = 1000;
+    for (k = 0; k < nschemes; k++) {
+        n = strlen(schemes[k].name);
+        if (!strncmp(spec, schemes[k].name, n)) {
+            break;
+        }
+    }
+    if (k == nschemes) {
+        return "expects redis://..., rediss://..., redis-sentinel://..., "
+               "rediss-sentinel://..., redis-cluster://... or "
+               "rediss-cluster://...";
+    }
+    rest = spec + n;
+    sentinel = schemes[k].sentinel;
+    conf->tls = schemes[k].tls;
+    conf->cluster = schemes[k].cluster;
+    if ((err = parse_credentials(p, &rest, conf)) != NULL
+        || (err = parse_hosts(p, &rest, sentinel || conf->cluster,
+                              sentinel ? 26379 : 6379, conf)) != NULL) {
+        return err;
+    }
+    return parse_path(p, *rest ? rest + 1 : "", sentinel, conf);
 }
 
 /* CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0, not reflected), as

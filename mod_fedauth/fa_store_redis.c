@@ -183,9 +183,14 @@ static const char INDEX_TAKE_LUA[] =
  * (add, push the TTL out, list the members, oldest first); then
  * fa_store_index_plan decides, asking for each member's key on its own
  * node (EXISTS); the gone ones and the oldest beyond max leave the index
- * (ZREM) and the latter's keys are deleted (DEL). Not atomic: two
- * sign-ins of one user at the same moment may each drop the same oldest
- * session, or one more than needed. */
+ * (ZREM) and the latter's keys are deleted (DEL). Not atomic, yet
+ * sign-ins of one user at the same moment still leave exactly max: the
+ * scripts run one after another on the index's node, so each step sees
+ * the members of every script before it, a superset of what an earlier
+ * step saw; a member an earlier step drops has max newer members in its
+ * view, hence in every later view, so the last step drops it too and
+ * keeps the newest max of all. A session's key is written before it
+ * joins an index, so no step takes a live member for a gone one. */
 static const char INDEX_ADD_ONE_LUA[] =
     "local k = KEYS[1] "
     "redis.call('ZADD', k, ARGV[2], ARGV[1]) "

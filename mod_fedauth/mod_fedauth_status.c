@@ -130,8 +130,8 @@ int fedauth_status_handler(request_rec *r)
                                   sizeof(fa_idp_t *));
     warm_providers(r, sc, (apr_array_header_t *)in.providers);
     in.store = sc->store;
-    if (sc->store && !strcmp(sc->store->name, "shm") && fedauth_shm_store()) {
-        fa_store_shm_stats(fedauth_shm_store(), &st);
+    if (fedauth_shm_store_of(sc->store)) {
+        fa_store_shm_stats(fedauth_shm_store_of(sc->store), &st);
         in.shm = &st;
     }
     in.metrics = fedauth_metrics();

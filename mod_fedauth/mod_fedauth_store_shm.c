@@ -104,3 +104,11 @@ fa_store_t *fedauth_shm_store(void)
 {
     return shm_store;
 }
+
+fa_store_t *fedauth_shm_store_of(const fa_store_t *st)
+{
+    if (shm_store && st && (st == shm_store || st->inner == shm_store)) {
+        return shm_store;
+    }
+    return NULL;
+}

@@ -12,5 +12,8 @@ apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                      server_rec *s, apr_size_t size);
 /* The store opened last, or NULL. */
 fa_store_t *fedauth_shm_store(void);
+/* The embedded store when st is it (or the metrics' wrapper of it),
+ * else NULL: decided by construction, not by the store's name. */
+fa_store_t *fedauth_shm_store_of(const fa_store_t *st);
 
 #endif

@@ -6,7 +6,7 @@
 // masters, every key on the master of its slot (CLUSTER KEYSLOT); logout
 // and back-channel logout end sessions everywhere; FedAuthMaxSessionsPerUser
 // still ends a user's oldest session (the index and the sessions live in
-// different slots); a slot that is being migrated (ASK) and one that has
+// different slots), also when 8 sign-ins of one user arrive at once; a slot that is being migrated (ASK) and one that has
 // moved (MOVED) are followed; a master killed with SIGKILL: its replica
 // takes over, every request meanwhile answers 200 or 503 (never a 500, a
 // crash or a sign-in prompt) and afterwards every session answers 200
@@ -58,6 +58,7 @@ describe('Redis Cluster: 3 masters, 3 replicas, one seed node', { skip: !redisAv
   let meta;
   let clientId;
   const users = Array.from({ length: N_USERS }, (_, i) => testUser(`u${String(i).padStart(2, '0')}`, 'c'));
+  const racer = testUser('racer', 'c');
   const browsers = [];           // [{ b, user }] signed in and expected to stay
   const prot = (base) => `${base}/protected/env.cgi`;
 
@@ -65,7 +66,7 @@ describe('Redis Cluster: 3 masters, 3 replicas, one seed node', { skip: !redisAv
     g = await startCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1500 });
     c = await startHosts({
       hosts: 2,
-      users: [...defaultUsers(), ...users],
+      users: [...defaultUsers(), ...users, racer],
       providers: [{ id: 'test', client: { backchannel_logout_session_required: true } }],
       storeConf: `FedAuthSessionStore redis-cluster://127.0.0.1:${g.seedPort}
 FedAuthRedisTimeout 1
@@ -201,6 +202,48 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
     assert.ok(!after.includes(live) && !after.includes(gone) && !after.includes(first), after.join(' '));
     assert.equal(await (await nodeOf(`${PREFIX}${live}`)).cli(['EXISTS', `${PREFIX}${live}`]), '0', 'the session too many was ended');
     await assertIn(b, 'bob@example.org', 'bob (fourth)');
+  });
+
+  it(`8 sign-ins of one user at the same moment, on both hosts: exactly ${MAX_PER_USER} of the 8 browsers stay signed in, and his index names exactly their sessions`, async () => {
+    const before = new Set(await sessionKeys());
+    const bs = Array.from({ length: 8 }, () => new Browser());
+    // the IdP's part first (each browser's code in hand), so that the 8
+    // callbacks, and their index steps, reach httpd together
+    const callbacks = await Promise.all(bs.map(async (b, i) => {
+      const base = i % 2 ? B : A;
+      const r = await b.login(prot(base), racer.username, racer.password, { stopAt: (u) => u.startsWith(`${base}/signin-`) });
+      assert.ok(r.stoppedAt, dump(r));
+      return { b, url: r.stoppedAt };
+    }));
+    const done = await Promise.all(callbacks.map(({ b, url }) => b.getOnce(url)));
+    for (const r of done) assert.equal(r.status, 302, dump(r));
+    const signedIn = [];
+    for (const b of bs) {
+      const r = await b.getOnce(prot(A));
+      if (r.status === 200) {
+        assert.equal(parseEnv(r.body).REMOTE_USER, racer.username);
+        signedIn.push(b);
+      }
+      else assert.equal(r.status, 302, dump(r));
+    }
+    assert.equal(signedIn.length, MAX_PER_USER, `browsers still signed in: ${signedIn.length}`);
+    const added = (await sessionKeys()).filter((k) => !before.has(k));
+    assert.equal(added.length, MAX_PER_USER, `new session keys: ${added.join(' ')}`);
+    const idx = [];
+    for (const { key, port } of await keysOnMasters(`${PREFIX}i:*`)) {
+      if (await g.byPort(port).cli(['TYPE', key]) !== 'zset') continue;
+      const members = (await g.byPort(port).cli(['ZRANGE', key, '0', '-1'])).split('\n').filter(Boolean);
+      if (members.some((m) => added.includes(`${PREFIX}${m}`))) idx.push(members);
+    }
+    // the user's index and each IdP session's index name new sessions;
+    // none names more than the limit or a session that is gone
+    assert.ok(idx.length >= 1, 'an index names the new sessions');
+    for (const members of idx) {
+      assert.ok(members.length <= MAX_PER_USER, members.join(' '));
+      for (const m of members) assert.ok(added.includes(`${PREFIX}${m}`), `${m} is one of the sessions that live`);
+    }
+    assert.ok(idx.some((members) => members.length === MAX_PER_USER), 'the user\'s index names both');
+    for (const b of signedIn) await assertIn(b, racer.username, 'racer');
   });
 
   it('/fedauth/logout on A ends carol\'s session on B at once', async () => {
