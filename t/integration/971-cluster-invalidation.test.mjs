@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // issue 24, per-process copies on a Redis Cluster as fresh as with one
 // Redis: a real cluster of 3 masters and 3 replicas on loopback, two httpd
-// hosts (A and B) on it, both with the default FedAuthSessionLocalCache
-// (a copy lasts up to 60 s while Redis vouches for it, 1 s while it
-// cannot). Each process keeps one invalidation listener per master, and
+// hosts (A and B) on it, both with FedAuthSessionLocalCache 60 (a copy
+// lasts up to 60 s while Redis vouches for it, 1 s while it cannot). Each process keeps one invalidation listener per master, and
 // every data connection redirects its tracking to the listener of its own
 // node. What the attacker (a user whose session was ended, a stolen cookie
 // after a logout) must NOT get is a 200 from host B's copy:
@@ -16,6 +15,10 @@
 //   - the listeners of one master killed (CLIENT KILL TYPE pubsub) and the
 //     session deleted at once, in the window where its invalidation is
 //     lost: B does not serve its copy; the listeners come back;
+//   - the listeners of one master kept down (SUBSCRIBE denied by an ACL):
+//     B trusts a copy of its sessions for a second at most, even with
+//     FedAuthSessionLocalCache 60 (that configured value used to hold
+//     for copies nobody vouched for);
 //   - a master killed (SIGKILL) and its replica promoted: a session
 //     deleted on the new master is refused by B at once, the new master
 //     gets listeners, and a logout after the fail-over reaches B fast.
@@ -38,11 +41,12 @@ const PREFIX = 'fedauth:';
 // its copy for up to 1000 ms
 const LIMIT_MS = 250;
 const POLL_LIMIT_MS = 5000;
-const N_USERS = 15;
+const N_USERS = 18;
 const prot = (base) => `${base}/protected/env.cgi`;
-// the default copy lifetime (t/lib/cluster.mjs adds "0" when the
-// directive is not named at all)
-const DEFAULT_COPY = '# FedAuthSessionLocalCache: the default';
+// a long copy lifetime, so that only invalidation can end a copy early
+// (and, while a listener is down, the second a copy nobody vouches for
+// lasts; docs/directives.md)
+const LONG_COPY = 'FedAuthSessionLocalCache 60';
 
 /** Every session key on every live master: Map key -> master port. */
 async function sessionKeys(g) {
@@ -120,7 +124,7 @@ describe('Redis Cluster: a session ended on one host is refused by the other wit
       users: [...defaultUsers(), ...users],
       storeConf: `FedAuthSessionStore redis-cluster://127.0.0.1:${g.seedPort}
 FedAuthRedisTimeout 1
-${DEFAULT_COPY}`,
+${LONG_COPY}`,
     });
     [A, B] = c.bases;
   });
@@ -203,6 +207,37 @@ ${DEFAULT_COPY}`,
     assert.ok(ms2 < LIMIT_MS, `${s2.user} still served by B ${ms2} ms after the logout`);
   });
 
+  it('the listeners of one master kept down (SUBSCRIBE denied): B trusts a copy of its sessions for at most a second; they come back when allowed', async () => {
+    const counts = (port) => signed.filter((x) => x.port === port).length;
+    const port = [...new Set(signed.map((x) => x.port))].sort((x, y) => counts(y) - counts(x))[0];
+    const s = take(port);
+    const s2 = take(port);
+    const node = g.byPort(port);
+    const listeners = await pubsubClients(node);
+    await warm(s, B);
+    await node.cli(['ACL', 'SETUSER', 'default', '-subscribe']);
+    try {
+      await node.cli(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      await sleep(300);
+      assert.equal(await pubsubClients(node), 0, 'no listener on the node');
+      // B reads the session again and keeps a copy nobody vouches for
+      await warm(s, B);
+      const t0 = Date.now();
+      assert.equal(await node.cli(['DEL', s.key]), '1');
+      const ms = await msUntilOut(s, B, t0);
+      assert.ok(ms < 1300, `${s.user} served from an unvouched copy ${ms} ms after the DEL (at most a second)`);
+    } finally {
+      await node.cli(['ACL', 'SETUSER', 'default', '+subscribe']);
+    }
+    assert.ok(await waitUntil(async () => (await pubsubClients(node)) >= listeners, { timeoutMs: 5000, intervalMs: 100 }),
+      'the listeners came back');
+    await warm(s2, B);
+    const t1 = Date.now();
+    await signOut(s2.b, `${A}/fedauth/logout`);
+    const ms2 = await msUntilOut(s2, B, t1);
+    assert.ok(ms2 < LIMIT_MS, `${s2.user} still served by B ${ms2} ms after the logout`);
+  });
+
   it('a master killed, its replica promoted: a copy from before is not trusted, the new master gets listeners, a logout reaches B fast', async (t) => {
     const ms = await g.masters();
     const counts = (port) => signed.filter((s) => s.port === port).length;
@@ -273,7 +308,7 @@ describe('Redis Cluster over TLS (rediss-cluster://): a logout on A reaches B wi
       storeConf: `FedAuthSessionStore rediss-cluster://127.0.0.1:${g.seedPort}
 FedAuthRedisCAFile "${tls.ca}"
 FedAuthRedisTimeout 1
-${DEFAULT_COPY}`,
+${LONG_COPY}`,
     });
   });
   after(async () => {
