@@ -113,6 +113,8 @@ struct fa_redis_t {
                                    * (Cluster) each change of the slot
                                    * map; atomic */
     apr_int64_t track_id;         /* the listener's CLIENT ID */
+    int track_all_up;             /* Cluster: every master's listener is
+                                   * up; atomic, written under lock */
     apr_uint32_t *track_gen;      /* FA_REDIS_TRACK_SLOTS counters, atomic */
     apr_thread_t *listener;
     int stopping;                 /* atomic */
@@ -210,9 +212,12 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn);
 apr_uint32_t fa_redis_version(fa_store_t *st, const char *key);
 /* Starts the invalidation listener of this process (conf.track). */
 apr_status_t fa_redis_track_start(fa_redis_t *rs, apr_pool_t *p);
-/* The slot map changed (fa_redis_cluster.c, lock held or not): copies
- * vouched for so far are not any more. */
+/* The slot map changed, or an ASK was followed (fa_redis_cluster.c,
+ * with the lock held): copies vouched for so far are not any more. */
 void fa_redis_track_remapped(fa_redis_t *rs);
+/* A Cluster node's listener went up or down (FA_REDIS_TRACK_UP or
+ * _DOWN): the epoch moves on; takes the lock. */
+void fa_redis_track_node_set(fa_redis_t *rs, int node, int state);
 /* Cluster: "up" when every master's listener is up, else how many are
  * (from p); rs->track_state's name otherwise. Called with the lock held. */
 const char *fa_redis_track_describe(fa_redis_t *rs, apr_pool_t *p);

@@ -488,7 +488,9 @@ static int follow(fa_redis_t *rs, fa_redis_conn_t *conn, redisReply *reply,
     if (to >= 0 && !moved) {
         /* a slot being migrated: the node that answers may not be one
          * whose listener vouches for what it sends */
+        apr_thread_mutex_lock(rs->lock);
         fa_redis_track_remapped(rs);
+        apr_thread_mutex_unlock(rs->lock);
     }
     *ask = !moved;
     return to;

@@ -16,7 +16,7 @@
  * With a Cluster, tracking only works within one node: the same thread
  * keeps one listener connection per master of the slot map (poll() over
  * all of them), each data connection redirects to the listener of its
- * own node, and fa_redis_version is 0 for a key whose node's listener is
+ * own node, and fa_redis_version is 0 while any master's listener is
  * not up. Any listener going up or down and any change of the slot map
  * moves the epoch on, so no copy made before is trusted after. Part of
  * the httpd-free core. */
@@ -59,11 +59,30 @@ static void track_set(fa_redis_t *rs, int state)
     __atomic_store_n(&rs->track_state, state, __ATOMIC_RELEASE);
 }
 
-/* A Cluster node's listener went up or down. */
-static void node_set(fa_redis_t *rs, int node, int state)
+/* Cluster: is every master's listener up? Called with the lock held,
+ * after the epoch moved on (so a version that sees 1 sees the new
+ * epoch). */
+static void all_up_update(fa_redis_t *rs)
 {
+    int i, masters = 0, up = 1;
+
+    for (i = 0; i < rs->n_nodes; i++) {
+        if (rs->nodes[i].master) {
+            masters++;
+            up &= __atomic_load_n(&rs->nodes[i].track_state,
+                                  __ATOMIC_ACQUIRE) == FA_REDIS_TRACK_UP;
+        }
+    }
+    __atomic_store_n(&rs->track_all_up, masters && up, __ATOMIC_RELEASE);
+}
+
+void fa_redis_track_node_set(fa_redis_t *rs, int node, int state)
+{
+    apr_thread_mutex_lock(rs->lock);
     __atomic_add_fetch(&rs->track_epoch, 1, __ATOMIC_ACQ_REL);
     __atomic_store_n(&rs->nodes[node].track_state, state, __ATOMIC_RELEASE);
+    all_up_update(rs);
+    apr_thread_mutex_unlock(rs->lock);
 }
 
 static int node_state(fa_redis_t *rs, int node)
@@ -74,6 +93,7 @@ static int node_state(fa_redis_t *rs, int node)
 void fa_redis_track_remapped(fa_redis_t *rs)
 {
     __atomic_add_fetch(&rs->track_epoch, 1, __ATOMIC_ACQ_REL);
+    all_up_update(rs);
 }
 
 /* Has Redis send the invalidations of what conn reads to the listener
@@ -114,7 +134,7 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
          * it is back. */
         conn->track_epoch = 0;
         if (conn->node >= 0) {
-            node_set(rs, conn->node, FA_REDIS_TRACK_DOWN);
+            fa_redis_track_node_set(rs, conn->node, FA_REDIS_TRACK_DOWN);
         }
         else {
             track_set(rs, FA_REDIS_TRACK_DOWN);
@@ -131,33 +151,16 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
     }
 }
 
-/* Cluster: is the listener of the node that serves key up? The map is
- * read without the lock (a byte; a change also moves the epoch on). */
-static int cluster_vouches(fa_redis_t *rs, const char *key)
-{
-    char full[512];
-    apr_size_t plen = strlen(rs->conf.prefix), klen = strlen(key);
-    unsigned char node;
-
-    if (plen + klen > sizeof(full)) {
-        return 0;
-    }
-    memcpy(full, rs->conf.prefix, plen);
-    memcpy(full + plen, key, klen);
-    node = __atomic_load_n(&rs->slot_node[fa_redis_keyslot(full,
-                                                           plen + klen)],
-                           __ATOMIC_RELAXED);
-    return node != FA_REDIS_NO_NODE
-           && node_state(rs, node) == FA_REDIS_TRACK_UP;
-}
-
 apr_uint32_t fa_redis_version(fa_store_t *st, const char *key)
 {
     fa_redis_t *rs = st->baton;
     apr_uint32_t epoch, v;
 
+    /* A Cluster vouches only while every master's listener is up: the
+     * key's own node would cost a CRC16 of the key per request. */
     if (track_state(rs) != FA_REDIS_TRACK_UP
-        || (rs->conf.cluster && !cluster_vouches(rs, key))) {
+        || (rs->conf.cluster
+            && !__atomic_load_n(&rs->track_all_up, __ATOMIC_ACQUIRE))) {
         return 0;
     }
     epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
@@ -385,7 +388,7 @@ static void node_drop(fa_redis_t *rs, node_listener_t *l, int node,
     fa_redis_link_close(l->c);
     l->c = NULL;
     if (node_state(rs, node) != FA_REDIS_TRACK_DOWN) {
-        node_set(rs, node, FA_REDIS_TRACK_DOWN);
+        fa_redis_track_node_set(rs, node, FA_REDIS_TRACK_DOWN);
     }
     l->retry_ms = fa_redis_now_ms() + (failed ? FA_REDIS_BACKOFF_MS : 0);
     if (failed) {
@@ -417,7 +420,7 @@ static void node_listen(fa_redis_t *rs, node_listener_t *l, int node)
         apr_thread_mutex_unlock(rs->lock);
         l->c = c;
         l->heard = l->pinged = fa_redis_now_ms();
-        node_set(rs, node, FA_REDIS_TRACK_UP);
+        fa_redis_track_node_set(rs, node, FA_REDIS_TRACK_UP);
         fa_log(l->said ? FA_LOG_INFO : FA_LOG_DEBUG, "redis cluster node "
                "%s:%d: invalidation listener up (client %" APR_INT64_T_FMT
                ")", host, port, id);

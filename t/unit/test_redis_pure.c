@@ -498,6 +498,7 @@ static fa_redis_t *cluster_client(void)
     rs->track_gen = apr_pcalloc(pool, FA_REDIS_TRACK_SLOTS
                                       * sizeof(apr_uint32_t));
     rs->track_state = FA_REDIS_TRACK_UP;
+    apr_thread_mutex_create(&rs->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     return rs;
 }
 
@@ -505,35 +506,43 @@ START_TEST(cluster_version_per_node)
 {
     fa_redis_t *rs = cluster_client();
     fa_store_t st;
-    const char *full = "fedauth:s:abc";
-    unsigned int slot = fa_redis_keyslot(full, strlen(full));
     apr_uint32_t v;
 
     memset(&st, 0, sizeof(st));
     st.baton = rs;
-    /* no node known for the key's slot: cannot tell */
+    /* no listener up yet */
     ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
-    rs->slot_node[slot] = 1;
-    rs->nodes[0].track_state = FA_REDIS_TRACK_UP;
-    rs->nodes[1].track_state = FA_REDIS_TRACK_DOWN;
-    /* the key's node's listener is down; another node's being up does
-     * not vouch for it */
+    fa_redis_track_node_set(rs, 0, FA_REDIS_TRACK_UP);
+    /* one master's listener up, the other's not: nothing is vouched
+     * for, whichever node holds the key */
     ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
-    rs->nodes[1].track_state = FA_REDIS_TRACK_UP;
+    fa_redis_track_node_set(rs, 1, FA_REDIS_TRACK_UP);
     v = fa_redis_version(&st, "s:abc");
     ck_assert_uint_ne(v, 0);
     ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), v);
     /* a change of the slot map: what was vouched for is not any more */
+    apr_thread_mutex_lock(rs->lock);
     fa_redis_track_remapped(rs);
+    apr_thread_mutex_unlock(rs->lock);
+    ck_assert_uint_ne(fa_redis_version(&st, "s:abc"), v);
+    v = fa_redis_version(&st, "s:abc");
+    ck_assert_uint_ne(v, 0);
+    /* a listener down and up again: not the version from before */
+    fa_redis_track_node_set(rs, 1, FA_REDIS_TRACK_DOWN);
+    ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
+    fa_redis_track_node_set(rs, 1, FA_REDIS_TRACK_UP);
     ck_assert_uint_ne(fa_redis_version(&st, "s:abc"), v);
     ck_assert_uint_ne(fa_redis_version(&st, "s:abc"), 0);
-    /* the slot now on node 0, whose listener is down */
-    rs->slot_node[slot] = 0;
-    rs->nodes[0].track_state = FA_REDIS_TRACK_DOWN;
+    /* a new master in the map (a promoted replica) with no listener yet */
+    apr_thread_mutex_lock(rs->lock);
+    rs->n_nodes = 3;
+    rs->nodes[2].master = 1;
+    fa_redis_track_remapped(rs);
+    apr_thread_mutex_unlock(rs->lock);
     ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
-    /* the listener thread not running: nothing is vouched for */
-    rs->nodes[0].track_state = FA_REDIS_TRACK_UP;
+    fa_redis_track_node_set(rs, 2, FA_REDIS_TRACK_UP);
     ck_assert_uint_ne(fa_redis_version(&st, "s:abc"), 0);
+    /* the listener thread not running: nothing is vouched for */
     rs->track_state = FA_REDIS_TRACK_OFF;
     ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
 }
