@@ -27,8 +27,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  Browser, dump, defaultUsers, testUser, sleep, signOut,
+  Browser, dump, defaultUsers, testUser, sleep, signOut, protectedLocation,
 } from '../lib/index.mjs';
+import { MODULES_DIR } from '../lib/httpd.mjs';
 import {
   startCluster, redisAvailable, waitUntil, makeTlsFiles,
 } from '../lib/redis.mjs';
@@ -116,6 +117,13 @@ async function getCalls(node) {
   return m ? Number(m[1]) : 0;
 }
 
+/** The status page's store.tracking, as one of base's processes says. */
+async function tracking(base) {
+  const r = await fetch(`${base}/fedauth/status`, { headers: { Accept: 'application/json' } });
+  assert.equal(r.status, 200);
+  return (await r.json()).store.tracking;
+}
+
 async function pubsubClients(node) {
   const out = await node.cli(['CLIENT', 'LIST', 'TYPE', 'pubsub']);
   return out.split('\n').filter((l) => l.includes('sub=1')).length;
@@ -139,6 +147,14 @@ describe('Redis Cluster: a session ended on one host is refused by the other wit
       storeConf: `FedAuthSessionStore redis-cluster://127.0.0.1:${g.seedPort}
 FedAuthRedisTimeout 1
 ${LONG_COPY}`,
+      serverConf: `<IfModule !authz_host_module>
+    LoadModule authz_host_module ${MODULES_DIR}/mod_authz_host.so
+</IfModule>
+FedAuthStatus On`,
+      locationsConf: `${protectedLocation()}<Location /fedauth/status>
+    Require ip 127.0.0.1
+</Location>
+`,
     });
     [A, B] = c.bases;
   });
@@ -159,6 +175,7 @@ ${LONG_COPY}`,
     for (const u of users) signed.push(await signIn(g, A, u));
     const ports = new Set(signed.map((s) => s.port));
     assert.equal(ports.size, 3, `masters holding sessions: ${[...ports].join(' ')}`);
+    assert.equal(await tracking(B), 'up', 'the status page: every master\'s listener up');
     const s = signed[0];
     await warm(s, B);
     await sleep(1500);            // past the 1 s of a copy nobody vouches for
@@ -234,6 +251,7 @@ ${LONG_COPY}`,
       await node.cli(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
       await sleep(300);
       assert.equal(await pubsubClients(node), 0, 'no listener on the node');
+      assert.equal(await tracking(B), 'down (2 of 3 masters\' listeners up)', 'the status page');
       // B reads the session again and keeps a copy nobody vouches for
       await warm(s, B);
       const t0 = Date.now();
@@ -246,6 +264,7 @@ ${LONG_COPY}`,
     }
     assert.ok(await waitUntil(async () => (await pubsubClients(node)) >= listeners, { timeoutMs: 5000, intervalMs: 100 }),
       'the listeners came back');
+    assert.ok(await waitUntil(async () => (await tracking(B)) === 'up', { timeoutMs: 5000, intervalMs: 100 }), 'the status page: up again');
     await warm(s2, B);
     const t1 = Date.now();
     await signOut(s2.b, `${A}/fedauth/logout`);
