@@ -71,6 +71,11 @@ typedef struct fa_redis_node_t {
     int idle_count;
     apr_int64_t down_until_ms;    /* no new connects before this */
     char down_why[160];
+    int master;                   /* serves slots in the map (under lock) */
+    int track_state;              /* its listener: FA_REDIS_TRACK_DOWN or
+                                   * _UP, atomic */
+    apr_int64_t track_id;         /* its listener's CLIENT ID (under
+                                   * lock) */
 } fa_redis_node_t;
 
 /* A pooled connection. */
@@ -100,11 +105,16 @@ struct fa_redis_t {
     char down_why[160];           /* why the last connect failed */
     apr_int64_t failed_ms;        /* that failure, and the last connect */
     apr_int64_t connected_ms;     /* that worked (the status page) */
-    /* client-side caching; the atomics are read without the lock */
+    /* client-side caching; the atomics are read without the lock. With
+     * a Cluster, track_state is UP while the listener thread runs, and
+     * each node says whether its own listener is up. */
     int track_state;              /* FA_REDIS_TRACK_*, atomic */
-    unsigned int track_epoch;     /* + 1 at each listener up or down,
-                                   * atomic */
+    unsigned int track_epoch;     /* + 1 at each listener up or down, and
+                                   * (Cluster) each change of the slot
+                                   * map; atomic */
     apr_int64_t track_id;         /* the listener's CLIENT ID */
+    int track_all_up;             /* Cluster: every master's listener is
+                                   * up; atomic, written under lock */
     apr_uint32_t *track_gen;      /* FA_REDIS_TRACK_SLOTS counters, atomic */
     apr_thread_t *listener;
     int stopping;                 /* atomic */
@@ -183,6 +193,10 @@ int fa_redis_map_parse(const redisReply *reply, const char *asked,
  * 65535, a host of host_len bytes or more, anything after the port. */
 int fa_redis_redirect_parse(const char *msg, char *host, apr_size_t host_len,
                             int *port);
+/* Fetches the slot map again unless it was fetched less than
+ * FA_REDIS_CLUSTER_MAP_MIN_MS ago or another thread is at it (the
+ * listener, when a master's listener connection fails). */
+void fa_redis_cluster_remap(fa_redis_t *rs);
 apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
                                       const char **argv, const size_t *lens,
                                       apr_size_t max, redisReply **preply,
@@ -198,5 +212,14 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn);
 apr_uint32_t fa_redis_version(fa_store_t *st, const char *key);
 /* Starts the invalidation listener of this process (conf.track). */
 apr_status_t fa_redis_track_start(fa_redis_t *rs, apr_pool_t *p);
+/* The slot map changed, or an ASK was followed (fa_redis_cluster.c,
+ * with the lock held): copies vouched for so far are not any more. */
+void fa_redis_track_remapped(fa_redis_t *rs);
+/* A Cluster node's listener went up or down (FA_REDIS_TRACK_UP or
+ * _DOWN): the epoch moves on; takes the lock. */
+void fa_redis_track_node_set(fa_redis_t *rs, int node, int state);
+/* Cluster: "up" when every master's listener is up, else how many are
+ * (from p); rs->track_state's name otherwise. Called with the lock held. */
+const char *fa_redis_track_describe(fa_redis_t *rs, apr_pool_t *p);
 
 #endif

@@ -232,8 +232,9 @@ apr_status_t fa_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
  * a map of slots to masters (CLUSTER SLOTS from a seed or a known node,
  * fetched again on MOVED and when a node fails), a pool per node, follows
  * MOVED and ASK at most 5 times per operation, runs index_add in
- * single-key steps (keys of several slots), and has no invalidation
- * listener (version() is 0). p must live as long as the store.
+ * single-key steps (keys of several slots), and keeps one invalidation
+ * listener connection per master (version() is 0 while any master's
+ * listener is down). p must live as long as the store.
  * Thread-safe. */
 apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
                                    fa_store_t **pst);

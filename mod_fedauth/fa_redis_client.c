@@ -504,11 +504,6 @@ apr_status_t fa_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
     *prs = NULL;
     rs->conf = *conf;
     if (conf->cluster) {
-        /* The invalidation listener would need a connection to every
-         * master, each data connection's tracking redirected to the one
-         * of its node: not done. Copies then last at most a second, as
-         * with a Redis that refuses tracking. */
-        rs->conf.track = 0;
         rs->nodes = apr_pcalloc(p, sizeof(*rs->nodes)
                                    * FA_REDIS_CLUSTER_NODES);
         rs->slot_node = apr_palloc(p, FA_REDIS_SLOTS);
@@ -574,7 +569,6 @@ static void state_cluster(fa_redis_t *rs, apr_pool_t *p, apr_int64_t now,
 apr_status_t fa_redis_state(fa_redis_t *rs, apr_pool_t *p,
                             fa_redis_state_t *out)
 {
-    static const char *const track[] = { "off", "down", "up", "refused" };
     fa_redis_node_state_t *n;
     const fa_redis_host_t *h;
     apr_int64_t now = fa_redis_now_ms();
@@ -589,10 +583,9 @@ apr_status_t fa_redis_state(fa_redis_t *rs, apr_pool_t *p,
     out->tls = rs->conf.tls;
     out->master_name = rs->conf.master_name;
     out->db = rs->conf.db;
-    out->tracking = track[__atomic_load_n(&rs->track_state,
-                                          __ATOMIC_RELAXED) & 3];
     out->nodes = apr_array_make(p, 4, sizeof(fa_redis_node_state_t));
     apr_thread_mutex_lock(rs->lock);
+    out->tracking = fa_redis_track_describe(rs, p);
     out->idle = rs->idle_count;
     down = rs->failed_ms > rs->connected_ms;
     for (i = 0; i < rs->conf.hosts->nelts; i++) {

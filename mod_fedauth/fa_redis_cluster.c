@@ -145,16 +145,29 @@ static int map_ask(fa_redis_t *rs, const fa_redis_map_node_t *node,
 static void map_install(fa_redis_t *rs, const unsigned char *owner,
                         const fa_redis_map_node_t *found, int n_found)
 {
-    unsigned char map[FA_REDIS_CLUSTER_NODES];
-    int k, idx;
+    unsigned char map[FA_REDIS_CLUSTER_NODES], to;
+    int k, idx, changed = 0;
 
     for (k = 0; k < n_found; k++) {
         idx = node_find_add(rs, found[k].host, found[k].port);
         map[k] = idx < 0 ? FA_REDIS_NO_NODE : (unsigned char)idx;
     }
+    for (k = 0; k < rs->n_nodes; k++) {
+        rs->nodes[k].master = 0;
+    }
     for (k = 0; k < FA_REDIS_SLOTS; k++) {
-        rs->slot_node[k] = owner[k] == FA_REDIS_NO_NODE ? FA_REDIS_NO_NODE
-                                                        : map[owner[k]];
+        to = owner[k] == FA_REDIS_NO_NODE ? FA_REDIS_NO_NODE : map[owner[k]];
+        if (to != FA_REDIS_NO_NODE) {
+            rs->nodes[to].master = 1;
+        }
+        if (rs->slot_node[k] != to) {
+            /* read without the lock by fa_redis_version */
+            __atomic_store_n(&rs->slot_node[k], to, __ATOMIC_RELAXED);
+            changed = 1;
+        }
+    }
+    if (changed) {
+        fa_redis_track_remapped(rs);
     }
 }
 
@@ -239,6 +252,11 @@ static int cluster_refresh(fa_redis_t *rs, int force)
     return loaded;
 }
 
+void fa_redis_cluster_remap(fa_redis_t *rs)
+{
+    (void)cluster_refresh(rs, 0);
+}
+
 void fa_redis_cluster_prefetch(fa_redis_t *rs)
 {
     if (rs && rs->conf.cluster) {
@@ -274,6 +292,7 @@ static fa_redis_conn_t *node_acquire(fa_redis_t *rs, int node, int *reused,
     apr_thread_mutex_unlock(rs->lock);
     *reused = conn != NULL;
     if (conn) {
+        fa_redis_track_register(rs, conn);
         return conn;
     }
     if (fa_redis_now_ms() < down_until) {
@@ -294,6 +313,7 @@ static fa_redis_conn_t *node_acquire(fa_redis_t *rs, int node, int *reused,
     memset(conn, 0, sizeof(*conn));
     conn->c = c;
     conn->node = node;
+    fa_redis_track_register(rs, conn);
     return conn;
 }
 
@@ -456,9 +476,21 @@ static int follow(fa_redis_t *rs, fa_redis_conn_t *conn, redisReply *reply,
     freeReplyObject(reply);
     if (to >= 0 && moved) {
         apr_thread_mutex_lock(rs->lock);
-        rs->slot_node[slot] = (unsigned char)to;
+        if (rs->slot_node[slot] != (unsigned char)to) {
+            __atomic_store_n(&rs->slot_node[slot], (unsigned char)to,
+                             __ATOMIC_RELAXED);
+            rs->nodes[to].master = 1;
+            fa_redis_track_remapped(rs);
+        }
         apr_thread_mutex_unlock(rs->lock);
         cluster_refresh(rs, 0);
+    }
+    if (to >= 0 && !moved) {
+        /* a slot being migrated: the node that answers may not be one
+         * whose listener vouches for what it sends */
+        apr_thread_mutex_lock(rs->lock);
+        fa_redis_track_remapped(rs);
+        apr_thread_mutex_unlock(rs->lock);
     }
     *ask = !moved;
     return to;

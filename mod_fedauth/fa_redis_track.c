@@ -11,8 +11,15 @@
  * read once it changes (by anyone, on any host). The listener bumps a
  * counter per key slot; fa_redis_version is that counter (and the
  * listener's epoch), or 0 while the listener is down or Redis refuses
- * tracking: a copy is then trusted only briefly. Not with a Cluster
- * (fa_redis_create turns it off there). Part of the httpd-free core. */
+ * tracking: a copy is then trusted only briefly.
+ *
+ * With a Cluster, tracking only works within one node: the same thread
+ * keeps one listener connection per master of the slot map (poll() over
+ * all of them), each data connection redirects to the listener of its
+ * own node, and fa_redis_version is 0 while any master's listener is
+ * not up. Any listener going up or down and any change of the slot map
+ * moves the epoch on, so no copy made before is trusted after. Part of
+ * the httpd-free core. */
 #include <poll.h>
 #include <errno.h>
 #include <string.h>
@@ -52,9 +59,47 @@ static void track_set(fa_redis_t *rs, int state)
     __atomic_store_n(&rs->track_state, state, __ATOMIC_RELEASE);
 }
 
-/* Has Redis send the invalidations of what conn reads to the listener,
- * once per listener connection. A refusal (Redis before 6, an ACL
- * without CLIENT) turns client-side caching off for good. */
+/* Cluster: is every master's listener up? Called with the lock held,
+ * after the epoch moved on (so a version that sees 1 sees the new
+ * epoch). */
+static void all_up_update(fa_redis_t *rs)
+{
+    int i, masters = 0, up = 1;
+
+    for (i = 0; i < rs->n_nodes; i++) {
+        if (rs->nodes[i].master) {
+            masters++;
+            up &= __atomic_load_n(&rs->nodes[i].track_state,
+                                  __ATOMIC_ACQUIRE) == FA_REDIS_TRACK_UP;
+        }
+    }
+    __atomic_store_n(&rs->track_all_up, masters && up, __ATOMIC_RELEASE);
+}
+
+void fa_redis_track_node_set(fa_redis_t *rs, int node, int state)
+{
+    apr_thread_mutex_lock(rs->lock);
+    __atomic_add_fetch(&rs->track_epoch, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&rs->nodes[node].track_state, state, __ATOMIC_RELEASE);
+    all_up_update(rs);
+    apr_thread_mutex_unlock(rs->lock);
+}
+
+static int node_state(fa_redis_t *rs, int node)
+{
+    return __atomic_load_n(&rs->nodes[node].track_state, __ATOMIC_ACQUIRE);
+}
+
+void fa_redis_track_remapped(fa_redis_t *rs)
+{
+    __atomic_add_fetch(&rs->track_epoch, 1, __ATOMIC_ACQ_REL);
+    all_up_update(rs);
+}
+
+/* Has Redis send the invalidations of what conn reads to the listener
+ * (with a Cluster, the one of conn's node), once per epoch. A refusal
+ * (Redis before 6, an ACL without CLIENT) turns client-side caching off
+ * for good. */
 void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
 {
     const char *argv[5] = { "CLIENT", "TRACKING", "on", "REDIRECT", NULL };
@@ -63,15 +108,20 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
     redisReply *reply;
     fa_err_t err;
 
-    if (track_state(rs) != FA_REDIS_TRACK_UP) {
+    if (track_state(rs) != FA_REDIS_TRACK_UP
+        || (conn->node >= 0
+            && node_state(rs, conn->node) != FA_REDIS_TRACK_UP)) {
         return;
     }
+    /* the epoch before the id: an id newer than the epoch only costs
+     * one more CLIENT TRACKING */
     epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
     if (conn->track_epoch == epoch) {
         return;
     }
     apr_thread_mutex_lock(rs->lock);
-    apr_snprintf(id, sizeof(id), "%" APR_INT64_T_FMT, rs->track_id);
+    apr_snprintf(id, sizeof(id), "%" APR_INT64_T_FMT, conn->node >= 0
+                 ? rs->nodes[conn->node].track_id : rs->track_id);
     apr_thread_mutex_unlock(rs->lock);
     argv[4] = id;
     reply = fa_redis_run(conn->c, 5, argv, NULL, FA_REDIS_REPLY_SMALL, NULL,
@@ -83,7 +133,12 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
         /* The listener's connection is gone: nothing is vouched for until
          * it is back. */
         conn->track_epoch = 0;
-        track_set(rs, FA_REDIS_TRACK_DOWN);
+        if (conn->node >= 0) {
+            fa_redis_track_node_set(rs, conn->node, FA_REDIS_TRACK_DOWN);
+        }
+        else {
+            track_set(rs, FA_REDIS_TRACK_DOWN);
+        }
     }
     else if (reply) {
         fa_log(FA_LOG_WARN, "redis refuses CLIENT TRACKING (%.200s): each "
@@ -101,7 +156,11 @@ apr_uint32_t fa_redis_version(fa_store_t *st, const char *key)
     fa_redis_t *rs = st->baton;
     apr_uint32_t epoch, v;
 
-    if (track_state(rs) != FA_REDIS_TRACK_UP) {
+    /* A Cluster vouches only while every master's listener is up: the
+     * key's own node would cost a CRC16 of the key per request. */
+    if (track_state(rs) != FA_REDIS_TRACK_UP
+        || (rs->conf.cluster
+            && !__atomic_load_n(&rs->track_all_up, __ATOMIC_ACQUIRE))) {
         return 0;
     }
     epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
@@ -139,20 +198,16 @@ static void invalidate(fa_redis_t *rs, const redisReply *msg)
     }
 }
 
-/* Opens the listener's connection: CLIENT ID, then SUBSCRIBE. */
-static fa_redis_conn_t *listener_open(fa_redis_t *rs, apr_int64_t *id,
-                                      fa_err_t *err)
+/* Makes c a listener: CLIENT ID (into *id), then SUBSCRIBE; 1 when
+ * both worked. */
+static int subscribe(fa_redis_t *rs, fa_redis_link_t *c, apr_int64_t *id,
+                     fa_err_t *err)
 {
     const char *cid[2] = { "CLIENT", "ID" };
     const char *sub[2] = { "SUBSCRIBE", INVALIDATE_CHANNEL };
     redisReply *reply;
-    fa_redis_conn_t *conn = fa_redis_conn_open(rs, err);
 
-    if (!conn) {
-        return NULL;
-    }
-    reply = fa_redis_run(conn->c, 2, cid, NULL, FA_REDIS_REPLY_SMALL, NULL,
-                         err);
+    reply = fa_redis_run(c, 2, cid, NULL, FA_REDIS_REPLY_SMALL, NULL, err);
     if (reply && reply->type == REDIS_REPLY_ERROR) {
         fa_log(FA_LOG_WARN, "redis refuses CLIENT ID (%.200s): each process "
                "keeps a copy of a session for at most a second "
@@ -166,27 +221,62 @@ static fa_redis_conn_t *listener_open(fa_redis_t *rs, apr_int64_t *id,
                                                          : "not a number");
             freeReplyObject(reply);
         }
-        fa_redis_release(rs, conn, 1);
-        return NULL;
+        return 0;
     }
     *id = (apr_int64_t)reply->integer;
     freeReplyObject(reply);
-    reply = fa_redis_run(conn->c, 2, sub, NULL, FA_REDIS_REPLY_SMALL, NULL,
-                         err);
+    reply = fa_redis_run(c, 2, sub, NULL, FA_REDIS_REPLY_SMALL, NULL, err);
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
         if (reply) {
+            fa_err_set(err, "store_unavailable", "redis SUBSCRIBE: %.200s",
+                       reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                         : "not an array");
             freeReplyObject(reply);
         }
+        return 0;
+    }
+    freeReplyObject(reply);
+    return 1;
+}
+
+/* Opens the listener's connection (one Redis, or Sentinel's master). */
+static fa_redis_conn_t *listener_open(fa_redis_t *rs, apr_int64_t *id,
+                                      fa_err_t *err)
+{
+    fa_redis_conn_t *conn = fa_redis_conn_open(rs, err);
+
+    if (conn && !subscribe(rs, conn->c, id, err)) {
         fa_redis_release(rs, conn, 1);
         return NULL;
     }
-    freeReplyObject(reply);
     return conn;
 }
 
 static int stopping(fa_redis_t *rs)
 {
     return __atomic_load_n(&rs->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Everything that arrived on a listener's connection, TLS's buffers
+ * included, so that the next poll() tells the truth; 0 when it broke. */
+static int drain(fa_redis_t *rs, fa_redis_link_t *c)
+{
+    redisReply *reply;
+    fa_err_t err;
+
+    if (fa_redis_link_read(c, FA_REDIS_REPLY_LISTEN, &err) != APR_SUCCESS) {
+        return 0;
+    }
+    for (;;) {
+        if (fa_redis_link_reply(c, &reply, &err) != APR_SUCCESS) {
+            return 0;
+        }
+        if (!reply) {
+            return 1;
+        }
+        invalidate(rs, reply);
+        freeReplyObject(reply);
+    }
 }
 
 /* Reads invalidation messages until the connection breaks or falls
@@ -196,7 +286,6 @@ static void listen_on(fa_redis_t *rs, fa_redis_conn_t *conn)
     const char *ping[1] = { "PING" };
     apr_int64_t heard = fa_redis_now_ms(), pinged = heard, now;
     struct pollfd pfd;
-    redisReply *reply;
     fa_err_t err;
     int n;
 
@@ -227,23 +316,10 @@ static void listen_on(fa_redis_t *rs, fa_redis_conn_t *conn)
         if (n <= 0) {
             continue;
         }
-        /* everything that arrived, TLS's buffers included, so that the
-         * next poll() tells the truth */
-        if (fa_redis_link_read(conn->c, FA_REDIS_REPLY_LISTEN, &err)
-            != APR_SUCCESS) {
+        if (!drain(rs, conn->c)) {
             return;
         }
         heard = fa_redis_now_ms();
-        for (;;) {
-            if (fa_redis_link_reply(conn->c, &reply, &err) != APR_SUCCESS) {
-                return;
-            }
-            if (!reply) {
-                break;
-            }
-            invalidate(rs, reply);
-            freeReplyObject(reply);
-        }
     }
 }
 
@@ -294,6 +370,180 @@ static void *APR_THREAD_FUNC listener_main(apr_thread_t *t, void *data)
     return NULL;
 }
 
+/* ---- Cluster: one listener connection per master ---------------------- */
+
+/* The listener thread's own view of one node (no lock needed). */
+typedef struct node_listener_t {
+    fa_redis_link_t *c;           /* subscribed, or NULL */
+    apr_int64_t heard;            /* last bytes from it */
+    apr_int64_t pinged;
+    apr_int64_t retry_ms;         /* no new connect before this */
+    int said;                     /* its being down was logged */
+} node_listener_t;
+
+/* Closes node's listener connection: its copies are not vouched for. */
+static void node_drop(fa_redis_t *rs, node_listener_t *l, int node,
+                      int failed)
+{
+    fa_redis_link_close(l->c);
+    l->c = NULL;
+    if (node_state(rs, node) != FA_REDIS_TRACK_DOWN) {
+        fa_redis_track_node_set(rs, node, FA_REDIS_TRACK_DOWN);
+    }
+    l->retry_ms = fa_redis_now_ms() + (failed ? FA_REDIS_BACKOFF_MS : 0);
+    if (failed) {
+        /* a fail-over shows in the map: the new master gets a listener
+         * without waiting for traffic */
+        fa_redis_cluster_remap(rs);
+    }
+}
+
+/* Opens node's listener connection (a blocking connect, bounded by the
+ * store's timeout). */
+static void node_listen(fa_redis_t *rs, node_listener_t *l, int node)
+{
+    char host[FA_REDIS_HOST_MAX];
+    apr_int64_t id = 0;
+    fa_redis_link_t *c;
+    fa_err_t err;
+    int port;
+
+    memset(&err, 0, sizeof(err));
+    apr_thread_mutex_lock(rs->lock);
+    apr_cpystrn(host, rs->nodes[node].host, sizeof(host));
+    port = rs->nodes[node].port;
+    apr_thread_mutex_unlock(rs->lock);
+    c = fa_redis_connect(rs, host, port, &err);
+    if (c && fa_redis_prepare(rs, c, &err) && subscribe(rs, c, &id, &err)) {
+        apr_thread_mutex_lock(rs->lock);
+        rs->nodes[node].track_id = id;
+        apr_thread_mutex_unlock(rs->lock);
+        l->c = c;
+        l->heard = l->pinged = fa_redis_now_ms();
+        fa_redis_track_node_set(rs, node, FA_REDIS_TRACK_UP);
+        fa_log(l->said ? FA_LOG_INFO : FA_LOG_DEBUG, "redis cluster node "
+               "%s:%d: invalidation listener up (client %" APR_INT64_T_FMT
+               ")", host, port, id);
+        l->said = 0;
+        return;
+    }
+    if (c) {
+        fa_redis_link_close(c);
+    }
+    if (!l->said && track_state(rs) != FA_REDIS_TRACK_REFUSED) {
+        fa_log(FA_LOG_WARN, "redis cluster node %s:%d: invalidation "
+               "listener down%s%s: its sessions are read from Redis each "
+               "time until it is back", host, port, err.desc[0] ? ": " : "",
+               err.desc);
+        l->said = 1;
+    }
+    l->retry_ms = fa_redis_now_ms() + FA_REDIS_BACKOFF_MS;
+    fa_redis_cluster_remap(rs);
+}
+
+/* One round over the nodes: a listener for each master that has none
+ * (once its pause is over), none for a node that is no longer a master,
+ * PINGs, silence. Fills pfd/which with the connections to poll. */
+static int cluster_tend(fa_redis_t *rs, node_listener_t *ls,
+                        struct pollfd *pfd, int *which)
+{
+    unsigned char master[FA_REDIS_CLUSTER_NODES];
+    const char *ping[1] = { "PING" };
+    int i, n_nodes, n = 0;
+    apr_int64_t now;
+    fa_err_t err;
+
+    apr_thread_mutex_lock(rs->lock);
+    n_nodes = rs->n_nodes;
+    for (i = 0; i < n_nodes; i++) {
+        master[i] = (unsigned char)rs->nodes[i].master;
+    }
+    apr_thread_mutex_unlock(rs->lock);
+    for (i = 0; i < n_nodes && !stopping(rs); i++) {
+        node_listener_t *l = &ls[i];
+        now = fa_redis_now_ms();
+        if (l->c && (!master[i] || now - l->heard > LISTEN_SILENT_MS
+                     || node_state(rs, i) != FA_REDIS_TRACK_UP)) {
+            node_drop(rs, l, i, master[i]);
+        }
+        if (!l->c && master[i] && now >= l->retry_ms) {
+            node_listen(rs, l, i);
+        }
+        if (l->c && now - l->pinged >= LISTEN_PING_MS) {
+            l->pinged = now;
+            if (fa_redis_link_send(l->c, 1, ping, NULL, &err)
+                != APR_SUCCESS) {
+                node_drop(rs, l, i, 1);
+            }
+        }
+        if (l->c) {
+            pfd[n].fd = fa_redis_link_fd(l->c);
+            pfd[n].events = POLLIN;
+            pfd[n].revents = 0;
+            which[n++] = i;
+        }
+    }
+    return n;
+}
+
+static void *APR_THREAD_FUNC cluster_listener_main(apr_thread_t *t,
+                                                   void *data)
+{
+    fa_redis_t *rs = data;
+    node_listener_t ls[FA_REDIS_CLUSTER_NODES];
+    struct pollfd pfd[FA_REDIS_CLUSTER_NODES];
+    int which[FA_REDIS_CLUSTER_NODES];
+    int i, n, ready;
+
+    (void)t;
+    memset(ls, 0, sizeof(ls));
+    while (!stopping(rs) && track_state(rs) != FA_REDIS_TRACK_REFUSED) {
+        if ((n = cluster_tend(rs, ls, pfd, which)) == 0) {
+            apr_sleep(apr_time_from_msec(LISTEN_POLL_MS));
+            continue;
+        }
+        ready = poll(pfd, (nfds_t)n, LISTEN_POLL_MS);
+        for (i = 0; ready > 0 && i < n; i++) {
+            if (!pfd[i].revents) {
+                continue;
+            }
+            if (drain(rs, ls[which[i]].c)) {
+                ls[which[i]].heard = fa_redis_now_ms();
+            }
+            else {
+                node_drop(rs, &ls[which[i]], which[i], 1);
+            }
+        }
+    }
+    for (i = 0; i < FA_REDIS_CLUSTER_NODES; i++) {
+        if (ls[i].c) {
+            node_drop(rs, &ls[i], i, 0);
+        }
+    }
+    return NULL;
+}
+
+const char *fa_redis_track_describe(fa_redis_t *rs, apr_pool_t *p)
+{
+    static const char *const names[] = { "off", "down", "up", "refused" };
+    int state = track_state(rs) & 3, i, masters = 0, up = 0;
+
+    if (!rs->conf.cluster || state != FA_REDIS_TRACK_UP) {
+        return names[state];
+    }
+    for (i = 0; i < rs->n_nodes; i++) {
+        if (rs->nodes[i].master) {
+            masters++;
+            up += node_state(rs, i) == FA_REDIS_TRACK_UP;
+        }
+    }
+    if (masters && up == masters) {
+        return "up";
+    }
+    return apr_psprintf(p, "down (%d of %d masters' listeners up)", up,
+                        masters);
+}
+
 static apr_status_t listener_stop(void *data)
 {
     fa_redis_t *rs = data;
@@ -318,8 +568,12 @@ apr_status_t fa_redis_track_start(fa_redis_t *rs, apr_pool_t *p)
     rs->track_gen = apr_pcalloc(p, FA_REDIS_TRACK_SLOTS
                                    * sizeof(apr_uint32_t));
     __atomic_store_n(&rs->stopping, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&rs->track_state, FA_REDIS_TRACK_DOWN, __ATOMIC_RELEASE);
-    rv = apr_thread_create(&rs->listener, NULL, listener_main, rs, p);
+    /* a Cluster's nodes say whether they vouch, each for itself */
+    __atomic_store_n(&rs->track_state, rs->conf.cluster ? FA_REDIS_TRACK_UP
+                                       : FA_REDIS_TRACK_DOWN,
+                     __ATOMIC_RELEASE);
+    rv = apr_thread_create(&rs->listener, NULL, rs->conf.cluster
+                           ? cluster_listener_main : listener_main, rs, p);
     if (rv != APR_SUCCESS) {
         rs->listener = NULL;
         __atomic_store_n(&rs->track_state, FA_REDIS_TRACK_OFF,

@@ -41,12 +41,13 @@ static fa_cache_t *session_cache;
 
 /* How long a copy made now may serve: as configured; else the store's
  * own default while its version vouches for copies (a minute with Redis,
- * none with shm), a second while it cannot tell. */
+ * none with shm); a second at most while it cannot tell. */
 static int local_cache_ms(const fedauth_srv_t *sc, const fa_store_t *st,
                           apr_uint32_t version)
 {
     if (sc->local_cache_ms != FEDAUTH_UNSET) {
-        return sc->local_cache_ms;
+        return version || sc->local_cache_ms < DEFAULT_LOCAL_CACHE_MS
+               ? sc->local_cache_ms : DEFAULT_LOCAL_CACHE_MS;
     }
     return version ? st->copy_ms : DEFAULT_LOCAL_CACHE_MS;
 }

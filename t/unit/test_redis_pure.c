@@ -480,6 +480,98 @@ START_TEST(index_plan_refusals)
 }
 END_TEST
 
+/* ---- Cluster copies: a version per node's listener ------------------- */
+
+/* A client by hand: a Cluster of two masters, tracking on, no I/O. */
+static fa_redis_t *cluster_client(void)
+{
+    fa_redis_t *rs = apr_pcalloc(pool, sizeof(*rs));
+
+    rs->conf.cluster = 1;
+    rs->conf.prefix = "fedauth:";
+    rs->nodes = apr_pcalloc(pool, sizeof(*rs->nodes)
+                                  * FA_REDIS_CLUSTER_NODES);
+    rs->n_nodes = 2;
+    rs->nodes[0].master = rs->nodes[1].master = 1;
+    rs->slot_node = apr_palloc(pool, FA_REDIS_SLOTS);
+    memset(rs->slot_node, FA_REDIS_NO_NODE, FA_REDIS_SLOTS);
+    rs->track_gen = apr_pcalloc(pool, FA_REDIS_TRACK_SLOTS
+                                      * sizeof(apr_uint32_t));
+    rs->track_state = FA_REDIS_TRACK_UP;
+    apr_thread_mutex_create(&rs->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    return rs;
+}
+
+START_TEST(cluster_version_per_node)
+{
+    fa_redis_t *rs = cluster_client();
+    fa_store_t st;
+    apr_uint32_t v;
+
+    memset(&st, 0, sizeof(st));
+    st.baton = rs;
+    /* no listener up yet */
+    ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
+    fa_redis_track_node_set(rs, 0, FA_REDIS_TRACK_UP);
+    /* one master's listener up, the other's not: nothing is vouched
+     * for, whichever node holds the key */
+    ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
+    fa_redis_track_node_set(rs, 1, FA_REDIS_TRACK_UP);
+    v = fa_redis_version(&st, "s:abc");
+    ck_assert_uint_ne(v, 0);
+    ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), v);
+    /* a change of the slot map: what was vouched for is not any more */
+    apr_thread_mutex_lock(rs->lock);
+    fa_redis_track_remapped(rs);
+    apr_thread_mutex_unlock(rs->lock);
+    ck_assert_uint_ne(fa_redis_version(&st, "s:abc"), v);
+    v = fa_redis_version(&st, "s:abc");
+    ck_assert_uint_ne(v, 0);
+    /* a listener down and up again: not the version from before */
+    fa_redis_track_node_set(rs, 1, FA_REDIS_TRACK_DOWN);
+    ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
+    fa_redis_track_node_set(rs, 1, FA_REDIS_TRACK_UP);
+    ck_assert_uint_ne(fa_redis_version(&st, "s:abc"), v);
+    ck_assert_uint_ne(fa_redis_version(&st, "s:abc"), 0);
+    /* a new master in the map (a promoted replica) with no listener yet */
+    apr_thread_mutex_lock(rs->lock);
+    rs->n_nodes = 3;
+    rs->nodes[2].master = 1;
+    fa_redis_track_remapped(rs);
+    apr_thread_mutex_unlock(rs->lock);
+    ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
+    fa_redis_track_node_set(rs, 2, FA_REDIS_TRACK_UP);
+    ck_assert_uint_ne(fa_redis_version(&st, "s:abc"), 0);
+    /* the listener thread not running: nothing is vouched for */
+    rs->track_state = FA_REDIS_TRACK_OFF;
+    ck_assert_uint_eq(fa_redis_version(&st, "s:abc"), 0);
+}
+END_TEST
+
+START_TEST(cluster_tracking_described)
+{
+    fa_redis_t *rs = cluster_client();
+
+    rs->nodes[0].track_state = FA_REDIS_TRACK_UP;
+    rs->nodes[1].track_state = FA_REDIS_TRACK_DOWN;
+    ck_assert_str_eq(fa_redis_track_describe(rs, pool),
+                     "down (1 of 2 masters' listeners up)");
+    rs->nodes[1].track_state = FA_REDIS_TRACK_UP;
+    ck_assert_str_eq(fa_redis_track_describe(rs, pool), "up");
+    /* a node that serves no slot (a replica) does not count */
+    rs->n_nodes = 3;
+    ck_assert_str_eq(fa_redis_track_describe(rs, pool), "up");
+    rs->nodes[0].master = rs->nodes[1].master = 0;
+    ck_assert_str_eq(fa_redis_track_describe(rs, pool),
+                     "down (0 of 0 masters' listeners up)");
+    rs->track_state = FA_REDIS_TRACK_REFUSED;
+    ck_assert_str_eq(fa_redis_track_describe(rs, pool), "refused");
+    rs->conf.cluster = 0;
+    rs->track_state = FA_REDIS_TRACK_DOWN;
+    ck_assert_str_eq(fa_redis_track_describe(rs, pool), "down");
+}
+END_TEST
+
 Suite *suite_redis_pure(void)
 {
     Suite *s = suite_create("redis_pure");
@@ -497,6 +589,8 @@ Suite *suite_redis_pure(void)
     tcase_add_test(tc, keyslot_vectors);
     tcase_add_test(tc, index_plan_rule);
     tcase_add_test(tc, index_plan_refusals);
+    tcase_add_test(tc, cluster_version_per_node);
+    tcase_add_test(tc, cluster_tracking_described);
     suite_add_tcase(s, tc);
     return s;
 }
