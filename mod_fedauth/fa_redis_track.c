@@ -358,8 +358,8 @@ static void *APR_THREAD_FUNC listener_main(apr_thread_t *t, void *data)
             && track_state(rs)
                != FA_REDIS_TRACK_REFUSED) {
             fa_log(FA_LOG_WARN, "redis invalidation listener down%s%s: "
-                   "sessions are read from Redis each time until it is "
-                   "back", err.desc[0] ? ": " : "", err.desc);
+                   "a copy of a session lasts a second at most until it "
+                   "is back", err.desc[0] ? ": " : "", err.desc);
             said = 1;
         }
         /* a second before the next try, awake for the end */
@@ -432,8 +432,8 @@ static void node_listen(fa_redis_t *rs, node_listener_t *l, int node)
     }
     if (!l->said && track_state(rs) != FA_REDIS_TRACK_REFUSED) {
         fa_log(FA_LOG_WARN, "redis cluster node %s:%d: invalidation "
-               "listener down%s%s: its sessions are read from Redis each "
-               "time until it is back", host, port, err.desc[0] ? ": " : "",
+               "listener down%s%s: a copy of a session lasts a second at "
+               "most until it is back", host, port, err.desc[0] ? ": " : "",
                err.desc);
         l->said = 1;
     }
