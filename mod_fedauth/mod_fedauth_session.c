@@ -242,11 +242,14 @@ static inline int cookie_store_key(request_rec *r, const fedauth_srv_t *sc,
 }
 
 /* The session of the request; refresh 1: kept current (the request
- * path), 0: as it is, never refreshed nor read again (a logout). */
+ * path), 0: as it is, never refreshed nor read again (a logout). *pprov,
+ * when asked: its provider. sc is the request's server's (every caller
+ * reads it so), whose store fedauth_store(r) would return. */
 static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
-                         fa_session_t **ps, const char **pkey, int refresh)
+                         fa_session_t **ps, const char **pkey, int refresh,
+                         fedauth_provider_t **pprov)
 {
-    fa_store_t *store = fedauth_store(r);
+    fa_store_t *store = sc->store;
     char key[FA_SESSION_KEY_LEN + 1], *rec = NULL, *fresh;
     char ck[FA_SESSION_KEY_LEN + 40];
     apr_size_t cklen = 0;
@@ -354,20 +357,30 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     if (ps) {
         *ps = s;
     }
+    if (pprov) {
+        *pprov = prov;
+    }
     return APR_SUCCESS;
 }
 
 apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                                   fa_session_t **ps, const char **pkey)
 {
-    return load(r, sc, ps, pkey, 1);
+    return load(r, sc, ps, pkey, 1, NULL);
+}
+
+apr_status_t fedauth_session_load_prov(request_rec *r, fedauth_srv_t *sc,
+                                       fa_session_t **ps,
+                                       fedauth_provider_t **pprov)
+{
+    return load(r, sc, ps, NULL, 1, pprov);
 }
 
 apr_status_t fedauth_session_load_to_end(request_rec *r, fedauth_srv_t *sc,
                                          fa_session_t **ps,
                                          const char **pkey)
 {
-    return load(r, sc, ps, pkey, 0);
+    return load(r, sc, ps, pkey, 0, NULL);
 }
 
 /* ---- a new session --------------------------------------------------- */
