@@ -582,7 +582,13 @@ static inline const char *header_fit(const char *v, apr_size_t n,
         return v;
     }
     if (end - (v + i) < 8) {
-        return NULL;
+        /* a value at the record's end: its last bytes one by one */
+        for (; i < n; i++) {
+            if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+                return NULL;
+            }
+        }
+        return v;
     }
     memcpy(&x, v + i, 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -686,7 +692,7 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
         return APR_EINVAL;
     }
     if (!s->roles) {
-        s->roles = "";
+        s->ok_roles = s->roles = "";      /* nothing to check in "" */
     }
     if (!s->access_token || !time_ok(s->access_exp)) {
         s->access_exp = 0;        /* unknown: never refreshed, passed on */
