@@ -825,8 +825,49 @@ static apr_status_t key_ok(const char *key, apr_size_t *klen)
     return *klen > 0 && *klen <= KEY_MAX ? APR_SUCCESS : APR_EINVAL;
 }
 
-/* Reads entry i's value into p (the lock is held). */
-static char *value_of(shm_t *m, uint32_t i, apr_pool_t *p, apr_size_t *len)
+/* What a get_head asks (fn) and learns (whole: the whole value came). */
+typedef struct head_t {
+    apr_size_t (*fn)(const char *v, apr_size_t n);
+    int whole;
+} head_t;
+
+/* Copies the value of entry i (vlen bytes after its klen-byte key) into v
+ * (vlen + 1 bytes), or only its head when hd (may be NULL) asks for it and
+ * its fn answers a length shorter than the value for the first bytes;
+ * NUL-terminated. 0 when the chain is broken, else 1 and *n, the bytes
+ * copied. Without the lock, what fn is shown may be changing: whatever it
+ * answers, no more than vlen bytes are copied, and the caller's check of
+ * seq discards the copy. */
+static int copy_value(const shm_t *m, uint32_t i, apr_size_t klen,
+                      apr_size_t vlen, char *v, head_t *hd,
+                      apr_size_t *n)
+{
+    apr_size_t probe = 0, h;
+
+    *n = vlen;
+    if (hd) {
+        probe = vlen < FA_STORE_HEAD_PROBE ? vlen : FA_STORE_HEAD_PROBE;
+        if (!chain_io(m, i, klen, (unsigned char *)v, NULL, probe)) {
+            return 0;
+        }
+        h = hd->fn(v, probe);
+        if (h >= probe && h < vlen) {
+            *n = h;
+        }
+        hd->whole = *n == vlen;
+    }
+    if (!chain_io(m, i, klen + probe, (unsigned char *)v + probe, NULL,
+                  *n - probe)) {
+        return 0;
+    }
+    v[*n] = '\0';
+    return 1;
+}
+
+/* Reads entry i's value (or its head, see copy_value) into p (the lock is
+ * held). */
+static char *value_of(shm_t *m, uint32_t i, apr_pool_t *p, head_t *hd,
+                      apr_size_t *len)
 {
     ent_t *e = ent(m, i);
     char *v;
@@ -835,11 +876,9 @@ static char *value_of(shm_t *m, uint32_t i, apr_pool_t *p, apr_size_t *len)
         return NULL;
     }
     v = apr_palloc(p, (apr_size_t)e->vlen + 1);
-    if (!chain_io(m, i, e->klen, (unsigned char *)v, NULL, e->vlen)) {
+    if (!copy_value(m, i, e->klen, e->vlen, v, hd, len)) {
         return NULL;
     }
-    v[e->vlen] = '\0';
-    *len = e->vlen;
     return v;
 }
 
@@ -883,8 +922,8 @@ static uint32_t lookup(shm_t *m, const char *key, apr_size_t klen,
  * checked before use, as for a damaged segment, and the entry's header is
  * read once into a copy. */
 static int peek(shm_t *m, const char *key, apr_size_t klen, uint32_t h,
-                apr_int64_t now, apr_pool_t *p, char **val, apr_size_t *len,
-                uint32_t *pi, uint32_t *pseq, int *due)
+                apr_int64_t now, apr_pool_t *p, head_t *hd, char **val,
+                apr_size_t *len, uint32_t *pi, uint32_t *pseq, int *due)
 {
     uint32_t seq = __atomic_load_n(&m->hdr->seq, __ATOMIC_ACQUIRE);
     uint32_t i, steps = 0;
@@ -918,15 +957,13 @@ static int peek(shm_t *m, const char *key, apr_size_t klen, uint32_t h,
         return -1;
     }
     v = apr_palloc(p, (apr_size_t)e.vlen + 1);
-    if (!chain_io(m, i, klen, (unsigned char *)v, NULL, e.vlen)) {
+    if (!copy_value(m, i, klen, e.vlen, v, hd, len)) {
         return -1;
     }
     if (__atomic_load_n(&m->hdr->seq, __ATOMIC_RELAXED) != seq) {
         return -1;
     }
-    v[e.vlen] = '\0';
     *val = v;
-    *len = e.vlen;
     *pi = i;
     *pseq = seq;
     *due = now - e.atime >= TOUCH_EVERY;
@@ -954,9 +991,10 @@ static void touch(shm_t *m, uint32_t i, uint32_t seq, apr_int64_t now)
     unlock(m);
 }
 
+/* get (hd: see copy_value), or with take, take. */
 static apr_status_t get_or_take(fa_store_t *st, const char *key,
-                                apr_pool_t *p, char **val, apr_size_t *len,
-                                int take)
+                                apr_pool_t *p, head_t *hd, char **val,
+                                apr_size_t *len, int take)
 {
     shm_t *m = st->baton;
     apr_size_t klen;
@@ -970,8 +1008,8 @@ static apr_status_t get_or_take(fa_store_t *st, const char *key,
     }
     h = hash_key(key, klen);
     if (!take
-        && (seen = peek(m, key, klen, h, now, p, val, len, &i, &seq, &due))
-           >= 0) {
+        && (seen = peek(m, key, klen, h, now, p, hd, val, len, &i, &seq,
+                        &due)) >= 0) {
         if (due) {
             touch(m, i, seq, now);
         }
@@ -982,7 +1020,7 @@ static apr_status_t get_or_take(fa_store_t *st, const char *key,
     }
     i = lookup(m, key, klen, h, now, !take, &prev);
     rv = APR_NOTFOUND;
-    if (i && (*val = value_of(m, i, p, len)) != NULL) {
+    if (i && (*val = value_of(m, i, p, hd, len)) != NULL) {
         rv = APR_SUCCESS;
     }
     if (i && take) {
@@ -995,13 +1033,28 @@ static apr_status_t get_or_take(fa_store_t *st, const char *key,
 static apr_status_t shm_get(fa_store_t *st, const char *key, apr_pool_t *p,
                             char **val, apr_size_t *len)
 {
-    return get_or_take(st, key, p, val, len, 0);
+    return get_or_take(st, key, p, NULL, val, len, 0);
+}
+
+static apr_status_t shm_get_head(fa_store_t *st, const char *key,
+                                 apr_pool_t *p,
+                                 apr_size_t (*fn)(const char *, apr_size_t),
+                                 char **val, apr_size_t *len, int *whole)
+{
+    head_t hd;
+    apr_status_t rv;
+
+    hd.fn = fn;
+    hd.whole = 1;
+    rv = get_or_take(st, key, p, &hd, val, len, 0);
+    *whole = hd.whole;
+    return rv;
 }
 
 static apr_status_t shm_take(fa_store_t *st, const char *key, apr_pool_t *p,
                              char **val, apr_size_t *len)
 {
-    return get_or_take(st, key, p, val, len, 1);
+    return get_or_take(st, key, p, NULL, val, len, 1);
 }
 
 /* put, or with only_new (add) only when no live entry has the key. */
@@ -1095,7 +1148,7 @@ static apr_status_t shm_del_if(fa_store_t *st, const char *key,
         return rv;
     }
     if ((i = find(m, key, klen, h, &prev)) != 0
-        && (v = value_of(m, i, p, &vlen)) != NULL
+        && (v = value_of(m, i, p, NULL, &vlen)) != NULL
         && vlen == len && memcmp(v, val, len) == 0) {
         remove_entry(m, i, prev);
     }
@@ -1174,7 +1227,7 @@ static apr_status_t shm_index_add(fa_store_t *st, const char *key,
         return rv;
     }
     i = lookup(m, key, klen, h, now, 1, &prev);
-    if (i && (val = value_of(m, i, p, &vlen)) != NULL) {
+    if (i && (val = value_of(m, i, p, NULL, &vlen)) != NULL) {
         apr_int64_t was = index_parse(val, old);
         until = was > until ? was : until;
     }
@@ -1413,6 +1466,7 @@ apr_status_t fa_store_shm_open(apr_pool_t *p, const fa_shm_conf_t *conf,
     m->baton = conf->baton;
     m->store.name = "shm";
     m->store.get = shm_get;
+    m->store.get_head = shm_get_head;
     m->store.put = shm_put;
     m->store.add = shm_add;
     m->store.take = shm_take;

@@ -241,13 +241,29 @@ static inline int cookie_store_key(request_rec *r, const fedauth_srv_t *sc,
     return 1;
 }
 
+/* 1 when the session (read as its head: no ID token) will be written
+ * back or read again on this request: its idle clock (refresh_after),
+ * its tokens or its claims are due. Then it is read whole first. */
+static inline int head_short(const fedauth_srv_t *sc,
+                             const fedauth_provider_t *prov,
+                             const fa_session_t *s, apr_int64_t now,
+                             apr_int64_t refresh_after)
+{
+    return now - s->last_seen >= refresh_after
+           || fedauth_tokens_due(s, fedauth_refresh_before(sc), now)
+           || userinfo_due(prov, s, now);
+}
+
 /* The session of the request; refresh 1: kept current (the request
  * path), 0: as it is, never refreshed nor read again (a logout). *pprov,
  * when asked: its provider. sc is the request's server's (every caller
- * reads it so), whose store fedauth_store(r) would return. */
+ * reads it so), whose store fedauth_store(r) would return. head (the
+ * request path, with pprov): the record is read without the ID token
+ * (fa_session_head) when the store can, unless it is copied (a copy is
+ * whole) or will be written back (then it is read again whole). */
 static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                          fa_session_t **ps, const char **pkey, int refresh,
-                         fedauth_provider_t **pprov)
+                         fedauth_provider_t **pprov, int head)
 {
     fa_store_t *store = sc->store;
     char key[FA_SESSION_KEY_LEN + 1], *rec = NULL, *fresh;
@@ -261,6 +277,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     apr_int64_t now, refresh_after;
     apr_status_t rv;
     int idle = fedauth_idle_timeout(sc), max_age = fedauth_max_age(sc);
+    int whole = 1;
 
     if (ps) {
         *ps = NULL;
@@ -291,7 +308,10 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
         }
     }
     if (!rec) {
-        rv = store->get(store, key, r->pool, &rec, &len);
+        rv = head && !ttl_ms && store->get_head
+             ? store->get_head(store, key, r->pool, fa_session_head, &rec,
+                               &len, &whole)
+             : store->get(store, key, r->pool, &rec, &len);
         if (rv != APR_SUCCESS) {
             if (rv != APR_NOTFOUND) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00302)
@@ -327,6 +347,10 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                                  1);
         return APR_NOTFOUND;
     }
+    refresh_after = idle / 10 > 0 ? idle / 10 : 1;
+    if (!whole && head_short(sc, prov, s, now, refresh_after)) {
+        return load(r, sc, ps, pkey, refresh, pprov, 0);
+    }
     /* Tokens refreshed, claims read again (UserInfoRefresh) when due;
      * not for a logout. */
     if (ps && refresh
@@ -335,7 +359,6 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     }
     /* The idle clock is reset on use, but written back only once a tenth
      * of the idle window has passed: no store write per request. */
-    refresh_after = idle / 10 > 0 ? idle / 10 : 1;
     if (now - s->last_seen >= refresh_after) {
         s->last_seen = now;
         fa_session_encode(r->pool, s, &fresh, &len);
@@ -366,21 +389,21 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
 apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                                   fa_session_t **ps, const char **pkey)
 {
-    return load(r, sc, ps, pkey, 1, NULL);
+    return load(r, sc, ps, pkey, 1, NULL, 0);
 }
 
 apr_status_t fedauth_session_load_prov(request_rec *r, fedauth_srv_t *sc,
                                        fa_session_t **ps,
                                        fedauth_provider_t **pprov)
 {
-    return load(r, sc, ps, NULL, 1, pprov);
+    return load(r, sc, ps, NULL, 1, pprov, 1);
 }
 
 apr_status_t fedauth_session_load_to_end(request_rec *r, fedauth_srv_t *sc,
                                          fa_session_t **ps,
                                          const char **pkey)
 {
-    return load(r, sc, ps, pkey, 0, NULL);
+    return load(r, sc, ps, pkey, 0, NULL, 0);
 }
 
 /* ---- a new session --------------------------------------------------- */
