@@ -491,8 +491,9 @@ apr_size_t fa_session_head(const char *v, apr_size_t n)
 {
     apr_size_t head = 0, i, digits;
 
-    if (n < 8 || memcmp(v, SESSION_MAGIC "h", 5) != 0
-        || (v[5] != '4' && v[5] != '5') || v[6] != ':') {
+    /* "FA1\nh4:" or "FA1\nh5:", byte by byte (no call) */
+    if (n < 8 || v[0] != 'F' || v[1] != 'A' || v[2] != '1' || v[3] != '\n'
+        || v[4] != 'h' || (v[5] != '4' && v[5] != '5') || v[6] != ':') {
         return 0;
     }
     digits = (apr_size_t)(v[5] - '0');

@@ -241,6 +241,29 @@ static inline int cookie_store_key(request_rec *r, const fedauth_srv_t *sc,
     return 1;
 }
 
+/* The session in record rec (len bytes, decoded in place) and its
+ * provider: APR_NOTFOUND when the record is unreadable or the provider
+ * is no longer here or switched off (a session of it is no session). */
+static apr_status_t decode_record(request_rec *r, const fedauth_srv_t *sc,
+                                  char *rec, apr_size_t len,
+                                  fa_session_t **ps,
+                                  fedauth_provider_t **pprov)
+{
+    if (fa_session_decode(r->pool, rec, len, ps) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00303)
+                      "unreadable session record: ignored");
+        return APR_NOTFOUND;
+    }
+    *pprov = fedauth_provider_find(sc, (*ps)->idp);
+    if (!*pprov || !(*pprov)->enabled) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00313)
+                      "session from provider %s, which is not enabled here",
+                      (*ps)->idp);
+        return APR_NOTFOUND;
+    }
+    return APR_SUCCESS;
+}
+
 /* 1 when the session (read as its head: no ID token) will be written
  * back or read again on this request: its idle clock (refresh_after),
  * its tokens or its claims are due. Then it is read whole first. */
@@ -325,18 +348,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                          version);
         }
     }
-    if (fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00303)
-                      "unreadable session record: ignored");
-        return APR_NOTFOUND;
-    }
-    /* A session of a provider this server no longer has, or has switched
-     * off, is no session here. */
-    prov = fedauth_provider_find(sc, s->idp);
-    if (!prov || !prov->enabled) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00313)
-                      "session from provider %s, which is not enabled here",
-                      s->idp);
+    if (decode_record(r, sc, rec, len, &s, &prov) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
     now = fa_now_sec();
