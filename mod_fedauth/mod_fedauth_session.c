@@ -264,6 +264,29 @@ static apr_status_t decode_record(request_rec *r, const fedauth_srv_t *sc,
     return APR_SUCCESS;
 }
 
+/* The whole record of key, after the request path read only its head
+ * and is to write the session back: *ps and *pprov again, from the same
+ * key (the cookie is not checked again: a cookie of an older secret has
+ * already moved the session to key). */
+static apr_status_t read_whole(request_rec *r, const fedauth_srv_t *sc,
+                               fa_store_t *store, const char *key,
+                               fa_session_t **ps, fedauth_provider_t **pprov)
+{
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv = store->get(store, key, r->pool, &rec, &len);
+
+    if (rv != APR_SUCCESS) {
+        if (rv != APR_NOTFOUND) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(01660)
+                          "session store %s unavailable (reading the whole "
+                          "session)", store->name);
+        }
+        return rv;
+    }
+    return decode_record(r, sc, rec, len, ps, pprov);
+}
+
 /* 1 when the session (read as its head: no ID token) will be written
  * back or read again on this request: its idle clock (refresh_after),
  * its tokens or its claims are due. Then it is read whole first. */
@@ -283,7 +306,8 @@ static inline int head_short(const fedauth_srv_t *sc,
  * reads it so), whose store fedauth_store(r) would return. head (the
  * request path, with pprov): the record is read without the ID token
  * (fa_session_head) when the store can, unless it is copied (a copy is
- * whole) or will be written back (then it is read again whole). */
+ * whole) or will be written back (then it is read again whole,
+ * read_whole). */
 static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                          fa_session_t **ps, const char **pkey, int refresh,
                          fedauth_provider_t **pprov, int head)
@@ -360,8 +384,9 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
         return APR_NOTFOUND;
     }
     refresh_after = idle / 10 > 0 ? idle / 10 : 1;
-    if (!whole && head_short(sc, prov, s, now, refresh_after)) {
-        return load(r, sc, ps, pkey, refresh, pprov, 0);
+    if (!whole && head_short(sc, prov, s, now, refresh_after)
+        && (rv = read_whole(r, sc, store, key, &s, &prov)) != APR_SUCCESS) {
+        return rv;
     }
     /* Tokens refreshed, claims read again (UserInfoRefresh) when due;
      * not for a logout. */
