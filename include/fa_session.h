@@ -120,6 +120,13 @@ static inline apr_int64_t fa_session_userinfo_at(const fa_session_t *s)
  * it. */
 apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
                                char **out, apr_size_t *len);
+/* A record's ID token is its last field; a record with one starts with
+ * a head field ('h', after the magic) that gives the length of all that
+ * comes before the ID token, which is what the request path reads
+ * (fa_store_t.get_head). Records without it are read whole. This is the
+ * head function for get_head: the head's length from a record's first n
+ * (FA_STORE_HEAD_PROBE) bytes, 0 when it has no head field. */
+apr_size_t fa_session_head(const char *v, apr_size_t n);
 /* Bytes one field with a value of len bytes takes in an encoded record. */
 apr_size_t fa_session_field_size(apr_size_t len);
 /* Decodes in place: buf must be writable and stay alive as long as the

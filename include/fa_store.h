@@ -16,6 +16,9 @@
 /* Most members an index may be asked to keep (FedAuthMaxSessionsPerUser). */
 #define FA_STORE_INDEX_MAX 1000
 
+/* The bytes fa_store_t.get_head shows its head function. */
+#define FA_STORE_HEAD_PROBE 16
+
 typedef struct fa_store_t fa_store_t;
 struct fa_store_t {
     const char *name;   /* "shm", "redis", ... for log lines */
@@ -69,6 +72,14 @@ struct fa_store_t {
      * (Redis without its invalidation listener): a copy is then only good
      * for a short, fixed time. */
     apr_uint32_t (*version)(fa_store_t *st, const char *key);
+    /* Optional (NULL: use get): get, but only the value's head when the
+     * value says how long its head is. head is given the value's first
+     * FA_STORE_HEAD_PROBE bytes (all of a shorter value) and answers the
+     * head's length, 0 for the whole value. *whole: 0 when only the head
+     * came (NUL-terminated at *len), else 1. */
+    apr_status_t (*get_head)(fa_store_t *st, const char *key, apr_pool_t *p,
+                             apr_size_t (*head)(const char *v, apr_size_t n),
+                             char **val, apr_size_t *len, int *whole);
     /* How long (ms) a process may keep a copy by default while version
      * vouches for it. 0: a copy would be no faster than the store itself
      * (shm), so by default none is made and version is not asked. */

@@ -673,7 +673,14 @@ apr_status_t fa_claims_fit(apr_pool_t *p, fa_session_t *s, apr_size_t budget,
         return APR_SUCCESS;
     }
     if (s->id_token) {
-        token = fa_session_field_size(strlen(s->id_token));
+        /* its field and the head field that comes with it */
+        const char *id_token = s->id_token;
+        apr_size_t without;
+
+        s->id_token = NULL;
+        fa_session_encode(p, s, &rec, &without);
+        s->id_token = id_token;
+        token = total - without;
     }
     tokens = tokens_size(s);
     claim_items = items_of(p, s->claims, &sheddable);

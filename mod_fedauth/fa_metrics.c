@@ -510,6 +510,20 @@ static apr_status_t wrap_get(fa_store_t *st, const char *key, apr_pool_t *p,
                    w->inner->get(w->inner, key, p, val, len));
 }
 
+static apr_status_t wrap_get_head(fa_store_t *st, const char *key,
+                                  apr_pool_t *p,
+                                  apr_size_t (*head)(const char *,
+                                                     apr_size_t),
+                                  char **val, apr_size_t *len, int *whole)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns();
+
+    return counted(w, FA_METRICS_OP_GET, t0,
+                   w->inner->get_head(w->inner, key, p, head, val, len,
+                                      whole));
+}
+
 static apr_status_t wrap_put(fa_store_t *st, const char *key,
                              const char *val, apr_size_t len,
                              apr_int64_t expires_at, apr_pool_t *p)
@@ -623,6 +637,7 @@ fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
     w->st.index_add = wrap_index_add;
     w->st.index_take = wrap_index_take;
     w->st.version = inner->version ? wrap_version : NULL;
+    w->st.get_head = inner->get_head ? wrap_get_head : NULL;
     w->st.copy_ms = inner->copy_ms;
     w->st.child_init = inner->child_init ? wrap_child_init : NULL;
     w->st.baton = inner->baton;

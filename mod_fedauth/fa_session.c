@@ -418,13 +418,39 @@ static void join(apr_pool_t *p, apr_array_header_t *parts, char **out,
     *len = strlen(*out);
 }
 
+/* The head field: "h<digits>:<the head's length>\n", first after the
+ * magic; the head is every field before the ID token, which comes last
+ * (fa_session_head). At most HEAD_MAX: the field then fits the probe. */
+#define HEAD_MAX 99999
+
+/* Sets parts[1] to the head field: parts[0 .. n - 1] (the head field's
+ * own bytes counted too) are the head, the ID token's field follows. */
+static void put_head(apr_array_header_t *parts, apr_pool_t *p, int n)
+{
+    apr_size_t head = 0;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        head += strlen(APR_ARRAY_IDX(parts, i, const char *));
+    }
+    if (head + 8 <= 9999) {       /* "h4:0123\n", 8 bytes */
+        APR_ARRAY_IDX(parts, 1, const char *) =
+            apr_psprintf(p, "h4:%04lu\n", (unsigned long)(head + 8));
+    }
+    else if (head + 9 <= HEAD_MAX) {
+        APR_ARRAY_IDX(parts, 1, const char *) =
+            apr_psprintf(p, "h5:%05lu\n", (unsigned long)(head + 9));
+    }
+}
+
 apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
                                char **out, apr_size_t *len)
 {
-    apr_array_header_t *parts = apr_array_make(p, 16, sizeof(const char *));
-    int i;
+    apr_array_header_t *parts = apr_array_make(p, 20, sizeof(const char *));
+    int i, n;
 
     APR_ARRAY_PUSH(parts, const char *) = SESSION_MAGIC;
+    APR_ARRAY_PUSH(parts, const char *) = "";     /* the head field */
     put_int(parts, p, 'c', s->created);
     put_int(parts, p, 'l', s->last_seen);
     put_int(parts, p, 'x', s->token_exp);
@@ -437,7 +463,6 @@ apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
     put_field(parts, p, 'u', s->user);
     put_field(parts, p, 'r', s->roles);
     put_field(parts, p, 'd', s->sid);
-    put_field(parts, p, 't', s->id_token);
     if (s->access_token) {
         put_field(parts, p, 'A', s->access_token);
         put_int(parts, p, 'E', s->access_exp);
@@ -453,8 +478,35 @@ apr_status_t fa_session_encode(apr_pool_t *p, const fa_session_t *s,
         put_field(parts, p, 'k', a->name);
         put_field(parts, p, 'w', a->value);
     }
+    n = parts->nelts;
+    put_field(parts, p, 't', s->id_token);
+    if (n < parts->nelts) {
+        put_head(parts, p, n);
+    }
     join(p, parts, out, len);
     return APR_SUCCESS;
+}
+
+apr_size_t fa_session_head(const char *v, apr_size_t n)
+{
+    apr_size_t head = 0, i, digits;
+
+    /* "FA1\nh4:" or "FA1\nh5:", byte by byte (no call) */
+    if (n < 8 || v[0] != 'F' || v[1] != 'A' || v[2] != '1' || v[3] != '\n'
+        || v[4] != 'h' || (v[5] != '4' && v[5] != '5') || v[6] != ':') {
+        return 0;
+    }
+    digits = (apr_size_t)(v[5] - '0');
+    if (n < 8 + digits) {
+        return 0;
+    }
+    for (i = 0; i < digits; i++) {
+        if (v[7 + i] < '0' || v[7 + i] > '9') {
+            return 0;
+        }
+        head = head * 10 + (apr_size_t)(v[7 + i] - '0');
+    }
+    return v[7 + digits] == '\n' ? head : 0;
 }
 
 /* Reads the next field of a record in place. 0 at the end, -1 on junk.
@@ -582,7 +634,13 @@ static inline const char *header_fit(const char *v, apr_size_t n,
         return v;
     }
     if (end - (v + i) < 8) {
-        return NULL;
+        /* a value at the record's end: its last bytes one by one */
+        for (; i < n; i++) {
+            if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+                return NULL;
+            }
+        }
+        return v;
     }
     memcpy(&x, v + i, 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -686,7 +744,7 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
         return APR_EINVAL;
     }
     if (!s->roles) {
-        s->roles = "";
+        s->ok_roles = s->roles = "";      /* nothing to check in "" */
     }
     if (!s->access_token || !time_ok(s->access_exp)) {
         s->access_exp = 0;        /* unknown: never refreshed, passed on */

@@ -3,6 +3,7 @@
  * reading a form body or a return_to, and passing a session on to the
  * request. They know the configuration records, but call no other glue
  * file: everything above uses them, they use nothing of the glue. */
+#include <stdlib.h>
 #include <string.h>
 #include "httpd.h"
 #include "http_config.h"
@@ -526,6 +527,72 @@ static inline void pass_on(const export_t *x, const char *env,
     }
 }
 
+/* The names of the attribute at position i of a session, as first found
+ * there: a server's sessions carry the same attributes in the same order,
+ * so the i-th is usually the name seen there before, and one strcmp
+ * replaces fa_attr_names' hash and probe. A position is filled once and
+ * never changed or freed (a reader needs no lock: an acquire load pairs
+ * with the release store); a name that differs goes to fa_attr_names. */
+#define NAMES_AT 16
+#define NAMES_AT_LEN 64
+
+typedef struct names_at_t {
+    const char *env;              /* NULL: a reserved name, not passed on */
+    const char *header;
+    char attr[1];
+} names_at_t;
+
+static names_at_t *names_at[NAMES_AT];
+
+/* Fills position i with attr's names (env and header as fa_attr_names
+ * gave them, ok 0 for a reserved name), when it is still empty. */
+static void names_at_fill(int i, const char *attr, int ok, const char *env,
+                          const char *header)
+{
+    apr_size_t al = strlen(attr), el, hl;
+    names_at_t *n, *none = NULL;
+
+    if (al > NAMES_AT_LEN
+        || __atomic_load_n(&names_at[i], __ATOMIC_ACQUIRE)) {
+        return;
+    }
+    el = ok ? strlen(env) + 1 : 0;
+    hl = ok ? strlen(header) + 1 : 0;
+    if (!(n = malloc(sizeof(*n) + al + el + hl))) {
+        return;
+    }
+    memcpy(n->attr, attr, al + 1);
+    n->env = n->header = NULL;
+    if (ok) {
+        n->env = memcpy(n->attr + al + 1, env, el);
+        n->header = memcpy(n->attr + al + 1 + el, header, hl);
+    }
+    if (!__atomic_compare_exchange_n(&names_at[i], &none, n, 0,
+                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+        free(n);                  /* another thread filled it first */
+    }
+}
+
+/* fa_attr_names of the attribute at position i. */
+static inline int names_of(request_rec *r, int i, const char *attr,
+                           const char **env, const char **header)
+{
+    const names_at_t *n = i < NAMES_AT
+        ? __atomic_load_n(&names_at[i], __ATOMIC_ACQUIRE) : NULL;
+    int ok;
+
+    if (n && !strcmp(n->attr, attr)) {
+        *env = n->env;
+        *header = n->header;
+        return n->env != NULL;
+    }
+    ok = fa_attr_names(r->pool, attr, env, header);
+    if (!n && i < NAMES_AT) {
+        names_at_fill(i, attr, ok, *env, *header);
+    }
+    return ok;
+}
+
 void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
                             const fa_session_t *s)
 {
@@ -549,7 +616,7 @@ void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
     for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
         const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
         const char *env, *header;
-        if (fa_attr_names(r->pool, a->name, &env, &header)) {
+        if (names_of(r, i, a->name, &env, &header)) {
             pass_on(&x, env, header, a->value, a->ok_value);
         }
     }

@@ -278,12 +278,11 @@ int fedauth_check_authn(request_rec *r)
             return rc;
         }
     }
-    rv = fedauth_session_load(r, sc, &s, NULL);
+    rv = fedauth_session_load_prov(r, sc, &s, &prov);
     if (rv == APR_SUCCESS) {
         /* A session counts only where its provider is offered (and
          * enabled); elsewhere the browser signs in again. */
-        prov = fedauth_provider_find(sc, s->idp);
-        if (prov && fedauth_provider_offered(dc, prov)) {
+        if (fedauth_provider_offered(dc, prov)) {
             fedauth_export_session(r, dc, s);
             fedauth_request_session_set(r, s);
             return OK;

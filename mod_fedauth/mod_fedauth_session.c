@@ -242,12 +242,78 @@ static inline int cookie_store_key(request_rec *r, const fedauth_srv_t *sc,
     return 1;
 }
 
-/* The session of the request; refresh 1: kept current (the request
- * path), 0: as it is, never refreshed nor read again (a logout). */
-static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
-                         fa_session_t **ps, const char **pkey, int refresh)
+/* The session in record rec (len bytes, decoded in place) and its
+ * provider: APR_NOTFOUND when the record is unreadable or the provider
+ * is no longer here or switched off (a session of it is no session). */
+static apr_status_t decode_record(request_rec *r, const fedauth_srv_t *sc,
+                                  char *rec, apr_size_t len,
+                                  fa_session_t **ps,
+                                  fedauth_provider_t **pprov)
 {
-    fa_store_t *store = fedauth_store(r);
+    if (fa_session_decode(r->pool, rec, len, ps) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00303)
+                      "unreadable session record: ignored");
+        return APR_NOTFOUND;
+    }
+    *pprov = fedauth_provider_find(sc, (*ps)->idp);
+    if (!*pprov || !(*pprov)->enabled) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00313)
+                      "session from provider %s, which is not enabled here",
+                      (*ps)->idp);
+        return APR_NOTFOUND;
+    }
+    return APR_SUCCESS;
+}
+
+/* The whole record of key, after the request path read only its head
+ * and is to write the session back: *ps and *pprov again, from the same
+ * key (the cookie is not checked again: a cookie of an older secret has
+ * already moved the session to key). */
+static apr_status_t read_whole(request_rec *r, const fedauth_srv_t *sc,
+                               fa_store_t *store, const char *key,
+                               fa_session_t **ps, fedauth_provider_t **pprov)
+{
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv = store->get(store, key, r->pool, &rec, &len);
+
+    if (rv != APR_SUCCESS) {
+        if (rv != APR_NOTFOUND) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(01660)
+                          "session store %s unavailable (reading the whole "
+                          "session)", store->name);
+        }
+        return rv;
+    }
+    return decode_record(r, sc, rec, len, ps, pprov);
+}
+
+/* 1 when the session (read as its head: no ID token) will be written
+ * back or read again on this request: its idle clock (refresh_after),
+ * its tokens or its claims are due. Then it is read whole first. */
+static inline int head_short(const fedauth_srv_t *sc,
+                             const fedauth_provider_t *prov,
+                             const fa_session_t *s, apr_int64_t now,
+                             apr_int64_t refresh_after)
+{
+    return now - s->last_seen >= refresh_after
+           || fedauth_tokens_due(s, fedauth_refresh_before(sc), now)
+           || userinfo_due(prov, s, now);
+}
+
+/* The session of the request; refresh 1: kept current (the request
+ * path), 0: as it is, never refreshed nor read again (a logout). *pprov,
+ * when asked: its provider. sc is the request's server's (every caller
+ * reads it so), whose store fedauth_store(r) would return. head (the
+ * request path, with pprov): the record is read without the ID token
+ * (fa_session_head) when the store can, unless it is copied (a copy is
+ * whole) or will be written back (then it is read again whole,
+ * read_whole). */
+static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
+                         fa_session_t **ps, const char **pkey, int refresh,
+                         fedauth_provider_t **pprov, int head)
+{
+    fa_store_t *store = sc->store;
     char key[FA_SESSION_KEY_LEN + 1], *rec = NULL, *fresh;
     char ck[FA_SESSION_KEY_LEN + 40];
     apr_size_t cklen = 0;
@@ -259,6 +325,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     apr_int64_t now, refresh_after;
     apr_status_t rv;
     int idle = fedauth_idle_timeout(sc), max_age = fedauth_max_age(sc);
+    int whole = 1;
 
     if (ps) {
         *ps = NULL;
@@ -289,7 +356,10 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
         }
     }
     if (!rec) {
-        rv = store->get(store, key, r->pool, &rec, &len);
+        rv = head && !ttl_ms && store->get_head
+             ? store->get_head(store, key, r->pool, fa_session_head, &rec,
+                               &len, &whole)
+             : store->get(store, key, r->pool, &rec, &len);
         if (rv != APR_SUCCESS) {
             if (rv != APR_NOTFOUND) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FALOGNO(00302)
@@ -303,18 +373,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                          version);
         }
     }
-    if (fa_session_decode(r->pool, rec, len, &s) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00303)
-                      "unreadable session record: ignored");
-        return APR_NOTFOUND;
-    }
-    /* A session of a provider this server no longer has, or has switched
-     * off, is no session here. */
-    prov = fedauth_provider_find(sc, s->idp);
-    if (!prov || !prov->enabled) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, FALOGNO(00313)
-                      "session from provider %s, which is not enabled here",
-                      s->idp);
+    if (decode_record(r, sc, rec, len, &s, &prov) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
     now = fa_now_sec();
@@ -325,6 +384,11 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                                  1);
         return APR_NOTFOUND;
     }
+    refresh_after = idle / 10 > 0 ? idle / 10 : 1;
+    if (!whole && head_short(sc, prov, s, now, refresh_after)
+        && (rv = read_whole(r, sc, store, key, &s, &prov)) != APR_SUCCESS) {
+        return rv;
+    }
     /* Tokens refreshed, claims read again (UserInfoRefresh) when due;
      * not for a logout. */
     if (ps && refresh
@@ -333,7 +397,6 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     }
     /* The idle clock is reset on use, but written back only once a tenth
      * of the idle window has passed: no store write per request. */
-    refresh_after = idle / 10 > 0 ? idle / 10 : 1;
     if (now - s->last_seen >= refresh_after) {
         s->last_seen = now;
         fa_session_encode(r->pool, s, &fresh, &len);
@@ -355,20 +418,30 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     if (ps) {
         *ps = s;
     }
+    if (pprov) {
+        *pprov = prov;
+    }
     return APR_SUCCESS;
 }
 
 apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                                   fa_session_t **ps, const char **pkey)
 {
-    return load(r, sc, ps, pkey, 1);
+    return load(r, sc, ps, pkey, 1, NULL, 0);
+}
+
+apr_status_t fedauth_session_load_prov(request_rec *r, fedauth_srv_t *sc,
+                                       fa_session_t **ps,
+                                       fedauth_provider_t **pprov)
+{
+    return load(r, sc, ps, NULL, 1, pprov, 1);
 }
 
 apr_status_t fedauth_session_load_to_end(request_rec *r, fedauth_srv_t *sc,
                                          fa_session_t **ps,
                                          const char **pkey)
 {
-    return load(r, sc, ps, pkey, 0);
+    return load(r, sc, ps, pkey, 0, NULL, 0);
 }
 
 /* ---- a new session --------------------------------------------------- */

@@ -19,6 +19,11 @@ void fedauth_session_child_init(apr_pool_t *p);
  * session; other: the store failed. */
 apr_status_t fedauth_session_load(request_rec *r, fedauth_srv_t *sc,
                                   fa_session_t **ps, const char **pkey);
+/* fedauth_session_load that also gives the session's provider (enabled),
+ * found once by the load: the request path asks no second time. */
+apr_status_t fedauth_session_load_prov(request_rec *r, fedauth_srv_t *sc,
+                                       fa_session_t **ps,
+                                       fedauth_provider_t **pprov);
 /* The same for a request that is about to end the session (logout): the
  * access token is never refreshed first, even when due (the IdP would
  * issue tokens that are then only revoked). */

@@ -13,6 +13,7 @@ import {
   Browser, parseEnv, dump, discovery, SESSION_COOKIE, isDeletion, signOut,
 } from '../lib/index.mjs';
 import { startHosts, logoutAtIdp } from '../lib/cluster.mjs';
+import { sleep } from '../lib/procs.mjs';
 
 const jwtPayload = (t) => JSON.parse(Buffer.from(String(t).split('.')[1] || '', 'base64url').toString('utf8'));
 
@@ -143,5 +144,53 @@ describe('FedAuthLogoutAtIdP On: logout at the IdP too', () => {
       assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
     }
     assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}\n--- error log ---\n${c.errorLogs()}`);
+  });
+});
+
+// The request path reads a session record without its ID token (the
+// record's head, issue 24); a request that writes the idle clock back
+// reads the whole record first, so the ID token survives any number of
+// write-backs and still goes to the IdP as the logout hint.
+describe('FedAuthLogoutAtIdP On: the ID token survives the idle clock\'s write-backs', () => {
+  let c;
+  let A;
+  const prot = (base) => `${base}/protected/env.cgi`;
+
+  before(async () => {
+    c = await startHosts({
+      hosts: 1,
+      storeConf: '',
+      // a write-back of the idle clock every 2 s of use
+      serverConf: () => 'FedAuthLogoutAtIdP On\nFedAuthSessionIdleTimeout 20',
+      postLogoutPaths: ['/'],
+    });
+    [A] = c.bases;
+  });
+  after(async () => {
+    await c?.stop();
+    c?.cleanup();
+  });
+
+  it('signed in, two requests 2.2 s apart each write the idle clock back; logout still sends id_token_hint with the user\'s sub', async () => {
+    const b = new Browser();
+    const r = await b.login(prot(A), 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+    for (let i = 0; i < 2; i++) {
+      await sleep(2200);
+      const again = await b.get(prot(A));
+      assert.equal(again.status, 200, dump(again));
+      assert.equal(parseEnv(again.body).REMOTE_USER, 'alice');
+    }
+    const out = await signOut(b, `${A}/fedauth/logout`);
+    assert.equal(out.status, 302, dump(out));
+    const hint = new URL(out.location).searchParams.get('id_token_hint');
+    assert.ok(hint, `no id_token_hint: ${out.location}`);
+    assert.equal(jwtPayload(hint).sub, 'alice-sub-0001');
+  });
+
+  it('httpd stops cleanly; no crash lines in the error log', async () => {
+    const info = await c.hosts[0].stop();
+    assert.equal(info.signal, null, `httpd exit ${JSON.stringify(info)}`);
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}`);
   });
 });

@@ -257,6 +257,40 @@ describe('the embedded shm store on one host: [old] -> [old,new] -> [new,old] ->
   });
 });
 
+// The request path reads a session without its ID token and reads it
+// whole before writing the idle clock back (issue 24); on the request that
+// also moves a session made under an older secret, the whole read must
+// use the key the session moved to, not check the old cookie again.
+describe('shm: a cookie of the older secret on a request that also writes the idle clock back', () => {
+  let site;
+
+  before(async () => {
+    site = await startSite({
+      providers: [{ id: 'test' }], locationsConf: protectedLocation(), secret: OLD,
+      serverConf: 'FedAuthSessionIdleTimeout 20',
+    });
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+  });
+
+  it('signed in under old, [new,old], 2.2 s later the protected page: 200 as alice, one Set-Cookie moves the cookie to new, and she stays signed in', async () => {
+    const alice = new Browser();
+    assert.equal((await alice.login(`${site.base}/protected/env.cgi`, 'alice', 'alice-pass-1')).status, 200);
+    const old = alice.jar.get(SESSION_COOKIE).value;
+    await setSecrets(site.httpd, [NEW, OLD]);
+    await sleep(2200);
+    const r = await alice.getOnce(`${site.base}/protected/env.cgi`);
+    assert.equal(r.status, 200, dump(r));
+    assert.equal(parseEnv(r.body).REMOTE_USER, 'alice');
+    assert.notEqual(alice.jar.get(SESSION_COOKIE).value, old, 'the cookie moved to the new secret');
+    const set = r.setCookies.filter((x) => x.name === SESSION_COOKIE);
+    assert.equal(set.length, 1, `one session cookie: ${set.map((x) => x.header).join(' | ')}`);
+    assert.equal(await userAt(alice, site.base), 'alice');
+  });
+});
+
 describe('apache2 -t refuses bad FedAuthSecret lines, naming file and line', () => {
   const dirs = [];
   after(() => dirs.forEach(removeDir));

@@ -167,6 +167,67 @@ START_TEST(session_record_roundtrip)
 }
 END_TEST
 
+/* The ID token comes last, after a head field that gives the length of
+ * what comes before it: that prefix decodes to the same session without
+ * the ID token; a record without an ID token, or of the earlier layout
+ * (ID token anywhere, no head field), has no head and is read whole. */
+START_TEST(session_record_head)
+{
+    fa_session_t s, *d;
+    fa_attr_t *a;
+    char *rec, *cut, big[12001];
+    apr_size_t len, head;
+
+    memset(&s, 0, sizeof(s));
+    s.created = 1700000000;
+    s.last_seen = 1700000100;
+    s.idp = "corp";
+    s.sub = "248289761001";
+    s.user = "jane.doe";
+    s.roles = "admin";
+    s.id_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
+    s.refresh_token = "rt";
+    s.attrs = apr_array_make(pool, 1, sizeof(fa_attr_t));
+    a = apr_array_push(s.attrs);
+    a->name = "EMAIL";
+    a->value = "jane@example.com";
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_int_eq(strncmp(rec, "FA1\nh4:", 7), 0);
+    head = fa_session_head(rec, FA_STORE_HEAD_PROBE);
+    ck_assert_uint_gt(head, 0);
+    ck_assert_uint_lt(head, len);
+    ck_assert_int_eq(strncmp(rec + head, "t41:eyJ", 7), 0);
+    ck_assert_uint_eq(head + fa_session_field_size(strlen(s.id_token)), len);
+    cut = apr_pstrmemdup(pool, rec, head);
+    ck_assert_int_eq(fa_session_decode(pool, cut, head, &d), APR_SUCCESS);
+    ck_assert_ptr_null(d->id_token);
+    ck_assert_str_eq(d->user, "jane.doe");
+    ck_assert_str_eq(d->refresh_token, "rt");
+    ck_assert_str_eq(APR_ARRAY_IDX(d->attrs, 0, fa_attr_t).value,
+                     "jane@example.com");
+    ck_assert_int_eq(fa_session_decode(pool, rec, len, &d), APR_SUCCESS);
+    ck_assert_str_eq(d->id_token, s.id_token);
+    /* a head of five digits */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    a->value = big;
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_int_eq(strncmp(rec, "FA1\nh5:", 7), 0);
+    head = fa_session_head(rec, FA_STORE_HEAD_PROBE);
+    ck_assert_int_eq(strncmp(rec + head, "t41:", 4), 0);
+    /* no ID token: no head field */
+    s.id_token = NULL;
+    fa_session_encode(pool, &s, &rec, &len);
+    ck_assert_uint_eq(fa_session_head(rec, FA_STORE_HEAD_PROBE), 0);
+    /* the earlier layout, and junk */
+    ck_assert_uint_eq(fa_session_head("FA1\nc10:1700000000\nt3:a.b\n", 16),
+                      0);
+    ck_assert_uint_eq(fa_session_head("FA1\nh4:12x4\n", 12), 0);
+    ck_assert_uint_eq(fa_session_head("FA1\nh4:1234", 11), 0);
+    ck_assert_uint_eq(fa_session_head("FA1\nh9:123456789\n", 16), 0);
+}
+END_TEST
+
 /* The decoder's header verdicts (ok_user, ok_value...): set only to the
  * value itself, and only for a value that fa_header_value would pass as
  * it is and that holds no tab; set for every such value that is not at
@@ -1201,7 +1262,7 @@ START_TEST(budget_sheds_in_order)
 
     ck_assert_int_eq(shed->nelts, 5);
     /* "t8000:" + 8000 + "\n" */
-    check_shed(shed, 0, FA_SHED_ID_TOKEN, NULL, 8007, 1);
+    check_shed(shed, 0, FA_SHED_ID_TOKEN, NULL, 8016, 1);   /* and "h5:" */
     /* "k4:kbig\n" + "w8000:" + 8000 + "\n" */
     check_shed(shed, 1, FA_SHED_CLAIM, "kbig", 8015, 1);
     /* 100 x ("k4:karr\n" + "w50:" + 50 + "\n") */
@@ -1254,7 +1315,7 @@ START_TEST(budget_sheds_tokens_after_id_token)
     fa_session_encode(pool, &s, &rec, &len);
     ck_assert_uint_le(len, FA_SESSION_BUDGET);
     ck_assert_int_ge(shed->nelts, 2);
-    check_shed(shed, 0, FA_SHED_ID_TOKEN, NULL, 8007, 1);
+    check_shed(shed, 0, FA_SHED_ID_TOKEN, NULL, 8016, 1);   /* and "h5:" */
     /* "A9000:" + 9000 + "\n", "E10:1700000600\n", "R3000:" + 3000 + "\n" */
     check_shed(shed, 1, FA_SHED_TOKENS, NULL, 9007 + 15 + 3007, 1);
     ck_assert_ptr_null(s.access_token);
@@ -1297,7 +1358,7 @@ START_TEST(budget_sheds_only_what_is_needed)
     ck_assert_int_eq(fa_claims_fit(pool, &s, FA_SESSION_BUDGET, &shed, &err),
                      APR_SUCCESS);
     ck_assert_int_eq(shed->nelts, 2);
-    check_shed(shed, 0, FA_SHED_ID_TOKEN, NULL, 8007, 1);
+    check_shed(shed, 0, FA_SHED_ID_TOKEN, NULL, 8016, 1);   /* and "h5:" */
     check_shed(shed, 1, FA_SHED_CLAIM, "kbig", 8015, 1);
     fa_session_encode(pool, &s, &rec, &len);
     ck_assert_uint_le(len, FA_SESSION_BUDGET);
@@ -1395,6 +1456,7 @@ Suite *suite_session(void)
     tcase_add_test(tc, ids_are_unique);
     tcase_add_test(tc, cookie_rotation_remake);
     tcase_add_test(tc, session_record_roundtrip);
+    tcase_add_test(tc, session_record_head);
     tcase_add_test(tc, session_record_header_verdicts);
     tcase_add_test(tc, session_record_times);
     tcase_add_test(tc, session_record_tokens);

@@ -147,6 +147,49 @@ END_TEST
 /* Sessions in use stay; the idle ones make room. The order of use is
  * kept to the second (a read moves an entry up at most once a second),
  * so the ten are used a second after they were written. */
+/* get_head: only the head a value's own head field names (the session
+ * records' fa_session_head); a value without one, or one that names more
+ * than the value, comes whole. */
+static apr_size_t head_of_test(const char *v, apr_size_t n)
+{
+    return n >= 3 && v[0] == 'H' ? (apr_size_t)(v[1] - '0') * 10
+                                   + (apr_size_t)(v[2] - '0') : 0;
+}
+
+START_TEST(get_head_reads_the_head)
+{
+    fa_store_t *st = open_store(pool, NULL, 1 << 20, NULL);
+    char val[600], *v;
+    apr_size_t len;
+    int whole = -1;
+
+    memset(val, 'v', sizeof(val));
+    memcpy(val, "H40", 3);
+    ck_assert_ptr_nonnull(st->get_head);
+    st->put(st, skey(pool, 1), val, sizeof(val), fa_now_sec() + 60, pool);
+    ck_assert_int_eq(st->get_head(st, skey(pool, 1), pool, head_of_test, &v,
+                                  &len, &whole), APR_SUCCESS);
+    ck_assert_uint_eq(len, 40);
+    ck_assert_int_eq(whole, 0);
+    ck_assert_int_eq(memcmp(v, val, 40), 0);
+    ck_assert_int_eq(v[40], '\0');
+    memcpy(val, "H99", 3);                   /* longer than 16: still cut */
+    st->put(st, skey(pool, 2), val, 50, fa_now_sec() + 60, pool);
+    ck_assert_int_eq(st->get_head(st, skey(pool, 2), pool, head_of_test, &v,
+                                  &len, &whole), APR_SUCCESS);
+    ck_assert_uint_eq(len, 50);              /* 99 is past the end: whole */
+    ck_assert_int_eq(whole, 1);
+    memcpy(val, "x", 1);                     /* no head field */
+    st->put(st, skey(pool, 3), val, sizeof(val), fa_now_sec() + 60, pool);
+    ck_assert_int_eq(st->get_head(st, skey(pool, 3), pool, head_of_test, &v,
+                                  &len, &whole), APR_SUCCESS);
+    ck_assert_uint_eq(len, sizeof(val));
+    ck_assert_int_eq(whole, 1);
+    ck_assert_int_eq(st->get_head(st, skey(pool, 4), pool, head_of_test, &v,
+                                  &len, &whole), APR_NOTFOUND);
+}
+END_TEST
+
 START_TEST(least_recently_used_go_first)
 {
     fa_store_t *st = open_store(pool, NULL, 1 << 20, NULL);
@@ -570,6 +613,7 @@ Suite *suite_store_shm(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, contract_anonymous_and_file);
     tcase_add_test(tc, capacity_is_what_it_says);
+    tcase_add_test(tc, get_head_reads_the_head);
     tcase_add_test(tc, least_recently_used_go_first);
     tcase_add_test(tc, login_state_flood_keeps_sessions);
     tcase_add_test(tc, expiry_and_limits);
