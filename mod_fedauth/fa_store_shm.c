@@ -1335,12 +1335,14 @@ static apr_status_t map_segment(shm_t *m, const char *path,
  * shared file), so the first touch of each page in each child faults. At
  * a million sessions (1.9 GB) that was a third of the requests of a round
  * of the benchmark. A thread of each child asks the kernel to map the
- * pages below the blocks' high-water mark (MADV_POPULATE_READ, Linux 5.14
- * on), in steps, so that requests, served meanwhile, find them mapped.
- * Nothing is locked: the pages are only read, and the mark, read once, is
+ * pages below the blocks' high-water mark (Linux 5.14 on), in steps, so
+ * that requests, served meanwhile, find them mapped. Writable: a page
+ * mapped for reading faults again on its first write, and a read moves
+ * its entry up in the order of use (a write) once a second; a populating
+ * write changes no byte. Nothing is locked, and the mark, read once, is
  * only a bound. Where the kernel refuses, nothing more is tried. */
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
 #endif
 #define PREFAULT_STEP (32u << 20)
 
@@ -1376,7 +1378,7 @@ static void *prefault_run(void *data)
 
     while (off < span && !m->prefault_stop) {
         n = span - off < PREFAULT_STEP ? span - off : PREFAULT_STEP;
-        if (madvise(m->base + off, n, MADV_POPULATE_READ) != 0) {
+        if (madvise(m->base + off, n, MADV_POPULATE_WRITE) != 0) {
             e = errno;
             break;
         }
