@@ -23,7 +23,7 @@
 //                        [--max-noise 0.15] [--smoke]
 //                        [--sessions N] [--distinct-users] [--shm-size 64M]
 //                        [--login-concurrency 16] [--max-failed-logins 5]
-//                        [--seed N] [--sample 50] [--check-sample K]
+//                        [--seed N] [--sample 50] [--check-sample K] [--skew]
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
