@@ -126,7 +126,7 @@ typedef struct shm_t {
     void *baton;
     pthread_t prefault_thread;    /* this process's, from child_init */
     int prefault_started;
-    volatile int prefault_stop;   /* set when the child ends */
+    int prefault_stop;            /* set when the child ends (atomic) */
 } shm_t;
 
 /* ---- geometry --------------------------------------------------------- */
@@ -1376,7 +1376,8 @@ static void *prefault_run(void *data)
     apr_int64_t t0 = mono_us();
     int e = 0;
 
-    while (off < span && !m->prefault_stop) {
+    while (off < span && !__atomic_load_n(&m->prefault_stop,
+                                          __ATOMIC_RELAXED)) {
         n = span - off < PREFAULT_STEP ? span - off : PREFAULT_STEP;
         if (madvise(m->base + off, n, MADV_POPULATE_WRITE) != 0) {
             e = errno;
@@ -1384,7 +1385,7 @@ static void *prefault_run(void *data)
         }
         off += n;
     }
-    if (m->notify && !m->prefault_stop) {
+    if (m->notify && !__atomic_load_n(&m->prefault_stop, __ATOMIC_RELAXED)) {
         memset(&st, 0, sizeof(st));
         st.size = m->size;
         st.prefault_bytes = off;
@@ -1401,7 +1402,7 @@ static apr_status_t prefault_end(void *data)
     shm_t *m = data;
 
     if (m->prefault_started) {
-        m->prefault_stop = 1;
+        __atomic_store_n(&m->prefault_stop, 1, __ATOMIC_RELAXED);
         pthread_join(m->prefault_thread, NULL);
         m->prefault_started = 0;
     }
