@@ -4,7 +4,7 @@
 // first touch of every page of it (at 1,000,000 sessions, a third of the
 // requests of a benchmark round). Now a thread of each child maps the
 // used part (up to the blocks' high-water mark) ahead of the requests
-// (MADV_POPULATE_WRITE, which changes no byte) and says so once (FA01680). What a user sees:
+// (MADV_POPULATE_READ) and says so once (FA01680). What a user sees:
 // nothing but faster first requests; every seeded session is still a
 // session in every new child, a graceful restart and stop with the thread
 // running leave no crashed child, and the line names the used part, which
