@@ -1337,12 +1337,13 @@ static apr_status_t map_segment(shm_t *m, const char *path,
  * of the benchmark. A thread of each child asks the kernel to map the
  * pages below the blocks' high-water mark (Linux 5.14 on), in steps, so
  * that requests, served meanwhile, find them mapped (used_ranges: pages
- * no entry has used stay unallocated). For reading: a shared memory
- * page mapped so is writable too (shmem keeps no dirty accounting), and
- * it maps 16 pages a fault where a populating write maps one (1.9 GB:
- * 0.14 s against 0.3-0.5 s). Nothing is locked, and the mark, read
- * once, is only a bound. Where the kernel refuses, nothing more is
- * tried. */
+ * no entry has used stay unallocated). For reading: on tmpfs (/run,
+ * where httpd's runtime directory usually is) a page mapped so is
+ * writable too, and reading maps 16 pages a fault where a populating
+ * write maps one (1.9 GB: 0.14 s against 0.3-0.5 s). (On a disk file,
+ * a write after the kernel has written the page back faults whatever
+ * was done ahead.) Nothing is locked, and the mark, read once, is only
+ * a bound. Where the kernel refuses, nothing more is tried. */
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
