@@ -26,6 +26,9 @@ typedef struct fa_keys_t {
     unsigned char seal[32];       /* seals login state into its cookie */
     apr_uint64_t id;              /* names these keys among others (made
                                    * from them, never 0), not secret */
+    apr_uint64_t cookie_pads[2][16]; /* the cookie key's HMAC midstates,
+                                   * as secret as the key (fa_session.c) */
+    int pads_ready;               /* set by fa_keys_derive */
 } fa_keys_t;
 
 /* Derives the keys from a secret (passphrase or file contents). */

@@ -123,7 +123,9 @@ apr_status_t fa_store_index_plan(apr_pool_t *p,
 typedef enum {
     FA_SHM_FULL,       /* entries were evicted to make room */
     FA_SHM_HIGH,       /* more than 90% of the blocks are in use */
-    FA_SHM_RESET       /* a process died holding the lock: emptied */
+    FA_SHM_RESET,      /* a process died holding the lock: emptied */
+    FA_SHM_PREFAULT    /* this child has mapped the used part (prefault_*),
+                        * once per child, from a thread of its own */
 } fa_shm_event_t;
 
 typedef struct fa_shm_stats_t {
@@ -137,6 +139,10 @@ typedef struct fa_shm_stats_t {
     apr_int64_t evicted_idle;     /* shortest idle time (s) among those */
     apr_uint64_t expired;         /* expired entries removed, ever */
     apr_uint64_t resets;
+    apr_size_t prefault_bytes;    /* FA_SHM_PREFAULT: mapped, of span */
+    apr_size_t prefault_span;
+    apr_int64_t prefault_us;      /* how long it took */
+    int prefault_errno;           /* why it stopped short (0: it did not) */
 } fa_shm_stats_t;
 
 typedef void fa_shm_notify_fn(void *baton, fa_shm_event_t ev,

@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
+/* SHA256_Init/Update/Final: see mac_pads_make */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include <openssl/opensslv.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/core_names.h>
+#include <openssl/sha.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include "fa_session.h"
@@ -21,104 +24,69 @@ static void hmac_sha256(const unsigned char *key, apr_size_t key_len,
     HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len);
 }
 
-/* The cookie MAC runs on every request. A one-shot HMAC() looks up the
- * algorithm and schedules the key each time (about 1.2 us); a context
- * kept per thread and per key only replays the precomputed pads (about
- * 0.2 us). Each thread keeps a few keys (one per FedAuthSecret in use),
- * the oldest giving way; its contexts are freed when the thread ends. */
-#define MAC_SLOTS 4
+/* The cookie MAC runs on every request whose cookie this process has not
+ * checked before (at a million sessions, most of them). HMAC-SHA256 of a
+ * 32-byte id is two SHA-256 compressions once the key's two padded
+ * blocks have been absorbed; those two midstates depend on the key only,
+ * so fa_keys_derive computes them once and a check copies them and runs
+ * the two compressions: no allocation, no lookup, no lock (OpenSSL 3's
+ * EVP_MAC re-init duplicates two digest contexts each time). Same
+ * function, same output as HMAC() (t/unit test_cache checks it against
+ * EVP_Q_mac). Where OpenSSL is built without its SHA-256 low-level
+ * calls, and for keys not made by fa_keys_derive, the one-shot HMAC. */
+#if defined(OPENSSL_NO_DEPRECATED_3_0) || OPENSSL_VERSION_MAJOR >= 4
+#define FA_MAC_PADS 0
+#else
+#define FA_MAC_PADS 1
+#endif
 
-typedef struct mac_slot_t {
-    unsigned char key[32];
-    EVP_MAC_CTX *ctx;
-} mac_slot_t;
+#if FA_MAC_PADS
+typedef char fa_pads_fit[sizeof(SHA256_CTX)
+                         <= sizeof(((fa_keys_t *)0)->cookie_pads[0])
+                         ? 1 : -1];
 
-typedef struct mac_cache_t {
-    mac_slot_t slot[MAC_SLOTS];
-    unsigned int next;
-} mac_cache_t;
-
-static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
-static pthread_key_t mac_tls;
-static EVP_MAC *mac_alg;
-static int mac_ready;
-
-static void mac_cache_free(void *data)
+/* The key's inner and outer midstates into keys->cookie_pads. */
+static void mac_pads_make(fa_keys_t *keys)
 {
-    mac_cache_t *mc = data;
-    int i;
+    unsigned char pad[2][64];
+    SHA256_CTX ctx[2];
+    int i, j;
 
-    for (i = 0; i < MAC_SLOTS; i++) {
-        EVP_MAC_CTX_free(mc->slot[i].ctx);
+    for (i = 0; i < 64; i++) {
+        unsigned char k = i < 32 ? keys->cookie[i] : 0;
+        pad[0][i] = k ^ 0x36;
+        pad[1][i] = k ^ 0x5c;
     }
-    OPENSSL_cleanse(mc, sizeof(*mc));
-    free(mc);
+    for (j = 0; j < 2; j++) {
+        SHA256_Init(&ctx[j]);
+        SHA256_Update(&ctx[j], pad[j], 64);
+        memcpy(keys->cookie_pads[j], &ctx[j], sizeof(ctx[j]));
+    }
+    keys->pads_ready = 1;
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(ctx, sizeof(ctx));
 }
 
-static void mac_init_once(void)
+/* HMAC-SHA256(keys->cookie, data) from the precomputed midstates. */
+static void mac_from_pads(const fa_keys_t *keys, const void *data,
+                          apr_size_t len, unsigned char out[32])
 {
-    mac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    mac_ready = mac_alg && pthread_key_create(&mac_tls, mac_cache_free) == 0;
-}
+    SHA256_CTX ctx;
 
-/* This thread's context for a 32-byte key, ready for update; NULL when
- * none can be had (the caller falls back to the one-shot HMAC). */
-static EVP_MAC_CTX *mac_ctx_for(const unsigned char key[32])
+    memcpy(&ctx, keys->cookie_pads[0], sizeof(ctx));
+    SHA256_Update(&ctx, data, len);
+    SHA256_Final(out, &ctx);
+    memcpy(&ctx, keys->cookie_pads[1], sizeof(ctx));
+    SHA256_Update(&ctx, out, 32);
+    SHA256_Final(out, &ctx);
+    OPENSSL_cleanse(&ctx, sizeof(ctx));
+}
+#else
+static void mac_pads_make(fa_keys_t *keys)
 {
-    mac_cache_t *mc;
-    mac_slot_t *sl;
-    OSSL_PARAM params[2];
-    int i;
-
-    if (pthread_once(&mac_once, mac_init_once) != 0 || !mac_ready) {
-        return NULL;
-    }
-    mc = pthread_getspecific(mac_tls);
-    if (!mc) {
-        if (!(mc = calloc(1, sizeof(*mc)))) {
-            return NULL;
-        }
-        if (pthread_setspecific(mac_tls, mc) != 0) {
-            free(mc);
-            return NULL;
-        }
-    }
-    for (i = 0; i < MAC_SLOTS; i++) {
-        sl = &mc->slot[i];
-        if (sl->ctx && !memcmp(sl->key, key, 32)) {
-            return EVP_MAC_init(sl->ctx, NULL, 0, NULL) == 1 ? sl->ctx : NULL;
-        }
-    }
-    sl = &mc->slot[mc->next];
-    mc->next = (mc->next + 1) % MAC_SLOTS;
-    if (!sl->ctx && !(sl->ctx = EVP_MAC_CTX_new(mac_alg))) {
-        return NULL;
-    }
-    params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256",
-                                                 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(sl->ctx, key, 32, params) != 1) {
-        EVP_MAC_CTX_free(sl->ctx);
-        sl->ctx = NULL;
-        return NULL;
-    }
-    memcpy(sl->key, key, 32);
-    return sl->ctx;
+    keys->pads_ready = 0;
 }
-
-/* HMAC-SHA256 under a 32-byte key, through this thread's context. */
-static void hmac_sha256_fast(const unsigned char key[32], const void *data,
-                             apr_size_t len, unsigned char out[32])
-{
-    EVP_MAC_CTX *ctx = mac_ctx_for(key);
-    size_t out_len = 0;
-
-    if (ctx && EVP_MAC_update(ctx, data, len) == 1
-        && EVP_MAC_final(ctx, out, &out_len, 32) == 1 && out_len == 32) {
-        return;
-    }
-    hmac_sha256(key, 32, data, len, out);
-}
+#endif
 
 void fa_keys_derive(fa_keys_t *keys, const void *secret, apr_size_t len)
 {
@@ -137,6 +105,7 @@ void fa_keys_derive(fa_keys_t *keys, const void *secret, apr_size_t len)
     if (!keys->id) {
         keys->id = 1;
     }
+    mac_pads_make(keys);
     OPENSSL_cleanse(master, sizeof(master));
 }
 
@@ -200,7 +169,14 @@ char *fa_keys_tag(apr_pool_t *p, const fa_keys_t *keys, const char *label,
 static void session_mac(const fa_keys_t *keys, const unsigned char *id,
                         unsigned char mac[32])
 {
-    hmac_sha256_fast(keys->cookie, id, FA_SESSION_ID_BYTES, mac);
+#if FA_MAC_PADS
+    if (keys->pads_ready) {
+        mac_from_pads(keys, id, FA_SESSION_ID_BYTES, mac);
+        return;
+    }
+#endif
+    hmac_sha256(keys->cookie, sizeof(keys->cookie), id, FA_SESSION_ID_BYTES,
+                mac);
 }
 
 /* Cookies this process has checked. The MAC costs more than the rest of

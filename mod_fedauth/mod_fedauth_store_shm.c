@@ -29,7 +29,26 @@ static unsigned long mib(apr_uint64_t bytes)
     return (unsigned long)((bytes + (1 << 19)) >> 20);
 }
 
-/* The store's reports, at most once a minute each across all children. */
+/* A child's thread has mapped the store's used part (or was refused). */
+static void shm_prefault_log(server_rec *s, const fa_shm_stats_t *st)
+{
+    if (st->prefault_errno) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, st->prefault_errno, s,
+                     FALOGNO(01681) "session store: the kernel did not map "
+                     "its used part ahead (%lu of %lu MiB); its pages are "
+                     "mapped as requests touch them",
+                     mib(st->prefault_bytes), mib(st->prefault_span));
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(01680)
+                 "session store: this process mapped its used part ahead "
+                 "of requests, %lu MiB of %lu in %ld ms",
+                 mib(st->prefault_span), mib(st->size),
+                 (long)(st->prefault_us / 1000));
+}
+
+/* The store's reports, at most once a minute each across all children
+ * (and FA_SHM_PREFAULT once per child). */
 static void shm_notify(void *baton, fa_shm_event_t ev,
                        const fa_shm_stats_t *st)
 {
@@ -61,6 +80,8 @@ static void shm_notify(void *baton, fa_shm_event_t ev,
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00109)
                      "session store emptied: a process died while changing "
                      "it, or it was damaged; everyone signs in again");
+        break;    case FA_SHM_PREFAULT:
+        shm_prefault_log(s, st);
         break;
     }
 }

@@ -10,10 +10,16 @@
 -- t of BENCH_THREADS starts at cookie (t-1)*N/BENCH_THREADS + 1 and wraps
 -- around. The requests are formatted once, in init; responses are then
 -- always counted (a non-200 is a lost session).
+-- With BENCH_SKEW=1 as well, each request picks its cookie with a skew
+-- instead of in turn: rank k (the k-th cookie of the list) with a chance
+-- of about 1 / (k ln N) (Zipf's law with exponent 1; drawn as e^(u ln(N+1))
+-- for a uniform u, one random number a request), the same ranks hot in
+-- every thread: a few users busy, most seldom seen, as on a real site.
 local threads = {}
 local cookie_file = os.getenv("BENCH_COOKIES")
 if cookie_file == "" then cookie_file = nil end
 local counting = os.getenv("BENCH_COUNT_STATUS") == "1" or cookie_file ~= nil
+local skew = os.getenv("BENCH_SKEW") == "1"
 
 function setup(thread)
   table.insert(threads, thread)
@@ -35,10 +41,18 @@ function init(args)
     local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1") or 1
     -- pos is the index of the cookie sent last
     pos = math.floor((thread_no - 1) * #reqs / nthreads) % #reqs
+    log_n1 = math.log(#reqs + 1)
+    math.randomseed(thread_no * 7919 + os.time())
   end
 end
 
-if cookie_file then
+if cookie_file and skew then
+  function request()
+    local k = math.floor(math.exp(math.random() * log_n1))
+    if k < 1 then k = 1 elseif k > #reqs then k = #reqs end
+    return reqs[k]
+  end
+elseif cookie_file then
   function request()
     pos = pos + 1
     if pos > #reqs then pos = 1 end

@@ -23,7 +23,7 @@
 //                        [--max-noise 0.15] [--smoke]
 //                        [--sessions N] [--distinct-users] [--shm-size 64M]
 //                        [--login-concurrency 16] [--max-failed-logins 5]
-//                        [--seed N] [--sample 50] [--check-sample K]
+//                        [--seed N] [--sample 50] [--check-sample K] [--skew]
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -74,6 +74,7 @@ const { values: o } = parseArgs({
     seed: { type: 'string' },
     sample: { type: 'string' },
     'check-sample': { type: 'string' },
+    skew: { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -119,6 +120,10 @@ const checkList = (list) => {
   for (let i = 0; i < CHECK_SAMPLE; i++) out.push(list[Math.floor(i * step)]);
   return [...out, ...list.slice(list.length - SAMPLE)];
 };
+// --skew: wrk picks each request's cookie with Zipf's law (report.lua,
+// BENCH_SKEW) instead of cycling through all of them in turn
+const SKEW = o.skew;
+if (SKEW && !MANY) { console.error('--skew needs --seed N or --sessions N with N > 1'); process.exit(2); }
 const LOGIN_CONC = Math.max(1, Math.floor(int(o['login-concurrency'], 16, 'login-concurrency')));
 const MAX_FAILED = Math.floor(int(o['max-failed-logins'], 5, 'max-failed-logins'));
 if (DISTINCT && !MANY) { console.error('--distinct-users needs --sessions N with N > 1'); process.exit(2); }
@@ -198,6 +203,7 @@ function runWrk({ url, cookie, cookieFile, seconds, cpus }) {
         BENCH_COUNT_STATUS: COUNT ? '1' : '0',
         BENCH_COOKIES: cookieFile || '',
         BENCH_THREADS: String(THREADS),
+        BENCH_SKEW: SKEW && cookieFile ? '1' : '0',
       },
     });
     let out = '';
@@ -267,7 +273,7 @@ function manyText() {
     return `Sessions (--seed): ${SEED} per authenticated server written into its store by t/bench/seed.c through mod_fedauth's core (users user00001..,
 each as a sign-in of that IdP account writes it: claims mapped, record encoded, stored, indexed by sub and sid), then ${SAMPLE} real sign-ins through
 the IdP (users ${SEED + 1}..${SEED + SAMPLE}) into the same store, ${LOGIN_CONC} at a time; every session asked once before and once after the rounds
-(32 requests in flight); wrk cycles through all ${SESSIONS} cookies. B: FedAuthSessionStore shm:${SHM_SIZE}. H: a Redis Cluster of 3 masters (no
+(32 requests in flight); ${SKEW ? `wrk picks among the ${SESSIONS} cookies with Zipf's law (--skew: the k-th with a chance of about 1 / (k ln N))` : `wrk cycles through all ${SESSIONS} cookies`}. B: FedAuthSessionStore shm:${SHM_SIZE}. H: a Redis Cluster of 3 masters (no
 replicas), per-process copies (the default). Every server: idle timeout ${MANY_IDLE_S} s, max age ${MANY_MAX_AGE_S} s.`;
   }
   return `Sessions: ${SESSIONS} per authenticated server, ${DISTINCT ? `each of its own IdP account (user00001..user${String(SESSIONS).padStart(5, '0')}: sub, preferred_username, email, name, given and family name, locale, groups)` : `all of one IdP account (user00001; mod_fedauth with FedAuthMaxSessionsPerUser ${maxSessionsPerUser(SESSIONS)})`},
@@ -614,7 +620,7 @@ async function main() {
   }
 
   const wrkCmd = MANY
-    ? `BENCH_COOKIES=<file of the ${SESSIONS} cookies> BENCH_THREADS=${THREADS} ${clientCpus ? `taskset -c ${clientCpus} ` : ''}wrk -t${THREADS} -c${CONNS} -d${SECONDS}s --latency -s t/bench/report.lua http://127.0.0.1:<port>${FILE_PATH}`
+    ? `BENCH_COOKIES=<file of the ${SESSIONS} cookies> BENCH_THREADS=${THREADS} ${SKEW ? 'BENCH_SKEW=1 ' : ''}${clientCpus ? `taskset -c ${clientCpus} ` : ''}wrk -t${THREADS} -c${CONNS} -d${SECONDS}s --latency -s t/bench/report.lua http://127.0.0.1:<port>${FILE_PATH}`
     : `${clientCpus ? `taskset -c ${clientCpus} ` : ''}wrk -t${THREADS} -c${CONNS} -d${SECONDS}s --latency -s t/bench/report.lua -H 'Cookie: <session cookie>' http://127.0.0.1:<port>${FILE_PATH}`;
   let cpuModel = '';
   try { cpuModel = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] || ''; } catch { /* none */ }

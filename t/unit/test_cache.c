@@ -80,6 +80,38 @@ START_TEST(cookie_mac_matches_hmac_across_keys)
 }
 END_TEST
 
+/* Keys given only their cookie key (as fedauthctl reads it from its
+ * conf), without the precomputed HMAC midstates, make the same cookie
+ * MAC as keys from fa_keys_derive; and a derived key's midstates are
+ * the key's own (a cookie made under keys[0] fails under keys[1]
+ * whether or not the memo knows it). */
+START_TEST(cookie_mac_with_and_without_midstates)
+{
+    fa_keys_t bare;
+    char *cookie, *key, *cookie2, *key2;
+    char out[FA_SESSION_KEY_LEN + 1];
+
+    memset(&bare, 0, sizeof(bare));
+    memcpy(bare.cookie, keys[2].cookie, sizeof(bare.cookie));
+    bare.id = keys[2].id ^ 0x5a5a;   /* not in the memo under this id */
+    ck_assert_int_eq(bare.pads_ready, 0);
+    ck_assert_int_eq(fa_session_new_id(pool, &bare, &cookie, &key),
+                     APR_SUCCESS);
+    ck_assert_str_eq(key, expected_key(pool, &keys[2], cookie));
+    ck_assert(fa_session_cookie_check(&keys[2], cookie,
+                                      FA_SESSION_COOKIE_LEN, out));
+    ck_assert_str_eq(out, key);
+    ck_assert_int_eq(fa_session_new_id(pool, &keys[2], &cookie2, &key2),
+                     APR_SUCCESS);
+    bare.id ^= 0xa5a5;
+    ck_assert(fa_session_cookie_check(&bare, cookie2,
+                                      FA_SESSION_COOKIE_LEN, out));
+    ck_assert_str_eq(out, key2);
+    ck_assert(!fa_session_cookie_check(&keys[1], cookie2,
+                                       FA_SESSION_COOKIE_LEN, out));
+}
+END_TEST
+
 /* More cookies than a process remembers (65,536): every one still
  * checks to its own store key, a remembered cookie with one character
  * changed is refused, and no other keys accept a remembered cookie. */
@@ -373,6 +405,7 @@ Suite *suite_cache(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, cookie_mac_matches_hmac_across_keys);
     tcase_add_test(tc, cookie_mac_from_several_threads);
+    tcase_add_test(tc, cookie_mac_with_and_without_midstates);
     tcase_add_test(tc, cookie_memo_more_cookies_than_room);
     tcase_add_test(tc, cache_tags_and_expiry);
     tcase_add_test(tc, cache_refresh_in_place);

@@ -22,13 +22,18 @@
 
 static apr_pool_t *pool;
 static char dir[64];
-static int reports[3];
+static int reports[4];
+static fa_shm_stats_t prefault_seen;   /* written by the prefault thread */
 
 static void count_report(void *baton, fa_shm_event_t ev,
                          const fa_shm_stats_t *st)
 {
     (void)baton;
-    (void)st;
+    if (ev == FA_SHM_PREFAULT) {
+        prefault_seen = *st;
+        __atomic_add_fetch(&reports[ev], 1, __ATOMIC_RELEASE);
+        return;
+    }
     reports[ev]++;
 }
 
@@ -259,6 +264,61 @@ START_TEST(login_state_flood_keeps_sessions)
     ck_assert_int_eq(st->get(st, "l:000000000000000000000000000000", pool,
                              &v, &len), APR_NOTFOUND);
     ck_assert_uint_eq(s.sessions, sessions);
+}
+END_TEST
+
+/* child_init maps the used part from a thread and reports it once:
+ * the span covers every block written, all of it mapped; a child pool
+ * destroyed at once (the thread told to stop, then joined) crashes
+ * nothing, and the store still answers. */
+static void wait_prefault_report(int n)
+{
+    int i;
+
+    for (i = 0; i < 500 && __atomic_load_n(&reports[FA_SHM_PREFAULT],
+                                           __ATOMIC_ACQUIRE) < n; i++) {
+        usleep(10000);
+    }
+    ck_assert_int_eq(__atomic_load_n(&reports[FA_SHM_PREFAULT],
+                                     __ATOMIC_ACQUIRE), n);
+}
+
+START_TEST(child_init_maps_the_used_part)
+{
+    fa_store_t *st = open_store(pool, "pf.shm", 4 * 1024 * 1024, NULL);
+    apr_pool_t *child;
+    fa_shm_stats_t ss;
+    int i;
+
+    /* empty: the header's page and the first links', nothing more */
+    apr_pool_create(&child, pool);
+    ck_assert_int_eq(st->child_init(st, child), APR_SUCCESS);
+    wait_prefault_report(1);
+    ck_assert_uint_le(prefault_seen.prefault_span,
+                      3 * (apr_size_t)sysconf(_SC_PAGESIZE));
+    apr_pool_destroy(child);
+    memset(record, 'r', sizeof(record));
+    for (i = 0; i < 1000; i++) {
+        ck_assert_int_eq(st->put(st, skey(pool, i), record,
+                                 sizeof(record), fa_now_sec() + 600, pool),
+                         APR_SUCCESS);
+    }
+    fa_store_shm_stats(st, &ss);
+    ck_assert_ptr_nonnull(st->child_init);
+    apr_pool_create(&child, pool);
+    ck_assert_int_eq(st->child_init(st, child), APR_SUCCESS);
+    wait_prefault_report(2);
+    ck_assert_int_eq(prefault_seen.prefault_errno, 0);
+    ck_assert_uint_eq(prefault_seen.prefault_bytes,
+                      prefault_seen.prefault_span);
+    ck_assert_uint_ge(prefault_seen.prefault_span,
+                      (apr_size_t)ss.blocks_used * FA_SHM_BLOCK);
+    ck_assert_uint_le(prefault_seen.prefault_span, 4 * 1024 * 1024);
+    apr_pool_destroy(child);
+    apr_pool_create(&child, pool);
+    ck_assert_int_eq(st->child_init(st, child), APR_SUCCESS);
+    apr_pool_destroy(child);
+    ck_assert(has(st, skey(pool, 999)));
 }
 END_TEST
 
@@ -617,6 +677,7 @@ Suite *suite_store_shm(void)
     tcase_add_test(tc, least_recently_used_go_first);
     tcase_add_test(tc, login_state_flood_keeps_sessions);
     tcase_add_test(tc, expiry_and_limits);
+    tcase_add_test(tc, child_init_maps_the_used_part);
     tcase_add_test(tc, file_found_again_or_replaced);
     tcase_add_test(tc, several_processes);
     tcase_add_test(tc, reads_without_the_lock_are_never_torn);

@@ -68,6 +68,36 @@ START_TEST(b64url_rejects)
 }
 END_TEST
 
+/* Every byte value, through the decoder without branches: the 64 of
+ * the base64url alphabet give their own 6 bits, the other 192 (the
+ * standard alphabet's '+' and '/', '=', NUL, bytes >= 0x80 among them)
+ * are refused. */
+START_TEST(b64url_every_byte)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char out[4];
+    apr_size_t n;
+    int c, accepted = 0;
+
+    for (c = 0; c < 256; c++) {
+        char in[4] = { (char)c, 'A', 'A', 'A' };
+        const char *at = c ? memchr(abc, c, 64) : NULL;
+        apr_status_t rv = fa_b64url_decode_buf(in, 4, out, sizeof(out), &n);
+
+        if (at) {
+            ck_assert_int_eq(rv, APR_SUCCESS);
+            ck_assert_int_eq(out[0] >> 2, (int)(at - abc));
+            accepted++;
+        }
+        else {
+            ck_assert_msg(rv != APR_SUCCESS, "byte %d accepted", c);
+        }
+    }
+    ck_assert_int_eq(accepted, 64);
+}
+END_TEST
+
 START_TEST(constant_time_compare)
 {
     ck_assert(fa_ct_streq("abc", "abc"));
@@ -508,6 +538,7 @@ Suite *suite_util(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, b64url_roundtrip);
     tcase_add_test(tc, b64url_rejects);
+    tcase_add_test(tc, b64url_every_byte);
     tcase_add_test(tc, constant_time_compare);
     tcase_add_test(tc, attribute_names_kept);
     tcase_add_test(tc, html_escape);
