@@ -48,7 +48,7 @@ export async function buildSeed(log = () => {}) {
 function storeSpec(bench, k) {
   if (k === 'B') {
     const size = bytesOf(bench.shmSize);
-    return `shm:${path.join(bench.srv.B.dir, 'fedauth-sessions.shm')}:${size}`;
+    return `shm:${path.join(bench.srv.B.runDir, 'fedauth-sessions.shm')}:${size}`;
   }
   if (k === 'C') return `redis://127.0.0.1:${bench.redis.port}`;
   if (k === 'H') return bench.clusterUrl;

@@ -378,11 +378,12 @@ export function removeDir(dir) {
   tmpDirs.delete(dir);
 }
 
-/** A fresh temp dir (mode 0755), removed at process exit at the latest. */
+/** A fresh temp dir (mode 0755; under base, os.tmpdir() by default),
+ * removed at process exit at the latest. */
 const tmpDirs = new Set();
 process.on('exit', () => { for (const d of [...tmpDirs]) removeDir(d); });
-export function makeTmpDir(kind, mode = 0o755) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fedauth-${kind}-`));
+export function makeTmpDir(kind, mode = 0o755, base = os.tmpdir()) {
+  const dir = fs.mkdtempSync(path.join(base, `fedauth-${kind}-`));
   fs.chmodSync(dir, mode);
   tmpDirs.add(dir);
   return dir;
