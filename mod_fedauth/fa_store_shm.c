@@ -578,7 +578,9 @@ static uint32_t alloc_block(shm_t *m)
         return b;
     }
     if (hd->hwm < m->nblocks) {
-        return ++hd->hwm;
+        /* atomic: each child's prefault thread reads it without the lock
+         * (used_ranges) */
+        return __atomic_add_fetch(&hd->hwm, 1, __ATOMIC_RELAXED);
     }
     return 0;
 }
@@ -675,7 +677,8 @@ static void reset_locked(shm_t *m)
         sh_st32(&m->buckets[i], 0);
         __atomic_add_fetch(&m->gen[i], 1, __ATOMIC_RELEASE);
     }
-    hd->free_head = hd->free_count = hd->hwm = 0;
+    hd->free_head = hd->free_count = 0;
+    __atomic_store_n(&hd->hwm, 0, __ATOMIC_RELAXED);
     hd->lru_head[0] = hd->lru_tail[0] = hd->lru_head[1] = hd->lru_tail[1] = 0;
     hd->entries = hd->sessions = hd->login_blocks = 0;
     hd->resets++;
