@@ -18,7 +18,8 @@
 #   6. steps 4 and 5 again against an AddressSanitizer/UBSan build
 #   6b. a ThreadSanitizer build: the unit tests, and the integration files
 #      where a process's threads share the most (the stores, the caches,
-#      name lookups); any TSan report fails (FEDAUTH_SKIP_TSAN=1 skips it)
+#      name lookups); any TSan report that involves the module fails
+#      (t/lib/errorlog.mjs tsanOurs; FEDAUTH_SKIP_TSAN=1 skips the tier)
 #   7. the libFuzzer targets of t/fuzz, each for a bounded time
 #   8. a short smoke run of the benchmark (t/bench)
 # Ends with one line "N passed, N failed"; exits non-zero on any failure.

@@ -88,6 +88,31 @@ describe('harness', () => {
     assert.deepEqual(tsanFound('[core:notice] AH00094'), []);
   });
 
+  it('a ThreadSanitizer report wholly inside httpd and APR (no frame, file or memory of the module) is not trouble; one that names the module is', () => {
+    const apr = [
+      'WARNING: ThreadSanitizer: data race (pid=9)',
+      '  Write of size 8 at 0x7f by thread T21:',
+      '    #0 memcpy sanitizer_common_interceptors.inc:827 (libtsan.so.2+0x5dda6)',
+      '    #1 apr_brigade_writev <null> (libaprutil-1.so.0+0xae01)',
+      '  Previous read of size 8 at 0x7f by thread T17:',
+      '    #0 writev sanitizer_common_interceptors.inc:1200 (libtsan.so.2+0x4f198)',
+      '    #1 apr_socket_sendv <null> (libapr-1.so.0+0x25c07)',
+      'SUMMARY: ThreadSanitizer: data race (/lib/x86_64-linux-gnu/libaprutil-1.so.0+0xae01) in apr_brigade_writev',
+    ].join('\n');
+    const ours = [
+      'WARNING: ThreadSanitizer: data race (pid=9)',
+      '  Write of size 4 at 0x7f by thread T3 (mutexes: write M359):',
+      '    #0 memcpy sanitizer_common_interceptors.inc:827 (libtsan.so.2+0x5dda6)',
+      '    #1 apr_pmemdup <null> (libapr-1.so.0+0x17486)',
+      '  Location is global \'<null>\' at 0x0 (fedauth-sessions.shm+0x8c)',
+      'SUMMARY: ThreadSanitizer: data race in apr_pmemdup',
+    ].join('\n');
+    assert.deepEqual(checkErrorLog(`${apr}\n[core:notice] AH00094`), []);
+    assert.deepEqual(tsanFound(apr), []);
+    assert.equal(checkErrorLog(`${apr}\n${ours}`).length, 2);
+    assert.deepEqual(tsanFound(`${apr}\n${ours}`), [ours]);
+  });
+
   it('freePort gives a bindable port; stopChild ends a child by PID within bounds', async () => {
     const port = await freePort();
     const srv = net.createServer();

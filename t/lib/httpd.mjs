@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { freePort, waitForPort } from './ports.mjs';
 import { spawnTracked, stopChild, isRunning } from './procs.mjs';
+import { TSAN_REPORT, tsanOurs } from './errorlog.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '../..');
@@ -92,7 +93,7 @@ export const TSAN_SUPPRESSIONS = path.join(REPO, 't', 'tsan.supp');
  */
 const tsanReports = [];
 export function tsanFound(text) {
-  return String(text || '').match(/WARNING: ThreadSanitizer[\s\S]*?(SUMMARY: ThreadSanitizer[^\n]*|$)/g) || [];
+  return (String(text || '').match(TSAN_REPORT) || []).filter(tsanOurs);
 }
 function tsanCheck(h) {
   if (h.tsanChecked || !/libtsan/.test(sanitizerEnv(h.module).LD_PRELOAD || '')) return;
