@@ -84,14 +84,7 @@ FedAuthMaxSessionsPerUser ${MAX_PER_USER}`,
   });
 
   /** Every key matching pattern on every live master: [{ key, port }]. */
-  async function keysOnMasters(pattern) {
-    const out = [];
-    for (const m of await g.masters()) {
-      const ks = await g.byPort(m.port).keys(0, pattern);
-      for (const key of ks) out.push({ key, port: m.port });
-    }
-    return out;
-  }
+  const keysOnMasters = async (pattern) => [...(await g.keysOnMasters(pattern))].map(([key, port]) => ({ key, port }));
   const sessionKeys = async () => (await keysOnMasters(`${PREFIX}s:*`)).map((x) => x.key).sort();
 
   async function assertIn(b, user, what) {

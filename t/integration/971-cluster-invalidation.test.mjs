@@ -52,13 +52,7 @@ const prot = (base) => `${base}/protected/env.cgi`;
 const LONG_COPY = 'FedAuthSessionLocalCache 60';
 
 /** Every session key on every live master: Map key -> master port. */
-async function sessionKeys(g) {
-  const out = new Map();
-  for (const m of await g.masters()) {
-    for (const key of await g.byPort(m.port).keys(0, `${PREFIX}s:*`)) out.set(key, m.port);
-  }
-  return out;
-}
+const sessionKeys = (g) => g.keysOnMasters(`${PREFIX}s:*`);
 
 /** Signs u in on base; { b, user, key, port } (the one new session key). */
 async function signIn(g, base, u) {

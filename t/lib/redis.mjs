@@ -413,6 +413,7 @@ export function makeTlsFiles({ servers = { server: { sans: ['IP:127.0.0.1', 'DNS
  *   byPort(port), clusterInfo(port) -> { cluster_state, ... },
  *   masters() -> [{ port, slots: [[lo, hi], ...], replicas: [port, ...] }]
  *     (per CLUSTER SHARDS... via CLUSTER SLOTS of the first live node),
+ *   keysOnMasters(pattern) -> Map key -> port (every live master's keys),
  *   keyslot(key) -> CLUSTER KEYSLOT, waitOk(timeoutMs) (every running node
  *   says cluster_state:ok and agrees on the masters), stop(), cleanup() }
  * A Redis Cluster on loopback: every node on a free port with a free
@@ -478,6 +479,14 @@ export async function startCluster({
       } catch { /* next */ }
     }
     return [];
+  };
+  // every key matching pattern on every live master: Map key -> port
+  g.keysOnMasters = async (pattern) => {
+    const out = new Map();
+    for (const m of await g.masters()) {
+      for (const key of await g.byPort(m.port).keys(0, pattern)) out.set(key, m.port);
+    }
+    return out;
   };
   g.masterOfSlot = async (slot) => {
     const ms = await g.masters();
