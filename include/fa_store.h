@@ -157,9 +157,11 @@ typedef struct fa_shm_conf_t {
     void *baton;
 } fa_shm_conf_t;
 
-/* Bytes per block, and what one entry with a key of klen bytes and a value
- * of vlen bytes takes of the segment (blocks and links), for sizing. */
+/* Bytes per block; what a block takes of the segment with its link (its
+ * successor, and the second it was last used); and what one entry with a
+ * key of klen bytes and a value of vlen bytes takes, for sizing. */
 #define FA_SHM_BLOCK 128
+#define FA_SHM_BLOCK_BYTES (FA_SHM_BLOCK + 8)
 apr_size_t fa_store_shm_entry_bytes(apr_size_t klen, apr_size_t vlen);
 
 /* Opens the embedded store: maps the file at conf->path, taking over what

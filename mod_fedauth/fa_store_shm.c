@@ -6,16 +6,24 @@
  *   header | change counters[nbuckets] | buckets[nbuckets]
  *          | links[nblocks + 1] | blocks[nblocks]
  * An entry is a chain of FA_SHM_BLOCK-byte blocks (links[] holds each
- * block's successor); its first block starts with an ent_t, then come the
- * key and the value. Blocks are numbered from 1, so 0 means none. Free
+ * block's successor, and for an entry's first block when it was last
+ * used); its first block starts with an ent_t, then come the key and the
+ * value. Blocks are numbered from 1, so 0 means none. Free
  * blocks are chained through links[] as well, and blocks from hwm on were
  * never used: their pages are not touched until the store needs them.
  *
- * Every entry is on a list in order of use, the most recently read or
- * written at the head: one list for login state, one for the rest. A write
- * that needs room takes it from the tails: the entry idle longest goes
- * first, whatever it is, and expired entries (idle longest by nature) are
- * simply the first to go. Login state, which anyone can make the store
+ * Every entry is on a list in the order it took its place, the newest at
+ * the head: one list for login state, one for the rest. An entry takes
+ * its place when it is written, and again when it reaches the tail having
+ * been read since (a second chance): a read only notes the second it was
+ * made in the entry's link (a relaxed atomic store, once a second at most,
+ * no lock), and the list is changed by writers alone. A write that needs
+ * room takes it from the tails: the first entry there not read since it
+ * took its place goes, and those read meanwhile move to the head on the
+ * way (at most MOVE_MAX per write); expired entries go whatever they are.
+ * So a session in use is not ended while one unused since its last move
+ * is there, which is what least recently used meant here, and a busy
+ * store's reads never take the lock. Login state, which anyone can make the store
  * hold by starting sign-ins, may take at most a quarter of the blocks:
  * past that, a new one takes the room of the oldest login state, so a
  * flood of sign-in starts cannot push out a single session.
@@ -29,10 +37,14 @@
  * the mutex keeps a sequence number odd while it changes anything, and a
  * reader that copied an entry out between two readings of the same even
  * number copied a consistent one (a sequence lock). A read that saw a
- * change, or an entry that is due to move up in the order of use (once a
- * second at most) or has expired, is done again under the mutex. So a
- * busy store's reads write nothing to shared memory and do not queue for
- * one lock.
+ * change, or an entry that has expired, is done again under the mutex.
+ * The second of use a read notes does not change the sequence number, so
+ * it sends no other reader to the lock; when the entry's block was taken
+ * by another entry meanwhile, the note lands on that one's link (an order
+ * slightly off) or on an unused field of a block in a chain, never in a
+ * key or a value. So a busy store's reads do not queue for one lock, even
+ * when each reads a session nobody read this second (a million sessions
+ * read in turn).
  *
  * Since a read without the lock runs beside a write, every word it reads
  * (bucket heads, links, the entry fields it uses, the bytes of keys and
@@ -60,16 +72,16 @@
 #include "fa_util.h"
 
 #define MAGIC "FASTORE"
-#define LAYOUT 4                  /* bump whenever the segment changes */
+#define LAYOUT 5                  /* bump whenever the segment changes */
 #define KEY_MAX 64
 #define ENTRY_MAX (64 * 1024)     /* an index of FA_STORE_INDEX_MAX keys */
 #define REPORT_EVERY 60           /* seconds between reports of a kind */
 #define HIGH_PERCENT 90
 #define SWEEP_MAX 64              /* expired entries removed per write */
 #define LOGIN_SHARE 4             /* login state: at most 1/4 of blocks */
-#define TOUCH_EVERY 1             /* seconds: a read moves an entry up at most
-                                   * this often (the order of use is kept to
-                                   * the second) */
+#define MOVE_MAX 1024             /* entries read since they took their place
+                                   * moved to the head by one write, at most
+                                   * (the lock is held meanwhile) */
 #define PEEK_STEPS 32             /* a read without the lock walks at most
                                    * this many entries of a bucket */
 
@@ -86,8 +98,16 @@ typedef struct ent_t {
     uint16_t kind;                /* KIND_*: by the key's "s:" or "l:" */
     uint32_t pad;
     int64_t expires;              /* seconds since the epoch */
-    int64_t atime;                /* last read or write */
+    int64_t placed;               /* when it took its place in the list */
 } ent_t;
+
+/* A block's successor in its chain (or in the free list); for an entry's
+ * first block, also the last second it was used (written or read; the
+ * time's low 32 bits), which reads store without the lock. */
+typedef struct link_t {
+    uint32_t next;
+    uint32_t used;
+} link_t;
 
 #define FIRST_ROOM (FA_SHM_BLOCK - sizeof(ent_t))
 
@@ -120,7 +140,7 @@ typedef struct shm_t {
     hdr_t *hdr;
     volatile uint32_t *gen;
     uint32_t *buckets;
-    uint32_t *links;
+    link_t *links;
     unsigned char *blocks;
     fa_shm_notify_fn *notify;
     void *baton;
@@ -145,7 +165,7 @@ static int geometry(apr_size_t size, uint32_t *pnb, uint32_t *pnblk,
     /* A block costs its bytes and its link; a bucket and its counter cost
      * 8 bytes, one bucket for about four blocks. */
     rest = size - head;
-    nblk = rest / (FA_SHM_BLOCK + 4 + 2);
+    nblk = rest / (FA_SHM_BLOCK_BYTES + 2);
     while (nb < nblk / 4) {
         nb <<= 1;
     }
@@ -153,7 +173,8 @@ static int geometry(apr_size_t size, uint32_t *pnb, uint32_t *pnblk,
         offs[0] = head;                                   /* gen */
         offs[1] = offs[0] + nb * 4;                       /* buckets */
         offs[2] = offs[1] + nb * 4;                       /* links */
-        offs[3] = ALIGN(offs[2] + (nblk + 1) * 4, 64);    /* blocks */
+        offs[3] = ALIGN(offs[2] + (nblk + 1) * sizeof(link_t), 64);
+                                                          /* blocks */
         need = offs[3] + nblk * FA_SHM_BLOCK;
         if (need <= size || nblk < 64) {
             break;
@@ -176,7 +197,7 @@ static apr_size_t blocks_for(apr_size_t bytes)
 
 apr_size_t fa_store_shm_entry_bytes(apr_size_t klen, apr_size_t vlen)
 {
-    return blocks_for(klen + vlen) * (FA_SHM_BLOCK + 4);
+    return blocks_for(klen + vlen) * FA_SHM_BLOCK_BYTES;
 }
 
 /* ---- words that a read without the lock may see -------------------------- */
@@ -348,7 +369,7 @@ static int chain_io(const shm_t *m, uint32_t i, apr_size_t off,
 
     while (off >= room) {
         off -= room;
-        i = sh_ld32(&m->links[i]);
+        i = sh_ld32(&m->links[i].next);
         if (!valid(m, i) || ++hops > m->nblocks) {
             return 0;
         }
@@ -368,7 +389,7 @@ static int chain_io(const shm_t *m, uint32_t i, apr_size_t off,
         len -= n;
         off = 0;
         if (len > 0) {
-            i = sh_ld32(&m->links[i]);
+            i = sh_ld32(&m->links[i].next);
             if (!valid(m, i) || ++hops > m->nblocks) {
                 return 0;
             }
@@ -423,6 +444,38 @@ static void lru_push(shm_t *m, uint32_t i)
     }
 }
 
+/* Notes that entry i (a block number checked valid) is used now: a store
+ * without the lock, once a second at most (a load first, so that a
+ * session read many times a second does not pass its link's cache line
+ * between processors). Relaxed: the time orders nothing else. */
+static inline void mark_used(shm_t *m, uint32_t i, apr_int64_t now)
+{
+    uint32_t t = (uint32_t)now;
+
+    if (__atomic_load_n(&m->links[i].used, __ATOMIC_RELAXED) != t) {
+        __atomic_store_n(&m->links[i].used, t, __ATOMIC_RELAXED);
+    }
+}
+
+/* Seconds since entry i was last used (0 when its note is in the future:
+ * another host's clock, or a damaged segment). */
+static apr_int64_t idle_of(const shm_t *m, uint32_t i, apr_int64_t now)
+{
+    int32_t d = (int32_t)((uint32_t)now
+                          - __atomic_load_n(&m->links[i].used,
+                                            __ATOMIC_RELAXED));
+
+    return d > 0 ? d : 0;
+}
+
+/* 1 when entry i was used after it took its place in the list. */
+static int used_since_placed(const shm_t *m, uint32_t i)
+{
+    uint32_t used = __atomic_load_n(&m->links[i].used, __ATOMIC_RELAXED);
+
+    return (int32_t)(used - (uint32_t)ent(m, i)->placed) > 0;
+}
+
 static void reset_locked(shm_t *m);
 
 /* Entry i with key, or 0; *pprev: the entry before it in its bucket. */
@@ -475,8 +528,8 @@ static void remove_entry(shm_t *m, uint32_t i, uint32_t prev)
     }
     for (n = e->nblk < m->nblocks ? e->nblk : m->nblocks;
          n > 0 && valid(m, b); n--) {
-        next = m->links[b];
-        sh_st32(&m->links[b], hd->free_head);
+        next = m->links[b].next;
+        sh_st32(&m->links[b].next, hd->free_head);
         hd->free_head = b;
         hd->free_count++;
         b = next;
@@ -512,7 +565,8 @@ static uint32_t free_blocks(const shm_t *m)
 /* The tail entry to go next: of the login list when login state is over
  * its share (or would be with need more blocks of it), else the one of
  * the two tails that has been idle longer. */
-static uint32_t next_victim(const shm_t *m, uint32_t login_need)
+static uint32_t next_victim(const shm_t *m, uint32_t login_need,
+                            apr_int64_t now)
 {
     const hdr_t *hd = m->hdr;
     uint32_t a = hd->lru_tail[0], b = hd->lru_tail[1];
@@ -527,16 +581,20 @@ static uint32_t next_victim(const shm_t *m, uint32_t login_need)
     if (!valid(m, b)) {
         return a;
     }
-    return ent(m, b)->atime < ent(m, a)->atime ? b : a;
+    return idle_of(m, b, now) > idle_of(m, a, now) ? b : a;
 }
 
 /* Makes room for n blocks of an entry of kind: expired entries and then
- * the least recently used leave from the tails. 0 when even an empty
- * store has no room. */
+ * those not used since they took their place leave from the tails; one
+ * used meanwhile takes its place again at the head (MOVE_MAX of them at
+ * most, then the tail goes whatever it is). 0 when even an empty store
+ * has no room. */
 static int make_room(shm_t *m, uint32_t n, int kind, apr_int64_t now)
 {
     hdr_t *hd = m->hdr;
-    uint32_t i, guard = 0, login_need = kind == KIND_LOGIN ? n : 0;
+    uint32_t i, guard = 0, moved = 0;
+    uint32_t login_need = kind == KIND_LOGIN ? n : 0;
+    apr_int64_t idle;
     ent_t *e;
 
     if (n > m->nblocks || login_need > m->nblocks / LOGIN_SHARE) {
@@ -545,19 +603,28 @@ static int make_room(shm_t *m, uint32_t n, int kind, apr_int64_t now)
     while (free_blocks(m) < n
            || (login_need && hd->login_blocks + login_need
                              > m->nblocks / LOGIN_SHARE)) {
-        i = next_victim(m, login_need);
-        if (!valid(m, i) || ++guard > m->nblocks) {
+        i = next_victim(m, login_need, now);
+        if (!valid(m, i) || ++guard > m->nblocks + MOVE_MAX) {
             reset_locked(m);
             return free_blocks(m) >= n;
         }
         e = ent(m, i);
+        idle = idle_of(m, i, now);
+        if (e->expires > now && moved < MOVE_MAX
+            && used_since_placed(m, i)) {
+            moved++;
+            sh_st64(&e->placed, now - idle);
+            lru_unlink(m, i);
+            lru_push(m, i);
+            continue;
+        }
         if (e->expires <= now) {
             hd->expired++;
         }
         else {
             if (hd->evicted == hd->evicted_reported
-                || now - e->atime < hd->evicted_idle) {
-                hd->evicted_idle = now - e->atime;
+                || idle < hd->evicted_idle) {
+                hd->evicted_idle = idle;
             }
             hd->evicted++;
         }
@@ -573,7 +640,7 @@ static uint32_t alloc_block(shm_t *m)
 
     if (valid(m, hd->free_head) && hd->free_count > 0) {
         b = hd->free_head;
-        hd->free_head = m->links[b];
+        hd->free_head = m->links[b].next;
         hd->free_count--;
         return b;
     }
@@ -625,18 +692,19 @@ static apr_status_t put_locked(shm_t *m, const char *key, apr_size_t klen,
             return APR_ENOSPC;
         }
         if (prev) {
-            sh_st32(&m->links[prev], b);
+            sh_st32(&m->links[prev].next, b);
         }
         else {
             first = b;
         }
         prev = b;
     }
-    sh_st32(&m->links[prev], 0);
+    sh_st32(&m->links[prev].next, 0);
     e = ent(m, first);
     ent_init(e, h, klen, vlen, n, kind);
     sh_st64(&e->expires, expires_at);
-    sh_st64(&e->atime, now);
+    sh_st64(&e->placed, now);
+    __atomic_store_n(&m->links[first].used, (uint32_t)now, __ATOMIC_RELAXED);
     chain_io(m, first, 0, NULL, (const unsigned char *)key, klen);
     chain_io(m, first, klen, NULL, (const unsigned char *)val, vlen);
     sh_st32(&e->hnext, valid(m, *bucket) ? *bucket : 0);
@@ -890,8 +958,7 @@ static char *value_of(shm_t *m, uint32_t i, apr_pool_t *p, head_t *hd,
 }
 
 /* Entry of key when present and not expired; an expired one is removed.
- * With use set, it becomes the most recently used, unless it became so
- * less than TOUCH_EVERY seconds ago. */
+ * With use set, it is noted as used now. */
 static uint32_t lookup(shm_t *m, const char *key, apr_size_t klen,
                        uint32_t h, apr_int64_t now, int use,
                        uint32_t *pprev)
@@ -908,12 +975,8 @@ static uint32_t lookup(shm_t *m, const char *key, apr_size_t klen,
         remove_entry(m, i, prev);
         return 0;
     }
-    if (use && now - e->atime >= TOUCH_EVERY) {
-        sh_st64(&e->atime, now);
-        if (m->hdr->lru_head[LIST_OF(e->kind)] != i) {
-            lru_unlink(m, i);
-            lru_push(m, i);
-        }
+    if (use) {
+        mark_used(m, i, now);
     }
     if (pprev) {
         *pprev = prev;
@@ -924,13 +987,12 @@ static uint32_t lookup(shm_t *m, const char *key, apr_size_t klen,
 /* A read without the lock (see the top of the file): 1 when the entry of
  * key was copied into p, 0 when there is none, -1 when it must be read
  * under the lock (the store changed meanwhile, or the entry has expired).
- * *due: the entry found (*pi, as of *pseq) is to move up in the order of
- * use. Whatever it reads may be changing under it, so every number is
+ * The entry found is noted as used. Whatever it reads may be changing under it, so every number is
  * checked before use, as for a damaged segment, and the entry's header is
  * read once into a copy. */
 static int peek(shm_t *m, const char *key, apr_size_t klen, uint32_t h,
                 apr_int64_t now, apr_pool_t *p, head_t *hd, char **val,
-                apr_size_t *len, uint32_t *pi, uint32_t *pseq, int *due)
+                apr_size_t *len)
 {
     uint32_t seq = __atomic_load_n(&m->hdr->seq, __ATOMIC_ACQUIRE);
     uint32_t i, steps = 0;
@@ -971,31 +1033,8 @@ static int peek(shm_t *m, const char *key, apr_size_t klen, uint32_t h,
         return -1;
     }
     *val = v;
-    *pi = i;
-    *pseq = seq;
-    *due = now - e.atime >= TOUCH_EVERY;
+    mark_used(m, i, now);
     return 1;
-}
-
-/* Moves entry i up in the order of use, when nothing changed since a
- * read without the lock found it there (as of seq); else the next read
- * will. The lock is held only for the move. */
-static void touch(shm_t *m, uint32_t i, uint32_t seq, apr_int64_t now)
-{
-    ent_t *e;
-
-    if (lock(m) != APR_SUCCESS) {
-        return;
-    }
-    if ((m->hdr->seq & ~(uint32_t)1) == seq) {
-        e = ent(m, i);
-        sh_st64(&e->atime, now);
-        if (m->hdr->lru_head[LIST_OF(e->kind)] != i) {
-            lru_unlink(m, i);
-            lru_push(m, i);
-        }
-    }
-    unlock(m);
 }
 
 /* get (hd: see copy_value), or with take, take. */
@@ -1006,20 +1045,16 @@ static apr_status_t get_or_take(fa_store_t *st, const char *key,
     shm_t *m = st->baton;
     apr_size_t klen;
     apr_int64_t now = fa_now_sec();
-    uint32_t h, i, prev = 0, seq = 0;
+    uint32_t h, i, prev = 0;
     apr_status_t rv;
-    int seen, due = 0;
+    int seen;
 
     if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
         return rv;
     }
     h = hash_key(key, klen);
     if (!take
-        && (seen = peek(m, key, klen, h, now, p, hd, val, len, &i, &seq,
-                        &due)) >= 0) {
-        if (due) {
-            touch(m, i, seq, now);
-        }
+        && (seen = peek(m, key, klen, h, now, p, hd, val, len)) >= 0) {
         return seen ? APR_SUCCESS : APR_NOTFOUND;
     }
     if ((rv = lock(m)) != APR_SUCCESS) {
@@ -1389,7 +1424,7 @@ static void attach(shm_t *m, unsigned char *base, const apr_size_t offs[4])
     m->hdr = (hdr_t *)base;
     m->gen = (volatile uint32_t *)(base + offs[0]);
     m->buckets = (uint32_t *)(base + offs[1]);
-    m->links = (uint32_t *)(base + offs[2]);
+    m->links = (link_t *)(base + offs[2]);
     m->blocks = base + offs[3];
 }
 
@@ -1483,7 +1518,7 @@ static int used_ranges(const shm_t *m, apr_size_t from[3],
     from[n] = 0;
     to[n++] = hwm >= m->nblocks / 64 ? links : sizeof(hdr_t);
     from[n] = links;
-    to[n++] = links + ((apr_size_t)hwm + 1) * 4;
+    to[n++] = links + ((apr_size_t)hwm + 1) * sizeof(link_t);
     from[n] = blocks;
     to[n++] = blocks + (apr_size_t)hwm * FA_SHM_BLOCK;
     for (i = 0; i < n; i++) {

@@ -113,7 +113,7 @@ apr_status_t fedauth_shm_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                  "%s", conf.path, mib(st.size),
                  (unsigned long)(st.blocks / (1 + fa_store_shm_entry_bytes(
                      FA_SESSION_KEY_LEN, TYPICAL_RECORD)
-                     / (FA_SHM_BLOCK + 4))),
+                     / FA_SHM_BLOCK_BYTES)),
                  reused ? apr_psprintf(ptemp, "%lu session(s) kept from "
                                        "before the restart",
                                        (unsigned long)st.sessions)

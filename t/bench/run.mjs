@@ -566,7 +566,7 @@ async function main() {
       const [u0, u1] = x.usage;
       const u2 = x.usageEnd;
       const per = (u1.bytes - u0.bytes) / SEED;
-      sessionLines.push(`- ${SERVERS[k].name}: ${fmt(per)} bytes per session (${k === 'B' ? `blocks used x 132; ${u1.text}; FedAuthSessionStore shm:${SHM_SIZE}` : u1.text}); seeded in ${fmt(x.seeded.seconds, 1)} s (${fmt(x.seeded.perSecond)}/s, ${x.seeded.threads} thread(s)); ${SAMPLE} real sign-ins into the full store: ${fmt(x.perSecond, 1)}/s (${LOGIN_CONC} at a time), callback median ${fmt(x.callbackMs, 1)} ms, ${x.failed} failed; at the end: ${u2 ? u2.text : '-'}`);
+      sessionLines.push(`- ${SERVERS[k].name}: ${fmt(per)} bytes per session (${k === 'B' ? `blocks used x 136; ${u1.text}; FedAuthSessionStore shm:${SHM_SIZE}` : u1.text}); seeded in ${fmt(x.seeded.seconds, 1)} s (${fmt(x.seeded.perSecond)}/s, ${x.seeded.threads} thread(s)); ${SAMPLE} real sign-ins into the full store: ${fmt(x.perSecond, 1)}/s (${LOGIN_CONC} at a time), callback median ${fmt(x.callbackMs, 1)} ms, ${x.failed} failed; at the end: ${u2 ? u2.text : '-'}`);
       sessionLines.push(`  - ${x.alike.text}`);
     }
     for (const [label, m] of [['before the rounds', afterSignIn], ['after the rounds', afterRounds]]) {

@@ -94,7 +94,7 @@ async function usedMemory(port) {
 export async function storeUsage(bench, k) {
   if (k === 'B') {
     const j = JSON.parse(await run(SEED_BIN, ['--store', storeSpec(bench, k), '--stats']));
-    const bytes = j.blocks_used * (128 + 4);
+    const bytes = j.blocks_used * (128 + 8);   // FA_SHM_BLOCK_BYTES
     return { bytes, sessions: j.sessions, entries: j.entries, blocksUsed: j.blocks_used, blocks: j.blocks, text: `${j.sessions} sessions, ${j.entries} entries, ${j.blocks_used} of ${j.blocks} blocks` };
   }
   const ports = k === 'C' ? [bench.redis.port] : bench.cluster.nodes.map((x) => x.port);

@@ -124,14 +124,13 @@ START_TEST(capacity_is_what_it_says)
     ck_assert_uint_eq(s.evicted, 0);
     ck_assert_int_eq(reports[FA_SHM_FULL], 0);
     ck_assert_int_eq(reports[FA_SHM_HIGH], 1);
-    /* used once more, in order, a second after every earlier use (a read
-     * moves an entry up at most once a second): the order of use is now
-     * the order of the keys, whatever second the reads above fell in */
+    /* all but the first 100 used once more, a second after every earlier
+     * use (a read notes its second) */
     usleep(1100 * 1000);
-    for (i = 0; i < cap; i++) {
+    for (i = 100; i < cap; i++) {
         ck_assert(has(st, skey(pool, (int)i)));
     }
-    /* 100 more: the 100 least recently used go, no other */
+    /* 100 more: the 100 not used since they were written go, no other */
     for (i = cap; i < cap + 100; i++) {
         ck_assert_int_eq(st->put(st, skey(pool, (int)i), record,
                                  sizeof(record), fa_now_sec() + 600, pool),
@@ -149,9 +148,6 @@ START_TEST(capacity_is_what_it_says)
 }
 END_TEST
 
-/* Sessions in use stay; the idle ones make room. The order of use is
- * kept to the second (a read moves an entry up at most once a second),
- * so the ten are used a second after they were written. */
 /* get_head: only the head a value's own head field names (the session
  * records' fa_session_head); a value without one, or one that names more
  * than the value, comes whole. */
@@ -195,6 +191,9 @@ START_TEST(get_head_reads_the_head)
 }
 END_TEST
 
+/* Sessions in use stay; the idle ones make room. A read notes its second,
+ * and a use counts when it came in a later second than the entry's
+ * write, so the ten are used a second after they were written. */
 START_TEST(least_recently_used_go_first)
 {
     fa_store_t *st = open_store(pool, NULL, 1 << 20, NULL);
@@ -218,6 +217,39 @@ START_TEST(least_recently_used_go_first)
         ck_assert(!has(st, skey(pool, (int)i + 10)));
     }
     ck_assert(has(st, skey(pool, 20)));
+}
+END_TEST
+
+/* A store whose every entry is in use still makes room at once: a write
+ * moves at most MOVE_MAX (1,024) of them to the head, in their order, and
+ * ends the next one (the first write: key 1024). */
+START_TEST(all_in_use_still_makes_room)
+{
+    fa_store_t *st = open_store(pool, NULL, 8 << 20, NULL);
+    apr_uint32_t cap = fa_store_shm_capacity(st, 24, sizeof(record));
+    fa_shm_stats_t s;
+    apr_uint32_t i;
+
+    ck_assert_uint_gt(cap, 1024 + 10);
+    for (i = 0; i < cap; i++) {
+        st->put(st, skey(pool, (int)i), record, sizeof(record),
+                fa_now_sec() + 600, pool);
+    }
+    usleep(1100 * 1000);
+    for (i = 0; i < cap; i++) {
+        ck_assert(has(st, skey(pool, (int)i)));
+    }
+    for (i = cap; i < cap + 10; i++) {
+        ck_assert_int_eq(st->put(st, skey(pool, (int)i), record,
+                                 sizeof(record), fa_now_sec() + 600, pool),
+                         APR_SUCCESS);
+    }
+    fa_store_shm_stats(st, &s);
+    ck_assert_uint_eq(s.evicted, 10);
+    ck_assert_uint_eq(s.sessions, cap);
+    ck_assert(!has(st, skey(pool, 1024)));
+    ck_assert(has(st, skey(pool, 1023)));
+    ck_assert(has(st, skey(pool, 1025)));
 }
 END_TEST
 
@@ -255,7 +287,7 @@ START_TEST(login_state_flood_keeps_sessions)
     fa_store_shm_stats(st, &s);
     /* a quarter of the blocks; the newest kept */
     per = (apr_uint32_t)(fa_store_shm_entry_bytes(32, sizeof(state))
-                         / (FA_SHM_BLOCK + 4));
+                         / FA_SHM_BLOCK_BYTES);
     ck_assert_uint_eq(per, 3);
     ck_assert_uint_le(logins, s.blocks / 4 / per);
     ck_assert_uint_ge(logins, s.blocks / 4 / per - 1);
@@ -675,6 +707,7 @@ Suite *suite_store_shm(void)
     tcase_add_test(tc, capacity_is_what_it_says);
     tcase_add_test(tc, get_head_reads_the_head);
     tcase_add_test(tc, least_recently_used_go_first);
+    tcase_add_test(tc, all_in_use_still_makes_room);
     tcase_add_test(tc, login_state_flood_keeps_sessions);
     tcase_add_test(tc, expiry_and_limits);
     tcase_add_test(tc, child_init_maps_the_used_part);
