@@ -151,7 +151,7 @@ static int core_tagged(const char *msg)
         return 0;
     }
     for (i = 2; i < 7; i++) {
-        if (!apr_isdigit(msg[i])) {
+        if (msg[i] < '0' || msg[i] > '9') {
             return 0;
         }
     }
