@@ -387,11 +387,11 @@ static void keep_claims(apr_pool_t *p, const fa_claims_conf_t *conf,
             keep_value(s, name, v, &kept, &used, &left_out);
         }
         if (left_out) {
-            fa_log(FA_LOG_INFO, "user %.64s: %d value(s) of claim %.64s "
-                   "not kept for Require fedauth-claim (over %d values or "
-                   "%d bytes per claim), %d kept", s->user ? s->user : "-",
-                   left_out, name, FA_CLAIMS_KEPT_VALUES,
-                   FA_CLAIMS_VALUE_MAX, kept);
+            fa_log(FA_LOG_INFO, FALOGNO(01700) "user %.64s: %d value(s) "
+                   "of claim %.64s not kept for Require fedauth-claim (over "
+                   "%d values or %d bytes per claim), %d kept",
+                   s->user ? s->user : "-", left_out, name,
+                   FA_CLAIMS_KEPT_VALUES, FA_CLAIMS_VALUE_MAX, kept);
         }
     }
 }

@@ -295,8 +295,9 @@ static apr_status_t curl_perform(fa_http_t *http, apr_pool_t *p,
     resp->content_type = ctype ? apr_pstrdup(p, ctype) : NULL;
     resp->retry_after = retry_after_of(curl);
     *presp = resp;
-    fa_log(FA_LOG_DEBUG, "%s %s -> %d (%lu bytes)", req->method, req->url,
-           resp->status, (unsigned long)resp->body_len);
+    fa_log(FA_LOG_DEBUG, FALOGNO(01701) "%s %s -> %d (%lu bytes)",
+           req->method, req->url, resp->status,
+           (unsigned long)resp->body_len);
 out:
     /* The handle keeps pointers to these until the next reset: clear them
      * now, so nothing dangles between requests. */

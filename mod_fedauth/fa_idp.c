@@ -279,9 +279,9 @@ static apr_status_t metadata_acquire(fa_idp_t *idp, fa_http_t *http,
         if (rv != APR_SUCCESS) {
             snap = snapshot_acquire(idp, &idp->md, now, -1);
             if (snap) {
-                fa_log(FA_LOG_WARN, "provider %s: refreshing discovery "
-                       "failed (%s), using the cached copy", idp->conf.id,
-                       err ? err->desc : "?");
+                fa_log(FA_LOG_WARN, FALOGNO(01702) "provider %s: "
+                       "refreshing discovery failed (%s), using the cached "
+                       "copy", idp->conf.id, err ? err->desc : "?");
             }
         }
     }
@@ -373,8 +373,8 @@ static apr_status_t jwks_refresh(fa_idp_t *idp, fa_http_t *http,
     snap->fetched_at = now;
     snapshot_install(idp, &idp->jwks, snap);
     *psnap = snap;
-    fa_log(FA_LOG_INFO, "provider %s: fetched JWKS with %d usable keys",
-           idp->conf.id, snap->jwks->keys->nelts);
+    fa_log(FA_LOG_INFO, FALOGNO(01703) "provider %s: fetched JWKS with %d "
+           "usable keys", idp->conf.id, snap->jwks->keys->nelts);
 out:
     apr_thread_mutex_unlock(idp->fetch_lock);
     snapshot_release(idp, mdsnap);

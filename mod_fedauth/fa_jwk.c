@@ -406,12 +406,12 @@ static void jwks_add_keys(apr_pool_t *p, json_t *keys, fa_jwks_t *jwks)
 
     json_array_foreach(keys, i, obj) {
         if (!json_is_object(obj) || !jwk_is_for_us(obj)) {
-            fa_log(FA_LOG_DEBUG, "JWKS: key %lu skipped: not a signing key "
-                   "we support", (unsigned long)i);
+            fa_log(FA_LOG_DEBUG, FALOGNO(01704) "JWKS: key %lu skipped: "
+                   "not a signing key we support", (unsigned long)i);
             continue;
         }
         if (fa_jwk_from_json(p, obj, &jwk, &kerr) != APR_SUCCESS) {
-            fa_log(FA_LOG_WARN, "JWKS: key %lu skipped: %s",
+            fa_log(FA_LOG_WARN, FALOGNO(01705) "JWKS: key %lu skipped: %s",
                    (unsigned long)i, kerr.desc);
             continue;
         }

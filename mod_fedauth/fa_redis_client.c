@@ -194,7 +194,7 @@ fa_redis_conn_t *fa_redis_conn_open(fa_redis_t *rs, fa_err_t *err)
             rs->master_port = port;
             rs->checked_ms = fa_redis_now_ms();
             apr_thread_mutex_unlock(rs->lock);
-            fa_log(FA_LOG_INFO, "redis master %s is at %s:%d",
+            fa_log(FA_LOG_INFO, FALOGNO(01706) "redis master %s is at %s:%d",
                    rs->conf.master_name, host, port);
         }
     }
@@ -287,7 +287,7 @@ static void sentinel_recheck(fa_redis_t *rs)
     }
     apr_thread_mutex_unlock(rs->lock);
     if (stale) {
-        fa_log(FA_LOG_WARN, "redis master %s moved to %s:%d",
+        fa_log(FA_LOG_WARN, FALOGNO(01707) "redis master %s moved to %s:%d",
                rs->conf.master_name, host, port);
         free_list(stale);
     }
@@ -441,7 +441,7 @@ const char *fa_redis_key(apr_pool_t *p, const fa_redis_t *rs,
 
 apr_status_t fa_redis_log_failure(const fa_err_t *err)
 {
-    fa_log(FA_LOG_ERR, "%s", err->desc);
+    fa_log(FA_LOG_ERR, FALOGNO(01708) "%s", err->desc);
     return APR_EGENERAL;
 }
 
@@ -515,7 +515,7 @@ apr_status_t fa_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
         if (fa_redis_tls_context(p, conf->ca_file, conf->cert_file,
                                  conf->key_file, &rs->tls, &which, &err)
             != APR_SUCCESS) {
-            fa_log(FA_LOG_ERR, "redis TLS: %s", err.desc);
+            fa_log(FA_LOG_ERR, FALOGNO(01709) "redis TLS: %s", err.desc);
             return APR_EINVAL;
         }
     }

@@ -247,7 +247,8 @@ static int cluster_refresh(fa_redis_t *rs, int force)
     apr_thread_mutex_unlock(rs->lock);
     free(cand);
     if (!loaded) {
-        fa_log(FA_LOG_DEBUG, "redis cluster: no node told the slot map");
+        fa_log(FA_LOG_DEBUG, FALOGNO(01710) "redis cluster: no node told "
+               "the slot map");
     }
     return loaded;
 }

@@ -141,9 +141,9 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
         }
     }
     else if (reply) {
-        fa_log(FA_LOG_WARN, "redis refuses CLIENT TRACKING (%.200s): each "
-               "process keeps a copy of a session for at most a second "
-               "(FedAuthSessionLocalCache)", reply->str);
+        fa_log(FA_LOG_WARN, FALOGNO(01711) "redis refuses CLIENT TRACKING "
+               "(%.200s): each process keeps a copy of a session for at "
+               "most a second (FedAuthSessionLocalCache)", reply->str);
         track_set(rs, FA_REDIS_TRACK_REFUSED);
     }
     if (reply) {
@@ -209,9 +209,9 @@ static int subscribe(fa_redis_t *rs, fa_redis_link_t *c, apr_int64_t *id,
 
     reply = fa_redis_run(c, 2, cid, NULL, FA_REDIS_REPLY_SMALL, NULL, err);
     if (reply && reply->type == REDIS_REPLY_ERROR) {
-        fa_log(FA_LOG_WARN, "redis refuses CLIENT ID (%.200s): each process "
-               "keeps a copy of a session for at most a second "
-               "(FedAuthSessionLocalCache)", reply->str);
+        fa_log(FA_LOG_WARN, FALOGNO(01712) "redis refuses CLIENT ID "
+               "(%.200s): each process keeps a copy of a session for at "
+               "most a second (FedAuthSessionLocalCache)", reply->str);
         track_set(rs, FA_REDIS_TRACK_REFUSED);
     }
     if (!reply || reply->type != REDIS_REPLY_INTEGER) {
@@ -341,10 +341,11 @@ static void *APR_THREAD_FUNC listener_main(apr_thread_t *t, void *data)
             rs->track_id = id;
             apr_thread_mutex_unlock(rs->lock);
             track_set(rs, FA_REDIS_TRACK_UP);
-            fa_log(FA_LOG_DEBUG, "redis invalidation listener up (client "
-                   "%" APR_INT64_T_FMT ")", id);
+            fa_log(FA_LOG_DEBUG, FALOGNO(01713) "redis invalidation "
+                   "listener up (client %" APR_INT64_T_FMT ")", id);
             if (said) {
-                fa_log(FA_LOG_INFO, "redis invalidation listener back");
+                fa_log(FA_LOG_INFO, FALOGNO(01714) "redis invalidation "
+                       "listener back");
                 said = 0;
             }
             listen_on(rs, conn);
@@ -357,9 +358,10 @@ static void *APR_THREAD_FUNC listener_main(apr_thread_t *t, void *data)
         if (!said && !stopping(rs)
             && track_state(rs)
                != FA_REDIS_TRACK_REFUSED) {
-            fa_log(FA_LOG_WARN, "redis invalidation listener down%s%s: "
-                   "a copy of a session lasts a second at most until it "
-                   "is back", err.desc[0] ? ": " : "", err.desc);
+            fa_log(FA_LOG_WARN, FALOGNO(01715) "redis invalidation "
+                   "listener down%s%s: a copy of a session lasts a second "
+                   "at most until it is back", err.desc[0] ? ": " : "",
+                   err.desc);
             said = 1;
         }
         /* a second before the next try, awake for the end */
@@ -421,9 +423,9 @@ static void node_listen(fa_redis_t *rs, node_listener_t *l, int node)
         l->c = c;
         l->heard = l->pinged = fa_redis_now_ms();
         fa_redis_track_node_set(rs, node, FA_REDIS_TRACK_UP);
-        fa_log(l->said ? FA_LOG_INFO : FA_LOG_DEBUG, "redis cluster node "
-               "%s:%d: invalidation listener up (client %" APR_INT64_T_FMT
-               ")", host, port, id);
+        fa_log(l->said ? FA_LOG_INFO : FA_LOG_DEBUG, FALOGNO(01716)
+               "redis cluster node %s:%d: invalidation listener up (client "
+               "%" APR_INT64_T_FMT ")", host, port, id);
         l->said = 0;
         return;
     }
@@ -431,10 +433,10 @@ static void node_listen(fa_redis_t *rs, node_listener_t *l, int node)
         fa_redis_link_close(c);
     }
     if (!l->said && track_state(rs) != FA_REDIS_TRACK_REFUSED) {
-        fa_log(FA_LOG_WARN, "redis cluster node %s:%d: invalidation "
-               "listener down%s%s: a copy of a session lasts a second at "
-               "most until it is back", host, port, err.desc[0] ? ": " : "",
-               err.desc);
+        fa_log(FA_LOG_WARN, FALOGNO(01717) "redis cluster node %s:%d: "
+               "invalidation listener down%s%s: a copy of a session lasts a "
+               "second at most until it is back", host, port,
+               err.desc[0] ? ": " : "", err.desc);
         l->said = 1;
     }
     l->retry_ms = fa_redis_now_ms() + FA_REDIS_BACKOFF_MS;

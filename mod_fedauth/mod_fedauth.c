@@ -142,12 +142,35 @@ static int fedauth_quick_handler(request_rec *r, int lookup_uri)
 
 /* ---- start-up -------------------------------------------------------- */
 
+/* 1 when msg starts with a tag "FAnnnnn: " (FALOGNO in fa_log.h). */
+static int core_tagged(const char *msg)
+{
+    int i;
+
+    if (msg[0] != 'F' || msg[1] != 'A') {
+        return 0;
+    }
+    for (i = 2; i < 7; i++) {
+        if (msg[i] < '0' || msg[i] > '9') {
+            return 0;
+        }
+    }
+    return msg[7] == ':' && msg[8] == ' ';
+}
+
+/* The core's messages carry their own tags; one without (there should be
+ * none) gets FA00306, so that every line of the module has one. */
 static void core_log(void *baton, fa_log_level_t level, const char *file,
                      int line, const char *msg)
 {
     static const int levels[] = { APLOG_ERR, APLOG_WARNING, APLOG_INFO,
                                   APLOG_DEBUG };
 
+    if (core_tagged(msg)) {
+        ap_log_error(file, line, APLOG_MODULE_INDEX, levels[level], 0,
+                     (server_rec *)baton, "%s", msg);
+        return;
+    }
     ap_log_error(file, line, APLOG_MODULE_INDEX, levels[level], 0,
                  (server_rec *)baton, FALOGNO(00306) "%s", msg);
 }

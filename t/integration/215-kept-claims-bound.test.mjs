@@ -104,11 +104,12 @@ describe('kept claims are bounded: a huge claim does not break the sign-in', () 
     }
   });
 
-  it('the log says at info which values were not kept, once per claim, for hugo only', async () => {
+  it('the log says at info (FA01700) which values were not kept, once per claim, for hugo only', async () => {
     const lines = site.errorLog().split('\n').filter((l) => l.includes('[fedauth:info]') && l.includes('not kept for Require fedauth-claim'));
     assert.equal(lines.length, 2, lines.join('\n'));
-    assert.ok(lines.some((l) => l.includes(`user hugo: ${300 - FIT} value(s) of claim biglist not kept`) && l.includes(`${FIT} kept`)), lines.join('\n'));
-    assert.ok(lines.some((l) => l.includes('user hugo: 1 value(s) of claim huge not kept') && l.includes('0 kept')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.includes(`FA01700: user hugo: ${300 - FIT} value(s) of claim biglist not kept`) && l.includes(`${FIT} kept`)), lines.join('\n'));
+    assert.ok(lines.some((l) => l.includes('FA01700: user hugo: 1 value(s) of claim huge not kept') && l.includes('0 kept')), lines.join('\n'));
+    assert.ok(!lines.some((l) => /FA00306|FA\d{5}: FA\d{5}/.test(l)), `one tag per line:\n${lines.join('\n')}`);
     assert.ok(!lines.some((l) => l.includes(HUGE.slice(0, 200))), 'the huge value is not logged');
   });
 

@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Browser, parseEnv, dump, sleep, SESSION_COOKIE } from '../lib/index.mjs';
-import { startRedis, redisAvailable } from '../lib/redis.mjs';
+import { startRedis, redisAvailable, waitUntil } from '../lib/redis.mjs';
 import { startHosts } from '../lib/cluster.mjs';
 
 const DB = 6;
@@ -118,6 +118,16 @@ ${index === 1 ? 'FedAuthSessionLocalCache 0' : '# FedAuthSessionLocalCache: the 
     }
     const pub = await again.getOnce(`${base}/index.html`);
     assert.equal(pub.status, 200, dump(pub));
+  });
+
+  it('the listener\'s lines have their own tags: up (FA01713, debug) at start, down (FA01715, warning, once per process) after Redis stopped; none on the host without copies', async () => {
+    const [withCopies, without] = c.hosts.map((h) => () => h.errorLog());
+    assert.match(withCopies(), /\[fedauth:debug\] .* FA01713: redis invalidation listener up \(client \d+\)/);
+    const downRe = /\[fedauth:warn\] .* FA01715: redis invalidation listener down(: .*)?: a copy of a session lasts a second at most until it is back$/;
+    const down = await waitUntil(() => withCopies().split('\n').filter((l) => downRe.test(l)).length, { timeoutMs: 3000 });
+    assert.ok(down >= 1, withCopies().slice(-3000));
+    assert.doesNotMatch(without(), /FA0171[345]/, 'FedAuthSessionLocalCache 0 opens no listener');
+    assert.doesNotMatch(withCopies() + without(), /FA00306|FA\d{5}: FA\d{5}/, 'one tag per line');
   });
 
   it('the error logs have no crash lines', async () => {

@@ -113,9 +113,9 @@ FedAuthRedisTimeout ${TIMEOUT}`,
       assert.equal(anon.status, 200, dump(anon));
     });
 
-    it('the error log names the failure: "redis 127.0.0.1:PORT: Connection refused" and "session store redis unavailable"', async () => {
+    it('the error log names the failure: "FA01708: redis 127.0.0.1:PORT: Connection refused" and "session store redis unavailable"', async () => {
       const log = c.errorLogs();
-      assert.match(log, new RegExp(`redis 127\\.0\\.0\\.1:${redis.port}: Connection refused`), log.slice(-4000));
+      assert.match(log, new RegExp(`\\[fedauth:error\\] .*FA01708: redis 127\\.0\\.0\\.1:${redis.port}: Connection refused`), log.slice(-4000));
       assert.match(log, /session store redis unavailable/, log.slice(-4000));
     });
 

@@ -257,8 +257,9 @@ describe('TLS verification fails closed, with a log line that says what failed',
       }
       const pub = await x.getOnce(`${c.bases[i]}/index.html`);
       assert.equal(pub.status, 200, dump(pub));
-      const log = await waitUntil(() => h.log.exec(c.hosts[i].errorLog()), { timeoutMs: 3000 });
-      assert.ok(log, `error log line ${h.log}:\n${c.hosts[i].errorLog().slice(-3000)}`);
+      // the failed command's line (FA01708) names the reason
+      const log = await waitUntil(() => c.hosts[i].errorLog().split('\n').find((l) => l.includes('[fedauth:error]') && l.includes(' FA01708: redis ') && h.log.test(l)), { timeoutMs: 3000 });
+      assert.ok(log, `error log line FA01708 ${h.log}:\n${c.hosts[i].errorLog().slice(-3000)}`);
     });
   }
 
@@ -305,7 +306,7 @@ FedAuthSessionLocalCache 60`,
     assert.equal(parseEnv(r.body).REMOTE_USER, 'alice');
     assert.equal((await master.keys(4, 'fedauth:s:*')).length, 1);
     for (let i = 0; i < 5; i++) assert.equal((await x.getOnce(`${c.base}/protected/env.cgi`)).status, 200);
-    assert.match(c.hosts[0].errorLog(), /redis master mymaster is at 127\.0\.0\.1:\d+/);
+    assert.match(c.hosts[0].errorLog(), /\[fedauth:info\].* FA01706: redis master mymaster is at 127\.0\.0\.1:\d+/);
   });
 
   it('no crash lines', async () => {

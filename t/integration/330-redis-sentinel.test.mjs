@@ -161,6 +161,19 @@ FedAuthRedisTimeout 1`,
     for (const i of [0, 1]) assert.equal(failures[i].length <= 1, true, failures[i].join(' | '));
   });
 
+  it('each host logged where the new master is, with its own tag: FA01707 "redis master mymaster moved to" its address (FA01706 "is at" when it asked again after a failed connection)', async (t) => {
+    const re = new RegExp(`\\[fedauth:(warn|info)\\] .*(FA01707: redis master ${g.masterName} moved to|FA01706: redis master ${g.masterName} is at) 127\\.0\\.0\\.1:${newMaster.port}$`);
+    let moved = 0;
+    for (const i of [0, 1]) {
+      const lines = c.hosts[i].errorLog().split('\n').filter((l) => re.test(l));
+      t.diagnostic(`host ${'AB'[i]}: ${lines.map((l) => l.replace(/^.*\] /, '')).join(' | ')}`);
+      assert.ok(lines.length >= 1, `host ${'AB'[i]}: no line naming the new master\n${c.hosts[i].errorLog().slice(-3000)}`);
+      moved += lines.filter((l) => /\[fedauth:warn\] .* FA01707: /.test(l)).length;
+    }
+    assert.ok(moved >= 1, `no FA01707 (moved, warning) on either host\n${c.errorLogs().slice(-3000)}`);
+    assert.doesNotMatch(c.errorLogs(), /FA00306|FA\d{5}: FA\d{5}/, 'one tag per line');
+  });
+
   it('httpd A and B stop cleanly; no crash lines in the error logs', async (t) => {
     t.diagnostic(`failed requests during the switch: A ${failures[0].length}, B ${failures[1].length}`);
     for (const h of c.hosts) {

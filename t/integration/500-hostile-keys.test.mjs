@@ -35,6 +35,7 @@ const PROVIDERS = [
   { id: 'huge' },
   { id: 'junk' },
   { id: 'costly' },
+  { id: 'badkey' },
 ];
 
 /** Odd primes below n. */
@@ -85,7 +86,7 @@ describe('hostile IdP: keys and JWKS', () => {
   });
 
   const login = (id, b = new Browser()) => b.login(`${base}/p/${id}/env.cgi`, 'alice', 'alice-pass-1');
-  const jwksFetches = (id) => logLines(site, new RegExp(`provider ${id}: fetched JWKS with`));
+  const jwksFetches = (id) => logLines(site, new RegExp(`FA01703: provider ${id}: fetched JWKS with`));
   const jwksHits = async () => (await idpHits(site.idp))['/jwks'] || 0;
 
   function assertSignedIn(r, id) {
@@ -251,6 +252,23 @@ describe('hostile IdP: keys and JWKS', () => {
     assertSignedIn(r, 'costly');
     assert.match(jwksFetches('costly')[0] || '', /with 64 usable keys/, site.errorLog());
     assert.ok(ms < 4000, `the login took ${ms} ms`);
+  });
+
+  it('a JWKS with a broken RSA key and an encryption key before the real ones: both left out, each with its own tagged line; the login accepted', async () => {
+    const { keys } = await idpJwks(site.idp);
+    const rsa = keys.find((x) => x.kty === 'RSA');
+    const enc = { ...rsa, kid: 'enc-1', use: 'enc' };
+    const broken = { ...rsa, kid: 'broken-1', n: 'AQAB' }; // a 17-bit modulus
+    await idpOverride(site.idp, '/jwks', { body: JSON.stringify({ keys: [enc, broken, ...keys] }) });
+    const skipped = (re) => logLines(site, re).length;
+    const enc0 = skipped(/FA01704: JWKS: key 0 skipped: not a signing key we support/);
+    const bad0 = skipped(/\[fedauth:warn\].* FA01705: JWKS: key 1 skipped: RSA key of 17 bits, not in /);
+    assertSignedIn(await login('badkey'), 'badkey');
+    assert.equal(skipped(/FA01704: JWKS: key 0 skipped: not a signing key we support/) - enc0, 1, site.errorLog().slice(-3000));
+    assert.equal(skipped(/\[fedauth:warn\].* FA01705: JWKS: key 1 skipped: RSA key of 17 bits, not in /) - bad0, 1, site.errorLog().slice(-3000));
+    assert.equal(jwksFetches('badkey').length, 1, site.errorLog().slice(-3000));
+    // one tag per line: the glue adds none to a tagged core line
+    assert.doesNotMatch(site.errorLog(), /FA00306|FA\d{5}: FA\d{5}/);
   });
 
   it('httpd stops cleanly; the error log has no crash lines', async () => {

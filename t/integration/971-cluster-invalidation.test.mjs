@@ -261,6 +261,17 @@ FedAuthStatus On`,
     assert.ok(await waitUntil(async () => (await pubsubClients(node)) >= listeners, { timeoutMs: 5000, intervalMs: 100 }),
       'the listeners came back');
     assert.ok(await waitUntil(async () => (await tracking(B)) === 'up', { timeoutMs: 5000, intervalMs: 100 }), 'the status page: up again');
+    // B's log: the node's listener down once, at warning (FA01717), then
+    // back at info (FA01716), each line with its own tag and no other
+    const nodeRe = (tag, level) => new RegExp(`\\[fedauth:${level}\\] .* ${tag}: redis cluster node 127\\.0\\.0\\.1:${port}: invalidation listener`);
+    const bLog = () => c.hosts[1].errorLog();
+    const back = await waitUntil(() => nodeRe('FA01716', 'info').test(bLog()), { timeoutMs: 3000 });
+    const down = bLog().split('\n').filter((l) => nodeRe('FA01717', 'warn').test(l));
+    t.diagnostic(`B's listener lines: ${down.length} down, e.g. ${(down[0] || '').replace(/^.*FA01717/, 'FA01717')}`);
+    assert.ok(down.length >= 1 && down.every((l) => /listener down: .*a copy of a session lasts a second at most until it is back$/.test(l)),
+      `FA01717 lines:\n${down.join('\n')}\n${bLog().slice(-3000)}`);
+    assert.ok(back, `no FA01716 (back, info) line:\n${bLog().slice(-3000)}`);
+    assert.doesNotMatch(bLog(), /FA00306|FA\d{5}: FA\d{5}/, 'one tag per line');
     await warm(s2, B);
     const t1 = Date.now();
     await signOut(s2.b, `${A}/fedauth/logout`);

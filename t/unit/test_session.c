@@ -1053,9 +1053,9 @@ START_TEST(kept_claims_bounded)
 
     /* one info line per claim that lost values, naming user and claim */
     ck_assert_int_eq(nlogged, 4);
-    ck_assert_str_eq(logged[0], "user alice: 1 value(s) of claim huge not "
-                     "kept for Require fedauth-claim (over 256 values or "
-                     "8192 bytes per claim), 0 kept");
+    ck_assert_str_eq(logged[0], "FA01700: user alice: 1 value(s) of claim "
+                     "huge not kept for Require fedauth-claim (over 256 "
+                     "values or 8192 bytes per claim), 0 kept");
     ck_assert_ptr_nonnull(strstr(logged[1], "44 value(s) of claim many "));
     ck_assert_ptr_nonnull(strstr(logged[2], "919 value(s) of claim fat "));
     ck_assert_ptr_nonnull(strstr(logged[3], "1 value(s) of claim mixed "));
