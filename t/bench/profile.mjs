@@ -60,7 +60,6 @@ import {
   buildSeed, seedStore, shmSizeFor, storeUsage, inspectRecords,
 } from './seeding.mjs';
 
-const OUT = path.join(REPO, 'build', 'out', 'bench');
 const { values: o } = parseArgs({
   options: {
     server: { type: 'string' },
@@ -75,8 +74,10 @@ const { values: o } = parseArgs({
     'distinct-users': { type: 'boolean', default: false },
     'shm-size': { type: 'string' },
     'login-concurrency': { type: 'string' },
+    'out-dir': { type: 'string' },
   },
 });
+const OUT = path.resolve(o['out-dir'] || path.join(REPO, 'build', 'out', 'bench'));
 const usage = (msg) => { console.error(msg); process.exit(2); };
 const SESSIONS = Math.max(1, Math.floor(Number(o.sessions)) || 1);
 const DISTINCT = o['distinct-users'];
@@ -338,6 +339,7 @@ async function seededCookies(bench, k, n, tmp) {
   tmp.cookieDir = makeTmpDir('bench-cookies', 0o700);
   const sd = await seedStore(bench, k, { n, dir: tmp.cookieDir, idle: MANY_IDLE_S, maxAge: MANY_MAX_AGE_S, log });
   if (sd.cookies.length !== n) throw new Error(`seed.c wrote ${sd.cookies.length} of ${n} sessions`);
+  log(`${SERVERS[k].name}: the store's file: ${path.join(srv.runDir, 'fedauth-sessions.shm')} (removed at the end)`);
   const used = await storeUsage(bench, k);
   const alike = await inspectRecords(bench, k, [...sd.cookies.slice(-5), signedIn], 5);
   const pick = samplePick(n, distinct + 1);
