@@ -9,7 +9,7 @@
 // the 1.9 GB-class store file under /dev/shm and the live cookies are
 // gone afterwards. Its argument errors stop it before any server starts.
 // The callgrind part needs valgrind (not in CI: skipped there), gcc and
-// pkg-config (t/bench/seed.sh).
+// pkg-config (t/bench/seed.sh), and a module without sanitizers.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -17,11 +17,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-import { REPO } from '../lib/index.mjs';
+import { REPO, sanitizerEnv } from '../lib/index.mjs';
 
 const PROFILE = path.join(REPO, 't', 'bench', 'profile.mjs');
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 const hasTools = has('valgrind') && has('callgrind_annotate') && has('gcc') && has('pkg-config');
+// valgrind cannot run a sanitizer build (the ASan and TSan tiers' module)
+const sanitized = !!sanitizerEnv().LD_PRELOAD;
 
 /** profile.mjs with args: { status, stdout, stderr }. */
 function profile(args, timeout = 60000) {
@@ -49,7 +51,8 @@ describe('profile.mjs --seed: argument errors stop it before any server starts',
 });
 
 describe('profile.mjs --callgrind --seed 400 --requests 300: A and B, both windows, all 200', {
-  skip: !hasTools && 'valgrind, callgrind_annotate, gcc or pkg-config not installed',
+  skip: (!hasTools && 'valgrind, callgrind_annotate, gcc or pkg-config not installed')
+    || (sanitized && 'a sanitizer build of the module: valgrind cannot run it'),
 }, () => {
   let out;
   let r;
