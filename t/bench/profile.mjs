@@ -38,7 +38,8 @@
 //       module functions). Every response must be a 200 (exit 1 if not).
 //
 // A always sends a Cookie header of B's shape (fakeCookies), which it
-// ignores, so that both parse the same header.
+// ignores, so that both parse the same header. --out-dir DIR: the
+// reports there instead of build/out/bench.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
