@@ -24,7 +24,6 @@
 //                        [--sessions N] [--distinct-users] [--shm-size 64M]
 //                        [--login-concurrency 16] [--max-failed-logins 5]
 //                        [--seed N] [--sample 50] [--check-sample K] [--skew]
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -40,7 +39,7 @@ import { FILE_PATH, FILE_BYTES, MPM, cpuSeconds, childrenRssKiB } from './server
 import {
   SERVERS, ALL, USES_REDIS, FEDAUTH, available, startBench, loginOnce, signInMany, sessionLogin,
   checkSessions, writeCookieFile, fakeCookies, openidcShmMax, OPENIDC_SHM_ENTRY, maxSessionsPerUser,
-  MANY_IDLE_S, MANY_MAX_AGE_S, benchUser,
+  MANY_IDLE_S, MANY_MAX_AGE_S, benchUser, moduleId,
 } from './setup.mjs';
 import { buildSeed, seedStore, inspectRecords, storeUsage, shmSizeFor } from './seeding.mjs';
 
@@ -253,15 +252,6 @@ async function waitIdle(maxSeconds) {
     busy = (100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
     if (busy < 10 || Date.now() >= deadline) return busy;
   }
-}
-
-/** The module file's time, size and hash: the build measured. */
-function moduleId() {
-  try {
-    const st = fs.statSync(modulePath());
-    const sha = crypto.createHash('sha256').update(fs.readFileSync(modulePath())).digest('hex').slice(0, 16);
-    return `${st.mtime.toISOString()}, ${st.size} bytes, sha256 ${sha}...`;
-  } catch { return 'missing'; }
 }
 
 /** "302 x12, 500 x1" */

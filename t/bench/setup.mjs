@@ -436,3 +436,12 @@ export function fakeCookies(n) {
   // the shape of mod_fedauth's session cookie: 256-bit id "." 128-bit tag
   return Array.from({ length: n }, () => `fedauth_session=${crypto.randomBytes(32).toString('base64url')}.${crypto.randomBytes(16).toString('base64url')}`);
 }
+
+/** The module file's time, size and hash: the build measured. */
+export function moduleId() {
+  try {
+    const st = fs.statSync(modulePath());
+    const sha = crypto.createHash('sha256').update(fs.readFileSync(modulePath())).digest('hex').slice(0, 16);
+    return `${st.mtime.toISOString()}, ${st.size} bytes, sha256 ${sha}...`;
+  } catch { return 'missing'; }
+}
