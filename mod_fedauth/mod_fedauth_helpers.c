@@ -65,6 +65,15 @@ static int find_in_header(void *data, const char *key, const char *hdr)
     }
 }
 
+/* strcasecmp(key, "Cookie") == 0 without the call (each request header
+ * of every request with a session is asked) */
+static inline int is_cookie_word(const char *k)
+{
+    return (k[0] | 0x20) == 'c' && (k[1] | 0x20) == 'o'
+           && (k[2] | 0x20) == 'o' && (k[3] | 0x20) == 'k'
+           && (k[4] | 0x20) == 'i' && (k[5] | 0x20) == 'e' && k[6] == '\0';
+}
+
 int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
                         apr_size_t *len)
 {
@@ -82,8 +91,7 @@ int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
     arr = apr_table_elts(r->headers_in);
     e = (const apr_table_entry_t *)arr->elts;
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && (e[i].key[0] | 0x20) == 'c'
-            && !strcasecmp(e[i].key, "Cookie") && e[i].val
+        if (e[i].key && is_cookie_word(e[i].key) && e[i].val
             && !find_in_header(&f, e[i].key, e[i].val)) {
             break;
         }
