@@ -672,14 +672,16 @@ static apr_table_entry_t *names_append(apr_table_t *dst,
                                        const apr_array_header_t *mid,
                                        const char *first, const char *last)
 {
-    const apr_table_entry_t *ne =
-        (const apr_table_entry_t *)(const void *)apr_table_elts(names)->elts;
-    int at = apr_table_elts(dst)->nelts;
+    const apr_table_entry_t *ne = (const apr_table_entry_t *)(const void *)
+                                  (mid->elts - mid->elt_size);
+    apr_array_header_t *arr = (apr_array_header_t *)(void *)
+                              apr_table_elts(dst);
+    int at = arr->nelts;
 
     apr_table_addn(dst, ne[0].key, first);
-    apr_array_cat((apr_array_header_t *)(void *)apr_table_elts(dst), mid);
+    apr_array_cat(arr, mid);
     apr_table_addn(dst, ne[mid->nelts + 1].key, last);
-    return (apr_table_entry_t *)(void *)apr_table_elts(dst)->elts + at;
+    return (apr_table_entry_t *)(void *)arr->elts + at;
 }
 
 /* 1 when a table with an entry before them finds every name that
