@@ -509,7 +509,8 @@ static int has_header_name(const apr_table_t *t)
     int i;
 
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && fedauth_is_own_header(e[i].key)) {
+        if (e[i].key && (e[i].key[0] | 0x20) == 'x'
+            && fedauth_is_own_header(e[i].key)) {
             return 1;
         }
     }
@@ -770,9 +771,11 @@ static int export_by_tables(const export_t *x, const fa_session_t *s)
     apr_table_entry_t *e;
     int i, n = s->attrs ? s->attrs->nelts : 0;
 
-    if (n > NAMES_AT || x->env_set != apr_table_addn
-        || x->header_set != apr_table_addn || !s->user || !s->sub
-        || !s->idp || !s->roles
+    if (n > NAMES_AT
+        || ((x->pass_as & FEDAUTH_PASS_ENV) && x->env_set != apr_table_addn)
+        || ((x->pass_as & FEDAUTH_PASS_HEADERS)
+            && x->header_set != apr_table_addn)
+        || !s->user || !s->sub || !s->idp || !s->roles
         || !(t = __atomic_load_n(&names_tables[n], __ATOMIC_ACQUIRE))) {
         return 0;
     }

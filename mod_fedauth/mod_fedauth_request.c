@@ -65,8 +65,10 @@ int fedauth_strip_headers(request_rec *r)
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     int i, found = 0;
 
+    /* the first letter before the call: most headers are not X- */
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && fedauth_is_own_header(e[i].key)) {
+        if (e[i].key && (e[i].key[0] | 0x20) == 'x'
+            && fedauth_is_own_header(e[i].key)) {
             found = 1;
             break;
         }

@@ -60,6 +60,12 @@ describe('the values passed on, request after request', () => {
     AuthType FedAuth
     Require valid-user
 </Location>
+<Location /p/envonly/>
+    FedAuthPassClaimsAs env
+</Location>
+<Location /p/hdronly/>
+    FedAuthPassClaimsAs headers
+</Location>
 <Location /app/>
     AuthType FedAuth
     Require valid-user
@@ -120,6 +126,22 @@ describe('the values passed on, request after request', () => {
       assert.ok(!/[\r\n]/.test(echo.headers['x-fedauth-note']), echo.headers['x-fedauth-note']);
       assert.ok(!JSON.stringify(echo.rawHeaders).includes('mallory'), JSON.stringify(echo.rawHeaders));
       assert.ok(!JSON.stringify(echo.rawHeaders).includes('spoofed'), JSON.stringify(echo.rawHeaders));
+    }
+  });
+
+  it('FedAuthPassClaimsAs env, then headers, 12 requests each: only where asked, every value', async () => {
+    for (let i = 0; i < 12; i++) {
+      const e = await b.getOnce(`${base}/p/envonly/env.cgi`);
+      assert.equal(e.status, 200, dump(e));
+      const env = parseEnv(e.body);
+      for (const [k, v] of Object.entries(EXPECTED_ENV)) assert.equal(env[k], v, `${k} on request ${i}\n${e.body}`);
+      assert.deepEqual(Object.keys(env).filter((k) => k.startsWith('HTTP_X_FEDAUTH_')), [], e.body);
+      const h = await b.getOnce(`${base}/p/hdronly/env.cgi`);
+      assert.equal(h.status, 200, dump(h));
+      const hv = parseEnv(h.body);
+      assert.equal(hv.HTTP_X_FEDAUTH_USER, 'rita', h.body);
+      assert.equal(hv.HTTP_X_FEDAUTH_COST_CENTER, 'CC-4711', h.body);
+      assert.deepEqual(Object.keys(hv).filter((k) => k.startsWith('FEDAUTH_')), [], h.body);
     }
   });
 
