@@ -654,6 +654,11 @@ typedef struct names_tables_t {
 
 static names_tables_t *names_tables[NAMES_AT + 1];
 
+/* In names_tables[n] when APR did not find the appended names: n's
+ * values go one by one from then on, and the tables are not tried again
+ * (a pool made and destroyed on every request otherwise). */
+static names_tables_t names_refused;
+
 /* names' entries between its first and its last, as an array */
 static void names_mid(apr_array_header_t *mid, const apr_table_t *names)
 {
@@ -750,11 +755,15 @@ static void names_tables_fill(int n)
     names_mid(&t->env_mid, t->env);
     names_mid(&t->header_mid, t->header);
     if (!names_append_works(p, t->env, &t->env_mid)
-        || !names_append_works(p, t->header, &t->header_mid)
-        || !__atomic_compare_exchange_n(&names_tables[n], &none, t, 0,
-                                        __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED)) {
-        apr_pool_destroy(p);      /* or another thread made them first */
+        || !names_append_works(p, t->header, &t->header_mid)) {
+        apr_pool_destroy(p);
+        t = &names_refused;
+        p = NULL;
+    }
+    if (!__atomic_compare_exchange_n(&names_tables[n], &none, t, 0,
+                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED)
+        && p) {
+        apr_pool_destroy(p);      /* another thread made them first */
     }
 }
 
@@ -776,7 +785,8 @@ static int export_by_tables(const export_t *x, const fa_session_t *s)
         || ((x->pass_as & FEDAUTH_PASS_HEADERS)
             && x->header_set != apr_table_addn)
         || !s->user || !s->sub || !s->idp || !s->roles
-        || !(t = __atomic_load_n(&names_tables[n], __ATOMIC_ACQUIRE))) {
+        || !(t = __atomic_load_n(&names_tables[n], __ATOMIC_ACQUIRE))
+        || t == &names_refused) {
         return 0;
     }
     if (n) {
