@@ -519,7 +519,7 @@ static int has_header_name(const apr_table_t *t)
 
 /* value as it can go into a request header: itself when the session's
  * decoder found it fit (ok == value), else checked (and made fit) here. */
-static inline const char *header_fit(request_rec *r, const char *value,
+static inline const char *header_ready(request_rec *r, const char *value,
                                      const char *ok)
 {
     return value == ok ? value : fa_header_value(r->pool, value, HEADER_MAX);
@@ -539,7 +539,7 @@ static inline void pass_on(const export_t *x, const char *env,
         x->env_set(x->r->subprocess_env, env, value);
     }
     if (x->pass_as & FEDAUTH_PASS_HEADERS) {
-        x->header_set(x->r->headers_in, header, header_fit(x->r, value, ok));
+        x->header_set(x->r->headers_in, header, header_ready(x->r, value, ok));
     }
 }
 
@@ -812,17 +812,17 @@ static int export_by_tables(const export_t *x, const fa_session_t *s)
     }
     if (x->pass_as & FEDAUTH_PASS_HEADERS) {
         e = names_append(x->r->headers_in, t->header, &t->header_mid,
-                         header_fit(x->r, s->user, s->ok_user),
-                         n ? header_fit(x->r, a[n - 1].value,
+                         header_ready(x->r, s->user, s->ok_user),
+                         n ? header_ready(x->r, a[n - 1].value,
                                         a[n - 1].ok_value)
-                           : header_fit(x->r, s->roles, s->ok_roles));
-        e[1].val = (char *)header_fit(x->r, s->sub, s->ok_sub);
-        e[2].val = (char *)header_fit(x->r, s->idp, s->ok_idp);
+                           : header_ready(x->r, s->roles, s->ok_roles));
+        e[1].val = (char *)header_ready(x->r, s->sub, s->ok_sub);
+        e[2].val = (char *)header_ready(x->r, s->idp, s->ok_idp);
         if (n) {
-            e[3].val = (char *)header_fit(x->r, s->roles, s->ok_roles);
+            e[3].val = (char *)header_ready(x->r, s->roles, s->ok_roles);
         }
         for (i = 0; i < n - 1; i++) {
-            e[4 + i].val = (char *)header_fit(x->r, a[i].value,
+            e[4 + i].val = (char *)header_ready(x->r, a[i].value,
                                               a[i].ok_value);
         }
     }
