@@ -65,6 +65,15 @@ static int find_in_header(void *data, const char *key, const char *hdr)
     }
 }
 
+/* strcasecmp(key, "Cookie") == 0 without the call (each request header
+ * of every request with a session is asked) */
+static inline int is_cookie_word(const char *k)
+{
+    return (k[0] | 0x20) == 'c' && (k[1] | 0x20) == 'o'
+           && (k[2] | 0x20) == 'o' && (k[3] | 0x20) == 'k'
+           && (k[4] | 0x20) == 'i' && (k[5] | 0x20) == 'e' && k[6] == '\0';
+}
+
 int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
                         apr_size_t *len)
 {
@@ -82,8 +91,7 @@ int fedauth_cookie_peek(request_rec *r, const char *name, const char **val,
     arr = apr_table_elts(r->headers_in);
     e = (const apr_table_entry_t *)arr->elts;
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && (e[i].key[0] | 0x20) == 'c'
-            && !strcasecmp(e[i].key, "Cookie") && e[i].val
+        if (e[i].key && is_cookie_word(e[i].key) && e[i].val
             && !find_in_header(&f, e[i].key, e[i].val)) {
             break;
         }
@@ -501,11 +509,20 @@ static int has_header_name(const apr_table_t *t)
     int i;
 
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && fedauth_is_own_header(e[i].key)) {
+        if (e[i].key && (e[i].key[0] | 0x20) == 'x'
+            && fedauth_is_own_header(e[i].key)) {
             return 1;
         }
     }
     return 0;
+}
+
+/* value as it can go into a request header: itself when the session's
+ * decoder found it fit (ok == value), else checked (and made fit) here. */
+static inline const char *header_ready(request_rec *r, const char *value,
+                                     const char *ok)
+{
+    return value == ok ? value : fa_header_value(r->pool, value, HEADER_MAX);
 }
 
 /* ok: value itself when the session's decoder already found it fit for
@@ -522,8 +539,7 @@ static inline void pass_on(const export_t *x, const char *env,
         x->env_set(x->r->subprocess_env, env, value);
     }
     if (x->pass_as & FEDAUTH_PASS_HEADERS) {
-        x->header_set(x->r->headers_in, header, value == ok ? value
-                      : fa_header_value(x->r->pool, value, HEADER_MAX));
+        x->header_set(x->r->headers_in, header, header_ready(x->r, value, ok));
     }
 }
 
@@ -593,11 +609,230 @@ static inline int names_of(request_rec *r, int i, const char *attr,
     return ok;
 }
 
+static void names_tables_fill(int n);
+
+/* Each value of s (but the access token) passed on by itself; then, when
+ * every position was filled, names_tables for s's attribute count. */
+static void pass_values(const export_t *x, const fa_session_t *s)
+{
+    request_rec *r = x->r;
+    const char *env, *header;
+    int i;
+
+    pass_on(x, "FEDAUTH_USER", "X-FedAuth-User", s->user, s->ok_user);
+    pass_on(x, "FEDAUTH_SUB", "X-FedAuth-Sub", s->sub, s->ok_sub);
+    pass_on(x, "FEDAUTH_IDP", "X-FedAuth-IdP", s->idp, s->ok_idp);
+    pass_on(x, "FEDAUTH_ROLES", "X-FedAuth-Roles", s->roles, s->ok_roles);
+    for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
+        const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
+        if (names_of(r, i, a->name, &env, &header)) {
+            pass_on(x, env, header, a->value, a->ok_value);
+        }
+    }
+    names_tables_fill(s->attrs ? s->attrs->nelts : 0);
+}
+
+/* The names of the values of a session with n attributes, each at the
+ * position names_at holds for it, made once per process (per n): the
+ * entries FEDAUTH_USER, _SUB, _IDP, _ROLES and the attributes' (env), and
+ * their X-FedAuth- names (header), every value "". apr_table_addn costs
+ * about 60 instructions a value, twice per value. names_append adds the
+ * first and the last name with apr_table_addn and copies the entries
+ * between them in one apr_array_cat: a table finds a key between the
+ * first and the last entry of the same index bucket, and all our names
+ * of one table share theirs (they start with the same letter). That
+ * is APR's business, so it is tried once, when the names are made
+ * (names_append_works), and a pair that fails it is never used. Filled
+ * once and never changed or freed, like names_at; each pair in a pool of
+ * its own (at most NAMES_AT + 1 per process). */
+typedef struct names_tables_t {
+    apr_table_t *env;
+    apr_table_t *header;
+    apr_array_header_t env_mid;     /* the entries between first and last */
+    apr_array_header_t header_mid;
+} names_tables_t;
+
+static names_tables_t *names_tables[NAMES_AT + 1];
+
+/* In names_tables[n] when APR did not find the appended names: n's
+ * values go one by one from then on, and the tables are not tried again
+ * (a pool made and destroyed on every request otherwise). */
+static names_tables_t names_refused;
+
+/* names' entries between its first and its last, as an array */
+static void names_mid(apr_array_header_t *mid, const apr_table_t *names)
+{
+    const apr_array_header_t *all = apr_table_elts(names);
+
+    *mid = *all;
+    mid->elts = all->elts + all->elt_size;
+    mid->nelts = all->nelts - 2;
+    mid->nalloc = mid->nelts;
+}
+
+/* Appends the entries of names (mid: those between its first and its
+ * last) to dst and returns the first of them, for the caller to give
+ * them their values (the first and the last get val here). */
+static apr_table_entry_t *names_append(apr_table_t *dst,
+                                       const apr_table_t *names,
+                                       const apr_array_header_t *mid,
+                                       const char *first, const char *last)
+{
+    const apr_table_entry_t *ne = (const apr_table_entry_t *)(const void *)
+                                  (mid->elts - mid->elt_size);
+    apr_array_header_t *arr = (apr_array_header_t *)(void *)
+                              apr_table_elts(dst);
+    int at = arr->nelts;
+
+    apr_table_addn(dst, ne[0].key, first);
+    apr_array_cat(arr, mid);
+    apr_table_addn(dst, ne[mid->nelts + 1].key, last);
+    return (apr_table_entry_t *)(void *)arr->elts + at;
+}
+
+/* 1 when a table with an entry before them finds every name that
+ * names_append added, each with its own value. */
+static int names_append_works(apr_pool_t *p, const apr_table_t *names,
+                              const apr_array_header_t *mid)
+{
+    apr_table_t *t = apr_table_make(p, 2);
+    const apr_table_entry_t *ne =
+        (const apr_table_entry_t *)(const void *)apr_table_elts(names)->elts;
+    apr_table_entry_t *e;
+    int i, n = apr_table_elts(names)->nelts;
+
+    apr_table_addn(t, "Host", "");
+    e = names_append(t, names, mid, ne[0].key, ne[n - 1].key);
+    for (i = 1; i < n - 1; i++) {
+        e[i].val = ne[i].key;
+    }
+    for (i = 0; i < n; i++) {
+        if (apr_table_get(t, ne[i].key) != ne[i].key) {
+            return 0;
+        }
+    }
+    return apr_table_get(t, "Host") != NULL;
+}
+
+/* Makes the tables for n attributes once positions 0 .. n - 1 are all
+ * filled with names that are passed on. */
+static void names_tables_fill(int n)
+{
+    static const char *const fixed[4][2] = {
+        { "FEDAUTH_USER", "X-FedAuth-User" },
+        { "FEDAUTH_SUB", "X-FedAuth-Sub" },
+        { "FEDAUTH_IDP", "X-FedAuth-IdP" },
+        { "FEDAUTH_ROLES", "X-FedAuth-Roles" },
+    };
+    const names_at_t *at[NAMES_AT];
+    names_tables_t *t, *none = NULL;
+    apr_pool_t *p;
+    int i;
+
+    if (n > NAMES_AT || __atomic_load_n(&names_tables[n], __ATOMIC_ACQUIRE)) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        at[i] = __atomic_load_n(&names_at[i], __ATOMIC_ACQUIRE);
+        if (!at[i] || !at[i]->env) {
+            return;
+        }
+    }
+    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
+        return;
+    }
+    t = apr_palloc(p, sizeof(*t));
+    t->env = apr_table_make(p, n + 4);
+    t->header = apr_table_make(p, n + 4);
+    for (i = 0; i < 4; i++) {
+        apr_table_addn(t->env, fixed[i][0], "");
+        apr_table_addn(t->header, fixed[i][1], "");
+    }
+    for (i = 0; i < n; i++) {
+        apr_table_addn(t->env, at[i]->env, "");
+        apr_table_addn(t->header, at[i]->header, "");
+    }
+    names_mid(&t->env_mid, t->env);
+    names_mid(&t->header_mid, t->header);
+    if (!names_append_works(p, t->env, &t->env_mid)
+        || !names_append_works(p, t->header, &t->header_mid)) {
+        apr_pool_destroy(p);
+        t = &names_refused;
+        p = NULL;
+    }
+    if (!__atomic_compare_exchange_n(&names_tables[n], &none, t, 0,
+                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED)
+        && p) {
+        apr_pool_destroy(p);      /* another thread made them first */
+    }
+}
+
+/* The values' part of fedauth_export_session through names_tables: 1
+ * when done, 0 when this session or request cannot go that way (a table
+ * that already holds one of our names, a value missing, an attribute not
+ * at the position names_at holds for its name): the caller then passes
+ * each value on by itself. */
+static int export_by_tables(const export_t *x, const fa_session_t *s)
+{
+    const names_tables_t *t;
+    const names_at_t *at;
+    const fa_attr_t *a = NULL;
+    apr_table_entry_t *e;
+    int i, n = s->attrs ? s->attrs->nelts : 0;
+
+    if (n > NAMES_AT
+        || ((x->pass_as & FEDAUTH_PASS_ENV) && x->env_set != apr_table_addn)
+        || ((x->pass_as & FEDAUTH_PASS_HEADERS)
+            && x->header_set != apr_table_addn)
+        || !s->user || !s->sub || !s->idp || !s->roles
+        || !(t = __atomic_load_n(&names_tables[n], __ATOMIC_ACQUIRE))
+        || t == &names_refused) {
+        return 0;
+    }
+    if (n) {
+        a = (const fa_attr_t *)(const void *)s->attrs->elts;
+    }
+    for (i = 0; i < n; i++) {
+        at = __atomic_load_n(&names_at[i], __ATOMIC_ACQUIRE);
+        if (!a[i].value || strcmp(at->attr, a[i].name)) {
+            return 0;
+        }
+    }
+    if (x->pass_as & FEDAUTH_PASS_ENV) {
+        e = names_append(x->r->subprocess_env, t->env, &t->env_mid,
+                         s->user, n ? a[n - 1].value : s->roles);
+        e[1].val = (char *)s->sub;
+        e[2].val = (char *)s->idp;
+        if (n) {
+            e[3].val = (char *)s->roles;
+        }
+        for (i = 0; i < n - 1; i++) {
+            e[4 + i].val = (char *)a[i].value;
+        }
+    }
+    if (x->pass_as & FEDAUTH_PASS_HEADERS) {
+        e = names_append(x->r->headers_in, t->header, &t->header_mid,
+                         header_ready(x->r, s->user, s->ok_user),
+                         n ? header_ready(x->r, a[n - 1].value,
+                                        a[n - 1].ok_value)
+                           : header_ready(x->r, s->roles, s->ok_roles));
+        e[1].val = (char *)header_ready(x->r, s->sub, s->ok_sub);
+        e[2].val = (char *)header_ready(x->r, s->idp, s->ok_idp);
+        if (n) {
+            e[3].val = (char *)header_ready(x->r, s->roles, s->ok_roles);
+        }
+        for (i = 0; i < n - 1; i++) {
+            e[4 + i].val = (char *)header_ready(x->r, a[i].value,
+                                              a[i].ok_value);
+        }
+    }
+    return 1;
+}
+
 void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
                             const fa_session_t *s)
 {
     export_t x;
-    int i;
 
     x.r = r;
     x.pass_as = fedauth_pass_as(dc);
@@ -608,17 +843,8 @@ void fedauth_export_session(request_rec *r, const fedauth_dir_t *dc,
                    && !has_header_name(r->headers_in)
                    ? apr_table_addn : apr_table_setn;
     r->user = (char *)s->user;
-    pass_on(&x, "FEDAUTH_USER", "X-FedAuth-User", s->user, s->ok_user);
-    pass_on(&x, "FEDAUTH_SUB", "X-FedAuth-Sub", s->sub, s->ok_sub);
-    pass_on(&x, "FEDAUTH_IDP", "X-FedAuth-IdP", s->idp, s->ok_idp);
-    pass_on(&x, "FEDAUTH_ROLES", "X-FedAuth-Roles", s->roles,
-            s->ok_roles);
-    for (i = 0; s->attrs && i < s->attrs->nelts; i++) {
-        const fa_attr_t *a = &APR_ARRAY_IDX(s->attrs, i, fa_attr_t);
-        const char *env, *header;
-        if (names_of(r, i, a->name, &env, &header)) {
-            pass_on(&x, env, header, a->value, a->ok_value);
-        }
+    if (!export_by_tables(&x, s)) {
+        pass_values(&x, s);
     }
     /* The access token only where FedAuthPassAccessToken On, and not once
      * it has expired. */

@@ -46,6 +46,16 @@ APLOG_USE_MODULE(fedauth);
  * one address, so that a later hook can tell by comparing pointers. */
 static char our_auth_type[] = AUTH_TYPE;
 
+/* 1 when type is AuthType FedAuth (any case): strcasecmp(type, AUTH_TYPE)
+ * == 0 without the call (every request of such a location asks). */
+static inline int is_our_type(const char *type)
+{
+    return type && (type[0] | 0x20) == 'f' && (type[1] | 0x20) == 'e'
+           && (type[2] | 0x20) == 'd' && (type[3] | 0x20) == 'a'
+           && (type[4] | 0x20) == 'u' && (type[5] | 0x20) == 't'
+           && (type[6] | 0x20) == 'h' && type[7] == '\0';
+}
+
 /* ---- 1. post_read_request -------------------------------------------- */
 
 /* Whatever a client sends as X-FedAuth-* must never look like ours. */
@@ -55,8 +65,10 @@ int fedauth_strip_headers(request_rec *r)
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     int i, found = 0;
 
+    /* the first letter before the call: most headers are not X- */
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && fedauth_is_own_header(e[i].key)) {
+        if (e[i].key && (e[i].key[0] | 0x20) == 'x'
+            && fedauth_is_own_header(e[i].key)) {
             found = 1;
             break;
         }
@@ -104,7 +116,7 @@ int fedauth_preflight(request_rec *r)
     if (r->method_number != M_OPTIONS
         || !apr_table_get(r->headers_in, "Access-Control-Request-Method")
         || !apr_table_get(r->headers_in, "Origin")
-        || !(type = ap_auth_type(r)) || strcasecmp(type, AUTH_TYPE)) {
+        || !is_our_type(type = ap_auth_type(r))) {
         return DECLINED;
     }
     sc = ap_get_module_config(r->server->module_config, &fedauth_module);
@@ -254,7 +266,7 @@ int fedauth_check_authn(request_rec *r)
     apr_status_t rv;
     int rc;
 
-    if (!type || strcasecmp(type, AUTH_TYPE)) {
+    if (!is_our_type(type)) {
         return DECLINED;
     }
     sc = ap_get_module_config(r->server->module_config, &fedauth_module);
@@ -605,7 +617,7 @@ static void pass_session(request_rec *r)
 
     /* a known user first: ap_auth_type alone costs a hundred
      * instructions */
-    if (r->user || !(type = ap_auth_type(r)) || strcasecmp(type, AUTH_TYPE)) {
+    if (r->user || !is_our_type(type = ap_auth_type(r))) {
         return;
     }
     dc = ap_get_module_config(r->per_dir_config, &fedauth_module);
