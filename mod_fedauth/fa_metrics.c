@@ -902,8 +902,8 @@ static void format_shm(const fa_shm_stats_t *st, buf_t *b)
     put(b, "fedauth_shm_used_bytes %" APR_UINT64_T_FMT "\n",
         (apr_uint64_t)st->blocks_used * FA_SHM_BLOCK);
     head(b, "fedauth_shm_evictions_total", "counter", "Entries the "
-         "embedded store ended early to make room (least recently used "
-         "first), since its file was made.");
+         "embedded store ended early to make room (those not used "
+         "lately first), since its file was made.");
     put(b, "fedauth_shm_evictions_total %" APR_UINT64_T_FMT "\n",
         (apr_uint64_t)st->evicted);
     head(b, "fedauth_shm_expired_total", "counter", "Expired entries the "

@@ -22,7 +22,7 @@
  * took its place goes, and those read meanwhile move to the head on the
  * way (at most MOVE_MAX per write); expired entries go whatever they are.
  * So a session in use is not ended while one unused since its last move
- * is there, which is what least recently used meant here, and a busy
+ * is there (an approximation of least recently used), and a busy
  * store's reads never take the lock. Login state, which anyone can make the store
  * hold by starting sign-ins, may take at most a quarter of the blocks:
  * past that, a new one takes the room of the oldest login state, so a

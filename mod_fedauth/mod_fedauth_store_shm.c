@@ -60,7 +60,7 @@ static void shm_notify(void *baton, fa_shm_event_t ev,
     case FA_SHM_FULL:
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FALOGNO(00107)
                      "session store full: %lu entries ended early to make "
-                     "room since the last report, least recently used first "
+                     "room since the last report, those not used lately first "
                      "(the most recently used of them idle %ld s); it holds "
                      "%lu sessions in %lu MiB: give it more with "
                      "FedAuthSessionStore shm:<size>",
@@ -71,8 +71,8 @@ static void shm_notify(void *baton, fa_shm_event_t ev,
     case FA_SHM_HIGH:
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FALOGNO(00108)
                      "session store %lu%% full: %lu sessions, %lu of %lu "
-                     "MiB; when it is full, the least recently used "
-                     "sessions end first",
+                     "MiB; when it is full, the sessions not used lately "
+                     "end first",
                      (unsigned long)(used * 100 / (all ? all : 1)),
                      (unsigned long)st->sessions, mib(used), mib(all));
         break;
