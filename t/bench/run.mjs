@@ -419,17 +419,42 @@ async function main() {
           }
         }
         const cpu0 = cpuSeconds(srv[k].pid);
-        const rd = USES_REDIS.has(k);
-        const rcpu0 = rd ? cpuSeconds(redis.pid) : 0;
-        const redisCmds = async () => Number((await redis.info('stats')).total_commands_processed);
+        // the Redis servers this one uses: one redis-server, or H's masters
+        const rnodes = USES_REDIS.has(k) ? [redis] : (k === 'H' && bench.cluster ? bench.cluster.nodes : []);
+        const rd = rnodes.length > 0;
+        const redisCpu = () => rnodes.reduce((a, n) => a + cpuSeconds(n.pid), 0);
+        let redisCmd = {};
+        const redisCmds = async () => {
+          let total = 0;
+          for (const n of rnodes) {
+            const info = await n.info('all');
+            total += Number(info.total_commands_processed);
+            // cmdstat_get:calls=12,usec=...: calls per command, summed
+            for (const [key, v] of Object.entries(info)) {
+              const m = /^cmdstat_(.+)$/.exec(key);
+              const c = m && /calls=(\d+)/.exec(v);
+              if (c) redisCmd[m[1]] = (redisCmd[m[1]] || 0) + Number(c[1]);
+            }
+          }
+          return total;
+        };
+        const rcpu0 = rd ? redisCpu() : 0;
         const rc0 = rd ? await redisCmds() : 0;
+        const redisCmd0 = redisCmd;
+        redisCmd = {};
         const m0 = machineTicks();
         const w = await runWrk({ url: srv[k].url, cookie: cookies[k], cookieFile: cookieFiles[k], seconds: SECONDS, cpus: clientCpus });
         const m1 = machineTicks();
         const cpu1 = cpuSeconds(srv[k].pid);
-        const rcpu1 = rd ? cpuSeconds(redis.pid) : 0;
-        // minus the INFO command of the second reading
-        const rc1 = rd ? await redisCmds() - 1 : 0;
+        const rcpu1 = rd ? redisCpu() : 0;
+        // minus the INFO command of the second reading (one per server)
+        const rc1 = rd ? await redisCmds() - rnodes.length : 0;
+        if (rd) {
+          const per = Object.entries(redisCmd)
+            .map(([c, n]) => [c, (n - (redisCmd0[c] || 0) - (c === 'info' ? rnodes.length : 0)) / Math.max(1, w.j?.requests || 0)])
+            .filter(([, x]) => x >= 0.005).sort((a, b) => b[1] - a[1]);
+          if (per.length) log(`round ${r + 1}/${ROUNDS} ${k}: Redis commands per request: ${per.map(([c, x]) => `${c} ${x.toFixed(3)}`).join(', ')}`);
+        }
         const post = MANY ? { ok: true } : await check(k);
         if (!w.ok) {
           notes.push(`${k} round ${r + 1}: wrk failed: ${w.stderr.trim().slice(0, 300)} ${w.text.slice(-300)}`);
