@@ -159,6 +159,61 @@ START_TEST(b64url_every_byte_every_place)
 }
 END_TEST
 
+/* Every length up to 24 characters (groups of eight, then a tail of up to
+ * seven one by one), every byte at every place, and output buffers of
+ * exactly the size needed and one byte less: the same answers as the
+ * table decoder, leftover bits that are not zero refused. */
+START_TEST(b64url_every_length)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char got[24], want[24];
+    apr_size_t len, place, gn, wn;
+    int c, ok, refused_bits = 0;
+
+    for (len = 0; len <= 24; len++) {
+        for (place = 0; place < (len ? len : 1); place++) {
+            for (c = 0; c < 256; c++) {
+                char in[24];
+                apr_size_t k;
+                apr_status_t rv;
+
+                for (k = 0; k < len; k++) {
+                    in[k] = abc[(k * 29 + len) % 64];
+                }
+                if (len) {
+                    in[place] = (char)c;
+                }
+                ok = len % 4 != 1 && ref_b64url(in, len, want, &wn);
+                rv = fa_b64url_decode_buf(in, len, got, sizeof(got), &gn);
+                ck_assert_msg((rv == APR_SUCCESS) == ok,
+                              "length %u, byte %d at %u", (unsigned)len, c,
+                              (unsigned)place);
+                if (!ok) {
+                    refused_bits += len % 4 != 1 && c < 128
+                                    && memchr(abc, c, 64) != NULL;
+                    continue;
+                }
+                ck_assert_uint_eq(gn, wn);
+                ck_assert(memcmp(got, want, wn) == 0);
+                /* exactly the room needed: the same; one byte less: no */
+                ck_assert_int_eq(fa_b64url_decode_buf(in, len, got, wn,
+                                                      &gn), APR_SUCCESS);
+                ck_assert_uint_eq(gn, wn);
+                ck_assert(memcmp(got, want, wn) == 0);
+                if (wn > 0) {
+                    ck_assert_int_ne(fa_b64url_decode_buf(in, len, got,
+                                                          wn - 1, &gn),
+                                     APR_SUCCESS);
+                }
+            }
+        }
+    }
+    /* characters of the alphabet refused only for their leftover bits */
+    ck_assert_int_gt(refused_bits, 0);
+}
+END_TEST
+
 START_TEST(constant_time_compare)
 {
     ck_assert(fa_ct_streq("abc", "abc"));
@@ -601,6 +656,7 @@ Suite *suite_util(void)
     tcase_add_test(tc, b64url_rejects);
     tcase_add_test(tc, b64url_every_byte);
     tcase_add_test(tc, b64url_every_byte_every_place);
+    tcase_add_test(tc, b64url_every_length);
     tcase_add_test(tc, constant_time_compare);
     tcase_add_test(tc, attribute_names_kept);
     tcase_add_test(tc, html_escape);
