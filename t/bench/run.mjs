@@ -540,7 +540,7 @@ async function main() {
       lost: String(lostOf(k)),
       ratio: Number.isFinite(plain) ? fmt(medRps[k] / plain, 2) : '-',
       cpu: fmt(median(rs.map((x) => x.cpuUs)), 1),
-      store: USES_REDIS.has(k) ? `${fmt(median(rs.map((x) => x.storeCpuUs)), 1)} (${fmt(median(rs.map((x) => x.redisPerReq)), 2)} cmd/req)` : '-',
+      store: rs.some((x) => Number.isFinite(x.storeCpuUs)) ? `${fmt(median(rs.map((x) => x.storeCpuUs)), 1)} (${fmt(median(rs.map((x) => x.redisPerReq)), 2)} cmd/req)` : '-',
       login: lg ? fmt(median(lg.map((r) => r.ms)), 1) : '-',
       callback: lg ? fmt(median(lg.map((r) => r.callbackMs)), 1) : '-',
       rss: `${(rss0[k] / 1024).toFixed(1)} -> ${(rss1[k] / 1024).toFixed(1)}`,
