@@ -63,6 +63,24 @@ enum {
 
 typedef struct fa_redis_conn_t fa_redis_conn_t;
 
+/* Host copies (conf.host_copies): what the processes of a host share, in
+ * memory mapped before the fork. Each process takes a voucher slot in
+ * child_init; its listener moves the slot's generation on whenever it
+ * goes up or down (as it moves track_epoch) and notes the time (a
+ * monotonic clock) at least every LISTEN_POLL_MS while it is up. Every
+ * listener counts the keys Redis names in the one shared gen array. */
+#define FA_REDIS_HOST_SLOTS (1u << 20)   /* a power of two */
+#define FA_REDIS_VOUCHERS 4096
+typedef struct fa_redis_voucher_t {
+    apr_uint32_t gen;             /* atomic */
+    apr_int32_t pid;              /* its process, 0: free; atomic */
+    apr_int64_t beat_ms;          /* atomic */
+} fa_redis_voucher_t;
+typedef struct fa_redis_shared_t {
+    fa_redis_voucher_t v[FA_REDIS_VOUCHERS];
+    apr_uint32_t gen[FA_REDIS_HOST_SLOTS];
+} fa_redis_shared_t;
+
 /* One node of a Cluster, with its own pool of idle connections. */
 typedef struct fa_redis_node_t {
     char host[FA_REDIS_HOST_MAX];
@@ -115,7 +133,10 @@ struct fa_redis_t {
     apr_int64_t track_id;         /* the listener's CLIENT ID */
     int track_all_up;             /* Cluster: every master's listener is
                                    * up; atomic, written under lock */
-    apr_uint32_t *track_gen;      /* FA_REDIS_TRACK_SLOTS counters, atomic */
+    apr_uint32_t *track_gen;      /* track_mask + 1 counters, atomic */
+    apr_uint32_t track_mask;
+    fa_redis_shared_t *shared;    /* host copies, or NULL */
+    int voucher;                  /* this process's slot in it, or -1 */
     apr_thread_t *listener;
     int stopping;                 /* atomic */
     /* Cluster (conf.cluster); under lock */
@@ -210,6 +231,14 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn);
  * as it is: the one store call of an authenticated request with a copy
  * kept, so no call in between. 0 while it cannot tell. */
 apr_uint32_t fa_redis_version(fa_store_t *st, const char *key);
+/* fa_store_t.host_stamp and host_valid of a store on a client. */
+int fa_redis_host_stamp(fa_store_t *st, const char *key,
+                        fa_store_stamp_t *stamp);
+int fa_redis_host_valid(fa_store_t *st, const char *key,
+                        const fa_store_stamp_t *stamp);
+/* With conf.host_copies: maps what the processes forked later share
+ * (from fa_redis_create; unmapped with p). */
+apr_status_t fa_redis_track_share(fa_redis_t *rs, apr_pool_t *p);
 /* Starts the invalidation listener of this process (conf.track). */
 apr_status_t fa_redis_track_start(fa_redis_t *rs, apr_pool_t *p);
 /* The slot map changed, or an ASK was followed (fa_redis_cluster.c,

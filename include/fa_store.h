@@ -19,6 +19,16 @@
 /* The bytes fa_store_t.get_head shows its head function. */
 #define FA_STORE_HEAD_PROBE 16
 
+/* A copy's stamp for the host (fa_store_t.host_stamp): what lets any
+ * process of the host tell later whether a copy made by another is still
+ * what the store holds. Stored with the copy; opaque to its keeper. */
+typedef struct fa_store_stamp_t {
+    apr_uint32_t gen;             /* the key's counter */
+    apr_uint32_t voucher;         /* who vouches for the copy */
+    apr_uint32_t vgen;            /* and its generation then */
+    apr_uint32_t spare;           /* 0 */
+} fa_store_stamp_t;
+
 typedef struct fa_store_t fa_store_t;
 struct fa_store_t {
     const char *name;   /* "shm", "redis", ... for log lines */
@@ -80,6 +90,17 @@ struct fa_store_t {
     apr_status_t (*get_head)(fa_store_t *st, const char *key, apr_pool_t *p,
                              apr_size_t (*head)(const char *v, apr_size_t n),
                              char **val, apr_size_t *len, int *whole);
+    /* Optional (NULL: no copies shared by a host's processes). Read
+     * before a get, like version: 1 and *stamp when this process can
+     * vouch for a copy of what the get returns, kept where every process
+     * of the host reads it; 0 when it cannot now. host_valid answers, in
+     * any process of the host, 1 while a copy so stamped is still what
+     * the store holds: the key has not changed and whoever vouched still
+     * hears of changes (within FA_REDIS_BEAT_MS). */
+    int (*host_stamp)(fa_store_t *st, const char *key,
+                      fa_store_stamp_t *stamp);
+    int (*host_valid)(fa_store_t *st, const char *key,
+                      const fa_store_stamp_t *stamp);
     /* How long (ms) a process may keep a copy by default while version
      * vouches for it. 0: a copy would be no faster than the store itself
      * (shm), so by default none is made and version is not asked. */
@@ -200,6 +221,11 @@ typedef struct fa_redis_conf_t {
     const char *prefix;           /* key prefix, "fedauth:" by default */
     int timeout_ms;               /* connect, TLS handshake, each command */
     int track;                    /* client-side caching (see below) */
+    int host_copies;              /* with track: the keys' counters are
+                                   * shared by the processes forked after
+                                   * fa_store_redis_create, and the store
+                                   * stamps copies for all of them
+                                   * (host_stamp, host_valid) */
     /* TLS (rediss://, rediss-sentinel://: the sentinels and the master) */
     int tls;
     const char *ca_file;          /* PEM CAs; NULL: the system's store */
@@ -275,6 +301,10 @@ void fa_redis_cluster_prefetch(fa_redis_t *rs);
  * key changed. While that connection is down, or where Redis refuses
  * tracking (an older server, an ACL without CLIENT), version() is 0. */
 #define FA_REDIS_COPY_MS 60000
+/* With host copies: a process's listener shows it is up at least every
+ * 200 ms; a copy it vouched for counts no more once it has not done so
+ * for this long (a process stopped, killed, or stuck in a connect). */
+#define FA_REDIS_BEAT_MS 1000
 
 /* What a Redis store's process knows of its servers, for the status page
  * (no round trip, no credentials): its kind ("redis", "redis-sentinel",

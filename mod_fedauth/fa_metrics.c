@@ -609,6 +609,22 @@ static apr_uint32_t wrap_version(fa_store_t *st, const char *key)
     return w->inner->version(w->inner, key);
 }
 
+static int wrap_host_stamp(fa_store_t *st, const char *key,
+                           fa_store_stamp_t *stamp)
+{
+    wrap_t *w = (wrap_t *)st;
+
+    return w->inner->host_stamp(w->inner, key, stamp);
+}
+
+static int wrap_host_valid(fa_store_t *st, const char *key,
+                           const fa_store_stamp_t *stamp)
+{
+    wrap_t *w = (wrap_t *)st;
+
+    return w->inner->host_valid(w->inner, key, stamp);
+}
+
 static apr_status_t wrap_child_init(fa_store_t *st, apr_pool_t *p)
 {
     wrap_t *w = (wrap_t *)st;
@@ -638,6 +654,8 @@ fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
     w->st.index_take = wrap_index_take;
     w->st.version = inner->version ? wrap_version : NULL;
     w->st.get_head = inner->get_head ? wrap_get_head : NULL;
+    w->st.host_stamp = inner->host_stamp ? wrap_host_stamp : NULL;
+    w->st.host_valid = inner->host_valid ? wrap_host_valid : NULL;
     w->st.copy_ms = inner->copy_ms;
     w->st.child_init = inner->child_init ? wrap_child_init : NULL;
     w->st.baton = inner->baton;

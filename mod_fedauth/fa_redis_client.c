@@ -523,6 +523,12 @@ apr_status_t fa_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
                                       p)) != APR_SUCCESS) {
         return rv;
     }
+    if ((rv = fa_redis_track_share(rs, p)) != APR_SUCCESS) {
+        fa_log(FA_LOG_ERR, FALOGNO(01719) "redis: cannot map the memory "
+               "for FedAuthSessionHostCache's counters (%d bytes)",
+               (int)sizeof(fa_redis_shared_t));
+        return rv;
+    }
     apr_pool_cleanup_register(p, rs, redis_cleanup, apr_pool_cleanup_null);
     *prs = rs;
     return APR_SUCCESS;

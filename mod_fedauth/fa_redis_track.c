@@ -18,11 +18,28 @@
  * all of them), each data connection redirects to the listener of its
  * own node, and fa_redis_version is 0 while any master's listener is
  * not up. Any listener going up or down and any change of the slot map
- * moves the epoch on, so no copy made before is trusted after. Part of
- * the httpd-free core. */
+ * moves the epoch on, so no copy made before is trusted after.
+ *
+ * Host copies (conf.host_copies, FedAuthSessionHostCache): the key
+ * counters live in memory shared by the host's processes
+ * (fa_redis_shared_t), so a change any listener hears of reaches the
+ * copies of all of them. A copy one process made for the host is stamped
+ * with the key's counter and with that process's voucher slot: its
+ * generation, which moves on with the epoch (the listener went up or
+ * down), and its heartbeat, which the listener renews while it is up. A
+ * copy counts while the counter and the generation are those stamped and
+ * the heartbeat is younger than FA_REDIS_BEAT_MS: Redis names a changed
+ * key to the listeners of the connections that read it, so the one that
+ * read it for the copy must still be listening (a process that exits
+ * gives its slot up, one that is killed or stopped stops beating). Part
+ * of the httpd-free core. */
 #include <poll.h>
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 #include <apr_strings.h>
 #include "fa_redis_int.h"
 #include "fa_log.h"
@@ -40,7 +57,8 @@ static int track_state(fa_redis_t *rs)
     return __atomic_load_n(&rs->track_state, __ATOMIC_ACQUIRE);
 }
 
-static apr_uint32_t track_slot(const char *key, apr_size_t len)
+static apr_uint32_t track_slot(const fa_redis_t *rs, const char *key,
+                               apr_size_t len)
 {
     apr_uint32_t h = 2166136261u;    /* FNV-1a */
     apr_size_t i;
@@ -48,7 +66,37 @@ static apr_uint32_t track_slot(const char *key, apr_size_t len)
     for (i = 0; i < len; i++) {
         h = (h ^ (unsigned char)key[i]) * 16777619u;
     }
-    return h & (FA_REDIS_TRACK_SLOTS - 1);
+    return h & rs->track_mask;
+}
+
+/* Milliseconds of a clock that all processes of the host share and that
+ * no setting of the time moves. */
+static apr_int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Host copies: the copies this process vouched for count no more. Called
+ * after the state that says why was stored, so a stamp that reads the
+ * new generation also sees that state. */
+static void voucher_bump(fa_redis_t *rs)
+{
+    if (rs->shared && rs->voucher >= 0) {
+        __atomic_add_fetch(&rs->shared->v[rs->voucher].gen, 1,
+                           __ATOMIC_ACQ_REL);
+    }
+}
+
+/* Host copies: the listener is up and says so. */
+static void voucher_beat(fa_redis_t *rs)
+{
+    if (rs->shared && rs->voucher >= 0) {
+        __atomic_store_n(&rs->shared->v[rs->voucher].beat_ms, mono_ms(),
+                         __ATOMIC_RELEASE);
+    }
 }
 
 /* Copies vouched for so far are not any more (the listener went down or
@@ -57,6 +105,7 @@ static void track_set(fa_redis_t *rs, int state)
 {
     __atomic_add_fetch(&rs->track_epoch, 1, __ATOMIC_ACQ_REL);
     __atomic_store_n(&rs->track_state, state, __ATOMIC_RELEASE);
+    voucher_bump(rs);
 }
 
 /* Cluster: is every master's listener up? Called with the lock held,
@@ -82,6 +131,7 @@ void fa_redis_track_node_set(fa_redis_t *rs, int node, int state)
     __atomic_add_fetch(&rs->track_epoch, 1, __ATOMIC_ACQ_REL);
     __atomic_store_n(&rs->nodes[node].track_state, state, __ATOMIC_RELEASE);
     all_up_update(rs);
+    voucher_bump(rs);
     apr_thread_mutex_unlock(rs->lock);
 }
 
@@ -94,6 +144,7 @@ void fa_redis_track_remapped(fa_redis_t *rs)
 {
     __atomic_add_fetch(&rs->track_epoch, 1, __ATOMIC_ACQ_REL);
     all_up_update(rs);
+    voucher_bump(rs);
 }
 
 /* Has Redis send the invalidations of what conn reads to the listener
@@ -164,9 +215,57 @@ apr_uint32_t fa_redis_version(fa_store_t *st, const char *key)
         return 0;
     }
     epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
-    v = __atomic_load_n(&rs->track_gen[track_slot(key, strlen(key))],
+    v = __atomic_load_n(&rs->track_gen[track_slot(rs, key, strlen(key))],
                         __ATOMIC_ACQUIRE) + epoch * 0x9e3779b1u;
     return v ? v : 1;
+}
+
+int fa_redis_host_stamp(fa_store_t *st, const char *key,
+                        fa_store_stamp_t *stamp)
+{
+    fa_redis_t *rs = st->baton;
+    fa_redis_voucher_t *v;
+    apr_int64_t age;
+
+    if (!rs->shared || rs->voucher < 0) {
+        return 0;
+    }
+    v = &rs->shared->v[rs->voucher];
+    /* the generation first: a listener that goes down after this moves
+     * it on, one that went down before shows in the state read next */
+    stamp->vgen = __atomic_load_n(&v->gen, __ATOMIC_ACQUIRE);
+    age = mono_ms() - __atomic_load_n(&v->beat_ms, __ATOMIC_ACQUIRE);
+    if (fa_redis_version(st, key) == 0 || age < 0
+        || age > FA_REDIS_BEAT_MS) {
+        return 0;
+    }
+    stamp->voucher = (apr_uint32_t)rs->voucher;
+    stamp->gen = __atomic_load_n(&rs->track_gen[track_slot(rs, key,
+                                                           strlen(key))],
+                                 __ATOMIC_ACQUIRE);
+    stamp->spare = 0;
+    return 1;
+}
+
+int fa_redis_host_valid(fa_store_t *st, const char *key,
+                        const fa_store_stamp_t *stamp)
+{
+    fa_redis_t *rs = st->baton;
+    fa_redis_voucher_t *v;
+    apr_int64_t age;
+
+    if (!rs->shared || stamp->voucher >= FA_REDIS_VOUCHERS) {
+        return 0;
+    }
+    v = &rs->shared->v[stamp->voucher];
+    if (__atomic_load_n(&v->gen, __ATOMIC_ACQUIRE) != stamp->vgen) {
+        return 0;
+    }
+    age = mono_ms() - __atomic_load_n(&v->beat_ms, __ATOMIC_ACQUIRE);
+    return age >= 0 && age <= FA_REDIS_BEAT_MS
+           && __atomic_load_n(&rs->shared->gen[track_slot(rs, key,
+                                                         strlen(key))],
+                              __ATOMIC_ACQUIRE) == stamp->gen;
 }
 
 /* One message from the invalidation channel: the keys that changed (ours
@@ -191,7 +290,7 @@ static void invalidate(fa_redis_t *rs, const redisReply *msg)
         const redisReply *k = keys->element[i];
         if (k->type == REDIS_REPLY_STRING && k->len >= plen
             && !memcmp(k->str, rs->conf.prefix, plen)) {
-            __atomic_add_fetch(&rs->track_gen[track_slot(k->str + plen,
+            __atomic_add_fetch(&rs->track_gen[track_slot(rs, k->str + plen,
                                                          k->len - plen)],
                                1, __ATOMIC_ACQ_REL);
         }
@@ -309,6 +408,7 @@ static void listen_on(fa_redis_t *rs, fa_redis_conn_t *conn)
                 return;
             }
         }
+        voucher_beat(rs);
         n = poll(&pfd, 1, LISTEN_POLL_MS);
         if (n < 0 && errno != EINTR) {
             return;
@@ -504,6 +604,9 @@ static void *APR_THREAD_FUNC cluster_listener_main(apr_thread_t *t,
             apr_sleep(apr_time_from_msec(LISTEN_POLL_MS));
             continue;
         }
+        if (__atomic_load_n(&rs->track_all_up, __ATOMIC_ACQUIRE)) {
+            voucher_beat(rs);
+        }
         ready = poll(pfd, (nfds_t)n, LISTEN_POLL_MS);
         for (i = 0; ready > 0 && i < n; i++) {
             if (!pfd[i].revents) {
@@ -557,7 +660,62 @@ static apr_status_t listener_stop(void *data)
         rs->listener = NULL;
     }
     __atomic_store_n(&rs->track_state, FA_REDIS_TRACK_OFF, __ATOMIC_RELEASE);
+    if (rs->shared && rs->voucher >= 0) {
+        voucher_bump(rs);
+        __atomic_store_n(&rs->shared->v[rs->voucher].pid, 0,
+                         __ATOMIC_RELEASE);
+        rs->voucher = -1;
+    }
     return APR_SUCCESS;
+}
+
+static apr_status_t share_unmap(void *data)
+{
+    munmap(data, sizeof(fa_redis_shared_t));
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_redis_track_share(fa_redis_t *rs, apr_pool_t *p)
+{
+    void *m;
+
+    rs->voucher = -1;
+    if (!rs->conf.track || !rs->conf.host_copies) {
+        return APR_SUCCESS;
+    }
+    m = mmap(NULL, sizeof(fa_redis_shared_t), PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    rs->shared = m;
+    rs->track_mask = FA_REDIS_HOST_SLOTS - 1;
+    apr_pool_cleanup_register(p, m, share_unmap, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+/* A free voucher slot, or one whose process is gone (the generation moves
+ * on: what it vouched for counts no more); -1 when all are taken. */
+static int voucher_claim(fa_redis_shared_t *sh)
+{
+    apr_int32_t me = (apr_int32_t)getpid(), pid;
+    int i;
+
+    for (i = 0; i < FA_REDIS_VOUCHERS; i++) {
+        pid = __atomic_load_n(&sh->v[i].pid, __ATOMIC_ACQUIRE);
+        if (pid != 0 && (pid == me || kill((pid_t)pid, 0) == 0
+                         || errno != ESRCH)) {
+            continue;
+        }
+        if (__atomic_compare_exchange_n(&sh->v[i].pid, &pid, me, 0,
+                                        __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            __atomic_store_n(&sh->v[i].beat_ms, 0, __ATOMIC_RELEASE);
+            __atomic_add_fetch(&sh->v[i].gen, 1, __ATOMIC_ACQ_REL);
+            return i;
+        }
+    }
+    return -1;
 }
 
 apr_status_t fa_redis_track_start(fa_redis_t *rs, apr_pool_t *p)
@@ -567,8 +725,21 @@ apr_status_t fa_redis_track_start(fa_redis_t *rs, apr_pool_t *p)
     if (!rs->conf.track || rs->listener) {
         return APR_SUCCESS;
     }
-    rs->track_gen = apr_pcalloc(p, FA_REDIS_TRACK_SLOTS
-                                   * sizeof(apr_uint32_t));
+    if (rs->shared) {
+        rs->track_gen = rs->shared->gen;
+        rs->track_mask = FA_REDIS_HOST_SLOTS - 1;
+        if ((rs->voucher = voucher_claim(rs->shared)) < 0) {
+            fa_log(FA_LOG_WARN, FALOGNO(01718) "redis: all %d voucher "
+                   "slots of FedAuthSessionHostCache are taken: this "
+                   "process reads the host's copies but makes none",
+                   FA_REDIS_VOUCHERS);
+        }
+    }
+    else {
+        rs->track_gen = apr_pcalloc(p, FA_REDIS_TRACK_SLOTS
+                                       * sizeof(apr_uint32_t));
+        rs->track_mask = FA_REDIS_TRACK_SLOTS - 1;
+    }
     __atomic_store_n(&rs->stopping, 0, __ATOMIC_RELEASE);
     /* a Cluster's nodes say whether they vouch, each for itself */
     __atomic_store_n(&rs->track_state, rs->conf.cluster ? FA_REDIS_TRACK_UP

@@ -368,6 +368,10 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
     st->index_add = r_index_add;
     st->index_take = r_index_take;
     st->version = fa_redis_version;
+    if (rs->shared) {
+        st->host_stamp = fa_redis_host_stamp;
+        st->host_valid = fa_redis_host_valid;
+    }
     st->copy_ms = FA_REDIS_COPY_MS;
     st->child_init = r_child_init;
     st->baton = rs;

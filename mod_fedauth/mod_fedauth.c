@@ -209,7 +209,7 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
     fa_store_t *st;
     server_rec *vs;
     const char *key;
-    int need_shm = 0;
+    int need_shm = 0, host_copies = 0;
 
     for (vs = s; vs; vs = vs->next) {
         sc = ap_get_module_config(vs->module_config, &fedauth_module);
@@ -232,14 +232,18 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
         /* Invalidation messages only matter to a server that keeps
          * copies. */
         rc.track = sc->local_cache_ms != 0;
+        /* FedAuthSessionHostCache: counters shared by the children */
+        rc.host_copies = rc.track && main_sc->host_cache_size > 0;
+        host_copies |= rc.host_copies;
         if (rc.tls) {
             rc.ca_file = sc->redis_tls[FEDAUTH_REDIS_CA].value;
             rc.cert_file = sc->redis_tls[FEDAUTH_REDIS_CERT].value;
             rc.key_file = sc->redis_tls[FEDAUTH_REDIS_KEY].value;
             rc.server_name = sc->redis_tls[FEDAUTH_REDIS_NAME].value;
         }
-        key = apr_psprintf(ptemp, "%s|%s|%d|%d|%s|%s|%s|%s", sc->store_spec,
-                           rc.prefix, rc.timeout_ms, rc.track,
+        key = apr_psprintf(ptemp, "%s|%s|%d|%d%d|%s|%s|%s|%s",
+                           sc->store_spec, rc.prefix, rc.timeout_ms, rc.track,
+                           rc.host_copies,
                            rc.ca_file ? rc.ca_file : "",
                            rc.cert_file ? rc.cert_file : "",
                            rc.key_file ? rc.key_file : "",
@@ -260,6 +264,15 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
         }
         sc->store = st;
     }
+    if (main_sc->host_cache_size && !host_copies) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FALOGNO(00321)
+                     "FedAuthSessionHostCache has no effect here: no server "
+                     "keeps its sessions in Redis with copies "
+                     "(FedAuthSessionStore redis..., FedAuthSessionLocalCache "
+                     "not 0)");
+    }
+    fedauth_session_host_cache(pconf, s, host_copies
+                                         ? main_sc->host_cache_size : 0);
     return OK;
 }
 

@@ -100,6 +100,7 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(local_cache_ms);
     MERGE_INT(sessions_per_user);
     MERGE_SIZE(shm_size);
+    MERGE_SIZE(host_cache_size);
     MERGE_PTR(secret);
     MERGE_WITH_PTR(secret, secret_origin);
     MERGE_WITH_PTR(secret, older_secrets);

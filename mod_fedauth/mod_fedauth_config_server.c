@@ -23,10 +23,35 @@
 #include "fa_http.h"
 #include "fa_redis_net.h"
 
+/* A size in bytes, or with K, M or G after it, from 256K to 4G: 1 and
+ * *size, else 0. */
+static int shm_size_arg(const char *arg, apr_int64_t *size)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (*end == 'K' || *end == 'k') {
+        v *= 1024;
+        end++;
+    }
+    else if (*end == 'M' || *end == 'm') {
+        v *= 1024 * 1024;
+        end++;
+    }
+    else if (*end == 'G' || *end == 'g') {
+        v *= 1024 * 1024 * 1024;
+        end++;
+    }
+    if (*end || end == arg || v < 256 * 1024 || v > APR_INT64_C(4) << 30) {
+        return 0;
+    }
+    *size = v;
+    return 1;
+}
+
 const char *fedauth_set_store(cmd_parms *cmd, void *dummy, const char *arg)
 {
     fedauth_srv_t *sc = fedauth_cmd_srv(cmd);
-    char *end;
     apr_int64_t size;
 
     if (!strcmp(arg, "shm")) {
@@ -35,21 +60,7 @@ const char *fedauth_set_store(cmd_parms *cmd, void *dummy, const char *arg)
         return NULL;
     }
     if (!strncmp(arg, "shm:", 4)) {
-        size = apr_strtoi64(arg + 4, &end, 10);
-        if (*end == 'K' || *end == 'k') {
-            size *= 1024;
-            end++;
-        }
-        else if (*end == 'M' || *end == 'm') {
-            size *= 1024 * 1024;
-            end++;
-        }
-        else if (*end == 'G' || *end == 'g') {
-            size *= 1024 * 1024 * 1024;
-            end++;
-        }
-        if (*end || end == arg + 4 || size < 256 * 1024
-            || size > APR_INT64_C(4) << 30) {
+        if (!shm_size_arg(arg + 4, &size)) {
             return fedauth_cmd_err(cmd, "expects shm or shm:<size> with a "
                                         "size from 256K to 4G");
         }
@@ -379,6 +390,25 @@ const char *fedauth_set_local_cache(cmd_parms *cmd, void *dummy,
                                     "1 or 0.5");
     }
     fedauth_cmd_srv(cmd)->local_cache_ms = (int)(v * 1000 + 0.5);
+    return NULL;
+}
+
+/* FedAuthSessionHostCache: server-wide only, one per host. */
+const char *fedauth_set_host_cache(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t size = 0;
+
+    if (err) {
+        return err;
+    }
+    if (strcmp(arg, "0") && strcasecmp(arg, "off")
+        && !shm_size_arg(arg, &size)) {
+        return fedauth_cmd_err(cmd, "expects 0 (off) or a size from 256K to "
+                                    "4G, e.g. 512M");
+    }
+    fedauth_cmd_srv(cmd)->host_cache_size = (apr_size_t)size;
     return NULL;
 }
 

@@ -35,6 +35,15 @@ APLOG_USE_MODULE(fedauth);
  * default. */
 static fa_cache_t *session_cache;
 
+/* One copy of sessions per host (FedAuthSessionHostCache): an embedded
+ * store in memory mapped before the fork and shared by this httpd's
+ * processes (a new one at each start or restart), keyed like
+ * session_cache. Each record read from Redis for it sits behind the stamp
+ * the store gave before the read (fa_store_t.host_stamp), and counts only
+ * while the store says that stamp holds (host_valid): the key unchanged,
+ * and the process that read it still hearing of changes. */
+static fa_store_t *host_cache;
+
 #define DEFAULT_LOCAL_CACHE_MS 1000
 #define SESSION_CACHE_ENTRIES 65536
 #define SESSION_CACHE_BYTES (48 * 1024 * 1024)
@@ -63,11 +72,119 @@ static apr_size_t cache_key(char *buf, apr_size_t size, const fa_store_t *st,
 void fedauth_session_forget(request_rec *r, const char *key)
 {
     char ck[FA_SESSION_KEY_LEN + 40];
+    apr_size_t n;
 
-    if (session_cache && key) {
-        fa_cache_del(session_cache, ck,
-                     cache_key(ck, sizeof(ck), fedauth_store(r), key));
+    if (key && (session_cache || host_cache)) {
+        n = cache_key(ck, sizeof(ck), fedauth_store(r), key);
+        if (session_cache) {
+            fa_cache_del(session_cache, ck, n);
+        }
+        if (host_cache) {
+            host_cache->del(host_cache, ck, r->pool);
+        }
     }
+}
+
+apr_status_t fedauth_session_host_cache(apr_pool_t *pconf, server_rec *s,
+                                        apr_size_t size)
+{
+    fa_shm_conf_t conf;
+    fa_err_t err;
+    int reused = 0;
+
+    host_cache = NULL;
+    if (!size) {
+        return APR_SUCCESS;
+    }
+    memset(&conf, 0, sizeof(conf));
+    memset(&err, 0, sizeof(err));
+    conf.size = size;             /* no path: anonymous, for the children */
+    if (fa_store_shm_open(pconf, &conf, &host_cache, &reused, &err)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00320)
+                     "FedAuthSessionHostCache: %s; each process keeps its "
+                     "own copies only", err.desc);
+        host_cache = NULL;
+        return APR_EGENERAL;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00322)
+                 "FedAuthSessionHostCache: %lu MiB of copies of sessions "
+                 "shared by this host's processes",
+                 (unsigned long)(size >> 20));
+    return APR_SUCCESS;
+}
+
+/* The host's copy of the session at key (ck, its cache key), when there
+ * is one and it still counts: the record (from p) and *len. */
+static char *host_copy_get(request_rec *r, fa_store_t *store, const char *ck,
+                           const char *key, apr_size_t *len)
+{
+    fa_store_stamp_t stamp;
+    char *val;
+    apr_size_t n;
+
+    if (host_cache->get(host_cache, ck, r->pool, &val, &n) != APR_SUCCESS
+        || n < sizeof(stamp)) {
+        return NULL;
+    }
+    memcpy(&stamp, val, sizeof(stamp));
+    if (!store->host_valid(store, key, &stamp)) {
+        return NULL;
+    }
+    *len = n - sizeof(stamp);
+    return val + sizeof(stamp);
+}
+
+/* This process has no copy of the session at key: the host's, when it
+ * counts (and this process's from then on, under version); else NULL and
+ * (*stamped) the stamp for what the store returns next. */
+static char *host_copy_find(request_rec *r, fa_store_t *store,
+                            const char *ck, apr_size_t cklen,
+                            const char *key, apr_uint32_t version,
+                            int ttl_ms, apr_size_t *len,
+                            fa_store_stamp_t *stamp, int *stamped)
+{
+    char *rec = host_copy_get(r, store, ck, key, len);
+
+    if (!rec) {
+        *stamped = store->host_stamp(store, key, stamp);
+        return NULL;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00318)
+                  "session from this host's copy");
+    fa_cache_put(session_cache, ck, cklen, rec, *len,
+                 apr_time_now() + apr_time_from_msec(ttl_ms), version);
+    return rec;
+}
+
+/* Puts rec behind stamp in the host's copies, for ttl_ms at most. */
+static void host_copy_put(request_rec *r, const char *ck,
+                          const fa_store_stamp_t *stamp, const char *rec,
+                          apr_size_t len, int ttl_ms)
+{
+    char *val = apr_palloc(r->pool, sizeof(*stamp) + len);
+
+    memcpy(val, stamp, sizeof(*stamp));
+    memcpy(val + sizeof(*stamp), rec, len);
+    host_cache->put(host_cache, ck, val, sizeof(*stamp) + len,
+                    fa_now_sec() + (ttl_ms + 999) / 1000, r->pool);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00319)
+                  "session from the store, copied for this host");
+}
+
+/* How long a copy of the session at key may serve (0: none is made nor
+ * asked for), and the version it is kept under (read before the store:
+ * a change after it makes the copy miss from then on). A store that
+ * wants no copies (shm) is not asked, unless copies were configured. */
+static int copy_window(const fedauth_srv_t *sc, fa_store_t *store,
+                       const char *key, apr_uint32_t *version)
+{
+    *version = 0;
+    if (sc->local_cache_ms == FEDAUTH_UNSET && store->copy_ms == 0) {
+        return 0;
+    }
+    *version = store->version ? store->version(store, key) : 0;
+    return local_cache_ms(sc, store, *version);
 }
 
 void fedauth_session_child_init(apr_pool_t *p)
@@ -318,7 +435,8 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     char ck[FA_SESSION_KEY_LEN + 40];
     apr_size_t cklen = 0;
     apr_uint32_t version = 0;
-    int ttl_ms;
+    fa_store_stamp_t stamp;
+    int ttl_ms, stamped = 0;
     fa_session_t *s;
     fedauth_provider_t *prov;
     apr_size_t len;
@@ -336,16 +454,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     if (!cookie_store_key(r, sc, store, ps != NULL, key)) {
         return APR_NOTFOUND;
     }
-    /* The version is read before the store: a change after it makes the
-     * copy below miss from then on. A store that wants no copies (shm)
-     * is not asked, unless copies were configured. */
-    if (sc->local_cache_ms == FEDAUTH_UNSET && store->copy_ms == 0) {
-        ttl_ms = 0;
-    }
-    else {
-        version = store->version ? store->version(store, key) : 0;
-        ttl_ms = local_cache_ms(sc, store, version);
-    }
+    ttl_ms = copy_window(sc, store, key, &version);
     if (ttl_ms > 0 && session_cache) {
         cklen = cache_key(ck, sizeof(ck), store, key);
         rec = fa_cache_get(session_cache, ck, cklen, apr_time_now(), version,
@@ -353,6 +462,10 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
         if (rec) {
             ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00316)
                           "session from this process's copy");
+        }
+        else if (host_cache && store->host_valid) {
+            rec = host_copy_find(r, store, ck, cklen, key, version, ttl_ms,
+                                 &len, &stamp, &stamped);
         }
     }
     if (!rec) {
@@ -371,6 +484,9 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
             fa_cache_put(session_cache, ck, cklen, rec, len,
                          apr_time_now() + apr_time_from_msec(ttl_ms),
                          version);
+        }
+        if (stamped) {
+            host_copy_put(r, ck, &stamp, rec, len, ttl_ms);
         }
     }
     if (decode_record(r, sc, rec, len, &s, &prov) != APR_SUCCESS) {
@@ -410,6 +526,9 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
         if (cklen && !version) {
             fa_cache_put(session_cache, ck, cklen, fresh, len,
                          apr_time_now() + apr_time_from_msec(ttl_ms), 0);
+        }
+        if (cklen && host_cache) {
+            host_cache->del(host_cache, ck, r->pool);
         }
     }
     if (pkey) {

@@ -107,6 +107,7 @@ typedef struct fedauth_srv_t {
     int sessions_per_user;         /* FedAuthMaxSessionsPerUser, UNSET */
     fa_store_t *store;             /* made in post_config */
     apr_size_t shm_size;
+    apr_size_t host_cache_size;    /* FedAuthSessionHostCache, 0: off */
     const char *secret;            /* passphrase, or NULL */
     const char *secret_origin;     /* "file:line" where it was set */
     const char *cookie_name;
