@@ -71,6 +71,9 @@
 #define FEDAUTH_DEFAULT_REGISTER 1
 /* FedAuthSessionStore: `shm` (of this size; shm:<size> sets another) */
 #define FEDAUTH_DEFAULT_SHM_SIZE ((apr_size_t)64 * 1024 * 1024)
+/* FedAuthSessionHostCache's seconds: how long a copy the host keeps may
+ * serve while Redis has not said its session changed. */
+#define FEDAUTH_DEFAULT_HOST_CACHE_S 600
 /* FedAuthUnauthenticated: `redirect` */
 #define FEDAUTH_DEFAULT_UNAUTH FEDAUTH_UNAUTH_REDIRECT
 /* FedAuthPassClaimsAs: `both` */
@@ -241,6 +244,12 @@ static APR_INLINE int fedauth_register_on(const fedauth_srv_t *sc)
 static APR_INLINE apr_size_t fedauth_shm_size(const fedauth_srv_t *sc)
 {
     return sc->shm_size ? sc->shm_size : FEDAUTH_DEFAULT_SHM_SIZE;
+}
+
+static APR_INLINE int fedauth_host_cache_s(const fedauth_srv_t *sc)
+{
+    return sc->host_cache_s != FEDAUTH_UNSET ? sc->host_cache_s
+                                            : FEDAUTH_DEFAULT_HOST_CACHE_S;
 }
 
 static APR_INLINE fedauth_unauth_t fedauth_unauth(const fedauth_dir_t *dc)

@@ -272,7 +272,8 @@ static int fedauth_make_stores(apr_pool_t *pconf, apr_pool_t *ptemp,
                      "not 0)");
     }
     fedauth_session_host_cache(pconf, s, host_copies
-                                         ? main_sc->host_cache_size : 0);
+                                         ? main_sc->host_cache_size : 0,
+                               fedauth_host_cache_s(main_sc));
     return OK;
 }
 

@@ -41,7 +41,7 @@ void *fedauth_create_srv(apr_pool_t *p, server_rec *s)
         &sc->refresh_before, &sc->refresh_failure, &sc->registry,
         &sc->register_on, &sc->attempt_stream, &sc->introspection_cache,
         &sc->basic_cache, &sc->basic_limit_account, &sc->basic_limit_client,
-        &sc->basic_limit_window
+        &sc->basic_limit_window, &sc->host_cache_s
     };
     apr_size_t i;
 
@@ -101,6 +101,7 @@ void *fedauth_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(sessions_per_user);
     MERGE_SIZE(shm_size);
     MERGE_SIZE(host_cache_size);
+    MERGE_INT(host_cache_s);
     MERGE_PTR(secret);
     MERGE_WITH_PTR(secret, secret_origin);
     MERGE_WITH_PTR(secret, older_secrets);

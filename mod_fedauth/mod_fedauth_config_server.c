@@ -393,12 +393,15 @@ const char *fedauth_set_local_cache(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
-/* FedAuthSessionHostCache: server-wide only, one per host. */
+/* FedAuthSessionHostCache size [seconds]: server-wide only, one per
+ * host. */
 const char *fedauth_set_host_cache(cmd_parms *cmd, void *dummy,
-                                   const char *arg)
+                                   const char *arg, const char *secs)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_int64_t size = 0;
+    fedauth_srv_t *sc = fedauth_cmd_srv(cmd);
+    apr_int64_t size = 0, s = FEDAUTH_UNSET;
+    char *end;
 
     if (err) {
         return err;
@@ -406,9 +409,18 @@ const char *fedauth_set_host_cache(cmd_parms *cmd, void *dummy,
     if (strcmp(arg, "0") && strcasecmp(arg, "off")
         && !shm_size_arg(arg, &size)) {
         return fedauth_cmd_err(cmd, "expects 0 (off) or a size from 256K to "
-                                    "4G, e.g. 512M");
+                                    "4G, e.g. 512M, then seconds (1 to "
+                                    "3600) if not 600");
     }
-    fedauth_cmd_srv(cmd)->host_cache_size = (apr_size_t)size;
+    if (secs) {
+        s = apr_strtoi64(secs, &end, 10);
+        if (*end || end == secs || s < 1 || s > 3600) {
+            return fedauth_cmd_err(cmd, "expects a size, then seconds from 1 "
+                                        "to 3600 (default 600)");
+        }
+    }
+    sc->host_cache_size = (apr_size_t)size;
+    sc->host_cache_s = (int)s;
     return NULL;
 }
 

@@ -32,7 +32,7 @@ const char *fedauth_set_redis_tls(cmd_parms *cmd, void *dummy, const char *arg);
 const char *fedauth_set_local_cache(cmd_parms *cmd, void *dummy,
                                     const char *arg);
 const char *fedauth_set_host_cache(cmd_parms *cmd, void *dummy,
-                                   const char *arg);
+                                   const char *arg, const char *secs);
 const char *fedauth_set_logout_at_idp(cmd_parms *cmd, void *dummy,
                                       const char *arg);
 const char *fedauth_set_registry(cmd_parms *cmd, void *dummy,

@@ -70,9 +70,10 @@ const command_rec fedauth_cmds[] = {
     AP_INIT_TAKE1("FedAuthSessionLocalCache", fedauth_set_local_cache, NULL,
         RSRC_CONF, "seconds a worker process may reuse a session it read "
         "from the store (0: ask the store on every request)"),
-    AP_INIT_TAKE1("FedAuthSessionHostCache", fedauth_set_host_cache, NULL,
+    AP_INIT_TAKE12("FedAuthSessionHostCache", fedauth_set_host_cache, NULL,
         RSRC_CONF, "with Redis: bytes of shared memory for one copy of "
-        "sessions per host, read by all its processes (0: none)"),
+        "sessions per host, read by all its processes (0: none), and the "
+        "seconds a copy may serve (default 600)"),
     AP_INIT_TAKE1("FedAuthLogoutAtIdP", fedauth_set_logout_at_idp, NULL,
         RSRC_CONF, "On: logout also ends the session at the identity provider"),
     AP_INIT_TAKE1("FedAuthRegistry", fedauth_set_registry, NULL, RSRC_CONF,

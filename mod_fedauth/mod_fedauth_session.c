@@ -43,6 +43,7 @@ static fa_cache_t *session_cache;
  * while the store says that stamp holds (host_valid): the key unchanged,
  * and the process that read it still hearing of changes. */
 static fa_store_t *host_cache;
+static int host_cache_s;          /* how long a host copy may serve */
 
 #define DEFAULT_LOCAL_CACHE_MS 1000
 #define SESSION_CACHE_ENTRIES 65536
@@ -86,13 +87,14 @@ void fedauth_session_forget(request_rec *r, const char *key)
 }
 
 apr_status_t fedauth_session_host_cache(apr_pool_t *pconf, server_rec *s,
-                                        apr_size_t size)
+                                        apr_size_t size, int seconds)
 {
     fa_shm_conf_t conf;
     fa_err_t err;
     int reused = 0;
 
     host_cache = NULL;
+    host_cache_s = seconds;
     if (!size) {
         return APR_SUCCESS;
     }
@@ -109,8 +111,8 @@ apr_status_t fedauth_session_host_cache(apr_pool_t *pconf, server_rec *s,
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00322)
                  "FedAuthSessionHostCache: %lu MiB of copies of sessions "
-                 "shared by this host's processes",
-                 (unsigned long)(size >> 20));
+                 "shared by this host's processes, each for %d s at most",
+                 (unsigned long)(size >> 20), seconds);
     return APR_SUCCESS;
 }
 
@@ -157,17 +159,18 @@ static char *host_copy_find(request_rec *r, fa_store_t *store,
     return rec;
 }
 
-/* Puts rec behind stamp in the host's copies, for ttl_ms at most. */
+/* Puts rec behind stamp in the host's copies, for host_cache_s at most
+ * (the stamp says when it counts no more before that). */
 static void host_copy_put(request_rec *r, const char *ck,
                           const fa_store_stamp_t *stamp, const char *rec,
-                          apr_size_t len, int ttl_ms)
+                          apr_size_t len)
 {
     char *val = apr_palloc(r->pool, sizeof(*stamp) + len);
 
     memcpy(val, stamp, sizeof(*stamp));
     memcpy(val + sizeof(*stamp), rec, len);
     host_cache->put(host_cache, ck, val, sizeof(*stamp) + len,
-                    fa_now_sec() + (ttl_ms + 999) / 1000, r->pool);
+                    fa_now_sec() + host_cache_s, r->pool);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00319)
                   "session from the store, copied for this host");
 }
@@ -486,7 +489,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                          version);
         }
         if (stamped) {
-            host_copy_put(r, ck, &stamp, rec, len, ttl_ms);
+            host_copy_put(r, ck, &stamp, rec, len);
         }
     }
     if (decode_record(r, sc, rec, len, &s, &prov) != APR_SUCCESS) {

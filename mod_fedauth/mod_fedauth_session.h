@@ -33,10 +33,11 @@ apr_status_t fedauth_session_load_to_end(request_rec *r, fedauth_srv_t *sc,
 /* Drops this process's copy of a session, and the host's (logout,
  * back-channel logout). */
 void fedauth_session_forget(request_rec *r, const char *key);
-/* FedAuthSessionHostCache: makes the host's copies of size bytes in
- * post_config, before the fork (0: none); logs why when it cannot. */
+/* FedAuthSessionHostCache: makes the host's copies of size bytes, each
+ * to serve for seconds at most, in post_config, before the fork (size
+ * 0: none); logs why when it cannot. */
 apr_status_t fedauth_session_host_cache(apr_pool_t *pconf, server_rec *s,
-                                        apr_size_t size);
+                                        apr_size_t size, int seconds);
 
 /* The keys of FedAuthSecret's value i (0: the first, which signs;
  * others: older values, which only verify), NULL past the last. */

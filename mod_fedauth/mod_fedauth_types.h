@@ -108,6 +108,7 @@ typedef struct fedauth_srv_t {
     fa_store_t *store;             /* made in post_config */
     apr_size_t shm_size;
     apr_size_t host_cache_size;    /* FedAuthSessionHostCache, 0: off */
+    int host_cache_s;              /* its seconds, UNSET */
     const char *secret;            /* passphrase, or NULL */
     const char *secret_origin;     /* "file:line" where it was set */
     const char *cookie_name;

@@ -68,6 +68,7 @@ const { values: o } = parseArgs({
     sessions: { type: 'string' },
     'distinct-users': { type: 'boolean', default: false },
     'shm-size': { type: 'string' },
+    'host-cache': { type: 'string' },
     'login-concurrency': { type: 'string' },
     'max-failed-logins': { type: 'string' },
     seed: { type: 'string' },
@@ -109,6 +110,9 @@ const SESSIONS = SEED ? SEED + SAMPLE : Math.max(1, Math.floor(int(o.sessions, 1
 const MANY = SESSIONS > 1;
 const DISTINCT = o['distinct-users'] || !!SEED;
 const SHM_SIZE = o['shm-size'] || (SEED ? shmSizeFor(SESSIONS) : null);
+// --host-cache SIZE|auto: H with FedAuthSessionHostCache (auto: B's size)
+const HOST_CACHE = o['host-cache'] === 'auto' ? (SHM_SIZE || shmSizeFor(SESSIONS)) : (o['host-cache'] || null);
+if (HOST_CACHE && !/^\d+[KkMmGg]?$/.test(HOST_CACHE)) { console.error(`bad --host-cache ${HOST_CACHE} (e.g. 2G, 512M, auto)`); process.exit(2); }
 // --check-sample K: the checks before and after the rounds ask K sessions
 // spread evenly over the list (the real sign-ins always), not all N
 const CHECK_SAMPLE = Math.floor(int(o['check-sample'], 0, 'check-sample'));
@@ -264,7 +268,7 @@ function manyText() {
 each as a sign-in of that IdP account writes it: claims mapped, record encoded, stored, indexed by sub and sid), then ${SAMPLE} real sign-ins through
 the IdP (users ${SEED + 1}..${SEED + SAMPLE}) into the same store, ${LOGIN_CONC} at a time; every session asked once before and once after the rounds
 (32 requests in flight); ${SKEW ? `wrk picks among the ${SESSIONS} cookies with Zipf's law (--skew: the k-th with a chance of about 1 / (k ln N))` : `wrk cycles through all ${SESSIONS} cookies`}. B: FedAuthSessionStore shm:${SHM_SIZE}. H: a Redis Cluster of 3 masters (no
-replicas), per-process copies (the default). Every server: idle timeout ${MANY_IDLE_S} s, max age ${MANY_MAX_AGE_S} s.`;
+replicas), per-process copies (the default)${HOST_CACHE ? ` and FedAuthSessionHostCache ${HOST_CACHE}` : ''}. Every server: idle timeout ${MANY_IDLE_S} s, max age ${MANY_MAX_AGE_S} s.`;
   }
   return `Sessions: ${SESSIONS} per authenticated server, ${DISTINCT ? `each of its own IdP account (user00001..user${String(SESSIONS).padStart(5, '0')}: sub, preferred_username, email, name, given and family name, locale, groups)` : `all of one IdP account (user00001; mod_fedauth with FedAuthMaxSessionsPerUser ${maxSessionsPerUser(SESSIONS)})`},
 signed in ${LOGIN_CONC} at a time after the timed sign-ins; then each session asked once, in the order of the sign-ins; wrk cycles through
@@ -298,7 +302,7 @@ async function main() {
   }
   bench = await startBench({
     wanted, serverCpus, mutex: o.mutex, commonConf: o.conf.join('\n'), log,
-    sessions: SESSIONS, distinctUsers: DISTINCT, shmSize: SHM_SIZE,
+    sessions: SESSIONS, distinctUsers: DISTINCT, shmSize: SHM_SIZE, hostCache: HOST_CACHE,
     // --seed: the IdP knows the accounts of the real sign-ins only
     users: SEED ? Array.from({ length: SAMPLE }, (_, i) => benchUser(SEED + i + 1)) : null,
   });

@@ -90,11 +90,12 @@ export function available(wanted) {
  * session lifetimes, mod_auth_openidc's shm cache sized for them, and with
  * distinctUsers the IdP accounts benchUser(1..sessions); without it,
  * FedAuthMaxSessionsPerUser in B, C and F. shmSize: FedAuthSessionStore
- * shm:<shmSize> in B (default: the module's default size).
+ * shm:<shmSize> in B (default: the module's default size). hostCache:
+ * FedAuthSessionHostCache <hostCache> in H.
  */
 export async function startBench({
   wanted, serverCpus = null, mutex = 'default', commonConf = '', serverOpts = {}, log = () => {},
-  sessions = 1, distinctUsers = false, shmSize = null, users: idpUsers = null,
+  sessions = 1, distinctUsers = false, shmSize = null, users: idpUsers = null, hostCache = null,
 }) {
   const b = {
     idp: null, redis: null, cluster: null, srv: {}, started: [], registryDir: null,
@@ -189,7 +190,11 @@ export async function startBench({
       } else if (k === 'C' || k === 'F') conf = fedauthConf({ issuer: idp.issuer, client: clients[k], secret, store: redisUrl, more: fedMore(k) });
       else if (k === 'H') {
         b.clusterUrl = `redis-cluster://${b.cluster.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
-        conf = fedauthConf({ issuer: idp.issuer, client: clients[k], secret, store: b.clusterUrl, more: fedMore(k) });
+        // hostCache: FedAuthSessionHostCache <size> (one copy per host)
+        conf = fedauthConf({
+          issuer: idp.issuer, client: clients[k], secret, store: b.clusterUrl,
+          more: `${fedMore(k)}${hostCache ? `\nFedAuthSessionHostCache ${hostCache}` : ''}`,
+        });
       }
       else if (k === 'D') {
         conf = openidcConf({
