@@ -94,9 +94,12 @@ struct fa_store_t {
      * before a get, like version: 1 and *stamp when this process can
      * vouch for a copy of what the get returns, kept where every process
      * of the host reads it; 0 when it cannot now. host_valid answers, in
-     * any process of the host, 1 while a copy so stamped is still what
-     * the store holds: the key has not changed and whoever vouched still
-     * hears of changes (within FA_REDIS_BEAT_MS). */
+     * any process of the host, while a copy so stamped is still what the
+     * store holds (the key has not changed and whoever vouched still
+     * hears of changes, within FA_REDIS_BEAT_MS), for how many more
+     * milliseconds at least (1 to FA_REDIS_BEAT_MS: until whoever vouched
+     * must show again that it hears); 0 when it is not. A copy taken from
+     * it must not be trusted for longer without asking again. */
     int (*host_stamp)(fa_store_t *st, const char *key,
                       fa_store_stamp_t *stamp);
     int (*host_valid)(fa_store_t *st, const char *key,

@@ -262,10 +262,13 @@ int fa_redis_host_valid(fa_store_t *st, const char *key,
         return 0;
     }
     age = mono_ms() - __atomic_load_n(&v->beat_ms, __ATOMIC_ACQUIRE);
-    return age >= 0 && age <= FA_REDIS_BEAT_MS
-           && __atomic_load_n(&rs->shared->gen[track_slot(rs, key,
-                                                         strlen(key))],
-                              __ATOMIC_ACQUIRE) == stamp->gen;
+    if (age < 0 || age >= FA_REDIS_BEAT_MS
+        || __atomic_load_n(&rs->shared->gen[track_slot(rs, key,
+                                                      strlen(key))],
+                           __ATOMIC_ACQUIRE) != stamp->gen) {
+        return 0;
+    }
+    return (int)(FA_REDIS_BEAT_MS - age);
 }
 
 /* One message from the invalidation channel: the keys that changed (ours

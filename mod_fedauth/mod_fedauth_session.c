@@ -117,9 +117,10 @@ apr_status_t fedauth_session_host_cache(apr_pool_t *pconf, server_rec *s,
 }
 
 /* The host's copy of the session at key (ck, its cache key), when there
- * is one and it still counts: the record (from p) and *len. */
+ * is one and it still counts: the record (from p), *len, and *left_ms,
+ * how long it counts at least (until its voucher must beat again). */
 static char *host_copy_get(request_rec *r, fa_store_t *store, const char *ck,
-                           const char *key, apr_size_t *len)
+                           const char *key, apr_size_t *len, int *left_ms)
 {
     fa_store_stamp_t stamp;
     char *val;
@@ -130,7 +131,7 @@ static char *host_copy_get(request_rec *r, fa_store_t *store, const char *ck,
         return NULL;
     }
     memcpy(&stamp, val, sizeof(stamp));
-    if (!store->host_valid(store, key, &stamp)) {
+    if ((*left_ms = store->host_valid(store, key, &stamp)) <= 0) {
         return NULL;
     }
     *len = n - sizeof(stamp);
@@ -138,15 +139,20 @@ static char *host_copy_get(request_rec *r, fa_store_t *store, const char *ck,
 }
 
 /* This process has no copy of the session at key: the host's, when it
- * counts (and this process's from then on, under version); else NULL and
- * (*stamped) the stamp for what the store returns next. */
+ * counts; else NULL and (*stamped) the stamp for what the store returns
+ * next. The host's becomes this process's copy too, under version, but
+ * only for as long as the host's is sure to count: this process's
+ * listener never read the key, so what keeps the copy fresh is the
+ * voucher's, which the host's copy asks about and this one would not (a
+ * voucher stopped or killed must end it within FA_REDIS_BEAT_MS). */
 static char *host_copy_find(request_rec *r, fa_store_t *store,
                             const char *ck, apr_size_t cklen,
                             const char *key, apr_uint32_t version,
                             int ttl_ms, apr_size_t *len,
                             fa_store_stamp_t *stamp, int *stamped)
 {
-    char *rec = host_copy_get(r, store, ck, key, len);
+    int left_ms = 0;
+    char *rec = host_copy_get(r, store, ck, key, len, &left_ms);
 
     if (!rec) {
         *stamped = store->host_stamp(store, key, stamp);
@@ -155,7 +161,9 @@ static char *host_copy_find(request_rec *r, fa_store_t *store,
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00318)
                   "session from this host's copy");
     fa_cache_put(session_cache, ck, cklen, rec, *len,
-                 apr_time_now() + apr_time_from_msec(ttl_ms), version);
+                 apr_time_now()
+                 + apr_time_from_msec(left_ms < ttl_ms ? left_ms : ttl_ms),
+                 version);
     return rec;
 }
 

@@ -410,6 +410,94 @@ START_TEST(invalidation_moves_the_version)
 }
 END_TEST
 
+/* Waits (at most ms) for a stamp of key: 1 and *s when one came. */
+static int wait_stamp(fa_store_t *st, const char *key, fa_store_stamp_t *s,
+                      int ms)
+{
+    int i, ok = st->host_stamp(st, key, s);
+
+    for (i = 0; i < ms / 20 && !ok; i++) {
+        usleep(20000);
+        ok = st->host_stamp(st, key, s);
+    }
+    return ok;
+}
+
+/* Waits (at most ms) until a copy so stamped counts no more: 1 when it
+ * still counts at the end. */
+static int wait_invalid(fa_store_t *st, const char *key,
+                        const fa_store_stamp_t *s, int ms)
+{
+    int i, ok = st->host_valid(st, key, s) > 0;
+
+    for (i = 0; i < ms / 10 && ok; i++) {
+        usleep(10000);
+        ok = st->host_valid(st, key, s) > 0;
+    }
+    return ok;
+}
+
+/* Host copies (conf.host_copies): a stamp taken before a read counts
+ * while nobody changed the key, for as long as the listener keeps
+ * beating (past FA_REDIS_BEAT_MS); a change elsewhere ends it, and so
+ * does the listener going down, for good (a new stamp after it is back
+ * has a new generation); a stamp naming a slot nobody beats for, or no
+ * slot, never counts. */
+START_TEST(host_stamps_follow_redis_and_the_voucher)
+{
+    fa_redis_conf_t conf;
+    fa_store_t *st;
+    fa_store_stamp_t s1, s2, s3, forged;
+    char *v;
+    apr_size_t len;
+
+    redis_start(NULL);
+    ck_assert_ptr_null(fa_redis_parse(pool, spec_of("", "/2"), &conf));
+    conf.timeout_ms = 500;
+    conf.track = 1;
+    conf.host_copies = 1;
+    ck_assert_int_eq(fa_store_redis_create(pool, &conf, &st), APR_SUCCESS);
+    ck_assert_ptr_nonnull(st->host_stamp);
+    ck_assert_ptr_nonnull(st->host_valid);
+    ck_assert_int_eq(st->child_init(st, pool), APR_SUCCESS);
+    ck_assert_int_eq(wait_stamp(st, "s:h", &s1, 5000), 1);
+    ck_assert_int_eq(st->put(st, "s:h", "one", 3, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->host_stamp(st, "s:h", &s1), 1);
+    ck_assert_int_eq(st->get(st, "s:h", pool, &v, &len), APR_SUCCESS);
+    ck_assert_int_gt(st->host_valid(st, "s:h", &s1), 0);
+    /* longer than FA_REDIS_BEAT_MS: the listener's beats keep it */
+    usleep(1500000);
+    ck_assert_int_gt(st->host_valid(st, "s:h", &s1), 0);
+    /* another host changes it */
+    cli("SET fedauth:s:h %s", "two");
+    ck_assert_int_eq(wait_invalid(st, "s:h", &s1, 2000), 0);
+    /* stamped and read again; then the listener is lost */
+    ck_assert_int_eq(st->host_stamp(st, "s:h", &s2), 1);
+    ck_assert_int_eq(st->get(st, "s:h", pool, &v, &len), APR_SUCCESS);
+    ck_assert_int_gt(st->host_valid(st, "s:h", &s2), 0);
+    cli("CLIENT KILL TYPE %s", "pubsub");
+    ck_assert_int_eq(wait_invalid(st, "s:h", &s2, 2000), 0);
+    /* back: new stamps count, the old one never again */
+    ck_assert_int_eq(wait_stamp(st, "s:h", &s3, 5000), 1);
+    ck_assert_uint_ne(s3.vgen, s2.vgen);
+    ck_assert_int_gt(st->host_valid(st, "s:h", &s3), 0);
+    ck_assert_int_le(st->host_valid(st, "s:h", &s3), FA_REDIS_BEAT_MS);
+    ck_assert_int_eq(st->host_valid(st, "s:h", &s2), 0);
+    /* a slot nobody holds (no beat), and no slot at all */
+    forged = s3;
+    forged.voucher = s3.voucher + 1;
+    forged.vgen = 0;
+    ck_assert_int_eq(st->host_valid(st, "s:h", &forged), 0);
+    forged.voucher = 1u << 30;
+    ck_assert_int_eq(st->host_valid(st, "s:h", &forged), 0);
+    /* another key's stamp is not this key's */
+    ck_assert_int_eq(st->host_stamp(st, "s:other", &forged), 1);
+    ck_assert_int_eq(st->host_valid(st, "s:h", &forged) > 0,
+                     forged.gen == s3.gen);
+}
+END_TEST
+
 /* A Redis that refuses CLIENT: versions stay 0 (copies last a second),
  * the store works. */
 START_TEST(invalidation_refused)
@@ -693,6 +781,7 @@ Suite *suite_redis(void)
     tcase_add_test(tc, client_by_construction);
     tcase_add_test(tc, invalidation_moves_the_version);
     tcase_add_test(tc, invalidation_refused);
+    tcase_add_test(tc, host_stamps_follow_redis_and_the_voucher);
     tcase_add_test(tc, expiry_prefix_and_db);
     tcase_add_test(tc, auth_and_restart);
     tcase_add_test(tc, down_fails_fast);

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: Apache-2.0
+// FedAuthSessionHostCache (issue 24): one copy of a session per host, in
+// shared memory, read by every process of that httpd, next to each
+// process's own copy (FedAuthSessionLocalCache). Two hosts, A and B, on
+// one real redis-server, each with four worker processes and trace
+// logging, so that the error log says which process answered from where
+// (FA00316 its own copy, FA00318 the host's copy, FA00319 read from Redis
+// and copied for the host). What a user and an admin must see:
+//   - one GET serves every process: 40 requests on fresh connections, 8
+//     at a time, all answered for alice with at most 4 GETs reaching
+//     Redis, and at least two processes answering from the host's copy;
+//   - a session ended elsewhere is refused by every process at once: a
+//     logout on B, and the session's key deleted in Redis behind the
+//     module's back (each: no 200 among 20 requests to A);
+//   - copies made while the listeners were up stop counting when they go
+//     down: CLIENT KILL TYPE pubsub and the key deleted at once (the
+//     invalidation has no one to go to): 1.5 s later no 200;
+//   - a copy counts only while the process that made it still hears Redis:
+//     that process stopped (SIGSTOP), then killed (SIGKILL), and the key
+//     deleted, which no other process was told of: 1.5 s later no 200 from
+//     the others (nor from the stopped one once it goes on), both when it
+//     alone had read the session and when the others had answered from the
+//     host's copy before (FA00318), keeping copies of their own from it;
+//   - the embedded shm store: the directive has no effect, a warning
+//     FA00321 says so, and sessions work.
+import fs from 'node:fs';
+import path from 'node:path';
+import http from 'node:http';
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  Browser, startSite, parseEnv, dump, sleep, signOut, SESSION_COOKIE,
+} from '../lib/index.mjs';
+import { startRedis, redisAvailable, waitUntil } from '../lib/redis.mjs';
+import { startHosts } from '../lib/cluster.mjs';
+import { logLines } from '../lib/tokens.mjs';
+
+const PREFIX = 't975:';
+// The harness starts 2 worker processes and allows 4 (ServerLimit 4): all
+// 4 from the start, so that besides the one that reads Redis at least two
+// others can find the host's copy.
+const PROCS = 4;
+const HOST_CACHE = 'FedAuthSessionHostCache 16M';
+const SERVER_CONF = `LogLevel warn fedauth:trace1
+${HOST_CACHE}
+StartServers ${PROCS}`;
+// a process's own copy lasts up to 60 s while its listener vouches for it
+// (the harness sets FedAuthSessionLocalCache 0 otherwise, which opens no
+// listener, and then no process could vouch for a host copy either)
+const STORE_CONF = (port) => `FedAuthSessionStore redis://127.0.0.1:${port}
+FedAuthRedisPrefix "${PREFIX}"
+FedAuthRedisTimeout 1
+FedAuthSessionLocalCache 60`;
+// past the second a stopped process's heartbeat lasts
+const PAST_HEARTBEAT_MS = 1500;
+
+const FROM_OWN = 'FA00316';
+const FROM_HOST = 'FA00318';
+const FROM_STORE = 'FA00319';
+
+const prot = (base) => `${base}/protected/env.cgi`;
+
+/** GET on a connection of its own (Connection: close), so on any process. */
+function getFresh(url, cookie) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: 'GET',
+      agent: false,
+      headers: { Connection: 'close', Cookie: `${SESSION_COOKIE}=${cookie}` },
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({
+        status: res.statusCode, headers: res.headers, location: res.headers.location, body, url, hops: [],
+      }));
+    });
+    req.setTimeout(10000, () => req.destroy(new Error(`GET ${url}: no answer within 10 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** n requests on fresh connections, `at` at a time. */
+async function many(url, cookie, n, at) {
+  const out = [];
+  for (let i = 0; i < n; i += at) {
+    const batch = [];
+    for (let j = i; j < Math.min(n, i + at); j++) batch.push(getFresh(url, cookie));
+    out.push(...await Promise.all(batch));
+  }
+  return out;
+}
+
+/** The error log of host h (the file itself: offsets into it stay valid). */
+const errorLogOf = (h) => {
+  try { return fs.readFileSync(path.join(h.dir, 'error.log'), 'utf8'); } catch { return ''; }
+};
+const mark = (h) => errorLogOf(h).length;
+const since = (h, from) => errorLogOf(h).slice(from);
+/** Distinct pids of the lines holding tag. */
+const pidsOf = (text, tag) => [...new Set(logLines(text, `${tag}:`).map((l) => l.pid))];
+/** pid -> requests served, from the access log lines after `from`. */
+function servedBy(h, from) {
+  const counts = {};
+  for (const m of h.accessLog().slice(from).matchAll(/ pid=(\d+)/g)) counts[m[1]] = (counts[m[1]] || 0) + 1;
+  return JSON.stringify(counts);
+}
+
+async function getCalls(redis) {
+  const info = await redis.info('commandstats');
+  const m = /calls=(\d+)/.exec(info.cmdstat_get || '');
+  return m ? Number(m[1]) : 0;
+}
+
+async function pubsubClients(redis) {
+  const out = await redis.cli(['CLIENT', 'LIST', 'TYPE', 'pubsub']);
+  return out.split('\n').filter((l) => / sub=[1-9]/.test(l)).length;
+}
+
+describe('FedAuthSessionHostCache: one copy per host, vouched for by the process that made it', {
+  skip: !redisAvailable() && 'redis-server/redis-cli not installed',
+}, () => {
+  let redis;
+  let c;
+  let A;
+  let B;
+  let hostA;
+  const killed = [];
+
+  before(async () => {
+    redis = await startRedis();
+    c = await startHosts({
+      hosts: 2,
+      storeConf: STORE_CONF(redis.port),
+      serverConf: SERVER_CONF,
+    });
+    [A, B] = c.bases;
+    [hostA] = c.hosts;
+    // every process's listener is up before the first request
+    const up = await waitUntil(async () => (await pubsubClients(redis)) >= 2 * PROCS, { timeoutMs: 10000, intervalMs: 100 });
+    assert.ok(up, `listeners on Redis: ${await pubsubClients(redis)}, want ${2 * PROCS}`);
+  });
+  after(async () => {
+    await c?.stop();
+    await redis?.stop();
+    c?.cleanup();
+    redis?.cleanup();
+  });
+
+  /**
+   * alice signs in on base: { b, cookie, key } (the one new session key in
+   * Redis). visit false: the browser stops at the callback's redirect to
+   * the page, so no process has read the session yet.
+   */
+  async function signIn(base, { visit = true } = {}) {
+    const known = new Set(await redis.keys(0, `${PREFIX}s:*`));
+    const b = new Browser();
+    const r = await b.login(prot(base), 'alice', 'alice-pass-1', visit ? {} : { stopAt: (u) => u === prot(base) });
+    if (visit) {
+      assert.equal(r.status, 200, dump(r));
+      assert.equal(parseEnv(r.body).REMOTE_USER, 'alice');
+    } else {
+      assert.ok(r.stoppedAt, dump(r));
+    }
+    const cookie = b.jar.get(SESSION_COOKIE)?.value;
+    assert.ok(cookie, 'session cookie set');
+    const fresh = (await redis.keys(0, `${PREFIX}s:*`)).filter((k) => !known.has(k));
+    assert.equal(fresh.length, 1, `one new session key: ${fresh.join(' ')}`);
+    return { b, cookie, key: fresh[0] };
+  }
+
+  /** n requests to A on fresh connections, 8 at a time: every one 200 for alice. */
+  async function warm(cookie, n = 24) {
+    const rs = await many(prot(A), cookie, n, 8);
+    for (const r of rs) {
+      assert.equal(r.status, 200, dump(r));
+      assert.equal(parseEnv(r.body).REMOTE_USER, 'alice', r.body);
+    }
+  }
+
+  /**
+   * 20 (or n) requests to A on fresh connections, 4 at a time: every one a
+   * 302 to sign in. When some are 200, the message names the processes
+   * that answered them and where each process found the session.
+   */
+  async function allRefused(cookie, what, n = 20) {
+    const from = mark(hostA);
+    const fromAccess = hostA.accessLog().length;
+    const rs = await many(prot(A), cookie, n, 4);
+    const served = rs.filter((r) => r.status === 200).length;
+    if (served) {
+      const access = (await hostA.accessLogWhen((l) => (l.slice(fromAccess).match(/ pid=/g) || []).length >= n)).slice(fromAccess);
+      const by = {};
+      for (const m of access.matchAll(/" (\d{3}) \S+ pid=(\d+)/g)) by[m[2]] = `${by[m[2]] ? `${by[m[2]]},` : ''}${m[1]}`;
+      const log = since(hostA, from);
+      assert.fail(`${what}: the old cookie served ${served} of ${n} times; statuses by pid ${JSON.stringify(by)}; `
+        + `in these requests own copy (FA00316) from ${pidsOf(log, FROM_OWN).join(' ') || '-'}, `
+        + `host copy (FA00318) from ${pidsOf(log, FROM_HOST).join(' ') || '-'}, Redis (FA00319) from ${pidsOf(log, FROM_STORE).join(' ') || '-'}`);
+    }
+    for (const r of rs) {
+      assert.equal(r.status, 302, `${what}: ${dump(r)}`);
+      assert.ok(r.location.startsWith(c.idp.issuer), `${what}: to sign in: ${r.location}`);
+    }
+  }
+
+  it('one Redis GET serves every process: 40 requests on fresh connections, 8 at a time, all 200 as alice; at most 4 GETs; the host copy read by at least 2 processes', async (t) => {
+    const s = await signIn(A);
+    const from = mark(hostA);
+    const fromAccess = hostA.accessLog().length;
+    const before = await getCalls(redis);
+    const rs = await many(prot(A), s.cookie, 40, 8);
+    for (const r of rs) {
+      assert.equal(r.status, 200, dump(r));
+      assert.equal(parseEnv(r.body).REMOTE_USER, 'alice', r.body);
+    }
+    const gets = (await getCalls(redis)) - before;
+    const log = since(hostA, from);
+    const hostPids = pidsOf(log, FROM_HOST);
+    const who = `requests by pid ${servedBy(hostA, fromAccess)}; host copy (FA00318) from ${hostPids.join(' ') || '-'}; `
+      + `Redis (FA00319) from ${pidsOf(log, FROM_STORE).join(' ') || '-'}; own copy (FA00316) from ${pidsOf(log, FROM_OWN).join(' ') || '-'}`;
+    t.diagnostic(`${gets} GETs for 40 requests; ${who}`);
+    assert.ok(gets <= 4, `${gets} GETs reached Redis for 40 requests (${who})`);
+    assert.ok(hostPids.length >= 2, `processes that answered from the host's copy: ${hostPids.length} (${who})`);
+  });
+
+  it('a logout on host B ends the session on host A at once: 20 requests to A, 150 ms later, all 302', async () => {
+    const s = await signIn(A);
+    await warm(s.cookie);
+    const out = await signOut(s.b, `${B}/fedauth/logout`);
+    assert.ok([200, 302, 303].includes(out.status), dump(out));
+    assert.equal(await redis.cli(['EXISTS', s.key]), '0', 'the logout on B deleted the session key');
+    await sleep(150);
+    await allRefused(s.cookie, 'after the logout on B');
+  });
+
+  it('the session key deleted in Redis behind the module\'s back: 20 requests to A, 150 ms later, all 302', async () => {
+    const s = await signIn(A);
+    await warm(s.cookie);
+    assert.equal(await redis.cli(['DEL', s.key]), '1');
+    await sleep(150);
+    await allRefused(s.cookie, 'after the DEL');
+  });
+
+  it('without their listeners copies stop counting: CLIENT KILL TYPE pubsub, the key deleted at once; 1.5 s later 20 requests all 302; the listeners come back', async () => {
+    const s = await signIn(A);
+    await warm(s.cookie);
+    const listeners = await pubsubClients(redis);
+    assert.ok(listeners >= 2 * PROCS, `listeners on Redis: ${listeners}`);
+    const dropped = Number(await redis.cli(['CLIENT', 'KILL', 'TYPE', 'pubsub']));
+    // the invalidation of this DEL has no listener to go to
+    assert.equal(await redis.cli(['DEL', s.key]), '1');
+    assert.ok(dropped >= 2 * PROCS, `listeners dropped: ${dropped}`);
+    await sleep(PAST_HEARTBEAT_MS);
+    await allRefused(s.cookie, 'after the listeners were dropped and the key deleted');
+    assert.ok(await waitUntil(async () => (await pubsubClients(redis)) >= listeners, { timeoutMs: 5000, intervalMs: 100 }),
+      `the listeners came back: ${await pubsubClients(redis)} of ${listeners}`);
+  });
+
+  /**
+   * alice signs in (the browser stops before the page), then ONE request on
+   * a fresh connection: the process that logged FA00319 read the session
+   * from Redis and made the host's copy, which it vouches for; no other
+   * process holds a copy. warmOthers: then 16 more requests, which the
+   * other processes answer from the host's copy (FA00318), none reading
+   * Redis. { s, pid }.
+   */
+  async function copyVouchedByOne(warmOthers) {
+    const s = await signIn(A, { visit: false });
+    const from = mark(hostA);
+    const one = await getFresh(prot(A), s.cookie);
+    assert.equal(one.status, 200, dump(one));
+    assert.equal(parseEnv(one.body).REMOTE_USER, 'alice');
+    const made = pidsOf(since(hostA, from), FROM_STORE);
+    assert.equal(made.length, 1, `processes that read the session from Redis and copied it for the host (FA00319): ${made.join(' ') || 'none'}\n${since(hostA, from).slice(-3000)}`);
+    const pid = Number(made[0]);
+    assert.ok(pid > 0 && pid !== hostA.pid, `FA00319 from a worker process: ${pid} (httpd's parent ${hostA.pid})`);
+    if (warmOthers) {
+      const fromWarm = mark(hostA);
+      await warm(s.cookie, 16);
+      const log = since(hostA, fromWarm);
+      assert.deepEqual(pidsOf(log, FROM_STORE), [], 'no other process read Redis: the host copy served them');
+      assert.ok(pidsOf(log, FROM_HOST).some((p) => Number(p) !== pid),
+        `another process answered from the host's copy (FA00318 from ${pidsOf(log, FROM_HOST).join(' ') || '-'})`);
+    }
+    return { s, pid };
+  }
+
+  /** The process that vouches for the host's copy stopped (SIGSTOP, then
+   * SIGCONT) or killed, the key deleted: 1.5 s later no 200. */
+  async function voucherGone(signal, warmOthers) {
+    const { s, pid } = await copyVouchedByOne(warmOthers);
+    if (signal === 'SIGKILL') {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+      assert.equal(await redis.cli(['DEL', s.key]), '1');
+      await sleep(PAST_HEARTBEAT_MS);
+      await allRefused(s.cookie, `process ${pid} killed, the key deleted`, 10);
+      return;
+    }
+    let stopped = false;
+    try {
+      process.kill(pid, 'SIGSTOP');
+      stopped = true;
+      // its listener cannot hear this; no other process tracked the key
+      assert.equal(await redis.cli(['DEL', s.key]), '1');
+      await sleep(PAST_HEARTBEAT_MS);
+      // the stopped process cannot accept: the others answer
+      await allRefused(s.cookie, `process ${pid} stopped, the key deleted`, 10);
+    } finally {
+      if (stopped) process.kill(pid, 'SIGCONT');
+    }
+    await sleep(300);
+    await allRefused(s.cookie, `process ${pid} going on again`, 10);
+  }
+
+  it('a stopped process\'s copy stops counting within about a second: the process that made the host copy SIGSTOPped, the key deleted; 1.5 s later 10 requests all 302 (and none once it goes on)', async () => {
+    await voucherGone('SIGSTOP', false);
+  });
+
+  it('SIGSTOP again, after other processes answered from the host copy (FA00318): 1.5 s later 10 requests all 302 (and none once it goes on)', async () => {
+    await voucherGone('SIGSTOP', true);
+  });
+
+  it('a killed process\'s copy stops counting within about a second: the process that made the host copy SIGKILLed, the key deleted; 1.5 s later 10 requests all 302', async () => {
+    await voucherGone('SIGKILL', false);
+  });
+
+  it('SIGKILL again, after other processes answered from the host copy (FA00318): 1.5 s later 10 requests all 302', async () => {
+    await voucherGone('SIGKILL', true);
+  });
+
+  it('the error logs have no crash lines (but the child killed on purpose)', async () => {
+    await c.stop();
+    const allowed = killed.map((pid) => new RegExp(`child pid ${pid} exit signal Killed`));
+    assert.deepEqual(c.troubles(allowed), [], `trouble:\n${c.troubles(allowed).join('\n')}`);
+  });
+});
+
+describe('FedAuthSessionHostCache with the embedded shm store', () => {
+  let site;
+
+  before(async () => {
+    site = await startSite({ serverConf: `LogLevel warn fedauth:trace1\n${HOST_CACHE}` });
+  });
+  after(async () => {
+    await site?.stop();
+    site?.cleanup();
+  });
+
+  it('httpd starts, serves sessions, and warns (FA00321) that the directive has no effect there', async () => {
+    const log = site.httpd.errorLog();
+    const warn = log.split('\n').filter((l) => /FA00321\b/.test(l));
+    assert.ok(warn.length >= 1, `no FA00321 line:\n${log.slice(-3000)}`);
+    for (const l of warn) {
+      assert.match(l, /\[fedauth:warn\]/, l);
+      assert.match(l, /FedAuthSessionHostCache/, l);
+    }
+    const b = new Browser();
+    const r = await b.login(prot(site.base), 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+    assert.equal(parseEnv(r.body).REMOTE_USER, 'alice');
+    const cookie = b.jar.get(SESSION_COOKIE)?.value;
+    assert.ok(cookie, 'session cookie set');
+    const rs = await many(prot(site.base), cookie, 12, 4);
+    for (const x of rs) {
+      assert.equal(x.status, 200, dump(x));
+      assert.equal(parseEnv(x.body).REMOTE_USER, 'alice');
+    }
+    assert.doesNotMatch(site.httpd.errorLog(), /FA0031[89]\b/, 'no host copy with the shm store');
+  });
+
+  it('no crash lines in the error log', async () => {
+    await site.stop();
+    assert.deepEqual(site.troubles(), []);
+  });
+});
