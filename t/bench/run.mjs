@@ -24,6 +24,7 @@
 //                        [--sessions N] [--distinct-users] [--shm-size 64M]
 //                        [--login-concurrency 16] [--max-failed-logins 5]
 //                        [--seed N] [--sample 50] [--check-sample K] [--skew]
+//                        [--host-cache SIZE|auto]
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
