@@ -136,6 +136,22 @@ describe('configuration errors stop apache2 -t', () => {
     assertFileLine(c.out, c.confFile, l, l);
   });
 
+  it('FedAuthSessionHostCache: a size below 256K, seconds out of 1..3600, or in a virtual host', async () => {
+    for (const bad of ['FedAuthSessionHostCache 100K', 'FedAuthSessionHostCache 2G 0',
+      'FedAuthSessionHostCache 2G 3601', 'FedAuthSessionHostCache lots']) {
+      const c = await check(`${bad}\n${GOOD_PROVIDER}`);
+      assert.notEqual(c.res.code, 0, `${bad}: ${c.out}`);
+      assert.match(c.out, /FedAuthSessionHostCache (expects|cannot)/, c.out);
+      const l = c.lineOf(bad);
+      assertFileLine(c.out, c.confFile, l, l);
+    }
+    const v = await check(`${GOOD_PROVIDER}\n<VirtualHost 127.0.0.1:80>\nFedAuthSessionHostCache 64M\n</VirtualHost>`);
+    assert.notEqual(v.res.code, 0, v.out);
+    assert.match(v.out, /FedAuthSessionHostCache cannot occur within <VirtualHost> section/, v.out);
+    const good = await check(`FedAuthSessionHostCache 64M 120\n${GOOD_PROVIDER}`);
+    assert.equal(good.res.code, 0, good.out);
+  });
+
   it('the same provider id twice', async () => {
     const c = await check(`${GOOD_PROVIDER}\n${GOOD_PROVIDER}`);
     assert.notEqual(c.res.code, 0, c.out);
