@@ -174,9 +174,11 @@ fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
 
 /* The Prometheus text exposition (format 0.0.4) of every counter, from p:
  * # HELP and # TYPE lines, label values escaped; with shm (not NULL) also
- * the embedded store's own numbers (fa_store_shm_stats). */
+ * the embedded store's own numbers (fa_store_shm_stats), with host those
+ * of the host's copies of Redis sessions. */
 void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
-                       apr_pool_t *p, char **out, apr_size_t *len);
+                       const fa_shm_stats_t *host, apr_pool_t *p,
+                       char **out, apr_size_t *len);
 
 /* Single numbers, for the status page (0 for an unknown provider,
  * outcome or reason): sign-ins of provider with outcome, sessions made by

@@ -934,8 +934,31 @@ static void format_shm(const fa_shm_stats_t *st, buf_t *b)
         (apr_uint64_t)st->resets);
 }
 
+/* The host's copies of Redis sessions (FedAuthSessionHostCache): an
+ * embedded store of their own, made afresh at each start. */
+static void format_host(const fa_shm_stats_t *st, buf_t *b)
+{
+    head(b, "fedauth_host_cache_entries", "gauge", "Copies of sessions in "
+         "the host's shared memory (FedAuthSessionHostCache).");
+    put(b, "fedauth_host_cache_entries %lu\n", (unsigned long)st->entries);
+    head(b, "fedauth_host_cache_size_bytes", "gauge", "Size of its "
+         "blocks.");
+    put(b, "fedauth_host_cache_size_bytes %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->blocks * FA_SHM_BLOCK);
+    head(b, "fedauth_host_cache_used_bytes", "gauge", "Bytes of those "
+         "blocks in use.");
+    put(b, "fedauth_host_cache_used_bytes %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->blocks_used * FA_SHM_BLOCK);
+    head(b, "fedauth_host_cache_evictions_total", "counter", "Copies it "
+         "dropped to make room (those not used lately first), since httpd "
+         "started or restarted.");
+    put(b, "fedauth_host_cache_evictions_total %" APR_UINT64_T_FMT "\n",
+        (apr_uint64_t)st->evicted);
+}
+
 void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
-                       apr_pool_t *p, char **out, apr_size_t *len)
+                       const fa_shm_stats_t *host, apr_pool_t *p,
+                       char **out, apr_size_t *len)
 {
     buf_t b;
     apr_size_t i;
@@ -992,6 +1015,9 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
     }
     if (shm) {
         format_shm(shm, &b);
+    }
+    if (host) {
+        format_host(host, &b);
     }
     *out = b.s;
     *len = b.len;

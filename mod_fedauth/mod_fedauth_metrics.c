@@ -158,7 +158,7 @@ int fedauth_metrics_handler(request_rec *r)
 {
     fedauth_srv_t *sc = ap_get_module_config(r->server->module_config,
                                              &fedauth_module);
-    fa_shm_stats_t st;
+    fa_shm_stats_t st, host;
     char *text;
     apr_size_t len;
 
@@ -172,8 +172,12 @@ int fedauth_metrics_handler(request_rec *r)
     if (fedauth_shm_store()) {
         fa_store_shm_stats(fedauth_shm_store(), &st);
     }
-    fa_metrics_format(metrics, fedauth_shm_store() ? &st : NULL, r->pool,
-                      &text, &len);
+    if (fedauth_host_cache()) {
+        fa_store_shm_stats(fedauth_host_cache(), &host);
+    }
+    fa_metrics_format(metrics, fedauth_shm_store() ? &st : NULL,
+                      fedauth_host_cache() ? &host : NULL, r->pool, &text,
+                      &len);
     fedauth_no_store(r);
     ap_set_content_type(r, "text/plain; version=0.0.4");
     ap_set_content_length(r, (apr_off_t)len);

@@ -19,6 +19,7 @@
 #include "mod_fedauth_tokens.h"
 #include "mod_fedauth_registry.h"
 #include "mod_fedauth_graph.h"
+#include "mod_fedauth_store_shm.h"
 #include "fa_oidc.h"
 #include "fa_cache.h"
 #include "fa_jwt.h"
@@ -89,31 +90,11 @@ void fedauth_session_forget(request_rec *r, const char *key)
 apr_status_t fedauth_session_host_cache(apr_pool_t *pconf, server_rec *s,
                                         apr_size_t size, int seconds)
 {
-    fa_shm_conf_t conf;
-    fa_err_t err;
-    int reused = 0;
+    apr_status_t rv = fedauth_host_cache_open(pconf, s, size, seconds);
 
-    host_cache = NULL;
+    host_cache = fedauth_host_cache();
     host_cache_s = seconds;
-    if (!size) {
-        return APR_SUCCESS;
-    }
-    memset(&conf, 0, sizeof(conf));
-    memset(&err, 0, sizeof(err));
-    conf.size = size;             /* no path: anonymous, for the children */
-    if (fa_store_shm_open(pconf, &conf, &host_cache, &reused, &err)
-        != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00320)
-                     "FedAuthSessionHostCache: %s; each process keeps its "
-                     "own copies only", err.desc);
-        host_cache = NULL;
-        return APR_EGENERAL;
-    }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00322)
-                 "FedAuthSessionHostCache: %lu MiB of copies of sessions "
-                 "shared by this host's processes, each for %d s at most",
-                 (unsigned long)(size >> 20), seconds);
-    return APR_SUCCESS;
+    return rv;
 }
 
 /* The host's copy of the session at key (ck, its cache key), when there

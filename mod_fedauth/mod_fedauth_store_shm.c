@@ -126,6 +126,45 @@ fa_store_t *fedauth_shm_store(void)
     return shm_store;
 }
 
+/* FedAuthSessionHostCache: an embedded store of its own, in anonymous
+ * memory (no file: made afresh at each start, shared with the children
+ * forked after). */
+static fa_store_t *host_store;
+
+apr_status_t fedauth_host_cache_open(apr_pool_t *pconf, server_rec *s,
+                                     apr_size_t size, int seconds)
+{
+    fa_shm_conf_t conf;
+    fa_err_t err;
+    int reused = 0;
+
+    host_store = NULL;
+    if (!size) {
+        return APR_SUCCESS;
+    }
+    memset(&conf, 0, sizeof(conf));
+    memset(&err, 0, sizeof(err));
+    conf.size = size;
+    if (fa_store_shm_open(pconf, &conf, &host_store, &reused, &err)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00320)
+                     "FedAuthSessionHostCache: %s; each process keeps its "
+                     "own copies only", err.desc);
+        host_store = NULL;
+        return APR_EGENERAL;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, FALOGNO(00322)
+                 "FedAuthSessionHostCache: %lu MiB of copies of sessions "
+                 "shared by this host's processes, each for %d s at most",
+                 mib(size), seconds);
+    return APR_SUCCESS;
+}
+
+fa_store_t *fedauth_host_cache(void)
+{
+    return host_store;
+}
+
 fa_store_t *fedauth_shm_store_of(const fa_store_t *st)
 {
     if (shm_store && st && (st == shm_store || st->inner == shm_store)) {

@@ -30,10 +30,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  Browser, startSite, parseEnv, dump, sleep, signOut, SESSION_COOKIE,
+  Browser, startSite, parseEnv, dump, sleep, signOut, SESSION_COOKIE, protectedLocation,
 } from '../lib/index.mjs';
 import { startRedis, redisAvailable, waitUntil } from '../lib/redis.mjs';
 import { startHosts } from '../lib/cluster.mjs';
+import { MODULES_DIR } from '../lib/httpd.mjs';
 import { logLines } from '../lib/tokens.mjs';
 
 const PREFIX = 't975:';
@@ -44,7 +45,16 @@ const PROCS = 4;
 const HOST_CACHE = 'FedAuthSessionHostCache 16M';
 const SERVER_CONF = `LogLevel warn fedauth:trace1
 ${HOST_CACHE}
-StartServers ${PROCS}`;
+StartServers ${PROCS}
+<IfModule !authz_host_module>
+    LoadModule authz_host_module ${MODULES_DIR}/mod_authz_host.so
+</IfModule>
+FedAuthMetrics On`;
+// the metrics, for the host's copies' numbers (fedauth_host_cache_*)
+const LOCATIONS = `${protectedLocation()}<Location /fedauth/metrics>
+    Require ip 127.0.0.1
+</Location>
+`;
 // a process's own copy lasts up to 60 s while its listener vouches for it
 // (the harness sets FedAuthSessionLocalCache 0 otherwise, which opens no
 // listener, and then no process could vouch for a host copy either)
@@ -135,6 +145,7 @@ describe('FedAuthSessionHostCache: one copy per host, vouched for by the process
       hosts: 2,
       storeConf: STORE_CONF(redis.port),
       serverConf: SERVER_CONF,
+      locationsConf: LOCATIONS,
     });
     [A, B] = c.bases;
     [hostA] = c.hosts;
@@ -223,6 +234,16 @@ describe('FedAuthSessionHostCache: one copy per host, vouched for by the process
     t.diagnostic(`${gets} GETs for 40 requests; ${who}`);
     assert.ok(gets <= 4, `${gets} GETs reached Redis for 40 requests (${who})`);
     assert.ok(hostPids.length >= 2, `processes that answered from the host's copy: ${hostPids.length} (${who})`);
+    // the metrics show the host's copies (16 MiB, less its tables, this
+    // session among them)
+    const m = await getFresh(`${A}/fedauth/metrics`, s.cookie);
+    assert.equal(m.status, 200, dump(m));
+    const val = (name) => Number((new RegExp(`^${name} (\\S+)$`, 'm').exec(m.body) || [])[1]);
+    assert.ok(val('fedauth_host_cache_entries') >= 1, m.body);
+    assert.ok(val('fedauth_host_cache_used_bytes') > 0, m.body);
+    assert.ok(val('fedauth_host_cache_size_bytes') > 12 * 1048576
+      && val('fedauth_host_cache_size_bytes') <= 16 * 1048576, m.body);
+    assert.equal(val('fedauth_host_cache_evictions_total'), 0, m.body);
   });
 
   it('a logout on host B ends the session on host A at once: 20 requests to A, 150 ms later, all 302', async () => {

@@ -55,7 +55,7 @@ static char *text_of(fa_metrics_t *m)
     char *t;
     apr_size_t len;
 
-    fa_metrics_format(m, NULL, pool, &t, &len);
+    fa_metrics_format(m, NULL, NULL, pool, &t, &len);
     ck_assert_uint_eq(strlen(t), len);
     return t;
 }
@@ -463,8 +463,9 @@ START_TEST(a_store_that_counts)
     ck_assert_int_eq(st->put(st, "s:c", "two", 3, fa_now_sec() + 60, pool),
                      APR_SUCCESS);
     fa_store_shm_stats(shm, &stats);
-    fa_metrics_format(m, &stats, pool, &t, &len);
+    fa_metrics_format(m, &stats, NULL, pool, &t, &len);
     check_format(t);
+    ck_assert(strstr(t, "fedauth_host_cache_") == NULL);
     ck_assert(value(t, "fedauth_shm_sessions") == 1);
     ck_assert(value(t, "fedauth_shm_entries") == 1);
     ck_assert(value(t, "fedauth_shm_size_bytes")
@@ -472,6 +473,19 @@ START_TEST(a_store_that_counts)
     ck_assert(value(t, "fedauth_shm_used_bytes") > 0);
     ck_assert(value(t, "fedauth_shm_evictions_total") == 0);
     ck_assert(value(t, "fedauth_shm_resets_total") == 0);
+    /* and the host's copies' (FedAuthSessionHostCache), from their own
+     * numbers */
+    stats.entries = 7;
+    stats.blocks_used = 70;
+    stats.evicted = 3;
+    fa_metrics_format(m, NULL, &stats, pool, &t, &len);
+    check_format(t);
+    ck_assert(strstr(t, "fedauth_shm_sessions") == NULL);
+    ck_assert(value(t, "fedauth_host_cache_entries") == 7);
+    ck_assert(value(t, "fedauth_host_cache_used_bytes") == 70 * FA_SHM_BLOCK);
+    ck_assert(value(t, "fedauth_host_cache_size_bytes")
+              == (double)stats.blocks * FA_SHM_BLOCK);
+    ck_assert(value(t, "fedauth_host_cache_evictions_total") == 3);
 }
 END_TEST
 
