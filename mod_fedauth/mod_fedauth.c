@@ -465,6 +465,11 @@ static void fedauth_child_init(apr_pool_t *p, server_rec *s)
             }
         }
     }
+    /* the host's copies: this child maps what is there already (after a
+     * child of the same generation was replaced), off the request path */
+    if (fedauth_host_cache() && fedauth_host_cache()->child_init) {
+        fedauth_host_cache()->child_init(fedauth_host_cache(), p);
+    }
     fedauth_session_child_init(p);
     if (fedauth_bearer_child_init(p) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00315)
