@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { checkErrorLog, REPO, APACHE, modulePath } from '../lib/index.mjs';
 import { stopChild, spawnTracked, sleep } from '../lib/procs.mjs';
 import { makeTmpDir, removeDir } from '../lib/httpd.mjs';
-import { FILE_PATH, FILE_BYTES, MPM, cpuSeconds, childrenRssKiB } from './servers.mjs';
+import { FILE_PATH, FILE_BYTES, MPM, cpuSeconds, childrenRssKiB, minorFaults } from './servers.mjs';
 import {
   SERVERS, ALL, USES_REDIS, FEDAUTH, available, startBench, loginOnce, signInMany, sessionLogin,
   checkSessions, writeCookieFile, fakeCookies, openidcShmMax, OPENIDC_SHM_ENTRY, maxSessionsPerUser,
@@ -424,6 +424,7 @@ async function main() {
           }
         }
         const cpu0 = cpuSeconds(srv[k].pid);
+        const flt0 = minorFaults(srv[k].pid);
         // the Redis servers this one uses: one redis-server, or H's masters
         const rnodes = USES_REDIS.has(k) ? [redis] : (k === 'H' && bench.cluster ? bench.cluster.nodes : []);
         const rd = rnodes.length > 0;
@@ -451,6 +452,7 @@ async function main() {
         const w = await runWrk({ url: srv[k].url, cookie: cookies[k], cookieFile: cookieFiles[k], seconds: SECONDS, cpus: clientCpus });
         const m1 = machineTicks();
         const cpu1 = cpuSeconds(srv[k].pid);
+        const flt1 = minorFaults(srv[k].pid);
         const rcpu1 = rd ? redisCpu() : 0;
         // minus the INFO command of the second reading (one per server)
         const rc1 = rd ? await redisCmds() - rnodes.length : 0;
@@ -478,6 +480,8 @@ async function main() {
         const rec = {
           rps, p50: j.p50 / 1000, p99: j.p99 / 1000, non200, lost, redirects: Math.max(0, j.redirects), sockErr, requests: j.requests,
           cpuUs: ((cpu1 - cpu0) * 1e6) / Math.max(1, j.requests),
+          // minor page faults of httpd per request (a first touch of a page)
+          faults: (flt1 - flt0) / Math.max(1, j.requests),
           storeCpuUs: rd ? ((rcpu1 - rcpu0) * 1e6) / Math.max(1, j.requests) : NaN,
           clientCpuUs: (w.cpu * 1e6) / Math.max(1, j.requests),
           // Redis commands per request
@@ -506,7 +510,7 @@ async function main() {
         rec.redirects += carriedRedirects;
         if (rec.foreign > MAX_NOISE) notes.push(`${k} round ${r + 1}: other processes used ${rec.foreign.toFixed(2)} CPUs during the round (noise)`);
         rounds[k].push(rec);
-        log(`round ${r + 1}/${ROUNDS} ${k}: ${rps.toFixed(0)} req/s p50 ${rec.p50.toFixed(2)} ms p99 ${rec.p99.toFixed(2)} ms non-200 ${non200}${MANY ? ` lost ${lost}` : ''} cpu ${rec.cpuUs.toFixed(1)} us/req${Number.isFinite(rec.storeCpuUs) ? ` redis ${rec.storeCpuUs.toFixed(1)} us/req` : ''} wrk ${rec.clientCpuUs.toFixed(1)} us/req, others ${rec.foreign.toFixed(2)} CPUs`);
+        log(`round ${r + 1}/${ROUNDS} ${k}: ${rps.toFixed(0)} req/s p50 ${rec.p50.toFixed(2)} ms p99 ${rec.p99.toFixed(2)} ms non-200 ${non200}${MANY ? ` lost ${lost}` : ''} cpu ${rec.cpuUs.toFixed(1)} us/req faults ${rec.faults.toFixed(3)}/req${Number.isFinite(rec.storeCpuUs) ? ` redis ${rec.storeCpuUs.toFixed(1)} us/req` : ''} wrk ${rec.clientCpuUs.toFixed(1)} us/req, others ${rec.foreign.toFixed(2)} CPUs`);
         break;
       }
     }

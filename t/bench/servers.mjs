@@ -221,6 +221,8 @@ function readStat(pid) {
     // rest[0] = state (field 3); field n is rest[n - 3]
     return {
       ppid: Number(rest[1]),
+      minflt: Number(rest[7]),
+      cminflt: Number(rest[8]),
       utime: Number(rest[11]),
       stime: Number(rest[12]),
       cutime: Number(rest[13]),
@@ -253,6 +255,18 @@ export function cpuSeconds(pid) {
     if (st) ticks += st.utime + st.stime;
   }
   return ticks / CLK_TCK;
+}
+
+/** Minor page faults of the parent, its children and its reaped children. */
+export function minorFaults(pid) {
+  const p = readStat(pid);
+  if (!p) return NaN;
+  let n = p.minflt + p.cminflt;
+  for (const c of childrenOf(pid)) {
+    const st = readStat(c);
+    if (st) n += st.minflt;
+  }
+  return n;
 }
 
 /** Sum of VmRSS (KiB) of the parent's children (the workers). */
