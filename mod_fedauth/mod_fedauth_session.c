@@ -98,10 +98,9 @@ apr_status_t fedauth_session_host_cache(apr_pool_t *pconf, server_rec *s,
 }
 
 /* The host's copy of the session at key (ck, its cache key), when there
- * is one and it still counts: the record (from p), *len, and *left_ms,
- * how long it counts at least (until its voucher must beat again). */
+ * is one and it still counts: the record (from p) and *len. */
 static char *host_copy_get(request_rec *r, fa_store_t *store, const char *ck,
-                           const char *key, apr_size_t *len, int *left_ms)
+                           const char *key, apr_size_t *len)
 {
     fa_store_stamp_t stamp;
     char *val;
@@ -112,7 +111,7 @@ static char *host_copy_get(request_rec *r, fa_store_t *store, const char *ck,
         return NULL;
     }
     memcpy(&stamp, val, sizeof(stamp));
-    if ((*left_ms = store->host_valid(store, key, &stamp)) <= 0) {
+    if (store->host_valid(store, key, &stamp) <= 0) {
         return NULL;
     }
     *len = n - sizeof(stamp);
@@ -121,45 +120,58 @@ static char *host_copy_get(request_rec *r, fa_store_t *store, const char *ck,
 
 /* This process has no copy of the session at key: the host's, when it
  * counts; else NULL and (*stamped) the stamp for what the store returns
- * next. The host's becomes this process's copy too, under version, but
- * only for as long as the host's is sure to count: this process's
- * listener never read the key, so what keeps the copy fresh is the
- * voucher's, which the host's copy asks about and this one would not (a
- * voucher stopped or killed must end it within FA_REDIS_BEAT_MS). */
+ * next. The host keeps a session's head only (fa_session_head: all but
+ * the ID token), so *whole is 0 then, as after a store's get_head. The
+ * host's copy does not become this process's: a copy of its own would
+ * be no faster to read, and would have to end when the host's voucher
+ * stops vouching, which only the host's copy asks about. */
 static char *host_copy_find(request_rec *r, fa_store_t *store,
-                            const char *ck, apr_size_t cklen,
-                            const char *key, apr_uint32_t version,
-                            int ttl_ms, apr_size_t *len,
-                            fa_store_stamp_t *stamp, int *stamped)
+                            const char *ck, const char *key,
+                            apr_size_t *len, fa_store_stamp_t *stamp,
+                            int *stamped, int *whole)
 {
-    int left_ms = 0;
-    char *rec = host_copy_get(r, store, ck, key, len, &left_ms);
+    char *rec = host_copy_get(r, store, ck, key, len);
+    apr_size_t head;
 
     if (!rec) {
         *stamped = store->host_stamp(store, key, stamp);
         return NULL;
     }
+    head = fa_session_head(rec, *len);
+    *whole = head == 0 || head < *len;
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00318)
                   "session from this host's copy");
-    fa_cache_put(session_cache, ck, cklen, rec, *len,
-                 apr_time_now()
-                 + apr_time_from_msec(left_ms < ttl_ms ? left_ms : ttl_ms),
-                 version);
     return rec;
 }
 
-/* Puts rec behind stamp in the host's copies, for host_cache_s at most
- * (the stamp says when it counts no more before that). */
-static void host_copy_put(request_rec *r, const char *ck,
+/* Puts the head of rec (all of it when it has none) behind stamp in the
+ * host's copies, for host_cache_s at most (the stamp says when it counts
+ * no more before that). The head is what the request path reads; the ID
+ * token, two thirds of a usual record, is read from the store when
+ * needed, as with the embedded store. Copies made together (every
+ * session's, in the first minutes after a start) would end together and
+ * send their sessions back to Redis at once: each lasts between three
+ * quarters of host_cache_s and all of it, by its store key's (a MAC's)
+ * first characters. */
+static void host_copy_put(request_rec *r, const char *ck, const char *key,
                           const fa_store_stamp_t *stamp, const char *rec,
                           apr_size_t len)
 {
-    char *val = apr_palloc(r->pool, sizeof(*stamp) + len);
+    apr_size_t head = fa_session_head(rec, len);
+    unsigned int spread = (unsigned char)key[2]
+                          | (unsigned int)(unsigned char)key[3] << 8;
+    char *val;
 
+    if (head > 0 && head < len) {
+        len = head;
+    }
+    val = apr_palloc(r->pool, sizeof(*stamp) + len);
     memcpy(val, stamp, sizeof(*stamp));
     memcpy(val + sizeof(*stamp), rec, len);
     host_cache->put(host_cache, ck, val, sizeof(*stamp) + len,
-                    fa_now_sec() + host_cache_s, r->pool);
+                    fa_now_sec() + host_cache_s
+                    - (int)(spread % (unsigned int)(host_cache_s / 4 + 1)),
+                    r->pool);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00319)
                   "session from the store, copied for this host");
 }
@@ -415,9 +427,9 @@ static inline int head_short(const fedauth_srv_t *sc,
  * when asked: its provider. sc is the request's server's (every caller
  * reads it so), whose store fedauth_store(r) would return. head (the
  * request path, with pprov): the record is read without the ID token
- * (fa_session_head) when the store can, unless it is copied (a copy is
- * whole) or will be written back (then it is read again whole,
- * read_whole). */
+ * (fa_session_head) when the store can or the host's copy answers (it
+ * holds heads), unless this process copies it (its copies are whole);
+ * when it will be written back, it is read again whole (read_whole). */
 static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                          fa_session_t **ps, const char **pkey, int refresh,
                          fedauth_provider_t **pprov, int head)
@@ -455,9 +467,9 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
             ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00316)
                           "session from this process's copy");
         }
-        else if (host_cache && store->host_valid) {
-            rec = host_copy_find(r, store, ck, cklen, key, version, ttl_ms,
-                                 &len, &stamp, &stamped);
+        else if (host_cache && store->host_valid && head) {
+            rec = host_copy_find(r, store, ck, key, &len, &stamp, &stamped,
+                                 &whole);
         }
     }
     if (!rec) {
@@ -478,7 +490,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
                          version);
         }
         if (stamped) {
-            host_copy_put(r, ck, &stamp, rec, len);
+            host_copy_put(r, ck, key, &stamp, rec, len);
         }
     }
     if (decode_record(r, sc, rec, len, &s, &prov) != APR_SUCCESS) {

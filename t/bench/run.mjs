@@ -42,7 +42,7 @@ import {
   checkSessions, writeCookieFile, fakeCookies, openidcShmMax, OPENIDC_SHM_ENTRY, maxSessionsPerUser,
   MANY_IDLE_S, MANY_MAX_AGE_S, benchUser, moduleId,
 } from './setup.mjs';
-import { buildSeed, seedStore, inspectRecords, storeUsage, shmSizeFor } from './seeding.mjs';
+import { buildSeed, seedStore, inspectRecords, storeUsage, shmSizeFor, hostCacheSizeFor } from './seeding.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LUA = path.join(here, 'report.lua');
@@ -111,8 +111,8 @@ const SESSIONS = SEED ? SEED + SAMPLE : Math.max(1, Math.floor(int(o.sessions, 1
 const MANY = SESSIONS > 1;
 const DISTINCT = o['distinct-users'] || !!SEED;
 const SHM_SIZE = o['shm-size'] || (SEED ? shmSizeFor(SESSIONS) : null);
-// --host-cache SIZE|auto: H with FedAuthSessionHostCache (auto: B's size)
-const HOST_CACHE = o['host-cache'] === 'auto' ? (SHM_SIZE || shmSizeFor(SESSIONS)) : (o['host-cache'] || null);
+// --host-cache SIZE|auto: H with FedAuthSessionHostCache (auto: 550 bytes per session)
+const HOST_CACHE = o['host-cache'] === 'auto' ? hostCacheSizeFor(SESSIONS) : (o['host-cache'] || null);
 if (HOST_CACHE && !/^\d+[KkMmGg]?$/.test(HOST_CACHE)) { console.error(`bad --host-cache ${HOST_CACHE} (e.g. 2G, 512M, auto)`); process.exit(2); }
 // --check-sample K: the checks before and after the rounds ask K sessions
 // spread evenly over the list (the real sign-ins always), not all N

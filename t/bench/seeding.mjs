@@ -24,6 +24,14 @@ export function shmSizeFor(n) {
   return `${Math.min(4095, Math.max(64, mib))}M`;
 }
 
+/** FedAuthSessionHostCache for n sessions: a host copy is a session's head
+ * (no ID token) and its stamp, three or four blocks of the embedded store
+ * (about 550 bytes with the blocks' links and buckets). */
+export function hostCacheSizeFor(n) {
+  const mib = Math.ceil((n * 550) / (1024 * 1024));
+  return `${Math.min(4095, Math.max(64, mib))}M`;
+}
+
 const bytesOf = (size) => {
   const m = /^(\d+)([KkMm]?)$/.exec(size);
   const mult = { '': 1, k: 1024, m: 1024 * 1024 }[m[2].toLowerCase()];

@@ -8,7 +8,8 @@
 // and copied for the host). What a user and an admin must see:
 //   - one GET serves every process: 40 requests on fresh connections, 8
 //     at a time, all answered for alice with at most 4 GETs reaching
-//     Redis, and at least two processes answering from the host's copy;
+//     Redis, and at least two processes answering from the host's copy,
+//     which holds the session's head (less than half of its record);
 //   - a session ended elsewhere is refused by every process at once: a
 //     logout on B, and the session's key deleted in Redis behind the
 //     module's back (each: no 200 among 20 requests to A);
@@ -20,7 +21,7 @@
 //     deleted, which no other process was told of: 1.5 s later no 200 from
 //     the others (nor from the stopped one once it goes on), both when it
 //     alone had read the session and when the others had answered from the
-//     host's copy before (FA00318), keeping copies of their own from it;
+//     host's copy before (FA00318);
 //   - the embedded shm store: the directive has no effect, a warning
 //     FA00321 says so, and sessions work.
 import fs from 'node:fs';
@@ -216,7 +217,7 @@ describe('FedAuthSessionHostCache: one copy per host, vouched for by the process
     }
   }
 
-  it('one Redis GET serves every process: 40 requests on fresh connections, 8 at a time, all 200 as alice; at most 4 GETs; the host copy read by at least 2 processes', async (t) => {
+  it('one Redis GET serves every process: 40 requests on fresh connections, 8 at a time, all 200 as alice; at most 4 GETs; the host copy read by at least 2 processes, and smaller than half the record (its head)', async (t) => {
     const s = await signIn(A);
     const from = mark(hostA);
     const fromAccess = hostA.accessLog().length;
@@ -244,6 +245,13 @@ describe('FedAuthSessionHostCache: one copy per host, vouched for by the process
     assert.ok(val('fedauth_host_cache_size_bytes') > 12 * 1048576
       && val('fedauth_host_cache_size_bytes') <= 16 * 1048576, m.body);
     assert.equal(val('fedauth_host_cache_evictions_total'), 0, m.body);
+    // the host keeps each session's head, not its ID token: a copy takes
+    // less than half of what the record takes in Redis (its ID token alone
+    // is most of it)
+    const rec = Number(await redis.cli(['STRLEN', s.key]));
+    const per = val('fedauth_host_cache_used_bytes') / val('fedauth_host_cache_entries');
+    assert.ok(rec > 900, `the record in Redis: ${rec} bytes`);
+    assert.ok(per < rec / 2, `bytes per host copy ${per}, the record in Redis ${rec}\n${m.body}`);
   });
 
   it('a logout on host B ends the session on host A at once: 20 requests to A, 150 ms later, all 302', async () => {
