@@ -652,6 +652,18 @@ const char *fa_redis_track_describe(fa_redis_t *rs, apr_pool_t *p)
                         masters);
 }
 
+/* Gives this process's voucher slot back: what it vouched for counts no
+ * more (the generation moves), and another process may claim it. */
+static void voucher_release(fa_redis_t *rs)
+{
+    if (rs->shared && rs->voucher >= 0) {
+        voucher_bump(rs);
+        __atomic_store_n(&rs->shared->v[rs->voucher].pid, 0,
+                         __ATOMIC_RELEASE);
+        rs->voucher = -1;
+    }
+}
+
 static apr_status_t listener_stop(void *data)
 {
     fa_redis_t *rs = data;
@@ -663,12 +675,7 @@ static apr_status_t listener_stop(void *data)
         rs->listener = NULL;
     }
     __atomic_store_n(&rs->track_state, FA_REDIS_TRACK_OFF, __ATOMIC_RELEASE);
-    if (rs->shared && rs->voucher >= 0) {
-        voucher_bump(rs);
-        __atomic_store_n(&rs->shared->v[rs->voucher].pid, 0,
-                         __ATOMIC_RELEASE);
-        rs->voucher = -1;
-    }
+    voucher_release(rs);
     return APR_SUCCESS;
 }
 
@@ -754,6 +761,7 @@ apr_status_t fa_redis_track_start(fa_redis_t *rs, apr_pool_t *p)
         rs->listener = NULL;
         __atomic_store_n(&rs->track_state, FA_REDIS_TRACK_OFF,
                          __ATOMIC_RELEASE);
+        voucher_release(rs);
         return rv;
     }
     apr_pool_cleanup_register(p, rs, listener_stop, apr_pool_cleanup_null);
