@@ -22,6 +22,9 @@
 //     the others (nor from the stopped one once it goes on), both when it
 //     alone had read the session and when the others had answered from the
 //     host's copy before (FA00318);
+//   - the host's copy is a head: a request it answers after the idle
+//     clock is due (no process has a copy of its own then) writes the
+//     session back with its ID token (read whole from Redis first);
 //   - the embedded shm store: the directive has no effect, a warning
 //     FA00321 says so, and sessions work.
 import fs from 'node:fs';
@@ -364,6 +367,76 @@ describe('FedAuthSessionHostCache: one copy per host, vouched for by the process
     await c.stop();
     const allowed = killed.map((pid) => new RegExp(`child pid ${pid} exit signal Killed`));
     assert.deepEqual(c.troubles(allowed), [], `trouble:\n${c.troubles(allowed).join('\n')}`);
+  });
+});
+
+describe('FedAuthSessionHostCache holds heads: a session answered from it keeps its ID token when its idle clock is written back', {
+  skip: !redisAvailable() && 'redis-server/redis-cli not installed',
+}, () => {
+  let redis;
+  let c;
+  let base;
+
+  before(async () => {
+    redis = await startRedis();
+    // idle 20 s: the idle clock is written back after 2 s; the processes'
+    // own copies last 0.5 s, so 2.6 s after the sign-in only the host's
+    // copy (a head, without the ID token) can answer
+    c = await startHosts({
+      hosts: 1,
+      storeConf: `FedAuthSessionStore redis://127.0.0.1:${redis.port}
+FedAuthRedisPrefix "${PREFIX}"
+FedAuthRedisTimeout 1
+FedAuthSessionLocalCache 0.5
+FedAuthSessionIdleTimeout 20`,
+      serverConf: SERVER_CONF,
+      locationsConf: LOCATIONS,
+    });
+    [base] = c.bases;
+    const up = await waitUntil(async () => (await pubsubClients(redis)) >= PROCS, { timeoutMs: 10000, intervalMs: 100 });
+    assert.ok(up, `listeners on Redis: ${await pubsubClients(redis)}, want ${PROCS}`);
+  });
+  after(async () => {
+    await c?.stop();
+    await redis?.stop();
+    c?.cleanup();
+    redis?.cleanup();
+  });
+
+  it('after 2.6 s a request answered from the host\'s copy (FA00318) writes the idle clock back: the record in Redis changes and still holds the same ID token; the next requests are 200', async () => {
+    const b = new Browser();
+    const r = await b.login(prot(base), 'alice', 'alice-pass-1');
+    assert.equal(r.status, 200, dump(r));
+    const cookie = b.jar.get(SESSION_COOKIE)?.value;
+    assert.ok(cookie, 'session cookie set');
+    const [key] = await redis.keys(0, `${PREFIX}s:*`);
+    assert.ok(key, 'the session key in Redis');
+    const rec0 = await redis.cli(['GET', key]);
+    const jwt = /eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(rec0)?.[0];
+    assert.ok(jwt && jwt.length > 300, `the record holds an ID token: ${rec0.slice(0, 400)}`);
+    // the host's copy is made, and read by other processes
+    for (const x of await many(prot(base), cookie, 12, 4)) assert.equal(x.status, 200, dump(x));
+    await sleep(2600);
+    const host = c.hosts[0];
+    const from = mark(host);
+    const one = await getFresh(prot(base), cookie);
+    assert.equal(one.status, 200, dump(one));
+    assert.equal(parseEnv(one.body).REMOTE_USER, 'alice');
+    const log = since(host, from);
+    assert.ok(pidsOf(log, FROM_HOST).length === 1, `answered from the host's copy (FA00318):\n${log.slice(-3000)}`);
+    assert.equal(pidsOf(log, FROM_OWN).length, 0, `no process had a copy of its own:\n${log.slice(-3000)}`);
+    const rec1 = await redis.cli(['GET', key]);
+    assert.notEqual(rec1, rec0, 'the idle clock was written back');
+    assert.ok(rec1.includes(jwt), `the record written back still holds the ID token (${rec1.length} bytes, was ${rec0.length})`);
+    for (const x of await many(prot(base), cookie, 8, 4)) {
+      assert.equal(x.status, 200, dump(x));
+      assert.equal(parseEnv(x.body).REMOTE_USER, 'alice');
+    }
+  });
+
+  it('no crash lines in the error log', async () => {
+    await c.stop();
+    assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}`);
   });
 });
 
