@@ -38,6 +38,17 @@
  *   jwt_verify_rs256   fa_jwt_verify (RSA 2048, JWKS already parsed)
  *   jwt_parse_verify   both: a new RS256 token (uncached)
  *
+ * With MICRO_SESSIONS=N in the environment (N >= 2; 1000000 for a
+ * million), two cases at that scale as well (their setup takes a while):
+ *   cookie_check_new   fa_session_cookie_check of N valid cookies in
+ *                      turn: with N beyond the remembered ones, each is
+ *                      new to the process (decodes, MAC, remembered)
+ *   shm_head_new       a store of N sessions (sized 1,700 bytes a
+ *                      session): get_head of one after another in a
+ *                      stride through all of them, then fa_session_decode
+ *                      of the head, as the request path reads a session
+ *                      nobody read lately (caches and TLB cold)
+ *
  * Reference points (not module code; what the same work costs done
  * another way, for the optimizer):
  *   ref_hmac_oneshot   HMAC(EVP_sha256(), 32-byte key, 32 bytes): what
@@ -484,6 +495,88 @@ static void c_shm_get_counted(void *ctx, long i)
     sink += (unsigned long)s->user[0];
 }
 
+/* MICRO_SESSIONS=N: N cookies and N sessions in a store of their own. */
+static long big_n;
+static char (*big_cookies)[FA_SESSION_COOKIE_LEN + 1];
+static char (*big_keys)[FA_SESSION_KEY_LEN + 1];
+static fa_store_t *big_shm;
+
+static void big_setup(long n)
+{
+    fa_shm_conf_t conf;
+    fa_err_t err;
+    int reused;
+    long k;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.size = (apr_size_t)n * 1700 + 64 * 1024 * 1024;
+    if (fa_store_shm_open(root, &conf, &big_shm, &reused, &err)
+        != APR_SUCCESS) {
+        die(err.desc);
+    }
+    big_cookies = malloc(sizeof(*big_cookies) * (size_t)n);
+    big_keys = malloc(sizeof(*big_keys) * (size_t)n);
+    if (!big_cookies || !big_keys) {
+        die("malloc");
+    }
+    for (k = 0; k < n; k++) {
+        char *c, *key;
+        if (k % 256 == 0) {
+            apr_pool_clear(scratch);
+        }
+        if (fa_session_new_id(scratch, &keys, &c, &key) != APR_SUCCESS
+            || big_shm->put(big_shm, key, rec, rec_len, fa_now_sec() + 3600,
+                            scratch) != APR_SUCCESS) {
+            die("big put");
+        }
+        memcpy(big_cookies[k], c, FA_SESSION_COOKIE_LEN + 1);
+        memcpy(big_keys[k], key, FA_SESSION_KEY_LEN + 1);
+    }
+    apr_pool_clear(scratch);
+    big_n = n;
+}
+
+/* a stride through all n, coprime with n (a prime that does not divide
+ * it), so each index comes once per n calls and neighbours lie apart */
+static long big_index(long i)
+{
+    long step = big_n % 1000003 ? 1000003 : 999983;
+
+    return (long)(((unsigned long long)i * (unsigned long long)step)
+                  % (unsigned long long)big_n);
+}
+
+static void c_cookie_new(void *ctx, long i)
+{
+    char key[FA_SESSION_KEY_LEN + 1];
+
+    (void)ctx;
+    if (!fa_session_cookie_check(&keys, big_cookies[big_index(i)],
+                                 FA_SESSION_COOKIE_LEN, key)) {
+        die("cookie_check_new");
+    }
+    sink += (unsigned char)key[5];
+}
+
+static void c_shm_head_new(void *ctx, long i)
+{
+    char *v;
+    apr_size_t len;
+    fa_session_t *s;
+    int whole;
+
+    (void)ctx;
+    if (i % 256 == 0) {
+        apr_pool_clear(scratch);
+    }
+    if (big_shm->get_head(big_shm, big_keys[big_index(i)], scratch,
+                          fa_session_head, &v, &len, &whole) != APR_SUCCESS
+        || fa_session_decode(scratch, v, len, &s) != APR_SUCCESS) {
+        die("shm_head_new");
+    }
+    sink += (unsigned long)s->user[0] + (unsigned long)whole;
+}
+
 /* One counter, as a bearer cache hit counts. */
 static void c_metrics_add(void *ctx, long i)
 {
@@ -673,6 +766,15 @@ int main(int argc, char **argv)
     }
     run_case("shm_get_counted", c_shm_get_counted, NULL, n);
     run_case("metrics_add", c_metrics_add, NULL, n);
+    if (getenv("MICRO_SESSIONS") && atol(getenv("MICRO_SESSIONS")) >= 2) {
+        long big = atol(getenv("MICRO_SESSIONS"));
+
+        big_setup(big);
+        printf("| %-18s | %10s | %10s | %9s |\n",
+               apr_psprintf(root, "at %ld sessions", big), "", "", "");
+        run_case("cookie_check_new", c_cookie_new, NULL, n);
+        run_case("shm_head_new", c_shm_head_new, NULL, n);
+    }
     run_case("jwt_parse", c_jwt_parse, NULL, n / 4);
     run_case("jwt_verify_rs256", c_jwt_verify, NULL, nrsa);
     run_case("jwt_parse_verify", c_jwt_both, NULL, nrsa);

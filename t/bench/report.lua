@@ -8,7 +8,8 @@
 -- With BENCH_COOKIES=<file> (one Cookie header value a line) every request
 -- carries the next cookie of the list instead of one fixed header: thread
 -- t of BENCH_THREADS starts at cookie (t-1)*N/BENCH_THREADS + 1 and wraps
--- around. The requests are formatted once, in init; responses are then
+-- around (BENCH_START=S: each starts S cookies further on). The requests
+-- are formatted once, in init; responses are then
 -- always counted (a non-200 is a lost session).
 -- With BENCH_SKEW=1 as well, each request picks its cookie with a skew
 -- instead of in turn: rank k (the k-th cookie of the list) with a chance
@@ -39,8 +40,11 @@ function init(args)
     end
     if #reqs == 0 then error("BENCH_COOKIES: no cookies in " .. cookie_file) end
     local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1") or 1
-    -- pos is the index of the cookie sent last
-    pos = math.floor((thread_no - 1) * #reqs / nthreads) % #reqs
+    -- pos is the index of the cookie sent last; BENCH_START moves every
+    -- thread's start on by that many cookies (run.mjs --steady: a run
+    -- goes on where the one before it stopped)
+    local start = tonumber(os.getenv("BENCH_START") or "0") or 0
+    pos = math.floor(start + (thread_no - 1) * #reqs / nthreads) % #reqs
     log_n1 = math.log(#reqs + 1)
     math.randomseed(thread_no * 7919 + os.time())
   end

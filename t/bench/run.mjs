@@ -17,7 +17,8 @@
 //
 //   node t/bench/run.mjs [--rounds 5] [--seconds 10] [--only A,B,...]
 //                        [--logins 10] [--threads 2] [--connections 32]
-//                        [--warmup 3] [--pin] [--mutex default|file|sysvsem|...]
+//                        [--warmup 3|60,H=900] [--steady] [--pin]
+//                        [--mutex default|file|sysvsem|...]
 //                        [--conf 'Directive for every server' ...]
 //                        [--no-count-status] [--wait-idle S] [--retries 2]
 //                        [--max-noise 0.15] [--smoke]
@@ -58,6 +59,7 @@ const { values: o } = parseArgs({
     threads: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
     warmup: { type: 'string' },
+    steady: { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
     mutex: { type: 'string', default: 'default' },
     conf: { type: 'string', multiple: true, default: [] },
@@ -95,7 +97,21 @@ const SMOKE = o.smoke;
 const ROUNDS = int(o.rounds, SMOKE ? 1 : 5, 'rounds');
 const SECONDS = int(o.seconds, SMOKE ? 2 : 10, 'seconds');
 const LOGINS = int(o.logins, SMOKE ? 2 : 10, 'logins');
-const WARMUP = int(o.warmup, SMOKE ? 0 : 3, 'warmup');
+// --warmup S[,K=S2...]: S seconds of wrk per server before the rounds, S2
+// for server K (H=900: a host copy's life and more, so that the rounds
+// see copies ending as they do in a steady state, not all at once)
+const WARMUP_PER = {};
+for (const part of (o.warmup || '').split(',').slice(1)) {
+  const m = /^([A-Z])=(\d+)$/i.exec(part.trim());
+  if (!m) { console.error(`bad --warmup ${o.warmup} (e.g. 60 or 60,H=900)`); process.exit(2); }
+  WARMUP_PER[m[1].toUpperCase()] = Number(m[2]);
+}
+const WARMUP = int(o.warmup === undefined ? undefined : o.warmup.split(',')[0], SMOKE ? 0 : 3, 'warmup');
+const warmupOf = (k) => WARMUP_PER[k] ?? WARMUP;
+// --steady: with a cookie list, each wrk run of a server goes on in the
+// list where the one before it stopped (BENCH_START), as a site's users
+// do not start over every ten seconds, instead of from the start each time
+const STEADY = o.steady;
 const THREADS = int(o.threads, 2, 'threads');
 const CONNS = int(o.connections, 32, 'connections');
 const COUNT_STATUS = !o['no-count-status'];
@@ -193,7 +209,7 @@ function rawGet(port, pathName, cookie, timeoutMs = 5000) {
  * wrk run: resolves the parsed WRKJSON line plus the text output and wrk's
  * own CPU seconds (a shell runs it and reports its reaped child's time).
  */
-function runWrk({ url, cookie, cookieFile, seconds, cpus }) {
+function runWrk({ url, cookie, cookieFile, seconds, cpus, start = 0 }) {
   const args = [`-t${THREADS}`, `-c${CONNS}`, `-d${seconds}s`, '--latency', '-s', LUA];
   if (cookie && !cookieFile) args.push('-H', `Cookie: ${cookie}`);
   args.push(url);
@@ -208,6 +224,7 @@ function runWrk({ url, cookie, cookieFile, seconds, cpus }) {
         BENCH_COOKIES: cookieFile || '',
         BENCH_THREADS: String(THREADS),
         BENCH_SKEW: SKEW && cookieFile ? '1' : '0',
+        BENCH_START: String(start),
       },
     });
     let out = '';
@@ -389,11 +406,15 @@ async function main() {
   }
 
   // ---- warm-up
-  if (WARMUP > 0) {
-    for (const k of wanted) {
-      log(`warm-up ${k} ${WARMUP} s`);
-      await runWrk({ url: srv[k].url, cookie: cookies[k], cookieFile: cookieFiles[k], seconds: WARMUP, cpus: clientCpus });
-    }
+  // --steady: where each server's next wrk run starts in its cookie list
+  const startAt = Object.fromEntries(wanted.map((k) => [k, 0]));
+  const advance = (k, w) => { if (STEADY && w.j?.requests) startAt[k] += w.j.requests; };
+  for (const k of wanted) {
+    if (warmupOf(k) <= 0) continue;
+    log(`warm-up ${k} ${warmupOf(k)} s`);
+    const w = await runWrk({ url: srv[k].url, cookie: cookies[k], cookieFile: cookieFiles[k], seconds: warmupOf(k), cpus: clientCpus, start: startAt[k] });
+    advance(k, w);
+    if (w.j?.requests) log(`warm-up ${k}: ${(w.j.requests / warmupOf(k)).toFixed(0)} req/s${w.j.non200 > 0 ? `, ${w.j.non200} not 200` : ''}`);
   }
   const rss0 = Object.fromEntries(wanted.map((k) => [k, childrenRssKiB(srv[k].pid)]));
 
@@ -449,7 +470,8 @@ async function main() {
         const redisCmd0 = redisCmd;
         redisCmd = {};
         const m0 = machineTicks();
-        const w = await runWrk({ url: srv[k].url, cookie: cookies[k], cookieFile: cookieFiles[k], seconds: SECONDS, cpus: clientCpus });
+        const w = await runWrk({ url: srv[k].url, cookie: cookies[k], cookieFile: cookieFiles[k], seconds: SECONDS, cpus: clientCpus, start: startAt[k] });
+        advance(k, w);
         const m1 = machineTicks();
         const cpu1 = cpuSeconds(srv[k].pid);
         const flt1 = minorFaults(srv[k].pid);
@@ -668,7 +690,7 @@ mod_fedauth ${modulePath()} (${moduleId()}).
 Command: \`${COMMAND}\`
 
 Each round: \`${wrkCmd}\`${COUNT ? ' (the script counts every status but 200, redirects included)' : ''};
-${ROUNDS} round(s) of ${SECONDS} s per server, interleaved ${wanted.join(' ')} ${wanted.join(' ')} ...; ${WARMUP ? `${WARMUP} s warm-up per server first; ` : ''}${o.pin ? `httpd pinned to CPU ${serverCpus}, wrk to CPU ${clientCpus}; ` : 'httpd and wrk share the CPUs; '}
+${ROUNDS} round(s) of ${SECONDS} s per server, interleaved ${wanted.join(' ')} ${wanted.join(' ')} ...; ${wanted.some((k) => warmupOf(k) > 0) ? `warm-up per server first (${wanted.map((k) => `${k} ${warmupOf(k)} s`).join(', ')}); ` : ''}${STEADY ? 'each wrk run goes on in the cookie list where the one before it stopped (--steady); ' : ''}${o.pin ? `httpd pinned to CPU ${serverCpus}, wrk to CPU ${clientCpus}; ` : 'httpd and wrk share the CPUs; '}
 MPM event ${Object.entries(MPM).map(([k, v]) => `${k} ${v}`).join(', ')}, KeepAlive On, MaxKeepAliveRequests 0, LogLevel warn, no access log,
 ${o.mutex === 'default' ? "APR's default mutex (pthread; as Debian's apache2.conf)" : `\`Mutex ${o.mutex}${o.mutex === 'file' ? ':<dir>' : ''} default\``};
 ${o.conf.length ? `also in every server: ${o.conf.map((c) => `\`${c}\``).join(', ')}; ` : ''}a ${FILE_BYTES}-byte static file. req/s, p50 and p99: medians over the rounds; CPU us/request: utime+stime of the httpd parent and its children
