@@ -25,6 +25,8 @@
 #include "fa_redis_net.h"
 
 #define FA_REDIS_MAX_IDLE 64
+#define FA_REDIS_SWEEP_MAX 64
+#define FA_REDIS_SWEEP_MS 200
 #define FA_REDIS_BACKOFF_MS 1000
 /* With Sentinel, how often the master is asked for again while there is
  * traffic: an old master stays writable for a while after a fail-over, so
@@ -165,6 +167,12 @@ int fa_redis_prepare(fa_redis_t *rs, fa_redis_link_t *c, fa_err_t *err);
 fa_redis_conn_t *fa_redis_conn_open(fa_redis_t *rs, fa_err_t *err);
 /* Gives a connection back to its pool, or closes it when broken. */
 void fa_redis_release(fa_redis_t *rs, fa_redis_conn_t *conn, int broken);
+/* Closes the idle connections that the server closed (its `timeout`, a
+ * CLIENT KILL, a restart) or wrote to unasked: at most FA_REDIS_SWEEP_MAX
+ * a call. The listener calls it every FA_REDIS_SWEEP_MS, so that copies
+ * of what such a connection read stop counting then, not when a request
+ * next takes the connection (fa_redis_track_closing). */
+void fa_redis_pool_sweep(fa_redis_t *rs);
 /* A reply that says this server cannot serve us now (READONLY, LOADING,
  * MASTERDOWN). */
 int fa_redis_moved_on(const redisReply *reply);
@@ -227,6 +235,14 @@ apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
 
 /* Redirects conn's tracking to the listener (once per listener epoch). */
 void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn);
+/* conn is about to be closed (why: for the log line). Redis drops the
+ * tracking of a connection that is gone, so a key it read changes later
+ * without an invalidation message: when conn was tracked in the current
+ * epoch, the epoch moves on and the voucher's generation with it, and no
+ * copy made before (of this process, or vouched for the host by it)
+ * counts any more. */
+void fa_redis_track_closing(fa_redis_t *rs, fa_redis_conn_t *conn,
+                            const char *why);
 /* fa_store_t.version of a store on a client (st->baton), installed
  * as it is: the one store call of an authenticated request with a copy
  * kept, so no call in between. 0 while it cannot tell. */

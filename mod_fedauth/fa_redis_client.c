@@ -15,6 +15,7 @@
  * connection fails); with a Cluster, fa_redis_command hands over to
  * fa_redis_cluster.c. The bytes (and TLS) are fa_redis_net.c's. Also here:
  * what the status page shows of a client (fa_redis_state). */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -240,14 +241,26 @@ static void mark_down(fa_redis_t *rs, int forget_master)
     apr_thread_mutex_unlock(rs->lock);
 }
 
-static void free_list(fa_redis_conn_t *conn)
+/* Closes a pooled connection. Redis forgets what a connection read once
+ * it is gone, and says nothing to the listener when such a key changes
+ * later: what this process read through it under tracking is vouched for
+ * no more (fa_redis_track_closing), before the connection goes. */
+static void conn_close(fa_redis_t *rs, fa_redis_conn_t *conn,
+                       const char *why)
+{
+    fa_redis_track_closing(rs, conn, why);
+    fa_redis_link_close(conn->c);
+    free(conn);
+}
+
+static void free_list(fa_redis_t *rs, fa_redis_conn_t *conn,
+                      const char *why)
 {
     fa_redis_conn_t *next;
 
     for (; conn; conn = next) {
         next = conn->next;
-        fa_redis_link_close(conn->c);
-        free(conn);
+        conn_close(rs, conn, why);
     }
 }
 
@@ -289,7 +302,7 @@ static void sentinel_recheck(fa_redis_t *rs)
     if (stale) {
         fa_log(FA_LOG_WARN, FALOGNO(01707) "redis master %s moved to %s:%d",
                rs->conf.master_name, host, port);
-        free_list(stale);
+        free_list(rs, stale, "the master moved");
     }
 }
 
@@ -358,8 +371,50 @@ void fa_redis_release(fa_redis_t *rs, fa_redis_conn_t *conn, int broken)
         apr_thread_mutex_unlock(rs->lock);
     }
     if (conn) {
-        fa_redis_link_close(conn->c);
-        free(conn);
+        conn_close(rs, conn, broken ? "broken" : "more idle than kept");
+    }
+}
+
+/* Moves the idle connections of *list that the server closed or wrote
+ * to unasked (an idle connection is owed nothing) into dead, at most
+ * room of them; how many. Under the lock: poll() with no wait. */
+static int idle_dead(fa_redis_conn_t **list, int *count,
+                     fa_redis_conn_t **dead, int room)
+{
+    fa_redis_conn_t **at = list, *d;
+    struct pollfd pfd;
+    int n = 0;
+
+    while (*at && n < room) {
+        pfd.fd = fa_redis_link_fd((*at)->c);
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (pfd.fd >= 0 && poll(&pfd, 1, 0) == 0) {
+            at = &(*at)->next;
+            continue;
+        }
+        d = *at;
+        *at = d->next;
+        (*count)--;
+        dead[n++] = d;
+    }
+    return n;
+}
+
+void fa_redis_pool_sweep(fa_redis_t *rs)
+{
+    fa_redis_conn_t *dead[FA_REDIS_SWEEP_MAX];
+    int n, i;
+
+    apr_thread_mutex_lock(rs->lock);
+    n = idle_dead(&rs->idle, &rs->idle_count, dead, FA_REDIS_SWEEP_MAX);
+    for (i = 0; i < rs->n_nodes; i++) {
+        n += idle_dead(&rs->nodes[i].idle, &rs->nodes[i].idle_count,
+                       dead + n, FA_REDIS_SWEEP_MAX - n);
+    }
+    apr_thread_mutex_unlock(rs->lock);
+    for (i = 0; i < n; i++) {
+        conn_close(rs, dead[i], "closed by the server while idle");
     }
 }
 
@@ -484,11 +539,11 @@ static apr_status_t redis_cleanup(void *data)
     fa_redis_t *rs = data;
     int i;
 
-    free_list(rs->idle);
+    free_list(rs, rs->idle, "the store is closed");
     rs->idle = NULL;
     rs->idle_count = 0;
     for (i = 0; i < rs->n_nodes; i++) {
-        free_list(rs->nodes[i].idle);
+        free_list(rs, rs->nodes[i].idle, "the store is closed");
         rs->nodes[i].idle = NULL;
         rs->nodes[i].idle_count = 0;
     }

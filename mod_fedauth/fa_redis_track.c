@@ -202,6 +202,27 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
     }
 }
 
+void fa_redis_track_closing(fa_redis_t *rs, fa_redis_conn_t *conn,
+                            const char *why)
+{
+    unsigned int epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
+
+    /* A connection last redirected in an older epoch read nothing that a
+     * copy still counts for: the epoch moved since, and with it every
+     * version and the voucher's generation. */
+    if (conn->track_epoch == 0 || conn->track_epoch != epoch) {
+        return;
+    }
+    if (__atomic_compare_exchange_n(&rs->track_epoch, &epoch, epoch + 1, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        voucher_bump(rs);
+    }
+    fa_log(strcmp(why, "more idle than kept") ? FA_LOG_INFO : FA_LOG_DEBUG,
+           FALOGNO(01720) "redis connection %s: what it read is vouched "
+           "for no more, the copies of sessions made so far are dropped",
+           why);
+}
+
 apr_uint32_t fa_redis_version(fa_store_t *st, const char *key)
 {
     fa_redis_t *rs = st->baton;
@@ -386,7 +407,8 @@ static int drain(fa_redis_t *rs, fa_redis_link_t *c)
 static void listen_on(fa_redis_t *rs, fa_redis_conn_t *conn)
 {
     const char *ping[1] = { "PING" };
-    apr_int64_t heard = fa_redis_now_ms(), pinged = heard, now;
+    apr_int64_t heard = fa_redis_now_ms(), pinged = heard, swept = heard;
+    apr_int64_t now;
     struct pollfd pfd;
     fa_err_t err;
     int n;
@@ -410,6 +432,10 @@ static void listen_on(fa_redis_t *rs, fa_redis_conn_t *conn)
                 != APR_SUCCESS) {
                 return;
             }
+        }
+        if (now - swept >= FA_REDIS_SWEEP_MS) {
+            swept = now;
+            fa_redis_pool_sweep(rs);
         }
         voucher_beat(rs);
         n = poll(&pfd, 1, LISTEN_POLL_MS);
@@ -599,10 +625,16 @@ static void *APR_THREAD_FUNC cluster_listener_main(apr_thread_t *t,
     struct pollfd pfd[FA_REDIS_CLUSTER_NODES];
     int which[FA_REDIS_CLUSTER_NODES];
     int i, n, ready;
+    apr_int64_t swept = 0, now;
 
     (void)t;
     memset(ls, 0, sizeof(ls));
     while (!stopping(rs) && track_state(rs) != FA_REDIS_TRACK_REFUSED) {
+        now = fa_redis_now_ms();
+        if (now - swept >= FA_REDIS_SWEEP_MS) {
+            swept = now;
+            fa_redis_pool_sweep(rs);
+        }
         if ((n = cluster_tend(rs, ls, pfd, which)) == 0) {
             apr_sleep(apr_time_from_msec(LISTEN_POLL_MS));
             continue;

@@ -16,6 +16,11 @@
 //   - copies made while the listeners were up stop counting when they go
 //     down: CLIENT KILL TYPE pubsub and the key deleted at once (the
 //     invalidation has no one to go to): 1.5 s later no 200;
+//   - copies stop counting when Redis drops the data connections they
+//     were read through (CLIENT KILL TYPE normal, as Redis's timeout does
+//     to idle ones): Redis then says nothing of a change to what they
+//     read, so each process's listener notices its dead idle connections
+//     by itself (FA01720) and the key deleted after that is refused;
 //   - a copy counts only while the process that made it still hears Redis:
 //     that process stopped (SIGSTOP), then killed (SIGKILL), and the key
 //     deleted, which no other process was told of: 1.5 s later no 200 from
@@ -288,6 +293,28 @@ describe('FedAuthSessionHostCache: one copy per host, vouched for by the process
     await allRefused(s.cookie, 'after the listeners were dropped and the key deleted');
     assert.ok(await waitUntil(async () => (await pubsubClients(redis)) >= listeners, { timeoutMs: 5000, intervalMs: 100 }),
       `the listeners came back: ${await pubsubClients(redis)} of ${listeners}`);
+  });
+
+  it('copies stop counting when Redis drops the connections they were read through: CLIENT KILL TYPE normal (as its timeout does to idle connections), the key deleted after it, which Redis then tells no listener of; 20 requests all 302; FA01720 from every process that had read Redis; a new sign-in works', async () => {
+    const from = mark(hostA);
+    const s = await signIn(A);
+    await warm(s.cookie);
+    const readers = pidsOf(since(hostA, from), FROM_STORE);
+    assert.ok(readers.length >= 1, `a process read the session from Redis (FA00319)\n${since(hostA, from).slice(-2000)}`);
+    const dropped = Number(await redis.cli(['CLIENT', 'KILL', 'TYPE', 'normal']));
+    assert.ok(dropped >= readers.length, `data connections dropped: ${dropped}`);
+    // no request meanwhile: each process's listener finds its dead idle
+    // connections by itself (every 200 ms), not a request that takes one
+    const closedRe = /\[fedauth:info\] .* FA01720: redis connection closed by the server while idle: what it read is vouched for no more, the copies of sessions made so far are dropped$/;
+    const noticed = () => [...new Set(since(hostA, from).split('\n').filter((l) => closedRe.test(l))
+      .map((l) => /\[pid (\d+)/.exec(l)?.[1]).filter(Boolean))];
+    const all = await waitUntil(() => readers.every((p) => noticed().includes(p)), { timeoutMs: 5000, intervalMs: 50 });
+    assert.ok(all, `FA01720 from ${noticed().join(' ') || 'no process'}, want every reader: ${readers.join(' ')}\n${since(hostA, from).slice(-3000)}`);
+    assert.equal(await redis.cli(['DEL', s.key]), '1');
+    await sleep(150);
+    await allRefused(s.cookie, 'after the data connections were dropped and the key deleted');
+    const again = await signIn(A);
+    await warm(again.cookie, 8);
   });
 
   /**

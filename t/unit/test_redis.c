@@ -21,6 +21,7 @@
 #include <hiredis.h>
 #include "unit.h"
 #include "fa_store.h"
+#include "fa_redis_int.h"
 #include "fa_registry.h"
 #include "store_contract.h"
 #include "registry_contract.h"
@@ -498,6 +499,84 @@ START_TEST(host_stamps_follow_redis_and_the_voucher)
 }
 END_TEST
 
+/* Redis forgets what a connection read once the connection is gone, and
+ * then says nothing when such a key changes (checked here first, so the
+ * test shows why the rest matters): a tracked connection that closes,
+ * whether Redis closed it while idle (CLIENT KILL; its `timeout`) or this
+ * process did (broken, more idle than kept), moves every version and the
+ * host stamps' generation on; one that was not tracked in this epoch
+ * moves nothing. */
+START_TEST(closed_connection_moves_the_version)
+{
+    fa_redis_conf_t conf;
+    fa_store_t *st;
+    fa_redis_t *rs;
+    fa_redis_conn_t *conn;
+    fa_store_stamp_t s1, s2;
+    fa_err_t err;
+    apr_uint32_t v1, v2;
+    char *v;
+    apr_size_t len;
+    int i;
+
+    redis_start(NULL);
+    ck_assert_ptr_null(fa_redis_parse(pool, spec_of("", "/2"), &conf));
+    conf.timeout_ms = 500;
+    conf.track = 1;
+    conf.host_copies = 1;
+    ck_assert_int_eq(fa_store_redis_create(pool, &conf, &st), APR_SUCCESS);
+    ck_assert_int_eq(st->child_init(st, pool), APR_SUCCESS);
+    rs = st->baton;
+    ck_assert_uint_ne(wait_version(st, "s:k", 1, 5000), 0);
+    ck_assert_int_eq(st->put(st, "s:k", "one", 3, fa_now_sec() + 60, pool),
+                     APR_SUCCESS);
+    /* read through an idle connection of the pool; Redis kills it */
+    v1 = st->version(st, "s:k");
+    ck_assert_int_eq(st->host_stamp(st, "s:k", &s1), 1);
+    ck_assert_int_eq(st->get(st, "s:k", pool, &v, &len), APR_SUCCESS);
+    usleep(300000);
+    ck_assert_uint_eq(st->version(st, "s:k"), v1);
+    ck_assert_int_gt(st->host_valid(st, "s:k", &s1), 0);
+    cli("CLIENT KILL TYPE %s", "normal");
+    /* within the listener's sweep (FA_REDIS_SWEEP_MS), not at the next
+     * use of the connection */
+    v2 = wait_change(st, "s:k", v1, 2000);
+    ck_assert_uint_ne(v2, v1);
+    ck_assert_int_eq(wait_invalid(st, "s:k", &s1, 1000), 0);
+    /* what Redis does not say: a change now would not be heard of */
+    cli("SET fedauth:s:k %s", "two");
+    usleep(300000);
+    ck_assert_uint_eq(st->version(st, "s:k"), v2);
+    /* closed by this process (broken) after tracking in this epoch */
+    memset(&err, 0, sizeof(err));
+    conn = fa_redis_conn_open(rs, &err);
+    ck_assert_ptr_nonnull(conn);
+    fa_redis_track_register(rs, conn);
+    ck_assert_uint_ne(conn->track_epoch, 0);
+    v1 = st->version(st, "s:k");
+    ck_assert_int_eq(st->host_stamp(st, "s:k", &s2), 1);
+    fa_redis_release(rs, conn, 1);
+    ck_assert_uint_ne(st->version(st, "s:k"), v1);
+    ck_assert_int_eq(st->host_valid(st, "s:k", &s2), 0);
+    /* never tracked (or in an older epoch): nothing moves */
+    conn = fa_redis_conn_open(rs, &err);
+    ck_assert_ptr_nonnull(conn);
+    v1 = st->version(st, "s:k");
+    ck_assert_int_eq(st->host_stamp(st, "s:k", &s2), 1);
+    fa_redis_release(rs, conn, 1);
+    ck_assert_uint_eq(st->version(st, "s:k"), v1);
+    ck_assert_int_gt(st->host_valid(st, "s:k", &s2), 0);
+    /* and the store still works, its copies vouched for again */
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(st->get(st, "s:k", pool, &v, &len), APR_SUCCESS);
+    }
+    ck_assert_str_eq(v, "two");
+    v1 = st->version(st, "s:k");
+    cli("DEL %s", "fedauth:s:k");
+    ck_assert_uint_ne(wait_change(st, "s:k", v1, 2000), v1);
+}
+END_TEST
+
 /* A Redis that refuses CLIENT: versions stay 0 (copies last a second),
  * the store works. */
 START_TEST(invalidation_refused)
@@ -782,6 +861,7 @@ Suite *suite_redis(void)
     tcase_add_test(tc, invalidation_moves_the_version);
     tcase_add_test(tc, invalidation_refused);
     tcase_add_test(tc, host_stamps_follow_redis_and_the_voucher);
+    tcase_add_test(tc, closed_connection_moves_the_version);
     tcase_add_test(tc, expiry_prefix_and_db);
     tcase_add_test(tc, auth_and_restart);
     tcase_add_test(tc, down_fails_fast);
