@@ -24,7 +24,11 @@
 #include "fa_store.h"
 #include "fa_redis_net.h"
 
-#define FA_REDIS_MAX_IDLE 64
+/* Idle connections a process keeps per server. A process opens no more
+ * than its threads use at once, so this bounds only a process of more
+ * threads; a connection closed for want of room would end every copy the
+ * process made (fa_redis_track_closing), so it is not kept small. */
+#define FA_REDIS_MAX_IDLE 1024
 #define FA_REDIS_SWEEP_MAX 64
 #define FA_REDIS_SWEEP_MS 200
 #define FA_REDIS_BACKOFF_MS 1000
