@@ -345,7 +345,9 @@ static void cli(const char *fmt, const char *arg)
     redisFree(c);
 }
 
-static fa_store_t *tracked_store(void)
+/* A store on the test's Redis with tracking (and, host_copies, host
+ * stamps), its child_init run. */
+static fa_store_t *tracked_store_with(int host_copies)
 {
     fa_redis_conf_t conf;
     fa_store_t *st;
@@ -353,9 +355,15 @@ static fa_store_t *tracked_store(void)
     ck_assert_ptr_null(fa_redis_parse(pool, spec_of("", "/2"), &conf));
     conf.timeout_ms = 500;
     conf.track = 1;
+    conf.host_copies = host_copies;
     ck_assert_int_eq(fa_store_redis_create(pool, &conf, &st), APR_SUCCESS);
     ck_assert_int_eq(st->child_init(st, pool), APR_SUCCESS);
     return st;
+}
+
+static fa_store_t *tracked_store(void)
+{
+    return tracked_store_with(0);
 }
 
 /* Client-side caching: once the listener is up, a change of a key this
@@ -508,7 +516,6 @@ END_TEST
  * moves nothing. */
 START_TEST(closed_connection_moves_the_version)
 {
-    fa_redis_conf_t conf;
     fa_store_t *st;
     fa_redis_t *rs;
     fa_redis_conn_t *conn;
@@ -520,12 +527,7 @@ START_TEST(closed_connection_moves_the_version)
     int i;
 
     redis_start(NULL);
-    ck_assert_ptr_null(fa_redis_parse(pool, spec_of("", "/2"), &conf));
-    conf.timeout_ms = 500;
-    conf.track = 1;
-    conf.host_copies = 1;
-    ck_assert_int_eq(fa_store_redis_create(pool, &conf, &st), APR_SUCCESS);
-    ck_assert_int_eq(st->child_init(st, pool), APR_SUCCESS);
+    st = tracked_store_with(1);
     rs = st->baton;
     ck_assert_uint_ne(wait_version(st, "s:k", 1, 5000), 0);
     ck_assert_int_eq(st->put(st, "s:k", "one", 3, fa_now_sec() + 60, pool),
