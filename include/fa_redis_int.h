@@ -237,8 +237,12 @@ apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
 
 /* ---- fa_redis_track.c ------------------------------------------------- */
 
-/* Redirects conn's tracking to the listener (once per listener epoch). */
-void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn);
+/* Redirects conn's tracking to the listener (once per listener epoch).
+ * 0 (err set) when the connection failed meanwhile (no answer in time, or
+ * it broke): the caller closes it, unused, since a late answer would be
+ * read as its next command's. */
+int fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn,
+                            fa_err_t *err);
 /* conn is about to be closed (why: for the log line). Redis drops the
  * tracking of a connection that is gone, so a key it read changes later
  * without an invalidation message: when conn was tracked in the current

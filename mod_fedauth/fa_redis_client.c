@@ -306,20 +306,26 @@ static void sentinel_recheck(fa_redis_t *rs)
     }
 }
 
-/* An idle connection, or a new one; *reused says which. */
+/* An idle connection, or a new one; *reused says which. A connection
+ * that fails its CLIENT TRACKING is closed unused: an idle one is then
+ * replaced by a new one, a new one is a failure. */
 static fa_redis_conn_t *acquire(fa_redis_t *rs, int *reused, fa_err_t *err)
 {
-    fa_redis_conn_t *conn;
+    fa_redis_conn_t *conn = NULL;
     apr_int64_t down_until;
+    int fresh = 0;
 
     if (rs->conf.master_name) {
         sentinel_recheck(rs);
     }
+again:
     apr_thread_mutex_lock(rs->lock);
-    conn = rs->idle;
-    if (conn) {
-        rs->idle = conn->next;
-        rs->idle_count--;
+    if (!fresh) {
+        conn = rs->idle;
+        if (conn) {
+            rs->idle = conn->next;
+            rs->idle_count--;
+        }
     }
     down_until = rs->down_until_ms;
     apr_thread_mutex_unlock(rs->lock);
@@ -342,7 +348,15 @@ static fa_redis_conn_t *acquire(fa_redis_t *rs, int *reused, fa_err_t *err)
             return NULL;
         }
     }
-    fa_redis_track_register(rs, conn);
+    if (!fa_redis_track_register(rs, conn, err)) {
+        fa_redis_release(rs, conn, 1);
+        conn = NULL;
+        if (*reused) {
+            fresh = 1;
+            goto again;
+        }
+        return NULL;
+    }
     return conn;
 }
 

@@ -293,8 +293,13 @@ static fa_redis_conn_t *node_acquire(fa_redis_t *rs, int node, int *reused,
     apr_thread_mutex_unlock(rs->lock);
     *reused = conn != NULL;
     if (conn) {
-        fa_redis_track_register(rs, conn);
-        return conn;
+        if (fa_redis_track_register(rs, conn, err)) {
+            return conn;
+        }
+        /* closed unused (a late answer would be read as the next
+         * command's); a new connection instead */
+        fa_redis_release(rs, conn, 1);
+        *reused = 0;
     }
     if (fa_redis_now_ms() < down_until) {
         return NULL;
@@ -314,7 +319,10 @@ static fa_redis_conn_t *node_acquire(fa_redis_t *rs, int node, int *reused,
     memset(conn, 0, sizeof(*conn));
     conn->c = c;
     conn->node = node;
-    fa_redis_track_register(rs, conn);
+    if (!fa_redis_track_register(rs, conn, err)) {
+        fa_redis_release(rs, conn, 1);
+        return NULL;
+    }
     return conn;
 }
 

@@ -36,6 +36,10 @@ struct fa_redis_link_t {
     apr_size_t fed;           /* bytes of the reply in progress */
     int cert_asked;           /* the server asked for a client certificate
                                * and there is none */
+    int failed;               /* a command failed on it: an answer may
+                               * still come, and would be read as the
+                               * next command's, so no command is sent
+                               * again */
     char where[300];          /* "host:port" for messages */
 };
 
@@ -782,14 +786,23 @@ apr_status_t fa_redis_link_command(fa_redis_link_t *l, int argc,
     if (timed_out) {
         *timed_out = 0;
     }
+    if (l->failed) {
+        return fa_err_set(err, "store_unavailable", "redis %s: a command "
+                          "failed on this connection before", l->where);
+    }
+    /* failed until the reply is read whole */
+    l->failed = 1;
     if ((rv = send_cmd(l, argc, argv, lens, deadline, timed_out, err))
         != APR_SUCCESS) {
         return rv;
     }
     for (;;) {
-        if ((rv = fa_redis_link_reply(l, reply, err)) != APR_SUCCESS
-            || *reply) {
+        if ((rv = fa_redis_link_reply(l, reply, err)) != APR_SUCCESS) {
             return rv;
+        }
+        if (*reply) {
+            l->failed = 0;
+            return APR_SUCCESS;
         }
         n = io_read(l, buf, sizeof(buf), &wait, why, sizeof(why));
         if (n > 0) {

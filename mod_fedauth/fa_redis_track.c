@@ -151,24 +151,24 @@ void fa_redis_track_remapped(fa_redis_t *rs)
  * (with a Cluster, the one of conn's node), once per epoch. A refusal
  * (Redis before 6, an ACL without CLIENT) turns client-side caching off
  * for good. */
-void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
+int fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn,
+                            fa_err_t *perr)
 {
     const char *argv[5] = { "CLIENT", "TRACKING", "on", "REDIRECT", NULL };
     unsigned int epoch;
     char id[32];
     redisReply *reply;
-    fa_err_t err;
 
     if (track_state(rs) != FA_REDIS_TRACK_UP
         || (conn->node >= 0
             && node_state(rs, conn->node) != FA_REDIS_TRACK_UP)) {
-        return;
+        return 1;
     }
     /* the epoch before the id: an id newer than the epoch only costs
      * one more CLIENT TRACKING */
     epoch = __atomic_load_n(&rs->track_epoch, __ATOMIC_ACQUIRE);
     if (conn->track_epoch == epoch) {
-        return;
+        return 1;
     }
     apr_thread_mutex_lock(rs->lock);
     apr_snprintf(id, sizeof(id), "%" APR_INT64_T_FMT, conn->node >= 0
@@ -176,11 +176,14 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
     apr_thread_mutex_unlock(rs->lock);
     argv[4] = id;
     reply = fa_redis_run(conn->c, 5, argv, NULL, FA_REDIS_REPLY_SMALL, NULL,
-                         &err);
-    if (reply && reply->type != REDIS_REPLY_ERROR) {
+                         perr);
+    if (!reply) {
+        return 0;
+    }
+    if (reply->type != REDIS_REPLY_ERROR) {
         conn->track_epoch = epoch;
     }
-    else if (reply && strstr(reply->str, "does not exist")) {
+    else if (strstr(reply->str, "does not exist")) {
         /* The listener's connection is gone: nothing is vouched for until
          * it is back. */
         conn->track_epoch = 0;
@@ -191,15 +194,14 @@ void fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn)
             track_set(rs, FA_REDIS_TRACK_DOWN);
         }
     }
-    else if (reply) {
+    else {
         fa_log(FA_LOG_WARN, FALOGNO(01711) "redis refuses CLIENT TRACKING "
                "(%.200s): each process keeps a copy of a session for at "
                "most a second (FedAuthSessionLocalCache)", reply->str);
         track_set(rs, FA_REDIS_TRACK_REFUSED);
     }
-    if (reply) {
-        freeReplyObject(reply);
-    }
+    freeReplyObject(reply);
+    return 1;
 }
 
 void fa_redis_track_closing(fa_redis_t *rs, fa_redis_conn_t *conn,

@@ -553,7 +553,7 @@ START_TEST(closed_connection_moves_the_version)
     memset(&err, 0, sizeof(err));
     conn = fa_redis_conn_open(rs, &err);
     ck_assert_ptr_nonnull(conn);
-    fa_redis_track_register(rs, conn);
+    fa_redis_track_register(rs, conn, &err);
     ck_assert_uint_ne(conn->track_epoch, 0);
     v1 = st->version(st, "s:k");
     ck_assert_int_eq(st->host_stamp(st, "s:k", &s2), 1);
@@ -576,6 +576,54 @@ START_TEST(closed_connection_moves_the_version)
     v1 = st->version(st, "s:k");
     cli("DEL %s", "fedauth:s:k");
     ck_assert_uint_ne(wait_change(st, "s:k", v1, 2000), v1);
+}
+END_TEST
+
+/* CLIENT TRACKING is sent on a connection when it is handed out in a new
+ * epoch. When its answer does not come in time, the connection must not
+ * be used: the late "+OK" would be read as the next command's reply, and
+ * that command's reply (a session) as the one after it, another user's
+ * request. Redis paused (CLIENT PAUSE) past the timeout while the one
+ * idle connection is due to send CLIENT TRACKING again: every read
+ * answers its own key, or fails. */
+START_TEST(tracking_timeout_never_desyncs)
+{
+    fa_store_t *st;
+    fa_redis_t *rs;
+    fa_redis_conn_t *conn;
+    fa_err_t err;
+    apr_status_t rv;
+    char *v;
+    apr_size_t len;
+
+    redis_start(NULL);
+    st = tracked_store_with(0);
+    rs = st->baton;
+    rs->conf.timeout_ms = 300;
+    ck_assert_uint_ne(wait_version(st, "s:a", 1, 5000), 0);
+    ck_assert_int_eq(st->put(st, "s:a", "value-of-a", 10, fa_now_sec() + 60,
+                             pool), APR_SUCCESS);
+    ck_assert_int_eq(st->put(st, "s:b", "value-of-b", 10, fa_now_sec() + 60,
+                             pool), APR_SUCCESS);
+    ck_assert_int_eq(st->get(st, "s:a", pool, &v, &len), APR_SUCCESS);
+    /* a new epoch: the idle connection sends CLIENT TRACKING at its next
+     * use (a tracked connection closed moves the epoch) */
+    memset(&err, 0, sizeof(err));
+    conn = fa_redis_conn_open(rs, &err);
+    ck_assert_ptr_nonnull(conn);
+    fa_redis_track_register(rs, conn, &err);
+    fa_redis_release(rs, conn, 1);
+    cli("CLIENT PAUSE %s ALL", "450");
+    rv = st->get(st, "s:a", pool, &v, &len);
+    ck_assert_msg(rv != APR_SUCCESS || !strcmp(v, "value-of-a"),
+                  "s:a read as \"%s\"", v);
+    usleep(400000);
+    rv = st->get(st, "s:b", pool, &v, &len);
+    ck_assert_int_eq(rv, APR_SUCCESS);
+    ck_assert_str_eq(v, "value-of-b");
+    rv = st->get(st, "s:a", pool, &v, &len);
+    ck_assert_int_eq(rv, APR_SUCCESS);
+    ck_assert_str_eq(v, "value-of-a");
 }
 END_TEST
 
@@ -864,6 +912,7 @@ Suite *suite_redis(void)
     tcase_add_test(tc, invalidation_refused);
     tcase_add_test(tc, host_stamps_follow_redis_and_the_voucher);
     tcase_add_test(tc, closed_connection_moves_the_version);
+    tcase_add_test(tc, tracking_timeout_never_desyncs);
     tcase_add_test(tc, expiry_prefix_and_db);
     tcase_add_test(tc, auth_and_restart);
     tcase_add_test(tc, down_fails_fast);
