@@ -243,7 +243,9 @@ apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
  * read as its next command's. */
 int fa_redis_track_register(fa_redis_t *rs, fa_redis_conn_t *conn,
                             fa_err_t *err);
-/* conn is about to be closed (why: for the log line). Redis drops the
+/* conn is about to be closed (why, for the log line: "broken", "closed
+ * by the server while idle", or "closed: <the module's reason>", logged at
+ * debug). Redis drops the
  * tracking of a connection that is gone, so a key it read changes later
  * without an invalidation message: when conn was tracked in the current
  * epoch, the epoch moves on and the voucher's generation with it, and no

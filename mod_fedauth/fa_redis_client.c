@@ -302,7 +302,7 @@ static void sentinel_recheck(fa_redis_t *rs)
     if (stale) {
         fa_log(FA_LOG_WARN, FALOGNO(01707) "redis master %s moved to %s:%d",
                rs->conf.master_name, host, port);
-        free_list(rs, stale, "the master moved");
+        free_list(rs, stale, "closed: the master moved");
     }
 }
 
@@ -385,7 +385,7 @@ void fa_redis_release(fa_redis_t *rs, fa_redis_conn_t *conn, int broken)
         apr_thread_mutex_unlock(rs->lock);
     }
     if (conn) {
-        conn_close(rs, conn, broken ? "broken" : "more idle than kept");
+        conn_close(rs, conn, broken ? "broken" : "closed: more idle than kept");
     }
 }
 
@@ -553,11 +553,11 @@ static apr_status_t redis_cleanup(void *data)
     fa_redis_t *rs = data;
     int i;
 
-    free_list(rs, rs->idle, "the store is closed");
+    free_list(rs, rs->idle, "closed: the store is closed");
     rs->idle = NULL;
     rs->idle_count = 0;
     for (i = 0; i < rs->n_nodes; i++) {
-        free_list(rs, rs->nodes[i].idle, "the store is closed");
+        free_list(rs, rs->nodes[i].idle, "closed: the store is closed");
         rs->nodes[i].idle = NULL;
         rs->nodes[i].idle_count = 0;
     }

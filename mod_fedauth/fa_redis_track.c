@@ -219,7 +219,10 @@ void fa_redis_track_closing(fa_redis_t *rs, fa_redis_conn_t *conn,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         voucher_bump(rs);
     }
-    fa_log(strcmp(why, "more idle than kept") ? FA_LOG_INFO : FA_LOG_DEBUG,
+    /* at info what says something of Redis; a close of the module's
+     * own doing (a surplus, a restart, a master that moved, which
+     * FA01707 tells) at debug */
+    fa_log(strncmp(why, "closed: ", 8) ? FA_LOG_INFO : FA_LOG_DEBUG,
            FALOGNO(01720) "redis connection %s: what it read is vouched "
            "for no more, the copies of sessions made so far are dropped",
            why);

@@ -92,7 +92,9 @@ if (o.perf === o.callgrind) usage('give one of --perf or --callgrind');
 const SEED = o.seed === undefined ? 0 : Number(o.seed);
 if (o.seed !== undefined && !(Number.isInteger(SEED) && SEED >= 2)) usage(`--seed N: a whole number of at least 2, not ${o.seed}`);
 if (SEED && SESSIONS > 1) usage('--seed N and --sessions N: one or the other');
-// --perf --seed N: wrk cycles through the first --requests of the seeded cookies
+// --perf --seed N: one server (--server A or B), wrk cycling through the
+// first --requests of the seeded cookies
+if (SEED && o.perf && !o.server) usage('--perf --seed N: with --server A or B');
 if (SEED && o.server && K !== 'A' && K !== 'B') usage('--seed N: --server A or B (the shm store)');
 const REQUESTS = Number(o.requests ?? (SEED ? 20000 : Math.max(5000, SESSIONS)));
 if (!Number.isInteger(REQUESTS) || REQUESTS < 1) usage(`--requests R: a whole number of at least 1, not ${o.requests}`);

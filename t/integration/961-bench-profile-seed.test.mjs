@@ -8,6 +8,8 @@
 // shows in B's module functions, and not when one cookie is repeated);
 // the 1.9 GB-class store file under /dev/shm and the live cookies are
 // gone afterwards. Its argument errors stop it before any server starts.
+// --perf --seed (one server) runs wrk through the seeded cookies after an
+// unsampled warm-up and writes the profile (needs perf and wrk).
 // The callgrind part needs valgrind (not in CI: skipped there), gcc and
 // pkg-config (t/bench/seed.sh), and a module without sanitizers.
 import { describe, it, before, after } from 'node:test';
@@ -36,7 +38,8 @@ describe('profile.mjs --seed: argument errors stop it before any server starts',
     [['--callgrind', '--seed', '1'], /--seed N: a whole number of at least 2/],
     [['--callgrind', '--seed', 'many'], /--seed N: a whole number of at least 2/],
     [['--callgrind', '--seed', '100', '--sessions', '5'], /--seed N and --sessions N: one or the other/],
-    [['--perf', '--seed', '100'], /--seed N: with --callgrind only/],
+    [['--perf', '--seed', '100'], /--perf --seed N: with --server A or B/],
+    [['--perf', '--seed', '100', '--server', 'C'], /--seed N: --server A or B/],
     [['--callgrind', '--seed', '100', '--server', 'C'], /--seed N: --server A or B/],
     [['--callgrind', '--seed', '100', '--requests', '0'], /--requests R: a whole number of at least 1/],
   ];
@@ -113,5 +116,38 @@ describe('profile.mjs --callgrind --seed 400 --requests 300: A and B, both windo
 
   it('took less than 60 s', () => {
     assert.ok(r.seconds < 60, `${r.seconds} s`);
+  });
+});
+
+describe('profile.mjs --perf --server B --seed 200 --requests 200 --warmup 1: wrk through the seeded cookies, every response a 200, the profile names the module', {
+  skip: (!(has('perf') && has('wrk') && has('gcc') && has('pkg-config')) && 'perf, wrk, gcc or pkg-config not installed')
+    || (sanitized && 'a sanitizer build of the module: its samples would be the sanitizer\'s'),
+}, () => {
+  let out;
+  let r;
+  let txt;
+  before(() => {
+    out = fs.mkdtempSync(path.join(os.tmpdir(), 'fedauth-961-perf-'));
+    r = profile(['--perf', '--server', 'B', '--seed', '200', '--requests', '200', '--seconds', '3', '--warmup', '1', '--out-dir', out], 120000);
+    const f = path.join(out, 'perf-B-seed-200.txt');
+    txt = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+  });
+  after(() => {
+    if (out) fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  it('ends well: a warm-up first, then the sampled run through 199 seeded cookies with none but 200s, and the module\'s share', () => {
+    // perf may be refused samples (perf_event_paranoid): then the run
+    // still ends well, with an empty profile
+    assert.equal(r.status, 0, `${r.error || ''}\n${r.stderr.slice(-3000)}`);
+    assert.match(r.stderr, /warm-up: [\d.]+ req\/s for 1 s/);
+    assert.match(txt, /^# perf profile of B mod_fedauth shm, [\d.]+ req\/s under wrk -t2 -c32, cycling through 199 cookies \(0 responses not 200\)/);
+    assert.match(txt, /## the module's share: \d+ of \d+ samples/);
+  });
+
+  it('leaves no store file behind', () => {
+    const m = /the store's file: (\S+)/.exec(r.stderr);
+    assert.ok(m, r.stderr.slice(-2000));
+    assert.equal(fs.existsSync(m[1]), false, `${m[1]} is still there`);
   });
 });
