@@ -346,14 +346,15 @@ static void cli(const char *fmt, const char *arg)
 }
 
 /* A store on the test's Redis with tracking (and, host_copies, host
- * stamps), its child_init run. */
-static fa_store_t *tracked_store_with(int host_copies)
+ * stamps), its child_init run: timeout_ms is set before the listener
+ * thread starts, which reads it. */
+static fa_store_t *tracked_store_with(int host_copies, int timeout_ms)
 {
     fa_redis_conf_t conf;
     fa_store_t *st;
 
     ck_assert_ptr_null(fa_redis_parse(pool, spec_of("", "/2"), &conf));
-    conf.timeout_ms = 500;
+    conf.timeout_ms = timeout_ms;
     conf.track = 1;
     conf.host_copies = host_copies;
     ck_assert_int_eq(fa_store_redis_create(pool, &conf, &st), APR_SUCCESS);
@@ -363,7 +364,7 @@ static fa_store_t *tracked_store_with(int host_copies)
 
 static fa_store_t *tracked_store(void)
 {
-    return tracked_store_with(0);
+    return tracked_store_with(0, 500);
 }
 
 /* Client-side caching: once the listener is up, a change of a key this
@@ -527,7 +528,7 @@ START_TEST(closed_connection_moves_the_version)
     int i;
 
     redis_start(NULL);
-    st = tracked_store_with(1);
+    st = tracked_store_with(1, 500);
     rs = st->baton;
     ck_assert_uint_ne(wait_version(st, "s:k", 1, 5000), 0);
     ck_assert_int_eq(st->put(st, "s:k", "one", 3, fa_now_sec() + 60, pool),
@@ -597,9 +598,8 @@ START_TEST(tracking_timeout_never_desyncs)
     apr_size_t len;
 
     redis_start(NULL);
-    st = tracked_store_with(0);
+    st = tracked_store_with(0, 300);
     rs = st->baton;
-    rs->conf.timeout_ms = 300;
     ck_assert_uint_ne(wait_version(st, "s:a", 1, 5000), 0);
     ck_assert_int_eq(st->put(st, "s:a", "value-of-a", 10, fa_now_sec() + 60,
                              pool), APR_SUCCESS);
