@@ -137,6 +137,43 @@ apr_size_t fa_session_field_size(apr_size_t len);
 apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
                                fa_session_t **ps);
 
+/* The request path's memo of decoded records. A browser sends the same
+ * cookie on every request and its session seldom changes, so a thread
+ * decodes the same record again and again. A memo keeps the last records
+ * a thread decoded, as stored and as decoded; a record equal byte for
+ * byte to one of them (compared in constant time) is not decoded again:
+ * its decoded bytes are copied over buf and the session made from the
+ * memo's, its pointers moved into buf. The session returned is the
+ * caller's, in p and buf as fa_session_decode's would be, and may be
+ * changed: the memo keeps its own copy. A changed record is other bytes,
+ * so nothing in the memo can outlive a write or a delete.
+ * Records over FA_SESSION_MEMO_BYTES, or with more than
+ * FA_SESSION_MEMO_VALUES attributes and claims together, are decoded as
+ * ever and not kept. A memo is for one thread: no lock. */
+#define FA_SESSION_MEMO_SLOTS 2
+#define FA_SESSION_MEMO_BYTES 2048
+#define FA_SESSION_MEMO_VALUES 40
+
+typedef struct fa_session_memo_slot_t {
+    apr_size_t len;                     /* 0: empty */
+    int n_attrs, n_claims;              /* -1: no array */
+    fa_session_t s;                     /* its pointers into dec */
+    fa_attr_t vals[FA_SESSION_MEMO_VALUES];   /* attributes, then claims */
+    char rec[FA_SESSION_MEMO_BYTES];    /* the record as stored */
+    char dec[FA_SESSION_MEMO_BYTES];    /* the same, decoded in place */
+} fa_session_memo_slot_t;
+
+typedef struct fa_session_memo_t {
+    unsigned int next;                  /* the slot the next miss fills */
+    fa_session_memo_slot_t slot[FA_SESSION_MEMO_SLOTS];
+} fa_session_memo_t;
+
+/* fa_session_decode through memo m (NULL: none). *hit, when given: 1 when
+ * the memo answered. */
+apr_status_t fa_session_decode_memo(fa_session_memo_t *m, apr_pool_t *p,
+                                    char *buf, apr_size_t len,
+                                    fa_session_t **ps, int *hit);
+
 /* When the session ends: the earlier of idle and absolute expiry. */
 apr_int64_t fa_session_expires_at(const fa_session_t *s, int idle_timeout,
                                   int max_age);

@@ -735,6 +735,144 @@ apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
 }
 #undef VLEN
 
+/* ---- the memo of decoded records ------------------------------------- */
+
+/* v moved from the buffer at from (len bytes) to the one at to; a pointer
+ * outside it (NULL, a constant such as "") stays as it is. */
+static inline const char *moved(const char *v, const char *from,
+                                apr_size_t len, char *to)
+{
+    apr_size_t off = (apr_size_t)((apr_uintptr_t)v - (apr_uintptr_t)from);
+
+    return off < len ? to + off : v;
+}
+
+/* The session s decoded in from (len bytes) with its pointers moved to
+ * to; its arrays' entries go to vals (the memo's) when vals, else to one
+ * allocation from p with the array headers. */
+static void session_move_into(fa_session_t *dst, const fa_session_t *s,
+                              int n_attrs, int n_claims, const char *from,
+                              apr_size_t len, char *to, fa_attr_t *vals,
+                              apr_pool_t *p)
+{
+    const fa_attr_t *src[2];
+    apr_array_header_t **arr[2];
+    int n[2], k, i;
+
+    *dst = *s;
+    dst->idp = moved(s->idp, from, len, to);
+    dst->sub = moved(s->sub, from, len, to);
+    dst->token_sub = moved(s->token_sub, from, len, to);
+    dst->user = moved(s->user, from, len, to);
+    dst->roles = moved(s->roles, from, len, to);
+    dst->sid = moved(s->sid, from, len, to);
+    dst->id_token = moved(s->id_token, from, len, to);
+    dst->access_token = moved(s->access_token, from, len, to);
+    dst->refresh_token = moved(s->refresh_token, from, len, to);
+    dst->ok_user = moved(s->ok_user, from, len, to);
+    dst->ok_sub = moved(s->ok_sub, from, len, to);
+    dst->ok_idp = moved(s->ok_idp, from, len, to);
+    dst->ok_roles = moved(s->ok_roles, from, len, to);
+    src[0] = s->attrs ? (const fa_attr_t *)(void *)s->attrs->elts : NULL;
+    src[1] = s->claims ? (const fa_attr_t *)(void *)s->claims->elts : NULL;
+    n[0] = n_attrs;
+    n[1] = n_claims;
+    arr[0] = &dst->attrs;
+    arr[1] = &dst->claims;
+    for (k = 0; k < 2; k++) {
+        fa_attr_t *out;
+        apr_array_header_t *a;
+
+        if (n[k] < 0) {
+            *arr[k] = NULL;
+            continue;
+        }
+        if (vals) {
+            /* the memo: its entries only, no header (made on a hit) */
+            out = vals;
+            vals += n[k];
+            a = NULL;
+        }
+        else {
+            a = apr_palloc(p, APR_ALIGN_DEFAULT(sizeof(*a))
+                              + (apr_size_t)(n[k] ? n[k] : 1)
+                                * sizeof(fa_attr_t));
+            a->pool = p;
+            a->elt_size = sizeof(fa_attr_t);
+            a->nelts = n[k];
+            a->nalloc = n[k] ? n[k] : 1;
+            a->elts = (char *)a + APR_ALIGN_DEFAULT(sizeof(*a));
+            out = (fa_attr_t *)(void *)a->elts;
+        }
+        for (i = 0; i < n[k]; i++) {
+            out[i].name = moved(src[k][i].name, from, len, to);
+            out[i].value = moved(src[k][i].value, from, len, to);
+            out[i].ok_value = moved(src[k][i].ok_value, from, len, to);
+        }
+        *arr[k] = a;
+    }
+}
+
+apr_status_t fa_session_decode_memo(fa_session_memo_t *m, apr_pool_t *p,
+                                    char *buf, apr_size_t len,
+                                    fa_session_t **ps, int *hit)
+{
+    fa_session_memo_slot_t *slot;
+    fa_session_t *s, held;
+    apr_array_header_t attrs, claims;
+    apr_status_t rv;
+    int i, na, nc;
+
+    if (hit) {
+        *hit = 0;
+    }
+    if (!m || !len || len > FA_SESSION_MEMO_BYTES) {
+        return fa_session_decode(p, buf, len, ps);
+    }
+    for (i = 0; i < FA_SESSION_MEMO_SLOTS; i++) {
+        slot = &m->slot[i];
+        if (slot->len == len && fa_ct_equal(slot->rec, buf, len)) {
+            memcpy(buf, slot->dec, len);
+            /* the memo's entries stand for the arrays while moving */
+            held = slot->s;
+            attrs.elts = (char *)slot->vals;
+            claims.elts = (char *)(slot->vals
+                                   + (slot->n_attrs > 0 ? slot->n_attrs : 0));
+            held.attrs = slot->n_attrs >= 0 ? &attrs : NULL;
+            held.claims = slot->n_claims >= 0 ? &claims : NULL;
+            s = apr_palloc(p, sizeof(*s));
+            session_move_into(s, &held, slot->n_attrs, slot->n_claims,
+                              slot->dec, len, buf, NULL, p);
+            *ps = s;
+            if (hit) {
+                *hit = 1;
+            }
+            return APR_SUCCESS;
+        }
+    }
+    slot = &m->slot[m->next];
+    m->next = (m->next + 1) % FA_SESSION_MEMO_SLOTS;
+    slot->len = 0;
+    memcpy(slot->rec, buf, len);
+    rv = fa_session_decode(p, buf, len, ps);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    s = *ps;
+    na = s->attrs ? s->attrs->nelts : -1;
+    nc = s->claims ? s->claims->nelts : -1;
+    if ((na > 0 ? na : 0) + (nc > 0 ? nc : 0) > FA_SESSION_MEMO_VALUES) {
+        return APR_SUCCESS;
+    }
+    memcpy(slot->dec, buf, len);
+    session_move_into(&slot->s, s, na, nc, buf, len, slot->dec, slot->vals,
+                      NULL);
+    slot->n_attrs = na;
+    slot->n_claims = nc;
+    slot->len = len;
+    return APR_SUCCESS;
+}
+
 apr_int64_t fa_session_expires_at(const fa_session_t *s, int idle_timeout,
                                   int max_age)
 {

@@ -303,6 +303,216 @@ START_TEST(session_record_header_verdicts)
 }
 END_TEST
 
+/* A session record for the memo's tests: user u, roles r, n attributes
+ * (the last one with a tab, unfit for a header) and two claims. */
+static char *memo_record(const char *u, const char *r, int n,
+                         apr_size_t *len)
+{
+    fa_session_t s;
+    fa_attr_t *a;
+    char *rec;
+    int i;
+
+    memset(&s, 0, sizeof(s));
+    s.created = 1700000000;
+    s.last_seen = 1700000100;
+    s.token_exp = 1700003600;
+    s.idp = "corp";
+    s.sub = "248289761001";
+    s.user = u;
+    s.roles = r;
+    s.sid = "sid-1";
+    s.refresh_token = "rt-1";
+    s.attrs = apr_array_make(pool, 1, sizeof(fa_attr_t));
+    for (i = 0; i < n; i++) {
+        a = apr_array_push(s.attrs);
+        a->name = apr_psprintf(pool, "A%d", i);
+        a->value = i == n - 1 ? "tab\there" : apr_psprintf(pool, "v%d", i);
+    }
+    s.claims = apr_array_make(pool, 2, sizeof(fa_attr_t));
+    a = apr_array_push(s.claims);
+    a->name = "groups";
+    a->value = "g1";
+    a = apr_array_push(s.claims);
+    a->name = "groups";
+    a->value = "g2";
+    fa_session_encode(pool, &s, &rec, len);
+    return rec;
+}
+
+/* p lies in the len bytes at buf */
+static int inside(const char *p, const char *buf, apr_size_t len)
+{
+    return p >= buf && p < buf + len;
+}
+
+/* Two sessions alike: every field, and every header verdict. */
+static void same_session(const fa_session_t *a, const fa_session_t *b)
+{
+    int k, i;
+
+    ck_assert_int_eq(a->created, b->created);
+    ck_assert_int_eq(a->last_seen, b->last_seen);
+    ck_assert_int_eq(a->token_exp, b->token_exp);
+    ck_assert_str_eq(a->idp, b->idp);
+    ck_assert_str_eq(a->sub, b->sub);
+    ck_assert_str_eq(a->user, b->user);
+    ck_assert_str_eq(a->roles, b->roles);
+    ck_assert_str_eq(a->sid, b->sid);
+    ck_assert_str_eq(a->refresh_token, b->refresh_token);
+    ck_assert_ptr_null(a->id_token);
+    ck_assert_ptr_null(b->id_token);
+    ck_assert_int_eq(!a->ok_user, !b->ok_user);
+    ck_assert_int_eq(!a->ok_roles, !b->ok_roles);
+    ck_assert_ptr_eq(a->ok_user, a->ok_user ? a->user : NULL);
+    ck_assert_ptr_eq(a->ok_roles, a->ok_roles ? a->roles : NULL);
+    ck_assert_ptr_eq(a->ok_sub, a->sub);
+    ck_assert_ptr_eq(a->ok_idp, a->idp);
+    for (k = 0; k < 2; k++) {
+        const apr_array_header_t *x = k ? a->claims : a->attrs;
+        const apr_array_header_t *y = k ? b->claims : b->attrs;
+
+        ck_assert_int_eq(x->nelts, y->nelts);
+        for (i = 0; i < x->nelts; i++) {
+            const fa_attr_t *e = &APR_ARRAY_IDX(x, i, fa_attr_t);
+            const fa_attr_t *f = &APR_ARRAY_IDX(y, i, fa_attr_t);
+
+            ck_assert_str_eq(e->name, f->name);
+            ck_assert_str_eq(e->value, f->value);
+            ck_assert_int_eq(!e->ok_value, !f->ok_value);
+            ck_assert_ptr_eq(e->ok_value, e->ok_value ? e->value : NULL);
+        }
+    }
+}
+
+/* The memo answers a record it decoded before with the session the
+ * decoder makes, in the caller's buffer; what the caller changes in it
+ * does not reach the memo. */
+START_TEST(memo_answers_as_the_decoder)
+{
+    static fa_session_memo_t memo;
+    fa_session_t *want, *d;
+    fa_attr_t *a;
+    char *rec, *buf;
+    apr_size_t len;
+    int hit, i, round;
+
+    memset(&memo, 0, sizeof(memo));
+    rec = memo_record("jane.doe", "admin,viewer", 5, &len);
+    ck_assert_int_eq(fa_session_decode(pool, apr_pmemdup(pool, rec, len),
+                                       len, &want), APR_SUCCESS);
+    ck_assert_ptr_null(APR_ARRAY_IDX(want->attrs, 4, fa_attr_t).ok_value);
+    for (round = 0; round < 3; round++) {
+        buf = apr_pmemdup(pool, rec, len);
+        ck_assert_int_eq(fa_session_decode_memo(&memo, pool, buf, len, &d,
+                                                &hit), APR_SUCCESS);
+        ck_assert_int_eq(hit, round > 0);
+        same_session(d, want);
+        /* every value in the caller's buffer, none in the memo */
+        ck_assert(inside(d->user, buf, len) && inside(d->sub, buf, len)
+                  && inside(d->idp, buf, len) && inside(d->sid, buf, len)
+                  && inside(d->roles, buf, len)
+                  && inside(d->refresh_token, buf, len));
+        for (i = 0; i < d->attrs->nelts; i++) {
+            a = &APR_ARRAY_IDX(d->attrs, i, fa_attr_t);
+            ck_assert(inside(a->name, buf, len)
+                      && inside(a->value, buf, len));
+        }
+        a = &APR_ARRAY_IDX(d->claims, 1, fa_attr_t);
+        ck_assert(inside(a->value, buf, len));
+        /* the caller changes its session and its buffer, and grows its
+         * arrays: the next answer is as before */
+        d->last_seen = 1;
+        d->user = "mallory";
+        APR_ARRAY_IDX(d->attrs, 0, fa_attr_t).value = "changed";
+        a = apr_array_push(d->attrs);
+        a->name = "EXTRA";
+        a->value = "x";
+        memset(buf, 'Z', len);
+    }
+    ck_assert_int_eq(want->attrs->nelts, 5);
+}
+END_TEST
+
+/* A record that differs in one byte is not the memo's; the memo keeps
+ * the last two records, and a junk record, a long one or one with many
+ * values is decoded as ever and never kept. */
+START_TEST(memo_misses_what_changed)
+{
+    static fa_session_memo_t memo;
+    fa_session_t *d;
+    char *a, *b, *c, *big;
+    apr_size_t la, lb, lc, lbig;
+    int hit;
+
+    memset(&memo, 0, sizeof(memo));
+#define DEC(rec, l) fa_session_decode_memo(&memo, pool, \
+                        apr_pmemdup(pool, rec, l), l, &d, &hit)
+    a = memo_record("jane.doe", "admin", 2, &la);
+    b = memo_record("jane.doe", "admim", 2, &lb);     /* one byte */
+    c = memo_record("john.roe", "admin", 2, &lc);
+    ck_assert_uint_eq(la, lb);
+    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
+    ck_assert(!hit);
+    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
+    ck_assert(hit);
+    ck_assert_str_eq(d->roles, "admin");
+    ck_assert_int_eq(DEC(b, lb), APR_SUCCESS);
+    ck_assert(!hit);
+    ck_assert_str_eq(d->roles, "admim");
+    /* two kept: a and b both answer */
+    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
+    ck_assert(hit);
+    ck_assert_str_eq(d->roles, "admin");
+    ck_assert_int_eq(DEC(b, lb), APR_SUCCESS);
+    ck_assert(hit);
+    ck_assert_str_eq(d->roles, "admim");
+    /* a third replaces the older */
+    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
+    ck_assert(!hit);
+    ck_assert_str_eq(d->user, "john.roe");
+    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
+    ck_assert(!hit);
+    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
+    ck_assert(hit);
+    /* junk: refused every time; it empties the place it would have
+     * taken (c's, the older), the other still answers */
+    ck_assert_int_eq(DEC("FA1\nu3:abc", 10), APR_EINVAL);
+    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
+    ck_assert(hit);
+    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
+    ck_assert(!hit);
+    ck_assert_int_eq(DEC("FA1\nu3:abc", 10), APR_EINVAL);
+    ck_assert_int_eq(DEC("XXXX", 4), APR_EINVAL);
+    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
+    ck_assert(!hit);
+    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
+    ck_assert(hit);
+    /* more values than it holds: decoded, never kept */
+    big = memo_record("many", "", FA_SESSION_MEMO_VALUES, &lbig);
+    ck_assert_uint_le(lbig, FA_SESSION_MEMO_BYTES);
+    ck_assert_int_eq(DEC(big, lbig), APR_SUCCESS);
+    ck_assert_int_eq(DEC(big, lbig), APR_SUCCESS);
+    ck_assert(!hit);
+    ck_assert_int_eq(d->attrs->nelts, FA_SESSION_MEMO_VALUES);
+    ck_assert_int_eq(d->claims->nelts, 2);
+    /* longer than it holds: likewise */
+    big = memo_record(apr_psprintf(pool, "%0*d", FA_SESSION_MEMO_BYTES, 7),
+                      "", 1, &lbig);
+    ck_assert_uint_gt(lbig, FA_SESSION_MEMO_BYTES);
+    ck_assert_int_eq(DEC(big, lbig), APR_SUCCESS);
+    ck_assert_int_eq(DEC(big, lbig), APR_SUCCESS);
+    ck_assert(!hit);
+    ck_assert_uint_eq(strlen(d->user), FA_SESSION_MEMO_BYTES);
+    /* no memo: the decoder alone */
+    ck_assert_int_eq(fa_session_decode_memo(NULL, pool,
+                     apr_pmemdup(pool, a, la), la, &d, &hit), APR_SUCCESS);
+    ck_assert(!hit);
+    ck_assert_str_eq(d->user, "jane.doe");
+#undef DEC
+}
+END_TEST
+
 /* Times are read the same whatever their length: 8 digits and more go a
  * word at a time, and a non-digit anywhere (or a NUL inside) makes the
  * record unreadable, as it always did. */
@@ -1460,6 +1670,8 @@ Suite *suite_session(void)
     tcase_add_test(tc, session_record_roundtrip);
     tcase_add_test(tc, session_record_head);
     tcase_add_test(tc, session_record_header_verdicts);
+    tcase_add_test(tc, memo_answers_as_the_decoder);
+    tcase_add_test(tc, memo_misses_what_changed);
     tcase_add_test(tc, session_record_times);
     tcase_add_test(tc, session_record_tokens);
     tcase_add_test(tc, session_record_rejects_junk);
