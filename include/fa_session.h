@@ -137,25 +137,34 @@ apr_size_t fa_session_field_size(apr_size_t len);
 apr_status_t fa_session_decode(apr_pool_t *p, char *buf, apr_size_t len,
                                fa_session_t **ps);
 
-/* The request path's memo of decoded records. A browser sends the same
- * cookie on every request and its session seldom changes, so a thread
- * decodes the same record again and again. A memo keeps the last records
- * a thread decoded, as stored and as decoded; a record equal byte for
- * byte to one of them (compared in constant time) is not decoded again:
- * its decoded bytes are copied over buf and the session made from the
- * memo's, its pointers moved into buf. The session returned is the
- * caller's, in p and buf as fa_session_decode's would be, and may be
- * changed: the memo keeps its own copy. A changed record is other bytes,
- * so nothing in the memo can outlive a write or a delete.
- * Records over FA_SESSION_MEMO_BYTES, or with more than
+/* The request path's memo of decoded records, one per process. A
+ * browser sends the same cookie on every request and its session seldom
+ * changes, so a process decodes the same record again and again. The memo
+ * keeps, in a slot chosen by the store key, the last key read there and,
+ * from its second read on, its record as stored and as decoded; a record
+ * of that key equal byte for byte to the memo's (keys and records
+ * compared in constant time) is not decoded again: its decoded bytes are
+ * copied over buf and the session made from the memo's, its pointers
+ * moved into buf. The session returned is the caller's, in p and buf as
+ * fa_session_decode's would be, and may be changed: the memo keeps its
+ * own copy. A changed record is other bytes, so nothing in the memo can
+ * outlive a write or a delete.
+ * Threads share it: each slot has a flag taken without waiting; a thread
+ * that finds it taken decodes as if there were no memo.
+ * The first read of a key only notes it (a key never read again costs a
+ * key's copy), the second keeps its record, the third and later are
+ * answered. Records over FA_SESSION_MEMO_BYTES, or with more than
  * FA_SESSION_MEMO_VALUES attributes and claims together, are decoded as
- * ever and not kept. A memo is for one thread: no lock. */
-#define FA_SESSION_MEMO_SLOTS 2
+ * ever and not kept. */
+#define FA_SESSION_MEMO_SLOTS 64
 #define FA_SESSION_MEMO_BYTES 2048
 #define FA_SESSION_MEMO_VALUES 40
 
 typedef struct fa_session_memo_slot_t {
-    apr_size_t len;                     /* 0: empty */
+    int busy;                           /* taken by a thread (atomic) */
+    int used;                           /* 0: empty; 1: key noted */
+    char key[FA_SESSION_KEY_LEN];       /* the store key, when used */
+    apr_size_t len;                     /* 0: no record kept */
     int n_attrs, n_claims;              /* -1: no array */
     fa_session_t s;                     /* its pointers into dec */
     fa_attr_t vals[FA_SESSION_MEMO_VALUES];   /* attributes, then claims */
@@ -163,16 +172,21 @@ typedef struct fa_session_memo_slot_t {
     char dec[FA_SESSION_MEMO_BYTES];    /* the same, decoded in place */
 } fa_session_memo_slot_t;
 
+/* Zeroed before use (static, or apr_pcalloc). */
 typedef struct fa_session_memo_t {
-    unsigned int next;                  /* the slot the next miss fills */
     fa_session_memo_slot_t slot[FA_SESSION_MEMO_SLOTS];
 } fa_session_memo_t;
 
-/* fa_session_decode through memo m (NULL: none). *hit, when given: 1 when
+/* The slot of store key key (FA_SESSION_KEY_LEN bytes). */
+unsigned int fa_session_memo_index(const char *key);
+
+/* fa_session_decode of the record of store key key (FA_SESSION_KEY_LEN
+ * bytes) through memo m (either NULL: no memo). *hit, when given: 1 when
  * the memo answered. */
-apr_status_t fa_session_decode_memo(fa_session_memo_t *m, apr_pool_t *p,
-                                    char *buf, apr_size_t len,
-                                    fa_session_t **ps, int *hit);
+apr_status_t fa_session_decode_memo(fa_session_memo_t *m, const char *key,
+                                    apr_pool_t *p, char *buf,
+                                    apr_size_t len, fa_session_t **ps,
+                                    int *hit);
 
 /* When the session ends: the earlier of idle and absolute expiry. */
 apr_int64_t fa_session_expires_at(const fa_session_t *s, int idle_timeout,

@@ -813,45 +813,46 @@ static void session_move_into(fa_session_t *dst, const fa_session_t *s,
     }
 }
 
-apr_status_t fa_session_decode_memo(fa_session_memo_t *m, apr_pool_t *p,
-                                    char *buf, apr_size_t len,
-                                    fa_session_t **ps, int *hit)
+unsigned int fa_session_memo_index(const char *key)
 {
-    fa_session_memo_slot_t *slot;
+    apr_uint32_t x;
+
+    /* the key's first characters after "s:" come from a MAC: spread
+     * evenly already; the multiply folds all four into the top bits */
+    memcpy(&x, key + 2, 4);
+    return (unsigned int)((x * 2654435761u) >> 26)
+           % FA_SESSION_MEMO_SLOTS;
+}
+
+/* slot's record (len bytes) answered into buf and *ps, in p */
+static void memo_answer(const fa_session_memo_slot_t *slot, apr_pool_t *p,
+                        char *buf, apr_size_t len, fa_session_t **ps)
+{
     fa_session_t *s, held;
     apr_array_header_t attrs, claims;
-    apr_status_t rv;
-    int i, na, nc;
 
-    if (hit) {
-        *hit = 0;
-    }
-    if (!m || !len || len > FA_SESSION_MEMO_BYTES) {
-        return fa_session_decode(p, buf, len, ps);
-    }
-    for (i = 0; i < FA_SESSION_MEMO_SLOTS; i++) {
-        slot = &m->slot[i];
-        if (slot->len == len && fa_ct_equal(slot->rec, buf, len)) {
-            memcpy(buf, slot->dec, len);
-            /* the memo's entries stand for the arrays while moving */
-            held = slot->s;
-            attrs.elts = (char *)slot->vals;
-            claims.elts = (char *)(slot->vals
-                                   + (slot->n_attrs > 0 ? slot->n_attrs : 0));
-            held.attrs = slot->n_attrs >= 0 ? &attrs : NULL;
-            held.claims = slot->n_claims >= 0 ? &claims : NULL;
-            s = apr_palloc(p, sizeof(*s));
-            session_move_into(s, &held, slot->n_attrs, slot->n_claims,
-                              slot->dec, len, buf, NULL, p);
-            *ps = s;
-            if (hit) {
-                *hit = 1;
-            }
-            return APR_SUCCESS;
-        }
-    }
-    slot = &m->slot[m->next];
-    m->next = (m->next + 1) % FA_SESSION_MEMO_SLOTS;
+    memcpy(buf, slot->dec, len);
+    /* the memo's entries stand for the arrays while moving */
+    held = slot->s;
+    attrs.elts = (char *)slot->vals;
+    claims.elts = (char *)(slot->vals
+                           + (slot->n_attrs > 0 ? slot->n_attrs : 0));
+    held.attrs = slot->n_attrs >= 0 ? &attrs : NULL;
+    held.claims = slot->n_claims >= 0 ? &claims : NULL;
+    s = apr_palloc(p, sizeof(*s));
+    session_move_into(s, &held, slot->n_attrs, slot->n_claims, slot->dec,
+                      len, buf, NULL, p);
+    *ps = s;
+}
+
+/* Decodes buf (len bytes) and keeps it in slot, whose key it is. */
+static apr_status_t memo_keep(fa_session_memo_slot_t *slot, apr_pool_t *p,
+                              char *buf, apr_size_t len, fa_session_t **ps)
+{
+    fa_session_t *s;
+    apr_status_t rv;
+    int na, nc;
+
     slot->len = 0;
     memcpy(slot->rec, buf, len);
     rv = fa_session_decode(p, buf, len, ps);
@@ -871,6 +872,49 @@ apr_status_t fa_session_decode_memo(fa_session_memo_t *m, apr_pool_t *p,
     slot->n_claims = nc;
     slot->len = len;
     return APR_SUCCESS;
+}
+
+apr_status_t fa_session_decode_memo(fa_session_memo_t *m, const char *key,
+                                    apr_pool_t *p, char *buf,
+                                    apr_size_t len, fa_session_t **ps,
+                                    int *hit)
+{
+    fa_session_memo_slot_t *slot;
+    apr_status_t rv;
+    int answered = 0;
+
+    if (hit) {
+        *hit = 0;
+    }
+    if (!m || !key || !len || len > FA_SESSION_MEMO_BYTES) {
+        return fa_session_decode(p, buf, len, ps);
+    }
+    slot = &m->slot[fa_session_memo_index(key)];
+    if (__atomic_exchange_n(&slot->busy, 1, __ATOMIC_ACQUIRE)) {
+        return fa_session_decode(p, buf, len, ps);      /* never waits */
+    }
+    if (!slot->used || !fa_ct_equal(slot->key, key, FA_SESSION_KEY_LEN)) {
+        /* a key not read here lately: noted, its record not kept yet */
+        memcpy(slot->key, key, FA_SESSION_KEY_LEN);
+        slot->used = 1;
+        slot->len = 0;
+        __atomic_store_n(&slot->busy, 0, __ATOMIC_RELEASE);
+        return fa_session_decode(p, buf, len, ps);
+    }
+    if (slot->len == len && fa_ct_equal(slot->rec, buf, len)) {
+        memo_answer(slot, p, buf, len, ps);
+        answered = 1;
+        rv = APR_SUCCESS;
+    }
+    else {
+        /* read again, for the first time or changed: kept */
+        rv = memo_keep(slot, p, buf, len, ps);
+    }
+    __atomic_store_n(&slot->busy, 0, __ATOMIC_RELEASE);
+    if (hit) {
+        *hit = answered;
+    }
+    return rv;
 }
 
 apr_int64_t fa_session_expires_at(const fa_session_t *s, int idle_timeout,

@@ -363,26 +363,27 @@ static inline int cookie_store_key(request_rec *r, const fedauth_srv_t *sc,
     return 1;
 }
 
-/* Each thread's memo of the session records it decoded last (see
+/* The process's memo of the session records it decoded last (see
  * fa_session_decode_memo): the next request with the same cookie, its
- * record unchanged, skips the decoding. Thread-local, so no lock; a
- * request never keeps a pointer into it (what it gets is copied into
- * its pool), so a thread that later serves other sessions changes
- * nothing a request still holds. */
-static __thread fa_session_memo_t decode_memo;
+ * record unchanged, skips the decoding. A request never keeps a pointer
+ * into it (what it gets is copied into its pool), so a slot that later
+ * holds another session changes nothing a request still holds. About
+ * 330 KiB, in the process's memory as it is used. */
+static fa_session_memo_t decode_memo;
 
 /* The session in record rec (len bytes, decoded in place) and its
  * provider: APR_NOTFOUND when the record is unreadable or the provider
  * is no longer here or switched off (a session of it is no session).
- * memo: through the thread's memo (the request path), or not. */
+ * key: the record's store key, to ask the process's memo (the request
+ * path); NULL: not. */
 static apr_status_t decode_record(request_rec *r, const fedauth_srv_t *sc,
-                                  char *rec, apr_size_t len, int memo,
-                                  fa_session_t **ps,
+                                  char *rec, apr_size_t len,
+                                  const char *key, fa_session_t **ps,
                                   fedauth_provider_t **pprov)
 {
     int hit = 0;
 
-    if (fa_session_decode_memo(memo ? &decode_memo : NULL, r->pool, rec,
+    if (fa_session_decode_memo(key ? &decode_memo : NULL, key, r->pool, rec,
                                len, ps, &hit) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, FALOGNO(00303)
                       "unreadable session record: ignored");
@@ -422,7 +423,7 @@ static apr_status_t read_whole(request_rec *r, const fedauth_srv_t *sc,
         }
         return rv;
     }
-    return decode_record(r, sc, rec, len, 0, ps, pprov);
+    return decode_record(r, sc, rec, len, NULL, ps, pprov);
 }
 
 /* 1 when the session (read as its head: no ID token) will be written
@@ -509,7 +510,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
             host_copy_put(r, ck, key, &stamp, rec, len);
         }
     }
-    if (decode_record(r, sc, rec, len, 1, &s, &prov) != APR_SUCCESS) {
+    if (decode_record(r, sc, rec, len, key, &s, &prov) != APR_SUCCESS) {
         return APR_NOTFOUND;
     }
     now = fa_now_sec();

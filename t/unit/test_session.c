@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_session.c - session ids and cookies, the record formats, expiry,
  * and the mapping of claims to user name, attributes and roles. */
+#include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
 #include "unit.h"
@@ -340,6 +342,33 @@ static char *memo_record(const char *u, const char *r, int n,
     return rec;
 }
 
+/* Store keys (FA_SESSION_KEY_LEN bytes, NUL-terminated): KEY1; KEY2 in
+ * another slot of the memo; KEY3 in KEY1's. */
+static char KEY1[FA_SESSION_KEY_LEN + 1], KEY2[FA_SESSION_KEY_LEN + 1],
+            KEY3[FA_SESSION_KEY_LEN + 1];
+
+static void memo_keys(void)
+{
+    char k[FA_SESSION_KEY_LEN + 1];
+    int i, got2 = 0, got3 = 0;
+
+    snprintf(KEY1, sizeof(KEY1), "s:%022d", 1);
+    for (i = 2; i < 100000 && !(got2 && got3); i++) {
+        snprintf(k, sizeof(k), "s:%06dAAAAAAAAAAAAAAAA", i);
+        if (!got2 && fa_session_memo_index(k)
+                     != fa_session_memo_index(KEY1)) {
+            memcpy(KEY2, k, sizeof(k));
+            got2 = 1;
+        }
+        else if (!got3 && fa_session_memo_index(k)
+                          == fa_session_memo_index(KEY1)) {
+            memcpy(KEY3, k, sizeof(k));
+            got3 = 1;
+        }
+    }
+    ck_assert(got2 && got3);
+}
+
 /* p lies in the len bytes at buf */
 static int inside(const char *p, const char *buf, apr_size_t len)
 {
@@ -398,15 +427,18 @@ START_TEST(memo_answers_as_the_decoder)
     int hit, i, round;
 
     memset(&memo, 0, sizeof(memo));
+    memo_keys();
     rec = memo_record("jane.doe", "admin,viewer", 5, &len);
     ck_assert_int_eq(fa_session_decode(pool, apr_pmemdup(pool, rec, len),
                                        len, &want), APR_SUCCESS);
     ck_assert_ptr_null(APR_ARRAY_IDX(want->attrs, 4, fa_attr_t).ok_value);
-    for (round = 0; round < 3; round++) {
+    /* the first read notes the key, the second keeps the record, the
+     * third and later are answered */
+    for (round = 0; round < 5; round++) {
         buf = apr_pmemdup(pool, rec, len);
-        ck_assert_int_eq(fa_session_decode_memo(&memo, pool, buf, len, &d,
-                                                &hit), APR_SUCCESS);
-        ck_assert_int_eq(hit, round > 0);
+        ck_assert_int_eq(fa_session_decode_memo(&memo, KEY1, pool, buf, len,
+                                                &d, &hit), APR_SUCCESS);
+        ck_assert_int_eq(hit, round > 1);
         same_session(d, want);
         /* every value in the caller's buffer, none in the memo */
         ck_assert(inside(d->user, buf, len) && inside(d->sub, buf, len)
@@ -434,9 +466,9 @@ START_TEST(memo_answers_as_the_decoder)
 }
 END_TEST
 
-/* A record that differs in one byte is not the memo's; the memo keeps
- * the last two records, and a junk record, a long one or one with many
- * values is decoded as ever and never kept. */
+/* A record that differs in one byte is not the memo's, nor one of
+ * another key; each slot keeps the last key read there; a junk record, a
+ * long one or one with many values is decoded as ever and never kept. */
 START_TEST(memo_misses_what_changed)
 {
     static fa_session_memo_t memo;
@@ -446,70 +478,152 @@ START_TEST(memo_misses_what_changed)
     int hit;
 
     memset(&memo, 0, sizeof(memo));
-#define DEC(rec, l) fa_session_decode_memo(&memo, pool, \
-                        apr_pmemdup(pool, rec, l), l, &d, &hit)
+    memo_keys();
+#define DEC(k, rec, l) fa_session_decode_memo(&memo, k, pool, \
+                           apr_pmemdup(pool, rec, l), l, &d, &hit)
+#define MISS(k, rec, l) do { \
+        ck_assert_int_eq(DEC(k, rec, l), APR_SUCCESS); \
+        ck_assert(!hit); \
+    } while (0)
+#define HIT(k, rec, l) do { \
+        ck_assert_int_eq(DEC(k, rec, l), APR_SUCCESS); \
+        ck_assert(hit); \
+    } while (0)
     a = memo_record("jane.doe", "admin", 2, &la);
     b = memo_record("jane.doe", "admim", 2, &lb);     /* one byte */
     c = memo_record("john.roe", "admin", 2, &lc);
     ck_assert_uint_eq(la, lb);
-    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
-    ck_assert(!hit);
-    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
-    ck_assert(hit);
+    ck_assert_uint_eq(la, lc);
+    MISS(KEY1, a, la);                  /* noted */
+    MISS(KEY1, a, la);                  /* kept */
+    HIT(KEY1, a, la);
     ck_assert_str_eq(d->roles, "admin");
-    ck_assert_int_eq(DEC(b, lb), APR_SUCCESS);
-    ck_assert(!hit);
+    /* the same key, one byte changed: decoded and kept, then answered */
+    MISS(KEY1, b, lb);
     ck_assert_str_eq(d->roles, "admim");
-    /* two kept: a and b both answer */
-    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
-    ck_assert(hit);
-    ck_assert_str_eq(d->roles, "admin");
-    ck_assert_int_eq(DEC(b, lb), APR_SUCCESS);
-    ck_assert(hit);
+    HIT(KEY1, b, lb);
     ck_assert_str_eq(d->roles, "admim");
-    /* a third replaces the older */
-    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
-    ck_assert(!hit);
+    /* the record of key 1 under key 2 is not answered from key 1's */
+    MISS(KEY2, b, lb);
+    MISS(KEY2, c, lc);
+    HIT(KEY2, c, lc);
     ck_assert_str_eq(d->user, "john.roe");
-    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
-    ck_assert(!hit);
-    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
-    ck_assert(hit);
-    /* junk: refused every time; it empties the place it would have
-     * taken (c's, the older), the other still answers */
-    ck_assert_int_eq(DEC("FA1\nu3:abc", 10), APR_EINVAL);
-    ck_assert_int_eq(DEC(a, la), APR_SUCCESS);
-    ck_assert(hit);
-    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
-    ck_assert(!hit);
-    ck_assert_int_eq(DEC("FA1\nu3:abc", 10), APR_EINVAL);
-    ck_assert_int_eq(DEC("XXXX", 4), APR_EINVAL);
-    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
-    ck_assert(!hit);
-    ck_assert_int_eq(DEC(c, lc), APR_SUCCESS);
-    ck_assert(hit);
+    /* both keys answer, each from its slot */
+    HIT(KEY1, b, lb);
+    ck_assert_str_eq(d->user, "jane.doe");
+    HIT(KEY2, c, lc);
+    /* a key of key 1's slot, with the very record key 1 has kept: not
+     * answered from it, and it takes the slot; key 2 is not touched */
+    MISS(KEY3, b, lb);
+    HIT(KEY2, c, lc);
+    MISS(KEY1, b, lb);
+    MISS(KEY1, a, la);
+    HIT(KEY1, a, la);
+    /* junk under a kept key: refused every time; the key's record is
+     * kept again on its next read */
+    ck_assert_int_eq(DEC(KEY1, "FA1\nu3:abc", 10), APR_EINVAL);
+    ck_assert_int_eq(DEC(KEY1, "FA1\nu3:abc", 10), APR_EINVAL);
+    ck_assert_int_eq(DEC(KEY1, "XXXX", 4), APR_EINVAL);
+    MISS(KEY1, a, la);
+    HIT(KEY1, a, la);
     /* more values than it holds: decoded, never kept */
     big = memo_record("many", "", FA_SESSION_MEMO_VALUES, &lbig);
     ck_assert_uint_le(lbig, FA_SESSION_MEMO_BYTES);
-    ck_assert_int_eq(DEC(big, lbig), APR_SUCCESS);
-    ck_assert_int_eq(DEC(big, lbig), APR_SUCCESS);
-    ck_assert(!hit);
+    MISS(KEY2, big, lbig);
+    MISS(KEY2, big, lbig);
+    MISS(KEY2, big, lbig);
     ck_assert_int_eq(d->attrs->nelts, FA_SESSION_MEMO_VALUES);
     ck_assert_int_eq(d->claims->nelts, 2);
     /* longer than it holds: likewise */
     big = memo_record(apr_psprintf(pool, "%0*d", FA_SESSION_MEMO_BYTES, 7),
                       "", 1, &lbig);
     ck_assert_uint_gt(lbig, FA_SESSION_MEMO_BYTES);
-    ck_assert_int_eq(DEC(big, lbig), APR_SUCCESS);
-    ck_assert_int_eq(DEC(big, lbig), APR_SUCCESS);
-    ck_assert(!hit);
+    MISS(KEY2, big, lbig);
+    MISS(KEY2, big, lbig);
+    MISS(KEY2, big, lbig);
     ck_assert_uint_eq(strlen(d->user), FA_SESSION_MEMO_BYTES);
-    /* no memo: the decoder alone */
-    ck_assert_int_eq(fa_session_decode_memo(NULL, pool,
+    /* no memo, or no key: the decoder alone */
+    ck_assert_int_eq(fa_session_decode_memo(NULL, KEY1, pool,
                      apr_pmemdup(pool, a, la), la, &d, &hit), APR_SUCCESS);
     ck_assert(!hit);
+    MISS(NULL, a, la);
+    MISS(NULL, a, la);
+    MISS(NULL, a, la);
     ck_assert_str_eq(d->user, "jane.doe");
+#undef HIT
+#undef MISS
 #undef DEC
+}
+END_TEST
+
+/* Threads share the memo: four of them decode the records of three keys
+ * (two of one slot) in turn, each from its own pool; every answer is its
+ * key's session, and the memo answers some of them. The TSan tier runs
+ * this too. */
+#define MEMO_THREADS 4
+#define MEMO_ROUNDS 3000
+static fa_session_memo_t shared_memo;
+static char *memo_recs[3];
+static apr_size_t memo_lens[3];
+static const char *memo_users[3] = { "jane.doe", "john.roe", "rita.moe" };
+
+typedef struct {
+    apr_pool_t *p;
+    int n, bad, hits;
+} memo_worker_t;
+
+static void *memo_worker(void *arg)
+{
+    memo_worker_t *w = arg;
+    const char *mkeys[3] = { KEY1, KEY3, KEY2 };
+    fa_session_t *d;
+    int i, k, hit;
+
+    for (i = 0; i < MEMO_ROUNDS; i++) {
+        k = (i + w->n) % 3;
+        if (fa_session_decode_memo(&shared_memo, mkeys[k], w->p,
+                                   apr_pmemdup(w->p, memo_recs[k],
+                                               memo_lens[k]),
+                                   memo_lens[k], &d, &hit) != APR_SUCCESS
+            || strcmp(d->user, memo_users[k]) != 0
+            || strcmp(APR_ARRAY_IDX(d->claims, 1, fa_attr_t).value, "g2")
+            || d->ok_user != d->user) {
+            w->bad++;
+        }
+        w->hits += hit;
+        if (i % 100 == 99) {
+            apr_pool_clear(w->p);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(memo_shared_by_threads)
+{
+    pthread_t t[MEMO_THREADS];
+    memo_worker_t w[MEMO_THREADS];
+    int i, k, hits = 0;
+
+    memo_keys();
+    memset(&shared_memo, 0, sizeof(shared_memo));
+    for (k = 0; k < 3; k++) {
+        memo_recs[k] = memo_record(memo_users[k], "admin", 3, &memo_lens[k]);
+    }
+    for (i = 0; i < MEMO_THREADS; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        apr_pool_create(&w[i].p, NULL);
+        w[i].n = i;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, memo_worker, &w[i]), 0);
+    }
+    for (i = 0; i < MEMO_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(w[i].bad, 0);
+        hits += w[i].hits;
+        apr_pool_destroy(w[i].p);
+    }
+    /* key 2 alone in its slot: answered from its third read on in
+     * each thread at the latest */
+    ck_assert_int_gt(hits, MEMO_ROUNDS / 3);
 }
 END_TEST
 
@@ -1672,6 +1786,7 @@ Suite *suite_session(void)
     tcase_add_test(tc, session_record_header_verdicts);
     tcase_add_test(tc, memo_answers_as_the_decoder);
     tcase_add_test(tc, memo_misses_what_changed);
+    tcase_add_test(tc, memo_shared_by_threads);
     tcase_add_test(tc, session_record_times);
     tcase_add_test(tc, session_record_tokens);
     tcase_add_test(tc, session_record_rejects_junk);
