@@ -391,7 +391,7 @@ static apr_status_t decode_record(request_rec *r, const fedauth_srv_t *sc,
     }
     if (hit) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, FALOGNO(00323)
-                      "session record as this thread decoded it before");
+                      "session record as this process decoded it before");
     }
     *pprov = fedauth_provider_find(sc, (*ps)->idp);
     if (!*pprov || !(*pprov)->enabled) {
