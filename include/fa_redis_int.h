@@ -186,6 +186,17 @@ int fa_redis_moved_on(const redisReply *reply);
 apr_status_t fa_redis_command(fa_redis_t *rs, int argc, const char **argv,
                               const size_t *lens, apr_size_t max,
                               redisReply **preply, fa_err_t *err);
+/* Runs n commands of argc arguments each (argv: n * argc of them, the
+ * second of each its key) pipelined: one connection and one round trip
+ * per server (with a Cluster, per master that serves their keys), no
+ * retry and no redirect followed. replies[i] is command i's reply, each
+ * at most max bytes (the caller frees it; a MOVED or an ASK stays an
+ * error reply), or NULL when its server could not be asked or did not
+ * answer. APR_SUCCESS when every command got a reply; else err says why
+ * the last one did not. */
+apr_status_t fa_redis_pipeline(fa_redis_t *rs, int n, int argc,
+                               const char **argv, apr_size_t max,
+                               redisReply **replies, fa_err_t *err);
 /* Sentinel's answer to get-master-addr-by-name: 1 and host, port when it
  * names a master ([host, port], a port from 1 to 65535, a host shorter
  * than host_len), else 0 (nil: no such master; any other shape). */
@@ -230,6 +241,11 @@ int fa_redis_redirect_parse(const char *msg, char *host, apr_size_t host_len,
  * FA_REDIS_CLUSTER_MAP_MIN_MS ago or another thread is at it (the
  * listener, when a master's listener connection fails). */
 void fa_redis_cluster_remap(fa_redis_t *rs);
+/* fa_redis_pipeline on a Cluster: the commands grouped by the master
+ * that serves each key's slot (replies NULL on entry). */
+apr_status_t fa_redis_cluster_pipeline(fa_redis_t *rs, int n, int argc,
+                                       const char **argv, apr_size_t max,
+                                       redisReply **replies, fa_err_t *err);
 apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
                                       const char **argv, const size_t *lens,
                                       apr_size_t max, redisReply **preply,

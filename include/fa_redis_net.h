@@ -67,6 +67,19 @@ apr_status_t fa_redis_link_command(fa_redis_link_t *l, int argc,
                                    apr_size_t max, redisReply **reply,
                                    int *timed_out, fa_err_t *err);
 
+/* The most commands one pipeline sends. */
+#define FA_REDIS_PIPELINE_MAX 256
+/* Sends n commands of argc arguments each (argv and lens: n * argc of
+ * them, lens NULL for NUL-terminated strings) in one write, then reads
+ * their n replies into replies, all within the link's timeout; each
+ * reply may take at most max bytes. On any failure every reply is freed
+ * (all NULL) and the link is of no further use, as after
+ * fa_redis_link_command. */
+apr_status_t fa_redis_link_pipeline(fa_redis_link_t *l, int n, int argc,
+                                    const char **argv, const size_t *lens,
+                                    apr_size_t max, redisReply **replies,
+                                    int *timed_out, fa_err_t *err);
+
 /* For a subscribed connection (the invalidation listener): */
 /* The socket, to poll() for input. */
 int fa_redis_link_fd(const fa_redis_link_t *l);

@@ -16,6 +16,9 @@
 /* Most members an index may be asked to keep (FedAuthMaxSessionsPerUser). */
 #define FA_STORE_INDEX_MAX 1000
 
+/* The most keys one fa_store_t.get_stamped reads. */
+#define FA_STORE_STAMPED_MAX 256
+
 /* The bytes fa_store_t.get_head shows its head function. */
 #define FA_STORE_HEAD_PROBE 16
 
@@ -104,6 +107,19 @@ struct fa_store_t {
                       fa_store_stamp_t *stamp);
     int (*host_valid)(fa_store_t *st, const char *key,
                       const fa_store_stamp_t *stamp);
+    /* Optional (with host_stamp): the values of n keys (1 to
+     * FA_STORE_STAMPED_MAX) read at once, one round trip per server, each
+     * behind the stamp taken before it was read (as host_stamp before a
+     * get): what renews the host's copies. For key i, each[i] is
+     * APR_SUCCESS with vals[i] (NUL-terminated, from p), lens[i] and
+     * stamps[i]; APR_NOTFOUND when it holds nothing; anything else when it
+     * was not read (no stamp could be taken, its server did not answer).
+     * Returns APR_SUCCESS unless some key was not read. */
+    apr_status_t (*get_stamped)(fa_store_t *st, int n,
+                                const char *const *keys, apr_pool_t *p,
+                                char **vals, apr_size_t *lens,
+                                fa_store_stamp_t *stamps,
+                                apr_status_t *each);
     /* How long (ms) a process may keep a copy by default while version
      * vouches for it. 0: a copy would be no faster than the store itself
      * (shm), so by default none is made and version is not asked. */
@@ -202,6 +218,16 @@ void fa_store_shm_stats(fa_store_t *st, fa_shm_stats_t *out);
  * holds when it holds nothing else. */
 apr_uint32_t fa_store_shm_capacity(fa_store_t *st, apr_size_t klen,
                                    apr_size_t vlen);
+/* The copies due for renewal in a store of copies (the host's copies of
+ * sessions, FedAuthSessionHostCache): walks its entries (but login
+ * state) from the one that took its place longest ago, over those that
+ * took it at or before placed_by, at most max * 4 of them. One read since
+ * it took its place has its key added to keys (const char *, from p) and
+ * takes its place again (so that no walk gives it again before it has
+ * been read again); one not read since, or expired, is removed. Returns
+ * how many keys it added (at most max). */
+int fa_store_shm_due(fa_store_t *st, apr_int64_t placed_by, int max,
+                     apr_pool_t *p, apr_array_header_t *keys);
 /* For tests: takes the store's lock and keeps it, so that a process that
  * exits then shows what a crash while holding it does. */
 void fa_store_shm_hold_lock(fa_store_t *st);

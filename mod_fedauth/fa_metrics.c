@@ -625,6 +625,28 @@ static int wrap_host_valid(fa_store_t *st, const char *key,
     return w->inner->host_valid(w->inner, key, stamp);
 }
 
+/* Each key read counts as a get, with its share of the round trips. */
+static apr_status_t wrap_get_stamped(fa_store_t *st, int n,
+                                     const char *const *keys, apr_pool_t *p,
+                                     char **vals, apr_size_t *lens,
+                                     fa_store_stamp_t *stamps,
+                                     apr_status_t *each)
+{
+    wrap_t *w = (wrap_t *)st;
+    apr_uint64_t t0 = now_ns(), share;
+    apr_status_t rv = w->inner->get_stamped(w->inner, n, keys, p, vals, lens,
+                                            stamps, each);
+    int i;
+
+    share = n > 0 ? (now_ns() - t0) / (apr_uint64_t)n : 0;
+    for (i = 0; i < n; i++) {
+        fa_metrics_store_op(w->m, FA_METRICS_OP_GET, share,
+                            each[i] != APR_SUCCESS
+                            && each[i] != APR_NOTFOUND);
+    }
+    return rv;
+}
+
 static apr_status_t wrap_child_init(fa_store_t *st, apr_pool_t *p)
 {
     wrap_t *w = (wrap_t *)st;
@@ -656,6 +678,7 @@ fa_store_t *fa_metrics_store_wrap(apr_pool_t *p, fa_metrics_t *m,
     w->st.get_head = inner->get_head ? wrap_get_head : NULL;
     w->st.host_stamp = inner->host_stamp ? wrap_host_stamp : NULL;
     w->st.host_valid = inner->host_valid ? wrap_host_valid : NULL;
+    w->st.get_stamped = inner->get_stamped ? wrap_get_stamped : NULL;
     w->st.copy_ms = inner->copy_ms;
     w->st.child_init = inner->child_init ? wrap_child_init : NULL;
     w->st.baton = inner->baton;

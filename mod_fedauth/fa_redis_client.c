@@ -500,6 +500,36 @@ apr_status_t fa_redis_command(fa_redis_t *rs, int argc, const char **argv,
 }
 
 
+apr_status_t fa_redis_pipeline(fa_redis_t *rs, int n, int argc,
+                               const char **argv, apr_size_t max,
+                               redisReply **replies, fa_err_t *err)
+{
+    fa_redis_conn_t *conn;
+    int reused, timed_out, i;
+    apr_status_t rv;
+
+    for (i = 0; i < n; i++) {
+        replies[i] = NULL;
+    }
+    if (rs->conf.cluster) {
+        return fa_redis_cluster_pipeline(rs, n, argc, argv, max, replies,
+                                         err);
+    }
+    if (n < 1) {
+        return APR_SUCCESS;
+    }
+    if (!(conn = acquire(rs, &reused, err))) {
+        return APR_EGENERAL;
+    }
+    rv = fa_redis_link_pipeline(conn->c, n, argc, argv, NULL, max, replies,
+                                &timed_out, err);
+    fa_redis_release(rs, conn, rv != APR_SUCCESS);
+    if (rv != APR_SUCCESS && timed_out) {
+        mark_down(rs, 0);
+    }
+    return rv;
+}
+
 /* ---- the store -------------------------------------------------------- */
 
 const char *fa_redis_key(apr_pool_t *p, const fa_redis_t *rs,

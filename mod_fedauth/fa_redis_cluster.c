@@ -609,3 +609,81 @@ apr_status_t fa_redis_cluster_command(fa_redis_t *rs, int argc,
                "redirects for slot %u", FA_REDIS_CLUSTER_REDIRECTS, slot);
     return APR_EGENERAL;
 }
+
+apr_status_t fa_redis_cluster_pipeline(fa_redis_t *rs, int n, int argc,
+                                       const char **argv, apr_size_t max,
+                                       redisReply **replies, fa_err_t *err)
+{
+    unsigned char node_of[FA_REDIS_PIPELINE_MAX];
+    char done[FA_REDIS_PIPELINE_MAX];
+    const char *sub[FA_REDIS_PIPELINE_MAX * 2];
+    redisReply *got[FA_REDIS_PIPELINE_MAX];
+    int at[FA_REDIS_PIPELINE_MAX];
+    int i, j, m, node, reused, timed_out, moved = 0;
+    fa_redis_conn_t *conn;
+    apr_status_t rv = APR_SUCCESS, r;
+
+    if (n < 1) {
+        return APR_SUCCESS;
+    }
+    if (n > FA_REDIS_PIPELINE_MAX || argc != 2) {
+        return fa_err_set(err, "store_unavailable", "redis cluster: a "
+                          "pipeline of %d commands of %d arguments", n,
+                          argc);
+    }
+    apr_thread_mutex_lock(rs->lock);
+    for (i = 0; i < n; i++) {
+        node_of[i] = rs->slot_node[fa_redis_keyslot(argv[i * 2 + 1],
+                                                    strlen(argv[i * 2
+                                                                + 1]))];
+    }
+    apr_thread_mutex_unlock(rs->lock);
+    memset(done, 0, sizeof(done));
+    /* one round trip per master, in the order first met */
+    for (i = 0; i < n; i++) {
+        if (done[i]) {
+            continue;
+        }
+        if (node_of[i] == FA_REDIS_NO_NODE) {
+            rv = fa_err_set(err, "store_unavailable", "redis cluster: no "
+                            "node is known to serve slot %u",
+                            fa_redis_keyslot(argv[i * 2 + 1],
+                                             strlen(argv[i * 2 + 1])));
+            continue;
+        }
+        node = node_of[i];
+        for (m = 0, j = i; j < n; j++) {
+            if (!done[j] && node_of[j] == node) {
+                at[m] = j;
+                sub[m * 2] = argv[j * 2];
+                sub[m * 2 + 1] = argv[j * 2 + 1];
+                done[j] = 1;
+                m++;
+            }
+        }
+        if (!(conn = node_acquire(rs, node, &reused, err))) {
+            rv = APR_EGENERAL;
+            continue;
+        }
+        r = fa_redis_link_pipeline(conn->c, m, 2, sub, NULL, max, got,
+                                   &timed_out, err);
+        fa_redis_release(rs, conn, r != APR_SUCCESS);
+        if (r != APR_SUCCESS) {
+            if (timed_out) {
+                node_hung(rs, node, err);
+            }
+            rv = r;
+            continue;
+        }
+        for (j = 0; j < m; j++) {
+            replies[at[j]] = got[j];
+            moved |= is_redirect(got[j]);
+        }
+    }
+    if (moved) {
+        /* a slot moved: the map is fetched again; the command is not
+         * followed (whoever asked reads the key again when needed) */
+        cluster_refresh(rs, 0);
+    }
+    return rv;
+}

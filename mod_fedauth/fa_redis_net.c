@@ -771,37 +771,22 @@ apr_status_t fa_redis_link_reply(fa_redis_link_t *l, redisReply **reply,
     return APR_SUCCESS;
 }
 
-apr_status_t fa_redis_link_command(fa_redis_link_t *l, int argc,
-                                   const char **argv, const size_t *lens,
-                                   apr_size_t max, redisReply **reply,
-                                   int *timed_out, fa_err_t *err)
+/* Reads the next reply whole, within deadline and max bytes of it (and
+ * of what follows it in the same reads). */
+static apr_status_t read_reply(fa_redis_link_t *l, apr_size_t max,
+                               apr_int64_t deadline, redisReply **reply,
+                               int *timed_out, fa_err_t *err)
 {
-    apr_int64_t deadline = now_ms() + l->timeout_ms;
     char buf[CHUNK], why[160];
     apr_status_t rv;
     short wait = 0;
     int n, w;
 
-    *reply = NULL;
-    if (timed_out) {
-        *timed_out = 0;
-    }
-    if (l->failed) {
-        return fa_err_set(err, "store_unavailable", "redis %s: a command "
-                          "failed on this connection before", l->where);
-    }
-    /* failed until the reply is read whole */
-    l->failed = 1;
-    if ((rv = send_cmd(l, argc, argv, lens, deadline, timed_out, err))
-        != APR_SUCCESS) {
-        return rv;
-    }
     for (;;) {
         if ((rv = fa_redis_link_reply(l, reply, err)) != APR_SUCCESS) {
             return rv;
         }
         if (*reply) {
-            l->failed = 0;
             return APR_SUCCESS;
         }
         n = io_read(l, buf, sizeof(buf), &wait, why, sizeof(why));
@@ -821,6 +806,111 @@ apr_status_t fa_redis_link_command(fa_redis_link_t *l, int argc,
                                       strerror(errno), err);
         }
     }
+}
+
+apr_status_t fa_redis_link_command(fa_redis_link_t *l, int argc,
+                                   const char **argv, const size_t *lens,
+                                   apr_size_t max, redisReply **reply,
+                                   int *timed_out, fa_err_t *err)
+{
+    apr_int64_t deadline = now_ms() + l->timeout_ms;
+    apr_status_t rv;
+
+    *reply = NULL;
+    if (timed_out) {
+        *timed_out = 0;
+    }
+    if (l->failed) {
+        return fa_err_set(err, "store_unavailable", "redis %s: a command "
+                          "failed on this connection before", l->where);
+    }
+    /* failed until the reply is read whole */
+    l->failed = 1;
+    if ((rv = send_cmd(l, argc, argv, lens, deadline, timed_out, err))
+        != APR_SUCCESS
+        || (rv = read_reply(l, max, deadline, reply, timed_out, err))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    l->failed = 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t fa_redis_link_pipeline(fa_redis_link_t *l, int n, int argc,
+                                    const char **argv, const size_t *lens,
+                                    apr_size_t max, redisReply **replies,
+                                    int *timed_out, fa_err_t *err)
+{
+    apr_int64_t deadline = now_ms() + l->timeout_ms;
+    char **cmds;
+    int *cmd_lens, i, len;
+    apr_size_t total = 0, at = 0;
+    char *all = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (timed_out) {
+        *timed_out = 0;
+    }
+    for (i = 0; i < n; i++) {
+        replies[i] = NULL;
+    }
+    if (n < 1 || n > FA_REDIS_PIPELINE_MAX || argc < 1) {
+        return fa_err_set(err, "store_unavailable", "redis: a pipeline of "
+                          "%d commands", n);
+    }
+    if (l->failed) {
+        return fa_err_set(err, "store_unavailable", "redis %s: a command "
+                          "failed on this connection before", l->where);
+    }
+    cmds = calloc((size_t)n, sizeof(*cmds));
+    cmd_lens = calloc((size_t)n, sizeof(*cmd_lens));
+    for (i = 0; cmds && cmd_lens && i < n; i++) {
+        len = redisFormatCommandArgv(&cmds[i], argc, argv + i * argc,
+                                     lens ? lens + i * argc : NULL);
+        if (len < 0 || !cmds[i]) {
+            break;
+        }
+        cmd_lens[i] = len;
+        total += (apr_size_t)len;
+    }
+    if (!cmds || !cmd_lens || i < n || !(all = malloc(total))) {
+        rv = fa_err_set(err, "store_unavailable", "redis: out of memory");
+    }
+    for (i = 0; all && i < n; i++) {
+        memcpy(all + at, cmds[i], (size_t)cmd_lens[i]);
+        at += (apr_size_t)cmd_lens[i];
+    }
+    for (i = 0; cmds && i < n; i++) {
+        if (cmds[i]) {
+            redisFreeCommand(cmds[i]);
+        }
+    }
+    free(cmds);
+    free(cmd_lens);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* failed until every reply is read whole; all the commands go in one
+     * write (a few kilobytes: the socket takes them without waiting for
+     * the replies, which are read after) */
+    l->failed = 1;
+    rv = write_all(l, all, total, deadline, timed_out, err);
+    free(all);
+    for (i = 0; rv == APR_SUCCESS && i < n; i++) {
+        rv = read_reply(l, max + CHUNK, deadline, &replies[i], timed_out,
+                        err);
+    }
+    if (rv != APR_SUCCESS) {
+        for (i = 0; i < n; i++) {
+            if (replies[i]) {
+                freeReplyObject(replies[i]);
+                replies[i] = NULL;
+            }
+        }
+        return rv;
+    }
+    l->failed = 0;
+    return APR_SUCCESS;
 }
 
 apr_status_t fa_redis_link_send(fa_redis_link_t *l, int argc,

@@ -12,6 +12,10 @@
 #include "fa_redis_int.h"
 #include "fa_log.h"
 
+#if FA_STORE_STAMPED_MAX > FA_REDIS_PIPELINE_MAX
+#error "a get_stamped must fit in one pipeline"
+#endif
+
 static apr_status_t r_get(fa_store_t *st, const char *key, apr_pool_t *p,
                           char **val, apr_size_t *len)
 {
@@ -341,6 +345,67 @@ static apr_status_t r_index_take(fa_store_t *st, const char *key,
     return APR_SUCCESS;
 }
 
+/* fa_store_t.get_stamped: every stamp is taken before any GET is sent,
+ * and the GETs go pipelined on connections whose reads Redis tracks in
+ * the epoch the stamps name (fa_redis_pipeline hands out connections as
+ * fa_redis_command does): a change after a stamp moves its key's counter
+ * or its voucher's generation, so the copy made from what the GET
+ * returned does not count. */
+static apr_status_t r_get_stamped(fa_store_t *st, int n,
+                                  const char *const *keys, apr_pool_t *p,
+                                  char **vals, apr_size_t *lens,
+                                  fa_store_stamp_t *stamps,
+                                  apr_status_t *each)
+{
+    fa_redis_t *rs = st->baton;
+    const char *argv[FA_STORE_STAMPED_MAX * 2];
+    redisReply *replies[FA_STORE_STAMPED_MAX];
+    int at[FA_STORE_STAMPED_MAX];
+    int i, m = 0;
+    apr_status_t rv = APR_SUCCESS;
+    fa_err_t err;
+
+    if (n < 1 || n > FA_STORE_STAMPED_MAX) {
+        return APR_EINVAL;
+    }
+    for (i = 0; i < n; i++) {
+        vals[i] = NULL;
+        lens[i] = 0;
+        each[i] = APR_EGENERAL;
+        if (!fa_redis_host_stamp(st, keys[i], &stamps[i])) {
+            rv = APR_EGENERAL;
+            continue;
+        }
+        argv[m * 2] = "GET";
+        argv[m * 2 + 1] = fa_redis_key(p, rs, keys[i]);
+        at[m++] = i;
+    }
+    if (m == 0) {
+        return rv;
+    }
+    /* not logged: the renewal says what it could not read, and a
+     * request that needs the key reads it and logs what fails */
+    if (fa_redis_pipeline(rs, m, 2, argv, FA_REDIS_REPLY_VALUE, replies,
+                          &err) != APR_SUCCESS) {
+        rv = APR_EGENERAL;
+    }
+    for (i = 0; i < m; i++) {
+        if (!replies[i]) {
+            continue;
+        }
+        if (replies[i]->type == REDIS_REPLY_STRING
+            || replies[i]->type == REDIS_REPLY_NIL) {
+            each[at[i]] = fa_redis_string_reply(p, replies[i], &vals[at[i]],
+                                                &lens[at[i]]);
+        }
+        else {
+            freeReplyObject(replies[i]);
+            rv = APR_EGENERAL;
+        }
+    }
+    return rv;
+}
+
 static apr_status_t r_child_init(fa_store_t *st, apr_pool_t *p)
 {
     return fa_redis_track_start(st->baton, p);
@@ -371,6 +436,7 @@ apr_status_t fa_store_redis_create(apr_pool_t *p, const fa_redis_conf_t *conf,
     if (rs->shared) {
         st->host_stamp = fa_redis_host_stamp;
         st->host_valid = fa_redis_host_valid;
+        st->get_stamped = r_get_stamped;
     }
     st->copy_ms = FA_REDIS_COPY_MS;
     st->child_init = r_child_init;

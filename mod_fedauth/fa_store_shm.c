@@ -1342,6 +1342,54 @@ apr_uint32_t fa_store_shm_capacity(fa_store_t *st, apr_size_t klen,
     return m->nblocks / (uint32_t)blocks_for(klen + vlen);
 }
 
+int fa_store_shm_due(fa_store_t *st, apr_int64_t placed_by, int max,
+                     apr_pool_t *p, apr_array_header_t *keys)
+{
+    shm_t *m = st->baton;
+    apr_int64_t now = fa_now_sec();
+    uint32_t i, visits;
+    int got = 0;
+    ent_t *e;
+    char *key;
+
+    if (max < 1 || lock(m) != APR_SUCCESS) {
+        return 0;
+    }
+    for (visits = 0; got < max && visits < (uint32_t)max * 4; visits++) {
+        i = m->hdr->lru_tail[0];
+        if (!valid(m, i)) {
+            break;
+        }
+        e = ent(m, i);
+        if (e->placed > placed_by) {
+            break;                /* the rest took their place later */
+        }
+        if (e->expires <= now || !used_since_placed(m, i)
+            || e->klen == 0 || e->klen > KEY_MAX) {
+            if (e->expires <= now) {
+                m->hdr->expired++;
+            }
+            remove_by_index(m, i);
+            continue;
+        }
+        key = apr_palloc(p, (apr_size_t)e->klen + 1);
+        if (!chain_io(m, i, 0, (unsigned char *)key, NULL, e->klen)) {
+            reset_locked(m);      /* a damaged chain: start over */
+            break;
+        }
+        key[e->klen] = '\0';
+        APR_ARRAY_PUSH(keys, const char *) = key;
+        got++;
+        /* at the head again, as new: given once, and dropped at its next
+         * turn unless it is read again by then */
+        sh_st64(&e->placed, now);
+        lru_unlink(m, i);
+        lru_push(m, i);
+    }
+    unlock_and_report(m, now);
+    return got;
+}
+
 void fa_store_shm_hold_lock(fa_store_t *st)
 {
     shm_t *m = st->baton;

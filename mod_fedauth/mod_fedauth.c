@@ -41,6 +41,7 @@
 #include "mod_fedauth_helpers.h"
 #include "mod_fedauth_store_shm.h"
 #include "mod_fedauth_session.h"
+#include "mod_fedauth_host_copies.h"
 #include "mod_fedauth_bearer.h"
 #include "mod_fedauth_basic.h"
 #include "mod_fedauth_request.h"
@@ -471,6 +472,7 @@ static void fedauth_child_init(apr_pool_t *p, server_rec *s)
         fedauth_host_cache()->child_init(fedauth_host_cache(), p);
     }
     fedauth_session_child_init(p);
+    fedauth_host_copies_child_init(p, s);
     if (fedauth_bearer_child_init(p) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FALOGNO(00315)
                      "cannot set up the bearer token cache; tokens are "

@@ -19,6 +19,7 @@
 #include "mod_fedauth_tokens.h"
 #include "mod_fedauth_registry.h"
 #include "mod_fedauth_graph.h"
+#include "mod_fedauth_host_copies.h"
 #include "mod_fedauth_store_shm.h"
 #include "fa_oidc.h"
 #include "fa_cache.h"
@@ -44,7 +45,6 @@ static fa_cache_t *session_cache;
  * while the store says that stamp holds (host_valid): the key unchanged,
  * and the process that read it still hearing of changes. */
 static fa_store_t *host_cache;
-static int host_cache_s;          /* how long a host copy may serve */
 
 #define DEFAULT_LOCAL_CACHE_MS 1000
 #define SESSION_CACHE_ENTRIES 65536
@@ -63,21 +63,13 @@ static int local_cache_ms(const fedauth_srv_t *sc, const fa_store_t *st,
     return version ? st->copy_ms : DEFAULT_LOCAL_CACHE_MS;
 }
 
-/* The cache key: the store (several stores may share a process) and the
- * session's store key. */
-static apr_size_t cache_key(char *buf, apr_size_t size, const fa_store_t *st,
-                            const char *key)
-{
-    return (apr_size_t)apr_snprintf(buf, size, "%pp|%s", (void *)st, key);
-}
-
 void fedauth_session_forget(request_rec *r, const char *key)
 {
-    char ck[FA_SESSION_KEY_LEN + 40];
+    char ck[FEDAUTH_COPY_KEY_MAX];
     apr_size_t n;
 
     if (key && (session_cache || host_cache)) {
-        n = cache_key(ck, sizeof(ck), fedauth_store(r), key);
+        n = fedauth_copy_key(ck, sizeof(ck), fedauth_store(r), key);
         if (session_cache) {
             fa_cache_del(session_cache, ck, n);
         }
@@ -90,10 +82,9 @@ void fedauth_session_forget(request_rec *r, const char *key)
 apr_status_t fedauth_session_host_cache(apr_pool_t *pconf, server_rec *s,
                                         apr_size_t size, int seconds)
 {
-    apr_status_t rv = fedauth_host_cache_open(pconf, s, size, seconds);
+    apr_status_t rv = fedauth_host_copies_open(pconf, s, size, seconds);
 
     host_cache = fedauth_host_cache();
-    host_cache_s = seconds;
     return rv;
 }
 
@@ -145,33 +136,12 @@ static char *host_copy_find(request_rec *r, fa_store_t *store,
 }
 
 /* Puts the head of rec (all of it when it has none) behind stamp in the
- * host's copies, for host_cache_s at most (the stamp says when it counts
- * no more before that). The head is what the request path reads; the ID
- * token, two thirds of a usual record, is read from the store when
- * needed, as with the embedded store. Copies made together (every
- * session's, in the first minutes after a start) would end together and
- * send their sessions back to Redis at once: each lasts between three
- * quarters of host_cache_s and all of it, by its store key's (a MAC's)
- * first characters. */
+ * host's copies (fedauth_host_copy_put). */
 static void host_copy_put(request_rec *r, const char *ck, const char *key,
                           const fa_store_stamp_t *stamp, const char *rec,
                           apr_size_t len)
 {
-    apr_size_t head = fa_session_head(rec, len);
-    unsigned int spread = (unsigned char)key[2]
-                          | (unsigned int)(unsigned char)key[3] << 8;
-    char *val;
-
-    if (head > 0 && head < len) {
-        len = head;
-    }
-    val = apr_palloc(r->pool, sizeof(*stamp) + len);
-    memcpy(val, stamp, sizeof(*stamp));
-    memcpy(val + sizeof(*stamp), rec, len);
-    host_cache->put(host_cache, ck, val, sizeof(*stamp) + len,
-                    fa_now_sec() + host_cache_s
-                    - (int)(spread % (unsigned int)(host_cache_s / 4 + 1)),
-                    r->pool);
+    fedauth_host_copy_put(r->pool, ck, key, stamp, rec, len);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00319)
                   "session from the store, copied for this host");
 }
@@ -453,7 +423,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
 {
     fa_store_t *store = sc->store;
     char key[FA_SESSION_KEY_LEN + 1], *rec = NULL, *fresh;
-    char ck[FA_SESSION_KEY_LEN + 40];
+    char ck[FEDAUTH_COPY_KEY_MAX];
     apr_size_t cklen = 0;
     apr_uint32_t version = 0;
     fa_store_stamp_t stamp;
@@ -477,7 +447,7 @@ static apr_status_t load(request_rec *r, fedauth_srv_t *sc,
     }
     ttl_ms = copy_window(sc, store, key, &version);
     if (ttl_ms > 0 && session_cache) {
-        cklen = cache_key(ck, sizeof(ck), store, key);
+        cklen = fedauth_copy_key(ck, sizeof(ck), store, key);
         rec = fa_cache_get(session_cache, ck, cklen, apr_time_now(), version,
                            r->pool, &len);
         if (rec) {

@@ -508,6 +508,83 @@ START_TEST(host_stamps_follow_redis_and_the_voucher)
 }
 END_TEST
 
+/* get_stamped (what renews the host's copies): many keys in one
+ * pipeline, each with its stamp taken before; values up to the largest a
+ * store writes, side by side in one reply stream; a key with no value;
+ * the reads are tracked (a change to one key after it ends that key's
+ * stamp, not the others'); Redis gone: nothing read, nothing hangs. */
+START_TEST(stamped_reads_in_one_pipeline)
+{
+    fa_redis_conf_t conf;
+    fa_store_t *st;
+    fa_store_stamp_t stamps[FA_STORE_STAMPED_MAX], s0;
+    const char *keys[FA_STORE_STAMPED_MAX];
+    char *vals[FA_STORE_STAMPED_MAX], *big;
+    apr_size_t lens[FA_STORE_STAMPED_MAX];
+    apr_status_t each[FA_STORE_STAMPED_MAX];
+    int i, n = FA_STORE_STAMPED_MAX;
+
+    redis_start(NULL);
+    ck_assert_ptr_null(fa_redis_parse(pool, spec_of("", "/3"), &conf));
+    conf.timeout_ms = 1000;
+    conf.track = 1;
+    conf.host_copies = 1;
+    ck_assert_int_eq(fa_store_redis_create(pool, &conf, &st), APR_SUCCESS);
+    ck_assert_ptr_nonnull(st->get_stamped);
+    ck_assert_int_eq(st->child_init(st, pool), APR_SUCCESS);
+    ck_assert_int_eq(wait_stamp(st, "s:p0", &s0, 5000), 1);
+    big = apr_palloc(pool, FA_STORE_MAX_VALUE);
+    memset(big, 'b', FA_STORE_MAX_VALUE);
+    for (i = 0; i < n; i++) {
+        keys[i] = apr_psprintf(pool, "s:p%d", i);
+        if (i == 7) {
+            continue;             /* no value */
+        }
+        ck_assert_int_eq(st->put(st, keys[i], i % 50 == 1 ? big
+                                 : apr_psprintf(pool, "value %d", i),
+                                 i % 50 == 1 ? FA_STORE_MAX_VALUE
+                                 : strlen(apr_psprintf(pool, "value %d", i)),
+                                 fa_now_sec() + 60, pool), APR_SUCCESS);
+    }
+    ck_assert_int_eq(st->get_stamped(st, n, keys, pool, vals, lens, stamps,
+                                     each), APR_SUCCESS);
+    for (i = 0; i < n; i++) {
+        if (i == 7) {
+            ck_assert_int_eq(each[i], APR_NOTFOUND);
+            continue;
+        }
+        ck_assert_int_eq(each[i], APR_SUCCESS);
+        if (i % 50 == 1) {
+            ck_assert_uint_eq(lens[i], FA_STORE_MAX_VALUE);
+            ck_assert_int_eq(memcmp(vals[i], big, lens[i]), 0);
+        }
+        else {
+            ck_assert_str_eq(vals[i], apr_psprintf(pool, "value %d", i));
+        }
+        ck_assert_int_gt(st->host_valid(st, keys[i], &stamps[i]), 0);
+    }
+    /* tracked: a change after the read ends that key's stamp only (keys
+     * 3 and 4 do not share a counter) */
+    cli("SET fedauth:s:p3 %s", "changed");
+    ck_assert_int_eq(wait_invalid(st, "s:p3", &stamps[3], 2000), 0);
+    ck_assert_int_gt(st->host_valid(st, "s:p4", &stamps[4]), 0);
+    /* bounds */
+    ck_assert_int_eq(st->get_stamped(st, 0, keys, pool, vals, lens, stamps,
+                                     each), APR_EINVAL);
+    ck_assert_int_eq(st->get_stamped(st, n + 1, keys, pool, vals, lens,
+                                     stamps, each), APR_EINVAL);
+    /* Redis gone: nothing read */
+    redis_stop();
+    ck_assert_int_ne(st->get_stamped(st, 5, keys, pool, vals, lens, stamps,
+                                     each), APR_SUCCESS);
+    for (i = 0; i < 5; i++) {
+        ck_assert_int_ne(each[i], APR_SUCCESS);
+        ck_assert_int_ne(each[i], APR_NOTFOUND);
+        ck_assert_ptr_null(vals[i]);
+    }
+}
+END_TEST
+
 /* Redis forgets what a connection read once the connection is gone, and
  * then says nothing when such a key changes (checked here first, so the
  * test shows why the rest matters): a tracked connection that closes,
@@ -911,6 +988,7 @@ Suite *suite_redis(void)
     tcase_add_test(tc, invalidation_moves_the_version);
     tcase_add_test(tc, invalidation_refused);
     tcase_add_test(tc, host_stamps_follow_redis_and_the_voucher);
+    tcase_add_test(tc, stamped_reads_in_one_pipeline);
     tcase_add_test(tc, closed_connection_moves_the_version);
     tcase_add_test(tc, tracking_timeout_never_desyncs);
     tcase_add_test(tc, expiry_prefix_and_db);

@@ -352,6 +352,109 @@ START_TEST(child_init_maps_the_used_part)
 }
 END_TEST
 
+/* Host copies due for renewal (fa_store_shm_due): of the copies that took
+ * their place by the time asked, oldest first, those read since are given
+ * (once: they take their place again) and the rest are removed; a copy
+ * placed later waits; max bounds a walk; login state is not walked. */
+static const char *ckey(apr_pool_t *p, int i)
+{
+    return apr_psprintf(p, "0x55aa|s:%022d", i);
+}
+
+static int held(fa_store_t *st, const char *key)
+{
+    char *v;
+    apr_size_t n;
+
+    return st->get(st, key, pool, &v, &n) == APR_SUCCESS;
+}
+
+START_TEST(due_gives_the_copies_read)
+{
+    fa_store_t *st = open_store(pool, NULL, 1024 * 1024, NULL);
+    apr_array_header_t *keys = apr_array_make(pool, 8, sizeof(const char *));
+    apr_int64_t t0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(st->put(st, ckey(pool, i), "copy", 4,
+                                 fa_now_sec() + 600, pool), APR_SUCCESS);
+    }
+    ck_assert_int_eq(st->put(st, "l:login", "state", 5, fa_now_sec() + 600,
+                             pool), APR_SUCCESS);
+    t0 = fa_now_sec();
+    /* nothing read since it was placed: none given, none removed while
+     * placed after the time asked */
+    ck_assert_int_eq(fa_store_shm_due(st, t0 - 5, 10, pool, keys), 0);
+    ck_assert_int_eq(held(st, ckey(pool, 0)), 1);
+    usleep(1100 * 1000);
+    ck_assert_int_eq(held(st, ckey(pool, 0)), 1);      /* read */
+    ck_assert_int_eq(held(st, ckey(pool, 2)), 1);      /* read */
+    ck_assert_int_eq(st->put(st, ckey(pool, 9), "later", 5,
+                             fa_now_sec() + 600, pool), APR_SUCCESS);
+    ck_assert_int_eq(held(st, ckey(pool, 9)), 1);      /* read, same second */
+    ck_assert_int_eq(fa_store_shm_due(st, t0, 10, pool, keys), 2);
+    ck_assert_int_eq(keys->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 0, const char *), ckey(pool, 0));
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 1, const char *), ckey(pool, 2));
+    ck_assert_int_eq(held(st, ckey(pool, 1)), 0);      /* not read: gone */
+    ck_assert_int_eq(held(st, ckey(pool, 3)), 0);
+    ck_assert_int_eq(held(st, ckey(pool, 0)), 1);      /* given: kept */
+    ck_assert_int_eq(held(st, ckey(pool, 9)), 1);      /* placed later */
+    ck_assert_int_eq(held(st, "l:login"), 1);          /* not walked */
+    /* given once: at the head again, as if new */
+    apr_array_clear(keys);
+    ck_assert_int_eq(fa_store_shm_due(st, t0, 10, pool, keys), 0);
+    /* the read one given again at its next turn, the other gone */
+    usleep(1100 * 1000);
+    ck_assert_int_eq(held(st, ckey(pool, 2)), 1);
+    ck_assert_int_eq(fa_store_shm_due(st, fa_now_sec() - 1, 10, pool, keys),
+                     1);
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 0, const char *), ckey(pool, 2));
+    ck_assert_int_eq(held(st, ckey(pool, 0)), 0);
+    ck_assert_int_eq(held(st, ckey(pool, 9)), 0);      /* never read after */
+    ck_assert_int_eq(held(st, "l:login"), 1);
+}
+END_TEST
+
+/* max bounds what one walk gives, and one walk visits at most 4 * max
+ * entries; expired copies go whether read or not. */
+START_TEST(due_is_bounded)
+{
+    fa_store_t *st = open_store(pool, NULL, 1024 * 1024, NULL);
+    apr_array_header_t *keys = apr_array_make(pool, 8, sizeof(const char *));
+    fa_shm_stats_t stats;
+    apr_int64_t t0;
+    int i, total = 0, got = 1;
+
+    for (i = 0; i < 40; i++) {
+        ck_assert_int_eq(st->put(st, ckey(pool, i), "copy", 4,
+                                 fa_now_sec() + (i < 20 ? 1 : 600), pool),
+                         APR_SUCCESS);
+    }
+    t0 = fa_now_sec();
+    usleep(2100 * 1000);
+    for (i = 20; i < 40; i++) {
+        ck_assert_int_eq(held(st, ckey(pool, i)), 1);
+    }
+    /* the first 20 expired: a walk of max 3 visits 12, removing them */
+    ck_assert_int_eq(fa_store_shm_due(st, t0, 3, pool, keys), 0);
+    fa_store_shm_stats(st, &stats);
+    ck_assert_uint_eq(stats.entries, 28);
+    for (i = 0; i < 20 && got > 0; i++) {
+        got = fa_store_shm_due(st, t0, 3, pool, keys);
+        ck_assert_int_le(got, 3);
+        total += got;
+    }
+    ck_assert_int_eq(total, 20);
+    ck_assert_int_eq(keys->nelts, 20);
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 0, const char *), ckey(pool, 20));
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 19, const char *), ckey(pool, 39));
+    fa_store_shm_stats(st, &stats);
+    ck_assert_uint_eq(stats.entries, 20);
+}
+END_TEST
+
 START_TEST(expiry_and_limits)
 {
     fa_store_t *st = open_store(pool, NULL, 1 << 20, NULL);
@@ -730,6 +833,8 @@ Suite *suite_store_shm(void)
     tcase_add_test(tc, all_in_use_still_makes_room);
     tcase_add_test(tc, login_state_flood_keeps_sessions);
     tcase_add_test(tc, expiry_and_limits);
+    tcase_add_test(tc, due_gives_the_copies_read);
+    tcase_add_test(tc, due_is_bounded);
     tcase_add_test(tc, child_init_maps_the_used_part);
     tcase_add_test(tc, file_found_again_or_replaced);
     tcase_add_test(tc, several_processes);
