@@ -266,7 +266,7 @@ tsan_files=(90-sessions 260-access-token 300-redis-shared 305-local-cache
             306-shm-local-copy 312-redis-name-lookup 360-backchannel-shm
             380-metrics 410-bearer-cache 600-registry 800-client-keys
             940-app-passwords 971-cluster-invalidation 975-host-cache
-            976-decode-memo)
+            976-decode-memo 977-host-copy-renewal)
 if [ "${FEDAUTH_SKIP_TSAN:-0}" != 1 ]; then
     log "ThreadSanitizer build"
     tsan="$top/build/out/tsan"
