@@ -638,6 +638,9 @@ static apr_status_t wrap_get_stamped(fa_store_t *st, int n,
                                             stamps, each);
     int i;
 
+    if (rv == APR_EINVAL) {
+        return rv;                /* nothing was asked: each is unset */
+    }
     share = n > 0 ? (now_ns() - t0) / (apr_uint64_t)n : 0;
     for (i = 0; i < n; i++) {
         fa_metrics_store_op(w->m, FA_METRICS_OP_GET, share,

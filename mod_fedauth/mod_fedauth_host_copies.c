@@ -33,6 +33,11 @@ APLOG_USE_MODULE(fedauth);
 #define RENEW_BATCH FA_STORE_STAMPED_MAX
 #define RENEW_ROUNDS 4            /* full batches per tick at most */
 #define RENEW_REPORT_S 60         /* between reports of copies not read */
+/* Reads are noted to the second, and a copy counts as read only in a
+ * second after the one it was made in: with seconds below this, a copy
+ * in use would be due before a read of it could show, so none is
+ * renewed (each ends at its time, as before). */
+#define RENEW_MIN_S 4
 
 static int copy_s;                /* how long a host copy may serve */
 
@@ -163,7 +168,7 @@ static int renew_batch(renewer_t *rn, apr_pool_t *p)
     int at[RENEW_BATCH];
     int i, j, m, which, got, renewed = 0, ended = 0, unread = 0;
     apr_int64_t now = fa_now_sec();
-    int due_age = copy_s * 5 / 8 > 0 ? copy_s * 5 / 8 : 1;
+    int due_age = copy_s * 5 / 8;   /* 2 at least (RENEW_MIN_S) */
 
     got = fa_store_shm_due(rn->copies, now - due_age, RENEW_BATCH, p, due);
     for (i = 0; i < due->nelts && i < RENEW_BATCH; i++) {
@@ -263,7 +268,7 @@ void fedauth_host_copies_child_init(apr_pool_t *p, server_rec *s)
     copied_store_t *cs;
     int i;
 
-    if (!copies) {
+    if (!copies || copy_s < RENEW_MIN_S) {
         return;
     }
     rn = apr_pcalloc(p, sizeof(*rn));
