@@ -221,13 +221,22 @@ apr_uint32_t fa_store_shm_capacity(fa_store_t *st, apr_size_t klen,
 /* The copies due for renewal in a store of copies (the host's copies of
  * sessions, FedAuthSessionHostCache): walks its entries (but login
  * state) from the one that took its place longest ago, over those that
- * took it at or before placed_by, at most max * 4 of them. One read since
- * it took its place has its key added to keys (const char *, from p) and
- * takes its place again (so that no walk gives it again before it has
- * been read again); one not read since, or expired, is removed. Returns
- * how many keys it added (at most max). */
-int fa_store_shm_due(fa_store_t *st, apr_int64_t placed_by, int max,
-                     apr_pool_t *p, apr_array_header_t *keys);
+ * took it at or before placed_by (the second before now at the latest),
+ * at most max * 4 of them. Each takes
+ * its place again (so that no walk gives it again before the next turn);
+ * one used (made, or read) at or after used_since has its key added to
+ * keys (const char *, from p); one not used since is left to end at its
+ * time; an expired one is removed. Returns how many keys it added (at
+ * most max). */
+int fa_store_shm_due(fa_store_t *st, apr_int64_t placed_by,
+                     apr_int64_t used_since, int max, apr_pool_t *p,
+                     apr_array_header_t *keys);
+/* A renewed copy: put, but the entry keeps the second its key was last
+ * used (a renewal is not a use), so that a copy nobody uses any more is
+ * renewed only while that second is recent enough. */
+apr_status_t fa_store_shm_renew(fa_store_t *st, const char *key,
+                                const char *val, apr_size_t len,
+                                apr_int64_t expires_at);
 /* For tests: takes the store's lock and keeps it, so that a process that
  * exits then shows what a crash while holding it does. */
 void fa_store_shm_hold_lock(fa_store_t *st);

@@ -668,10 +668,12 @@ static void ent_init(ent_t *e, uint32_t h, apr_size_t klen, apr_size_t vlen,
     sh_st32(&e->pad, 0);
 }
 
-/* Writes an entry; the caller removed any old one with this key. */
+/* Writes an entry, last used at used (now, but for a renewal); the
+ * caller removed any old one with this key. */
 static apr_status_t put_locked(shm_t *m, const char *key, apr_size_t klen,
                                uint32_t h, const char *val, apr_size_t vlen,
-                               apr_int64_t expires_at, apr_int64_t now)
+                               apr_int64_t expires_at, apr_int64_t now,
+                               uint32_t used)
 {
     hdr_t *hd = m->hdr;
     uint32_t n = (uint32_t)blocks_for(klen + vlen), first, b, prev = 0, k;
@@ -704,7 +706,7 @@ static apr_status_t put_locked(shm_t *m, const char *key, apr_size_t klen,
     ent_init(e, h, klen, vlen, n, kind);
     sh_st64(&e->expires, expires_at);
     sh_st64(&e->placed, now);
-    __atomic_store_n(&m->links[first].used, (uint32_t)now, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->links[first].used, used, __ATOMIC_RELAXED);
     chain_io(m, first, 0, NULL, (const unsigned char *)key, klen);
     chain_io(m, first, klen, NULL, (const unsigned char *)val, vlen);
     sh_st32(&e->hnext, valid(m, *bucket) ? *bucket : 0);
@@ -1100,14 +1102,17 @@ static apr_status_t shm_take(fa_store_t *st, const char *key, apr_pool_t *p,
 }
 
 /* put, or with only_new (add) only when no live entry has the key. */
+/* How write_entry writes. */
+enum { WRITE_PUT, WRITE_ADD, WRITE_RENEW };
+
 static apr_status_t write_entry(fa_store_t *st, const char *key,
                                 const char *val, apr_size_t len,
-                                apr_int64_t expires_at, int only_new)
+                                apr_int64_t expires_at, int how)
 {
     shm_t *m = st->baton;
     apr_size_t klen;
     apr_int64_t now = fa_now_sec();
-    uint32_t h, i, prev = 0;
+    uint32_t h, i, prev = 0, used = (uint32_t)now;
     apr_status_t rv;
 
     if ((rv = key_ok(key, &klen)) != APR_SUCCESS) {
@@ -1121,14 +1126,17 @@ static apr_status_t write_entry(fa_store_t *st, const char *key,
         return rv;
     }
     /* lookup removes an expired entry: only a live one stops an add. */
-    if (only_new && lookup(m, key, klen, h, now, 0, NULL)) {
+    if (how == WRITE_ADD && lookup(m, key, klen, h, now, 0, NULL)) {
         rv = APR_EEXIST;
     }
     else {
         if ((i = find(m, key, klen, h, &prev)) != 0) {
+            if (how == WRITE_RENEW) {
+                used = __atomic_load_n(&m->links[i].used, __ATOMIC_RELAXED);
+            }
             remove_entry(m, i, prev);
         }
-        rv = put_locked(m, key, klen, h, val, len, expires_at, now);
+        rv = put_locked(m, key, klen, h, val, len, expires_at, now, used);
     }
     unlock_and_report(m, now);
     return rv;
@@ -1139,7 +1147,7 @@ static apr_status_t shm_put(fa_store_t *st, const char *key, const char *val,
                             apr_pool_t *p)
 {
     (void)p;
-    return write_entry(st, key, val, len, expires_at, 0);
+    return write_entry(st, key, val, len, expires_at, WRITE_PUT);
 }
 
 static apr_status_t shm_add(fa_store_t *st, const char *key, const char *val,
@@ -1147,7 +1155,7 @@ static apr_status_t shm_add(fa_store_t *st, const char *key, const char *val,
                             apr_pool_t *p)
 {
     (void)p;
-    return write_entry(st, key, val, len, expires_at, 1);
+    return write_entry(st, key, val, len, expires_at, WRITE_ADD);
 }
 
 static apr_status_t shm_del(fa_store_t *st, const char *key, apr_pool_t *p)
@@ -1299,7 +1307,8 @@ static apr_status_t shm_index_add(fa_store_t *st, const char *key,
     if ((i = find(m, key, klen, h, &prev)) != 0) {
         remove_entry(m, i, prev);
     }
-    rv = put_locked(m, key, klen, h, out, (apr_size_t)(o - out), until, now);
+    rv = put_locked(m, key, klen, h, out, (apr_size_t)(o - out), until, now,
+                    (uint32_t)now);
     unlock_and_report(m, now);
     return rv;
 }
@@ -1342,18 +1351,30 @@ apr_uint32_t fa_store_shm_capacity(fa_store_t *st, apr_size_t klen,
     return m->nblocks / (uint32_t)blocks_for(klen + vlen);
 }
 
-int fa_store_shm_due(fa_store_t *st, apr_int64_t placed_by, int max,
-                     apr_pool_t *p, apr_array_header_t *keys)
+apr_status_t fa_store_shm_renew(fa_store_t *st, const char *key,
+                                const char *val, apr_size_t len,
+                                apr_int64_t expires_at)
+{
+    return write_entry(st, key, val, len, expires_at, WRITE_RENEW);
+}
+
+int fa_store_shm_due(fa_store_t *st, apr_int64_t placed_by,
+                     apr_int64_t used_since, int max, apr_pool_t *p,
+                     apr_array_header_t *keys)
 {
     shm_t *m = st->baton;
     apr_int64_t now = fa_now_sec();
     uint32_t i, visits;
-    int got = 0;
+    int got = 0, in_use;
     ent_t *e;
     char *key;
 
     if (max < 1 || lock(m) != APR_SUCCESS) {
         return 0;
+    }
+    /* what this walk places again (now) is not walked again */
+    if (placed_by >= now) {
+        placed_by = now - 1;
     }
     for (visits = 0; got < max && visits < (uint32_t)max * 4; visits++) {
         i = m->hdr->lru_tail[0];
@@ -1364,12 +1385,23 @@ int fa_store_shm_due(fa_store_t *st, apr_int64_t placed_by, int max,
         if (e->placed > placed_by) {
             break;                /* the rest took their place later */
         }
-        if (e->expires <= now || !used_since_placed(m, i)
-            || e->klen == 0 || e->klen > KEY_MAX) {
+        if (e->expires <= now || e->klen == 0 || e->klen > KEY_MAX) {
             if (e->expires <= now) {
                 m->hdr->expired++;
             }
             remove_by_index(m, i);
+            continue;
+        }
+        in_use = (int32_t)(__atomic_load_n(&m->links[i].used,
+                                           __ATOMIC_RELAXED)
+                           - (uint32_t)used_since) >= 0;
+        /* at the head again, as new, either way: given once a turn, and
+         * one not in use is left to end at its time (before its next
+         * turn, which removes it) */
+        sh_st64(&e->placed, now);
+        lru_unlink(m, i);
+        lru_push(m, i);
+        if (!in_use) {
             continue;
         }
         key = apr_palloc(p, (apr_size_t)e->klen + 1);
@@ -1380,11 +1412,6 @@ int fa_store_shm_due(fa_store_t *st, apr_int64_t placed_by, int max,
         key[e->klen] = '\0';
         APR_ARRAY_PUSH(keys, const char *) = key;
         got++;
-        /* at the head again, as new: given once, and dropped at its next
-         * turn unless it is read again by then */
-        sh_st64(&e->placed, now);
-        lru_unlink(m, i);
-        lru_push(m, i);
     }
     unlock_and_report(m, now);
     return got;

@@ -9,15 +9,16 @@
  * that, every copy in use ends in turn and the request that finds it
  * ended reads Redis, one round trip on the request path per session and
  * period; with a million sessions that is thousands of round trips a
- * second. So each child renews, off the request path, the copies that
- * were read since they were made (or last renewed), once they have served
- * five eighths of the seconds: the host's store gives them out oldest
- * first, each to one child (fa_store_shm_due, which also drops the copies
- * nobody read), and the child reads them again from Redis in one
- * pipelined round trip per server, each behind a stamp taken before it
- * (fa_store_t.get_stamped), exactly as a request makes a copy. A copy
- * nobody reads is never renewed; Redis's load is bounded by RENEW_BATCH
- * keys per RENEW_TICK_MS and child. */
+ * second. So each child renews, off the request path, the copies of
+ * sessions in use (made or read within the last two turns) once they have
+ * served five eighths of the seconds (a turn): the host's store gives them
+ * out oldest first, each to one child (fa_store_shm_due, which leaves the
+ * others to end at their time), and the child reads them again from
+ * Redis in one pipelined round trip per server, each behind a stamp taken
+ * before it (fa_store_t.get_stamped), exactly as a request makes a copy.
+ * A renewal is not a use: a session nobody asks for is renewed twice at
+ * most. Redis's load is bounded by RENEW_BATCH keys per RENEW_TICK_MS and
+ * child. */
 #include <string.h>
 #include "httpd.h"
 #include "http_config.h"
@@ -38,6 +39,10 @@ APLOG_USE_MODULE(fedauth);
  * in use would be due before a read of it could show, so none is
  * renewed (each ends at its time, as before). */
 #define RENEW_MIN_S 4
+/* A copy is renewed while its session was used (its copy made, or read)
+ * within this many turns: a user who pauses for a few minutes comes back
+ * to a copy, and one who left costs at most two renewals more. */
+#define RENEW_IN_USE_TURNS 2
 
 static int copy_s;                /* how long a host copy may serve */
 
@@ -82,12 +87,13 @@ apr_status_t fedauth_host_copies_open(apr_pool_t *pconf, server_rec *s,
  * of it, by its store key's (a MAC's) first characters. */
 void fedauth_host_copy_put(apr_pool_t *p, const char *ck, const char *key,
                            const fa_store_stamp_t *stamp, const char *rec,
-                           apr_size_t len)
+                           apr_size_t len, int renewal)
 {
     fa_store_t *copies = fedauth_host_cache();
     apr_size_t head = fa_session_head(rec, len);
     unsigned int spread = (unsigned char)key[2]
                           | (unsigned int)(unsigned char)key[3] << 8;
+    apr_int64_t expires;
     char *val;
 
     if (head > 0 && head < len) {
@@ -96,9 +102,14 @@ void fedauth_host_copy_put(apr_pool_t *p, const char *ck, const char *key,
     val = apr_palloc(p, sizeof(*stamp) + len);
     memcpy(val, stamp, sizeof(*stamp));
     memcpy(val + sizeof(*stamp), rec, len);
-    copies->put(copies, ck, val, sizeof(*stamp) + len,
-                fa_now_sec() + copy_s
-                - (int)(spread % (unsigned int)(copy_s / 4 + 1)), p);
+    expires = fa_now_sec() + copy_s
+              - (int)(spread % (unsigned int)(copy_s / 4 + 1));
+    if (renewal) {
+        fa_store_shm_renew(copies, ck, val, sizeof(*stamp) + len, expires);
+    }
+    else {
+        copies->put(copies, ck, val, sizeof(*stamp) + len, expires, p);
+    }
 }
 
 /* ---- renewing --------------------------------------------------------- */
@@ -146,7 +157,7 @@ static void renew_store(renewer_t *rn, apr_pool_t *p, int which,
     for (i = 0; i < n; i++) {
         if (each[i] == APR_SUCCESS) {
             fedauth_host_copy_put(p, cks[i], keys[i], &stamps[i], vals[i],
-                                  lens[i]);
+                                  lens[i], 1);
             (*renewed)++;
         }
         else if (each[i] == APR_NOTFOUND) {
@@ -170,7 +181,9 @@ static int renew_batch(renewer_t *rn, apr_pool_t *p)
     apr_int64_t now = fa_now_sec();
     int due_age = copy_s * 5 / 8;   /* 2 at least (RENEW_MIN_S) */
 
-    got = fa_store_shm_due(rn->copies, now - due_age, RENEW_BATCH, p, due);
+    got = fa_store_shm_due(rn->copies, now - due_age,
+                           now - RENEW_IN_USE_TURNS * due_age, RENEW_BATCH, p,
+                           due);
     for (i = 0; i < due->nelts && i < RENEW_BATCH; i++) {
         cks[i] = APR_ARRAY_IDX(due, i, const char *);
         keys[i] = key_of(rn, cks[i], &at[i]);

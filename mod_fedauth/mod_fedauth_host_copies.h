@@ -23,10 +23,11 @@ apr_status_t fedauth_host_copies_open(apr_pool_t *pconf, server_rec *s,
                                       apr_size_t size, int seconds);
 /* Puts the head of the record rec (all of it when it has none), read
  * from the store at key after stamp was taken, in the host's copies
- * under the copy key ck. */
+ * under the copy key ck; renewal: the copy keeps the second it was last
+ * used (fa_store_shm_renew), else it is used now. */
 void fedauth_host_copy_put(apr_pool_t *p, const char *ck, const char *key,
                            const fa_store_stamp_t *stamp, const char *rec,
-                           apr_size_t len);
+                           apr_size_t len, int renewal);
 /* In each child: starts the thread that renews the host's copies in use
  * (when there are host copies); it stops with p. */
 void fedauth_host_copies_child_init(apr_pool_t *p, server_rec *s);

@@ -141,7 +141,7 @@ static void host_copy_put(request_rec *r, const char *ck, const char *key,
                           const fa_store_stamp_t *stamp, const char *rec,
                           apr_size_t len)
 {
-    fedauth_host_copy_put(r->pool, ck, key, stamp, rec, len);
+    fedauth_host_copy_put(r->pool, ck, key, stamp, rec, len, 0);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FALOGNO(00319)
                   "session from the store, copied for this host");
 }

@@ -353,9 +353,11 @@ START_TEST(child_init_maps_the_used_part)
 END_TEST
 
 /* Host copies due for renewal (fa_store_shm_due): of the copies that took
- * their place by the time asked, oldest first, those read since are given
- * (once: they take their place again) and the rest are removed; a copy
- * placed later waits; max bounds a walk; login state is not walked. */
+ * their place by the time asked, oldest first, those used (made or read)
+ * since the second asked are given and the rest left to end at their
+ * time; either way they take their place again, so a walk gives each
+ * once a turn; a copy placed later waits; login state is not walked. A
+ * renewal (fa_store_shm_renew) is not a use: the copy keeps its second. */
 static const char *ckey(apr_pool_t *p, int i)
 {
     return apr_psprintf(p, "0x55aa|s:%022d", i);
@@ -369,11 +371,21 @@ static int held(fa_store_t *st, const char *key)
     return st->get(st, key, pool, &v, &n) == APR_SUCCESS;
 }
 
-START_TEST(due_gives_the_copies_read)
+static apr_uint32_t entries(fa_store_t *st)
+{
+    fa_shm_stats_t stats;
+
+    fa_store_shm_stats(st, &stats);
+    return stats.entries;
+}
+
+START_TEST(due_gives_the_copies_in_use)
 {
     fa_store_t *st = open_store(pool, NULL, 1024 * 1024, NULL);
     apr_array_header_t *keys = apr_array_make(pool, 8, sizeof(const char *));
-    apr_int64_t t0;
+    apr_int64_t t0, t1;
+    char *v;
+    apr_size_t n;
     int i;
 
     for (i = 0; i < 4; i++) {
@@ -383,37 +395,49 @@ START_TEST(due_gives_the_copies_read)
     ck_assert_int_eq(st->put(st, "l:login", "state", 5, fa_now_sec() + 600,
                              pool), APR_SUCCESS);
     t0 = fa_now_sec();
-    /* nothing read since it was placed: none given, none removed while
-     * placed after the time asked */
-    ck_assert_int_eq(fa_store_shm_due(st, t0 - 5, 10, pool, keys), 0);
-    ck_assert_int_eq(held(st, ckey(pool, 0)), 1);
+    /* placed after the time asked: not walked */
+    ck_assert_int_eq(fa_store_shm_due(st, t0 - 5, t0 - 5, 10, pool, keys), 0);
+    ck_assert_uint_eq(entries(st), 5);
     usleep(1100 * 1000);
-    ck_assert_int_eq(held(st, ckey(pool, 0)), 1);      /* read */
-    ck_assert_int_eq(held(st, ckey(pool, 2)), 1);      /* read */
+    t1 = fa_now_sec();
+    ck_assert_int_eq(held(st, ckey(pool, 0)), 1);     /* read now */
+    ck_assert_int_eq(held(st, ckey(pool, 2)), 1);
     ck_assert_int_eq(st->put(st, ckey(pool, 9), "later", 5,
                              fa_now_sec() + 600, pool), APR_SUCCESS);
-    ck_assert_int_eq(held(st, ckey(pool, 9)), 1);      /* read, same second */
-    ck_assert_int_eq(fa_store_shm_due(st, t0, 10, pool, keys), 2);
+    /* walked: placed by t0; given: used since t1 */
+    ck_assert_int_eq(fa_store_shm_due(st, t0, t1, 10, pool, keys), 2);
     ck_assert_int_eq(keys->nelts, 2);
     ck_assert_str_eq(APR_ARRAY_IDX(keys, 0, const char *), ckey(pool, 0));
     ck_assert_str_eq(APR_ARRAY_IDX(keys, 1, const char *), ckey(pool, 2));
-    ck_assert_int_eq(held(st, ckey(pool, 1)), 0);      /* not read: gone */
-    ck_assert_int_eq(held(st, ckey(pool, 3)), 0);
-    ck_assert_int_eq(held(st, ckey(pool, 0)), 1);      /* given: kept */
-    ck_assert_int_eq(held(st, ckey(pool, 9)), 1);      /* placed later */
-    ck_assert_int_eq(held(st, "l:login"), 1);          /* not walked */
-    /* given once: at the head again, as if new */
+    /* nothing removed: the others end at their time */
+    ck_assert_uint_eq(entries(st), 6);
+    /* given once a turn: all walked took their place again */
     apr_array_clear(keys);
-    ck_assert_int_eq(fa_store_shm_due(st, t0, 10, pool, keys), 0);
-    /* the read one given again at its next turn, the other gone */
+    ck_assert_int_eq(fa_store_shm_due(st, t0, t0, 10, pool, keys), 0);
+    /* made counts as used: with a wider window the unread ones are
+     * given at the next turn too */
     usleep(1100 * 1000);
-    ck_assert_int_eq(held(st, ckey(pool, 2)), 1);
-    ck_assert_int_eq(fa_store_shm_due(st, fa_now_sec() - 1, 10, pool, keys),
-                     1);
-    ck_assert_str_eq(APR_ARRAY_IDX(keys, 0, const char *), ckey(pool, 2));
-    ck_assert_int_eq(held(st, ckey(pool, 0)), 0);
-    ck_assert_int_eq(held(st, ckey(pool, 9)), 0);      /* never read after */
+    ck_assert_int_eq(fa_store_shm_due(st, fa_now_sec() - 1, t0 - 1, 10, pool,
+                                      keys), 5);
+    ck_assert_uint_eq(entries(st), 6);
     ck_assert_int_eq(held(st, "l:login"), 1);
+    /* a renewal keeps the second of the last use; a put is a use */
+    ck_assert_int_eq(fa_store_shm_renew(st, ckey(pool, 1), "renewed", 7,
+                                        fa_now_sec() + 600), APR_SUCCESS);
+    ck_assert_int_eq(st->put(st, ckey(pool, 3), "put", 3,
+                             fa_now_sec() + 600, pool), APR_SUCCESS);
+    apr_array_clear(keys);
+    usleep(1100 * 1000);
+    /* placed_by is taken as the second before now at the latest: what a
+     * walk placed again is never walked again by the same walk */
+    ck_assert_int_eq(fa_store_shm_due(st, fa_now_sec() + 5, t0 + 1, 10, pool,
+                                      keys), 4);
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 0, const char *), ckey(pool, 9));
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 1, const char *), ckey(pool, 0));
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 2, const char *), ckey(pool, 2));
+    ck_assert_str_eq(APR_ARRAY_IDX(keys, 3, const char *), ckey(pool, 3));
+    ck_assert_int_eq(st->get(st, ckey(pool, 1), pool, &v, &n), APR_SUCCESS);
+    ck_assert_str_eq(v, "renewed");
 }
 END_TEST
 
@@ -438,11 +462,11 @@ START_TEST(due_is_bounded)
         ck_assert_int_eq(held(st, ckey(pool, i)), 1);
     }
     /* the first 20 expired: a walk of max 3 visits 12, removing them */
-    ck_assert_int_eq(fa_store_shm_due(st, t0, 3, pool, keys), 0);
+    ck_assert_int_eq(fa_store_shm_due(st, t0, t0, 3, pool, keys), 0);
     fa_store_shm_stats(st, &stats);
     ck_assert_uint_eq(stats.entries, 28);
     for (i = 0; i < 20 && got > 0; i++) {
-        got = fa_store_shm_due(st, t0, 3, pool, keys);
+        got = fa_store_shm_due(st, t0, t0, 3, pool, keys);
         ck_assert_int_le(got, 3);
         total += got;
     }
@@ -833,7 +857,7 @@ Suite *suite_store_shm(void)
     tcase_add_test(tc, all_in_use_still_makes_room);
     tcase_add_test(tc, login_state_flood_keeps_sessions);
     tcase_add_test(tc, expiry_and_limits);
-    tcase_add_test(tc, due_gives_the_copies_read);
+    tcase_add_test(tc, due_gives_the_copies_in_use);
     tcase_add_test(tc, due_is_bounded);
     tcase_add_test(tc, child_init_maps_the_used_part);
     tcase_add_test(tc, file_found_again_or_replaced);
