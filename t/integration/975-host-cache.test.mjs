@@ -34,7 +34,6 @@
 //     FA00321 says so, and sessions work.
 import fs from 'node:fs';
 import path from 'node:path';
-import http from 'node:http';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -45,6 +44,7 @@ import { startRedis, redisAvailable, waitUntil } from '../lib/redis.mjs';
 import { startHosts } from '../lib/cluster.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
 import { logLines } from '../lib/tokens.mjs';
+import { getFresh, many } from '../lib/fresh.mjs';
 
 const PREFIX = 't975:';
 // The harness starts 2 worker processes and allows 4 (ServerLimit 4): all
@@ -79,38 +79,6 @@ const FROM_HOST = 'FA00318';
 const FROM_STORE = 'FA00319';
 
 const prot = (base) => `${base}/protected/env.cgi`;
-
-/** GET on a connection of its own (Connection: close), so on any process. */
-function getFresh(url, cookie) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      method: 'GET',
-      agent: false,
-      headers: { Connection: 'close', Cookie: `${SESSION_COOKIE}=${cookie}` },
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({
-        status: res.statusCode, headers: res.headers, location: res.headers.location, body, url, hops: [],
-      }));
-    });
-    req.setTimeout(10000, () => req.destroy(new Error(`GET ${url}: no answer within 10 s`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** n requests on fresh connections, `at` at a time. */
-async function many(url, cookie, n, at) {
-  const out = [];
-  for (let i = 0; i < n; i += at) {
-    const batch = [];
-    for (let j = i; j < Math.min(n, i + at); j++) batch.push(getFresh(url, cookie));
-    out.push(...await Promise.all(batch));
-  }
-  return out;
-}
 
 /** The error log of host h (the file itself: offsets into it stay valid). */
 const errorLogOf = (h) => {

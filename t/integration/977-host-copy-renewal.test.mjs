@@ -35,7 +35,6 @@
 //     every process within a second, the others still 200.
 import fs from 'node:fs';
 import path from 'node:path';
-import http from 'node:http';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -48,6 +47,7 @@ import {
 import { startHosts } from '../lib/cluster.mjs';
 import { MODULES_DIR } from '../lib/httpd.mjs';
 import { logLines } from '../lib/tokens.mjs';
+import { getFresh, many } from '../lib/fresh.mjs';
 
 const PREFIX = 't977:';
 // all 4 processes the harness allows (ServerLimit 4) from the start
@@ -85,38 +85,6 @@ const RENEWED = 'FA00324';
 const NOT_RENEWED = 'FA00325';
 
 const prot = (base) => `${base}/protected/env.cgi`;
-
-/** GET on a connection of its own (Connection: close), so on any process. */
-function getFresh(url, cookie) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      method: 'GET',
-      agent: false,
-      headers: { Connection: 'close', ...(cookie ? { Cookie: `${SESSION_COOKIE}=${cookie}` } : {}) },
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({
-        status: res.statusCode, headers: res.headers, location: res.headers.location, body, url, hops: [],
-      }));
-    });
-    req.setTimeout(10000, () => req.destroy(new Error(`GET ${url}: no answer within 10 s`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** n requests on fresh connections, `at` at a time. */
-async function many(url, cookie, n, at) {
-  const out = [];
-  for (let i = 0; i < n; i += at) {
-    const batch = [];
-    for (let j = i; j < Math.min(n, i + at); j++) batch.push(getFresh(url, cookie));
-    out.push(...await Promise.all(batch));
-  }
-  return out;
-}
 
 /** fn(i) every EVERY_MS (at once when behind) for ms; how many times. */
 async function paced(ms, fn) {
