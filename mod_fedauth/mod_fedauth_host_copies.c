@@ -46,8 +46,6 @@ APLOG_USE_MODULE(fedauth);
 
 static int copy_s;                /* how long a host copy may serve */
 
-#define STORE_AT(a, i) (((copied_store_t *)(a)->elts)[i].st)
-
 /* The stores whose sessions have host copies, with the start of their
  * copy keys. */
 typedef struct copied_store_t {
@@ -258,6 +256,19 @@ static void *APR_THREAD_FUNC renewer_main(apr_thread_t *t, void *data)
     return NULL;
 }
 
+/* Which of rn's stores st is, or -1. */
+static int store_of(const renewer_t *rn, const fa_store_t *st)
+{
+    int i;
+
+    for (i = 0; i < rn->n_stores; i++) {
+        if (rn->stores[i].st == st) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 static apr_status_t renewer_stop(void *data)
 {
     renewer_t *rn = data;
@@ -279,7 +290,6 @@ void fedauth_host_copies_child_init(apr_pool_t *p, server_rec *s)
     server_rec *vs;
     apr_array_header_t *stores;
     copied_store_t *cs;
-    int i;
 
     if (!copies || copy_s < RENEW_MIN_S) {
         return;
@@ -295,11 +305,10 @@ void fedauth_host_copies_child_init(apr_pool_t *p, server_rec *s)
         if (!sc->store || !sc->store->get_stamped) {
             continue;
         }
-        for (i = 0; i < stores->nelts
-                    && STORE_AT(stores, i) != sc->store; i++) {
-        }
-        if (i < stores->nelts) {
-            continue;
+        rn->stores = (copied_store_t *)stores->elts;
+        rn->n_stores = stores->nelts;
+        if (store_of(rn, sc->store) >= 0) {
+            continue;             /* shared by several servers */
         }
         cs = apr_array_push(stores);
         cs->st = sc->store;

@@ -199,39 +199,43 @@ async function allRefused(h, base, issuer, cookie, what, n = 12) {
 
 const user = (name) => defaultUsers().find((u) => u.username === name);
 
-describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy in use is renewed before it ends, and Redis can still revoke it', {
-  skip: !redisAvailable() && 'redis-server/redis-cli not installed',
-}, () => {
-  let redis;
-  let c;
-  let base;
-  let host;
-  let alice;                  // from case 1: { cookie, key, from }
-  const killed = [];
-
+/** One host of PROCS processes on one real redis-server, started before
+ * the describe's cases and stopped after them: env.redis, env.c,
+ * env.base, env.host (set by then), env.keysNow(). */
+function oneRedisHost() {
+  const env = {};
   before(async () => {
-    redis = await startRedis();
-    c = await startHosts({
+    env.redis = await startRedis();
+    env.c = await startHosts({
       hosts: 1,
-      storeConf: STORE_CONF(`redis://127.0.0.1:${redis.port}`),
+      storeConf: STORE_CONF(`redis://127.0.0.1:${env.redis.port}`),
       serverConf: SERVER_CONF,
       locationsConf: LOCATIONS,
     });
-    [base] = c.bases;
-    [host] = c.hosts;
-    const up = await waitUntil(async () => (await pubsubClients(redis)) >= PROCS, { timeoutMs: 10000, intervalMs: 100 });
-    assert.ok(up, `listeners on Redis: ${await pubsubClients(redis)}, want ${PROCS}`);
+    [env.base] = env.c.bases;
+    [env.host] = env.c.hosts;
+    const up = await waitUntil(async () => (await pubsubClients(env.redis)) >= PROCS, { timeoutMs: 10000, intervalMs: 100 });
+    assert.ok(up, `listeners on Redis: ${await pubsubClients(env.redis)}, want ${PROCS}`);
   });
   after(async () => {
-    await c?.stop();
-    await redis?.stop();
-    c?.cleanup();
-    redis?.cleanup();
+    await env.c?.stop();
+    await env.redis?.stop();
+    env.c?.cleanup();
+    env.redis?.cleanup();
   });
+  env.keysNow = async () => new Map((await env.redis.keys(0, `${PREFIX}s:*`)).map((k) => [k, env.redis.port]));
+  return env;
+}
 
-  const keysNow = async () => new Map((await redis.keys(0, `${PREFIX}s:*`)).map((k) => [k, redis.port]));
+describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy in use is renewed before it ends, and Redis can still revoke it', {
+  skip: !redisAvailable() && 'redis-server/redis-cli not installed',
+}, () => {
+  const env = oneRedisHost();
+  let alice;                  // from case 1: { cookie, key, from }
+  const killed = [];
 
   it(`alice asked for every ${EVERY_MS} ms for ${LOAD_MS / 1000} s on fresh connections: all 200 as alice, at most 2 reads of Redis on the request path (FA00319), copies renewed (FA00324), Redis's GETs those reads plus the renewals'`, async (t) => {
+    const { redis, c, base, host, keysNow } = env;
     const s = await signIn(base, user('alice'), keysNow);
     const from = mark(host);
     const get0 = await getCalls(redis);
@@ -259,6 +263,7 @@ describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy in use is renewed b
   });
 
   it('her copy renewed by a process that never read her on the request path, those that did killed, her key deleted in Redis: within a second no 200 among 12 requests on fresh connections', async (t) => {
+    const { redis, c, base, host, keysNow } = env;
     assert.ok(alice, 'alice signed in and asked for (the test before)');
     // Where the copy that serves now comes from: the last FA00319 or
     // FA00324 (renewed >= 1: only alice has a session here) before, and an
@@ -322,6 +327,7 @@ describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy in use is renewed b
   });
 
   it('the error log has no crash lines (but the children killed on purpose)', async () => {
+    const { redis, c, base, host, keysNow } = env;
     await c.stop();
     const allowed = killed.map((pid) => new RegExp(`child pid ${pid} exit signal Killed`));
     assert.deepEqual(c.troubles(allowed), [], `trouble:\n${c.troubles(allowed).join('\n')}`);
@@ -331,34 +337,10 @@ describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy in use is renewed b
 describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy nobody reads any more is renewed for two turns, then ends', {
   skip: !redisAvailable() && 'redis-server/redis-cli not installed',
 }, () => {
-  let redis;
-  let c;
-  let base;
-  let host;
-
-  before(async () => {
-    redis = await startRedis();
-    c = await startHosts({
-      hosts: 1,
-      storeConf: STORE_CONF(`redis://127.0.0.1:${redis.port}`),
-      serverConf: SERVER_CONF,
-      locationsConf: LOCATIONS,
-    });
-    [base] = c.bases;
-    [host] = c.hosts;
-    const up = await waitUntil(async () => (await pubsubClients(redis)) >= PROCS, { timeoutMs: 10000, intervalMs: 100 });
-    assert.ok(up, `listeners on Redis: ${await pubsubClients(redis)}, want ${PROCS}`);
-  });
-  after(async () => {
-    await c?.stop();
-    await redis?.stop();
-    c?.cleanup();
-    redis?.cleanup();
-  });
-
-  const keysNow = async () => new Map((await redis.keys(0, `${PREFIX}s:*`)).map((k) => [k, redis.port]));
+  const env = oneRedisHost();
 
   it(`bob's one request makes the host's copy; ${QUIET_MS / 1000} s without a request: renewed once or twice, then no copy left; his next request reads Redis (FA00319), 200`, async (t) => {
+    const { redis, c, base, host, keysNow } = env;
     const s = await signIn(base, user('bob'), keysNow);
     const from = mark(host);
     const one = await getFresh(prot(base), s.cookie);
@@ -386,6 +368,7 @@ describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy nobody reads any mo
   });
 
   it('the error log has no crash lines', async () => {
+    const { redis, c, base, host, keysNow } = env;
     await c.stop();
     assert.deepEqual(c.troubles(), [], `trouble:\n${c.troubles().join('\n')}`);
   });
