@@ -379,7 +379,8 @@ export async function signInMany(srv, {
  * `concurrency` requests in flight over keep-alive connections; no
  * redirect followed). Resolves { asked, bad (not a 200 with the file),
  * statuses: { status: count } of the bad ones, firstBad: { i, status,
- * location } | null, seconds }.
+ * location } | null, retried (requests asked again after a closed
+ * keep-alive connection), seconds }.
  */
 export async function checkSessions(url, cookies, { concurrency = 8, timeoutMs = 30000 } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -388,8 +389,10 @@ export async function checkSessions(url, cookies, { concurrency = 8, timeoutMs =
   let firstBad = null;
   let next = 0;
   const t0 = Date.now();
-  const one = (cookie) => new Promise((resolve) => {
-    const req = http.get(url, { agent, headers: { Cookie: cookie }, timeout: timeoutMs }, (res) => {
+  let retried = 0;
+  const one = (cookie, fresh = false) => new Promise((resolve) => {
+    // fresh: a connection of its own (agent false), closed after the answer
+    const req = http.get(url, { agent: fresh ? false : agent, headers: { Cookie: cookie }, timeout: timeoutMs }, (res) => {
       let bytes = 0;
       res.on('data', (d) => { bytes += d.length; });
       res.on('end', () => resolve({ status: res.statusCode, bytes, location: res.headers.location }));
@@ -403,8 +406,12 @@ export async function checkSessions(url, cookies, { concurrency = 8, timeoutMs =
       const i = next++;
       let r = await one(cookies[i]);
       // a keep-alive connection the server closed as the request went out
-      // (status 0, "socket hang up") says nothing of the session: once more
-      if (r.status === 0) r = await one(cookies[i]);
+      // (status 0, "socket hang up") says nothing of the session: once more,
+      // as a browser does, on a new connection (the agent's other idle ones
+      // may have been closed in the same instant: httpd's event MPM closes
+      // a child's idle keep-alive connections when none of its workers is
+      // free)
+      if (r.status === 0) { retried++; r = await one(cookies[i], true); }
       if (r.status !== 200 || r.bytes !== FILE_BYTES) {
         bad++;
         const key = r.status === 200 ? '200 (short)' : String(r.status || r.error);
@@ -418,7 +425,7 @@ export async function checkSessions(url, cookies, { concurrency = 8, timeoutMs =
   } finally {
     agent.destroy();
   }
-  return { asked: cookies.length, bad, statuses, firstBad, seconds: (Date.now() - t0) / 1000 };
+  return { asked: cookies.length, bad, statuses, firstBad, retried, seconds: (Date.now() - t0) / 1000 };
 }
 
 /**
