@@ -160,6 +160,11 @@ void fa_metrics_claim_regex_gave_up(fa_metrics_t *m);
 void fa_metrics_apppass(fa_metrics_t *m, fa_metrics_apppass_t outcome);
 apr_uint64_t fa_metrics_apppass_of(const fa_metrics_t *m,
                                    fa_metrics_apppass_t outcome);
+/* A batch of renewals of the host's copies of sessions in use
+ * (FedAuthSessionHostCache): copies read again and renewed, copies
+ * removed as their session was gone, copies whose read failed. */
+void fa_metrics_host_renewals(fa_metrics_t *m, unsigned int renewed,
+                              unsigned int ended, unsigned int unread);
 /* A store operation that took ns nanoseconds; failed 1: the store was
  * unavailable (not found is no failure). */
 void fa_metrics_store_op(fa_metrics_t *m, fa_metrics_op_t op,

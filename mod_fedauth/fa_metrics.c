@@ -20,6 +20,7 @@
  *   post       [fa_metrics_post_t]
  *   rekeyed    [1]   (sessions moved to the first FedAuthSecret)
  *   apppass    [outcome]
+ *   renewals   [renewed, ended, unread]   (host copies, FedAuthSessionHostCache)
  * Each event is one relaxed __atomic_fetch_add on its counter; a store
  * operation is two (its bucket and the sum), its count being the sum of
  * its buckets. A reader may see one counter of an event before another
@@ -88,6 +89,9 @@ static const char *const userinfo_names[FA_METRICS_USERINFO_COUNT] = {
 static const char *const apppass_names[FA_METRICS_APPPASS_COUNT] = {
     "ok", "cached", "wrong", "expired", "refused", "rate_limited", "busy"
 };
+static const char *const renewal_names[3] = {
+    "renewed", "ended", "unread"
+};
 static const char *const op_names[FA_METRICS_OP_COUNT] = {
     "get", "put", "take", "del", "index_add", "index_take", "add"
 };
@@ -101,7 +105,7 @@ struct fa_metrics_t {
                errors, revoked, frontchan, introspect, par, graph,
                userinfo, post, rekeyed, /* offsets of each part in c */
                claimrules,        /* CORS preflights (2), regex gave up */
-               apppass;
+               apppass, renewals;
 };
 
 static apr_status_t unmap(void *data)
@@ -146,7 +150,8 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->rekeyed = m->post + FA_METRICS_POST_COUNT;
     m->claimrules = m->rekeyed + 1;
     m->apppass = m->claimrules + 3;
-    n = m->apppass + FA_METRICS_APPPASS_COUNT;
+    m->renewals = m->apppass + FA_METRICS_APPPASS_COUNT;
+    n = m->renewals + 3;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -353,6 +358,22 @@ void fa_metrics_apppass(fa_metrics_t *m, fa_metrics_apppass_t outcome)
 {
     if (m && (unsigned)outcome < FA_METRICS_APPPASS_COUNT) {
         add(m, m->apppass + outcome, 1);
+    }
+}
+
+void fa_metrics_host_renewals(fa_metrics_t *m, unsigned int renewed,
+                              unsigned int ended, unsigned int unread)
+{
+    if (m) {
+        if (renewed) {
+            add(m, m->renewals, renewed);
+        }
+        if (ended) {
+            add(m, m->renewals + 1, ended);
+        }
+        if (unread) {
+            add(m, m->renewals + 2, unread);
+        }
     }
 }
 
@@ -961,9 +982,13 @@ static void format_shm(const fa_shm_stats_t *st, buf_t *b)
 }
 
 /* The host's copies of Redis sessions (FedAuthSessionHostCache): an
- * embedded store of their own, made afresh at each start. */
-static void format_host(const fa_shm_stats_t *st, buf_t *b)
+ * embedded store of their own, made afresh at each start; and their
+ * renewals, counted by the processes. */
+static void format_host(const fa_metrics_t *m, const fa_shm_stats_t *st,
+                        buf_t *b)
 {
+    int i;
+
     head(b, "fedauth_host_cache_entries", "gauge", "Copies of sessions in "
          "the host's shared memory (FedAuthSessionHostCache).");
     put(b, "fedauth_host_cache_entries %lu\n", (unsigned long)st->entries);
@@ -980,6 +1005,16 @@ static void format_host(const fa_shm_stats_t *st, buf_t *b)
          "started or restarted.");
     put(b, "fedauth_host_cache_evictions_total %" APR_UINT64_T_FMT "\n",
         (apr_uint64_t)st->evicted);
+    head(b, "fedauth_host_cache_renewals_total", "counter", "Copies of "
+         "sessions in use read again from Redis before they end, by "
+         "outcome: renewed; ended (the session was gone, the copy "
+         "removed); unread (Redis did not answer, the copy ends at its "
+         "time).");
+    for (i = 0; i < 3; i++) {
+        put(b, "fedauth_host_cache_renewals_total{outcome=\"%s\"} %"
+            APR_UINT64_T_FMT "\n", renewal_names[i],
+            get(m, m->renewals + (apr_size_t)i));
+    }
 }
 
 void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
@@ -1043,7 +1078,7 @@ void fa_metrics_format(const fa_metrics_t *m, const fa_shm_stats_t *shm,
         format_shm(shm, &b);
     }
     if (host) {
-        format_host(host, &b);
+        format_host(m, host, &b);
     }
     *out = b.s;
     *len = b.len;

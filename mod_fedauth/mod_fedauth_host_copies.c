@@ -26,6 +26,7 @@
 #include "apr_strings.h"
 
 #include "mod_fedauth_host_copies.h"
+#include "mod_fedauth_metrics.h"
 #include "mod_fedauth_store_shm.h"
 
 APLOG_USE_MODULE(fedauth);
@@ -204,6 +205,8 @@ static int renew_batch(renewer_t *rn, apr_pool_t *p)
                         &ended, &unread);
         }
     }
+    fa_metrics_host_renewals(fedauth_metrics(), (unsigned int)renewed,
+                             (unsigned int)ended, (unsigned int)unread);
     if (got) {
         ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, rn->s, FALOGNO(00324)
                      "host copies in use renewed: %d of %d (%d sessions "

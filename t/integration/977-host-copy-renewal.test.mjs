@@ -153,7 +153,7 @@ async function pubsubClients(node) {
 async function metric(base, name) {
   const m = await getFresh(`${base}/fedauth/metrics`);
   assert.equal(m.status, 200, dump(m));
-  const v = new RegExp(`^${name} (\\S+)$`, 'm').exec(m.body);
+  const v = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(m.body);
   assert.ok(v, `${name} in the metrics:\n${m.body.slice(0, 3000)}`);
   return Number(v[1]);
 }
@@ -237,6 +237,8 @@ describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy in use is renewed b
   it(`alice asked for every ${EVERY_MS} ms for ${LOAD_MS / 1000} s on fresh connections: all 200 as alice, at most 2 reads of Redis on the request path (FA00319), copies renewed (FA00324), Redis's GETs those reads plus the renewals'`, async (t) => {
     const { redis, c, base, host, keysNow } = env;
     const s = await signIn(base, user('alice'), keysNow);
+    const RENEWED_TOTAL = 'fedauth_host_cache_renewals_total{outcome="renewed"}';
+    const renewed0 = await metric(base, RENEWED_TOTAL);
     const from = mark(host);
     const get0 = await getCalls(redis);
     const bad = [];
@@ -248,6 +250,9 @@ describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy in use is renewed b
     const log = since(host, from);
     const reads = count(log, FROM_STORE);
     const rn = renewals(log);
+    // counted before each FA00324 is logged; one batch more may come
+    // between reading the log and the metrics (one every 5-6 s here)
+    const counted = (await metric(base, RENEWED_TOTAL)) - renewed0;
     const seen = `${n} requests: from Redis on the request path (FA00319) ${reads} by ${pidsOf(log, FROM_STORE).join(' ') || '-'}, `
       + `host copy (FA00318) ${count(log, FROM_HOST)} by ${pidsOf(log, FROM_HOST).length} processes, own copy (FA00316) ${count(log, FROM_OWN)}; `
       + `${renewalsText(rn)}; FA00325 ${count(log, NOT_RENEWED)}; Redis GETs +${gets}`;
@@ -256,6 +261,8 @@ describe('FedAuthSessionHostCache 16M 8 on one Redis: a copy in use is renewed b
     assert.equal(bad.length, 0, `${bad.length} of ${n} answers not 200 as alice (${seen}); the first: ${bad[0] && dump(bad[0])}`);
     assert.ok(reads >= 1 && reads <= 2, `reads of alice from Redis on the request path: ${reads}, want 1 or 2 (one per copy's life without renewal) (${seen})\n${log.slice(-3000)}`);
     assert.ok(rn.renewed >= 1, `no copy renewed (${seen})\n${log.slice(-3000)}`);
+    assert.ok(counted >= rn.renewed && counted <= rn.renewed + 1,
+      `${RENEWED_TOTAL} grew by ${counted}, the log says ${rn.renewed} renewed (${seen})`);
     assert.ok(count(log, FROM_HOST) >= n / 2, `the host's copy answered most requests (${seen})`);
     // every GET is a request-path read or a renewal's (one per copy due)
     assert.ok(gets >= reads + rn.renewed && gets <= reads + rn.due + 1,

@@ -486,6 +486,24 @@ START_TEST(a_store_that_counts)
     ck_assert(value(t, "fedauth_host_cache_size_bytes")
               == (double)stats.blocks * FA_SHM_BLOCK);
     ck_assert(value(t, "fedauth_host_cache_evictions_total") == 3);
+    /* the renewals of the copies in use, by outcome, added up over
+     * batches; none counted without a metrics segment */
+    ck_assert(value(t, "fedauth_host_cache_renewals_total{outcome=\"renewed\"}")
+              == 0);
+    fa_metrics_host_renewals(m, 200, 3, 0);
+    fa_metrics_host_renewals(m, 56, 0, 9);
+    fa_metrics_host_renewals(NULL, 1, 1, 1);
+    fa_metrics_format(m, NULL, &stats, pool, &t, &len);
+    check_format(t);
+    ck_assert(value(t, "fedauth_host_cache_renewals_total{outcome=\"renewed\"}")
+              == 256);
+    ck_assert(value(t, "fedauth_host_cache_renewals_total{outcome=\"ended\"}")
+              == 3);
+    ck_assert(value(t, "fedauth_host_cache_renewals_total{outcome=\"unread\"}")
+              == 9);
+    /* only with the host's copies */
+    fa_metrics_format(m, NULL, NULL, pool, &t, &len);
+    ck_assert(strstr(t, "fedauth_host_cache_renewals_total") == NULL);
 }
 END_TEST
 
