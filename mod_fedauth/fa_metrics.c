@@ -37,6 +37,8 @@
 #define N_OUTCOMES \
     (sizeof(fa_metrics_outcomes) / sizeof(fa_metrics_outcomes[0]) - 1)
 #define N_BUCKET_SLOTS (FA_METRICS_BUCKETS + 1)
+/* renewed, ended, unread (fa_metrics_host_renewals) */
+#define N_RENEWALS 3
 
 const char *const fa_metrics_outcomes[] = {
     "ok",
@@ -89,7 +91,7 @@ static const char *const userinfo_names[FA_METRICS_USERINFO_COUNT] = {
 static const char *const apppass_names[FA_METRICS_APPPASS_COUNT] = {
     "ok", "cached", "wrong", "expired", "refused", "rate_limited", "busy"
 };
-static const char *const renewal_names[3] = {
+static const char *const renewal_names[N_RENEWALS] = {
     "renewed", "ended", "unread"
 };
 static const char *const op_names[FA_METRICS_OP_COUNT] = {
@@ -151,7 +153,7 @@ apr_status_t fa_metrics_create(apr_pool_t *p,
     m->claimrules = m->rekeyed + 1;
     m->apppass = m->claimrules + 3;
     m->renewals = m->apppass + FA_METRICS_APPPASS_COUNT;
-    n = m->renewals + 3;
+    n = m->renewals + N_RENEWALS;
     m->bytes = n * sizeof(apr_uint64_t);
     map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1010,7 +1012,7 @@ static void format_host(const fa_metrics_t *m, const fa_shm_stats_t *st,
          "outcome: renewed; ended (the session was gone, the copy "
          "removed); unread (Redis did not answer, the copy ends at its "
          "time).");
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < N_RENEWALS; i++) {
         put(b, "fedauth_host_cache_renewals_total{outcome=\"%s\"} %"
             APR_UINT64_T_FMT "\n", renewal_names[i],
             get(m, m->renewals + (apr_size_t)i));

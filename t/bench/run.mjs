@@ -278,6 +278,10 @@ async function waitIdle(maxSeconds) {
 
 /** "302 x12, 500 x1" */
 const fmtStatuses = (st) => Object.entries(st).map(([k, v]) => `${k} x${v}`).join(', ');
+/** One session check (checkSessions) in words: what was not a 200, and
+ * how many requests were asked again after a kept-alive connection closed. */
+const checkText = (c) => `${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''}`
+  + `${c.retried ? `, ${c.retried} asked again on a new connection after a keep-alive one closed` : ''}`;
 
 /** What the results file says about the many-session setup. */
 function manyText() {
@@ -382,7 +386,7 @@ async function main() {
     for (const k of auth) {
       const c = await checkSessions(srv[k].url, checkList(bulk[k].cookies), { concurrency: SEED ? 32 : 8 });
       afterSignIn[k] = c;
-      log(`${SERVERS[k].name}: after sign-in: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''}${c.retried ? `, ${c.retried} asked again on a new connection after a keep-alive one closed` : ''} (${c.seconds.toFixed(1)} s)`);
+      log(`${SERVERS[k].name}: after sign-in: ${checkText(c)} (${c.seconds.toFixed(1)} s)`);
     }
     for (const k of wanted) {
       // A: the same list as B (or the first authenticated server), which it ignores
@@ -545,7 +549,7 @@ async function main() {
       const c = await checkSessions(srv[k].url, checkList(bulk[k].cookies), { concurrency: SEED ? 32 : 8 });
       afterRounds[k] = c;
       if (SEED) bulk[k].usageEnd = await storeUsage(bench, k);
-      log(`${SERVERS[k].name}: after the rounds: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''}${c.retried ? `, ${c.retried} asked again on a new connection after a keep-alive one closed` : ''} (${c.seconds.toFixed(1)} s)`);
+      log(`${SERVERS[k].name}: after the rounds: ${checkText(c)} (${c.seconds.toFixed(1)} s)`);
     }
   }
 
@@ -627,7 +631,7 @@ async function main() {
       sessionLines.push(`${label} (each session asked once):`);
       for (const k of auth) {
         const c = m[k];
-        if (c) sessionLines.push(`- ${SERVERS[k].name}: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''}${c.retried ? `, ${c.retried} asked again on a new connection after a keep-alive one closed` : ''} (${fmt(c.seconds, 1)} s)`);
+        if (c) sessionLines.push(`- ${SERVERS[k].name}: ${checkText(c)} (${fmt(c.seconds, 1)} s)`);
       }
     }
   } else if (MANY) {
@@ -648,7 +652,7 @@ async function main() {
       sessionLines.push(`${label} (each session asked once, in the order of the sign-ins):`);
       for (const k of auth) {
         const c = m[k];
-        if (c) sessionLines.push(`- ${SERVERS[k].name}: ${c.bad} of ${c.asked} sessions answered non-200${c.bad ? ` (${fmtStatuses(c.statuses)}; the first: session ${c.firstBad.i + 1})` : ''}${c.retried ? `, ${c.retried} asked again on a new connection after a keep-alive one closed` : ''}`);
+        if (c) sessionLines.push(`- ${SERVERS[k].name}: ${checkText(c)}`);
       }
     }
     sessionLines.push(`sign-in of ${SESSIONS} sessions per server (${DISTINCT ? 'each of its own user' : 'all of one user'}, ${LOGIN_CONC} at a time):`);
